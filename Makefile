@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Pins for reproducible installs (CI, demo); the package's own ranges stay loose for users.
+CONSTRAINTS := constraints.txt
+
+.PHONY: demo test dev lint bench install install-dev clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+$(VENV)/.installed: $(PY) pyproject.toml $(CONSTRAINTS)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[ui]"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## demo: install, materialize every asset of example_repo headless, print a summary
+demo: install
+	$(VENV)/bin/sqlml check example_repo/sql
+	$(VENV)/bin/sqlml materialize -m example_repo.definitions
+
+## test: install dev extras and run the whole suite
+test: install-dev
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## dev: the Dagster UI on example_repo
+dev: install
+	$(VENV)/bin/dagster dev -m example_repo.definitions
+
+## lint: ruff + mypy
+lint: install-dev
+	$(VENV)/bin/ruff check sqlml_dagster tests example_repo bench
+	$(VENV)/bin/ruff format --check sqlml_dagster tests example_repo bench
+	$(VENV)/bin/mypy
+
+## bench: compiler throughput against a plain-sqlglot baseline measured in the same run
+bench: install-dev
+	$(PY) bench/bench_compiler.py
+
+clean:
+	rm -rf .sqlml example_repo/.sqlml .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""An example sqlml_dagster project: iris classification and house-price regression."""

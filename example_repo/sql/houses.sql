@@ -1,0 +1,33 @@
+-- House price regression with features engineered in SQL.
+CREATE TABLE raw_houses AS
+SELECT * FROM read_csv('../data/houses.csv');
+
+CREATE VIEW house_features AS
+SELECT
+    id,
+    sqft,
+    bedrooms,
+    2026 - year_built AS age,
+    distance_km,
+    price,
+    split
+FROM raw_houses;
+
+WITH training AS (
+    SELECT * FROM house_features WHERE split = 'train'
+)
+SELECT sqft, bedrooms, age, distance_km, price
+FROM training
+TO TRAIN sklearn.ensemble.GradientBoostingRegressor
+WITH
+    model.n_estimators = 200,
+    model.max_depth = 3,
+    model.learning_rate = 0.05
+LABEL price
+INTO house_price_gbr;
+
+SELECT id, sqft, bedrooms, age, distance_km, price AS actual_price
+FROM house_features
+WHERE split = 'test'
+TO PREDICT house_price_predictions.predicted_price
+USING house_price_gbr;

@@ -1,0 +1,21 @@
+-- Iris species classification: the canonical SQLFlow example.
+-- Relative file paths resolve against this file's folder.
+CREATE TABLE raw_iris AS
+SELECT * FROM read_csv('../data/iris.csv');
+
+CREATE TABLE iris_train AS
+SELECT * FROM raw_iris WHERE split = 'train';
+
+-- Train a random forest on the four measurements; `class` is the label.
+SELECT sepal_length, sepal_width, petal_length, petal_width, class
+FROM iris_train
+TO TRAIN sklearn.ensemble.RandomForestClassifier
+WITH model.n_estimators = 100, model.max_depth = 4
+LABEL class
+INTO iris_rf;
+
+-- Predict the held-out rows: the result table keeps every selected column and
+-- replaces `class` with the model's prediction.
+SELECT * FROM raw_iris WHERE split = 'test'
+TO PREDICT iris_predictions.class
+USING iris_rf;

@@ -1,0 +1,140 @@
+"""Diagnostics: every user mistake becomes a code, a file:line:col, a caret excerpt and a hint.
+
+The compiler never lets a sqlglot exception or a Python traceback reach the user; it
+collects :class:`Diagnostic` objects and raises them together as one
+:class:`SqlMlCompileError`, rendered the way a good compiler renders errors::
+
+    error[SQLML101]: unexpected 'FORM'
+      --> sql/iris.sql:3:10
+       |
+     3 | SELECT a FORM iris_train
+       |          ^^^^
+       = hint: did you mean FROM?
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file the compiler read, kept so diagnostics can quote the offending line."""
+
+    path: str
+    text: str
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a 0-based character offset."""
+        offset = max(0, min(offset, len(self.text)))
+        line = self.text.count("\n", 0, offset) + 1
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        return line, offset - line_start + 1
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range [start, end) in one file, with 1-based line/col of start."""
+
+    file: str
+    start: int
+    end: int
+    line: int
+    col: int
+
+    @classmethod
+    def of(cls, source: SourceFile, start: int, end: int) -> Span:
+        line, col = source.position(start)
+        return cls(file=source.path, start=start, end=max(end, start + 1), line=line, col=col)
+
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding. ``code`` is stable (documented in docs/diagnostics.md); the text may improve."""
+
+    code: str
+    message: str
+    span: Span | None
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+    source: SourceFile | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def render(self) -> str:
+        head = f"{self.severity.value}[{self.code}]: {self.message}"
+        if self.span is None:
+            return head + (f"\n  = hint: {self.hint}" if self.hint else "")
+        out = [head, f"  --> {self.span.location()}"]
+        if self.source is not None:
+            text = self.source.line_text(self.span.line)
+            gutter = str(self.span.line)
+            pad = " " * len(gutter)
+            line_end = self.source.text.find("\n", self.span.start)
+            line_end = len(self.source.text) if line_end < 0 else line_end
+            width = max(1, min(self.span.end, line_end) - self.span.start)
+            out += [
+                f" {pad} |",
+                f" {gutter} | {text}",
+                f" {pad} | {' ' * (self.span.col - 1)}{'^' * width}",
+            ]
+        if self.hint:
+            out.append(f"  = hint: {self.hint}")
+        return "\n".join(out)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+            "file": self.span.file if self.span else None,
+            "line": self.span.line if self.span else None,
+            "col": self.span.col if self.span else None,
+        }
+
+
+class SqlMlCompileError(Exception):
+    """All errors of one compilation, raised together so a user fixes them in one pass."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=_sort_key)
+        errors = sum(1 for d in self.diagnostics if d.is_error)
+        summary = f"sqlml: {errors} error{'s' if errors != 1 else ''} in SQL project"
+        super().__init__("\n\n".join([summary, *(d.render() for d in self.diagnostics)]))
+
+    def to_json(self) -> str:
+        return json.dumps([d.to_json() for d in self.diagnostics], indent=2)
+
+
+def _sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    if d.span is None:
+        return ("", 0, 0, d.code)
+    return (d.span.file, d.span.line, d.span.col, d.code)
+
+
+def display_path(path: Path, root: Path | None) -> str:
+    """Paths in diagnostics are relative to the project when possible: short and clickable."""
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve().parent))
+        except ValueError:
+            pass
+    return str(path)

@@ -1,0 +1,374 @@
+"""Statements of every file → one project graph: who produces what, who reads what.
+
+This is the SQLMesh-style middle step: files become plain model objects (:class:`Node`),
+then a DAG, before anything executes. All graph-level mistakes (two producers of one name,
+a cycle, ``USING`` a model nobody trains) are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+from sqlglot import exp
+
+from . import codes
+from .diagnostics import Diagnostic, SourceFile, SqlMlCompileError, Span
+from .ir import (
+    MLStatement,
+    ObjectKind,
+    PredictStatement,
+    QualifiedName,
+    SqlFile,
+    SqlStatement,
+    Statement,
+    TrainStatement,
+)
+from .parser import parse_sql_file
+
+
+@dataclass(frozen=True)
+class Node:
+    """One thing the project produces: a table, a view, a model or a prediction table.
+
+    ``statement`` defines it; ``followups`` are the same file's later INSERT/UPDATE/DELETE
+    statements on it; ``session`` are the file's session statements (SET, CREATE MACRO, …)
+    that run on the connection before it. ``deps`` are the names it reads or uses.
+    """
+
+    name: QualifiedName
+    kind: ObjectKind
+    statement: Statement
+    file: str
+    group: str
+    followups: tuple[SqlStatement, ...] = ()
+    session: tuple[SqlStatement, ...] = ()
+    deps: tuple[QualifiedName, ...] = ()
+    fingerprint: str = field(default="", compare=False)
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        return (self.statement, *self.followups)
+
+    @property
+    def text(self) -> str:
+        return ";\n\n".join(s.text for s in self.statements) + ";"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table the project reads but does not produce (an external asset)."""
+
+    name: QualifiedName
+    first_read: Span
+
+
+@dataclass(frozen=True)
+class Project:
+    """The compiled project: nodes in dependency order, sources, and non-fatal warnings."""
+
+    root: Path
+    dialect: str
+    files: tuple[SqlFile, ...]
+    nodes: tuple[Node, ...]
+    sources: tuple[Source, ...]
+    warnings: tuple[Diagnostic, ...] = ()
+
+    def node(self, name: str | QualifiedName) -> Node:
+        key = name.key if isinstance(name, QualifiedName) else QualifiedName.parse(name).key
+        for node in self.nodes:
+            if node.name.key == key:
+                return node
+        raise KeyError(str(name))
+
+    @property
+    def models(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.kind is ObjectKind.MODEL)
+
+
+def compile_project(path: str | Path, dialect: str = "duckdb") -> Project:
+    """Compile a folder of ``.sql`` files; raises :class:`SqlMlCompileError` on any error."""
+    project, diagnostics = check_project(path, dialect)
+    if project is None or any(d.is_error for d in diagnostics):
+        raise SqlMlCompileError([d for d in diagnostics if d.is_error])
+    return project
+
+
+def check_project(path: str | Path, dialect: str = "duckdb") -> tuple[Project | None, list[Diagnostic]]:
+    """Compile without raising: the project (None if unusable) and every diagnostic."""
+    root = Path(path)
+    diagnostics: list[Diagnostic] = []
+    files: list[SqlFile] = []
+    sources: dict[str, SourceFile] = {}
+    paths = [root] if root.is_file() else sorted(root.rglob("*.sql")) if root.is_dir() else []
+    if not paths:
+        what = "does not exist" if not root.exists() else "holds no .sql files"
+        diagnostics.append(
+            Diagnostic(codes.NO_SQL_FILES, f"'{root}' {what}", None, hint="point build_defs/sqlml at the folder of your .sql files")
+        )
+        return None, diagnostics
+    base = root if root.is_dir() else root.parent
+    for file_path in paths:
+        shown = _display(file_path, base)
+        try:
+            text = file_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            diagnostics.append(Diagnostic(codes.UNREADABLE_FILE, f"cannot read {shown}: {e}", None))
+            continue
+        sources[shown] = SourceFile(shown, text)
+        sql_file, file_diagnostics = parse_sql_file(shown, text, dialect)
+        files.append(sql_file)
+        diagnostics.extend(file_diagnostics)
+    graph = _GraphBuilder(files, sources, dialect)
+    nodes, project_sources = graph.build()
+    diagnostics.extend(graph.diagnostics)
+    project = Project(
+        root=root,
+        dialect=dialect,
+        files=tuple(files),
+        nodes=nodes,
+        sources=project_sources,
+        warnings=tuple(d for d in diagnostics if not d.is_error),
+    )
+    return project, diagnostics
+
+
+def _display(file_path: Path, base: Path) -> str:
+    """``sql/iris.sql``: relative to the folder holding the SQL folder — short and stable."""
+    try:
+        return file_path.relative_to(base.parent).as_posix()
+    except ValueError:
+        return file_path.as_posix()
+
+
+def group_name(file_path: str) -> str:
+    """A Dagster group per file: ``sql/marts/iris.sql`` → ``marts_iris``."""
+    parts = Path(file_path).with_suffix("").parts[1:] or Path(file_path).with_suffix("").parts
+    name = "_".join(parts)
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"sql_{cleaned}"
+
+
+class _GraphBuilder:
+    def __init__(self, files: list[SqlFile], sources: dict[str, SourceFile], dialect: str):
+        self.files = files
+        self.dialect = dialect
+        self.sources = sources
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diagnostics.append(
+            Diagnostic(code, message, span, hint=hint, source=self.sources.get(span.file))
+        )
+
+    def build(self) -> tuple[tuple[Node, ...], tuple[Source, ...]]:
+        defining: dict[str, tuple[Statement, SqlFile]] = {}
+        # 1. Every CREATE / TRAIN INTO / PREDICT INTO defines a name; two definitions clash.
+        for sql_file in self.files:
+            for statement in sql_file.statements:
+                name = statement.produces
+                if name is None:
+                    continue
+                if name.key in defining:
+                    first, _ = defining[name.key]
+                    self.error(
+                        codes.DUPLICATE_PRODUCER,
+                        f"'{name}' is already produced by another statement",
+                        _name_span(statement),
+                        hint=f"first produced at {first.span.location()}; each table or model has one producer — rename one of them",
+                    )
+                    continue
+                defining[name.key] = (statement, sql_file)
+        # 2. INSERT/UPDATE/DELETE attach to the same file's CREATE, or produce the table themselves.
+        followups: dict[str, list[SqlStatement]] = {}
+        for sql_file in self.files:
+            for statement in sql_file.statements:
+                if not isinstance(statement, SqlStatement) or statement.target is None or statement.creates:
+                    continue
+                key = statement.target.key
+                if key not in defining:
+                    if isinstance(statement.tree, exp.Insert):
+                        defining[key] = (statement, sql_file)  # an append-only table
+                    else:
+                        self.error(
+                            codes.FOREIGN_MODIFICATION,
+                            f"'{statement.target}' is modified here but created nowhere in the project",
+                            statement.span,
+                            hint="add its CREATE TABLE to this file, or do not modify source tables from the project",
+                        )
+                    continue
+                owner, owner_file = defining[key]
+                if owner is statement:
+                    continue
+                if owner_file is not sql_file or owner.span.start > statement.span.start:
+                    self.error(
+                        codes.FOREIGN_MODIFICATION,
+                        f"'{statement.target}' is modified here but produced at {owner.span.location()}",
+                        statement.span,
+                        hint="a table's statements live in one file, after its CREATE: move this statement there",
+                    )
+                    continue
+                if isinstance(owner, MLStatement):
+                    self.error(
+                        codes.FOREIGN_MODIFICATION,
+                        f"'{statement.target}' is written by an ML statement and cannot be modified",
+                        statement.span,
+                    )
+                    continue
+                followups.setdefault(key, []).append(statement)
+
+        nodes: dict[str, Node] = {}
+        project_sources: dict[str, Source] = {}
+        for key, (statement, sql_file) in defining.items():
+            name = statement.produces or (statement.target if isinstance(statement, SqlStatement) else None)
+            assert name is not None
+            extra = tuple(followups.get(key, ()))
+            deps = self._deps(name, (statement, *extra), defining, project_sources)
+            session = tuple(
+                s for s in sql_file.statements if isinstance(s, SqlStatement) and s.target is None
+            )
+            node = Node(
+                name=name,
+                kind=_kind_of(statement),
+                statement=statement,
+                file=sql_file.path,
+                group=group_name(sql_file.path),
+                followups=extra,
+                session=session,
+                deps=deps,
+            )
+            nodes[key] = node
+        ordered = self._order(nodes)
+        with_fingerprints = _fingerprint_all(ordered, self.dialect)
+        return with_fingerprints, tuple(project_sources.values())
+
+    def _deps(
+        self,
+        name: QualifiedName,
+        statements: Iterable[Statement],
+        defining: dict[str, tuple[Statement, SqlFile]],
+        project_sources: dict[str, Source],
+    ) -> tuple[QualifiedName, ...]:
+        deps: dict[str, QualifiedName] = {}
+        for statement in statements:
+            for table in statement.reads():
+                if table.key == name.key:
+                    continue
+                producer = defining.get(table.key)
+                if producer is None:
+                    project_sources.setdefault(table.key, Source(table, statement.span))
+                    continue
+                if isinstance(producer[0], TrainStatement):
+                    self.error(
+                        codes.NOT_A_TABLE,
+                        f"'{table}' is a model, not a table",
+                        statement.span,
+                        hint=f"use it in TO PREDICT … USING {table}, or ML_PREDICT({table}, …)",
+                    )
+                    continue
+                deps.setdefault(table.key, producer[0].produces or table)
+            for model, span in statement.uses_models():
+                producer = defining.get(model.key)
+                if producer is None or not isinstance(producer[0], TrainStatement):
+                    models = [str(s.produces) for s, _ in defining.values() if isinstance(s, TrainStatement)]
+                    close = difflib.get_close_matches(str(model), models, n=1)
+                    if producer is not None:
+                        hint = f"'{model}' is a table; models come from TO TRAIN … INTO <name>"
+                    elif close:
+                        hint = f"did you mean '{close[0]}'?"
+                    elif models:
+                        hint = f"models in this project: {', '.join(sorted(models))}"
+                    else:
+                        hint = "train it first with SELECT … TO TRAIN … INTO " + str(model)
+                    self.error(codes.UNKNOWN_MODEL, f"unknown model '{model}'", span, hint=hint)
+                    continue
+                deps.setdefault(model.key, producer[0].produces or model)
+        return tuple(deps.values())
+
+    def _order(self, nodes: dict[str, Node]) -> list[Node]:
+        sorter: TopologicalSorter[str] = TopologicalSorter()
+        for key, node in nodes.items():
+            sorter.add(key, *(d.key for d in node.deps if d.key in nodes))
+        try:
+            order = list(sorter.static_order())
+        except CycleError as e:
+            cycle_keys: list[str] = list(e.args[1])
+            cycle = [nodes[k] for k in cycle_keys]
+            path = " → ".join(str(n.name) for n in reversed(cycle))
+            first = cycle[-1]
+            self.error(
+                codes.CYCLE,
+                f"dependency cycle: {path}",
+                _name_span(first.statement),
+                hint="a table cannot depend on itself through other tables; break the loop by reading a source instead",
+            )
+            return list(nodes.values())
+        return [nodes[k] for k in order]
+
+
+def _kind_of(statement: Statement) -> ObjectKind:
+    if isinstance(statement, TrainStatement):
+        return ObjectKind.MODEL
+    if isinstance(statement, PredictStatement):
+        return ObjectKind.PREDICTION
+    if isinstance(statement, SqlStatement):
+        return statement.target_kind
+    return ObjectKind.TABLE
+
+
+def _name_span(statement: Statement) -> Span:
+    if isinstance(statement, (TrainStatement, PredictStatement)):
+        return statement.into_span
+    return statement.span
+
+
+# -- fingerprints ---------------------------------------------------------------------
+
+
+def statement_fingerprint_payload(statement: Statement, dialect: str = "duckdb") -> dict[str, object]:
+    """What identifies a statement's meaning: normalized SQL (no comments, no layout) + ML fields."""
+    if isinstance(statement, MLStatement):
+        payload: dict[str, object] = {
+            "select": _normalized(statement.select, dialect),
+            "params": sorted([p.key, p.value] for p in statement.params),
+        }
+        if isinstance(statement, TrainStatement):
+            payload.update(
+                verb="train",
+                model=statement.model.reference,
+                image=statement.model.image,
+                label=statement.label,
+                into=statement.into.key,
+            )
+        elif isinstance(statement, PredictStatement):
+            payload.update(verb="predict", into=statement.into.key, column=statement.column, using=statement.using.key)
+        return payload
+    if isinstance(statement, SqlStatement):
+        return {"sql": _normalized(statement.tree, dialect)}
+    return {"text": statement.text}
+
+
+def _normalized(tree: exp.Expression, dialect: str) -> str:
+    return tree.sql(dialect=dialect, comments=False, normalize=True)
+
+
+def _fingerprint_all(nodes: list[Node], dialect: str) -> tuple[Node, ...]:
+    out = []
+    for node in nodes:
+        payload = {
+            "kind": node.kind.value,
+            "session": [statement_fingerprint_payload(s, dialect) for s in node.session],
+            "statements": [statement_fingerprint_payload(s, dialect) for s in node.statements],
+        }
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        out.append(dataclasses.replace(node, fingerprint=digest[:16]))
+    return tuple(out)
+
+
+__all__ = ["Node", "Project", "Source", "SqlMlCompileError", "check_project", "compile_project", "group_name"]

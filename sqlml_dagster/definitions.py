@@ -1,0 +1,101 @@
+"""``build_defs``: a folder of SQL → ``dagster.Definitions``.
+
+One asset per produced table, view, model and prediction table; sources become external
+assets. Compile errors are raised as one :class:`SqlMlCompileError` whose text lists every
+problem with file:line:col and a caret excerpt.
+"""
+
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext  # by name, and no postponed annotations: Dagster inspects it
+
+from .compiler.diagnostics import SqlMlCompileError
+from .compiler.ir import ObjectKind
+from .compiler.project import Node, Project, compile_project
+from .ops.launcher import LocalLauncher
+from .ops.steps import SqlMlStorage, materialize_model, materialize_prediction, materialize_table
+from .ops.warehouse import DuckDBWarehouse
+from .translator import SqlMlTranslator, source_path
+
+WAREHOUSE_KEY = "sqlml_warehouse"
+STORAGE_KEY = "sqlml_storage"
+LAUNCHER_KEY = "sqlml_launcher"
+STATE_DIR_ENV = "SQLML_STATE_DIR"
+
+
+def build_defs(
+    sql_dir: str | Path,
+    *,
+    dialect: str = "duckdb",
+    state_dir: str | Path | None = None,
+    warehouse: DuckDBWarehouse | None = None,
+    storage: SqlMlStorage | None = None,
+    launcher: LocalLauncher | None = None,
+    translator: SqlMlTranslator | None = None,
+) -> dg.Definitions:
+    """Compile ``sql_dir`` and return its Dagster definitions.
+
+    A relative ``sql_dir`` is resolved against the folder of the file that calls
+    ``build_defs`` (so ``build_defs("sql/")`` in ``definitions.py`` works from any working
+    directory). Project state — the DuckDB file, model store and step data — lives in
+    ``state_dir``: by default ``$SQLML_STATE_DIR`` or ``.sqlml/`` beside that file.
+    """
+    caller_dir = _caller_dir(inspect.currentframe())
+    path = Path(sql_dir)
+    if not path.is_absolute():
+        path = caller_dir / path
+    try:
+        project = compile_project(path, dialect=dialect)
+    except SqlMlCompileError as e:
+        raise SqlMlCompileError(e.diagnostics) from None  # no compiler internals in the traceback
+    state = Path(state_dir or os.environ.get(STATE_DIR_ENV) or caller_dir / ".sqlml").resolve()
+    translator = translator or SqlMlTranslator()
+    resources: dict[str, Any] = {
+        WAREHOUSE_KEY: warehouse or DuckDBWarehouse(database=str(state / "warehouse.duckdb")),
+        STORAGE_KEY: storage or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
+        LAUNCHER_KEY: launcher or LocalLauncher(),
+    }
+    return dg.Definitions(assets=build_assets(project, translator), resources=resources)
+
+
+def build_assets(project: Project, translator: SqlMlTranslator | None = None) -> list[dg.AssetsDefinition | dg.AssetSpec]:
+    """The assets of a compiled project (for users composing their own Definitions)."""
+    translator = translator or SqlMlTranslator()
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = [translator.get_source_spec(s) for s in project.sources]
+    assets += [_asset_for(node, project, translator) for node in project.nodes]
+    return assets
+
+
+def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.AssetsDefinition:
+    spec = translator.get_asset_spec(node, project)
+    sql_file = source_path(project, node)
+
+    @dg.multi_asset(
+        specs=[spec],
+        name="sqlml__" + "__".join(spec.key.path),
+        required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
+    )
+    def _materialize(context: AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse = getattr(context.resources, WAREHOUSE_KEY)
+        if node.kind is ObjectKind.MODEL:
+            return materialize_model(
+                context, node, warehouse, getattr(context.resources, STORAGE_KEY), getattr(context.resources, LAUNCHER_KEY), sql_file
+            )
+        if node.kind is ObjectKind.PREDICTION:
+            return materialize_prediction(
+                context, node, warehouse, getattr(context.resources, STORAGE_KEY), getattr(context.resources, LAUNCHER_KEY), sql_file
+            )
+        return materialize_table(context, node, warehouse, sql_file)
+
+    return _materialize
+
+
+def _caller_dir(frame: Any) -> Path:
+    caller = frame.f_back if frame is not None else None
+    file = caller.f_globals.get("__file__") if caller is not None else None
+    return Path(file).resolve().parent if file else Path.cwd()

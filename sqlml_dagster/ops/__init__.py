@@ -1,0 +1,2 @@
+"""What runs on the orchestrator when an asset materializes: warehouse I/O, StepSpecs,
+launching steps, publishing model versions."""

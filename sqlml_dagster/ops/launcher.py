@@ -1,0 +1,88 @@
+"""Launchers run one StepSpec with ``python -m sqlml_dagster.runtime SPEC_URI``.
+
+``launch(context, spec, spec_uri) -> StepResult`` is the whole contract. The local
+launcher runs the entrypoint as a subprocess through Dagster Pipes; the Kubernetes
+launcher (a later issue) runs the very same command as a Job. Choosing one is a
+resource setting, never a change to the SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import dagster as dg
+import fsspec
+from pydantic import Field
+
+from ..runtime.spec import StepSpec
+
+RUNTIME_MODULE = "sqlml_dagster.runtime"
+ERROR_FILE = "error.json"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step reported: its result payload and the materialization metadata it sent."""
+
+    payload: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class StepFailed(dg.Failure):
+    """A step ended without a result; the description says why in the user's terms."""
+
+
+class Launcher(Protocol):
+    def launch(self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str) -> StepResult: ...
+
+
+def error_uri(spec_uri: str) -> str:
+    """Where a runtime writes a user-facing failure reason, beside its spec."""
+    return posixpath.join(posixpath.dirname(spec_uri), ERROR_FILE)
+
+
+class LocalLauncher(dg.ConfigurableResource):  # type: ignore[misc]
+    """Runs each ML step as a local subprocess (the embedded default).
+
+    An image named in a statement is recorded in the model's manifest but not used: the
+    step runs with this interpreter and the packages installed beside it.
+    """
+
+    python: str = Field(default="", description="Interpreter for steps; empty means the orchestrator's own.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables for steps.")
+    pythonpath: list[str] = Field(default_factory=list, description="Folders prepended to PYTHONPATH (model packages).")
+
+    def launch(self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str) -> StepResult:
+        env = dict(self.env)
+        if self.pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        client = dg.PipesSubprocessClient(env=env, forward_stdio=True)
+        command = [self.python or sys.executable, "-m", RUNTIME_MODULE, spec_uri]
+        try:
+            invocation = client.run(context=context, command=command)
+        except dg.DagsterPipesExecutionError as e:
+            raise StepFailed(description=_failure_reason(spec, spec_uri, e)) from None
+        return _result_of(invocation)
+
+
+def _result_of(invocation: dg.PipesClientCompletedInvocation) -> StepResult:
+    payloads = [m for m in invocation.get_custom_messages() if isinstance(m, dict)]
+    if not payloads:
+        raise StepFailed(description="the step finished without reporting a result")
+    reported = invocation.get_materialize_result()
+    return StepResult(payload=payloads[-1], metadata=dict(reported.metadata or {}))
+
+
+def _failure_reason(spec: StepSpec, spec_uri: str, error: Exception) -> str:
+    reason = str(error)
+    try:
+        with fsspec.open(error_uri(spec_uri), "r", encoding="utf-8") as f:
+            reason = json.load(f).get("message", reason)
+    except (FileNotFoundError, ValueError, OSError):
+        pass
+    return f"{spec.kind} step for '{spec.model_name}' failed: {reason}"

@@ -1,0 +1,264 @@
+"""What runs on the orchestrator when an asset materializes.
+
+* a table/view: its statements run in the warehouse, in one transaction;
+* a model: the SELECT is exported to Parquet, a version is reserved, the runtime trains
+  into it through the launcher, and the version is published (manifest last) — or
+  discarded if anything fails, so no partial version is ever visible;
+* a prediction table: the model version is resolved, the SELECT exported, the runtime
+  predicts, and the result is loaded into the warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import fsspec
+from pydantic import Field
+from sqlglot import exp
+
+from ..compiler.ir import PredictStatement, SqlStatement, TrainStatement
+from ..compiler.project import Node
+from ..runtime.spec import StepSpec
+from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
+from ..store.models import now_iso
+from .launcher import Launcher
+from .warehouse import DuckDBWarehouse, TableStats
+
+
+class SqlMlStorage(dg.ConfigurableResource):  # type: ignore[misc]
+    """Where model versions and step data live: local folders or any fsspec URL."""
+
+    model_store: str = Field(default=".sqlml/models", description="Versioned model store URL.")
+    data_store: str = Field(default=".sqlml/data", description="Step data (inputs, specs, results) URL.")
+
+    def models(self) -> ModelStore:
+        return ModelStore(self.model_store)
+
+    def data(self) -> DataStore:
+        return DataStore(self.data_store)
+
+
+def materialize_table(
+    context: dg.AssetExecutionContext, node: Node, warehouse: DuckDBWarehouse, sql_file: Path
+) -> dg.MaterializeResult:
+    statements: list[exp.Expression] = [s.tree for s in node.session]
+    defining = node.statement
+    assert isinstance(defining, SqlStatement)
+    if defining.creates:
+        statements.append(_as_create_or_replace(defining.tree))
+    else:  # an append-only table produced by INSERT: create it empty on first run
+        query = defining.tree.expression
+        if isinstance(query, exp.Query) and not warehouse.table_exists(node.name):
+            statements.append(
+                exp.Create(this=defining.tree.this.copy(), kind="TABLE", exists=True, expression=query.copy().limit(0))
+            )
+        statements.append(defining.tree)
+    statements.extend(s.tree for s in node.followups)
+    context.log.info(f"running {len(statements)} statement(s) for {node.name} in {warehouse.database}")
+    warehouse.run_statements(statements, search_path=str(sql_file.parent))
+    stats = warehouse.stats(node.name)
+    return dg.MaterializeResult(metadata=table_metadata(node, stats))
+
+
+def materialize_model(
+    context: dg.AssetExecutionContext,
+    node: Node,
+    warehouse: DuckDBWarehouse,
+    storage: SqlMlStorage,
+    launcher: Launcher,
+    sql_file: Path,
+) -> dg.MaterializeResult:
+    statement = node.statement
+    assert isinstance(statement, TrainStatement)
+    models, data = storage.models(), storage.data()
+    model_name = node.name.key
+    step_uri = data.step_uri(context.run_id, *context.asset_key.path)
+    input_uri = data.uri(step_uri, "input.parquet")
+    exported = warehouse.export_query(statement.select, input_uri, search_path=str(sql_file.parent))
+    context.log.info(f"exported {exported.rows} training rows to {input_uri}")
+    data_fingerprint = _file_sha256(input_uri)
+    params = _params_by_namespace(statement)
+    model_fingerprint = _digest(
+        node.fingerprint, data_fingerprint, statement.model.reference, statement.model.image, params
+    )
+    previous = models.latest(model_name)
+    pending = models.reserve(model_name, run_id=context.run_id)
+    try:
+        spec = StepSpec(
+            kind="train",
+            step_id=f"{context.run_id}/{'/'.join(context.asset_key.path)}",
+            model_name=model_name,
+            model_reference=statement.model.reference,
+            flavor=statement.model.flavor,
+            params=params,
+            input_uri=input_uri,
+            label=statement.label,
+            model_uri=pending.uri,
+            image=statement.model.image,
+            seed=int(params.get("train", {}).get("seed", 0)),
+        )
+        result = launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+        payload = result.payload
+        manifest = ModelManifest(
+            model=model_name,
+            version=pending.version,
+            created_at=now_iso(),
+            flavor=str(payload.get("flavor", spec.flavor)),
+            model_reference=spec.model_reference,
+            fingerprint=model_fingerprint,
+            statement_fingerprint=node.fingerprint,
+            training_data_fingerprint=data_fingerprint,
+            image=statement.model.image,
+            params={**params, "model": payload.get("params", params.get("model", {}))},
+            metrics=dict(payload.get("metrics", {})),
+            features=list(payload.get("features", [])),
+            label=statement.label,
+            signature=dict(payload.get("signature", {})),
+            frameworks=dict(payload.get("frameworks", {})),
+            training_rows=int(payload.get("training_rows", exported.rows)),
+            dagster_run_id=context.run_id,
+            statement=node.text,
+        )
+        published = models.publish(pending, manifest)
+    except BaseException:
+        models.discard(pending)  # failed or cancelled: nothing partial stays behind
+        raise
+    context.log.info(f"published {model_name} version {published.version} at {published.uri}")
+    return dg.MaterializeResult(
+        metadata={**result.metadata, **model_metadata(published, previous)},
+        data_version=dg.DataVersion(model_fingerprint),
+    )
+
+
+def materialize_prediction(
+    context: dg.AssetExecutionContext,
+    node: Node,
+    warehouse: DuckDBWarehouse,
+    storage: SqlMlStorage,
+    launcher: Launcher,
+    sql_file: Path,
+) -> dg.MaterializeResult:
+    statement = node.statement
+    assert isinstance(statement, PredictStatement)
+    models, data = storage.models(), storage.data()
+    try:
+        version = models.get(statement.using.key)
+    except ModelNotFound as e:
+        raise dg.Failure(description=str(e)) from None
+    manifest = version.manifest
+    step_uri = data.step_uri(context.run_id, *context.asset_key.path)
+    input_uri = data.uri(step_uri, "input.parquet")
+    exported = warehouse.export_query(statement.select, input_uri, search_path=str(sql_file.parent))
+    context.log.info(f"predicting {exported.rows} rows with {manifest.model} v{manifest.version}")
+    spec = StepSpec(
+        kind="predict",
+        step_id=f"{context.run_id}/{'/'.join(context.asset_key.path)}",
+        model_name=manifest.model,
+        model_reference=manifest.model_reference,
+        flavor=manifest.flavor,
+        params=_params_by_namespace(statement),
+        input_uri=input_uri,
+        features=manifest.features,
+        model_uri=version.uri,
+        output_uri=data.uri(step_uri, "output.parquet"),
+        prediction_column=statement.column,
+        image=manifest.image,
+    )
+    result = launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+    assert spec.output_uri is not None
+    warehouse.replace_table_from_parquet(node.name, spec.output_uri)
+    stats = warehouse.stats(node.name)
+    return dg.MaterializeResult(
+        metadata={
+            **result.metadata,
+            **table_metadata(node, stats),
+            "model": manifest.model,
+            "model_version": manifest.version,
+            "model_uri": dg.MetadataValue.path(version.uri),
+            "model_fingerprint": manifest.fingerprint,
+        }
+    )
+
+
+# -- metadata -------------------------------------------------------------------------
+
+
+def table_metadata(node: Node, stats: TableStats) -> dict[str, Any]:
+    return {
+        "dagster/row_count": stats.rows,
+        "dagster/table_name": str(node.name),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name=name, type=kind) for name, kind in stats.columns]
+        ),
+    }
+
+
+def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict[str, Any]:
+    m = version.manifest
+    metadata: dict[str, Any] = {
+        "model_version": m.version,
+        "model_uri": dg.MetadataValue.path(version.uri),
+        "model_reference": m.model_reference,
+        "flavor": m.flavor,
+        "fingerprint": m.fingerprint,
+        "training_data_fingerprint": m.training_data_fingerprint,
+        "training_rows": m.training_rows,
+        "params": dg.MetadataValue.json(m.params),
+        "features": dg.MetadataValue.json(m.features),
+        "metrics": dg.MetadataValue.md(_metrics_table(m.metrics, previous.manifest.metrics if previous else {})),
+    }
+    metadata.update({f"metric/{k}": v for k, v in m.metrics.items()})
+    if m.image:
+        metadata["image"] = m.image
+    if previous is not None:
+        metadata["previous_version"] = previous.manifest.version
+    return metadata
+
+
+def _metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> str:
+    rows = ["| metric | value | previous version |", "| --- | --- | --- |"]
+    for name, value in metrics.items():
+        before = previous.get(name)
+        rows.append(f"| {name} | {value:.4f} | {'' if before is None else f'{before:.4f}'} |")
+    return "\n".join(rows)
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def _as_create_or_replace(tree: exp.Expression) -> exp.Expression:
+    """Assets are rebuilt on every materialization, so ``CREATE`` means ``CREATE OR REPLACE``."""
+    create = tree.copy()
+    create.set("replace", True)
+    create.set("exists", False)
+    return create
+
+
+def _params_by_namespace(statement: TrainStatement | PredictStatement) -> dict[str, dict[str, Any]]:
+    params: dict[str, dict[str, Any]] = {}
+    for p in statement.params:
+        params.setdefault(p.namespace, {})[p.path] = p.value
+    return params
+
+
+def _write_spec(data: DataStore, step_uri: str, spec: StepSpec) -> str:
+    uri = data.uri(step_uri, "spec.json")
+    with fsspec.open(uri, "w", encoding="utf-8") as f:
+        f.write(spec.to_json())
+    return uri
+
+
+def _file_sha256(uri: str) -> str:
+    digest = hashlib.sha256()
+    with fsspec.open(uri, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,160 @@
+"""The warehouse: a Dagster resource wrapping DuckDB, the embedded default.
+
+Table assets run their SQL here; ML steps export their SELECT's result to Parquet from
+here and load prediction results back. Data crosses as Arrow record batches, so nothing
+materializes a pandas copy of a table on the orchestrator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import Field
+from sqlglot import exp
+
+from ..compiler.ir import QualifiedName
+
+WAREHOUSE_DIALECT = "duckdb"
+EXPORT_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class TableStats:
+    rows: int
+    columns: tuple[tuple[str, str], ...]  # (name, type)
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):  # type: ignore[misc]
+    """DuckDB as the project's warehouse.
+
+    Several Dagster steps may run at once in separate processes while DuckDB allows one
+    writer per file, so connecting retries for ``lock_timeout_seconds`` before failing.
+    """
+
+    database: str = Field(default=".sqlml/warehouse.duckdb", description="DuckDB database file (or ':memory:').")
+    lock_timeout_seconds: float = Field(default=120.0, description="How long to wait for another step's lock.")
+
+    @property
+    def dialect(self) -> str:
+        return WAREHOUSE_DIALECT
+
+    @contextmanager
+    def connect(self, search_path: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection; ``search_path`` makes relative file paths (``read_csv('../data/x.csv')``)
+        resolve against the folder of the SQL file that names them."""
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(self.database)
+                break
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        try:
+            if search_path:
+                con.execute("SET file_search_path = ?", [search_path])
+            yield con
+        finally:
+            con.close()
+
+    # -- table assets -------------------------------------------------------------------
+
+    def run_statements(
+        self, statements: Sequence[exp.Expression], *, search_path: str | None = None
+    ) -> None:
+        """Run statements in one transaction: a failing step leaves the previous table intact."""
+        with self.connect(search_path) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for statement in statements:
+                    _ensure_schema(con, statement)
+                    con.execute(statement.sql(dialect=self.dialect))
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def stats(self, name: QualifiedName) -> TableStats:
+        with self.connect() as con:
+            ref = quote_name(name)
+            rows = con.execute(f"SELECT count(*) FROM {ref}").fetchone()
+            described = con.execute(f"DESCRIBE {ref}").fetchall()
+        return TableStats(rows=int(rows[0]) if rows else 0, columns=tuple((str(r[0]), str(r[1])) for r in described))
+
+    def table_exists(self, name: QualifiedName) -> bool:
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = ? "
+                "AND (? IS NULL OR lower(table_schema) = ?)",
+                [name.name.lower(), _schema_of(name), _schema_of(name)],
+            ).fetchone()
+        return bool(row and row[0])
+
+    # -- ML steps -----------------------------------------------------------------------
+
+    def export_query(self, query: exp.Expression, uri: str, *, search_path: str | None = None) -> TableStats:
+        """Stream a query's result into a Parquet file at any fsspec URL."""
+        rows = 0
+        with self.connect(search_path) as con:
+            reader = con.sql(query.sql(dialect=self.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
+            schema = reader.schema
+            with fsspec.open(uri, "wb") as f, pq.ParquetWriter(f, schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+        return TableStats(rows=rows, columns=tuple((f.name, str(f.type)) for f in schema))
+
+    def replace_table_from_parquet(self, name: QualifiedName, uri: str) -> None:
+        """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch."""
+        with fsspec.open(uri, "rb") as f, self.connect() as con:
+            parquet = pq.ParquetFile(f)
+            reader = pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
+            view = "__sqlml_incoming"
+            con.register(view, reader)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                schema = _schema_of(name)
+                if schema:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {exp.to_identifier(schema).sql(self.dialect)}")
+                con.execute(f"CREATE OR REPLACE TABLE {quote_name(name)} AS SELECT * FROM {view}")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister(view)
+
+
+def quote_name(name: QualifiedName) -> str:
+    return exp.table_(
+        name.parts[-1], db=name.parts[-2] if len(name.parts) > 1 else None, catalog=name.parts[-3] if len(name.parts) > 2 else None, quoted=True
+    ).sql(dialect=WAREHOUSE_DIALECT)
+
+
+def _schema_of(name: QualifiedName) -> str | None:
+    return name.parts[-2].lower() if len(name.parts) > 1 else None
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection, statement: exp.Expression) -> None:
+    """``CREATE TABLE analytics.x`` works without a separate ``CREATE SCHEMA``."""
+    if not isinstance(statement, exp.Create):
+        return
+    target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+    if isinstance(target, exp.Table) and target.db:
+        schema = exp.to_identifier(target.db).sql(WAREHOUSE_DIALECT)
+        prefix = f"{exp.to_identifier(target.catalog).sql(WAREHOUSE_DIALECT)}." if target.catalog else ""
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {prefix}{schema}")

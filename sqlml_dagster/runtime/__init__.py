@@ -1,0 +1,118 @@
+"""The code inside a step: ``python -m sqlml_dagster.runtime SPEC_URI``.
+
+The same entrypoint runs as a local subprocess (the embedded default) and as the command
+of a Kubernetes Job, so the default path exercises the cluster path. It talks to Dagster
+only through ``dagster_pipes`` and never imports ``dagster``, which keeps step images lean.
+Run by hand (no Dagster around it), it logs to stderr and prints its result as JSON.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import posixpath
+import sys
+import traceback
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import fsspec
+
+from .spec import SpecError, StepSpec
+
+__all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step"]
+
+
+class StepError(Exception):
+    """A problem the user can fix (bad parameter, wrong column type): reported without a traceback."""
+
+
+class Reporter(Protocol):
+    """Where a step's logs, metrics and result go."""
+
+    def log(self, message: str) -> None: ...
+
+    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None: ...
+
+
+class _PipesReporter:
+    """Reports through Dagster Pipes: logs to the step's event log, result as messages."""
+
+    def __init__(self, pipes: Any):
+        self.pipes = pipes
+
+    def log(self, message: str) -> None:
+        self.pipes.log.info(message)
+
+    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        self.pipes.report_custom_message(dict(payload))
+        self.pipes.report_asset_materialization(metadata=dict(metadata))
+
+
+class _ConsoleReporter:
+    """For running a spec by hand: logs to stderr, the result as JSON on stdout."""
+
+    def log(self, message: str) -> None:
+        print(f"[sqlml] {message}", file=sys.stderr, flush=True)
+
+    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        print(json.dumps({"metadata": metadata, "result": payload}, default=str, indent=2))
+
+
+def load_spec(uri: str) -> StepSpec:
+    with fsspec.open(uri, "r", encoding="utf-8") as f:
+        return StepSpec.from_json(f.read())
+
+
+def run_step(spec: StepSpec, reporter: Reporter) -> None:
+    """Dispatch one step to its flavor's implementation."""
+    try:
+        flavor = importlib.import_module(f"{__name__}.flavors.{spec.flavor}")
+    except ModuleNotFoundError:
+        raise StepError(
+            f"no runtime for flavor '{spec.flavor}' (model {spec.model_reference}); "
+            "this version runs scikit-learn-compatible estimators"
+        ) from None
+    step = getattr(flavor, spec.kind, None)
+    if step is None:
+        raise StepError(f"flavor '{spec.flavor}' cannot {spec.kind}")
+    reporter.log(f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor})")
+    step(spec, reporter)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] in ("-h", "--help"):
+        print("usage: python -m sqlml_dagster.runtime SPEC_URI", file=sys.stderr)
+        return 2
+    from dagster_pipes import PipesEnvVarParamsLoader, open_dagster_pipes
+
+    if not PipesEnvVarParamsLoader().is_dagster_pipes_process():
+        return _run(args[0], _ConsoleReporter())
+    with open_dagster_pipes() as pipes:
+        return _run(args[0], _PipesReporter(pipes))
+
+
+def _run(spec_uri: str, reporter: Reporter) -> int:
+    try:
+        run_step(load_spec(spec_uri), reporter)
+    except (StepError, SpecError) as e:
+        # A user-fixable problem: one clear line, no traceback, non-zero exit — and the
+        # reason beside the spec, where the orchestrator reads it for its failure message.
+        reporter.log(f"step failed: {e}")
+        print(f"sqlml step failed: {e}", file=sys.stderr, flush=True)
+        _write_error(spec_uri, str(e))
+        return 1
+    except Exception as e:
+        reporter.log("step failed with an internal error:\n" + traceback.format_exc())
+        _write_error(spec_uri, f"{type(e).__name__}: {e}")
+        raise
+    return 0
+
+
+def _write_error(spec_uri: str, message: str) -> None:
+    try:
+        with fsspec.open(posixpath.join(posixpath.dirname(spec_uri), "error.json"), "w", encoding="utf-8") as f:
+            json.dump({"message": message}, f)
+    except OSError:  # the reason still went to the log; never mask the original failure
+        pass

@@ -1,0 +1,71 @@
+"""StepSpec: the one JSON document a runtime step reads — the contract between the
+orchestrator (``ops``) and the code inside a step's process or container (``runtime``).
+
+It is versioned (``spec_version``) so an image built against an older release keeps
+working: the orchestrator writes the oldest version that carries what a step needs, and
+a runtime refuses, with a clear message, a version newer than it understands.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+SPEC_VERSION = 1
+StepKind = Literal["train", "predict"]
+
+
+class SpecError(ValueError):
+    """The spec cannot be read by this runtime."""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """Everything a step needs; nothing in it is a secret (credentials come from the environment)."""
+
+    kind: StepKind
+    step_id: str
+    model_name: str
+    #: Dotted Python reference of the estimator/model class, e.g. ``sklearn.svm.SVC``.
+    model_reference: str
+    flavor: str
+    #: ``{"model": {...}, "train": {...}, ...}`` — WITH attributes by namespace, typed.
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Parquet file (any fsspec URL) holding the SELECT's result.
+    input_uri: str = ""
+    label: str | None = None
+    #: Feature columns in order; for training ``None`` means every column but the label.
+    features: list[str] | None = None
+    #: train: the version folder to write artifacts into. predict: the version to load.
+    model_uri: str = ""
+    #: predict: where to write the result Parquet, and the name of the prediction column.
+    output_uri: str | None = None
+    prediction_column: str | None = None
+    image: str | None = None
+    seed: int = 0
+    spec_version: int = SPEC_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> StepSpec:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SpecError(f"the step spec is not JSON: {e}") from None
+        version = raw.get("spec_version")
+        if not isinstance(version, int) or version > SPEC_VERSION:
+            raise SpecError(
+                f"step spec version {version!r} is newer than this runtime understands "
+                f"(≤ {SPEC_VERSION}); upgrade sqlml-dagster in the step image"
+            )
+        known = {f.name for f in fields(cls)}
+        missing = {"kind", "step_id", "model_name", "model_reference", "flavor"} - raw.keys()
+        if missing:
+            raise SpecError(f"the step spec lacks {', '.join(sorted(missing))}")
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def param(self, namespace: str, key: str, default: Any = None) -> Any:
+        return self.params.get(namespace, {}).get(key, default)

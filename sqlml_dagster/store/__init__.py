@@ -1,0 +1,6 @@
+"""Stores over any fsspec URL: versioned models and per-run step data."""
+
+from .data import DataStore
+from .models import ModelManifest, ModelNotFound, ModelStore, ModelVersion, PendingVersion
+
+__all__ = ["DataStore", "ModelManifest", "ModelNotFound", "ModelStore", "ModelVersion", "PendingVersion"]
