@@ -4,12 +4,12 @@ The compiler never lets a sqlglot exception or a Python traceback reach the user
 collects :class:`Diagnostic` objects and raises them together as one
 :class:`SqlMlCompileError`, rendered the way a good compiler renders errors::
 
-    error[SQLML101]: unexpected 'FORM'
-      --> sql/iris.sql:3:10
-       |
-     3 | SELECT a FORM iris_train
-       |          ^^^^
-       = hint: did you mean FROM?
+    error[SQLML203]: unknown model 'iris_rff'
+     --> sql/iris.sql:12:7
+      |
+    12 | USING iris_rff;
+      |       ^^^^^^^^
+      = hint: did you mean 'iris_rf'?
 """
 
 from __future__ import annotations
@@ -82,21 +82,21 @@ class Diagnostic:
         head = f"{self.severity.value}[{self.code}]: {self.message}"
         if self.span is None:
             return head + (f"\n  = hint: {self.hint}" if self.hint else "")
-        out = [head, f"  --> {self.span.location()}"]
+        gutter = str(self.span.line)
+        pad = " " * len(gutter)
+        out = [head, f"{pad}--> {self.span.location()}"]
         if self.source is not None:
             text = self.source.line_text(self.span.line)
-            gutter = str(self.span.line)
-            pad = " " * len(gutter)
             line_end = self.source.text.find("\n", self.span.start)
             line_end = len(self.source.text) if line_end < 0 else line_end
             width = max(1, min(self.span.end, line_end) - self.span.start)
             out += [
-                f" {pad} |",
-                f" {gutter} | {text}",
-                f" {pad} | {' ' * (self.span.col - 1)}{'^' * width}",
+                f"{pad} |",
+                f"{gutter} | {text}",
+                f"{pad} | {' ' * (self.span.col - 1)}{'^' * width}",
             ]
         if self.hint:
-            out.append(f"  = hint: {self.hint}")
+            out.append(f"{pad} = hint: {self.hint}")
         return "\n".join(out)
 
     def to_json(self) -> dict[str, object]:
@@ -111,11 +111,16 @@ class Diagnostic:
         }
 
 
+def sorted_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """In reading order: by file, line, column."""
+    return sorted(diagnostics, key=_sort_key)
+
+
 class SqlMlCompileError(Exception):
     """All errors of one compilation, raised together so a user fixes them in one pass."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = sorted(diagnostics, key=_sort_key)
+        self.diagnostics = sorted_diagnostics(diagnostics)
         errors = sum(1 for d in self.diagnostics if d.is_error)
         summary = f"sqlml: {errors} error{'s' if errors != 1 else ''} in SQL project"
         super().__init__("\n\n".join([summary, *(d.render() for d in self.diagnostics)]))

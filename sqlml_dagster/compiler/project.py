@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from . import codes
-from .diagnostics import Diagnostic, SourceFile, SqlMlCompileError, Span
+from .diagnostics import Diagnostic, SourceFile, SqlMlCompileError, Span, sorted_diagnostics
 from .ir import (
     MLStatement,
     ObjectKind,
@@ -136,7 +136,7 @@ def check_project(path: str | Path, dialect: str = "duckdb") -> tuple[Project | 
         sources=project_sources,
         warnings=tuple(d for d in diagnostics if not d.is_error),
     )
-    return project, diagnostics
+    return project, sorted_diagnostics(diagnostics)
 
 
 def _display(file_path: Path, base: Path) -> str:
@@ -263,6 +263,7 @@ class _GraphBuilder:
                 producer = defining.get(table.key)
                 if producer is None:
                     project_sources.setdefault(table.key, Source(table, statement.span))
+                    deps.setdefault(table.key, table)
                     continue
                 if isinstance(producer[0], TrainStatement):
                     self.error(

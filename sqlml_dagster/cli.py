@@ -1,0 +1,234 @@
+"""``sqlml``: check and compile SQL projects, and materialize them headless.
+
+    sqlml check sql/                         # diagnostics; exit 1 on errors (CI)
+    sqlml check sql/ --format json
+    sqlml compile sql/                       # the project graph as JSON
+    sqlml materialize -m example_repo.definitions [--select KEY …]
+
+User errors print as diagnostics or one-line messages — never as Python tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .compiler.diagnostics import Severity
+from .compiler.ir import MLStatement, PredictStatement, SqlStatement, TrainStatement
+from .compiler.project import Project, check_project
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sqlml", description="Machine learning from SQL, on Dagster.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="compile a SQL folder and report every problem")
+    check.add_argument("path", help="folder of .sql files (or one file)")
+    check.add_argument("--dialect", default="duckdb", help="source SQL dialect (default: duckdb)")
+    check.add_argument("--format", choices=["human", "json"], default="human")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.set_defaults(run=_check)
+
+    compile_ = commands.add_parser("compile", help="print the compiled project graph as JSON")
+    compile_.add_argument("path")
+    compile_.add_argument("--dialect", default="duckdb")
+    compile_.set_defaults(run=_compile)
+
+    materialize = commands.add_parser("materialize", help="materialize assets headless and print a summary")
+    materialize.add_argument("-m", "--module", required=True, help="module holding a dagster.Definitions")
+    materialize.add_argument("--attribute", default=None, help="name of the Definitions object (default: found)")
+    materialize.add_argument("--select", nargs="*", default=None, help="asset keys (a/b or a.b); default: all")
+    materialize.add_argument("--log-level", default="WARNING", help="Dagster console log level (default: WARNING)")
+    materialize.set_defaults(run=_materialize)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+# -- check / compile -------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace) -> int:
+    project, diagnostics = check_project(args.path, dialect=args.dialect)
+    failing = [d for d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)]
+    if args.format == "json":
+        print(json.dumps({"ok": not failing, "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
+        return 1 if failing else 0
+    for d in diagnostics:
+        print(d.render(), end="\n\n", file=sys.stderr)
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warns = len(diagnostics) - errors
+    if project is not None and not failing:
+        print(
+            f"sqlml: {args.path}: ok — {len(project.files)} file(s), "
+            + ", ".join(f"{n} {kind}" for kind, n in _counts(project).items())
+            + (f"; {warns} warning(s)" if warns else "")
+        )
+    else:
+        print(f"sqlml: {args.path}: {errors} error(s), {warns} warning(s)", file=sys.stderr)
+    return 1 if failing else 0
+
+
+def _counts(project: Project) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in project.nodes:
+        counts[node.kind.value] = counts.get(node.kind.value, 0) + 1
+    counts["source"] = len(project.sources)
+    return {f"{kind}{'' if n == 1 else 's'}": n for kind, n in counts.items()}
+
+
+def _compile(args: argparse.Namespace) -> int:
+    project, diagnostics = check_project(args.path, dialect=args.dialect)
+    if project is None or any(d.is_error for d in diagnostics):
+        for d in diagnostics:
+            print(d.render(), end="\n\n", file=sys.stderr)
+        return 1
+    print(json.dumps(project_to_json(project), indent=2))
+    return 0
+
+
+def project_to_json(project: Project) -> dict[str, Any]:
+    """A stable, human-readable view of the graph (also the compiler's golden-file format)."""
+    nodes = []
+    for node in project.nodes:
+        entry: dict[str, Any] = {
+            "name": str(node.name),
+            "kind": node.kind.value,
+            "file": node.file,
+            "line": node.statement.span.line,
+            "group": node.group,
+            "deps": [str(d) for d in node.deps],
+            "fingerprint": node.fingerprint,
+        }
+        statement = node.statement
+        if isinstance(statement, MLStatement):
+            entry["select"] = statement.select.sql(dialect=project.dialect)
+            entry["params"] = {p.key: p.value for p in statement.params}
+        if isinstance(statement, TrainStatement):
+            entry.update(model=statement.model.reference, image=statement.model.image, label=statement.label)
+        if isinstance(statement, PredictStatement):
+            entry.update(using=str(statement.using), column=statement.column)
+        if isinstance(statement, SqlStatement) and node.followups:
+            entry["followups"] = len(node.followups)
+        nodes.append(entry)
+    return {
+        "dialect": project.dialect,
+        "files": [f.path for f in project.files],
+        "nodes": nodes,
+        "sources": [str(s.name) for s in project.sources],
+    }
+
+
+# -- materialize -----------------------------------------------------------------------
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from .compiler.diagnostics import SqlMlCompileError
+
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(args.module)
+    except SqlMlCompileError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as e:
+        print(f"sqlml: cannot import {args.module}: {e}", file=sys.stderr)
+        return 2
+    defs = _find_definitions(module, args.attribute)
+    if defs is None:
+        print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
+        return 2
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    assets = [a for a in (defs.assets or []) if isinstance(a, dg.AssetsDefinition)]
+    selection = None
+    if args.select:
+        selection = [dg.AssetKey(s.replace(".", "/").split("/")) for s in args.select]
+        unknown = [k for k in selection if k not in specs]
+        if unknown:
+            print(f"sqlml: unknown asset(s): {', '.join(k.to_user_string() for k in unknown)}", file=sys.stderr)
+            return 2
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    started = time.monotonic()
+    result = dg.materialize(
+        assets,
+        resources=dict(defs.resources or {}),
+        instance=instance,
+        selection=selection,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
+    )
+    elapsed = time.monotonic() - started
+    events = result.get_asset_materialization_events()
+    print(_summary(events, specs, elapsed, defs))
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data is not None:
+                error = event.step_failure_data.error
+                user = event.step_failure_data.user_failure_data
+                reason = (user.description if user and user.description else None) or (error.message.strip() if error else "")
+                print(f"\nFAILED {event.step_key}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _find_definitions(module: Any, attribute: str | None) -> Any:
+    import dagster as dg
+
+    if attribute:
+        return getattr(module, attribute, None)
+    for value in vars(module).values():
+        if isinstance(value, dg.Definitions):
+            return value
+    return None
+
+
+def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs: Any) -> str:
+    models, predictions, tables = [], [], []
+    for event in events:
+        m = event.materialization
+        metadata = {k: v.value for k, v in m.metadata.items()}
+        name = m.asset_key.to_user_string()
+        kind = specs[m.asset_key].tags.get("sqlml/kind") if m.asset_key in specs else None
+        if kind == "model":
+            metrics = " ".join(f"{k.split('/', 1)[1]}={v:.4f}" for k, v in metadata.items() if k.startswith("metric/"))
+            models.append((name, f"v{metadata.get('model_version')}", str(metadata.get("model_reference", "")), metrics))
+        elif kind == "prediction":
+            predictions.append((name, f"{metadata.get('dagster/row_count')} rows", f"(model {metadata.get('model')} v{metadata.get('model_version')})"))
+        else:
+            tables.append((name, f"{metadata.get('dagster/row_count')} rows"))
+    lines = [f"sqlml: materialized {len(events)} asset(s) in {elapsed:.1f}s"]
+    for title, rows in (("models", models), ("predictions", predictions), ("tables", tables)):
+        if rows:
+            lines += ["", title, *_columns(rows)]
+    warehouse = (defs.resources or {}).get("sqlml_warehouse")
+    if warehouse is not None:
+        lines += ["", f"warehouse: {_short(getattr(warehouse, 'database', ''))}"]
+    return "\n".join(lines)
+
+
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def _short(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
