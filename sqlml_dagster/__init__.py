@@ -1,7 +1,7 @@
 """sqlml_dagster: machine learning from SQL files, as a Dagster asset graph.
 
-    from sqlml_dagster import build_defs
-    defs = build_defs("sql/")
+from sqlml_dagster import build_defs
+defs = build_defs("sql/")
 """
 
 from .compiler import SqlMlCompileError, check_project, compile_project

@@ -27,7 +27,9 @@ from .compiler.project import Project, check_project
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sqlml", description="Machine learning from SQL, on Dagster.")
+    parser = argparse.ArgumentParser(
+        prog="sqlml", description="Machine learning from SQL, on Dagster."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="compile a SQL folder and report every problem")
@@ -42,11 +44,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     compile_.add_argument("--dialect", default="duckdb")
     compile_.set_defaults(run=_compile)
 
-    materialize = commands.add_parser("materialize", help="materialize assets headless and print a summary")
-    materialize.add_argument("-m", "--module", required=True, help="module holding a dagster.Definitions")
-    materialize.add_argument("--attribute", default=None, help="name of the Definitions object (default: found)")
-    materialize.add_argument("--select", nargs="*", default=None, help="asset keys (a/b or a.b); default: all")
-    materialize.add_argument("--log-level", default="WARNING", help="Dagster console log level (default: WARNING)")
+    materialize = commands.add_parser(
+        "materialize", help="materialize assets headless and print a summary"
+    )
+    materialize.add_argument(
+        "-m", "--module", required=True, help="module holding a dagster.Definitions"
+    )
+    materialize.add_argument(
+        "--attribute", default=None, help="name of the Definitions object (default: found)"
+    )
+    materialize.add_argument(
+        "--select", nargs="*", default=None, help="asset keys (a/b or a.b); default: all"
+    )
+    materialize.add_argument(
+        "--log-level", default="WARNING", help="Dagster console log level (default: WARNING)"
+    )
     materialize.set_defaults(run=_materialize)
 
     args = parser.parse_args(argv)
@@ -58,9 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     project, diagnostics = check_project(args.path, dialect=args.dialect)
-    failing = [d for d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)]
+    failing = [
+        d for d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)
+    ]
     if args.format == "json":
-        print(json.dumps({"ok": not failing, "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
+        print(
+            json.dumps(
+                {"ok": not failing, "diagnostics": [d.to_json() for d in diagnostics]}, indent=2
+            )
+        )
         return 1 if failing else 0
     for d in diagnostics:
         print(d.render(), end="\n\n", file=sys.stderr)
@@ -113,7 +131,9 @@ def project_to_json(project: Project) -> dict[str, Any]:
             entry["select"] = statement.select.sql(dialect=project.dialect)
             entry["params"] = {p.key: p.value for p in statement.params}
         if isinstance(statement, TrainStatement):
-            entry.update(model=statement.model.reference, image=statement.model.image, label=statement.label)
+            entry.update(
+                model=statement.model.reference, image=statement.model.image, label=statement.label
+            )
         if isinstance(statement, PredictStatement):
             entry.update(using=str(statement.using), column=statement.column)
         if isinstance(statement, SqlStatement) and node.followups:
@@ -157,9 +177,16 @@ def _materialize(args: argparse.Namespace) -> int:
         selection = [dg.AssetKey(s.replace(".", "/").split("/")) for s in args.select]
         unknown = [k for k in selection if k not in specs]
         if unknown:
-            print(f"sqlml: unknown asset(s): {', '.join(k.to_user_string() for k in unknown)}", file=sys.stderr)
+            print(
+                f"sqlml: unknown asset(s): {', '.join(k.to_user_string() for k in unknown)}",
+                file=sys.stderr,
+            )
             return 2
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
     started = time.monotonic()
     result = dg.materialize(
         assets,
@@ -177,7 +204,9 @@ def _materialize(args: argparse.Namespace) -> int:
             if event.is_step_failure and event.step_failure_data is not None:
                 error = event.step_failure_data.error
                 user = event.step_failure_data.user_failure_data
-                reason = (user.description if user and user.description else None) or (error.message.strip() if error else "")
+                reason = (user.description if user and user.description else None) or (
+                    error.message.strip() if error else ""
+                )
                 print(f"\nFAILED {event.step_key}: {reason}", file=sys.stderr)
         return 1
     return 0
@@ -195,17 +224,36 @@ def _find_definitions(module: Any, attribute: str | None) -> Any:
 
 
 def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs: Any) -> str:
-    models, predictions, tables = [], [], []
+    models: list[tuple[str, ...]] = []
+    predictions: list[tuple[str, ...]] = []
+    tables: list[tuple[str, ...]] = []
     for event in events:
         m = event.materialization
         metadata = {k: v.value for k, v in m.metadata.items()}
         name = m.asset_key.to_user_string()
         kind = specs[m.asset_key].tags.get("sqlml/kind") if m.asset_key in specs else None
         if kind == "model":
-            metrics = " ".join(f"{k.split('/', 1)[1]}={v:.4f}" for k, v in metadata.items() if k.startswith("metric/"))
-            models.append((name, f"v{metadata.get('model_version')}", str(metadata.get("model_reference", "")), metrics))
+            metrics = " ".join(
+                f"{k.split('/', 1)[1]}={v:.4f}"
+                for k, v in metadata.items()
+                if k.startswith("metric/")
+            )
+            models.append(
+                (
+                    name,
+                    f"v{metadata.get('model_version')}",
+                    str(metadata.get("model_reference", "")),
+                    metrics,
+                )
+            )
         elif kind == "prediction":
-            predictions.append((name, f"{metadata.get('dagster/row_count')} rows", f"(model {metadata.get('model')} v{metadata.get('model_version')})"))
+            predictions.append(
+                (
+                    name,
+                    f"{metadata.get('dagster/row_count')} rows",
+                    f"(model {metadata.get('model')} v{metadata.get('model_version')})",
+                )
+            )
         else:
             tables.append((name, f"{metadata.get('dagster/row_count')} rows"))
     lines = [f"sqlml: materialized {len(events)} asset(s) in {elapsed:.1f}s"]
@@ -220,7 +268,10 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
 
 def _columns(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
 
 
 def _short(path: str) -> str:

@@ -5,14 +5,15 @@ assets. Compile errors are raised as one :class:`SqlMlCompileError` whose text l
 problem with file:line:col and a caret excerpt.
 """
 
-
 import inspect
 import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext  # by name, and no postponed annotations: Dagster inspects it
+from dagster import (
+    AssetExecutionContext,
+)  # by name, and no postponed annotations: Dagster inspects it
 
 from .compiler.diagnostics import SqlMlCompileError
 from .compiler.ir import ObjectKind
@@ -57,16 +58,21 @@ def build_defs(
     translator = translator or SqlMlTranslator()
     resources: dict[str, Any] = {
         WAREHOUSE_KEY: warehouse or DuckDBWarehouse(database=str(state / "warehouse.duckdb")),
-        STORAGE_KEY: storage or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
+        STORAGE_KEY: storage
+        or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
         LAUNCHER_KEY: launcher or LocalLauncher(),
     }
     return dg.Definitions(assets=build_assets(project, translator), resources=resources)
 
 
-def build_assets(project: Project, translator: SqlMlTranslator | None = None) -> list[dg.AssetsDefinition | dg.AssetSpec]:
+def build_assets(
+    project: Project, translator: SqlMlTranslator | None = None
+) -> list[dg.AssetsDefinition | dg.AssetSpec]:
     """The assets of a compiled project (for users composing their own Definitions)."""
     translator = translator or SqlMlTranslator()
-    assets: list[dg.AssetsDefinition | dg.AssetSpec] = [translator.get_source_spec(s) for s in project.sources]
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
+        translator.get_source_spec(s) for s in project.sources
+    ]
     assets += [_asset_for(node, project, translator) for node in project.nodes]
     return assets
 
@@ -84,11 +90,21 @@ def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.
         warehouse = getattr(context.resources, WAREHOUSE_KEY)
         if node.kind is ObjectKind.MODEL:
             return materialize_model(
-                context, node, warehouse, getattr(context.resources, STORAGE_KEY), getattr(context.resources, LAUNCHER_KEY), sql_file
+                context,
+                node,
+                warehouse,
+                getattr(context.resources, STORAGE_KEY),
+                getattr(context.resources, LAUNCHER_KEY),
+                sql_file,
             )
         if node.kind is ObjectKind.PREDICTION:
             return materialize_prediction(
-                context, node, warehouse, getattr(context.resources, STORAGE_KEY), getattr(context.resources, LAUNCHER_KEY), sql_file
+                context,
+                node,
+                warehouse,
+                getattr(context.resources, STORAGE_KEY),
+                getattr(context.resources, LAUNCHER_KEY),
+                sql_file,
             )
         return materialize_table(context, node, warehouse, sql_file)
 

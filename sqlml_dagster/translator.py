@@ -60,7 +60,8 @@ class SqlMlTranslator:
             "dagster/code_references": dg.CodeReferencesMetadataValue(
                 code_references=[
                     dg.LocalFileCodeReference(
-                        file_path=str(source_path(project, node)), line_number=node.statement.span.line
+                        file_path=str(source_path(project, node)),
+                        line_number=node.statement.span.line,
                     )
                 ]
             ),

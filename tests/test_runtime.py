@@ -18,10 +18,17 @@ from sklearn.datasets import load_iris
 from sqlml_dagster.runtime.spec import SPEC_VERSION, StepSpec
 
 
-def run_spec(tmp_path: Path, spec: StepSpec, name: str = "spec.json") -> subprocess.CompletedProcess[str]:
+def run_spec(
+    tmp_path: Path, spec: StepSpec, name: str = "spec.json"
+) -> subprocess.CompletedProcess[str]:
     path = tmp_path / name
     path.write_text(spec.to_json())
-    return subprocess.run([sys.executable, "-m", "sqlml_dagster.runtime", str(path)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sqlml_dagster.runtime", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -65,7 +72,10 @@ def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
     result = json.loads(trained.stdout)["result"]
     assert result["metrics"]["accuracy"] > 0.95
     assert result["params"]["max_iter"] == 500
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.skops", "signature.json"]
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+        "model.skops",
+        "signature.json",
+    ]
 
     predict = StepSpec(
         kind="predict",
@@ -83,33 +93,58 @@ def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
     assert predicted.returncode == 0, predicted.stderr
     out = pq.read_table(tmp_path / "out.parquet")
     # every input column is kept; the prediction replaces the column of the same name, last
-    assert out.schema.names == ["sepal_length", "sepal_width", "petal_length", "petal_width", "note", "class"]
+    assert out.schema.names == [
+        "sepal_length",
+        "sepal_width",
+        "petal_length",
+        "petal_width",
+        "note",
+        "class",
+    ]
     truth = pq.read_table(iris_parquet).column("class").to_pylist()
-    accuracy = sum(a == b for a, b in zip(out.column("class").to_pylist(), truth)) / len(truth)
+    accuracy = sum(
+        a == b for a, b in zip(out.column("class").to_pylist(), truth, strict=True)
+    ) / len(truth)
     assert accuracy > 0.95
 
 
 def test_seed_makes_training_deterministic(tmp_path: Path, iris_parquet: Path) -> None:
-    spec = train_spec(tmp_path, iris_parquet, model_reference="sklearn.ensemble.RandomForestClassifier", params={"model": {"n_estimators": 5}})
+    spec = train_spec(
+        tmp_path,
+        iris_parquet,
+        model_reference="sklearn.ensemble.RandomForestClassifier",
+        params={"model": {"n_estimators": 5}},
+    )
     first = run_spec(tmp_path, spec)
     second = run_spec(tmp_path, spec)
     assert first.returncode == second.returncode == 0
     assert json.loads(first.stdout)["result"]["params"]["random_state"] == 0
-    assert json.loads(first.stdout)["result"]["metrics"] == json.loads(second.stdout)["result"]["metrics"]
+    assert (
+        json.loads(first.stdout)["result"]["metrics"]
+        == json.loads(second.stdout)["result"]["metrics"]
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"params": {"model": {"max_iterz": 5}}}, "has no parameter 'max_iterz' (did you mean 'max_iter'?)"),
-        ({"model_reference": "sklearn.linear_model.LogisticRegresion"}, "did you mean sklearn.linear_model.LogisticRegression?"),
+        (
+            {"params": {"model": {"max_iterz": 5}}},
+            "has no parameter 'max_iterz' (did you mean 'max_iter'?)",
+        ),
+        (
+            {"model_reference": "sklearn.linear_model.LogisticRegresion"},
+            "did you mean sklearn.linear_model.LogisticRegression?",
+        ),
         ({"model_reference": "no_such_package.Model"}, "cannot import no_such_package"),
         ({"features": ["sepal_length", "note"]}, "feature column 'note' has type string"),
         ({"label": "species"}, "label column 'species' is not in the data"),
         ({"params": {"model": {"C": "lots"}}}, "fit failed"),
     ],
 )
-def test_user_errors_are_one_clear_line(tmp_path: Path, iris_parquet: Path, overrides: dict[str, object], message: str) -> None:
+def test_user_errors_are_one_clear_line(
+    tmp_path: Path, iris_parquet: Path, overrides: dict[str, object], message: str
+) -> None:
     done = run_spec(tmp_path, train_spec(tmp_path, iris_parquet, **overrides))
     assert done.returncode == 1
     assert message in done.stderr
@@ -121,11 +156,24 @@ def test_newer_spec_version_is_refused(tmp_path: Path, iris_parquet: Path) -> No
     raw = json.loads(train_spec(tmp_path, iris_parquet).to_json())
     raw["spec_version"] = SPEC_VERSION + 1
     (tmp_path / "spec.json").write_text(json.dumps(raw))
-    done = subprocess.run([sys.executable, "-m", "sqlml_dagster.runtime", str(tmp_path / "spec.json")], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "sqlml_dagster.runtime", str(tmp_path / "spec.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "newer than this runtime understands" in done.stderr
 
 
 def test_unknown_fields_from_a_newer_orchestrator_are_ignored() -> None:
-    raw = {"kind": "train", "step_id": "s", "model_name": "m", "model_reference": "r", "flavor": "sklearn", "spec_version": 1, "future_field": 1}
+    raw = {
+        "kind": "train",
+        "step_id": "s",
+        "model_name": "m",
+        "model_reference": "r",
+        "flavor": "sklearn",
+        "spec_version": 1,
+        "future_field": 1,
+    }
     assert StepSpec.from_json(json.dumps(raw)).model_name == "m"

@@ -23,7 +23,7 @@ def iris() -> None:
     with open(HERE / "iris.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["id", *names, "class", "split"])
-        for i, (row, target) in enumerate(zip(data.data, data.target)):
+        for i, (row, target) in enumerate(zip(data.data, data.target, strict=True)):
             split = "test" if i % 5 == 0 else "train"
             writer.writerow([i + 1, *(f"{v:.1f}" for v in row), data.target_names[target], split])
 
@@ -47,7 +47,9 @@ def houses(n: int = 400) -> None:
         writer.writerow(["id", "sqft", "bedrooms", "year_built", "distance_km", "price", "split"])
         for i in range(n):
             split = "test" if i % 5 == 0 else "train"
-            writer.writerow([i + 1, sqft[i], bedrooms[i], year_built[i], distance_km[i], int(price[i]), split])
+            writer.writerow(
+                [i + 1, sqft[i], bedrooms[i], year_built[i], distance_km[i], int(price[i]), split]
+            )
 
 
 if __name__ == "__main__":

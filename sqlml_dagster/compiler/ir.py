@@ -124,7 +124,7 @@ class SqlStatement(Statement):
     ``INSERT``/``UPDATE``/``DELETE`` which modify a table defined elsewhere in the file.
     """
 
-    tree: exp.Expression = field(compare=False)
+    tree: exp.Expr = field(compare=False)
     target: QualifiedName | None = None
     target_kind: ObjectKind = ObjectKind.TABLE
     creates: bool = False

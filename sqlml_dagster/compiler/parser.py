@@ -50,7 +50,9 @@ FUTURE_VERBS = ("EVALUATE", "EXPLAIN", "RUN")
 _QUOTED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.HEREDOC_STRING)
 
 
-def parse_sql_file(path: str, text: str, dialect: str = "duckdb") -> tuple[SqlFile, list[Diagnostic]]:
+def parse_sql_file(
+    path: str, text: str, dialect: str = "duckdb"
+) -> tuple[SqlFile, list[Diagnostic]]:
     """Parse one file; never raises for bad SQL — problems come back as diagnostics."""
     source = SourceFile(path=path, text=text)
     parser = _FileParser(source, Dialect.get_or_raise(dialect))
@@ -163,23 +165,32 @@ class _FileParser:
                 depth += 1
             elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
                 depth -= 1
-            elif depth == 0 and _word(token) == "TO" and _word(tokens[i + 1]) in (*ML_VERBS, *FUTURE_VERBS):
+            elif (
+                depth == 0
+                and _word(token) == "TO"
+                and _word(tokens[i + 1]) in (*ML_VERBS, *FUTURE_VERBS)
+            ):
                 return i
         return None
 
     # -- plain SQL --------------------------------------------------------------------
 
-    def parse_query_tokens(self, tokens: list[Token]) -> exp.Expression:
+    def parse_query_tokens(self, tokens: list[Token]) -> exp.Expr:
         try:
             trees = self.dialect.parser().parse(tokens, sql=self.source.text)
         except ParseError as e:
             self._report_parse_error(e, tokens)
             raise _Abort from None
-        trees = [t for t in trees if t is not None]
-        if len(trees) != 1:  # pragma: no cover - split guarantees one statement
-            self.error(codes.SQL_SYNTAX, "expected exactly one statement", tokens[0].start, tokens[-1].end + 1)
+        found = [t for t in trees if t is not None]
+        if len(found) != 1:  # pragma: no cover - split guarantees one statement
+            self.error(
+                codes.SQL_SYNTAX,
+                "expected exactly one statement",
+                tokens[0].start,
+                tokens[-1].end + 1,
+            )
             raise _Abort
-        return trees[0]
+        return found[0]
 
     def _report_parse_error(self, error: ParseError, tokens: list[Token]) -> None:
         info = error.errors[0] if error.errors else {}
@@ -221,7 +232,12 @@ class _FileParser:
             if isinstance(target, exp.Schema):
                 target = target.this
             if not isinstance(target, exp.Table):
-                self.error(codes.UNSUPPORTED_STATEMENT, "cannot tell which table this statement modifies", span.start, span.end)
+                self.error(
+                    codes.UNSUPPORTED_STATEMENT,
+                    "cannot tell which table this statement modifies",
+                    span.start,
+                    span.end,
+                )
                 raise _Abort
             name = QualifiedName.of_table(target)
             reads = tuple(t for t in tables_read(tree) if t.key != name.key)
@@ -355,9 +371,21 @@ class _Cursor:
     def fail(self, token: Token | None, expected: str, hint: str | None = None) -> _Abort:
         if token is None:
             last = self.tokens[-1]
-            self.p.error(codes.ML_SYNTAX, f"expected {expected} but the statement ends", last.end, last.end + 1, hint)
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"expected {expected} but the statement ends",
+                last.end,
+                last.end + 1,
+                hint,
+            )
         else:
-            self.p.error(codes.ML_SYNTAX, f"expected {expected}, found '{token.text}'", token.start, token.end + 1, hint)
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"expected {expected}, found '{token.text}'",
+                token.start,
+                token.end + 1,
+                hint,
+            )
         return _Abort()
 
     def expect_word(self, word: str, usage: str) -> Token:
@@ -378,9 +406,19 @@ class _Cursor:
 
     def identifier(self, what: str) -> Token:
         token = self.peek()
-        if token is None or token.token_type in (TokenType.STRING, TokenType.NUMBER, TokenType.SEMICOLON) or not token.text:
+        if (
+            token is None
+            or token.token_type in (TokenType.STRING, TokenType.NUMBER, TokenType.SEMICOLON)
+            or not token.text
+        ):
             raise self.fail(token, what)
-        if token.token_type in (TokenType.DOT, TokenType.COMMA, TokenType.EQ, TokenType.L_PAREN, TokenType.R_PAREN):
+        if token.token_type in (
+            TokenType.DOT,
+            TokenType.COMMA,
+            TokenType.EQ,
+            TokenType.L_PAREN,
+            TokenType.R_PAREN,
+        ):
             raise self.fail(token, what)
         return self.next()
 
@@ -395,7 +433,9 @@ class _Cursor:
 
     def model_reference(self) -> ModelRef:
         """``pkg.mod.Class`` — the image prefix form arrives with the language issue."""
-        name, _ = self.qualified_name("a model reference such as sklearn.ensemble.RandomForestClassifier")
+        name, _ = self.qualified_name(
+            "a model reference such as sklearn.ensemble.RandomForestClassifier"
+        )
         return ModelRef(reference=str(name))
 
     def with_clause(self) -> tuple[Param, ...]:
@@ -439,14 +479,22 @@ class _Cursor:
                     f"unknown attribute namespace '{parts[0]}'",
                     first.start,
                     first.end + 1,
-                    hint=(hint + " " if hint else "") + f"namespaces are: {', '.join(PARAM_NAMESPACES)}",
+                    hint=(hint + " " if hint else "")
+                    + f"namespaces are: {', '.join(PARAM_NAMESPACES)}",
                 )
         token = self.peek()
         if token is None or token.token_type is not TokenType.EQ:
-            raise self.fail(token, "'=' after the attribute name", f"write {'.'.join(parts)} = <value>")
+            raise self.fail(
+                token, "'=' after the attribute name", f"write {'.'.join(parts)} = <value>"
+            )
         self.next()
         value, value_end = self.value()
-        return Param(namespace=namespace, path=path, value=value, span=Span.of(self.p.source, key_span.start, value_end))
+        return Param(
+            namespace=namespace,
+            path=path,
+            value=value,
+            span=Span.of(self.p.source, key_span.start, value_end),
+        )
 
     def value(self) -> tuple[ParamValue, int]:
         """A typed literal; returns the value and the end offset of its last token."""
@@ -481,7 +529,13 @@ class _Cursor:
             return word == "TRUE", token.end + 1
         if word == "NULL":
             return None, token.end + 1
-        if tt in (TokenType.COMMA, TokenType.EQ, TokenType.R_BRACKET, TokenType.L_PAREN, TokenType.R_PAREN):
+        if tt in (
+            TokenType.COMMA,
+            TokenType.EQ,
+            TokenType.R_BRACKET,
+            TokenType.L_PAREN,
+            TokenType.R_PAREN,
+        ):
             raise self.fail(token, "a value (number, string, true/false, [list] or name)")
         # A bare name, possibly dotted (e.g. an activation function `tf.nn.relu`).
         parts, last = [token.text], token
@@ -506,7 +560,19 @@ def _number(text: str) -> int | float:
         return float(text)
 
 
-_KEYWORDS_FOR_HINTS = ("SELECT", "FROM", "WHERE", "GROUP", "ORDER", "JOIN", "LIMIT", "HAVING", "UNION", "TABLE", "INSERT")
+_KEYWORDS_FOR_HINTS = (
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "ORDER",
+    "JOIN",
+    "LIMIT",
+    "HAVING",
+    "UNION",
+    "TABLE",
+    "INSERT",
+)
 
 
 def _syntax_hint(culprit: Token, tokens: list[Token]) -> str | None:
@@ -517,13 +583,15 @@ def _syntax_hint(culprit: Token, tokens: list[Token]) -> str | None:
     index = tokens.index(culprit) if culprit in tokens else -1
     if index > 0:
         before = tokens[index - 1]
-        close = difflib.get_close_matches(before.text.upper(), _KEYWORDS_FOR_HINTS, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(
+            before.text.upper(), _KEYWORDS_FOR_HINTS, n=1, cutoff=0.75
+        )
         if close and close[0] != before.text.upper():
             return f"did you mean {close[0]} instead of '{before.text}'?"
     return None
 
 
-def tables_read(tree: exp.Expression) -> tuple[QualifiedName, ...]:
+def tables_read(tree: exp.Expr) -> tuple[QualifiedName, ...]:
     """The tables a statement reads, in order of appearance, without CTE names and table functions.
 
     Uses sqlglot's scope analysis so a CTE shadows a table of the same name only where it
@@ -556,4 +624,6 @@ def tables_read(tree: exp.Expression) -> tuple[QualifiedName, ...]:
 def _is_file_reference(table: exp.Table) -> bool:
     """DuckDB reads files by quoted path: ``FROM 'data/x.parquet'`` is not a table."""
     ident = table.this
-    return bool(isinstance(ident, exp.Identifier) and ident.quoted and any(c in ident.name for c in "./\\"))
+    return bool(
+        isinstance(ident, exp.Identifier) and ident.quoted and any(c in ident.name for c in "./\\")
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from . import codes
-from .diagnostics import Diagnostic, SourceFile, SqlMlCompileError, Span, sorted_diagnostics
+from .diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileError, sorted_diagnostics
 from .ir import (
     MLStatement,
     ObjectKind,
@@ -100,7 +100,9 @@ def compile_project(path: str | Path, dialect: str = "duckdb") -> Project:
     return project
 
 
-def check_project(path: str | Path, dialect: str = "duckdb") -> tuple[Project | None, list[Diagnostic]]:
+def check_project(
+    path: str | Path, dialect: str = "duckdb"
+) -> tuple[Project | None, list[Diagnostic]]:
     """Compile without raising: the project (None if unusable) and every diagnostic."""
     root = Path(path)
     diagnostics: list[Diagnostic] = []
@@ -110,7 +112,12 @@ def check_project(path: str | Path, dialect: str = "duckdb") -> tuple[Project | 
     if not paths:
         what = "does not exist" if not root.exists() else "holds no .sql files"
         diagnostics.append(
-            Diagnostic(codes.NO_SQL_FILES, f"'{root}' {what}", None, hint="point build_defs/sqlml at the folder of your .sql files")
+            Diagnostic(
+                codes.NO_SQL_FILES,
+                f"'{root}' {what}",
+                None,
+                hint="point build_defs/sqlml at the folder of your .sql files",
+            )
         )
         return None, diagnostics
     base = root if root.is_dir() else root.parent
@@ -189,7 +196,11 @@ class _GraphBuilder:
         followups: dict[str, list[SqlStatement]] = {}
         for sql_file in self.files:
             for statement in sql_file.statements:
-                if not isinstance(statement, SqlStatement) or statement.target is None or statement.creates:
+                if (
+                    not isinstance(statement, SqlStatement)
+                    or statement.target is None
+                    or statement.creates
+                ):
                     continue
                 key = statement.target.key
                 if key not in defining:
@@ -226,7 +237,9 @@ class _GraphBuilder:
         nodes: dict[str, Node] = {}
         project_sources: dict[str, Source] = {}
         for key, (statement, sql_file) in defining.items():
-            name = statement.produces or (statement.target if isinstance(statement, SqlStatement) else None)
+            name = statement.produces or (
+                statement.target if isinstance(statement, SqlStatement) else None
+            )
             assert name is not None
             extra = tuple(followups.get(key, ()))
             deps = self._deps(name, (statement, *extra), defining, project_sources)
@@ -277,7 +290,11 @@ class _GraphBuilder:
             for model, span in statement.uses_models():
                 producer = defining.get(model.key)
                 if producer is None or not isinstance(producer[0], TrainStatement):
-                    models = [str(s.produces) for s, _ in defining.values() if isinstance(s, TrainStatement)]
+                    models = [
+                        str(s.produces)
+                        for s, _ in defining.values()
+                        if isinstance(s, TrainStatement)
+                    ]
                     close = difflib.get_close_matches(str(model), models, n=1)
                     if producer is not None:
                         hint = f"'{model}' is a table; models come from TO TRAIN … INTO <name>"
@@ -332,7 +349,9 @@ def _name_span(statement: Statement) -> Span:
 # -- fingerprints ---------------------------------------------------------------------
 
 
-def statement_fingerprint_payload(statement: Statement, dialect: str = "duckdb") -> dict[str, object]:
+def statement_fingerprint_payload(
+    statement: Statement, dialect: str = "duckdb"
+) -> dict[str, object]:
     """What identifies a statement's meaning: normalized SQL (no comments, no layout) + ML fields."""
     if isinstance(statement, MLStatement):
         payload: dict[str, object] = {
@@ -348,14 +367,19 @@ def statement_fingerprint_payload(statement: Statement, dialect: str = "duckdb")
                 into=statement.into.key,
             )
         elif isinstance(statement, PredictStatement):
-            payload.update(verb="predict", into=statement.into.key, column=statement.column, using=statement.using.key)
+            payload.update(
+                verb="predict",
+                into=statement.into.key,
+                column=statement.column,
+                using=statement.using.key,
+            )
         return payload
     if isinstance(statement, SqlStatement):
         return {"sql": _normalized(statement.tree, dialect)}
     return {"text": statement.text}
 
 
-def _normalized(tree: exp.Expression, dialect: str) -> str:
+def _normalized(tree: exp.Expr, dialect: str) -> str:
     return tree.sql(dialect=dialect, comments=False, normalize=True)
 
 
@@ -367,9 +391,19 @@ def _fingerprint_all(nodes: list[Node], dialect: str) -> tuple[Node, ...]:
             "session": [statement_fingerprint_payload(s, dialect) for s in node.session],
             "statements": [statement_fingerprint_payload(s, dialect) for s in node.statements],
         }
-        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(payload, sort_keys=True, default=str).encode()
+        ).hexdigest()
         out.append(dataclasses.replace(node, fingerprint=digest[:16]))
     return tuple(out)
 
 
-__all__ = ["Node", "Project", "Source", "SqlMlCompileError", "check_project", "compile_project", "group_name"]
+__all__ = [
+    "Node",
+    "Project",
+    "Source",
+    "SqlMlCompileError",
+    "check_project",
+    "compile_project",
+    "group_name",
+]

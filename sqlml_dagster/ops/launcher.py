@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import dagster as dg
 import fsspec
+from dagster._core.errors import DagsterPipesExecutionError  # not re-exported by dagster
 from pydantic import Field
 
 from ..runtime.spec import StepSpec
@@ -38,7 +39,9 @@ class StepFailed(dg.Failure):
 
 
 class Launcher(Protocol):
-    def launch(self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str) -> StepResult: ...
+    def launch(
+        self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str
+    ) -> StepResult: ...
 
 
 def error_uri(spec_uri: str) -> str:
@@ -46,26 +49,36 @@ def error_uri(spec_uri: str) -> str:
     return posixpath.join(posixpath.dirname(spec_uri), ERROR_FILE)
 
 
-class LocalLauncher(dg.ConfigurableResource):  # type: ignore[misc]
+class LocalLauncher(dg.ConfigurableResource):
     """Runs each ML step as a local subprocess (the embedded default).
 
     An image named in a statement is recorded in the model's manifest but not used: the
     step runs with this interpreter and the packages installed beside it.
     """
 
-    python: str = Field(default="", description="Interpreter for steps; empty means the orchestrator's own.")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables for steps.")
-    pythonpath: list[str] = Field(default_factory=list, description="Folders prepended to PYTHONPATH (model packages).")
+    python: str = Field(
+        default="", description="Interpreter for steps; empty means the orchestrator's own."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables for steps."
+    )
+    pythonpath: list[str] = Field(
+        default_factory=list, description="Folders prepended to PYTHONPATH (model packages)."
+    )
 
-    def launch(self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str) -> StepResult:
+    def launch(
+        self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str
+    ) -> StepResult:
         env = dict(self.env)
         if self.pythonpath:
-            env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+            env["PYTHONPATH"] = os.pathsep.join(
+                [*self.pythonpath, os.environ.get("PYTHONPATH", "")]
+            ).rstrip(os.pathsep)
         client = dg.PipesSubprocessClient(env=env, forward_stdio=True)
         command = [self.python or sys.executable, "-m", RUNTIME_MODULE, spec_uri]
         try:
             invocation = client.run(context=context, command=command)
-        except dg.DagsterPipesExecutionError as e:
+        except DagsterPipesExecutionError as e:  # the step's process exited non-zero
             raise StepFailed(description=_failure_reason(spec, spec_uri, e)) from None
         return _result_of(invocation)
 

@@ -29,11 +29,13 @@ from .launcher import Launcher
 from .warehouse import DuckDBWarehouse, TableStats
 
 
-class SqlMlStorage(dg.ConfigurableResource):  # type: ignore[misc]
+class SqlMlStorage(dg.ConfigurableResource):
     """Where model versions and step data live: local folders or any fsspec URL."""
 
     model_store: str = Field(default=".sqlml/models", description="Versioned model store URL.")
-    data_store: str = Field(default=".sqlml/data", description="Step data (inputs, specs, results) URL.")
+    data_store: str = Field(
+        default=".sqlml/data", description="Step data (inputs, specs, results) URL."
+    )
 
     def models(self) -> ModelStore:
         return ModelStore(self.model_store)
@@ -45,7 +47,7 @@ class SqlMlStorage(dg.ConfigurableResource):  # type: ignore[misc]
 def materialize_table(
     context: dg.AssetExecutionContext, node: Node, warehouse: DuckDBWarehouse, sql_file: Path
 ) -> dg.MaterializeResult:
-    statements: list[exp.Expression] = [s.tree for s in node.session]
+    statements: list[exp.Expr] = [s.tree for s in node.session]
     defining = node.statement
     assert isinstance(defining, SqlStatement)
     if defining.creates:
@@ -54,11 +56,18 @@ def materialize_table(
         query = defining.tree.expression
         if isinstance(query, exp.Query) and not warehouse.table_exists(node.name):
             statements.append(
-                exp.Create(this=defining.tree.this.copy(), kind="TABLE", exists=True, expression=query.copy().limit(0))
+                exp.Create(
+                    this=defining.tree.this.copy(),
+                    kind="TABLE",
+                    exists=True,
+                    expression=query.copy().limit(0),
+                )
             )
         statements.append(defining.tree)
     statements.extend(s.tree for s in node.followups)
-    context.log.info(f"running {len(statements)} statement(s) for {node.name} in {warehouse.database}")
+    context.log.info(
+        f"running {len(statements)} statement(s) for {node.name} in {warehouse.database}"
+    )
     warehouse.run_statements(statements, search_path=str(sql_file.parent))
     stats = warehouse.stats(node.name)
     return dg.MaterializeResult(metadata=table_metadata(node, stats))
@@ -209,7 +218,9 @@ def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict
         "training_rows": m.training_rows,
         "params": dg.MetadataValue.json(m.params),
         "features": dg.MetadataValue.json(m.features),
-        "metrics": dg.MetadataValue.md(_metrics_table(m.metrics, previous.manifest.metrics if previous else {})),
+        "metrics": dg.MetadataValue.md(
+            _metrics_table(m.metrics, previous.manifest.metrics if previous else {})
+        ),
     }
     metadata.update({f"metric/{k}": v for k, v in m.metrics.items()})
     if m.image:
@@ -230,7 +241,7 @@ def _metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> str
 # -- helpers --------------------------------------------------------------------------
 
 
-def _as_create_or_replace(tree: exp.Expression) -> exp.Expression:
+def _as_create_or_replace(tree: exp.Expr) -> exp.Expr:
     """Assets are rebuilt on every materialization, so ``CREATE`` means ``CREATE OR REPLACE``."""
     create = tree.copy()
     create.set("replace", True)

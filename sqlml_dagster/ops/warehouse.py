@@ -33,15 +33,19 @@ class TableStats:
     columns: tuple[tuple[str, str], ...]  # (name, type)
 
 
-class DuckDBWarehouse(dg.ConfigurableResource):  # type: ignore[misc]
+class DuckDBWarehouse(dg.ConfigurableResource):
     """DuckDB as the project's warehouse.
 
     Several Dagster steps may run at once in separate processes while DuckDB allows one
     writer per file, so connecting retries for ``lock_timeout_seconds`` before failing.
     """
 
-    database: str = Field(default=".sqlml/warehouse.duckdb", description="DuckDB database file (or ':memory:').")
-    lock_timeout_seconds: float = Field(default=120.0, description="How long to wait for another step's lock.")
+    database: str = Field(
+        default=".sqlml/warehouse.duckdb", description="DuckDB database file (or ':memory:')."
+    )
+    lock_timeout_seconds: float = Field(
+        default=120.0, description="How long to wait for another step's lock."
+    )
 
     @property
     def dialect(self) -> str:
@@ -74,7 +78,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):  # type: ignore[misc]
     # -- table assets -------------------------------------------------------------------
 
     def run_statements(
-        self, statements: Sequence[exp.Expression], *, search_path: str | None = None
+        self, statements: Sequence[exp.Expr], *, search_path: str | None = None
     ) -> None:
         """Run statements in one transaction: a failing step leaves the previous table intact."""
         with self.connect(search_path) as con:
@@ -93,7 +97,10 @@ class DuckDBWarehouse(dg.ConfigurableResource):  # type: ignore[misc]
             ref = quote_name(name)
             rows = con.execute(f"SELECT count(*) FROM {ref}").fetchone()
             described = con.execute(f"DESCRIBE {ref}").fetchall()
-        return TableStats(rows=int(rows[0]) if rows else 0, columns=tuple((str(r[0]), str(r[1])) for r in described))
+        return TableStats(
+            rows=int(rows[0]) if rows else 0,
+            columns=tuple((str(r[0]), str(r[1])) for r in described),
+        )
 
     def table_exists(self, name: QualifiedName) -> bool:
         with self.connect() as con:
@@ -106,7 +113,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):  # type: ignore[misc]
 
     # -- ML steps -----------------------------------------------------------------------
 
-    def export_query(self, query: exp.Expression, uri: str, *, search_path: str | None = None) -> TableStats:
+    def export_query(
+        self, query: exp.Expr, uri: str, *, search_path: str | None = None
+    ) -> TableStats:
         """Stream a query's result into a Parquet file at any fsspec URL."""
         rows = 0
         with self.connect(search_path) as con:
@@ -129,7 +138,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):  # type: ignore[misc]
                 con.execute("BEGIN TRANSACTION")
                 schema = _schema_of(name)
                 if schema:
-                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {exp.to_identifier(schema).sql(self.dialect)}")
+                    con.execute(
+                        f"CREATE SCHEMA IF NOT EXISTS {exp.to_identifier(schema).sql(self.dialect)}"
+                    )
                 con.execute(f"CREATE OR REPLACE TABLE {quote_name(name)} AS SELECT * FROM {view}")
                 con.execute("COMMIT")
             except BaseException:
@@ -141,7 +152,10 @@ class DuckDBWarehouse(dg.ConfigurableResource):  # type: ignore[misc]
 
 def quote_name(name: QualifiedName) -> str:
     return exp.table_(
-        name.parts[-1], db=name.parts[-2] if len(name.parts) > 1 else None, catalog=name.parts[-3] if len(name.parts) > 2 else None, quoted=True
+        name.parts[-1],
+        db=name.parts[-2] if len(name.parts) > 1 else None,
+        catalog=name.parts[-3] if len(name.parts) > 2 else None,
+        quoted=True,
     ).sql(dialect=WAREHOUSE_DIALECT)
 
 
@@ -149,12 +163,14 @@ def _schema_of(name: QualifiedName) -> str | None:
     return name.parts[-2].lower() if len(name.parts) > 1 else None
 
 
-def _ensure_schema(con: duckdb.DuckDBPyConnection, statement: exp.Expression) -> None:
+def _ensure_schema(con: duckdb.DuckDBPyConnection, statement: exp.Expr) -> None:
     """``CREATE TABLE analytics.x`` works without a separate ``CREATE SCHEMA``."""
     if not isinstance(statement, exp.Create):
         return
     target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
     if isinstance(target, exp.Table) and target.db:
         schema = exp.to_identifier(target.db).sql(WAREHOUSE_DIALECT)
-        prefix = f"{exp.to_identifier(target.catalog).sql(WAREHOUSE_DIALECT)}." if target.catalog else ""
+        prefix = (
+            f"{exp.to_identifier(target.catalog).sql(WAREHOUSE_DIALECT)}." if target.catalog else ""
+        )
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {prefix}{schema}")

@@ -112,7 +112,9 @@ def _run(spec_uri: str, reporter: Reporter) -> int:
 
 def _write_error(spec_uri: str, message: str) -> None:
     try:
-        with fsspec.open(posixpath.join(posixpath.dirname(spec_uri), "error.json"), "w", encoding="utf-8") as f:
+        with fsspec.open(
+            posixpath.join(posixpath.dirname(spec_uri), "error.json"), "w", encoding="utf-8"
+        ) as f:
             json.dump({"message": message}, f)
     except OSError:  # the reason still went to the log; never mask the original failure
         pass

@@ -53,7 +53,12 @@ def numeric_matrix(data: pa.Table | pa.RecordBatch, features: Sequence[str]) -> 
     for name in features:
         column = data.column(name)
         kind = column.type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
+        if not (
+            pa.types.is_integer(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind)
+            or pa.types.is_decimal(kind)
+        ):
             raise StepError(
                 f"feature column '{name}' has type {kind}; this model needs numeric features — "
                 "leave it out of the SELECT or encode it as a number"
@@ -63,14 +68,20 @@ def numeric_matrix(data: pa.Table | pa.RecordBatch, features: Sequence[str]) -> 
         values = column.cast(pa.float64()).fill_null(np.nan)
         columns.append(values.to_numpy(zero_copy_only=False))
     if not columns:
-        raise StepError("no feature columns: the SELECT must yield at least one column besides the label")
+        raise StepError(
+            "no feature columns: the SELECT must yield at least one column besides the label"
+        )
     return np.column_stack(columns)
 
 
 def label_vector(data: pa.Table, label: str) -> np.ndarray:
     if label not in data.schema.names:
-        raise StepError(f"label column '{label}' is not in the data (columns: {', '.join(data.schema.names)})")
+        raise StepError(
+            f"label column '{label}' is not in the data (columns: {', '.join(data.schema.names)})"
+        )
     column = data.column(label)
     if column.null_count:
-        raise StepError(f"label column '{label}' has {column.null_count} NULL value(s); filter them out in the SELECT")
+        raise StepError(
+            f"label column '{label}' has {column.null_count} NULL value(s); filter them out in the SELECT"
+        )
     return column.to_numpy(zero_copy_only=False)

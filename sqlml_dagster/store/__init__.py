@@ -3,4 +3,11 @@
 from .data import DataStore
 from .models import ModelManifest, ModelNotFound, ModelStore, ModelVersion, PendingVersion
 
-__all__ = ["DataStore", "ModelManifest", "ModelNotFound", "ModelStore", "ModelVersion", "PendingVersion"]
+__all__ = [
+    "DataStore",
+    "ModelManifest",
+    "ModelNotFound",
+    "ModelStore",
+    "ModelVersion",
+    "PendingVersion",
+]

@@ -112,7 +112,11 @@ class ModelStore:
     def models(self) -> list[str]:
         if not self.fs.exists(self.root):
             return []
-        return sorted(posixpath.basename(p.rstrip("/")) for p in self.fs.ls(self.root, detail=False) if self.fs.isdir(p))
+        return sorted(
+            posixpath.basename(p.rstrip("/"))
+            for p in self.fs.ls(self.root, detail=False)
+            if self.fs.isdir(p)
+        )
 
     def versions(self, model: str) -> list[ModelVersion]:
         """Published versions, oldest first."""
@@ -133,7 +137,9 @@ class ModelStore:
         """A version (``None``: the latest); raises :class:`ModelNotFound` naming what exists."""
         versions = self.versions(model)
         if not versions:
-            raise ModelNotFound(f"model '{model}' has no published version in {self.url}; materialize its TRAIN asset first")
+            raise ModelNotFound(
+                f"model '{model}' has no published version in {self.url}; materialize its TRAIN asset first"
+            )
         if version is None:
             return versions[-1]
         for candidate in versions:
@@ -181,7 +187,9 @@ class ModelStore:
             if name in (MANIFEST, PENDING):
                 continue
             artifacts[name] = _sha256(self.fs, path)
-        final = ModelManifest(**{**asdict(manifest), "artifacts": artifacts, "version": pending.version})
+        final = ModelManifest(
+            **{**asdict(manifest), "artifacts": artifacts, "version": pending.version}
+        )
         tmp = posixpath.join(folder, f".{MANIFEST}.tmp")
         with self.fs.open(tmp, "w", encoding="utf-8") as f:
             f.write(final.to_json())

@@ -34,7 +34,7 @@ TRAIN_CASES = [
     ),
     (
         "SELECT * FROM t TO TRAIN DNNClassifier WITH model.hidden_units = [10, 20], "
-        "train.epoch = 2, model.learning_rate = 0.01, model.optimizer = \"adam\", "
+        'train.epoch = 2, model.learning_rate = 0.01, model.optimizer = "adam", '
         "validation.select = 'SELECT * FROM v', model.shuffle = true, model.x = -3, model.y = -0.5, "
         "model.nested = [[1, 2], []], model.activation = tf.nn.relu, model.none = NULL "
         "LABEL c INTO m",
@@ -59,11 +59,24 @@ TRAIN_CASES = [
     ),
     # A bare key is a model parameter, as SQLFlow's XGBoost examples write it.
     (
-        "SELECT * FROM t TO TRAIN xgboost.XGBRegressor WITH objective = \"reg:squarederror\", eta = 0.1 LABEL y INTO m",
-        {"model": "xgboost.XGBRegressor", "label": "y", "into": "m", "params": {"model.objective": "reg:squarederror", "model.eta": 0.1}},
+        'SELECT * FROM t TO TRAIN xgboost.XGBRegressor WITH objective = "reg:squarederror", eta = 0.1 LABEL y INTO m',
+        {
+            "model": "xgboost.XGBRegressor",
+            "label": "y",
+            "into": "m",
+            "params": {"model.objective": "reg:squarederror", "model.eta": 0.1},
+        },
     ),
     # LABEL is optional (unsupervised models).
-    ("SELECT a, b FROM t TO TRAIN sklearn.cluster.KMeans WITH model.n_clusters = 3 INTO clusters", {"model": "sklearn.cluster.KMeans", "label": None, "into": "clusters", "params": {"model.n_clusters": 3}}),
+    (
+        "SELECT a, b FROM t TO TRAIN sklearn.cluster.KMeans WITH model.n_clusters = 3 INTO clusters",
+        {
+            "model": "sklearn.cluster.KMeans",
+            "label": None,
+            "into": "clusters",
+            "params": {"model.n_clusters": 3},
+        },
+    ),
     # Keywords are case-insensitive; the query may use CTEs, joins and subqueries.
     (
         "WITH x AS (SELECT * FROM a JOIN b USING (id)) SELECT * FROM x WHERE id IN (SELECT id FROM c) "
@@ -85,9 +98,18 @@ def test_train(sql: str, expected: dict[str, Any]) -> None:
 
 
 PREDICT_CASES = [
-    ("SELECT * FROM t TO PREDICT out.class USING m", {"into": "out", "column": "class", "using": "m"}),
-    ("SELECT * FROM t TO PREDICT db.out.score USING db.m", {"into": "db.out", "column": "score", "using": "db.m"}),
-    ("SELECT * FROM t TO PREDICT out USING m", {"into": "out", "column": "prediction", "using": "m"}),
+    (
+        "SELECT * FROM t TO PREDICT out.class USING m",
+        {"into": "out", "column": "class", "using": "m"},
+    ),
+    (
+        "SELECT * FROM t TO PREDICT db.out.score USING db.m",
+        {"into": "db.out", "column": "score", "using": "db.m"},
+    ),
+    (
+        "SELECT * FROM t TO PREDICT out USING m",
+        {"into": "out", "column": "prediction", "using": "m"},
+    ),
     (
         "SELECT * FROM t TO PREDICT out.y WITH predict.batch_size = 10 USING m",
         {"into": "out", "column": "y", "using": "m", "params": {"predict.batch_size": 10}},

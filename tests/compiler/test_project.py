@@ -17,7 +17,10 @@ GOLDEN = Path(__file__).parent.parent / "golden"
 
 def test_example_project_matches_golden_file() -> None:
     """The compiled example, as JSON. Regenerate with UPDATE_GOLDEN=1 after intended changes."""
-    actual = json.dumps(project_to_json(compile_project(EXAMPLE / "sql")), indent=2, sort_keys=True) + "\n"
+    actual = (
+        json.dumps(project_to_json(compile_project(EXAMPLE / "sql")), indent=2, sort_keys=True)
+        + "\n"
+    )
     golden = GOLDEN / "example_repo.json"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(actual)
@@ -52,9 +55,13 @@ def test_graph_across_files(write_project: Callable[[dict[str, str]], Path]) -> 
     assert (train.group, by_name["churn"].group) == ("a_prep", "b_model")
 
 
-def test_fingerprint_ignores_comments_and_layout(write_project: Callable[[dict[str, str]], Path], tmp_path: Path) -> None:
+def test_fingerprint_ignores_comments_and_layout(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
     one = compile_project(write_project({"a.sql": "CREATE TABLE t AS SELECT a FROM s;"}))
-    (tmp_path / "sql" / "a.sql").write_text("-- a comment\ncreate table t as\n  select a\n  from s;\n")
+    (tmp_path / "sql" / "a.sql").write_text(
+        "-- a comment\ncreate table t as\n  select a\n  from s;\n"
+    )
     two = compile_project(tmp_path / "sql")
     (tmp_path / "sql" / "a.sql").write_text("CREATE TABLE t AS SELECT b FROM s;")
     three = compile_project(tmp_path / "sql")
@@ -63,7 +70,11 @@ def test_fingerprint_ignores_comments_and_layout(write_project: Callable[[dict[s
 
 def test_names_are_case_insensitive(write_project: Callable[[dict[str, str]], Path]) -> None:
     project = compile_project(
-        write_project({"a.sql": "CREATE TABLE Train AS SELECT 1 AS x, 2 AS y;\nSELECT * FROM TRAIN TO TRAIN sklearn.svm.SVC LABEL y INTO M;\nSELECT * FROM train TO PREDICT o.y USING m;"})
+        write_project(
+            {
+                "a.sql": "CREATE TABLE Train AS SELECT 1 AS x, 2 AS y;\nSELECT * FROM TRAIN TO TRAIN sklearn.svm.SVC LABEL y INTO M;\nSELECT * FROM train TO PREDICT o.y USING m;"
+            }
+        )
     )
     assert [str(d) for d in project.node("o").deps] == ["Train", "M"]
     assert project.sources == ()

@@ -10,7 +10,7 @@ CASES = [
     ("SELECT 1; SELECT 2;", ["SELECT 1", "SELECT 2"]),
     ("SELECT 1", ["SELECT 1"]),
     ("SELECT 'a;b' AS x; SELECT 2", ["SELECT 'a;b' AS x", "SELECT 2"]),
-    ("SELECT \"we;ird\" FROM t; SELECT 2", ['SELECT "we;ird" FROM t', "SELECT 2"]),
+    ('SELECT "we;ird" FROM t; SELECT 2', ['SELECT "we;ird" FROM t', "SELECT 2"]),
     ("SELECT 1 -- trailing; comment\n; SELECT 2", ["SELECT 1", "SELECT 2"]),
     ("SELECT /* a; b */ 1; SELECT 2", ["SELECT /* a; b */ 1", "SELECT 2"]),
     ("SELECT $$semi;colon$$ AS s; SELECT 2", ["SELECT $$semi;colon$$ AS s", "SELECT 2"]),

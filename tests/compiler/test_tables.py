@@ -18,7 +18,10 @@ CASES = [
     ("WITH x AS (SELECT * FROM a) SELECT * FROM x", ["a"]),
     # … but a CTE may read a real table of the same name as a later CTE.
     ("WITH c1 AS (SELECT * FROM a), a AS (SELECT 1) SELECT * FROM c1 JOIN a ON true", ["a"]),
-    ("WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r", []),
+    (
+        "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r",
+        [],
+    ),
     ("SELECT * FROM a UNION ALL SELECT * FROM b", ["a", "b"]),
     ("SELECT * FROM read_csv('x.csv')", []),
     ("SELECT * FROM 'data/x.parquet'", []),

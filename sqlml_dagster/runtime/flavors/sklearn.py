@@ -20,7 +20,14 @@ import numpy as np
 import pyarrow as pa
 
 from .. import Reporter, StepError
-from ..data import iter_batches, label_vector, numeric_matrix, parquet_writer, read_schema, read_table
+from ..data import (
+    iter_batches,
+    label_vector,
+    numeric_matrix,
+    parquet_writer,
+    read_schema,
+    read_table,
+)
 from ..spec import StepSpec
 
 ARTIFACT = "model.skops"
@@ -32,12 +39,16 @@ TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collect
 def train(spec: StepSpec, reporter: Reporter) -> None:
     estimator_class = import_model_class(spec.model_reference)
     if not is_estimator_class(estimator_class):
-        raise StepError(f"{spec.model_reference} is not a scikit-learn estimator (it needs fit and get_params)")
+        raise StepError(
+            f"{spec.model_reference} is not a scikit-learn estimator (it needs fit and get_params)"
+        )
     params = dict(spec.params.get("model", {}))
     estimator = _construct(estimator_class, params, spec)
     table = read_table(spec.input_uri)
     features = spec.features or [c for c in table.schema.names if c != spec.label]
-    reporter.log(f"training on {table.num_rows} rows, {len(features)} features: {', '.join(features)}")
+    reporter.log(
+        f"training on {table.num_rows} rows, {len(features)} features: {', '.join(features)}"
+    )
     if table.num_rows == 0:
         raise StepError("the training SELECT returned no rows")
     x = numeric_matrix(table, features)
@@ -55,7 +66,9 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
 
     signature = {
         "features": [{"name": f, "type": str(table.schema.field(f).type)} for f in features],
-        "label": {"name": spec.label, "type": str(table.schema.field(spec.label).type)} if spec.label else None,
+        "label": {"name": spec.label, "type": str(table.schema.field(spec.label).type)}
+        if spec.label
+        else None,
         "classes": [_plain(c) for c in getattr(estimator, "classes_", [])] or None,
         "task": _task(estimator, y),
     }
@@ -71,7 +84,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         "numpy": np.__version__,
     }
     reporter.result(
-        metadata={**{f"metric/{k}": v for k, v in metrics.items()}, "training_rows": table.num_rows},
+        metadata={
+            **{f"metric/{k}": v for k, v in metrics.items()},
+            "training_rows": table.num_rows,
+        },
         payload={
             "kind": "train",
             "flavor": "sklearn",
@@ -136,7 +152,11 @@ def load_estimator(model_uri: str, model_reference: str) -> Any:
 
 
 def is_estimator_class(candidate: object) -> bool:
-    return inspect.isclass(candidate) and hasattr(candidate, "fit") and hasattr(candidate, "get_params")
+    return (
+        inspect.isclass(candidate)
+        and hasattr(candidate, "fit")
+        and hasattr(candidate, "get_params")
+    )
 
 
 def import_model_class(reference: str) -> type:
@@ -153,11 +173,15 @@ def import_model_class(reference: str) -> type:
         close = difflib.get_close_matches(class_name, names, n=1)
         suggestion = f"; did you mean {module_name}.{close[0]}?" if close else ""
         raise StepError(f"{module_name} has no '{class_name}'{suggestion}")
-    return estimator_class  # type: ignore[no-any-return]
+    return estimator_class
 
 
 def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) -> Any:
-    accepted = estimator_class().get_params(deep=False) if _default_constructible(estimator_class) else None
+    accepted = (
+        estimator_class().get_params(deep=False)
+        if _default_constructible(estimator_class)
+        else None
+    )
     if accepted is not None:
         unknown = [k for k in params if k not in accepted]
         if unknown:
@@ -224,7 +248,11 @@ def _prediction_type(model_uri: str) -> pa.DataType:
         signature = json.load(f)
     label = signature.get("label")
     if label and signature.get("task") == "classification":
-        return pa.type_for_alias(label["type"]) if label["type"] in ("string", "int64", "int32", "bool") else pa.string()
+        return (
+            pa.type_for_alias(label["type"])
+            if label["type"] in ("string", "int64", "int32", "bool")
+            else pa.string()
+        )
     return pa.float64()
 
 

@@ -1,0 +1,207 @@
+"""End to end: materialize the example exactly as `make demo` does, into a temporary state dir,
+then check what a user would check — real accuracy from the prediction table, versions on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from sqlml_dagster import build_defs
+
+from .conftest import EXAMPLE, REPO
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    state = tmp_path_factory.mktemp("demo_state")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sqlml_dagster.cli",
+            "materialize",
+            "-m",
+            "example_repo.definitions",
+        ],
+        cwd=REPO,
+        env={**os.environ, "SQLML_STATE_DIR": str(state)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return state, done
+
+
+def query(state: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_summary_lists_models_with_versions_and_metrics(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out = demo[1].stdout
+    assert "materialized 8 asset(s)" in out
+    assert "iris_rf          v1  sklearn.ensemble.RandomForestClassifier" in out
+    assert "accuracy=" in out and "r2=" in out
+    assert "iris_predictions         30 rows  (model iris_rf v1)" in out
+    assert "house_price_predictions  80 rows  (model house_price_gbr v1)" in out
+
+
+def test_iris_predictions_are_accurate(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    state, _ = demo
+    ((rows, accuracy),) = query(
+        state,
+        "SELECT count(*), avg(CASE WHEN p.class = r.class THEN 1.0 ELSE 0.0 END) "
+        "FROM iris_predictions p JOIN raw_iris r USING (id)",
+    )
+    assert rows == 30
+    assert accuracy >= 0.9
+
+
+def test_house_price_predictions_explain_the_price(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    state, _ = demo
+    ((r2,),) = query(
+        state,
+        "SELECT 1 - sum(power(actual_price - predicted_price, 2)) / sum(power(actual_price - (SELECT avg(actual_price) FROM house_price_predictions), 2)) "
+        "FROM house_price_predictions",
+    )
+    assert r2 > 0.9
+
+
+def test_model_versions_have_manifests(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    state, _ = demo
+    manifest = json.loads((state / "models" / "iris_rf" / "1" / "manifest.json").read_text())
+    assert manifest["version"] == 1
+    assert manifest["model_reference"] == "sklearn.ensemble.RandomForestClassifier"
+    assert manifest["params"]["model"]["n_estimators"] == 100
+    assert manifest["params"]["model"]["max_depth"] == 4
+    assert manifest["metrics"]["accuracy"] > 0.9
+    assert manifest["features"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert set(manifest["artifacts"]) == {"model.skops", "signature.json"}
+    assert manifest["training_rows"] == 120
+    assert manifest["frameworks"]["scikit-learn"]
+    assert manifest["dagster_run_id"]
+    assert "TO TRAIN sklearn.ensemble.RandomForestClassifier" in manifest["statement"]
+
+
+def test_retraining_publishes_the_next_version(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    state, _ = demo
+    defs = build_defs(EXAMPLE / "sql", state_dir=state)
+    result = dg.materialize(
+        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
+        resources=defs.resources,
+        selection=[dg.AssetKey("iris_rf"), dg.AssetKey("iris_predictions")],
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    model = result.asset_materializations_for_node("sqlml__iris_rf")[0].metadata
+    assert model["model_version"].value == 2
+    assert model["previous_version"].value == 1
+    assert model["metric/accuracy"].value > 0.9
+    assert model["model_uri"].value == str(state / "models" / "iris_rf" / "2")
+    predictions = result.asset_materializations_for_node("sqlml__iris_predictions")[0].metadata
+    assert predictions["model_version"].value == 2
+    assert predictions["dagster/row_count"].value == 30
+
+
+def materialize(root: Path, state: Path) -> dg.ExecuteInProcessResult:
+    defs = build_defs(root, state_dir=state)
+    return dg.materialize(
+        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
+        resources=defs.resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def failure_reasons(result: dg.ExecuteInProcessResult) -> str:
+    reasons = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            user = event.step_failure_data.user_failure_data
+            reasons.append(
+                user.description
+                if user and user.description
+                else str(event.step_failure_data.error)
+            )
+    return "\n".join(str(r) for r in reasons)
+
+
+def test_failed_training_leaves_no_partial_version(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    root = write_project(
+        {
+            "m.sql": """
+                CREATE TABLE d AS SELECT range AS x, range % 2 AS y FROM range(20);
+                SELECT x, y FROM d TO TRAIN sklearn.linear_model.LogisticRegression
+                WITH model.max_iterz = 10 LABEL y INTO m;
+            """
+        }
+    )
+    result = materialize(root, tmp_path / "state")
+    assert not result.success
+    assert "has no parameter 'max_iterz' (did you mean 'max_iter'?)" in failure_reasons(result)
+    model_dir = tmp_path / "state" / "models" / "m"
+    assert not model_dir.exists() or list(model_dir.iterdir()) == []
+
+
+def test_failed_table_statement_rolls_back(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    root = write_project(
+        {"t.sql": "CREATE TABLE t AS SELECT 1 AS a;\nINSERT INTO t SELECT CAST('x' AS INTEGER);"}
+    )
+    result = materialize(root, tmp_path / "state")
+    assert not result.success
+    assert "Conversion Error" in failure_reasons(result)
+    with duckdb.connect(str(tmp_path / "state" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 't'"
+        ).fetchone() == (0,)
+
+
+def test_append_only_table_from_insert(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    root = write_project({"t.sql": "INSERT INTO log SELECT 1 AS run;"})
+    state = tmp_path / "state"
+    assert materialize(root, state).success
+    assert materialize(root, state).success
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM log").fetchone() == (2,)
+
+
+def test_unsupervised_model_and_schema_qualified_prediction(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    root = write_project(
+        {
+            "k.sql": """
+                CREATE TABLE pts AS SELECT range AS id, (range % 3) * 10.0 + random() AS x FROM range(30);
+                SELECT x FROM pts TO TRAIN sklearn.cluster.KMeans WITH model.n_clusters = 3, model.n_init = 3 INTO clusters;
+                SELECT id, x FROM pts TO PREDICT out.clustered.cluster USING clusters;
+            """
+        }
+    )
+    state = tmp_path / "state"
+    result = materialize(root, state)
+    assert result.success, failure_reasons(result)
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "SELECT count(DISTINCT cluster), count(*) FROM out.clustered"
+        ).fetchone() == (3, 30)
