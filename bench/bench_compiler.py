@@ -76,9 +76,15 @@ def main() -> int:
         baseline()
         base = timed(baseline, args.repeat)
         ours = timed(compiled, args.repeat)
-    print(f"compiler benchmark: {args.files} files, {statements} statements, median of {args.repeat}")
-    print(f"  baseline  sqlglot.parse (plain SQL)   {base * 1000:8.1f} ms  {statements / base:9.0f} stmt/s")
-    print(f"  sqlml     compile_project (SQL + ML)  {ours * 1000:8.1f} ms  {statements / ours:9.0f} stmt/s")
+    print(
+        f"compiler benchmark: {args.files} files, {statements} statements, median of {args.repeat}"
+    )
+    print(
+        f"  baseline  sqlglot.parse (plain SQL)   {base * 1000:8.1f} ms  {statements / base:9.0f} stmt/s"
+    )
+    print(
+        f"  sqlml     compile_project (SQL + ML)  {ours * 1000:8.1f} ms  {statements / ours:9.0f} stmt/s"
+    )
     print(f"  ratio     compile / baseline          {ours / base:8.2f}x")
     return 0
 
