@@ -16,10 +16,9 @@ from dagster import (
 )  # by name, and no postponed annotations: Dagster inspects it
 
 from .compiler.diagnostics import SqlMlCompileError
-from .compiler.ir import ObjectKind
 from .compiler.project import Node, Project, compile_project
 from .ops.launcher import LocalLauncher
-from .ops.steps import SqlMlStorage, materialize_model, materialize_prediction, materialize_table
+from .ops.steps import AssetStep, SqlMlStorage
 from .ops.warehouse import DuckDBWarehouse
 from .translator import SqlMlTranslator, source_path
 
@@ -87,26 +86,14 @@ def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.
         required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
     )
     def _materialize(context: AssetExecutionContext) -> dg.MaterializeResult:
-        warehouse = getattr(context.resources, WAREHOUSE_KEY)
-        if node.kind is ObjectKind.MODEL:
-            return materialize_model(
-                context,
-                node,
-                warehouse,
-                getattr(context.resources, STORAGE_KEY),
-                getattr(context.resources, LAUNCHER_KEY),
-                sql_file,
-            )
-        if node.kind is ObjectKind.PREDICTION:
-            return materialize_prediction(
-                context,
-                node,
-                warehouse,
-                getattr(context.resources, STORAGE_KEY),
-                getattr(context.resources, LAUNCHER_KEY),
-                sql_file,
-            )
-        return materialize_table(context, node, warehouse, sql_file)
+        return AssetStep(
+            context=context,
+            node=node,
+            warehouse=getattr(context.resources, WAREHOUSE_KEY),
+            storage=getattr(context.resources, STORAGE_KEY),
+            launcher=getattr(context.resources, LAUNCHER_KEY),
+            sql_file=sql_file,
+        ).materialize()
 
     return _materialize
 

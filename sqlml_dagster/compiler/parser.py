@@ -422,14 +422,17 @@ class _Cursor:
             raise self.fail(token, what)
         return self.next()
 
-    def qualified_name(self, what: str) -> tuple[QualifiedName, Span]:
-        first = self.identifier(what)
-        parts, last = [first.text], first
+    def dotted(self, what: str) -> tuple[list[Token], Span]:
+        """``a.b.c``: the name tokens and the span covering them."""
+        tokens = [self.identifier(what)]
         while (token := self.peek()) is not None and token.token_type is TokenType.DOT:
             self.next()
-            last = self.identifier(what)
-            parts.append(last.text)
-        return QualifiedName(tuple(parts)), self.p.span(first, last)
+            tokens.append(self.identifier(what))
+        return tokens, self.p.span(tokens[0], tokens[-1])
+
+    def qualified_name(self, what: str) -> tuple[QualifiedName, Span]:
+        tokens, span = self.dotted(what)
+        return QualifiedName(tuple(t.text for t in tokens)), span
 
     def model_reference(self) -> ModelRef:
         """``pkg.mod.Class`` — the image prefix form arrives with the language issue."""
@@ -460,13 +463,8 @@ class _Cursor:
             return tuple(params)
 
     def attribute(self) -> Param:
-        first = self.identifier("an attribute name such as model.n_estimators")
-        parts, last = [first.text], first
-        while (token := self.peek()) is not None and token.token_type is TokenType.DOT:
-            self.next()
-            last = self.identifier("an attribute name")
-            parts.append(last.text)
-        key_span = self.p.span(first, last)
+        tokens, key_span = self.dotted("an attribute name such as model.n_estimators")
+        first, parts = tokens[0], [t.text for t in tokens]
         if len(parts) == 1:
             namespace, path = "model", parts[0]
         else:
@@ -538,12 +536,9 @@ class _Cursor:
         ):
             raise self.fail(token, "a value (number, string, true/false, [list] or name)")
         # A bare name, possibly dotted (e.g. an activation function `tf.nn.relu`).
-        parts, last = [token.text], token
-        while (dot := self.peek()) is not None and dot.token_type is TokenType.DOT:
-            self.next()
-            last = self.identifier("a name after '.'")
-            parts.append(last.text)
-        return ".".join(parts), last.end + 1
+        self.i -= 1
+        tokens, span = self.dotted("a name")
+        return ".".join(t.text for t in tokens), span.end
 
 
 def _word(token: Token) -> str:

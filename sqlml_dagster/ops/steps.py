@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import fsspec
 from pydantic import Field
 from sqlglot import exp
 
-from ..compiler.ir import PredictStatement, SqlStatement, TrainStatement
+from ..compiler.ir import ObjectKind, PredictStatement, SqlStatement, TrainStatement
 from ..compiler.project import Node
 from ..runtime.spec import StepSpec
 from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
@@ -44,9 +45,44 @@ class SqlMlStorage(dg.ConfigurableResource):
         return DataStore(self.data_store)
 
 
-def materialize_table(
-    context: dg.AssetExecutionContext, node: Node, warehouse: DuckDBWarehouse, sql_file: Path
-) -> dg.MaterializeResult:
+@dataclass(frozen=True)
+class AssetStep:
+    """Everything one materialization needs: the Dagster context, the node, the resources."""
+
+    context: dg.AssetExecutionContext
+    node: Node
+    warehouse: DuckDBWarehouse
+    storage: SqlMlStorage
+    launcher: Launcher
+    sql_file: Path
+
+    def materialize(self) -> dg.MaterializeResult:
+        if self.node.kind is ObjectKind.MODEL:
+            return materialize_model(self)
+        if self.node.kind is ObjectKind.PREDICTION:
+            return materialize_prediction(self)
+        return materialize_table(self)
+
+    @property
+    def search_path(self) -> str:
+        """Relative file paths in SQL resolve against the SQL file's folder."""
+        return str(self.sql_file.parent)
+
+    def export_input(self, select: exp.Expr) -> tuple[DataStore, str, str, TableStats]:
+        """Export the statement's SELECT to ``input.parquet`` in a fresh step folder."""
+        data = self.storage.data()
+        step_uri = data.step_uri(self.context.run_id, *self.context.asset_key.path)
+        input_uri = data.uri(step_uri, "input.parquet")
+        stats = self.warehouse.export_query(select, input_uri, search_path=self.search_path)
+        return data, step_uri, input_uri, stats
+
+    @property
+    def step_id(self) -> str:
+        return f"{self.context.run_id}/{'/'.join(self.context.asset_key.path)}"
+
+
+def materialize_table(step: AssetStep) -> dg.MaterializeResult:
+    node, warehouse, context = step.node, step.warehouse, step.context
     statements: list[exp.Expr] = [s.tree for s in node.session]
     defining = node.statement
     assert isinstance(defining, SqlStatement)
@@ -68,26 +104,17 @@ def materialize_table(
     context.log.info(
         f"running {len(statements)} statement(s) for {node.name} in {warehouse.database}"
     )
-    warehouse.run_statements(statements, search_path=str(sql_file.parent))
-    stats = warehouse.stats(node.name)
-    return dg.MaterializeResult(metadata=table_metadata(node, stats))
+    warehouse.run_statements(statements, search_path=step.search_path)
+    return dg.MaterializeResult(metadata=table_metadata(node, warehouse.stats(node.name)))
 
 
-def materialize_model(
-    context: dg.AssetExecutionContext,
-    node: Node,
-    warehouse: DuckDBWarehouse,
-    storage: SqlMlStorage,
-    launcher: Launcher,
-    sql_file: Path,
-) -> dg.MaterializeResult:
+def materialize_model(step: AssetStep) -> dg.MaterializeResult:
+    context, node = step.context, step.node
     statement = node.statement
     assert isinstance(statement, TrainStatement)
-    models, data = storage.models(), storage.data()
+    models = step.storage.models()
     model_name = node.name.key
-    step_uri = data.step_uri(context.run_id, *context.asset_key.path)
-    input_uri = data.uri(step_uri, "input.parquet")
-    exported = warehouse.export_query(statement.select, input_uri, search_path=str(sql_file.parent))
+    data, step_uri, input_uri, exported = step.export_input(statement.select)
     context.log.info(f"exported {exported.rows} training rows to {input_uri}")
     data_fingerprint = _file_sha256(input_uri)
     params = _params_by_namespace(statement)
@@ -99,7 +126,7 @@ def materialize_model(
     try:
         spec = StepSpec(
             kind="train",
-            step_id=f"{context.run_id}/{'/'.join(context.asset_key.path)}",
+            step_id=step.step_id,
             model_name=model_name,
             model_reference=statement.model.reference,
             flavor=statement.model.flavor,
@@ -110,7 +137,7 @@ def materialize_model(
             image=statement.model.image,
             seed=int(params.get("train", {}).get("seed", 0)),
         )
-        result = launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+        result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
         payload = result.payload
         manifest = ModelManifest(
             model=model_name,
@@ -143,29 +170,20 @@ def materialize_model(
     )
 
 
-def materialize_prediction(
-    context: dg.AssetExecutionContext,
-    node: Node,
-    warehouse: DuckDBWarehouse,
-    storage: SqlMlStorage,
-    launcher: Launcher,
-    sql_file: Path,
-) -> dg.MaterializeResult:
+def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
+    context, node, warehouse = step.context, step.node, step.warehouse
     statement = node.statement
     assert isinstance(statement, PredictStatement)
-    models, data = storage.models(), storage.data()
     try:
-        version = models.get(statement.using.key)
+        version = step.storage.models().get(statement.using.key)
     except ModelNotFound as e:
         raise dg.Failure(description=str(e)) from None
     manifest = version.manifest
-    step_uri = data.step_uri(context.run_id, *context.asset_key.path)
-    input_uri = data.uri(step_uri, "input.parquet")
-    exported = warehouse.export_query(statement.select, input_uri, search_path=str(sql_file.parent))
+    data, step_uri, input_uri, exported = step.export_input(statement.select)
     context.log.info(f"predicting {exported.rows} rows with {manifest.model} v{manifest.version}")
     spec = StepSpec(
         kind="predict",
-        step_id=f"{context.run_id}/{'/'.join(context.asset_key.path)}",
+        step_id=step.step_id,
         model_name=manifest.model,
         model_reference=manifest.model_reference,
         flavor=manifest.flavor,
@@ -177,7 +195,7 @@ def materialize_prediction(
         prediction_column=statement.column,
         image=manifest.image,
     )
-    result = launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+    result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
     assert spec.output_uri is not None
     warehouse.replace_table_from_parquet(node.name, spec.output_uri)
     stats = warehouse.stats(node.name)

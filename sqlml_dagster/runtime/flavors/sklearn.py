@@ -177,11 +177,11 @@ def import_model_class(reference: str) -> type:
 
 
 def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) -> Any:
-    accepted = (
-        estimator_class().get_params(deep=False)
-        if _default_constructible(estimator_class)
-        else None
-    )
+    """Check WITH model.* against the estimator's parameters before constructing it."""
+    try:
+        accepted: dict[str, Any] | None = estimator_class().get_params(deep=False)
+    except Exception:  # an estimator with required arguments: let its constructor judge
+        accepted = None
     if accepted is not None:
         unknown = [k for k in params if k not in accepted]
         if unknown:
@@ -199,14 +199,6 @@ def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) ->
         return estimator_class(**params)
     except (TypeError, ValueError) as e:
         raise StepError(f"cannot construct {spec.model_reference} with {params}: {e}") from None
-
-
-def _default_constructible(estimator_class: type) -> bool:
-    try:
-        estimator_class()
-    except Exception:
-        return False
-    return True
 
 
 def _task(estimator: Any, y: np.ndarray | None) -> str:
