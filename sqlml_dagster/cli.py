@@ -1,7 +1,7 @@
 """``sqlml``: check and compile SQL projects, and materialize them headless.
 
     sqlml check sql/                         # diagnostics; exit 1 on errors (CI)
-    sqlml check sql/ --format json
+    sqlml check sql/ --format json           # or --format github for CI annotations
     sqlml compile sql/                       # the project graph as JSON
     sqlml materialize -m example_repo.definitions [--select KEY …]
 
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .compiler.diagnostics import Severity
-from .compiler.ir import MLStatement, PredictStatement, SqlStatement, TrainStatement
+from .compiler.diagnostics import Diagnostic, Severity
+from .compiler.ir import MLStatement, ObjectKind, PredictStatement, SqlStatement, TrainStatement
 from .compiler.project import Project, check_project
 
 
@@ -33,9 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="compile a SQL folder and report every problem")
-    check.add_argument("path", help="folder of .sql files (or one file)")
+    check.add_argument(
+        "paths", nargs="+", metavar="PATH", help="folders of .sql files (or single files)"
+    )
     check.add_argument("--dialect", default="duckdb", help="source SQL dialect (default: duckdb)")
-    check.add_argument("--format", choices=["human", "json"], default="human")
+    check.add_argument("--format", choices=["human", "json", "github"], default="human")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.set_defaults(run=_check)
 
@@ -69,29 +71,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    project, diagnostics = check_project(args.path, dialect=args.dialect)
+    projects: list[Project] = []
+    diagnostics: list[tuple[Path, Diagnostic]] = []
+    for path in args.paths:
+        project, found = check_project(path, dialect=args.dialect)
+        if project is not None:
+            projects.append(project)
+        diagnostics += [(Path(path), d) for d in found]
     failing = [
-        d for d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)
+        d for _, d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)
     ]
     if args.format == "json":
         print(
             json.dumps(
-                {"ok": not failing, "diagnostics": [d.to_json() for d in diagnostics]}, indent=2
+                check_report(projects, [d for _, d in diagnostics], ok=not failing), indent=2
             )
         )
-        return 1 if failing else 0
-    for d in diagnostics:
-        print(d.render(), end="\n\n", file=sys.stderr)
-    errors = sum(1 for d in diagnostics if d.is_error)
-    warns = len(diagnostics) - errors
-    if project is not None and not failing:
-        print(
-            f"sqlml: {args.path}: ok — {len(project.files)} file(s), "
-            + ", ".join(f"{n} {kind}" for kind, n in _counts(project).items())
-            + (f"; {warns} warning(s)" if warns else "")
-        )
+    elif args.format == "github":
+        for root, d in diagnostics:
+            print(_github_annotation(root, d))
     else:
-        print(f"sqlml: {args.path}: {errors} error(s), {warns} warning(s)", file=sys.stderr)
+        for _, d in diagnostics:
+            print(d.render(), end="\n\n", file=sys.stderr)
+        errors = sum(1 for _, d in diagnostics if d.is_error)
+        warns = len(diagnostics) - errors
+        where = ", ".join(args.paths)
+        if failing:
+            print(f"sqlml: {where}: {errors} error(s), {warns} warning(s)", file=sys.stderr)
+        else:
+            counts: dict[str, int] = {}
+            for project in projects:
+                for kind, n in _counts(project).items():
+                    counts[kind] = counts.get(kind, 0) + n
+            files = sum(len(p.files) for p in projects)
+            summary = ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
+            print(
+                f"sqlml: {where}: ok — {files} file(s), {summary}"
+                + (f"; {warns} warning(s)" if warns else "")
+            )
     return 1 if failing else 0
 
 
@@ -100,7 +117,45 @@ def _counts(project: Project) -> dict[str, int]:
     for node in project.nodes:
         counts[node.kind.value] = counts.get(node.kind.value, 0) + 1
     counts["source"] = len(project.sources)
-    return {f"{kind}{'' if n == 1 else 's'}": n for kind, n in counts.items()}
+    return counts
+
+
+def check_report(
+    projects: Sequence[Project], diagnostics: Sequence[Diagnostic], *, ok: bool
+) -> dict[str, Any]:
+    """The stable JSON of ``sqlml check --format json`` (other tooling reads it)."""
+    assets: list[dict[str, Any]] = []
+    for project in projects:
+        for source in project.sources:
+            assets.append({"key": source.name.asset_path, "kind": "source", "deps": []})
+        for node in project.nodes:
+            kind = "table" if node.kind is ObjectKind.VIEW else node.kind.value
+            assets.append(
+                {
+                    "key": node.name.asset_path,
+                    "kind": kind,
+                    "deps": [d.asset_path for d in node.deps],
+                }
+            )
+    return {
+        "ok": ok,
+        "files": sum(len(p.files) for p in projects),
+        "statements": sum(len(f.statements) for p in projects for f in p.files),
+        "diagnostics": [d.to_json() for d in diagnostics],
+        "assets": assets,
+    }
+
+
+def _github_annotation(root: Path, d: Diagnostic) -> str:
+    """``::error file=…,line=…,col=…,title=CODE::message`` — a CI annotation on the line."""
+    level = "error" if d.is_error else "warning"
+    message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if d.span is None:
+        return f"::{level} title={d.code}::{message}"
+    base = root if root.is_dir() else root.parent
+    file = os.path.relpath(base.resolve().parent / d.span.file)
+    return f"::{level} file={file},line={d.span.line},col={d.span.col},title={d.code}::{message}"
 
 
 def _compile(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ WAREHOUSE_KIND = "duckdb"
 class SqlMlTranslator:
     def get_asset_key(self, name: QualifiedName) -> dg.AssetKey:
         """``schema.table`` → ``["schema", "table"]``, lower-cased as SQL compares names."""
-        return dg.AssetKey([_key_part(p) for p in name.parts])
+        return dg.AssetKey(name.asset_path)
 
     def get_group_name(self, node: Node) -> str | None:
         """One group per file: ``sql/iris.sql`` → ``iris``."""
@@ -106,8 +106,3 @@ def source_path(project: Project, node: Node) -> Path:
     """The absolute path of the file defining a node."""
     base = project.root if project.root.is_dir() else project.root.parent
     return base.resolve().parent / node.file
-
-
-def _key_part(part: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in part.lower())
-    return cleaned or "_"

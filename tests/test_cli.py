@@ -36,20 +36,66 @@ def test_check_reports_errors_with_carets(
 def test_check_json(
     write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = write_project({"a.sql": "SELECT 1;"})
+    root = write_project({"a.sql": "SELECT 1;\nCREATE TABLE s.t AS SELECT * FROM raw.x;"})
     assert main(["check", str(root), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["ok"] is True
-    assert report["diagnostics"][0] == {
-        "code": "SQLML106",
-        "severity": "warning",
-        "message": "this query produces nothing and is ignored",
-        "hint": "make it a table (`CREATE TABLE name AS …`) or an ML statement (`… TO TRAIN …`)",
-        "file": "sql/a.sql",
-        "line": 1,
-        "col": 1,
+    assert report == {
+        "ok": True,
+        "files": 1,
+        "statements": 1,
+        "diagnostics": [
+            {
+                "code": "SQLML106",
+                "severity": "warning",
+                "message": "this query produces nothing and is ignored",
+                "hint": "make it a table (`CREATE TABLE name AS …`) or an ML statement (`… TO TRAIN …`)",
+                "file": "sql/a.sql",
+                "line": 1,
+                "column": 1,
+            }
+        ],
+        "assets": [
+            {"key": ["raw", "x"], "kind": "source", "deps": []},
+            {"key": ["s", "t"], "kind": "table", "deps": [["raw", "x"]]},
+        ],
     }
     assert main(["check", str(root), "--strict"]) == 1
+
+
+def test_check_json_on_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLE / "sql"), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    kinds = {tuple(a["key"]): a["kind"] for a in report["assets"]}
+    assert (report["ok"], report["files"], report["statements"]) == (True, 2, 8)
+    assert kinds[("iris_rf",)] == "model" and kinds[("iris_predictions",)] == "prediction"
+
+
+def test_check_github_annotations(
+    write_project: Callable[[dict[str, str]], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = write_project({"a.sql": "SELECT * FROM t TO PREDICT o.y USING missing;"})
+    monkeypatch.chdir(root.parent)
+    assert main(["check", "sql", "--format", "github"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "::error file=sql/a.sql,line=1,col=38,title=SQLML203::unknown model 'missing' "
+        "(hint: train it first with SELECT … TO TRAIN … INTO missing)"
+    ]
+
+
+def test_check_several_paths(
+    write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project({"a.sql": "SELECT * FROM t TO PREDICT o.y USING missing;"})
+    assert main(["check", str(EXAMPLE / "sql"), str(root)]) == 1
+    assert "error[SQLML203]" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["check"])
+    assert info.value.code == 2
 
 
 def test_compile_prints_the_graph(capsys: pytest.CaptureFixture[str]) -> None:

@@ -205,3 +205,34 @@ def test_unsupervised_model_and_schema_qualified_prediction(
         assert con.execute(
             "SELECT count(DISTINCT cluster), count(*) FROM out.clustered"
         ).fetchone() == (3, 30)
+
+
+def test_source_dialect_is_transpiled_to_the_warehouse(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """BigQuery SQL (SAFE_CAST, FLOAT64, UNNEST of an array) runs on DuckDB through sqlglot."""
+    root = write_project(
+        {
+            "bq.sql": """
+                CREATE TABLE pts AS
+                SELECT SAFE_CAST(x AS FLOAT64) AS x, MOD(x, 2) AS y
+                FROM UNNEST([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) AS x;
+                SELECT SAFE_CAST(x AS FLOAT64) AS x, y FROM pts
+                TO TRAIN ghcr.io/acme/trainers:1.4/sklearn.tree.DecisionTreeClassifier
+                LABEL y INTO parity;
+            """
+        }
+    )
+    state = tmp_path / "state"
+    defs = build_defs(root, dialect="bigquery", state_dir=state)
+    result = dg.materialize(
+        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
+        resources=defs.resources,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    manifest = json.loads((state / "models" / "parity" / "1" / "manifest.json").read_text())
+    # the local launcher records the image the statement names, and runs the reference locally
+    assert manifest["image"] == "ghcr.io/acme/trainers:1.4"
+    assert manifest["model_reference"] == "sklearn.tree.DecisionTreeClassifier"
+    assert manifest["metrics"]["accuracy"] == 1.0

@@ -107,7 +107,7 @@ class Diagnostic:
             "hint": self.hint,
             "file": self.span.file if self.span else None,
             "line": self.span.line if self.span else None,
-            "col": self.span.col if self.span else None,
+            "column": self.span.col if self.span else None,
         }
 
 

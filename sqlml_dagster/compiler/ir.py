@@ -57,6 +57,15 @@ class QualifiedName:
     def name(self) -> str:
         return self.parts[-1]
 
+    @property
+    def asset_path(self) -> list[str]:
+        """The default asset key: ``Schema.Table`` → ``["schema", "table"]`` (lower-case,
+        characters Dagster does not accept become ``_``)."""
+        return [
+            "".join(c if c.isalnum() or c == "_" else "_" for c in p.lower()) or "_"
+            for p in self.parts
+        ]
+
     def __str__(self) -> str:
         return ".".join(self.parts)
 

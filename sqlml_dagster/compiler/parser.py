@@ -435,11 +435,47 @@ class _Cursor:
         return QualifiedName(tuple(t.text for t in tokens)), span
 
     def model_reference(self) -> ModelRef:
-        """``pkg.mod.Class`` — the image prefix form arrives with the language issue."""
-        name, _ = self.qualified_name(
-            "a model reference such as sklearn.ensemble.RandomForestClassifier"
-        )
-        return ModelRef(reference=str(name))
+        """``pkg.mod.Class``, optionally prefixed by a container image:
+        ``registry.example.com:5000/team/models:1.2/my_models.MyClassifier`` or
+        ``ghcr.io/org/img@sha256:<digest>/pkg.Model``.
+
+        The reference is the run of tokens with no whitespace between them; the image is
+        everything before its last ``/``.
+        """
+        nxt = self.peek()
+        if nxt is not None and nxt.token_type is TokenType.NUMBER:  # 123456789012.dkr.ecr…/…
+            first = self.next()
+        else:
+            first = self.identifier(
+                "a model reference such as sklearn.ensemble.RandomForestClassifier"
+            )
+        last = first
+        while (token := self.peek()) is not None and token.start == last.end + 1:
+            last = self.next()
+        text = self.p.source.text[first.start : last.end + 1]
+        image, slash, reference = text.rpartition("/")
+        ref_start = first.start + len(image) + len(slash)
+        if not reference or not all(part.isidentifier() for part in reference.split(".")):
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"'{reference or text}' is not a Python reference such as my_models.MyClassifier",
+                ref_start,
+                last.end + 1,
+                hint="a model is a dotted Python name, optionally after an image: registry/repo:tag/pkg.Model",
+            )
+            raise _Abort
+        if slash:
+            problem = image_reference_problem(image)
+            if problem:
+                self.p.error(
+                    codes.BAD_IMAGE,
+                    f"'{image}' is not a valid container image reference: {problem}",
+                    first.start,
+                    ref_start - 1,
+                    hint="write [registry[:port]/]repository[:tag][@sha256:<digest>] before /pkg.Model",
+                )
+                raise _Abort
+        return ModelRef(reference=reference, image=image or None)
 
     def with_clause(self) -> tuple[Param, ...]:
         self.next()  # WITH
@@ -539,6 +575,54 @@ class _Cursor:
         self.i -= 1
         tokens, span = self.dotted("a name")
         return ".".join(t.text for t in tokens), span.end
+
+
+_DIGEST_ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def image_reference_problem(image: str) -> str | None:
+    """Why ``image`` is not a valid OCI image reference, or None. (An image, not SQL.)"""
+    name, at, digest = image.partition("@")
+    if at:
+        algorithm, colon, hexdigest = digest.partition(":")
+        if not colon or algorithm not in _DIGEST_ALGORITHMS:
+            return "a digest is written @sha256:<hex>"
+        if len(hexdigest) != _DIGEST_ALGORITHMS[algorithm] or any(
+            c not in "0123456789abcdef" for c in hexdigest
+        ):
+            return f"a {algorithm} digest has {_DIGEST_ALGORITHMS[algorithm]} lower-case hex digits"
+    components = name.split("/")
+    last = components[-1]
+    if ":" in last:
+        last, _, tag = last.partition(":")
+        if (
+            not tag
+            or len(tag) > 128
+            or not (tag[0].isalnum() or tag[0] == "_")
+            or any(not (c.isalnum() or c in "._-") for c in tag)
+        ):
+            return f"invalid tag '{tag}'"
+        components[-1] = last
+    registry = (
+        components[0]
+        if len(components) > 1
+        and ("." in components[0] or ":" in components[0] or components[0] == "localhost")
+        else None
+    )
+    path = components[1:] if registry else components
+    if registry is not None:
+        host, _, port = registry.partition(":")
+        if not host or (port and not port.isdigit()):
+            return f"invalid registry '{registry}'"
+    for component in path:
+        if (
+            not component
+            or component != component.lower()
+            or not component[0].isalnum()
+            or any(not (c.isalnum() or c in "._-") for c in component)
+        ):
+            return f"invalid repository component '{component}' (lower-case letters, digits, '.', '_', '-')"
+    return None
 
 
 def _word(token: Token) -> str:

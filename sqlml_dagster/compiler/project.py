@@ -272,6 +272,13 @@ class _GraphBuilder:
         for statement in statements:
             for table in statement.reads():
                 if table.key == name.key:
+                    if statement.produces is not None:  # not INSERT INTO t SELECT … FROM t
+                        self.error(
+                            codes.OVERWRITES_INPUT,
+                            f"'{name}' would overwrite the table its own query reads",
+                            _name_span(statement),
+                            hint="write the result to a different table name",
+                        )
                     continue
                 producer = defining.get(table.key)
                 if producer is None:

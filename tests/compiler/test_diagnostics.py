@@ -123,6 +123,40 @@ CASES = [
         id="train-after-ddl",
     ),
     pytest.param(
+        {"a.sql": "SELECT * FROM t TO TRAIN Registry.io/Team/pkg.M LABEL y INTO m;"},
+        "SQLML107",
+        "sql/a.sql:1:26",
+        "not a valid container image reference",
+        "repository[:tag]",
+        id="bad-image",
+    ),
+    pytest.param(
+        {"a.sql": "SELECT * FROM t TO TRAIN ghcr.io/x@sha256:beef/pkg.M LABEL y INTO m;"},
+        "SQLML107",
+        "sql/a.sql:1:26",
+        "64 lower-case hex digits",
+        "@sha256",
+        id="bad-digest",
+    ),
+    pytest.param(
+        {"a.sql": "SELECT * FROM t TO TRAIN reg.io/img:1/2pkg.M LABEL y INTO m;"},
+        "SQLML102",
+        "sql/a.sql:1:39",
+        "not a Python reference",
+        "dotted Python name",
+        id="bad-reference-after-image",
+    ),
+    pytest.param(
+        {
+            "a.sql": "SELECT * FROM t TO PREDICT t.y USING m;\nSELECT * FROM s TO TRAIN sklearn.svm.SVC LABEL y INTO m;"
+        },
+        "SQLML206",
+        "sql/a.sql:1:28",
+        "overwrite",
+        "different table",
+        id="predict-overwrites-its-input",
+    ),
+    pytest.param(
         {"a.sql": "SELECT * FROM t TO EVALUATE m LABEL y INTO e;"},
         "SQLML105",
         "sql/a.sql:1:17",

@@ -86,6 +86,45 @@ TRAIN_CASES = [
 ]
 
 
+IMAGE_CASES = [
+    ("sklearn.svm.SVC", None, "sklearn.svm.SVC"),
+    ("DNNClassifier", None, "DNNClassifier"),
+    (
+        "registry.example.com:5000/team/models:1.2/my_models.MyClassifier",
+        "registry.example.com:5000/team/models:1.2",
+        "my_models.MyClassifier",
+    ),
+    (
+        "ghcr.io/org/img@sha256:" + "0a" * 32 + "/pkg.Model",
+        "ghcr.io/org/img@sha256:" + "0a" * 32,
+        "pkg.Model",
+    ),
+    (
+        "sqlflow/sqlflow:latest/sqlflow_models.DNNClassifier",
+        "sqlflow/sqlflow:latest",
+        "sqlflow_models.DNNClassifier",
+    ),
+    (
+        "your-registry.com/model_image/MyAwesomeClassifier",
+        "your-registry.com/model_image",
+        "MyAwesomeClassifier",
+    ),
+    ("localhost:5000/m:dev/m.M", "localhost:5000/m:dev", "m.M"),
+    (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml/train:v3/models.Net",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml/train:v3",
+        "models.Net",
+    ),
+]
+
+
+@pytest.mark.parametrize(("written", "image", "reference"), IMAGE_CASES)
+def test_model_reference_with_image(written: str, image: str | None, reference: str) -> None:
+    statement = parse_one(f"SELECT * FROM t TO TRAIN {written} WITH model.n = 1 LABEL y INTO m")
+    assert isinstance(statement, TrainStatement)
+    assert (statement.model.image, statement.model.reference) == (image, reference)
+
+
 @pytest.mark.parametrize(("sql", "expected"), TRAIN_CASES)
 def test_train(sql: str, expected: dict[str, Any]) -> None:
     statement = parse_one(sql)
