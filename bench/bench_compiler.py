@@ -6,11 +6,15 @@ splitting, parsing, the ML tail grammar, table extraction, the graph and fingerp
 The ratio says what the SQL-ML layer costs on top of sqlglot; it should stay small.
 
     make bench            # or: python bench/bench_compiler.py --files 200 --repeat 5
+
+Every figure is also written to ``bench-results.json`` (a list of objects: name, value,
+unit, baseline, ratio); other benchmarks add their figures to the same file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -57,6 +61,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--results", default="bench-results.json", help="where to merge the figures"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "sql"
@@ -86,7 +93,36 @@ def main() -> int:
         f"  sqlml     compile_project (SQL + ML)  {ours * 1000:8.1f} ms  {statements / ours:9.0f} stmt/s"
     )
     print(f"  ratio     compile / baseline          {ours / base:8.2f}x")
+    record(
+        Path(args.results),
+        [
+            {
+                "name": "compile_project_seconds",
+                "value": ours,
+                "unit": "s",
+                "baseline": base,
+                "ratio": ours / base,
+            },
+            {
+                "name": "compile_statements_per_second",
+                "value": statements / ours,
+                "unit": "stmt/s",
+                "baseline": statements / base,
+                "ratio": base / ours,
+            },
+        ],
+    )
     return 0
+
+
+def record(path: Path, figures: list[dict[str, object]]) -> None:
+    """Merge figures into the shared results file, replacing earlier figures of the same name."""
+    existing = json.loads(path.read_text()) if path.exists() else []
+    names = {f["name"] for f in figures}
+    path.write_text(
+        json.dumps([f for f in existing if f.get("name") not in names] + figures, indent=2) + "\n"
+    )
+    print(f"  wrote {path}")
 
 
 if __name__ == "__main__":
