@@ -105,10 +105,12 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class Statement:
-    """Base of all statements: the exact source text and where it stands."""
+    """Base of all statements: the exact source text, where it stands, and a fingerprint of
+    its normalized tokens (comments, layout and unquoted-name case do not count)."""
 
     span: Span
     text: str
+    fingerprint: str
 
     @property
     def produces(self) -> QualifiedName | None:

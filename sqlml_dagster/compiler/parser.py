@@ -15,6 +15,7 @@ No regular expression ever looks at SQL text.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -212,6 +213,7 @@ class _FileParser:
         tree = self.parse_query_tokens(tokens)
         span = self.span(tokens[0], tokens[-1])
         text = self.source.text[span.start : span.end]
+        fingerprint = token_fingerprint(tokens)
         if isinstance(tree, exp.Create):
             kind = str(tree.args.get("kind") or "").upper()
             if kind in ("TABLE", "VIEW"):
@@ -219,6 +221,7 @@ class _FileParser:
                 body = tree.expression
                 return SqlStatement(
                     span=span,
+                    fingerprint=fingerprint,
                     text=text,
                     tree=tree,
                     target=QualifiedName.of_table(target_table),
@@ -226,7 +229,9 @@ class _FileParser:
                     creates=True,
                     read_tables=tables_read(body) if body is not None else (),
                 )
-            return SqlStatement(span=span, text=text, tree=tree)  # CREATE SCHEMA/MACRO/…: session
+            return SqlStatement(
+                span=span, text=text, fingerprint=fingerprint, tree=tree
+            )  # CREATE SCHEMA/MACRO/…: session
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
             target = tree.this
             if isinstance(target, exp.Schema):
@@ -241,7 +246,14 @@ class _FileParser:
                 raise _Abort
             name = QualifiedName.of_table(target)
             reads = tuple(t for t in tables_read(tree) if t.key != name.key)
-            return SqlStatement(span=span, text=text, tree=tree, target=name, read_tables=reads)
+            return SqlStatement(
+                span=span,
+                text=text,
+                fingerprint=fingerprint,
+                tree=tree,
+                target=name,
+                read_tables=reads,
+            )
         if isinstance(tree, exp.Drop):
             self.error(
                 codes.IGNORED_STATEMENT,
@@ -263,7 +275,7 @@ class _FileParser:
             )
             return None
         # SET, PRAGMA, INSTALL/LOAD, ATTACH, CREATE SCHEMA/MACRO …: run before each asset of the file.
-        return SqlStatement(span=span, text=text, tree=tree)
+        return SqlStatement(span=span, text=text, fingerprint=fingerprint, tree=tree)
 
     # -- SQLFlow statements -----------------------------------------------------------
 
@@ -294,6 +306,7 @@ class _FileParser:
             raise _Abort
         common = {
             "span": self.span(tokens[0], tokens[-1]),
+            "fingerprint": token_fingerprint(tokens),
             "text": self.source.text[tokens[0].start : tokens[-1].end + 1],
             "select": tree,
             "select_span": self.span(query_tokens[0], query_tokens[-1]),
@@ -623,6 +636,22 @@ def image_reference_problem(image: str) -> str | None:
         ):
             return f"invalid repository component '{component}' (lower-case letters, digits, '.', '_', '-')"
     return None
+
+
+def token_fingerprint(tokens: Sequence[Token]) -> str:
+    """sha256 of the statement's tokens: comments and layout never reach the tokens, unquoted
+    names are compared lower-case as SQL does, strings and quoted names exactly."""
+    digest = hashlib.sha256()
+    for token in tokens:
+        kind = token.token_type
+        if kind in _QUOTED or kind is TokenType.NUMBER:
+            text = token.text
+        elif kind is TokenType.VAR:
+            text = token.text.lower()
+        else:
+            text = token.text.upper()
+        digest.update(f"{kind.name}\x1f{text}\x1e".encode())
+    return digest.hexdigest()
 
 
 def _word(token: Token) -> str:

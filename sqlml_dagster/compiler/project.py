@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -132,7 +131,7 @@ def check_project(
         sql_file, file_diagnostics = parse_sql_file(shown, text, dialect)
         files.append(sql_file)
         diagnostics.extend(file_diagnostics)
-    graph = _GraphBuilder(files, sources, dialect)
+    graph = _GraphBuilder(files, sources)
     nodes, project_sources = graph.build()
     diagnostics.extend(graph.diagnostics)
     project = Project(
@@ -163,9 +162,8 @@ def group_name(file_path: str) -> str:
 
 
 class _GraphBuilder:
-    def __init__(self, files: list[SqlFile], sources: dict[str, SourceFile], dialect: str):
+    def __init__(self, files: list[SqlFile], sources: dict[str, SourceFile]):
         self.files = files
-        self.dialect = dialect
         self.sources = sources
         self.diagnostics: list[Diagnostic] = []
 
@@ -258,7 +256,7 @@ class _GraphBuilder:
             )
             nodes[key] = node
         ordered = self._order(nodes)
-        with_fingerprints = _fingerprint_all(ordered, self.dialect)
+        with_fingerprints = _fingerprint_all(ordered)
         return with_fingerprints, tuple(project_sources.values())
 
     def _deps(
@@ -356,51 +354,17 @@ def _name_span(statement: Statement) -> Span:
 # -- fingerprints ---------------------------------------------------------------------
 
 
-def statement_fingerprint_payload(
-    statement: Statement, dialect: str = "duckdb"
-) -> dict[str, object]:
-    """What identifies a statement's meaning: normalized SQL (no comments, no layout) + ML fields."""
-    if isinstance(statement, MLStatement):
-        payload: dict[str, object] = {
-            "select": _normalized(statement.select, dialect),
-            "params": sorted([p.key, p.value] for p in statement.params),
-        }
-        if isinstance(statement, TrainStatement):
-            payload.update(
-                verb="train",
-                model=statement.model.reference,
-                image=statement.model.image,
-                label=statement.label,
-                into=statement.into.key,
-            )
-        elif isinstance(statement, PredictStatement):
-            payload.update(
-                verb="predict",
-                into=statement.into.key,
-                column=statement.column,
-                using=statement.using.key,
-            )
-        return payload
-    if isinstance(statement, SqlStatement):
-        return {"sql": _normalized(statement.tree, dialect)}
-    return {"text": statement.text}
-
-
-def _normalized(tree: exp.Expr, dialect: str) -> str:
-    return tree.sql(dialect=dialect, comments=False, normalize=True)
-
-
-def _fingerprint_all(nodes: list[Node], dialect: str) -> tuple[Node, ...]:
+def _fingerprint_all(nodes: list[Node]) -> tuple[Node, ...]:
+    """A node's fingerprint covers its kind, its file's session statements and its own."""
     out = []
     for node in nodes:
-        payload = {
-            "kind": node.kind.value,
-            "session": [statement_fingerprint_payload(s, dialect) for s in node.session],
-            "statements": [statement_fingerprint_payload(s, dialect) for s in node.statements],
-        }
-        digest = hashlib.sha256(
-            json.dumps(payload, sort_keys=True, default=str).encode()
-        ).hexdigest()
+        parts = [
+            node.kind.value,
+            *(s.fingerprint for s in node.session),
+            "|",
+            *(s.fingerprint for s in node.statements),
+        ]
+        digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
         out.append(dataclasses.replace(node, fingerprint=digest[:16]))
     return tuple(out)
 
