@@ -25,7 +25,7 @@ from ..compiler.ir import ObjectKind, PredictStatement, SqlStatement, TrainState
 from ..compiler.project import Node
 from ..runtime.spec import StepSpec
 from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
-from ..store.models import now_iso
+from ..store.models import file_sha256, now_iso
 from .launcher import Launcher
 from .warehouse import DuckDBWarehouse, TableStats
 
@@ -116,7 +116,7 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
     model_name = node.name.key
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     context.log.info(f"exported {exported.rows} training rows to {input_uri}")
-    data_fingerprint = _file_sha256(input_uri)
+    data_fingerprint = file_sha256(input_uri)[:16]
     params = _params_by_namespace(statement)
     model_fingerprint = _digest(
         node.fingerprint, data_fingerprint, statement.model.reference, statement.model.image, params
@@ -279,14 +279,6 @@ def _write_spec(data: DataStore, step_uri: str, spec: StepSpec) -> str:
     with fsspec.open(uri, "w", encoding="utf-8") as f:
         f.write(spec.to_json())
     return uri
-
-
-def _file_sha256(uri: str) -> str:
-    digest = hashlib.sha256()
-    with fsspec.open(uri, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
 
 
 def _digest(*parts: Any) -> str:

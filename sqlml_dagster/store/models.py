@@ -204,6 +204,12 @@ class ModelStore:
             self.fs.rm(folder, recursive=True)
 
 
+def file_sha256(uri: str) -> str:
+    """sha256 of a file at any fsspec URL, read in 1 MiB chunks."""
+    fs, path = url_to_fs(uri)
+    return _sha256(fs, path)
+
+
 def _sha256(fs: fsspec.AbstractFileSystem, path: str) -> str:
     digest = hashlib.sha256()
     with fs.open(path, "rb") as f:
