@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -133,13 +132,3 @@ def _sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     if d.span is None:
         return ("", 0, 0, d.code)
     return (d.span.file, d.span.line, d.span.col, d.code)
-
-
-def display_path(path: Path, root: Path | None) -> str:
-    """Paths in diagnostics are relative to the project when possible: short and clickable."""
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve().parent))
-        except ValueError:
-            pass
-    return str(path)

@@ -161,8 +161,12 @@ class MLStatement(Statement):
     def reads(self) -> tuple[QualifiedName, ...]:
         return self.read_tables
 
-    def params_in(self, namespace: str) -> dict[str, ParamValue]:
-        return {p.path: p.value for p in self.params if p.namespace == namespace}
+    def params_by_namespace(self) -> dict[str, dict[str, ParamValue]]:
+        """``{"model": {"n_estimators": 100}, "train": {...}}`` — the StepSpec's ``params``."""
+        grouped: dict[str, dict[str, ParamValue]] = {}
+        for p in self.params:
+            grouped.setdefault(p.namespace, {})[p.path] = p.value
+        return grouped
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,10 +19,9 @@ import fsspec
 from dagster._core.errors import DagsterPipesExecutionError  # not re-exported by dagster
 from pydantic import Field
 
-from ..runtime.spec import StepSpec
+from ..runtime.spec import StepSpec, error_uri
 
 RUNTIME_MODULE = "sqlml_dagster.runtime"
-ERROR_FILE = "error.json"
 
 
 @dataclass(frozen=True)
@@ -42,11 +40,6 @@ class Launcher(Protocol):
     def launch(
         self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str
     ) -> StepResult: ...
-
-
-def error_uri(spec_uri: str) -> str:
-    """Where a runtime writes a user-facing failure reason, beside its spec."""
-    return posixpath.join(posixpath.dirname(spec_uri), ERROR_FILE)
 
 
 class LocalLauncher(dg.ConfigurableResource):

@@ -117,7 +117,7 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     context.log.info(f"exported {exported.rows} training rows to {input_uri}")
     data_fingerprint = file_sha256(input_uri)[:16]
-    params = _params_by_namespace(statement)
+    params = statement.params_by_namespace()
     model_fingerprint = _digest(
         node.fingerprint, data_fingerprint, statement.model.reference, statement.model.image, params
     )
@@ -187,7 +187,7 @@ def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
         model_name=manifest.model,
         model_reference=manifest.model_reference,
         flavor=manifest.flavor,
-        params=_params_by_namespace(statement),
+        params=statement.params_by_namespace(),
         input_uri=input_uri,
         features=manifest.features,
         model_uri=version.uri,
@@ -265,13 +265,6 @@ def _as_create_or_replace(tree: exp.Expr) -> exp.Expr:
     create.set("replace", True)
     create.set("exists", False)
     return create
-
-
-def _params_by_namespace(statement: TrainStatement | PredictStatement) -> dict[str, dict[str, Any]]:
-    params: dict[str, dict[str, Any]] = {}
-    for p in statement.params:
-        params.setdefault(p.namespace, {})[p.path] = p.value
-    return params
 
 
 def _write_spec(data: DataStore, step_uri: str, spec: StepSpec) -> str:

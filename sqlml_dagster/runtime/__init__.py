@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import posixpath
 import sys
 import traceback
 from collections.abc import Mapping
@@ -18,7 +17,7 @@ from typing import Any, Protocol
 
 import fsspec
 
-from .spec import SpecError, StepSpec
+from .spec import SpecError, StepSpec, error_uri
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step"]
 
@@ -112,9 +111,7 @@ def _run(spec_uri: str, reporter: Reporter) -> int:
 
 def _write_error(spec_uri: str, message: str) -> None:
     try:
-        with fsspec.open(
-            posixpath.join(posixpath.dirname(spec_uri), "error.json"), "w", encoding="utf-8"
-        ) as f:
+        with fsspec.open(error_uri(spec_uri), "w", encoding="utf-8") as f:
             json.dump({"message": message}, f)
     except OSError:  # the reason still went to the log; never mask the original failure
         pass

@@ -9,10 +9,13 @@ a runtime refuses, with a clear message, a version newer than it understands.
 from __future__ import annotations
 
 import json
+import posixpath
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 SPEC_VERSION = 1
+#: Where a runtime writes a user-facing failure reason: beside its spec.
+ERROR_FILE = "error.json"
 StepKind = Literal["train", "predict"]
 
 
@@ -69,3 +72,8 @@ class StepSpec:
 
     def param(self, namespace: str, key: str, default: Any = None) -> Any:
         return self.params.get(namespace, {}).get(key, default)
+
+
+def error_uri(spec_uri: str) -> str:
+    """The failure-reason file of a step, next to its spec (any fsspec URL)."""
+    return posixpath.join(posixpath.dirname(spec_uri), ERROR_FILE)
