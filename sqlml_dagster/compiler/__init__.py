@@ -3,12 +3,20 @@ beyond reading the files."""
 
 from .diagnostics import Diagnostic, Severity, SqlMlCompileError
 from .ir import (
+    CatalogStatement,
+    ColumnGroup,
+    CreateModelStatement,
+    EvaluateStatement,
+    ExplainStatement,
+    FeatureColumn,
     MLStatement,
+    ModelCall,
     ModelRef,
     ObjectKind,
     Param,
     PredictStatement,
     QualifiedName,
+    RunStatement,
     SqlFile,
     SqlStatement,
     Statement,
@@ -16,10 +24,18 @@ from .ir import (
 )
 from .parser import parse_sql_file, split_statements, tables_read
 from .project import Node, Project, Source, check_project, compile_project
+from .render import to_json, to_sql
 
 __all__ = [
+    "CatalogStatement",
+    "ColumnGroup",
+    "CreateModelStatement",
     "Diagnostic",
+    "EvaluateStatement",
+    "ExplainStatement",
+    "FeatureColumn",
     "MLStatement",
+    "ModelCall",
     "ModelRef",
     "Node",
     "ObjectKind",
@@ -27,6 +43,7 @@ __all__ = [
     "PredictStatement",
     "Project",
     "QualifiedName",
+    "RunStatement",
     "Severity",
     "Source",
     "SqlFile",
@@ -39,4 +56,6 @@ __all__ = [
     "parse_sql_file",
     "split_statements",
     "tables_read",
+    "to_json",
+    "to_sql",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 from sqlglot import exp
 
@@ -31,6 +31,7 @@ class ObjectKind(str, Enum):
     VIEW = "view"
     MODEL = "model"
     PREDICTION = "prediction"
+    EVALUATION = "evaluation"
 
 
 @dataclass(frozen=True, order=True)
@@ -103,6 +104,222 @@ class ModelRef:
         return {"sklearn": "sklearn", "xgboost": "sklearn", "lightgbm": "sklearn"}.get(top, "auto")
 
 
+# -- COLUMN clauses -------------------------------------------------------------------
+
+
+class ArgKind(str, Enum):
+    """What one argument of a feature-column function accepts."""
+
+    COLUMN = "column"  # a column name or a nested feature column
+    COLUMNS = "columns"  # [a, b, …] of columns (CROSS)
+    INT = "int"  # a positive integer
+    SHAPE = "shape"  # an integer or a list of integers
+    NUMBERS = "numbers"  # an ascending list of numbers (BUCKET boundaries)
+    WORD = "word"  # a string or a bare word (delimiter COMMA, combiner mean)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One parameter of a feature-column function: its field name, kind and default."""
+
+    name: str
+    kind: ArgKind
+    required: bool = True
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class FeatureColumn:
+    """One expression of a ``COLUMN`` clause (SQLFlow's feature columns).
+
+    Each function is its own class; ``FUNCTION`` and ``SIGNATURE`` drive parsing, error
+    messages and rendering back to SQL, so adding a function is one small class.
+    """
+
+    FUNCTION: ClassVar[str] = ""
+    SIGNATURE: ClassVar[tuple[Arg, ...]] = ()
+
+    span: Span | None = field(default=None, kw_only=True, compare=False, repr=False)
+
+    @classmethod
+    def usage(cls) -> str:
+        """``EMBEDDING(category, dimension[, combiner[, initializer]])`` for hints."""
+        required = [a.name for a in cls.SIGNATURE if a.required]
+        optional = [a.name for a in cls.SIGNATURE if not a.required]
+        text = ", ".join(required)
+        for name in optional:
+            text += f"[, {name}"
+        return f"{cls.FUNCTION}({text}{']' * len(optional)})"
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        """The table columns this feature column reads, in order."""
+        found: list[str] = []
+        for arg in self.SIGNATURE:
+            value = getattr(self, arg.name)
+            values = value if arg.kind is ArgKind.COLUMNS else (value,)
+            for item in values:
+                if isinstance(item, FeatureColumn):
+                    found.extend(c for c in item.source_columns if c not in found)
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class ColumnName(FeatureColumn):
+    """A bare column: a numeric feature unless the model decides otherwise."""
+
+    name: str
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        return (self.name,)
+
+
+@dataclass(frozen=True)
+class Numeric(FeatureColumn):
+    FUNCTION = "NUMERIC"
+    SIGNATURE = (Arg("key", ArgKind.COLUMN), Arg("shape", ArgKind.SHAPE, False, 1))
+    key: FeatureColumn
+    shape: int | tuple[int, ...] = 1
+
+
+@dataclass(frozen=True)
+class CategoryId(FeatureColumn):
+    FUNCTION = "CATEGORY_ID"
+    SIGNATURE = (
+        Arg("key", ArgKind.COLUMN),
+        Arg("bucket_size", ArgKind.INT),
+        Arg("delimiter", ArgKind.WORD, False),
+    )
+    key: FeatureColumn
+    bucket_size: int
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class SeqCategoryId(FeatureColumn):
+    FUNCTION = "SEQ_CATEGORY_ID"
+    SIGNATURE = CategoryId.SIGNATURE
+    key: FeatureColumn
+    bucket_size: int
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class CategoryHash(FeatureColumn):
+    FUNCTION = "CATEGORY_HASH"
+    SIGNATURE = CategoryId.SIGNATURE
+    key: FeatureColumn
+    bucket_size: int
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class Embedding(FeatureColumn):
+    FUNCTION = "EMBEDDING"
+    SIGNATURE = (
+        Arg("category", ArgKind.COLUMN),
+        Arg("dimension", ArgKind.INT),
+        Arg("combiner", ArgKind.WORD, False, "mean"),
+        Arg("initializer", ArgKind.WORD, False),
+    )
+    category: FeatureColumn
+    dimension: int
+    combiner: str = "mean"
+    initializer: str | None = None
+
+
+@dataclass(frozen=True)
+class Bucket(FeatureColumn):
+    FUNCTION = "BUCKET"
+    SIGNATURE = (Arg("source", ArgKind.COLUMN), Arg("boundaries", ArgKind.NUMBERS))
+    source: FeatureColumn
+    boundaries: tuple[int | float, ...]
+
+
+@dataclass(frozen=True)
+class Cross(FeatureColumn):
+    FUNCTION = "CROSS"
+    SIGNATURE = (Arg("keys", ArgKind.COLUMNS), Arg("hash_bucket_size", ArgKind.INT))
+    keys: tuple[FeatureColumn, ...]
+    hash_bucket_size: int
+
+
+@dataclass(frozen=True)
+class Indicator(FeatureColumn):
+    FUNCTION = "INDICATOR"
+    SIGNATURE = (Arg("category", ArgKind.COLUMN),)
+    category: FeatureColumn
+
+
+@dataclass(frozen=True)
+class Dense(FeatureColumn):
+    FUNCTION = "DENSE"
+    SIGNATURE = (
+        Arg("key", ArgKind.COLUMN),
+        Arg("shape", ArgKind.SHAPE),
+        Arg("delimiter", ArgKind.WORD, False),
+    )
+    key: FeatureColumn
+    shape: int | tuple[int, ...]
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class Sparse(FeatureColumn):
+    FUNCTION = "SPARSE"
+    SIGNATURE = (
+        Arg("key", ArgKind.COLUMN),
+        Arg("shape", ArgKind.SHAPE),
+        Arg("delimiter", ArgKind.WORD, False),
+        Arg("dtype", ArgKind.WORD, False),
+    )
+    key: FeatureColumn
+    shape: int | tuple[int, ...]
+    delimiter: str | None = None
+    dtype: str | None = None
+
+
+#: Function name → class, for the parser.
+FEATURE_FUNCTIONS: dict[str, type[FeatureColumn]] = {
+    cls.FUNCTION: cls
+    for cls in (
+        Numeric,
+        CategoryId,
+        SeqCategoryId,
+        CategoryHash,
+        Embedding,
+        Bucket,
+        Cross,
+        Indicator,
+        Dense,
+        Sparse,
+    )
+}
+
+
+@dataclass(frozen=True)
+class ColumnGroup:
+    """``COLUMN a, NUMERIC(b, 1) [FOR name]``: the feature columns handed to the model's
+    constructor argument ``name`` (``feature_columns`` when no ``FOR`` is written)."""
+
+    columns: tuple[FeatureColumn, ...]
+    target: str | None = None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def argument(self) -> str:
+        return self.target or "feature_columns"
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """``ML_PREDICT(<model>, …)`` inside a query: which model, and where it is named."""
+
+    model: QualifiedName
+    span: Span
+
+
 @dataclass(frozen=True)
 class Statement:
     """Base of all statements: the exact source text, where it stands, and a fingerprint of
@@ -140,6 +357,7 @@ class SqlStatement(Statement):
     target_kind: ObjectKind = ObjectKind.TABLE
     creates: bool = False
     read_tables: tuple[QualifiedName, ...] = ()
+    model_calls: tuple[ModelCall, ...] = ()
 
     @property
     def produces(self) -> QualifiedName | None:
@@ -147,6 +365,9 @@ class SqlStatement(Statement):
 
     def reads(self) -> tuple[QualifiedName, ...]:
         return self.read_tables
+
+    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
+        return tuple((call.model, call.span) for call in self.model_calls)
 
 
 @dataclass(frozen=True)
@@ -157,9 +378,23 @@ class MLStatement(Statement):
     select_span: Span
     read_tables: tuple[QualifiedName, ...]
     params: tuple[Param, ...]
+    #: ``ML_PREDICT`` calls inside the SELECT (a model feeding the data of another step).
+    model_calls: tuple[ModelCall, ...] = field(default=(), kw_only=True)
+
+    VERB: ClassVar[str] = ""
 
     def reads(self) -> tuple[QualifiedName, ...]:
         return self.read_tables
+
+    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
+        return tuple((call.model, call.span) for call in self.model_calls)
+
+    def param(self, key: str, default: ParamValue = None) -> ParamValue:
+        """The value of ``namespace.path`` as written, or ``default``."""
+        for p in self.params:
+            if p.key == key:
+                return p.value
+        return default
 
     def params_by_namespace(self) -> dict[str, dict[str, ParamValue]]:
         """``{"model": {"n_estimators": 100}, "train": {...}}`` — the StepSpec's ``params``."""
@@ -177,6 +412,9 @@ class TrainStatement(MLStatement):
     label: str | None
     into: QualifiedName
     into_span: Span
+    columns: tuple[ColumnGroup, ...] = ()
+
+    VERB = "TRAIN"
 
     @property
     def produces(self) -> QualifiedName:
@@ -197,12 +435,148 @@ class PredictStatement(MLStatement):
     using: QualifiedName
     using_span: Span
 
+    VERB = "PREDICT"
+
     @property
     def produces(self) -> QualifiedName:
         return self.into
 
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
-        return ((self.using, self.using_span),)
+        return ((self.using, self.using_span), *super().uses_models())
+
+
+@dataclass(frozen=True)
+class EvaluateStatement(MLStatement):
+    """``<select> TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC"] LABEL <col>
+    INTO <table>``: scores a trained model on the SELECT's rows into a table of metrics."""
+
+    model: QualifiedName
+    model_span: Span
+    label: str
+    into: QualifiedName
+    into_span: Span
+
+    VERB = "EVALUATE"
+
+    @property
+    def produces(self) -> QualifiedName:
+        return self.into
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """``validation.metrics`` split at commas; empty means the flavor's defaults."""
+        written = self.param("validation.metrics")
+        if written is None:
+            return ()
+        items = written if isinstance(written, list) else str(written).split(",")
+        return tuple(str(m).strip() for m in items if str(m).strip())
+
+    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
+        return ((self.model, self.model_span), *super().uses_models())
+
+
+@dataclass(frozen=True)
+class ExplainStatement(MLStatement):
+    """``<select> TO EXPLAIN <model> [WITH …] [USING <explainer>] [INTO <table>]``."""
+
+    model: QualifiedName
+    model_span: Span
+    explainer: str | None
+    into: QualifiedName | None
+    into_span: Span | None
+
+    VERB = "EXPLAIN"
+
+    @property
+    def produces(self) -> QualifiedName | None:
+        return self.into
+
+    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
+        return ((self.model, self.model_span), *super().uses_models())
+
+
+@dataclass(frozen=True)
+class RunStatement(MLStatement):
+    """``<select> TO RUN <image/program> [CMD "arg", …] [INTO <table>]``: a user program
+    (from an image, like a model reference) that reads the SELECT and writes a table."""
+
+    program: ModelRef
+    args: tuple[str, ...]
+    into: QualifiedName | None
+    into_span: Span | None
+
+    VERB = "RUN"
+
+    @property
+    def produces(self) -> QualifiedName | None:
+        return self.into
+
+
+# -- model statements without a query (Rikai's DDL, SQLFlow's SHOW TRAIN) -------------
+
+
+@dataclass(frozen=True)
+class CreateModelStatement(Statement):
+    """Rikai: ``CREATE [OR REPLACE] MODEL [IF NOT EXISTS] <name> [FLAVOR <f>]
+    [MODEL_TYPE <t>] [OPTIONS (k = v, …)] [RETURNS <type>] [USING '<uri>']`` — registers a
+    model trained elsewhere; it is a model asset like one from TO TRAIN."""
+
+    name: QualifiedName
+    name_span: Span
+    replace: bool
+    if_not_exists: bool
+    flavor: str | None
+    model_type: str | None
+    options: tuple[Param, ...]
+    returns: str | None
+    uri: str | None
+    uri_span: Span | None
+
+    @property
+    def produces(self) -> QualifiedName:
+        return self.name
+
+
+@dataclass(frozen=True)
+class CatalogStatement(Statement):
+    """A question to (or change of) the model catalog; interactive, not a project asset."""
+
+    KEYWORDS: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class ShowModelsStatement(CatalogStatement):
+    """``SHOW MODELS``."""
+
+    KEYWORDS = "SHOW MODELS"
+
+
+@dataclass(frozen=True)
+class DescribeModelStatement(CatalogStatement):
+    """``{DESC | DESCRIBE} MODEL <name>``."""
+
+    KEYWORDS = "DESCRIBE MODEL"
+    model: QualifiedName
+    model_span: Span
+
+
+@dataclass(frozen=True)
+class ShowTrainStatement(CatalogStatement):
+    """SQLFlow's ``SHOW TRAIN <model>``: the statement and params that trained it."""
+
+    KEYWORDS = "SHOW TRAIN"
+    model: QualifiedName
+    model_span: Span
+
+
+@dataclass(frozen=True)
+class DropModelStatement(CatalogStatement):
+    """``DROP MODEL [IF EXISTS] <name>``."""
+
+    KEYWORDS = "DROP MODEL"
+    model: QualifiedName
+    model_span: Span
+    if_exists: bool = False
 
 
 DEFAULT_PREDICTION_COLUMN = "prediction"

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -29,24 +31,40 @@ from . import codes
 from .diagnostics import Diagnostic, Severity, SourceFile, Span
 from .ir import (
     DEFAULT_PREDICTION_COLUMN,
+    FEATURE_FUNCTIONS,
     PARAM_NAMESPACES,
+    ArgKind,
+    CatalogStatement,
+    ColumnGroup,
+    ColumnName,
+    CreateModelStatement,
+    DescribeModelStatement,
+    DropModelStatement,
+    EvaluateStatement,
+    ExplainStatement,
+    FeatureColumn,
     MLStatement,
+    ModelCall,
     ModelRef,
     ObjectKind,
     Param,
     ParamValue,
     PredictStatement,
     QualifiedName,
+    RunStatement,
+    ShowModelsStatement,
+    ShowTrainStatement,
     SqlFile,
     SqlStatement,
     Statement,
     TrainStatement,
 )
 
-#: The verbs that may follow ``TO`` after a query. Later verbs (EVALUATE, EXPLAIN, RUN)
-#: are recognised so they get a clear "not supported yet" instead of a syntax error.
-ML_VERBS = ("TRAIN", "PREDICT")
-FUTURE_VERBS = ("EVALUATE", "EXPLAIN", "RUN")
+#: The verbs that may follow ``TO`` after a query.
+ML_VERBS = ("TRAIN", "PREDICT", "EVALUATE", "EXPLAIN", "RUN")
+
+#: The function that calls a model inside a query (Rikai).
+ML_PREDICT = "ML_PREDICT"
 
 _QUOTED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.HEREDOC_STRING)
 
@@ -145,6 +163,9 @@ class _FileParser:
     def parse_statement(self, tokens: list[Token]) -> Statement | None:
         to_index = self._find_ml_clause(tokens)
         if to_index is None:
+            model_statement = self.parse_model_statement(tokens)
+            if model_statement is not None:
+                return model_statement
             return self.parse_plain(tokens)
         if to_index == 0:
             t = tokens[0]
@@ -166,11 +187,7 @@ class _FileParser:
                 depth += 1
             elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
                 depth -= 1
-            elif (
-                depth == 0
-                and _word(token) == "TO"
-                and _word(tokens[i + 1]) in (*ML_VERBS, *FUTURE_VERBS)
-            ):
+            elif depth == 0 and _word(token) == "TO" and _word(tokens[i + 1]) in ML_VERBS:
                 return i
         return None
 
@@ -214,6 +231,7 @@ class _FileParser:
         span = self.span(tokens[0], tokens[-1])
         text = self.source.text[span.start : span.end]
         fingerprint = token_fingerprint(tokens)
+        calls = self.model_calls(tree)
         if isinstance(tree, exp.Create):
             kind = str(tree.args.get("kind") or "").upper()
             if kind in ("TABLE", "VIEW"):
@@ -228,6 +246,7 @@ class _FileParser:
                     target_kind=ObjectKind.VIEW if kind == "VIEW" else ObjectKind.TABLE,
                     creates=True,
                     read_tables=tables_read(body) if body is not None else (),
+                    model_calls=calls,
                 )
             return SqlStatement(
                 span=span, text=text, fingerprint=fingerprint, tree=tree
@@ -253,6 +272,7 @@ class _FileParser:
                 tree=tree,
                 target=name,
                 read_tables=reads,
+                model_calls=calls,
             )
         if isinstance(tree, exp.Drop):
             self.error(
@@ -279,6 +299,38 @@ class _FileParser:
 
     # -- SQLFlow statements -----------------------------------------------------------
 
+    def model_calls(self, tree: exp.Expr) -> tuple[ModelCall, ...]:
+        """Every ``ML_PREDICT(<model>, <expr>, …)`` in a tree: the model it names, and where."""
+        calls: list[ModelCall] = []
+        for call in tree.find_all(exp.Anonymous):
+            if str(call.this).upper() != ML_PREDICT:
+                continue
+            start, end = _node_offsets(call, self.source.text)
+            args = call.expressions
+            if len(args) < 2:
+                self.error(
+                    codes.ML_SYNTAX,
+                    "ML_PREDICT needs a model and at least one input",
+                    start,
+                    end,
+                    hint="write ML_PREDICT(<model>, <column>, …)",
+                )
+                raise _Abort
+            model = args[0]
+            m_start, m_end = _node_offsets(model, self.source.text, default=(start, end))
+            if not isinstance(model, exp.Column) or isinstance(model.this, exp.Star):
+                self.error(
+                    codes.UNSUPPORTED_STATEMENT,
+                    "ML_PREDICT's first argument must name a model of the project",
+                    m_start,
+                    m_end,
+                    hint="register a model file with CREATE MODEL m USING '<uri>', then write ML_PREDICT(m, …)",
+                )
+                raise _Abort
+            name = QualifiedName(tuple(part.name for part in model.parts))
+            calls.append(ModelCall(name, Span.of(self.source, m_start, m_end)))
+        return tuple(calls)
+
     def parse_ml(self, tokens: list[Token], to_index: int) -> MLStatement:
         query_tokens = tokens[:to_index]
         tree = self.parse_query_tokens(query_tokens)
@@ -293,17 +345,7 @@ class _FileParser:
             )
             raise _Abort
         tail = _Cursor(self, tokens, to_index + 1)
-        verb_token = tail.next()
-        verb = _word(verb_token)
-        if verb in FUTURE_VERBS:
-            self.error(
-                codes.UNSUPPORTED_STATEMENT,
-                f"TO {verb} is not supported yet",
-                tokens[to_index].start,
-                verb_token.end + 1,
-                hint="this version compiles TO TRAIN and TO PREDICT",
-            )
-            raise _Abort
+        verb = _word(tail.next())
         common = {
             "span": self.span(tokens[0], tokens[-1]),
             "fingerprint": token_fingerprint(tokens),
@@ -311,19 +353,40 @@ class _FileParser:
             "select": tree,
             "select_span": self.span(query_tokens[0], query_tokens[-1]),
             "read_tables": tables_read(tree),
+            "model_calls": self.model_calls(tree),
         }
-        if verb == "TRAIN":
-            return self._train(tail, common)
-        return self._predict(tail, common)
+        parse_tail = {
+            "TRAIN": self._train,
+            "PREDICT": self._predict,
+            "EVALUATE": self._evaluate,
+            "EXPLAIN": self._explain,
+            "RUN": self._run,
+        }[verb]
+        return parse_tail(tail, common)
 
     def _train(self, c: _Cursor, common: dict[str, object]) -> TrainStatement:
         model_ref = c.model_reference()
         params = c.with_clause() if c.at_word("WITH") else ()
+        columns: list[ColumnGroup] = []
+        while c.at_word("COLUMN"):
+            group = c.column_clause()
+            if any(g.argument == group.argument for g in columns):
+                assert group.span is not None
+                self.error(
+                    codes.DUPLICATE_PARAM,
+                    f"a second COLUMN clause for '{group.argument}'",
+                    group.span.start,
+                    group.span.end,
+                    hint="list all columns of one model argument in one COLUMN clause, or name another with FOR <argument>",
+                )
+            columns.append(group)
         label = None
         if c.at_word("LABEL"):
             c.next()
             label = c.identifier("a label column").text
-        c.expect_word("INTO", "TO TRAIN … [WITH …] [LABEL <column>] INTO <model name>")
+        c.expect_word(
+            "INTO", "TO TRAIN <model> [WITH …] [COLUMN … [FOR <arg>]] [LABEL <column>] INTO <name>"
+        )
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
         return TrainStatement(
@@ -333,6 +396,7 @@ class _FileParser:
             label=label,
             into=into,
             into_span=into_span,
+            columns=tuple(columns),
         )
 
     def _predict(self, c: _Cursor, common: dict[str, object]) -> PredictStatement:
@@ -354,6 +418,190 @@ class _FileParser:
             column=column,
             using=using,
             using_span=using_span,
+        )
+
+    def _evaluate(self, c: _Cursor, common: dict[str, object]) -> EvaluateStatement:
+        usage = 'TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC"] LABEL <column> INTO <table>'
+        model, model_span = c.qualified_name("the name of a trained model")
+        params = c.with_clause() if c.at_word("WITH") else ()
+        c.expect_word("LABEL", usage)
+        label = c.identifier("a label column").text
+        c.expect_word("INTO", usage)
+        into, into_span = c.qualified_name("a result table")
+        c.expect_end()
+        return EvaluateStatement(
+            **common,  # type: ignore[arg-type]
+            params=params,
+            model=model,
+            model_span=model_span,
+            label=label,
+            into=into,
+            into_span=into_span,
+        )
+
+    def _explain(self, c: _Cursor, common: dict[str, object]) -> ExplainStatement:
+        model, model_span = c.qualified_name("the name of a trained model")
+        params = c.with_clause() if c.at_word("WITH") else ()
+        explainer = None
+        if c.at_word("USING"):
+            c.next()
+            explainer = c.identifier("an explainer such as TreeExplainer").text
+        into = into_span = None
+        if c.at_word("INTO"):
+            c.next()
+            into, into_span = c.qualified_name("a result table")
+        c.expect_end("TO EXPLAIN <model> [WITH …] [USING <explainer>] [INTO <table>]")
+        return ExplainStatement(
+            **common,  # type: ignore[arg-type]
+            params=params,
+            model=model,
+            model_span=model_span,
+            explainer=explainer,
+            into=into,
+            into_span=into_span,
+        )
+
+    def _run(self, c: _Cursor, common: dict[str, object]) -> RunStatement:
+        program = c.model_reference("a program such as my_image:1.0/my_pkg.my_program")
+        args: list[str] = []
+        if c.at_word("CMD"):
+            c.next()
+            while True:
+                token = c.next()
+                if token.token_type not in _QUOTED:
+                    raise c.fail(token, "a quoted argument", 'write CMD "--flag=value", "arg"')
+                args.append(token.text)
+                if (nxt := c.peek()) is None or nxt.token_type is not TokenType.COMMA:
+                    break
+                c.next()
+        into = into_span = None
+        if c.at_word("INTO"):
+            c.next()
+            into, into_span = c.qualified_name("a result table")
+        c.expect_end('TO RUN <image/program> [CMD "arg", …] [INTO <table>]')
+        return RunStatement(
+            **common,  # type: ignore[arg-type]
+            params=(),
+            program=program,
+            args=tuple(args),
+            into=into,
+            into_span=into_span,
+        )
+
+    # -- model statements without a query ---------------------------------------------
+
+    def parse_model_statement(self, tokens: list[Token]) -> Statement | None:
+        """Rikai's ``CREATE MODEL``/``DESCRIBE MODEL``/``SHOW MODELS``/``DROP MODEL`` and
+        SQLFlow's ``SHOW TRAIN``; None when the statement is none of them."""
+        words = [_word(t) for t in tokens[:4]]
+        if words[:1] == ["SHOW"] and len(tokens) == 2 and tokens[1].token_type is TokenType.STRING:
+            tokens = self._retokenize_command(tokens)  # dialects that read SHOW's rest as text
+            words = [_word(t) for t in tokens[:4]]
+        c = _Cursor(self, tokens, 0)
+        common = {
+            "span": self.span(tokens[0], tokens[-1]),
+            "fingerprint": token_fingerprint(tokens),
+            "text": self.source.text[tokens[0].start : tokens[-1].end + 1],
+        }
+        if words[:2] == ["CREATE", "MODEL"] or words[:4] == ["CREATE", "OR", "REPLACE", "MODEL"]:
+            return self._create_model(c, common)
+        if words[:2] == ["SHOW", "MODELS"]:
+            c.i = 2
+            c.expect_end("SHOW MODELS")
+            return ShowModelsStatement(**common)  # type: ignore[arg-type]
+        catalog: dict[str, type[CatalogStatement]] = {
+            "SHOW TRAIN": ShowTrainStatement,
+            "DESC MODEL": DescribeModelStatement,
+            "DESCRIBE MODEL": DescribeModelStatement,
+            "DROP MODEL": DropModelStatement,
+        }
+        statement_class = catalog.get(" ".join(words[:2]))
+        if statement_class is None:
+            return None
+        c.i = 2
+        extra: dict[str, object] = {}
+        if statement_class is DropModelStatement:
+            extra["if_exists"] = c.at_words("IF", "EXISTS")
+        model, model_span = c.qualified_name("a model name")
+        c.expect_end(f"{statement_class.KEYWORDS} <model>")
+        return statement_class(**common, model=model, model_span=model_span, **extra)  # type: ignore[call-arg, arg-type]
+
+    def _retokenize_command(self, tokens: list[Token]) -> list[Token]:
+        """Some dialects tokenize everything after SHOW as one string; read it as words."""
+        rest = tokens[1].text
+        offset = self.source.text.find(rest, tokens[0].end + 1)
+        if offset < 0:  # pragma: no cover - the text came from this source
+            return tokens
+        words = Dialect.get_or_raise("duckdb").tokenizer().tokenize(rest)
+        shifted = [
+            Token(t.token_type, t.text, t.line, t.col, t.start + offset, t.end + offset)
+            for t in words
+        ]
+        return [tokens[0], *shifted]
+
+    def _create_model(self, c: _Cursor, common: dict[str, object]) -> CreateModelStatement:
+        usage = (
+            "CREATE [OR REPLACE] MODEL [IF NOT EXISTS] <name> [FLAVOR <flavor>] "
+            "[MODEL_TYPE <type>] [OPTIONS (key = value, …)] [RETURNS <type>] [USING '<uri>']"
+        )
+        c.next()  # CREATE
+        replace = c.at_words("OR", "REPLACE")
+        c.next()  # MODEL
+        if_not_exists_at = c.peek()
+        if_not_exists = c.at_words("IF", "NOT", "EXISTS")
+        if replace and if_not_exists:
+            assert if_not_exists_at is not None
+            self.error(
+                codes.ML_SYNTAX,
+                "OR REPLACE and IF NOT EXISTS cannot be combined",
+                if_not_exists_at.start,
+                if_not_exists_at.end + 1,
+                hint="OR REPLACE always replaces the model; IF NOT EXISTS keeps an existing one — choose one",
+            )
+        name, name_span = c.qualified_name("a model name")
+        flavor = model_type = returns = uri = None
+        uri_span = None
+        options: tuple[Param, ...] = ()
+        if c.at_word("FLAVOR"):
+            c.next()
+            flavor = c.identifier("a flavor such as sklearn or pytorch").text.lower()
+        if c.at_word("MODEL_TYPE"):
+            c.next()
+            type_name, _ = c.qualified_name("a model type such as resnet50")
+            model_type = str(type_name)
+        if c.at_word("OPTIONS"):
+            options = c.options()
+        if c.at_word("RETURNS"):
+            c.next()
+            returns = c.data_type()
+        if c.at_word("USING"):
+            c.next()
+            uri_token = c.next()
+            if uri_token.token_type not in _QUOTED:
+                raise c.fail(uri_token, "a quoted model URI", "write USING 'path/to/model.skops'")
+            uri = uri_token.text
+            uri_span = self.span(uri_token, uri_token)
+        after = c.peek()
+        if after is not None and _word(after) == "AS":
+            raise c.fail(
+                after,
+                "the end of the statement",
+                "CREATE MODEL registers a model trained elsewhere; to train from a query "
+                "write SELECT … TO TRAIN <model> … INTO <name>",
+            )
+        c.expect_end(usage)
+        return CreateModelStatement(
+            **common,  # type: ignore[arg-type]
+            name=name,
+            name_span=name_span,
+            replace=replace,
+            if_not_exists=if_not_exists,
+            flavor=flavor,
+            model_type=model_type,
+            options=options,
+            returns=returns,
+            uri=uri,
+            uri_span=uri_span,
         )
 
 
@@ -412,10 +660,23 @@ class _Cursor:
             raise self.fail(token, word, hint)
         return self.next()
 
-    def expect_end(self) -> None:
+    def at_words(self, *words: str) -> bool:
+        """Consume ``words`` if they come next (``OR REPLACE``, ``IF NOT EXISTS``)."""
+        ahead = self.tokens[self.i : self.i + len(words)]
+        if len(ahead) == len(words) and all(
+            _word(t) == w for t, w in zip(ahead, words, strict=True)
+        ):
+            self.i += len(words)
+            return True
+        return False
+
+    def expect_end(self, usage: str | None = None) -> None:
         token = self.peek()
         if token is not None:
-            raise self.fail(token, "the end of the statement", "is a ';' missing before this?")
+            hint = "is a ';' missing before this?"
+            if usage:
+                hint += f" The form is: {usage}"
+            raise self.fail(token, "the end of the statement", hint)
 
     def identifier(self, what: str) -> Token:
         token = self.peek()
@@ -447,7 +708,9 @@ class _Cursor:
         tokens, span = self.dotted(what)
         return QualifiedName(tuple(t.text for t in tokens)), span
 
-    def model_reference(self) -> ModelRef:
+    def model_reference(
+        self, what: str = "a model reference such as sklearn.ensemble.RandomForestClassifier"
+    ) -> ModelRef:
         """``pkg.mod.Class``, optionally prefixed by a container image:
         ``registry.example.com:5000/team/models:1.2/my_models.MyClassifier`` or
         ``ghcr.io/org/img@sha256:<digest>/pkg.Model``.
@@ -459,9 +722,7 @@ class _Cursor:
         if nxt is not None and nxt.token_type is TokenType.NUMBER:  # 123456789012.dkr.ecr…/…
             first = self.next()
         else:
-            first = self.identifier(
-                "a model reference such as sklearn.ensemble.RandomForestClassifier"
-            )
+            first = self.identifier(what)
         last = first
         while (token := self.peek()) is not None and token.start == last.end + 1:
             last = self.next()
@@ -489,6 +750,267 @@ class _Cursor:
                 )
                 raise _Abort
         return ModelRef(reference=reference, image=image or None)
+
+    # -- COLUMN clauses ---------------------------------------------------------------
+
+    def column_clause(self) -> ColumnGroup:
+        """``COLUMN <feature>, … [FOR <argument>]``."""
+        first = self.next()  # COLUMN
+        columns = [self.feature_column()]
+        while (token := self.peek()) is not None and token.token_type is TokenType.COMMA:
+            self.next()
+            columns.append(self.feature_column())
+        target = None
+        last = self.tokens[self.i - 1]
+        if self.at_word("FOR"):
+            self.next()
+            last = self.identifier("the model argument the columns are for")
+            target = last.text
+        return ColumnGroup(tuple(columns), target, self.p.span(first, last))
+
+    def feature_column(self) -> FeatureColumn:
+        raw = self.feature_argument()
+        if raw.kind == "call":
+            assert isinstance(raw.value, FeatureColumn)
+            return raw.value
+        if raw.kind == "name":
+            return ColumnName(str(raw.value), span=raw.span)
+        self.p.error(
+            codes.ML_SYNTAX,
+            f"expected a column or a feature column such as NUMERIC(x, 1), found '{raw.text}'",
+            raw.span.start,
+            raw.span.end,
+            hint="feature columns: " + ", ".join(FEATURE_FUNCTIONS),
+        )
+        raise _Abort
+
+    def feature_argument(self) -> _RawArg:
+        """One argument as written; its meaning comes from the function's signature."""
+        token = self.peek()
+        if token is None:
+            raise self.fail(token, "a column or a value")
+        if token.token_type is TokenType.L_BRACKET:
+            first = self.next()
+            items: list[_RawArg] = []
+            if (nxt := self.peek()) is not None and nxt.token_type is TokenType.R_BRACKET:
+                closing = self.next()
+            else:
+                while True:
+                    items.append(self.feature_argument())
+                    closing = self.next()
+                    if closing.token_type is TokenType.R_BRACKET:
+                        break
+                    if closing.token_type is not TokenType.COMMA:
+                        raise self.fail(closing, "',' or ']' in a list")
+            return _RawArg("list", None, self.p.span(first, closing), "[…]", tuple(items))
+        if token.token_type in (TokenType.NUMBER, TokenType.DASH, TokenType.PLUS):
+            value, end = self.value()
+            return _RawArg("number", value, Span.of(self.p.source, token.start, end), token.text)
+        if token.token_type is TokenType.STRING:
+            self.next()
+            return _RawArg("string", token.text, self.p.span(token, token), token.text)
+        name_token = self.identifier("a column or a feature column such as NUMERIC(x, 1)")
+        nxt = self.peek()
+        if (
+            nxt is not None
+            and nxt.token_type is TokenType.L_PAREN
+            and name_token.token_type not in _QUOTED
+        ):
+            call = self.feature_call(name_token)
+            return _RawArg(
+                "call", call, call.span or self.p.span(name_token, name_token), name_token.text
+            )
+        kind = "quoted" if name_token.token_type in _QUOTED else "name"
+        return _RawArg(kind, name_token.text, self.p.span(name_token, name_token), name_token.text)
+
+    def feature_call(self, name_token: Token) -> FeatureColumn:
+        function = name_token.text.upper()
+        cls = FEATURE_FUNCTIONS.get(function)
+        if cls is None:
+            close = difflib.get_close_matches(function, list(FEATURE_FUNCTIONS), n=1)
+            self.p.error(
+                codes.UNKNOWN_FUNCTION,
+                f"unknown feature column '{name_token.text}'",
+                name_token.start,
+                name_token.end + 1,
+                hint=(f"did you mean {close[0]}? " if close else "")
+                + "feature columns: "
+                + ", ".join(FEATURE_FUNCTIONS),
+            )
+            raise _Abort
+        self.next()  # (
+        raw: list[_RawArg] = []
+        if (nxt := self.peek()) is not None and nxt.token_type is TokenType.R_PAREN:
+            closing = self.next()
+        else:
+            while True:
+                raw.append(self.feature_argument())
+                closing = self.next()
+                if closing.token_type is TokenType.R_PAREN:
+                    break
+                if closing.token_type is not TokenType.COMMA:
+                    raise self.fail(
+                        closing, f"',' or ')' in {function}(…)", f"the form is {cls.usage()}"
+                    )
+        span = self.p.span(name_token, closing)
+        if len(raw) > len(cls.SIGNATURE):
+            extra = raw[len(cls.SIGNATURE)]
+            self.p.error(
+                codes.BAD_ARGUMENT,
+                f"{function} takes at most {len(cls.SIGNATURE)} arguments",
+                extra.span.start,
+                raw[-1].span.end,
+                hint=f"the form is {cls.usage()}",
+            )
+            raise _Abort
+        values: dict[str, object] = {}
+        for i, arg in enumerate(cls.SIGNATURE):
+            if i >= len(raw):
+                if arg.required:
+                    self.p.error(
+                        codes.BAD_ARGUMENT,
+                        f"{function} needs its {arg.name} argument",
+                        closing.start,
+                        closing.end + 1,
+                        hint=f"the form is {cls.usage()}",
+                    )
+                    raise _Abort
+                continue
+            values[arg.name] = self.convert_argument(raw[i], arg.kind, cls, arg.name)
+        return cls(**values, span=span)
+
+    def convert_argument(
+        self, raw: _RawArg, kind: ArgKind, cls: type[FeatureColumn], name: str
+    ) -> object:
+        """A raw argument as the signature wants it, or a diagnostic saying what was expected."""
+        expected = {
+            ArgKind.COLUMN: "a column or a feature column",
+            ArgKind.COLUMNS: "a list of columns such as [a, b]",
+            ArgKind.INT: "a positive integer",
+            ArgKind.SHAPE: "a positive integer or a list of them",
+            ArgKind.NUMBERS: "an ascending list of numbers such as [0, 10, 100]",
+            ArgKind.WORD: "a word or a string",
+        }[kind]
+        value: object = None
+        if kind is ArgKind.COLUMN:
+            if raw.kind in ("name", "quoted"):
+                value = ColumnName(str(raw.value), span=raw.span)
+            elif raw.kind == "call":
+                value = raw.value
+        elif kind is ArgKind.COLUMNS:
+            if raw.kind == "list" and raw.items:
+                value = tuple(
+                    self.convert_argument(item, ArgKind.COLUMN, cls, name) for item in raw.items
+                )
+        elif kind is ArgKind.INT:
+            if raw.kind == "number" and _is_positive_int(raw.value):
+                value = raw.value
+        elif kind is ArgKind.SHAPE:
+            if raw.kind == "number" and _is_positive_int(raw.value):
+                value = raw.value
+            elif (
+                raw.kind == "list"
+                and raw.items
+                and all(i.kind == "number" and _is_positive_int(i.value) for i in raw.items)
+            ):
+                value = tuple(i.value for i in raw.items)
+        elif kind is ArgKind.NUMBERS:
+            if raw.kind == "list" and raw.items and all(i.kind == "number" for i in raw.items):
+                numbers: list[Any] = [i.value for i in raw.items]
+                if all(a < b for a, b in itertools.pairwise(numbers)):
+                    value = tuple(numbers)
+                else:
+                    expected = "boundaries in ascending order"
+        elif raw.kind == "name" and raw.text.upper() == "NULL":
+            return None  # an optional word left out before a later one
+        elif raw.kind in ("name", "quoted", "string"):
+            value = str(raw.value)
+        if value is None:
+            self.p.error(
+                codes.BAD_ARGUMENT,
+                f"{cls.FUNCTION}'s {name} must be {expected}, found '{raw.text}'",
+                raw.span.start,
+                raw.span.end,
+                hint=f"the form is {cls.usage()}",
+            )
+            raise _Abort
+        return value
+
+    # -- Rikai's OPTIONS and RETURNS -----------------------------------------------------
+
+    def options(self) -> tuple[Param, ...]:
+        """``OPTIONS (key = value, …)``: dotted keys, typed values."""
+        self.next()  # OPTIONS
+        opening = self.next()
+        if opening.token_type is not TokenType.L_PAREN:
+            raise self.fail(opening, "'(' after OPTIONS", "write OPTIONS (key = value, …)")
+        params: list[Param] = []
+        seen: set[str] = set()
+        if (nxt := self.peek()) is not None and nxt.token_type is TokenType.R_PAREN:
+            self.next()
+            return ()
+        while True:
+            tokens, key_span = self.dotted("an option name")
+            key = ".".join(t.text for t in tokens)
+            token = self.peek()
+            if token is None or token.token_type is not TokenType.EQ:
+                raise self.fail(token, "'=' after the option name", f"write {key} = <value>")
+            self.next()
+            value, value_end = self.value()
+            param = Param("options", key, value, Span.of(self.p.source, key_span.start, value_end))
+            if key in seen:
+                self.p.error(
+                    codes.DUPLICATE_PARAM,
+                    f"option '{key}' is set twice",
+                    param.span.start,
+                    param.span.end,
+                )
+            seen.add(key)
+            params.append(param)
+            closing = self.next()
+            if closing.token_type is TokenType.R_PAREN:
+                return tuple(params)
+            if closing.token_type is not TokenType.COMMA:
+                raise self.fail(closing, "',' or ')' in OPTIONS")
+
+    def data_type(self) -> str:
+        """Rikai's ``RETURNS`` type: ``STRUCT<name:type, …>``, ``ARRAY<type>`` or a name,
+        in a canonical lower-case spelling."""
+        name = self.identifier("a type such as int, array<float> or struct<label:int>")
+        word = name.text.lower()
+        if word not in ("struct", "array"):
+            return word
+        self.expect_angle("<", f"'<' after {word.upper()}")
+        if word == "array":
+            inner = self.data_type()
+            self.expect_angle(">", "'>' to close ARRAY<…>")
+            return f"array<{inner}>"
+        fields = []
+        while True:
+            field_name = self.identifier("a field name").text
+            colon = self.next()
+            if colon.token_type is not TokenType.COLON:
+                raise self.fail(colon, "':' between a field name and its type")
+            fields.append(f"{field_name}:{self.data_type()}")
+            if (nxt := self.peek()) is not None and nxt.token_type is TokenType.COMMA:
+                self.next()
+                continue
+            self.expect_angle(">", "',' or '>' in STRUCT<…>")
+            return "struct<" + ", ".join(fields) + ">"
+
+    def expect_angle(self, bracket: str, expected: str) -> None:
+        """``<`` or ``>``; a ``>>`` token closes two levels (``ARRAY<ARRAY<int>>``)."""
+        token = self.peek()
+        if token is None or not token.text.startswith(bracket) or set(token.text) != {bracket}:
+            raise self.fail(token, expected)
+        if len(token.text) == 1:
+            self.next()
+        else:  # split '>>' into two closings, in place
+            self.tokens[self.i] = Token(
+                token.token_type, token.text[1:], token.line, token.col, token.start + 1, token.end
+            )
+
+    # -- WITH -------------------------------------------------------------------------
 
     def with_clause(self) -> tuple[Param, ...]:
         self.next()  # WITH
@@ -588,6 +1110,40 @@ class _Cursor:
         self.i -= 1
         tokens, span = self.dotted("a name")
         return ".".join(t.text for t in tokens), span.end
+
+
+@dataclass(frozen=True)
+class _RawArg:
+    """A feature-column argument before the signature gives it a meaning."""
+
+    kind: str  # name | quoted | string | number | list | call
+    value: object
+    span: Span
+    text: str
+    items: tuple[_RawArg, ...] = ()
+
+
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _node_offsets(
+    node: exp.Expr, text: str, default: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """Source offsets ``[start, end)`` of a sqlglot node, from the token positions sqlglot
+    keeps in ``meta`` (its own, else those of the names and literals under it)."""
+    meta = node.meta
+    if "start" in meta:
+        return meta["start"], meta["end"] + 1
+    starts, ends = [], []
+    for child in node.walk():
+        m = child.meta
+        if "start" in m:
+            starts.append(m["start"])
+            ends.append(m["end"] + 1)
+    if starts:
+        return min(starts), max(ends)
+    return default or (0, len(text))
 
 
 _DIGEST_ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}

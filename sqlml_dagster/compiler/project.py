@@ -18,12 +18,24 @@ from pathlib import Path
 from sqlglot import exp
 
 from . import codes
-from .diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileError, sorted_diagnostics
+from .diagnostics import (
+    Diagnostic,
+    Severity,
+    SourceFile,
+    Span,
+    SqlMlCompileError,
+    sorted_diagnostics,
+)
 from .ir import (
+    CatalogStatement,
+    CreateModelStatement,
+    EvaluateStatement,
+    ExplainStatement,
     MLStatement,
     ObjectKind,
     PredictStatement,
     QualifiedName,
+    RunStatement,
     SqlFile,
     SqlStatement,
     Statement,
@@ -167,16 +179,102 @@ class _GraphBuilder:
         self.sources = sources
         self.diagnostics: list[Diagnostic] = []
 
-    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        hint: str | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> None:
         self.diagnostics.append(
-            Diagnostic(code, message, span, hint=hint, source=self.sources.get(span.file))
+            Diagnostic(
+                code,
+                message,
+                span,
+                hint=hint,
+                severity=severity,
+                source=self.sources.get(span.file),
+            )
         )
+
+    def executable(self, statement: Statement) -> bool:
+        """Whether the statement becomes an asset; says why not when it does not."""
+        if isinstance(statement, CatalogStatement):
+            self.error(
+                codes.IGNORED_STATEMENT,
+                f"{statement.KEYWORDS} asks the model catalog and is ignored in project files",
+                statement.span,
+                hint="catalog statements are interactive; a project file defines tables and models",
+                severity=Severity.WARNING,
+            )
+            return False
+        if isinstance(statement, (ExplainStatement, RunStatement)):
+            self.error(
+                codes.NOT_EXECUTED,
+                f"TO {statement.VERB} is understood but not executed by this version; it creates no asset",
+                statement.span,
+                hint="TO TRAIN, TO PREDICT, TO EVALUATE and CREATE MODEL … USING run today",
+                severity=Severity.WARNING,
+            )
+            return False
+        if isinstance(statement, CreateModelStatement):
+            return self._registrable(statement)
+        if (
+            isinstance(statement, SqlStatement)
+            and statement.model_calls
+            and statement.target_kind is ObjectKind.VIEW
+        ):
+            self.error(
+                codes.MODEL_IN_VIEW,
+                "ML_PREDICT cannot be used in a view",
+                statement.model_calls[0].span,
+                hint="a model runs when its table materializes: write CREATE TABLE … AS SELECT … ML_PREDICT(…)",
+            )
+            return False
+        return True
+
+    def _registrable(self, statement: CreateModelStatement) -> bool:
+        """CREATE MODEL needs a file this version can load: ``USING '<uri>'`` of a
+        scikit-learn model saved with skops, reachable through fsspec."""
+        if statement.uri is None:
+            self.error(
+                codes.UNSUPPORTED_STATEMENT,
+                f"CREATE MODEL {statement.name} needs USING '<uri>'",
+                statement.name_span,
+                hint="pretrained model types are not downloaded at run time; save the model to a file and write USING 'path/to/model.skops'",
+            )
+            return False
+        scheme = statement.uri.partition("://")[0].lower() if "://" in statement.uri else "file"
+        uri_span = statement.uri_span or statement.span
+        if scheme in REGISTRY_SCHEMES:
+            self.error(
+                codes.UNSUPPORTED_STATEMENT,
+                f"the {scheme} model registry is not supported",
+                uri_span,
+                hint="export the model to a file (scikit-learn: skops.io.dump) and point USING at it: a path, file://, s3:// or another fsspec URL",
+            )
+            return False
+        flavor = statement.flavor or ("sklearn" if statement.uri.endswith(".skops") else None)
+        if flavor != "sklearn":
+            self.error(
+                codes.UNSUPPORTED_STATEMENT,
+                f"cannot register {'FLAVOR ' + flavor if flavor else 'this file'}: this version registers scikit-learn models saved with skops",
+                uri_span,
+                hint="save the model with skops.io.dump(model, 'model.skops') and write FLAVOR sklearn or a .skops file name",
+            )
+            return False
+        return True
 
     def build(self) -> tuple[tuple[Node, ...], tuple[Source, ...]]:
         defining: dict[str, tuple[Statement, SqlFile]] = {}
         # 1. Every CREATE / TRAIN INTO / PREDICT INTO defines a name; two definitions clash.
         for sql_file in self.files:
             for statement in sql_file.statements:
+                if not self.executable(statement) and not isinstance(
+                    statement, CreateModelStatement
+                ):  # a model that cannot register is still a model: no cascade of errors
+                    continue
                 name = statement.produces
                 if name is None:
                     continue
@@ -283,7 +381,7 @@ class _GraphBuilder:
                     project_sources.setdefault(table.key, Source(table, statement.span))
                     deps.setdefault(table.key, table)
                     continue
-                if isinstance(producer[0], TrainStatement):
+                if _is_model(producer[0]):
                     self.error(
                         codes.NOT_A_TABLE,
                         f"'{table}' is a model, not a table",
@@ -294,12 +392,8 @@ class _GraphBuilder:
                 deps.setdefault(table.key, producer[0].produces or table)
             for model, span in statement.uses_models():
                 producer = defining.get(model.key)
-                if producer is None or not isinstance(producer[0], TrainStatement):
-                    models = [
-                        str(s.produces)
-                        for s, _ in defining.values()
-                        if isinstance(s, TrainStatement)
-                    ]
+                if producer is None or not _is_model(producer[0]):
+                    models = [str(s.produces) for s, _ in defining.values() if _is_model(s)]
                     close = difflib.get_close_matches(str(model), models, n=1)
                     if producer is not None:
                         hint = f"'{model}' is a table; models come from TO TRAIN … INTO <name>"
@@ -335,19 +429,31 @@ class _GraphBuilder:
         return [nodes[k] for k in order]
 
 
+#: Rikai's model registries that resolve a model by name on a server; not supported here.
+REGISTRY_SCHEMES = ("mlflow", "torchhub", "tfhub", "huggingface", "hf")
+
+
+def _is_model(statement: Statement) -> bool:
+    return isinstance(statement, (TrainStatement, CreateModelStatement))
+
+
 def _kind_of(statement: Statement) -> ObjectKind:
-    if isinstance(statement, TrainStatement):
+    if _is_model(statement):
         return ObjectKind.MODEL
     if isinstance(statement, PredictStatement):
         return ObjectKind.PREDICTION
+    if isinstance(statement, EvaluateStatement):
+        return ObjectKind.EVALUATION
     if isinstance(statement, SqlStatement):
         return statement.target_kind
     return ObjectKind.TABLE
 
 
 def _name_span(statement: Statement) -> Span:
-    if isinstance(statement, (TrainStatement, PredictStatement)):
+    if isinstance(statement, (TrainStatement, PredictStatement, EvaluateStatement)):
         return statement.into_span
+    if isinstance(statement, CreateModelStatement):
+        return statement.name_span
     return statement.span
 
 

@@ -158,11 +158,11 @@ CASES = [
     ),
     pytest.param(
         {"a.sql": "SELECT * FROM t TO EVALUATE m LABEL y INTO e;"},
-        "SQLML105",
-        "sql/a.sql:1:17",
-        "not supported yet",
-        "TO TRAIN",
-        id="future-verb",
+        "SQLML203",
+        "sql/a.sql:1:29",
+        "unknown model 'm'",
+        "train it first",
+        id="evaluate-unknown-model",
     ),
 ]
 
