@@ -522,6 +522,8 @@ class _FileParser:
         extra: dict[str, object] = {}
         if statement_class is DropModelStatement:
             extra["if_exists"] = c.at_words("IF", "EXISTS")
+        if c.peek() is None:
+            raise c.fail(None, "a model name", f"the form is: {statement_class.KEYWORDS} <model>")
         model, model_span = c.qualified_name("a model name")
         c.expect_end(f"{statement_class.KEYWORDS} <model>")
         return statement_class(**common, model=model, model_span=model_span, **extra)  # type: ignore[call-arg, arg-type]
@@ -920,7 +922,7 @@ class _Cursor:
                 if all(a < b for a, b in itertools.pairwise(numbers)):
                     value = tuple(numbers)
                 else:
-                    expected = "boundaries in ascending order"
+                    expected = "in ascending order"
         elif raw.kind == "name" and raw.text.upper() == "NULL":
             return None  # an optional word left out before a later one
         elif raw.kind in ("name", "quoted", "string"):
@@ -928,7 +930,8 @@ class _Cursor:
         if value is None:
             self.p.error(
                 codes.BAD_ARGUMENT,
-                f"{cls.FUNCTION}'s {name} must be {expected}, found '{raw.text}'",
+                f"{cls.FUNCTION}'s {name} must be {expected}, found "
+                f"'{self.p.source.text[raw.span.start : raw.span.end]}'",
                 raw.span.start,
                 raw.span.end,
                 hint=f"the form is {cls.usage()}",
@@ -990,7 +993,9 @@ class _Cursor:
             field_name = self.identifier("a field name").text
             colon = self.next()
             if colon.token_type is not TokenType.COLON:
-                raise self.fail(colon, "':' between a field name and its type")
+                raise self.fail(
+                    colon, "':' between a field name and its type", "write STRUCT<name:type, …>"
+                )
             fields.append(f"{field_name}:{self.data_type()}")
             if (nxt := self.peek()) is not None and nxt.token_type is TokenType.COMMA:
                 self.next()

@@ -395,15 +395,17 @@ class _GraphBuilder:
                 if producer is None or not _is_model(producer[0]):
                     models = [str(s.produces) for s, _ in defining.values() if _is_model(s)]
                     close = difflib.get_close_matches(str(model), models, n=1)
+                    message = f"unknown model '{model}'"
                     if producer is not None:
-                        hint = f"'{model}' is a table; models come from TO TRAIN … INTO <name>"
+                        message = f"'{model}' is a table, not a model"
+                        hint = "models come from TO TRAIN … INTO <name> or CREATE MODEL <name> USING '<uri>'"
                     elif close:
                         hint = f"did you mean '{close[0]}'?"
                     elif models:
                         hint = f"models in this project: {', '.join(sorted(models))}"
                     else:
                         hint = "train it first with SELECT … TO TRAIN … INTO " + str(model)
-                    self.error(codes.UNKNOWN_MODEL, f"unknown model '{model}'", span, hint=hint)
+                    self.error(codes.UNKNOWN_MODEL, message, span, hint=hint)
                     continue
                 deps.setdefault(model.key, producer[0].produces or model)
         return tuple(deps.values())

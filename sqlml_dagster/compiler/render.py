@@ -48,13 +48,13 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
             continue
         out[f.name] = _json_value(getattr(statement, f.name), dialect)
     if isinstance(statement, SqlStatement):
-        out["sql"] = statement.tree.sql(dialect=dialect)
+        out["sql"] = statement.tree.sql(dialect=dialect, comments=False)
     return out
 
 
 def _json_value(value: Any, dialect: str) -> Any:
     if isinstance(value, exp.Expr):
-        return value.sql(dialect=dialect)
+        return value.sql(dialect=dialect, comments=False)
     if isinstance(value, QualifiedName):
         return str(value)
     if isinstance(value, Param):
@@ -86,7 +86,7 @@ def to_sql(statement: Statement, dialect: str = "duckdb") -> str:
     """The canonical SQL spelling of a statement (without the closing semicolon)."""
     r = _Renderer(dialect)
     if isinstance(statement, MLStatement):
-        return f"{statement.select.sql(dialect=dialect)} TO {statement.VERB} {r.tail(statement)}"
+        return f"{statement.select.sql(dialect=dialect, comments=False)} TO {statement.VERB} {r.tail(statement)}"
     if isinstance(statement, CreateModelStatement):
         return r.create_model(statement)
     if isinstance(statement, ShowModelsStatement):
@@ -97,7 +97,7 @@ def to_sql(statement: Statement, dialect: str = "duckdb") -> str:
         model: QualifiedName = statement.model  # type: ignore[attr-defined]
         return f"{statement.KEYWORDS} {r.name(model)}"
     if isinstance(statement, SqlStatement):
-        return statement.tree.sql(dialect=dialect)
+        return statement.tree.sql(dialect=dialect, comments=False)
     raise TypeError(f"cannot render {type(statement).__name__}")  # pragma: no cover
 
 

@@ -186,6 +186,227 @@ def test_diagnostic(
     assert d.hint is not None and hint in d.hint
 
 
+# The grammar beyond TRAIN/PREDICT: (one file's SQL, code, location, message, hint).
+LANGUAGE_CASES = [
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier COLUMN EMBEDING(c, 8) LABEL y INTO m;",
+        "SQLML109",
+        "sql/a.sql:1:47",
+        "unknown feature column 'EMBEDING'",
+        "did you mean EMBEDDING?",
+        id="unknown-feature-column",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier COLUMN EMBEDDING(CATEGORY_ID(c, 10)) LABEL y INTO m;",
+        "SQLML110",
+        "sql/a.sql:1:75",
+        "EMBEDDING needs its dimension argument",
+        "the form is EMBEDDING(category, dimensio",
+        id="feature-missing-argument",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier COLUMN BUCKET(NUMERIC(age, 1), [30, 18]) LABEL y INTO m;",
+        "SQLML110",
+        "sql/a.sql:1:71",
+        "BUCKET's boundaries must be in ascending order, found '[30, ",
+        "the form is BUCKET(source, boundaries)",
+        id="bucket-boundaries-unsorted",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier COLUMN CATEGORY_ID(c, 'ten') LABEL y INTO m;",
+        "SQLML110",
+        "sql/a.sql:1:62",
+        "CATEGORY_ID's bucket_size must be a positive integer, found ",
+        "the form is CATEGORY_ID(key, bucket_size",
+        id="bucket-size-not-integer",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier COLUMN NUMERIC(a, 1, 2) LABEL y INTO m;",
+        "SQLML110",
+        "sql/a.sql:1:61",
+        "NUMERIC takes at most 2 arguments",
+        "the form is NUMERIC(key[, shape])",
+        id="feature-too-many-arguments",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier COLUMN a, 42 LABEL y INTO m;",
+        "SQLML102",
+        "sql/a.sql:1:50",
+        "expected a column or a feature column such as NUMERIC(x, 1),",
+        "feature columns: NUMERIC, CATEGORY_ID, S",
+        id="literal-as-feature-column",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier COLUMN a FOR deep COLUMN b FOR deep LABEL y INTO m;",
+        "SQLML104",
+        "sql/a.sql:1:58",
+        "a second COLUMN clause for 'deep'",
+        "list all columns of one model argument i",
+        id="two-column-clauses-for-one-argument",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\nSELECT * FROM t TO EVALUATE m INTO e;",
+        "SQLML102",
+        "sql/a.sql:2:31",
+        "expected LABEL, found 'INTO'",
+        "the form is: TO EVALUATE <model> [WITH v",
+        id="evaluate-without-label",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\nSELECT * FROM t TO EXPLAIN m USING TreeExplainer INTO e extra;",
+        "SQLML102",
+        "sql/a.sql:2:57",
+        "expected the end of the statement, found 'extra'",
+        "is a ';' missing before this? The form i",
+        id="explain-trailing-tokens",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO RUN img:1/prog.main CMD verbose INTO out;",
+        "SQLML102",
+        "sql/a.sql:1:44",
+        "expected a quoted argument, found 'verbose'",
+        'write CMD "--flag=value", "arg"',
+        id="run-unquoted-cmd",
+    ),
+    pytest.param(
+        "CREATE OR REPLACE MODEL IF NOT EXISTS m USING 'm.skops';",
+        "SQLML102",
+        "sql/a.sql:1:25",
+        "OR REPLACE and IF NOT EXISTS cannot be combined",
+        "OR REPLACE always replaces the model; IF",
+        id="create-model-replace-and-if-not-exists",
+    ),
+    pytest.param(
+        "CREATE MODEL m OPTIONS (model_type = 'linear_reg') AS SELECT * FROM t;",
+        "SQLML102",
+        "sql/a.sql:1:52",
+        "expected the end of the statement, found 'AS'",
+        "CREATE MODEL registers a model trained e",
+        id="bigquery-ml-create-model",
+    ),
+    pytest.param(
+        "CREATE MODEL m USING models.m;",
+        "SQLML102",
+        "sql/a.sql:1:22",
+        "expected a quoted model URI, found 'models'",
+        "write USING 'path/to/model.skops'",
+        id="create-model-unquoted-uri",
+    ),
+    pytest.param(
+        "CREATE MODEL m FLAVOR pytorch MODEL_TYPE resnet50;",
+        "SQLML105",
+        "sql/a.sql:1:14",
+        "CREATE MODEL m needs USING '<uri>'",
+        "pretrained model types are not downloade",
+        id="create-model-without-uri",
+    ),
+    pytest.param(
+        "CREATE MODEL m USING 'mlflow:///my_model';",
+        "SQLML105",
+        "sql/a.sql:1:22",
+        "the mlflow model registry is not supported",
+        "export the model to a file (scikit-learn",
+        id="create-model-mlflow-registry",
+    ),
+    pytest.param(
+        "CREATE MODEL m FLAVOR pytorch USING 'models/resnet.pt';",
+        "SQLML105",
+        "sql/a.sql:1:37",
+        "cannot register FLAVOR pytorch: this version registers sciki",
+        "save the model with skops.io.dump(model,",
+        id="create-model-unsupported-flavor",
+    ),
+    pytest.param(
+        "CREATE MODEL m RETURNS STRUCT<a int> USING 'm.skops';",
+        "SQLML102",
+        "sql/a.sql:1:33",
+        "expected ':' between a field name and its type, found 'int'",
+        "write STRUCT<name:type, …>",
+        id="returns-missing-colon",
+    ),
+    pytest.param(
+        "CREATE MODEL m OPTIONS (a 1) USING 'm.skops';",
+        "SQLML102",
+        "sql/a.sql:1:27",
+        "expected '=' after the option name, found '1'",
+        "write a = <value>",
+        id="options-missing-equals",
+    ),
+    pytest.param(
+        "CREATE TABLE s AS SELECT ML_PREDICT(m) AS p FROM t;",
+        "SQLML102",
+        "sql/a.sql:1:26",
+        "ML_PREDICT needs a model and at least one input",
+        "write ML_PREDICT(<model>, <column>, …)",
+        id="ml-predict-one-argument",
+    ),
+    pytest.param(
+        "CREATE TABLE s AS SELECT ML_PREDICT('m.skops', a) AS p FROM t;",
+        "SQLML105",
+        "sql/a.sql:1:37",
+        "ML_PREDICT's first argument must name a model of the project",
+        "register a model file with CREATE MODEL ",
+        id="ml-predict-uri",
+    ),
+    pytest.param(
+        "CREATE MODEL m USING 'm.skops';\nCREATE VIEW v AS SELECT ML_PREDICT(m, a) AS p FROM t;",
+        "SQLML207",
+        "sql/a.sql:2:36",
+        "ML_PREDICT cannot be used in a view",
+        "a model runs when its table materializes",
+        id="ml-predict-in-view",
+    ),
+    pytest.param(
+        "CREATE MODEL iris_rf USING 'm.skops';\nCREATE TABLE s AS SELECT id, ML_PREDICT(iris_fr, a, b) AS p FROM t;",
+        "SQLML203",
+        "sql/a.sql:2:41",
+        "unknown model 'iris_fr'",
+        "did you mean 'iris_rf'?",
+        id="ml-predict-unknown-model",
+    ),
+    pytest.param(
+        "CREATE TABLE m AS SELECT 1 AS a;\nSELECT * FROM t TO PREDICT o.y USING m;",
+        "SQLML203",
+        "sql/a.sql:2:38",
+        "'m' is a table, not a model",
+        "models come from TO TRAIN … INTO <name> ",
+        id="predict-using-a-table",
+    ),
+    pytest.param(
+        "SHOW TRAIN m now;",
+        "SQLML102",
+        "sql/a.sql:1:14",
+        "expected the end of the statement, found 'now'",
+        "is a ';' missing before this? The form i",
+        id="show-train-trailing-tokens",
+    ),
+    pytest.param(
+        "DROP MODEL;",
+        "SQLML102",
+        "sql/a.sql:1:10",
+        "expected a model name but the statement ends",
+        "the form is: DROP MODEL <model>",
+        id="drop-model-without-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "code", "location", "message", "hint"), LANGUAGE_CASES)
+def test_language_diagnostic(
+    write_project: Callable[[dict[str, str]], Path],
+    sql: str,
+    code: str,
+    location: str,
+    message: str,
+    hint: str,
+) -> None:
+    test_diagnostic(write_project, {"a.sql": sql}, code, location, message, hint)
+
+
+def test_there_are_at_least_thirty_error_cases() -> None:
+    assert len(CASES) + len(LANGUAGE_CASES) >= 30
+
+
 def test_rendered_error_has_location_line_and_caret(
     write_project: Callable[[dict[str, str]], Path],
 ) -> None:
@@ -217,18 +438,27 @@ def test_all_errors_are_reported_together(write_project: Callable[[dict[str, str
     assert str(info.value).startswith("sqlml: 3 errors in SQL project")
 
 
+TRAINED = "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\n"
+
+
 @pytest.mark.parametrize(
-    ("sql", "message"),
+    ("sql", "code", "message"),
     [
-        ("SELECT 1;", "produces nothing"),
-        ("DROP TABLE IF EXISTS t;", "DROP is ignored"),
+        ("SELECT 1;", "SQLML106", "produces nothing"),
+        ("DROP TABLE IF EXISTS t;", "SQLML106", "DROP is ignored"),
+        ("SHOW MODELS;", "SQLML106", "SHOW MODELS asks the model catalog"),
+        ("DESC MODEL m;", "SQLML106", "DESCRIBE MODEL asks the model catalog"),
+        ("DROP MODEL m;", "SQLML106", "DROP MODEL asks the model catalog"),
+        ("SHOW TRAIN m;", "SQLML106", "SHOW TRAIN asks the model catalog"),
+        (TRAINED + "SELECT * FROM t TO EXPLAIN m;", "SQLML108", "TO EXPLAIN is understood"),
+        ("SELECT * FROM t TO RUN img:1/p.main INTO o;", "SQLML108", "TO RUN is understood"),
     ],
 )
 def test_warnings_do_not_fail(
-    write_project: Callable[[dict[str, str]], Path], sql: str, message: str
+    write_project: Callable[[dict[str, str]], Path], sql: str, code: str, message: str
 ) -> None:
     project = compile_project(write_project({"a.sql": sql}))
-    assert [d.code for d in project.warnings] == ["SQLML106"]
+    assert [d.code for d in project.warnings] == [code]
     assert message in project.warnings[0].message
 
 
