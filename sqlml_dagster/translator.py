@@ -17,7 +17,13 @@ from typing import Any
 
 import dagster as dg
 
-from .compiler.ir import ObjectKind, QualifiedName, TrainStatement
+from .compiler.ir import (
+    CreateModelStatement,
+    ObjectKind,
+    QualifiedName,
+    SqlStatement,
+    TrainStatement,
+)
 from .compiler.project import Node, Project, Source
 
 WAREHOUSE_KIND = "duckdb"
@@ -38,6 +44,7 @@ class SqlMlTranslator:
             ObjectKind.VIEW: "View",
             ObjectKind.MODEL: "Model",
             ObjectKind.PREDICTION: "Predictions",
+            ObjectKind.EVALUATION: "Evaluation",
         }[node.kind]
         return f"{header} `{node.name}` from `{node.file}`:\n\n```sql\n{node.text}\n```"
 
@@ -46,8 +53,12 @@ class SqlMlTranslator:
         if isinstance(statement, TrainStatement):
             flavor = statement.model.flavor
             return {"sqlml", "sklearn" if flavor == "sklearn" else "python"}
-        if node.kind is ObjectKind.PREDICTION:
+        if isinstance(statement, CreateModelStatement):
+            return {"sqlml", statement.flavor or "sklearn"}
+        if node.kind in (ObjectKind.PREDICTION, ObjectKind.EVALUATION):
             return {"sqlml", WAREHOUSE_KIND}
+        if isinstance(statement, SqlStatement) and statement.model_calls:
+            return {"sql", "sqlml", WAREHOUSE_KIND}
         return {"sql", WAREHOUSE_KIND}
 
     def get_tags(self, node: Node) -> dict[str, str]:
@@ -66,13 +77,15 @@ class SqlMlTranslator:
                 ]
             ),
         }
-        if node.kind in (ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.PREDICTION):
+        if node.kind is not ObjectKind.MODEL:
             metadata["dagster/table_name"] = str(node.name)
         statement = node.statement
         if isinstance(statement, TrainStatement):
             metadata["sqlml/model_reference"] = statement.model.reference
             if statement.model.image:
                 metadata["sqlml/image"] = statement.model.image
+        if isinstance(statement, CreateModelStatement) and statement.uri:
+            metadata["sqlml/source_uri"] = statement.uri
         return metadata
 
     def get_code_version(self, node: Node) -> str:

@@ -16,7 +16,7 @@ from .conftest import EXAMPLE
 def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLE / "sql")]) == 0
     assert (
-        "ok — 2 file(s), 3 tables, 1 view, 2 models, 2 predictions, 0 sources"
+        "ok — 2 file(s), 4 tables, 1 view, 2 models, 2 predictions, 1 evaluation, 0 sources"
         in capsys.readouterr().out
     )
 
@@ -66,7 +66,7 @@ def test_check_json_on_the_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLE / "sql"), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     kinds = {tuple(a["key"]): a["kind"] for a in report["assets"]}
-    assert (report["ok"], report["files"], report["statements"]) == (True, 2, 8)
+    assert (report["ok"], report["files"], report["statements"]) == (True, 2, 10)
     assert kinds[("iris_rf",)] == "model" and kinds[("iris_predictions",)] == "prediction"
 
 

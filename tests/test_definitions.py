@@ -28,6 +28,8 @@ def test_one_asset_per_produced_object(example_specs: dict[dg.AssetKey, dg.Asset
         "house_features",
         "house_price_gbr",
         "house_price_predictions",
+        "iris_disagreements",
+        "iris_evaluation",
         "iris_predictions",
         "iris_rf",
         "iris_train",
@@ -43,6 +45,8 @@ def test_one_asset_per_produced_object(example_specs: dict[dg.AssetKey, dg.Asset
         ("iris_train", "iris", {"sql", "duckdb"}, {"raw_iris"}),
         ("iris_rf", "iris", {"sqlml", "sklearn"}, {"iris_train"}),
         ("iris_predictions", "iris", {"sqlml", "duckdb"}, {"raw_iris", "iris_rf"}),
+        ("iris_evaluation", "iris", {"sqlml", "duckdb"}, {"raw_iris", "iris_rf"}),
+        ("iris_disagreements", "iris", {"sql", "sqlml", "duckdb"}, {"raw_iris", "iris_rf"}),
         ("house_features", "houses", {"sql", "duckdb"}, {"raw_houses"}),
         (
             "house_price_predictions",

@@ -50,7 +50,7 @@ def test_summary_lists_models_with_versions_and_metrics(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     out = demo[1].stdout
-    assert "materialized 8 asset(s)" in out
+    assert "materialized 10 asset(s)" in out
     assert "iris_rf          v1  sklearn.ensemble.RandomForestClassifier" in out
     assert "accuracy=" in out and "r2=" in out
     assert "iris_predictions         30 rows  (model iris_rf v1)" in out
@@ -78,6 +78,32 @@ def test_house_price_predictions_explain_the_price(
         "FROM house_price_predictions",
     )
     assert r2 > 0.9
+
+
+def test_evaluation_table_scores_the_model_version(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    state, _ = demo
+    ((model, version, rows, accuracy, f1, auc),) = query(
+        state, "SELECT model, model_version, rows, accuracy, f1, auc FROM iris_evaluation"
+    )
+    assert (model, version, rows) == ("iris_rf", 1, 30)
+    assert accuracy >= 0.9 and f1 >= 0.9 and auc >= 0.95
+
+
+def test_ml_predict_inline_agrees_with_to_predict(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """The example's iris_disagreements calls ML_PREDICT in SELECT and WHERE; its rows are
+    exactly the test rows TO PREDICT got wrong — one model, two ways of calling it."""
+    state, _ = demo
+    inline = query(state, "SELECT id, predicted FROM iris_disagreements ORDER BY id")
+    stepped = query(
+        state,
+        "SELECT p.id, p.class FROM iris_predictions p JOIN raw_iris r USING (id) "
+        "WHERE p.class <> r.class ORDER BY p.id",
+    )
+    assert inline == stepped
 
 
 def test_model_versions_have_manifests(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -236,3 +262,72 @@ def test_source_dialect_is_transpiled_to_the_warehouse(
     assert manifest["image"] == "ghcr.io/acme/trainers:1.4"
     assert manifest["model_reference"] == "sklearn.tree.DecisionTreeClassifier"
     assert manifest["metrics"]["accuracy"] == 1.0
+
+
+def test_create_model_registers_a_skops_file_for_predict_and_ml_predict(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """Rikai's CREATE MODEL … USING: a model trained elsewhere becomes version 1 of a model
+    asset, usable by TO PREDICT and ML_PREDICT like a trained one."""
+    import skops.io as sio
+    from sklearn.linear_model import LinearRegression
+
+    model = LinearRegression().fit([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]], [1.0, 2.0, 6.0])
+    (tmp_path / "models").mkdir()  # beside the sql/ folder: '../models/lin.skops'
+    sio.dump(model, tmp_path / "models" / "lin.skops")
+    root = write_project(
+        {
+            "r.sql": """
+                CREATE MODEL lin FLAVOR sklearn USING '../models/lin.skops';
+                CREATE TABLE pts AS SELECT range * 1.0 AS a, 2.0 AS b FROM range(4);
+                SELECT a, b FROM pts TO PREDICT stepped.y USING lin;
+                CREATE TABLE inline AS SELECT a, b, ML_PREDICT(lin, a, b) AS y FROM pts;
+            """
+        }
+    )
+    state = tmp_path / "state"
+    result = materialize(root, state)
+    assert result.success, failure_reasons(result)
+    manifest = json.loads((state / "models" / "lin" / "1" / "manifest.json").read_text())
+    assert manifest["model_reference"] == "sklearn.linear_model._base.LinearRegression"
+    assert manifest["source_uri"].endswith("models/lin.skops")
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        stepped = con.execute("SELECT a, y FROM stepped ORDER BY a").fetchall()
+        inline = con.execute("SELECT a, y FROM inline ORDER BY a").fetchall()
+    expected = [(a, float(model.predict([[a, 2.0]])[0])) for a in (0.0, 1.0, 2.0, 3.0)]
+    assert [(a, round(y, 6)) for a, y in stepped] == [(a, round(y, 6)) for a, y in expected]
+    assert [(a, round(y, 6)) for a, y in inline] == [(a, round(y, 6)) for a, y in expected]
+
+
+def test_ml_predict_with_the_wrong_number_of_inputs_says_what_the_model_needs(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    root = write_project(
+        {
+            "m.sql": """
+                CREATE TABLE d AS SELECT range AS a, range * 2 AS b, range % 2 AS y FROM range(20);
+                SELECT a, b, y FROM d TO TRAIN sklearn.tree.DecisionTreeClassifier LABEL y INTO m;
+                CREATE TABLE scored AS SELECT a, ML_PREDICT(m, a) AS p FROM d;
+            """
+        }
+    )
+    result = materialize(root, tmp_path / "state")
+    assert not result.success
+    assert "passes 1 input(s) but m v1 was trained on 2 feature(s): a, b" in failure_reasons(result)
+
+
+def test_evaluate_an_unknown_metric_fails_with_the_known_ones(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    root = write_project(
+        {
+            "m.sql": """
+                CREATE TABLE d AS SELECT range AS a, range % 2 AS y FROM range(20);
+                SELECT a, y FROM d TO TRAIN sklearn.tree.DecisionTreeClassifier LABEL y INTO m;
+                SELECT a, y FROM d TO EVALUATE m WITH validation.metrics = "Accuracy,Precission" LABEL y INTO e;
+            """
+        }
+    )
+    result = materialize(root, tmp_path / "state")
+    assert not result.success
+    assert "unknown metric 'Precission' (did you mean 'precision'?)" in failure_reasons(result)

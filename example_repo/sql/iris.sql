@@ -19,3 +19,20 @@ INTO iris_rf;
 SELECT * FROM raw_iris WHERE split = 'test'
 TO PREDICT iris_predictions.class
 USING iris_rf;
+
+-- Score the model on the held-out rows: one row of metrics per materialization,
+-- recording which model version it measured.
+SELECT sepal_length, sepal_width, petal_length, petal_width, class
+FROM raw_iris WHERE split = 'test'
+TO EVALUATE iris_rf
+WITH validation.metrics = "Accuracy,F1,AUC"
+LABEL class
+INTO iris_evaluation;
+
+-- Rikai's form: call the model inline, anywhere an expression may stand.
+CREATE TABLE iris_disagreements AS
+SELECT id, class AS actual,
+       ML_PREDICT(iris_rf, sepal_length, sepal_width, petal_length, petal_width) AS predicted
+FROM raw_iris
+WHERE split = 'test'
+  AND class <> ML_PREDICT(iris_rf, sepal_length, sepal_width, petal_length, petal_width);

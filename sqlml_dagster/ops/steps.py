@@ -5,7 +5,13 @@
   into it through the launcher, and the version is published (manifest last) — or
   discarded if anything fails, so no partial version is ever visible;
 * a prediction table: the model version is resolved, the SELECT exported, the runtime
-  predicts, and the result is loaded into the warehouse.
+  predicts, and the result is loaded into the warehouse;
+* an evaluation table (TO EVALUATE): like a prediction, but the runtime writes one row of
+  metrics for the model version it scored;
+* a registered model (CREATE MODEL … USING 'uri'): the runtime checks and copies the file
+  into a new version, published like a trained one;
+* a table whose query calls ``ML_PREDICT(model, …)``: each model is loaded once in the
+  warehouse process and called as a vectorized DuckDB function.
 """
 
 from __future__ import annotations
@@ -21,12 +27,21 @@ import fsspec
 from pydantic import Field
 from sqlglot import exp
 
-from ..compiler.ir import ObjectKind, PredictStatement, SqlStatement, TrainStatement
+from ..compiler.ir import (
+    CreateModelStatement,
+    EvaluateStatement,
+    ObjectKind,
+    PredictStatement,
+    QualifiedName,
+    SqlStatement,
+    TrainStatement,
+)
 from ..compiler.project import Node
 from ..runtime.spec import StepSpec
 from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
 from ..store.models import file_sha256, now_iso
 from .launcher import Launcher
+from .model_functions import ModelFunctions
 from .warehouse import DuckDBWarehouse, TableStats
 
 
@@ -57,11 +72,22 @@ class AssetStep:
     sql_file: Path
 
     def materialize(self) -> dg.MaterializeResult:
+        if isinstance(self.node.statement, CreateModelStatement):
+            return materialize_registered_model(self)
         if self.node.kind is ObjectKind.MODEL:
             return materialize_model(self)
         if self.node.kind is ObjectKind.PREDICTION:
             return materialize_prediction(self)
+        if self.node.kind is ObjectKind.EVALUATION:
+            return materialize_evaluation(self)
         return materialize_table(self)
+
+    def model_version(self, name: QualifiedName) -> ModelVersion:
+        """The version ``@latest`` resolves to, or a failure naming what is missing."""
+        try:
+            return self.storage.models().get(name.key)
+        except ModelNotFound as e:
+            raise dg.Failure(description=str(e)) from None
 
     @property
     def search_path(self) -> str:
@@ -104,8 +130,14 @@ def materialize_table(step: AssetStep) -> dg.MaterializeResult:
     context.log.info(
         f"running {len(statements)} statement(s) for {node.name} in {warehouse.database}"
     )
-    warehouse.run_statements(statements, search_path=step.search_path)
-    return dg.MaterializeResult(metadata=table_metadata(node, warehouse.stats(node.name)))
+    calls = ModelFunctions.for_statements(step, statements)
+    warehouse.run_statements(
+        calls.rewritten, search_path=step.search_path, functions=calls.functions
+    )
+    metadata = table_metadata(node, warehouse.stats(node.name))
+    if calls.versions:
+        metadata["models"] = dg.MetadataValue.json(calls.versions)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def materialize_model(step: AssetStep) -> dg.MaterializeResult:
@@ -170,14 +202,114 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
     )
 
 
+def materialize_registered_model(step: AssetStep) -> dg.MaterializeResult:
+    """``CREATE MODEL m USING 'uri'``: a new version holding the file, checked by the runtime."""
+    context, node = step.context, step.node
+    statement = node.statement
+    assert isinstance(statement, CreateModelStatement) and statement.uri is not None
+    source_uri = _resolve_uri(statement.uri, step.sql_file.parent)
+    data = step.storage.data()
+    step_uri = data.step_uri(context.run_id, *context.asset_key.path)
+    models = step.storage.models()
+    model_name = node.name.key
+    source_fingerprint = file_sha256(source_uri)[:16]
+    options = {p.path: p.value for p in statement.options}
+    model_fingerprint = _digest(node.fingerprint, source_fingerprint, options)
+    previous = models.latest(model_name)
+    pending = models.reserve(model_name, run_id=context.run_id)
+    try:
+        spec = StepSpec(
+            kind="register",
+            step_id=step.step_id,
+            model_name=model_name,
+            model_reference=statement.model_type or "",
+            flavor=statement.flavor or "sklearn",
+            params={"options": options},
+            input_uri=source_uri,
+            model_uri=pending.uri,
+        )
+        result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+        payload = result.payload
+        manifest = ModelManifest(
+            model=model_name,
+            version=pending.version,
+            created_at=now_iso(),
+            flavor=str(payload.get("flavor", spec.flavor)),
+            model_reference=str(payload.get("model_reference", spec.model_reference)),
+            fingerprint=model_fingerprint,
+            statement_fingerprint=node.fingerprint,
+            training_data_fingerprint=source_fingerprint,
+            image=None,
+            params={"options": options, "model": payload.get("params", {})},
+            metrics={},
+            features=list(payload.get("features", [])),
+            label=None,
+            signature=dict(payload.get("signature", {})),
+            frameworks=dict(payload.get("frameworks", {})),
+            training_rows=0,
+            dagster_run_id=context.run_id,
+            statement=node.text,
+            source_uri=source_uri,
+        )
+        published = models.publish(pending, manifest)
+    except BaseException:
+        models.discard(pending)
+        raise
+    context.log.info(f"registered {source_uri} as {model_name} version {published.version}")
+    return dg.MaterializeResult(
+        metadata={
+            **result.metadata,
+            **model_metadata(published, previous),
+            "source_uri": dg.MetadataValue.path(source_uri),
+        },
+        data_version=dg.DataVersion(model_fingerprint),
+    )
+
+
+def materialize_evaluation(step: AssetStep) -> dg.MaterializeResult:
+    """``TO EVALUATE m … LABEL y INTO t``: one row of metrics for the current version of m."""
+    context, node, warehouse = step.context, step.node, step.warehouse
+    statement = node.statement
+    assert isinstance(statement, EvaluateStatement)
+    version = step.model_version(statement.model)
+    manifest = version.manifest
+    data, step_uri, input_uri, exported = step.export_input(statement.select)
+    context.log.info(f"evaluating {manifest.model} v{manifest.version} on {exported.rows} rows")
+    spec = StepSpec(
+        kind="evaluate",
+        step_id=step.step_id,
+        model_name=manifest.model,
+        model_reference=manifest.model_reference,
+        flavor=manifest.flavor,
+        params=statement.params_by_namespace(),
+        input_uri=input_uri,
+        label=statement.label,
+        features=manifest.features,
+        model_uri=version.uri,
+        output_uri=data.uri(step_uri, "output.parquet"),
+        image=manifest.image,
+        model_version=manifest.version,
+    )
+    result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+    assert spec.output_uri is not None
+    warehouse.replace_table_from_parquet(node.name, spec.output_uri)
+    metrics = dict(result.payload.get("metrics", {}))
+    return dg.MaterializeResult(
+        metadata={
+            **result.metadata,
+            **table_metadata(node, warehouse.stats(node.name)),
+            "model": manifest.model,
+            "model_version": manifest.version,
+            "metrics": dg.MetadataValue.md(_metrics_table(metrics, manifest.metrics)),
+        }
+    )
+
+
 def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
     context, node, warehouse = step.context, step.node, step.warehouse
     statement = node.statement
     assert isinstance(statement, PredictStatement)
-    try:
-        version = step.storage.models().get(statement.using.key)
-    except ModelNotFound as e:
-        raise dg.Failure(description=str(e)) from None
+    version = step.model_version(statement.using)
     manifest = version.manifest
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     context.log.info(f"predicting {exported.rows} rows with {manifest.model} v{manifest.version}")
@@ -194,6 +326,7 @@ def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
         output_uri=data.uri(step_uri, "output.parquet"),
         prediction_column=statement.column,
         image=manifest.image,
+        model_version=manifest.version,
     )
     result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
     assert spec.output_uri is not None
@@ -265,6 +398,13 @@ def _as_create_or_replace(tree: exp.Expr) -> exp.Expr:
     create.set("replace", True)
     create.set("exists", False)
     return create
+
+
+def _resolve_uri(uri: str, base: Path) -> str:
+    """A relative local path in SQL resolves against the SQL file's folder, like DuckDB's."""
+    if "://" in uri or Path(uri).is_absolute():
+        return uri
+    return str((base / uri).resolve())
 
 
 def _write_spec(data: DataStore, step_uri: str, spec: StepSpec) -> str:

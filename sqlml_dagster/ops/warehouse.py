@@ -8,7 +8,7 @@ materializes a pandas copy of a table on the orchestrator.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,17 @@ from ..compiler.ir import QualifiedName
 
 WAREHOUSE_DIALECT = "duckdb"
 EXPORT_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class SqlFunction:
+    """A vectorized Python function made callable from SQL for one materialization:
+    Arrow arrays in (one per parameter), one Arrow array out."""
+
+    name: str
+    function: Callable[..., pa.Array]
+    parameters: tuple[str, ...]
+    return_type: str
 
 
 @dataclass(frozen=True)
@@ -78,10 +89,24 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     # -- table assets -------------------------------------------------------------------
 
     def run_statements(
-        self, statements: Sequence[exp.Expr], *, search_path: str | None = None
+        self,
+        statements: Sequence[exp.Expr],
+        *,
+        search_path: str | None = None,
+        functions: Sequence[SqlFunction] = (),
     ) -> None:
-        """Run statements in one transaction: a failing step leaves the previous table intact."""
+        """Run statements in one transaction: a failing step leaves the previous table intact.
+
+        ``functions`` are registered on the connection first (``ML_PREDICT`` models)."""
         with self.connect(search_path) as con:
+            for function in functions:
+                con.create_function(  # type: ignore[call-overload]
+                    function.name,
+                    function.function,
+                    [duckdb.sqltype(t) for t in function.parameters],
+                    duckdb.sqltype(function.return_type),
+                    type="arrow",
+                )
             con.execute("BEGIN TRANSACTION")
             try:
                 for statement in statements:

@@ -16,7 +16,10 @@ from typing import Any, Literal
 SPEC_VERSION = 1
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
-StepKind = Literal["train", "predict"]
+#: train: fit a model into a new version. predict: score rows into a table. evaluate:
+#: score a model against labelled rows into a one-row metrics table. register: copy a
+#: model file trained elsewhere (Rikai's CREATE MODEL … USING) into a new version.
+StepKind = Literal["train", "predict", "evaluate", "register"]
 
 
 class SpecError(ValueError):
@@ -35,18 +38,21 @@ class StepSpec:
     flavor: str
     #: ``{"model": {...}, "train": {...}, ...}`` — WITH attributes by namespace, typed.
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Parquet file (any fsspec URL) holding the SELECT's result.
+    #: Parquet file (any fsspec URL) holding the SELECT's result; for ``register``, the
+    #: model file to register.
     input_uri: str = ""
     label: str | None = None
     #: Feature columns in order; for training ``None`` means every column but the label.
     features: list[str] | None = None
     #: train: the version folder to write artifacts into. predict: the version to load.
     model_uri: str = ""
-    #: predict: where to write the result Parquet, and the name of the prediction column.
+    #: predict/evaluate: where to write the result Parquet; predict: the prediction column.
     output_uri: str | None = None
     prediction_column: str | None = None
     image: str | None = None
     seed: int = 0
+    #: predict/evaluate: the version number of ``model_uri``, for lineage in outputs.
+    model_version: int | None = None
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:

@@ -52,6 +52,8 @@ class ModelManifest:
     training_rows: int = 0
     dagster_run_id: str | None = None
     statement: str = ""
+    #: Registered models (CREATE MODEL … USING): the file the version was copied from.
+    source_uri: str | None = None
     manifest_version: int = MANIFEST_VERSION
 
     def to_json(self) -> str:

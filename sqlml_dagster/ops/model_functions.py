@@ -1,0 +1,126 @@
+"""``ML_PREDICT(model, input, …)`` inside a table's query (Rikai's form).
+
+The model runs where the query runs: each model version a statement names is loaded once
+in the warehouse process and registered on the DuckDB connection as a vectorized
+(Arrow) function; the call is rewritten to that function for this materialization only.
+``TO PREDICT`` is the form that runs as a step (a local process or a Kubernetes Job);
+``ML_PREDICT`` suits small models scored inline with other SQL.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+
+from ..compiler.ir import QualifiedName
+from ..compiler.parser import ML_PREDICT
+from ..runtime import StepError
+from ..store import ModelVersion
+from .warehouse import SqlFunction
+
+if TYPE_CHECKING:
+    from .steps import AssetStep
+
+#: Flavors whose models can be called in-process; others run with TO PREDICT.
+IN_PROCESS_FLAVORS = ("sklearn",)
+
+
+@dataclass
+class ModelFunctions:
+    """Statements with their ML_PREDICT calls rewritten, and the functions they now call."""
+
+    rewritten: list[exp.Expr]
+    functions: list[SqlFunction] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def for_statements(cls, step: AssetStep, statements: Sequence[exp.Expr]) -> ModelFunctions:
+        out = cls(rewritten=[])
+        by_model: dict[tuple[str, int], SqlFunction] = {}
+        for tree in statements:
+            calls = [c for c in tree.find_all(exp.Anonymous) if str(c.this).upper() == ML_PREDICT]
+            if not calls:
+                out.rewritten.append(tree)
+                continue
+            tree = tree.copy()
+            for call in [
+                c for c in tree.find_all(exp.Anonymous) if str(c.this).upper() == ML_PREDICT
+            ]:
+                model_arg, *inputs = call.expressions
+                name = QualifiedName(tuple(part.name for part in model_arg.parts))
+                key = (name.key, len(inputs))
+                if key not in by_model:
+                    version = step.model_version(name)
+                    by_model[key] = model_function(
+                        version, len(inputs), f"__sqlml_predict_{len(by_model)}"
+                    )
+                    out.functions.append(by_model[key])
+                    out.versions[name.key] = version.manifest.version
+                call.replace(
+                    exp.Anonymous(this=by_model[key].name, expressions=[i.copy() for i in inputs])
+                )
+            out.rewritten.append(tree)
+        return out
+
+
+def model_function(version: ModelVersion, inputs: int, function_name: str) -> SqlFunction:
+    """Load one model version and wrap its ``predict`` as an Arrow function of ``inputs``
+    DOUBLE arguments (features in the order the model was trained on)."""
+    manifest = version.manifest
+    label = f"{manifest.model} v{manifest.version}"
+    if manifest.flavor not in IN_PROCESS_FLAVORS:
+        raise dg.Failure(
+            description=f"ML_PREDICT({manifest.model}, …): {label} is a {manifest.flavor} model; "
+            f"ML_PREDICT runs {', '.join(IN_PROCESS_FLAVORS)} models in the warehouse process — "
+            "use SELECT … TO PREDICT … USING for other models"
+        )
+    expected = len(manifest.features) or manifest.signature.get("n_features")
+    if expected and inputs != expected:
+        named = f": {', '.join(manifest.features)}" if manifest.features else ""
+        raise dg.Failure(
+            description=f"ML_PREDICT({manifest.model}, …) passes {inputs} input(s) but {label} "
+            f"was trained on {expected} feature(s){named}"
+        )
+    from ..runtime.flavors.sklearn import load_estimator
+
+    try:
+        estimator = load_estimator(version.uri, manifest.model_reference)
+    except StepError as e:
+        raise dg.Failure(description=f"cannot load {label}: {e}") from None
+    return_type = _sql_type(manifest.signature)
+    arrow_type = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}.get(
+        return_type, pa.float64()
+    )
+
+    def predict(*columns: pa.Array) -> pa.Array:
+        x = np.column_stack(
+            [np.asarray(c.to_numpy(zero_copy_only=False), dtype=float) for c in columns]
+        )
+        with warnings.catch_warnings():  # models fitted on named columns get positions here
+            warnings.simplefilter("ignore", UserWarning)
+            predicted: Any = estimator.predict(x)
+        return pa.array(np.asarray(predicted).tolist(), type=arrow_type)
+
+    # DuckDB counts a function's parameters from its signature: give it exactly `inputs`.
+    predict.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(inputs)]
+    )
+    function: Callable[..., pa.Array] = predict
+    return SqlFunction(function_name, function, ("DOUBLE",) * inputs, return_type)
+
+
+def _sql_type(signature: dict[str, Any]) -> str:
+    label = signature.get("label") or {}
+    if signature.get("task") != "classification":
+        return "DOUBLE"
+    return {"string": "VARCHAR", "large_string": "VARCHAR", "bool": "BOOLEAN"}.get(
+        str(label.get("type")), "BIGINT" if "int" in str(label.get("type")) else "VARCHAR"
+    )
