@@ -331,3 +331,24 @@ def test_evaluate_an_unknown_metric_fails_with_the_known_ones(
     result = materialize(root, tmp_path / "state")
     assert not result.success
     assert "unknown metric 'Precission' (did you mean 'precision'?)" in failure_reasons(result)
+
+
+def test_ml_predict_in_the_select_of_an_ml_statement(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """A model's predictions can feed another step: ML_PREDICT inside a TO TRAIN's SELECT."""
+    root = write_project(
+        {
+            "m.sql": """
+                CREATE TABLE d AS SELECT range AS a, range % 2 AS y FROM range(40);
+                SELECT a, y FROM d TO TRAIN sklearn.tree.DecisionTreeClassifier LABEL y INTO first;
+                SELECT a, ML_PREDICT(first, a) AS y FROM d
+                TO TRAIN sklearn.tree.DecisionTreeClassifier LABEL y INTO second;
+            """
+        }
+    )
+    state = tmp_path / "state"
+    result = materialize(root, state)
+    assert result.success, failure_reasons(result)
+    manifest = json.loads((state / "models" / "second" / "1" / "manifest.json").read_text())
+    assert manifest["metrics"]["accuracy"] == 1.0 and manifest["training_rows"] == 40

@@ -99,7 +99,13 @@ class AssetStep:
         data = self.storage.data()
         step_uri = data.step_uri(self.context.run_id, *self.context.asset_key.path)
         input_uri = data.uri(step_uri, "input.parquet")
-        stats = self.warehouse.export_query(select, input_uri, search_path=self.search_path)
+        calls = ModelFunctions.for_statements(self, [select])  # ML_PREDICT in the SELECT
+        stats = self.warehouse.export_query(
+            calls.rewritten[0],
+            input_uri,
+            search_path=self.search_path,
+            functions=calls.functions,
+        )
         return data, step_uri, input_uri, stats
 
     @property

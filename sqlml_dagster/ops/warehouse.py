@@ -99,14 +99,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
         ``functions`` are registered on the connection first (``ML_PREDICT`` models)."""
         with self.connect(search_path) as con:
-            for function in functions:
-                con.create_function(  # type: ignore[call-overload]
-                    function.name,
-                    function.function,
-                    [duckdb.sqltype(t) for t in function.parameters],
-                    duckdb.sqltype(function.return_type),
-                    type="arrow",
-                )
+            _register(con, functions)
             con.execute("BEGIN TRANSACTION")
             try:
                 for statement in statements:
@@ -139,11 +132,17 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     # -- ML steps -----------------------------------------------------------------------
 
     def export_query(
-        self, query: exp.Expr, uri: str, *, search_path: str | None = None
+        self,
+        query: exp.Expr,
+        uri: str,
+        *,
+        search_path: str | None = None,
+        functions: Sequence[SqlFunction] = (),
     ) -> TableStats:
         """Stream a query's result into a Parquet file at any fsspec URL."""
         rows = 0
         with self.connect(search_path) as con:
+            _register(con, functions)
             reader = con.sql(query.sql(dialect=self.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
             schema = reader.schema
             with fsspec.open(uri, "wb") as f, pq.ParquetWriter(f, schema) as writer:
@@ -173,6 +172,17 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 raise
             finally:
                 con.unregister(view)
+
+
+def _register(con: duckdb.DuckDBPyConnection, functions: Sequence[SqlFunction]) -> None:
+    for function in functions:
+        con.create_function(  # type: ignore[call-overload]
+            function.name,
+            function.function,
+            [duckdb.sqltype(t) for t in function.parameters],
+            duckdb.sqltype(function.return_type),
+            type="arrow",
+        )
 
 
 def quote_name(name: QualifiedName) -> str:
