@@ -18,6 +18,9 @@ import json
 from dataclasses import dataclass, field
 from enum import Enum
 
+#: Characters str.splitlines() breaks at besides "\n"; they never end a line here.
+_OTHER_LINE_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -27,8 +30,12 @@ class SourceFile:
     text: str
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        """Line ``line`` as positions count them (only ``\n`` ends a line, like the
+        tokenizer), with other break characters shown as spaces so carets stay aligned."""
+        lines = self.text.split("\n")
+        if not 0 < line <= len(lines):
+            return ""
+        return "".join(" " if c in _OTHER_LINE_BREAKS else c for c in lines[line - 1])
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a 0-based character offset."""

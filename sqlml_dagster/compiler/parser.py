@@ -199,6 +199,26 @@ class _FileParser:
         except ParseError as e:
             self._report_parse_error(e, tokens)
             raise _Abort from None
+        except RecursionError:
+            self.error(
+                codes.SQL_SYNTAX,
+                "this statement is nested too deeply to parse",
+                tokens[0].start,
+                tokens[0].end + 1,
+                hint="flatten the nesting, e.g. with CTEs (WITH x AS (…) SELECT …)",
+            )
+            raise _Abort from None
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as e:
+            # sqlglot's dialect parsers occasionally fail on truncated input with
+            # something other than ParseError; it is still a syntax error of the user's.
+            self.error(
+                codes.SQL_SYNTAX,
+                f"syntax error: sqlglot cannot parse this statement ({type(e).__name__})",
+                tokens[-1].start,
+                tokens[-1].end + 1,
+                hint="the statement looks incomplete here",
+            )
+            raise _Abort from None
         found = [t for t in trees if t is not None]
         if len(found) != 1:  # pragma: no cover - split guarantees one statement
             self.error(
@@ -607,6 +627,10 @@ class _FileParser:
         )
 
 
+#: How deep WITH lists, COLUMN expressions and RETURNS types may nest.
+MAX_NESTING = 32
+
+
 @dataclass
 class _Cursor:
     """A position in one statement's tokens, with the small grammar of the SQLFlow tail."""
@@ -614,6 +638,7 @@ class _Cursor:
     p: _FileParser
     tokens: list[Token]
     i: int
+    depth: int = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -787,6 +812,13 @@ class _Cursor:
         raise _Abort
 
     def feature_argument(self) -> _RawArg:
+        self.nest()
+        try:
+            return self._feature_argument()
+        finally:
+            self.depth -= 1
+
+    def _feature_argument(self) -> _RawArg:
         """One argument as written; its meaning comes from the function's signature."""
         token = self.peek()
         if token is None:
@@ -977,6 +1009,13 @@ class _Cursor:
                 raise self.fail(closing, "',' or ')' in OPTIONS")
 
     def data_type(self) -> str:
+        self.nest()
+        try:
+            return self._data_type()
+        finally:
+            self.depth -= 1
+
+    def _data_type(self) -> str:
         """Rikai's ``RETURNS`` type: ``STRUCT<name:type, …>``, ``ARRAY<type>`` or a name,
         in a canonical lower-case spelling."""
         name = self.identifier("a type such as int, array<float> or struct<label:int>")
@@ -1070,7 +1109,34 @@ class _Cursor:
             span=Span.of(self.p.source, key_span.start, value_end),
         )
 
+    def number(self, token: Token) -> int | float:
+        try:
+            return _number(token.text)
+        except ValueError:
+            raise self.fail(token, "a number", "write 10, 0.5 or 1e-3") from None
+
+    def nest(self) -> None:
+        """Guards the recursive rules (lists, nested feature columns, types)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            token = self.peek() or self.tokens[-1]
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"nested more than {MAX_NESTING} levels deep",
+                token.start,
+                token.end + 1,
+                hint="lists, feature columns and types nest at most this deep",
+            )
+            raise _Abort
+
     def value(self) -> tuple[ParamValue, int]:
+        self.nest()
+        try:
+            return self._value()
+        finally:
+            self.depth -= 1
+
+    def _value(self) -> tuple[ParamValue, int]:
         """A typed literal; returns the value and the end offset of its last token."""
         token = self.next()
         tt = token.token_type
@@ -1078,10 +1144,10 @@ class _Cursor:
             number = self.next()
             if number.token_type is not TokenType.NUMBER:
                 raise self.fail(number, "a number after the sign")
-            value = _number(number.text)
+            value = self.number(number)
             return (-value if tt is TokenType.DASH else value), number.end + 1
         if tt is TokenType.NUMBER:
-            return _number(token.text), token.end + 1
+            return self.number(token), token.end + 1
         if tt in _QUOTED:
             # SQLFlow writes strings in double quotes; many dialects tokenize those as
             # quoted identifiers, which in a WITH value can only mean a string.
