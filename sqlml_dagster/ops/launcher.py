@@ -73,10 +73,10 @@ class LocalLauncher(dg.ConfigurableResource):
             invocation = client.run(context=context, command=command)
         except DagsterPipesExecutionError as e:  # the step's process exited non-zero
             raise StepFailed(description=_failure_reason(spec, spec_uri, e)) from None
-        return _result_of(invocation)
+        return result_of(invocation)
 
 
-def _result_of(invocation: dg.PipesClientCompletedInvocation) -> StepResult:
+def result_of(invocation: dg.PipesClientCompletedInvocation) -> StepResult:
     payloads = [m for m in invocation.get_custom_messages() if isinstance(m, dict)]
     if not payloads:
         raise StepFailed(description="the step finished without reporting a result")

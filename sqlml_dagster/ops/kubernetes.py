@@ -1,0 +1,560 @@
+"""The Kubernetes launcher: each ML step as a ``batch/v1`` Job running the image the
+statement names, with the same command the local launcher runs.
+
+The Job's container runs ``python -m sqlml_dagster.runtime SPEC_URI``; the StepSpec lives in
+the data store, which the pod must reach (``s3://…`` through s3fs with credentials from a
+Secret, or a shared volume). Dagster Pipes messages travel in the pod's log and are read by
+dagster-k8s's log reader, so metrics and results arrive exactly as from a local process.
+The launcher follows the Job with a watch, turns every way a pod can fail into a message
+that names the reason, the Job and the last log lines, and deletes the Job (and its pods)
+whenever the step does not end in success — failure, cancellation or an orchestrator error.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+import fsspec
+from pydantic import Field
+
+from ..runtime.spec import StepSpec, error_uri
+from .launcher import RUNTIME_MODULE, StepFailed, StepResult, result_of
+
+if TYPE_CHECKING:
+    import kubernetes.client
+
+MANAGED_BY = "sqlml-dagster"
+#: Waiting reasons of a container that will never start by itself.
+IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
+CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
+
+
+class KubernetesLauncher(dg.ConfigurableResource):
+    """Runs each ML step as a Kubernetes Job from the image its statement names."""
+
+    namespace: str = Field(default="default", description="Namespace of the Jobs.")
+    default_image: str | None = Field(
+        default=None, description="Image for statements that name none."
+    )
+    allowed_images: list[str] = Field(
+        default_factory=list,
+        description="Registry/repository prefixes a step image must start with (empty: any).",
+    )
+    gpu_resource_name: str = Field(
+        default="nvidia.com/gpu", description="Extended resource for resources.gpu."
+    )
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    affinity: dict[str, Any] | None = None
+    service_account_name: str | None = None
+    image_pull_secrets: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict, description="Non-secret environment.")
+    env_from_secrets: list[str] = Field(
+        default_factory=list,
+        description="Secrets whose keys become the step's environment (storage credentials).",
+    )
+    run_as_non_root: bool = False
+    run_as_user: int | None = None
+    backoff_limit: int = 0
+    active_deadline_seconds: int | None = None
+    ttl_seconds_after_finished: int | None = 3600
+    unschedulable_timeout_seconds: float = Field(
+        default=300.0, description="How long a pod may stay unschedulable before failing."
+    )
+    image_pull_timeout_seconds: float = Field(
+        default=120.0, description="How long an image may fail to pull before failing."
+    )
+    shared_volume_claim: str | None = Field(
+        default=None,
+        description="A PersistentVolumeClaim mounted at shared_volume_path, for local stores.",
+    )
+    shared_volume_path: str = "/sqlml"
+    python: str = Field(default="python", description="The interpreter inside the image.")
+    api_host: str | None = Field(
+        default=None, description="API server URL (no auth); otherwise kubeconfig/in-cluster."
+    )
+    kubeconfig: str | None = None
+    kube_context: str | None = None
+    in_cluster: bool = False
+    watch_seconds: int = Field(default=2, description="Longest wait between status checks.")
+
+    # -- the manifest ---------------------------------------------------------------------
+
+    def image_for(self, spec: StepSpec) -> str:
+        image = spec.image or self.default_image
+        if not image:
+            raise StepFailed(
+                description=f"{spec.kind} step for '{spec.model_name}' names no image and the "
+                "kubernetes launcher has no default_image: set one, or prefix the model "
+                "reference with an image (registry/repo:tag/pkg.Model)"
+            )
+        if not image_allowed(image, self.allowed_images):
+            raise StepFailed(
+                description=f"image '{image}' is not in the launcher's allowed_images "
+                f"({', '.join(self.allowed_images)})"
+            )
+        return image
+
+    def job_manifest(
+        self,
+        spec: StepSpec,
+        spec_uri: str,
+        *,
+        run_id: str,
+        asset_key: str,
+        env: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The Job for one step, as the plain dict the API takes (and ``--k8s`` prints)."""
+        name = job_name(spec, run_id)
+        labels = {
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "sqlml/step": spec.kind,
+            "sqlml/model": dns_label(spec.model_name),
+            "dagster/run-id": dns_label(run_id),
+        }
+        annotations = {
+            "sqlml/asset-key": asset_key,
+            "sqlml/model": spec.model_name,
+            "sqlml/spec-uri": spec_uri,
+            "dagster/run-id": run_id,
+        }
+        version = spec.model_version or _version_of(spec)
+        if version is not None:
+            annotations["sqlml/model-version"] = str(version)
+        container: dict[str, Any] = {
+            "name": "step",
+            "image": self.image_for(spec),
+            "command": [self.python, "-m", RUNTIME_MODULE, spec_uri],
+            "env": [
+                {"name": k, "value": v}
+                for k, v in {**self.env, **(env or {}), "SQLML_STEP_ID": spec.step_id}.items()
+            ],
+            "resources": self.resources(spec),
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                **({"runAsNonRoot": True} if self.run_as_non_root else {}),
+                **({"runAsUser": self.run_as_user} if self.run_as_user is not None else {}),
+            },
+        }
+        if self.env_from_secrets:
+            container["envFrom"] = [{"secretRef": {"name": s}} for s in self.env_from_secrets]
+        pod_spec: dict[str, Any] = {
+            "restartPolicy": "Never",
+            "containers": [container],
+        }
+        node_selector = {**self.node_selector, **_node_selector(spec)}
+        if node_selector:
+            pod_spec["nodeSelector"] = node_selector
+        tolerations = [*self.tolerations, *_tolerations(spec)]
+        if tolerations:
+            pod_spec["tolerations"] = tolerations
+        if self.affinity:
+            pod_spec["affinity"] = self.affinity
+        if self.service_account_name:
+            pod_spec["serviceAccountName"] = self.service_account_name
+        if self.image_pull_secrets:
+            pod_spec["imagePullSecrets"] = [{"name": s} for s in self.image_pull_secrets]
+        if self.shared_volume_claim:
+            pod_spec["volumes"] = [
+                {
+                    "name": "sqlml-shared",
+                    "persistentVolumeClaim": {"claimName": self.shared_volume_claim},
+                }
+            ]
+            container["volumeMounts"] = [
+                {"name": "sqlml-shared", "mountPath": self.shared_volume_path}
+            ]
+        job_spec: dict[str, Any] = {
+            "backoffLimit": self.backoff_limit,
+            "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
+        }
+        if self.active_deadline_seconds is not None:
+            job_spec["activeDeadlineSeconds"] = self.active_deadline_seconds
+        if self.ttl_seconds_after_finished is not None:
+            job_spec["ttlSecondsAfterFinished"] = self.ttl_seconds_after_finished
+        return {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": labels,
+                "annotations": annotations,
+            },
+            "spec": job_spec,
+        }
+
+    def resources(self, spec: StepSpec) -> dict[str, Any]:
+        """``WITH resources.cpu/memory/gpu`` as requests and limits (GPUs: limits only
+        matter, and requests equal limits for extended resources)."""
+        wanted = spec.params.get("resources", {})
+        requests: dict[str, str] = {}
+        limits: dict[str, str] = {}
+        for key in ("cpu", "memory"):
+            if key in wanted:
+                requests[key] = limits[key] = str(wanted[key])
+        gpu = wanted.get("gpu")
+        if gpu:
+            requests[self.gpu_resource_name] = limits[self.gpu_resource_name] = str(gpu)
+        out: dict[str, Any] = {}
+        if requests:
+            out["requests"] = requests
+        if limits:
+            out["limits"] = limits
+        return out
+
+    # -- running it ---------------------------------------------------------------------
+
+    def launch(
+        self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str
+    ) -> StepResult:
+        self.check_reachable(spec, spec_uri)
+        from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_session
+        from dagster_k8s.pipes import PipesK8sPodLogsMessageReader
+
+        api = self.api_client()
+        reader = PipesK8sPodLogsMessageReader()
+        with open_pipes_session(
+            context=context,
+            context_injector=PipesEnvContextInjector(),
+            message_reader=reader,
+        ) as session:
+            manifest = self.job_manifest(
+                spec,
+                spec_uri,
+                run_id=context.run_id,
+                asset_key=context.asset_key.to_user_string(),
+                env=session.get_bootstrap_env_vars(),
+            )
+            job = _JobRun(self, api, manifest, context, spec, spec_uri, reader)
+            job.run()
+        return result_of(dg.PipesClientCompletedInvocation(session))
+
+    def check_reachable(self, spec: StepSpec, spec_uri: str) -> None:
+        """A pod cannot read the orchestrator's disk: stores must be URLs it can reach."""
+        for uri in (spec_uri, spec.input_uri, spec.model_uri, spec.output_uri):
+            if not uri or not _is_local(uri):
+                continue
+            path = uri.removeprefix("file://")
+            if self.shared_volume_claim and path.startswith(self.shared_volume_path.rstrip("/")):
+                continue
+            raise StepFailed(
+                description=f"the kubernetes launcher cannot hand '{uri}' to a pod: set the "
+                "model and data stores to a URL pods can reach (s3://bucket/prefix, credentials "
+                "from env_from_secrets), or mount a shared volume (shared_volume_claim) at "
+                f"shared_volume_path ({self.shared_volume_path}) and keep the stores under it"
+            )
+
+    def api_client(self) -> kubernetes.client.ApiClient:
+        import kubernetes
+
+        if self.api_host:
+            configuration = kubernetes.client.Configuration()
+            configuration.host = self.api_host
+            return kubernetes.client.ApiClient(configuration)
+        if self.in_cluster:
+            kubernetes.config.load_incluster_config()
+            return kubernetes.client.ApiClient()
+        return kubernetes.config.new_client_from_config(
+            config_file=self.kubeconfig, context=self.kube_context
+        )
+
+
+class _JobRun:
+    """One Job from creation to deletion: watch it, read its logs, explain its failure."""
+
+    def __init__(
+        self,
+        launcher: KubernetesLauncher,
+        api: kubernetes.client.ApiClient,
+        manifest: dict[str, Any],
+        context: dg.AssetExecutionContext,
+        spec: StepSpec,
+        spec_uri: str,
+        reader: Any,
+    ):
+        import kubernetes
+
+        self.launcher = launcher
+        self.batch = kubernetes.client.BatchV1Api(api)
+        self.core = kubernetes.client.CoreV1Api(api)
+        self.manifest = manifest
+        self.name: str = manifest["metadata"]["name"]
+        self.namespace = launcher.namespace
+        self.context = context
+        self.spec = spec
+        self.spec_uri = spec_uri
+        self.reader = reader
+        self.log_thread: threading.Thread | None = None
+        self.log_error: BaseException | None = None
+        self.pod_name: str | None = None
+
+    def run(self) -> None:
+        self.batch.create_namespaced_job(self.namespace, self.manifest)
+        self.context.log.info(
+            f"created Job {self.namespace}/{self.name} with image "
+            f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
+        )
+        succeeded = False
+        try:
+            self.follow()
+            succeeded = True
+        finally:
+            if self.log_thread is not None:
+                self.log_thread.join(timeout=30)
+            if not succeeded:  # failed, cancelled or the orchestrator broke: no orphans
+                self.delete()
+
+    def follow(self) -> None:
+        """Watch the Job until it completes; between events, look at its pod for reasons
+        that stop a Job without ending it (image pulls, scheduling)."""
+        from kubernetes import watch
+
+        first_seen: dict[str, float] = {}
+        resource_version: str | None = None
+        while True:
+            stream = watch.Watch().stream(
+                self.batch.list_namespaced_job,
+                self.namespace,
+                field_selector=f"metadata.name={self.name}",
+                timeout_seconds=self.launcher.watch_seconds,
+                **({"resource_version": resource_version} if resource_version else {}),
+            )
+            for event in stream:
+                job = event["object"]
+                resource_version = job.metadata.resource_version
+                if self.finished(job):
+                    return
+            self.inspect_pods(first_seen)
+            job = self.batch.read_namespaced_job(self.name, self.namespace)
+            resource_version = job.metadata.resource_version
+            if self.finished(job):
+                return
+
+    def finished(self, job: Any) -> bool:
+        """True on success; raises the step's failure on a Failed condition."""
+        conditions = {c.type: c for c in (job.status.conditions or []) if c.status == "True"}
+        if "Complete" in conditions:
+            self.start_logs()
+            return True
+        failed = conditions.get("Failed")
+        if failed is not None:
+            self.fail(failed.reason or "Failed", failed.message or "")
+        return False
+
+    def inspect_pods(self, first_seen: dict[str, float]) -> None:
+        pods = self.core.list_namespaced_pod(
+            self.namespace, label_selector=f"job-name={self.name}"
+        ).items
+        now = time.monotonic()
+        for pod in pods:
+            name = pod.metadata.name
+            self.pod_name = name
+            phase = pod.status.phase
+            if phase in ("Running", "Succeeded", "Failed"):
+                self.start_logs()
+            for status in pod.status.container_statuses or []:
+                waiting = status.state.waiting if status.state else None
+                if waiting is None or not waiting.reason:
+                    continue
+                key = f"{name}/{waiting.reason}"
+                first_seen.setdefault(key, now)
+                if waiting.reason in CONFIG_REASONS:
+                    self.fail(waiting.reason, waiting.message or "", pod=name)
+                if (
+                    waiting.reason in IMAGE_PULL_REASONS
+                    and now - first_seen[key] >= self.launcher.image_pull_timeout_seconds
+                ):
+                    self.fail(waiting.reason, waiting.message or "", pod=name)
+            for condition in pod.status.conditions or []:
+                if (
+                    condition.type == "PodScheduled"
+                    and condition.status == "False"
+                    and condition.reason == "Unschedulable"
+                ):
+                    key = f"{name}/Unschedulable"
+                    first_seen.setdefault(key, now)
+                    if now - first_seen[key] >= self.launcher.unschedulable_timeout_seconds:
+                        self.fail("Unschedulable", condition.message or "", pod=name)
+
+    def start_logs(self) -> None:
+        """Stream the pod's log once it runs: Pipes messages to Dagster, lines to stdout."""
+        if self.log_thread is not None:
+            return
+        if self.pod_name is None:
+            pods = self.core.list_namespaced_pod(
+                self.namespace, label_selector=f"job-name={self.name}"
+            ).items
+            if not pods:
+                return
+            self.pod_name = pods[-1].metadata.name
+        pod_name = self.pod_name
+
+        def consume() -> None:
+            try:
+                self.reader.consume_pod_logs(self.context, self.core, pod_name, self.namespace)
+            except BaseException as e:  # reported by whoever joins; never kill the step here
+                self.log_error = e
+
+        self.log_thread = threading.Thread(target=consume, name=f"logs-{pod_name}", daemon=True)
+        self.log_thread.start()
+
+    def fail(self, reason: str, message: str, pod: str | None = None) -> None:
+        pod = pod or self.pod_name or self.latest_pod()
+        detail = self.explain_pod(pod) if pod else ""
+        user_reason = self.user_reason()
+        text = (
+            f"{self.spec.kind} step for '{self.spec.model_name}' failed: {reason}"
+            + (f" ({message})" if message else "")
+            + f"; Job {self.namespace}/{self.name}"
+            + (f", pod {pod}" if pod else "")
+            + (f"; {detail}" if detail else "")
+            + (f"\nstep error: {user_reason}" if user_reason else "")
+        )
+        lines = self.last_log_lines(pod) if pod else ""
+        if lines:
+            text += "\nlast log lines:\n" + lines
+        raise StepFailed(description=text)
+
+    def latest_pod(self) -> str | None:
+        pods = self.core.list_namespaced_pod(
+            self.namespace, label_selector=f"job-name={self.name}"
+        ).items
+        return pods[-1].metadata.name if pods else None
+
+    def explain_pod(self, pod_name: str) -> str:
+        """What the pod itself says: OOMKilled, an exit code, a waiting reason."""
+        import kubernetes
+
+        try:
+            pod = self.core.read_namespaced_pod(pod_name, self.namespace)
+        except kubernetes.client.ApiException:
+            return ""
+        for status in pod.status.container_statuses or []:
+            terminated = status.state.terminated if status.state else None
+            if terminated is not None:
+                return f"container {terminated.reason or 'terminated'} with exit code {terminated.exit_code}"
+            waiting = status.state.waiting if status.state else None
+            if waiting is not None and waiting.reason:
+                return f"container waiting: {waiting.reason}"
+        return f"pod phase {pod.status.phase}"
+
+    def last_log_lines(self, pod_name: str, count: int = 20) -> str:
+        import kubernetes
+
+        try:
+            response = self.core.read_namespaced_pod_log(
+                pod_name, self.namespace, tail_lines=count, _preload_content=False
+            )
+            text = response.data.decode("utf-8", errors="replace")
+        except kubernetes.client.ApiException:
+            return ""
+        lines = [line for line in text.splitlines() if not _is_pipes_message(line)]
+        return "\n".join(lines[-count:])
+
+    def user_reason(self) -> str | None:
+        """The runtime's one-line reason (error.json beside the spec), when it wrote one."""
+        try:
+            with fsspec.open(error_uri(self.spec_uri), "r", encoding="utf-8") as f:
+                return str(json.load(f).get("message")) or None
+        except (OSError, ValueError):
+            return None
+
+    def delete(self) -> None:
+        import kubernetes
+
+        try:
+            self.batch.delete_namespaced_job(
+                self.name,
+                self.namespace,
+                propagation_policy="Background",
+                _preload_content=False,
+            )
+            self.context.log.info(f"deleted Job {self.namespace}/{self.name} and its pods")
+        except kubernetes.client.ApiException as e:
+            if e.status != 404:
+                self.context.log.warning(f"could not delete Job {self.name}: {e.reason}")
+
+
+# -- names and settings ----------------------------------------------------------------
+
+
+def job_name(spec: StepSpec, run_id: str) -> str:
+    """``sqlml-train-iris-rf-1a2b3c4d-x7k2``: a DNS-1123 label, unique per run and step."""
+    stem = dns_label(f"sqlml-{spec.kind}-{spec.model_name}")[:40].rstrip("-")
+    return f"{stem}-{dns_label(run_id)[:8].rstrip('-')}-{secrets.token_hex(2)}"
+
+
+def dns_label(text: str) -> str:
+    """Lower-case letters, digits and '-', at most 63, starting and ending alphanumeric."""
+    cleaned = "".join(c if c.isascii() and c.isalnum() else "-" for c in text.lower())
+    while "--" in cleaned:
+        cleaned = cleaned.replace("--", "-")
+    return cleaned.strip("-")[:63].strip("-") or "x"
+
+
+def image_allowed(image: str, prefixes: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``image`` starts with one of ``prefixes`` at a path boundary
+    (``registry.example.com/team`` allows ``registry.example.com/team/models:1.2``)."""
+    if not prefixes:
+        return True
+    for prefix in prefixes:
+        if image == prefix or (prefix.endswith(("/", ":", "@")) and image.startswith(prefix)):
+            return True
+        if image.startswith(prefix) and image[len(prefix)] in "/:@":
+            return True
+    return False
+
+
+def _node_selector(spec: StepSpec) -> dict[str, str]:
+    """``resources.node_selector = "gpu=a100,zone=x"`` (or a list of ``k=v``)."""
+    written = spec.params.get("resources", {}).get("node_selector")
+    if not written:
+        return {}
+    items = written if isinstance(written, list) else str(written).split(",")
+    out = {}
+    for item in items:
+        key, _, value = str(item).partition("=")
+        if key.strip():
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _tolerations(spec: StepSpec) -> list[dict[str, str]]:
+    """``resources.tolerations = ["gpu=true:NoSchedule", "spot:NoExecute"]`` (kubectl taint
+    syntax) → tolerations."""
+    written = spec.params.get("resources", {}).get("tolerations")
+    if not written:
+        return []
+    out = []
+    for item in written if isinstance(written, list) else [written]:
+        taint, _, effect = str(item).partition(":")
+        key, eq, value = taint.partition("=")
+        toleration = {"key": key.strip(), "operator": "Equal" if eq else "Exists"}
+        if eq:
+            toleration["value"] = value.strip()
+        if effect:
+            toleration["effect"] = effect.strip()
+        out.append(toleration)
+    return out
+
+
+def _version_of(spec: StepSpec) -> int | None:
+    """A training step's version number is the last folder of its model URI."""
+    tail = spec.model_uri.rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if spec.kind in ("train", "register") and tail.isdigit() else None
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def _is_pipes_message(line: str) -> bool:
+    return '"__dagster_pipes_version"' in line

@@ -1,0 +1,2535 @@
+"""A Kubernetes API server and kubelet on loopback, for tests of code that uses the official client.
+
+Why this exists: code that launches Kubernetes Jobs is only worth testing against the *real*
+``kubernetes`` Python client speaking real HTTP -- monkeypatching the client hides exactly the
+bugs that matter (wrong paths, wrong query parameters, models that do not deserialize, watch
+streams that never end, ``None`` where a count was expected).  There is no cluster, Docker or
+network in CI, so this module serves the REST paths the client uses from a stdlib
+``ThreadingHTTPServer`` and runs each Job's first container as a local subprocess.
+
+What is emulated, on purpose the way a real (1.31+) cluster does it:
+
+* ConfigMaps, Secrets, Pods, Events, Namespaces (core/v1) and Jobs (batch/v1): create / get /
+  list / replace / patch (JSON, merge and strategic-merge) / delete / deletecollection, the
+  ``/status`` subresource, ``labelSelector`` and ``fieldSelector``, ``dryRun``.
+* ``resourceVersion`` that increases on every change, ``uid``, ``creationTimestamp``,
+  ``generation``; 404 / 409 (AlreadyExists and Conflict) / 422 (Invalid, with real name and
+  label validation) / 400 as ``Status`` objects.
+* ``?watch=true`` as chunked newline-delimited JSON, honouring ``resourceVersion`` (including
+  410 Gone after :meth:`KubernetesTestCluster.compact`) and ``timeoutSeconds``.
+* Pod logs (``/log``) with ``follow``, ``tailLines``, ``limitBytes``, ``timestamps`` and the
+  apiserver's 400s for containers that have not started.
+* Job API defaults (selector, ``controller-uid`` / ``job-name`` labels, ``backoffLimit: 6``), a
+  Job controller (pods named ``<job>-<5 chars>``, backoff retries, ``activeDeadlineSeconds``,
+  ``ttlSecondsAfterFinished``, ``suspend``, ``SuccessCriteriaMet``/``Complete`` and
+  ``FailureTarget``/``Failed`` conditions, zero counts omitted as the real API omits them) and
+  garbage collection by ``propagationPolicy`` -- including the batch/v1 legacy default of
+  *orphaning* a deleted Job's pods, which leaves their processes running.
+* A kubelet: the first container's ``command`` + ``args`` run as a subprocess (image ignored,
+  nothing mounted) with literal env values, ``valueFrom`` secret/configmap/field refs,
+  ``envFrom`` and ``$(VAR)`` expansion; graceful deletion sends SIGTERM then SIGKILL.
+* Simulated failures chosen by the test, via the label or annotation ``sqlml-test/simulate`` on
+  the Job (or its pod template / a bare Pod) or :meth:`KubernetesTestCluster.simulate`:
+  ``ImagePullBackOff``, ``OOMKilled``, ``DeadlineExceeded``, ``Unschedulable``.
+
+Use it as ``with KubernetesTestCluster() as cluster:`` or via the :func:`k8s_cluster` fixture
+(import it into a test module or conftest).  Errors inside the server or its controller
+threads fail the test at exit instead of hiding behind a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import contextlib
+import copy
+import fnmatch
+import json
+import os
+import queue
+import random
+import re
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    import kubernetes.client
+
+Obj = dict[str, Any]
+
+SIMULATE_KEY = "sqlml-test/simulate"
+"""Label or annotation whose value picks a simulated failure for a Job's (or Pod's) pods."""
+
+SIMULATIONS = frozenset({"ImagePullBackOff", "OOMKilled", "DeadlineExceeded", "Unschedulable"})
+UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+NODE_NAME = "sqlml-test-node"
+_POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
+_MAX_CONFIG_BYTES = 1024 * 1024
+_MAX_ANNOTATION_BYTES = 256 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Resources, errors, time
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One REST resource: enough to build paths, kinds and the apiserver's error messages."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+    has_status: bool = False
+
+    @property
+    def api_version(self) -> str:
+        """``v1`` or ``batch/v1``, as written in objects."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self) -> str:
+        """``jobs.batch`` or ``pods``: how the apiserver names the resource in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def qualified_kind(self) -> str:
+        """``Job.batch`` or ``Pod``: how 422 messages name the kind."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+
+RESOURCES: dict[tuple[str, str], Resource] = {
+    (r.group, r.plural): r
+    for r in (
+        Resource("", "v1", "ConfigMap", "configmaps"),
+        Resource("", "v1", "Secret", "secrets"),
+        Resource("", "v1", "Pod", "pods", has_status=True),
+        Resource("", "v1", "Event", "events"),
+        Resource("", "v1", "Namespace", "namespaces", namespaced=False, has_status=True),
+        Resource("batch", "v1", "Job", "jobs", has_status=True),
+    )
+}
+JOBS = RESOURCES[("batch", "jobs")]
+PODS = RESOURCES[("", "pods")]
+EVENTS = RESOURCES[("", "events")]
+NAMESPACES = RESOURCES[("", "namespaces")]
+SECRETS = RESOURCES[("", "secrets")]
+CONFIGMAPS = RESOURCES[("", "configmaps")]
+
+
+class ApiError(Exception):
+    """An error answered as a Kubernetes ``Status`` object, as the real apiserver does."""
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: Obj | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+    def status(self) -> Obj:
+        """The ``Status`` body; clients read ``reason`` and ``code`` from it."""
+        body: Obj = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+def _not_found(res: Resource, name: str) -> ApiError:
+    return ApiError(
+        404,
+        "NotFound",
+        f'{res.qualified} "{name}" not found',
+        {"name": name, "group": res.group, "kind": res.plural}
+        if res.group
+        else {"name": name, "kind": res.plural},
+    )
+
+
+def _invalid(res: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
+    """422 Invalid with one cause per (field, message), formatted like the apiserver's."""
+    text = ", ".join(f"{f}: {m}" for f, m in causes)
+    if len(causes) > 1:
+        text = f"[{text}]"
+    return ApiError(
+        422,
+        "Invalid",
+        f'{res.qualified_kind} "{name}" is invalid: {text}',
+        {
+            "name": name,
+            "group": res.group,
+            "kind": res.kind,
+            "causes": [
+                {"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes
+            ],
+        },
+    )
+
+
+def _bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def _now() -> str:
+    """RFC 3339 at second precision, like ``metav1.Time`` on the wire."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _now_nano(t: float) -> str:
+    """RFC 3339 with nanoseconds, like kubelet log timestamps."""
+    whole = int(t)
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((t - whole) * 1e9):09d}Z"
+    )
+
+
+def _short_suffix(n: int = 5) -> str:
+    return "".join(random.choice(_POD_SUFFIX_ALPHABET) for _ in range(n))
+
+
+# --------------------------------------------------------------------------------------------
+# Validation (the subset of apiserver validation that catches real launcher bugs)
+# --------------------------------------------------------------------------------------------
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  "
+    "or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+
+def _qualified_key_errors(key: str) -> str | None:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return f"prefix part {_SUBDOMAIN_MSG}"
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        return (
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
+            "and end with an alphanumeric character, and be no more than 63 characters"
+        )
+    return None
+
+
+def _validate_meta(meta: Obj, path: str = "metadata") -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    for key, value in (meta.get("labels") or {}).items():
+        if (msg := _qualified_key_errors(key)) is not None:
+            errors.append((f"{path}.labels", f'Invalid value: "{key}": {msg}'))
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            msg = (
+                "must be no more than 63 characters"
+                if isinstance(value, str) and len(value) > 63
+                else _LABEL_VALUE_MSG
+            )
+            errors.append((f"{path}.labels", f'Invalid value: "{value}": {msg}'))
+    annotations = meta.get("annotations") or {}
+    for key in annotations:
+        if (msg := _qualified_key_errors(key)) is not None:
+            errors.append((f"{path}.annotations", f'Invalid value: "{key}": {msg}'))
+    size = sum(len(k) + len(str(v)) for k, v in annotations.items())
+    if size > _MAX_ANNOTATION_BYTES:
+        errors.append(
+            (f"{path}.annotations", f"Too long: must have at most {_MAX_ANNOTATION_BYTES} bytes")
+        )
+    return errors
+
+
+def _validate_pod_spec(spec: Obj, path: str) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    containers = spec.get("containers") or []
+    if not containers:
+        errors.append((f"{path}.containers", "Required value"))
+    for i, container in enumerate(containers):
+        cpath = f"{path}.containers[{i}]"
+        name = container.get("name") or ""
+        if not name:
+            errors.append((f"{cpath}.name", "Required value"))
+        elif len(name) > 63 or not _DNS_LABEL.match(name):
+            errors.append(
+                (
+                    f"{cpath}.name",
+                    f"Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'",
+                )
+            )
+        if not container.get("image"):
+            errors.append((f"{cpath}.image", "Required value"))
+        for j, env in enumerate(container.get("env") or []):
+            if not _ENV_NAME.match(env.get("name") or ""):
+                errors.append(
+                    (
+                        f"{cpath}.env[{j}].name",
+                        f"Invalid value: \"{env.get('name')}\": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit",
+                    )
+                )
+            if "value" in env and not isinstance(env["value"], str):
+                errors.append((f"{cpath}.env[{j}].value", "Invalid value: must be a string"))
+    return errors
+
+
+def _validate(res: Resource, obj: Obj) -> None:
+    """Reject what a real apiserver rejects with 422 (names, labels, sizes, Job/Pod essentials)."""
+    meta = obj["metadata"]
+    name = meta["name"]
+    errors: list[tuple[str, str]] = []
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        errors.append(("metadata.name", f'Invalid value: "{name}": {_SUBDOMAIN_MSG}'))
+    errors += _validate_meta(meta)
+    if res in (CONFIGMAPS, SECRETS):
+        total = 0
+        for section in ("data", "binaryData"):
+            for key, value in (obj.get(section) or {}).items():
+                if len(key) > 253 or not _CONFIG_KEY.match(key):
+                    errors.append(
+                        (
+                            f"{section}[{key}]",
+                            f"Invalid value: \"{key}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                        )
+                    )
+                total += len(key) + len(str(value))
+        if total > _MAX_CONFIG_BYTES:
+            errors.append(("data", f"Too long: must have at most {_MAX_CONFIG_BYTES} bytes"))
+    if res is JOBS:
+        if len(name) > 63:
+            errors.append(
+                ("metadata.name", f'Invalid value: "{name}": must be no more than 63 characters')
+            )
+        template = (obj.get("spec") or {}).get("template") or {}
+        pod_spec = template.get("spec") or {}
+        errors += _validate_meta(template.get("metadata") or {}, "spec.template.metadata")
+        errors += _validate_pod_spec(pod_spec, "spec.template.spec")
+        if pod_spec.get("restartPolicy") not in ("Never", "OnFailure"):
+            errors.append(
+                (
+                    "spec.template.spec.restartPolicy",
+                    'Required value: valid values: "OnFailure", "Never"',
+                )
+            )
+    if res is PODS:
+        errors += _validate_pod_spec(obj.get("spec") or {}, "spec")
+    if errors:
+        raise _invalid(res, name, errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Selectors and patches
+# --------------------------------------------------------------------------------------------
+
+_REQUIREMENT = re.compile(
+    r"^\s*(?P<neg>!)?\s*(?P<key>[A-Za-z0-9_./-]+)\s*"
+    r"(?:(?P<op>==|=|!=)\s*(?P<val>[A-Za-z0-9_.-]*)|\s+(?P<setop>in|notin)\s*\((?P<vals>[^)]*)\))?\s*$"
+)
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p for p in parts if p.strip()]
+
+
+def parse_label_selector(selector: str) -> Callable[[Mapping[str, str]], bool]:
+    """Compile a label selector (``a=b,c!=d,e in (x,y),!f``) into a predicate on labels."""
+    requirements: list[tuple[str, str, frozenset[str]]] = []  # (operator, key, values)
+    for part in _split_top_level(selector):
+        m = _REQUIREMENT.match(part)
+        if m is None or (m["neg"] and (m["op"] or m["setop"])):
+            raise _bad_request(
+                f"unable to parse requirement: found '{part.strip()}', expected: label selector"
+            )
+        if m["neg"]:
+            requirements.append(("!", m["key"], frozenset()))
+        elif m["op"]:
+            requirements.append(("!=" if m["op"] == "!=" else "=", m["key"], frozenset([m["val"]])))
+        elif m["setop"]:
+            values = frozenset(v.strip() for v in m["vals"].split(",") if v.strip())
+            requirements.append((m["setop"], m["key"], values))
+        else:
+            requirements.append(("exists", m["key"], frozenset()))
+
+    def matches(labels: Mapping[str, str]) -> bool:
+        for operator, key, values in requirements:
+            present = key in labels
+            if operator == "!" and present:
+                return False
+            if operator == "exists" and not present:
+                return False
+            if operator in ("=", "in") and (not present or labels[key] not in values):
+                return False
+            if operator in ("!=", "notin") and present and labels[key] in values:
+                return False
+        return True
+
+    return matches
+
+
+def _field_value(obj: Obj, path: str) -> str:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def parse_field_selector(selector: str) -> Callable[[Obj], bool]:
+    """Compile ``metadata.name=x,status.phase!=Running`` into a predicate on whole objects.
+
+    Real apiservers only allow a few fields per resource; any dotted path is accepted here."""
+    requirements: list[tuple[str, bool, str]] = []  # (path, equal?, value)
+    for part in _split_top_level(selector):
+        m = re.match(r"^\s*([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*?)\s*$", part)
+        if m is None:
+            raise _bad_request(f"invalid selector: '{selector}'; can't understand '{part}'")
+        requirements.append((m[1], m[2] != "!=", m[3]))
+
+    def matches(obj: Obj) -> bool:
+        return all(
+            (_field_value(obj, path) == value) == equal for path, equal, value in requirements
+        )
+
+    return matches
+
+
+def _json_pointer(path: str) -> list[str]:
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise ApiError(422, "Invalid", f"invalid JSON pointer {path!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+
+
+def _json_patch(doc: Obj, ops: list[Obj]) -> Obj:
+    """RFC 6902, enough for the ``add``/``replace``/``remove``/``test``/``move``/``copy`` ops."""
+    doc = copy.deepcopy(doc)
+
+    def parent(parts: list[str]) -> tuple[Any, str]:
+        node: Any = doc
+        for p in parts[:-1]:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        return node, parts[-1]
+
+    def get(parts: list[str]) -> Any:
+        node: Any = doc
+        for p in parts:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        return node
+
+    def put(parts: list[str], value: Any, replace: bool) -> None:
+        node, last = parent(parts)
+        if isinstance(node, list):
+            if last == "-":
+                node.append(value)
+            elif replace:
+                node[int(last)] = value
+            else:
+                node.insert(int(last), value)
+        else:
+            if replace and last not in node:
+                raise KeyError(last)
+            node[last] = value
+
+    def remove(parts: list[str]) -> Any:
+        node, last = parent(parts)
+        return node.pop(int(last)) if isinstance(node, list) else node.pop(last)
+
+    try:
+        for op in ops:
+            kind, parts = op["op"], _json_pointer(op["path"])
+            if kind == "add":
+                put(parts, copy.deepcopy(op["value"]), replace=False)
+            elif kind == "replace":
+                put(parts, copy.deepcopy(op["value"]), replace=True)
+            elif kind == "remove":
+                remove(parts)
+            elif kind == "test":
+                if get(parts) != op["value"]:
+                    raise ApiError(422, "Invalid", f"test operation failed at {op['path']}")
+            elif kind == "move":
+                put(parts, remove(_json_pointer(op["from"])), replace=False)
+            elif kind == "copy":
+                put(parts, copy.deepcopy(get(_json_pointer(op["from"]))), replace=False)
+            else:
+                raise ApiError(422, "Invalid", f"unknown JSON patch op {kind!r}")
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        raise ApiError(
+            422,
+            "Invalid",
+            f"the server rejected our request due to an error in our request: {exc!r}",
+        ) from exc
+    return doc
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: dicts merge, ``null`` deletes, everything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge_patch(result.get(key), value)
+    return result
+
+
+# Lists the apiserver merges element-wise in strategic merge patches, by their merge key.
+_MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "imagePullSecrets": "name",
+    "containerStatuses": "name",
+}
+
+
+def _strategic_merge(target: Any, patch: Any) -> Any:
+    """An approximation of strategic merge patch: merge-keyed lists merge, ``$patch`` honoured."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if patch.get("$patch") == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        current = result.get(key)
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict):
+            if value.get("$patch") == "delete":
+                result.pop(key, None)
+            else:
+                result[key] = _strategic_merge(current, value)
+        elif isinstance(value, list) and key in _MERGE_KEYS and isinstance(current, list):
+            merge_key = _MERGE_KEYS[key]
+            merged = [copy.deepcopy(item) for item in current]
+            for item in value:
+                if not isinstance(item, dict):
+                    merged.append(copy.deepcopy(item))
+                    continue
+                index = next(
+                    (
+                        i
+                        for i, m in enumerate(merged)
+                        if isinstance(m, dict) and m.get(merge_key) == item.get(merge_key)
+                    ),
+                    None,
+                )
+                if item.get("$patch") == "delete":
+                    if index is not None:
+                        merged.pop(index)
+                elif index is None:
+                    merged.append(copy.deepcopy(item))
+                else:
+                    merged[index] = _strategic_merge(merged[index], item)
+            result[key] = merged
+        elif isinstance(value, list) and key == "finalizers" and isinstance(current, list):
+            result[key] = current + [v for v in value if v not in current]
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Store: objects, resourceVersions, the event history watches read
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One change, as recorded for watches and the controller."""
+
+    rv: int
+    resource: Resource
+    namespace: str
+    type: str
+    obj: Obj
+
+
+Key = tuple[Resource, str, str]
+
+
+class Store:
+    """In-memory etcd: thread-safe, every change gets the next resourceVersion and an event."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.RLock())
+        self._objects: dict[Key, Obj] = {}
+        self._rv = 0
+        self._events: list[WatchEvent] = []
+        self._event_rvs: list[int] = []
+        self._compacted_rv = 0
+        self._listeners: list[Callable[[WatchEvent], None]] = []
+
+    @property
+    def resource_version(self) -> int:
+        """The newest resourceVersion, as list responses report it."""
+        with self.cond:
+            return self._rv
+
+    def add_listener(self, listener: Callable[[WatchEvent], None]) -> None:
+        """Called under the store lock for every event; must not block."""
+        self._listeners.append(listener)
+
+    def _emit(self, res: Resource, namespace: str, kind: str, obj: Obj) -> None:
+        event = WatchEvent(self._rv, res, namespace, kind, copy.deepcopy(obj))
+        self._events.append(event)
+        self._event_rvs.append(self._rv)
+        for listener in self._listeners:
+            listener(event)
+        self.cond.notify_all()
+
+    def get(self, res: Resource, namespace: str, name: str) -> Obj | None:
+        """A deep copy of the object, or None."""
+        with self.cond:
+            obj = self._objects.get((res, namespace, name))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    def select(self, res: Resource, namespace: str | None = None) -> list[Obj]:
+        """Deep copies sorted by namespace then name, as etcd's key order gives them."""
+        with self.cond:
+            keys = sorted(
+                k for k in self._objects if k[0] is res and (namespace is None or k[1] == namespace)
+            )
+            return [copy.deepcopy(self._objects[k]) for k in keys]
+
+    def create(self, res: Resource, obj: Obj) -> Obj:
+        """Insert a fully prepared object; 409 AlreadyExists if the name is taken."""
+        meta = obj["metadata"]
+        key = (res, meta.get("namespace", ""), meta["name"])
+        with self.cond:
+            if key in self._objects:
+                raise ApiError(
+                    409,
+                    "AlreadyExists",
+                    f'{res.qualified} "{meta["name"]}" already exists',
+                    {"name": meta["name"], "group": res.group, "kind": res.plural},
+                )
+            self._rv += 1
+            meta["resourceVersion"] = str(self._rv)
+            self._objects[key] = copy.deepcopy(obj)
+            self._emit(res, key[1], "ADDED", obj)
+            return copy.deepcopy(obj)
+
+    def mutate(
+        self, res: Resource, namespace: str, name: str, fn: Callable[[Obj], Obj | None]
+    ) -> Obj:
+        """Read-modify-write under the lock; ``fn`` edits a copy (or returns a new object).
+
+        A no-op change keeps the resourceVersion and emits nothing, like the real apiserver."""
+        with self.cond:
+            current = self._objects.get((res, namespace, name))
+            if current is None:
+                raise _not_found(res, name)
+            draft = copy.deepcopy(current)
+            replaced = fn(draft)
+            new = replaced if replaced is not None else draft
+            new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            if new == current:
+                return copy.deepcopy(current)
+            if res.has_status and new.get("spec") != current.get("spec"):
+                new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+            self._rv += 1
+            new["metadata"]["resourceVersion"] = str(self._rv)
+            self._objects[(res, namespace, name)] = new
+            self._emit(res, namespace, "MODIFIED", new)
+            return copy.deepcopy(new)
+
+    def delete(self, res: Resource, namespace: str, name: str) -> Obj:
+        """Remove the object; the DELETED event carries its last state at a new resourceVersion."""
+        with self.cond:
+            obj = self._objects.pop((res, namespace, name), None)
+            if obj is None:
+                raise _not_found(res, name)
+            self._rv += 1
+            obj["metadata"]["resourceVersion"] = str(self._rv)
+            self._emit(res, namespace, "DELETED", obj)
+            return copy.deepcopy(obj)
+
+    def compact(self) -> int:
+        """Forget the event history, so older resourceVersions get 410 Gone like after etcd compaction."""
+        with self.cond:
+            self._compacted_rv = self._rv
+            self._events.clear()
+            self._event_rvs.clear()
+            return self._rv
+
+    def events_since(self, rv: int) -> tuple[list[WatchEvent], bool]:
+        """Events newer than ``rv``, and whether ``rv`` is still inside the retained history."""
+        with self.cond:
+            if rv < self._compacted_rv:
+                return [], False
+            start = bisect.bisect_right(self._event_rvs, rv)
+            return self._events[start:], True
+
+
+# --------------------------------------------------------------------------------------------
+# Pod logs
+# --------------------------------------------------------------------------------------------
+
+
+class LogBuffer:
+    """A container's combined stdout/stderr, readable whole, tailed, or followed while it grows."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.data = bytearray()
+        self.line_starts: list[tuple[int, float]] = []
+        self.closed = False
+
+    def append(self, chunk: bytes) -> None:
+        """Add output; remember when each line started for ``timestamps=true``."""
+        if not chunk:
+            return
+        now = time.time()
+        with self.cond:
+            base = len(self.data)
+            if base == 0 or self.data[-1:] == b"\n":
+                self.line_starts.append((base, now))
+            newline = chunk.find(b"\n")
+            while newline != -1 and newline + 1 < len(chunk):
+                self.line_starts.append((base + newline + 1, now))
+                newline = chunk.find(b"\n", newline + 1)
+            self.data.extend(chunk)
+            self.cond.notify_all()
+
+    def close(self) -> None:
+        """The container ended: followers finish once they have read everything."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def tail_offset(self, tail_lines: int | None) -> int:
+        """Byte offset where the last ``tail_lines`` lines start (0 for all)."""
+        with self.cond:
+            if tail_lines is None or tail_lines >= len(self.line_starts):
+                return 0
+            if tail_lines <= 0:
+                return len(self.data)
+            return self.line_starts[-tail_lines][0]
+
+    def render(self, start: int, end: int, timestamps: bool) -> bytes:
+        """Bytes ``[start, end)``, with an RFC 3339 timestamp before each line when asked."""
+        with self.cond:
+            piece = bytes(self.data[start:end])
+            if not timestamps:
+                return piece
+            out = bytearray()
+            cursor = start
+            for at, when in self.line_starts:
+                if start <= at < end:
+                    out += self.data[cursor:at] + _now_nano(when).encode() + b" "
+                    cursor = at
+            out += self.data[cursor:end]
+            return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Kubelet: one thread per pod, the first container as a subprocess
+# --------------------------------------------------------------------------------------------
+
+
+class _ConfigError(Exception):
+    """A container's env cannot be resolved: the kubelet's CreateContainerConfigError."""
+
+
+@dataclass
+class PodRun:
+    """The kubelet's state for one pod."""
+
+    namespace: str
+    name: str
+    uid: str
+    log: LogBuffer = field(default_factory=LogBuffer)
+    process: subprocess.Popen[bytes] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    grace: float = 0.0
+    started: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)
+    waiting_reason: str | None = "ContainerCreating"
+    thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether deleting the pod must wait for the kubelet to stop something."""
+        return self.thread is not None and self.thread.is_alive() and not self.finished.is_set()
+
+
+def _simulation(*metas: Obj | None) -> str | None:
+    for meta in metas:
+        if not meta:
+            continue
+        value = (meta.get("labels") or {}).get(SIMULATE_KEY) or (meta.get("annotations") or {}).get(
+            SIMULATE_KEY
+        )
+        if value:
+            return str(value)
+    return None
+
+
+_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][-._A-Za-z0-9]*)\)")
+
+
+def _expand(text: str, env: Mapping[str, str]) -> str:
+    """Kubernetes ``$(VAR)`` expansion: only container-defined vars; ``$$`` escapes."""
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+
+    return _VAR_REF.sub(repl, text)
+
+
+class Kubelet:
+    """Runs pods on the one fake node and keeps their status as a kubelet would report it."""
+
+    def __init__(self, cluster: KubernetesTestCluster) -> None:
+        self.cluster = cluster
+        self.store = cluster.store
+        self.runs: dict[str, PodRun] = {}
+        self.lock = threading.Lock()
+
+    # -- status helpers ------------------------------------------------------------------
+
+    def _set_status(self, run: PodRun, fn: Callable[[Obj], None]) -> bool:
+        """Apply ``fn`` to the pod's status; False if the pod is gone (the caller stops)."""
+
+        def edit(pod: Obj) -> None:
+            pod.setdefault("status", {})
+            fn(pod)
+
+        try:
+            self.store.mutate(PODS, run.namespace, run.name, edit)
+        except ApiError:
+            return False
+        return True
+
+    @staticmethod
+    def _container_statuses(
+        pod: Obj, state: Obj, ready: bool = False, started: bool = False
+    ) -> list[Obj]:
+        statuses = []
+        for i, container in enumerate(pod["spec"].get("containers") or []):
+            this = copy.deepcopy(state)
+            if i > 0 and "terminated" in this:
+                this["terminated"].update(exitCode=0, reason="Completed")
+                this["terminated"].pop("message", None)
+            statuses.append(
+                {
+                    "name": container["name"],
+                    "image": container.get("image", ""),
+                    "imageID": "",
+                    "ready": ready,
+                    "started": started,
+                    "restartCount": 0,
+                    "state": this,
+                    "lastState": {},
+                }
+            )
+        return statuses
+
+    @staticmethod
+    def _condition(
+        pod: Obj, kind: str, status: str, reason: str | None = None, message: str | None = None
+    ) -> None:
+        conditions = [c for c in pod["status"].get("conditions", []) if c["type"] != kind]
+        cond: Obj = {
+            "type": kind,
+            "status": status,
+            "lastProbeTime": None,
+            "lastTransitionTime": _now(),
+        }
+        if reason:
+            cond["reason"] = reason
+        if message:
+            cond["message"] = message
+        conditions.append(cond)
+        pod["status"]["conditions"] = conditions
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, pod: Obj) -> None:
+        """A new pod was created: schedule it and run it in its own thread."""
+        meta = pod["metadata"]
+        run = PodRun(meta["namespace"], meta["name"], meta["uid"])
+        with self.lock:
+            if run.uid in self.runs:
+                return
+            self.runs[run.uid] = run
+        run.thread = threading.Thread(
+            target=self._guarded, args=(run, pod), name=f"kubelet-{run.name}", daemon=True
+        )
+        run.thread.start()
+
+    def _guarded(self, run: PodRun, pod: Obj) -> None:
+        try:
+            self._run(run, pod)
+        except Exception:
+            self.cluster.record_error(f"kubelet {run.namespace}/{run.name}")
+        finally:
+            run.finished.set()
+            run.log.close()
+            if run.process is not None and run.process.poll() is None:
+                self._signal(run.process, signal.SIGKILL)
+            if run.stop.is_set() and not self.cluster.stopping.is_set():
+                # Deleted while running: the grace period is over, the object goes.
+                with contextlib.suppress(ApiError):
+                    self.store.delete(PODS, run.namespace, run.name)
+
+    def _run(self, run: PodRun, pod: Obj) -> None:
+        sim = self.cluster.simulation_for_pod(pod)
+        if sim is not None and sim not in SIMULATIONS:
+            raise ValueError(f"unknown {SIMULATE_KEY} value {sim!r}; known: {sorted(SIMULATIONS)}")
+        container = pod["spec"]["containers"][0]
+        image = container.get("image", "")
+
+        if sim == "Unschedulable":
+
+            def unschedulable(p: Obj) -> None:
+                p["status"]["phase"] = "Pending"
+                self._condition(p, "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE_MESSAGE)
+
+            self._set_status(run, unschedulable)
+            self.cluster.emit_event(
+                pod, "Warning", "FailedScheduling", UNSCHEDULABLE_MESSAGE, "default-scheduler"
+            )
+            run.waiting_reason = None
+            return
+
+        def scheduled(p: Obj) -> None:
+            p["spec"]["nodeName"] = NODE_NAME
+            p["status"].update(
+                phase="Pending",
+                hostIP="127.0.0.1",
+                podIP="127.0.0.1",
+                podIPs=[{"ip": "127.0.0.1"}],
+                startTime=_now(),
+            )
+            self._condition(p, "PodScheduled", "True")
+            self._condition(p, "Initialized", "True")
+            self._condition(
+                p,
+                "Ready",
+                "False",
+                "ContainersNotReady",
+                f"containers with unready status: [{container['name']}]",
+            )
+            p["status"]["containerStatuses"] = self._container_statuses(
+                p, {"waiting": {"reason": "ContainerCreating"}}
+            )
+
+        if not self._set_status(run, scheduled):
+            return
+        self.cluster.emit_event(
+            pod,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {run.namespace}/{run.name} to {NODE_NAME}",
+            "default-scheduler",
+        )
+
+        if sim == "ImagePullBackOff":
+            message = f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull and unpack image "{image}": not found'
+            for reason, msg in (
+                ("ErrImagePull", message),
+                ("ImagePullBackOff", f'Back-off pulling image "{image}"'),
+            ):
+                run.waiting_reason = reason
+                waiting = {"waiting": {"reason": reason, "message": msg}}
+
+                def pulling(p: Obj, waiting: Obj = waiting) -> None:
+                    p["status"]["containerStatuses"] = self._container_statuses(p, waiting)
+
+                if not self._set_status(run, pulling):
+                    return
+                self.cluster.emit_event(
+                    pod,
+                    "Warning",
+                    "Failed" if reason == "ErrImagePull" else "BackOff",
+                    msg,
+                    "kubelet",
+                )
+                if run.stop.wait(0.05):
+                    return
+            return
+
+        try:
+            argv, env = self._command(pod, container)
+        except _ConfigError as exc:
+            problem = str(exc)
+            run.waiting_reason = "CreateContainerConfigError"
+            waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": problem}}
+            self._set_status(
+                run,
+                lambda p: p["status"].update(
+                    containerStatuses=self._container_statuses(p, waiting)
+                ),
+            )
+            self.cluster.emit_event(pod, "Warning", "Failed", f"Error: {problem}", "kubelet")
+            return
+
+        started_at = _now()
+        if sim in ("OOMKilled", "DeadlineExceeded") or run.stop.is_set():
+            run.started = True
+            run.waiting_reason = None
+            self._mark_running(run, started_at)
+            if sim == "OOMKilled":
+                self._finish(run, 137, "OOMKilled", started_at)
+                return
+            run.stop.wait()  # DeadlineExceeded: "hangs" until the Job controller deletes the pod
+            self._finish(run, 137, "Error", started_at)
+            return
+
+        workdir = container.get("workingDir")
+        cwd = workdir if workdir and Path(workdir).is_dir() else self.cluster.workdir
+        try:
+            if not argv:
+                raise OSError(
+                    0,
+                    "no command given and image entrypoints are not emulated by the sqlml test kubelet",
+                )
+            run.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            run.waiting_reason = None
+            run.started = True
+            message = f'failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: "{argv[0] if argv else ""}": {exc.strerror or exc}'
+            self._finish(run, 128, "StartError", started_at, message)
+            return
+        run.started = True
+        run.waiting_reason = None
+        reader = threading.Thread(
+            target=self._pump, args=(run,), name=f"log-{run.name}", daemon=True
+        )
+        reader.start()
+        self.cluster.emit_event(
+            pod, "Normal", "Started", f"Started container {container['name']}", "kubelet"
+        )
+        self._mark_running(run, started_at)
+
+        process = run.process
+        while process.poll() is None and not run.stop.wait(0.01):
+            pass
+        if process.poll() is None:  # deletion: SIGTERM, grace period, SIGKILL
+            self._signal(process, signal.SIGTERM if run.grace > 0 else signal.SIGKILL)
+            try:
+                process.wait(timeout=run.grace)
+            except subprocess.TimeoutExpired:
+                self._signal(process, signal.SIGKILL)
+                process.wait()
+        self._signal(process, signal.SIGKILL)  # the container's other processes die with it
+        reader.join(timeout=5)
+        run.log.close()
+        code = process.returncode
+        exit_code = code if code >= 0 else 128 - code
+        self._finish(run, exit_code, "Completed" if exit_code == 0 else "Error", started_at)
+
+    def _mark_running(self, run: PodRun, started_at: str) -> None:
+        def running(p: Obj) -> None:
+            p["status"]["phase"] = "Running"
+            self._condition(p, "Ready", "True")
+            self._condition(p, "ContainersReady", "True")
+            p["status"]["containerStatuses"] = self._container_statuses(
+                p, {"running": {"startedAt": started_at}}, ready=True, started=True
+            )
+
+        self._set_status(run, running)
+
+    def _finish(
+        self, run: PodRun, exit_code: int, reason: str, started_at: str, message: str | None = None
+    ) -> None:
+        """Record the container's end; a pod being deleted is then removed, as after its grace period."""
+        run.log.close()
+        terminated: Obj = {
+            "exitCode": exit_code,
+            "reason": reason,
+            "startedAt": started_at,
+            "finishedAt": _now(),
+            "containerID": f"sqlml-test://{run.uid}",
+        }
+        if message:
+            terminated["message"] = message
+
+        def done(p: Obj) -> None:
+            p["status"]["phase"] = "Succeeded" if exit_code == 0 else "Failed"
+            self._condition(p, "Ready", "False", "PodCompleted")
+            self._condition(p, "ContainersReady", "False", "PodCompleted")
+            p["status"]["containerStatuses"] = self._container_statuses(
+                p, {"terminated": terminated}
+            )
+
+        self._set_status(run, done)
+
+    def _pump(self, run: PodRun) -> None:
+        assert run.process is not None and run.process.stdout is not None
+        fd = run.process.stdout.fileno()
+        while chunk := os.read(fd, 65536):
+            run.log.append(chunk)
+        run.process.stdout.close()
+
+    @staticmethod
+    def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+
+    def _command(self, pod: Obj, container: Obj) -> tuple[list[str], dict[str, str]]:
+        """argv and environment as the container would see them (image entrypoints unknown)."""
+        namespace = pod["metadata"]["namespace"]
+        defined: dict[str, str] = {}
+        for source in container.get("envFrom") or []:
+            prefix = source.get("prefix", "")
+            if ref := source.get("configMapRef"):
+                cm = self.store.get(CONFIGMAPS, namespace, ref["name"])
+                if cm is None:
+                    if not ref.get("optional"):
+                        raise _ConfigError(f'configmap "{ref["name"]}" not found')
+                    continue
+                defined.update({prefix + k: v for k, v in (cm.get("data") or {}).items()})
+            if ref := source.get("secretRef"):
+                secret = self.store.get(SECRETS, namespace, ref["name"])
+                if secret is None:
+                    if not ref.get("optional"):
+                        raise _ConfigError(f'secret "{ref["name"]}" not found')
+                    continue
+                defined.update(
+                    {
+                        prefix + k: base64.b64decode(v).decode()
+                        for k, v in (secret.get("data") or {}).items()
+                    }
+                )
+        for var in container.get("env") or []:
+            value = self._env_value(pod, var, defined)
+            if value is not None:
+                defined[var["name"]] = value
+        # No command means the image's entrypoint, which cannot be known here: argv stays empty
+        # and the container fails with StartError rather than hanging the Job.
+        argv = (
+            [
+                _expand(str(a), defined)
+                for a in (container.get("command") or []) + (container.get("args") or [])
+            ]
+            if container.get("command")
+            else []
+        )
+        env = dict(os.environ)
+        env.update(
+            HOSTNAME=pod["metadata"]["name"],
+            KUBERNETES_SERVICE_HOST="127.0.0.1",
+            KUBERNETES_SERVICE_PORT=str(self.cluster.port),
+        )
+        env.update(defined)
+        return argv, env
+
+    def _env_value(self, pod: Obj, var: Obj, defined: Mapping[str, str]) -> str | None:
+        if "value" in var:
+            return _expand(var["value"], defined)
+        source = var.get("valueFrom")
+        if not source:
+            return ""
+        namespace = pod["metadata"]["namespace"]
+        for ref_key, res in (("secretKeyRef", SECRETS), ("configMapKeyRef", CONFIGMAPS)):
+            if ref := source.get(ref_key):
+                obj = self.store.get(res, namespace, ref["name"])
+                label = "secret" if res is SECRETS else "configmap"
+                if obj is None:
+                    if ref.get("optional"):
+                        return None
+                    raise _ConfigError(f'{label} "{ref["name"]}" not found')
+                data = obj.get("data") or {}
+                if ref["key"] not in data:
+                    if ref.get("optional"):
+                        return None
+                    raise _ConfigError(
+                        f"couldn't find key {ref['key']} in {res.kind} {namespace}/{ref['name']}"
+                    )
+                value = data[ref["key"]]
+                return base64.b64decode(value).decode() if res is SECRETS else str(value)
+        if ref := source.get("fieldRef"):
+            path = ref["fieldPath"]
+            m = re.match(r"^metadata\.(labels|annotations)\['(.+)'\]$", path)
+            if m:
+                return str((pod["metadata"].get(m.group(1)) or {}).get(m.group(2), ""))
+            known = {
+                "metadata.name": pod["metadata"]["name"],
+                "metadata.namespace": namespace,
+                "metadata.uid": pod["metadata"]["uid"],
+                "spec.nodeName": NODE_NAME,
+                "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "default"),
+                "status.hostIP": "127.0.0.1",
+                "status.podIP": "127.0.0.1",
+            }
+            return known.get(path, "")
+        return None  # resourceFieldRef and friends: not emulated
+
+    def request_stop(self, uid: str, grace: float) -> PodRun | None:
+        """Ask the pod's container to stop (deletion); returns the run if it is still alive."""
+        with self.lock:
+            run = self.runs.get(uid)
+        if run is None:
+            return None
+        run.grace = grace
+        run.stop.set()
+        return run if run.alive else None
+
+    def shutdown(self) -> None:
+        """Kill every container (cluster teardown) and wait for the pod threads."""
+        with self.lock:
+            runs = list(self.runs.values())
+        for run in runs:
+            run.grace = 0
+            run.stop.set()
+            if run.process is not None and run.process.poll() is None:
+                self._signal(run.process, signal.SIGKILL)
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------
+# Job controller and garbage collector
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _JobTrack:
+    succeeded: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    started: float | None = None
+    finished: float | None = None
+
+
+def _condition_true(obj: Obj, kind: str) -> bool:
+    return any(
+        c.get("type") == kind and c.get("status") == "True"
+        for c in (obj.get("status") or {}).get("conditions") or []
+    )
+
+
+def _controller_uid(pod: Obj) -> str | None:
+    for ref in pod["metadata"].get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == "Job":
+            return str(ref["uid"])
+    return None
+
+
+class JobController:
+    """kube-controller-manager's Job, TTL-after-finished and garbage-collector loops, in one thread."""
+
+    def __init__(self, cluster: KubernetesTestCluster) -> None:
+        self.cluster = cluster
+        self.store = cluster.store
+        self.queue: queue.Queue[WatchEvent | Callable[[], None] | None] = queue.Queue()
+        self.tracks: dict[str, _JobTrack] = {}
+        self.thread = threading.Thread(target=self._loop, name="job-controller", daemon=True)
+
+    def _loop(self) -> None:
+        while True:
+            item: WatchEvent | Callable[[], None] | str | None
+            try:
+                item = self.queue.get(timeout=0.05)
+            except queue.Empty:
+                item = "tick"
+            if item is None:
+                return
+            try:
+                if item == "tick":
+                    self._tick()
+                elif isinstance(item, WatchEvent):
+                    self._handle(item)
+                elif callable(item):
+                    item()
+            except Exception:
+                self.cluster.record_error("job controller")
+
+    def _handle(self, event: WatchEvent) -> None:
+        if event.resource is JOBS and event.type != "DELETED":
+            self.reconcile(event.namespace, event.obj["metadata"]["name"])
+        elif event.resource is PODS:
+            if event.type == "ADDED":
+                self.cluster.kubelet.start(event.obj)
+            owner = _controller_uid(event.obj)
+            if owner is None:
+                return
+            if event.type == "DELETED":
+                phase = (event.obj.get("status") or {}).get("phase")
+                track = self.tracks.setdefault(owner, _JobTrack())
+                uid = event.obj["metadata"]["uid"]
+                if phase not in ("Succeeded", "Failed") and uid not in track.succeeded:
+                    track.failed.add(uid)  # podReplacementPolicy TerminatingOrFailed counts it
+            job = self._job_by_uid(event.namespace, owner)
+            if job is not None:
+                self.reconcile(event.namespace, job["metadata"]["name"])
+
+    def _job_by_uid(self, namespace: str, uid: str) -> Obj | None:
+        return next(
+            (j for j in self.store.select(JOBS, namespace) if j["metadata"]["uid"] == uid), None
+        )
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for job in self.store.select(JOBS):
+            meta = job["metadata"]
+            track = self.tracks.get(meta["uid"])
+            if track is None:
+                continue
+            ttl = job["spec"].get("ttlSecondsAfterFinished")
+            if (
+                track.finished is not None
+                and ttl is not None
+                and now - track.finished >= ttl
+                and not meta.get("deletionTimestamp")
+            ):
+                with contextlib.suppress(ApiError):
+                    self.cluster.delete_object(
+                        JOBS, meta["namespace"], meta["name"], propagation="Background"
+                    )
+            elif track.finished is None and track.started is not None:
+                self.reconcile(meta["namespace"], meta["name"])
+
+    def reconcile(self, namespace: str, name: str) -> None:
+        """Drive one Job toward its spec: pods to create, counts, conditions, deadlines."""
+        job = self.store.get(JOBS, namespace, name)
+        if job is None:
+            return
+        meta, spec = job["metadata"], job["spec"]
+        uid = meta["uid"]
+        track = self.tracks.setdefault(uid, _JobTrack())
+        if meta.get("deletionTimestamp"):
+            self._finish_foreground_or_orphan(job)
+            return
+        if _condition_true(job, "Complete") or _condition_true(job, "Failed"):
+            return
+        pods = [p for p in self.store.select(PODS, namespace) if _controller_uid(p) == uid]
+        for pod in pods:
+            phase = (pod.get("status") or {}).get("phase")
+            if phase == "Succeeded":
+                track.succeeded.add(pod["metadata"]["uid"])
+            elif phase == "Failed":
+                track.failed.add(pod["metadata"]["uid"])
+        active = [
+            p
+            for p in pods
+            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and not p["metadata"].get("deletionTimestamp")
+        ]
+        completions = spec.get("completions") or 1
+        parallelism = spec.get("parallelism", 1)
+        backoff_limit = spec.get("backoffLimit", 6)
+        deadline = spec.get("activeDeadlineSeconds")
+        if deadline is None and self.cluster.simulation_for_job(job) == "DeadlineExceeded":
+            deadline = 0
+        suspended = bool(spec.get("suspend"))
+        now = time.monotonic()
+        first = track.started is None
+        if first and not suspended:
+            track.started = now  # the deadline is checked from the next pass, after pods exist
+
+        conditions: list[Obj] = list((job.get("status") or {}).get("conditions") or [])
+        finish: tuple[str, str, str] | None = None  # (outcome, reason, message)
+        if len(track.failed) > backoff_limit:
+            finish = (
+                "Failed",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            )
+        elif (
+            deadline is not None
+            and not first
+            and track.started is not None
+            and now - track.started >= deadline
+        ):
+            finish = ("Failed", "DeadlineExceeded", "Job was active longer than specified deadline")
+        elif len(track.succeeded) >= completions:
+            finish = ("Complete", "CompletionsReached", "Reached expected number of succeeded pods")
+
+        created = 0
+        if finish is not None or suspended:
+            for pod in active:
+                with contextlib.suppress(ApiError):
+                    self.cluster.delete_object(PODS, namespace, pod["metadata"]["name"], grace=0)
+                if finish is not None and finish[0] == "Failed":
+                    track.failed.add(pod["metadata"]["uid"])
+            active = []
+        else:
+            want = min(parallelism, completions - len(track.succeeded)) - len(active)
+            for _ in range(max(want, 0)):
+                self._create_pod(job)
+                created += 1
+
+        def stamp(kind: str, reason: str, message: str) -> Obj:
+            return {
+                "type": kind,
+                "status": "True",
+                "lastProbeTime": _now(),
+                "lastTransitionTime": _now(),
+                "reason": reason,
+                "message": message,
+            }
+
+        if finish is not None:
+            outcome, reason, message = finish
+            track.finished = now
+            interim = "SuccessCriteriaMet" if outcome == "Complete" else "FailureTarget"
+            conditions = [c for c in conditions if c["type"] not in (interim, outcome, "Suspended")]
+            conditions += [stamp(interim, reason, message), stamp(outcome, reason, message)]
+            self.cluster.emit_event(
+                job,
+                "Normal" if outcome == "Complete" else "Warning",
+                "Completed" if outcome == "Complete" else reason,
+                "Job completed" if outcome == "Complete" else message,
+                "job-controller",
+            )
+        elif suspended and not _condition_true(job, "Suspended"):
+            conditions = [c for c in conditions if c["type"] != "Suspended"] + [
+                stamp("Suspended", "JobSuspended", "Job suspended")
+            ]
+
+        ready = sum(1 for p in active if _condition_true(p, "Ready"))
+        n_active = len(active) + created
+
+        def update(j: Obj) -> None:
+            status = j.setdefault("status", {})
+            for key, value in (
+                ("active", n_active),
+                ("succeeded", len(track.succeeded)),
+                ("failed", len(track.failed)),
+            ):
+                if value:
+                    status[key] = value
+                else:
+                    status.pop(key, None)  # omitempty, as the real API serves it
+            status["ready"] = ready
+            status["terminating"] = 0
+            status["uncountedTerminatedPods"] = {}
+            if not suspended:
+                status.setdefault("startTime", _now())
+            if conditions:
+                status["conditions"] = conditions
+            if finish is not None and finish[0] == "Complete":
+                status["completionTime"] = _now()
+
+        with contextlib.suppress(ApiError):
+            self.store.mutate(JOBS, namespace, name, update)
+
+    def _create_pod(self, job: Obj) -> None:
+        meta, template = job["metadata"], job["spec"]["template"]
+        tmeta = copy.deepcopy(template.get("metadata") or {})
+        annotations = tmeta.get("annotations") or {}
+        sim = self.cluster.simulation_for_job(job)
+        if sim is not None:
+            annotations[SIMULATE_KEY] = sim
+        pod: Obj = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "generateName": f"{meta['name']}-",
+                "name": f"{meta['name']}-{_short_suffix()}",
+                "namespace": meta["namespace"],
+                "labels": tmeta.get("labels") or {},
+                "annotations": annotations,
+                "ownerReferences": [
+                    {
+                        "apiVersion": "batch/v1",
+                        "kind": "Job",
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
+            },
+            "spec": copy.deepcopy(template.get("spec") or {}),
+        }
+        if not annotations:
+            del pod["metadata"]["annotations"]
+        created = self.cluster.create_object(PODS, pod)
+        self.cluster.emit_event(
+            job,
+            "Normal",
+            "SuccessfulCreate",
+            f"Created pod: {created['metadata']['name']}",
+            "job-controller",
+        )
+
+    def _finish_foreground_or_orphan(self, job: Obj) -> None:
+        """Finalizers ``orphan`` / ``foregroundDeletion``: handle dependents, then remove the Job."""
+        meta = job["metadata"]
+        finalizers = meta.get("finalizers") or []
+        dependents = [
+            p
+            for p in self.store.select(PODS, meta["namespace"])
+            if any(r.get("uid") == meta["uid"] for r in p["metadata"].get("ownerReferences") or [])
+        ]
+        if "orphan" in finalizers:
+
+            def disown(pod: Obj) -> None:
+                refs = [
+                    r
+                    for r in pod["metadata"].get("ownerReferences") or []
+                    if r.get("uid") != meta["uid"]
+                ]
+                if refs:
+                    pod["metadata"]["ownerReferences"] = refs
+                else:
+                    pod["metadata"].pop("ownerReferences", None)
+
+            for pod in dependents:
+                with contextlib.suppress(ApiError):
+                    self.store.mutate(PODS, meta["namespace"], pod["metadata"]["name"], disown)
+        elif "foregroundDeletion" in finalizers:
+            for pod in dependents:
+                if not pod["metadata"].get("deletionTimestamp"):
+                    with contextlib.suppress(ApiError):
+                        self.cluster.delete_object(PODS, meta["namespace"], pod["metadata"]["name"])
+            if dependents:
+                return  # wait for the pods to go; their DELETED events reconcile again
+        with contextlib.suppress(ApiError):
+            self.store.delete(JOBS, meta["namespace"], meta["name"])
+
+    def collect_garbage(self, owner_uid: str, namespace: str) -> None:
+        """Background propagation: delete what the removed owner owned."""
+        for pod in self.store.select(PODS, namespace):
+            if any(
+                r.get("uid") == owner_uid for r in pod["metadata"].get("ownerReferences") or []
+            ) and not pod["metadata"].get("deletionTimestamp"):
+                with contextlib.suppress(ApiError):
+                    self.cluster.delete_object(PODS, namespace, pod["metadata"]["name"])
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------------------------
+
+_PATH = re.compile(
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+    r"(?:/namespaces/(?P<ns>[^/]+)(?=/[^/]+))?/(?P<plural>[^/]+)"
+    r"(?:/(?P<name>[^/]+)(?:/(?P<sub>status|log))?)?/?$"
+)
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in ("true", "1")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Translates REST calls into cluster operations; every error becomes a ``Status``."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log; requests are recorded on the cluster instead."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _send_json(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_text(self, code: int, data: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _start_chunked(self, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def _end_chunked(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _client_gone(self) -> bool:
+        """A streaming client that hung up shows as a readable socket with nothing to read."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise _bad_request(f"the body of the request was in an unknown format: {exc}") from exc
+
+    def _dispatch(self, method: str) -> None:
+        cluster = self.server.cluster
+        cluster.requests.append((method, self.path))
+        try:
+            self._route(method)
+        except ApiError as err:
+            self._send_json(err.code, err.status())
+        except OSError:  # the client hung up mid-stream
+            self.close_connection = True
+        except Exception:
+            cluster.record_error(f"{method} {self.path}")
+            with contextlib.suppress(OSError):
+                self._send_json(
+                    500,
+                    ApiError(
+                        500, "InternalError", "sqlml test apiserver error; see cluster.errors"
+                    ).status(),
+                )
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _route(self, method: str) -> None:
+        cluster = self.server.cluster
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        path = url.path
+        if path != "/" and path.endswith("/"):  # the client asks for "/version/"
+            path = path.rstrip("/")
+        if path in ("/healthz", "/livez", "/readyz"):
+            self._send_text(200, b"ok")
+            return
+        if path == "/version":
+            self._send_json(
+                200,
+                {
+                    "major": "1",
+                    "minor": "33",
+                    "gitVersion": "v1.33.0-sqlml-test",
+                    "gitCommit": "0" * 40,
+                    "gitTreeState": "clean",
+                    "buildDate": "2025-01-01T00:00:00Z",
+                    "goVersion": "go1.24.0",
+                    "compiler": "gc",
+                    "platform": "linux/amd64",
+                },
+            )
+            return
+        if path == "/api":
+            self._send_json(
+                200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+            )
+            return
+        m = _PATH.match(path)
+        group = "" if m is None or m["core"] else m["group"]
+        res = RESOURCES.get((group, m["plural"])) if m else None
+        if m is None or res is None or (m["group"] and m["version"] != res.version):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        namespace = unquote(m["ns"]) if m["ns"] else None
+        if res.namespaced is False and namespace is not None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = unquote(m["name"]) if m["name"] else None
+        sub = m["sub"]
+        dry_run = "dryRun" in query
+        if res.namespaced and namespace is None and (method != "GET" or name is not None):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        ns = namespace or ""
+        if sub == "log":
+            if res is not PODS or method != "GET":
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                )
+            self._log(ns, name or "", query)
+        elif name is None:
+            if method == "GET" and _truthy(query.get("watch")):
+                self._watch(res, namespace, query)
+            elif method == "GET":
+                self._send_json(
+                    200,
+                    cluster.list_response(
+                        res, namespace, query.get("labelSelector"), query.get("fieldSelector")
+                    ),
+                )
+            elif method == "POST":
+                body = self._body()
+                if not isinstance(body, dict):
+                    raise _bad_request("the body of the request was in an unknown format")
+                code, obj = (
+                    201,
+                    cluster.create_object(res, body, namespace=namespace, dry_run=dry_run),
+                )
+                self._send_json(code, obj)
+            elif method == "DELETE":
+                selector = query.get("labelSelector")
+                for obj in cluster.list_objects(
+                    res, namespace, selector, query.get("fieldSelector")
+                ):
+                    with contextlib.suppress(ApiError):
+                        cluster.delete_object(
+                            res,
+                            ns,
+                            obj["metadata"]["name"],
+                            propagation=query.get("propagationPolicy"),
+                        )
+                self._send_json(
+                    200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+                )
+            else:
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                )
+        elif method == "GET":
+            found = cluster.store.get(res, ns, name)
+            if found is None:
+                raise _not_found(res, name)
+            self._send_json(200, found)
+        elif method in ("PUT", "PATCH"):
+            if sub == "status" and not res.has_status:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            body = self._body()
+            content_type = (
+                (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+            )
+            self._send_json(
+                200,
+                cluster.update_object(
+                    res,
+                    ns,
+                    name,
+                    method,
+                    body,
+                    content_type,
+                    status=sub == "status",
+                    dry_run=dry_run,
+                ),
+            )
+        elif method == "DELETE":
+            options = self._body() or {}
+            propagation = query.get("propagationPolicy") or options.get("propagationPolicy")
+            if propagation is None and (
+                "orphanDependents" in query or "orphanDependents" in options
+            ):
+                orphan = query.get("orphanDependents", options.get("orphanDependents"))
+                propagation = "Orphan" if orphan in (True, "true") else "Background"
+            grace_raw = query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+            grace = float(grace_raw) if grace_raw not in (None, "") else None
+            preconditions = options.get("preconditions") or {}
+            current = cluster.store.get(res, ns, name)
+            if current is None:
+                raise _not_found(res, name)
+            for key in ("uid", "resourceVersion"):
+                if preconditions.get(key) and preconditions[key] != current["metadata"].get(key):
+                    raise ApiError(
+                        409,
+                        "Conflict",
+                        f"Precondition failed: {key}: {preconditions[key]}, {key} in object meta: {current['metadata'].get(key)}",
+                    )
+            if dry_run:
+                self._send_json(200, current)
+                return
+            self._send_json(
+                200, cluster.delete_object(res, ns, name, propagation=propagation, grace=grace)
+            )
+        else:
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
+
+    # -- streaming ------------------------------------------------------------------------
+
+    def _watch(self, res: Resource, namespace: str | None, query: dict[str, str]) -> None:
+        cluster = self.server.cluster
+        labels = parse_label_selector(query.get("labelSelector") or "")
+        fields = parse_field_selector(query.get("fieldSelector") or "")
+        timeout = query.get("timeoutSeconds")
+        deadline = time.monotonic() + float(timeout) if timeout else None
+
+        def matches(obj: Obj) -> bool:
+            return labels(obj["metadata"].get("labels") or {}) and fields(obj)
+
+        store = cluster.store
+        rv_raw = query.get("resourceVersion") or "0"
+        try:
+            since = int(rv_raw)
+        except ValueError as exc:
+            raise _bad_request(f'invalid resource version "{rv_raw}"') from exc
+        initial: list[Obj] = []
+        with store.cond:
+            if since == 0:  # "start at most recent": synthetic ADDED for what exists now
+                since = store.resource_version
+                initial = [o for o in store.select(res, namespace) if matches(o)]
+            _, retained = store.events_since(since)
+        self._start_chunked("application/json")
+        if not retained:
+            gone = ApiError(
+                410, "Expired", f"too old resource version: {since} ({store.resource_version})"
+            ).status()
+            self._chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
+            self._end_chunked()
+            return
+        for obj in initial:
+            self._chunk(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
+        while not cluster.stopping.is_set():
+            with store.cond:
+                events, retained = store.events_since(since)
+                if not events:
+                    wait = (
+                        0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
+                    )
+                    store.cond.wait(wait)
+                    events, retained = store.events_since(since)
+            for event in events:
+                since = event.rv
+                if (
+                    event.resource is res
+                    and (namespace is None or event.namespace == namespace)
+                    and matches(event.obj)
+                ):
+                    self._chunk(
+                        json.dumps({"type": event.type, "object": event.obj}).encode() + b"\n"
+                    )
+            if (deadline is not None and time.monotonic() >= deadline) or (
+                not events and self._client_gone()
+            ):
+                break
+        with contextlib.suppress(OSError):
+            self._end_chunked()
+
+    def _log(self, namespace: str, name: str, query: dict[str, str]) -> None:
+        cluster = self.server.cluster
+        pod = cluster.store.get(PODS, namespace, name)
+        if pod is None:
+            raise _not_found(PODS, name)
+        containers = [c["name"] for c in pod["spec"].get("containers") or []]
+        container = query.get("container")
+        if container is None:
+            if len(containers) > 1:
+                raise _bad_request(
+                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+                )
+            container = containers[0]
+        if container not in containers:
+            raise _bad_request(f"container {container} is not valid for pod {name}")
+        if _truthy(query.get("previous")):
+            raise _bad_request(
+                f'previous terminated container "{container}" in pod "{name}" not found'
+            )
+        if not pod["spec"].get("nodeName"):
+            raise _bad_request(f"pod {name} does not have a host assigned")
+        run = cluster.kubelet.runs.get(pod["metadata"]["uid"])
+        if run is None or not run.started:
+            reason = run.waiting_reason if run is not None else "ContainerCreating"
+            if reason in ("ErrImagePull", "ImagePullBackOff"):
+                reason = "trying and failing to pull image"
+            raise _bad_request(
+                f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+            )
+        log = run.log
+        tail = int(query["tailLines"]) if query.get("tailLines") else None
+        limit = int(query["limitBytes"]) if query.get("limitBytes") else None
+        timestamps = _truthy(query.get("timestamps"))
+        start = log.tail_offset(tail)
+        if not _truthy(query.get("follow")):
+            with log.cond:
+                end = len(log.data) if limit is None else min(len(log.data), start + limit)
+            self._send_text(200, log.render(start, end, timestamps))
+            return
+        self._start_chunked("text/plain")
+        position, sent = start, 0
+        while True:
+            with log.cond:
+                if len(log.data) <= position and not log.closed:
+                    log.cond.wait(0.1)
+                end = len(log.data)
+                closed = log.closed
+            if limit is not None:
+                end = min(end, start + limit)
+            if end > position:
+                self._chunk(log.render(position, end, timestamps))
+                sent += end - position
+                position = end
+            if (closed and position >= len(log.data)) or (limit is not None and sent >= limit):
+                break
+            if cluster.stopping.is_set() or self._client_gone():
+                break
+        with contextlib.suppress(OSError):
+            self._end_chunked()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, cluster: KubernetesTestCluster) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.cluster = cluster
+
+
+# --------------------------------------------------------------------------------------------
+# The cluster
+# --------------------------------------------------------------------------------------------
+
+
+class KubernetesTestCluster:
+    """A loopback apiserver + Job controller + kubelet, as a context manager.
+
+    ``cluster.host`` is the URL for ``kubernetes.client.Configuration(host=...)``;
+    :meth:`api_client` builds that client; the inspection helpers read the store directly so
+    assertions do not depend on the code under test's own client calls.
+    """
+
+    def __init__(
+        self,
+        *,
+        grace_period_cap: float = 1.0,
+        workdir: str | os.PathLike[str] | None = None,
+        strict_namespaces: bool = False,
+    ) -> None:
+        """``grace_period_cap`` bounds the SIGTERM->SIGKILL wait (real default: 30 s) to keep
+        tests fast; ``workdir`` is the containers' cwd (default: this process's);
+        ``strict_namespaces`` makes creates in unknown namespaces 404 as on a real cluster."""
+        self.grace_period_cap = grace_period_cap
+        self.workdir = str(workdir) if workdir is not None else None
+        self.strict_namespaces = strict_namespaces
+        self.store = Store()
+        self.stopping = threading.Event()
+        self.requests: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self._simulations: list[tuple[str, str, str | None]] = []
+        self.kubelet = Kubelet(self)
+        self.controller = JobController(self)
+        self.store.add_listener(self.controller.queue.put)
+        self._server: _Server | None = None
+        self._serve_thread: threading.Thread | None = None
+        for ns in ("default", "kube-system"):
+            self.create_object(NAMESPACES, {"metadata": {"name": ns}})
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> KubernetesTestCluster:
+        """Bind a free loopback port and start serving."""
+        self._server = _Server(self)
+        self._serve_thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="k8s-apiserver",
+            daemon=True,
+        )
+        self._serve_thread.start()
+        self.controller.thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop streams, kill every container process, stop the server."""
+        self.stopping.set()
+        with self.store.cond:
+            self.store.cond.notify_all()
+        self.controller.queue.put(None)
+        self.kubelet.shutdown()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self.controller.thread.is_alive():
+            self.controller.thread.join(timeout=5)
+
+    def __enter__(self) -> KubernetesTestCluster:
+        return self.start()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.close()
+        if exc_type is None and self.errors:
+            raise AssertionError(
+                "errors inside the test Kubernetes cluster:\n" + "\n".join(self.errors)
+            )
+
+    def record_error(self, where: str) -> None:
+        """Keep a harness-internal traceback; the test fails at exit rather than silently."""
+        self.errors.append(f"{where}:\n{traceback.format_exc()}")
+
+    @property
+    def port(self) -> int:
+        """The loopback port the apiserver listens on."""
+        assert self._server is not None, "start the cluster first"
+        return int(self._server.server_address[1])
+
+    @property
+    def host(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def configuration(self) -> kubernetes.client.Configuration:
+        """A client Configuration for this server: plain HTTP, no auth."""
+        import kubernetes.client
+
+        config = kubernetes.client.Configuration(host=self.host)
+        config.verify_ssl = False
+        return config
+
+    def api_client(self) -> kubernetes.client.ApiClient:
+        """An official ``ApiClient`` talking to this server; close it (or use ``with``)."""
+        import kubernetes.client
+
+        return kubernetes.client.ApiClient(self.configuration())
+
+    def write_kubeconfig(self, path: str | os.PathLike[str], namespace: str = "default") -> Path:
+        """A kubeconfig (JSON is YAML) for code that calls ``kubernetes.config.load_kube_config``."""
+        target = Path(path)
+        target.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "sqlml-test", "cluster": {"server": self.host}}],
+                    "users": [{"name": "sqlml-test", "user": {}}],
+                    "contexts": [
+                        {
+                            "name": "sqlml-test",
+                            "context": {
+                                "cluster": "sqlml-test",
+                                "user": "sqlml-test",
+                                "namespace": namespace,
+                            },
+                        }
+                    ],
+                    "current-context": "sqlml-test",
+                }
+            )
+        )
+        return target
+
+    # -- simulation -----------------------------------------------------------------------
+
+    def simulate(self, reason: str, job: str = "*", namespace: str | None = None) -> None:
+        """Make pods of Jobs whose name matches the glob ``job`` fail with ``reason``.
+
+        For when the code under test builds the manifest and the test cannot add the
+        ``sqlml-test/simulate`` label itself.  Later rules win."""
+        if reason not in SIMULATIONS:
+            raise ValueError(f"unknown simulation {reason!r}; known: {sorted(SIMULATIONS)}")
+        self._simulations.append((job, reason, namespace))
+
+    def simulation_for_job(self, job: Obj) -> str | None:
+        """The failure a Job's pods should show: its label/annotation, its template's, or a rule."""
+        found = _simulation(
+            job["metadata"], (job.get("spec") or {}).get("template", {}).get("metadata")
+        )
+        if found is not None:
+            return found
+        for pattern, reason, namespace in reversed(self._simulations):
+            if fnmatch.fnmatchcase(job["metadata"]["name"], pattern) and namespace in (
+                None,
+                job["metadata"].get("namespace"),
+            ):
+                return reason
+        return None
+
+    def simulation_for_pod(self, pod: Obj) -> str | None:
+        """The failure a pod shows: from its label/annotation (the Job controller copies it)."""
+        return _simulation(pod["metadata"])
+
+    # -- object operations (also used by the HTTP layer) ----------------------------------
+
+    def create_object(
+        self, res: Resource, body: Obj, namespace: str | None = None, dry_run: bool = False
+    ) -> Obj:
+        """Validate, default and store a new object, as a POST to the collection does."""
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
+        if obj.get("kind") not in (None, res.kind) or obj.get("apiVersion") not in (
+            None,
+            res.api_version,
+        ):
+            raise _bad_request(
+                f"the API version in the data ({obj.get('apiVersion')}) does not match the expected API version ({res.api_version})"
+            )
+        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
+        if res.namespaced:
+            namespace = namespace or meta.get("namespace") or "default"
+            if meta.get("namespace") not in (None, "", namespace):
+                raise _bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = namespace
+            if self.strict_namespaces and self.store.get(NAMESPACES, "", namespace) is None:
+                raise _not_found(NAMESPACES, namespace)
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name"):
+            if not meta.get("generateName"):
+                raise _invalid(
+                    res, "", [("metadata.name", "Required value: name or generateName is required")]
+                )
+            meta["name"] = meta["generateName"] + _short_suffix()
+        for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(key, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = _now()
+        if res.has_status:
+            meta["generation"] = 1
+        self._default(res, obj)
+        _validate(res, obj)
+        if dry_run:
+            return obj
+        return self.store.create(res, obj)
+
+    def _default(self, res: Resource, obj: Obj) -> None:
+        """API-server defaulting that code under test may rely on (or trip over)."""
+        meta = obj["metadata"]
+        if res is SECRETS:
+            data = obj.setdefault("data", {}) or {}
+            for key, value in data.items():
+                try:
+                    base64.b64decode(value, validate=True)
+                except (ValueError, TypeError) as exc:
+                    raise _bad_request(f"illegal base64 data in secret key {key!r}") from exc
+            for key, value in (obj.pop("stringData", None) or {}).items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+            obj["data"] = data
+            obj.setdefault("type", "Opaque")
+        elif res is PODS:
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("restartPolicy", "Always")
+            spec.setdefault("terminationGracePeriodSeconds", 30)
+            spec.setdefault("dnsPolicy", "ClusterFirst")
+            spec.setdefault("schedulerName", "default-scheduler")
+            spec.setdefault("serviceAccountName", "default")
+            obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+        elif res is JOBS:
+            spec = obj.setdefault("spec", {})
+            if spec.get("completions") is None and spec.get("parallelism") is None:
+                spec["completions"] = 1
+            spec.setdefault("parallelism", 1)
+            spec.setdefault("backoffLimit", 6)
+            spec.setdefault("completionMode", "NonIndexed")
+            spec.setdefault("suspend", False)
+            spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+            controller = {
+                "batch.kubernetes.io/controller-uid": meta["uid"],
+                "batch.kubernetes.io/job-name": meta["name"],
+                "controller-uid": meta["uid"],
+                "job-name": meta["name"],
+            }
+            spec.setdefault(
+                "selector", {"matchLabels": {"batch.kubernetes.io/controller-uid": meta["uid"]}}
+            )
+            template = spec.setdefault("template", {})
+            tmeta = template.setdefault("metadata", {}) or {}
+            template["metadata"] = tmeta
+            tmeta["labels"] = {**(tmeta.get("labels") or {}), **controller}
+            pod_spec = template.setdefault("spec", {})
+            pod_spec.setdefault("terminationGracePeriodSeconds", 30)
+            pod_spec.setdefault("dnsPolicy", "ClusterFirst")
+            pod_spec.setdefault("schedulerName", "default-scheduler")
+            obj["status"] = {}
+        elif res is NAMESPACES:
+            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+            obj["status"] = {"phase": "Active"}
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+
+    def update_object(
+        self,
+        res: Resource,
+        namespace: str,
+        name: str,
+        method: str,
+        body: Any,
+        content_type: str,
+        status: bool = False,
+        dry_run: bool = False,
+    ) -> Obj:
+        """PUT or PATCH the object (or its ``/status``), keeping what the server owns."""
+        if method == "PATCH" and content_type == "application/apply-patch+yaml":
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "server-side apply is not emulated by the sqlml test cluster",
+            )
+        if body is None:
+            raise _bad_request("the body of the request was empty")
+
+        def edit(current: Obj) -> Obj:
+            original = copy.deepcopy(current)
+            if method == "PUT":
+                if not isinstance(body, dict):
+                    raise _bad_request("the body of the request was in an unknown format")
+                new = copy.deepcopy(body)
+                rv = (new.get("metadata") or {}).get("resourceVersion")
+                if rv and rv != original["metadata"]["resourceVersion"]:
+                    raise ApiError(
+                        409,
+                        "Conflict",
+                        f'Operation cannot be fulfilled on {res.qualified} "{name}": the object has been modified; please apply your changes to the latest version and try again',
+                        {"name": name, "group": res.group, "kind": res.plural},
+                    )
+                if (new.get("metadata") or {}).get("name") not in (None, name):
+                    raise _bad_request("the name of the object does not match the name on the URL")
+            elif content_type == "application/json-patch+json":
+                if not isinstance(body, list):
+                    raise _bad_request("the body of a JSON patch must be a list of operations")
+                new = _json_patch(original, body)
+            elif content_type == "application/merge-patch+json":
+                new = _merge_patch(original, body)
+            else:
+                new = _strategic_merge(original, body)
+            meta = new.setdefault("metadata", {})
+            for key in (
+                "uid",
+                "creationTimestamp",
+                "namespace",
+                "name",
+                "generation",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+            ):
+                if key in original["metadata"]:
+                    meta[key] = original["metadata"][key]
+                else:
+                    meta.pop(key, None)
+            new["kind"], new["apiVersion"] = res.kind, res.api_version
+            if res.has_status:
+                if status:
+                    kept = copy.deepcopy(original)
+                    kept["status"] = new.get("status", {})
+                    new = kept
+                else:
+                    new["status"] = original.get("status", {})
+            if res is SECRETS:
+                for key, value in (new.pop("stringData", None) or {}).items():
+                    new.setdefault("data", {})[key] = base64.b64encode(str(value).encode()).decode()
+            _validate(res, new)
+            if dry_run:
+                raise _DryRun(new)
+            return new
+
+        try:
+            return self.store.mutate(res, namespace, name, edit)
+        except _DryRun as dry:
+            return dry.obj
+
+    def delete_object(
+        self,
+        res: Resource,
+        namespace: str,
+        name: str,
+        propagation: str | None = None,
+        grace: float | None = None,
+    ) -> Obj:
+        """DELETE semantics: graceful pod termination, Job finalizers, garbage collection.
+
+        Returns what the apiserver returns: the object while deletion is pending (pods being
+        terminated, Jobs orphaning or deleting in the foreground), else a ``Status``."""
+        current = self.store.get(res, namespace, name)
+        if current is None:
+            raise _not_found(res, name)
+        meta = current["metadata"]
+        success: Obj = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "group": res.group, "kind": res.plural, "uid": meta["uid"]},
+        }
+        if res is PODS:
+            if meta.get("deletionTimestamp"):
+                return current
+            if grace is None:
+                grace = float(current["spec"].get("terminationGracePeriodSeconds", 30))
+            capped = min(grace, self.grace_period_cap)
+            run = self.kubelet.request_stop(meta["uid"], capped)
+            if run is not None and grace > 0:
+
+                def terminating(pod: Obj) -> None:
+                    pod["metadata"]["deletionTimestamp"] = time.strftime(
+                        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + grace)
+                    )
+                    pod["metadata"]["deletionGracePeriodSeconds"] = int(grace)
+
+                try:
+                    return self.store.mutate(PODS, namespace, name, terminating)
+                except ApiError:
+                    return current  # the kubelet finished it meanwhile
+            if run is not None:
+                run.finished.wait(timeout=5)
+            with contextlib.suppress(ApiError):
+                return self.store.delete(PODS, namespace, name)
+            return current
+        if res is JOBS:
+            if meta.get("deletionTimestamp"):
+                return current
+            policy = propagation or "Orphan"  # batch/v1's legacy default: orphan the pods
+            if policy in ("Orphan", "Foreground"):
+                finalizer = "orphan" if policy == "Orphan" else "foregroundDeletion"
+
+                def pending(job: Obj) -> None:
+                    job["metadata"]["deletionTimestamp"] = _now()
+                    job["metadata"]["deletionGracePeriodSeconds"] = 0
+                    job["metadata"]["finalizers"] = [
+                        *job["metadata"].get("finalizers", []),
+                        finalizer,
+                    ]
+
+                return self.store.mutate(JOBS, namespace, name, pending)
+            self.store.delete(JOBS, namespace, name)
+            self.controller.queue.put(
+                lambda: self.controller.collect_garbage(meta["uid"], namespace)
+            )
+            return success
+        if res is NAMESPACES:
+            for other in RESOURCES.values():
+                if other.namespaced:
+                    for obj in self.store.select(other, name):
+                        with contextlib.suppress(ApiError):
+                            self.delete_object(
+                                other,
+                                name,
+                                obj["metadata"]["name"],
+                                propagation="Background",
+                                grace=0,
+                            )
+            self.store.delete(NAMESPACES, "", name)
+            return success
+        self.store.delete(res, namespace, name)
+        return success
+
+    def list_objects(
+        self,
+        res: Resource,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        """Objects matching the selectors, in the order a list request returns them."""
+        labels = parse_label_selector(label_selector or "")
+        fields = parse_field_selector(field_selector or "")
+        return [
+            o
+            for o in self.store.select(res, namespace)
+            if labels(o["metadata"].get("labels") or {}) and fields(o)
+        ]
+
+    def list_response(
+        self,
+        res: Resource,
+        namespace: str | None,
+        label_selector: str | None,
+        field_selector: str | None,
+    ) -> Obj:
+        """A ``<Kind>List`` body, with the resourceVersion to start a watch from."""
+        with self.store.cond:
+            items = self.list_objects(res, namespace, label_selector, field_selector)
+            rv = self.store.resource_version
+        return {
+            "kind": f"{res.kind}List",
+            "apiVersion": res.api_version,
+            "metadata": {"resourceVersion": str(rv)},
+            "items": items,
+        }
+
+    def emit_event(
+        self, involved: Obj, kind: str, reason: str, message: str, component: str
+    ) -> None:
+        """A core/v1 Event like the scheduler, kubelet and job controller write."""
+        meta = involved["metadata"]
+        now = _now()
+        event = {
+            "metadata": {
+                "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
+                "namespace": meta["namespace"],
+            },
+            "involvedObject": {
+                "kind": involved["kind"],
+                "apiVersion": involved["apiVersion"],
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+            },
+            "reason": reason,
+            "message": message,
+            "type": kind,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        with contextlib.suppress(ApiError):
+            self.create_object(EVENTS, event)
+
+    # -- inspection -----------------------------------------------------------------------
+
+    def jobs(
+        self, namespace: str | None = "default", label_selector: str | None = None
+    ) -> list[Obj]:
+        """Jobs as stored (raw dicts), for assertions."""
+        return self.list_objects(JOBS, namespace, label_selector)
+
+    def pods(
+        self, namespace: str | None = "default", label_selector: str | None = None
+    ) -> list[Obj]:
+        """Pods as stored (raw dicts), for assertions."""
+        return self.list_objects(PODS, namespace, label_selector)
+
+    def configmaps(
+        self, namespace: str | None = "default", label_selector: str | None = None
+    ) -> list[Obj]:
+        """ConfigMaps as stored (raw dicts), for assertions."""
+        return self.list_objects(CONFIGMAPS, namespace, label_selector)
+
+    def secrets(
+        self, namespace: str | None = "default", label_selector: str | None = None
+    ) -> list[Obj]:
+        """Secrets as stored (raw dicts, ``data`` base64-encoded), for assertions."""
+        return self.list_objects(SECRETS, namespace, label_selector)
+
+    def events(
+        self, namespace: str | None = "default", involved_name: str | None = None
+    ) -> list[Obj]:
+        """Events written by the emulated scheduler, kubelet and job controller."""
+        return [
+            e
+            for e in self.list_objects(EVENTS, namespace)
+            if involved_name in (None, e["involvedObject"]["name"])
+        ]
+
+    def get(self, kind: str, name: str, namespace: str = "default") -> Obj | None:
+        """One object by kind (``Job``, ``Pod``, ``ConfigMap`` ...) and name, or None."""
+        res = next(r for r in RESOURCES.values() if r.kind == kind)
+        return self.store.get(res, namespace if res.namespaced else "", name)
+
+    def pod_log(self, name: str, namespace: str = "default") -> str:
+        """Everything the pod's container printed so far."""
+        pod = self.store.get(PODS, namespace, name)
+        if pod is None:
+            raise KeyError(f"pod {namespace}/{name} not found")
+        run = self.kubelet.runs.get(pod["metadata"]["uid"])
+        return bytes(run.log.data).decode(errors="replace") if run is not None else ""
+
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        """Container processes by ``namespace/pod``, including finished ones."""
+        return {
+            f"{r.namespace}/{r.name}": r.process
+            for r in list(self.kubelet.runs.values())
+            if r.process is not None
+        }
+
+    def running_processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        """Container processes still alive: what a test checks to prove a kill."""
+        return {k: p for k, p in self.processes().items() if p.poll() is None}
+
+    def wait_for(
+        self, predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01
+    ) -> Any:
+        """Poll until ``predicate()`` is truthy and return it; fail with a clear message on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {getattr(predicate, '__name__', predicate)}"
+                )
+            time.sleep(interval)
+
+    def compact(self) -> int:
+        """Drop the watch history: watches from an older resourceVersion get 410 Gone."""
+        return self.store.compact()
+
+
+class _DryRun(Exception):
+    """Carries a validated would-be object out of a store mutation without committing it."""
+
+    def __init__(self, obj: Obj) -> None:
+        super().__init__("dry run")
+        self.obj = obj
+
+
+@pytest.fixture
+def k8s_cluster() -> Iterator[KubernetesTestCluster]:
+    """A fresh loopback cluster per test; import this fixture where it is needed."""
+    with KubernetesTestCluster() as cluster:
+        yield cluster

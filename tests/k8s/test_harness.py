@@ -1,0 +1,530 @@
+"""Proves the loopback cluster behaves like Kubernetes *to the official client*.
+
+Launcher tests will trust this harness, so each behaviour they depend on is pinned here with
+real ``kubernetes`` client calls over HTTP: Job lifecycle, logs (whole, tailed, followed),
+selectors, error codes, watches, simulated failures and deletion semantics.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+kubernetes = pytest.importorskip("kubernetes")
+
+from kubernetes import client, watch  # noqa: E402
+from kubernetes.client.exceptions import ApiException  # noqa: E402
+
+from tests.k8s.harness import (  # noqa: E402
+    SIMULATE_KEY,
+    UNSCHEDULABLE_MESSAGE,
+    KubernetesTestCluster,
+    k8s_cluster,
+)
+
+__all__ = ["k8s_cluster"]  # the fixture, re-exported so pytest finds it in this module
+
+NS = "default"
+
+
+def pod_log(core: Any, name: str, namespace: str, **kwargs: Any) -> str:
+    """A pod's log as text. kubernetes 36's preloaded read_namespaced_pod_log returns
+    ``str(bytes)`` ("b'…'"), so read the raw response, as dagster-k8s does."""
+    response = core.read_namespaced_pod_log(name, namespace, _preload_content=False, **kwargs)
+    return str(response.data.decode("utf-8"))
+
+
+@pytest.fixture
+def api(k8s_cluster: KubernetesTestCluster) -> Iterator[tuple[client.BatchV1Api, client.CoreV1Api]]:
+    """Typed API objects over one ``ApiClient``, closed after the test."""
+    with k8s_cluster.api_client() as api_client:
+        yield client.BatchV1Api(api_client), client.CoreV1Api(api_client)
+
+
+def job_manifest(
+    name: str,
+    code: str,
+    *,
+    labels: dict[str, str] | None = None,
+    env: list[dict[str, Any]] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A Job running ``python -c code``, written as launcher code would write it."""
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": "sqlml/step:test",
+        "command": [sys.executable, "-c", code],
+    }
+    if env is not None:
+        container["env"] = env
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {
+            "backoffLimit": 0,
+            **spec,
+            "template": {"spec": {"restartPolicy": "Never", "containers": [container]}},
+        },
+    }
+
+
+def wait_for_job(batch: client.BatchV1Api, name: str, timeout: int = 5) -> client.V1Job:
+    """Watch the Job until it has a terminal condition, as a launcher would."""
+    w = watch.Watch()
+    for event in w.stream(
+        batch.list_namespaced_job,
+        NS,
+        field_selector=f"metadata.name={name}",
+        timeout_seconds=timeout,
+    ):
+        job: client.V1Job = event["object"]
+        if any(
+            c.type in ("Complete", "Failed") and c.status == "True"
+            for c in job.status.conditions or []
+        ):
+            w.stop()
+            return job
+    raise AssertionError(f"job {name} did not finish within {timeout}s")
+
+
+def terminal_condition(job: client.V1Job) -> client.V1JobCondition:
+    """The Complete/Failed condition (real 1.31+ clusters put SuccessCriteriaMet/FailureTarget first)."""
+    return next(c for c in job.status.conditions if c.type in ("Complete", "Failed"))
+
+
+def job_pods(core: client.CoreV1Api, name: str) -> list[client.V1Pod]:
+    """The Job's pods, found the way launchers find them: by the ``job-name`` label."""
+    return list(core.list_namespaced_pod(NS, label_selector=f"job-name={name}").items)
+
+
+def test_job_completes_and_serves_its_log(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """The happy path a launcher takes: ConfigMap + Job, watch to Complete, read the log."""
+    batch, core = api
+    cm = core.create_namespaced_config_map(
+        NS, {"metadata": {"name": "step-config"}, "data": {"plan.json": "{}"}}
+    )
+    assert (
+        cm.metadata.uid and cm.metadata.creation_timestamp and int(cm.metadata.resource_version) > 0
+    )
+
+    created = batch.create_namespaced_job(
+        NS, job_manifest("hello", "print('hello'); import sys; sys.exit(0)")
+    )
+    assert created.spec.selector.match_labels == {
+        "batch.kubernetes.io/controller-uid": created.metadata.uid
+    }
+    assert created.spec.template.metadata.labels["job-name"] == "hello"
+
+    job = wait_for_job(batch, "hello")
+    assert terminal_condition(job).reason == "CompletionsReached"
+    assert job.status.succeeded == 1 and job.status.active is None and job.status.failed is None
+    assert job.status.start_time is not None and job.status.completion_time is not None
+
+    (pod,) = job_pods(core, "hello")
+    assert pod.metadata.name.startswith("hello-") and len(pod.metadata.name) == len("hello-") + 5
+    assert pod.metadata.labels["controller-uid"] == created.metadata.uid
+    assert pod.metadata.labels["batch.kubernetes.io/job-name"] == "hello"
+    (owner,) = pod.metadata.owner_references
+    assert (owner.kind, owner.name, owner.uid, owner.controller) == (
+        "Job",
+        "hello",
+        created.metadata.uid,
+        True,
+    )
+    assert pod.status.phase == "Succeeded"
+    terminated = pod.status.container_statuses[0].state.terminated
+    assert (terminated.exit_code, terminated.reason) == (0, "Completed")
+
+    assert pod_log(core, pod.metadata.name, NS) == "hello\n"
+    streamed = core.read_namespaced_pod_log(
+        pod.metadata.name, NS, follow=True, _preload_content=False
+    )
+    assert b"".join(streamed.stream()) == b"hello\n"
+    lines = list(watch.Watch().stream(core.read_namespaced_pod_log, pod.metadata.name, NS))
+    assert lines == ["hello"]
+    assert k8s_cluster.pod_log(pod.metadata.name) == "hello\n"
+
+
+def test_follow_streams_output_while_the_container_runs(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """``follow=True`` must deliver lines as printed, not when the process ends."""
+    batch, core = api
+    code = "import time; print('one', flush=True); time.sleep(0.5); print('two', flush=True)"
+    batch.create_namespaced_job(NS, job_manifest("chatty", code))
+    pod = k8s_cluster.wait_for(
+        lambda: [p for p in job_pods(core, "chatty") if p.status.phase == "Running"]
+    )[0]
+
+    response = core.read_namespaced_pod_log(
+        pod.metadata.name, NS, follow=True, _preload_content=False
+    )
+    arrivals: list[tuple[float, bytes]] = [(time.monotonic(), chunk) for chunk in response.stream()]
+    assert b"".join(c for _, c in arrivals) == b"one\ntwo\n"
+    first_two = next(t for t, c in arrivals if b"two" in c)
+    first_one = next(t for t, c in arrivals if b"one" in c)
+    assert first_two - first_one > 0.3, "follow buffered output until the container ended"
+
+    wait_for_job(batch, "chatty")
+    assert pod_log(core, pod.metadata.name, NS, tail_lines=1) == "two\n"
+    assert pod_log(core, pod.metadata.name, NS, limit_bytes=2) == "on"
+    stamped = pod_log(core, pod.metadata.name, NS, timestamps=True)
+    assert [line.split(" ", 1)[1] for line in stamped.splitlines()] == ["one", "two"]
+
+
+def test_label_and_field_selectors_filter_lists(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """kmock-style emulators ignore selectors; launchers rely on them to find their objects."""
+    _, core = api
+    for name, labels in (
+        ("a", {"app": "x", "tier": "web"}),
+        ("b", {"app": "x"}),
+        ("c", {"app": "y"}),
+    ):
+        core.create_namespaced_config_map(NS, {"metadata": {"name": name, "labels": labels}})
+
+    def names(**kwargs: str) -> list[str]:
+        return [cm.metadata.name for cm in core.list_namespaced_config_map(NS, **kwargs).items]
+
+    assert names(label_selector="app=x") == ["a", "b"]
+    assert names(label_selector="app=x,tier=web") == ["a"]
+    assert names(label_selector="app!=x") == ["c"]
+    assert names(label_selector="app in (x, y),!tier") == ["b", "c"]
+    assert names(label_selector="tier") == ["a"]
+    assert names(field_selector="metadata.name=b") == ["b"]
+    with pytest.raises(ApiException) as bad:
+        core.list_namespaced_config_map(NS, label_selector="app=x=y")
+    assert bad.value.status == 400
+
+
+def test_missing_duplicate_stale_and_invalid_objects_are_api_errors(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """404 / 409 / 422 arrive as ``ApiException`` with the apiserver's codes and reasons."""
+    batch, core = api
+    with pytest.raises(ApiException) as missing:
+        batch.read_namespaced_job("nope", NS)
+    assert missing.value.status == 404 and '"NotFound"' in missing.value.body
+
+    with pytest.raises(ApiException) as missing_delete:
+        core.delete_namespaced_config_map("nope", NS)
+    assert missing_delete.value.status == 404
+
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "twice"}})
+    with pytest.raises(ApiException) as duplicate:
+        core.create_namespaced_config_map(NS, {"metadata": {"name": "twice"}})
+    assert duplicate.value.status == 409 and '"AlreadyExists"' in duplicate.value.body
+
+    stale = core.read_namespaced_config_map("twice", NS)
+    core.patch_namespaced_config_map("twice", NS, {"data": {"k": "v1"}})
+    stale.data = {"k": "v2"}
+    with pytest.raises(ApiException) as conflict:
+        core.replace_namespaced_config_map("twice", NS, stale)
+    assert conflict.value.status == 409 and '"Conflict"' in conflict.value.body
+
+    with pytest.raises(ApiException) as invalid:  # Dagster asset names have underscores
+        batch.create_namespaced_job(NS, job_manifest("train_model", "pass"))
+    assert invalid.value.status == 422 and "RFC 1123" in invalid.value.body
+
+
+def test_failing_command_fails_the_job_with_its_exit_code(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """A non-zero exit fails the pod (reason Error) and, past backoffLimit, the Job."""
+    batch, core = api
+    batch.create_namespaced_job(
+        NS, job_manifest("boom", "import sys; print('bad'); sys.exit(3)", backoffLimit=1)
+    )
+    job = wait_for_job(batch, "boom")
+    assert (terminal_condition(job).type, terminal_condition(job).reason) == (
+        "Failed",
+        "BackoffLimitExceeded",
+    )
+    assert (
+        job.status.failed == 2 and job.status.succeeded is None
+    )  # one retry, as backoffLimit=1 asks
+    pods = job_pods(core, "boom")
+    assert len(pods) == 2
+    for pod in pods:
+        terminated = pod.status.container_statuses[0].state.terminated
+        assert (pod.status.phase, terminated.exit_code, terminated.reason) == ("Failed", 3, "Error")
+        assert pod_log(core, pod.metadata.name, NS) == "bad\n"
+
+
+def test_secret_and_configmap_env_reach_the_process(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """``valueFrom`` refs resolve from stored objects; ``$(VAR)`` expands as in a real pod."""
+    batch, core = api
+    core.create_namespaced_secret(
+        NS, {"metadata": {"name": "creds"}, "stringData": {"token": "s3cret"}}
+    )
+    stored = core.read_namespaced_secret("creds", NS)
+    assert base64.b64decode(stored.data["token"]) == b"s3cret"
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "cfg"}, "data": {"mode": "fast"}})
+    env = [
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}},
+        {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "mode"}}},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "GREETING", "value": "hi-$(MODE)"},
+    ]
+    code = "import os; print(os.environ['TOKEN'], os.environ['GREETING'], os.environ['POD'] == os.environ['HOSTNAME'])"
+    batch.create_namespaced_job(NS, job_manifest("envy", code, env=env))
+    wait_for_job(batch, "envy")
+    (pod,) = job_pods(core, "envy")
+    assert pod_log(core, pod.metadata.name, NS) == "s3cret hi-fast True\n"
+
+
+@pytest.mark.parametrize("via", ["label", "annotation", "rule"])
+def test_simulated_oom_kill(
+    via: str, k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """OOMKilled: exit 137, reason OOMKilled, Job Failed/BackoffLimitExceeded -- however chosen."""
+    batch, core = api
+    manifest = job_manifest("oom", "print('never runs')")
+    if via == "label":
+        manifest["metadata"]["labels"][SIMULATE_KEY] = "OOMKilled"
+    elif via == "annotation":
+        manifest["metadata"]["annotations"] = {SIMULATE_KEY: "OOMKilled"}
+    else:
+        k8s_cluster.simulate("OOMKilled", job="oo*")
+    batch.create_namespaced_job(NS, manifest)
+    job = wait_for_job(batch, "oom")
+    assert (terminal_condition(job).type, terminal_condition(job).reason) == (
+        "Failed",
+        "BackoffLimitExceeded",
+    )
+    (pod,) = job_pods(core, "oom")
+    terminated = pod.status.container_statuses[0].state.terminated
+    assert (pod.status.phase, terminated.exit_code, terminated.reason) == (
+        "Failed",
+        137,
+        "OOMKilled",
+    )
+
+
+def test_simulated_image_pull_backoff(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """ImagePullBackOff: the pod stays Pending (ErrImagePull, then ImagePullBackOff); logs 400."""
+    batch, core = api
+    batch.create_namespaced_job(
+        NS, job_manifest("pull", "pass", labels={SIMULATE_KEY: "ImagePullBackOff"})
+    )
+
+    def waiting_reason() -> str | None:
+        pods = job_pods(core, "pull")
+        statuses = pods[0].status.container_statuses if pods else None
+        return statuses[0].state.waiting.reason if statuses and statuses[0].state.waiting else None
+
+    k8s_cluster.wait_for(lambda: waiting_reason() == "ImagePullBackOff")
+    (pod,) = job_pods(core, "pull")
+    assert pod.status.phase == "Pending"
+    assert (
+        pod.status.container_statuses[0].state.waiting.message
+        == 'Back-off pulling image "sqlml/step:test"'
+    )
+    assert {e["reason"] for e in k8s_cluster.events(involved_name=pod.metadata.name)} >= {
+        "Failed",
+        "BackOff",
+    }
+    with pytest.raises(ApiException) as log_error:
+        core.read_namespaced_pod_log(pod.metadata.name, NS)
+    assert (
+        log_error.value.status == 400 and "trying and failing to pull image" in log_error.value.body
+    )
+    assert batch.read_namespaced_job("pull", NS).status.active == 1
+
+
+def test_simulated_unschedulable(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Unschedulable: Pending with PodScheduled=False and the scheduler's GPU message."""
+    batch, core = api
+    batch.create_namespaced_job(
+        NS, job_manifest("gpu", "pass", labels={SIMULATE_KEY: "Unschedulable"})
+    )
+
+    def scheduled_condition() -> client.V1PodCondition | None:
+        pods = job_pods(core, "gpu")
+        conditions = (pods[0].status.conditions or []) if pods else []
+        return next((c for c in conditions if c.type == "PodScheduled"), None)
+
+    condition = k8s_cluster.wait_for(scheduled_condition)
+    assert (condition.status, condition.reason, condition.message) == (
+        "False",
+        "Unschedulable",
+        UNSCHEDULABLE_MESSAGE,
+    )
+    (pod,) = job_pods(core, "gpu")
+    assert pod.status.phase == "Pending" and pod.spec.node_name is None
+    with pytest.raises(ApiException) as log_error:
+        core.read_namespaced_pod_log(pod.metadata.name, NS)
+    assert log_error.value.status == 400
+
+
+@pytest.mark.parametrize("deadline", [None, 1])
+def test_simulated_deadline_exceeded(
+    deadline: int | None,
+    k8s_cluster: KubernetesTestCluster,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """DeadlineExceeded: at ``activeDeadlineSeconds`` (or at once), Failed and the pod removed."""
+    batch, core = api
+    spec = {} if deadline is None else {"activeDeadlineSeconds": deadline}
+    batch.create_namespaced_job(
+        NS, job_manifest("slow", "pass", labels={SIMULATE_KEY: "DeadlineExceeded"}, **spec)
+    )
+    started = time.monotonic()
+    job = wait_for_job(batch, "slow")
+    elapsed = time.monotonic() - started
+    assert (terminal_condition(job).type, terminal_condition(job).reason) == (
+        "Failed",
+        "DeadlineExceeded",
+    )
+    assert elapsed >= (deadline or 0)
+    assert job.status.failed == 1 and job.status.active is None
+    k8s_cluster.wait_for(lambda: not job_pods(core, "slow"))
+
+
+def test_real_active_deadline_kills_a_running_process(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Without simulation, ``activeDeadlineSeconds`` still applies to a process that runs too long."""
+    batch, _ = api
+    batch.create_namespaced_job(
+        NS, job_manifest("sleepy", "import time; time.sleep(60)", activeDeadlineSeconds=1)
+    )
+    job = wait_for_job(batch, "sleepy")
+    assert terminal_condition(job).reason == "DeadlineExceeded"
+    k8s_cluster.wait_for(lambda: not k8s_cluster.running_processes())
+
+
+def test_background_delete_kills_the_process_and_removes_pods(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Cancelling a run: Background propagation must take the pods and their processes along."""
+    batch, core = api
+    batch.create_namespaced_job(
+        NS, job_manifest("forever", "import time; print('up', flush=True); time.sleep(60)")
+    )
+    k8s_cluster.wait_for(
+        lambda: (
+            "up" in "".join(k8s_cluster.pod_log(p["metadata"]["name"]) for p in k8s_cluster.pods())
+        )
+    )
+    (process,) = k8s_cluster.running_processes().values()
+
+    # Client 36 deserializes this response as V1Status; client 37 hands back a plain dict.
+    status = batch.delete_namespaced_job(
+        "forever", NS, propagation_policy="Background", _preload_content=False
+    )
+    body = json.loads(status.data)
+    assert body["kind"] == "Status" and body["status"] == "Success"
+    with pytest.raises(ApiException) as gone:
+        batch.read_namespaced_job("forever", NS)
+    assert gone.value.status == 404
+    k8s_cluster.wait_for(lambda: not job_pods(core, "forever"))
+    assert process.poll() is not None and not k8s_cluster.running_processes()
+
+
+def test_default_delete_orphans_pods_like_batch_v1(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """batch/v1 deletes orphan pods by default: the process keeps running (a classic leak).
+
+    The apiserver answers such a pending delete with the Job itself (finalizer ``orphan``), not
+    a Status; client 37 hands either back as a plain dict."""
+    batch, core = api
+    batch.create_namespaced_job(NS, job_manifest("leaky", "import time; time.sleep(60)"))
+    k8s_cluster.wait_for(k8s_cluster.running_processes)
+
+    pending = json.loads(batch.delete_namespaced_job("leaky", NS, _preload_content=False).data)
+    assert pending["kind"] == "Job" and pending["metadata"]["finalizers"] == ["orphan"]
+    assert pending["metadata"]["deletionTimestamp"]
+    k8s_cluster.wait_for(lambda: not k8s_cluster.jobs())
+    (pod,) = core.list_namespaced_pod(NS).items
+    assert pod.metadata.owner_references is None and pod.status.phase == "Running"
+    assert k8s_cluster.running_processes()
+
+    deleted = core.delete_namespaced_pod(pod.metadata.name, NS)
+    assert deleted.metadata.deletion_timestamp is not None  # graceful: SIGTERM first
+    k8s_cluster.wait_for(lambda: not k8s_cluster.running_processes() and not k8s_cluster.pods())
+
+
+def test_watch_resumes_from_resource_version_and_times_out(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Watches honour ``resourceVersion`` (no replay) and ``timeoutSeconds``; 410 after compaction."""
+    _, core = api
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "before"}})
+    listed = core.list_namespaced_config_map(NS)
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "after", "labels": {"w": "1"}}})
+    core.patch_namespaced_config_map("after", NS, {"data": {"k": "v"}})
+    core.delete_namespaced_config_map("after", NS)
+
+    started = time.monotonic()
+    events = [
+        (e["type"], e["object"].metadata.name)
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map,
+            NS,
+            resource_version=listed.metadata.resource_version,
+            timeout_seconds=1,
+        )
+    ]
+    assert events == [("ADDED", "after"), ("MODIFIED", "after"), ("DELETED", "after")]
+    assert 0.9 <= time.monotonic() - started < 1.8
+
+    k8s_cluster.compact()
+    with pytest.raises(ApiException) as expired:
+        list(
+            watch.Watch().stream(
+                core.list_namespaced_config_map,
+                NS,
+                resource_version=listed.metadata.resource_version,
+                timeout_seconds=1,
+            )
+        )
+    assert expired.value.status == 410
+
+
+def test_status_subresource_patch_and_namespace_delete(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """``/status`` patches only status; deleting a namespace takes its running pods down."""
+    batch, core = api
+    core.create_namespace({"metadata": {"name": "scratch"}})
+    manifest = job_manifest("worker", "import time; time.sleep(60)")
+    batch.create_namespaced_job("scratch", manifest)
+    k8s_cluster.wait_for(k8s_cluster.running_processes)
+
+    patched = batch.patch_namespaced_job_status(
+        "worker", "scratch", {"status": {"ready": 1}, "spec": {"parallelism": 5}}
+    )
+    assert patched.status.ready == 1 and patched.spec.parallelism == 1
+
+    core.delete_namespace("scratch")
+    k8s_cluster.wait_for(lambda: not k8s_cluster.running_processes())
+    assert k8s_cluster.pods("scratch") == [] and k8s_cluster.jobs("scratch") == []
+
+
+def test_kubeconfig_loads_into_the_official_client(
+    k8s_cluster: KubernetesTestCluster, tmp_path: Path
+) -> None:
+    """Code that calls ``load_kube_config`` can be pointed at the harness too."""
+    path = k8s_cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    with kubernetes.config.new_client_from_config(config_file=str(path)) as api_client:
+        assert client.VersionApi(api_client).get_code().git_version.endswith("sqlml-test")
+        assert client.CoreV1Api(api_client).list_namespaced_pod(NS).items == []

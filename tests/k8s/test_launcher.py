@@ -1,0 +1,165 @@
+"""The Kubernetes launcher against an API server on loopback, through the official client.
+
+Every test materializes real assets: the test kubelet runs the Job's command (the same
+``python -m sqlml_dagster.runtime SPEC_URI`` the local launcher runs) as a subprocess, so
+models really train and publish; failures are simulated where a laptop cannot produce them
+(image pulls, OOM, scheduling).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from sqlml_dagster import build_defs
+from sqlml_dagster.ops.kubernetes import KubernetesLauncher
+from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
+
+__all__ = ["k8s_cluster"]
+
+TRAIN_SQL = """
+CREATE TABLE d AS SELECT range * 1.0 AS x, range % 2 AS y FROM range(40);
+SELECT x, y FROM d
+TO TRAIN registry.example.com/team/models:1.2/sklearn.tree.DecisionTreeClassifier
+WITH resources.cpu = "1", resources.memory = "1Gi", resources.gpu = 1
+LABEL y INTO parity;
+"""
+
+
+def launcher_for(
+    cluster: KubernetesTestCluster, state: Path, **settings: Any
+) -> KubernetesLauncher:
+    return KubernetesLauncher(
+        api_host=cluster.host,
+        namespace="default",
+        python=sys.executable,
+        shared_volume_claim="sqlml-state",
+        shared_volume_path=str(state),
+        watch_seconds=1,
+        **settings,
+    )
+
+
+def materialize(root: Path, state: Path, launcher: KubernetesLauncher) -> dg.ExecuteInProcessResult:
+    defs = build_defs(root, state_dir=state, launcher=launcher)
+    return dg.materialize(
+        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
+        resources=defs.resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            user = event.step_failure_data.user_failure_data
+            texts.append(
+                user.description
+                if user and user.description
+                else str(event.step_failure_data.error)
+            )
+    return "\n".join(str(t) for t in texts)
+
+
+def test_image_prefixed_train_runs_as_a_job_and_publishes_a_version(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+) -> None:
+    root = write_project({"m.sql": TRAIN_SQL})
+    state = tmp_path / "state"
+    result = materialize(root, state, launcher_for(k8s_cluster, state))
+    assert result.success, failure_text(result)
+    manifest = json.loads((state / "models" / "parity" / "1" / "manifest.json").read_text())
+    assert manifest["metrics"]["accuracy"] == 1.0
+    assert manifest["image"] == "registry.example.com/team/models:1.2"
+    (job,) = k8s_cluster.jobs("default")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example.com/team/models:1.2"
+    assert container["command"][1:3] == ["-m", "sqlml_dagster.runtime"]
+    assert container["resources"]["limits"] == {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}
+    assert job["metadata"]["annotations"]["sqlml/model-version"] == "1"
+    # metrics reported through Pipes in the pod log became materialization metadata
+    materializations = result.asset_materializations_for_node("sqlml__parity")
+    assert materializations[0].metadata["metric/accuracy"].value == 1.0
+
+
+@pytest.mark.parametrize(
+    ("simulate", "expected"),
+    [
+        ("ImagePullBackOff", "ImagePullBackOff"),
+        ("OOMKilled", "OOMKilled with exit code 137"),
+        ("DeadlineExceeded", "DeadlineExceeded"),
+        ("Unschedulable", "Insufficient nvidia.com/gpu"),
+    ],
+)
+def test_failures_name_the_reason_and_leave_no_job_or_version(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+    simulate: str,
+    expected: str,
+) -> None:
+    k8s_cluster.simulate(simulate, job="sqlml-train-*")
+    root = write_project({"m.sql": TRAIN_SQL})
+    state = tmp_path / "state"
+    launcher = launcher_for(
+        k8s_cluster, state, image_pull_timeout_seconds=0.5, unschedulable_timeout_seconds=0.5
+    )
+    result = materialize(root, state, launcher)
+    assert not result.success
+    text = failure_text(result)
+    assert expected in text and "Job default/sqlml-train-parity-" in text, text
+    k8s_cluster.wait_for(
+        lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
+    )
+    assert not k8s_cluster.running_processes()
+    assert (
+        not list((state / "models" / "parity").glob("*"))
+        if (state / "models" / "parity").exists()
+        else True
+    )
+
+
+def test_a_failing_step_reports_its_own_reason_and_log(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+) -> None:
+    root = write_project(
+        {
+            "m.sql": TRAIN_SQL.replace("LABEL y", "WITH model.max_depht = 3 LABEL y").replace(
+                "resources.gpu = 1\nWITH", "resources.gpu = 1,"
+            )
+        }
+    )
+    state = tmp_path / "state"
+    result = materialize(root, state, launcher_for(k8s_cluster, state))
+    assert not result.success
+    text = failure_text(result)
+    assert "BackoffLimitExceeded" in text and "exit code 1" in text, text
+    assert "did you mean 'max_depth'" in text
+    assert "last log lines:" in text
+    assert not k8s_cluster.jobs("default")
+
+
+def test_local_stores_without_a_shared_volume_are_a_configuration_error(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+) -> None:
+    root = write_project({"m.sql": TRAIN_SQL})
+    state = tmp_path / "state"
+    launcher = KubernetesLauncher(api_host=k8s_cluster.host, python=sys.executable)
+    result = materialize(root, state, launcher)
+    assert not result.success
+    assert "cannot hand" in failure_text(result) and "s3://" in failure_text(result)
+    assert not k8s_cluster.jobs("default")
