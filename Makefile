@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 # Pins for reproducible installs (CI, demo); the package's own ranges stay loose for users.
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test dev lint bench install install-dev clean
+.PHONY: demo test fuzz dev lint bench install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: install
 ## test: install dev extras and run the whole suite
 test: install-dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## fuzz: the compiler's property tests with many more, fresh random examples (FUZZ_EXAMPLES per test)
+FUZZ_EXAMPLES ?= 50000
+fuzz: install-dev
+	SQLML_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/compiler/test_fuzz.py --hypothesis-show-statistics $(PYTEST_ARGS)
 
 ## dev: the Dagster UI on example_repo
 dev: install

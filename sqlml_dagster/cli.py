@@ -39,11 +39,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--dialect", default="duckdb", help="source SQL dialect (default: duckdb)")
     check.add_argument("--format", choices=["human", "json", "github"], default="human")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument(
+        "--allowed-image",
+        action="append",
+        default=None,
+        metavar="PREFIX",
+        help="registry/repository prefix a statement's image must start with (repeatable; "
+        "default: $SQLML_K8S_ALLOWED_IMAGES)",
+    )
     check.set_defaults(run=_check)
 
     compile_ = commands.add_parser("compile", help="print the compiled project graph as JSON")
     compile_.add_argument("path")
     compile_.add_argument("--dialect", default="duckdb")
+    compile_.add_argument(
+        "--k8s",
+        action="store_true",
+        help="print the Kubernetes Job manifest (YAML) of every ML step instead, without a cluster",
+    )
+    compile_.add_argument(
+        "--data-store",
+        default="s3://sqlml/data",
+        help="data store URL the manifests' step specs live under (with --k8s)",
+    )
+    compile_.add_argument(
+        "--model-store", default="s3://sqlml/models", help="model store URL (with --k8s)"
+    )
     compile_.set_defaults(run=_compile)
 
     materialize = commands.add_parser(
@@ -73,8 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(args: argparse.Namespace) -> int:
     projects: list[Project] = []
     diagnostics: list[tuple[Path, Diagnostic]] = []
+    allowed = args.allowed_image
+    if allowed is None:
+        allowed = [
+            v.strip()
+            for v in os.environ.get("SQLML_K8S_ALLOWED_IMAGES", "").split(",")
+            if v.strip()
+        ]
     for path in args.paths:
-        project, found = check_project(path, dialect=args.dialect)
+        project, found = check_project(path, dialect=args.dialect, allowed_images=allowed)
         if project is not None:
             projects.append(project)
         diagnostics += [(Path(path), d) for d in found]
@@ -164,6 +192,11 @@ def _compile(args: argparse.Namespace) -> int:
         for d in diagnostics:
             print(d.render(), end="\n\n", file=sys.stderr)
         return 1
+    if args.k8s:
+        from .ops.dry_run import job_manifests_yaml
+
+        print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
+        return 0
     print(json.dumps(project_to_json(project), indent=2))
     return 0
 

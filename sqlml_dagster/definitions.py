@@ -17,6 +17,7 @@ from dagster import (
 
 from .compiler.diagnostics import SqlMlCompileError
 from .compiler.project import Node, Project, compile_project
+from .ops.kubernetes import KubernetesLauncher, launcher_from_env
 from .ops.launcher import LocalLauncher
 from .ops.steps import AssetStep, SqlMlStorage
 from .ops.warehouse import DuckDBWarehouse
@@ -35,7 +36,7 @@ def build_defs(
     state_dir: str | Path | None = None,
     warehouse: DuckDBWarehouse | None = None,
     storage: SqlMlStorage | None = None,
-    launcher: LocalLauncher | None = None,
+    launcher: LocalLauncher | KubernetesLauncher | None = None,
     translator: SqlMlTranslator | None = None,
 ) -> dg.Definitions:
     """Compile ``sql_dir`` and return its Dagster definitions.
@@ -44,13 +45,19 @@ def build_defs(
     ``build_defs`` (so ``build_defs("sql/")`` in ``definitions.py`` works from any working
     directory). Project state — the DuckDB file, model store and step data — lives in
     ``state_dir``: by default ``$SQLML_STATE_DIR`` or ``.sqlml/`` beside that file.
+
+    ``launcher`` defaults to the local launcher, or to the Kubernetes launcher when
+    ``SQLML_LAUNCHER=kubernetes`` (settings from ``SQLML_K8S_*``); a Kubernetes launcher's
+    ``allowed_images`` are checked against every statement at compile time.
     """
     caller_dir = _caller_dir(inspect.currentframe())
     path = Path(sql_dir)
     if not path.is_absolute():
         path = caller_dir / path
+    launcher = launcher or launcher_from_env(os.environ) or LocalLauncher()
+    allowed = launcher.allowed_images if isinstance(launcher, KubernetesLauncher) else []
     try:
-        project = compile_project(path, dialect=dialect)
+        project = compile_project(path, dialect=dialect, allowed_images=allowed)
     except SqlMlCompileError as e:
         raise SqlMlCompileError(e.diagnostics) from None  # no compiler internals in the traceback
     state = Path(state_dir or os.environ.get(STATE_DIR_ENV) or caller_dir / ".sqlml").resolve()
@@ -59,7 +66,7 @@ def build_defs(
         WAREHOUSE_KEY: warehouse or DuckDBWarehouse(database=str(state / "warehouse.duckdb")),
         STORAGE_KEY: storage
         or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
-        LAUNCHER_KEY: launcher or LocalLauncher(),
+        LAUNCHER_KEY: launcher,
     }
     return dg.Definitions(assets=build_assets(project, translator), resources=resources)
 

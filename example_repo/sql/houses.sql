@@ -18,7 +18,7 @@ WITH training AS (
 )
 SELECT sqft, bedrooms, age, distance_km, price
 FROM training
-TO TRAIN sklearn.ensemble.GradientBoostingRegressor
+TO TRAIN ghcr.io/sqlml-dagster/examples:0.1/sklearn.ensemble.GradientBoostingRegressor
 WITH
     model.n_estimators = 200,
     model.max_depth = 3,

@@ -95,6 +95,7 @@ class ModelRef:
 
     reference: str
     image: str | None = None
+    image_span: Span | None = field(default=None, compare=False, repr=False)
 
     @property
     def flavor(self) -> str:

@@ -304,6 +304,18 @@ class _FileParser:
                 severity=Severity.WARNING,
             )
             return None
+        if isinstance(tree, (exp.Show, exp.Describe)) or (
+            isinstance(tree, exp.Command) and str(tree.this).upper() in ("SHOW", "DESCRIBE", "DESC")
+        ):
+            self.error(
+                codes.IGNORED_STATEMENT,
+                "SHOW/DESCRIBE asks the database and is ignored in project files",
+                span.start,
+                span.end,
+                hint="a project file defines tables and models; run questions in a SQL shell",
+                severity=Severity.WARNING,
+            )
+            return None
         if isinstance(tree, exp.Query):
             self.error(
                 codes.IGNORED_STATEMENT,
@@ -554,7 +566,10 @@ class _FileParser:
         offset = self.source.text.find(rest, tokens[0].end + 1)
         if offset < 0:  # pragma: no cover - the text came from this source
             return tokens
-        words = Dialect.get_or_raise("duckdb").tokenizer().tokenize(rest)
+        try:
+            words = Dialect.get_or_raise("duckdb").tokenizer().tokenize(rest)
+        except TokenError:  # not words after all: leave the statement to sqlglot
+            return tokens
         shifted = [
             Token(t.token_type, t.text, t.line, t.col, t.start + offset, t.end + offset)
             for t in words
@@ -776,7 +791,8 @@ class _Cursor:
                     hint="write [registry[:port]/]repository[:tag][@sha256:<digest>] before /pkg.Model",
                 )
                 raise _Abort
-        return ModelRef(reference=reference, image=image or None)
+        image_span = Span.of(self.p.source, first.start, ref_start - 1) if slash else None
+        return ModelRef(reference=reference, image=image or None, image_span=image_span)
 
     # -- COLUMN clauses ---------------------------------------------------------------
 
@@ -1263,6 +1279,19 @@ def image_reference_problem(image: str) -> str | None:
         ):
             return f"invalid repository component '{component}' (lower-case letters, digits, '.', '_', '-')"
     return None
+
+
+def image_allowed(image: str, prefixes: Sequence[str]) -> bool:
+    """Whether ``image`` starts with one of ``prefixes`` at a path boundary
+    (``registry.example.com/team`` allows ``registry.example.com/team/models:1.2``)."""
+    if not prefixes:
+        return True
+    for prefix in prefixes:
+        if image == prefix or (prefix.endswith(("/", ":", "@")) and image.startswith(prefix)):
+            return True
+        if image.startswith(prefix) and image[len(prefix)] in "/:@":
+            return True
+    return False
 
 
 def token_fingerprint(tokens: Sequence[Token]) -> str:

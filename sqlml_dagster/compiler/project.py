@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -41,7 +41,7 @@ from .ir import (
     Statement,
     TrainStatement,
 )
-from .parser import parse_sql_file
+from .parser import image_allowed, parse_sql_file
 
 
 @dataclass(frozen=True)
@@ -103,18 +103,23 @@ class Project:
         return tuple(n for n in self.nodes if n.kind is ObjectKind.MODEL)
 
 
-def compile_project(path: str | Path, dialect: str = "duckdb") -> Project:
+def compile_project(
+    path: str | Path, dialect: str = "duckdb", allowed_images: Sequence[str] = ()
+) -> Project:
     """Compile a folder of ``.sql`` files; raises :class:`SqlMlCompileError` on any error."""
-    project, diagnostics = check_project(path, dialect)
+    project, diagnostics = check_project(path, dialect, allowed_images)
     if project is None or any(d.is_error for d in diagnostics):
         raise SqlMlCompileError([d for d in diagnostics if d.is_error])
     return project
 
 
 def check_project(
-    path: str | Path, dialect: str = "duckdb"
+    path: str | Path, dialect: str = "duckdb", allowed_images: Sequence[str] = ()
 ) -> tuple[Project | None, list[Diagnostic]]:
-    """Compile without raising: the project (None if unusable) and every diagnostic."""
+    """Compile without raising: the project (None if unusable) and every diagnostic.
+
+    ``allowed_images``: registry/repository prefixes a statement's image must start with
+    (the Kubernetes launcher's allow-list); empty allows any."""
     root = Path(path)
     diagnostics: list[Diagnostic] = []
     files: list[SqlFile] = []
@@ -143,7 +148,7 @@ def check_project(
         sql_file, file_diagnostics = parse_sql_file(shown, text, dialect)
         files.append(sql_file)
         diagnostics.extend(file_diagnostics)
-    graph = _GraphBuilder(files, sources)
+    graph = _GraphBuilder(files, sources, tuple(allowed_images))
     nodes, project_sources = graph.build()
     diagnostics.extend(graph.diagnostics)
     project = Project(
@@ -174,9 +179,15 @@ def group_name(file_path: str) -> str:
 
 
 class _GraphBuilder:
-    def __init__(self, files: list[SqlFile], sources: dict[str, SourceFile]):
+    def __init__(
+        self,
+        files: list[SqlFile],
+        sources: dict[str, SourceFile],
+        allowed_images: tuple[str, ...] = (),
+    ):
         self.files = files
         self.sources = sources
+        self.allowed_images = allowed_images
         self.diagnostics: list[Diagnostic] = []
 
     def error(
@@ -200,6 +211,7 @@ class _GraphBuilder:
 
     def executable(self, statement: Statement) -> bool:
         """Whether the statement becomes an asset; says why not when it does not."""
+        self._check_image(statement)
         if isinstance(statement, CatalogStatement):
             self.error(
                 codes.IGNORED_STATEMENT,
@@ -233,6 +245,24 @@ class _GraphBuilder:
             )
             return False
         return True
+
+    def _check_image(self, statement: Statement) -> None:
+        ref = (
+            statement.model
+            if isinstance(statement, TrainStatement)
+            else statement.program
+            if isinstance(statement, RunStatement)
+            else None
+        )
+        if ref is None or ref.image is None or not self.allowed_images:
+            return
+        if not image_allowed(ref.image, self.allowed_images):
+            self.error(
+                codes.IMAGE_NOT_ALLOWED,
+                f"image '{ref.image}' is not allowed in this project",
+                ref.image_span or statement.span,
+                hint=f"allowed image prefixes: {', '.join(self.allowed_images)}",
+            )
 
     def _registrable(self, statement: CreateModelStatement) -> bool:
         """CREATE MODEL needs a file this version can load: ``USING '<uri>'`` of a

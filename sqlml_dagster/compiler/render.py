@@ -70,7 +70,7 @@ def _json_value(value: Any, dialect: str) -> Any:
         return {
             f.name: _json_value(getattr(value, f.name), dialect)
             for f in dataclasses.fields(value)
-            if f.name != "span"
+            if f.name != "span" and not f.name.endswith("_span")
         }
     if isinstance(value, Enum):
         return value.value

@@ -23,6 +23,7 @@ import dagster as dg
 import fsspec
 from pydantic import Field
 
+from ..compiler.parser import image_allowed
 from ..runtime.spec import StepSpec, error_uri
 from .launcher import RUNTIME_MODULE, StepFailed, StepResult, result_of
 
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
     import kubernetes.client
 
 MANAGED_BY = "sqlml-dagster"
+#: The runtime base image built from this repository's Dockerfile (docs/kubernetes.md).
+DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
+#: Environment variables that configure the launcher without code (``SQLML_LAUNCHER``
+#: picks it; see :func:`launcher_from_env`).
+LAUNCHER_ENV = "SQLML_LAUNCHER"
 #: Waiting reasons of a container that will never start by itself.
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
@@ -40,7 +46,7 @@ class KubernetesLauncher(dg.ConfigurableResource):
 
     namespace: str = Field(default="default", description="Namespace of the Jobs.")
     default_image: str | None = Field(
-        default=None, description="Image for statements that name none."
+        default=DEFAULT_IMAGE, description="Image for statements that name none."
     )
     allowed_images: list[str] = Field(
         default_factory=list,
@@ -109,9 +115,10 @@ class KubernetesLauncher(dg.ConfigurableResource):
         run_id: str,
         asset_key: str,
         env: Mapping[str, str] | None = None,
+        suffix: str | None = None,
     ) -> dict[str, Any]:
         """The Job for one step, as the plain dict the API takes (and ``--k8s`` prints)."""
-        name = job_name(spec, run_id)
+        name = job_name(spec, run_id, suffix)
         labels = {
             "app.kubernetes.io/managed-by": MANAGED_BY,
             "sqlml/step": spec.kind,
@@ -486,10 +493,43 @@ class _JobRun:
 # -- names and settings ----------------------------------------------------------------
 
 
-def job_name(spec: StepSpec, run_id: str) -> str:
+def job_name(spec: StepSpec, run_id: str, suffix: str | None = None) -> str:
     """``sqlml-train-iris-rf-1a2b3c4d-x7k2``: a DNS-1123 label, unique per run and step."""
     stem = dns_label(f"sqlml-{spec.kind}-{spec.model_name}")[:40].rstrip("-")
-    return f"{stem}-{dns_label(run_id)[:8].rstrip('-')}-{secrets.token_hex(2)}"
+    return f"{stem}-{dns_label(run_id)[:8].rstrip('-')}-{suffix or secrets.token_hex(2)}"
+
+
+def launcher_from_env(environ: Mapping[str, str]) -> KubernetesLauncher | None:
+    """``SQLML_LAUNCHER=kubernetes`` plus ``SQLML_K8S_*`` settings → a KubernetesLauncher;
+    None for ``local`` (the default). Moving a project to a cluster is a change of
+    environment, never of SQL."""
+    choice = environ.get(LAUNCHER_ENV, "local").strip().lower()
+    if choice in ("", "local"):
+        return None
+    if choice != "kubernetes":
+        raise ValueError(f"{LAUNCHER_ENV}={choice!r}: choose 'local' or 'kubernetes'")
+
+    def listed(name: str) -> list[str]:
+        return [v.strip() for v in environ.get(name, "").split(",") if v.strip()]
+
+    settings: dict[str, Any] = {
+        "namespace": environ.get("SQLML_K8S_NAMESPACE", "default"),
+        "default_image": environ.get("SQLML_K8S_DEFAULT_IMAGE", DEFAULT_IMAGE),
+        "allowed_images": listed("SQLML_K8S_ALLOWED_IMAGES"),
+        "gpu_resource_name": environ.get("SQLML_K8S_GPU_RESOURCE", "nvidia.com/gpu"),
+        "env_from_secrets": listed("SQLML_K8S_ENV_FROM_SECRETS"),
+        "image_pull_secrets": listed("SQLML_K8S_IMAGE_PULL_SECRETS"),
+        "service_account_name": environ.get("SQLML_K8S_SERVICE_ACCOUNT") or None,
+        "shared_volume_claim": environ.get("SQLML_K8S_SHARED_VOLUME_CLAIM") or None,
+        "shared_volume_path": environ.get("SQLML_K8S_SHARED_VOLUME_PATH", "/sqlml"),
+        "api_host": environ.get("SQLML_K8S_API_HOST") or None,
+        "kubeconfig": environ.get("SQLML_K8S_KUBECONFIG") or None,
+        "kube_context": environ.get("SQLML_K8S_CONTEXT") or None,
+        "in_cluster": environ.get("SQLML_K8S_IN_CLUSTER", "").lower() in ("1", "true", "yes"),
+        "run_as_non_root": environ.get("SQLML_K8S_RUN_AS_NON_ROOT", "").lower()
+        in ("1", "true", "yes"),
+    }
+    return KubernetesLauncher(**settings)
 
 
 def dns_label(text: str) -> str:
@@ -498,19 +538,6 @@ def dns_label(text: str) -> str:
     while "--" in cleaned:
         cleaned = cleaned.replace("--", "-")
     return cleaned.strip("-")[:63].strip("-") or "x"
-
-
-def image_allowed(image: str, prefixes: list[str] | tuple[str, ...]) -> bool:
-    """Whether ``image`` starts with one of ``prefixes`` at a path boundary
-    (``registry.example.com/team`` allows ``registry.example.com/team/models:1.2``)."""
-    if not prefixes:
-        return True
-    for prefix in prefixes:
-        if image == prefix or (prefix.endswith(("/", ":", "@")) and image.startswith(prefix)):
-            return True
-        if image.startswith(prefix) and image[len(prefix)] in "/:@":
-            return True
-    return False
 
 
 def _node_selector(spec: StepSpec) -> dict[str, str]:

@@ -163,3 +163,71 @@ def test_local_stores_without_a_shared_volume_are_a_configuration_error(
     assert not result.success
     assert "cannot hand" in failure_text(result) and "s3://" in failure_text(result)
     assert not k8s_cluster.jobs("default")
+
+
+SLOW_MODEL = """
+import time
+from sklearn.tree import DecisionTreeClassifier
+
+
+class SlowClassifier(DecisionTreeClassifier):
+    def fit(self, X, y, **kwargs):
+        print("training slowly", flush=True)
+        time.sleep(120)
+        return super().fit(X, y, **kwargs)
+"""
+
+
+def test_cancelling_the_run_deletes_the_job_and_kills_its_pod(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+) -> None:
+    """Dagster stops a cancelled step by raising DagsterExecutionInterruptedError in it; the
+    launcher must delete the Job (Background propagation) so nothing keeps running."""
+    import ctypes
+    import threading
+
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "slow_models.py").write_text(SLOW_MODEL)
+    root = write_project(
+        {
+            "m.sql": TRAIN_SQL.replace(
+                "sklearn.tree.DecisionTreeClassifier", "slow_models.SlowClassifier"
+            )
+        }
+    )
+    state = tmp_path / "state"
+    launcher = launcher_for(k8s_cluster, state, env={"PYTHONPATH": str(models)})
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = materialize(root, state, launcher)
+        except BaseException as e:  # the interrupt may surface here
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    k8s_cluster.wait_for(
+        lambda: any(
+            "training slowly" in k8s_cluster.pod_log(p["metadata"]["name"])
+            for p in k8s_cluster.pods()
+        ),
+        timeout=60,
+    )
+    assert k8s_cluster.running_processes()
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident or 0), ctypes.py_object(DagsterExecutionInterruptedError)
+    )
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    k8s_cluster.wait_for(
+        lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
+    )
+    assert not k8s_cluster.running_processes()
+    model_dir = state / "models" / "parity"
+    assert not model_dir.exists() or not any(model_dir.iterdir())

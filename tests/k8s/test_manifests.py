@@ -1,0 +1,171 @@
+"""Job manifests: golden YAML (`sqlml compile --k8s`), accepted by an API server, the
+allow-list as a compile-time diagnostic, and the launcher chosen by settings alone."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from sqlml_dagster import build_defs
+from sqlml_dagster.cli import main
+from sqlml_dagster.compiler import check_project
+from sqlml_dagster.ops.kubernetes import KubernetesLauncher
+from tests.conftest import EXAMPLE
+from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
+
+__all__ = ["k8s_cluster"]
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "k8s"
+
+GPU_PROJECT = {
+    "gpu.sql": """
+        CREATE TABLE d AS SELECT range * 1.0 AS x, range % 2 AS y FROM range(40);
+        SELECT x, y FROM d
+        TO TRAIN registry.example.com:5000/team/models:1.2/my_models.MyClassifier
+        WITH model.hidden = [64, 32], resources.gpu = 2, resources.cpu = "4",
+             resources.memory = "16Gi", resources.node_selector = "gpu-type=a100",
+             resources.tolerations = ["nvidia.com/gpu=present:NoSchedule", "spot:NoExecute"]
+        LABEL y INTO classifier;
+        SELECT x FROM d TO PREDICT scored.y WITH resources.gpu = 1 USING classifier;
+    """
+}
+
+K8S_ENV = {
+    "SQLML_K8S_NAMESPACE": "ml",
+    "SQLML_K8S_DEFAULT_IMAGE": "registry.example.com/team/sqlml-runtime:0.1.0",
+    "SQLML_K8S_GPU_RESOURCE": "amd.com/gpu",
+    "SQLML_K8S_ENV_FROM_SECRETS": "s3-credentials",
+    "SQLML_K8S_IMAGE_PULL_SECRETS": "registry-pull",
+    "SQLML_K8S_SERVICE_ACCOUNT": "sqlml-steps",
+    "SQLML_K8S_RUN_AS_NON_ROOT": "true",
+}
+
+
+def compile_k8s(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["compile", str(path), "--k8s"]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["example_repo", "gpu_project"])
+def test_manifests_match_golden_yaml(
+    name: str,
+    write_project: Callable[[dict[str, str]], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Resources, GPUs (a configurable resource name), node selectors, tolerations, secrets
+    by reference only. Regenerate with UPDATE_GOLDEN=1."""
+    for key in list(os.environ):
+        if key.startswith("SQLML_K8S_"):
+            monkeypatch.delenv(key)
+    if name == "gpu_project":
+        for key, value in K8S_ENV.items():
+            monkeypatch.setenv(key, value)
+        path = write_project(GPU_PROJECT)
+    else:
+        path = EXAMPLE / "sql"
+    actual = compile_k8s(path, capsys)
+    golden = GOLDEN / f"{name}.yaml"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(actual)
+    assert actual == golden.read_text()
+    if name == "gpu_project":
+        train = next(yaml.safe_load_all(actual))
+        container = train["spec"]["template"]["spec"]["containers"][0]
+        assert container["resources"]["limits"]["amd.com/gpu"] == "2"
+        assert container["envFrom"] == [{"secretRef": {"name": "s3-credentials"}}]
+        assert "s3-credentials" not in str(container["env"])  # never inline values
+
+
+def test_manifests_are_accepted_by_an_api_server(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kubernetes
+
+    for key, value in K8S_ENV.items():
+        monkeypatch.setenv(key, value)
+    documents = list(yaml.safe_load_all(compile_k8s(write_project(GPU_PROJECT), capsys)))
+    documents += list(yaml.safe_load_all(compile_k8s(EXAMPLE / "sql", capsys)))
+    batch = kubernetes.client.BatchV1Api(k8s_cluster.api_client())
+    for manifest in documents:
+        created = batch.create_namespaced_job("ml", manifest, dry_run="All")
+        assert isinstance(created, kubernetes.client.V1Job)
+        assert created.spec.template.spec.containers[0].command[:3] == [
+            "python",
+            "-m",
+            "sqlml_dagster.runtime",
+        ]
+    assert len(documents) == 7  # 2 here; the example: 2 models, 2 predictions, 1 evaluation
+
+
+def test_image_outside_the_allow_list_is_a_compile_time_diagnostic(
+    write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project(GPU_PROJECT)
+    _, diagnostics = check_project(root, allowed_images=["ghcr.io/acme"])
+    (error,) = [d for d in diagnostics if d.is_error]
+    assert error.code == "SQLML208"
+    assert error.span is not None and error.span.location() == "sql/gpu.sql:3:10"
+    assert "registry.example.com:5000/team/models:1.2" in error.message
+    assert error.hint == "allowed image prefixes: ghcr.io/acme"
+    _, diagnostics = check_project(root, allowed_images=["registry.example.com:5000/team"])
+    assert not [d for d in diagnostics if d.is_error]
+    assert main(["check", str(root), "--allowed-image", "ghcr.io/acme"]) == 1
+    assert "SQLML208" in capsys.readouterr().err
+
+
+def test_the_launcher_is_a_setting_not_sql(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same example compiles to the local launcher by default and to the Kubernetes
+    launcher with SQLML_LAUNCHER=kubernetes; its allow-list then guards the SQL."""
+    monkeypatch.delenv("SQLML_LAUNCHER", raising=False)
+    local = build_defs(EXAMPLE / "sql").resources["sqlml_launcher"]
+    assert type(local).__name__ == "LocalLauncher"
+    monkeypatch.setenv("SQLML_LAUNCHER", "kubernetes")
+    monkeypatch.setenv("SQLML_K8S_NAMESPACE", "ml")
+    remote = build_defs(EXAMPLE / "sql").resources["sqlml_launcher"]
+    assert isinstance(remote, KubernetesLauncher) and remote.namespace == "ml"
+    monkeypatch.setenv("SQLML_K8S_ALLOWED_IMAGES", "registry.internal/")
+    with pytest.raises(Exception, match="SQLML208"):
+        build_defs(EXAMPLE / "sql")
+
+
+def test_example_image_statement_runs_as_a_job_with_that_image(
+    k8s_cluster: KubernetesTestCluster, tmp_path: Path
+) -> None:
+    """example_repo's image-prefixed TRAIN (houses.sql) under the kubernetes launcher: a Job
+    with the statement's image, which trains and publishes (locally, `make demo` runs it as
+    a process and records the image)."""
+    state = tmp_path / "state"
+    launcher = KubernetesLauncher(
+        api_host=k8s_cluster.host,
+        python=sys.executable,
+        shared_volume_claim="sqlml-state",
+        shared_volume_path=str(state),
+        watch_seconds=1,
+    )
+    defs = build_defs(EXAMPLE / "sql", state_dir=state, launcher=launcher)
+    keys = {"raw_houses", "house_features", "house_price_gbr"}
+    result = dg.materialize(
+        [
+            a
+            for a in defs.assets or []
+            if isinstance(a, dg.AssetsDefinition) and a.key.to_user_string() in keys
+        ],
+        resources=defs.resources,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    (job,) = k8s_cluster.jobs()
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "ghcr.io/sqlml-dagster/examples:0.1"
+    )
+    assert (state / "models" / "house_price_gbr" / "1" / "manifest.json").exists()
