@@ -2,19 +2,52 @@
 
 from sqlml_dagster import build_defs
 defs = build_defs("sql/")
+
+The public names load lazily (PEP 562), so ``python -m sqlml_dagster.runtime`` inside a
+step image imports neither Dagster nor the compiler: the runtime needs only
+``sqlml-dagster[runtime]``.
 """
 
-from .compiler import SqlMlCompileError, check_project, compile_project
-from .definitions import build_assets, build_defs
-from .ops.launcher import LocalLauncher
-from .ops.steps import SqlMlStorage
-from .ops.warehouse import DuckDBWarehouse
-from .translator import SqlMlTranslator
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "SqlMlCompileError": ".compiler",
+    "check_project": ".compiler",
+    "compile_project": ".compiler",
+    "build_assets": ".definitions",
+    "build_defs": ".definitions",
+    "KubernetesLauncher": ".ops.kubernetes",
+    "LocalLauncher": ".ops.launcher",
+    "SqlMlStorage": ".ops.steps",
+    "DuckDBWarehouse": ".ops.warehouse",
+    "SqlMlTranslator": ".translator",
+}
+
+if TYPE_CHECKING:
+    from .compiler import SqlMlCompileError, check_project, compile_project
+    from .definitions import build_assets, build_defs
+    from .ops.kubernetes import KubernetesLauncher
+    from .ops.launcher import LocalLauncher
+    from .ops.steps import SqlMlStorage
+    from .ops.warehouse import DuckDBWarehouse
+    from .translator import SqlMlTranslator
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sqlml_dagster' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
+
 __all__ = [
     "DuckDBWarehouse",
+    "KubernetesLauncher",
     "LocalLauncher",
     "SqlMlCompileError",
     "SqlMlStorage",

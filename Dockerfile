@@ -1,0 +1,26 @@
+# The sqlml-dagster runtime base image: what a Kubernetes Job runs for an ML step
+# (`python -m sqlml_dagster.runtime SPEC_URI`). Build it, then build model images FROM it
+# with your own model package (docs/kubernetes.md).
+#
+#   docker build -t sqlml-dagster-runtime:0.1.0 .
+#
+# GPU variant: start FROM an image with CUDA (e.g. nvidia/cuda:12.4.1-runtime-ubuntu22.04
+# plus python3.11, or pytorch/pytorch:*-cuda*-runtime) and keep the same pip install; the
+# launcher requests GPUs with `WITH resources.gpu = N` (resource name configurable).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+
+WORKDIR /opt/sqlml
+COPY pyproject.toml README.md constraints.txt ./
+COPY sqlml_dagster ./sqlml_dagster
+# The runtime subset only (no Dagster webserver, no compiler deps at run time) plus s3fs
+# for s3:// stores; constraints pin the same versions the test suite runs.
+RUN pip install --no-deps . \
+ && pip install -c constraints.txt "dagster-pipes" "pyarrow" "fsspec" "numpy" "scikit-learn" "skops" "s3fs" \
+ && useradd --create-home --uid 10001 sqlml
+
+USER 10001
+WORKDIR /home/sqlml
+ENTRYPOINT []
+CMD ["python", "-m", "sqlml_dagster.runtime", "--help"]
