@@ -14,9 +14,11 @@ collects :class:`Diagnostic` objects and raises them together as one
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 #: Characters str.splitlines() breaks at besides "\n"; they never end a line here.
 _OTHER_LINE_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
@@ -37,12 +39,23 @@ class SourceFile:
             return ""
         return "".join(" " if c in _OTHER_LINE_BREAKS else c for c in lines[line - 1])
 
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        """Offset of the first character of every line, computed once per file."""
+        starts = [0]
+        find = self.text.find
+        newline = find("\n")
+        while newline >= 0:
+            starts.append(newline + 1)
+            newline = find("\n", newline + 1)
+        return starts
+
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a 0-based character offset."""
         offset = max(0, min(offset, len(self.text)))
-        line = self.text.count("\n", 0, offset) + 1
-        line_start = self.text.rfind("\n", 0, offset) + 1
-        return line, offset - line_start + 1
+        starts = self._line_starts
+        line = bisect.bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.helper import find_new_name
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.tokens import Token, TokenType
 
@@ -96,6 +97,39 @@ def _split_tokens(tokens: Sequence[Token]) -> list[list[Token]]:
     return [g for g in groups if g]
 
 
+_OPENING = frozenset((TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE))
+_CLOSING = frozenset((TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE))
+
+
+def _scan_statement(tokens: Sequence[Token]) -> tuple[int | None, bool]:
+    """One pass over a statement's tokens: the index of a top-level ``TO`` followed by an ML
+    verb (None for plain SQL), and whether a token before it spells ``ML_PREDICT`` (so the
+    tree walk for model calls can be skipped when none does)."""
+    depth = 0
+    may_call = False
+    last = len(tokens) - 1
+    for i, token in enumerate(tokens):
+        kind = token.token_type
+        if kind in _OPENING:
+            depth += 1
+        elif kind in _CLOSING:
+            depth -= 1
+        else:
+            size = len(token.text)
+            if size == 2:
+                if (
+                    depth == 0
+                    and i < last
+                    and kind not in _QUOTED
+                    and token.text.upper() == "TO"
+                    and _word(tokens[i + 1]) in ML_VERBS
+                ):
+                    return i, may_call
+            elif size == len(ML_PREDICT) and token.text.upper() == ML_PREDICT:
+                may_call = True
+    return None, may_call
+
+
 class _Abort(Exception):
     """Stops parsing one statement after its diagnostic has been recorded."""
 
@@ -105,6 +139,8 @@ class _FileParser:
         self.source = source
         self.dialect = dialect
         self.diagnostics: list[Diagnostic] = []
+        self._may_call_models = True
+        self._sql_parser = dialect.parser()  # parse() resets it; one per file
 
     # -- diagnostics ------------------------------------------------------------------
 
@@ -161,7 +197,7 @@ class _FileParser:
         return statements
 
     def parse_statement(self, tokens: list[Token]) -> Statement | None:
-        to_index = self._find_ml_clause(tokens)
+        to_index, self._may_call_models = _scan_statement(tokens)
         if to_index is None:
             model_statement = self.parse_model_statement(tokens)
             if model_statement is not None:
@@ -181,21 +217,13 @@ class _FileParser:
 
     def _find_ml_clause(self, tokens: list[Token]) -> int | None:
         """Index of a top-level ``TO`` followed by an ML verb, or None for plain SQL."""
-        depth = 0
-        for i, token in enumerate(tokens[:-1]):
-            if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
-                depth += 1
-            elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
-                depth -= 1
-            elif depth == 0 and _word(token) == "TO" and _word(tokens[i + 1]) in ML_VERBS:
-                return i
-        return None
+        return _scan_statement(tokens)[0]
 
     # -- plain SQL --------------------------------------------------------------------
 
     def parse_query_tokens(self, tokens: list[Token]) -> exp.Expr:
         try:
-            trees = self.dialect.parser().parse(tokens, sql=self.source.text)
+            trees = self._sql_parser.parse(tokens, sql=self.source.text)
         except ParseError as e:
             self._report_parse_error(e, tokens)
             raise _Abort from None
@@ -334,6 +362,8 @@ class _FileParser:
     def model_calls(self, tree: exp.Expr) -> tuple[ModelCall, ...]:
         """Every ``ML_PREDICT(<model>, <expr>, …)`` in a tree: the model it names, and where."""
         calls: list[ModelCall] = []
+        if not self._may_call_models:  # no ML_PREDICT token: nothing to find in the tree
+            return ()
         for call in tree.find_all(exp.Anonymous):
             if str(call.this).upper() != ML_PREDICT:
                 continue
@@ -1294,20 +1324,27 @@ def image_allowed(image: str, prefixes: Sequence[str]) -> bool:
     return False
 
 
+_VERBATIM = frozenset((*_QUOTED, TokenType.NUMBER))
+_KIND_PREFIX = {kind: f"{kind.name}\x1f" for kind in TokenType}
+
+
 def token_fingerprint(tokens: Sequence[Token]) -> str:
     """sha256 of the statement's tokens: comments and layout never reach the tokens, unquoted
     names are compared lower-case as SQL does, strings and quoted names exactly."""
-    digest = hashlib.sha256()
+    parts: list[str] = []
+    append = parts.append
+    var = TokenType.VAR
     for token in tokens:
         kind = token.token_type
-        if kind in _QUOTED or kind is TokenType.NUMBER:
-            text = token.text
-        elif kind is TokenType.VAR:
-            text = token.text.lower()
-        else:
-            text = token.text.upper()
-        digest.update(f"{kind.name}\x1f{text}\x1e".encode())
-    return digest.hexdigest()
+        text = token.text
+        if kind is var:
+            text = text.lower()
+        elif kind not in _VERBATIM:
+            text = text.upper()
+        append(_KIND_PREFIX[kind])
+        append(text)
+        append("\x1e")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 def _word(token: Token) -> str:
@@ -1368,6 +1405,12 @@ def tables_read(tree: exp.Expr) -> tuple[QualifiedName, ...]:
             name = QualifiedName.of_table(table)
             found.setdefault(name.key, name)
 
+    if isinstance(tree, exp.Query):
+        fast = _scope_tables(tree)
+        if fast is not None:
+            for table in fast:
+                add(table)
+            return tuple(found.values())
     try:
         scopes = traverse_scope(tree) if isinstance(tree, exp.Query) else []
     except Exception:  # scope building rejects some valid-but-unusual trees
@@ -1391,3 +1434,150 @@ def _is_file_reference(table: exp.Table) -> bool:
     return bool(
         isinstance(ident, exp.Identifier) and ident.quoted and any(c in ident.name for c in "./\\")
     )
+
+
+# -- tables_read without building scopes ------------------------------------------------
+#
+# ``traverse_scope`` builds a Scope per query and classifies every column of it; the graph
+# only needs each scope's Table sources, in traverse_scope's order. The functions below
+# follow sqlglot's own traversal (optimizer/scope.py: _traverse_select, _traverse_ctes,
+# _traverse_tables, _traverse_subqueries, walk_in_scope) for SELECTs, set operations,
+# CTEs, joins, derived tables and subqueries, and give up (None) on anything else —
+# recursive CTEs, LATERAL, UNNEST/VALUES/table functions in FROM, PIVOT — which then
+# takes the traverse_scope path, so the result is the same either way.
+
+
+class _Unmodelled(Exception):
+    """A construct the fast path does not model; traverse_scope handles the statement."""
+
+
+def _scope_tables(tree: exp.Query) -> list[exp.Table] | None:
+    out: list[exp.Table] = []
+    try:
+        _visit_scope(tree, {}, out)
+    except (_Unmodelled, RecursionError):  # RecursionError: traverse_scope's path reports it
+        return None
+    return out
+
+
+def _visit_scope(query: exp.Expr, inherited: dict[str, None], out: list[exp.Table]) -> None:
+    """One scope: its child scopes first (post-order), then its own Table sources.
+
+    ``inherited`` are the CTE names visible from the enclosing scopes (the Scope's
+    ``cte_sources``); source dicts map a name to its Table, or None for a scope."""
+    if isinstance(query, exp.Select):
+        ctes = _visit_ctes(query, inherited, out)
+        sources: dict[str, exp.Table | None] = dict(ctes)
+        local: dict[str, exp.Table | None] = {}
+        from_ = query.args.get("from_")
+        pending: list[exp.Expr] = [from_.this] if from_ else []
+        pending.extend(join.this for join in query.args.get("joins") or [])
+        if query.args.get("laterals"):
+            raise _Unmodelled
+        for node in pending:  # grows while iterating, like _traverse_tables
+            if isinstance(node, exp.Final):
+                node = node.this
+            if isinstance(node, exp.Table):
+                if node.args.get("pivots"):
+                    raise _Unmodelled
+                name, source_name = node.name, node.alias_or_name
+                if name in sources and not node.db:
+                    local[source_name] = None  # a CTE of an enclosing WITH
+                elif source_name in local:
+                    local[find_new_name(local, name)] = node
+                else:
+                    local[source_name] = node
+                pending.extend(join.this for join in node.args.get("joins") or [])
+                continue
+            if not isinstance(node, exp.DerivedTable):
+                continue
+            if isinstance(node, exp.UDTF) or node.args.get("pivots"):
+                raise _Unmodelled
+            if _is_derived_table(node):
+                _visit_scope(node.unnest(), ctes, out)
+                local[_source_alias(node)] = None
+            else:  # (a JOIN b) without an alias: its tables belong to this scope
+                pending.append(node.this)
+            pending.extend(join.this for join in node.args.get("joins") or [])
+        sources.update(local)
+        for subquery in _subqueries(query):
+            _visit_scope(subquery, ctes, out)
+        out.extend(source for source in sources.values() if source is not None)
+    elif isinstance(query, exp.SetOperation):
+        ctes = _visit_ctes(query, inherited, out)
+        for operand in (query.this, query.expression):
+            _visit_scope(operand.unnest(), ctes, out)
+    else:
+        raise _Unmodelled
+
+
+def _visit_ctes(
+    query: exp.Expr, inherited: dict[str, None], out: list[exp.Table]
+) -> dict[str, None]:
+    with_ = query.args.get("with_")
+    if not with_:
+        return inherited
+    if with_.recursive:
+        raise _Unmodelled
+    visible = dict(inherited)
+    for cte in with_.expressions:
+        _visit_scope(cte.this.unnest(), visible, out)
+        visible[cte.alias] = None
+    return visible
+
+
+def _subqueries(scope_query: exp.Expr) -> list[exp.Expr]:
+    """The queries that start subquery scopes directly inside ``scope_query``, in
+    walk_in_scope's order (what Scope.subqueries collects)."""
+    found: list[exp.Expr] = []
+    stack: list[exp.Expr] = [scope_query]
+    while stack:
+        node = stack.pop()
+        if node is not scope_query and isinstance(node, (exp.CTE, exp.Query)):
+            if isinstance(node, exp.CTE):
+                continue
+            parent = node.parent
+            if isinstance(parent, (exp.From, exp.Join)) and _is_derived_table(node):
+                if (
+                    isinstance(node, exp.UDTF)
+                    or node.args.get("laterals")
+                    or node.args.get("pivots")
+                ):
+                    raise _Unmodelled
+                stack.extend(reversed(node.args.get("joins") or []))
+                continue
+            if isinstance(parent, exp.UDTF):
+                raise _Unmodelled
+            if isinstance(node, exp.UNWRAPPED_QUERIES):
+                if not _is_from_or_join(node):
+                    found.append(node)
+                continue
+        for value in reversed(node.args.values()):
+            if value.__class__ is list:
+                for item in reversed(value):
+                    if isinstance(item, exp.Expr):
+                        stack.append(item)
+            elif isinstance(value, exp.Expr):
+                stack.append(value)
+    return found
+
+
+def _is_derived_table(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Subquery) and bool(
+        node.alias or node.args.get("pivots") or isinstance(node.this, exp.UNWRAPPED_QUERIES)
+    )
+
+
+def _is_from_or_join(node: exp.Expr) -> bool:
+    parent = node.parent
+    while type(parent) is exp.Subquery:
+        parent = parent.parent
+    return type(parent) in (exp.From, exp.Join)
+
+
+def _source_alias(node: exp.Expr) -> str:
+    alias_arg = node.args.get("alias")
+    alias = node.alias
+    if not alias and isinstance(alias_arg, exp.TableAlias) and len(alias_arg.columns) == 1:
+        alias = alias_arg.columns[0].name
+    return alias

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import gc
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -120,6 +121,26 @@ def check_project(
 
     ``allowed_images``: registry/repository prefixes a statement's image must start with
     (the Kubernetes launcher's allow-list); empty allows any."""
+    # Every tree of the project stays alive until the end, so each full collection would
+    # re-scan all of them; nothing here needs collecting before we return.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_project(path, dialect, allowed_images)
+    finally:
+        if enabled:
+            if gc.get_freeze_count() == 0:
+                # Hand the objects allocated meanwhile to the oldest generation without
+                # scanning them: otherwise the first allocation after gc.enable() runs a
+                # young collection over every one of them.
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
+def _check_project(
+    path: str | Path, dialect: str, allowed_images: Sequence[str]
+) -> tuple[Project | None, list[Diagnostic]]:
     root = Path(path)
     diagnostics: list[Diagnostic] = []
     files: list[SqlFile] = []
@@ -362,6 +383,7 @@ class _GraphBuilder:
 
         nodes: dict[str, Node] = {}
         project_sources: dict[str, Source] = {}
+        per_file: dict[int, tuple[tuple[SqlStatement, ...], str]] = {}
         for key, (statement, sql_file) in defining.items():
             name = statement.produces or (
                 statement.target if isinstance(statement, SqlStatement) else None
@@ -369,15 +391,21 @@ class _GraphBuilder:
             assert name is not None
             extra = tuple(followups.get(key, ()))
             deps = self._deps(name, (statement, *extra), defining, project_sources)
-            session = tuple(
-                s for s in sql_file.statements if isinstance(s, SqlStatement) and s.target is None
-            )
+            cached = per_file.get(id(sql_file))
+            if cached is None:
+                session = tuple(
+                    s
+                    for s in sql_file.statements
+                    if isinstance(s, SqlStatement) and s.target is None
+                )
+                cached = per_file[id(sql_file)] = (session, group_name(sql_file.path))
+            session, group = cached
             node = Node(
                 name=name,
                 kind=_kind_of(statement),
                 statement=statement,
                 file=sql_file.path,
-                group=group_name(sql_file.path),
+                group=group,
                 followups=extra,
                 session=session,
                 deps=deps,

@@ -13,6 +13,7 @@ whenever the step does not end in success — failure, cancellation or an orches
 from __future__ import annotations
 
 import json
+import queue
 import secrets
 import threading
 import time
@@ -300,6 +301,9 @@ class _JobRun:
         self.spec_uri = spec_uri
         self.reader = reader
         self.log_thread: threading.Thread | None = None
+        self.log_lines: queue.Queue[str] = queue.Queue()
+        self.lines_handled = 0
+        self.log_complete = False
         self.log_error: BaseException | None = None
         self.pod_name: str | None = None
 
@@ -312,10 +316,9 @@ class _JobRun:
         succeeded = False
         try:
             self.follow()
+            self.finish_logs()
             succeeded = True
         finally:
-            if self.log_thread is not None:
-                self.log_thread.join(timeout=30)
             if not succeeded:  # failed, cancelled or the orchestrator broke: no orphans
                 self.delete()
 
@@ -335,11 +338,13 @@ class _JobRun:
                 **({"resource_version": resource_version} if resource_version else {}),
             )
             for event in stream:
+                self.drain_logs()
                 job = event["object"]
                 resource_version = job.metadata.resource_version
                 if self.finished(job):
                     return
             self.inspect_pods(first_seen)
+            self.drain_logs()
             job = self.batch.read_namespaced_job(self.name, self.namespace)
             resource_version = job.metadata.resource_version
             if self.finished(job):
@@ -392,26 +397,66 @@ class _JobRun:
                         self.fail("Unschedulable", condition.message or "", pod=name)
 
     def start_logs(self) -> None:
-        """Stream the pod's log once it runs: Pipes messages to Dagster, lines to stdout."""
+        """Stream the pod's log once it runs. A thread only reads lines; the step's own
+        thread hands them to Pipes (:meth:`drain_logs`), because Dagster's event log is
+        not safe to write from other threads."""
         if self.log_thread is not None:
             return
         if self.pod_name is None:
-            pods = self.core.list_namespaced_pod(
-                self.namespace, label_selector=f"job-name={self.name}"
-            ).items
-            if not pods:
+            self.pod_name = self.latest_pod()
+            if self.pod_name is None:
                 return
-            self.pod_name = pods[-1].metadata.name
         pod_name = self.pod_name
 
-        def consume() -> None:
+        def read() -> None:
             try:
-                self.reader.consume_pod_logs(self.context, self.core, pod_name, self.namespace)
-            except BaseException as e:  # reported by whoever joins; never kill the step here
+                response = self.core.read_namespaced_pod_log(
+                    pod_name, self.namespace, follow=True, _preload_content=False
+                )
+                pending = b""
+                for chunk in response.stream(4096):
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        self.log_lines.put(line.decode("utf-8", errors="replace"))
+                if pending:
+                    self.log_lines.put(pending.decode("utf-8", errors="replace"))
+                self.log_complete = True
+            except BaseException as e:  # a dropped stream: the log is re-read at the end
                 self.log_error = e
 
-        self.log_thread = threading.Thread(target=consume, name=f"logs-{pod_name}", daemon=True)
+        self.log_thread = threading.Thread(target=read, name=f"logs-{pod_name}", daemon=True)
         self.log_thread.start()
+
+    def drain_logs(self) -> None:
+        from dagster._core.pipes.utils import extract_message_or_forward_to_stdout
+
+        handler = self.reader._handler  # set while the Pipes session is open
+        while True:
+            try:
+                line = self.log_lines.get_nowait()
+            except queue.Empty:
+                return
+            self.lines_handled += 1
+            if handler is not None and line:
+                extract_message_or_forward_to_stdout(handler, line)
+
+    def finish_logs(self) -> None:
+        """After the Job: all lines handled, re-reading the log if the stream broke."""
+        if self.log_thread is None:
+            self.start_logs()
+        if self.log_thread is not None:
+            self.log_thread.join(timeout=30)
+        self.drain_logs()
+        if self.log_complete or self.pod_name is None:
+            return
+        response = self.core.read_namespaced_pod_log(
+            self.pod_name, self.namespace, _preload_content=False
+        )
+        lines = response.data.decode("utf-8", errors="replace").split("\n")
+        for line in lines[self.lines_handled :]:
+            self.log_lines.put(line)
+        self.drain_logs()
 
     def fail(self, reason: str, message: str, pod: str | None = None) -> None:
         pod = pod or self.pod_name or self.latest_pod()
