@@ -1948,6 +1948,15 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.cluster = cluster
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up mid-stream (a cancelled log follow or watch) is normal for an
+        apiserver; anything else is printed as socketserver does."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 # --------------------------------------------------------------------------------------------
 # The cluster
