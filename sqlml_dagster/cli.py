@@ -96,11 +96,9 @@ def _check(args: argparse.Namespace) -> int:
     diagnostics: list[tuple[Path, Diagnostic]] = []
     allowed = args.allowed_image
     if allowed is None:
-        allowed = [
-            v.strip()
-            for v in os.environ.get("SQLML_K8S_ALLOWED_IMAGES", "").split(",")
-            if v.strip()
-        ]
+        from .ops.kubernetes import allowed_images_from_env
+
+        allowed = allowed_images_from_env(os.environ)
     for path in args.paths:
         project, found = check_project(path, dialect=args.dialect, allowed_images=allowed)
         if project is not None:
@@ -187,15 +185,25 @@ def _github_annotation(root: Path, d: Diagnostic) -> str:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    project, diagnostics = check_project(args.path, dialect=args.dialect)
+    allowed: list[str] = []
+    if args.k8s:  # manifests respect the allow-list: an out-of-list image is SQLML208 here
+        from .ops.kubernetes import allowed_images_from_env
+
+        allowed = allowed_images_from_env(os.environ)
+    project, diagnostics = check_project(args.path, dialect=args.dialect, allowed_images=allowed)
     if project is None or any(d.is_error for d in diagnostics):
         for d in diagnostics:
             print(d.render(), end="\n\n", file=sys.stderr)
         return 1
     if args.k8s:
         from .ops.dry_run import job_manifests_yaml
+        from .ops.launcher import StepFailed
 
-        print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
+        try:
+            print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
+        except StepFailed as e:  # e.g. SQLML_K8S_DEFAULT_IMAGE outside the allow-list
+            print(f"sqlml: {e.description}", file=sys.stderr)
+            return 1
         return 0
     print(json.dumps(project_to_json(project), indent=2))
     return 0

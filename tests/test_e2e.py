@@ -16,7 +16,7 @@ import pytest
 
 from sqlml_dagster import build_defs
 
-from .conftest import EXAMPLE, REPO
+from .conftest import EXAMPLE, REPO, failure_reasons, materialize_all
 
 
 @pytest.fixture(scope="module")
@@ -145,26 +145,7 @@ def test_retraining_publishes_the_next_version(
 
 
 def materialize(root: Path, state: Path) -> dg.ExecuteInProcessResult:
-    defs = build_defs(root, state_dir=state)
-    return dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-
-
-def failure_reasons(result: dg.ExecuteInProcessResult) -> str:
-    reasons = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data is not None:
-            user = event.step_failure_data.user_failure_data
-            reasons.append(
-                user.description
-                if user and user.description
-                else str(event.step_failure_data.error)
-            )
-    return "\n".join(str(r) for r in reasons)
+    return materialize_all(root, state)
 
 
 def test_failed_training_leaves_no_partial_version(

@@ -215,10 +215,6 @@ class _FileParser:
             raise _Abort
         return self.parse_ml(tokens, to_index)
 
-    def _find_ml_clause(self, tokens: list[Token]) -> int | None:
-        """Index of a top-level ``TO`` followed by an ML verb, or None for plain SQL."""
-        return _scan_statement(tokens)[0]
-
     # -- plain SQL --------------------------------------------------------------------
 
     def parse_query_tokens(self, tokens: list[Token]) -> exp.Expr:

@@ -450,6 +450,9 @@ class _JobRun:
         self.drain_logs()
         if self.log_complete or self.pod_name is None:
             return
+        self.context.log.info(
+            f"the log stream of {self.pod_name} ended early ({self.log_error!r}); reading it again"
+        )
         response = self.core.read_namespaced_pod_log(
             self.pod_name, self.namespace, _preload_content=False
         )
@@ -544,6 +547,15 @@ def job_name(spec: StepSpec, run_id: str, suffix: str | None = None) -> str:
     return f"{stem}-{dns_label(run_id)[:8].rstrip('-')}-{suffix or secrets.token_hex(2)}"
 
 
+def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:
+    """``SQLML_K8S_ALLOWED_IMAGES``: the allow-list as deployments and CI set it."""
+    return _comma_list(environ.get("SQLML_K8S_ALLOWED_IMAGES", ""))
+
+
+def _comma_list(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
 def launcher_from_env(environ: Mapping[str, str]) -> KubernetesLauncher | None:
     """``SQLML_LAUNCHER=kubernetes`` plus ``SQLML_K8S_*`` settings → a KubernetesLauncher;
     None for ``local`` (the default). Moving a project to a cluster is a change of
@@ -555,12 +567,12 @@ def launcher_from_env(environ: Mapping[str, str]) -> KubernetesLauncher | None:
         raise ValueError(f"{LAUNCHER_ENV}={choice!r}: choose 'local' or 'kubernetes'")
 
     def listed(name: str) -> list[str]:
-        return [v.strip() for v in environ.get(name, "").split(",") if v.strip()]
+        return _comma_list(environ.get(name, ""))
 
     settings: dict[str, Any] = {
         "namespace": environ.get("SQLML_K8S_NAMESPACE", "default"),
         "default_image": environ.get("SQLML_K8S_DEFAULT_IMAGE", DEFAULT_IMAGE),
-        "allowed_images": listed("SQLML_K8S_ALLOWED_IMAGES"),
+        "allowed_images": allowed_images_from_env(environ),
         "gpu_resource_name": environ.get("SQLML_K8S_GPU_RESOURCE", "nvidia.com/gpu"),
         "env_from_secrets": listed("SQLML_K8S_ENV_FROM_SECRETS"),
         "image_pull_secrets": listed("SQLML_K8S_IMAGE_PULL_SECRETS"),

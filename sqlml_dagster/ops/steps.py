@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,10 @@ from ..compiler.ir import (
     TrainStatement,
 )
 from ..compiler.project import Node
-from ..runtime.spec import StepSpec
+from ..runtime.spec import StepKind, StepSpec
 from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
 from ..store.models import file_sha256, now_iso
-from .launcher import Launcher
+from .launcher import Launcher, StepResult
 from .model_functions import ModelFunctions
 from .warehouse import DuckDBWarehouse, TableStats
 
@@ -147,180 +148,195 @@ def materialize_table(step: AssetStep) -> dg.MaterializeResult:
 
 
 def materialize_model(step: AssetStep) -> dg.MaterializeResult:
-    context, node = step.context, step.node
+    """``TO TRAIN``: export the SELECT, train into a new version, publish it."""
+    node = step.node
     statement = node.statement
     assert isinstance(statement, TrainStatement)
-    models = step.storage.models()
-    model_name = node.name.key
     data, step_uri, input_uri, exported = step.export_input(statement.select)
-    context.log.info(f"exported {exported.rows} training rows to {input_uri}")
+    step.context.log.info(f"exported {exported.rows} training rows to {input_uri}")
     data_fingerprint = file_sha256(input_uri)[:16]
     params = statement.params_by_namespace()
-    model_fingerprint = _digest(
-        node.fingerprint, data_fingerprint, statement.model.reference, statement.model.image, params
-    )
-    previous = models.latest(model_name)
-    pending = models.reserve(model_name, run_id=context.run_id)
-    try:
-        spec = StepSpec(
+    model = statement.model
+
+    def spec_for(model_uri: str) -> StepSpec:
+        return StepSpec(
             kind="train",
             step_id=step.step_id,
-            model_name=model_name,
-            model_reference=statement.model.reference,
-            flavor=statement.model.flavor,
+            model_name=node.name.key,
+            model_reference=model.reference,
+            flavor=model.flavor,
             params=params,
             input_uri=input_uri,
             label=statement.label,
-            model_uri=pending.uri,
-            image=statement.model.image,
+            model_uri=model_uri,
+            image=model.image,
             seed=int(params.get("train", {}).get("seed", 0)),
         )
-        result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
-        payload = result.payload
-        manifest = ModelManifest(
-            model=model_name,
-            version=pending.version,
-            created_at=now_iso(),
-            flavor=str(payload.get("flavor", spec.flavor)),
-            model_reference=spec.model_reference,
-            fingerprint=model_fingerprint,
-            statement_fingerprint=node.fingerprint,
-            training_data_fingerprint=data_fingerprint,
-            image=statement.model.image,
-            params={**params, "model": payload.get("params", params.get("model", {}))},
-            metrics=dict(payload.get("metrics", {})),
-            features=list(payload.get("features", [])),
-            label=statement.label,
-            signature=dict(payload.get("signature", {})),
-            frameworks=dict(payload.get("frameworks", {})),
-            training_rows=int(payload.get("training_rows", exported.rows)),
-            dagster_run_id=context.run_id,
-            statement=node.text,
-        )
-        published = models.publish(pending, manifest)
-    except BaseException:
-        models.discard(pending)  # failed or cancelled: nothing partial stays behind
-        raise
-    context.log.info(f"published {model_name} version {published.version} at {published.uri}")
-    return dg.MaterializeResult(
-        metadata={**result.metadata, **model_metadata(published, previous)},
-        data_version=dg.DataVersion(model_fingerprint),
+
+    return _publish_new_version(
+        step,
+        data,
+        step_uri,
+        spec_for,
+        fingerprint=_digest(
+            node.fingerprint, data_fingerprint, model.reference, model.image, params
+        ),
+        data_fingerprint=data_fingerprint,
+        manifest_fields=lambda payload: {
+            "model_reference": model.reference,
+            "image": model.image,
+            "params": {**params, "model": payload.get("params", params.get("model", {}))},
+            "metrics": dict(payload.get("metrics", {})),
+            "label": statement.label,
+            "training_rows": int(payload.get("training_rows", exported.rows)),
+        },
     )
 
 
 def materialize_registered_model(step: AssetStep) -> dg.MaterializeResult:
     """``CREATE MODEL m USING 'uri'``: a new version holding the file, checked by the runtime."""
-    context, node = step.context, step.node
+    node = step.node
     statement = node.statement
     assert isinstance(statement, CreateModelStatement) and statement.uri is not None
     source_uri = _resolve_uri(statement.uri, step.sql_file.parent)
     data = step.storage.data()
-    step_uri = data.step_uri(context.run_id, *context.asset_key.path)
-    models = step.storage.models()
-    model_name = node.name.key
+    step_uri = data.step_uri(step.context.run_id, *step.context.asset_key.path)
     source_fingerprint = file_sha256(source_uri)[:16]
     options = {p.path: p.value for p in statement.options}
-    model_fingerprint = _digest(node.fingerprint, source_fingerprint, options)
-    previous = models.latest(model_name)
-    pending = models.reserve(model_name, run_id=context.run_id)
-    try:
-        spec = StepSpec(
+    reference = statement.model_type or ""
+
+    def spec_for(model_uri: str) -> StepSpec:
+        return StepSpec(
             kind="register",
             step_id=step.step_id,
-            model_name=model_name,
-            model_reference=statement.model_type or "",
+            model_name=node.name.key,
+            model_reference=reference,
             flavor=statement.flavor or "sklearn",
             params={"options": options},
             input_uri=source_uri,
-            model_uri=pending.uri,
+            model_uri=model_uri,
         )
+
+    return _publish_new_version(
+        step,
+        data,
+        step_uri,
+        spec_for,
+        fingerprint=_digest(node.fingerprint, source_fingerprint, options),
+        data_fingerprint=source_fingerprint,
+        manifest_fields=lambda payload: {
+            "model_reference": str(payload.get("model_reference", reference)),
+            "params": {"options": options, "model": payload.get("params", {})},
+            "source_uri": source_uri,
+        },
+        metadata={"source_uri": dg.MetadataValue.path(source_uri)},
+    )
+
+
+def _publish_new_version(
+    step: AssetStep,
+    data: DataStore,
+    step_uri: str,
+    spec_for: Callable[[str], StepSpec],
+    *,
+    fingerprint: str,
+    data_fingerprint: str,
+    manifest_fields: Callable[[dict[str, Any]], dict[str, Any]],
+    metadata: dict[str, Any] | None = None,
+) -> dg.MaterializeResult:
+    """Reserve a version, run the step that fills it, publish its manifest — or discard the
+    version if anything fails or the run is cancelled, so nothing partial stays behind."""
+    context, node = step.context, step.node
+    models = step.storage.models()
+    previous = models.latest(node.name.key)
+    pending = models.reserve(node.name.key, run_id=context.run_id)
+    try:
+        spec = spec_for(pending.uri)
         result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
         payload = result.payload
         manifest = ModelManifest(
-            model=model_name,
+            model=node.name.key,
             version=pending.version,
             created_at=now_iso(),
             flavor=str(payload.get("flavor", spec.flavor)),
-            model_reference=str(payload.get("model_reference", spec.model_reference)),
-            fingerprint=model_fingerprint,
+            fingerprint=fingerprint,
             statement_fingerprint=node.fingerprint,
-            training_data_fingerprint=source_fingerprint,
-            image=None,
-            params={"options": options, "model": payload.get("params", {})},
-            metrics={},
+            training_data_fingerprint=data_fingerprint,
             features=list(payload.get("features", [])),
-            label=None,
             signature=dict(payload.get("signature", {})),
             frameworks=dict(payload.get("frameworks", {})),
-            training_rows=0,
             dagster_run_id=context.run_id,
             statement=node.text,
-            source_uri=source_uri,
+            **manifest_fields(payload),
         )
         published = models.publish(pending, manifest)
     except BaseException:
         models.discard(pending)
         raise
-    context.log.info(f"registered {source_uri} as {model_name} version {published.version}")
+    context.log.info(f"published {node.name} version {published.version} at {published.uri}")
     return dg.MaterializeResult(
-        metadata={
-            **result.metadata,
-            **model_metadata(published, previous),
-            "source_uri": dg.MetadataValue.path(source_uri),
-        },
-        data_version=dg.DataVersion(model_fingerprint),
+        metadata={**result.metadata, **model_metadata(published, previous), **(metadata or {})},
+        data_version=dg.DataVersion(fingerprint),
     )
 
 
 def materialize_evaluation(step: AssetStep) -> dg.MaterializeResult:
     """``TO EVALUATE m … LABEL y INTO t``: one row of metrics for the current version of m."""
-    context, node, warehouse = step.context, step.node, step.warehouse
-    statement = node.statement
+    statement = step.node.statement
     assert isinstance(statement, EvaluateStatement)
-    version = step.model_version(statement.model)
-    manifest = version.manifest
-    data, step_uri, input_uri, exported = step.export_input(statement.select)
-    context.log.info(f"evaluating {manifest.model} v{manifest.version} on {exported.rows} rows")
-    spec = StepSpec(
-        kind="evaluate",
-        step_id=step.step_id,
-        model_name=manifest.model,
-        model_reference=manifest.model_reference,
-        flavor=manifest.flavor,
-        params=statement.params_by_namespace(),
-        input_uri=input_uri,
-        label=statement.label,
-        features=manifest.features,
-        model_uri=version.uri,
-        output_uri=data.uri(step_uri, "output.parquet"),
-        image=manifest.image,
-        model_version=manifest.version,
-    )
-    result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
-    assert spec.output_uri is not None
-    warehouse.replace_table_from_parquet(node.name, spec.output_uri)
-    metrics = dict(result.payload.get("metrics", {}))
+    scored = _score_into_table(step, statement, statement.model, "evaluate", label=statement.label)
+    metrics = dict(scored.result.payload.get("metrics", {}))
     return dg.MaterializeResult(
         metadata={
-            **result.metadata,
-            **table_metadata(node, warehouse.stats(node.name)),
-            "model": manifest.model,
-            "model_version": manifest.version,
-            "metrics": dg.MetadataValue.md(_metrics_table(metrics, manifest.metrics)),
+            **scored.metadata,
+            "metrics": dg.MetadataValue.md(_metrics_table(metrics, scored.manifest.metrics)),
         }
     )
 
 
 def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
-    context, node, warehouse = step.context, step.node, step.warehouse
-    statement = node.statement
+    statement = step.node.statement
     assert isinstance(statement, PredictStatement)
-    version = step.model_version(statement.using)
+    scored = _score_into_table(
+        step, statement, statement.using, "predict", prediction_column=statement.column
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **scored.metadata,
+            "model_uri": dg.MetadataValue.path(scored.version.uri),
+            "model_fingerprint": scored.manifest.fingerprint,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Scored:
+    version: ModelVersion
+    result: StepResult
+    metadata: dict[str, Any]
+
+    @property
+    def manifest(self) -> ModelManifest:
+        return self.version.manifest
+
+
+def _score_into_table(
+    step: AssetStep,
+    statement: PredictStatement | EvaluateStatement,
+    model: QualifiedName,
+    kind: StepKind,
+    **spec_fields: Any,
+) -> _Scored:
+    """The common path of PREDICT and EVALUATE: resolve the model's current version, export
+    the SELECT, run the step, load its output Parquet as the asset's table."""
+    context, node, warehouse = step.context, step.node, step.warehouse
+    version = step.model_version(model)
     manifest = version.manifest
     data, step_uri, input_uri, exported = step.export_input(statement.select)
-    context.log.info(f"predicting {exported.rows} rows with {manifest.model} v{manifest.version}")
+    context.log.info(f"{kind}: {exported.rows} rows with {manifest.model} v{manifest.version}")
+    output_uri = data.uri(step_uri, "output.parquet")
     spec = StepSpec(
-        kind="predict",
+        kind=kind,
         step_id=step.step_id,
         model_name=manifest.model,
         model_reference=manifest.model_reference,
@@ -329,25 +345,20 @@ def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
         input_uri=input_uri,
         features=manifest.features,
         model_uri=version.uri,
-        output_uri=data.uri(step_uri, "output.parquet"),
-        prediction_column=statement.column,
+        output_uri=output_uri,
         image=manifest.image,
         model_version=manifest.version,
+        **spec_fields,
     )
     result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
-    assert spec.output_uri is not None
-    warehouse.replace_table_from_parquet(node.name, spec.output_uri)
-    stats = warehouse.stats(node.name)
-    return dg.MaterializeResult(
-        metadata={
-            **result.metadata,
-            **table_metadata(node, stats),
-            "model": manifest.model,
-            "model_version": manifest.version,
-            "model_uri": dg.MetadataValue.path(version.uri),
-            "model_fingerprint": manifest.fingerprint,
-        }
-    )
+    warehouse.replace_table_from_parquet(node.name, output_uri)
+    metadata = {
+        **result.metadata,
+        **table_metadata(node, warehouse.stats(node.name)),
+        "model": manifest.model,
+        "model_version": manifest.version,
+    }
+    return _Scored(version, result, metadata)
 
 
 # -- metadata -------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from sqlml_dagster import build_defs
 from sqlml_dagster.ops.kubernetes import KubernetesLauncher
+from tests.conftest import failure_reasons, materialize_all
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
 
 __all__ = ["k8s_cluster"]
@@ -47,26 +47,7 @@ def launcher_for(
 
 
 def materialize(root: Path, state: Path, launcher: KubernetesLauncher) -> dg.ExecuteInProcessResult:
-    defs = build_defs(root, state_dir=state, launcher=launcher)
-    return dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-
-
-def failure_text(result: dg.ExecuteInProcessResult) -> str:
-    texts = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data is not None:
-            user = event.step_failure_data.user_failure_data
-            texts.append(
-                user.description
-                if user and user.description
-                else str(event.step_failure_data.error)
-            )
-    return "\n".join(str(t) for t in texts)
+    return materialize_all(root, state, launcher=launcher)
 
 
 def test_image_prefixed_train_runs_as_a_job_and_publishes_a_version(
@@ -77,7 +58,7 @@ def test_image_prefixed_train_runs_as_a_job_and_publishes_a_version(
     root = write_project({"m.sql": TRAIN_SQL})
     state = tmp_path / "state"
     result = materialize(root, state, launcher_for(k8s_cluster, state))
-    assert result.success, failure_text(result)
+    assert result.success, failure_reasons(result)
     manifest = json.loads((state / "models" / "parity" / "1" / "manifest.json").read_text())
     assert manifest["metrics"]["accuracy"] == 1.0
     assert manifest["image"] == "registry.example.com/team/models:1.2"
@@ -116,17 +97,14 @@ def test_failures_name_the_reason_and_leave_no_job_or_version(
     )
     result = materialize(root, state, launcher)
     assert not result.success
-    text = failure_text(result)
+    text = failure_reasons(result)
     assert expected in text and "Job default/sqlml-train-parity-" in text, text
     k8s_cluster.wait_for(
         lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
     )
     assert not k8s_cluster.running_processes()
-    assert (
-        not list((state / "models" / "parity").glob("*"))
-        if (state / "models" / "parity").exists()
-        else True
-    )
+    model_dir = state / "models" / "parity"
+    assert not model_dir.exists() or not any(model_dir.iterdir())
 
 
 def test_a_failing_step_reports_its_own_reason_and_log(
@@ -144,7 +122,7 @@ def test_a_failing_step_reports_its_own_reason_and_log(
     state = tmp_path / "state"
     result = materialize(root, state, launcher_for(k8s_cluster, state))
     assert not result.success
-    text = failure_text(result)
+    text = failure_reasons(result)
     assert "BackoffLimitExceeded" in text and "exit code 1" in text, text
     assert "did you mean 'max_depth'" in text
     assert "last log lines:" in text
@@ -161,7 +139,7 @@ def test_local_stores_without_a_shared_volume_are_a_configuration_error(
     launcher = KubernetesLauncher(api_host=k8s_cluster.host, python=sys.executable)
     result = materialize(root, state, launcher)
     assert not result.success
-    assert "cannot hand" in failure_text(result) and "s3://" in failure_text(result)
+    assert "cannot hand" in failure_reasons(result) and "s3://" in failure_reasons(result)
     assert not k8s_cluster.jobs("default")
 
 

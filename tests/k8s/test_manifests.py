@@ -169,3 +169,20 @@ def test_example_image_statement_runs_as_a_job_with_that_image(
         "ghcr.io/sqlml-dagster/examples:0.1"
     )
     assert (state / "models" / "house_price_gbr" / "1" / "manifest.json").exists()
+
+
+def test_dry_run_respects_the_allow_list_with_locations(
+    write_project: Callable[[dict[str, str]], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = write_project(GPU_PROJECT)
+    monkeypatch.setenv("SQLML_K8S_ALLOWED_IMAGES", "ghcr.io/acme")
+    assert main(["compile", str(root), "--k8s"]) == 1
+    err = capsys.readouterr().err
+    assert "error[SQLML208]" in err and "sql/gpu.sql:3:10" in err and "Traceback" not in err
+    # the default image (for statements naming none) must be allowed too: a message, no trace
+    monkeypatch.setenv("SQLML_K8S_ALLOWED_IMAGES", "registry.example.com:5000/team")
+    assert main(["compile", str(root), "--k8s"]) == 1
+    err = capsys.readouterr().err
+    assert "not in the launcher's allowed_images" in err and "Traceback" not in err
