@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
+from ..sources import check_source
 from . import codes
 from .diagnostics import (
     Diagnostic,
@@ -296,23 +297,13 @@ class _GraphBuilder:
                 hint="pretrained model types are not downloaded at run time; save the model to a file and write USING 'path/to/model.skops'",
             )
             return False
-        scheme = statement.uri.partition("://")[0].lower() if "://" in statement.uri else "file"
-        uri_span = statement.uri_span or statement.span
-        if scheme in REGISTRY_SCHEMES:
+        problem = check_source(statement.uri, statement.flavor)
+        if problem is not None:
             self.error(
                 codes.UNSUPPORTED_STATEMENT,
-                f"the {scheme} model registry is not supported",
-                uri_span,
-                hint="export the model to a file (scikit-learn: skops.io.dump) and point USING at it: a path, file://, s3:// or another fsspec URL",
-            )
-            return False
-        flavor = statement.flavor or ("sklearn" if statement.uri.endswith(".skops") else None)
-        if flavor != "sklearn":
-            self.error(
-                codes.UNSUPPORTED_STATEMENT,
-                f"cannot register {'FLAVOR ' + flavor if flavor else 'this file'}: this version registers scikit-learn models saved with skops",
-                uri_span,
-                hint="save the model with skops.io.dump(model, 'model.skops') and write FLAVOR sklearn or a .skops file name",
+                problem.message,
+                statement.uri_span or statement.span,
+                hint=problem.hint,
             )
             return False
         return True
@@ -487,10 +478,6 @@ class _GraphBuilder:
             )
             return list(nodes.values())
         return [nodes[k] for k in order]
-
-
-#: Rikai's model registries that resolve a model by name on a server; not supported here.
-REGISTRY_SCHEMES = ("mlflow", "torchhub", "tfhub", "huggingface", "hf")
 
 
 def _is_model(statement: Statement) -> bool:

@@ -39,6 +39,7 @@ from ..compiler.ir import (
 )
 from ..compiler.project import Node
 from ..runtime.spec import StepKind, StepSpec
+from ..sources import SourceError, resolve_source
 from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
 from ..store.models import file_sha256, now_iso
 from .launcher import Launcher, StepResult
@@ -198,10 +199,12 @@ def materialize_registered_model(step: AssetStep) -> dg.MaterializeResult:
     node = step.node
     statement = node.statement
     assert isinstance(statement, CreateModelStatement) and statement.uri is not None
-    source_uri = _resolve_uri(statement.uri, step.sql_file.parent)
+    try:
+        source = resolve_source(statement.uri, statement.flavor, step.sql_file.parent)
+    except SourceError as e:
+        raise dg.Failure(description=f"CREATE MODEL {node.name}: {e}") from None
     data = step.storage.data()
     step_uri = data.step_uri(step.context.run_id, *step.context.asset_key.path)
-    source_fingerprint = file_sha256(source_uri)[:16]
     options = {p.path: p.value for p in statement.options}
     reference = statement.model_type or ""
 
@@ -211,9 +214,9 @@ def materialize_registered_model(step: AssetStep) -> dg.MaterializeResult:
             step_id=step.step_id,
             model_name=node.name.key,
             model_reference=reference,
-            flavor=statement.flavor or "sklearn",
+            flavor=source.flavor,
             params={"options": options},
-            input_uri=source_uri,
+            input_uri=source.uri,
             model_uri=model_uri,
         )
 
@@ -222,14 +225,17 @@ def materialize_registered_model(step: AssetStep) -> dg.MaterializeResult:
         data,
         step_uri,
         spec_for,
-        fingerprint=_digest(node.fingerprint, source_fingerprint, options),
-        data_fingerprint=source_fingerprint,
+        fingerprint=_digest(node.fingerprint, source.fingerprint, options),
+        data_fingerprint=source.fingerprint,
         manifest_fields=lambda payload: {
             "model_reference": str(payload.get("model_reference", reference)),
             "params": {"options": options, "model": payload.get("params", {})},
-            "source_uri": source_uri,
+            "source_uri": source.uri,
         },
-        metadata={"source_uri": dg.MetadataValue.path(source_uri)},
+        metadata={
+            "source_uri": dg.MetadataValue.path(source.uri),
+            **{f"source/{k}": v for k, v in source.metadata.items()},
+        },
     )
 
 
@@ -415,13 +421,6 @@ def _as_create_or_replace(tree: exp.Expr) -> exp.Expr:
     create.set("replace", True)
     create.set("exists", False)
     return create
-
-
-def _resolve_uri(uri: str, base: Path) -> str:
-    """A relative local path in SQL resolves against the SQL file's folder, like DuckDB's."""
-    if "://" in uri or Path(uri).is_absolute():
-        return uri
-    return str((base / uri).resolve())
 
 
 def _write_spec(data: DataStore, step_uri: str, spec: StepSpec) -> str:
