@@ -315,10 +315,12 @@ class ColumnGroup:
 
 @dataclass(frozen=True)
 class ModelCall:
-    """``ML_PREDICT(<model>, …)`` inside a query: which model, and where it is named."""
+    """``ML_PREDICT(<model>[@<version>], …)`` inside a query: which model, and where it is
+    named. ``version`` is a pinned version number; ``None`` means ``@latest``."""
 
     model: QualifiedName
     span: Span
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -435,6 +437,8 @@ class PredictStatement(MLStatement):
     column: str
     using: QualifiedName
     using_span: Span
+    #: ``USING m@3`` pins version 3; ``None`` (or ``@latest``) follows the model.
+    using_version: int | None = field(default=None, kw_only=True)
 
     VERB = "PREDICT"
 
@@ -456,6 +460,7 @@ class EvaluateStatement(MLStatement):
     label: str
     into: QualifiedName
     into_span: Span
+    model_version: int | None = field(default=None, kw_only=True)
 
     VERB = "EVALUATE"
 
@@ -485,6 +490,7 @@ class ExplainStatement(MLStatement):
     explainer: str | None
     into: QualifiedName | None
     into_span: Span | None
+    model_version: int | None = field(default=None, kw_only=True)
 
     VERB = "EXPLAIN"
 
@@ -554,20 +560,22 @@ class ShowModelsStatement(CatalogStatement):
 
 @dataclass(frozen=True)
 class DescribeModelStatement(CatalogStatement):
-    """``{DESC | DESCRIBE} MODEL <name>``."""
+    """``{DESC | DESCRIBE} MODEL <name>[@<version>]``."""
 
     KEYWORDS = "DESCRIBE MODEL"
     model: QualifiedName
     model_span: Span
+    version: int | None = None
 
 
 @dataclass(frozen=True)
 class ShowTrainStatement(CatalogStatement):
-    """SQLFlow's ``SHOW TRAIN <model>``: the statement and params that trained it."""
+    """SQLFlow's ``SHOW TRAIN <model>[@<version>]``: the statement and params that trained it."""
 
     KEYWORDS = "SHOW TRAIN"
     model: QualifiedName
     model_span: Span
+    version: int | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ ML_VERBS = ("TRAIN", "PREDICT", "EVALUATE", "EXPLAIN", "RUN")
 
 #: The function that calls a model inside a query (Rikai).
 ML_PREDICT = "ML_PREDICT"
+#: Where a pinned ``ML_PREDICT(m@3, …)`` keeps its version on the model's Column node.
+PIN_META = "sqlml_version"
 
 _QUOTED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.HEREDOC_STRING)
 
@@ -140,6 +142,7 @@ class _FileParser:
         self.dialect = dialect
         self.diagnostics: list[Diagnostic] = []
         self._may_call_models = True
+        self._pins: dict[int, int | None] = {}  # ML_PREDICT(m@3): offset of m → 3
         self._sql_parser = dialect.parser()  # parse() resets it; one per file
 
     # -- diagnostics ------------------------------------------------------------------
@@ -215,9 +218,62 @@ class _FileParser:
             raise _Abort
         return self.parse_ml(tokens, to_index)
 
+    def pin_version(self, token: Token | None, last: Token) -> int | None:
+        """The version after ``@``: a positive number, or ``latest`` (→ None)."""
+        if token is not None and _word(token) == "LATEST":
+            return None
+        if (
+            token is not None
+            and token.token_type is TokenType.NUMBER
+            and token.text.isdigit()
+            and int(token.text) > 0
+        ):
+            return int(token.text)
+        at = token or last
+        self.error(
+            codes.ML_SYNTAX,
+            f"expected a version number or 'latest' after '@', found '{token.text if token else 'the end'}'",
+            at.start,
+            at.end + 1,
+            hint="pin a version with model@3, or follow the model with model@latest (the default)",
+        )
+        raise _Abort
+
+    def strip_model_pins(self, tokens: list[Token]) -> list[Token]:
+        """``ML_PREDICT(m@3, …)`` is not SQL any dialect parses: take the ``@3`` out of the
+        tokens handed to sqlglot, and remember it by the offset of the model's name."""
+        self._pins = {}
+        out: list[Token] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            token = tokens[i]
+            out.append(token)
+            i += 1
+            if not (
+                token.text.upper() == ML_PREDICT
+                and i + 1 < n
+                and tokens[i].token_type is TokenType.L_PAREN
+            ):
+                continue
+            out.append(tokens[i])  # (
+            j = i + 1
+            first = j
+            while j + 1 < n and tokens[j + 1].token_type is TokenType.DOT:
+                j += 2
+            if j + 1 < n and tokens[j + 1].text == "@":
+                out.extend(tokens[first : j + 1])
+                version_token = tokens[j + 2] if j + 2 < n else None
+                self._pins[tokens[first].start] = self.pin_version(version_token, tokens[-1])
+                i = j + 3
+            else:
+                i += 1
+        return out
+
     # -- plain SQL --------------------------------------------------------------------
 
     def parse_query_tokens(self, tokens: list[Token]) -> exp.Expr:
+        if self._may_call_models:
+            tokens = self.strip_model_pins(tokens)
         try:
             trees = self._sql_parser.parse(tokens, sql=self.source.text)
         except ParseError as e:
@@ -386,7 +442,10 @@ class _FileParser:
                 )
                 raise _Abort
             name = QualifiedName(tuple(part.name for part in model.parts))
-            calls.append(ModelCall(name, Span.of(self.source, m_start, m_end)))
+            version = self._pins.get(m_start)
+            if version is not None:
+                model.meta[PIN_META] = version  # travels with the tree to execution
+            calls.append(ModelCall(name, Span.of(self.source, m_start, m_end), version))
         return tuple(calls)
 
     def parse_ml(self, tokens: list[Token], to_index: int) -> MLStatement:
@@ -465,8 +524,8 @@ class _FileParser:
             column = target.parts[-1]
             target = QualifiedName(target.parts[:-1])
         params = c.with_clause() if c.at_word("WITH") else ()
-        c.expect_word("USING", "TO PREDICT <table>.<column> [WITH …] USING <model>")
-        using, using_span = c.qualified_name("a model name")
+        c.expect_word("USING", "TO PREDICT <table>.<column> [WITH …] USING <model>[@<version>]")
+        using, using_span, using_version = c.model_pin("a model name")
         c.expect_end()
         return PredictStatement(
             **common,  # type: ignore[arg-type]
@@ -476,11 +535,12 @@ class _FileParser:
             column=column,
             using=using,
             using_span=using_span,
+            using_version=using_version,
         )
 
     def _evaluate(self, c: _Cursor, common: dict[str, object]) -> EvaluateStatement:
         usage = 'TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC"] LABEL <column> INTO <table>'
-        model, model_span = c.qualified_name("the name of a trained model")
+        model, model_span, version = c.model_pin("the name of a trained model")
         params = c.with_clause() if c.at_word("WITH") else ()
         c.expect_word("LABEL", usage)
         label = c.identifier("a label column").text
@@ -495,10 +555,11 @@ class _FileParser:
             label=label,
             into=into,
             into_span=into_span,
+            model_version=version,
         )
 
     def _explain(self, c: _Cursor, common: dict[str, object]) -> ExplainStatement:
-        model, model_span = c.qualified_name("the name of a trained model")
+        model, model_span, version = c.model_pin("the name of a trained model")
         params = c.with_clause() if c.at_word("WITH") else ()
         explainer = None
         if c.at_word("USING"):
@@ -517,6 +578,7 @@ class _FileParser:
             explainer=explainer,
             into=into,
             into_span=into_span,
+            model_version=version,
         )
 
     def _run(self, c: _Cursor, common: dict[str, object]) -> RunStatement:
@@ -582,7 +644,10 @@ class _FileParser:
             extra["if_exists"] = c.at_words("IF", "EXISTS")
         if c.peek() is None:
             raise c.fail(None, "a model name", f"the form is: {statement_class.KEYWORDS} <model>")
-        model, model_span = c.qualified_name("a model name")
+        if statement_class is DropModelStatement:
+            model, model_span = c.qualified_name("a model name")
+        else:
+            model, model_span, extra["version"] = c.model_pin("a model name")
         c.expect_end(f"{statement_class.KEYWORDS} <model>")
         return statement_class(**common, model=model, model_span=model_span, **extra)  # type: ignore[call-arg, arg-type]
 
@@ -775,6 +840,18 @@ class _Cursor:
     def qualified_name(self, what: str) -> tuple[QualifiedName, Span]:
         tokens, span = self.dotted(what)
         return QualifiedName(tuple(t.text for t in tokens)), span
+
+    def model_pin(self, what: str) -> tuple[QualifiedName, Span, int | None]:
+        """``model``, ``model@3`` or ``model@latest``: the name, its span and the pinned
+        version (``None`` for latest)."""
+        name, span = self.qualified_name(what)
+        token = self.peek()
+        if token is None or token.text != "@":
+            return name, span, None
+        self.next()
+        version = self.p.pin_version(self.peek(), self.tokens[-1])
+        self.next()
+        return name, span, version
 
     def model_reference(
         self, what: str = "a model reference such as sklearn.ensemble.RandomForestClassifier"

@@ -35,6 +35,7 @@ from .ir import (
     Statement,
     TrainStatement,
 )
+from .parser import PIN_META
 
 #: Fields that say where a statement came from, not what it means.
 _SOURCE_FIELDS = frozenset({"span", "text", "fingerprint", "select_span", "tree"})
@@ -48,13 +49,23 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
             continue
         out[f.name] = _json_value(getattr(statement, f.name), dialect)
     if isinstance(statement, SqlStatement):
-        out["sql"] = statement.tree.sql(dialect=dialect, comments=False)
+        out["sql"] = tree_sql(statement.tree, dialect)
     return out
+
+
+def tree_sql(tree: exp.Expr, dialect: str = "duckdb") -> str:
+    """A sqlglot tree as SQL, with pinned ``ML_PREDICT(m@3, …)`` versions written back."""
+    pinned = [c for c in tree.find_all(exp.Column) if c.meta.get(PIN_META) is not None]
+    if pinned:
+        tree = tree.copy()
+        for column in [c for c in tree.find_all(exp.Column) if c.meta.get(PIN_META) is not None]:
+            column.replace(exp.var(f"{column.sql(dialect=dialect)}@{column.meta[PIN_META]}"))
+    return tree.sql(dialect=dialect, comments=False)
 
 
 def _json_value(value: Any, dialect: str) -> Any:
     if isinstance(value, exp.Expr):
-        return value.sql(dialect=dialect, comments=False)
+        return tree_sql(value, dialect)
     if isinstance(value, QualifiedName):
         return str(value)
     if isinstance(value, Param):
@@ -86,7 +97,7 @@ def to_sql(statement: Statement, dialect: str = "duckdb") -> str:
     """The canonical SQL spelling of a statement (without the closing semicolon)."""
     r = _Renderer(dialect)
     if isinstance(statement, MLStatement):
-        return f"{statement.select.sql(dialect=dialect, comments=False)} TO {statement.VERB} {r.tail(statement)}"
+        return f"{tree_sql(statement.select, dialect)} TO {statement.VERB} {r.tail(statement)}"
     if isinstance(statement, CreateModelStatement):
         return r.create_model(statement)
     if isinstance(statement, ShowModelsStatement):
@@ -95,9 +106,10 @@ def to_sql(statement: Statement, dialect: str = "duckdb") -> str:
         return f"DROP MODEL {'IF EXISTS ' if statement.if_exists else ''}{r.name(statement.model)}"
     if isinstance(statement, CatalogStatement):
         model: QualifiedName = statement.model  # type: ignore[attr-defined]
-        return f"{statement.KEYWORDS} {r.name(model)}"
+        version: int | None = getattr(statement, "version", None)
+        return f"{statement.KEYWORDS} {r.name(model)}{r.pin(version)}"
     if isinstance(statement, SqlStatement):
-        return statement.tree.sql(dialect=dialect, comments=False)
+        return tree_sql(statement.tree, dialect)
     raise TypeError(f"cannot render {type(statement).__name__}")  # pragma: no cover
 
 
@@ -110,6 +122,9 @@ class _Renderer:
 
     def name(self, name: QualifiedName) -> str:
         return ".".join(self.identifier(p) for p in name.parts)
+
+    def pin(self, version: int | None) -> str:
+        return "" if version is None else f"@{version}"
 
     def string(self, text: str) -> str:
         return exp.Literal.string(text).sql(dialect=self.dialect)
@@ -178,16 +193,21 @@ class _Renderer:
             return (
                 self.name(target)
                 + self.params(statement.params)
-                + f" USING {self.name(statement.using)}"
+                + f" USING {self.name(statement.using)}{self.pin(statement.using_version)}"
             )
         if isinstance(statement, EvaluateStatement):
             return (
                 self.name(statement.model)
+                + self.pin(statement.model_version)
                 + self.params(statement.params)
                 + f" LABEL {self.identifier(statement.label)} INTO {self.name(statement.into)}"
             )
         if isinstance(statement, ExplainStatement):
-            text = self.name(statement.model) + self.params(statement.params)
+            text = (
+                self.name(statement.model)
+                + self.pin(statement.model_version)
+                + self.params(statement.params)
+            )
             if statement.explainer:
                 text += f" USING {self.identifier(statement.explainer)}"
             if statement.into is not None:

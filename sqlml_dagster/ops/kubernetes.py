@@ -12,6 +12,7 @@ whenever the step does not end in success — failure, cancellation or an orches
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import secrets
@@ -221,7 +222,11 @@ class KubernetesLauncher(dg.ConfigurableResource):
     # -- running it ---------------------------------------------------------------------
 
     def launch(
-        self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str
+        self,
+        context: dg.AssetExecutionContext,
+        spec: StepSpec,
+        spec_uri: str,
+        env: Mapping[str, str] | None = None,
     ) -> StepResult:
         self.check_reachable(spec, spec_uri)
         from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_session
@@ -239,11 +244,16 @@ class KubernetesLauncher(dg.ConfigurableResource):
                 spec_uri,
                 run_id=context.run_id,
                 asset_key=context.asset_key.to_user_string(),
-                env=session.get_bootstrap_env_vars(),
+                env={**(env or {}), **session.get_bootstrap_env_vars()},
             )
             job = _JobRun(self, api, manifest, context, spec, spec_uri, reader)
             job.run()
-        return result_of(dg.PipesClientCompletedInvocation(session))
+        result = result_of(dg.PipesClientCompletedInvocation(session))
+        return dataclasses.replace(
+            result,
+            launched_as=f"job/{self.namespace}/{job.name}",
+            image_digest=job.image_digest,
+        )
 
     def check_reachable(self, spec: StepSpec, spec_uri: str) -> None:
         """A pod cannot read the orchestrator's disk: stores must be URLs it can reach."""
@@ -306,6 +316,7 @@ class _JobRun:
         self.log_complete = False
         self.log_error: BaseException | None = None
         self.pod_name: str | None = None
+        self.image_digest: str | None = None
 
     def run(self) -> None:
         self.batch.create_namespaced_job(self.namespace, self.manifest)
@@ -355,11 +366,24 @@ class _JobRun:
         conditions = {c.type: c for c in (job.status.conditions or []) if c.status == "True"}
         if "Complete" in conditions:
             self.start_logs()
+            self.record_image_digest()
             return True
         failed = conditions.get("Failed")
         if failed is not None:
             self.fail(failed.reason or "Failed", failed.message or "")
         return False
+
+    def record_image_digest(self) -> None:
+        """The image the pod ran, by digest, for the model's manifest (when reported)."""
+        if self.image_digest is not None:
+            return
+        pods = self.core.list_namespaced_pod(
+            self.namespace, label_selector=f"job-name={self.name}"
+        ).items
+        for pod in pods:
+            for status in pod.status.container_statuses or []:
+                if status.image_id and "@" in status.image_id:
+                    self.image_digest = status.image_id.split("://", 1)[-1]
 
     def inspect_pods(self, first_seen: dict[str, float]) -> None:
         pods = self.core.list_namespaced_pod(
@@ -373,6 +397,8 @@ class _JobRun:
             if phase in ("Running", "Succeeded", "Failed"):
                 self.start_logs()
             for status in pod.status.container_statuses or []:
+                if status.image_id and "@" in status.image_id:
+                    self.image_digest = status.image_id.split("://", 1)[-1]
                 waiting = status.state.waiting if status.state else None
                 if waiting is None or not waiting.reason:
                     continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +31,10 @@ class StepResult:
 
     payload: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Where it ran: ``local`` or ``job/<namespace>/<name>``.
+    launched_as: str = "local"
+    #: The image by digest, when the launcher ran one (Kubernetes reports it).
+    image_digest: str | None = None
 
 
 class StepFailed(dg.Failure):
@@ -38,8 +43,14 @@ class StepFailed(dg.Failure):
 
 class Launcher(Protocol):
     def launch(
-        self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str
-    ) -> StepResult: ...
+        self,
+        context: dg.AssetExecutionContext,
+        spec: StepSpec,
+        spec_uri: str,
+        env: Mapping[str, str] | None = None,
+    ) -> StepResult:
+        """Run the step; ``env`` adds variables the step needs (storage settings)."""
+        ...
 
 
 class LocalLauncher(dg.ConfigurableResource):
@@ -60,9 +71,13 @@ class LocalLauncher(dg.ConfigurableResource):
     )
 
     def launch(
-        self, context: dg.AssetExecutionContext, spec: StepSpec, spec_uri: str
+        self,
+        context: dg.AssetExecutionContext,
+        spec: StepSpec,
+        spec_uri: str,
+        env: Mapping[str, str] | None = None,
     ) -> StepResult:
-        env = dict(self.env)
+        env = {**self.env, **(env or {})}
         if self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(
                 [*self.pythonpath, os.environ.get("PYTHONPATH", "")]

@@ -1,10 +1,29 @@
 """The versioned model store: ``<store>/<model>/<version>/`` over any fsspec URL.
 
-A version folder holds the artifact files and, written last, ``manifest.json``. Readers
-only see versions whose manifest exists, so publishing is atomic: a training that fails
-or is cancelled before its manifest lands leaves nothing visible, and the orchestrator
-removes its folder. Version numbers are reserved by creating the folder's ``.pending``
-marker before the step starts, so a crashed step never makes a number come back.
+Layout of one model::
+
+    <store>/<model>/
+        1/  manifest.json  model.skops  signature.json      a published version
+        2/  .pending       model.skops                      being written (invisible)
+        3/  .discarded                                      failed or cancelled (invisible)
+        _promoted.json                                      a rollback: @latest → an older version
+
+**Atomic publish.** A version folder holds the artifact files and, written last,
+``manifest.json`` with each artifact's sha256 and size. Readers only see versions whose
+manifest exists and whose artifacts are all present with their recorded sizes; loading a
+version (the runtime's :func:`verify_artifacts`) also checks every sha256, so a truncated or
+corrupted artifact is refused with a clear error instead of being unpickled.
+
+**Reserving numbers.** A training claims the next number by creating ``<n>/.pending`` with
+an *exclusive create* — ``O_EXCL`` on a local disk, a conditional ``PUT`` (``If-None-Match:
+*``) on S3 — so two trainings of one model running at once get distinct numbers and neither
+is lost. A number is never reused: a failed or cancelled training leaves a ``.discarded``
+tombstone in place of its files, and a training killed outright leaves its ``.pending``
+folder (invisible, removed by :meth:`ModelStore.gc` once stale).
+
+**@latest** is the highest published version, unless ``promote`` rolled back to an older
+one: ``_promoted.json`` then names that version and the highest version at the time, and
+holds until a newer version is published.
 """
 
 from __future__ import annotations
@@ -12,8 +31,9 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import fsspec
@@ -21,11 +41,19 @@ from fsspec.core import url_to_fs
 
 MANIFEST = "manifest.json"
 PENDING = ".pending"
+DISCARDED = ".discarded"
+PROMOTED = "_promoted.json"
 MANIFEST_VERSION = 1
+#: A ``.pending`` folder older than this belongs to a training that was killed outright.
+STALE_PENDING = timedelta(hours=24)
 
 
 class ModelNotFound(LookupError):
     """A model or a version of it does not exist; the message names those that do."""
+
+
+class CorruptVersion(ValueError):
+    """A published version whose artifacts do not match the checksums in its manifest."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +77,14 @@ class ModelManifest:
     signature: dict[str, Any] = field(default_factory=dict)
     frameworks: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)  # file name → sha256
+    artifact_sizes: dict[str, int] = field(default_factory=dict)  # file name → bytes
     training_rows: int = 0
     dagster_run_id: str | None = None
     statement: str = ""
     #: Registered models (CREATE MODEL … USING): the file the version was copied from.
     source_uri: str | None = None
+    #: Where the step ran: ``local`` or the Kubernetes Job's name.
+    launched_as: str | None = None
     manifest_version: int = MANIFEST_VERSION
 
     def to_json(self) -> str:
@@ -81,6 +112,10 @@ class ModelVersion:
     def model(self) -> str:
         return self.manifest.model
 
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
 
 @dataclass(frozen=True)
 class PendingVersion:
@@ -91,8 +126,40 @@ class PendingVersion:
     uri: str
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """A rollback: ``@latest`` resolves to ``version`` until a version above ``above`` lands."""
+
+    version: int
+    above: int
+    at: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class VersionFolder:
+    """One numbered folder as found in the store, whatever its state."""
+
+    number: int
+    state: str  # "published" | "pending" | "discarded" | "broken"
+    files: dict[str, int]  # name → size
+    modified: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GcResult:
+    removed: list[int]
+    kept: list[int]
+    cleaned: list[int]  # discarded tombstones and stale pending folders
+
+
 class ModelStore:
-    """Versions of every model under one fsspec URL (a local folder or ``s3://bucket/prefix``)."""
+    """Versions of every model under one fsspec URL (a local folder or ``s3://bucket/prefix``).
+
+    ``storage_options`` go to the file system (``endpoint_url``, ``key``…); credentials
+    are better left to the environment (``AWS_*``), which every process reads the same way.
+    """
 
     def __init__(self, url: str, **storage_options: Any):
         self.url = url.rstrip("/")
@@ -109,65 +176,125 @@ class ModelStore:
     def model_uri(self, model: str) -> str:
         return self._uri(self._path(model))
 
+    def _fresh(self, path: str) -> None:
+        """Other processes write here too: never answer from a cached listing (s3fs)."""
+        self.fs.invalidate_cache(path)
+
     # -- reading ------------------------------------------------------------------------
 
     def models(self) -> list[str]:
+        self._fresh(self.root)
         if not self.fs.exists(self.root):
             return []
-        return sorted(
-            posixpath.basename(p.rstrip("/"))
-            for p in self.fs.ls(self.root, detail=False)
-            if self.fs.isdir(p)
-        )
+        names = []
+        for entry in self.fs.ls(self.root, detail=True):
+            name = posixpath.basename(entry["name"].rstrip("/"))
+            if entry["type"] == "directory" and not name.startswith((".", "_")):
+                names.append(name)
+        return sorted(names)
 
-    def versions(self, model: str) -> list[ModelVersion]:
-        """Published versions, oldest first."""
+    def folders(self, model: str) -> list[VersionFolder]:
+        """Every numbered folder of ``model`` with its state, from one recursive listing."""
+        folder = self._path(model)
+        self._fresh(folder)
+        try:
+            listing = self.fs.find(folder, detail=True)
+        except FileNotFoundError:
+            return []
+        by_number: dict[int, dict[str, dict[str, Any]]] = {}
+        for path, info in listing.items():
+            relative = posixpath.relpath(path, folder)
+            head, _, name = relative.partition("/")
+            if head.isdigit() and name:
+                by_number.setdefault(int(head), {})[name] = info
         out = []
-        for number in self._numbers(model):
-            folder = self._path(model, str(number))
-            manifest_path = posixpath.join(folder, MANIFEST)
-            if self.fs.exists(manifest_path):
-                with self.fs.open(manifest_path, "r", encoding="utf-8") as f:
-                    out.append(ModelVersion(ModelManifest.from_json(f.read()), self._uri(folder)))
+        for number in sorted(by_number):
+            files = by_number[number]
+            sizes = {name: int(info.get("size") or 0) for name, info in files.items()}
+            modified = _modified(files.values())
+            if MANIFEST in files:
+                out.append(VersionFolder(number, "published", sizes, modified))
+            elif DISCARDED in files:
+                out.append(VersionFolder(number, "discarded", sizes, modified))
+            else:
+                out.append(VersionFolder(number, "pending", sizes, modified))
         return out
 
-    def latest(self, model: str) -> ModelVersion | None:
-        versions = self.versions(model)
-        return versions[-1] if versions else None
+    def versions(self, model: str) -> list[ModelVersion]:
+        """Published versions, oldest first: a manifest, and every artifact at its size."""
+        return [v for v, problem in self._published(model) if not problem]
 
-    def get(self, model: str, version: int | None = None) -> ModelVersion:
-        """A version (``None``: the latest); raises :class:`ModelNotFound` naming what exists."""
+    def broken(self, model: str) -> list[tuple[int, str]]:
+        """Versions with a manifest whose artifacts are missing or of the wrong size."""
+        return [(v.version, problem) for v, problem in self._published(model) if problem]
+
+    def _published(self, model: str) -> list[tuple[ModelVersion, str]]:
+        out = []
+        for entry in self.folders(model):
+            if entry.state != "published":
+                continue
+            folder = self._path(model, str(entry.number))
+            with self.fs.open(posixpath.join(folder, MANIFEST), "r", encoding="utf-8") as f:
+                manifest = ModelManifest.from_json(f.read())
+            out.append((ModelVersion(manifest, self._uri(folder)), _size_problem(manifest, entry)))
+        return out
+
+    def promotion(self, model: str) -> Promotion | None:
+        path = self._path(model, PROMOTED)
+        self._fresh(path)
+        try:
+            with self.fs.open(path, "r", encoding="utf-8") as f:
+                raw = json.load(f)
+        except FileNotFoundError:
+            return None
+        return Promotion(**{k: raw[k] for k in ("version", "above", "at", "note") if k in raw})
+
+    def latest(self, model: str) -> ModelVersion | None:
+        """The version ``@latest`` resolves to (``None`` before the first publish)."""
         versions = self.versions(model)
         if not versions:
+            return None
+        return self._resolve_latest(model, versions)
+
+    def _resolve_latest(self, model: str, versions: list[ModelVersion]) -> ModelVersion:
+        newest = versions[-1]
+        promoted = self.promotion(model)
+        if promoted is None or newest.version > promoted.above:
+            return newest
+        for candidate in versions:
+            if candidate.version == promoted.version:
+                return candidate
+        return newest  # the promoted version was removed since: fall back to the newest
+
+    def get(self, model: str, version: int | None = None) -> ModelVersion:
+        """A version (``None``: ``@latest``); raises :class:`ModelNotFound` naming what exists."""
+        versions = self.versions(model)
+        if not versions:
+            broken = self.broken(model)
+            detail = f" ({_broken_text(broken)})" if broken else ""
             raise ModelNotFound(
-                f"model '{model}' has no published version in {self.url}; materialize its TRAIN asset first"
+                f"model '{model}' has no published version in {self.url}{detail}; "
+                "materialize its TRAIN (or CREATE MODEL) asset first"
             )
         if version is None:
-            return versions[-1]
+            return self._resolve_latest(model, versions)
         for candidate in versions:
             if candidate.version == version:
                 return candidate
+        unusable = dict(self.broken(model))
+        if version in unusable:
+            raise CorruptVersion(f"{model}@{version} is unusable: {unusable[version]}")
         raise ModelNotFound(
-            f"model '{model}' has no version {version}; versions: {', '.join(str(v.version) for v in versions)}"
+            f"model '{model}' has no version {version}; "
+            f"versions: {', '.join(str(v.version) for v in versions)}"
         )
-
-    def _numbers(self, model: str) -> list[int]:
-        folder = self._path(model)
-        if not self.fs.exists(folder):
-            return []
-        numbers = []
-        for entry in self.fs.ls(folder, detail=False):
-            name = posixpath.basename(entry.rstrip("/"))
-            if name.isdigit():
-                numbers.append(int(name))
-        return sorted(numbers)
 
     # -- writing ------------------------------------------------------------------------
 
     def reserve(self, model: str, run_id: str | None = None) -> PendingVersion:
-        """Claim the next version number by creating its folder's ``.pending`` marker."""
+        """Claim the next version number by exclusively creating its ``.pending`` marker."""
         for _ in range(100):
-            numbers = self._numbers(model)
+            numbers = [f.number for f in self.folders(model)]
             version = (numbers[-1] + 1) if numbers else 1
             folder = self._path(model, str(version))
             marker = posixpath.join(folder, PENDING)
@@ -183,41 +310,182 @@ class ModelStore:
     def publish(self, pending: PendingVersion, manifest: ModelManifest) -> ModelVersion:
         """Checksum the artifacts, then write the manifest — last — making the version visible."""
         folder = self._path(pending.model, str(pending.version))
-        artifacts = {}
+        self._fresh(folder)
+        artifacts, sizes = {}, {}
         for path in sorted(self.fs.find(folder)):
             name = posixpath.relpath(path, folder)
-            if name in (MANIFEST, PENDING):
+            if name in (MANIFEST, PENDING) or name.startswith("."):
                 continue
-            artifacts[name] = _sha256(self.fs, path)
-        final = ModelManifest(
-            **{**asdict(manifest), "artifacts": artifacts, "version": pending.version}
+            artifacts[name], sizes[name] = _sha256_and_size(self.fs, path)
+        final = replace(
+            manifest, artifacts=artifacts, artifact_sizes=sizes, version=pending.version
         )
-        tmp = posixpath.join(folder, f".{MANIFEST}.tmp")
-        with self.fs.open(tmp, "w", encoding="utf-8") as f:
-            f.write(final.to_json())
-        self.fs.mv(tmp, posixpath.join(folder, MANIFEST))
+        # One PUT (S3) or one write (disk) of the manifest is the moment the version exists;
+        # a local write goes through a temporary name so a reader never sees half of it.
+        target = posixpath.join(folder, MANIFEST)
+        if "://" in self.url and not self.url.startswith("file://"):
+            self.fs.pipe_file(target, final.to_json().encode())
+        else:
+            tmp = posixpath.join(folder, f".{MANIFEST}.tmp")
+            with self.fs.open(tmp, "w", encoding="utf-8") as f:
+                f.write(final.to_json())
+            self.fs.mv(tmp, target)
         self.fs.rm(posixpath.join(folder, PENDING))
         return ModelVersion(final, pending.uri)
 
-    def discard(self, pending: PendingVersion) -> None:
-        """Remove a reserved version that will never be published (failed or cancelled step)."""
+    def discard(self, pending: PendingVersion, reason: str = "") -> None:
+        """A reserved version that will never be published (failed or cancelled step): its
+        files go, a ``.discarded`` tombstone keeps the number from coming back."""
         folder = self._path(pending.model, str(pending.version))
+        self._fresh(folder)
+        for path in self.fs.find(folder):
+            if posixpath.basename(path) != PENDING:
+                self.fs.rm(path)
+        self.fs.pipe_file(
+            posixpath.join(folder, DISCARDED),
+            json.dumps({"at": now_iso(), "reason": reason[:2000]}).encode(),
+        )
+        if self.fs.exists(posixpath.join(folder, PENDING)):
+            self.fs.rm(posixpath.join(folder, PENDING))
+
+    def promote(self, model: str, version: int, note: str = "") -> ModelVersion:
+        """Make ``version`` what ``@latest`` resolves to — a rollback, or a roll forward to
+        the newest again — until a newer version is published."""
+        target = self.get(model, version)
+        newest = self.versions(model)[-1].version
+        path = self._path(model, PROMOTED)
+        if version == newest:
+            if self.fs.exists(path):
+                self.fs.rm(path)
+            return target
+        record = {"version": version, "above": newest, "at": now_iso(), "note": note}
+        self.fs.pipe_file(path, json.dumps(record, indent=2).encode())
+        return target
+
+    def gc(
+        self,
+        model: str,
+        keep: int,
+        *,
+        pinned: Iterable[int] = (),
+        stale_pending: timedelta = STALE_PENDING,
+        dry_run: bool = False,
+    ) -> GcResult:
+        """Remove all but the newest ``keep`` published versions, never removing ``pinned``
+        ones nor the version ``@latest`` resolves to; also clean tombstones and stale
+        ``.pending`` folders (trainings killed outright)."""
+        if keep < 1:
+            raise ValueError("keep must be at least 1: @latest always stays")
+        versions = self.versions(model)
+        protected = set(pinned)
+        if versions:
+            protected.add(self._resolve_latest(model, versions).version)
+        newest = {v.version for v in versions[-keep:]}
+        removed = [
+            v.version for v in versions if v.version not in newest and v.version not in protected
+        ]
+        kept = [v.version for v in versions if v.version not in removed]
+        now = datetime.now(timezone.utc)
+        cleaned = [
+            f.number
+            for f in self.folders(model)
+            if f.state == "discarded"
+            or (
+                f.state == "pending" and f.modified is not None and now - f.modified > stale_pending
+            )
+        ]
+        if not dry_run:
+            for number in [*removed, *cleaned]:
+                self.fs.rm(self._path(model, str(number)), recursive=True)
+        return GcResult(removed=removed, kept=kept, cleaned=cleaned)
+
+    def drop(self, model: str) -> int:
+        """Remove a model and every version of it; returns how many versions there were."""
+        count = len(self.versions(model))
+        folder = self._path(model)
         if self.fs.exists(folder):
             self.fs.rm(folder, recursive=True)
+        self._fresh(folder)
+        return count
+
+
+# -- verifying artifacts ----------------------------------------------------------------
+
+
+def verify_artifacts(model_uri: str) -> ModelManifest:
+    """Check every artifact of the version at ``model_uri`` against its manifest's sha256
+    before anything loads it; raises :class:`CorruptVersion` naming the file that differs."""
+    fs, folder = url_to_fs(model_uri.rstrip("/"))
+    try:
+        with fs.open(posixpath.join(folder, MANIFEST), "r", encoding="utf-8") as f:
+            manifest = ModelManifest.from_json(f.read())
+    except FileNotFoundError:
+        raise CorruptVersion(f"{model_uri} has no {MANIFEST}: it was never published") from None
+    ref = f"{manifest.model}@{manifest.version}"
+    for name, expected in sorted(manifest.artifacts.items()):
+        try:
+            actual, _ = _sha256_and_size(fs, posixpath.join(folder, name))
+        except FileNotFoundError:
+            raise CorruptVersion(f"{ref}: artifact {name} is missing from {model_uri}") from None
+        if actual != expected:
+            raise CorruptVersion(
+                f"{ref}: artifact {name} does not match its checksum (sha256 {actual[:12]}…, "
+                f"manifest says {expected[:12]}…); the file was changed or damaged after "
+                "publishing — retrain, or promote another version"
+            )
+    return manifest
 
 
 def file_sha256(uri: str) -> str:
     """sha256 of a file at any fsspec URL, read in 1 MiB chunks."""
     fs, path = url_to_fs(uri)
-    return _sha256(fs, path)
+    return _sha256_and_size(fs, path)[0]
 
 
-def _sha256(fs: fsspec.AbstractFileSystem, path: str) -> str:
+def _sha256_and_size(fs: fsspec.AbstractFileSystem, path: str) -> tuple[str, int]:
     digest = hashlib.sha256()
+    size = 0
     with fs.open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _size_problem(manifest: ModelManifest, entry: VersionFolder) -> str:
+    for name in sorted(manifest.artifacts):
+        if name not in entry.files:
+            return f"artifact {name} is missing"
+        expected = manifest.artifact_sizes.get(name)
+        if expected is not None and entry.files[name] != expected:
+            return f"artifact {name} has {entry.files[name]} bytes, the manifest says {expected}"
+    return ""
+
+
+def _broken_text(broken: list[tuple[int, str]]) -> str:
+    return "; ".join(f"version {n}: {problem}" for n, problem in broken)
+
+
+def _modified(infos: Iterable[dict[str, Any]]) -> datetime | None:
+    """The newest modification time among a folder's files (local ``mtime`` or S3's
+    ``LastModified``), as an aware UTC datetime."""
+    newest: datetime | None = None
+    for info in infos:
+        raw = info.get("mtime", info.get("LastModified"))
+        if raw is None:
+            continue
+        when = (
+            datetime.fromtimestamp(float(raw), timezone.utc)
+            if isinstance(raw, (int, float))
+            else raw
+            if isinstance(raw, datetime)
+            else None
+        )
+        if when is not None and when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        if when is not None and (newest is None or when > newest):
+            newest = when
+    return newest
 
 
 def now_iso() -> str:

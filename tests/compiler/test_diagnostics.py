@@ -189,6 +189,30 @@ def test_diagnostic(
 # The grammar beyond TRAIN/PREDICT: (one file's SQL, code, location, message, hint).
 LANGUAGE_CASES = [
     pytest.param(
+        "SELECT * FROM t TO PREDICT out.c USING m@0;",
+        "SQLML102",
+        "sql/a.sql:1:42",
+        "expected a version number or 'latest' after '@', found '0'",
+        "pin a version with model@3",
+        id="pin-version-zero",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO PREDICT out.c USING m@;",
+        "SQLML102",
+        "sql/a.sql:1:41",
+        "expected a version number or 'latest' after '@', found 'the end'",
+        "pin a version with model@3",
+        id="pin-version-missing",
+    ),
+    pytest.param(
+        "CREATE TABLE s AS SELECT ML_PREDICT(m@newest, a) AS p FROM t;",
+        "SQLML102",
+        "sql/a.sql:1:39",
+        "expected a version number or 'latest' after '@', found 'newest'",
+        "or follow the model with model@latest",
+        id="ml-predict-pin-word",
+    ),
+    pytest.param(
         "SELECT * FROM t TO TRAIN DNNClassifier COLUMN EMBEDING(c, 8) LABEL y INTO m;",
         "SQLML109",
         "sql/a.sql:1:47",

@@ -43,6 +43,7 @@ import base64
 import bisect
 import contextlib
 import copy
+import hashlib
 import fnmatch
 import json
 import os
@@ -874,7 +875,10 @@ class Kubelet:
                 {
                     "name": container["name"],
                     "image": container.get("image", ""),
-                    "imageID": "",
+                    # A real kubelet reports the pulled image's digest once it ran.
+                    "imageID": _image_id(container.get("image", ""))
+                    if ("running" in this or "terminated" in this)
+                    else "",
                     "ready": ready,
                     "started": started,
                     "restartCount": 0,
@@ -2542,3 +2546,10 @@ def k8s_cluster() -> Iterator[KubernetesTestCluster]:
     """A fresh loopback cluster per test; import this fixture where it is needed."""
     with KubernetesTestCluster() as cluster:
         yield cluster
+
+
+def _image_id(image: str) -> str:
+    """What a kubelet reports as a started container's imageID: the image by digest (here a
+    digest of the name, since the test kubelet pulls nothing)."""
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return f"docker-pullable://{image.rsplit(':', 1)[0]}@sha256:{digest}"

@@ -308,6 +308,25 @@ DROP MODEL my_resnet;
 
 DROP MODEL IF EXISTS models.my_resnet;
 
+-- Pinned model versions (model@N; model@latest is the default) ---------------------------
+SELECT * FROM iris.test TO PREDICT iris.pinned.class USING iris_rf@3;
+
+SELECT * FROM iris.test TO PREDICT iris.latest.class USING models.iris_rf@latest;
+
+SELECT * FROM iris.test TO EVALUATE iris_rf@2 LABEL class INTO iris.eval_v2;
+
+SELECT * FROM iris.test TO EXPLAIN iris_rf@1 USING TreeExplainer INTO iris.explain_v1;
+
+CREATE TABLE scored_pinned AS
+SELECT id, ML_PREDICT(iris_rf@4, sepal_length, sepal_width) AS v4, ML_PREDICT(models.iris_rf, sepal_length, sepal_width) AS latest
+FROM iris.test;
+
+SELECT id, ML_PREDICT(embedder@2, text) AS embedding FROM docs TO TRAIN sklearn.cluster.KMeans WITH model.n_clusters = 3 INTO doc_clusters;
+
+DESCRIBE MODEL iris_rf@2;
+
+SHOW TRAIN iris_rf@latest;
+
 -- Plain SQL ---------------------------------------------------------------------------
 CREATE TABLE iris.train AS SELECT * FROM read_csv('data/iris.csv') WHERE id % 5 <> 0;
 

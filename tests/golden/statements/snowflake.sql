@@ -4,3 +4,5 @@ TO TRAIN sklearn.ensemble.ExtraTreesRegressor WITH model.n_estimators = 20 LABEL
 
 SELECT t.value:price::NUMBER AS price, y FROM raw_json t
 TO EVALUATE DB.MODELS.ET WITH validation.metrics = "MSE" LABEL y INTO DB.SCHEMA.ET_EVAL;
+
+SELECT ID, ML_PREDICT(DB.MODELS.ET@2, PRICE) AS P FROM DB.SCHEMA.TEST TO PREDICT DB.SCHEMA.OUT.P2 USING DB.MODELS.ET@12;
