@@ -19,7 +19,7 @@ from .compiler.diagnostics import SqlMlCompileError
 from .compiler.project import Node, Project, compile_project
 from .ops.kubernetes import KubernetesLauncher, launcher_from_env
 from .ops.launcher import LocalLauncher
-from .ops.steps import AssetStep, SqlMlStorage
+from .ops.steps import AssetStep, SqlMlRunConfig, SqlMlStorage
 from .ops.warehouse import DuckDBWarehouse
 from .translator import SqlMlTranslator, source_path
 
@@ -92,7 +92,9 @@ def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.
         name="sqlml__" + "__".join(spec.key.path),
         required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
     )
-    def _materialize(context: AssetExecutionContext) -> dg.MaterializeResult:
+    def _materialize(
+        context: AssetExecutionContext, config: SqlMlRunConfig
+    ) -> dg.MaterializeResult:
         return AssetStep(
             context=context,
             node=node,
@@ -100,6 +102,7 @@ def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.
             storage=getattr(context.resources, STORAGE_KEY),
             launcher=getattr(context.resources, LAUNCHER_KEY),
             sql_file=sql_file,
+            config=config,
         ).materialize()
 
     return _materialize

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +58,71 @@ def failure_reasons(result: dg.ExecuteInProcessResult) -> str:
                 else str(event.step_failure_data.error)
             )
     return "\n".join(str(r) for r in reasons)
+
+
+# -- S3 on loopback -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """moto's S3 server on loopback, reached through the real s3fs/botocore clients."""
+
+    endpoint_url: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a process (the orchestrator or a step) needs to reach it."""
+        return {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "FSSPEC_S3": json.dumps({"endpoint_url": self.endpoint_url}),
+        }
+
+    def bucket(self, name: str) -> str:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=name)
+        return f"s3://{name}"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield S3Server(f"http://{host}:{port}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The S3 server with this process's credentials set (never real ones)."""
+    for key, value in s3_server.env.items():
+        if key != "FSSPEC_S3":
+            monkeypatch.setenv(key, value)
+    return s3_server
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A model store URL and its storage options: a local folder, then a fresh S3 bucket."""
+    if request.param == "local":
+        yield str(tmp_path / "models"), {}
+        return
+    server: S3Server = request.getfixturevalue("s3")
+    bucket = server.bucket(f"models-{uuid.uuid4().hex[:12]}")
+    yield f"{bucket}/store", {"endpoint_url": server.endpoint_url}

@@ -9,12 +9,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import pytest
 
 from sqlml_dagster import build_defs
+from sqlml_dagster.store import ModelStore
 
 from .conftest import EXAMPLE, REPO, failure_reasons, materialize_all
 
@@ -122,24 +124,38 @@ def test_model_versions_have_manifests(demo: tuple[Path, subprocess.CompletedPro
     assert "TO TRAIN sklearn.ensemble.RandomForestClassifier" in manifest["statement"]
 
 
-def test_retraining_publishes_the_next_version(
+def test_unchanged_inputs_reuse_the_version_and_force_publishes_the_next(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     state, _ = demo
     defs = build_defs(EXAMPLE / "sql", state_dir=state)
-    result = dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        resources=defs.resources,
-        selection=[dg.AssetKey("iris_rf"), dg.AssetKey("iris_predictions")],
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
-    model = result.asset_materializations_for_node("sqlml__iris_rf")[0].metadata
+
+    def run(**config: object) -> tuple[dict[str, Any], dict[str, Any]]:
+        result = dg.materialize(
+            [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
+            resources=defs.resources,
+            selection=[dg.AssetKey("iris_rf"), dg.AssetKey("iris_predictions")],
+            instance=dg.DagsterInstance.ephemeral(),
+            run_config={"ops": {"sqlml__iris_rf": {"config": config}}} if config else None,
+        )
+        assert result.success
+        model = result.asset_materializations_for_node("sqlml__iris_rf")[0].metadata
+        predictions = result.asset_materializations_for_node("sqlml__iris_predictions")[0]
+        return model, predictions.metadata
+
+    model, predictions = run()  # nothing changed since the demo
+    assert model["model_version"].value == 1
+    assert model["reused"].value is True
+    assert predictions["model_version"].value == 1
+
+    model, predictions = run(force=True)
     assert model["model_version"].value == 2
     assert model["previous_version"].value == 1
+    assert "reused" not in model
     assert model["metric/accuracy"].value > 0.9
     assert model["model_uri"].value == str(state / "models" / "iris_rf" / "2")
-    predictions = result.asset_materializations_for_node("sqlml__iris_predictions")[0].metadata
+    metrics = {r.data["metric"]: r.data for r in model["metrics"].value.records}
+    assert metrics["accuracy"]["previous"] == pytest.approx(metrics["accuracy"]["value"])
     assert predictions["model_version"].value == 2
     assert predictions["dagster/row_count"].value == 30
 
@@ -163,8 +179,13 @@ def test_failed_training_leaves_no_partial_version(
     result = materialize(root, tmp_path / "state")
     assert not result.success
     assert "has no parameter 'max_iterz' (did you mean 'max_iter'?)" in failure_reasons(result)
+    # nothing visible; a tombstone keeps the number (and says why) so it never comes back
+    store = ModelStore(str(tmp_path / "state" / "models"))
+    assert store.versions("m") == []
     model_dir = tmp_path / "state" / "models" / "m"
-    assert not model_dir.exists() or list(model_dir.iterdir()) == []
+    assert [p.name for p in (model_dir / "1").iterdir()] == [".discarded"]
+    tombstone = json.loads((model_dir / "1" / ".discarded").read_text())
+    assert "max_iterz" in tombstone["reason"]
 
 
 def test_failed_table_statement_rolls_back(

@@ -5,6 +5,7 @@ Outside Dagster it logs to stderr and prints its result as JSON, which is what t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 from sqlml_dagster.runtime.spec import SPEC_VERSION, StepSpec
+from sqlml_dagster.store import ModelManifest
 
 
 def run_spec(
@@ -66,6 +68,38 @@ def train_spec(tmp_path: Path, data: Path, **overrides: object) -> StepSpec:
     return StepSpec(**fields)  # type: ignore[arg-type]
 
 
+def predict_spec(tmp_path: Path, data: Path) -> StepSpec:
+    return StepSpec(
+        kind="predict",
+        step_id="p",
+        model_name="iris",
+        model_reference="sklearn.linear_model.LogisticRegression",
+        flavor="sklearn",
+        input_uri=str(data),
+        features=["sepal_length", "sepal_width", "petal_length", "petal_width"],
+        model_uri=str(tmp_path / "model"),
+        output_uri=str(tmp_path / "out.parquet"),
+        prediction_column="class",
+    )
+
+
+def _publish_in_place(folder: Path) -> None:
+    """What the orchestrator does after training: checksums, then the manifest, last."""
+    artifacts = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    manifest = ModelManifest(
+        model="iris",
+        version=1,
+        created_at="2026-11-23T00:00:00+00:00",
+        flavor="sklearn",
+        model_reference="sklearn.linear_model.LogisticRegression",
+        fingerprint="f",
+        statement_fingerprint="s",
+        training_data_fingerprint="d",
+        artifacts=artifacts,
+    )
+    (folder / "manifest.json").write_text(manifest.to_json())
+
+
 def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
     trained = run_spec(tmp_path, train_spec(tmp_path, iris_parquet))
     assert trained.returncode == 0, trained.stderr
@@ -76,22 +110,15 @@ def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
         "model.skops",
         "signature.json",
     ]
+    unpublished = run_spec(tmp_path, predict_spec(tmp_path, iris_parquet), "unpublished.json")
+    assert unpublished.returncode == 1
+    assert "has no manifest.json: it was never published" in unpublished.stderr
+    _publish_in_place(tmp_path / "model")
 
-    predict = StepSpec(
-        kind="predict",
-        step_id="p",
-        model_name="iris",
-        model_reference="sklearn.linear_model.LogisticRegression",
-        flavor="sklearn",
-        input_uri=str(iris_parquet),
-        features=["sepal_length", "sepal_width", "petal_length", "petal_width"],
-        model_uri=str(tmp_path / "model"),
-        output_uri=str(tmp_path / "out.parquet"),
-        prediction_column="class",
-    )
-    predicted = run_spec(tmp_path, predict, "predict.json")
+    predicted = run_spec(tmp_path, predict_spec(tmp_path, iris_parquet), "predict.json")
     assert predicted.returncode == 0, predicted.stderr
     out = pq.read_table(tmp_path / "out.parquet")
+
     # every input column is kept; the prediction replaces the column of the same name, last
     assert out.schema.names == [
         "sepal_length",

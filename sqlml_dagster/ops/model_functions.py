@@ -21,9 +21,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..compiler.ir import QualifiedName
-from ..compiler.parser import ML_PREDICT
+from ..compiler.parser import ML_PREDICT, PIN_META
 from ..runtime import StepError
 from ..store import ModelVersion
+from ..store.models import CorruptVersion, verify_artifacts
 from .warehouse import SqlFunction
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class ModelFunctions:
     @classmethod
     def for_statements(cls, step: AssetStep, statements: Sequence[exp.Expr]) -> ModelFunctions:
         out = cls(rewritten=[])
-        by_model: dict[tuple[str, int], SqlFunction] = {}
+        by_model: dict[tuple[str, int, int], SqlFunction] = {}
         for tree in statements:
             calls = [c for c in tree.find_all(exp.Anonymous) if str(c.this).upper() == ML_PREDICT]
             if not calls:
@@ -56,14 +57,15 @@ class ModelFunctions:
             ]:
                 model_arg, *inputs = call.expressions
                 name = QualifiedName(tuple(part.name for part in model_arg.parts))
-                key = (name.key, len(inputs))
+                pinned: int | None = model_arg.meta.get(PIN_META)
+                version = step.model_version(name, pinned)
+                key = (name.key, version.version, len(inputs))
                 if key not in by_model:
-                    version = step.model_version(name)
                     by_model[key] = model_function(
                         version, len(inputs), f"__sqlml_predict_{len(by_model)}"
                     )
                     out.functions.append(by_model[key])
-                    out.versions[name.key] = version.manifest.version
+                    out.versions[name.key if pinned is None else version.ref] = version.version
                 call.replace(
                     exp.Anonymous(this=by_model[key].name, expressions=[i.copy() for i in inputs])
                 )
@@ -92,8 +94,9 @@ def model_function(version: ModelVersion, inputs: int, function_name: str) -> Sq
     from ..runtime.flavors.sklearn import load_estimator
 
     try:
+        verify_artifacts(version.uri)
         estimator = load_estimator(version.uri, manifest.model_reference)
-    except StepError as e:
+    except (StepError, CorruptVersion) as e:
         raise dg.Failure(description=f"cannot load {label}: {e}") from None
     return_type = _sql_type(manifest.signature)
     arrow_type = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}.get(

@@ -16,10 +16,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,28 +40,84 @@ from ..compiler.ir import (
     TrainStatement,
 )
 from ..compiler.project import Node
+from ..compiler.render import to_sql
 from ..runtime.spec import StepKind, StepSpec
 from ..sources import SourceError, resolve_source
 from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
-from ..store.models import file_sha256, now_iso
+from ..store.models import CorruptVersion, now_iso
 from .launcher import Launcher, StepResult
 from .model_functions import ModelFunctions
 from .warehouse import DuckDBWarehouse, TableStats
 
 
 class SqlMlStorage(dg.ConfigurableResource):
-    """Where model versions and step data live: local folders or any fsspec URL."""
+    """Where model versions and step data live: local folders or any fsspec URL
+    (``s3://bucket/prefix`` through s3fs; ``storage_options`` such as ``endpoint_url`` for
+    MinIO-style servers). Credentials belong in the environment (``AWS_*``) or Kubernetes
+    Secrets, which the orchestrator and every step read the same way."""
 
     model_store: str = Field(default=".sqlml/models", description="Versioned model store URL.")
     data_store: str = Field(
         default=".sqlml/data", description="Step data (inputs, specs, results) URL."
     )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Non-secret fsspec options for remote stores, e.g. {'endpoint_url': …}; "
+        "steps receive them as FSSPEC_<PROTOCOL>.",
+    )
+    data_retention_hours: float | None = Field(
+        default=168.0,
+        description="Step folders of runs older than this are removed after each ML step; "
+        "null keeps them forever.",
+    )
 
     def models(self) -> ModelStore:
-        return ModelStore(self.model_store)
+        self.configure_fsspec()
+        return ModelStore(self.model_store, **self._options(self.model_store))
 
     def data(self) -> DataStore:
-        return DataStore(self.data_store)
+        self.configure_fsspec()
+        return DataStore(self.data_store, **self._options(self.data_store))
+
+    def _options(self, url: str) -> dict[str, Any]:
+        return dict(self.storage_options) if _protocol(url) not in ("file", "local") else {}
+
+    def configure_fsspec(self) -> None:
+        """Make every fsspec call in this process (Parquet export, in-process ML_PREDICT
+        models, checksums) reach the stores as the stores themselves do — the same thing
+        :meth:`step_env` does for a step's process."""
+        import fsspec.config
+
+        for protocol in {_protocol(u) for u in (self.model_store, self.data_store)}:
+            if protocol not in ("file", "local") and self.storage_options:
+                fsspec.config.conf.setdefault(protocol, {}).update(self.storage_options)
+
+    def step_env(self) -> dict[str, str]:
+        """Environment that makes a step's fsspec reach the stores the way this process
+        does (fsspec reads ``FSSPEC_<PROTOCOL>`` as that protocol's default options)."""
+        protocols = {_protocol(u) for u in (self.model_store, self.data_store)}
+        return {
+            f"FSSPEC_{p.upper()}": json.dumps(self.storage_options)
+            for p in sorted(protocols - {"file", "local"})
+            if self.storage_options
+        }
+
+
+def _protocol(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "file"
+
+
+class SqlMlRunConfig(dg.Config):
+    """Run configuration of every sqlml asset (the launchpad's ``ops`` section)."""
+
+    force: bool = Field(
+        default=False,
+        description="Retrain models even when statement, params, data and image are unchanged.",
+    )
+
+
+#: A run tag with the same effect as ``force: true`` (handy with ``dagster asset materialize``).
+FORCE_TAG = "sqlml/force"
 
 
 @dataclass(frozen=True)
@@ -72,24 +130,56 @@ class AssetStep:
     storage: SqlMlStorage
     launcher: Launcher
     sql_file: Path
+    config: SqlMlRunConfig = dataclasses.field(default_factory=SqlMlRunConfig)
 
     def materialize(self) -> dg.MaterializeResult:
         if isinstance(self.node.statement, CreateModelStatement):
-            return materialize_registered_model(self)
-        if self.node.kind is ObjectKind.MODEL:
-            return materialize_model(self)
-        if self.node.kind is ObjectKind.PREDICTION:
-            return materialize_prediction(self)
-        if self.node.kind is ObjectKind.EVALUATION:
-            return materialize_evaluation(self)
-        return materialize_table(self)
+            result = materialize_registered_model(self)
+        elif self.node.kind is ObjectKind.MODEL:
+            result = materialize_model(self)
+        elif self.node.kind is ObjectKind.PREDICTION:
+            result = materialize_prediction(self)
+        elif self.node.kind is ObjectKind.EVALUATION:
+            result = materialize_evaluation(self)
+        else:
+            return materialize_table(self)
+        self.clean_old_step_data()
+        return result
 
-    def model_version(self, name: QualifiedName) -> ModelVersion:
-        """The version ``@latest`` resolves to, or a failure naming what is missing."""
+    def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion:
+        """``name@version`` (``None``: what ``@latest`` resolves to), or a failure naming
+        the versions that exist."""
         try:
-            return self.storage.models().get(name.key)
-        except ModelNotFound as e:
+            return self.storage.models().get(name.key, version)
+        except (ModelNotFound, CorruptVersion) as e:
             raise dg.Failure(description=str(e)) from None
+
+    @property
+    def force(self) -> bool:
+        """Retrain even when nothing changed: ``WITH train.force = true``, the run config's
+        ``force``, or the run tag ``sqlml/force=true``."""
+        statement = self.node.statement
+        written = statement.param("train.force") if isinstance(statement, TrainStatement) else None
+        tag = self.context.run.tags.get(FORCE_TAG, "")
+        return bool(written) or self.config.force or tag.lower() in ("1", "true", "yes")
+
+    def launch(self, spec: StepSpec, spec_uri: str) -> StepResult:
+        return self.launcher.launch(self.context, spec, spec_uri, env=self.storage.step_env())
+
+    def clean_old_step_data(self) -> None:
+        """Remove step folders of runs older than the storage's retention (not this run's)."""
+        hours = self.storage.data_retention_hours
+        if not hours:
+            return
+        try:
+            removed = self.storage.data().gc(timedelta(hours=hours), keep={self.context.run_id})
+        except OSError as e:  # cleaning is housekeeping: never fail an asset over it
+            self.context.log.warning(f"could not clean old step data: {e}")
+            return
+        if removed:
+            self.context.log.info(
+                f"removed step data of {len(removed)} run(s) older than {hours:g} h"
+            )
 
     @property
     def search_path(self) -> str:
@@ -149,15 +239,27 @@ def materialize_table(step: AssetStep) -> dg.MaterializeResult:
 
 
 def materialize_model(step: AssetStep) -> dg.MaterializeResult:
-    """``TO TRAIN``: export the SELECT, train into a new version, publish it."""
+    """``TO TRAIN``: export the SELECT, train into a new version, publish it — unless the
+    fingerprint (normalized statement, params, training data, image) equals that of the
+    version ``@latest`` resolves to, which is then reused."""
     node = step.node
     statement = node.statement
     assert isinstance(statement, TrainStatement)
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     step.context.log.info(f"exported {exported.rows} training rows to {input_uri}")
-    data_fingerprint = file_sha256(input_uri)[:16]
+    data_fingerprint = exported.fingerprint
     params = statement.params_by_namespace()
     model = statement.model
+    fingerprint = _digest(
+        _normalized(statement),
+        [s.fingerprint for s in node.session],
+        data_fingerprint,
+        model.reference,
+        model.image,
+    )
+    unchanged = _unchanged_version(step, fingerprint)
+    if unchanged is not None:
+        return unchanged
 
     def spec_for(model_uri: str) -> StepSpec:
         return StepSpec(
@@ -179,9 +281,7 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
         data,
         step_uri,
         spec_for,
-        fingerprint=_digest(
-            node.fingerprint, data_fingerprint, model.reference, model.image, params
-        ),
+        fingerprint=fingerprint,
         data_fingerprint=data_fingerprint,
         manifest_fields=lambda payload: {
             "model_reference": model.reference,
@@ -191,6 +291,52 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
             "label": statement.label,
             "training_rows": int(payload.get("training_rows", exported.rows)),
         },
+    )
+
+
+def _normalized(statement: TrainStatement) -> str:
+    """The statement's canonical SQL without ``train.force``, which says *whether* to
+    train, not *what*: toggling it must not change the fingerprint."""
+    kept = tuple(p for p in statement.params if p.key != "train.force")
+    return to_sql(dataclasses.replace(statement, params=kept))
+
+
+def _unchanged_version(step: AssetStep, fingerprint: str) -> dg.MaterializeResult | None:
+    """The result that reuses an existing version when nothing changed, else ``None``.
+
+    Reused: the version ``@latest`` resolves to, when its fingerprint matches. After a
+    rollback (``sqlml models promote m@2`` while v3 is newest), inputs equal to v3's keep
+    the rollback rather than retraining v3's model again; new inputs train a new version.
+    """
+    if step.force:
+        step.context.log.info("train.force: training a new version even if nothing changed")
+        return None
+    context, name = step.context, step.node.name.key
+    models = step.storage.models()
+    versions = models.versions(name)
+    if not versions:
+        return None
+    latest = models.latest(name)
+    assert latest is not None
+    if latest.manifest.fingerprint == fingerprint:
+        context.log.info(
+            f"{name}: statement, params, data and image are unchanged since version "
+            f"{latest.version} (fingerprint {fingerprint}); reusing it — set "
+            "train.force = true or run with config force: true to retrain"
+        )
+    elif latest.version != versions[-1].version and versions[-1].manifest.fingerprint == (
+        fingerprint
+    ):
+        context.log.info(
+            f"{name}: inputs equal those of version {versions[-1].version}, which was rolled "
+            f"back to version {latest.version} (sqlml models promote); keeping the rollback"
+        )
+    else:
+        return None
+    previous = next((v for v in reversed(versions) if v.version < latest.version), None)
+    return dg.MaterializeResult(
+        metadata={**model_metadata(latest, previous), "reused": True},
+        data_version=dg.DataVersion(latest.manifest.fingerprint),
     )
 
 
@@ -207,6 +353,10 @@ def materialize_registered_model(step: AssetStep) -> dg.MaterializeResult:
     step_uri = data.step_uri(step.context.run_id, *step.context.asset_key.path)
     options = {p.path: p.value for p in statement.options}
     reference = statement.model_type or ""
+    fingerprint = _digest(node.fingerprint, source.fingerprint, options)
+    unchanged = _unchanged_version(step, fingerprint)
+    if unchanged is not None:
+        return unchanged
 
     def spec_for(model_uri: str) -> StepSpec:
         return StepSpec(
@@ -225,7 +375,7 @@ def materialize_registered_model(step: AssetStep) -> dg.MaterializeResult:
         data,
         step_uri,
         spec_for,
-        fingerprint=_digest(node.fingerprint, source.fingerprint, options),
+        fingerprint=fingerprint,
         data_fingerprint=source.fingerprint,
         manifest_fields=lambda payload: {
             "model_reference": str(payload.get("model_reference", reference)),
@@ -256,9 +406,10 @@ def _publish_new_version(
     models = step.storage.models()
     previous = models.latest(node.name.key)
     pending = models.reserve(node.name.key, run_id=context.run_id)
+    context.log.info(f"reserved {node.name} version {pending.version} at {pending.uri}")
     try:
         spec = spec_for(pending.uri)
-        result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+        result = step.launch(spec, _write_spec(data, step_uri, spec))
         payload = result.payload
         manifest = ModelManifest(
             model=node.name.key,
@@ -273,11 +424,13 @@ def _publish_new_version(
             frameworks=dict(payload.get("frameworks", {})),
             dagster_run_id=context.run_id,
             statement=node.text,
+            launched_as=result.launched_as,
+            image_digest=result.image_digest,
             **manifest_fields(payload),
         )
         published = models.publish(pending, manifest)
-    except BaseException:
-        models.discard(pending)
+    except BaseException as e:
+        models.discard(pending, reason=_reason(e))
         raise
     context.log.info(f"published {node.name} version {published.version} at {published.uri}")
     return dg.MaterializeResult(
@@ -290,12 +443,19 @@ def materialize_evaluation(step: AssetStep) -> dg.MaterializeResult:
     """``TO EVALUATE m … LABEL y INTO t``: one row of metrics for the current version of m."""
     statement = step.node.statement
     assert isinstance(statement, EvaluateStatement)
-    scored = _score_into_table(step, statement, statement.model, "evaluate", label=statement.label)
+    scored = _score_into_table(
+        step,
+        statement,
+        statement.model,
+        statement.model_version,
+        "evaluate",
+        label=statement.label,
+    )
     metrics = dict(scored.result.payload.get("metrics", {}))
     return dg.MaterializeResult(
         metadata={
             **scored.metadata,
-            "metrics": dg.MetadataValue.md(_metrics_table(metrics, scored.manifest.metrics)),
+            "metrics": metrics_table(metrics, scored.manifest.metrics),
         }
     )
 
@@ -304,7 +464,12 @@ def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
     statement = step.node.statement
     assert isinstance(statement, PredictStatement)
     scored = _score_into_table(
-        step, statement, statement.using, "predict", prediction_column=statement.column
+        step,
+        statement,
+        statement.using,
+        statement.using_version,
+        "predict",
+        prediction_column=statement.column,
     )
     return dg.MaterializeResult(
         metadata={
@@ -330,13 +495,14 @@ def _score_into_table(
     step: AssetStep,
     statement: PredictStatement | EvaluateStatement,
     model: QualifiedName,
+    pinned: int | None,
     kind: StepKind,
     **spec_fields: Any,
 ) -> _Scored:
     """The common path of PREDICT and EVALUATE: resolve the model's current version, export
     the SELECT, run the step, load its output Parquet as the asset's table."""
     context, node, warehouse = step.context, step.node, step.warehouse
-    version = step.model_version(model)
+    version = step.model_version(model, pinned)
     manifest = version.manifest
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     context.log.info(f"{kind}: {exported.rows} rows with {manifest.model} v{manifest.version}")
@@ -356,13 +522,14 @@ def _score_into_table(
         model_version=manifest.version,
         **spec_fields,
     )
-    result = step.launcher.launch(context, spec, _write_spec(data, step_uri, spec))
+    result = step.launch(spec, _write_spec(data, step_uri, spec))
     warehouse.replace_table_from_parquet(node.name, output_uri)
     metadata = {
         **result.metadata,
         **table_metadata(node, warehouse.stats(node.name)),
         "model": manifest.model,
         "model_version": manifest.version,
+        "model_pinned": pinned is not None,
     }
     return _Scored(version, result, metadata)
 
@@ -392,24 +559,44 @@ def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict
         "training_rows": m.training_rows,
         "params": dg.MetadataValue.json(m.params),
         "features": dg.MetadataValue.json(m.features),
-        "metrics": dg.MetadataValue.md(
-            _metrics_table(m.metrics, previous.manifest.metrics if previous else {})
-        ),
+        "metrics": metrics_table(m.metrics, previous.manifest.metrics if previous else {}),
+        "created_at": m.created_at,
     }
     metadata.update({f"metric/{k}": v for k, v in m.metrics.items()})
     if m.image:
         metadata["image"] = m.image
+    if m.image_digest:
+        metadata["image_digest"] = m.image_digest
+    if m.launched_as and m.launched_as != "local":
+        metadata["launched_as"] = m.launched_as
     if previous is not None:
         metadata["previous_version"] = previous.manifest.version
     return metadata
 
 
-def _metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> str:
-    rows = ["| metric | value | previous version |", "| --- | --- | --- |"]
-    for name, value in metrics.items():
-        before = previous.get(name)
-        rows.append(f"| {name} | {value:.4f} | {'' if before is None else f'{before:.4f}'} |")
-    return "\n".join(rows)
+def metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> dg.TableMetadataValue:
+    """Metrics as a table in the UI: this version's value beside the previous version's."""
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord(
+                {
+                    "metric": name,
+                    "value": float(value),
+                    "previous": float(previous[name]) if name in previous else None,
+                    "change": float(value) - float(previous[name]) if name in previous else None,
+                }
+            )
+            for name, value in metrics.items()
+        ],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("metric", "string"),
+                dg.TableColumn("value", "float"),
+                dg.TableColumn("previous", "float"),
+                dg.TableColumn("change", "float"),
+            ]
+        ),
+    )
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -428,6 +615,12 @@ def _write_spec(data: DataStore, step_uri: str, spec: StepSpec) -> str:
     with fsspec.open(uri, "w", encoding="utf-8") as f:
         f.write(spec.to_json())
     return uri
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, dg.Failure) and error.description:
+        return error.description
+    return f"{type(error).__name__}: {error}"
 
 
 def _digest(*parts: Any) -> str:

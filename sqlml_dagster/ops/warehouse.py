@@ -7,6 +7,8 @@ materializes a pandas copy of a table on the orchestrator.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +44,8 @@ class SqlFunction:
 class TableStats:
     rows: int
     columns: tuple[tuple[str, str], ...]  # (name, type)
+    #: Content fingerprint of an exported query (schema + rows, independent of row order).
+    fingerprint: str = ""
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):
@@ -139,8 +143,10 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         search_path: str | None = None,
         functions: Sequence[SqlFunction] = (),
     ) -> TableStats:
-        """Stream a query's result into a Parquet file at any fsspec URL."""
+        """Stream a query's result into a Parquet file at any fsspec URL, fingerprinting its
+        content on the way (see :class:`ContentFingerprint`)."""
         rows = 0
+        content = ContentFingerprint()
         with self.connect(search_path) as con:
             _register(con, functions)
             reader = con.sql(query.sql(dialect=self.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
@@ -148,8 +154,10 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             with fsspec.open(uri, "wb") as f, pq.ParquetWriter(f, schema) as writer:
                 for batch in reader:
                     writer.write_batch(batch)
+                    content.add(batch)
                     rows += batch.num_rows
-        return TableStats(rows=rows, columns=tuple((f.name, str(f.type)) for f in schema))
+        columns = tuple((f.name, str(f.type)) for f in schema)
+        return TableStats(rows=rows, columns=columns, fingerprint=content.hexdigest(columns))
 
     def replace_table_from_parquet(self, name: QualifiedName, uri: str) -> None:
         """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch."""
@@ -172,6 +180,32 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 raise
             finally:
                 con.unregister(view)
+
+
+class ContentFingerprint:
+    """What the training data *is*, not how it was laid out: the schema, the row count and
+    the sum of DuckDB's hash of every row — equal for the same rows in any order, so an
+    unchanged table gives an unchanged fingerprint even when a parallel scan reorders it
+    (the Parquet bytes would not). Computed batch by batch beside the export."""
+
+    def __init__(self) -> None:
+        self._hasher = duckdb.connect()
+        self._sum = 0
+        self._rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self._hasher.register("__sqlml_batch", pa.Table.from_batches([batch]))
+        ((total,),) = self._hasher.execute(
+            "SELECT coalesce(sum(hash(r)), 0)::VARCHAR FROM __sqlml_batch AS r"
+        ).fetchall()
+        self._hasher.unregister("__sqlml_batch")
+        self._sum = (self._sum + int(total)) % (1 << 128)
+        self._rows += batch.num_rows
+
+    def hexdigest(self, columns: tuple[tuple[str, str], ...]) -> str:
+        self._hasher.close()
+        text = json.dumps([columns, self._rows, str(self._sum)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _register(con: duckdb.DuckDBPyConnection, functions: Sequence[SqlFunction]) -> None:

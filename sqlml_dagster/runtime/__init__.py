@@ -76,6 +76,15 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
     if step is None:
         raise StepError(f"flavor '{spec.flavor}' cannot {spec.kind}")
     reporter.log(f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor})")
+    if spec.kind in ("predict", "evaluate"):
+        # Checked here, where the artifact is loaded, so no orchestrator has to read the
+        # whole model first: a damaged or altered file is never unpickled.
+        from ..store.models import CorruptVersion, verify_artifacts
+
+        try:
+            verify_artifacts(spec.model_uri)
+        except CorruptVersion as e:
+            raise StepError(str(e)) from None
     step(spec, reporter)
 
 

@@ -386,10 +386,13 @@ class ModelStore:
         ]
         kept = [v.version for v in versions if v.version not in removed]
         now = datetime.now(timezone.utc)
+        folders = self.folders(model)
+        highest = folders[-1].number if folders else 0
         cleaned = [
             f.number
-            for f in self.folders(model)
-            if f.state == "discarded"
+            for f in folders
+            # the highest tombstone stays: it keeps its number from being handed out again
+            if (f.state == "discarded" and f.number != highest)
             or (
                 f.state == "pending" and f.modified is not None and now - f.modified > stale_pending
             )
@@ -412,10 +415,10 @@ class ModelStore:
 # -- verifying artifacts ----------------------------------------------------------------
 
 
-def verify_artifacts(model_uri: str) -> ModelManifest:
+def verify_artifacts(model_uri: str, **storage_options: Any) -> ModelManifest:
     """Check every artifact of the version at ``model_uri`` against its manifest's sha256
     before anything loads it; raises :class:`CorruptVersion` naming the file that differs."""
-    fs, folder = url_to_fs(model_uri.rstrip("/"))
+    fs, folder = url_to_fs(model_uri.rstrip("/"), **storage_options)
     try:
         with fs.open(posixpath.join(folder, MANIFEST), "r", encoding="utf-8") as f:
             manifest = ModelManifest.from_json(f.read())

@@ -43,8 +43,8 @@ import base64
 import bisect
 import contextlib
 import copy
-import hashlib
 import fnmatch
+import hashlib
 import json
 import os
 import queue

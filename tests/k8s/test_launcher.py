@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 
 from sqlml_dagster.ops.kubernetes import KubernetesLauncher
+from sqlml_dagster.store import ModelStore
 from tests.conftest import failure_reasons, materialize_all
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
 
@@ -103,8 +104,8 @@ def test_failures_name_the_reason_and_leave_no_job_or_version(
         lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
     )
     assert not k8s_cluster.running_processes()
-    model_dir = state / "models" / "parity"
-    assert not model_dir.exists() or not any(model_dir.iterdir())
+    assert ModelStore(str(state / "models")).versions("parity") == []  # nothing visible
+    assert all(f.state == "discarded" for f in ModelStore(str(state / "models")).folders("parity"))
 
 
 def test_a_failing_step_reports_its_own_reason_and_log(
@@ -226,5 +227,5 @@ def test_cancelling_the_run_deletes_the_job_and_kills_its_pod(
         lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
     )
     assert not k8s_cluster.running_processes()
-    model_dir = state / "models" / "parity"
-    assert not model_dir.exists() or not any(model_dir.iterdir())
+    assert ModelStore(str(state / "models")).versions("parity") == []  # nothing visible
+    assert all(f.state == "discarded" for f in ModelStore(str(state / "models")).folders("parity"))
