@@ -3,7 +3,16 @@
     sqlml check sql/                         # diagnostics; exit 1 on errors (CI)
     sqlml check sql/ --format json           # or --format github for CI annotations
     sqlml compile sql/                       # the project graph as JSON
-    sqlml materialize -m example_repo.definitions [--select KEY …]
+    sqlml materialize -m example_repo.definitions [--select KEY …] [--force]
+    sqlml models list [MODEL] -m example_repo.definitions
+    sqlml models show iris_rf@2 | diff iris_rf@1 iris_rf@2 | promote iris_rf@1
+    sqlml models gc iris_rf --keep 3          # never removes pinned versions or @latest
+    sqlml data gc --older-than-hours 24       # step folders of old runs
+    sqlml run-sql -m example_repo.definitions "SHOW MODELS; SELECT count(*) FROM iris"
+    sqlml sql -m example_repo.definitions     # the same, as a small shell
+
+The catalog commands find the stores through ``-m MODULE`` (the Definitions' storage
+resource), ``--model-store URL``, or ``$SQLML_STATE_DIR``/``./.sqlml``.
 
 User errors print as diagnostics or one-line messages — never as Python tracebacks.
 """
@@ -82,7 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     materialize.add_argument(
         "--log-level", default="WARNING", help="Dagster console log level (default: WARNING)"
     )
+    materialize.add_argument(
+        "--force",
+        action="store_true",
+        help="retrain models even when nothing changed (default: reuse the unchanged version)",
+    )
     materialize.set_defaults(run=_materialize)
+
+    _add_catalog_commands(commands)
 
     args = parser.parse_args(argv)
     return int(args.run(args))
@@ -250,6 +266,7 @@ def _materialize(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from .compiler.diagnostics import SqlMlCompileError
+    from .ops.steps import FORCE_TAG
 
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -291,6 +308,7 @@ def _materialize(args: argparse.Namespace) -> int:
         selection=selection,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
+        tags={FORCE_TAG: "true"} if args.force else None,
     )
     elapsed = time.monotonic() - started
     events = result.get_asset_materialization_events()
@@ -338,16 +356,18 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
                 (
                     name,
                     f"v{metadata.get('model_version')}",
+                    "unchanged" if metadata.get("reused") else "trained",
                     str(metadata.get("model_reference", "")),
                     metrics,
                 )
             )
-        elif kind == "prediction":
+        elif kind in ("prediction", "evaluation"):
             predictions.append(
                 (
                     name,
                     f"{metadata.get('dagster/row_count')} rows",
-                    f"(model {metadata.get('model')} v{metadata.get('model_version')})",
+                    f"(model {metadata.get('model')} v{metadata.get('model_version')}"
+                    + (", pinned)" if metadata.get("model_pinned") else ")"),
                 )
             )
         else:
@@ -375,6 +395,209 @@ def _short(path: str) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return path
+
+
+# -- the model catalog and SQL ---------------------------------------------------------
+
+
+def _add_catalog_commands(commands: Any) -> None:
+    def project_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("-m", "--module", help="module holding the project's Definitions")
+        parser.add_argument("--attribute", default=None, help="name of the Definitions object")
+        parser.add_argument("--model-store", default=None, help="model store URL (without -m)")
+        parser.add_argument("--data-store", default=None, help="data store URL (without -m)")
+        parser.add_argument("--format", choices=["human", "json"], default="human")
+
+    models = commands.add_parser("models", help="model versions: list, show, diff, promote, gc")
+    verbs = models.add_subparsers(dest="verb", required=True)
+    listing = verbs.add_parser("list", help="every model, or the versions of one")
+    listing.add_argument("model", nargs="?")
+    show = verbs.add_parser("show", help="a version's manifest: MODEL or MODEL@V")
+    show.add_argument("ref")
+    diff = verbs.add_parser("diff", help="two versions side by side: MODEL@A MODEL@B")
+    diff.add_argument("a")
+    diff.add_argument("b")
+    promote = verbs.add_parser("promote", help="make MODEL@V what @latest resolves to")
+    promote.add_argument("ref")
+    gc = verbs.add_parser("gc", help="remove old versions, keeping the newest N and pinned ones")
+    gc.add_argument("model", nargs="?", help="a model (default: every model)")
+    gc.add_argument("--keep", type=int, required=True, help="newest versions to keep (≥ 1)")
+    gc.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    for parser in (listing, show, diff, promote, gc):
+        project_options(parser)
+        parser.set_defaults(run=_models)
+
+    data = commands.add_parser("data", help="the step data store")
+    data_verbs = data.add_subparsers(dest="verb", required=True)
+    data_gc = data_verbs.add_parser("gc", help="remove step folders of old runs")
+    data_gc.add_argument("--older-than-hours", type=float, required=True)
+    data_gc.add_argument("--dry-run", action="store_true")
+    project_options(data_gc)
+    data_gc.set_defaults(run=_data_gc)
+
+    run_sql = commands.add_parser(
+        "run-sql", help="run SQL and catalog statements (SHOW MODELS, DESCRIBE MODEL …)"
+    )
+    run_sql.add_argument("sql", help="one or more statements separated by ';' ('-': stdin)")
+    project_options(run_sql)
+    run_sql.set_defaults(run=_run_sql)
+
+    shell = commands.add_parser("sql", help="a small SQL shell on the project")
+    project_options(shell)
+    shell.set_defaults(run=_sql_shell)
+
+
+def _session(args: argparse.Namespace) -> Any:
+    """The project's stores and warehouse, from ``-m`` or the defaults."""
+    from .ops.steps import SqlMlStorage
+    from .ops.warehouse import DuckDBWarehouse
+    from .shell import SqlSession
+
+    if args.module:
+        import dagster as dg
+
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        sys.path.insert(0, os.getcwd())
+        module = importlib.import_module(args.module)
+        defs = _find_definitions(module, args.attribute)
+        if defs is None:
+            raise _CliError(f"{args.module} has no dagster.Definitions")
+        resources = dict(defs.resources or {})
+        storage = resources.get("sqlml_storage")
+        if not isinstance(storage, SqlMlStorage):
+            raise _CliError(f"{args.module}'s Definitions have no sqlml_storage resource")
+        warehouse = resources.get("sqlml_warehouse")
+        pinned: dict[str, set[int]] = {}
+        defined: set[str] = set()
+        dialect = "duckdb"
+        for spec in defs.resolve_all_asset_specs():
+            metadata = spec.metadata or {}
+            dialect = str(
+                getattr(metadata.get("sqlml/dialect"), "value", None)
+                or metadata.get("sqlml/dialect")
+                or dialect
+            )
+            if spec.tags.get("sqlml/kind") == "model":
+                name = "/".join(spec.key.path)
+                defined.add(name)
+                pins = metadata.get("sqlml/pinned_versions")
+                if pins is not None:
+                    pinned[name] = set(getattr(pins, "value", pins))
+        return SqlSession(
+            storage=storage,
+            warehouse=warehouse if isinstance(warehouse, DuckDBWarehouse) else None,
+            dialect=dialect,
+            pinned=pinned,
+            defined_models=defined,
+        )
+    state = Path(os.environ.get("SQLML_STATE_DIR") or ".sqlml")
+    storage = SqlMlStorage(
+        model_store=args.model_store
+        or os.environ.get("SQLML_MODEL_STORE")
+        or str(state / "models"),
+        data_store=args.data_store or os.environ.get("SQLML_DATA_STORE") or str(state / "data"),
+    )
+    database = state / "warehouse.duckdb"
+    return SqlSession(
+        storage=storage,
+        warehouse=DuckDBWarehouse(database=str(database)) if database.exists() else None,
+    )
+
+
+class _CliError(Exception):
+    """A one-line problem with the command (exit 2)."""
+
+
+def _show(args: argparse.Namespace) -> Any:
+    from .catalog import ResultTable
+
+    def show(result: ResultTable | str) -> None:
+        if args.format == "json":
+            payload = result.to_json() if isinstance(result, ResultTable) else {"message": result}
+            print(json.dumps(payload, default=str, indent=2))
+        else:
+            print(result.render() if isinstance(result, ResultTable) else result)
+
+    return show
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .catalog import ResultTable, parse_ref
+    from .store import ModelNotFound
+    from .store.models import CorruptVersion
+
+    show = _show(args)
+    try:
+        catalog = _session(args).catalog
+        if args.verb == "list":
+            show(catalog.list_versions(args.model) if args.model else catalog.show_models())
+        elif args.verb == "show":
+            model, version = parse_ref(args.ref)
+            show(catalog.describe(model, version))
+        elif args.verb == "diff":
+            show(catalog.diff(args.a, args.b))
+        elif args.verb == "promote":
+            promoted = catalog.promote(args.ref)
+            show(f"{promoted.model}@latest is now version {promoted.version}")
+        elif args.verb == "gc":
+            rows = []
+            for model in [args.model] if args.model else catalog.store.models():
+                result = catalog.gc(model, args.keep, dry_run=args.dry_run)
+                rows.append(
+                    (
+                        model,
+                        " ".join(map(str, result.removed)),
+                        " ".join(map(str, result.kept)),
+                        " ".join(map(str, result.cleaned)),
+                    )
+                )
+            title = "dry run: nothing removed" if args.dry_run else ""
+            show(ResultTable(("model", "removed", "kept", "cleaned"), tuple(rows), title=title))
+    except (ModelNotFound, CorruptVersion, ValueError, _CliError) as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _data_gc(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from .catalog import ResultTable
+
+    try:
+        data = _session(args).storage.data()
+    except _CliError as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 2
+    removed = data.gc(timedelta(hours=args.older_than_hours), dry_run=args.dry_run)
+    rows = tuple((r.run_id, str(r.modified or ""), r.files, r.bytes) for r in removed)
+    title = "dry run: nothing removed" if args.dry_run else "removed"
+    _show(args)(ResultTable(("run", "last written", "files", "bytes"), rows, title=title))
+    return 0
+
+
+def _run_sql(args: argparse.Namespace) -> int:
+    from .shell import run_and_show
+
+    text = sys.stdin.read() if args.sql == "-" else args.sql
+    try:
+        session = _session(args)
+    except _CliError as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 2
+    return run_and_show(session, text, _show(args))
+
+
+def _sql_shell(args: argparse.Namespace) -> int:
+    from .shell import repl
+
+    try:
+        session = _session(args)
+    except _CliError as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 2
+    return repl(session, _show(args), interactive=sys.stdin.isatty())
 
 
 if __name__ == "__main__":

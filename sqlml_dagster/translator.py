@@ -86,6 +86,11 @@ class SqlMlTranslator:
                 metadata["sqlml/image"] = statement.model.image
         if isinstance(statement, CreateModelStatement) and statement.uri:
             metadata["sqlml/source_uri"] = statement.uri
+        if node.kind is ObjectKind.MODEL:
+            pinned = sorted(project.pinned_versions().get(node.name.key, ()))
+            if pinned:
+                metadata["sqlml/pinned_versions"] = dg.MetadataValue.json(pinned)
+        metadata["sqlml/dialect"] = project.dialect
         return metadata
 
     def get_code_version(self, node: Node) -> str:

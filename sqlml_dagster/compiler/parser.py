@@ -29,7 +29,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.tokens import Token, TokenType
 
 from . import codes
-from .diagnostics import Diagnostic, Severity, SourceFile, Span
+from .diagnostics import Diagnostic, Severity, SourceFile, Span, SqlMlCompileError
 from .ir import (
     DEFAULT_PREDICTION_COLUMN,
     FEATURE_FUNCTIONS,
@@ -80,6 +80,30 @@ def parse_sql_file(
     parser = _FileParser(source, Dialect.get_or_raise(dialect))
     statements = parser.parse()
     return SqlFile(path=path, statements=tuple(statements)), parser.diagnostics
+
+
+def parse_query(text: str, dialect: str = "duckdb", path: str = "<query>") -> exp.Expr:
+    """One plain SQL statement as a sqlglot tree, for interactive use (``sqlml run-sql``):
+    ``ML_PREDICT(m@3, …)`` pins are read as in project files. Raises
+    :class:`SqlMlCompileError` with located diagnostics when it cannot be read."""
+    source = SourceFile(path=path, text=text)
+    parser = _FileParser(source, Dialect.get_or_raise(dialect))
+    try:
+        tokens = parser.dialect.tokenizer().tokenize(text)
+        groups = _split_tokens(tokens)
+        if len(groups) == 1:
+            parser._may_call_models = _scan_statement(groups[0])[1]
+            tree = parser.parse_query_tokens(groups[0])
+            parser.model_calls(tree)
+            if not parser.diagnostics:
+                return tree
+    except TokenError:
+        parser.error(codes.UNTERMINATED, "unterminated string, quoted identifier or comment", 0, 1)
+    except _Abort:
+        pass
+    if not parser.diagnostics:
+        parser.error(codes.SQL_SYNTAX, "expected exactly one statement", 0, max(len(text), 1))
+    raise SqlMlCompileError(parser.diagnostics)
 
 
 def split_statements(text: str, dialect: str = "duckdb") -> list[str]:

@@ -104,6 +104,16 @@ class Project:
     def models(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if n.kind is ObjectKind.MODEL)
 
+    def pinned_versions(self) -> dict[str, set[int]]:
+        """Model versions the SQL pins (``USING m@3``, ``ML_PREDICT(m@3, …)``), by model
+        key: retention keeps them."""
+        pins: dict[str, set[int]] = {}
+        for node in self.nodes:
+            for model, version in _pins(node.statement):
+                if version is not None:
+                    pins.setdefault(model.key, set()).add(version)
+        return pins
+
 
 def compile_project(
     path: str | Path, dialect: str = "duckdb", allowed_images: Sequence[str] = ()
@@ -297,7 +307,7 @@ class _GraphBuilder:
                 hint="pretrained model types are not downloaded at run time; save the model to a file and write USING 'path/to/model.skops'",
             )
             return False
-        problem = check_source(statement.uri, statement.flavor)
+        problem = check_source(statement.uri, statement.flavor, statement.model_type)
         if problem is not None:
             self.error(
                 codes.UNSUPPORTED_STATEMENT,
@@ -478,6 +488,17 @@ class _GraphBuilder:
             )
             return list(nodes.values())
         return [nodes[k] for k in order]
+
+
+def _pins(statement: Statement) -> list[tuple[QualifiedName, int | None]]:
+    out: list[tuple[QualifiedName, int | None]] = [
+        (call.model, call.version) for call in getattr(statement, "model_calls", ())
+    ]
+    if isinstance(statement, PredictStatement):
+        out.append((statement.using, statement.using_version))
+    if isinstance(statement, (EvaluateStatement, ExplainStatement)):
+        out.append((statement.model, statement.model_version))
+    return out
 
 
 def _is_model(statement: Statement) -> bool:

@@ -628,3 +628,38 @@ def test_create_model_registers_a_torchscript_file_as_a_model_asset(
     assert manifest["frameworks"]["torch"] == torch.__version__
     loaded = torch.jit.load(io.BytesIO((version / "model.pt").read_bytes()))
     assert loaded(torch.rand(1, 2)).shape == (1, 1)
+
+
+def test_create_model_from_an_mlflow_registry_predicts_like_a_trained_model(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path, mlflow_store: Any
+) -> None:
+    import duckdb
+
+    log_sklearn(mlflow_store, "lin", 1.0)
+    model = log_sklearn(mlflow_store, "lin", 3.0)
+    root = write_project(
+        {
+            "m.sql": """
+                CREATE MODEL lin USING 'mlflow://lin';
+                CREATE TABLE pts AS SELECT range * 1.0 AS a FROM range(3);
+                SELECT a FROM pts TO PREDICT scored.y USING lin;
+            """
+        }
+    )
+    state = tmp_path / "state"
+    result = materialize_all(root, state)
+    assert result.success, failure_reasons(result)
+    manifest = json.loads((state / "models" / "lin" / "1" / "manifest.json").read_text())
+    assert manifest["flavor"] == "sklearn"
+    assert manifest["source_uri"].endswith("model.skops")
+    materialization = next(
+        m
+        for m in result.asset_materializations_for_node("sqlml__lin")
+        if "source/mlflow_version" in m.metadata
+    )
+    assert materialization.metadata["source/mlflow_version"].value == 2
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        scored = con.execute("SELECT a, y FROM scored ORDER BY a").fetchall()
+    assert [round(y, 6) for _, y in scored] == [
+        round(float(model.predict([[float(a)]])[0]), 6) for a, _ in scored
+    ]

@@ -1,0 +1,263 @@
+"""The model catalog: what ``sqlml models …`` and the SQL statements ``SHOW MODELS``,
+``DESCRIBE MODEL m[@v]``, ``SHOW TRAIN m[@v]`` and ``DROP MODEL m`` answer.
+
+Every question returns a :class:`ResultTable` — columns and rows of plain values — so the
+CLI prints it, ``--format json`` dumps it and tests compare it, all from one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .store import ModelNotFound, ModelStore, ModelVersion
+from .store.models import GcResult
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """A small result: a title, column names, rows."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    title: str = ""
+
+    def render(self) -> str:
+        """Aligned text, like a SQL shell prints it."""
+        cells = [list(self.columns)] + [[_cell(v) for v in row] for row in self.rows]
+        widths = [
+            max(len(line) for c in col for line in c.split("\n"))
+            for col in zip(*cells, strict=True)
+        ]
+        out = [self.title] if self.title else []
+        out.append("  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)).rstrip())
+        out.append("  ".join("-" * w for w in widths))
+        for row in cells[1:]:
+            lines = [c.split("\n") for c in row]
+            for i in range(max(len(x) for x in lines)):
+                out.append(
+                    "  ".join(
+                        (x[i] if i < len(x) else "").ljust(w)
+                        for x, w in zip(lines, widths, strict=True)
+                    ).rstrip()
+                )
+        out.append(f"({len(self.rows)} row{'s' if len(self.rows) != 1 else ''})")
+        return "\n".join(out)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "columns": list(self.columns),
+            "rows": [dict(zip(self.columns, row, strict=True)) for row in self.rows],
+        }
+
+
+def parse_ref(text: str) -> tuple[str, int | None]:
+    """``iris_rf``, ``iris_rf@3`` or ``iris_rf@latest`` → (model, version or None)."""
+    model, at, version = text.partition("@")
+    if not at or version.lower() == "latest":
+        return model, None
+    if not version.isdigit() or int(version) < 1:
+        raise ValueError(f"'{text}': a version is a positive number or 'latest' (model@3)")
+    return model, int(version)
+
+
+class Catalog:
+    """Questions and changes to the versions in one model store."""
+
+    def __init__(self, store: ModelStore, pinned: dict[str, set[int]] | None = None):
+        self.store = store
+        #: Versions the project's SQL pins (``USING m@3``), kept by :meth:`gc`.
+        self.pinned = pinned or {}
+
+    # -- questions --------------------------------------------------------------------
+
+    def show_models(self) -> ResultTable:
+        rows = []
+        for model in self.store.models():
+            versions = self.store.versions(model)
+            if not versions:
+                continue
+            latest = self.store.latest(model)
+            assert latest is not None
+            m = latest.manifest
+            rows.append(
+                (
+                    model,
+                    len(versions),
+                    _latest_text(latest, versions),
+                    m.flavor,
+                    m.model_reference,
+                    m.created_at,
+                    _metrics_text(m.metrics),
+                )
+            )
+        return ResultTable(
+            ("model", "versions", "latest", "flavor", "reference", "created_at", "metrics"),
+            tuple(rows),
+        )
+
+    def list_versions(self, model: str) -> ResultTable:
+        versions = self.store.versions(model)
+        if not versions:
+            self.store.get(model)  # raises ModelNotFound with what exists
+        latest = self.store.latest(model)
+        pinned = self.pinned.get(model, set())
+        rows: list[tuple[Any, ...]] = []
+        for v in versions:
+            m = v.manifest
+            marks = [
+                label
+                for label, on in (
+                    ("@latest", latest is not None and v.version == latest.version),
+                    ("pinned", v.version in pinned),
+                )
+                if on
+            ]
+            rows.append(
+                (
+                    v.version,
+                    " ".join(marks),
+                    m.created_at,
+                    m.fingerprint,
+                    m.training_data_fingerprint,
+                    m.training_rows,
+                    _metrics_text(m.metrics),
+                    m.dagster_run_id or "",
+                )
+            )
+        for number, problem in self.store.broken(model):
+            rows.append((number, f"unusable: {problem}", "", "", "", "", "", ""))
+        rows.sort(key=lambda r: int(r[0]))
+        return ResultTable(
+            ("version", "", "created_at", "fingerprint", "data", "rows", "metrics", "run"),
+            tuple(rows),
+            title=f"model {model}",
+        )
+
+    def describe(self, model: str, version: int | None = None) -> ResultTable:
+        """Rikai's ``DESCRIBE MODEL``: one version's manifest as property/value rows."""
+        v = self.store.get(model, version)
+        m = v.manifest
+        latest = self.store.latest(model)
+        rows: list[tuple[str, Any]] = [
+            ("model", m.model),
+            ("version", m.version),
+            ("is @latest", latest is not None and latest.version == m.version),
+            ("created_at", m.created_at),
+            ("flavor", m.flavor),
+            ("reference", m.model_reference),
+            ("uri", v.uri),
+            ("fingerprint", m.fingerprint),
+            ("statement fingerprint", m.statement_fingerprint),
+            ("training data fingerprint", m.training_data_fingerprint),
+            ("training rows", m.training_rows),
+            ("label", m.label or ""),
+            ("features", ", ".join(m.features)),
+            ("image", m.image or ""),
+            ("image digest", m.image_digest or ""),
+            ("ran as", m.launched_as or ""),
+            ("source", m.source_uri or ""),
+            ("dagster run", m.dagster_run_id or ""),
+        ]
+        rows += [(f"param {k}", _value(val)) for k, val in _flat_params(m.params)]
+        rows += [(f"metric {k}", val) for k, val in m.metrics.items()]
+        rows += [(f"framework {k}", val) for k, val in m.frameworks.items()]
+        rows += [(f"artifact {k}", f"sha256 {sha[:16]}…") for k, sha in m.artifacts.items()]
+        return ResultTable(("property", "value"), tuple(rows), title=f"{v.ref}")
+
+    def show_train(self, model: str, version: int | None = None) -> ResultTable:
+        """SQLFlow's ``SHOW TRAIN``: the statement that trained a version, and its params."""
+        v = self.store.get(model, version)
+        m = v.manifest
+        params = "\n".join(f"{k} = {_value(val)}" for k, val in _flat_params(m.params))
+        return ResultTable(
+            ("model", "version", "statement", "params"),
+            ((m.model, m.version, m.statement.strip(), params),),
+        )
+
+    def diff(self, a: str, b: str) -> ResultTable:
+        """Two versions side by side: what differs in params, metrics and provenance."""
+        (ma, va), (mb, vb) = parse_ref(a), parse_ref(b)
+        left, right = self.store.get(ma, va), self.store.get(mb, vb)
+        rows: list[tuple[str, Any, Any, str]] = []
+
+        def add(key: str, x: Any, y: Any, numeric: bool = False) -> None:
+            change = ""
+            if numeric and isinstance(x, (int, float)) and isinstance(y, (int, float)):
+                change = f"{y - x:+.4g}" if x != y else ""
+            elif x != y:
+                change = "changed"
+            rows.append(
+                (
+                    key,
+                    _value(x) if x is not None else "",
+                    _value(y) if y is not None else "",
+                    change,
+                )
+            )
+
+        lm, rm = left.manifest, right.manifest
+        for key in ("model_reference", "flavor", "image", "label", "training_rows"):
+            add(key, getattr(lm, key), getattr(rm, key), numeric=key == "training_rows")
+        add("training data", lm.training_data_fingerprint, rm.training_data_fingerprint)
+        add("statement", lm.statement_fingerprint, rm.statement_fingerprint)
+        lp, rp = dict(_flat_params(lm.params)), dict(_flat_params(rm.params))
+        for key in sorted(lp.keys() | rp.keys()):
+            add(f"param {key}", lp.get(key), rp.get(key))
+        for key in sorted(lm.metrics.keys() | rm.metrics.keys()):
+            add(f"metric {key}", lm.metrics.get(key), rm.metrics.get(key), numeric=True)
+        return ResultTable(("", left.ref, right.ref, "change"), tuple(rows))
+
+    # -- changes ----------------------------------------------------------------------
+
+    def promote(self, ref: str) -> ModelVersion:
+        model, version = parse_ref(ref)
+        if version is None:
+            raise ValueError(f"'{ref}': name the version to promote, e.g. {model}@2")
+        return self.store.promote(model, version)
+
+    def gc(self, model: str, keep: int, *, dry_run: bool = False) -> GcResult:
+        return self.store.gc(model, keep, pinned=self.pinned.get(model, set()), dry_run=dry_run)
+
+    def drop(self, model: str, *, if_exists: bool = False) -> int:
+        if not self.store.folders(model):
+            if if_exists:
+                return 0
+            raise ModelNotFound(f"model '{model}' does not exist in {self.store.url}")
+        return self.store.drop(model)
+
+
+def _latest_text(latest: ModelVersion, versions: Sequence[ModelVersion]) -> str:
+    newest = versions[-1].version
+    if latest.version == newest:
+        return str(latest.version)
+    return f"{latest.version} (promoted; newest {newest})"
+
+
+def _metrics_text(metrics: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.4g}" for k, v in list(metrics.items())[:4])
+
+
+def _flat_params(params: dict[str, dict[str, Any]]) -> Iterable[tuple[str, Any]]:
+    for namespace, values in sorted(params.items()):
+        for key, value in sorted(values.items()):
+            yield f"{namespace}.{key}", value
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,194 @@
+"""``sqlml run-sql "…"`` and the ``sqlml sql`` shell: SQL against a project's warehouse and
+model catalog, outside Dagster.
+
+* ``SHOW MODELS``, ``DESCRIBE MODEL m[@v]``, ``SHOW TRAIN m[@v]``, ``DROP MODEL [IF EXISTS] m``
+  answer from the model store (:mod:`sqlml_dagster.catalog`);
+* any other statement runs in the project's DuckDB warehouse, transpiled from the
+  project's dialect, with ``ML_PREDICT(m[@v], …)`` scoring in-process as in table assets;
+* ML statements (``… TO TRAIN``) are refused: they define assets, which Dagster
+  materializes (``sqlml materialize`` or the UI), so that every version has a run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import dagster as dg
+
+from .catalog import Catalog, ResultTable
+from .compiler.diagnostics import SqlMlCompileError
+from .compiler.ir import (
+    CatalogStatement,
+    CreateModelStatement,
+    DescribeModelStatement,
+    DropModelStatement,
+    MLStatement,
+    QualifiedName,
+    ShowModelsStatement,
+    ShowTrainStatement,
+)
+from .compiler.parser import parse_query, parse_sql_file, split_statements
+from .ops.model_functions import ModelFunctions
+from .ops.steps import SqlMlStorage
+from .ops.warehouse import DuckDBWarehouse
+from .store import ModelNotFound, ModelVersion
+from .store.models import CorruptVersion
+
+#: At most this many rows of a query are printed (the count says how many there were).
+MAX_ROWS = 200
+
+
+class ShellError(Exception):
+    """A statement that cannot run; the message says why (no traceback)."""
+
+
+@dataclass
+class SqlSession:
+    """A project's warehouse and model store, for statements typed by a person."""
+
+    storage: SqlMlStorage
+    warehouse: DuckDBWarehouse | None
+    dialect: str = "duckdb"
+    pinned: dict[str, set[int]] = field(default_factory=dict)
+    #: Models the project's SQL defines: DROP MODEL warns that they come back.
+    defined_models: set[str] = field(default_factory=set)
+
+    @property
+    def catalog(self) -> Catalog:
+        return Catalog(self.storage.models(), self.pinned)
+
+    def run(self, text: str) -> Iterator[ResultTable | str]:
+        """Run every statement of ``text``; each yields a table or a message."""
+        pieces = split_statements(text, self.dialect)
+        if not pieces:
+            return
+        for piece in pieces:
+            yield self.run_one(piece)
+
+    def run_one(self, text: str) -> ResultTable | str:
+        parsed, diagnostics = parse_sql_file("<sql>", text, self.dialect)
+        errors = [d for d in diagnostics if d.is_error]
+        if errors:
+            raise SqlMlCompileError(errors)
+        statement = parsed.statements[0] if parsed.statements else None
+        try:
+            if isinstance(statement, CatalogStatement):
+                return self.catalog_statement(statement)
+        except (ModelNotFound, CorruptVersion, ValueError) as e:
+            raise ShellError(str(e)) from None
+        if isinstance(statement, (MLStatement, CreateModelStatement)):
+            raise ShellError(
+                f"{type(statement).__name__.removesuffix('Statement')} statements define assets: "
+                "put them in the project's SQL and materialize them (sqlml materialize, or the "
+                "Dagster UI), so that every model version comes from a run"
+            )
+        return self.query(text)
+
+    def catalog_statement(self, statement: CatalogStatement) -> ResultTable | str:
+        catalog = self.catalog
+        if isinstance(statement, ShowModelsStatement):
+            return catalog.show_models()
+        if isinstance(statement, DescribeModelStatement):
+            return catalog.describe(statement.model.key, statement.version)
+        if isinstance(statement, ShowTrainStatement):
+            return catalog.show_train(statement.model.key, statement.version)
+        assert isinstance(statement, DropModelStatement)
+        name = statement.model.key
+        count = catalog.drop(name, if_exists=statement.if_exists)
+        note = (
+            f"; {name} is still defined in the project and comes back when it materializes"
+            if name in self.defined_models
+            else ""
+        )
+        return f"dropped model {name} ({count} version{'s' if count != 1 else ''}){note}"
+
+    def query(self, text: str) -> ResultTable | str:
+        if self.warehouse is None:
+            raise ShellError("no warehouse: name the project with -m MODULE to run SQL")
+        tree = parse_query(text, self.dialect, path="<sql>")
+        calls = ModelFunctions.for_statements(_Models(self.storage), [tree])  # type: ignore[arg-type]
+        sql = calls.rewritten[0].sql(dialect=self.warehouse.dialect)
+        with self.warehouse.connect() as con:
+            from .ops.warehouse import _register
+
+            _register(con, calls.functions)
+            try:
+                result = con.execute(sql)
+            except Exception as e:  # DuckDB's own message is the user's answer
+                raise ShellError(str(e).strip()) from None
+            if result.description is None:
+                return "ok"
+            columns = tuple(d[0] for d in result.description)
+            rows = result.fetchmany(MAX_ROWS + 1)
+        shown = tuple(tuple(r) for r in rows[:MAX_ROWS])
+        title = f"(first {MAX_ROWS} rows)" if len(rows) > MAX_ROWS else ""
+        return ResultTable(columns, shown, title=title)
+
+
+@dataclass(frozen=True)
+class _Models:
+    """What :class:`ModelFunctions` asks of a step: a model version by name and pin."""
+
+    storage: SqlMlStorage
+
+    def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion:
+        try:
+            return self.storage.models().get(name.key, version)
+        except (ModelNotFound, CorruptVersion) as e:
+            raise dg.Failure(description=str(e)) from None
+
+
+def repl(
+    session: SqlSession,
+    show: Callable[[ResultTable | str], None],
+    stdin: TextIO = sys.stdin,
+    interactive: bool = True,
+) -> int:
+    """A small SQL shell: statements end with ``;``; ``\\q`` or an empty line at EOF quits."""
+    if interactive:
+        print(
+            "sqlml sql — SQL on the project's warehouse and model catalog. End statements "
+            "with ';'. SHOW MODELS; DESCRIBE MODEL m; SHOW TRAIN m; \\q quits.",
+            file=sys.stderr,
+        )
+    buffer = ""
+    failures = 0
+    while True:
+        if interactive:
+            print(
+                "sqlml> " if not buffer.strip() else "   ..> ", end="", file=sys.stderr, flush=True
+            )
+        line = stdin.readline()
+        if not line:
+            break
+        if not buffer.strip() and line.strip() in ("\\q", "exit", "quit"):
+            break
+        buffer += line
+        if not buffer.rstrip().endswith(";"):
+            continue
+        text, buffer = buffer, ""
+        failures += run_and_show(session, text, show)
+    if buffer.strip():
+        failures += run_and_show(session, buffer, show)
+    return 1 if failures else 0
+
+
+def run_and_show(session: SqlSession, text: str, show: Callable[[ResultTable | str], None]) -> int:
+    """Run statements, show each result; 1 if any failed (the reason is printed)."""
+    try:
+        for result in session.run(text):
+            show(result)
+    except SqlMlCompileError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except (ShellError, dg.Failure) as e:
+        reason = e.description if isinstance(e, dg.Failure) else str(e)
+        print(f"error: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+__all__ = ["ShellError", "SqlSession", "repl", "run_and_show"]
