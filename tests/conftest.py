@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,6 +47,21 @@ def materialize_all(root: Path, state: Path, **build_options: Any) -> dg.Execute
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
+
+
+def sqlml_materialize(module: str, cwd: Path, state: Path) -> subprocess.CompletedProcess[str]:
+    """``sqlml materialize -m MODULE`` in a fresh process, state in ``state`` (what
+    ``make demo`` runs); asserts it succeeded."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sqlml_dagster.cli", "materialize", "-m", module],
+        cwd=cwd,
+        env={**os.environ, "SQLML_STATE_DIR": str(state)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
 
 
 def failure_reasons(result: dg.ExecuteInProcessResult) -> str:

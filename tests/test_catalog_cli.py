@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,27 +13,11 @@ import pytest
 from sqlml_dagster import cli
 from sqlml_dagster.ops.steps import SqlMlStorage
 from sqlml_dagster.shell import SqlSession, repl
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, sqlml_materialize
 
 
 def demo(workdir: Path, state: Path) -> str:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sqlml_dagster.cli",
-            "materialize",
-            "-m",
-            "example_copy.definitions",
-        ],
-        cwd=workdir,
-        env={**os.environ, "SQLML_STATE_DIR": str(state)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return sqlml_materialize("example_copy.definitions", workdir, state).stdout
 
 
 def model_lines(summary: str) -> list[str]:

@@ -4,9 +4,7 @@ then check what a user would check — real accuracy from the prediction table, 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,28 +16,13 @@ import pytest
 from sqlml_dagster import build_defs
 from sqlml_dagster.store import ModelStore
 
-from .conftest import EXAMPLE, REPO, failure_reasons, materialize_all
+from .conftest import EXAMPLE, REPO, failure_reasons, materialize_all, sqlml_materialize
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     state = tmp_path_factory.mktemp("demo_state")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sqlml_dagster.cli",
-            "materialize",
-            "-m",
-            "example_repo.definitions",
-        ],
-        cwd=REPO,
-        env={**os.environ, "SQLML_STATE_DIR": str(state)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = sqlml_materialize("example_repo.definitions", REPO, state)
     return state, done
 
 
@@ -53,7 +36,7 @@ def test_summary_lists_models_with_versions_and_metrics(
 ) -> None:
     out = demo[1].stdout
     assert "materialized 10 asset(s)" in out
-    assert "iris_rf          v1  sklearn.ensemble.RandomForestClassifier" in out
+    assert "iris_rf          v1  trained  sklearn.ensemble.RandomForestClassifier" in out
     assert "accuracy=" in out and "r2=" in out
     assert "iris_predictions         30 rows  (model iris_rf v1)" in out
     assert "house_price_predictions  80 rows  (model house_price_gbr v1)" in out
