@@ -458,8 +458,15 @@ def _session(args: argparse.Namespace) -> Any:
 
         warnings.filterwarnings("ignore", category=dg.PreviewWarning)
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        from .compiler.diagnostics import SqlMlCompileError
+
         sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(args.module)
+        try:
+            module = importlib.import_module(args.module)
+        except SqlMlCompileError as e:  # the project's SQL does not compile: say where
+            raise _CliError(str(e)) from None
+        except ModuleNotFoundError as e:
+            raise _CliError(f"cannot import {args.module}: {e}") from None
         defs = _find_definitions(module, args.attribute)
         if defs is None:
             raise _CliError(f"{args.module} has no dagster.Definitions")
@@ -472,18 +479,13 @@ def _session(args: argparse.Namespace) -> Any:
         defined: set[str] = set()
         dialect = "duckdb"
         for spec in defs.resolve_all_asset_specs():
-            metadata = spec.metadata or {}
-            dialect = str(
-                getattr(metadata.get("sqlml/dialect"), "value", None)
-                or metadata.get("sqlml/dialect")
-                or dialect
-            )
+            metadata = {k: getattr(v, "value", v) for k, v in (spec.metadata or {}).items()}
+            dialect = str(metadata.get("sqlml/dialect", dialect))
             if spec.tags.get("sqlml/kind") == "model":
                 name = "/".join(spec.key.path)
                 defined.add(name)
-                pins = metadata.get("sqlml/pinned_versions")
-                if pins is not None:
-                    pinned[name] = set(getattr(pins, "value", pins))
+                if "sqlml/pinned_versions" in metadata:
+                    pinned[name] = set(metadata["sqlml/pinned_versions"])
         return SqlSession(
             storage=storage,
             warehouse=warehouse if isinstance(warehouse, DuckDBWarehouse) else None,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import dagster as dg
+import duckdb
 
 from .catalog import Catalog, ResultTable
 from .compiler.diagnostics import SqlMlCompileError
@@ -109,20 +110,16 @@ class SqlSession:
         if self.warehouse is None:
             raise ShellError("no warehouse: name the project with -m MODULE to run SQL")
         tree = parse_query(text, self.dialect, path="<sql>")
-        calls = ModelFunctions.for_statements(_Models(self.storage), [tree])  # type: ignore[arg-type]
-        sql = calls.rewritten[0].sql(dialect=self.warehouse.dialect)
-        with self.warehouse.connect() as con:
-            from .ops.warehouse import _register
-
-            _register(con, calls.functions)
-            try:
-                result = con.execute(sql)
-            except Exception as e:  # DuckDB's own message is the user's answer
-                raise ShellError(str(e).strip()) from None
-            if result.description is None:
-                return "ok"
-            columns = tuple(d[0] for d in result.description)
-            rows = result.fetchmany(MAX_ROWS + 1)
+        calls = ModelFunctions.for_statements(_Models(self.storage), [tree])
+        try:
+            answer = self.warehouse.query(
+                calls.rewritten[0], functions=calls.functions, limit=MAX_ROWS + 1
+            )
+        except duckdb.Error as e:  # DuckDB's own message is the user's answer
+            raise ShellError(str(e).strip()) from None
+        if answer is None:
+            return "ok"
+        columns, rows = answer
         shown = tuple(tuple(r) for r in rows[:MAX_ROWS])
         title = f"(first {MAX_ROWS} rows)" if len(rows) > MAX_ROWS else ""
         return ResultTable(columns, shown, title=title)

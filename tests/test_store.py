@@ -34,9 +34,7 @@ def manifest(model: str = "m", fingerprint: str = "f") -> ModelManifest:
 @pytest.fixture
 def store(store_url: tuple[str, dict[str, Any]]) -> ModelStore:
     url, options = store_url
-    store = ModelStore(url, **options)
-    store.options = options  # type: ignore[attr-defined]  # for verify_artifacts below
-    return store
+    return ModelStore(url, **options)
 
 
 def write(store: ModelStore, uri: str, name: str, data: bytes) -> None:
@@ -50,7 +48,9 @@ def publish(store: ModelStore, model: str = "m", data: bytes = b"weights") -> in
     return store.publish(pending, manifest(model)).version
 
 
-def test_publish_makes_a_version_visible_with_checksums(store: ModelStore) -> None:
+def test_publish_makes_a_version_visible_with_checksums(
+    store: ModelStore, store_url: tuple[str, dict[str, Any]]
+) -> None:
     pending = store.reserve("m")
     assert (pending.version, store.versions("m")) == (1, [])  # reserved is not visible
     write(store, pending.uri, "model.bin", b"weights")
@@ -63,7 +63,7 @@ def test_publish_makes_a_version_visible_with_checksums(store: ModelStore) -> No
     assert [f.state for f in store.folders("m")] == ["published"]
     assert store.get("m").version == 1
     assert store.models() == ["m"]
-    assert verify_artifacts(published.uri, **store.options)  # type: ignore[attr-defined].version == 1
+    assert verify_artifacts(published.uri, **store_url[1]).version == 1
 
 
 def test_failed_versions_leave_a_tombstone_and_numbers_never_come_back(
@@ -106,13 +106,15 @@ def test_a_killed_training_leaves_an_invisible_pending_folder_that_gc_cleans(
     assert [f.number for f in store.folders("m")] == [2]
 
 
-def test_a_changed_artifact_is_refused_by_checksum(store: ModelStore) -> None:
+def test_a_changed_artifact_is_refused_by_checksum(
+    store: ModelStore, store_url: tuple[str, dict[str, Any]]
+) -> None:
     publish(store, data=b"weights")
     version = store.get("m")
     write(store, version.uri, "model.bin", b"WEIGHTS")  # same size, other bytes
     assert [v.version for v in store.versions("m")] == [1]  # listing checks sizes only
     with pytest.raises(CorruptVersion, match=r"m@1: artifact model\.bin does not match its"):
-        verify_artifacts(version.uri, **store.options)  # type: ignore[attr-defined]
+        verify_artifacts(version.uri, **store_url[1])
 
 
 def test_a_truncated_artifact_hides_the_version_and_says_why(store: ModelStore) -> None:

@@ -375,20 +375,25 @@ class _JobRun:
 
     def record_image_digest(self) -> None:
         """The image the pod ran, by digest, for the model's manifest (when reported)."""
-        if self.image_digest is not None:
-            return
-        pods = self.core.list_namespaced_pod(
-            self.namespace, label_selector=f"job-name={self.name}"
-        ).items
-        for pod in pods:
-            for status in pod.status.container_statuses or []:
-                if status.image_id and "@" in status.image_id:
-                    self.image_digest = status.image_id.split("://", 1)[-1]
+        if self.image_digest is None:
+            for pod in self.pods():
+                self.note_digest(pod)
+
+    def pods(self) -> list[Any]:
+        return list(
+            self.core.list_namespaced_pod(
+                self.namespace, label_selector=f"job-name={self.name}"
+            ).items
+        )
+
+    def note_digest(self, pod: Any) -> None:
+        """A started container's imageID is the image by digest (``…@sha256:…``)."""
+        for status in pod.status.container_statuses or []:
+            if status.image_id and "@" in status.image_id:
+                self.image_digest = status.image_id.split("://", 1)[-1]
 
     def inspect_pods(self, first_seen: dict[str, float]) -> None:
-        pods = self.core.list_namespaced_pod(
-            self.namespace, label_selector=f"job-name={self.name}"
-        ).items
+        pods = self.pods()
         now = time.monotonic()
         for pod in pods:
             name = pod.metadata.name
@@ -396,9 +401,8 @@ class _JobRun:
             phase = pod.status.phase
             if phase in ("Running", "Succeeded", "Failed"):
                 self.start_logs()
+            self.note_digest(pod)
             for status in pod.status.container_statuses or []:
-                if status.image_id and "@" in status.image_id:
-                    self.image_digest = status.image_id.split("://", 1)[-1]
                 waiting = status.state.waiting if status.state else None
                 if waiting is None or not waiting.reason:
                     continue
@@ -505,9 +509,7 @@ class _JobRun:
         raise StepFailed(description=text)
 
     def latest_pod(self) -> str | None:
-        pods = self.core.list_namespaced_pod(
-            self.namespace, label_selector=f"job-name={self.name}"
-        ).items
+        pods = self.pods()
         return pods[-1].metadata.name if pods else None
 
     def explain_pod(self, pod_name: str) -> str:

@@ -13,7 +13,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import dagster as dg
 import numpy as np
@@ -27,8 +27,13 @@ from ..store import ModelVersion
 from ..store.models import CorruptVersion, verify_artifacts
 from .warehouse import SqlFunction
 
-if TYPE_CHECKING:
-    from .steps import AssetStep
+
+class ModelResolver(Protocol):
+    """Finds ``name@version`` (``None``: @latest) or raises ``dg.Failure`` saying why: an
+    asset step, or the ``sqlml run-sql`` session."""
+
+    def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion: ...
+
 
 #: Flavors whose models can be called in-process; others run with TO PREDICT.
 IN_PROCESS_FLAVORS = ("sklearn",)
@@ -43,7 +48,7 @@ class ModelFunctions:
     versions: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def for_statements(cls, step: AssetStep, statements: Sequence[exp.Expr]) -> ModelFunctions:
+    def for_statements(cls, step: ModelResolver, statements: Sequence[exp.Expr]) -> ModelFunctions:
         out = cls(rewritten=[])
         by_model: dict[tuple[str, int, int], SqlFunction] = {}
         for tree in statements:

@@ -316,8 +316,7 @@ def _unchanged_version(step: AssetStep, fingerprint: str) -> dg.MaterializeResul
     versions = models.versions(name)
     if not versions:
         return None
-    latest = models.latest(name)
-    assert latest is not None
+    latest = models.resolve_latest(name, versions)
     if latest.manifest.fingerprint == fingerprint:
         context.log.info(
             f"{name}: statement, params, data and image are unchanged since version "

@@ -159,6 +159,18 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         columns = tuple((f.name, str(f.type)) for f in schema)
         return TableStats(rows=rows, columns=columns, fingerprint=content.hexdigest(columns))
 
+    def query(
+        self, query: exp.Expr, *, functions: Sequence[SqlFunction] = (), limit: int
+    ) -> tuple[tuple[str, ...], list[tuple[object, ...]]] | None:
+        """Run one statement for a person (``sqlml run-sql``): its columns and at most
+        ``limit`` rows, or ``None`` when it returns no result set."""
+        with self.connect() as con:
+            _register(con, functions)
+            result = con.execute(query.sql(dialect=self.dialect))
+            if result.description is None:
+                return None
+            return tuple(d[0] for d in result.description), result.fetchmany(limit)
+
     def replace_table_from_parquet(self, name: QualifiedName, uri: str) -> None:
         """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch."""
         with fsspec.open(uri, "rb") as f, self.connect() as con:

@@ -254,9 +254,10 @@ class ModelStore:
         versions = self.versions(model)
         if not versions:
             return None
-        return self._resolve_latest(model, versions)
+        return self.resolve_latest(model, versions)
 
-    def _resolve_latest(self, model: str, versions: list[ModelVersion]) -> ModelVersion:
+    def resolve_latest(self, model: str, versions: list[ModelVersion]) -> ModelVersion:
+        """Which of already-listed ``versions`` ``@latest`` is (saves listing them again)."""
         newest = versions[-1]
         promoted = self.promotion(model)
         if promoted is None or newest.version > promoted.above:
@@ -277,7 +278,7 @@ class ModelStore:
                 "materialize its TRAIN (or CREATE MODEL) asset first"
             )
         if version is None:
-            return self._resolve_latest(model, versions)
+            return self.resolve_latest(model, versions)
         for candidate in versions:
             if candidate.version == version:
                 return candidate
@@ -379,7 +380,7 @@ class ModelStore:
         versions = self.versions(model)
         protected = set(pinned)
         if versions:
-            protected.add(self._resolve_latest(model, versions).version)
+            protected.add(self.resolve_latest(model, versions).version)
         newest = {v.version for v in versions[-keep:]}
         removed = [
             v.version for v in versions if v.version not in newest and v.version not in protected
