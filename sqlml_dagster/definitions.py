@@ -103,6 +103,7 @@ def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.
             launcher=getattr(context.resources, LAUNCHER_KEY),
             sql_file=sql_file,
             config=config,
+            project_root=project.root if project.root.is_dir() else project.root.parent,
         ).materialize()
 
     return _materialize

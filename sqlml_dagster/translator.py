@@ -45,6 +45,7 @@ class SqlMlTranslator:
             ObjectKind.MODEL: "Model",
             ObjectKind.PREDICTION: "Predictions",
             ObjectKind.EVALUATION: "Evaluation",
+            ObjectKind.EXPLANATION: "Explanation",
         }[node.kind]
         return f"{header} `{node.name}` from `{node.file}`:\n\n```sql\n{node.text}\n```"
 
@@ -55,7 +56,7 @@ class SqlMlTranslator:
             return {"sqlml", "sklearn" if flavor == "sklearn" else "python"}
         if isinstance(statement, CreateModelStatement):
             return {"sqlml", statement.flavor or "sklearn"}
-        if node.kind in (ObjectKind.PREDICTION, ObjectKind.EVALUATION):
+        if node.kind in (ObjectKind.PREDICTION, ObjectKind.EVALUATION, ObjectKind.EXPLANATION):
             return {"sqlml", WAREHOUSE_KIND}
         if isinstance(statement, SqlStatement) and statement.model_calls:
             return {"sql", "sqlml", WAREHOUSE_KIND}

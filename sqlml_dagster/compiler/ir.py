@@ -32,6 +32,7 @@ class ObjectKind(str, Enum):
     MODEL = "model"
     PREDICTION = "prediction"
     EVALUATION = "evaluation"
+    EXPLANATION = "explanation"
 
 
 @dataclass(frozen=True, order=True)
@@ -99,10 +100,29 @@ class ModelRef:
 
     @property
     def flavor(self) -> str:
-        """The framework family when the reference's package tells it; ``auto`` lets the
-        runtime decide by importing the class (a user's own ``my_models.MyModel``)."""
+        """The framework family when the reference tells it: SQLFlow's built-in estimator
+        names (``DNNClassifier``) run on PyTorch, a package name (``sklearn.…``,
+        ``torch.…``, ``keras.…``) names its framework; ``auto`` lets the runtime decide by
+        importing the class (a user's own ``my_models.MyModel``)."""
+        if self.reference in BUILTIN_ESTIMATORS:
+            return "pytorch"
         top = self.reference.split(".", 1)[0].lower()
-        return {"sklearn": "sklearn", "xgboost": "sklearn", "lightgbm": "sklearn"}.get(top, "auto")
+        return PACKAGE_FLAVORS.get(top, "auto")
+
+
+#: SQLFlow's canonical estimators, usable without a model zoo (``TO TRAIN DNNClassifier``).
+BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
+#: Top-level packages that name the framework of a model reference.
+PACKAGE_FLAVORS = {
+    "sklearn": "sklearn",
+    "xgboost": "sklearn",
+    "lightgbm": "sklearn",
+    "torch": "pytorch",
+    "torchvision": "pytorch",
+    "keras": "keras",
+    "tensorflow": "keras",
+    "tf": "keras",
+}
 
 
 # -- COLUMN clauses -------------------------------------------------------------------
@@ -152,6 +172,15 @@ class FeatureColumn:
             text += f"[, {name}"
         return f"{cls.FUNCTION}({text}{']' * len(optional)})"
 
+    def to_json(self) -> dict[str, Any]:
+        """The runtime's form (``StepSpec.columns``): ``{"function": "EMBEDDING",
+        "category": {…}, "dimension": 8, "combiner": "mean", "initializer": None}``; a bare
+        column is ``{"function": "COLUMN", "name": "x"}``. Shapes and lists become lists."""
+        out: dict[str, Any] = {"function": self.FUNCTION}
+        for arg in self.SIGNATURE:
+            out[arg.name] = _json_value(getattr(self, arg.name))
+        return out
+
     @property
     def source_columns(self) -> tuple[str, ...]:
         """The table columns this feature column reads, in order."""
@@ -165,11 +194,23 @@ class FeatureColumn:
         return tuple(found)
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, FeatureColumn):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class ColumnName(FeatureColumn):
     """A bare column: a numeric feature unless the model decides otherwise."""
 
+    FUNCTION = "COLUMN"
     name: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"function": self.FUNCTION, "name": self.name}
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -416,6 +457,8 @@ class TrainStatement(MLStatement):
     into: QualifiedName
     into_span: Span
     columns: tuple[ColumnGroup, ...] = ()
+    #: ``WITH validation.select = "SELECT …"`` parsed; its tables are in ``read_tables``.
+    validation_select: exp.Query | None = field(default=None, compare=False, kw_only=True)
 
     VERB = "TRAIN"
 

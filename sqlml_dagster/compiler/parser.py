@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
@@ -472,6 +473,46 @@ class _FileParser:
             calls.append(ModelCall(name, Span.of(self.source, m_start, m_end), version))
         return tuple(calls)
 
+    def validation_select(self, params: tuple[Param, ...]) -> exp.Query | None:
+        """``WITH validation.select = "SELECT …"``: the query yielding validation rows,
+        parsed in the file's dialect so its tables join the graph and its errors point here."""
+        param = next((p for p in params if p.key == "validation.select"), None)
+        if param is None:
+            return None
+        span = param.span
+        if not isinstance(param.value, str) or not param.value.strip():
+            self.error(
+                codes.BAD_ARGUMENT,
+                "validation.select must be a quoted SELECT",
+                span.start,
+                span.end,
+                hint='write validation.select = "SELECT * FROM iris_validation"',
+            )
+            raise _Abort
+        try:
+            tree = sqlglot.parse_one(param.value, dialect=self.dialect)
+        except (ParseError, TokenError) as e:
+            errors = getattr(e, "errors", None) or [{}]
+            detail = errors[0].get("description") or str(e).splitlines()[0]
+            self.error(
+                codes.SQL_SYNTAX,
+                f"validation.select is not valid SQL: {detail}",
+                span.start,
+                span.end,
+                hint="validation.select holds a SELECT in the file's dialect, in quotes",
+            )
+            raise _Abort from None
+        if not isinstance(tree, exp.Query):
+            self.error(
+                codes.BAD_ARGUMENT,
+                "validation.select must be a query (SELECT …)",
+                span.start,
+                span.end,
+                hint='write validation.select = "SELECT * FROM iris_validation"',
+            )
+            raise _Abort
+        return tree
+
     def parse_ml(self, tokens: list[Token], to_index: int) -> MLStatement:
         query_tokens = tokens[:to_index]
         tree = self.parse_query_tokens(query_tokens)
@@ -530,8 +571,17 @@ class _FileParser:
         )
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
+        validation = self.validation_select(params)
+        if validation is not None:  # its tables are inputs of the model like the SELECT's
+            read = common["read_tables"]
+            assert isinstance(read, tuple)
+            common["read_tables"] = (
+                *read,
+                *(t for t in tables_read(validation) if t not in read),
+            )
         return TrainStatement(
             **common,  # type: ignore[arg-type]
+            validation_select=validation,
             params=params,
             model=model_ref,
             label=label,

@@ -253,12 +253,21 @@ class _GraphBuilder:
                 severity=Severity.WARNING,
             )
             return False
-        if isinstance(statement, (ExplainStatement, RunStatement)):
+        if isinstance(statement, ExplainStatement) and statement.into is None:
+            self.error(
+                codes.NOT_EXECUTED,
+                "TO EXPLAIN without INTO has nowhere to put its attributions; it creates no asset",
+                statement.span,
+                hint="add INTO <table>: the table gets one row per feature and the asset a summary plot",
+                severity=Severity.WARNING,
+            )
+            return False
+        if isinstance(statement, RunStatement):
             self.error(
                 codes.NOT_EXECUTED,
                 f"TO {statement.VERB} is understood but not executed by this version; it creates no asset",
                 statement.span,
-                hint="TO TRAIN, TO PREDICT, TO EVALUATE and CREATE MODEL … USING run today",
+                hint="TO TRAIN, TO PREDICT, TO EVALUATE, TO EXPLAIN and CREATE MODEL … USING run today",
                 severity=Severity.WARNING,
             )
             return False
@@ -512,6 +521,8 @@ def _kind_of(statement: Statement) -> ObjectKind:
         return ObjectKind.PREDICTION
     if isinstance(statement, EvaluateStatement):
         return ObjectKind.EVALUATION
+    if isinstance(statement, ExplainStatement):
+        return ObjectKind.EXPLANATION
     if isinstance(statement, SqlStatement):
         return statement.target_kind
     return ObjectKind.TABLE
@@ -519,6 +530,8 @@ def _kind_of(statement: Statement) -> ObjectKind:
 
 def _name_span(statement: Statement) -> Span:
     if isinstance(statement, (TrainStatement, PredictStatement, EvaluateStatement)):
+        return statement.into_span
+    if isinstance(statement, ExplainStatement) and statement.into_span is not None:
         return statement.into_span
     if isinstance(statement, CreateModelStatement):
         return statement.name_span

@@ -71,12 +71,7 @@ def _json_value(value: Any, dialect: str) -> Any:
     if isinstance(value, Param):
         return {"key": value.key, "value": value.value}
     if isinstance(value, FeatureColumn):
-        fields = {
-            f.name: _json_value(getattr(value, f.name), dialect)
-            for f in dataclasses.fields(value)
-            if f.name != "span"
-        }
-        return {"function": value.FUNCTION or "COLUMN", **fields}
+        return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: _json_value(getattr(value, f.name), dialect)

@@ -16,12 +16,14 @@ import yaml
 from ..compiler.ir import (
     CreateModelStatement,
     EvaluateStatement,
+    ExplainStatement,
     PredictStatement,
     TrainStatement,
 )
 from ..compiler.project import Node, Project
 from ..runtime.spec import StepSpec
 from .kubernetes import launcher_from_env
+from .steps import feature_columns
 
 DRY_RUN_ID = "dry-run"
 
@@ -65,6 +67,10 @@ def step_spec(node: Node, data_store: str, model_store: str) -> StepSpec | None:
             model_uri=f"{model_store}/{node.name.key}/<version>",
             image=statement.model.image,
             seed=int(params.get("train", {}).get("seed", 0)),
+            columns=feature_columns(statement),
+            validation_uri=f"{base}/validation.parquet"
+            if statement.validation_select is not None
+            else None,
         )
     if isinstance(statement, CreateModelStatement):
         return StepSpec(
@@ -75,10 +81,13 @@ def step_spec(node: Node, data_store: str, model_store: str) -> StepSpec | None:
             input_uri=statement.uri or "",
             model_uri=f"{model_store}/{node.name.key}/<version>",
         )
-    if isinstance(statement, (PredictStatement, EvaluateStatement)):
+    if isinstance(statement, (PredictStatement, EvaluateStatement, ExplainStatement)):
         model = statement.using if isinstance(statement, PredictStatement) else statement.model
+        kind = {PredictStatement: "predict", EvaluateStatement: "evaluate"}.get(
+            type(statement), "explain"
+        )
         return StepSpec(
-            kind="predict" if isinstance(statement, PredictStatement) else "evaluate",
+            kind=kind,  # type: ignore[arg-type]
             step_id=common["step_id"],
             model_name=model.key,
             model_reference="<from the model version>",
@@ -89,5 +98,6 @@ def step_spec(node: Node, data_store: str, model_store: str) -> StepSpec | None:
             output_uri=f"{base}/output.parquet",
             label=statement.label if isinstance(statement, EvaluateStatement) else None,
             prediction_column=statement.column if isinstance(statement, PredictStatement) else None,
+            explainer=statement.explainer if isinstance(statement, ExplainStatement) else None,
         )
     return None

@@ -78,10 +78,9 @@ class LocalLauncher(dg.ConfigurableResource):
         env: Mapping[str, str] | None = None,
     ) -> StepResult:
         env = {**self.env, **(env or {})}
-        if self.pythonpath:
-            env["PYTHONPATH"] = os.pathsep.join(
-                [*self.pythonpath, os.environ.get("PYTHONPATH", "")]
-            ).rstrip(os.pathsep)
+        paths = [*self.pythonpath, env.get("PYTHONPATH", ""), os.environ.get("PYTHONPATH", "")]
+        if any(paths):
+            env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         client = dg.PipesSubprocessClient(env=env, forward_stdio=True)
         command = [self.python or sys.executable, "-m", RUNTIME_MODULE, spec_uri]
         try:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -33,6 +34,7 @@ from sqlglot import exp
 from ..compiler.ir import (
     CreateModelStatement,
     EvaluateStatement,
+    ExplainStatement,
     ObjectKind,
     PredictStatement,
     QualifiedName,
@@ -45,7 +47,7 @@ from ..runtime.spec import StepKind, StepSpec
 from ..sources import SourceError, resolve_source
 from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
 from ..store.models import CorruptVersion, now_iso
-from .launcher import Launcher, StepResult
+from .launcher import Launcher, LocalLauncher, StepResult
 from .model_functions import ModelFunctions
 from .warehouse import DuckDBWarehouse, TableStats
 
@@ -116,6 +118,9 @@ class SqlMlRunConfig(dg.Config):
     )
 
 
+#: The folder of a project's own model packages (PYTHONPATH of local steps).
+MODELS_DIR = "models"
+
 #: A run tag with the same effect as ``force: true`` (handy with ``dagster asset materialize``).
 FORCE_TAG = "sqlml/force"
 
@@ -131,6 +136,8 @@ class AssetStep:
     launcher: Launcher
     sql_file: Path
     config: SqlMlRunConfig = dataclasses.field(default_factory=SqlMlRunConfig)
+    #: The compiled SQL folder; its ``models/`` (or its parent's) holds model packages.
+    project_root: Path | None = None
 
     def materialize(self) -> dg.MaterializeResult:
         if isinstance(self.node.statement, CreateModelStatement):
@@ -141,6 +148,8 @@ class AssetStep:
             result = materialize_prediction(self)
         elif self.node.kind is ObjectKind.EVALUATION:
             result = materialize_evaluation(self)
+        elif self.node.kind is ObjectKind.EXPLANATION:
+            result = materialize_explanation(self)
         else:
             return materialize_table(self)
         self.clean_old_step_data()
@@ -164,7 +173,37 @@ class AssetStep:
         return bool(written) or self.config.force or tag.lower() in ("1", "true", "yes")
 
     def launch(self, spec: StepSpec, spec_uri: str) -> StepResult:
-        return self.launcher.launch(self.context, spec, spec_uri, env=self.storage.step_env())
+        env = self.storage.step_env()
+        if isinstance(self.launcher, LocalLauncher) and self.models_dir is not None:
+            # Locally the project's models/ folder is importable; in a cluster the image is.
+            env["PYTHONPATH"] = str(self.models_dir)
+        return self.launcher.launch(self.context, spec, spec_uri, env=env)
+
+    @property
+    def models_dir(self) -> Path | None:
+        """The project's model-package folder: ``models/`` beside the SQL folder or in it."""
+        sql_root = self.project_root or self.sql_file.parent
+        for candidate in (sql_root.parent / MODELS_DIR, sql_root / MODELS_DIR):
+            if candidate.is_dir():
+                return candidate.resolve()
+        return None
+
+    def model_code_fingerprint(self, reference: str) -> str | None:
+        """A digest of the model's Python package when it lives in the project's models/
+        folder, so editing the model class retrains it (an image's digest covers the rest)."""
+        folder = self.models_dir
+        if folder is None:
+            return None
+        top = reference.split(".", 1)[0]
+        found = [folder / f"{top}.py"] if (folder / f"{top}.py").is_file() else []
+        if (folder / top).is_dir():
+            found = sorted((folder / top).rglob("*.py"))
+        if not found:
+            return None
+        digest = hashlib.sha256()
+        for path in found:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()[:16]
 
     def clean_old_step_data(self) -> None:
         """Remove step folders of runs older than the storage's retention (not this run's)."""
@@ -186,11 +225,13 @@ class AssetStep:
         """Relative file paths in SQL resolve against the SQL file's folder."""
         return str(self.sql_file.parent)
 
-    def export_input(self, select: exp.Expr) -> tuple[DataStore, str, str, TableStats]:
-        """Export the statement's SELECT to ``input.parquet`` in a fresh step folder."""
+    def export_input(
+        self, select: exp.Expr, name: str = "input.parquet"
+    ) -> tuple[DataStore, str, str, TableStats]:
+        """Export a SELECT of the statement to ``name`` in the step's folder."""
         data = self.storage.data()
         step_uri = data.step_uri(self.context.run_id, *self.context.asset_key.path)
-        input_uri = data.uri(step_uri, "input.parquet")
+        input_uri = data.uri(step_uri, name)
         calls = ModelFunctions.for_statements(self, [select])  # ML_PREDICT in the SELECT
         stats = self.warehouse.export_query(
             calls.rewritten[0],
@@ -248,6 +289,13 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     step.context.log.info(f"exported {exported.rows} training rows to {input_uri}")
     data_fingerprint = exported.fingerprint
+    validation_uri = None
+    if statement.validation_select is not None:
+        _, _, validation_uri, validated = step.export_input(
+            statement.validation_select, "validation.parquet"
+        )
+        step.context.log.info(f"exported {validated.rows} validation rows to {validation_uri}")
+        data_fingerprint = _digest(data_fingerprint, validated.fingerprint)
     params = statement.params_by_namespace()
     model = statement.model
     fingerprint = _digest(
@@ -256,6 +304,7 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
         data_fingerprint,
         model.reference,
         model.image,
+        *(code for code in [step.model_code_fingerprint(model.reference)] if code),
     )
     unchanged = _unchanged_version(step, fingerprint)
     if unchanged is not None:
@@ -274,6 +323,8 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
             model_uri=model_uri,
             image=model.image,
             seed=int(params.get("train", {}).get("seed", 0)),
+            columns=feature_columns(statement),
+            validation_uri=validation_uri,
         )
 
     return _publish_new_version(
@@ -292,6 +343,13 @@ def materialize_model(step: AssetStep) -> dg.MaterializeResult:
             "training_rows": int(payload.get("training_rows", exported.rows)),
         },
     )
+
+
+def feature_columns(statement: TrainStatement) -> dict[str, list[dict[str, Any]]] | None:
+    """The COLUMN clauses as the runtime reads them: constructor argument → columns."""
+    if not statement.columns:
+        return None
+    return {g.argument: [c.to_json() for c in g.columns] for g in statement.columns}
 
 
 def _normalized(statement: TrainStatement) -> str:
@@ -432,6 +490,9 @@ def _publish_new_version(
         models.discard(pending, reason=_reason(e))
         raise
     context.log.info(f"published {node.name} version {published.version} at {published.uri}")
+    history = payload.get("history")
+    if history:
+        metadata = {**(metadata or {}), "epochs": history_table(history)}
     return dg.MaterializeResult(
         metadata={**result.metadata, **model_metadata(published, previous), **(metadata or {})},
         data_version=dg.DataVersion(fingerprint),
@@ -457,6 +518,39 @@ def materialize_evaluation(step: AssetStep) -> dg.MaterializeResult:
             "metrics": metrics_table(metrics, scored.manifest.metrics),
         }
     )
+
+
+def materialize_explanation(step: AssetStep) -> dg.MaterializeResult:
+    """``TO EXPLAIN m … [USING explainer] INTO t``: one row per feature, and the summary
+    plot embedded in the materialization (the step folder it was written to is cleaned)."""
+    statement = step.node.statement
+    assert isinstance(statement, ExplainStatement)
+    scored = _score_into_table(
+        step,
+        statement,
+        statement.model,
+        statement.model_version,
+        "explain",
+        explainer=statement.explainer,
+    )
+    payload = scored.result.payload
+    metadata = {**scored.metadata, "explain_method": str(payload.get("method", ""))}
+    plot_uri = payload.get("plot_uri")
+    if plot_uri:
+        try:
+            with fsspec.open(str(plot_uri), "rb") as f:
+                png = base64.b64encode(f.read()).decode()
+        except OSError as e:
+            step.context.log.warning(f"could not read the explanation plot {plot_uri}: {e}")
+        else:
+            metadata["plot"] = dg.MetadataValue.md(
+                f"![{step.node.name} explanation](data:image/png;base64,{png})"
+            )
+            metadata["plot_uri"] = dg.MetadataValue.path(str(plot_uri))
+    importances = payload.get("importances") or {}
+    if importances:
+        metadata["importances"] = dg.MetadataValue.json(importances)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
@@ -492,7 +586,7 @@ class _Scored:
 
 def _score_into_table(
     step: AssetStep,
-    statement: PredictStatement | EvaluateStatement,
+    statement: PredictStatement | EvaluateStatement | ExplainStatement,
     model: QualifiedName,
     pinned: int | None,
     kind: StepKind,
@@ -506,6 +600,8 @@ def _score_into_table(
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     context.log.info(f"{kind}: {exported.rows} rows with {manifest.model} v{manifest.version}")
     output_uri = data.uri(step_uri, "output.parquet")
+    if kind == "explain":  # scored against the model's label when the SELECT has it
+        spec_fields.setdefault("label", manifest.label)
     spec = StepSpec(
         kind=kind,
         step_id=step.step_id,
@@ -571,6 +667,17 @@ def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict
     if previous is not None:
         metadata["previous_version"] = previous.manifest.version
     return metadata
+
+
+def history_table(history: list[dict[str, Any]]) -> dg.TableMetadataValue:
+    """Per-epoch loss and validation metrics of a training, one row per epoch."""
+    names = list(dict.fromkeys(k for row in history for k in row))
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({n: row.get(n) for n in names}) for row in history],
+        schema=dg.TableSchema(
+            columns=[dg.TableColumn(n, "int" if n == "epoch" else "float") for n in names]
+        ),
+    )
 
 
 def metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> dg.TableMetadataValue:

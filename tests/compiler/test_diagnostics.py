@@ -506,7 +506,7 @@ TRAINED = "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\n"
         ("DESC MODEL m;", "SQLML106", "DESCRIBE MODEL asks the model catalog"),
         ("DROP MODEL m;", "SQLML106", "DROP MODEL asks the model catalog"),
         ("SHOW TRAIN m;", "SQLML106", "SHOW TRAIN asks the model catalog"),
-        (TRAINED + "SELECT * FROM t TO EXPLAIN m;", "SQLML108", "TO EXPLAIN is understood"),
+        (TRAINED + "SELECT * FROM t TO EXPLAIN m;", "SQLML108", "TO EXPLAIN without INTO"),
         ("SELECT * FROM t TO RUN img:1/p.main INTO o;", "SQLML108", "TO RUN is understood"),
     ],
 )

@@ -118,3 +118,8 @@ def _tensors(model: Any, attribute: str) -> list[dict[str, Any]]:
 def _first(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
+
+
+from ._keras_train import evaluate, explain, predict, train  # noqa: E402  (one flavor module)
+
+__all__ = ["evaluate", "explain", "predict", "register", "train"]

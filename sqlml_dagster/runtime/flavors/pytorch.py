@@ -329,3 +329,56 @@ def _unpickler_reason(e: BaseException) -> str:
 def _first(e: BaseException, lines: int = 1) -> str:
     text = str(e).strip().splitlines()
     return " ".join(line.strip() for line in text[:lines]) if text else type(e).__name__
+
+
+# -- using registered models ----------------------------------------------------------
+
+
+def load_registered(spec: StepSpec, signature: Mapping[str, Any]) -> tuple[Any, Any]:
+    """A registered model (TorchScript, state dict, hub) as a network over one dense input:
+    every selected column but the label, in order, as float32 — how Rikai feeds them."""
+    import fsspec
+    import torch
+
+    from ..data import read_schema
+    from ..features import FeaturePlan
+
+    base = spec.model_uri.rstrip("/")
+    fmt = signature.get("format")
+    if fmt == "torchscript":
+        with fsspec.open(f"{base}/{TORCHSCRIPT}", "rb") as f:
+            model = torch.jit.load(io.BytesIO(f.read()), map_location="cpu")
+    elif fmt in ("state_dict", "torchhub"):
+        options = dict(signature.get("options") or {})
+        if fmt == "torchhub":
+            raise StepError(
+                "predicting with a torch hub model needs its hub repo in the step image; "
+                "register it as TorchScript (torch.jit.save) to predict anywhere"
+            )
+        cls = import_class(str(signature["model_class"]), "mypackage.nets.Net")
+        model = _construct(cls, str(signature["model_class"]), options)
+        from ._torch_train import _load_weights_into
+
+        _load_weights_into(model, spec.model_uri, WEIGHTS)
+    else:
+        raise StepError(f"this PyTorch model version has an unknown format {fmt!r}")
+
+    class Registered(torch.nn.Module):
+        def __init__(self, inner: Any):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, dense: Any, *bags: Any) -> Any:
+            return self.inner(dense)
+
+    schema = read_schema(spec.input_uri)
+    exclude = {c for c in (spec.label, spec.prediction_column) if c}
+    features = spec.features or None
+    columns = [{"function": "COLUMN", "name": c} for c in features] if features else None
+    plan = FeaturePlan.infer(columns, schema, exclude).fit([], normalize=False)
+    return Registered(model), plan
+
+
+from ._torch_train import evaluate, explain, predict, train  # noqa: E402  (one flavor module)
+
+__all__ = ["evaluate", "explain", "predict", "register", "train"]

@@ -1,0 +1,720 @@
+"""What the deep-learning flavors (PyTorch, Keras) share: the training settings written in
+``WITH train.* / validation.*``, the label's task and classes, and the data feed that turns
+Parquet into encoded numpy batches — framework-neutral, so each flavor only turns arrays
+into its own tensors.
+
+The feed streams: one pass fits the feature plan (vocabularies, normalization) and scans
+the label; then each epoch reads the Parquet file again in record batches. When the
+encoded data is small (``CACHE_BYTES``) it is kept in memory after the first epoch, which
+is what makes tiny tables train fast; larger tables never are, so a step's memory does not
+grow with the table.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import Reporter, StepError
+from .data import iter_batches, read_schema
+from .features import Encoded, FeaturePlan
+from .spec import StepSpec
+
+#: Encoded training data up to this size stays in memory between epochs.
+CACHE_BYTES = 512 * 1024 * 1024
+#: Parquet record batch size of the feed (rows); minibatches are cut from these.
+READ_ROWS = 65_536
+#: More distinct labels than this is not a classification problem we will guess at.
+MAX_CLASSES = 10_000
+CLASSIFIERS = ("DNNClassifier", "LinearClassifier")
+REGRESSORS = ("DNNRegressor", "LinearRegressor")
+
+
+# -- settings -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """``WITH train.epoch = 10, train.batch_size = 32, validation.split = 0.2, …``."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    verbose: int = 0
+    seed: int = 0
+    learning_rate: float | None = None
+    shuffle: bool = True
+    normalize: bool = True
+    device: str | None = None
+    amp: bool = False
+    gpus: float = 0.0
+    validation_split: float = 0.0
+    task: str | None = None
+
+    @classmethod
+    def of(cls, spec: StepSpec) -> TrainSettings:
+        def number(namespace: str, key: str, default: Any, kind: Callable[[Any], Any]) -> Any:
+            value = spec.param(namespace, key, default)
+            if value is None:
+                return default
+            try:
+                return kind(value)
+            except (TypeError, ValueError):
+                raise StepError(
+                    f"{namespace}.{key} must be a number, found {value!r}"
+                ) from None
+
+        epochs = number("train", "epoch", None, int)
+        if epochs is None:
+            epochs = number("train", "epochs", cls.epochs, int)
+        settings = cls(
+            epochs=epochs,
+            batch_size=number("train", "batch_size", cls.batch_size, int),
+            verbose=number("train", "verbose", cls.verbose, int),
+            seed=spec.seed,
+            learning_rate=number("train", "learning_rate", None, float),
+            shuffle=bool(spec.param("train", "shuffle", True)),
+            normalize=bool(spec.param("train", "normalize", True)),
+            device=spec.param("train", "device"),
+            amp=bool(spec.param("train", "amp", False)),
+            gpus=_quantity(spec.param("resources", "gpu", 0)),
+            validation_split=number("validation", "split", 0.0, float),
+            task=spec.param("train", "task"),
+        )
+        if settings.epochs < 1:
+            raise StepError(f"train.epoch must be at least 1, found {settings.epochs}")
+        if settings.batch_size < 1:
+            raise StepError(f"train.batch_size must be at least 1, found {settings.batch_size}")
+        if not 0.0 <= settings.validation_split < 1.0:
+            raise StepError(
+                f"validation.split is the fraction of rows held out, in [0, 1); found "
+                f"{settings.validation_split}"
+            )
+        if settings.task not in (None, "classification", "regression"):
+            raise StepError(
+                f"train.task must be 'classification' or 'regression', found {settings.task!r}"
+            )
+        return settings
+
+
+def _quantity(value: Any) -> float:
+    """``resources.gpu = 1`` or ``"1"``; Kubernetes quantities are whole GPUs."""
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        raise StepError(f"resources.gpu must be a number of GPUs, found {value!r}") from None
+
+
+# -- the label ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """The label's task and, for classification, its classes in output order."""
+
+    name: str
+    task: str  # "classification" | "regression"
+    arrow_type: str
+    classes: tuple[Any, ...] = ()
+    #: Regression labels are trained standardized (``train.normalize``); outputs are
+    #: turned back into the label's units with these.
+    mean: float = 0.0
+    std: float = 1.0
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes) if self.task == "classification" else 1
+
+    def encode(self, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Labels as class indices (int64) or values (float32)."""
+        if column.null_count:
+            raise StepError(
+                f"label column '{self.name}' has {column.null_count} NULL value(s); filter "
+                "them out in the SELECT"
+            )
+        if self.task == "regression":
+            values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+            return np.asarray((values - self.mean) / self.std, dtype=np.float32)
+        index = pc.index_in(column, value_set=pa.array(list(self.classes)))
+        if index.null_count:
+            unseen = pc.filter(column, pc.is_null(index)).unique().to_pylist()[:5]
+            raise StepError(
+                f"label value(s) {unseen} of '{self.name}' are not among the model's classes "
+                f"{list(self.classes)[:20]}"
+            )
+        return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def values(self, outputs: np.ndarray) -> np.ndarray:
+        """A regressor's outputs (first column) in the label's units."""
+        first = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
+        return first * self.std + self.mean
+
+    def decode(self, indices: np.ndarray) -> pa.Array:
+        """Class indices → the label's values and type."""
+        values = np.asarray(list(self.classes), dtype=object)[indices]
+        return pa.array(values.tolist(), type=pa.type_for_alias(self.arrow_type))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "task": self.task,
+            "type": self.arrow_type,
+            "classes": list(self.classes) if self.task == "classification" else None,
+            "mean": self.mean,
+            "std": self.std,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Target:
+        return cls(
+            name=str(raw["name"]),
+            task=str(raw["task"]),
+            arrow_type=str(raw["type"]),
+            classes=tuple(raw.get("classes") or ()),
+            mean=float(raw.get("mean", 0.0)),
+            std=float(raw.get("std", 1.0)),
+        )
+
+
+class _LabelScan:
+    """Distinct values (up to a bound) and type of the label, gathered while fitting."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.values: set[Any] = set()
+        self.type: pa.DataType | None = None
+        self.too_many = False
+        self.rows = 0
+        self.total = 0.0
+        self.squares = 0.0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if self.name not in batch.schema.names:
+            raise StepError(
+                f"label column '{self.name}' is not in the data (columns: "
+                f"{', '.join(batch.schema.names)})"
+            )
+        column = batch.column(self.name)
+        self.type = column.type
+        self.rows += batch.num_rows
+        if column.null_count:
+            raise StepError(
+                f"label column '{self.name}' has NULL values; filter them out in the SELECT"
+            )
+        kind = column.type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            numbers = np.asarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False))
+            self.total += float(numbers.sum())
+            self.squares += float((numbers * numbers).sum())
+        if not self.too_many:
+            self.values.update(column.unique().to_pylist())
+            self.too_many = len(self.values) > MAX_CLASSES
+
+    def target(self, settings: TrainSettings, reference: str, params: Mapping[str, Any]) -> Target:
+        kind = self.type or pa.float64()
+        task = settings.task
+        if task is None and reference.rsplit(".", 1)[-1] in CLASSIFIERS:
+            task = "classification"
+        if task is None and reference.rsplit(".", 1)[-1] in REGRESSORS:
+            task = "regression"
+        if task is None:
+            task = "regression" if pa.types.is_floating(kind) or pa.types.is_decimal(kind) else "classification"
+        type_name = _type_name(kind)
+        if task == "regression":
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+                raise StepError(
+                    f"a regressor needs a numeric label; '{self.name}' has type {kind}"
+                )
+            if not settings.normalize or self.rows == 0:
+                return Target(self.name, "regression", "double")
+            mean = self.total / self.rows
+            std = math.sqrt(max(self.squares / self.rows - mean * mean, 0.0)) or 1.0
+            return Target(self.name, "regression", "double", mean=mean, std=std)
+        if self.too_many:
+            raise StepError(
+                f"label '{self.name}' has more than {MAX_CLASSES} distinct values: is this a "
+                "regression? write train.task = \"regression\" or use a *Regressor"
+            )
+        classes = sorted(self.values)
+        n_classes = params.get("n_classes")
+        if isinstance(n_classes, int) and pa.types.is_integer(kind):
+            # SQLFlow's convention: labels are 0 … n_classes-1, some maybe unseen in training.
+            outside = [c for c in classes if not 0 <= c < n_classes]
+            if outside:
+                raise StepError(
+                    f"model.n_classes = {n_classes} but label '{self.name}' has value(s) "
+                    f"{outside[:5]} outside 0 … {n_classes - 1}"
+                )
+            classes = list(range(n_classes))
+        elif isinstance(n_classes, int) and n_classes < len(classes):
+            raise StepError(
+                f"model.n_classes = {n_classes} but label '{self.name}' has {len(classes)} "
+                f"distinct values: {classes[:10]}"
+            )
+        if len(classes) < 2:
+            raise StepError(
+                f"label '{self.name}' has a single value {classes}; a classifier needs two or more"
+            )
+        return Target(self.name, "classification", type_name, tuple(classes))
+
+
+def _type_name(kind: pa.DataType) -> str:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_large_string(kind):
+        return "string"
+    for name in ("string", "bool", "int8", "int16", "int32", "int64", "double", "float"):
+        if kind == pa.type_for_alias(name):
+            return name
+    if pa.types.is_integer(kind):
+        return "int64"
+    return "string" if pa.types.is_string(kind) else "double"
+
+
+# -- the feed -------------------------------------------------------------------------
+
+
+@dataclass
+class Arrays:
+    """Encoded rows: features as numpy arrays, labels encoded by the target."""
+
+    encoded: Encoded
+    labels: np.ndarray | None
+
+    @property
+    def rows(self) -> int:
+        return int(self.encoded.dense.shape[0])
+
+
+@dataclass
+class Feed:
+    """Training (and validation) data as encoded batches, re-readable once per epoch."""
+
+    uri: str
+    plan: FeaturePlan
+    target: Target | None
+    settings: TrainSettings
+    #: "train" keeps rows outside the validation split, "validation" the rows in it,
+    #: "all" every row.
+    part: str = "all"
+    _cache: Arrays | None = field(default=None, repr=False)
+    _cacheable: bool = True
+    rows_seen: int = 0
+
+    def arrays(self) -> Arrays | None:
+        """Every row in memory, when the data is small enough to keep (else ``None``)."""
+        if self._cache is None and self._cacheable:
+            parts = list(self._read())
+            size = sum(a.encoded.dense.nbytes + sum(b.nbytes for b in a.encoded.bags) for a in parts)
+            if size > CACHE_BYTES:
+                self._cacheable = False
+                return None
+            self._cache = concat(parts, self.plan)
+        return self._cache
+
+    def epoch(self, rng: np.random.Generator) -> Iterator[Arrays]:
+        """One epoch in minibatches of ``settings.batch_size``, shuffled when asked."""
+        size = self.settings.batch_size
+        cached = self.arrays()
+        sources = [cached] if cached is not None else self._read()
+        for source in sources:
+            order = (
+                rng.permutation(source.rows) if self.settings.shuffle else np.arange(source.rows)
+            )
+            for start in range(0, source.rows, size):
+                yield take(source, order[start : start + size])
+
+    def _read(self) -> Iterator[Arrays]:
+        for index, batch in enumerate(iter_batches(self.uri, READ_ROWS)):
+            if batch.num_rows == 0:
+                continue
+            if self.part != "all":
+                held_out = _holdout(batch.num_rows, index, self.settings)
+                batch = batch.filter(pa.array(held_out if self.part == "validation" else ~held_out))
+                if batch.num_rows == 0:
+                    continue
+            yield encode(batch, self.plan, self.target)
+
+
+def _holdout(rows: int, batch_index: int, settings: TrainSettings) -> np.ndarray:
+    """Which rows of a read batch ``validation.split`` holds out: seeded, so every epoch
+    (and the validation pass) draws the same rows."""
+    if settings.validation_split <= 0:
+        return np.zeros(rows, dtype=bool)
+    rng = np.random.default_rng([settings.seed, batch_index])
+    return rng.random(rows) < settings.validation_split
+
+
+def encode(data: pa.Table | pa.RecordBatch, plan: FeaturePlan, target: Target | None) -> Arrays:
+    labels = None
+    if target is not None and target.name in data.schema.names:
+        labels = target.encode(data.column(target.name))
+    return Arrays(plan.encode(data), labels)
+
+
+def concat(parts: Sequence[Arrays], plan: FeaturePlan) -> Arrays:
+    """One Arrays of many; bags are padded (-1) to the longest."""
+    if not parts:
+        return Arrays(Encoded(np.zeros((0, plan.dense_width), np.float32), tuple(np.zeros((0, 1), np.int64) for _ in plan.bags)), None)
+    dense = np.concatenate([p.encoded.dense for p in parts])
+    bags = []
+    for i in range(len(plan.bags)):
+        width = max(p.encoded.bags[i].shape[1] for p in parts)
+        bags.append(
+            np.concatenate(
+                [
+                    np.pad(p.encoded.bags[i], ((0, 0), (0, width - p.encoded.bags[i].shape[1])), constant_values=-1)
+                    for p in parts
+                ]
+            )
+        )
+    labels = None
+    if all(p.labels is not None for p in parts):
+        labels = np.concatenate([p.labels for p in parts if p.labels is not None])
+    return Arrays(Encoded(dense, tuple(bags)), labels)
+
+
+def take(arrays: Arrays, rows: np.ndarray) -> Arrays:
+    bags = tuple(b[rows] for b in arrays.encoded.bags)
+    # Trim padding columns no row of this minibatch uses, so embeddings do less work.
+    trimmed = []
+    for bag in bags:
+        used = int((bag >= 0).sum(axis=1).max()) if bag.size else 0
+        trimmed.append(bag[:, : max(used, 1)])
+    return Arrays(
+        Encoded(arrays.encoded.dense[rows], tuple(trimmed)),
+        None if arrays.labels is None else arrays.labels[rows],
+    )
+
+
+# -- preparing a training step --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a flavor needs to build and train a model: the fitted plan, the target, the
+    training and validation feeds, and the rows each holds."""
+
+    plan: FeaturePlan
+    target: Target | None
+    train: Feed
+    validation: Feed | None
+    settings: TrainSettings
+    columns: tuple[str, ...]
+
+
+def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") -> Prepared:
+    """Fit the feature plan and scan the label in one streaming pass over the training data."""
+    settings = TrainSettings.of(spec)
+    schema = read_schema(spec.input_uri)
+    groups = spec.columns or {}
+    unknown = [g for g in groups if g != group]
+    if unknown:
+        raise StepError(
+            f"COLUMN … FOR {unknown[0]}: this model takes its features in one argument "
+            f"('{group}'); remove FOR or write one COLUMN clause"
+        )
+    exclude = {spec.label} if spec.label else set()
+    plan = FeaturePlan.infer(groups.get(group), schema, exclude)
+    scan = _LabelScan(spec.label) if spec.label else None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for index, batch in enumerate(iter_batches(spec.input_uri, READ_ROWS)):
+            if settings.validation_split > 0 and not spec.validation_uri:
+                batch = batch.filter(pa.array(~_holdout(batch.num_rows, index, settings)))
+            if scan is not None:
+                scan.add(batch)
+            yield batch
+
+    started = time.perf_counter()
+    plan = plan.fit(batches(), normalize=settings.normalize)
+    rows = scan.rows if scan is not None else None
+    if rows == 0:
+        raise StepError("the training SELECT returned no rows")
+    target = (
+        scan.target(settings, spec.model_reference, spec.params.get("model", {}))
+        if scan is not None
+        else None
+    )
+    reporter.log(
+        f"fitted features in {time.perf_counter() - started:.2f}s: "
+        f"{len(plan.source_columns)} column(s) → {plan.dense_width} dense"
+        + (f" + {len(plan.bags)} embedding(s)" if plan.bags else "")
+        + (f"; {target.task} of '{target.name}'" if target else "")
+        + (f" with classes {list(target.classes)[:10]}" if target and target.classes else "")
+    )
+    split = settings.validation_split > 0 and not spec.validation_uri
+    train = Feed(spec.input_uri, plan, target, settings, part="train" if split else "all")
+    validation = None
+    if spec.validation_uri:
+        validation = Feed(spec.validation_uri, plan, target, settings)
+    elif split:
+        validation = Feed(spec.input_uri, plan, target, settings, part="validation")
+    return Prepared(plan, target, train, validation, settings, tuple(schema.names))
+
+
+# -- metrics and progress -------------------------------------------------------------
+
+
+def scores(target: Target | None, labels: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    """Accuracy/F1 or R2/RMSE/MAE of raw model outputs (logits or probabilities; values)."""
+    if target is None or labels.size == 0:
+        return {}
+    from sklearn import metrics
+
+    if target.task == "classification":
+        predicted = class_indices(outputs, target)
+        return {
+            "accuracy": float(metrics.accuracy_score(labels, predicted)),
+            "f1_macro": float(metrics.f1_score(labels, predicted, average="macro")),
+        }
+    values = target.values(outputs)
+    labels = labels.astype(np.float64) * target.std + target.mean
+    return {
+        "r2": float(metrics.r2_score(labels, values)),
+        "rmse": float(math.sqrt(metrics.mean_squared_error(labels, values))),
+        "mae": float(metrics.mean_absolute_error(labels, values)),
+    }
+
+
+def class_indices(outputs: np.ndarray, target: Target) -> np.ndarray:
+    """argmax over class outputs; a single sigmoid output of a binary classifier thresholds."""
+    outputs = np.asarray(outputs)
+    if outputs.ndim == 1 or outputs.shape[-1] == 1:
+        return (outputs.reshape(-1) > (0.5 if _probabilities(outputs) else 0.0)).astype(np.int64)
+    return np.asarray(outputs.argmax(axis=-1), dtype=np.int64)
+
+
+def probabilities(outputs: np.ndarray, target: Target) -> np.ndarray:
+    """Class probabilities of raw outputs: kept when they already are (softmax/sigmoid
+    layers), else softmax of logits; a single output is P(class 1)."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim == 1 or outputs.shape[-1] == 1:
+        p = outputs.reshape(-1)
+        if not _probabilities(p):
+            p = 1.0 / (1.0 + np.exp(-p))
+        return np.column_stack([1 - p, p])
+    if _probabilities(outputs) and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3):
+        return outputs
+    shifted = outputs - outputs.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return np.asarray(e / e.sum(axis=-1, keepdims=True))
+
+
+def _probabilities(outputs: np.ndarray) -> bool:
+    return bool(outputs.size) and float(outputs.min()) >= 0.0 and float(outputs.max()) <= 1.0
+
+
+@dataclass
+class History:
+    """Per-epoch loss and validation metrics, logged as progress and returned as a table."""
+
+    reporter: Reporter
+    epochs: int
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    def record(self, epoch: int, seconds: float, **values: float | None) -> None:
+        row: dict[str, float] = {"epoch": epoch, "seconds": round(seconds, 4)}
+        row.update({k: float(v) for k, v in values.items() if v is not None})
+        self.rows.append(row)
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds"))
+        self.reporter.log(f"epoch {epoch}/{self.epochs}: {shown} ({seconds:.2f}s)")
+
+
+def prediction_columns(
+    column: str, target: Target | None, proba: np.ndarray | None
+) -> list[tuple[str, pa.Array]]:
+    """``predict.probabilities = true``: one ``<column>_probability_<class>`` per class."""
+    if target is None or proba is None or not target.classes:
+        return []
+    return [
+        (f"{column}_probability_{value}", pa.array(proba[:, i], pa.float64()))
+        for i, value in enumerate(target.classes)
+    ]
+
+
+def model_kwargs(
+    constructor: Callable[..., Any],
+    params: Mapping[str, Any],
+    offered: Mapping[str, Any],
+    reference: str,
+) -> dict[str, Any]:
+    """``WITH model.*`` checked against the constructor, plus what the runtime offers
+    (``input_dim``, ``n_classes``, ``feature_columns``…) when the constructor takes it and
+    the statement did not set it."""
+    import difflib
+    import inspect
+
+    try:
+        signature = inspect.signature(constructor)
+    except (TypeError, ValueError):
+        return dict(params)
+    accepted = {
+        name
+        for name, p in signature.parameters.items()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name != "self"
+    }
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    unknown = [k for k in params if k not in accepted]
+    if unknown and not open_ended:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise StepError(
+            f"{reference} has no parameter {', '.join(hints)}; it accepts: "
+            f"{', '.join(sorted(accepted)) or 'no parameters'}"
+        )
+    kwargs = dict(params)
+    for name, value in offered.items():
+        if name in accepted and name not in kwargs:
+            kwargs[name] = value
+    missing = [
+        name
+        for name, p in signature.parameters.items()
+        if p.default is p.empty
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and name != "self"
+        and name not in kwargs
+    ]
+    if missing:
+        raise StepError(
+            f"{reference} needs {', '.join(missing)}: write WITH "
+            + ", ".join(f"model.{m} = …" for m in missing)
+        )
+    return kwargs
+
+
+def iter_prediction_batches(uri: str) -> Iterable[pa.RecordBatch]:
+    return (b for b in iter_batches(uri) if b.num_rows)
+
+
+# -- prediction -----------------------------------------------------------------------
+
+
+@dataclass
+class DLPredictor:
+    """A trained network behind :class:`runtime.scoring.Predictor`: raw outputs from the
+    flavor's ``forward``, turned into labels by the model module's
+    ``prepare_prediction_column`` when it has one (SQLFlow's contract), else argmax for
+    classifiers and the value for regressors."""
+
+    plan: FeaturePlan
+    target: Target | None
+    forward: Callable[[Encoded], np.ndarray]
+    prepare: Callable[[np.ndarray], Any] | None = None
+
+    @property
+    def task(self) -> str:
+        return self.target.task if self.target else "regression"
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return list(self.target.classes) if self.target and self.target.classes else None
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.plan.source_columns)
+
+    def outputs(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
+        return np.asarray(self.forward(self.plan.encode(data)))
+
+    def predict(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
+        return self.labels(self.outputs(data))
+
+    def labels(self, outputs: np.ndarray) -> np.ndarray:
+        target = self.target
+        if self.prepare is not None:
+            if target is not None and target.task == "regression":
+                outputs = target.values(outputs).reshape(-1, 1)  # in the label's units
+            prepared = np.asarray(self.prepare(outputs))
+            if prepared.ndim > 1 and prepared.shape[-1] == 1:
+                prepared = prepared.reshape(-1)
+            if (
+                target is not None
+                and target.task == "classification"
+                and np.issubdtype(prepared.dtype, np.integer)
+                and list(target.classes) != list(range(len(target.classes)))
+            ):
+                return np.asarray(target.decode(prepared).to_numpy(zero_copy_only=False))
+            return prepared
+        if target is not None and target.task == "classification":
+            return np.asarray(
+                target.decode(class_indices(outputs, target)).to_numpy(zero_copy_only=False)
+            )
+        if target is not None:
+            return target.values(outputs)
+        outputs = np.asarray(outputs)
+        if outputs.ndim > 1 and outputs.shape[-1] > 1:  # a registered classifier: the index
+            return np.asarray(outputs.argmax(axis=-1), dtype=np.int64)
+        return np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
+
+    def predict_proba(self, data: pa.Table | pa.RecordBatch) -> np.ndarray | None:
+        if self.target is None or self.target.task != "classification":
+            return None
+        return probabilities(self.outputs(data), self.target)
+
+
+def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> None:
+    """Score the SELECT's rows batch by batch into ``output_uri``: the selected columns
+    (minus one named like the prediction column), the prediction, and — with
+    ``predict.probabilities = true`` — a probability column per class."""
+    from contextlib import ExitStack
+
+    from .data import parquet_writer
+
+    if not spec.output_uri or not spec.prediction_column:
+        raise StepError("a predict step needs output_uri and prediction_column")
+    column = spec.prediction_column
+    with_proba = bool(spec.param("predict", "probabilities", False))
+    if with_proba and (predictor.target is None or predictor.target.task != "classification"):
+        raise StepError("predict.probabilities needs a classifier; this model is a regressor")
+    rows = 0
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        writer = None
+        for batch in iter_batches(spec.input_uri):
+            if batch.num_rows == 0:
+                continue
+            outputs = predictor.outputs(batch)
+            labels = predictor.labels(outputs)
+            kept = [f for f in batch.schema if f.name != column]
+            predicted = pa.array(labels.tolist() if labels.dtype == object else labels)
+            extra = (
+                prediction_columns(column, predictor.target, probabilities(outputs, predictor.target))
+                if with_proba and predictor.target is not None
+                else []
+            )
+            out = pa.RecordBatch.from_arrays(
+                [batch.column(f.name) for f in kept] + [predicted] + [a for _, a in extra],
+                schema=pa.schema(
+                    [*kept, pa.field(column, predicted.type)]
+                    + [pa.field(n, a.type) for n, a in extra]
+                ),
+            )
+            if writer is None:
+                writer = stack.enter_context(parquet_writer(spec.output_uri, out.schema))
+            writer.write_batch(out)
+            rows += batch.num_rows
+        if writer is None:
+            schema = read_schema(spec.input_uri)
+            kind = (
+                pa.type_for_alias(predictor.target.arrow_type)
+                if predictor.target and predictor.target.task == "classification"
+                else pa.float64()
+            )
+            fields = [f for f in schema if f.name != column] + [pa.field(column, kind)]
+            with parquet_writer(spec.output_uri, pa.schema(fields)) as empty:
+                empty.write_table(pa.schema(fields).empty_table())
+    seconds = time.perf_counter() - started
+    reporter.log(f"predicted {rows} rows into column '{column}' in {seconds:.2f}s")
+    reporter.result(
+        metadata={"predicted_rows": rows},
+        payload={"kind": "predict", "rows": rows, "seconds": seconds},
+    )

@@ -1,0 +1,491 @@
+"""Keras training, prediction, evaluation and explanation — SQLFlow's model-zoo contract.
+
+Two Keras APIs meet here, decided by the model's own base class:
+
+* **SQLFlow model-zoo files** subclass ``tf.keras.Model``, take ``feature_columns`` (a
+  list of ``tf.feature_column``) and build ``tf.keras.layers.DenseFeatures`` from it; their
+  module defines ``optimizer(learning_rate=…)``, ``loss(labels, output)``, optionally
+  ``prepare_prediction_column`` and a ``sqlflow_train_loop(dataset, epochs, verbose)``
+  method. That is the Keras 2 API, which TensorFlow ≥ 2.16 serves from the ``tf-keras``
+  package: the runtime sets ``TF_USE_LEGACY_KERAS=1`` before the model module is imported
+  (when tf-keras is installed), so ``tf.keras`` means what these files were written for and
+  they run without edits. Their feature columns are real ``tf.feature_column`` objects
+  over the encoded COLUMN clause: one numeric column ``dense`` and one embedding column
+  per ``EMBEDDING``. Saved as ``model.weights.h5`` (arrays only) with the class reference
+  and constructor arguments; loading rebuilds the class.
+* **Keras 3 models** (``import keras``): a ``keras.Model`` subclass, or a function
+  returning a functional/sequential model, taking ``input_dim`` (and ``n_classes``) among
+  ``WITH model.*``. The step prepends :class:`KerasFeatures` and saves the whole network as
+  ``model.keras``, loaded with ``safe_mode=True``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import numpy as np
+
+from .. import Reporter, StepError, dl, scoring
+from ..features import Encoded, FeaturePlan
+from ..spec import StepSpec
+from ._register import frameworks, plain, write_version
+from ._torch_train import _call, read_signature, resolve
+
+KERAS3_ARTIFACT = "model.keras"
+KERAS2_WEIGHTS = "model.weights.h5"
+KERAS2_FORMAT = "sqlml_tf_keras"
+KERAS3_FORMAT = "sqlml_keras"
+
+
+def use_tf_keras_for_tf_dot_keras() -> None:
+    """Make ``tf.keras`` the Keras 2 API (tf-keras) when installed — before any import of
+    TensorFlow or a model module, which is why the runtime calls it before dispatching."""
+    import importlib.util
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if importlib.util.find_spec("tf_keras") is not None:
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+
+def api_of(model: Any) -> str:
+    """``tf_keras`` (Keras 2) or ``keras`` (Keras 3) for a model class or instance."""
+    cls = model if isinstance(model, type) else type(model)
+    for base in inspect.getmro(cls):
+        top = base.__module__.split(".", 1)[0]
+        if top == "tf_keras":
+            return "tf_keras"
+        if top == "keras" and base.__name__ in ("Model", "Layer", "Operation"):
+            return "keras"
+    return ""
+
+
+def _library(api: str) -> Any:
+    if api == "tf_keras":
+        import tf_keras
+
+        return tf_keras
+    import keras
+
+    return keras
+
+
+# -- building -------------------------------------------------------------------------
+
+
+def tf_feature_columns(plan: FeaturePlan) -> list[Any]:
+    """The encoded COLUMN clause as ``tf.feature_column``s for ``DenseFeatures``."""
+    import tensorflow as tf
+
+    columns: list[Any] = []
+    if plan.dense_width:
+        columns.append(tf.feature_column.numeric_column("dense", shape=(plan.dense_width,)))
+    for i, bag in enumerate(plan.bags):
+        ids = tf.feature_column.categorical_column_with_identity(f"bag_{i}", num_buckets=bag.num_ids)
+        columns.append(tf.feature_column.embedding_column(ids, dimension=bag.dimension, combiner=bag.combiner))
+    return columns
+
+
+def inputs_of(encoded: Encoded) -> dict[str, np.ndarray]:
+    from ._keras_features import keras_inputs
+
+    return keras_inputs(encoded)
+
+
+def _offered(plan: FeaturePlan, target: dl.Target | None) -> dict[str, Any]:
+    # The features layer (KerasFeatures or DenseFeatures) outputs dense + embeddings.
+    offered: dict[str, Any] = {"input_dim": plan.dense_width + sum(b.dimension for b in plan.bags)}
+    if target is not None and target.task == "classification":
+        offered.update({"n_classes": target.n_outputs, "num_classes": target.n_outputs})
+    return offered
+
+
+def build(
+    constructor: Callable[..., Any],
+    reference: str,
+    params: Mapping[str, Any],
+    plan: FeaturePlan,
+    target: dl.Target | None,
+) -> tuple[Any, Any, dict[str, Any], str]:
+    """(network to train, the user's model, constructor kwargs, api)."""
+    api = api_of(constructor) if isinstance(constructor, type) else ""
+    offered = _offered(plan, target)
+    if api == "tf_keras":
+        offered["feature_columns"] = tf_feature_columns(plan)
+    kwargs = dl.model_kwargs(constructor, params, offered, reference)
+    try:
+        model = constructor(**kwargs)
+    except AttributeError as e:
+        if "DenseFeatures" in str(e) or "feature_column" in str(e):
+            raise StepError(
+                f"{reference} uses the Keras 2 API (tf.keras.layers.DenseFeatures); install "
+                "tf-keras in the step image (pip install 'sqlml-dagster[keras]')"
+            ) from None
+        raise
+    except (TypeError, ValueError) as e:
+        raise StepError(f"cannot construct {reference}: {e}") from None
+    api = api_of(model)
+    if not api:
+        raise StepError(f"{reference} returned a {type(model).__name__}, not a Keras model")
+    network = _wrap(model, plan, api, takes_columns="feature_columns" in kwargs)
+    return network, model, kwargs, api
+
+
+def _wrap(model: Any, plan: FeaturePlan, api: str, takes_columns: bool) -> Any:
+    """The model as it is trained and saved: SQLFlow models take the feature dict
+    themselves; others get the features layer in front, in a functional model."""
+    if api == "tf_keras" and takes_columns:
+        return model
+    k = _library(api)
+    inputs: dict[str, Any] = {"dense": k.Input(shape=(plan.dense_width,), name="dense", dtype="float32")}
+    for i in range(len(plan.bags)):
+        inputs[f"bag_{i}"] = k.Input(shape=(None,), name=f"bag_{i}", dtype="int64")
+    if api == "tf_keras":
+        x = k.layers.DenseFeatures(tf_feature_columns(plan))(inputs)
+    else:
+        from ._keras_features import KerasFeatures
+
+        x = KerasFeatures(plan)(inputs)
+    return k.Model(inputs=inputs, outputs=model(x))
+
+
+# -- training -------------------------------------------------------------------------
+
+
+def train(spec: StepSpec, reporter: Reporter) -> None:
+    constructor = resolve(spec.model_reference)
+    prepared = dl.prepare(spec, reporter)
+    settings, target = prepared.settings, prepared.target
+    _configure_devices(settings, reporter)
+    _seed(settings.seed)
+    network, model, kwargs, api = build(
+        constructor, spec.model_reference, dict(spec.params.get("model", {})), prepared.plan, target
+    )
+    k = _library(api)
+    k.utils.set_random_seed(settings.seed)
+    hooks = inspect.getmodule(constructor)
+    history = dl.History(reporter, settings.epochs)
+    train_data = _dataset(prepared.train, settings, shuffle=True)
+    reporter.log(
+        f"training {spec.model_reference} ({'Keras 2 / tf-keras' if api == 'tf_keras' else 'Keras 3'}) "
+        f"for {settings.epochs} epoch(s), batch size {settings.batch_size}"
+    )
+    started = time.perf_counter()
+    custom_loop = getattr(model, "sqlflow_train_loop", None)
+    if callable(custom_loop):  # SQLFlow: the model trains itself
+        _call(custom_loop, train_data, epochs=settings.epochs, verbose=settings.verbose)
+    else:
+        if target is None:
+            raise StepError(
+                f"{spec.model_reference}: training without LABEL needs a sqlflow_train_loop method"
+            )
+        _compile(network, hooks, settings, target, k, prepared)
+        validation = (
+            _dataset(prepared.validation, settings, shuffle=False) if prepared.validation else None
+        )
+        network.fit(
+            train_data,
+            epochs=settings.epochs,
+            verbose=settings.verbose,
+            validation_data=validation,
+            callbacks=[_progress(k, history)],
+        )
+    seconds = time.perf_counter() - started
+    predictor = _predictor(network, prepared.plan, target, hooks)
+    metrics = _metrics(predictor, prepared.train, target)
+    if prepared.validation is not None:
+        metrics.update({f"val_{k_}": v for k_, v in _metrics(predictor, prepared.validation, target).items()})
+    reporter.log("training metrics: " + ", ".join(f"{n}={v:.4f}" for n, v in metrics.items()))
+    _save(spec, reporter, network, model, kwargs, api, prepared, metrics, history, seconds)
+
+
+def _configure_devices(settings: dl.TrainSettings, reporter: Reporter) -> None:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    wants_gpu = (settings.device or "").startswith(("cuda", "gpu")) or (
+        settings.gpus > 0 and not settings.device
+    )
+    if settings.device and not wants_gpu and gpus:
+        tf.config.set_visible_devices([], "GPU")
+        gpus = []
+    if wants_gpu and settings.device and not gpus:
+        raise StepError(f"train.device = '{settings.device}' but this step sees no GPU")
+    if settings.amp:
+        if gpus:
+            from keras import mixed_precision
+
+            mixed_precision.set_global_policy("mixed_float16")
+        else:
+            reporter.log("train.amp ignored: mixed precision needs a GPU")
+
+
+def _seed(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def _dataset(feed: dl.Feed, settings: dl.TrainSettings, shuffle: bool) -> Any:
+    """A ``tf.data.Dataset`` of ``(inputs dict, labels)`` minibatches: from memory when the
+    feed keeps its rows, else generated from the Parquet batches each epoch."""
+    import tensorflow as tf
+
+    cached = feed.arrays()
+    if cached is not None:
+        data = tf.data.Dataset.from_tensor_slices((inputs_of(cached.encoded), cached.labels))
+        if shuffle and settings.shuffle:
+            data = data.shuffle(max(cached.rows, 1), seed=settings.seed, reshuffle_each_iteration=True)
+        return data.batch(settings.batch_size)
+    rng = np.random.default_rng(settings.seed)
+    first = next(iter(feed.epoch(rng)))
+    signature = (
+        {n: tf.TensorSpec([None, *a.shape[1:-1], None] if n.startswith("bag_") else [None, *a.shape[1:]], tf.as_dtype(a.dtype)) for n, a in inputs_of(first.encoded).items()},
+        tf.TensorSpec([None], tf.as_dtype(first.labels.dtype if first.labels is not None else np.float32)),
+    )
+
+    def generate() -> Any:
+        for arrays in feed.epoch(rng if shuffle else np.random.default_rng(0)):
+            yield inputs_of(arrays.encoded), arrays.labels
+
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+
+
+def _compile(
+    network: Any, hooks: Any, settings: dl.TrainSettings, target: dl.Target, k: Any, prepared: dl.Prepared
+) -> None:
+    optimizer_factory = getattr(hooks, "optimizer", None) if hooks else None
+    if callable(optimizer_factory):
+        kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
+        optimizer = _call(optimizer_factory, **kwargs)
+    else:
+        optimizer = k.optimizers.Adam(learning_rate=settings.learning_rate or 1e-3)
+    loss = getattr(hooks, "loss", None) if hooks else None
+    metrics: list[Any] = []
+    if not callable(loss):
+        if target.task == "classification":
+            sample = prepared.train.arrays()
+            probe = next(iter(prepared.train.epoch(np.random.default_rng(0)))) if sample is None else dl.take(sample, np.arange(min(sample.rows, 64)))
+            outputs = np.asarray(network(inputs_of(probe.encoded), training=False))
+            from_logits = not dl._probabilities(outputs)
+            if outputs.shape[-1] == 1:
+                loss = k.losses.BinaryCrossentropy(from_logits=from_logits)
+            else:
+                loss = k.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+            metrics = ["accuracy"]
+        else:
+            loss = k.losses.MeanSquaredError()
+    network.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+
+
+def _progress(k: Any, history: dl.History) -> Any:
+    class Progress(k.callbacks.Callback):  # type: ignore[misc, name-defined]
+        """Per-epoch loss and validation metrics into the step's log and history."""
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.began = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            values = {str(n): float(v) for n, v in (logs or {}).items() if np.ndim(v) == 0}
+            history.record(epoch + 1, time.perf_counter() - self.began, **values)
+
+    return Progress()
+
+
+def _predictor(network: Any, plan: FeaturePlan, target: dl.Target | None, hooks: Any) -> dl.DLPredictor:
+    def forward(encoded: Encoded) -> np.ndarray:
+        inputs = inputs_of(encoded)
+        outputs = []
+        rows = encoded.dense.shape[0]
+        step = 8192
+        for start in range(0, rows, step):
+            part = {n: a[start : start + step] for n, a in inputs.items()}
+            outputs.append(np.asarray(network(part, training=False), dtype=np.float32))
+        if not outputs:
+            return np.zeros((0, 1), np.float32)
+        return np.concatenate(outputs)
+
+    prepare = getattr(hooks, "prepare_prediction_column", None) if hooks else None
+    return dl.DLPredictor(plan, target, forward, prepare if callable(prepare) else None)
+
+
+def _metrics(predictor: dl.DLPredictor, feed: dl.Feed, target: dl.Target | None) -> dict[str, float]:
+    outs, labels = [], []
+    for arrays in feed.epoch(np.random.default_rng(0)):
+        outs.append(predictor.forward(arrays.encoded))
+        if arrays.labels is not None:
+            labels.append(arrays.labels)
+    if not outs or not labels:
+        return {}
+    return dl.scores(target, np.concatenate(labels), np.concatenate(outs))
+
+
+def _save(
+    spec: StepSpec,
+    reporter: Reporter,
+    network: Any,
+    model: Any,
+    kwargs: dict[str, Any],
+    api: str,
+    prepared: dl.Prepared,
+    metrics: dict[str, float],
+    history: dl.History,
+    seconds: float,
+) -> None:
+    import tensorflow as tf
+
+    target = prepared.target
+    constructor_args = {k: v for k, v in kwargs.items() if k != "feature_columns"}
+    with tempfile.TemporaryDirectory() as tmp:
+        if api == "tf_keras":
+            path = Path(tmp) / KERAS2_WEIGHTS
+            network.save_weights(str(path))
+            files = {KERAS2_WEIGHTS: path.read_bytes()}
+            fmt = KERAS2_FORMAT
+        else:
+            path = Path(tmp) / KERAS3_ARTIFACT
+            try:
+                network.save(str(path))
+            except (NotImplementedError, TypeError, ValueError) as e:
+                raise StepError(
+                    f"{spec.model_reference} cannot be saved as a .keras file: {e}; give the "
+                    "class a get_config() and @keras.saving.register_keras_serializable()"
+                ) from None
+            files = {KERAS3_ARTIFACT: path.read_bytes()}
+            fmt = KERAS3_FORMAT
+    signature = {
+        "format": fmt,
+        "model_class": spec.model_reference,
+        "constructor": plain(constructor_args),
+        "takes_feature_columns": "feature_columns" in kwargs,
+        "feature_plan": prepared.plan.to_json(),
+        "target": target.to_json() if target else None,
+        "features": [{"name": c} for c in prepared.plan.source_columns],
+        "label": {"name": spec.label, "type": target.arrow_type} if target and spec.label else None,
+        "classes": list(target.classes) if target and target.classes else None,
+        "task": target.task if target else "unsupervised",
+        "parameters": int(network.count_params()),
+    }
+    artifacts = write_version(spec.model_uri, files, signature)
+    k = _library(api)
+    versions = {"tensorflow": tf.__version__, ("tf_keras" if api == "tf_keras" else "keras"): k.__version__}
+    rows = prepared.train.arrays()
+    reporter.result(
+        metadata={
+            **{f"metric/{n}": v for n, v in metrics.items()},
+            "training_rows": rows.rows if rows is not None else None,
+            "training_seconds": round(seconds, 3),
+        },
+        payload={
+            "kind": "train",
+            "flavor": "keras",
+            "metrics": metrics,
+            "history": history.rows,
+            "training_rows": rows.rows if rows is not None else None,
+            "training_seconds": seconds,
+            "features": list(prepared.plan.source_columns),
+            "label": spec.label,
+            "artifacts": artifacts,
+            "signature": plain(signature),
+            "frameworks": frameworks(**versions),
+            "params": plain(constructor_args),
+        },
+    )
+
+
+# -- prediction -----------------------------------------------------------------------
+
+
+def load_predictor(spec: StepSpec) -> dl.DLPredictor:
+    signature = read_signature(spec.model_uri)
+    fmt = signature.get("format")
+    base = spec.model_uri.rstrip("/")
+    if fmt not in (KERAS2_FORMAT, KERAS3_FORMAT):
+        return _registered(spec, signature)
+    constructor = resolve(str(signature["model_class"]))
+    plan = FeaturePlan.from_json(signature["feature_plan"])
+    target = dl.Target.from_json(signature["target"]) if signature.get("target") else None
+    hooks = inspect.getmodule(constructor)
+    if fmt == KERAS2_FORMAT:
+        network, _, _, _ = build(
+            constructor, str(signature["model_class"]), dict(signature.get("constructor") or {}), plan, target
+        )
+        empty = dl.Arrays(plan.encode(_empty_like(spec, plan)), None)
+        network(inputs_of(empty.encoded), training=False)  # builds the variables
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / KERAS2_WEIGHTS
+            with fsspec.open(f"{base}/{KERAS2_WEIGHTS}", "rb") as f:
+                path.write_bytes(f.read())
+            try:
+                network.load_weights(str(path))
+            except (ValueError, KeyError) as e:
+                raise StepError(
+                    f"the saved weights do not fit {signature['model_class']} as it is now "
+                    f"(was its code changed since training?): {str(e).splitlines()[0]}"
+                ) from None
+    else:
+        import keras
+
+        from ._keras_features import KerasFeatures
+
+        custom = {"KerasFeatures": KerasFeatures}
+        if isinstance(constructor, type):
+            custom[constructor.__name__] = constructor
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / KERAS3_ARTIFACT
+            with fsspec.open(f"{base}/{KERAS3_ARTIFACT}", "rb") as f:
+                path.write_bytes(f.read())
+            network = keras.saving.load_model(str(path), safe_mode=True, compile=False, custom_objects=custom)
+    return _predictor(network, plan, target, hooks)
+
+
+def _empty_like(spec: StepSpec, plan: FeaturePlan) -> Any:
+    """One row of the input, enough to build a subclassed model's variables."""
+    from ..data import iter_batches
+
+    for batch in iter_batches(spec.input_uri, 1):
+        return batch.slice(0, 1)
+    raise StepError("the SELECT returned no rows to predict")
+
+
+def _registered(spec: StepSpec, signature: Mapping[str, Any]) -> dl.DLPredictor:
+    """A ``.keras`` file registered with CREATE MODEL: every selected column but the label,
+    in order, as one float32 matrix."""
+    import keras
+
+    from ..data import read_schema
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / KERAS3_ARTIFACT
+        with fsspec.open(f"{spec.model_uri.rstrip('/')}/{KERAS3_ARTIFACT}", "rb") as f:
+            path.write_bytes(f.read())
+        model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
+    schema = read_schema(spec.input_uri)
+    exclude = {c for c in (spec.label, spec.prediction_column) if c}
+    columns = [{"function": "COLUMN", "name": c} for c in spec.features] if spec.features else None
+    plan = FeaturePlan.infer(columns, schema, exclude).fit([], normalize=False)
+
+    def forward(encoded: Encoded) -> np.ndarray:
+        return np.asarray(model(encoded.dense, training=False), dtype=np.float32)
+
+    return dl.DLPredictor(plan, None, forward)
+
+
+def predict(spec: StepSpec, reporter: Reporter) -> None:
+    dl.predict_step(spec, load_predictor(spec), reporter)
+
+
+def evaluate(spec: StepSpec, reporter: Reporter) -> None:
+    scoring.evaluate(spec, load_predictor(spec), reporter)
+
+
+def explain(spec: StepSpec, reporter: Reporter) -> None:
+    scoring.explain(spec, load_predictor(spec), reporter)

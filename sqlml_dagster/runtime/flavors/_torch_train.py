@@ -1,0 +1,464 @@
+"""PyTorch training, prediction, evaluation and explanation.
+
+A model is a ``torch.nn.Module`` class (or a function returning one) whose constructor
+gets ``WITH model.*`` plus, when it declares them, ``input_dim`` (the width of the encoded
+features), ``n_classes`` and ``feature_columns`` (the COLUMN clause as JSON). The step puts
+:class:`TorchFeatures` in front of it, so the model sees one dense float tensor.
+
+The model's module may define ``optimizer(params, learning_rate=…)``, ``loss(output,
+labels)``, ``prepare_prediction_column(prediction)`` or ``sqlml_train_loop(model, loader,
+epochs=…, device=…)`` to own training; without them: Adam, cross-entropy for classifiers
+and MSE for regressors, argmax/identity.
+
+Saved as ``model.safetensors`` (the state dict of features + model: tensors only, no code)
+and ``signature.json`` with the class reference, constructor arguments, feature plan and
+classes; loading rebuilds the class from the reference and never unpickles.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import numpy as np
+
+from .. import Reporter, StepError, dl, scoring
+from ..features import Encoded, FeaturePlan
+from ..spec import StepSpec
+from ._register import SIGNATURE, frameworks, plain, write_version
+
+WEIGHTS = "model.safetensors"
+FORMAT = "sqlml_torch"
+
+
+# -- the network ----------------------------------------------------------------------
+
+
+def _network_class() -> type:
+    import torch
+
+    from ._torch_features import TorchFeatures
+
+    class SqlmlNetwork(torch.nn.Module):
+        """Features (embeddings, indicator and numeric inputs) followed by the user's model."""
+
+        def __init__(self, features: TorchFeatures, model: torch.nn.Module):
+            super().__init__()
+            self.features = features
+            self.model = model
+
+        def forward(self, dense: torch.Tensor, *bags: torch.Tensor) -> torch.Tensor:
+            return self.model(self.features(dense, *bags))
+
+    return SqlmlNetwork
+
+
+def resolve(reference: str) -> Callable[..., Any]:
+    """The class (or factory function) a reference names; SQLFlow's built-in names first."""
+    from ._torch_builtins import BUILTINS
+
+    if reference in BUILTINS:
+        return BUILTINS[reference]
+    module_name, _, name = reference.rpartition(".")
+    if not module_name:
+        raise StepError(
+            f"'{reference}' is neither a built-in estimator ({', '.join(BUILTINS)}) nor a "
+            "dotted import path such as my_models.MyNet"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise StepError(
+            f"cannot import {module_name} for model {reference}: {e} (model packages are "
+            "found on PYTHONPATH, in the project's models/ folder, or in the step image)"
+        ) from None
+    found = getattr(module, name, None)
+    if not callable(found):
+        import difflib
+
+        names = [n for n in dir(module) if not n.startswith("_")]
+        close = difflib.get_close_matches(name, names, n=1)
+        raise StepError(
+            f"{module_name} has no model '{name}'"
+            + (f"; did you mean {module_name}.{close[0]}?" if close else "")
+        )
+    return found
+
+
+def module_hooks(constructor: Callable[..., Any]) -> Any:
+    """The module defining the model: where ``optimizer``/``loss``/… live (SQLFlow)."""
+    return inspect.getmodule(constructor)
+
+
+def build(
+    constructor: Callable[..., Any],
+    reference: str,
+    params: Mapping[str, Any],
+    plan: FeaturePlan,
+    target: dl.Target | None,
+    columns: Any,
+) -> tuple[Any, dict[str, Any]]:
+    import torch
+
+    from ._torch_features import TorchFeatures
+
+    features = TorchFeatures(plan)
+    offered: dict[str, Any] = {
+        "input_dim": features.output_width,
+        "in_features": features.output_width,
+        "n_features": features.output_width,
+        "feature_columns": columns,
+    }
+    if target is not None and target.task == "classification":
+        offered.update({"n_classes": target.n_outputs, "num_classes": target.n_outputs})
+    kwargs = dl.model_kwargs(constructor, params, offered, reference)
+    try:
+        model = constructor(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise StepError(f"cannot construct {reference}({_show(kwargs)}): {e}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise StepError(f"{reference} returned a {type(model).__name__}, not a torch.nn.Module")
+    return _network_class()(features, model), kwargs
+
+
+# -- training -------------------------------------------------------------------------
+
+
+def train(spec: StepSpec, reporter: Reporter) -> None:
+    import torch
+
+    constructor = resolve(spec.model_reference)
+    prepared = dl.prepare(spec, reporter)
+    settings, target = prepared.settings, prepared.target
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    columns = (spec.columns or {}).get("feature_columns")
+    network, kwargs = build(
+        constructor, spec.model_reference, dict(spec.params.get("model", {})), prepared.plan, target, columns
+    )
+    device = pick_device(settings)
+    network.to(device)
+    hooks = module_hooks(constructor)
+    history = dl.History(reporter, settings.epochs)
+    reporter.log(
+        f"training {spec.model_reference} on {device} for {settings.epochs} epoch(s), batch "
+        f"size {settings.batch_size}"
+        + (", mixed precision" if settings.amp and device.type == "cuda" else "")
+    )
+    started = time.perf_counter()
+    custom_loop = getattr(hooks, "sqlml_train_loop", None) if hooks else None
+    if callable(custom_loop):
+        loader = Loader(prepared.train, device, rng)
+        _call(custom_loop, network, loader, epochs=settings.epochs, device=device, verbose=settings.verbose)
+    else:
+        _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
+    seconds = time.perf_counter() - started
+    network.eval()
+    metrics = _metrics(network, prepared.train, target, device)
+    if prepared.validation is not None:
+        metrics.update({f"val_{k}": v for k, v in _metrics(network, prepared.validation, target, device).items()})
+    reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds)
+
+
+def pick_device(settings: dl.TrainSettings) -> Any:
+    """``train.device`` when written; CUDA when a GPU is requested and present; else CPU."""
+    import torch
+
+    if settings.device:
+        device = torch.device(str(settings.device))
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise StepError(
+                f"train.device = '{settings.device}' but this step sees no CUDA device "
+                "(request one with resources.gpu = 1 on Kubernetes)"
+            )
+        return device
+    if settings.gpus > 0 and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+class Loader:
+    """Minibatches as ``((dense, *bags), labels)`` tensors on the device, one epoch per
+    iteration — what a ``sqlml_train_loop`` receives."""
+
+    def __init__(self, feed: dl.Feed, device: Any, rng: np.random.Generator):
+        self.feed, self.device, self.rng = feed, device, rng
+
+    def __iter__(self) -> Iterator[tuple[tuple[Any, ...], Any]]:
+        for arrays in self.feed.epoch(self.rng):
+            yield tensors(arrays.encoded, self.device), label_tensor(arrays.labels, self.device)
+
+
+def tensors(encoded: Encoded, device: Any) -> tuple[Any, ...]:
+    from ._torch_features import to_tensors
+
+    return tuple(to_tensors(encoded, device))
+
+
+def label_tensor(labels: np.ndarray | None, device: Any) -> Any:
+    import torch
+
+    return None if labels is None else torch.from_numpy(labels).to(device)
+
+
+def _fit(
+    network: Any,
+    prepared: dl.Prepared,
+    hooks: Any,
+    device: Any,
+    rng: np.random.Generator,
+    history: dl.History,
+    reference: str,
+) -> None:
+    import torch
+
+    settings, target = prepared.settings, prepared.target
+    if target is None:
+        raise StepError(
+            f"{reference}: training without LABEL needs a sqlml_train_loop in the model's module"
+        )
+    optimizer = _optimizer(network, hooks, settings, reference)
+    loss_fn = _loss(hooks, target)
+    amp = settings.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    for epoch in range(1, settings.epochs + 1):
+        network.train()
+        began = time.perf_counter()
+        total, rows = 0.0, 0
+        for arrays in prepared.train.epoch(rng):
+            inputs = tensors(arrays.encoded, device)
+            labels = label_tensor(arrays.labels, device)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
+                output = network(*inputs)
+                loss = loss_fn(output, labels)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            total += float(loss.detach()) * arrays.rows
+            rows += arrays.rows
+        values: dict[str, float | None] = {"loss": total / max(rows, 1)}
+        if prepared.validation is not None:
+            network.eval()
+            values.update(_validation(network, prepared.validation, target, device, loss_fn))
+        history.record(epoch, time.perf_counter() - began, **values)
+
+
+def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: str) -> Any:
+    import torch
+
+    from ._torch_builtins import BUILTINS, DEFAULT_LEARNING_RATE
+
+    factory = getattr(hooks, "optimizer", None) if hooks else None
+    params = list(network.parameters())
+    if callable(factory):
+        kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
+        return _call(factory, params, **kwargs)
+    default = DEFAULT_LEARNING_RATE if reference in BUILTINS else 1e-3
+    return torch.optim.Adam(params, lr=settings.learning_rate or default)
+
+
+def _loss(hooks: Any, target: dl.Target) -> Callable[[Any, Any], Any]:
+    import torch.nn.functional as functional
+
+    custom = getattr(hooks, "loss", None) if hooks else None
+    if callable(custom):
+        return custom  # type: ignore[no-any-return]
+    if target.task == "classification":
+        return lambda output, labels: functional.cross_entropy(output.float(), labels)
+    return lambda output, labels: functional.mse_loss(output.float().reshape(labels.shape), labels)
+
+
+def _validation(
+    network: Any, feed: dl.Feed, target: dl.Target, device: Any, loss_fn: Callable[[Any, Any], Any]
+) -> dict[str, float | None]:
+    outputs, labels = _outputs(network, feed, device)
+    if labels is None or not len(labels):
+        return {}
+    import torch
+
+    with torch.no_grad():
+        loss = float(loss_fn(torch.from_numpy(outputs), torch.from_numpy(labels)))
+    return {"val_loss": loss, **{f"val_{k}": v for k, v in dl.scores(target, labels, outputs).items()}}
+
+
+def _outputs(network: Any, feed: dl.Feed, device: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    import torch
+
+    outs, labels = [], []
+    with torch.no_grad():
+        for arrays in feed.epoch(np.random.default_rng(0)):
+            outs.append(network(*tensors(arrays.encoded, device)).float().cpu().numpy())
+            if arrays.labels is not None:
+                labels.append(arrays.labels)
+    if not outs:
+        return np.zeros((0, 1), np.float32), None
+    return np.concatenate(outs), (np.concatenate(labels) if labels else None)
+
+
+def _metrics(network: Any, feed: dl.Feed, target: dl.Target | None, device: Any) -> dict[str, float]:
+    outputs, labels = _outputs(network, feed, device)
+    return dl.scores(target, labels, outputs) if labels is not None else {}
+
+
+def _save(
+    spec: StepSpec,
+    reporter: Reporter,
+    network: Any,
+    kwargs: dict[str, Any],
+    prepared: dl.Prepared,
+    metrics: dict[str, float],
+    history: dl.History,
+    seconds: float,
+) -> None:
+    import safetensors
+    import torch
+
+    from .pytorch import _safetensors_bytes
+
+    network.to("cpu")
+    target = prepared.target
+    signature = {
+        "format": FORMAT,
+        "model_class": spec.model_reference,
+        "constructor": plain(kwargs),
+        "feature_plan": prepared.plan.to_json(),
+        "target": target.to_json() if target else None,
+        "features": [{"name": c} for c in prepared.plan.source_columns],
+        "label": {"name": spec.label, "type": target.arrow_type} if target and spec.label else None,
+        "classes": list(target.classes) if target and target.classes else None,
+        "task": target.task if target else "unsupervised",
+        "parameters": int(sum(p.numel() for p in network.parameters())),
+    }
+    artifacts = write_version(spec.model_uri, {WEIGHTS: _safetensors_bytes(network)}, signature)
+    rows = prepared.train.arrays()
+    reporter.result(
+        metadata={
+            **{f"metric/{k}": v for k, v in metrics.items()},
+            "training_rows": rows.rows if rows is not None else None,
+            "training_seconds": round(seconds, 3),
+        },
+        payload={
+            "kind": "train",
+            "flavor": "pytorch",
+            "metrics": metrics,
+            "history": history.rows,
+            "training_rows": rows.rows if rows is not None else None,
+            "training_seconds": seconds,
+            "features": list(prepared.plan.source_columns),
+            "label": spec.label,
+            "artifacts": artifacts,
+            "signature": plain(signature),
+            "frameworks": frameworks(torch=torch.__version__, safetensors=safetensors.__version__),
+            "params": plain({k: v for k, v in kwargs.items() if k != "feature_columns"}),
+        },
+    )
+
+
+# -- prediction -----------------------------------------------------------------------
+
+
+def load_predictor(spec: StepSpec) -> dl.DLPredictor:
+    """Rebuild a trained (or registered) model from its version folder, weights only."""
+    import torch
+
+    signature = read_signature(spec.model_uri)
+    fmt = signature.get("format")
+    device = torch.device("cuda") if torch.cuda.is_available() and spec.param("resources", "gpu", 0) else torch.device("cpu")
+    if fmt == FORMAT:
+        constructor = resolve(str(signature["model_class"]))
+        plan = FeaturePlan.from_json(signature["feature_plan"])
+        target = dl.Target.from_json(signature["target"]) if signature.get("target") else None
+        network, _ = build(
+            constructor,
+            str(signature["model_class"]),
+            dict(signature.get("constructor") or {}),
+            plan,
+            target,
+            None,
+        )
+        _load_weights(network, spec.model_uri)
+        hooks = module_hooks(constructor)
+        prepare = getattr(hooks, "prepare_prediction_column", None) if hooks else None
+    else:
+        from .pytorch import load_registered
+
+        network, plan = load_registered(spec, signature)
+        target, prepare = None, None
+    network.to(device).eval()
+
+    def forward(encoded: Encoded) -> np.ndarray:
+        with torch.no_grad():
+            output = network(*tensors(encoded, device))
+        return np.asarray(output.float().cpu().numpy())
+
+    return dl.DLPredictor(plan, target, forward, prepare if callable(prepare) else None)
+
+
+def read_signature(model_uri: str) -> dict[str, Any]:
+    with fsspec.open(f"{model_uri.rstrip('/')}/{SIGNATURE}", "r", encoding="utf-8") as f:
+        signature: dict[str, Any] = json.load(f)
+    return signature
+
+
+def _load_weights(network: Any, model_uri: str) -> None:
+    _load_weights_into(network, model_uri, WEIGHTS)
+
+
+def _load_weights_into(network: Any, model_uri: str, name: str) -> None:
+    """Safetensors into a module (tensors only; shared tensors restored by safetensors)."""
+    from safetensors.torch import load_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / WEIGHTS
+        with fsspec.open(f"{model_uri.rstrip('/')}/{name}", "rb") as f:
+            path.write_bytes(f.read())
+        try:
+            load_model(network, str(path), strict=True, device="cpu")
+        except RuntimeError as e:
+            raise StepError(
+                f"the saved weights do not fit the model class as it is now (was its code "
+                f"changed since training?): {str(e).splitlines()[0]}"
+            ) from None
+
+
+def predict(spec: StepSpec, reporter: Reporter) -> None:
+    dl.predict_step(spec, load_predictor(spec), reporter)
+
+
+def evaluate(spec: StepSpec, reporter: Reporter) -> None:
+    scoring.evaluate(spec, load_predictor(spec), reporter)
+
+
+def explain(spec: StepSpec, reporter: Reporter) -> None:
+    scoring.explain(spec, load_predictor(spec), reporter)
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def _call(function: Callable[..., Any], *args: Any, **offered: Any) -> Any:
+    """Call a user hook with the keyword arguments it declares (all when it takes **kw)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return function(*args)
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return function(*args, **offered)
+    return function(*args, **{k: v for k, v in offered.items() if k in parameters})
+
+
+def _show(kwargs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if k != "feature_columns")
