@@ -8,7 +8,7 @@ import tensorflow as tf
 
 
 class DNNClassifier(tf.keras.Model):
-    def __init__(self, feature_columns=None, hidden_units=[100, 100], n_classes=3):
+    def __init__(self, feature_columns=None, hidden_units=(100, 100), n_classes=3):
         """DNNClassifier
 
         :param feature_columns: feature columns.
@@ -16,7 +16,7 @@ class DNNClassifier(tf.keras.Model):
         :param hidden_units: sizes of the hidden layers.
         :param n_classes: number of classes of the label.
         """
-        super(DNNClassifier, self).__init__()
+        super().__init__()
         self.feature_layer = None
         if feature_columns is not None:
             self.feature_layer = tf.keras.layers.DenseFeatures(feature_columns)

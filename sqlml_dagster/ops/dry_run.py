@@ -21,7 +21,7 @@ from ..compiler.ir import (
     TrainStatement,
 )
 from ..compiler.project import Node, Project
-from ..runtime.spec import StepSpec
+from ..runtime.spec import StepKind, StepSpec
 from .kubernetes import launcher_from_env
 from .steps import feature_columns
 
@@ -83,11 +83,15 @@ def step_spec(node: Node, data_store: str, model_store: str) -> StepSpec | None:
         )
     if isinstance(statement, (PredictStatement, EvaluateStatement, ExplainStatement)):
         model = statement.using if isinstance(statement, PredictStatement) else statement.model
-        kind = {PredictStatement: "predict", EvaluateStatement: "evaluate"}.get(
-            type(statement), "explain"
+        kind: StepKind = (
+            "predict"
+            if isinstance(statement, PredictStatement)
+            else "evaluate"
+            if isinstance(statement, EvaluateStatement)
+            else "explain"
         )
         return StepSpec(
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             step_id=common["step_id"],
             model_name=model.key,
             model_reference="<from the model version>",

@@ -65,6 +65,12 @@ def load_spec(uri: str) -> StepSpec:
 
 def run_step(spec: StepSpec, reporter: Reporter) -> None:
     """Dispatch one step to its flavor's implementation."""
+    if spec.flavor in ("auto", "keras"):
+        # Before TensorFlow or a model module is imported: tf.keras must mean the Keras 2
+        # API that SQLFlow's model-zoo files are written against (see flavors/_keras_train).
+        from .flavors._keras_train import use_tf_keras_for_tf_dot_keras
+
+        use_tf_keras_for_tf_dot_keras()
     try:
         flavor = importlib.import_module(f"{__name__}.flavors.{spec.flavor}")
     except ModuleNotFoundError:
@@ -76,7 +82,7 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
     if step is None:
         raise StepError(f"flavor '{spec.flavor}' cannot {spec.kind}")
     reporter.log(f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor})")
-    if spec.kind in ("predict", "evaluate"):
+    if spec.kind in ("predict", "evaluate", "explain"):
         # Checked here, where the artifact is loaded, so no orchestrator has to read the
         # whole model first: a damaged or altered file is never unpickled.
         from ..store.models import CorruptVersion, verify_artifacts

@@ -33,6 +33,8 @@ CACHE_BYTES = 512 * 1024 * 1024
 READ_ROWS = 65_536
 #: More distinct labels than this is not a classification problem we will guess at.
 MAX_CLASSES = 10_000
+#: An integer label with at most this many distinct values is taken as classes.
+MAX_GUESSED_CLASSES = 100
 CLASSIFIERS = ("DNNClassifier", "LinearClassifier")
 REGRESSORS = ("DNNRegressor", "LinearRegressor")
 
@@ -66,9 +68,7 @@ class TrainSettings:
             try:
                 return kind(value)
             except (TypeError, ValueError):
-                raise StepError(
-                    f"{namespace}.{key} must be a number, found {value!r}"
-                ) from None
+                raise StepError(f"{namespace}.{key} must be a number, found {value!r}") from None
 
         epochs = number("train", "epoch", None, int)
         if epochs is None:
@@ -216,6 +216,17 @@ class _LabelScan:
             self.values.update(column.unique().to_pylist())
             self.too_many = len(self.values) > MAX_CLASSES
 
+    def guess_task(self, kind: pa.DataType) -> str:
+        """Floats are regression, strings and booleans classification; integers are
+        classes when there are few of them (SQLFlow's 0 … n-1 labels), else quantities
+        (prices, counts). ``train.task`` or a *Classifier/*Regressor name overrides this."""
+        if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            return "regression"
+        if pa.types.is_integer(kind):
+            few = not self.too_many and len(self.values) <= MAX_GUESSED_CLASSES
+            return "classification" if few else "regression"
+        return "classification"
+
     def target(self, settings: TrainSettings, reference: str, params: Mapping[str, Any]) -> Target:
         kind = self.type or pa.float64()
         task = settings.task
@@ -223,14 +234,16 @@ class _LabelScan:
             task = "classification"
         if task is None and reference.rsplit(".", 1)[-1] in REGRESSORS:
             task = "regression"
+        if task is None and isinstance(params.get("n_classes"), int):
+            task = "classification"
         if task is None:
-            task = "regression" if pa.types.is_floating(kind) or pa.types.is_decimal(kind) else "classification"
+            task = self.guess_task(kind)
         type_name = _type_name(kind)
         if task == "regression":
-            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
-                raise StepError(
-                    f"a regressor needs a numeric label; '{self.name}' has type {kind}"
-                )
+            if not (
+                pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+            ):
+                raise StepError(f"a regressor needs a numeric label; '{self.name}' has type {kind}")
             if not settings.normalize or self.rows == 0:
                 return Target(self.name, "regression", "double")
             mean = self.total / self.rows
@@ -239,7 +252,7 @@ class _LabelScan:
         if self.too_many:
             raise StepError(
                 f"label '{self.name}' has more than {MAX_CLASSES} distinct values: is this a "
-                "regression? write train.task = \"regression\" or use a *Regressor"
+                'regression? write train.task = "regression" or use a *Regressor'
             )
         classes = sorted(self.values)
         n_classes = params.get("n_classes")
@@ -311,7 +324,9 @@ class Feed:
         """Every row in memory, when the data is small enough to keep (else ``None``)."""
         if self._cache is None and self._cacheable:
             parts = list(self._read())
-            size = sum(a.encoded.dense.nbytes + sum(b.nbytes for b in a.encoded.bags) for a in parts)
+            size = sum(
+                a.encoded.dense.nbytes + sum(b.nbytes for b in a.encoded.bags) for a in parts
+            )
             if size > CACHE_BYTES:
                 self._cacheable = False
                 return None
@@ -361,7 +376,13 @@ def encode(data: pa.Table | pa.RecordBatch, plan: FeaturePlan, target: Target | 
 def concat(parts: Sequence[Arrays], plan: FeaturePlan) -> Arrays:
     """One Arrays of many; bags are padded (-1) to the longest."""
     if not parts:
-        return Arrays(Encoded(np.zeros((0, plan.dense_width), np.float32), tuple(np.zeros((0, 1), np.int64) for _ in plan.bags)), None)
+        return Arrays(
+            Encoded(
+                np.zeros((0, plan.dense_width), np.float32),
+                tuple(np.zeros((0, 1), np.int64) for _ in plan.bags),
+            ),
+            None,
+        )
     dense = np.concatenate([p.encoded.dense for p in parts])
     bags = []
     for i in range(len(plan.bags)):
@@ -369,7 +390,11 @@ def concat(parts: Sequence[Arrays], plan: FeaturePlan) -> Arrays:
         bags.append(
             np.concatenate(
                 [
-                    np.pad(p.encoded.bags[i], ((0, 0), (0, width - p.encoded.bags[i].shape[1])), constant_values=-1)
+                    np.pad(
+                        p.encoded.bags[i],
+                        ((0, 0), (0, width - p.encoded.bags[i].shape[1])),
+                        constant_values=-1,
+                    )
                     for p in parts
                 ]
             )
@@ -687,7 +712,9 @@ def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> 
             kept = [f for f in batch.schema if f.name != column]
             predicted = pa.array(labels.tolist() if labels.dtype == object else labels)
             extra = (
-                prediction_columns(column, predictor.target, probabilities(outputs, predictor.target))
+                prediction_columns(
+                    column, predictor.target, probabilities(outputs, predictor.target)
+                )
                 if with_proba and predictor.target is not None
                 else []
             )

@@ -13,13 +13,17 @@ import posixpath
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
+#: The first spec version that carries each newer field; a spec that leaves them empty is
+#: written as version 1, so older step images keep running it.
+VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
 #: train: fit a model into a new version. predict: score rows into a table. evaluate:
 #: score a model against labelled rows into a one-row metrics table. register: copy a
 #: model file trained elsewhere (Rikai's CREATE MODEL … USING) into a new version.
-StepKind = Literal["train", "predict", "evaluate", "register"]
+#: explain: per-feature attributions of a model version over the SELECT's rows.
+StepKind = Literal["train", "predict", "evaluate", "register", "explain"]
 
 
 class SpecError(ValueError):
@@ -53,10 +57,21 @@ class StepSpec:
     seed: int = 0
     #: predict/evaluate: the version number of ``model_uri``, for lineage in outputs.
     model_version: int | None = None
+    #: explain: SQLFlow's ``USING TreeExplainer`` — "auto" (None), "permutation", "shap",
+    #: "TreeExplainer", "LinearExplainer" or "KernelExplainer" (see ``runtime.scoring``).
+    explainer: str | None = None
+    #: train: the COLUMN clauses as ``{constructor argument: [FeatureColumn.to_json(), …]}``;
+    #: ``None`` means every column but the label is a numeric feature.
+    columns: dict[str, list[dict[str, Any]]] | None = None
+    #: train: Parquet of ``validation.select``'s rows, when the statement has one.
+    validation_uri: str | None = None
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        raw = asdict(self)
+        needs_2 = self.kind == "explain" or any(raw[name] for name in VERSION_2_FIELDS)
+        raw["spec_version"] = 2 if needs_2 else 1
+        return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> StepSpec:

@@ -88,8 +88,12 @@ def tf_feature_columns(plan: FeaturePlan) -> list[Any]:
     if plan.dense_width:
         columns.append(tf.feature_column.numeric_column("dense", shape=(plan.dense_width,)))
     for i, bag in enumerate(plan.bags):
-        ids = tf.feature_column.categorical_column_with_identity(f"bag_{i}", num_buckets=bag.num_ids)
-        columns.append(tf.feature_column.embedding_column(ids, dimension=bag.dimension, combiner=bag.combiner))
+        ids = tf.feature_column.categorical_column_with_identity(
+            f"bag_{i}", num_buckets=bag.num_ids
+        )
+        columns.append(
+            tf.feature_column.embedding_column(ids, dimension=bag.dimension, combiner=bag.combiner)
+        )
     return columns
 
 
@@ -144,7 +148,9 @@ def _wrap(model: Any, plan: FeaturePlan, api: str, takes_columns: bool) -> Any:
     if api == "tf_keras" and takes_columns:
         return model
     k = _library(api)
-    inputs: dict[str, Any] = {"dense": k.Input(shape=(plan.dense_width,), name="dense", dtype="float32")}
+    inputs: dict[str, Any] = {
+        "dense": k.Input(shape=(plan.dense_width,), name="dense", dtype="float32")
+    }
     for i in range(len(plan.bags)):
         inputs[f"bag_{i}"] = k.Input(shape=(None,), name=f"bag_{i}", dtype="int64")
     if api == "tf_keras":
@@ -196,12 +202,15 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             verbose=settings.verbose,
             validation_data=validation,
             callbacks=[_progress(k, history)],
+            shuffle=False,  # the dataset is shuffled (seeded) already
         )
     seconds = time.perf_counter() - started
     predictor = _predictor(network, prepared.plan, target, hooks)
     metrics = _metrics(predictor, prepared.train, target)
     if prepared.validation is not None:
-        metrics.update({f"val_{k_}": v for k_, v in _metrics(predictor, prepared.validation, target).items()})
+        metrics.update(
+            {f"val_{k_}": v for k_, v in _metrics(predictor, prepared.validation, target).items()}
+        )
     reporter.log("training metrics: " + ", ".join(f"{n}={v:.4f}" for n, v in metrics.items()))
     _save(spec, reporter, network, model, kwargs, api, prepared, metrics, history, seconds)
 
@@ -243,13 +252,23 @@ def _dataset(feed: dl.Feed, settings: dl.TrainSettings, shuffle: bool) -> Any:
     if cached is not None:
         data = tf.data.Dataset.from_tensor_slices((inputs_of(cached.encoded), cached.labels))
         if shuffle and settings.shuffle:
-            data = data.shuffle(max(cached.rows, 1), seed=settings.seed, reshuffle_each_iteration=True)
+            data = data.shuffle(
+                max(cached.rows, 1), seed=settings.seed, reshuffle_each_iteration=True
+            )
         return data.batch(settings.batch_size)
     rng = np.random.default_rng(settings.seed)
     first = next(iter(feed.epoch(rng)))
     signature = (
-        {n: tf.TensorSpec([None, *a.shape[1:-1], None] if n.startswith("bag_") else [None, *a.shape[1:]], tf.as_dtype(a.dtype)) for n, a in inputs_of(first.encoded).items()},
-        tf.TensorSpec([None], tf.as_dtype(first.labels.dtype if first.labels is not None else np.float32)),
+        {
+            n: tf.TensorSpec(
+                [None, *a.shape[1:-1], None] if n.startswith("bag_") else [None, *a.shape[1:]],
+                tf.as_dtype(a.dtype),
+            )
+            for n, a in inputs_of(first.encoded).items()
+        },
+        tf.TensorSpec(
+            [None], tf.as_dtype(first.labels.dtype if first.labels is not None else np.float32)
+        ),
     )
 
     def generate() -> Any:
@@ -260,7 +279,12 @@ def _dataset(feed: dl.Feed, settings: dl.TrainSettings, shuffle: bool) -> Any:
 
 
 def _compile(
-    network: Any, hooks: Any, settings: dl.TrainSettings, target: dl.Target, k: Any, prepared: dl.Prepared
+    network: Any,
+    hooks: Any,
+    settings: dl.TrainSettings,
+    target: dl.Target,
+    k: Any,
+    prepared: dl.Prepared,
 ) -> None:
     optimizer_factory = getattr(hooks, "optimizer", None) if hooks else None
     if callable(optimizer_factory):
@@ -273,7 +297,11 @@ def _compile(
     if not callable(loss):
         if target.task == "classification":
             sample = prepared.train.arrays()
-            probe = next(iter(prepared.train.epoch(np.random.default_rng(0)))) if sample is None else dl.take(sample, np.arange(min(sample.rows, 64)))
+            probe = (
+                next(iter(prepared.train.epoch(np.random.default_rng(0))))
+                if sample is None
+                else dl.take(sample, np.arange(min(sample.rows, 64)))
+            )
             outputs = np.asarray(network(inputs_of(probe.encoded), training=False))
             from_logits = not dl._probabilities(outputs)
             if outputs.shape[-1] == 1:
@@ -287,7 +315,7 @@ def _compile(
 
 
 def _progress(k: Any, history: dl.History) -> Any:
-    class Progress(k.callbacks.Callback):  # type: ignore[misc, name-defined]
+    class Progress(k.callbacks.Callback):
         """Per-epoch loss and validation metrics into the step's log and history."""
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -300,7 +328,9 @@ def _progress(k: Any, history: dl.History) -> Any:
     return Progress()
 
 
-def _predictor(network: Any, plan: FeaturePlan, target: dl.Target | None, hooks: Any) -> dl.DLPredictor:
+def _predictor(
+    network: Any, plan: FeaturePlan, target: dl.Target | None, hooks: Any
+) -> dl.DLPredictor:
     def forward(encoded: Encoded) -> np.ndarray:
         inputs = inputs_of(encoded)
         outputs = []
@@ -317,7 +347,9 @@ def _predictor(network: Any, plan: FeaturePlan, target: dl.Target | None, hooks:
     return dl.DLPredictor(plan, target, forward, prepare if callable(prepare) else None)
 
 
-def _metrics(predictor: dl.DLPredictor, feed: dl.Feed, target: dl.Target | None) -> dict[str, float]:
+def _metrics(
+    predictor: dl.DLPredictor, feed: dl.Feed, target: dl.Target | None
+) -> dict[str, float]:
     outs, labels = [], []
     for arrays in feed.epoch(np.random.default_rng(0)):
         outs.append(predictor.forward(arrays.encoded))
@@ -376,7 +408,10 @@ def _save(
     }
     artifacts = write_version(spec.model_uri, files, signature)
     k = _library(api)
-    versions = {"tensorflow": tf.__version__, ("tf_keras" if api == "tf_keras" else "keras"): k.__version__}
+    versions = {
+        "tensorflow": tf.__version__,
+        ("tf_keras" if api == "tf_keras" else "keras"): k.__version__,
+    }
     rows = prepared.train.arrays()
     reporter.result(
         metadata={
@@ -416,7 +451,11 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
     hooks = inspect.getmodule(constructor)
     if fmt == KERAS2_FORMAT:
         network, _, _, _ = build(
-            constructor, str(signature["model_class"]), dict(signature.get("constructor") or {}), plan, target
+            constructor,
+            str(signature["model_class"]),
+            dict(signature.get("constructor") or {}),
+            plan,
+            target,
         )
         empty = dl.Arrays(plan.encode(_empty_like(spec, plan)), None)
         network(inputs_of(empty.encoded), training=False)  # builds the variables
@@ -436,14 +475,16 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
 
         from ._keras_features import KerasFeatures
 
-        custom = {"KerasFeatures": KerasFeatures}
+        custom: dict[str, type] = {"KerasFeatures": KerasFeatures}
         if isinstance(constructor, type):
             custom[constructor.__name__] = constructor
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / KERAS3_ARTIFACT
             with fsspec.open(f"{base}/{KERAS3_ARTIFACT}", "rb") as f:
                 path.write_bytes(f.read())
-            network = keras.saving.load_model(str(path), safe_mode=True, compile=False, custom_objects=custom)
+            network = keras.saving.load_model(
+                str(path), safe_mode=True, compile=False, custom_objects=custom
+            )
     return _predictor(network, plan, target, hooks)
 
 

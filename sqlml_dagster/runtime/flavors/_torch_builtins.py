@@ -17,7 +17,13 @@ from torch import nn
 #: larger than Adam's usual 1e-3 because SQL users train small tabular data for few epochs.
 DEFAULT_LEARNING_RATE = 0.01
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "elu": nn.ELU}
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+}
 
 
 def _mlp(

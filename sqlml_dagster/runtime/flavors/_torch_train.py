@@ -141,7 +141,12 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     rng = np.random.default_rng(settings.seed)
     columns = (spec.columns or {}).get("feature_columns")
     network, kwargs = build(
-        constructor, spec.model_reference, dict(spec.params.get("model", {})), prepared.plan, target, columns
+        constructor,
+        spec.model_reference,
+        dict(spec.params.get("model", {})),
+        prepared.plan,
+        target,
+        columns,
     )
     device = pick_device(settings)
     network.to(device)
@@ -156,14 +161,26 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     custom_loop = getattr(hooks, "sqlml_train_loop", None) if hooks else None
     if callable(custom_loop):
         loader = Loader(prepared.train, device, rng)
-        _call(custom_loop, network, loader, epochs=settings.epochs, device=device, verbose=settings.verbose)
+        _call(
+            custom_loop,
+            network,
+            loader,
+            epochs=settings.epochs,
+            device=device,
+            verbose=settings.verbose,
+        )
     else:
         _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
     seconds = time.perf_counter() - started
     network.eval()
     metrics = _metrics(network, prepared.train, target, device)
     if prepared.validation is not None:
-        metrics.update({f"val_{k}": v for k, v in _metrics(network, prepared.validation, target, device).items()})
+        metrics.update(
+            {
+                f"val_{k}": v
+                for k, v in _metrics(network, prepared.validation, target, device).items()
+            }
+        )
     reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds)
 
@@ -275,7 +292,7 @@ def _loss(hooks: Any, target: dl.Target) -> Callable[[Any, Any], Any]:
 
     custom = getattr(hooks, "loss", None) if hooks else None
     if callable(custom):
-        return custom  # type: ignore[no-any-return]
+        return custom
     if target.task == "classification":
         return lambda output, labels: functional.cross_entropy(output.float(), labels)
     return lambda output, labels: functional.mse_loss(output.float().reshape(labels.shape), labels)
@@ -291,7 +308,10 @@ def _validation(
 
     with torch.no_grad():
         loss = float(loss_fn(torch.from_numpy(outputs), torch.from_numpy(labels)))
-    return {"val_loss": loss, **{f"val_{k}": v for k, v in dl.scores(target, labels, outputs).items()}}
+    return {
+        "val_loss": loss,
+        **{f"val_{k}": v for k, v in dl.scores(target, labels, outputs).items()},
+    }
 
 
 def _outputs(network: Any, feed: dl.Feed, device: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -308,7 +328,9 @@ def _outputs(network: Any, feed: dl.Feed, device: Any) -> tuple[np.ndarray, np.n
     return np.concatenate(outs), (np.concatenate(labels) if labels else None)
 
 
-def _metrics(network: Any, feed: dl.Feed, target: dl.Target | None, device: Any) -> dict[str, float]:
+def _metrics(
+    network: Any, feed: dl.Feed, target: dl.Target | None, device: Any
+) -> dict[str, float]:
     outputs, labels = _outputs(network, feed, device)
     return dl.scores(target, labels, outputs) if labels is not None else {}
 
@@ -376,7 +398,11 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
 
     signature = read_signature(spec.model_uri)
     fmt = signature.get("format")
-    device = torch.device("cuda") if torch.cuda.is_available() and spec.param("resources", "gpu", 0) else torch.device("cpu")
+    device = (
+        torch.device("cuda")
+        if torch.cuda.is_available() and spec.param("resources", "gpu", 0)
+        else torch.device("cpu")
+    )
     if fmt == FORMAT:
         constructor = resolve(str(signature["model_class"]))
         plan = FeaturePlan.from_json(signature["feature_plan"])

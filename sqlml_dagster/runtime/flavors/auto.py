@@ -54,11 +54,15 @@ def flavor_of(found: Any) -> str:
         return ""
     if callable(found):
         module = inspect.getmodule(found)
-        imported = {
-            value.__name__.split(".", 1)[0]
-            for value in vars(module).values()
-            if isinstance(value, types.ModuleType)
-        } if module else set()
+        imported = (
+            {
+                value.__name__.split(".", 1)[0]
+                for value in vars(module).values()
+                if isinstance(value, types.ModuleType)
+            }
+            if module
+            else set()
+        )
         if "torch" in imported:
             return "pytorch"
         if imported & {"keras", "tensorflow", "tf_keras"}:

@@ -19,7 +19,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
-from .. import Reporter, StepError
+from .. import Reporter, StepError, scoring
 from ..data import (
     iter_batches,
     label_vector,
@@ -135,123 +135,62 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
     reporter.result(metadata={"predicted_rows": rows}, payload={"kind": "predict", "rows": rows})
 
 
-#: ``validation.metrics`` names (case-insensitive, SQLFlow/Keras spellings too) → how
-#: to compute them from labels, predictions and, for AUC, class probabilities.
-METRICS: dict[str, str] = {
-    "accuracy": "accuracy",
-    "auc": "auc",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "f1",
-    "mse": "mse",
-    "meansquarederror": "mse",
-    "rmse": "rmse",
-    "mae": "mae",
-    "meanabsoluteerror": "mae",
-    "r2": "r2",
-}
-DEFAULT_METRICS = {"classification": ("accuracy", "f1"), "regression": ("mse", "mae", "r2")}
-
-
 def evaluate(spec: StepSpec, reporter: Reporter) -> None:
-    """Score a model version on labelled rows; writes one row: model, version, rows, metrics."""
-    if not spec.output_uri or not spec.label:
-        raise StepError("an evaluate step needs output_uri and label")
-    estimator = load_estimator(spec.model_uri, spec.model_reference)
-    features = list(spec.features or [])
-    names = _metric_names(spec, _signature(spec.model_uri).get("task", "supervised"))
-    labels: list[Any] = []
-    predicted: list[Any] = []
-    probabilities: list[np.ndarray] = []
-    needs_proba = "auc" in names
-    if needs_proba and not hasattr(estimator, "predict_proba"):
-        raise StepError(
-            f"AUC needs class probabilities; {spec.model_reference} has no predict_proba"
-        )
-    for batch in iter_batches(spec.input_uri):
-        if batch.num_rows == 0:
-            continue
-        if spec.label not in batch.schema.names:
-            raise StepError(f"the SELECT has no label column '{spec.label}'")
-        x = numeric_matrix(batch, features or [c for c in batch.schema.names if c != spec.label])
-        labels.extend(label_vector(batch, spec.label).tolist())
-        predicted.extend(estimator.predict(x).tolist())
-        if needs_proba:
-            probabilities.append(estimator.predict_proba(x))
-    if not labels:
-        raise StepError("the evaluation SELECT returned no rows")
-    proba = np.concatenate(probabilities) if probabilities else None
-    values = {
-        name: _metric(name, np.asarray(labels), np.asarray(predicted), proba, estimator)
-        for name in names
-    }
-    reporter.log("evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
-    table = pa.table(
-        {
-            "model": [spec.model_name],
-            "model_version": pa.array([spec.model_version], pa.int64()),
-            "rows": [len(labels)],
-            **{name: [value] for name, value in values.items()},
-        }
-    )
-    with parquet_writer(spec.output_uri, table.schema) as writer:
-        writer.write_table(table)
-    reporter.result(
-        metadata={**{f"metric/{k}": v for k, v in values.items()}, "evaluated_rows": len(labels)},
-        payload={"kind": "evaluate", "metrics": values, "rows": len(labels)},
-    )
+    """``TO EVALUATE``: the flavor-neutral metrics of ``runtime.scoring`` over this model."""
+    scoring.evaluate(spec, SklearnPredictor.load(spec), reporter)
 
 
-def _metric_names(spec: StepSpec, task: str) -> list[str]:
-    written = spec.param("validation", "metrics")
-    if written is None:
-        return list(DEFAULT_METRICS.get(task, ("accuracy",)))
-    items = written if isinstance(written, list) else str(written).split(",")
-    names = []
-    for item in (str(i).strip() for i in items if str(i).strip()):
-        name = METRICS.get(item.lower().replace("_", ""))
-        if name is None:
-            close = difflib.get_close_matches(item.lower(), list(METRICS), n=1)
-            raise StepError(
-                f"unknown metric '{item}'"
-                + (f" (did you mean '{close[0]}'?)" if close else "")
-                + f"; known: {', '.join(sorted(set(METRICS.values())))}"
-            )
-        names.append(name)
-    return names
+def explain(spec: StepSpec, reporter: Reporter) -> None:
+    """``TO EXPLAIN``: the flavor-neutral attributions of ``runtime.scoring``; tree and
+    linear estimators get exact SHAP values through ``native_model``."""
+    scoring.explain(spec, SklearnPredictor.load(spec), reporter)
 
 
-def _metric(
-    name: str, y: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None, estimator: Any
-) -> float:
-    from sklearn import metrics
+class SklearnPredictor:
+    """A loaded estimator as ``scoring.Predictor``: Arrow in, numpy out.
 
-    average = "binary" if len(np.unique(y)) == 2 else "macro"
-    if name == "accuracy":
-        return float(metrics.accuracy_score(y, predicted))
-    if name in ("precision", "recall", "f1"):
-        scorer = {
-            "precision": metrics.precision_score,
-            "recall": metrics.recall_score,
-            "f1": metrics.f1_score,
-        }[name]
-        pos = {"pos_label": estimator.classes_[1]} if average == "binary" else {}
-        return float(scorer(y, predicted, average=average, zero_division=0, **pos))
-    if name == "auc":
-        assert proba is not None
-        if proba.shape[1] == 2:
-            return float(metrics.roc_auc_score(y, proba[:, 1]))
-        return float(
-            metrics.roc_auc_score(y, proba, multi_class="ovr", labels=list(estimator.classes_))
-        )
-    y_float, predicted_float = y.astype(float), predicted.astype(float)
-    if name == "mse":
-        return float(metrics.mean_squared_error(y_float, predicted_float))
-    if name == "rmse":
-        return float(np.sqrt(metrics.mean_squared_error(y_float, predicted_float)))
-    if name == "mae":
-        return float(metrics.mean_absolute_error(y_float, predicted_float))
-    return float(metrics.r2_score(y_float, predicted_float))
+    ``native_model`` is the estimator itself (it reads ``numeric_matrix(data, features)``),
+    which lets SHAP use TreeExplainer or LinearExplainer on it.
+    """
+
+    def __init__(
+        self, estimator: Any, features: list[str], task: str, classes: list[Any] | None
+    ) -> None:
+        self.native_model = estimator
+        self.features = features
+        self.task = task
+        self.classes = classes
+        # EVALUATE with AUC asks for labels and probabilities of the same batch: convert once.
+        self._last: tuple[pa.Table | pa.RecordBatch, np.ndarray] | None = None
+
+    @classmethod
+    def load(cls, spec: StepSpec) -> SklearnPredictor:
+        """The version at ``spec.model_uri``; a model registered without feature names
+        reads every selected column but the label, in order."""
+        estimator = load_estimator(spec.model_uri, spec.model_reference)
+        signature = _signature(spec.model_uri)
+        features = list(spec.features or [])
+        if not features:
+            features = [c for c in read_schema(spec.input_uri).names if c != spec.label]
+        classes = signature.get("classes")
+        if classes is None and getattr(estimator, "classes_", None) is not None:
+            classes = [_plain(c) for c in estimator.classes_]
+        return cls(estimator, features, str(signature.get("task", "supervised")), classes)
+
+    def _matrix(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
+        if self._last is not None and self._last[0] is data:
+            return self._last[1]
+        x = numeric_matrix(data, self.features)
+        self._last = (data, x)
+        return x
+
+    def predict(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
+        return np.asarray(self.native_model.predict(self._matrix(data)))
+
+    def predict_proba(self, data: pa.Table | pa.RecordBatch) -> np.ndarray | None:
+        if not hasattr(self.native_model, "predict_proba"):
+            return None
+        return np.asarray(self.native_model.predict_proba(self._matrix(data)))
 
 
 def register(spec: StepSpec, reporter: Reporter) -> None:

@@ -1,0 +1,642 @@
+"""Flavor-neutral scoring: EVALUATE's metrics and EXPLAIN's feature attributions.
+
+Both only need a model that predicts from Arrow data, so they live here once instead of in
+every flavor: a flavor wraps its loaded model in a :class:`Predictor` (a few lines) and
+calls :func:`evaluate` or :func:`explain`. Data stays in Arrow until the predictor turns it
+into whatever its framework eats, which is what lets EXPLAIN shuffle a column of any type
+and lets a PyTorch or Keras flavor reuse all of this without scikit-learn's matrices.
+
+EXPLAIN's methods (``StepSpec.explainer``, SQLFlow's ``USING …``):
+
+- ``permutation`` — permutation importance: each feature column is shuffled within the
+  sample (``explain.repeats`` times, default 5) and the score drop is measured: accuracy
+  for classification, R² for regression. When the SELECT has no label (no ``spec.label``
+  or its column is missing) there is no score, so the measure is how much the model's
+  output moves instead: the mean total-variation change of the class probabilities
+  (for two classes, the change of the positive class's probability), the mean absolute
+  change of a regressor's prediction, or the share of changed labels for a classifier
+  without probabilities. Works for any predictor and any column type.
+- ``shap`` / ``TreeExplainer`` / ``LinearExplainer`` / ``KernelExplainer`` — mean |SHAP
+  value| per feature (``importance_std``: its spread over the rows). Needs the optional
+  ``shap`` package in the step image. Tree and linear explainers need the predictor's
+  ``native_model``; ``KernelExplainer`` and plain ``shap`` on other models treat the
+  predictor as a black box (slow: KernelExplainer explains 100 rows unless
+  ``explain.max_rows`` says otherwise).
+- ``auto`` (no ``USING``) — SHAP when ``shap`` imports and the model is one that SHAP
+  explains exactly and fast (trees, linear models), otherwise permutation importance.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import posixpath
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import Reporter, StepError
+from .data import iter_batches, label_vector, numeric_matrix, parquet_writer, read_schema
+from .spec import StepSpec
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "METRICS",
+    "PLOT_FILE",
+    "Predictor",
+    "evaluate",
+    "explain",
+    "metric_names",
+]
+
+
+class Predictor(Protocol):
+    """What EVALUATE and EXPLAIN need from a flavor's loaded model.
+
+    A predictor may also have a ``native_model`` attribute: the framework's model object,
+    called with ``numeric_matrix(data, features)``. SHAP uses it to pick an exact,
+    model-specific explainer (TreeExplainer for tree ensembles, LinearExplainer for linear
+    models); without it SHAP can only treat the predictor as a black box.
+    """
+
+    # Read-only properties, so that a plain attribute and a @property both satisfy them.
+    @property
+    def task(self) -> str:
+        """The kind of model: "classification", "regression", or e.g. "supervised" if unknown."""
+        ...
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """Class labels in the order of ``predict_proba``'s columns; None for regressors."""
+        ...
+
+    @property
+    def features(self) -> list[str]:
+        """The source columns the model reads, in its order."""
+        ...
+
+    def predict(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
+        """Labels for a classifier, values for a regressor: one per row."""
+        ...
+
+    def predict_proba(self, data: pa.Table | pa.RecordBatch) -> np.ndarray | None:
+        """Class probabilities, ``[rows, len(classes)]``; None when the model has none."""
+        ...
+
+
+# -- EVALUATE ---------------------------------------------------------------------------
+
+#: ``validation.metrics`` names (case-insensitive, SQLFlow/Keras spellings too) → how
+#: to compute them from labels, predictions and, for AUC, class probabilities.
+METRICS: dict[str, str] = {
+    "accuracy": "accuracy",
+    "auc": "auc",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "f1",
+    "mse": "mse",
+    "meansquarederror": "mse",
+    "rmse": "rmse",
+    "mae": "mae",
+    "meanabsoluteerror": "mae",
+    "r2": "r2",
+}
+DEFAULT_METRICS = {"classification": ("accuracy", "f1"), "regression": ("mse", "mae", "r2")}
+
+
+def evaluate(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
+    """Score a model version on labelled rows; writes one row: model, version, rows, metrics.
+
+    Streams the input in record batches: only labels and predictions (and probabilities
+    when AUC is asked for) are kept, never the feature data.
+    """
+    if not spec.output_uri or not spec.label:
+        raise StepError("an evaluate step needs output_uri and label")
+    names = metric_names(spec, predictor.task)
+    labels: list[Any] = []
+    predicted: list[Any] = []
+    probabilities: list[np.ndarray] = []
+    needs_proba = "auc" in names
+    for batch in iter_batches(spec.input_uri):
+        if batch.num_rows == 0:
+            continue
+        if spec.label not in batch.schema.names:
+            raise StepError(f"the SELECT has no label column '{spec.label}'")
+        labels.extend(label_vector(batch, spec.label).tolist())
+        predicted.extend(np.asarray(predictor.predict(batch)).tolist())
+        if needs_proba:
+            proba = predictor.predict_proba(batch)
+            if proba is None:
+                raise StepError(
+                    f"AUC needs class probabilities; {spec.model_reference} has no predict_proba"
+                )
+            probabilities.append(np.asarray(proba))
+    if not labels:
+        raise StepError("the evaluation SELECT returned no rows")
+    proba_all = np.concatenate(probabilities) if probabilities else None
+    y, y_hat = np.asarray(labels), np.asarray(predicted)
+    values = {name: _metric(name, y, y_hat, proba_all, predictor.classes) for name in names}
+    reporter.log("evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
+    table = pa.table(
+        {
+            "model": [spec.model_name],
+            "model_version": pa.array([spec.model_version], pa.int64()),
+            "rows": [len(labels)],
+            **{name: [value] for name, value in values.items()},
+        }
+    )
+    with parquet_writer(spec.output_uri, table.schema) as writer:
+        writer.write_table(table)
+    reporter.result(
+        metadata={**{f"metric/{k}": v for k, v in values.items()}, "evaluated_rows": len(labels)},
+        payload={"kind": "evaluate", "metrics": values, "rows": len(labels)},
+    )
+
+
+def metric_names(spec: StepSpec, task: str) -> list[str]:
+    """The canonical names of ``WITH validation.metrics = "…"`` (a list or a comma string),
+    or the task's defaults; an unknown name fails with the closest known one."""
+    written = spec.param("validation", "metrics")
+    if written is None:
+        return list(DEFAULT_METRICS.get(task, ("accuracy",)))
+    items = written if isinstance(written, list) else str(written).split(",")
+    names = []
+    for item in (str(i).strip() for i in items if str(i).strip()):
+        name = METRICS.get(item.lower().replace("_", ""))
+        if name is None:
+            close = difflib.get_close_matches(item.lower(), list(METRICS), n=1)
+            raise StepError(
+                f"unknown metric '{item}'"
+                + (f" (did you mean '{close[0]}'?)" if close else "")
+                + f"; known: {', '.join(sorted(set(METRICS.values())))}"
+            )
+        names.append(name)
+    return names
+
+
+def _metric(
+    name: str,
+    y: np.ndarray,
+    predicted: np.ndarray,
+    proba: np.ndarray | None,
+    classes: Sequence[Any] | None,
+) -> float:
+    """One metric; a scikit-learn complaint (e.g. text labels for MSE) is the user's to fix."""
+    try:
+        return _compute_metric(name, y, predicted, proba, classes)
+    except (ValueError, TypeError) as e:
+        raise StepError(f"cannot compute {name}: {e}") from None
+
+
+def _compute_metric(
+    name: str,
+    y: np.ndarray,
+    predicted: np.ndarray,
+    proba: np.ndarray | None,
+    classes: Sequence[Any] | None,
+) -> float:
+    from sklearn import metrics
+
+    # Without the model's classes, its order is scikit-learn's: sorted labels.
+    known = list(classes) if classes else sorted(np.unique(y).tolist())
+    average = "binary" if len(np.unique(y)) == 2 else "macro"
+    if name == "accuracy":
+        return float(metrics.accuracy_score(y, predicted))
+    if name in ("precision", "recall", "f1"):
+        scorer = {
+            "precision": metrics.precision_score,
+            "recall": metrics.recall_score,
+            "f1": metrics.f1_score,
+        }[name]
+        # The positive class is the one whose probability is predict_proba's 2nd column.
+        positive = known[1] if len(known) > 1 else np.unique(y)[-1]
+        pos = {"pos_label": positive} if average == "binary" else {}
+        return float(scorer(y, predicted, average=average, zero_division=0, **pos))
+    if name == "auc":
+        assert proba is not None
+        if proba.shape[1] == 2:
+            return float(metrics.roc_auc_score(y, proba[:, 1]))
+        return float(metrics.roc_auc_score(y, proba, multi_class="ovr", labels=known))
+    y_float, predicted_float = y.astype(float), predicted.astype(float)
+    if name == "mse":
+        return float(metrics.mean_squared_error(y_float, predicted_float))
+    if name == "rmse":
+        return float(np.sqrt(metrics.mean_squared_error(y_float, predicted_float)))
+    if name == "mae":
+        return float(metrics.mean_absolute_error(y_float, predicted_float))
+    return float(metrics.r2_score(y_float, predicted_float))
+
+
+# -- EXPLAIN ----------------------------------------------------------------------------
+
+#: ``USING …`` spellings (lower case) → method.
+EXPLAINERS: dict[str, str] = {
+    "auto": "auto",
+    "permutation": "permutation",
+    "shap": "shap",
+    "treeexplainer": "tree",
+    "linearexplainer": "linear",
+    "kernelexplainer": "kernel",
+}
+DEFAULT_MAX_ROWS = 2000
+#: KernelExplainer evaluates the model about 2·features + 2048 times per explained row.
+KERNEL_DEFAULT_MAX_ROWS = 100
+DEFAULT_REPEATS = 5
+#: SHAP's background sample (what "a feature is absent" means) is at most this many rows.
+BACKGROUND_ROWS = 100
+#: The bar chart shows at most this many features (the table has them all).
+PLOT_FEATURES = 30
+#: Written beside the output table.
+PLOT_FILE = "explanation.png"
+
+
+@dataclass(frozen=True)
+class _Attribution:
+    """Per-feature importances in the predictor's feature order."""
+
+    importance: np.ndarray
+    std: np.ndarray
+    #: "permutation" or "shap-tree" / "shap-linear" / "shap-kernel" / "shap-permutation".
+    method: str
+    #: What the importance measures, in words (the chart's axis label).
+    measure: str
+
+
+def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
+    """Attribute the model's output on the SELECT's rows to its feature columns.
+
+    Writes a table (feature, importance, importance_std, rank, method, model,
+    model_version; rank 1 = most important) to ``output_uri`` and, when matplotlib is
+    installed, a bar chart ``explanation.png`` in the same folder. Attributions are
+    computed on a seeded sample of at most ``explain.max_rows`` rows, so their cost does
+    not grow with the table.
+    """
+    if not spec.output_uri:
+        raise StepError("an explain step needs output_uri")
+    kind = _explainer_kind(spec.explainer)
+    default_rows = KERNEL_DEFAULT_MAX_ROWS if kind == "kernel" else DEFAULT_MAX_ROWS
+    max_rows = _positive_int(spec, "max_rows", default_rows)
+    repeats = _positive_int(spec, "repeats", DEFAULT_REPEATS)
+    features = list(predictor.features)
+    if not features:
+        raise StepError("no feature columns: the model reads no column of the SELECT")
+    names = read_schema(spec.input_uri).names
+    missing = [c for c in features if c not in names]
+    if missing:
+        raise StepError(
+            f"feature column(s) {', '.join(missing)} not in the data (columns: {', '.join(names)})"
+        )
+    label = (
+        spec.label if spec.label and spec.label in names and spec.label not in features else None
+    )
+    sample = _sample(spec.input_uri, [*features, *([label] if label else [])], max_rows, spec.seed)
+    if sample.num_rows == 0:
+        raise StepError("the explain SELECT returned no rows")
+    reporter.log(
+        f"explaining {spec.model_name} on {sample.num_rows} rows"
+        + (f" with label '{label}'" if label else " without a label column")
+    )
+
+    attribution = None
+    if kind != "permutation":
+        attribution = _shap(kind, spec, predictor, sample)
+    if attribution is None:
+        attribution = _permutation(predictor, sample, label, repeats, spec.seed)
+
+    order = np.argsort(-attribution.importance, kind="stable")
+    ranked = [features[i] for i in order]
+    n = len(features)
+    table = pa.table(
+        {
+            "feature": pa.array(ranked, pa.string()),
+            "importance": pa.array(attribution.importance[order], pa.float64()),
+            "importance_std": pa.array(attribution.std[order], pa.float64()),
+            "rank": pa.array(np.arange(1, n + 1), pa.int64()),
+            "method": pa.array([attribution.method] * n, pa.string()),
+            "model": pa.array([spec.model_name] * n, pa.string()),
+            "model_version": pa.array([spec.model_version] * n, pa.int64()),
+        }
+    )
+    with parquet_writer(spec.output_uri, table.schema) as writer:
+        writer.write_table(table)
+    importances = {f: float(v) for f, v in zip(ranked, attribution.importance[order], strict=True)}
+    reporter.log(
+        f"{attribution.method} ({attribution.measure}): "
+        + ", ".join(f"{f}={v:.4f}" for f, v in importances.items())
+    )
+    plot_uri = _plot(
+        posixpath.join(posixpath.dirname(spec.output_uri), PLOT_FILE),
+        ranked,
+        attribution.importance[order],
+        attribution.std[order],
+        title=f"{spec.model_name}"
+        + (f"@{spec.model_version}" if spec.model_version is not None else "")
+        + f" — {attribution.method}",
+        xlabel=attribution.measure,
+        reporter=reporter,
+    )
+    reporter.result(
+        metadata={"explain_method": attribution.method, "explained_rows": sample.num_rows},
+        payload={
+            "kind": "explain",
+            "method": attribution.method,
+            "measure": attribution.measure,
+            "rows": sample.num_rows,
+            "importances": importances,
+            "plot_uri": plot_uri,
+        },
+    )
+
+
+def _explainer_kind(written: str | None) -> str:
+    if written is None or not written.strip():
+        return "auto"
+    key = written.strip().lower().replace("_", "")
+    kind = EXPLAINERS.get(key)
+    if kind is None:
+        spellings = {k: _SPELLINGS.get(k, k) for k in EXPLAINERS}
+        close = difflib.get_close_matches(key, list(spellings), n=1)
+        raise StepError(
+            f"unknown explainer '{written}'"
+            + (f" (did you mean '{spellings[close[0]]}'?)" if close else "")
+            + f"; known: {', '.join(spellings.values())}"
+        )
+    return kind
+
+
+_SPELLINGS = {
+    "treeexplainer": "TreeExplainer",
+    "linearexplainer": "LinearExplainer",
+    "kernelexplainer": "KernelExplainer",
+}
+
+
+def _positive_int(spec: StepSpec, key: str, default: int) -> int:
+    value = spec.param("explain", key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise StepError(f"explain.{key} must be a positive integer, not {value!r}")
+    return value
+
+
+def _row_count(uri: str) -> int:
+    with fsspec.open(uri, "rb") as f:
+        return int(pq.ParquetFile(f).metadata.num_rows)
+
+
+def _sample(uri: str, columns: list[str], max_rows: int, seed: int) -> pa.Table:
+    """At most ``max_rows`` rows, chosen uniformly with ``seed``, streaming the file once:
+    the row numbers are drawn first from the Parquet footer's count, then taken batch by
+    batch, so memory holds the sample and one batch, never the table."""
+    total = _row_count(uri)
+    keep = None
+    if total > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
+    pieces: list[pa.RecordBatch] = []
+    offset = 0
+    for batch in iter_batches(uri):
+        part = batch.select(columns)
+        if keep is None:
+            pieces.append(part)
+        else:
+            lo, hi = np.searchsorted(keep, [offset, offset + part.num_rows])
+            if hi > lo:
+                pieces.append(part.take(pa.array(keep[lo:hi] - offset)))
+        offset += part.num_rows
+    schema = read_schema(uri)
+    schema = pa.schema([schema.field(c) for c in columns])
+    return pa.Table.from_batches(pieces, schema=schema).combine_chunks()
+
+
+# -- permutation importance -------------------------------------------------------------
+
+
+def _permutation(
+    predictor: Predictor, sample: pa.Table, label: str | None, repeats: int, seed: int
+) -> _Attribution:
+    """Shuffle one column at a time (Arrow ``take``) and measure what the model loses."""
+    loss, measure = _permutation_loss(predictor, sample, label)
+    rng = np.random.default_rng(seed)
+    features = list(predictor.features)
+    drops = np.zeros((len(features), repeats))
+    for i, name in enumerate(features):
+        index = sample.schema.get_field_index(name)
+        column = sample.column(index)
+        for r in range(repeats):
+            shuffled = column.take(pa.array(rng.permutation(sample.num_rows)))
+            drops[i, r] = loss(sample.set_column(index, sample.schema.field(index), shuffled))
+    return _Attribution(drops.mean(axis=1), drops.std(axis=1), "permutation", measure)
+
+
+def _permutation_loss(
+    predictor: Predictor, sample: pa.Table, label: str | None
+) -> tuple[Callable[[pa.Table], float], str]:
+    """How much worse the model does on shuffled data than on the sample as it is."""
+    task = predictor.task
+    if label is not None and task in ("classification", "regression"):
+        from sklearn import metrics
+
+        y = label_vector(sample, label)
+        if task == "classification":
+
+            def score(data: pa.Table) -> float:
+                return float(metrics.accuracy_score(y, predictor.predict(data)))
+
+            measure = "accuracy drop"
+        else:
+            y_float = y.astype(float)
+
+            def score(data: pa.Table) -> float:
+                predicted = np.asarray(predictor.predict(data), dtype=float)
+                return float(metrics.r2_score(y_float, predicted))
+
+            measure = "R² drop"
+        try:
+            baseline = score(sample)
+        except (ValueError, TypeError) as e:
+            raise StepError(f"cannot score the model against label '{label}': {e}") from None
+        return (lambda data: baseline - score(data)), measure
+
+    # No label: how far the output moves when a feature is scrambled.
+    proba = predictor.predict_proba(sample) if task != "regression" else None
+    if proba is not None:
+        base_proba = np.asarray(proba, dtype=float)
+
+        def moved(data: pa.Table) -> float:
+            shuffled = np.asarray(predictor.predict_proba(data), dtype=float)
+            return float(0.5 * np.abs(shuffled - base_proba).sum(axis=1).mean())
+
+        return moved, "mean change in class probabilities"
+    base = np.asarray(predictor.predict(sample))
+    if task != "classification" and np.issubdtype(base.dtype, np.number):
+        base_float = base.astype(float)
+
+        def moved_value(data: pa.Table) -> float:
+            shuffled = np.asarray(predictor.predict(data), dtype=float)
+            return float(np.abs(shuffled - base_float).mean())
+
+        return moved_value, "mean |change| of the prediction"
+
+    def moved_label(data: pa.Table) -> float:
+        return float(np.mean(np.asarray(predictor.predict(data)) != base))
+
+    return moved_label, "share of changed predictions"
+
+
+# -- SHAP -------------------------------------------------------------------------------
+
+
+def _shap(kind: str, spec: StepSpec, predictor: Predictor, sample: pa.Table) -> _Attribution | None:
+    """Mean |SHAP value| per feature, or None where ``auto`` should use permutation."""
+    explicit = kind != "auto"
+    try:
+        import shap
+    except ImportError:
+        if explicit:
+            raise StepError(
+                f"{spec.explainer} needs shap, which is not installed in the step image "
+                "(pip install shap); or write USING permutation"
+            ) from None
+        return None
+    try:
+        x = numeric_matrix(sample, predictor.features)
+    except StepError:
+        if explicit:
+            raise
+        return None
+    with _seeded(spec.seed):
+        rng = np.random.default_rng(spec.seed)
+        background = x[
+            np.sort(rng.choice(len(x), size=min(len(x), BACKGROUND_ROWS), replace=False))
+        ]
+        masker = shap.maskers.Independent(background, max_samples=BACKGROUND_ROWS)
+        native = getattr(predictor, "native_model", None)
+        explainer: Any
+        if kind in ("auto", "shap", "tree") and _supports(shap.explainers.Tree, native, None):
+            explainer, method = shap.TreeExplainer(native), "shap-tree"
+        elif kind in ("auto", "shap", "linear") and _supports(
+            shap.explainers.Linear, native, masker
+        ):
+            explainer, method = shap.LinearExplainer(native, masker), "shap-linear"
+        elif kind == "auto":
+            return None
+        elif kind == "kernel":
+            explainer = shap.KernelExplainer(_black_box(spec, predictor), background)
+            method = "shap-kernel"
+        elif kind == "shap":
+            explainer = shap.explainers.Permutation(
+                _black_box(spec, predictor), masker, seed=spec.seed
+            )
+            method = "shap-permutation"
+        else:
+            name = {"tree": "TreeExplainer", "linear": "LinearExplainer"}[kind]
+            model = "tree ensembles" if kind == "tree" else "linear models"
+            raise StepError(
+                f"{name} explains {model}; {spec.model_reference} is not one — "
+                "write USING KernelExplainer, USING shap or USING permutation"
+            )
+        try:
+            if method == "shap-tree":
+                explanation = explainer(x, check_additivity=False)
+            elif method == "shap-kernel":
+                explanation = explainer(x, silent=True)
+            else:
+                explanation = explainer(x)
+        except (ValueError, TypeError) as e:
+            if explicit:
+                raise StepError(f"SHAP cannot explain {spec.model_reference}: {e}") from None
+            return None
+    values = np.abs(np.asarray(explanation.values, dtype=float))
+    if values.ndim == 3:  # one attribution per output (class): average their magnitudes
+        values = values.mean(axis=2)
+    return _Attribution(values.mean(axis=0), values.std(axis=0), method, "mean |SHAP value|")
+
+
+def _supports(explainer_class: Any, native: Any, masker: Any) -> bool:
+    return native is not None and bool(explainer_class.supports_model_with_masker(native, masker))
+
+
+def _black_box(spec: StepSpec, predictor: Predictor) -> Callable[[np.ndarray], np.ndarray]:
+    """The predictor as SHAP's model-agnostic explainers call it: a float matrix over the
+    features in, probabilities (classifiers) or values (regressors) out."""
+    features = list(predictor.features)
+
+    def as_table(x: np.ndarray) -> pa.Table:
+        return pa.table({name: x[:, i] for i, name in enumerate(features)})
+
+    if predictor.task == "regression":
+        return lambda x: np.asarray(predictor.predict(as_table(x)), dtype=float)
+
+    def proba(x: np.ndarray) -> np.ndarray:
+        out = predictor.predict_proba(as_table(x))
+        if out is None:
+            raise StepError(
+                f"SHAP explains a classifier through its class probabilities; "
+                f"{spec.model_reference} has no predict_proba — write USING permutation"
+            )
+        return np.asarray(out, dtype=float)
+
+    return proba
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """KernelExplainer draws from NumPy's global generator: seed it, then put it back."""
+    state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+# -- the chart --------------------------------------------------------------------------
+
+
+def _plot(
+    uri: str,
+    features: list[str],
+    importance: np.ndarray,
+    std: np.ndarray,
+    *,
+    title: str,
+    xlabel: str,
+    reporter: Reporter,
+) -> str | None:
+    """A horizontal bar chart, most important on top; None (and a log line) without
+    matplotlib, which is optional so that a lean step image can still EXPLAIN."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        reporter.log(
+            "matplotlib is not installed in the step image: no explanation.png "
+            "(pip install 'sqlml-dagster[explain]')"
+        )
+        return None
+    shown = min(len(features), PLOT_FEATURES)
+    if shown < len(features):
+        title += f" (top {shown} of {len(features)})"
+    # An explicit Agg canvas on a bare Figure: no pyplot, no global backend switch.
+    figure = Figure(figsize=(7.0, max(2.5, 0.35 * shown + 1.3)), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    rows = np.arange(shown)[::-1]
+    errors = np.nan_to_num(std[:shown])
+    axes.barh(rows, importance[:shown], xerr=errors, color="#4C72B0", ecolor="#444444", capsize=3)
+    axes.set_yticks(rows, labels=features[:shown])
+    axes.axvline(0.0, color="#999999", linewidth=0.8)
+    axes.set_xlabel(xlabel)
+    axes.set_title(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    with fsspec.open(uri, "wb") as f:
+        f.write(buffer.getvalue())
+    reporter.log(f"wrote {uri}")
+    return uri

@@ -1,0 +1,339 @@
+"""Deep learning from SQL, end to end: each statement below is materialized by Dagster,
+each ML step runs as ``python -m sqlml_dagster.runtime`` in its own process (the command a
+Kubernetes Job runs), and the checks read the warehouse tables a user would read.
+
+Stated goals (tiny data, CPU): iris classifiers ≥ 0.9 test accuracy; house-price
+regressors R2 ≥ 0.8 on the held-out rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from sqlml_dagster.store import ModelStore
+
+from ..conftest import EXAMPLE, failure_reasons, materialize_all
+
+MODELS = Path(__file__).parent / "models"
+IRIS = EXAMPLE / "data" / "iris.csv"
+HOUSES = EXAMPLE / "data" / "houses.csv"
+
+SOURCES = f"""
+CREATE TABLE iris AS SELECT * FROM read_csv('{IRIS}');
+CREATE TABLE houses AS
+SELECT sqft, bedrooms, 2026 - year_built AS age, distance_km, price, split
+FROM read_csv('{HOUSES}');
+"""
+IRIS_FEATURES = "sepal_length, sepal_width, petal_length, petal_width"
+HOUSE_FEATURES = "sqft, bedrooms, age, distance_km"
+
+
+def iris_accuracy(state: Path, table: str, column: str = "class") -> float:
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        ((accuracy,),) = con.execute(
+            f"SELECT avg(CASE WHEN p.{column} = i.class THEN 1.0 ELSE 0.0 END) "
+            f"FROM {table} p JOIN iris i USING (id)"
+        ).fetchall()
+    return float(accuracy)
+
+
+def house_r2(state: Path, table: str) -> float:
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        ((r2,),) = con.execute(
+            f"SELECT 1 - sum(power(actual - predicted, 2)) / "
+            f"sum(power(actual - (SELECT avg(actual) FROM {table}), 2)) FROM {table}"
+        ).fetchall()
+    return float(r2)
+
+
+def rows(state: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def materialized(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path, sql: str
+) -> tuple[Path, dg.ExecuteInProcessResult]:
+    root = write_project({"sources.sql": SOURCES, "ml.sql": sql})
+    shutil.copytree(MODELS, root.parent / "models")  # the project's models/ folder
+    shutil.copy(EXAMPLE / "models" / "sqlflow_dnn.py", root.parent / "models")
+    state = tmp_path / "state"
+    result = materialize_all(root, state)
+    assert result.success, failure_reasons(result)
+    return state, result
+
+
+def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization.asset_key == dg.AssetKey(asset):
+            return {k: v.value for k, v in materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+# -- PyTorch ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def torch_project(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dg.ExecuteInProcessResult]:
+    tmp = tmp_path_factory.mktemp("torch")
+
+    def write(files: dict[str, str]) -> Path:
+        for name, text in files.items():
+            (tmp / "sql").mkdir(exist_ok=True)
+            (tmp / "sql" / name).write_text(text)
+        return tmp / "sql"
+
+    return materialized(
+        write,
+        tmp,
+        f"""
+        -- SQLFlow's canonical statement, no model zoo: the built-in runs on PyTorch.
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
+        TO TRAIN DNNClassifier
+        WITH model.n_classes = 3, model.hidden_units = [16, 16], train.epoch = 40,
+             train.batch_size = 16, validation.split = 0.2
+        LABEL class
+        INTO iris_dnn;
+
+        SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
+        TO PREDICT iris_dnn_predictions.class
+        WITH predict.probabilities = true
+        USING iris_dnn;
+
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'test'
+        TO EVALUATE iris_dnn
+        WITH validation.metrics = "Accuracy,Precision,Recall,F1,AUC"
+        LABEL class
+        INTO iris_dnn_evaluation;
+
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'test'
+        TO EXPLAIN iris_dnn
+        INTO iris_dnn_explanation;
+
+        -- A researcher's module with optimizer / loss / prepare_prediction_column hooks.
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
+        TO TRAIN torch_nets.IrisNet
+        WITH model.hidden = 16, train.epoch = 40, train.batch_size = 8
+        LABEL class
+        INTO iris_net;
+
+        SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
+        TO PREDICT iris_net_predictions.class USING iris_net;
+
+        -- A module that owns its training loop.
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
+        TO TRAIN torch_loop.Net WITH train.epoch = 60 LABEL class INTO iris_loop;
+
+        SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
+        TO PREDICT iris_loop_predictions.class USING iris_loop;
+
+        -- Regression with a COLUMN clause and a validation query.
+        SELECT {HOUSE_FEATURES}, price FROM houses WHERE split = 'train'
+        TO TRAIN DNNRegressor
+        WITH model.hidden_units = [32, 32], train.epoch = 60, train.batch_size = 32,
+             validation.select = "SELECT {HOUSE_FEATURES}, price FROM houses WHERE split = 'test'"
+        COLUMN sqft, distance_km, INDICATOR(CATEGORY_ID(bedrooms, 8)), BUCKET(age, [10, 30, 50])
+        LABEL price
+        INTO house_dnn;
+
+        SELECT {HOUSE_FEATURES}, price AS actual FROM houses WHERE split = 'test'
+        TO PREDICT house_dnn_predictions.predicted USING house_dnn;
+        """,
+    )
+
+
+def test_builtin_dnn_classifier_reaches_the_accuracy_goal(
+    torch_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, _ = torch_project
+    assert iris_accuracy(state, "iris_dnn_predictions") >= 0.9
+    # predict.probabilities = true: one column per class, each row summing to one
+    ((total, low, high),) = rows(
+        state,
+        "SELECT count(*), min(s), max(s) FROM (SELECT class_probability_setosa + "
+        "class_probability_versicolor + class_probability_virginica AS s FROM iris_dnn_predictions)",
+    )
+    assert (
+        total == 30 and low == pytest.approx(1.0, abs=1e-4) and high == pytest.approx(1.0, abs=1e-4)
+    )
+
+
+def test_training_reports_epochs_and_saves_weights_not_pickles(
+    torch_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, result = torch_project
+    meta = metadata(result, "iris_dnn")
+    epochs = meta["epochs"]
+    assert isinstance(epochs, dg.TableMetadataValue) or hasattr(epochs, "records")
+    records = epochs.records  # type: ignore[union-attr]
+    assert len(records) == 40
+    assert {"epoch", "loss", "val_loss", "val_accuracy"} <= set(records[0].data)
+    assert records[-1].data["loss"] < records[0].data["loss"]
+    version = ModelStore(str(state / "models")).get("iris_dnn")
+    assert version.manifest.flavor == "pytorch"
+    assert set(version.manifest.artifacts) == {"model.safetensors", "signature.json"}
+    assert version.manifest.signature["classes"] == ["setosa", "versicolor", "virginica"]
+
+
+def test_evaluate_and_explain_produce_their_tables(
+    torch_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, result = torch_project
+    ((model, version, n, accuracy, precision, recall, f1, auc),) = rows(
+        state,
+        "SELECT model, model_version, rows, accuracy, precision, recall, f1, auc "
+        "FROM iris_dnn_evaluation",
+    )
+    assert (model, version, n) == ("iris_dnn", 1, 30)
+    assert min(accuracy, precision, recall, f1) >= 0.85 and auc >= 0.95  # type: ignore[call-overload]
+    explained = rows(state, "SELECT feature, rank FROM iris_dnn_explanation ORDER BY rank")
+    assert {f for f, _ in explained} == set(IRIS_FEATURES.split(", "))
+    assert explained[0][0] in ("petal_length", "petal_width")
+    meta = metadata(result, "iris_dnn_explanation")
+    assert str(meta["plot"]).startswith(
+        "![iris_dnn_explanation explanation](data:image/png;base64,"
+    )
+
+
+def test_module_hooks_and_custom_loops_train(
+    torch_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, _ = torch_project
+    assert iris_accuracy(state, "iris_net_predictions") >= 0.9
+    assert iris_accuracy(state, "iris_loop_predictions") >= 0.9
+
+
+def test_regressor_with_columns_and_validation_select(
+    torch_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, result = torch_project
+    assert house_r2(state, "house_dnn_predictions") >= 0.8
+    records = metadata(result, "house_dnn")["epochs"].records  # type: ignore[attr-defined]
+    assert "val_loss" in records[-1].data and "val_r2" in records[-1].data
+    signature = ModelStore(str(state / "models")).get("house_dnn").manifest.signature
+    assert signature["feature_plan"]  # saved with the model, applied at PREDICT
+
+
+# -- Keras ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keras_project(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dg.ExecuteInProcessResult]:
+    tmp = tmp_path_factory.mktemp("keras")
+
+    def write(files: dict[str, str]) -> Path:
+        for name, text in files.items():
+            (tmp / "sql").mkdir(exist_ok=True)
+            (tmp / "sql" / name).write_text(text)
+        return tmp / "sql"
+
+    return materialized(
+        write,
+        tmp,
+        f"""
+        -- The model-zoo guide's file, unchanged (binary label: is it a setosa?).
+        SELECT {IRIS_FEATURES}, CAST(class = 'setosa' AS INTEGER) AS setosa
+        FROM iris WHERE split = 'train'
+        TO TRAIN my_awesome_model.MyAwesomeClassifier
+        WITH model.hidden_units = [8], train.epoch = 2
+        LABEL setosa
+        INTO guide_model;
+
+        SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
+        TO PREDICT guide_predictions.setosa USING guide_model;
+
+        -- A Keras 2 zoo model with SQLFlow's optimizer/loss/prepare hooks.
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
+        TO TRAIN sqlflow_dnn.DNNClassifier
+        WITH model.n_classes = 3, model.hidden_units = [16, 16], train.epoch = 60,
+             train.batch_size = 16
+        LABEL class
+        INTO iris_keras;
+
+        SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
+        TO PREDICT iris_keras_predictions.class USING iris_keras;
+
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'test'
+        TO EVALUATE iris_keras WITH validation.metrics = "Accuracy,F1" LABEL class
+        INTO iris_keras_evaluation;
+
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'test'
+        TO EXPLAIN iris_keras USING permutation INTO iris_keras_explanation;
+
+        -- sqlflow_train_loop: the model trains itself on the tf.data.Dataset.
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
+        TO TRAIN custom_loop.SelfTrained
+        WITH model.n_classes = 3, train.epoch = 60, train.batch_size = 16
+        LABEL class
+        INTO iris_self_trained;
+
+        SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
+        TO PREDICT iris_self_trained_predictions.class USING iris_self_trained;
+
+        -- Keras 3 factories: a Sequential classifier and a functional regressor.
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
+        TO TRAIN keras3_models.classifier
+        WITH train.epoch = 60, train.batch_size = 16, train.learning_rate = 0.01
+        LABEL class
+        INTO iris_keras3;
+
+        SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
+        TO PREDICT iris_keras3_predictions.class USING iris_keras3;
+
+        SELECT {HOUSE_FEATURES}, price FROM houses WHERE split = 'train'
+        TO TRAIN keras3_models.regressor
+        WITH train.epoch = 80, train.batch_size = 32, train.learning_rate = 0.01
+        COLUMN sqft, distance_km, bedrooms, EMBEDDING(BUCKET(age, [10, 30, 50]), 2, mean)
+        LABEL price
+        INTO house_keras3;
+
+        SELECT {HOUSE_FEATURES}, price AS actual FROM houses WHERE split = 'test'
+        TO PREDICT house_keras3_predictions.predicted USING house_keras3;
+        """,
+    )
+
+
+def test_the_model_zoo_guides_file_trains_unchanged(
+    keras_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, _ = keras_project
+    manifest = ModelStore(str(state / "models")).get("guide_model").manifest
+    assert manifest.flavor == "keras" and manifest.signature["format"] == "sqlml_tf_keras"
+    assert "tf_keras" in manifest.frameworks
+    # its prepare_prediction_column (argmax over one sigmoid unit) decides the column
+    assert rows(state, "SELECT count(*), count(DISTINCT setosa) FROM guide_predictions") == [
+        (30, 1)
+    ]
+
+
+def test_keras_zoo_model_reaches_the_accuracy_goal(
+    keras_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, _ = keras_project
+    assert iris_accuracy(state, "iris_keras_predictions") >= 0.9
+    assert iris_accuracy(state, "iris_self_trained_predictions") >= 0.9
+    ((accuracy, f1),) = rows(state, "SELECT accuracy, f1 FROM iris_keras_evaluation")
+    assert accuracy >= 0.9 and f1 >= 0.9  # type: ignore[operator]
+    features = rows(state, "SELECT feature, method FROM iris_keras_explanation")
+    assert len(features) == 4 and {m for _, m in features} == {"permutation"}
+
+
+def test_keras3_factories_train_and_save_keras_files(
+    keras_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, _ = keras_project
+    assert iris_accuracy(state, "iris_keras3_predictions") >= 0.9
+    assert house_r2(state, "house_keras3_predictions") >= 0.8
+    manifest = ModelStore(str(state / "models")).get("house_keras3").manifest
+    assert "model.keras" in manifest.artifacts and manifest.signature["format"] == "sqlml_keras"
