@@ -7,9 +7,18 @@
 # GPU variant: start FROM an image with CUDA (e.g. nvidia/cuda:12.4.1-runtime-ubuntu22.04
 # plus python3.11, or pytorch/pytorch:*-cuda*-runtime) and keep the same pip install; the
 # launcher requests GPUs with `WITH resources.gpu = N` (resource name configurable).
+#
+# Deep-learning steps need their framework in the image: build with
+#   --build-arg FRAMEWORKS="torch safetensors"                       (PyTorch, built-in DNNs)
+#   --build-arg FRAMEWORKS="keras tf-keras tensorflow-cpu"           (Keras, SQLFlow zoo files)
+#   --build-arg FRAMEWORKS="matplotlib shap"                         (EXPLAIN's plot and SHAP)
+# and copy model packages into /models (on PYTHONPATH), e.g. in a derived image:
+#   FROM sqlml-dagster-runtime:0.1.0
+#   COPY models/ /models/
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ARG FRAMEWORKS=""
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PYTHONPATH=/models
 
 WORKDIR /opt/sqlml
 COPY pyproject.toml README.md constraints.txt ./
@@ -18,6 +27,8 @@ COPY sqlml_dagster ./sqlml_dagster
 # for s3:// stores; constraints pin the same versions the test suite runs.
 RUN pip install --no-deps . \
  && pip install -c constraints.txt "dagster-pipes" "pyarrow" "fsspec" "numpy" "scikit-learn" "skops" "s3fs" \
+ && if [ -n "$FRAMEWORKS" ]; then pip install -c constraints.txt $FRAMEWORKS; fi \
+ && mkdir -p /models \
  && useradd --create-home --uid 10001 sqlml
 
 USER 10001

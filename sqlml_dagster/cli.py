@@ -339,7 +339,7 @@ def _find_definitions(module: Any, attribute: str | None) -> Any:
 
 def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs: Any) -> str:
     models: list[tuple[str, ...]] = []
-    predictions: list[tuple[str, ...]] = []
+    predictions: list[tuple[str, ...]] = []  # and evaluations, explanations: model outputs
     tables: list[tuple[str, ...]] = []
     for event in events:
         m = event.materialization
@@ -361,7 +361,7 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
                     metrics,
                 )
             )
-        elif kind in ("prediction", "evaluation"):
+        elif kind in ("prediction", "evaluation", "explanation"):
             predictions.append(
                 (
                     name,

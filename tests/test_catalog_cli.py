@@ -33,12 +33,24 @@ def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(EXAMPLE, workdir / "example_copy", ignore=shutil.ignore_patterns(".sqlml"))
     state = workdir / "state"
     first, second = demo(workdir, state), demo(workdir, state)
-    assert model_lines(first) == ["house_price_gbr v1 trained", "iris_rf v1 trained"]
-    assert model_lines(second) == ["house_price_gbr v1 unchanged", "iris_rf v1 unchanged"]
+    assert model_lines(first) == [
+        "house_price_gbr v1 trained",
+        "house_price_net v1 trained",
+        "iris_dnn v1 trained",
+        "iris_rf v1 trained",
+    ]
+    assert model_lines(second) == [
+        "house_price_gbr v1 unchanged",
+        "house_price_net v1 unchanged",
+        "iris_dnn v1 unchanged",
+        "iris_rf v1 unchanged",
+    ]
     with open(workdir / "example_copy" / "data" / "iris.csv", "a") as f:
         f.write("151,5.9,3.1,5.0,1.9,virginica,train\r\n")  # the file has CRLF line ends
     assert model_lines(demo(workdir, state)) == [
         "house_price_gbr v1 unchanged",
+        "house_price_net v1 unchanged",
+        "iris_dnn v2 trained",
         "iris_rf v2 trained",
     ]
     return state
@@ -62,8 +74,10 @@ def state(demo_state: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 def test_models_list_show_and_diff(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = sqlml(capsys, "models", "list")
     assert code == 0
-    assert [line.split()[:3] for line in out.splitlines()[2:4]] == [
+    assert [line.split()[:3] for line in out.splitlines()[2:6]] == [
         ["house_price_gbr", "1", "1"],
+        ["house_price_net", "1", "1"],
+        ["iris_dnn", "2", "2"],
         ["iris_rf", "2", "2"],
     ]
     code, out, _ = sqlml(capsys, "models", "list", "iris_rf", "--format", "json")
@@ -118,7 +132,7 @@ def test_run_sql_answers_catalog_statements_and_queries(
     assert code == 0, err
     results = [json.loads(chunk) for chunk in out.replace("}\n{", "}\x00{").split("\x00")]
     models, described, trained, counted, scored = results
-    assert [r["model"] for r in models["rows"]] == ["house_price_gbr", "iris_rf"]
+    assert [r["model"] for r in models["rows"]] == ["house_price_gbr", "house_price_net", "iris_dnn", "iris_rf"]
     assert described["title"] == "iris_rf@1"
     assert "TO TRAIN sklearn.ensemble.RandomForestClassifier" in trained["rows"][0]["statement"]
     assert counted["rows"] == [{"n": 30}]

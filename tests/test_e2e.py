@@ -35,7 +35,7 @@ def test_summary_lists_models_with_versions_and_metrics(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     out = demo[1].stdout
-    assert "materialized 10 asset(s)" in out
+    assert "materialized 15 asset(s)" in out
     assert "iris_rf          v1  trained  sklearn.ensemble.RandomForestClassifier" in out
     assert "accuracy=" in out and "r2=" in out
     assert "iris_predictions         30 rows  (model iris_rf v1)" in out
@@ -89,6 +89,31 @@ def test_ml_predict_inline_agrees_with_to_predict(
         "WHERE p.class <> r.class ORDER BY p.id",
     )
     assert inline == stepped
+
+
+def test_deep_learning_models_of_the_example(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """The SQLFlow zoo model (Keras) and the PyTorch network with a COLUMN clause reach the
+    example's goals; the forest's explanation ranks a petal measurement first."""
+    state, _ = demo
+    ((accuracy, probability_sum),) = query(
+        state,
+        "SELECT avg(CASE WHEN p.class = r.class THEN 1.0 ELSE 0.0 END), "
+        "avg(class_probability_setosa + class_probability_versicolor + class_probability_virginica) "
+        "FROM iris_dnn_predictions p JOIN raw_iris r USING (id)",
+    )
+    assert accuracy >= 0.9 and abs(probability_sum - 1.0) < 1e-4
+    ((r2,),) = query(
+        state,
+        "SELECT 1 - sum(power(actual_price - predicted_price, 2)) / sum(power(actual_price - "
+        "(SELECT avg(actual_price) FROM house_net_predictions), 2)) FROM house_net_predictions",
+    )
+    assert r2 > 0.9
+    (first,) = query(state, "SELECT feature FROM iris_rf_explanation WHERE rank = 1")
+    assert first[0] in ("petal_length", "petal_width")
+    manifest = json.loads((state / "models" / "iris_dnn" / "1" / "manifest.json").read_text())
+    assert manifest["flavor"] == "keras" and "model.weights.h5" in manifest["artifacts"]
 
 
 def test_model_versions_have_manifests(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:

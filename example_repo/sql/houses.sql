@@ -31,3 +31,24 @@ FROM house_features
 WHERE split = 'test'
 TO PREDICT house_price_predictions.predicted_price
 USING house_price_gbr;
+
+-- The same prediction with a PyTorch network (models/house_net.py) and SQLFlow's COLUMN
+-- clause: bedrooms one-hot, age bucketed; validated on the test rows while training.
+SELECT sqft, bedrooms, age, distance_km, price
+FROM house_features
+WHERE split = 'train'
+TO TRAIN house_net.HouseNet
+WITH
+    model.hidden = 32,
+    train.epoch = 60,
+    train.batch_size = 32,
+    validation.select = "SELECT sqft, bedrooms, age, distance_km, price FROM house_features WHERE split = 'test'"
+COLUMN sqft, distance_km, INDICATOR(CATEGORY_ID(bedrooms, 8)), INDICATOR(BUCKET(age, [10, 30, 50]))
+LABEL price
+INTO house_price_net;
+
+SELECT id, sqft, bedrooms, age, distance_km, price AS actual_price
+FROM house_features
+WHERE split = 'test'
+TO PREDICT house_net_predictions.predicted_price
+USING house_price_net;

@@ -36,3 +36,29 @@ SELECT id, class AS actual,
 FROM raw_iris
 WHERE split = 'test'
   AND class <> ML_PREDICT(iris_rf, sepal_length, sepal_width, petal_length, petal_width);
+
+-- A SQLFlow model-zoo model (models/sqlflow_dnn.py: Keras, SQLFlow's contract), trained
+-- unchanged; per-epoch loss and validation accuracy appear on the asset.
+SELECT sepal_length, sepal_width, petal_length, petal_width, class
+FROM iris_train
+TO TRAIN sqlflow_dnn.DNNClassifier
+WITH
+    model.n_classes = 3,
+    model.hidden_units = [16, 16],
+    train.epoch = 60,
+    train.batch_size = 16,
+    validation.split = 0.2
+LABEL class
+INTO iris_dnn;
+
+-- Class probabilities beside the predicted class.
+SELECT * FROM raw_iris WHERE split = 'test'
+TO PREDICT iris_dnn_predictions.class
+WITH predict.probabilities = true
+USING iris_dnn;
+
+-- Which measurements does the forest rely on? One row per feature, plus a plot.
+SELECT sepal_length, sepal_width, petal_length, petal_width, class
+FROM raw_iris WHERE split = 'test'
+TO EXPLAIN iris_rf
+INTO iris_rf_explanation;

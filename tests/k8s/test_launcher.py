@@ -74,6 +74,46 @@ def test_image_prefixed_train_runs_as_a_job_and_publishes_a_version(
     assert materializations[0].metadata["metric/accuracy"].value == 1.0
 
 
+DNN_SQL = """
+CREATE TABLE d AS
+SELECT range * 0.1 AS x, CAST(range % 7 AS INTEGER) AS z, CASE WHEN range % 2 = 0 THEN 'even' ELSE 'odd' END AS parity
+FROM range(60);
+SELECT x, z, parity FROM d
+TO TRAIN registry.example.com/team/models:1.2/DNNClassifier
+WITH model.hidden_units = [8], train.epoch = 3, resources.gpu = 1
+COLUMN NUMERIC(x), EMBEDDING(CATEGORY_ID(z, 7), 4)
+LABEL parity INTO parity_dnn;
+
+SELECT x, z FROM d TO PREDICT parity_out.parity USING parity_dnn;
+"""
+
+
+def test_a_deep_learning_statement_runs_unchanged_as_a_job(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+) -> None:
+    """The statement a laptop trains on CPU runs as a Job asking for a GPU; the pod runs
+    the same runtime entrypoint (here on the test kubelet's CPU) and publishes the same
+    kind of version: PyTorch weights, the feature plan, per-epoch history via Pipes."""
+    root = write_project({"m.sql": DNN_SQL})
+    state = tmp_path / "state"
+    result = materialize(root, state, launcher_for(k8s_cluster, state))
+    assert result.success, failure_reasons(result)
+    manifest = ModelStore(str(state / "models")).get("parity_dnn").manifest
+    assert manifest.flavor == "pytorch" and "model.safetensors" in manifest.artifacts
+    assert manifest.launched_as.startswith("job/default/")
+    (train_job,) = [
+        j for j in k8s_cluster.jobs("default") if j["metadata"]["name"].startswith("sqlml-train-")
+    ]
+    container = train_job["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+    (trained,) = result.asset_materializations_for_node("sqlml__parity_dnn")
+    assert len(trained.metadata["epochs"].value.records) == 3
+    (predicted,) = result.asset_materializations_for_node("sqlml__parity_out")
+    assert predicted.metadata["dagster/row_count"].value == 60
+
+
 @pytest.mark.parametrize(
     ("simulate", "expected"),
     [

@@ -49,7 +49,7 @@ def use_tf_keras_for_tf_dot_keras() -> None:
     TensorFlow or a model module, which is why the runtime calls it before dispatching."""
     import importlib.util
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA-probe noise in step logs
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if importlib.util.find_spec("tf_keras") is not None:
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -165,7 +165,19 @@ def _wrap(model: Any, plan: FeaturePlan, api: str, takes_columns: bool) -> Any:
 # -- training -------------------------------------------------------------------------
 
 
+def _quiet() -> None:
+    """TensorFlow's Python-side deprecation chatter (feature columns, get_config of
+    subclassed models) is about TensorFlow's roadmap, not the user's statement."""
+    import logging
+    import warnings
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="tf_keras")
+    warnings.filterwarnings("ignore", module="keras")
+
+
 def train(spec: StepSpec, reporter: Reporter) -> None:
+    _quiet()
     constructor = resolve(spec.model_reference)
     prepared = dl.prepare(spec, reporter)
     settings, target = prepared.settings, prepared.target
@@ -440,6 +452,7 @@ def _save(
 
 
 def load_predictor(spec: StepSpec) -> dl.DLPredictor:
+    _quiet()
     signature = read_signature(spec.model_uri)
     fmt = signature.get("format")
     base = spec.model_uri.rstrip("/")
