@@ -29,6 +29,10 @@ from .compiler.project import Node, Project, Source
 WAREHOUSE_KIND = "duckdb"
 
 
+#: Dagster kinds (UI icons) of models by flavor; a user's own class (``auto``) is "python".
+FLAVOR_KINDS = {"sklearn": "sklearn", "pytorch": "pytorch", "keras": "tensorflow"}
+
+
 class SqlMlTranslator:
     def get_asset_key(self, name: QualifiedName) -> dg.AssetKey:
         """``schema.table`` → ``["schema", "table"]``, lower-cased as SQL compares names."""
@@ -53,7 +57,7 @@ class SqlMlTranslator:
         statement = node.statement
         if isinstance(statement, TrainStatement):
             flavor = statement.model.flavor
-            return {"sqlml", "sklearn" if flavor == "sklearn" else "python"}
+            return {"sqlml", FLAVOR_KINDS.get(flavor, "python")}
         if isinstance(statement, CreateModelStatement):
             return {"sqlml", statement.flavor or "sklearn"}
         if node.kind in (ObjectKind.PREDICTION, ObjectKind.EVALUATION, ObjectKind.EXPLANATION):

@@ -26,12 +26,17 @@ def example_specs(tmp_path_factory: pytest.TempPathFactory) -> dict[dg.AssetKey,
 def test_one_asset_per_produced_object(example_specs: dict[dg.AssetKey, dg.AssetSpec]) -> None:
     assert sorted(k.to_user_string() for k in example_specs) == [
         "house_features",
+        "house_net_predictions",
         "house_price_gbr",
+        "house_price_net",
         "house_price_predictions",
         "iris_disagreements",
+        "iris_dnn",
+        "iris_dnn_predictions",
         "iris_evaluation",
         "iris_predictions",
         "iris_rf",
+        "iris_rf_explanation",
         "iris_train",
         "raw_houses",
         "raw_iris",
@@ -54,6 +59,10 @@ def test_one_asset_per_produced_object(example_specs: dict[dg.AssetKey, dg.Asset
             {"sqlml", "duckdb"},
             {"house_features", "house_price_gbr"},
         ),
+        # a user's class (house_net.HouseNet): the framework is known when it runs
+        ("house_price_net", "houses", {"sqlml", "python"}, {"house_features"}),
+        ("iris_dnn", "iris", {"sqlml", "python"}, {"iris_train"}),
+        ("iris_rf_explanation", "iris", {"sqlml", "duckdb"}, {"raw_iris", "iris_rf"}),
     ],
 )
 def test_asset_shape(

@@ -444,6 +444,32 @@ LANGUAGE_CASES = [
         "the form is: DROP MODEL <model>",
         id="drop-model-without-name",
     ),
+    pytest.param(
+        'SELECT * FROM t TO TRAIN DNNClassifier WITH validation.select = "SELEC * FROM v" '
+        "LABEL y INTO m;",
+        "SQLML101",
+        "sql/a.sql:1:45",
+        "validation.select is not valid SQL",
+        "a SELECT in the file's dialect",
+        id="validation-select-syntax",
+    ),
+    pytest.param(
+        "SELECT * FROM t TO TRAIN DNNClassifier WITH validation.select = 3 LABEL y INTO m;",
+        "SQLML110",
+        "sql/a.sql:1:45",
+        "validation.select must be a quoted SELECT",
+        'validation.select = "SELECT * FROM iris_validation"',
+        id="validation-select-not-a-string",
+    ),
+    pytest.param(
+        'SELECT * FROM t TO TRAIN DNNClassifier WITH validation.select = "DROP TABLE t" '
+        "LABEL y INTO m;",
+        "SQLML110",
+        "sql/a.sql:1:45",
+        "validation.select must be a query",
+        "SELECT * FROM iris_validation",
+        id="validation-select-not-a-query",
+    ),
 ]
 
 

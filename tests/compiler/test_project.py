@@ -7,8 +7,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from sqlml_dagster.cli import project_to_json
 from sqlml_dagster.compiler import ObjectKind, compile_project
+from sqlml_dagster.compiler.ir import ModelRef
 
 from ..conftest import EXAMPLE
 
@@ -84,3 +87,37 @@ def test_nested_folders_make_groups(write_project: Callable[[dict[str, str]], Pa
     project = compile_project(write_project({"marts/iris-v2.sql": "CREATE TABLE t AS SELECT 1;"}))
     assert project.nodes[0].group == "marts_iris_v2"
     assert project.nodes[0].file == "sql/marts/iris-v2.sql"
+
+
+def test_validation_select_tables_are_model_inputs(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    root = write_project(
+        {
+            "m.sql": """
+                CREATE TABLE holdout AS SELECT * FROM raw.events WHERE d >= '2026-01-01';
+                SELECT * FROM raw.events TO TRAIN DNNClassifier
+                WITH validation.select = "SELECT * FROM holdout"
+                LABEL y INTO churn;
+            """
+        }
+    )
+    node = next(n for n in compile_project(root).nodes if n.name.key == "churn")
+    assert {d.key for d in node.deps} >= {"holdout"}
+
+
+@pytest.mark.parametrize(
+    ("reference", "flavor"),
+    [
+        ("DNNClassifier", "pytorch"),
+        ("LinearRegressor", "pytorch"),
+        ("sklearn.svm.SVC", "sklearn"),
+        ("torch_models.Net", "auto"),
+        ("torchvision.models.resnet18", "pytorch"),
+        ("keras.applications.MobileNet", "keras"),
+        ("tensorflow.keras.Sequential", "keras"),
+        ("my_models.DNNClassifier", "auto"),
+    ],
+)
+def test_model_references_name_their_flavor(reference: str, flavor: str) -> None:
+    assert ModelRef(reference).flavor == flavor

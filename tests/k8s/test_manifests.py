@@ -104,7 +104,9 @@ def test_manifests_are_accepted_by_an_api_server(
             "-m",
             "sqlml_dagster.runtime",
         ]
-    assert len(documents) == 7  # 2 here; the example: 2 models, 2 predictions, 1 evaluation
+    assert (
+        len(documents) == 12
+    )  # 2 here; the example: 4 models, 4 predictions, 1 evaluation, 1 explanation
 
 
 def test_image_outside_the_allow_list_is_a_compile_time_diagnostic(
