@@ -16,7 +16,7 @@ from .conftest import EXAMPLE
 def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLE / "sql")]) == 0
     assert (
-        "ok — 2 file(s), 4 tables, 1 view, 2 models, 2 predictions, 1 evaluation, 0 sources"
+        "ok — 2 file(s), 4 tables, 1 view, 4 models, 4 predictions, 1 evaluation, 1 explanation, 0 sources"
         in capsys.readouterr().out
     )
 
@@ -66,7 +66,7 @@ def test_check_json_on_the_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLE / "sql"), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     kinds = {tuple(a["key"]): a["kind"] for a in report["assets"]}
-    assert (report["ok"], report["files"], report["statements"]) == (True, 2, 10)
+    assert (report["ok"], report["files"], report["statements"]) == (True, 2, 15)
     assert kinds[("iris_rf",)] == "model" and kinds[("iris_predictions",)] == "prediction"
 
 
@@ -103,5 +103,7 @@ def test_compile_prints_the_graph(capsys: pytest.CaptureFixture[str]) -> None:
     graph = json.loads(capsys.readouterr().out)
     assert [n["name"] for n in graph["nodes"] if n["kind"] == "model"] == [
         "house_price_gbr",
+        "house_price_net",
         "iris_rf",
+        "iris_dnn",
     ]

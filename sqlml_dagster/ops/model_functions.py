@@ -80,7 +80,12 @@ class ModelFunctions:
 
 def model_function(version: ModelVersion, inputs: int, function_name: str) -> SqlFunction:
     """Load one model version and wrap its ``predict`` as an Arrow function of ``inputs``
-    DOUBLE arguments (features in the order the model was trained on)."""
+    DOUBLE arguments (features in the order the model was trained on).
+
+    A model trained with a ``COLUMN`` clause reads its source columns through the saved
+    feature plan (vocabularies, buckets, hashes): its arguments take the types of those
+    columns (``ML_PREDICT(m, city, x)`` with ``city`` a VARCHAR) and are encoded exactly as
+    ``TO PREDICT`` encodes them, never fed to the estimator as raw numbers."""
     manifest = version.manifest
     label = f"{manifest.model} v{manifest.version}"
     if manifest.flavor not in IN_PROCESS_FLAVORS:
@@ -96,22 +101,30 @@ def model_function(version: ModelVersion, inputs: int, function_name: str) -> Sq
             description=f"ML_PREDICT({manifest.model}, …) passes {inputs} input(s) but {label} "
             f"was trained on {expected} feature(s){named}"
         )
-    from ..runtime.flavors.sklearn import load_estimator
+    from ..runtime.flavors.sklearn import load_estimator, saved_plan
 
     try:
         verify_artifacts(version.uri)
         estimator = load_estimator(version.uri, manifest.model_reference)
+        plan = saved_plan(manifest.signature)
     except (StepError, CorruptVersion) as e:
         raise dg.Failure(description=f"cannot load {label}: {e}") from None
+    parameters: tuple[str, ...] = ("DOUBLE",) * inputs
+    if plan is not None:
+        types = {f["name"]: str(f.get("type")) for f in manifest.signature.get("features", [])}
+        parameters = tuple(_sql_parameter(types.get(name, "double")) for name in manifest.features)
     return_type = _sql_type(manifest.signature)
     arrow_type = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}.get(
         return_type, pa.float64()
     )
 
     def predict(*columns: pa.Array) -> pa.Array:
-        x = np.column_stack(
-            [np.asarray(c.to_numpy(zero_copy_only=False), dtype=float) for c in columns]
-        )
+        if plan is not None:
+            x = plan.encode(pa.table(list(columns), names=manifest.features)).dense
+        else:
+            x = np.column_stack(
+                [np.asarray(c.to_numpy(zero_copy_only=False), dtype=float) for c in columns]
+            )
         with warnings.catch_warnings():  # models fitted on named columns get positions here
             warnings.simplefilter("ignore", UserWarning)
             predicted: Any = estimator.predict(x)
@@ -122,7 +135,23 @@ def model_function(version: ModelVersion, inputs: int, function_name: str) -> Sq
         [inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(inputs)]
     )
     function: Callable[..., pa.Array] = predict
-    return SqlFunction(function_name, function, ("DOUBLE",) * inputs, return_type)
+    return SqlFunction(function_name, function, parameters, return_type)
+
+
+def _sql_parameter(arrow_type: str) -> str:
+    """The DuckDB type of an argument from the Arrow type its column had in training
+    (``string``, ``int64``, ``list<item: double>``…): strings stay strings for
+    vocabularies and hashes, integers stay integers for ids."""
+    if arrow_type.startswith(("list<", "large_list<", "fixed_size_list<")):
+        item = arrow_type[arrow_type.index(": ") + 2 : arrow_type.rindex(">")]
+        return _sql_parameter(item) + "[]"
+    if "string" in arrow_type or arrow_type == "utf8":
+        return "VARCHAR"
+    if arrow_type == "bool":
+        return "BOOLEAN"
+    if "int" in arrow_type:
+        return "BIGINT"
+    return "DOUBLE"
 
 
 def _sql_type(signature: dict[str, Any]) -> str:

@@ -3,6 +3,15 @@
 ``WITH model.k = v`` become constructor keyword arguments; an estimator with a
 ``random_state`` parameter that the statement leaves unset gets the spec's seed, so
 training is deterministic by default.
+
+Without a ``COLUMN`` clause the estimator reads the selected columns (all but the label)
+as one float matrix, missing values as NaN (``data.numeric_matrix``). With one, the clause
+becomes a :class:`~sqlml_dagster.runtime.features.FeaturePlan` — the encoder the PyTorch
+and Keras flavors use — fitted on the training rows and saved in ``signature.json`` (key
+``feature_plan``), so ``TO PREDICT``, ``TO EVALUATE``, ``TO EXPLAIN`` and ``ML_PREDICT``
+encode exactly as training did. The estimator then reads the plan's ``dense`` matrix:
+``INDICATOR`` multi-hots, bucket and hash indices as one-hots, numbers as written. See
+:func:`feature_plan` for what differs from the deep-learning flavors.
 """
 
 from __future__ import annotations
@@ -28,12 +37,15 @@ from ..data import (
     read_schema,
     read_table,
 )
+from ..features import FeaturePlan
 from ..spec import StepSpec
 
 ARTIFACT = "model.skops"
 SIGNATURE = "signature.json"
 #: Modules whose types a saved model may contain without the user vouching for them.
 TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+#: The ``COLUMN`` group written without ``FOR``: the only one an estimator can take.
+FEATURE_COLUMNS = "feature_columns"
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
@@ -45,13 +57,26 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     params = dict(spec.params.get("model", {}))
     estimator = _construct(estimator_class, params, spec)
     table = read_table(spec.input_uri)
-    features = spec.features or [c for c in table.schema.names if c != spec.label]
+    plan = feature_plan(spec, table.schema)
+    features = (
+        list(plan.source_columns)
+        if plan is not None
+        else spec.features or [c for c in table.schema.names if c != spec.label]
+    )
     reporter.log(
         f"training on {table.num_rows} rows, {len(features)} features: {', '.join(features)}"
     )
     if table.num_rows == 0:
         raise StepError("the training SELECT returned no rows")
-    x = numeric_matrix(table, features)
+    if plan is not None:
+        plan = plan.fit([table], normalize=False)
+        reporter.log(
+            f"COLUMN clause: {len(features)} column(s) encoded as {plan.dense_width} "
+            "input(s) of the estimator"
+        )
+        x = plan.encode(table).dense
+    else:
+        x = numeric_matrix(table, features)
     y = label_vector(table, spec.label) if spec.label else None
     try:
         estimator.fit(x, y) if y is not None else estimator.fit(x)
@@ -64,7 +89,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     import skops
     import skops.io as sio
 
-    signature = {
+    signature: dict[str, Any] = {
         "features": [{"name": f, "type": str(table.schema.field(f).type)} for f in features],
         "label": {"name": spec.label, "type": str(table.schema.field(spec.label).type)}
         if spec.label
@@ -72,6 +97,8 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         "classes": [_plain(c) for c in getattr(estimator, "classes_", [])] or None,
         "task": _task(estimator, y),
     }
+    if plan is not None:
+        signature["feature_plan"] = plan.to_json()
     base = spec.model_uri.rstrip("/")
     with fsspec.open(f"{base}/{ARTIFACT}", "wb") as f:
         f.write(sio.dumps(estimator))
@@ -107,6 +134,7 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
     if not spec.output_uri or not spec.prediction_column:
         raise StepError("a predict step needs output_uri and prediction_column")
     estimator = load_estimator(spec.model_uri, spec.model_reference)
+    plan = saved_plan(_signature(spec.model_uri))
     column = spec.prediction_column
     input_schema = read_schema(spec.input_uri)
     kept = [f for f in input_schema if f.name != column]
@@ -118,7 +146,8 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
         for batch in iter_batches(spec.input_uri):
             if batch.num_rows == 0:
                 continue
-            predictions = pa.array(_plain_array(estimator.predict(numeric_matrix(batch, features))))
+            x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
+            predictions = pa.array(_plain_array(estimator.predict(x)))
             out = pa.RecordBatch.from_arrays(
                 [batch.column(f.name) for f in kept] + [predictions],
                 schema=pa.schema([*kept, pa.field(column, predictions.type)]),
@@ -149,17 +178,29 @@ def explain(spec: StepSpec, reporter: Reporter) -> None:
 class SklearnPredictor:
     """A loaded estimator as ``scoring.Predictor``: Arrow in, numpy out.
 
-    ``native_model`` is the estimator itself (it reads ``numeric_matrix(data, features)``),
-    which lets SHAP use TreeExplainer or LinearExplainer on it.
+    Without a feature plan, ``native_model`` is the estimator itself (it reads
+    ``numeric_matrix(data, features)``), which lets SHAP use TreeExplainer or
+    LinearExplainer on it. A model trained with a ``COLUMN`` clause reads the plan's
+    encoding instead — other columns, in another number — so handing SHAP the estimator
+    would explain inputs the model never saw: it has no ``native_model`` (``None``), and
+    EXPLAIN attributes to the source columns through the predictor (permutation
+    importance, or SHAP's model-agnostic explainers).
     """
 
     def __init__(
-        self, estimator: Any, features: list[str], task: str, classes: list[Any] | None
+        self,
+        estimator: Any,
+        features: list[str],
+        task: str,
+        classes: list[Any] | None,
+        plan: FeaturePlan | None = None,
     ) -> None:
-        self.native_model = estimator
-        self.features = features
+        self.estimator = estimator
+        self.native_model = estimator if plan is None else None
+        self.features = list(plan.source_columns) if plan is not None else features
         self.task = task
         self.classes = classes
+        self.plan = plan
         # EVALUATE with AUC asks for labels and probabilities of the same batch: convert once.
         self._last: tuple[pa.Table | pa.RecordBatch, np.ndarray] | None = None
 
@@ -175,22 +216,26 @@ class SklearnPredictor:
         classes = signature.get("classes")
         if classes is None and getattr(estimator, "classes_", None) is not None:
             classes = [_plain(c) for c in estimator.classes_]
-        return cls(estimator, features, str(signature.get("task", "supervised")), classes)
+        task = str(signature.get("task", "supervised"))
+        return cls(estimator, features, task, classes, saved_plan(signature))
 
     def _matrix(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
         if self._last is not None and self._last[0] is data:
             return self._last[1]
-        x = numeric_matrix(data, self.features)
+        if self.plan is not None:
+            x = self.plan.encode(data).dense
+        else:
+            x = numeric_matrix(data, self.features)
         self._last = (data, x)
         return x
 
     def predict(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
-        return np.asarray(self.native_model.predict(self._matrix(data)))
+        return np.asarray(self.estimator.predict(self._matrix(data)))
 
     def predict_proba(self, data: pa.Table | pa.RecordBatch) -> np.ndarray | None:
-        if not hasattr(self.native_model, "predict_proba"):
+        if not hasattr(self.estimator, "predict_proba"):
             return None
-        return np.asarray(self.native_model.predict_proba(self._matrix(data)))
+        return np.asarray(self.estimator.predict_proba(self._matrix(data)))
 
 
 def register(spec: StepSpec, reporter: Reporter) -> None:
@@ -267,6 +312,72 @@ def register(spec: StepSpec, reporter: Reporter) -> None:
             else {},
         },
     )
+
+
+def feature_plan(spec: StepSpec, schema: pa.Schema) -> FeaturePlan | None:
+    """The training step's ``COLUMN`` clause as an unfitted plan; ``None`` without one,
+    which keeps the plain matrix of every selected column but the label.
+
+    It is fitted with ``normalize=False``: trees — the usual estimators here — split on
+    thresholds, which standardizing does not move, and scikit-learn fits every estimator
+    on the values as given, leaving scaling to an explicit step (a ``StandardScaler`` in
+    the user's own pipeline class). So numbers reach the estimator as written, and a
+    missing one is 0, not the training mean as in the deep-learning flavors. ``EMBEDDING`` asks for
+    vectors learned with the network and an estimator learns none: it is an error that
+    points at ``INDICATOR`` or a DNN model. ``COLUMN … FOR arg`` names a constructor
+    argument that takes feature columns; an estimator takes one matrix, so only the
+    clause without ``FOR`` is accepted.
+    """
+    groups = spec.columns
+    if not groups:
+        return None
+    others = [g for g in groups if g != FEATURE_COLUMNS]
+    if others:
+        raise StepError(
+            f"COLUMN … FOR {others[0]}: {spec.model_reference} is a scikit-learn estimator, "
+            "which takes all its features as one matrix; write one COLUMN clause without FOR"
+        )
+    columns = groups.get(FEATURE_COLUMNS) or []
+    for column in columns:
+        if str(column.get("function", "")).upper() == "EMBEDDING":
+            raise StepError(_embedding_error(column, spec.model_reference))
+    exclude = {spec.label} if spec.label else set()
+    return FeaturePlan.infer(columns, schema, exclude)
+
+
+def saved_plan(signature: dict[str, Any]) -> FeaturePlan | None:
+    """The fitted plan a model was trained with (``None``: a model trained without a
+    ``COLUMN`` clause, or before there was one, or registered from a file)."""
+    raw = signature.get("feature_plan")
+    return FeaturePlan.from_json(raw) if raw else None
+
+
+def _embedding_error(column: dict[str, Any], reference: str) -> str:
+    category = column.get("category")
+    function = (
+        str(category.get("function", "CATEGORY_ID")).upper()
+        if isinstance(category, dict)
+        else "CATEGORY_ID"
+    )
+    names = ", ".join(_column_names(category)) or "…"
+    return (
+        f"COLUMN EMBEDDING({function}({names}, …), …): an embedding is a table of vectors "
+        f"learned together with a neural network, and {reference} is a scikit-learn "
+        f"estimator, which learns no such table — write INDICATOR({function}({names}, …)) "
+        "for one input per category, or train a DNN model that learns embeddings (e.g. "
+        "TO TRAIN DNNClassifier)"
+    )
+
+
+def _column_names(spec: Any) -> list[str]:
+    """The column names an expression of the COLUMN clause (as JSON) reads, in order."""
+    if isinstance(spec, dict):
+        if str(spec.get("function", "")).upper() == "COLUMN" and "name" in spec:
+            return [str(spec["name"])]
+        return list(dict.fromkeys(n for v in spec.values() for n in _column_names(v)))
+    if isinstance(spec, list):
+        return list(dict.fromkeys(n for v in spec for n in _column_names(v)))
+    return []
 
 
 def _signature(model_uri: str) -> dict[str, Any]:
