@@ -47,9 +47,11 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check sqlml_dagster tests example_repo bench
 	$(VENV)/bin/mypy
 
-## bench: compiler throughput against a plain-sqlglot baseline measured in the same run
+## bench: compiler throughput against a plain-sqlglot baseline measured in the same run, and
+## deep-learning feed/predict/train throughput against the same work done directly (docs/benchmarks.md)
 bench: install-dev
 	$(PY) bench/bench_compiler.py
+	$(PY) bench/bench_dl.py $(BENCH_DL_ARGS)
 
 clean:
 	rm -rf .sqlml example_repo/.sqlml .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ from pydantic import Field
 from sqlglot import exp
 
 from ..compiler.ir import QualifiedName
+from ..runtime.data import dictionary_columns
 
 WAREHOUSE_DIALECT = "duckdb"
 EXPORT_BATCH_ROWS = 65_536
@@ -151,7 +152,10 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             _register(con, functions)
             reader = con.sql(query.sql(dialect=self.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
             schema = reader.schema
-            with fsspec.open(uri, "wb") as f, pq.ParquetWriter(f, schema) as writer:
+            with (
+                fsspec.open(uri, "wb") as f,
+                pq.ParquetWriter(f, schema, use_dictionary=dictionary_columns(schema)) as writer,
+            ):
                 for batch in reader:
                     writer.write_batch(batch)
                     content.add(batch)

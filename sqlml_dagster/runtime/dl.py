@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,8 @@ from .spec import StepSpec
 CACHE_BYTES = 512 * 1024 * 1024
 #: Parquet record batch size of the feed (rows); minibatches are cut from these.
 READ_ROWS = 65_536
+#: An epoch gathers the shuffled rows of about this many rows' minibatches at a time.
+GATHER_ROWS = 65_536
 #: More distinct labels than this is not a classification problem we will guess at.
 MAX_CLASSES = 10_000
 #: An integer label with at most this many distinct values is taken as classes.
@@ -156,9 +159,15 @@ class Target:
         return first * self.std + self.mean
 
     def decode(self, indices: np.ndarray) -> pa.Array:
-        """Class indices → the label's values and type."""
-        values = np.asarray(list(self.classes), dtype=object)[indices]
-        return pa.array(values.tolist(), type=pa.type_for_alias(self.arrow_type))
+        """Class indices → the label's values and type. The classes are converted once and
+        gathered in Arrow, not one Python object a row (a PREDICT step decodes every row);
+        the positions go through numpy first, so indexing behaves as numpy's always did."""
+        positions = np.arange(len(self.classes))[indices]
+        return self._class_values.take(pa.array(positions, type=pa.int64()))
+
+    @cached_property
+    def _class_values(self) -> pa.Array:
+        return pa.array(list(self.classes), type=pa.type_for_alias(self.arrow_type))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -317,21 +326,33 @@ class Feed:
     #: "all" every row.
     part: str = "all"
     _cache: Arrays | None = field(default=None, repr=False)
+    #: The rows of this part as read by the fitting pass, when they were small enough to
+    #: keep: the first epoch encodes them instead of reading the file a second time.
+    preloaded: list[pa.RecordBatch] | None = field(default=None, repr=False)
     _cacheable: bool = True
     rows_seen: int = 0
 
     def arrays(self) -> Arrays | None:
         """Every row in memory, when the data is small enough to keep (else ``None``)."""
         if self._cache is None and self._cacheable:
-            parts = list(self._read())
-            size = sum(
-                a.encoded.dense.nbytes + sum(b.nbytes for b in a.encoded.bags) for a in parts
-            )
-            if size > CACHE_BYTES:
-                self._cacheable = False
-                return None
+            parts, size = [], 0
+            for part in self._read():
+                size += part.encoded.dense.nbytes + sum(b.nbytes for b in part.encoded.bags)
+                if size > CACHE_BYTES:  # stop before holding a table larger than memory
+                    self._cacheable = False
+                    return None
+                parts.append(part)
             self._cache = concat(parts, self.plan)
         return self._cache
+
+    def chunks(self) -> Iterator[Arrays]:
+        """Every row in large unshuffled chunks: for scoring, where minibatches only cost."""
+        cached = self.arrays()
+        if cached is None:
+            yield from self._read()
+            return
+        for start in range(0, cached.rows, READ_ROWS):
+            yield _slice(cached, start, start + READ_ROWS)
 
     def epoch(self, rng: np.random.Generator) -> Iterator[Arrays]:
         """One epoch in minibatches of ``settings.batch_size``, shuffled when asked."""
@@ -342,10 +363,21 @@ class Feed:
             order = (
                 rng.permutation(source.rows) if self.settings.shuffle else np.arange(source.rows)
             )
-            for start in range(0, source.rows, size):
-                yield take(source, order[start : start + size])
+            # Gather the rows of many minibatches in one numpy call and cut the minibatches
+            # from that as views: the same rows in the same order as one ``take`` each, at a
+            # fraction of the per-minibatch cost that dominates small batch sizes.
+            span = size * max(1, GATHER_ROWS // size)
+            for first in range(0, source.rows, span):
+                gathered = take(source, order[first : first + span], trim=False)
+                for start in range(0, gathered.rows, size):
+                    yield _slice(gathered, start, start + size)
 
     def _read(self) -> Iterator[Arrays]:
+        if self.preloaded is not None:
+            batches, self.preloaded = self.preloaded, None  # encoded once, then cached
+            for kept in batches:
+                yield encode(kept, self.plan, self.target)
+            return
         for index, batch in enumerate(iter_batches(self.uri, READ_ROWS)):
             if batch.num_rows == 0:
                 continue
@@ -405,17 +437,30 @@ def concat(parts: Sequence[Arrays], plan: FeaturePlan) -> Arrays:
     return Arrays(Encoded(dense, tuple(bags)), labels)
 
 
-def take(arrays: Arrays, rows: np.ndarray) -> Arrays:
+def take(arrays: Arrays, rows: np.ndarray, trim: bool = True) -> Arrays:
     bags = tuple(b[rows] for b in arrays.encoded.bags)
-    # Trim padding columns no row of this minibatch uses, so embeddings do less work.
+    return Arrays(
+        Encoded(arrays.encoded.dense[rows], _trimmed(bags) if trim else bags),
+        None if arrays.labels is None else arrays.labels[rows],
+    )
+
+
+def _slice(arrays: Arrays, start: int, stop: int) -> Arrays:
+    """Rows ``start:stop`` as views (bags trimmed, as ``take`` trims them)."""
+    bags = _trimmed(tuple(b[start:stop] for b in arrays.encoded.bags))
+    return Arrays(
+        Encoded(arrays.encoded.dense[start:stop], bags),
+        None if arrays.labels is None else arrays.labels[start:stop],
+    )
+
+
+def _trimmed(bags: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Bags without the padding columns no row uses, so embeddings do less work."""
     trimmed = []
     for bag in bags:
         used = int((bag >= 0).sum(axis=1).max()) if bag.size else 0
         trimmed.append(bag[:, : max(used, 1)])
-    return Arrays(
-        Encoded(arrays.encoded.dense[rows], tuple(trimmed)),
-        None if arrays.labels is None else arrays.labels[rows],
-    )
+    return tuple(trimmed)
 
 
 # -- preparing a training step --------------------------------------------------------
@@ -432,6 +477,8 @@ class Prepared:
     validation: Feed | None
     settings: TrainSettings
     columns: tuple[str, ...]
+    #: Training rows (without those ``validation.split`` holds out).
+    rows: int
 
 
 def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") -> Prepared:
@@ -449,17 +496,32 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
     plan = FeaturePlan.infer(groups.get(group), schema, exclude)
     scan = _LabelScan(spec.label) if spec.label else None
 
+    counted = [0]
+    kept: list[pa.RecordBatch] | None = []  # the training rows, while they fit the cache
+    kept_bytes = 0
+
     def batches() -> Iterator[pa.RecordBatch]:
+        nonlocal kept, kept_bytes
         for index, batch in enumerate(iter_batches(spec.input_uri, READ_ROWS)):
             if settings.validation_split > 0 and not spec.validation_uri:
                 batch = batch.filter(pa.array(~_holdout(batch.num_rows, index, settings)))
+            counted[0] += batch.num_rows
+            if kept is not None:
+                kept_bytes += batch.nbytes
+                if kept_bytes > CACHE_BYTES:
+                    kept = None
+                elif batch.num_rows:
+                    kept.append(batch)
             if scan is not None:
                 scan.add(batch)
             yield batch
 
     started = time.perf_counter()
-    plan = plan.fit(batches(), normalize=settings.normalize)
-    rows = scan.rows if scan is not None else None
+    stream = batches()
+    plan = plan.fit(stream, normalize=settings.normalize)
+    for _ in stream:  # a plan that learns nothing reads no batch: the label scan still must
+        pass
+    rows = counted[0]
     if rows == 0:
         raise StepError("the training SELECT returned no rows")
     target = (
@@ -475,13 +537,15 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
         + (f" with classes {list(target.classes)[:10]}" if target and target.classes else "")
     )
     split = settings.validation_split > 0 and not spec.validation_uri
-    train = Feed(spec.input_uri, plan, target, settings, part="train" if split else "all")
+    train = Feed(
+        spec.input_uri, plan, target, settings, part="train" if split else "all", preloaded=kept
+    )
     validation = None
     if spec.validation_uri:
         validation = Feed(spec.validation_uri, plan, target, settings)
     elif split:
         validation = Feed(spec.input_uri, plan, target, settings, part="validation")
-    return Prepared(plan, target, train, validation, settings, tuple(schema.names))
+    return Prepared(plan, target, train, validation, settings, tuple(schema.names), rows)
 
 
 # -- metrics and progress -------------------------------------------------------------

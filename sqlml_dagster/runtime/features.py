@@ -899,6 +899,21 @@ def _resolve(name: str, names: Sequence[str]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
+#: Argument order of each function as SQL writes it (the JSON's keys may come sorted).
+_ARGUMENT_ORDER = {
+    "NUMERIC": ("key", "shape"),
+    "CATEGORY_ID": ("key", "bucket_size", "delimiter"),
+    "SEQ_CATEGORY_ID": ("key", "bucket_size", "delimiter"),
+    "CATEGORY_HASH": ("key", "bucket_size", "delimiter"),
+    "EMBEDDING": ("category", "dimension", "combiner", "initializer"),
+    "BUCKET": ("source", "boundaries"),
+    "CROSS": ("keys", "hash_bucket_size"),
+    "INDICATOR": ("category",),
+    "DENSE": ("key", "shape", "delimiter"),
+    "SPARSE": ("key", "shape", "delimiter", "dtype"),
+}
+
+
 def _sql(spec: Any) -> str:
     """The expression as a user wrote it, near enough, for error messages."""
     if isinstance(spec, str):
@@ -908,7 +923,10 @@ def _sql(spec: Any) -> str:
     if _function(spec) == "COLUMN":
         return str(spec.get("name"))
     args = []
-    for key, value in spec.items():
+    order = _ARGUMENT_ORDER.get(_function(spec), ())
+    keys = [k for k in order if k in spec] + [k for k in spec if k not in order]
+    for key in keys:
+        value = spec[key]
         if key == "function" or value is None:
             continue
         if isinstance(value, Mapping):

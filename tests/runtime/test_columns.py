@@ -170,24 +170,11 @@ MODELS = {
     SKLEARN: ("sklearn.ensemble.RandomForestClassifier", "model.n_estimators = 25"),
 }
 
-#: Known bug, outside this test: ``dl.prepare`` counts the training rows while the plan
-#: fits, but a plan that needs nothing from the data (integer ids, hashes, buckets, crosses
-#: over raw columns) reads no batch, so the PyTorch and Keras flavors fail with "the
-#: training SELECT returned no rows". Strict, so the marks go once ``dl.prepare`` reads the
-#: data regardless.
-FITS_NOTHING = ("CATEGORY_ID ints", "CATEGORY_HASH", "SPARSE", "BUCKET", "CROSS")
-NO_ROWS_BUG = pytest.mark.xfail(
-    raises=StepError,
-    strict=True,
-    reason="dl.prepare scans the label only while the plan fits; this plan fits nothing",
-)
-
 TABLE = [
     pytest.param(
         clause,
         flavor,
         id=f"{name}-{flavor}",
-        marks=[NO_ROWS_BUG] if name in FITS_NOTHING and flavor != SKLEARN else [],
     )
     for name, clause in CLAUSES.items()
     for flavor in clause.flavors

@@ -363,7 +363,7 @@ def _metrics(
     predictor: dl.DLPredictor, feed: dl.Feed, target: dl.Target | None
 ) -> dict[str, float]:
     outs, labels = [], []
-    for arrays in feed.epoch(np.random.default_rng(0)):
+    for arrays in feed.chunks():
         outs.append(predictor.forward(arrays.encoded))
         if arrays.labels is not None:
             labels.append(arrays.labels)
@@ -424,11 +424,10 @@ def _save(
         "tensorflow": tf.__version__,
         ("tf_keras" if api == "tf_keras" else "keras"): k.__version__,
     }
-    rows = prepared.train.arrays()
     reporter.result(
         metadata={
             **{f"metric/{n}": v for n, v in metrics.items()},
-            "training_rows": rows.rows if rows is not None else None,
+            "training_rows": prepared.rows,
             "training_seconds": round(seconds, 3),
         },
         payload={
@@ -436,7 +435,7 @@ def _save(
             "flavor": "keras",
             "metrics": metrics,
             "history": history.rows,
-            "training_rows": rows.rows if rows is not None else None,
+            "training_rows": prepared.rows,
             "training_seconds": seconds,
             "features": list(prepared.plan.source_columns),
             "label": spec.label,

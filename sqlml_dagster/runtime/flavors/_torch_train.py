@@ -319,7 +319,7 @@ def _outputs(network: Any, feed: dl.Feed, device: Any) -> tuple[np.ndarray, np.n
 
     outs, labels = [], []
     with torch.no_grad():
-        for arrays in feed.epoch(np.random.default_rng(0)):
+        for arrays in feed.chunks():
             outs.append(network(*tensors(arrays.encoded, device)).float().cpu().numpy())
             if arrays.labels is not None:
                 labels.append(arrays.labels)
@@ -365,11 +365,10 @@ def _save(
         "parameters": int(sum(p.numel() for p in network.parameters())),
     }
     artifacts = write_version(spec.model_uri, {WEIGHTS: _safetensors_bytes(network)}, signature)
-    rows = prepared.train.arrays()
     reporter.result(
         metadata={
             **{f"metric/{k}": v for k, v in metrics.items()},
-            "training_rows": rows.rows if rows is not None else None,
+            "training_rows": prepared.rows,
             "training_seconds": round(seconds, 3),
         },
         payload={
@@ -377,7 +376,7 @@ def _save(
             "flavor": "pytorch",
             "metrics": metrics,
             "history": history.rows,
-            "training_rows": rows.rows if rows is not None else None,
+            "training_rows": prepared.rows,
             "training_seconds": seconds,
             "features": list(prepared.plan.source_columns),
             "label": spec.label,
