@@ -132,7 +132,12 @@ def test_run_sql_answers_catalog_statements_and_queries(
     assert code == 0, err
     results = [json.loads(chunk) for chunk in out.replace("}\n{", "}\x00{").split("\x00")]
     models, described, trained, counted, scored = results
-    assert [r["model"] for r in models["rows"]] == ["house_price_gbr", "house_price_net", "iris_dnn", "iris_rf"]
+    assert [r["model"] for r in models["rows"]] == [
+        "house_price_gbr",
+        "house_price_net",
+        "iris_dnn",
+        "iris_rf",
+    ]
     assert described["title"] == "iris_rf@1"
     assert "TO TRAIN sklearn.ensemble.RandomForestClassifier" in trained["rows"][0]["statement"]
     assert counted["rows"] == [{"n": 30}]
