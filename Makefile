@@ -12,8 +12,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip>=24"
 
+# The example trains PyTorch and Keras models and explains one: the demo needs those extras.
 $(VENV)/.installed: $(PY) pyproject.toml $(CONSTRAINTS)
-	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[ui]"
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[ui,pytorch,keras,explain]"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

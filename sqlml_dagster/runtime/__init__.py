@@ -76,7 +76,7 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
     except ModuleNotFoundError:
         raise StepError(
             f"no runtime for flavor '{spec.flavor}' (model {spec.model_reference}); "
-            "this version runs scikit-learn-compatible estimators"
+            "this version runs sklearn, pytorch and keras models (and auto: a class it imports)"
         ) from None
     step = getattr(flavor, spec.kind, None)
     if step is None:

@@ -234,16 +234,20 @@ def _configure_devices(settings: dl.TrainSettings, reporter: Reporter) -> None:
     wants_gpu = (settings.device or "").startswith(("cuda", "gpu")) or (
         settings.gpus > 0 and not settings.device
     )
-    if settings.device and not wants_gpu and gpus:
+    if not wants_gpu and gpus:  # as with PyTorch: a GPU only when the statement asks
         tf.config.set_visible_devices([], "GPU")
         gpus = []
     if wants_gpu and settings.device and not gpus:
         raise StepError(f"train.device = '{settings.device}' but this step sees no GPU")
     if settings.amp:
         if gpus:
-            from keras import mixed_precision
+            import importlib.util
 
-            mixed_precision.set_global_policy("mixed_float16")
+            # Both APIs: a SQLFlow model builds tf-keras layers, a Keras 3 model keras ones.
+            for name in ("keras", "tf_keras"):
+                if importlib.util.find_spec(name) is not None:
+                    importlib.import_module(name).mixed_precision.set_global_policy("mixed_float16")
+            reporter.log("mixed precision: mixed_float16")
         else:
             reporter.log("train.amp ignored: mixed precision needs a GPU")
 
