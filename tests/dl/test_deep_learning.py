@@ -9,7 +9,7 @@ regressors R2 ≥ 0.8 on the held-out rows.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import textwrap
 from pathlib import Path
 
 import dagster as dg
@@ -57,10 +57,13 @@ def rows(state: Path, sql: str) -> list[tuple[object, ...]]:
         return con.execute(sql).fetchall()
 
 
-def materialized(
-    write_project: Callable[[dict[str, str]], Path], tmp_path: Path, sql: str
-) -> tuple[Path, dg.ExecuteInProcessResult]:
-    root = write_project({"sources.sql": SOURCES, "ml.sql": sql})
+def materialized(tmp_path: Path, sql: str) -> tuple[Path, dg.ExecuteInProcessResult]:
+    """Write ``sql`` beside the sources into a project with a ``models/`` folder and
+    materialize all of it; the state and the run's result come back."""
+    root = tmp_path / "sql"
+    root.mkdir()
+    (root / "sources.sql").write_text(SOURCES)
+    (root / "ml.sql").write_text(textwrap.dedent(sql))
     shutil.copytree(MODELS, root.parent / "models")  # the project's models/ folder
     shutil.copy(EXAMPLE / "models" / "sqlflow_dnn.py", root.parent / "models")
     state = tmp_path / "state"
@@ -84,17 +87,8 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]
 def torch_project(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, dg.ExecuteInProcessResult]:
-    tmp = tmp_path_factory.mktemp("torch")
-
-    def write(files: dict[str, str]) -> Path:
-        for name, text in files.items():
-            (tmp / "sql").mkdir(exist_ok=True)
-            (tmp / "sql" / name).write_text(text)
-        return tmp / "sql"
-
     return materialized(
-        write,
-        tmp,
+        tmp_path_factory.mktemp("torch"),
         f"""
         -- SQLFlow's canonical statement, no model zoo: the built-in runs on PyTorch.
         SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
@@ -230,17 +224,8 @@ def test_regressor_with_columns_and_validation_select(
 def keras_project(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, dg.ExecuteInProcessResult]:
-    tmp = tmp_path_factory.mktemp("keras")
-
-    def write(files: dict[str, str]) -> Path:
-        for name, text in files.items():
-            (tmp / "sql").mkdir(exist_ok=True)
-            (tmp / "sql" / name).write_text(text)
-        return tmp / "sql"
-
     return materialized(
-        write,
-        tmp,
+        tmp_path_factory.mktemp("keras"),
         f"""
         -- The model-zoo guide's file, unchanged (binary label: is it a setosa?).
         SELECT {IRIS_FEATURES}, CAST(class = 'setosa' AS INTEGER) AS setosa

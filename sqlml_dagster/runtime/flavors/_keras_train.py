@@ -35,7 +35,6 @@ import numpy as np
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
 from ..spec import StepSpec
-from ._register import frameworks, plain, write_version
 from ._torch_train import _call, read_signature, resolve
 
 KERAS3_ARTIFACT = "model.keras"
@@ -390,7 +389,6 @@ def _save(
 ) -> None:
     import tensorflow as tf
 
-    target = prepared.target
     constructor_args = {k: v for k, v in kwargs.items() if k != "feature_columns"}
     with tempfile.TemporaryDirectory() as tmp:
         if api == "tf_keras":
@@ -409,45 +407,26 @@ def _save(
                 ) from None
             files = {KERAS3_ARTIFACT: path.read_bytes()}
             fmt = KERAS3_FORMAT
-    signature = {
-        "format": fmt,
-        "model_class": spec.model_reference,
-        "constructor": plain(constructor_args),
-        "takes_feature_columns": "feature_columns" in kwargs,
-        "feature_plan": prepared.plan.to_json(),
-        "target": target.to_json() if target else None,
-        "features": [{"name": c} for c in prepared.plan.source_columns],
-        "label": {"name": spec.label, "type": target.arrow_type} if target and spec.label else None,
-        "classes": list(target.classes) if target and target.classes else None,
-        "task": target.task if target else "unsupervised",
-        "parameters": int(network.count_params()),
-    }
-    artifacts = write_version(spec.model_uri, files, signature)
     k = _library(api)
-    versions = {
-        "tensorflow": tf.__version__,
-        ("tf_keras" if api == "tf_keras" else "keras"): k.__version__,
-    }
-    reporter.result(
-        metadata={
-            **{f"metric/{n}": v for n, v in metrics.items()},
-            "training_rows": prepared.rows,
-            "training_seconds": round(seconds, 3),
-        },
-        payload={
-            "kind": "train",
-            "flavor": "keras",
-            "metrics": metrics,
-            "history": history.rows,
-            "training_rows": prepared.rows,
-            "training_seconds": seconds,
-            "features": list(prepared.plan.source_columns),
-            "label": spec.label,
-            "artifacts": artifacts,
-            "signature": plain(signature),
-            "frameworks": frameworks(**versions),
-            "params": plain(constructor_args),
-        },
+    dl.publish_training(
+        spec,
+        reporter,
+        prepared,
+        dl.Trained(
+            flavor="keras",
+            format=fmt,
+            files=files,
+            constructor=constructor_args,
+            parameters=int(network.count_params()),
+            frameworks={
+                "tensorflow": tf.__version__,
+                ("tf_keras" if api == "tf_keras" else "keras"): k.__version__,
+            },
+            metrics=metrics,
+            history=history,
+            seconds=seconds,
+            extra_signature={"takes_feature_columns": "feature_columns" in kwargs},
+        ),
     )
 
 

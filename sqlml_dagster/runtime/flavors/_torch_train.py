@@ -32,7 +32,7 @@ import numpy as np
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
 from ..spec import StepSpec
-from ._register import SIGNATURE, frameworks, plain, write_version
+from ._register import SIGNATURE
 
 WEIGHTS = "model.safetensors"
 FORMAT = "sqlml_torch"
@@ -351,40 +351,21 @@ def _save(
     from .pytorch import _safetensors_bytes
 
     network.to("cpu")
-    target = prepared.target
-    signature = {
-        "format": FORMAT,
-        "model_class": spec.model_reference,
-        "constructor": plain(kwargs),
-        "feature_plan": prepared.plan.to_json(),
-        "target": target.to_json() if target else None,
-        "features": [{"name": c} for c in prepared.plan.source_columns],
-        "label": {"name": spec.label, "type": target.arrow_type} if target and spec.label else None,
-        "classes": list(target.classes) if target and target.classes else None,
-        "task": target.task if target else "unsupervised",
-        "parameters": int(sum(p.numel() for p in network.parameters())),
-    }
-    artifacts = write_version(spec.model_uri, {WEIGHTS: _safetensors_bytes(network)}, signature)
-    reporter.result(
-        metadata={
-            **{f"metric/{k}": v for k, v in metrics.items()},
-            "training_rows": prepared.rows,
-            "training_seconds": round(seconds, 3),
-        },
-        payload={
-            "kind": "train",
-            "flavor": "pytorch",
-            "metrics": metrics,
-            "history": history.rows,
-            "training_rows": prepared.rows,
-            "training_seconds": seconds,
-            "features": list(prepared.plan.source_columns),
-            "label": spec.label,
-            "artifacts": artifacts,
-            "signature": plain(signature),
-            "frameworks": frameworks(torch=torch.__version__, safetensors=safetensors.__version__),
-            "params": plain({k: v for k, v in kwargs.items() if k != "feature_columns"}),
-        },
+    dl.publish_training(
+        spec,
+        reporter,
+        prepared,
+        dl.Trained(
+            flavor="pytorch",
+            format=FORMAT,
+            files={WEIGHTS: _safetensors_bytes(network)},
+            constructor={k: v for k, v in kwargs.items() if k != "feature_columns"},
+            parameters=int(sum(p.numel() for p in network.parameters())),
+            frameworks={"torch": torch.__version__, "safetensors": safetensors.__version__},
+            metrics=metrics,
+            history=history,
+            seconds=seconds,
+        ),
     )
 
 
