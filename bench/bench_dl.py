@@ -87,8 +87,9 @@ from sqlml_dagster.runtime import dl, run_step
 from sqlml_dagster.runtime.data import BATCH_ROWS
 from sqlml_dagster.runtime.features import FeaturePlan
 from sqlml_dagster.runtime.flavors import pytorch
+from sqlml_dagster.runtime.flavors._register import read_signature, resolve
 from sqlml_dagster.runtime.flavors._torch_builtins import DEFAULT_LEARNING_RATE, DNNClassifier
-from sqlml_dagster.runtime.flavors._torch_train import Loader, build, read_signature, resolve
+from sqlml_dagster.runtime.flavors._torch_train import Loader, build
 from sqlml_dagster.runtime.spec import StepKind, StepSpec
 
 #: The feed (export, Parquet, encoding) may cost at most this share of direct throughput…

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +168,27 @@ def test_seed_makes_training_deterministic(tmp_path: Path, iris_parquet: Path) -
         ({"features": ["sepal_length", "note"]}, "feature column 'note' has type string"),
         ({"label": "species"}, "label column 'species' is not in the data"),
         ({"params": {"model": {"C": "lots"}}}, "fit failed"),
+        (
+            {
+                "model_reference": "DNNClassifier",
+                "flavor": "pytorch",
+                "params": {"model": {"hiden_units": [4]}},
+            },
+            "DNNClassifier has no parameter 'hiden_units' (did you mean 'hidden_units'?)",
+        ),
+        (
+            {"model_reference": "DNNClasifier", "flavor": "auto"},
+            "'DNNClasifier' is neither a built-in estimator",
+        ),
+        (
+            {
+                "model_reference": "DNNRegressor",
+                "flavor": "pytorch",
+                "label": "sepal_length",
+                "params": {"train": {"epoch": 0}},
+            },
+            "train.epoch must be at least 1",
+        ),
     ],
 )
 def test_user_errors_are_one_clear_line(
@@ -177,6 +199,24 @@ def test_user_errors_are_one_clear_line(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert message in json.loads((tmp_path / "error.json").read_text())["message"]
+
+
+def test_a_model_package_that_does_not_compile_is_a_user_error(
+    tmp_path: Path, iris_parquet: Path
+) -> None:
+    (tmp_path / "broken_model.py").write_text("class Net(:\n    pass\n")
+    spec = train_spec(tmp_path, iris_parquet, model_reference="broken_model.Net", flavor="auto")
+    (tmp_path / "spec.json").write_text(spec.to_json())
+    done = subprocess.run(
+        [sys.executable, "-m", "sqlml_dagster.runtime", str(tmp_path / "spec.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "the model package broken_model does not compile: invalid syntax at " in done.stderr
+    assert "broken_model.py:1:" in done.stderr
 
 
 def test_newer_spec_version_is_refused(tmp_path: Path, iris_parquet: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -330,7 +330,6 @@ class Feed:
     #: keep: the first epoch encodes them instead of reading the file a second time.
     preloaded: list[pa.RecordBatch] | None = field(default=None, repr=False)
     _cacheable: bool = True
-    rows_seen: int = 0
 
     def arrays(self) -> Arrays | None:
         """Every row in memory, when the data is small enough to keep (else ``None``)."""
@@ -476,7 +475,6 @@ class Prepared:
     train: Feed
     validation: Feed | None
     settings: TrainSettings
-    columns: tuple[str, ...]
     #: Training rows (without those ``validation.split`` holds out).
     rows: int
 
@@ -493,7 +491,10 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
             f"('{group}'); remove FOR or write one COLUMN clause"
         )
     exclude = {spec.label} if spec.label else set()
-    plan = FeaturePlan.infer(groups.get(group), schema, exclude)
+    columns = groups.get(group)
+    if columns is None and spec.features:  # a spec naming its features, as for scikit-learn
+        columns = [{"function": "COLUMN", "name": name} for name in spec.features]
+    plan = FeaturePlan.infer(columns, schema, exclude)
     scan = _LabelScan(spec.label) if spec.label else None
 
     counted = [0]
@@ -545,7 +546,7 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
         validation = Feed(spec.validation_uri, plan, target, settings)
     elif split:
         validation = Feed(spec.input_uri, plan, target, settings, part="validation")
-    return Prepared(plan, target, train, validation, settings, tuple(schema.names), rows)
+    return Prepared(plan, target, train, validation, settings, rows)
 
 
 # -- metrics and progress -------------------------------------------------------------
@@ -637,8 +638,9 @@ def model_kwargs(
     """``WITH model.*`` checked against the constructor, plus what the runtime offers
     (``input_dim``, ``n_classes``, ``feature_columns``…) when the constructor takes it and
     the statement did not set it."""
-    import difflib
     import inspect
+
+    from .flavors._register import unknown_parameters
 
     try:
         signature = inspect.signature(constructor)
@@ -652,14 +654,7 @@ def model_kwargs(
     open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     unknown = [k for k in params if k not in accepted]
     if unknown and not open_ended:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, sorted(accepted), n=1)
-            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise StepError(
-            f"{reference} has no parameter {', '.join(hints)}; it accepts: "
-            f"{', '.join(sorted(accepted)) or 'no parameters'}"
-        )
+        raise unknown_parameters(reference, unknown, accepted)
     kwargs = dict(params)
     for name, value in offered.items():
         if name in accepted and name not in kwargs:
@@ -678,10 +673,6 @@ def model_kwargs(
             + ", ".join(f"model.{m} = …" for m in missing)
         )
     return kwargs
-
-
-def iter_prediction_batches(uri: str) -> Iterable[pa.RecordBatch]:
-    return (b for b in iter_batches(uri) if b.num_rows)
 
 
 # -- prediction -----------------------------------------------------------------------

@@ -167,8 +167,8 @@ def test_training_reports_epochs_and_saves_weights_not_pickles(
     state, result = torch_project
     meta = metadata(result, "iris_dnn")
     epochs = meta["epochs"]
-    assert isinstance(epochs, dg.TableMetadataValue) or hasattr(epochs, "records")
-    records = epochs.records  # type: ignore[union-attr]
+    assert isinstance(epochs, dg.TableMetadataValue)
+    records = epochs.records
     assert len(records) == 40
     assert {"epoch", "loss", "val_loss", "val_accuracy"} <= set(records[0].data)
     assert records[-1].data["loss"] < records[0].data["loss"]

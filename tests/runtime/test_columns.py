@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ from sqlml_dagster.compiler.parser import parse_sql_file
 from sqlml_dagster.runtime import StepError, run_step
 from sqlml_dagster.runtime.spec import StepSpec
 from sqlml_dagster.store import ModelManifest, ModelVersion
+
+from .recorder import Recorder
 
 # EXPLAIN imports shap, which imports its plotting colours, which newer matplotlib warns
 # about: not ours to fix (as in test_scoring.py).
@@ -200,20 +202,6 @@ def import_tensorflow_as_a_fresh_process_would() -> None:
     import it first, with the variable unset (``one_step_per_process``): the Keras 3 model
     of these tests uses ``import keras`` and does not care."""
     importlib.import_module("tensorflow")
-
-
-class Recorder:
-    """A reporter that keeps what a step reports."""
-
-    def __init__(self) -> None:
-        self.logs: list[str] = []
-        self.payload: dict[str, Any] = {}
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        self.payload = dict(payload)
 
 
 def write(path: Path, columns: Columns) -> Path:

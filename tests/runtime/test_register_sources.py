@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +32,9 @@ from sqlml_dagster.sources import (  # noqa: E402
 )
 from tests.conftest import failure_reasons, materialize_all  # noqa: E402
 from tests.runtime.nets import Net, Tied, Touch  # noqa: E402
+from tests.runtime.recorder import Recorder  # noqa: E402
 
 NET = "tests.runtime.nets.Net"
-
-
-class Recorder:
-    """A reporter that keeps what a step reports."""
-
-    def __init__(self) -> None:
-        self.logs: list[str] = []
-        self.metadata: dict[str, Any] = {}
-        self.payload: dict[str, Any] = {}
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        self.metadata, self.payload = dict(metadata), dict(payload)
 
 
 def register(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import sys
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ from sqlml_dagster.runtime import StepError, run_step, scoring
 from sqlml_dagster.runtime.flavors.sklearn import load_estimator
 from sqlml_dagster.runtime.spec import StepSpec
 from sqlml_dagster.store import ModelManifest
+
+from .recorder import Recorder
 
 # shap imports its plotting colours, which newer matplotlib warns about: not ours to fix.
 pytestmark = pytest.mark.filterwarnings(
@@ -41,21 +42,6 @@ EXPLAIN_SCHEMA = pa.schema(
         ("model_version", pa.int64()),
     ]
 )
-
-
-class Recorder:
-    """A reporter that keeps what a step reports."""
-
-    def __init__(self) -> None:
-        self.logs: list[str] = []
-        self.metadata: dict[str, Any] = {}
-        self.payload: dict[str, Any] = {}
-
-    def log(self, message: str) -> None:
-        self.logs.append(message)
-
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        self.metadata, self.payload = dict(metadata), dict(payload)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import numpy as np
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
 from ..spec import StepSpec
-from ._torch_train import _call, read_signature, resolve
+from ._register import call_hook, read_signature, resolve
 
 KERAS3_ARTIFACT = "model.keras"
 KERAS2_WEIGHTS = "model.weights.h5"
@@ -186,7 +186,6 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         constructor, spec.model_reference, dict(spec.params.get("model", {})), prepared.plan, target
     )
     k = _library(api)
-    k.utils.set_random_seed(settings.seed)
     hooks = inspect.getmodule(constructor)
     history = dl.History(reporter, settings.epochs)
     train_data = _dataset(prepared.train, settings, shuffle=True)
@@ -197,7 +196,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     started = time.perf_counter()
     custom_loop = getattr(model, "sqlflow_train_loop", None)
     if callable(custom_loop):  # SQLFlow: the model trains itself
-        _call(custom_loop, train_data, epochs=settings.epochs, verbose=settings.verbose)
+        call_hook(custom_loop, train_data, epochs=settings.epochs, verbose=settings.verbose)
     else:
         if target is None:
             raise StepError(
@@ -252,10 +251,11 @@ def _configure_devices(settings: dl.TrainSettings, reporter: Reporter) -> None:
 
 
 def _seed(seed: int) -> None:
-    import random
+    """Python's, numpy's and TensorFlow's seeds — before the model is built, because
+    Keras initializes weights when layers are created (tf-keras uses TensorFlow's seed)."""
+    import keras
 
-    random.seed(seed)
-    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
 
 
 def _dataset(feed: dl.Feed, settings: dl.TrainSettings, shuffle: bool) -> Any:
@@ -272,12 +272,11 @@ def _dataset(feed: dl.Feed, settings: dl.TrainSettings, shuffle: bool) -> Any:
             )
         return data.batch(settings.batch_size)
     rng = np.random.default_rng(settings.seed)
-    first = next(iter(feed.epoch(rng)))
+    first = next(feed.chunks())  # dtypes and widths; bags vary in length
     signature = (
         {
             n: tf.TensorSpec(
-                [None, *a.shape[1:-1], None] if n.startswith("bag_") else [None, *a.shape[1:]],
-                tf.as_dtype(a.dtype),
+                [None, None] if n.startswith("bag_") else [None, a.shape[1]], tf.as_dtype(a.dtype)
             )
             for n, a in inputs_of(first.encoded).items()
         },
@@ -304,7 +303,7 @@ def _compile(
     optimizer_factory = getattr(hooks, "optimizer", None) if hooks else None
     if callable(optimizer_factory):
         kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
-        optimizer = _call(optimizer_factory, **kwargs)
+        optimizer = call_hook(optimizer_factory, **kwargs)
     else:
         optimizer = k.optimizers.Adam(learning_rate=settings.learning_rate or 1e-3)
     loss = getattr(hooks, "loss", None) if hooks else None
@@ -425,7 +424,6 @@ def _save(
             metrics=metrics,
             history=history,
             seconds=seconds,
-            extra_signature={"takes_feature_columns": "feature_columns" in kwargs},
         ),
     )
 

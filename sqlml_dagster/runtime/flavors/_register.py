@@ -1,13 +1,14 @@
-"""What the ``register`` steps of the deep-learning flavors share: reading the source file,
-writing artifacts into the version folder, importing a class by name, JSON-safe values."""
+"""What the flavors share: reading a source file, writing artifacts into the version
+folder, importing a class by name, checking ``WITH model.*`` names, JSON-safe values."""
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import json
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import fsspec
@@ -15,6 +16,9 @@ import fsspec
 from .. import StepError
 
 SIGNATURE = "signature.json"
+#: SQLFlow's estimators that run without a model zoo, implemented in ``_torch_builtins``
+#: (the compiler's ``ir.BUILTIN_ESTIMATORS``; the runtime does not import the compiler).
+BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
 
 
 def read_source(uri: str) -> bytes:
@@ -58,6 +62,60 @@ def import_class(reference: str, example: str) -> type:
         suggestion = f"; did you mean {module_name}.{close[0]}?" if close else ""
         raise StepError(f"{module_name} has no class '{class_name}'{suggestion}")
     return found
+
+
+def read_signature(model_uri: str) -> dict[str, Any]:
+    """A version's ``signature.json``: format, features, task, classes, feature plan."""
+    with fsspec.open(f"{model_uri.rstrip('/')}/{SIGNATURE}", "r", encoding="utf-8") as f:
+        signature: dict[str, Any] = json.load(f)
+    return signature
+
+
+def resolve(reference: str) -> Callable[..., Any]:
+    """The class or factory function a model reference names; SQLFlow's built-in names
+    first (only they import torch)."""
+    if reference in BUILTIN_ESTIMATORS:
+        from ._torch_builtins import BUILTINS
+
+        return BUILTINS[reference]
+    if "." not in reference:
+        raise StepError(
+            f"'{reference}' is neither a built-in estimator ({', '.join(BUILTIN_ESTIMATORS)}) "
+            "nor a dotted import path such as my_models.MyNet"
+        )
+    from .sklearn import import_model_class
+
+    found = import_model_class(reference)
+    if not callable(found):
+        raise StepError(f"{reference} is a {type(found).__name__}, not a model class or factory")
+    return found
+
+
+def call_hook(function: Callable[..., Any], *args: Any, **offered: Any) -> Any:
+    """Call a model module's hook (``optimizer``, ``sqlml_train_loop``, …) with the keyword
+    arguments it declares, all of them when it takes ``**kwargs``."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return function(*args)
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return function(*args, **offered)
+    return function(*args, **{k: v for k, v in offered.items() if k in parameters})
+
+
+def unknown_parameters(
+    reference: str, unknown: Iterable[str], accepted: Collection[str]
+) -> StepError:
+    """``WITH model.x`` that the model's constructor does not take: each with its closest
+    accepted name, and the whole list."""
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(accepted), n=1)
+        hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    return StepError(
+        f"{reference} has no parameter {', '.join(hints)}; it accepts: "
+        f"{', '.join(sorted(accepted)) or 'no parameters'}"
+    )
 
 
 def qualified_name(obj: object) -> str:

@@ -17,9 +17,7 @@ classes; loading rebuilds the class from the reference and never unpickles.
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -32,7 +30,7 @@ import numpy as np
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
 from ..spec import StepSpec
-from ._register import SIGNATURE
+from ._register import call_hook, read_signature, resolve
 
 WEIGHTS = "model.safetensors"
 FORMAT = "sqlml_torch"
@@ -58,38 +56,6 @@ def _network_class() -> type:
             return self.model(self.features(dense, *bags))
 
     return SqlmlNetwork
-
-
-def resolve(reference: str) -> Callable[..., Any]:
-    """The class (or factory function) a reference names; SQLFlow's built-in names first."""
-    from ._torch_builtins import BUILTINS
-
-    if reference in BUILTINS:
-        return BUILTINS[reference]
-    module_name, _, name = reference.rpartition(".")
-    if not module_name:
-        raise StepError(
-            f"'{reference}' is neither a built-in estimator ({', '.join(BUILTINS)}) nor a "
-            "dotted import path such as my_models.MyNet"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise StepError(
-            f"cannot import {module_name} for model {reference}: {e} (model packages are "
-            "found on PYTHONPATH, in the project's models/ folder, or in the step image)"
-        ) from None
-    found = getattr(module, name, None)
-    if not callable(found):
-        import difflib
-
-        names = [n for n in dir(module) if not n.startswith("_")]
-        close = difflib.get_close_matches(name, names, n=1)
-        raise StepError(
-            f"{module_name} has no model '{name}'"
-            + (f"; did you mean {module_name}.{close[0]}?" if close else "")
-        )
-    return found
 
 
 def module_hooks(constructor: Callable[..., Any]) -> Any:
@@ -161,7 +127,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     custom_loop = getattr(hooks, "sqlml_train_loop", None) if hooks else None
     if callable(custom_loop):
         loader = Loader(prepared.train, device, rng)
-        _call(
+        call_hook(
             custom_loop,
             network,
             loader,
@@ -282,7 +248,7 @@ def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: 
     params = list(network.parameters())
     if callable(factory):
         kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
-        return _call(factory, params, **kwargs)
+        return call_hook(factory, params, **kwargs)
     default = DEFAULT_LEARNING_RATE if reference in BUILTINS else 1e-3
     return torch.optim.Adam(params, lr=settings.learning_rate or default)
 
@@ -413,12 +379,6 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
     return dl.DLPredictor(plan, target, forward, prepare if callable(prepare) else None)
 
 
-def read_signature(model_uri: str) -> dict[str, Any]:
-    with fsspec.open(f"{model_uri.rstrip('/')}/{SIGNATURE}", "r", encoding="utf-8") as f:
-        signature: dict[str, Any] = json.load(f)
-    return signature
-
-
 def _load_weights(network: Any, model_uri: str) -> None:
     _load_weights_into(network, model_uri, WEIGHTS)
 
@@ -453,17 +413,6 @@ def explain(spec: StepSpec, reporter: Reporter) -> None:
 
 
 # -- helpers --------------------------------------------------------------------------
-
-
-def _call(function: Callable[..., Any], *args: Any, **offered: Any) -> Any:
-    """Call a user hook with the keyword arguments it declares (all when it takes **kw)."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return function(*args)
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return function(*args, **offered)
-    return function(*args, **{k: v for k, v in offered.items() if k in parameters})
 
 
 def _show(kwargs: Mapping[str, Any]) -> str:

@@ -18,7 +18,7 @@ from . import sklearn
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
-    from ._torch_train import resolve
+    from ._register import resolve
 
     found = resolve(spec.model_reference)
     flavor = flavor_of(found)

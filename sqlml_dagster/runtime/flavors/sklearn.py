@@ -39,6 +39,7 @@ from ..data import (
 )
 from ..features import FeaturePlan
 from ..spec import StepSpec
+from ._register import read_signature, unknown_parameters
 
 ARTIFACT = "model.skops"
 SIGNATURE = "signature.json"
@@ -134,7 +135,7 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
     if not spec.output_uri or not spec.prediction_column:
         raise StepError("a predict step needs output_uri and prediction_column")
     estimator = load_estimator(spec.model_uri, spec.model_reference)
-    plan = saved_plan(_signature(spec.model_uri))
+    plan = saved_plan(read_signature(spec.model_uri))
     column = spec.prediction_column
     input_schema = read_schema(spec.input_uri)
     kept = [f for f in input_schema if f.name != column]
@@ -209,7 +210,7 @@ class SklearnPredictor:
         """The version at ``spec.model_uri``; a model registered without feature names
         reads every selected column but the label, in order."""
         estimator = load_estimator(spec.model_uri, spec.model_reference)
-        signature = _signature(spec.model_uri)
+        signature = read_signature(spec.model_uri)
         features = list(spec.features or [])
         if not features:
             features = [c for c in read_schema(spec.input_uri).names if c != spec.label]
@@ -380,12 +381,6 @@ def _column_names(spec: Any) -> list[str]:
     return []
 
 
-def _signature(model_uri: str) -> dict[str, Any]:
-    with fsspec.open(f"{model_uri.rstrip('/')}/{SIGNATURE}", "r", encoding="utf-8") as f:
-        signature: dict[str, Any] = json.load(f)
-    return signature
-
-
 def load_estimator(model_uri: str, model_reference: str) -> Any:
     """Load a skops artifact, trusting only sklearn/numpy/scipy and the model's own package."""
     import skops.io as sio
@@ -411,14 +406,23 @@ def is_estimator_class(candidate: object) -> bool:
     )
 
 
-def import_model_class(reference: str) -> type:
+def import_model_class(reference: str) -> Any:
+    """The class (or factory) a dotted model reference names, for every flavor."""
     module_name, _, class_name = reference.rpartition(".")
     if not module_name:
         raise StepError(f"'{reference}' is not a dotted import path such as sklearn.svm.SVC")
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        raise StepError(f"cannot import {module_name} for model {reference}: {e}") from None
+    except ImportError as e:
+        raise StepError(
+            f"cannot import {module_name} for model {reference}: {e} (model packages are "
+            "found on PYTHONPATH, in the project's models/ folder, or in the step image)"
+        ) from None
+    except SyntaxError as e:
+        raise StepError(
+            f"the model package {module_name} does not compile: {e.msg} at "
+            f"{e.filename}:{e.lineno}:{e.offset or 0}"
+        ) from None
     estimator_class = getattr(module, class_name, None)
     if estimator_class is None:
         names = [n for n in dir(module) if not n.startswith("_")]
@@ -437,14 +441,7 @@ def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) ->
     if accepted is not None:
         unknown = [k for k in params if k not in accepted]
         if unknown:
-            hints = []
-            for key in unknown:
-                close = difflib.get_close_matches(key, list(accepted), n=1)
-                hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-            raise StepError(
-                f"{spec.model_reference} has no parameter {', '.join(hints)}; "
-                f"it accepts: {', '.join(sorted(accepted))}"
-            )
+            raise unknown_parameters(spec.model_reference, unknown, accepted)
         if "random_state" in accepted and "random_state" not in params:
             params["random_state"] = spec.seed
     try:
@@ -488,7 +485,7 @@ def _training_metrics(estimator: Any, x: np.ndarray, y: np.ndarray | None) -> di
 
 
 def _prediction_type(model_uri: str) -> pa.DataType:
-    signature = _signature(model_uri)
+    signature = read_signature(model_uri)
     label = signature.get("label")
     if label and signature.get("task") == "classification":
         return (
