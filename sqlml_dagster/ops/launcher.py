@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import dagster as dg
 import fsspec
 from dagster._core.errors import DagsterPipesExecutionError  # not re-exported by dagster
+from dagster_pipes import PipesDefaultMessageWriter
 from pydantic import Field
 
 from ..runtime.spec import StepSpec, error_uri
@@ -81,13 +86,70 @@ class LocalLauncher(dg.ConfigurableResource):
         paths = [*self.pythonpath, env.get("PYTHONPATH", ""), os.environ.get("PYTHONPATH", "")]
         if any(paths):
             env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        client = dg.PipesSubprocessClient(env=env, forward_stdio=True)
+        client = dg.PipesSubprocessClient(
+            env=env, forward_stdio=True, message_reader=CompleteLinesMessageReader()
+        )
         command = [self.python or sys.executable, "-m", RUNTIME_MODULE, spec_uri]
         try:
             invocation = client.run(context=context, command=command)
         except DagsterPipesExecutionError as e:  # the step's process exited non-zero
             raise StepFailed(description=_failure_reason(spec, spec_uri, e)) from None
         return result_of(invocation)
+
+
+class CompleteLinesMessageReader(dg.PipesMessageReader):
+    """Dagster's temp-file message reader, handing on only complete lines.
+
+    Dagster's reader tails the file with ``readline()``, which returns whatever part of a
+    line is on disk; a message the step is still writing (a write crossing a page boundary)
+    then fails to parse and stops the reader, and the step "finishes without a result".
+    A training step's per-epoch progress makes that likely enough to have failed a CI run,
+    so this reader keeps a partial line until its newline arrives.
+    """
+
+    @contextmanager
+    def read_messages(self, handler: Any) -> Iterator[dict[str, Any]]:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "messages")
+            open(path, "w", encoding="utf-8").close()
+            finished = threading.Event()
+            reader = threading.Thread(
+                target=self._read, args=(path, handler, finished), daemon=True
+            )
+            reader.start()
+            try:
+                yield {
+                    PipesDefaultMessageWriter.FILE_PATH_KEY: path,
+                    PipesDefaultMessageWriter.INCLUDE_STDIO_IN_MESSAGES_KEY: False,
+                }
+            finally:
+                finished.set()
+                reader.join()
+
+    @staticmethod
+    def _read(path: str, handler: Any, finished: threading.Event) -> None:
+        pending = ""
+        try:
+            with open(path, encoding="utf-8") as messages:
+                while True:
+                    text = messages.readline()
+                    if text:
+                        pending += text
+                        if pending.endswith("\n"):
+                            handler.handle_message(json.loads(pending))
+                            pending = ""
+                    elif finished.is_set():
+                        break
+                    else:
+                        time.sleep(0.01)
+        except Exception:
+            handler.report_pipes_framework_exception(
+                "CompleteLinesMessageReader reader thread", sys.exc_info()
+            )
+            raise
+
+    def no_messages_debug_text(self) -> str:
+        return "Attempted to read messages from a local temporary file."
 
 
 def result_of(invocation: dg.PipesClientCompletedInvocation) -> StepResult:
