@@ -54,13 +54,37 @@ def build_defs(
     path = Path(sql_dir)
     if not path.is_absolute():
         path = caller_dir / path
+    state = Path(state_dir or os.environ.get(STATE_DIR_ENV) or caller_dir / ".sqlml")
+    return project_definitions(
+        path,
+        dialect=dialect,
+        state_dir=state,
+        warehouse=warehouse,
+        storage=storage,
+        launcher=launcher,
+        translator=translator,
+    )
+
+
+def project_definitions(
+    sql_dir: Path,
+    *,
+    dialect: str,
+    state_dir: Path,
+    warehouse: DuckDBWarehouse | None = None,
+    storage: SqlMlStorage | None = None,
+    launcher: LocalLauncher | KubernetesLauncher | None = None,
+    translator: SqlMlTranslator | None = None,
+) -> dg.Definitions:
+    """The one code path from resolved settings to Definitions, shared by :func:`build_defs`
+    (Python) and the ``SqlMlProject`` component (YAML): both only resolve paths first."""
     launcher = launcher or launcher_from_env(os.environ) or LocalLauncher()
     allowed = launcher.allowed_images if isinstance(launcher, KubernetesLauncher) else []
     try:
-        project = compile_project(path, dialect=dialect, allowed_images=allowed)
+        project = compile_project(sql_dir, dialect=dialect, allowed_images=allowed)
     except SqlMlCompileError as e:
         raise SqlMlCompileError(e.diagnostics) from None  # no compiler internals in the traceback
-    state = Path(state_dir or os.environ.get(STATE_DIR_ENV) or caller_dir / ".sqlml").resolve()
+    state = state_dir.resolve()
     translator = translator or SqlMlTranslator()
     resources: dict[str, Any] = {
         WAREHOUSE_KEY: warehouse or DuckDBWarehouse(database=str(state / "warehouse.duckdb")),
