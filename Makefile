@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 # Pins for reproducible installs (CI, demo); the package's own ranges stay loose for users.
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test fuzz dev lint bench install install-dev clean
+.PHONY: demo test fuzz dev screenshot lint bench install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ FUZZ_EXAMPLES ?= 50000
 fuzz: install-dev
 	SQLML_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/compiler/test_fuzz.py --hypothesis-show-statistics $(PYTEST_ARGS)
 
-## dev: the Dagster UI on example_repo
+## dev: the Dagster UI on example_repo, a dg project (its defs folder: one SqlMlProject component)
 dev: install
-	$(VENV)/bin/dagster dev -m example_repo.definitions
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/dg dev
+
+## screenshot: docs/images/*.png from a real webserver in headless Chromium (docs/ui.md; needs
+## `apt-get install chromium` and `$(PIP) install playwright`, neither a test dependency)
+screenshot: install
+	$(PY) scripts/screenshot.py
 
 ## lint: ruff + mypy
 lint: install-dev
@@ -49,10 +54,12 @@ lint: install-dev
 	$(VENV)/bin/mypy
 
 ## bench: compiler throughput against a plain-sqlglot baseline measured in the same run, and
-## deep-learning feed/predict/train throughput against the same work done directly (docs/benchmarks.md)
+## deep-learning feed/predict/train throughput against the same work done directly, and
+## `sqlml check` wall time on example_repo and 1,000 files (docs/benchmarks.md)
 bench: install-dev
 	$(PY) bench/bench_compiler.py
 	$(PY) bench/bench_dl.py $(BENCH_DL_ARGS)
+	$(PY) bench/bench_check.py $(BENCH_CHECK_ARGS)
 
 clean:
 	rm -rf .sqlml example_repo/.sqlml .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,16 @@
-"""The example project's Dagster entry point: `dagster dev -m example_repo.definitions`."""
+"""The example's Dagster entry point, for `dagster dev`, `dg dev` and `sqlml materialize -m
+example_repo.definitions`: the components of the defs folder (one SqlMlProject,
+defs/sqlml/defs.yaml), so the YAML and the headless commands load one project the same way.
 
-from sqlml_dagster import build_defs
+The tree is built from this package's own defs module rather than through
+`dg.load_from_defs_folder`, which finds the project by the `[tool.dg]` config naming
+`example_repo`: a copy of this folder under another name (as tests make) loads itself.
+"""
 
-defs = build_defs("sql/")
+from pathlib import Path
+
+import dagster as dg
+
+from . import defs as defs_folder
+
+defs = dg.ComponentTree(defs_module=defs_folder, project_root=Path(__file__).parent).build_defs()

@@ -19,6 +19,7 @@ _EXPORTS = {
     "SqlMlCompileError": ".compiler",
     "check_project": ".compiler",
     "compile_project": ".compiler",
+    "SqlMlProject": ".component",
     "build_assets": ".definitions",
     "build_defs": ".definitions",
     "KubernetesLauncher": ".ops.kubernetes",
@@ -30,6 +31,7 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from .compiler import SqlMlCompileError, check_project, compile_project
+    from .component import SqlMlProject
     from .definitions import build_assets, build_defs
     from .ops.kubernetes import KubernetesLauncher
     from .ops.launcher import LocalLauncher
@@ -45,11 +47,17 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module, __name__), name)
 
 
+def __dir__() -> list[str]:
+    """The lazy names too: `dg list components` finds components through ``dir()``."""
+    return sorted({*globals(), *_EXPORTS})
+
+
 __all__ = [
     "DuckDBWarehouse",
     "KubernetesLauncher",
     "LocalLauncher",
     "SqlMlCompileError",
+    "SqlMlProject",
     "SqlMlStorage",
     "SqlMlTranslator",
     "__version__",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .store import ModelNotFound, ModelStore, ModelVersion
+from .store import Gate, ModelNotFound, ModelStore, ModelVersion
 from .store.models import GcResult
 
 
@@ -67,10 +67,35 @@ def parse_ref(text: str) -> tuple[str, int | None]:
 class Catalog:
     """Questions and changes to the versions in one model store."""
 
-    def __init__(self, store: ModelStore, pinned: dict[str, set[int]] | None = None):
+    def __init__(
+        self,
+        store: ModelStore,
+        pinned: dict[str, set[int]] | None = None,
+        gates: dict[str, tuple[Gate, ...]] | None = None,
+    ):
         self.store = store
         #: Versions the project's SQL pins (``USING m@3``), kept by :meth:`gc`.
         self.pinned = pinned or {}
+        #: The project's quality gates by model; ``None`` when the project is not known,
+        #: and then a model's gates are those recorded on its newest evaluated version.
+        self.gates = gates
+
+    def gates_of(self, model: str) -> tuple[Gate, ...]:
+        if self.gates is not None:
+            return self.gates.get(model, ())
+        return self.store.recorded_gates(model)
+
+    def latest(self, model: str, versions: list[ModelVersion]) -> ModelVersion | None:
+        """What ``@latest`` means for the model's consumers: gated, when it has gates."""
+        gates = self.gates_of(model)
+        if gates:
+            return self.store.resolve_gated(model, versions, gates)
+        return self.store.resolve_latest(model, versions) if versions else None
+
+    def gate_text(self, model: str, version: int) -> str:
+        """``passed``, ``failed: …``, ``not evaluated: …`` — or empty for an ungated model."""
+        gates = self.gates_of(model)
+        return self.store.gate_status(model, version, gates).text if gates else ""
 
     # -- questions --------------------------------------------------------------------
 
@@ -80,14 +105,13 @@ class Catalog:
             versions = self.store.versions(model)
             if not versions:
                 continue
-            latest = self.store.latest(model)
-            assert latest is not None
-            m = latest.manifest
+            latest = self.latest(model, versions)
+            m = (latest or versions[-1]).manifest
             rows.append(
                 (
                     model,
                     len(versions),
-                    _latest_text(latest, versions),
+                    _latest_text(latest, versions) if latest else "none passed its gates",
                     m.flavor,
                     m.model_reference,
                     m.created_at,
@@ -103,7 +127,7 @@ class Catalog:
         versions = self.store.versions(model)
         if not versions:
             self.store.get(model)  # raises ModelNotFound with what exists
-        latest = self.store.latest(model)
+        latest = self.latest(model, versions)
         pinned = self.pinned.get(model, set())
         rows: list[tuple[Any, ...]] = []
         for v in versions:
@@ -125,14 +149,15 @@ class Catalog:
                     m.training_data_fingerprint,
                     m.training_rows,
                     _metrics_text(m.metrics),
+                    self.gate_text(model, v.version),
                     m.dagster_run_id or "",
                 )
             )
         for number, problem in self.store.broken(model):
-            rows.append((number, f"unusable: {problem}", "", "", "", "", "", ""))
+            rows.append((number, f"unusable: {problem}", "", "", "", "", "", "", ""))
         rows.sort(key=lambda r: int(r[0]))
         return ResultTable(
-            ("version", "", "created_at", "fingerprint", "data", "rows", "metrics", "run"),
+            ("version", "", "created_at", "fingerprint", "data", "rows", "metrics", "gates", "run"),
             tuple(rows),
             title=f"model {model}",
         )
@@ -141,11 +166,12 @@ class Catalog:
         """Rikai's ``DESCRIBE MODEL``: one version's manifest as property/value rows."""
         v = self.store.get(model, version)
         m = v.manifest
-        latest = self.store.latest(model)
+        latest = self.latest(model, self.store.versions(model))
         rows: list[tuple[str, Any]] = [
             ("model", m.model),
             ("version", m.version),
             ("is @latest", latest is not None and latest.version == m.version),
+            ("gates", self.gate_text(model, m.version)),
             ("created_at", m.created_at),
             ("flavor", m.flavor),
             ("reference", m.model_reference),
@@ -164,6 +190,11 @@ class Catalog:
         ]
         rows += [(f"param {k}", _value(val)) for k, val in _flat_params(m.params)]
         rows += [(f"metric {k}", val) for k, val in m.metrics.items()]
+        recorded = self.store.gate_results(model, m.version)
+        rows += [
+            (f"gate {name}", f"{r.text}: {'passed' if r.passed else 'failed'} ({r.evaluated_at})")
+            for name, r in sorted(recorded.items())
+        ]
         rows += [(f"framework {k}", val) for k, val in m.frameworks.items()]
         rows += [(f"artifact {k}", f"sha256 {sha[:16]}…") for k, sha in m.artifacts.items()]
         return ResultTable(("property", "value"), tuple(rows), title=f"{v.ref}")

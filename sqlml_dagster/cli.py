@@ -1,7 +1,8 @@
 """``sqlml``: check and compile SQL projects, and materialize them headless.
 
     sqlml check sql/                         # diagnostics; exit 1 on errors (CI)
-    sqlml check sql/ --format json           # or --format github for CI annotations
+    sqlml check sql/ --format json           # or github (CI annotations), sarif (code scanning)
+    sqlml check sql/ --warehouse w.duckdb    # deep checks: model params, settings, columns
     sqlml compile sql/                       # the project graph as JSON
     sqlml materialize -m example_repo.definitions [--select KEY …] [--force]
     sqlml models list [MODEL] -m example_repo.definitions
@@ -46,7 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "paths", nargs="+", metavar="PATH", help="folders of .sql files (or single files)"
     )
     check.add_argument("--dialect", default="duckdb", help="source SQL dialect (default: duckdb)")
-    check.add_argument("--format", choices=["human", "json", "github"], default="human")
+    check.add_argument(
+        "--format",
+        choices=["human", "json", "github", "sarif"],
+        default="human",
+        help="human (carets), json, github (Actions annotations) or sarif (code scanning)",
+    )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument(
         "--allowed-image",
@@ -56,6 +62,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="registry/repository prefix a statement's image must start with (repeatable; "
         "default: $SQLML_K8S_ALLOWED_IMAGES)",
     )
+    deep = check.add_argument_group("deep checks (docs/ci.md)")
+    deep.add_argument(
+        "--no-deep", action="store_true", help="only compile: no model, settings or column checks"
+    )
+    deep.add_argument(
+        "--warehouse", type=Path, metavar="FILE.duckdb", help="describe source tables from it"
+    )
+    deep.add_argument(
+        "--schemas", type=Path, metavar="FILE", help="source table schemas (default: schemas.yml)"
+    )
+    deep.add_argument(
+        "--no-import",
+        action="store_true",
+        help="never import model classes (only those readable from source are checked)",
+    )
+    deep.add_argument(
+        "--import-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="limit for importing model classes, all together (default: 60)",
+    )
+    deep.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where model signatures are cached (default: $SQLML_CACHE_DIR or ~/.cache/sqlml)",
+    )
+    deep.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     check.set_defaults(run=_check)
 
     compile_ = commands.add_parser("compile", help="print the compiled project graph as JSON")
@@ -92,6 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--log-level", default="WARNING", help="Dagster console log level (default: WARNING)"
     )
     materialize.add_argument(
+        "--partition",
+        default=None,
+        metavar="KEY",
+        help="the partition of partitioned assets to materialize, e.g. 2026-11-23 "
+        "(default: the latest)",
+    )
+    materialize.add_argument(
         "--force",
         action="store_true",
         help="retrain models even when nothing changed (default: reuse the unchanged version)",
@@ -108,15 +151,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Compile each path, run the deep checks on what compiled, print every diagnostic in
+    the chosen format; exit 1 when any is an error (or a warning, with --strict)."""
+    from .contract import allowed_images_from_env
+
     projects: list[Project] = []
     diagnostics: list[tuple[Path, Diagnostic]] = []
     allowed = args.allowed_image
     if allowed is None:
-        from .ops.kubernetes import allowed_images_from_env
-
         allowed = allowed_images_from_env(os.environ)
     for path in args.paths:
-        project, found = check_project(path, dialect=args.dialect, allowed_images=allowed)
+        if args.no_deep:
+            project, found = check_project(path, dialect=args.dialect, allowed_images=allowed)
+        else:
+            try:
+                project, found = _deep_check(path, allowed, args)
+            except _CliError as e:
+                print(f"sqlml: {e}", file=sys.stderr)
+                return 2
         if project is not None:
             projects.append(project)
         diagnostics += [(Path(path), d) for d in found]
@@ -132,6 +184,12 @@ def _check(args: argparse.Namespace) -> int:
     elif args.format == "github":
         for root, d in diagnostics:
             print(_github_annotation(root, d))
+    elif args.format == "sarif":
+        from . import __version__
+        from .validate.sarif import sarif_log
+
+        located = [(_repository_path(root, d), d) for root, d in diagnostics]
+        print(json.dumps(sarif_log(located, version=__version__), indent=2))
     else:
         for _, d in diagnostics:
             print(d.render(), end="\n\n", file=sys.stderr)
@@ -152,6 +210,26 @@ def _check(args: argparse.Namespace) -> int:
                 + (f"; {warns} warning(s)" if warns else "")
             )
     return 1 if failing else 0
+
+
+def _deep_check(
+    path: str, allowed: Sequence[str], args: argparse.Namespace
+) -> tuple[Project | None, list[Diagnostic]]:
+    """Compile and deep-check one path with the command's options; a warehouse that cannot
+    be opened is a usage error (exit 2), not a diagnostic."""
+    from .validate import DeepCheckError, DeepCheckOptions, check_path, default_cache_dir
+
+    options = DeepCheckOptions(
+        imports=not args.no_import,
+        import_timeout=args.import_timeout,
+        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        warehouse=args.warehouse,
+        schemas=args.schemas,
+    )
+    try:
+        return check_path(path, args.dialect, allowed, options)
+    except DeepCheckError as e:
+        raise _CliError(str(e)) from None
 
 
 def _counts(project: Project) -> dict[str, int]:
@@ -193,11 +271,18 @@ def _github_annotation(root: Path, d: Diagnostic) -> str:
     level = "error" if d.is_error else "warning"
     message = d.message + (f" (hint: {d.hint})" if d.hint else "")
     message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if d.span is None:
+    file = _repository_path(root, d) if d.span is not None else None
+    if d.span is None or file is None:
         return f"::{level} title={d.code}::{message}"
-    base = root if root.is_dir() else root.parent
-    file = os.path.relpath(base.resolve().parent / d.span.file)
     return f"::{level} file={file},line={d.span.line},col={d.span.col},title={d.code}::{message}"
+
+
+def _repository_path(root: Path, d: Diagnostic) -> str | None:
+    """Where a diagnostic's file is relative to the current directory (the repository root
+    in CI), as annotations and SARIF want it; the checked path when it names no file."""
+    base = root if root.is_dir() else root.parent
+    target = base.resolve().parent / d.span.file if d.span is not None else root.resolve()
+    return Path(os.path.relpath(target)).as_posix()
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -301,29 +386,80 @@ def _materialize(args: argparse.Namespace) -> int:
         else dg.DagsterInstance.ephemeral()
     )
     started = time.monotonic()
-    result = dg.materialize(
-        assets,
-        resources=dict(defs.resources or {}),
-        instance=instance,
-        selection=selection,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
-        tags={FORCE_TAG: "true"} if args.force else None,
-    )
+    runs = _partitioned_runs(assets, selection, args.partition)
+    events: list[Any] = []
+    checks: list[Any] = []
+    failed = False
+    for keys, partition in runs:
+        result = dg.materialize(
+            assets,
+            resources=dict(defs.resources or {}),
+            instance=instance,
+            selection=keys,
+            partition_key=partition,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
+            tags={FORCE_TAG: "true"} if args.force else None,
+        )
+        events += result.get_asset_materialization_events()
+        checks += result.get_asset_check_evaluations()
+        if not result.success:
+            failed = True
+            for event in result.all_events:
+                if event.is_step_failure and event.step_failure_data is not None:
+                    error = event.step_failure_data.error
+                    user = event.step_failure_data.user_failure_data
+                    reason = (user.description if user and user.description else None) or (
+                        error.message.strip() if error else ""
+                    )
+                    print(f"\nFAILED {event.step_key}: {reason}", file=sys.stderr)
+            break  # later runs read what this one failed to write
     elapsed = time.monotonic() - started
-    events = result.get_asset_materialization_events()
     print(_summary(events, specs, elapsed, defs))
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data is not None:
-                error = event.step_failure_data.error
-                user = event.step_failure_data.user_failure_data
-                reason = (user.description if user and user.description else None) or (
-                    error.message.strip() if error else ""
-                )
-                print(f"\nFAILED {event.step_key}: {reason}", file=sys.stderr)
-        return 1
-    return 0
+    if checks:
+        failing = [c for c in checks if not c.passed]
+        line = f"\nchecks: {len(checks) - len(failing)} passed, {len(failing)} failed"
+        if failing:
+            line += (
+                " ("
+                + ", ".join(f"{c.asset_key.to_user_string()}:{c.check_name}" for c in failing)
+                + ")"
+            )
+        print(line)
+    return 1 if failed else 0
+
+
+def _partitioned_runs(
+    assets: Sequence[Any], selection: list[Any] | None, partition: str | None
+) -> list[tuple[list[Any], str | None]]:
+    """One run for the unpartitioned assets, then one per partitions definition for the
+    partitioned ones (``-- sqlml: partition_by``): ``partition`` or the latest partition.
+    Dagster runs one partition at a time; the unpartitioned run goes first since
+    partitioned predictions read its tables and models."""
+    chosen = set(selection) if selection else None
+    plain: list[Any] = []
+    by_definition: dict[Any, list[Any]] = {}
+    for asset in assets:
+        for key in asset.keys:
+            if chosen is not None and key not in chosen:
+                continue
+            definition = asset.partitions_def
+            if definition is None:
+                plain.append(key)
+            else:
+                by_definition.setdefault(definition, []).append(key)
+    runs: list[tuple[list[Any], str | None]] = [(plain, None)] if plain else []
+    for definition, keys in by_definition.items():
+        key = partition or definition.get_last_partition_key()
+        if key is None:
+            print(
+                f"sqlml: {', '.join(k.to_user_string() for k in keys)}: no partition yet "
+                "(partition_start lies ahead)",
+                file=sys.stderr,
+            )
+            continue
+        runs.append((keys, key))
+    return runs
 
 
 def _find_definitions(module: Any, attribute: str | None) -> Any:
@@ -362,10 +498,15 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
                 )
             )
         elif kind in ("prediction", "evaluation", "explanation"):
+            count = f"{metadata.get('dagster/row_count')} rows"
+            if event.partition:
+                count = (
+                    f"{metadata.get('partition_rows')} rows in {event.partition}, {count} in all"
+                )
             predictions.append(
                 (
                     name,
-                    f"{metadata.get('dagster/row_count')} rows",
+                    count,
                     f"(model {metadata.get('model')} v{metadata.get('model_version')}"
                     + (", pinned)" if metadata.get("model_pinned") else ")"),
                 )
@@ -492,6 +633,7 @@ def _session(args: argparse.Namespace) -> Any:
             dialect=dialect,
             pinned=pinned,
             defined_models=defined,
+            gates=_project_gates(defs),
         )
     state = Path(os.environ.get("SQLML_STATE_DIR") or ".sqlml")
     storage = SqlMlStorage(
@@ -505,6 +647,21 @@ def _session(args: argparse.Namespace) -> Any:
         storage=storage,
         warehouse=DuckDBWarehouse(database=str(database)) if database.exists() else None,
     )
+
+
+def _project_gates(defs: Any) -> dict[str, Any]:
+    """The project's quality gates by model, from the checks its evaluations declare."""
+    import dagster as dg
+
+    from .ops.checks import gates_from_check_specs
+
+    specs = [
+        spec
+        for a in defs.assets or []
+        if isinstance(a, dg.AssetsDefinition)
+        for spec in a.check_specs
+    ]
+    return gates_from_check_specs(specs)
 
 
 class _CliError(Exception):

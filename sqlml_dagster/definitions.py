@@ -7,6 +7,7 @@ problem with file:line:col and a caret excerpt.
 
 import inspect
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,14 @@ from dagster import (
 )  # by name, and no postponed annotations: Dagster inspects it
 
 from .compiler.diagnostics import SqlMlCompileError
+from .compiler.ir import EvaluateStatement
 from .compiler.project import Node, Project, compile_project
+from .ops.checks import check_gate_order, data_checks, gate_check_specs, project_gates
 from .ops.kubernetes import KubernetesLauncher, launcher_from_env
 from .ops.launcher import LocalLauncher
 from .ops.steps import AssetStep, SqlMlRunConfig, SqlMlStorage
 from .ops.warehouse import DuckDBWarehouse
+from .store import Gate
 from .translator import SqlMlTranslator, source_path
 
 WAREHOUSE_KEY = "sqlml_warehouse"
@@ -85,14 +89,45 @@ def project_definitions(
     except SqlMlCompileError as e:
         raise SqlMlCompileError(e.diagnostics) from None  # no compiler internals in the traceback
     state = state_dir.resolve()
-    translator = translator or SqlMlTranslator()
+    # Job-run assets carry the `kubernetes` kind: the translator learns where steps run.
+    translator = (translator or SqlMlTranslator()).for_launcher(
+        "kubernetes" if isinstance(launcher, KubernetesLauncher) else "local"
+    )
     resources: dict[str, Any] = {
         WAREHOUSE_KEY: warehouse or DuckDBWarehouse(database=str(state / "warehouse.duckdb")),
         STORAGE_KEY: storage
         or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
         LAUNCHER_KEY: launcher,
     }
-    return dg.Definitions(assets=build_assets(project, translator), resources=resources)
+    assets = build_assets(project, translator)
+    return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
+
+
+#: The sensor that evaluates the project's ``-- sqlml:`` automation (schedule, on_new_model).
+AUTOMATION_SENSOR = "sqlml_automation"
+
+
+def automation_sensors(assets: Sequence[Any]) -> list[dg.AutomationConditionSensorDefinition]:
+    """One automation sensor over the assets that have an automation condition, *running*
+    from the start: a schedule written in the SQL should run without a click in the UI
+    (Dagster's default sensor starts stopped). Stop it in the UI's Automation tab."""
+    automated = [
+        key
+        for asset in assets
+        if isinstance(asset, dg.AssetsDefinition)
+        for key, condition in asset.automation_conditions_by_key.items()
+        if condition is not None
+    ]
+    if not automated:
+        return []
+    return [
+        dg.AutomationConditionSensorDefinition(
+            AUTOMATION_SENSOR,
+            target=dg.AssetSelection.assets(*automated),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            description="Runs the schedules and on_new_model refreshes written as -- sqlml: directives.",
+        )
+    ]
 
 
 def build_assets(
@@ -103,23 +138,47 @@ def build_assets(
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
         translator.get_source_spec(s) for s in project.sources
     ]
-    assets += [_asset_for(node, project, translator) for node in project.nodes]
+    check_gate_order(project, lambda node: source_path(project, node))
+    gates = project_gates(project)
+    assets += [_asset_for(node, project, translator, gates) for node in project.nodes]
+    # Data checks on the tables each TRAIN statement reads (docs/quality-gates.md).
+    assets += data_checks(
+        project, translator.get_asset_key, lambda node: source_path(project, node), WAREHOUSE_KEY
+    )
     return assets
 
 
-def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.AssetsDefinition:
+def _asset_for(
+    node: Node,
+    project: Project,
+    translator: SqlMlTranslator,
+    gates: Mapping[str, tuple[Gate, ...]],
+) -> dg.AssetsDefinition:
     spec = translator.get_asset_spec(node, project)
     sql_file = source_path(project, node)
+    # An evaluation with thresholds declares them as blocking checks on its *model*: the
+    # step that computes the metric judges it, and Dagster holds the model's other
+    # consumers in the run until it has (allow_arbitrary_check_specs: the option
+    # dagster-dbt uses for source tests; can_subset: the gates may run without the table).
+    statement = node.statement
+    check_specs = (
+        gate_check_specs(node, translator.get_asset_key(statement.model))
+        if isinstance(statement, EvaluateStatement)
+        else []
+    )
 
     @dg.multi_asset(
         specs=[spec],
         name="sqlml__" + "__".join(spec.key.path),
         required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
+        check_specs=check_specs or None,
+        can_subset=bool(check_specs),
+        allow_arbitrary_check_specs=bool(check_specs),
     )
     def _materialize(
         context: AssetExecutionContext, config: SqlMlRunConfig
-    ) -> dg.MaterializeResult:
-        return AssetStep(
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        yield from AssetStep(
             context=context,
             node=node,
             warehouse=getattr(context.resources, WAREHOUSE_KEY),
@@ -128,7 +187,8 @@ def _asset_for(node: Node, project: Project, translator: SqlMlTranslator) -> dg.
             sql_file=sql_file,
             config=config,
             project_root=project.root if project.root.is_dir() else project.root.parent,
-        ).materialize()
+            gates=gates,
+        ).run()
 
     return _materialize
 

@@ -35,7 +35,7 @@ from .compiler.parser import parse_query, parse_sql_file, split_statements
 from .ops.model_functions import ModelFunctions
 from .ops.steps import SqlMlStorage
 from .ops.warehouse import DuckDBWarehouse
-from .store import ModelNotFound, ModelVersion
+from .store import Gate, ModelNotFound, ModelVersion
 from .store.models import CorruptVersion
 
 #: At most this many rows of a query are printed (the count says how many there were).
@@ -56,10 +56,12 @@ class SqlSession:
     pinned: dict[str, set[int]] = field(default_factory=dict)
     #: Models the project's SQL defines: DROP MODEL warns that they come back.
     defined_models: set[str] = field(default_factory=set)
+    #: The project's quality gates by model (``None``: no project; the store's records say).
+    gates: dict[str, tuple[Gate, ...]] | None = None
 
     @property
     def catalog(self) -> Catalog:
-        return Catalog(self.storage.models(), self.pinned)
+        return Catalog(self.storage.models(), self.pinned, self.gates)
 
     def run(self, text: str) -> Iterator[ResultTable | str]:
         """Run every statement of ``text``; each yields a table or a message."""
@@ -110,7 +112,7 @@ class SqlSession:
         if self.warehouse is None:
             raise ShellError("no warehouse: name the project with -m MODULE to run SQL")
         tree = parse_query(text, self.dialect, path="<sql>")
-        calls = ModelFunctions.for_statements(_Models(self.storage), [tree])
+        calls = ModelFunctions.for_statements(_Models(self.catalog), [tree])
         try:
             answer = self.warehouse.query(
                 calls.rewritten[0], functions=calls.functions, limit=MAX_ROWS + 1
@@ -129,11 +131,13 @@ class SqlSession:
 class _Models:
     """What :class:`ModelFunctions` asks of a step: a model version by name and pin."""
 
-    storage: SqlMlStorage
+    catalog: Catalog
 
     def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion:
+        """``@latest`` of a gated model is the newest version that passed, as in a run."""
         try:
-            return self.storage.models().get(name.key, version)
+            gates = self.catalog.gates_of(name.key) if version is None else ()
+            return self.catalog.store.get(name.key, version, gates=gates)
         except (ModelNotFound, CorruptVersion) as e:
             raise dg.Failure(description=str(e)) from None
 

@@ -12,8 +12,10 @@ method whose answer you want to change, instead of forking the package::
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 
@@ -25,12 +27,33 @@ from .compiler.ir import (
     TrainStatement,
 )
 from .compiler.project import Node, Project, Source
+from .sources import default_flavor, scheme_of
 
 WAREHOUSE_KIND = "duckdb"
 
+#: Dagster kinds of models by flavor. Each is a name the Dagster UI draws an icon for (it
+#: looks kinds up lower-cased without ``-_.`` and spaces: ``sklearn`` has no icon,
+#: ``scikitlearn`` has); a user's own class (``auto``) is "python" until it runs.
+FLAVOR_KINDS = {
+    "sklearn": "scikitlearn",
+    "pytorch": "pytorch",
+    "keras": "tensorflow",
+    "auto": "python",
+}
+#: The kind of a model registered from a registry whose flavor is known only when resolved.
+REGISTRY_KINDS = {"mlflow": "mlflow"}
+#: Added to assets whose step runs through the launcher when that is a Kubernetes Job.
+KUBERNETES_KIND = "kubernetes"
+#: Nodes whose materialization runs a runtime step through the launcher (everything else
+#: runs in the warehouse, ``ML_PREDICT`` included).
+LAUNCHED_KINDS = (
+    ObjectKind.MODEL,
+    ObjectKind.PREDICTION,
+    ObjectKind.EVALUATION,
+    ObjectKind.EXPLANATION,
+)
 
-#: Dagster kinds (UI icons) of models by flavor; a user's own class (``auto``) is "python".
-FLAVOR_KINDS = {"sklearn": "sklearn", "pytorch": "pytorch", "keras": "tensorflow"}
+LauncherKind = Literal["local", "kubernetes"]
 
 
 class SqlMlTranslator:
@@ -39,8 +62,8 @@ class SqlMlTranslator:
         return dg.AssetKey(name.asset_path)
 
     def get_group_name(self, node: Node) -> str | None:
-        """One group per file: ``sql/iris.sql`` → ``iris``."""
-        return node.group
+        """One group per file: ``sql/iris.sql`` → ``iris`` (``-- sqlml: group = x`` overrides)."""
+        return node.directives.group or node.group
 
     def get_description(self, node: Node) -> str:
         header = {
@@ -53,21 +76,124 @@ class SqlMlTranslator:
         }[node.kind]
         return f"{header} `{node.name}` from `{node.file}`:\n\n```sql\n{node.text}\n```"
 
+    #: Where ML steps run; :func:`~sqlml_dagster.build_defs` sets it from its launcher
+    #: through :meth:`for_launcher`, so the asset graph shows which assets run as Jobs.
+    launcher_kind: LauncherKind = "local"
+
+    def for_launcher(self, launcher_kind: LauncherKind) -> SqlMlTranslator:
+        """A copy that knows where ML steps run (the caller's translator stays as it was,
+        since the same instance may serve Definitions with different launchers)."""
+        translator = copy.copy(self)
+        translator.launcher_kind = launcher_kind
+        return translator
+
     def get_kinds(self, node: Node) -> set[str]:
+        """The UI's icons: what runs the asset (``sql``/``duckdb``; the model's framework),
+        ``sqlml`` on everything that involves a model, ``kubernetes`` where it runs as a Job."""
         statement = node.statement
         if isinstance(statement, TrainStatement):
-            flavor = statement.model.flavor
-            return {"sqlml", FLAVOR_KINDS.get(flavor, "python")}
-        if isinstance(statement, CreateModelStatement):
-            return {"sqlml", statement.flavor or "sklearn"}
-        if node.kind in (ObjectKind.PREDICTION, ObjectKind.EVALUATION, ObjectKind.EXPLANATION):
-            return {"sqlml", WAREHOUSE_KIND}
-        if isinstance(statement, SqlStatement) and statement.model_calls:
-            return {"sql", "sqlml", WAREHOUSE_KIND}
-        return {"sql", WAREHOUSE_KIND}
+            kinds = {"sqlml", FLAVOR_KINDS.get(statement.model.flavor, "python")}
+        elif isinstance(statement, CreateModelStatement):
+            kinds = {"sqlml", registered_model_kind(statement)}
+        elif node.kind in LAUNCHED_KINDS:
+            kinds = {"sqlml", WAREHOUSE_KIND}
+        elif isinstance(statement, SqlStatement) and statement.model_calls:
+            kinds = {"sql", "sqlml", WAREHOUSE_KIND}
+        else:
+            kinds = {"sql", WAREHOUSE_KIND}
+        if self.launcher_kind == "kubernetes" and node.kind in LAUNCHED_KINDS:
+            kinds.add(KUBERNETES_KIND)
+        return kinds
 
     def get_tags(self, node: Node) -> dict[str, str]:
-        return {"sqlml/kind": node.kind.value}
+        """``sqlml/kind``, plus ``-- sqlml: tags.<name> = value`` directives."""
+        return {"sqlml/kind": node.kind.value, **dict(node.directives.tags)}
+
+    def get_owners(self, node: Node) -> list[str]:
+        """``-- sqlml: owner = "team-ml@example.com"`` (or ``"team:ml"``, or a list)."""
+        return list(node.directives.owners)
+
+    def get_automation_condition(
+        self, node: Node, project: Project
+    ) -> dg.AutomationCondition | None:
+        """``schedule`` → on a cron tick; ``on_new_model = eager`` → when a model the asset
+        uses gets a new version; ``automation = eager | on_missing`` → Dagster's own.
+
+        A scheduled asset waits, on each tick, only for its inputs that share its schedule
+        (a file-wide schedule refreshes tables before the model trained on them); inputs
+        that are not on that schedule do not hold it back, so a model scheduled alone
+        retrains on every tick from whatever its tables hold.
+        """
+        directives = node.directives
+        conditions: list[dg.AutomationCondition] = []
+        if directives.schedule:
+            conditions.append(self._on_schedule(node, project))
+        if directives.on_new_model:
+            models = [
+                self.get_asset_key(name)
+                for name in node.deps
+                if _kind_of_name(project, name) is ObjectKind.MODEL
+            ]
+            conditions.append(
+                (
+                    dg.AutomationCondition.in_latest_time_window()
+                    & dg.AutomationCondition.any_deps_match(
+                        dg.AutomationCondition.data_version_changed()
+                        | dg.AutomationCondition.will_be_requested()
+                    )
+                    .allow(dg.AssetSelection.assets(*models))
+                    .since_last_handled()
+                    & ~dg.AutomationCondition.any_deps_missing()
+                    & ~dg.AutomationCondition.any_deps_in_progress()
+                    & ~dg.AutomationCondition.in_progress()
+                ).with_label("on_new_model")
+            )
+        if directives.automation == "eager":
+            conditions.append(dg.AutomationCondition.eager())
+        elif directives.automation == "on_missing":
+            conditions.append(dg.AutomationCondition.on_missing())
+        if not conditions:
+            return None
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined = combined | condition
+        return combined
+
+    def _on_schedule(self, node: Node, project: Project) -> dg.AutomationCondition:
+        cron, timezone = node.directives.schedule, node.directives.timezone
+        assert cron is not None
+        ticked: dg.AutomationCondition = dg.AutomationCondition.cron_tick_passed(cron, timezone)
+        tick = dg.AutomationCondition.in_latest_time_window() & ticked.since_last_handled()
+        same_schedule = [
+            self.get_asset_key(name)
+            for name in node.deps
+            if (dep := _node_of(project, name)) is not None and dep.directives.schedule == cron
+        ]
+        if same_schedule:
+            tick = tick & dg.AutomationCondition.all_deps_updated_since_cron(cron, timezone).allow(
+                dg.AssetSelection.assets(*same_schedule)
+            )
+        return tick.with_label(f"on_schedule({cron}, {timezone})")
+
+    def get_partitions_def(self, node: Node) -> dg.PartitionsDefinition | None:
+        """``partition_by = day(col), partition_start = "2026-01-01"`` → daily partitions."""
+        partition = node.directives.partition
+        if partition is None:
+            return None
+        start = datetime.fromisoformat(partition.start)
+        timezone = node.directives.timezone
+        grains: dict[str, type[dg.TimeWindowPartitionsDefinition]] = {
+            "hour": dg.HourlyPartitionsDefinition,
+            "day": dg.DailyPartitionsDefinition,
+            "week": dg.WeeklyPartitionsDefinition,
+            "month": dg.MonthlyPartitionsDefinition,
+        }
+        return grains[partition.grain](start_date=start, timezone=timezone)  # type: ignore[call-arg]
+
+    def get_freshness_policy(self, node: Node) -> dg.FreshnessPolicy | None:
+        """``freshness = "26h"``: the asset is stale (fails) when older than that."""
+        window = node.directives.freshness
+        return dg.FreshnessPolicy.time_window(fail_window=window) if window else None
 
     def get_metadata(self, node: Node, project: Project) -> dict[str, Any]:
         metadata: dict[str, Any] = {
@@ -87,10 +213,13 @@ class SqlMlTranslator:
         statement = node.statement
         if isinstance(statement, TrainStatement):
             metadata["sqlml/model_reference"] = statement.model.reference
+            metadata["sqlml/flavor"] = statement.model.flavor
             if statement.model.image:
                 metadata["sqlml/image"] = statement.model.image
         if isinstance(statement, CreateModelStatement) and statement.uri:
             metadata["sqlml/source_uri"] = statement.uri
+        if node.kind in LAUNCHED_KINDS:
+            metadata["sqlml/launcher"] = self.launcher_kind
         if node.kind is ObjectKind.MODEL:
             pinned = sorted(project.pinned_versions().get(node.name.key, ()))
             if pinned:
@@ -112,6 +241,10 @@ class SqlMlTranslator:
             code_version=self.get_code_version(node),
             kinds=self.get_kinds(node),
             tags=self.get_tags(node),
+            owners=self.get_owners(node),
+            automation_condition=self.get_automation_condition(node, project),
+            partitions_def=self.get_partitions_def(node),
+            freshness_policy=self.get_freshness_policy(node),
         )
 
     def get_source_spec(self, source: Source) -> dg.AssetSpec:
@@ -123,6 +256,30 @@ class SqlMlTranslator:
             metadata={"dagster/table_name": str(source.name)},
             group_name="sources",
         )
+
+
+def registered_model_kind(statement: CreateModelStatement) -> str:
+    """``CREATE MODEL … [FLAVOR f] USING uri``: the flavor written or implied by the file's
+    extension, else the registry's own kind (``mlflow``), else scikit-learn — what the
+    runtime registers such a file as."""
+    flavor = statement.flavor.lower() if statement.flavor else None
+    if flavor is None and statement.uri:
+        flavor = default_flavor(statement.uri)
+        if flavor is None and scheme_of(statement.uri) in REGISTRY_KINDS:
+            return REGISTRY_KINDS[scheme_of(statement.uri)]
+    return FLAVOR_KINDS.get(flavor or "sklearn", "python")
+
+
+def _node_of(project: Project, name: QualifiedName) -> Node | None:
+    try:
+        return project.node(name)
+    except KeyError:
+        return None  # a source table
+
+
+def _kind_of_name(project: Project, name: QualifiedName) -> ObjectKind | None:
+    node = _node_of(project, name)
+    return node.kind if node is not None else None
 
 
 def source_path(project: Project, node: Node) -> Path:

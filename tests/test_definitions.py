@@ -48,7 +48,7 @@ def test_one_asset_per_produced_object(example_specs: dict[dg.AssetKey, dg.Asset
     [
         ("raw_iris", "iris", {"sql", "duckdb"}, set()),
         ("iris_train", "iris", {"sql", "duckdb"}, {"raw_iris"}),
-        ("iris_rf", "iris", {"sqlml", "sklearn"}, {"iris_train"}),
+        ("iris_rf", "iris", {"sqlml", "scikitlearn"}, {"iris_train"}),
         ("iris_predictions", "iris", {"sqlml", "duckdb"}, {"raw_iris", "iris_rf"}),
         ("iris_evaluation", "iris", {"sqlml", "duckdb"}, {"raw_iris", "iris_rf"}),
         ("iris_disagreements", "iris", {"sql", "sqlml", "duckdb"}, {"raw_iris", "iris_rf"}),

@@ -1,5 +1,7 @@
 -- Iris species classification: the canonical SQLFlow example.
 -- Relative file paths resolve against this file's folder.
+-- Directives (`-- sqlml:` comments) tell Dagster who owns what and when it runs.
+-- sqlml-file: owner = "team-ml@example.com", tags.domain = "botany"
 CREATE TABLE raw_iris AS
 SELECT * FROM read_csv('../data/iris.csv');
 
@@ -7,6 +9,8 @@ CREATE TABLE iris_train AS
 SELECT * FROM raw_iris WHERE split = 'train';
 
 -- Train a random forest on the four measurements; `class` is the label.
+-- Retrained every night at 03:00 UTC by Dagster's automation (`dagster dev` runs it).
+-- sqlml: schedule = "0 3 * * *", freshness = "2d"
 SELECT sepal_length, sepal_width, petal_length, petal_width, class
 FROM iris_train
 TO TRAIN sklearn.ensemble.RandomForestClassifier
@@ -15,17 +19,20 @@ LABEL class
 INTO iris_rf;
 
 -- Predict the held-out rows: the result table keeps every selected column and
--- replaces `class` with the model's prediction.
+-- replaces `class` with the model's prediction. Refreshed whenever iris_rf gets a new version.
+-- sqlml: on_new_model = eager
 SELECT * FROM raw_iris WHERE split = 'test'
 TO PREDICT iris_predictions.class
 USING iris_rf;
 
 -- Score the model on the held-out rows: one row of metrics per materialization,
--- recording which model version it measured.
+-- recording which model version it measured. The check is a quality gate: a version
+-- below it is not used by the predictions (docs/quality-gates.md).
+-- sqlml: on_new_model = eager
 SELECT sepal_length, sepal_width, petal_length, petal_width, class
 FROM raw_iris WHERE split = 'test'
 TO EVALUATE iris_rf
-WITH validation.metrics = "Accuracy,F1,AUC"
+WITH validation.metrics = "Accuracy,F1,AUC", check.accuracy >= 0.9
 LABEL class
 INTO iris_evaluation;
 

@@ -23,6 +23,33 @@ ParamValue: TypeAlias = Any
 #: as SQLFlow's XGBoost examples write ``WITH objective = "reg:squarederror"``.
 PARAM_NAMESPACES = ("model", "train", "validation", "predict", "explain", "summary", "resources")
 
+#: ``WITH check.<metric> >= <threshold>`` on TO EVALUATE: a quality gate, not a parameter.
+CHECK_NAMESPACE = "check"
+#: The comparisons a quality gate may use, longest first (the parser's token order).
+CHECK_OPERATORS = (">=", "<=", ">", "<", "=")
+#: EVALUATE's metric names (lower case, ``_`` removed; SQLFlow/Keras spellings too) → the
+#: canonical name the runtime computes. The same table as ``runtime.scoring.METRICS``
+#: (the compiler may not import the runtime; a test keeps the two equal).
+EVALUATION_METRICS: dict[str, str] = {
+    "accuracy": "accuracy",
+    "auc": "auc",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "f1",
+    "mse": "mse",
+    "meansquarederror": "mse",
+    "rmse": "rmse",
+    "mae": "mae",
+    "meanabsoluteerror": "mae",
+    "r2": "r2",
+}
+#: What EVALUATE computes when ``validation.metrics`` is not written, by the model's task
+#: (``runtime.scoring.DEFAULT_METRICS``; unknown task: accuracy).
+DEFAULT_EVALUATION_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("accuracy", "f1"),
+    "regression": ("mse", "mae", "r2"),
+}
+
 
 class ObjectKind(str, Enum):
     """What a name in the project denotes. Tables and models share one namespace."""
@@ -84,6 +111,23 @@ class Param:
     @property
     def key(self) -> str:
         return f"{self.namespace}.{self.path}"
+
+
+@dataclass(frozen=True)
+class MetricCheck:
+    """``check.accuracy >= 0.9`` in TO EVALUATE's WITH: a threshold the evaluated version
+    must meet. It becomes a blocking Dagster asset check on the model, so predictions of a
+    version below the threshold do not run (see ``docs/quality-gates.md``)."""
+
+    metric: str  # canonical (EVALUATION_METRICS' values)
+    op: str  # one of CHECK_OPERATORS
+    threshold: int | float
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def condition(self) -> str:
+        """``accuracy >= 0.9``: how the gate reads in the UI, the catalog and messages."""
+        return f"{self.metric} {self.op} {self.threshold!r}"
 
 
 @dataclass(frozen=True)
@@ -365,6 +409,30 @@ class ModelCall:
 
 
 @dataclass(frozen=True)
+class DirectiveCall:
+    """A call written as a directive value: ``day(event_ts)``."""
+
+    function: str
+    args: tuple[ParamValue, ...]
+
+    def __str__(self) -> str:
+        return f"{self.function}({', '.join(str(a) for a in self.args)})"
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One ``-- sqlml: key = value`` comment above a statement (or ``-- sqlml-file:`` for
+    every statement of its file): how Dagster schedules, partitions and labels the asset.
+    Directives live in comments so the SQL stays runnable by any engine; their meaning is
+    checked in ``directives.py``."""
+
+    key: str
+    value: ParamValue
+    span: Span
+    file_scope: bool = False
+
+
+@dataclass(frozen=True)
 class Statement:
     """Base of all statements: the exact source text, where it stands, and a fingerprint of
     its normalized tokens (comments, layout and unquoted-name case do not count)."""
@@ -372,6 +440,7 @@ class Statement:
     span: Span
     text: str
     fingerprint: str
+    directives: tuple[Directive, ...] = field(default=(), kw_only=True, compare=False)
 
     @property
     def produces(self) -> QualifiedName | None:
@@ -495,8 +564,9 @@ class PredictStatement(MLStatement):
 
 @dataclass(frozen=True)
 class EvaluateStatement(MLStatement):
-    """``<select> TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC"] LABEL <col>
-    INTO <table>``: scores a trained model on the SELECT's rows into a table of metrics."""
+    """``<select> TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC",
+    check.accuracy >= 0.9] LABEL <col> INTO <table>``: scores a trained model on the
+    SELECT's rows into a table of metrics; ``check.*`` thresholds gate the model."""
 
     model: QualifiedName
     model_span: Span
@@ -504,6 +574,8 @@ class EvaluateStatement(MLStatement):
     into: QualifiedName
     into_span: Span
     model_version: int | None = field(default=None, kw_only=True)
+    #: ``WITH check.<metric> <op> <threshold>``: quality gates on the evaluated version.
+    checks: tuple[MetricCheck, ...] = field(default=(), kw_only=True)
 
     VERB = "EVALUATE"
 
@@ -640,6 +712,8 @@ class SqlFile:
 
     path: str
     statements: tuple[Statement, ...]
+    #: ``-- sqlml-file:`` directives, which apply to every statement of the file.
+    directives: tuple[Directive, ...] = ()
 
     @property
     def stem(self) -> str:

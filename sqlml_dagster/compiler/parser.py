@@ -14,10 +14,11 @@ No regular expression ever looks at SQL text.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,10 @@ from sqlglot.tokens import Token, TokenType
 from . import codes
 from .diagnostics import Diagnostic, Severity, SourceFile, Span, SqlMlCompileError
 from .ir import (
+    CHECK_NAMESPACE,
+    CHECK_OPERATORS,
     DEFAULT_PREDICTION_COLUMN,
+    EVALUATION_METRICS,
     FEATURE_FUNCTIONS,
     PARAM_NAMESPACES,
     ArgKind,
@@ -41,10 +45,13 @@ from .ir import (
     ColumnName,
     CreateModelStatement,
     DescribeModelStatement,
+    Directive,
+    DirectiveCall,
     DropModelStatement,
     EvaluateStatement,
     ExplainStatement,
     FeatureColumn,
+    MetricCheck,
     MLStatement,
     ModelCall,
     ModelRef,
@@ -71,6 +78,14 @@ ML_PREDICT = "ML_PREDICT"
 PIN_META = "sqlml_version"
 
 _QUOTED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.HEREDOC_STRING)
+#: A quality gate's comparison tokens (``==`` tokenizes as EQ too) → the operator.
+_COMPARISONS = {
+    TokenType.GTE: ">=",
+    TokenType.LTE: "<=",
+    TokenType.GT: ">",
+    TokenType.LT: "<",
+    TokenType.EQ: "=",
+}
 
 
 def parse_sql_file(
@@ -80,7 +95,10 @@ def parse_sql_file(
     source = SourceFile(path=path, text=text)
     parser = _FileParser(source, Dialect.get_or_raise(dialect))
     statements = parser.parse()
-    return SqlFile(path=path, statements=tuple(statements)), parser.diagnostics
+    sql_file = SqlFile(
+        path=path, statements=tuple(statements), directives=tuple(parser.file_directives)
+    )
+    return sql_file, parser.diagnostics
 
 
 def parse_query(text: str, dialect: str = "duckdb", path: str = "<query>") -> exp.Expr:
@@ -169,6 +187,7 @@ class _FileParser:
         self._may_call_models = True
         self._pins: dict[int, int | None] = {}  # ML_PREDICT(m@3): offset of m → 3
         self._sql_parser = dialect.parser()  # parse() resets it; one per file
+        self.file_directives: list[Directive] = []
 
     # -- diagnostics ------------------------------------------------------------------
 
@@ -215,14 +234,113 @@ class _FileParser:
             )
             return []
         statements: list[Statement] = []
+        gap_start = 0
         for group in _split_tokens(tokens):
+            above = self.directives_in(gap_start, group[0].start)
+            self.warn_inner_directives(group)
+            gap_start = group[-1].end + 1
             try:
                 statement = self.parse_statement(group)
             except _Abort:
                 continue
             if statement is not None:
+                if above:
+                    statement = dataclasses.replace(statement, directives=above)
                 statements.append(statement)
+        for orphan in self.directives_in(gap_start, len(self.source.text)):
+            self.error(
+                codes.BAD_DIRECTIVE,
+                f"the directive '{orphan.key}' stands after the last statement",
+                orphan.span.start,
+                orphan.span.end,
+                hint="a '-- sqlml:' comment applies to the statement below it; "
+                "write '-- sqlml-file:' for the whole file",
+                severity=Severity.WARNING,
+            )
         return statements
+
+    # -- directives -------------------------------------------------------------------
+
+    def directives_in(self, start: int, end: int) -> tuple[Directive, ...]:
+        """The ``-- sqlml:`` directives in ``text[start:end]``, a gap between statements
+        (only whitespace, comments and ``;``). File-wide ones go to ``file_directives``."""
+        text = self.source.text
+        if "sqlml" not in text[start:end].lower():  # the common case, checked cheaply
+            return ()
+        found: list[Directive] = []
+        for body_start, body_end in _comment_lines(text, start, end):
+            body = text[body_start:body_end]
+            stripped = body.lstrip()
+            lowered = stripped.lower()
+            for prefix, file_scope in (("sqlml-file:", True), ("sqlml:", False)):
+                if lowered.startswith(prefix):
+                    offset = body_start + len(body) - len(stripped) + len(prefix)
+                    parsed = self.parse_directives(offset, body_end, file_scope)
+                    if file_scope:
+                        self.file_directives.extend(parsed)
+                    else:
+                        found.extend(parsed)
+                    break
+        return tuple(found)
+
+    def parse_directives(self, start: int, end: int, file_scope: bool) -> list[Directive]:
+        """``key = value, key = value`` in a directive comment, with the WITH clause's value
+        grammar plus calls (``day(event_ts)``); a mistake is a diagnostic at its place."""
+        body = self.source.text[start:end]
+        try:
+            raw = self.dialect.tokenizer().tokenize(body)
+        except TokenError:
+            self.error(
+                codes.BAD_DIRECTIVE,
+                "unterminated string in a directive",
+                start,
+                end,
+                hint="close the quote on the same line",
+            )
+            return []
+        tokens = [
+            Token(t.token_type, t.text, t.line, t.col, t.start + start, t.end + start) for t in raw
+        ]
+        if not tokens:
+            self.error(
+                codes.BAD_DIRECTIVE,
+                "empty directive",
+                start - 1,
+                end,
+                hint='write -- sqlml: key = value, e.g. -- sqlml: schedule = "0 3 * * *"',
+            )
+            return []
+        cursor = _Cursor(self, tokens, 0)
+        directives: list[Directive] = []
+        try:
+            while True:
+                directives.append(cursor.directive(file_scope))
+                token = cursor.peek()
+                if token is None:
+                    return directives
+                if token.token_type is not TokenType.COMMA:
+                    raise cursor.fail(token, "',' between directives or the end of the comment")
+                cursor.next()
+        except _Abort:
+            return directives
+
+    def warn_inner_directives(self, group: list[Token]) -> None:
+        """A directive written inside a statement would be silently ignored: say so."""
+        for previous, token in itertools.pairwise(group):
+            if token.comments and any("sqlml" in c.lower() for c in token.comments):
+                for body_start, body_end in _comment_lines(
+                    self.source.text, previous.end + 1, token.start
+                ):
+                    body = self.source.text[body_start:body_end].lstrip().lower()
+                    if body.startswith(("sqlml:", "sqlml-file:")):
+                        self.error(
+                            codes.BAD_DIRECTIVE,
+                            "a directive inside a statement is ignored",
+                            body_start - 2,
+                            body_end,
+                            hint="move the '-- sqlml:' comment above the statement's first line",
+                            severity=Severity.WARNING,
+                        )
 
     def parse_statement(self, tokens: list[Token]) -> Statement | None:
         to_index, self._may_call_models = _scan_statement(tokens)
@@ -613,9 +731,10 @@ class _FileParser:
         )
 
     def _evaluate(self, c: _Cursor, common: dict[str, object]) -> EvaluateStatement:
-        usage = 'TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC"] LABEL <column> INTO <table>'
+        usage = 'TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC", check.accuracy >= 0.9] LABEL <column> INTO <table>'
         model, model_span, version = c.model_pin("the name of a trained model")
-        params = c.with_clause() if c.at_word("WITH") else ()
+        checks: list[MetricCheck] = []
+        params = c.with_clause(checks) if c.at_word("WITH") else ()
         c.expect_word("LABEL", usage)
         label = c.identifier("a label column").text
         c.expect_word("INTO", usage)
@@ -630,6 +749,7 @@ class _FileParser:
             into=into,
             into_span=into_span,
             model_version=version,
+            checks=tuple(checks),
         )
 
     def _explain(self, c: _Cursor, common: dict[str, object]) -> ExplainStatement:
@@ -1249,36 +1369,55 @@ class _Cursor:
 
     # -- WITH -------------------------------------------------------------------------
 
-    def with_clause(self) -> tuple[Param, ...]:
+    def with_clause(self, checks: list[MetricCheck] | None = None) -> tuple[Param, ...]:
+        """``WITH key = value, …``. TO EVALUATE passes ``checks``, which collects its quality
+        gates (``check.accuracy >= 0.9``); on any other statement a gate is an error."""
         self.next()  # WITH
         params: list[Param] = []
-        seen: dict[str, Param] = {}
+        seen: dict[str, Span] = {}
         while True:
-            param = self.attribute()
-            if param.key in seen:
+            item = self.attribute()
+            assert item.span is not None
+            key = f"{CHECK_NAMESPACE}.{item.metric}" if isinstance(item, MetricCheck) else item.key
+            if key in seen:
                 self.p.error(
                     codes.DUPLICATE_PARAM,
-                    f"'{param.key}' is set twice",
-                    param.span.start,
-                    param.span.end,
-                    hint=f"the first value is at {seen[param.key].span.location()}",
+                    f"'{key}' is set twice",
+                    item.span.start,
+                    item.span.end,
+                    hint=f"the first value is at {seen[key].location()}",
                 )
-            seen[param.key] = param
-            params.append(param)
+            seen[key] = item.span
+            if isinstance(item, Param):
+                params.append(item)
+            elif checks is not None:
+                checks.append(item)
+            else:
+                self.p.error(
+                    codes.MISPLACED_CHECK,
+                    f"quality gate '{key} {item.op} {item.threshold!r}' outside TO EVALUATE",
+                    item.span.start,
+                    item.span.end,
+                    hint="a gate judges an evaluation: SELECT … TO EVALUATE <model> "
+                    f"WITH {key} {item.op} {item.threshold!r} LABEL <column> INTO <table>",
+                )
             if (token := self.peek()) is not None and token.token_type is TokenType.COMMA:
                 self.next()
                 continue
             return tuple(params)
 
-    def attribute(self) -> Param:
+    def attribute(self) -> Param | MetricCheck:
         tokens, key_span = self.dotted("an attribute name such as model.n_estimators")
         first, parts = tokens[0], [t.text for t in tokens]
+        if len(parts) > 1 and parts[0].lower() == CHECK_NAMESPACE:
+            return self.metric_check(tokens)
         if len(parts) == 1:
             namespace, path = "model", parts[0]
         else:
             namespace, path = parts[0].lower(), ".".join(parts[1:])
             if namespace not in PARAM_NAMESPACES:
-                close = difflib.get_close_matches(namespace, PARAM_NAMESPACES, n=1)
+                known = (*PARAM_NAMESPACES, CHECK_NAMESPACE)
+                close = difflib.get_close_matches(namespace, known, n=1)
                 hint = f"did you mean '{close[0]}.{path}'?" if close else None
                 self.p.error(
                     codes.UNKNOWN_NAMESPACE,
@@ -1286,9 +1425,21 @@ class _Cursor:
                     first.start,
                     first.end + 1,
                     hint=(hint + " " if hint else "")
-                    + f"namespaces are: {', '.join(PARAM_NAMESPACES)}",
+                    + f"namespaces are: {', '.join(PARAM_NAMESPACES)}"
+                    + f" (and {CHECK_NAMESPACE}.<metric> thresholds on TO EVALUATE)",
                 )
         token = self.peek()
+        if token is not None and _COMPARISONS.get(token.token_type, "=") != "=":
+            written = ".".join(parts)
+            self.p.error(
+                codes.MISPLACED_CHECK,
+                f"'{written}' is a parameter and takes '=', not '{token.text}'",
+                token.start,
+                token.end + 1,
+                hint=f"write {written} = <value>; thresholds are quality gates on TO EVALUATE "
+                f"(WITH {CHECK_NAMESPACE}.<metric> {token.text} <number>)",
+            )
+            raise _Abort
         if token is None or token.token_type is not TokenType.EQ:
             raise self.fail(
                 token, "'=' after the attribute name", f"write {'.'.join(parts)} = <value>"
@@ -1300,6 +1451,85 @@ class _Cursor:
             path=path,
             value=value,
             span=Span.of(self.p.source, key_span.start, value_end),
+        )
+
+    def metric_check(self, tokens: list[Token]) -> MetricCheck:
+        """``check.<metric> <op> <number>``: the metric is one EVALUATE computes (any
+        spelling ``validation.metrics`` accepts), the threshold a number."""
+        written = ".".join(t.text for t in tokens[1:])
+        name_start, name_end = tokens[1].start, tokens[-1].end + 1
+        metric = EVALUATION_METRICS.get(written.lower().replace("_", ""))
+        if metric is None:
+            known = sorted(set(EVALUATION_METRICS.values()))
+            close = difflib.get_close_matches(written.lower(), list(EVALUATION_METRICS), n=1)
+            hint = f"did you mean '{EVALUATION_METRICS[close[0]]}'? " if close else ""
+            self.p.error(
+                codes.BAD_CHECK,
+                f"unknown metric '{written}' in a quality gate",
+                name_start,
+                name_end,
+                hint=f"{hint}gates compare a metric EVALUATE computes: {', '.join(known)}",
+            )
+            raise _Abort
+        usage = (
+            f"write {CHECK_NAMESPACE}.{metric} >= 0.9 (comparisons: {', '.join(CHECK_OPERATORS)})"
+        )
+        token = self.peek()
+        if token is None or token.token_type not in _COMPARISONS:
+            raise self.fail(token, f"a comparison after '{CHECK_NAMESPACE}.{written}'", usage)
+        self.next()
+        value_token = self.peek()
+        value, value_end = self.value()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            at = value_token or token
+            self.p.error(
+                codes.BAD_CHECK,
+                f"the threshold of '{CHECK_NAMESPACE}.{metric}' must be a number",
+                at.start,
+                max(value_end, at.start + 1),
+                hint=usage,
+            )
+            raise _Abort
+        return MetricCheck(
+            metric=metric,
+            op=_COMPARISONS[token.token_type],
+            threshold=value,
+            span=Span.of(self.p.source, tokens[0].start, value_end),
+        )
+
+    def directive(self, file_scope: bool) -> Directive:
+        tokens, key_span = self.dotted("a directive name such as schedule or owner")
+        key = ".".join(t.text for t in tokens)
+        token = self.peek()
+        if token is None or token.token_type is not TokenType.EQ:
+            raise self.fail(token, "'=' after the directive name", f"write {key} = <value>")
+        self.next()
+        value, value_end = self.value()
+        if (
+            isinstance(value, str)
+            and (token := self.peek()) is not None
+            and token.token_type is TokenType.L_PAREN
+            and self.tokens[self.i - 1].token_type not in _QUOTED
+        ):
+            self.next()
+            args: list[ParamValue] = []
+            while True:
+                if (token := self.peek()) is not None and token.token_type is TokenType.R_PAREN:
+                    value_end = self.next().end + 1
+                    break
+                arg, _ = self.value()
+                args.append(arg)
+                closing = self.peek()
+                if closing is not None and closing.token_type is TokenType.COMMA:
+                    self.next()
+                elif closing is None or closing.token_type is not TokenType.R_PAREN:
+                    raise self.fail(closing, "',' or ')' in the call")
+            value = DirectiveCall(function=value, args=tuple(args))
+        return Directive(
+            key=key,
+            value=value,
+            span=Span.of(self.p.source, key_span.start, value_end),
+            file_scope=file_scope,
         )
 
     def number(self, token: Token) -> int | float:
@@ -1385,6 +1615,35 @@ class _RawArg:
     span: Span
     text: str
     items: tuple[_RawArg, ...] = ()
+
+
+def _comment_lines(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The ``[start, end)`` of each comment line's body in ``text[start:end]``, a gap the
+    tokenizer found no token in (so only whitespace, ``;`` and comments): ``-- x`` and
+    ``# x`` bodies, and each line of a ``/* … */`` block."""
+    i = start
+    while i < end:
+        char = text[i]
+        if char.isspace() or char == ";":
+            i += 1
+        elif text.startswith("--", i) or char == "#":
+            body = i + (1 if char == "#" else 2)
+            newline = text.find("\n", body, end)
+            stop = end if newline < 0 else newline
+            yield body, stop
+            i = stop
+        elif text.startswith("/*", i):
+            close = text.find("*/", i + 2, end)
+            stop = end if close < 0 else close
+            line = i + 2
+            while line < stop:
+                newline = text.find("\n", line, stop)
+                line_end = stop if newline < 0 else newline
+                yield line, line_end
+                line = line_end + 1
+            i = stop + 2
+        else:
+            i += 1  # not reached for a true gap; never loop forever
 
 
 def _is_positive_int(value: object) -> bool:

@@ -28,6 +28,7 @@ from .diagnostics import (
     SqlMlCompileError,
     sorted_diagnostics,
 )
+from .directives import NO_DIRECTIVES, Directives, resolve
 from .ir import (
     CatalogStatement,
     CreateModelStatement,
@@ -64,6 +65,8 @@ class Node:
     session: tuple[SqlStatement, ...] = ()
     deps: tuple[QualifiedName, ...] = ()
     fingerprint: str = field(default="", compare=False)
+    #: ``-- sqlml:`` automation, partitioning, owners and tags (``directives.py``).
+    directives: Directives = field(default=NO_DIRECTIVES, compare=False)
 
     @property
     def statements(self) -> tuple[Statement, ...]:
@@ -410,20 +413,45 @@ class _GraphBuilder:
                 )
                 cached = per_file[id(sql_file)] = (session, group_name(sql_file.path))
             session, group = cached
+            kind = _kind_of(statement)
             node = Node(
                 name=name,
-                kind=_kind_of(statement),
+                kind=kind,
                 statement=statement,
                 file=sql_file.path,
                 group=group,
                 followups=extra,
                 session=session,
                 deps=deps,
+                directives=resolve(
+                    sql_file.directives,
+                    statement.directives,
+                    kind,
+                    bool(statement.uses_models()),
+                    self.error,
+                ),
             )
             nodes[key] = node
+        self._warn_unattached_directives(nodes)
         ordered = self._order(nodes)
         with_fingerprints = _fingerprint_all(ordered)
         return with_fingerprints, tuple(project_sources.values())
+
+    def _warn_unattached_directives(self, nodes: dict[str, Node]) -> None:
+        """Directives above a statement that is no asset (SET, INSERT into a table created
+        above, a statement that failed) would silently do nothing: say so."""
+        defining = {id(node.statement) for node in nodes.values()}
+        for sql_file in self.files:
+            for statement in sql_file.statements:
+                if statement.directives and id(statement) not in defining:
+                    self.error(
+                        codes.BAD_DIRECTIVE,
+                        "this directive's statement is not an asset, so it does nothing",
+                        statement.directives[0].span,
+                        hint="directives configure the asset a statement creates; put it "
+                        "above the CREATE, TO TRAIN or TO PREDICT that makes the asset",
+                        severity=Severity.WARNING,
+                    )
 
     def _deps(
         self,

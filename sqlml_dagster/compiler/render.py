@@ -14,15 +14,18 @@ from typing import Any
 from sqlglot import exp
 
 from .ir import (
+    CHECK_NAMESPACE,
     ArgKind,
     CatalogStatement,
     ColumnGroup,
     ColumnName,
     CreateModelStatement,
+    DirectiveCall,
     DropModelStatement,
     EvaluateStatement,
     ExplainStatement,
     FeatureColumn,
+    MetricCheck,
     MLStatement,
     ModelRef,
     Param,
@@ -47,6 +50,12 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
     for f in dataclasses.fields(statement):
         if f.name in _SOURCE_FIELDS or f.name.endswith("_span"):
             continue
+        if f.name == "directives":
+            if statement.directives:  # comments, so left out unless written
+                out[f.name] = [
+                    {"key": d.key, "value": _directive_value(d.value)} for d in statement.directives
+                ]
+            continue
         out[f.name] = _json_value(getattr(statement, f.name), dialect)
     if isinstance(statement, SqlStatement):
         out["sql"] = tree_sql(statement.tree, dialect)
@@ -61,6 +70,10 @@ def tree_sql(tree: exp.Expr, dialect: str = "duckdb") -> str:
         for column in [c for c in tree.find_all(exp.Column) if c.meta.get(PIN_META) is not None]:
             column.replace(exp.var(f"{column.sql(dialect=dialect)}@{column.meta[PIN_META]}"))
     return tree.sql(dialect=dialect, comments=False)
+
+
+def _directive_value(value: Any) -> Any:
+    return str(value) if isinstance(value, DirectiveCall) else value
 
 
 def _json_value(value: Any, dialect: str) -> Any:
@@ -135,11 +148,12 @@ class _Renderer:
             return "[" + ", ".join(self.value(v) for v in value) + "]"
         return self.string(str(value))
 
-    def params(self, params: tuple[Param, ...], keyword: str = "WITH") -> str:
-        if not params:
-            return ""
-        items = ", ".join(f"{p.namespace}.{p.path} = {self.value(p.value)}" for p in params)
-        return f" {keyword} {items}"
+    def params(
+        self, params: tuple[Param, ...], keyword: str = "WITH", checks: tuple[MetricCheck, ...] = ()
+    ) -> str:
+        items = [f"{p.namespace}.{p.path} = {self.value(p.value)}" for p in params]
+        items += [f"{CHECK_NAMESPACE}.{c.metric} {c.op} {self.value(c.threshold)}" for c in checks]
+        return f" {keyword} {', '.join(items)}" if items else ""
 
     def model_ref(self, model: ModelRef) -> str:
         return f"{model.image}/{model.reference}" if model.image else model.reference
@@ -194,7 +208,7 @@ class _Renderer:
             return (
                 self.name(statement.model)
                 + self.pin(statement.model_version)
-                + self.params(statement.params)
+                + self.params(statement.params, checks=statement.checks)
                 + f" LABEL {self.identifier(statement.label)} INTO {self.name(statement.into)}"
             )
         if isinstance(statement, ExplainStatement):

@@ -576,8 +576,11 @@ def job_name(spec: StepSpec, run_id: str, suffix: str | None = None) -> str:
 
 
 def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:
-    """``SQLML_K8S_ALLOWED_IMAGES``: the allow-list as deployments and CI set it."""
-    return _comma_list(environ.get("SQLML_K8S_ALLOWED_IMAGES", ""))
+    """``SQLML_K8S_ALLOWED_IMAGES``: the allow-list as deployments and CI set it (read in
+    ``contract``, so ``sqlml check`` gets it without importing Dagster)."""
+    from ..contract import allowed_images_from_env as from_env
+
+    return from_env(environ)
 
 
 def _comma_list(text: str) -> list[str]:

@@ -156,8 +156,15 @@ def result_of(invocation: dg.PipesClientCompletedInvocation) -> StepResult:
     payloads = [m for m in invocation.get_custom_messages() if isinstance(m, dict)]
     if not payloads:
         raise StepFailed(description="the step finished without reporting a result")
-    reported = invocation.get_materialize_result()
-    return StepResult(payload=payloads[-1], metadata=dict(reported.metadata or {}))
+    # A step that ran for checks alone (quality gates without their evaluation table)
+    # has no asset in scope and reports no materialization.
+    reported = [
+        r
+        for r in invocation.get_results(implicit_materializations=False)
+        if isinstance(r, dg.MaterializeResult)
+    ]
+    metadata = dict(invocation.get_materialize_result().metadata or {}) if reported else {}
+    return StepResult(payload=payloads[-1], metadata=metadata)
 
 
 def _failure_reason(spec: StepSpec, spec_uri: str, error: Exception) -> str:

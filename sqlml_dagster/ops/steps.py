@@ -20,9 +20,9 @@ import base64
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from pydantic import Field
 from sqlglot import exp
 
 from ..compiler.ir import (
+    DEFAULT_EVALUATION_METRICS,
+    EVALUATION_METRICS,
     CreateModelStatement,
     EvaluateStatement,
     ExplainStatement,
@@ -45,8 +47,17 @@ from ..compiler.project import Node
 from ..compiler.render import to_sql
 from ..runtime.spec import StepKind, StepSpec
 from ..sources import SourceError, resolve_source
-from ..store import DataStore, ModelManifest, ModelNotFound, ModelStore, ModelVersion
+from ..store import (
+    DataStore,
+    Gate,
+    GateResult,
+    ModelManifest,
+    ModelNotFound,
+    ModelStore,
+    ModelVersion,
+)
 from ..store.models import CorruptVersion, now_iso
+from .checks import gate_check_results, node_gates
 from .launcher import Launcher, LocalLauncher, StepResult
 from .model_functions import ModelFunctions
 from .warehouse import DuckDBWarehouse, TableStats
@@ -138,6 +149,20 @@ class AssetStep:
     config: SqlMlRunConfig = dataclasses.field(default_factory=SqlMlRunConfig)
     #: The compiled SQL folder; its ``models/`` (or its parent's) holds model packages.
     project_root: Path | None = None
+    #: Quality gates by model key (``TO EVALUATE … WITH check.*``): what ``@latest``
+    #: means for a step that uses a gated model (``docs/quality-gates.md``).
+    gates: Mapping[str, tuple[Gate, ...]] = dataclasses.field(default_factory=dict)
+
+    def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        """What the asset's op yields: the materialization and, for an evaluation with
+        thresholds, the outcome of its quality gates (which Dagster may have selected
+        without the table: then the gates run and the table stays as it is)."""
+        statement = self.node.statement
+        if isinstance(statement, EvaluateStatement) and statement.checks:
+            yield from evaluate_with_gates(self)
+            self.clean_old_step_data()
+            return
+        yield self.materialize()
 
     def materialize(self) -> dg.MaterializeResult:
         if isinstance(self.node.statement, CreateModelStatement):
@@ -155,11 +180,15 @@ class AssetStep:
         self.clean_old_step_data()
         return result
 
-    def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion:
-        """``name@version`` (``None``: what ``@latest`` resolves to), or a failure naming
-        the versions that exist."""
+    def model_version(
+        self, name: QualifiedName, version: int | None = None, *, gated: bool = True
+    ) -> ModelVersion:
+        """``name@version`` (``None``: what ``@latest`` resolves to — for a gated model, the
+        newest version that passed its gates), or a failure naming the versions that exist.
+        ``gated=False`` is the evaluation that runs the gates: it scores the candidate."""
+        gates = self.gates.get(name.key, ()) if gated else ()
         try:
-            return self.storage.models().get(name.key, version)
+            return self.storage.models().get(name.key, version, gates=gates)
         except (ModelNotFound, CorruptVersion) as e:
             raise dg.Failure(description=str(e)) from None
 
@@ -230,7 +259,7 @@ class AssetStep:
     ) -> tuple[DataStore, str, str, TableStats]:
         """Export a SELECT of the statement to ``name`` in the step's folder."""
         data = self.storage.data()
-        step_uri = data.step_uri(self.context.run_id, *self.context.asset_key.path)
+        step_uri = data.step_uri(self.context.run_id, *self.key_path)
         input_uri = data.uri(step_uri, name)
         calls = ModelFunctions.for_statements(self, [select])  # ML_PREDICT in the SELECT
         stats = self.warehouse.export_query(
@@ -243,7 +272,14 @@ class AssetStep:
 
     @property
     def step_id(self) -> str:
-        return f"{self.context.run_id}/{'/'.join(self.context.asset_key.path)}"
+        return f"{self.context.run_id}/{'/'.join(self.key_path)}"
+
+    @property
+    def key_path(self) -> list[str]:
+        """The asset key's path — also when a run selected only the node's checks, where
+        Dagster's ``context.asset_key`` has no selected asset to name."""
+        (key,) = self.context.assets_def.node_keys_by_output_name.values()
+        return list(key.path)
 
 
 def materialize_table(step: AssetStep) -> dg.MaterializeResult:
@@ -392,7 +428,7 @@ def _unchanged_version(step: AssetStep, fingerprint: str) -> dg.MaterializeResul
         return None
     previous = next((v for v in reversed(versions) if v.version < latest.version), None)
     return dg.MaterializeResult(
-        metadata={**model_metadata(latest, previous), "reused": True},
+        metadata={"reused": True, **model_metadata(latest, previous)},  # first in the UI
         data_version=dg.DataVersion(latest.manifest.fingerprint),
     )
 
@@ -493,9 +529,10 @@ def _publish_new_version(
     history = payload.get("history")
     if history:
         metadata = {**(metadata or {}), "epochs": history_table(history)}
+    shown = model_metadata(published, previous)  # first: the UI keeps this order
+    shown.update({k: v for k, v in result.metadata.items() if k not in shown})
     return dg.MaterializeResult(
-        metadata={**result.metadata, **model_metadata(published, previous), **(metadata or {})},
-        data_version=dg.DataVersion(fingerprint),
+        metadata={**shown, **(metadata or {})}, data_version=dg.DataVersion(fingerprint)
     )
 
 
@@ -518,6 +555,92 @@ def materialize_evaluation(step: AssetStep) -> dg.MaterializeResult:
             "metrics": metrics_table(metrics, scored.manifest.metrics),
         }
     )
+
+
+def evaluate_with_gates(step: AssetStep) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """``TO EVALUATE m WITH check.accuracy >= 0.9 … INTO t``: score the *candidate* — the
+    version plain ``@latest`` names (newest, or promoted), not the last one that passed —
+    record each gate's outcome on that version, and report them as blocking checks on
+    ``m``. A failure fails this step after the table is written, which is how Dagster
+    keeps the run's predictions of ``m`` from running."""
+    context, node, statement = step.context, step.node, step.node.statement
+    assert isinstance(statement, EvaluateStatement)
+    gates = node_gates(node)
+    table_selected = bool(context.selected_asset_keys)
+    scored = _score_into_table(
+        step,
+        statement,
+        statement.model,
+        statement.model_version,
+        "evaluate",
+        gated=False,
+        load=table_selected,
+        label=statement.label,
+    )
+    metrics = {str(k): float(v) for k, v in scored.result.payload.get("metrics", {}).items()}
+    results = [
+        GateResult(
+            name=gate.name,
+            metric=gate.metric,
+            op=gate.op,
+            threshold=gate.threshold,
+            value=metrics.get(gate.metric),
+            passed=gate.passes(metrics.get(gate.metric)),
+            evaluated_at=now_iso(),
+            evaluation=gate.evaluation,
+            dagster_run_id=context.run_id,
+        )
+        for gate in gates
+    ]
+    step.storage.models().record_gates(scored.version, results)
+    for r in results:
+        log = context.log.info if r.passed else context.log.error
+        log(
+            f"quality gate {r.name} on {scored.version.ref}: {r.text} — "
+            + ("passed" if r.passed else "FAILED")
+        )
+    selected = {k.name: k.asset_key for k in context.selected_asset_check_keys}
+    checks = gate_check_results(gates, results, scored.version, selected)
+    if table_selected:
+        yield dg.MaterializeResult(
+            metadata={
+                **scored.metadata,
+                "metrics": metrics_table(metrics, scored.manifest.metrics),
+                "gates": dg.MetadataValue.json(
+                    {r.name: "passed" if r.passed else f"failed: {r.text}" for r in results}
+                ),
+            },
+            check_results=checks,
+        )
+    else:
+        yield from checks
+    failed = [r for r in results if not r.passed and r.name in selected]
+    if failed:
+        # Dagster would fail the step for a failed blocking check anyway; saying why in
+        # the user's terms replaces its generic "blocking asset check failed".
+        raise dg.Failure(
+            description=f"quality gate{'s' if len(failed) > 1 else ''} failed on "
+            f"{scored.version.ref}: "
+            + "; ".join(f"{r.name}: {r.text}" for r in failed)
+            + f". Steps using {statement.model} in this run do not run; @latest keeps "
+            "the newest version that passed (docs/quality-gates.md)"
+        )
+
+
+def _with_gate_metrics(
+    statement: PredictStatement | EvaluateStatement | ExplainStatement, manifest: ModelManifest
+) -> dict[str, dict[str, Any]]:
+    """The step's params; an evaluation with gates also computes every gated metric — the
+    written ``validation.metrics`` (or the task's defaults) plus those it lacks."""
+    params = statement.params_by_namespace()
+    if not isinstance(statement, EvaluateStatement) or not statement.checks:
+        return params
+    written = statement.metrics
+    task = str(manifest.signature.get("task", ""))
+    names = list(written) if written else list(DEFAULT_EVALUATION_METRICS.get(task, ("accuracy",)))
+    known = {EVALUATION_METRICS.get(n.lower().replace("_", ""), n) for n in names}
+    names += [c.metric for c in statement.checks if c.metric not in known]
+    return {**params, "validation": {**params.get("validation", {}), "metrics": names}}
 
 
 def materialize_explanation(step: AssetStep) -> dg.MaterializeResult:
@@ -556,12 +679,14 @@ def materialize_explanation(step: AssetStep) -> dg.MaterializeResult:
 def materialize_prediction(step: AssetStep) -> dg.MaterializeResult:
     statement = step.node.statement
     assert isinstance(statement, PredictStatement)
+    rows = partition_rows(step)
     scored = _score_into_table(
         step,
         statement,
         statement.using,
         statement.using_version,
         "predict",
+        rows=rows,
         prediction_column=statement.column,
     )
     return dg.MaterializeResult(
@@ -590,14 +715,20 @@ def _score_into_table(
     model: QualifiedName,
     pinned: int | None,
     kind: StepKind,
+    rows: exp.Expr | None = None,
+    *,
+    gated: bool = True,
+    load: bool = True,
     **spec_fields: Any,
 ) -> _Scored:
     """The common path of PREDICT and EVALUATE: resolve the model's current version, export
-    the SELECT, run the step, load its output Parquet as the asset's table."""
+    the SELECT, run the step, load its output Parquet as the asset's table (unless
+    ``load`` is false: gates that ran without their evaluation table selected)."""
     context, node, warehouse = step.context, step.node, step.warehouse
-    version = step.model_version(model, pinned)
+    version = step.model_version(model, pinned, gated=gated)
     manifest = version.manifest
-    data, step_uri, input_uri, exported = step.export_input(statement.select)
+    select = statement.select if rows is None else _only(statement.select, rows)
+    data, step_uri, input_uri, exported = step.export_input(select)
     context.log.info(f"{kind}: {exported.rows} rows with {manifest.model} v{manifest.version}")
     output_uri = data.uri(step_uri, "output.parquet")
     if kind == "explain":  # scored against the model's label when the SELECT has it
@@ -608,7 +739,7 @@ def _score_into_table(
         model_name=manifest.model,
         model_reference=manifest.model_reference,
         flavor=manifest.flavor,
-        params=statement.params_by_namespace(),
+        params=_with_gate_metrics(statement, manifest),
         input_uri=input_uri,
         features=manifest.features,
         model_uri=version.uri,
@@ -618,15 +749,38 @@ def _score_into_table(
         **spec_fields,
     )
     result = step.launch(spec, _write_spec(data, step_uri, spec))
-    warehouse.replace_table_from_parquet(node.name, output_uri)
+    if load:
+        warehouse.replace_table_from_parquet(node.name, output_uri, rows=rows)
     metadata = {
         **result.metadata,
-        **table_metadata(node, warehouse.stats(node.name)),
+        **(table_metadata(node, warehouse.stats(node.name)) if load else {}),
         "model": manifest.model,
         "model_version": manifest.version,
         "model_pinned": pinned is not None,
+        **({"partition_rows": exported.rows} if rows is not None else {}),
+        **launch_metadata(result.launched_as, result.image_digest),
     }
     return _Scored(version, result, metadata)
+
+
+def partition_rows(step: AssetStep) -> exp.Expr | None:
+    """The rows of the partition being materialized (``-- sqlml: partition_by = day(ts)``):
+    ``ts >= start AND ts < end`` in the partitions' time zone, or None when unpartitioned."""
+    partition = step.node.directives.partition
+    if partition is None or not step.context.has_partition_key:
+        return None
+    window = step.context.partition_time_window
+    column = exp.column(partition.column, quoted=True)
+
+    def bound(at: datetime) -> exp.Expr:
+        return exp.cast(exp.Literal.string(at.strftime("%Y-%m-%d %H:%M:%S")), "TIMESTAMP")
+
+    return exp.and_(column >= bound(window.start), column < bound(window.end))
+
+
+def _only(select: exp.Query, rows: exp.Expr) -> exp.Query:
+    """``SELECT * FROM (select) WHERE rows``: the statement's rows in one partition."""
+    return exp.select("*").from_(select.subquery("_sqlml_partition")).where(rows)
 
 
 # -- metadata -------------------------------------------------------------------------
@@ -643,29 +797,80 @@ def table_metadata(node: Node, stats: TableStats) -> dict[str, Any]:
 
 
 def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict[str, Any]:
+    """What a model asset's materialization shows: the version and where it lives, what
+    was trained with which params, its metrics beside the previous version's, and where
+    it ran (image, Kubernetes Job) — all from the manifest, so a reused version shows
+    the run that trained it.
+
+    The UI lists entries in this order: what people look for first (version, metrics,
+    params) leads; the ``metric/*`` numbers, which Dagster plots across materializations,
+    and the fingerprints follow."""
     m = version.manifest
     metadata: dict[str, Any] = {
         "model_version": m.version,
+        "metrics": metrics_table(m.metrics, previous.manifest.metrics if previous else {}),
+        "params": params_table(m.params),
         "model_uri": dg.MetadataValue.path(version.uri),
+        "dagster/uri": version.uri,  # Dagster's standard "where the asset lives"
         "model_reference": m.model_reference,
         "flavor": m.flavor,
-        "fingerprint": m.fingerprint,
-        "training_data_fingerprint": m.training_data_fingerprint,
-        "training_rows": m.training_rows,
-        "params": dg.MetadataValue.json(m.params),
-        "features": dg.MetadataValue.json(m.features),
-        "metrics": metrics_table(m.metrics, previous.manifest.metrics if previous else {}),
-        "created_at": m.created_at,
     }
-    metadata.update({f"metric/{k}": v for k, v in m.metrics.items()})
     if m.image:
         metadata["image"] = m.image
-    if m.image_digest:
-        metadata["image_digest"] = m.image_digest
-    if m.launched_as and m.launched_as != "local":
-        metadata["launched_as"] = m.launched_as
+    metadata.update(launch_metadata(m.launched_as, m.image_digest))
     if previous is not None:
         metadata["previous_version"] = previous.manifest.version
+    metadata.update({f"metric/{k}": v for k, v in m.metrics.items()})
+    metadata.update(
+        {
+            "training_rows": m.training_rows,
+            "features": dg.MetadataValue.json(m.features),
+            "fingerprint": m.fingerprint,
+            "training_data_fingerprint": m.training_data_fingerprint,
+            "created_at": m.created_at,
+        }
+    )
+    return metadata
+
+
+def params_table(params: dict[str, Any]) -> dg.TableMetadataValue:
+    """Params by namespace (``model``, ``train``, ``validation``, ``options``…) as one
+    ``namespace.key | value`` row each — the final values the step reported, so the
+    estimator's defaults show beside what the statement set."""
+    rows = []
+    for namespace, values in params.items():
+        items = values.items() if isinstance(values, dict) else [("", values)]
+        for key, value in items:
+            name = f"{namespace}.{key}" if key else namespace
+            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            rows.append(dg.TableRecord({"param": name, "value": shown}))
+    return dg.MetadataValue.table(
+        records=rows,
+        schema=dg.TableSchema(
+            columns=[dg.TableColumn("param", "string"), dg.TableColumn("value", "string")]
+        ),
+    )
+
+
+#: Metadata keys naming the Kubernetes Job a step ran as.
+K8S_JOB_KEY = "kubernetes/job"
+K8S_NAMESPACE_KEY = "kubernetes/namespace"
+
+
+def launch_metadata(launched_as: str | None, image_digest: str | None) -> dict[str, Any]:
+    """Where a step ran, for the UI: a Kubernetes Job by name and namespace (so
+    ``kubectl -n NS logs job/NAME`` is a copy away; ``launched_as`` is
+    ``job/<namespace>/<name>``) and the image by digest. Nothing for a local step."""
+    metadata: dict[str, Any] = {}
+    if image_digest:
+        metadata["image_digest"] = image_digest
+    if launched_as and launched_as != "local":
+        metadata["launched_as"] = launched_as
+        where, _, rest = launched_as.partition("/")
+        namespace, _, job = rest.partition("/")
+        if where == "job" and namespace and job:
+            metadata[K8S_JOB_KEY] = job
+            metadata[K8S_NAMESPACE_KEY] = namespace
     return metadata
 
 

@@ -127,11 +127,15 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
     def table_exists(self, name: QualifiedName) -> bool:
         with self.connect() as con:
-            row = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = ? "
-                "AND (? IS NULL OR lower(table_schema) = ?)",
-                [name.name.lower(), _schema_of(name), _schema_of(name)],
-            ).fetchone()
+            return self._exists(con, name)
+
+    @staticmethod
+    def _exists(con: duckdb.DuckDBPyConnection, name: QualifiedName) -> bool:
+        row = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = ? "
+            "AND (? IS NULL OR lower(table_schema) = ?)",
+            [name.name.lower(), _schema_of(name), _schema_of(name)],
+        ).fetchone()
         return bool(row and row[0])
 
     # -- ML steps -----------------------------------------------------------------------
@@ -175,8 +179,14 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 return None
             return tuple(d[0] for d in result.description), result.fetchmany(limit)
 
-    def replace_table_from_parquet(self, name: QualifiedName, uri: str) -> None:
-        """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch."""
+    def replace_table_from_parquet(
+        self, name: QualifiedName, uri: str, rows: exp.Expr | None = None
+    ) -> None:
+        """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch.
+
+        With ``rows`` (a predicate: one partition's time window) only those rows are
+        replaced — deleted and inserted by column name in one transaction — so each
+        partition materializes on its own and a failed run leaves the old rows."""
         with fsspec.open(uri, "rb") as f, self.connect() as con:
             parquet = pq.ParquetFile(f)
             reader = pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
@@ -189,7 +199,12 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                     con.execute(
                         f"CREATE SCHEMA IF NOT EXISTS {exp.to_identifier(schema).sql(self.dialect)}"
                     )
-                con.execute(f"CREATE OR REPLACE TABLE {quote_name(name)} AS SELECT * FROM {view}")
+                table = quote_name(name)
+                if rows is not None and self._exists(con, name):
+                    con.execute(f"DELETE FROM {table} WHERE {rows.sql(self.dialect)}")
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+                else:
+                    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -45,7 +45,8 @@ class _PipesReporter:
 
     def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
         self.pipes.report_custom_message(dict(payload))
-        self.pipes.report_asset_materialization(metadata=dict(metadata))
+        if self.pipes.is_asset_step and self.pipes.asset_keys:  # not a checks-only step
+            self.pipes.report_asset_materialization(metadata=dict(metadata))
 
 
 class _ConsoleReporter:

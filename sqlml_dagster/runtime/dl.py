@@ -107,11 +107,13 @@ class TrainSettings:
 
 
 def _quantity(value: Any) -> float:
-    """``resources.gpu = 1`` or ``"1"``; Kubernetes quantities are whole GPUs."""
+    """``resources.gpu = 1`` or ``"1"``: whole GPUs, read as Kubernetes reads them."""
+    from ..contract import QuantityError, parse_quantity
+
     try:
-        return float(value or 0)
-    except (TypeError, ValueError):
-        raise StepError(f"resources.gpu must be a number of GPUs, found {value!r}") from None
+        return float(parse_quantity(value or 0, whole=True))
+    except QuantityError as e:
+        raise StepError(f"resources.gpu: {e}; {e.hint}") from None
 
 
 # -- the label ------------------------------------------------------------------------
@@ -638,35 +640,20 @@ def model_kwargs(
     """``WITH model.*`` checked against the constructor, plus what the runtime offers
     (``input_dim``, ``n_classes``, ``feature_columns``…) when the constructor takes it and
     the statement did not set it."""
-    import inspect
-
+    from ..contract import ConstructorSignature
     from .flavors._register import unknown_parameters
 
-    try:
-        signature = inspect.signature(constructor)
-    except (TypeError, ValueError):
+    signature = ConstructorSignature.of(constructor)  # what `sqlml check` checks too
+    if signature is None:
         return dict(params)
-    accepted = {
-        name
-        for name, p in signature.parameters.items()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name != "self"
-    }
-    open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-    unknown = [k for k in params if k not in accepted]
-    if unknown and not open_ended:
-        raise unknown_parameters(reference, unknown, accepted)
+    unknown = signature.unknown(params)
+    if unknown:
+        raise unknown_parameters(reference, unknown, signature.parameters)
     kwargs = dict(params)
     for name, value in offered.items():
-        if name in accepted and name not in kwargs:
+        if name in signature.parameters and name not in kwargs:
             kwargs[name] = value
-    missing = [
-        name
-        for name, p in signature.parameters.items()
-        if p.default is p.empty
-        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        and name != "self"
-        and name not in kwargs
-    ]
+    missing = signature.missing(kwargs)
     if missing:
         raise StepError(
             f"{reference} needs {', '.join(missing)}: write WITH "

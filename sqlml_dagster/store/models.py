@@ -4,6 +4,7 @@ Layout of one model::
 
     <store>/<model>/
         1/  manifest.json  model.skops  signature.json      a published version
+            checks/iris_eval_accuracy.json                  a quality gate's outcome on it
         2/  .pending       model.skops                      being written (invisible)
         3/  .discarded                                      failed or cancelled (invisible)
         _promoted.json                                      a rollback: @latest → an older version
@@ -24,6 +25,14 @@ folder (invisible, removed by :meth:`ModelStore.gc` once stale).
 **@latest** is the highest published version, unless ``promote`` rolled back to an older
 one: ``_promoted.json`` then names that version and the highest version at the time, and
 holds until a newer version is published.
+
+**Quality gates.** An evaluation with thresholds (``TO EVALUATE m WITH check.accuracy >=
+0.9``) records each gate's outcome on the version it scored, one file per gate under
+``<version>/checks/`` (one writer per file: two evaluations of a version never race on a
+shared file). Consumers of a gated model ask :meth:`ModelStore.get` with its gates
+(:class:`Gate`): ``@latest`` is then the newest version whose recorded metric values meet
+every gate's current threshold — a failing version stays published and inspectable, and
+``promote`` still wins.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -43,6 +52,8 @@ MANIFEST = "manifest.json"
 PENDING = ".pending"
 DISCARDED = ".discarded"
 PROMOTED = "_promoted.json"
+#: The folder of a version's quality-gate outcomes: ``checks/<gate>.json``.
+CHECKS = "checks"
 MANIFEST_VERSION = 1
 #: A ``.pending`` folder older than this belongs to a training that was killed outright.
 STALE_PENDING = timedelta(hours=24)
@@ -54,6 +65,11 @@ class ModelNotFound(LookupError):
 
 class CorruptVersion(ValueError):
     """A published version whose artifacts do not match the checksums in its manifest."""
+
+
+class GateNotPassed(ModelNotFound):
+    """A gated model has no version that meets its quality gates; the message says how each
+    version fared and what to do."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,95 @@ class Promotion:
     above: int
     at: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A quality gate the project sets on a model: check ``name`` passes when the evaluated
+    metric compares to ``threshold`` as ``op`` says (``accuracy >= 0.9``)."""
+
+    name: str
+    metric: str
+    op: str
+    threshold: float
+    #: The evaluation (table) that runs the gate, and where it is written (file:line:col).
+    evaluation: str = ""
+    location: str = ""
+
+    @property
+    def condition(self) -> str:
+        return f"{self.metric} {self.op} {self.threshold!r}"
+
+    def passes(self, value: float | None) -> bool:
+        """``value <op> threshold``; a missing or NaN metric never passes."""
+        if value is None or value != value:
+            return False
+        return {
+            ">=": value >= self.threshold,
+            ">": value > self.threshold,
+            "<=": value <= self.threshold,
+            "<": value < self.threshold,
+            "=": value == self.threshold,
+        }[self.op]
+
+    def judge(self, result: GateResult | None) -> bool:
+        """Whether a recorded outcome meets this gate *as it is written now*: the recorded
+        metric value is compared again, so a changed threshold re-judges old versions."""
+        return result is not None and result.metric == self.metric and self.passes(result.value)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's outcome on one version (``<version>/checks/<name>.json``)."""
+
+    name: str
+    metric: str
+    op: str
+    threshold: float
+    value: float | None
+    passed: bool
+    evaluated_at: str
+    evaluation: str = ""
+    dagster_run_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        """``accuracy = 0.83 (needs >= 0.9)``."""
+        shown = "missing" if self.value is None else f"{self.value:.4g}"
+        return f"{self.metric} = {shown} (needs {self.op} {self.threshold!r})"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GateResult:
+        raw = json.loads(text)
+        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class GateStatus:
+    """How one version fares against a model's gates."""
+
+    version: int
+    failed: tuple[GateResult, ...] = ()
+    missing: tuple[str, ...] = ()  # gates never evaluated on this version
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed and not self.missing
+
+    @property
+    def text(self) -> str:
+        """``passed``, ``failed: iris_eval_accuracy (accuracy = 0.83 (needs >= 0.9))`` or
+        ``not evaluated: iris_eval_accuracy``."""
+        if self.passed:
+            return "passed"
+        parts = [f"{r.name} ({r.text})" for r in self.failed]
+        if self.failed:
+            head = "failed: " + "; ".join(parts)
+            return head + (f"; not evaluated: {', '.join(self.missing)}" if self.missing else "")
+        return "not evaluated: " + ", ".join(self.missing)
 
 
 @dataclass(frozen=True)
@@ -267,8 +372,13 @@ class ModelStore:
                 return candidate
         return newest  # the promoted version was removed since: fall back to the newest
 
-    def get(self, model: str, version: int | None = None) -> ModelVersion:
-        """A version (``None``: ``@latest``); raises :class:`ModelNotFound` naming what exists."""
+    def get(
+        self, model: str, version: int | None = None, *, gates: Sequence[Gate] = ()
+    ) -> ModelVersion:
+        """A version (``None``: ``@latest``); raises :class:`ModelNotFound` naming what exists.
+
+        With ``gates`` (the model's quality gates, for a consumer such as a prediction),
+        ``@latest`` is :meth:`resolve_gated`'s answer; a pinned version bypasses them."""
         versions = self.versions(model)
         if not versions:
             broken = self.broken(model)
@@ -277,6 +387,11 @@ class ModelStore:
                 f"model '{model}' has no published version in {self.url}{detail}; "
                 "materialize its TRAIN (or CREATE MODEL) asset first"
             )
+        if version is None and gates:
+            gated = self.resolve_gated(model, versions, gates)
+            if gated is None:
+                raise GateNotPassed(self._no_passing_version(model, versions, gates))
+            return gated
         if version is None:
             return self.resolve_latest(model, versions)
         for candidate in versions:
@@ -290,7 +405,118 @@ class ModelStore:
             f"versions: {', '.join(str(v.version) for v in versions)}"
         )
 
+    # -- quality gates ------------------------------------------------------------------
+
+    def gate_results(self, model: str, version: int) -> dict[str, GateResult]:
+        """The gate outcomes recorded on ``model@version``, by gate name."""
+        folder = self._path(model, str(version), CHECKS)
+        self._fresh(folder)
+        try:
+            paths = self.fs.ls(folder, detail=False)
+        except FileNotFoundError:
+            return {}
+        out: dict[str, GateResult] = {}
+        for path in sorted(paths):
+            if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
+                continue
+            with self.fs.open(path, "r", encoding="utf-8") as f:
+                result = GateResult.from_json(f.read())
+            out[result.name] = result
+        return out
+
+    def record_gates(self, version: ModelVersion, results: Iterable[GateResult]) -> None:
+        """Record gate outcomes on a published version, each in its own file written in one
+        step (a temporary name then a rename locally, one PUT on S3): a reader sees the
+        previous outcome or the new one, never half of either. The manifest and artifacts
+        are untouched, so checksums stay valid."""
+        folder = self._path(version.model, str(version.version), CHECKS)
+        self.fs.makedirs(folder, exist_ok=True)
+        for result in results:
+            target = posixpath.join(folder, f"{result.name}.json")
+            self._write_atomically(target, result.to_json())
+
+    def recorded_gates(self, model: str) -> tuple[Gate, ...]:
+        """The gates as the newest evaluated version records them — what a reader without
+        the project (``sqlml models`` without ``-m``) takes a model's gates to be."""
+        for version in reversed(self.versions(model)):
+            results = self.gate_results(model, version.version)
+            if results:
+                return tuple(
+                    Gate(r.name, r.metric, r.op, r.threshold, evaluation=r.evaluation)
+                    for r in results.values()
+                )
+        return ()
+
+    def gate_status(
+        self, model: str, version: int, gates: Sequence[Gate] | None = None
+    ) -> GateStatus:
+        """How ``model@version`` fares against ``gates`` (re-judged at their current
+        thresholds), or — when the project's gates are not known — against the outcomes
+        recorded on it."""
+        results = self.gate_results(model, version)
+        if gates is None:
+            failed = tuple(r for r in results.values() if not r.passed)
+            return GateStatus(version, failed=failed)
+        failed_list: list[GateResult] = []
+        missing: list[str] = []
+        for gate in gates:
+            result = results.get(gate.name)
+            if result is None or result.metric != gate.metric:
+                missing.append(gate.name)
+            elif not gate.judge(result):
+                failed_list.append(replace(result, op=gate.op, threshold=gate.threshold))
+        return GateStatus(version, failed=tuple(failed_list), missing=tuple(missing))
+
+    def resolve_gated(
+        self, model: str, versions: list[ModelVersion], gates: Sequence[Gate]
+    ) -> ModelVersion | None:
+        """``@latest`` for a consumer of a gated model: a promoted version (``promote``
+        is a person's explicit decision and wins), else the newest version that passes
+        every gate; ``None`` when none does."""
+        if not versions:
+            return None
+        promoted = self.promotion(model)
+        if promoted is not None and versions[-1].version <= promoted.above:
+            for candidate in versions:
+                if candidate.version == promoted.version:
+                    return candidate
+        for candidate in reversed(versions):
+            if self.gate_status(model, candidate.version, gates).passed:
+                return candidate
+        return None
+
+    def _no_passing_version(
+        self, model: str, versions: list[ModelVersion], gates: Sequence[Gate]
+    ) -> str:
+        wanted = ", ".join(
+            f"{g.name}: {g.condition}" + (f" at {g.location}" if g.location else "") for g in gates
+        )
+        shown = [
+            f"version {v.version}: {self.gate_status(model, v.version, gates).text}"
+            for v in reversed(versions[-5:])
+        ]
+        evaluations = sorted({g.evaluation for g in gates if g.evaluation})
+        return (
+            f"model '{model}' has no version that passed its quality gates ({wanted}); "
+            + "; ".join(shown)
+            + ". Materialize "
+            + (" and ".join(evaluations) if evaluations else "its evaluation")
+            + f" to gate the newest version, promote a version (sqlml models promote {model}@N)"
+            + f" or pin one (USING {model}@N)"
+        )
+
     # -- writing ------------------------------------------------------------------------
+
+    def _write_atomically(self, target: str, text: str) -> None:
+        """One PUT (S3) or a write to a temporary name then a rename (disk)."""
+        if "://" in self.url and not self.url.startswith("file://"):
+            self.fs.pipe_file(target, text.encode())
+            return
+        folder, name = posixpath.split(target)
+        tmp = posixpath.join(folder, f".{name}.tmp")
+        with self.fs.open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        self.fs.mv(tmp, target)
 
     def reserve(self, model: str, run_id: str | None = None) -> PendingVersion:
         """Claim the next version number by exclusively creating its ``.pending`` marker."""
@@ -323,14 +549,7 @@ class ModelStore:
         )
         # One PUT (S3) or one write (disk) of the manifest is the moment the version exists;
         # a local write goes through a temporary name so a reader never sees half of it.
-        target = posixpath.join(folder, MANIFEST)
-        if "://" in self.url and not self.url.startswith("file://"):
-            self.fs.pipe_file(target, final.to_json().encode())
-        else:
-            tmp = posixpath.join(folder, f".{MANIFEST}.tmp")
-            with self.fs.open(tmp, "w", encoding="utf-8") as f:
-                f.write(final.to_json())
-            self.fs.mv(tmp, target)
+        self._write_atomically(posixpath.join(folder, MANIFEST), final.to_json())
         self.fs.rm(posixpath.join(folder, PENDING))
         return ModelVersion(final, pending.uri)
 

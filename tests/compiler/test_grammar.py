@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from sqlglot import exp
 
-from sqlml_dagster.compiler import PredictStatement, SqlStatement, TrainStatement, parse_sql_file
+from sqlml_dagster.compiler import (
+    EvaluateStatement,
+    PredictStatement,
+    SqlStatement,
+    TrainStatement,
+    parse_sql_file,
+)
 
 
 def parse_one(sql: str) -> Any:
@@ -164,6 +170,42 @@ def test_predict(sql: str, expected: dict[str, Any]) -> None:
     assert statement.column == expected["column"]
     assert str(statement.using) == expected["using"]
     assert {p.key: p.value for p in statement.params} == expected.get("params", {})
+
+
+EVALUATE_CASES = [
+    (
+        "SELECT * FROM t TO EVALUATE m LABEL y INTO e",
+        {"model": "m", "into": "e", "params": {}, "checks": []},
+    ),
+    (
+        'SELECT * FROM t TO EVALUATE m@2 WITH validation.metrics = "AUC" LABEL y INTO db.e',
+        {"model": "m", "into": "db.e", "params": {"validation.metrics": "AUC"}, "checks": []},
+    ),
+    # Quality gates: check.<metric> <op> <number>, beside parameters (docs/quality-gates.md).
+    (
+        "SELECT * FROM t TO EVALUATE m WITH check.accuracy >= 0.9, check.AUC > 0.8 LABEL y INTO e",
+        {"model": "m", "into": "e", "params": {}, "checks": ["accuracy >= 0.9", "auc > 0.8"]},
+    ),
+    (
+        "select * from t to evaluate m with validation.metrics = 'RMSE', check.mean_squared_error <= 5, "
+        "check.r2 < 1, check.mae = -0.5 label y into e",
+        {
+            "model": "m",
+            "into": "e",
+            "params": {"validation.metrics": "RMSE"},
+            "checks": ["mse <= 5", "r2 < 1", "mae = -0.5"],
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), EVALUATE_CASES)
+def test_evaluate(sql: str, expected: dict[str, Any]) -> None:
+    statement = parse_one(sql)
+    assert isinstance(statement, EvaluateStatement)
+    assert (str(statement.model), str(statement.into)) == (expected["model"], expected["into"])
+    assert {p.key: p.value for p in statement.params} == expected["params"]
+    assert [c.condition for c in statement.checks] == expected["checks"]
 
 
 def test_to_inside_parentheses_is_not_an_ml_clause() -> None:

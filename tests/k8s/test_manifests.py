@@ -160,7 +160,7 @@ def test_example_image_statement_runs_as_a_job_with_that_image(
         [
             a
             for a in defs.assets or []
-            if isinstance(a, dg.AssetsDefinition) and a.key.to_user_string() in keys
+            if isinstance(a, dg.AssetsDefinition) and {k.to_user_string() for k in a.keys} & keys
         ],
         resources=defs.resources,
         instance=dg.DagsterInstance.ephemeral(),

@@ -22,7 +22,6 @@ Two Keras APIs meet here, decided by the model's own base class:
 from __future__ import annotations
 
 import inspect
-import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -46,12 +45,9 @@ KERAS3_FORMAT = "sqlml_keras"
 def use_tf_keras_for_tf_dot_keras() -> None:
     """Make ``tf.keras`` the Keras 2 API (tf-keras) when installed — before any import of
     TensorFlow or a model module, which is why the runtime calls it before dispatching."""
-    import importlib.util
+    from ...contract import prefer_tf_keras  # shared with `sqlml check`'s import process
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA-probe noise in step logs
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if importlib.util.find_spec("tf_keras") is not None:
-        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    prefer_tf_keras()
 
 
 def api_of(model: Any) -> str:

@@ -13,12 +13,10 @@ from typing import Any
 
 import fsspec
 
+from ...contract import BUILTIN_ESTIMATORS, unknown_parameters_message
 from .. import StepError
 
 SIGNATURE = "signature.json"
-#: SQLFlow's estimators that run without a model zoo, implemented in ``_torch_builtins``
-#: (the compiler's ``ir.BUILTIN_ESTIMATORS``; the runtime does not import the compiler).
-BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
 
 
 def read_source(uri: str) -> bytes:
@@ -107,15 +105,8 @@ def unknown_parameters(
     reference: str, unknown: Iterable[str], accepted: Collection[str]
 ) -> StepError:
     """``WITH model.x`` that the model's constructor does not take: each with its closest
-    accepted name, and the whole list."""
-    hints = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, sorted(accepted), n=1)
-        hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-    return StepError(
-        f"{reference} has no parameter {', '.join(hints)}; it accepts: "
-        f"{', '.join(sorted(accepted)) or 'no parameters'}"
-    )
+    accepted name, and the whole list (the same words as ``sqlml check``'s SQLML301)."""
+    return StepError(unknown_parameters_message(reference, unknown, accepted))
 
 
 def qualified_name(obj: object) -> str:

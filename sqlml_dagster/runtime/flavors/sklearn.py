@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import inspect
 import json
 import platform
 from contextlib import ExitStack
@@ -28,6 +27,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
+from ... import contract
 from .. import Reporter, StepError, scoring
 from ..data import (
     iter_batches,
@@ -399,11 +399,7 @@ def load_estimator(model_uri: str, model_reference: str) -> Any:
 
 
 def is_estimator_class(candidate: object) -> bool:
-    return (
-        inspect.isclass(candidate)
-        and hasattr(candidate, "fit")
-        and hasattr(candidate, "get_params")
-    )
+    return contract.is_estimator_class(candidate)
 
 
 def import_model_class(reference: str) -> Any:
@@ -433,16 +429,14 @@ def import_model_class(reference: str) -> Any:
 
 
 def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) -> Any:
-    """Check WITH model.* against the estimator's parameters before constructing it."""
-    try:
-        accepted: dict[str, Any] | None = estimator_class().get_params(deep=False)
-    except Exception:  # an estimator with required arguments: let its constructor judge
-        accepted = None
-    if accepted is not None:
-        unknown = [k for k in params if k not in accepted]
+    """Check WITH model.* against the estimator's parameters before constructing it
+    (``contract.ConstructorSignature.of_estimator``, which ``sqlml check`` uses too)."""
+    signature = contract.ConstructorSignature.of_estimator(estimator_class)
+    if signature is not None:
+        unknown = signature.unknown(params)
         if unknown:
-            raise unknown_parameters(spec.model_reference, unknown, accepted)
-        if "random_state" in accepted and "random_state" not in params:
+            raise unknown_parameters(spec.model_reference, unknown, signature.parameters)
+        if "random_state" in signature.parameters and "random_state" not in params:
             params["random_state"] = spec.seed
     try:
         return estimator_class(**params)

@@ -317,6 +317,14 @@ SELECT * FROM iris.test TO EVALUATE iris_rf@2 LABEL class INTO iris.eval_v2;
 
 SELECT * FROM iris.test TO EXPLAIN iris_rf@1 USING TreeExplainer INTO iris.explain_v1;
 
+-- Quality gates: thresholds on TO EVALUATE (check.<metric> <op> <number>) -----------------
+SELECT * FROM iris.test
+TO EVALUATE iris_rf
+WITH validation.metrics = "Accuracy,F1", check.accuracy >= 0.9, check.AUC > 0.8,
+     check.mean_squared_error <= 5, check.r2 < 1, check.f1 = 1, check.Recall == -0.5
+LABEL class
+INTO iris.gated_eval;
+
 CREATE TABLE scored_pinned AS
 SELECT id, ML_PREDICT(iris_rf@4, sepal_length, sepal_width) AS v4, ML_PREDICT(models.iris_rf, sepal_length, sepal_width) AS latest
 FROM iris.test;

@@ -1,0 +1,1 @@
+"""The example's defs folder: `dg` loads every component below it (one SqlMlProject)."""

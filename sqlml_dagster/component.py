@@ -1,0 +1,635 @@
+"""``SqlMlProject``: a folder of SQL as a Dagster Component, configured in ``defs.yaml``.
+
+``dg`` projects declare their definitions as components in YAML; a user who writes SQL
+should not need Python to add a project, point it at a warehouse or move its steps to a
+cluster. The component only turns YAML into what :func:`build_defs` would have been given
+— resolved paths, resources, a translator — and then calls the same
+:func:`~sqlml_dagster.definitions.project_definitions`, so the two entry points cannot
+drift apart.
+
+.. code-block:: yaml
+
+    type: sqlml_dagster.SqlMlProject
+    attributes:
+      sql_dir: sql
+      launcher:
+        kind: kubernetes
+        namespace: ml
+        allowed_images: [ghcr.io/acme/]
+
+Every relative path in the attributes resolves against the folder of the ``defs.yaml``
+(as ``build_defs`` resolves against the file that calls it). Mistakes a user can fix in
+``defs.yaml`` are diagnostics with a code and ``defs.yaml:line:col``, like SQL mistakes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+import dagster as dg
+import yaml
+from dagster.components import Scaffolder, ScaffoldRequest, scaffold_with
+from dagster.components.component_scaffolding import scaffold_component
+from dagster_shared.yaml_utils.source_position import SourcePositionTree
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
+from sqlglot.dialects.dialect import Dialect, Dialects
+from typing_extensions import Self
+
+from .compiler import codes
+from .compiler.diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileError
+from .definitions import STATE_DIR_ENV, project_definitions
+from .ops.kubernetes import DEFAULT_IMAGE, KubernetesLauncher, launcher_from_env
+from .ops.launcher import LocalLauncher
+from .ops.steps import SqlMlStorage
+from .ops.warehouse import DuckDBWarehouse
+from .translator import SqlMlTranslator
+
+if TYPE_CHECKING:
+    from .compiler.ir import QualifiedName
+    from .compiler.project import Node
+
+R = TypeVar("R", bound=dg.ConfigurableResource)
+
+#: Where a scaffolded component keeps its SQL, relative to its defs.yaml.
+SCAFFOLD_SQL_DIR = "sql"
+
+
+def _as_strings(value: Any) -> Any:
+    """Dagster renders every YAML string as a native Jinja template, so `"1"` arrives as 1 and
+    `"true"` as True; environment values and node labels are strings, so turn them back (as
+    YAML and Kubernetes spell them)."""
+
+    def text(item: Any) -> Any:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        return str(item) if isinstance(item, int | float) else item
+
+    if isinstance(value, dict):
+        return {key: text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [text(item) for item in value]
+    return text(value)
+
+
+class WarehouseAttributes(dg.Resolvable, dg.Model):
+    """The DuckDB warehouse (:class:`~sqlml_dagster.DuckDBWarehouse`)."""
+
+    database: str | None = Field(
+        default=None,
+        description="DuckDB database file (relative: to this defs.yaml's folder), ':memory:' "
+        "or 'md:…'; default: warehouse.duckdb in state_dir.",
+    )
+    lock_timeout_seconds: float = Field(
+        default=120.0,
+        description="How long a step waits for another step's write lock on the file.",
+    )
+
+
+class LocalLauncherAttributes(dg.Resolvable, dg.Model):
+    """ML steps as local subprocesses (:class:`~sqlml_dagster.LocalLauncher`)."""
+
+    kind: Literal["local"] = Field(description="Run ML steps as local subprocesses.")
+    python: str = Field(
+        default="", description="Interpreter for steps; empty: the orchestrator's own."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables for steps."
+    )
+    pythonpath: list[str] = Field(
+        default_factory=list,
+        description="Folders prepended to the steps' PYTHONPATH (relative: to this defs.yaml's "
+        "folder); the project's models/ folder is added anyway.",
+    )
+
+    @field_validator("env", "pythonpath", mode="before")
+    @classmethod
+    def _strings(cls, value: Any) -> Any:
+        return _as_strings(value)
+
+
+class KubernetesLauncherAttributes(dg.Resolvable, dg.Model):
+    """ML steps as Kubernetes Jobs (:class:`~sqlml_dagster.KubernetesLauncher`,
+    docs/kubernetes.md). Every setting of the resource, with the same defaults."""
+
+    kind: Literal["kubernetes"] = Field(description="Run ML steps as Kubernetes Jobs.")
+    namespace: str = Field(default="default", description="Namespace of the Jobs.")
+    default_image: str | None = Field(
+        default=DEFAULT_IMAGE, description="Image for statements that name none."
+    )
+    allowed_images: list[str] = Field(
+        default_factory=list,
+        description="Registry/repository prefixes a statement's image must start with, "
+        "checked at compile time (SQLML208); empty: any.",
+    )
+    gpu_resource_name: str = Field(
+        default="nvidia.com/gpu",
+        description="Extended resource that `WITH resources.gpu = N` requests.",
+    )
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="Node labels a step's pod must be scheduled on."
+    )
+    tolerations: list[dict[str, Any]] = Field(
+        default_factory=list, description="Pod tolerations (Kubernetes' own shape)."
+    )
+    affinity: dict[str, Any] | None = Field(
+        default=None, description="Pod affinity (Kubernetes' own shape)."
+    )
+    service_account_name: str | None = Field(
+        default=None, description="Service account of the step pods."
+    )
+    image_pull_secrets: list[str] = Field(
+        default_factory=list, description="Secrets for pulling private images."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Non-secret environment variables of the steps."
+    )
+    env_from_secrets: list[str] = Field(
+        default_factory=list,
+        description="Secrets whose keys become the steps' environment (storage credentials).",
+    )
+    run_as_non_root: bool = Field(default=False, description="Require a non-root user.")
+    run_as_user: int | None = Field(default=None, description="User id of the step container.")
+    backoff_limit: int = Field(default=0, description="Job retries before it fails.")
+    active_deadline_seconds: int | None = Field(
+        default=None, description="Longest a step's Job may run."
+    )
+    ttl_seconds_after_finished: int | None = Field(
+        default=3600, description="How long a finished Job is kept."
+    )
+    unschedulable_timeout_seconds: float = Field(
+        default=300.0, description="How long a pod may stay unschedulable before failing."
+    )
+    image_pull_timeout_seconds: float = Field(
+        default=120.0, description="How long an image may fail to pull before failing."
+    )
+    shared_volume_claim: str | None = Field(
+        default=None,
+        description="A PersistentVolumeClaim mounted at shared_volume_path, for stores on "
+        "a shared volume rather than s3://.",
+    )
+    shared_volume_path: str = Field(default="/sqlml", description="Mount path of the claim.")
+    python: str = Field(default="python", description="The interpreter inside the image.")
+    api_host: str | None = Field(
+        default=None, description="API server URL (no auth); otherwise kubeconfig/in-cluster."
+    )
+    kubeconfig: str | None = Field(
+        default=None, description="Kubeconfig file (relative: to this defs.yaml's folder)."
+    )
+    kube_context: str | None = Field(default=None, description="Kubeconfig context.")
+    in_cluster: bool = Field(
+        default=False, description="Use the pod's service account (orchestrator in-cluster)."
+    )
+    watch_seconds: int = Field(default=2, description="Longest wait between status checks.")
+
+    @field_validator(
+        "allowed_images",
+        "node_selector",
+        "image_pull_secrets",
+        "env",
+        "env_from_secrets",
+        mode="before",
+    )
+    @classmethod
+    def _strings(cls, value: Any) -> Any:
+        return _as_strings(value)
+
+
+class SqlMlProjectScaffolder(Scaffolder):
+    """``dg scaffold defs sqlml_dagster.SqlMlProject NAME``: a defs.yaml and one example SQL
+    file that compiles and materializes as it is, so a new user sees the whole loop —
+    table, trained model, predictions — before writing their own SQL."""
+
+    def scaffold(self, request: ScaffoldRequest[Any]) -> None:
+        if request.append:  # another document in an existing defs.yaml
+            scaffold_component(request, {"sql_dir": SCAFFOLD_SQL_DIR})
+            folder = request.target_path.parent
+        else:
+            folder = request.target_path
+            folder.mkdir(parents=True, exist_ok=True)
+            if request.scaffold_format == "python":
+                (folder / "component.py").write_text(SCAFFOLD_COMPONENT_PY)
+            else:
+                (folder / "defs.yaml").write_text(
+                    SCAFFOLD_DEFS_YAML.format(type_name=request.type_name)
+                )
+        sql = folder / SCAFFOLD_SQL_DIR / "example.sql"
+        if not sql.exists():
+            sql.parent.mkdir(parents=True, exist_ok=True)
+            sql.write_text(SCAFFOLD_SQL)
+
+
+@scaffold_with(SqlMlProjectScaffolder)
+class SqlMlProject(dg.Component, dg.Resolvable, dg.Model):
+    """A folder of .sql files — plain SQL beside `TO TRAIN`, `TO PREDICT`, `TO EVALUATE`,
+    `TO EXPLAIN`, `CREATE MODEL` and `ML_PREDICT` — as Dagster assets: tables, versioned
+    models, predictions. Relative paths resolve against this defs.yaml's folder."""
+
+    sql_dir: str = Field(
+        default=SCAFFOLD_SQL_DIR,
+        description="Folder of the project's .sql files (relative: to this defs.yaml's folder).",
+    )
+    dialect: str = Field(
+        default="duckdb",
+        description="sqlglot dialect the SQL is written in; it is transpiled to DuckDB.",
+    )
+    state_dir: str | None = Field(
+        default=None,
+        description="Folder of the default warehouse file, model store and step data; "
+        "default: $SQLML_STATE_DIR, else .sqlml beside sql_dir.",
+    )
+    warehouse: WarehouseAttributes | None = Field(
+        default=None, description="The DuckDB warehouse; default: warehouse.duckdb in state_dir."
+    )
+    launcher: LocalLauncherAttributes | KubernetesLauncherAttributes | None = Field(
+        default=None,
+        description="Where ML steps run: `kind: local` or `kind: kubernetes` with its "
+        "settings; default: $SQLML_LAUNCHER / $SQLML_K8S_*, else local.",
+    )
+    model_store: str | None = Field(
+        default=None,
+        description="Versioned model store: a folder (relative: to this defs.yaml's folder) "
+        "or a URL such as s3://bucket/models; default: models in state_dir.",
+    )
+    data_store: str | None = Field(
+        default=None,
+        description="Where steps exchange Parquet and specs: a folder or URL; default: data "
+        "in state_dir.",
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Non-secret fsspec options for remote stores, e.g. {endpoint_url: …} "
+        "(credentials belong in the environment).",
+    )
+    data_retention_hours: float | None = Field(
+        default=168.0,
+        description="Step data of runs older than this is removed; null keeps it forever.",
+    )
+    translator: str | None = Field(
+        default=None,
+        description="'package.module:ClassName' of a SqlMlTranslator subclass (no-argument "
+        "constructor) deciding asset keys, groups, descriptions, metadata.",
+    )
+    asset_key_prefix: str | list[str] | None = Field(
+        default=None,
+        description="Prefix of every asset key of the project (sources too), e.g. "
+        "[analytics, ml] or 'analytics/ml'.",
+    )
+    group_name: str | None = Field(
+        default=None,
+        description="One group for all the project's assets instead of one per file "
+        "(sources stay in 'sources').",
+    )
+
+    @field_validator(
+        "sql_dir",
+        "dialect",
+        "state_dir",
+        "model_store",
+        "data_store",
+        "translator",
+        "asset_key_prefix",
+        "group_name",
+        mode="before",
+    )
+    @classmethod
+    def _strings(cls, value: Any) -> Any:
+        return _as_strings(value)
+
+    #: Where each attribute sits in defs.yaml, for diagnostics; only known while loading.
+    _positions: SourcePositionTree | None = PrivateAttr(default=None)
+
+    @classmethod
+    def get_spec(cls) -> dg.ComponentTypeSpec:
+        return dg.ComponentTypeSpec(
+            description="A folder of SQL with TO TRAIN / TO PREDICT / ML_PREDICT as Dagster "
+            "assets: tables, versioned models, predictions (sqlml_dagster).",
+            tags=["sql", "ml", "duckdb"],
+            produces=["asset", "resource"],
+        )
+
+    @classmethod
+    def load(cls, attributes: BaseModel | None, context: dg.ComponentLoadContext) -> Self:
+        """Dagster's loading, keeping the YAML positions so that build_defs can point a
+        diagnostic at the offending attribute (build_defs' context no longer has them)."""
+        component = super().load(attributes, context)
+        component._positions = context.resolution_context.source_position_tree
+        return component
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        here = context.path if context.path.is_dir() else context.path.parent
+        where = _AttributeLocator(self._positions)
+        sql_dir = _resolve(here, self.sql_dir)
+        diagnostics: list[Diagnostic] = []
+        if not sql_dir.is_dir():
+            diagnostics.append(
+                where.diagnostic(
+                    "sql_dir",
+                    codes.NO_SQL_FILES,
+                    f"the SQL folder {sql_dir} does not exist",
+                    "sql_dir is relative to the folder of this defs.yaml",
+                )
+            )
+        if not _is_dialect(self.dialect):
+            close = difflib.get_close_matches(self.dialect.lower(), sorted(_DIALECTS), n=1)
+            diagnostics.append(
+                where.diagnostic(
+                    "dialect",
+                    codes.UNKNOWN_DIALECT,
+                    f"unknown SQL dialect '{self.dialect}'",
+                    f"did you mean '{close[0]}'?" if close else "see sqlglot's dialects",
+                )
+            )
+        translator_cls = self._translator_class(where, diagnostics)
+        if diagnostics:
+            raise SqlMlCompileError(diagnostics)
+        state = self._state_dir(here, sql_dir)
+        try:
+            return project_definitions(
+                sql_dir,
+                dialect=self.dialect,
+                state_dir=state,
+                warehouse=_shared(self._warehouse(here, state)),
+                storage=_shared(self._storage(here, state)),
+                launcher=_shared(self._launcher(here)),
+                translator=self._translator(translator_cls),
+            )
+        except SqlMlCompileError as e:
+            raise SqlMlCompileError(e.diagnostics) from None  # the diagnostics, not our frames
+
+    # -- attributes → what build_defs takes ------------------------------------------------
+
+    def _state_dir(self, here: Path, sql_dir: Path) -> Path:
+        """Explicit state_dir, else $SQLML_STATE_DIR, else ``.sqlml`` beside the SQL folder —
+        the project folder, where ``models/`` and the data its SQL reads also live."""
+        if self.state_dir:
+            return _resolve(here, self.state_dir)
+        env = os.environ.get(STATE_DIR_ENV)
+        return Path(env) if env else sql_dir.parent / ".sqlml"
+
+    def _warehouse(self, here: Path, state: Path) -> DuckDBWarehouse:
+        settings = self.warehouse or WarehouseAttributes()
+        database = settings.database
+        if database is None:
+            database = str(state.resolve() / "warehouse.duckdb")
+        elif not _is_special_database(database):
+            database = str(_resolve(here, database))
+        return DuckDBWarehouse(
+            database=database, lock_timeout_seconds=settings.lock_timeout_seconds
+        )
+
+    def _storage(self, here: Path, state: Path) -> SqlMlStorage:
+        return SqlMlStorage(
+            model_store=_store_url(here, self.model_store, state / "models"),
+            data_store=_store_url(here, self.data_store, state / "data"),
+            storage_options=dict(self.storage_options),
+            data_retention_hours=self.data_retention_hours,
+        )
+
+    def _launcher(self, here: Path) -> LocalLauncher | KubernetesLauncher:
+        """Without a ``launcher`` attribute the environment decides (``SQLML_LAUNCHER``), as
+        for build_defs."""
+        settings = self.launcher
+        if isinstance(settings, LocalLauncherAttributes):
+            return LocalLauncher(
+                python=settings.python,
+                env=dict(settings.env),
+                pythonpath=[str(_resolve(here, p)) for p in settings.pythonpath],
+            )
+        if isinstance(settings, KubernetesLauncherAttributes):
+            values = settings.model_dump(exclude={"kind"})
+            if settings.kubeconfig:
+                values["kubeconfig"] = str(_resolve(here, os.path.expanduser(settings.kubeconfig)))
+            return KubernetesLauncher(**values)
+        return launcher_from_env(os.environ) or LocalLauncher()
+
+    def _translator_class(
+        self, where: _AttributeLocator, diagnostics: list[Diagnostic]
+    ) -> type[SqlMlTranslator]:
+        if not self.translator:
+            return SqlMlTranslator
+        module_name, _, attribute = self.translator.replace(":", ".").rpartition(".")
+        hint = "write 'package.module:ClassName', a SqlMlTranslator subclass importable here"
+        try:
+            found = (
+                getattr(importlib.import_module(module_name), attribute) if module_name else None
+            )
+        except Exception as e:  # an import error in the user's module is theirs to read
+            diagnostics.append(
+                where.diagnostic(
+                    "translator",
+                    codes.BAD_TRANSLATOR,
+                    f"cannot import translator '{self.translator}': {type(e).__name__}: {e}",
+                    hint,
+                )
+            )
+            return SqlMlTranslator
+        if not (isinstance(found, type) and issubclass(found, SqlMlTranslator)):
+            diagnostics.append(
+                where.diagnostic(
+                    "translator",
+                    codes.BAD_TRANSLATOR,
+                    f"translator '{self.translator}' is not a SqlMlTranslator subclass",
+                    hint,
+                )
+            )
+            return SqlMlTranslator
+        return found
+
+    def _translator(self, cls: type[SqlMlTranslator]) -> SqlMlTranslator:
+        """The user's translator class, with the YAML overrides layered on top of it so that
+        a prefix reaches every key *and* every dependency (both go through get_asset_key)."""
+        prefix = self._key_prefix()
+        if not prefix and self.group_name is None:
+            return cls()
+        configured = type(f"{cls.__name__}FromYaml", (_YamlOverrides, cls), {})()
+        configured.key_prefix = prefix
+        configured.group_override = self.group_name
+        return configured
+
+    def _key_prefix(self) -> tuple[str, ...]:
+        if self.asset_key_prefix is None:
+            return ()
+        if isinstance(self.asset_key_prefix, str):
+            return tuple(p for p in self.asset_key_prefix.split("/") if p)
+        return tuple(self.asset_key_prefix)
+
+
+class _YamlOverrides(SqlMlTranslator):
+    """``asset_key_prefix`` and ``group_name`` from defs.yaml, placed before the user's
+    translator in the MRO: their answers are refined, not replaced."""
+
+    key_prefix: tuple[str, ...] = ()
+    group_override: str | None = None
+
+    def get_asset_key(self, name: QualifiedName) -> dg.AssetKey:
+        key = super().get_asset_key(name)
+        return key.with_prefix(list(self.key_prefix)) if self.key_prefix else key
+
+    def get_group_name(self, node: Node) -> str | None:
+        return (
+            self.group_override if self.group_override is not None else super().get_group_name(node)
+        )
+
+
+@dataclass(frozen=True)
+class _AttributeLocator:
+    """Turns an attribute name into a diagnostic with a caret under its value in defs.yaml
+    (no location when the component was built in Python)."""
+
+    positions: SourcePositionTree | None
+
+    def diagnostic(self, attribute: str, code: str, message: str, hint: str) -> Diagnostic:
+        key = self.positions.lookup(["attributes", attribute]) if self.positions else None
+        if key is None or not Path(key.filename).is_file():
+            return Diagnostic(code=code, message=message, span=None, hint=hint)
+        text = Path(key.filename).read_text()
+        source = SourceFile(path=_shown_path(Path(key.filename)), text=text)
+        start, end = _value_range(text, key.start.line - 1, key.start.col - 1)
+        return Diagnostic(
+            code=code, message=message, span=Span.of(source, start, end), hint=hint, source=source
+        )
+
+
+def _value_range(text: str, line: int, column: int) -> tuple[int, int]:
+    """Character range of the value whose key starts at 0-based (line, column), first line
+    only (the key's first character if no value is found there). Dagster records where keys
+    start; YAML's composer knows where values are."""
+    for document in yaml.compose_all(text, Loader=yaml.SafeLoader):
+        for node in _mapping_nodes(document):
+            for key, value in node.value:
+                if (key.start_mark.line, key.start_mark.column) == (line, column):
+                    stop = text.find("\n", value.start_mark.index)
+                    stop = len(text) if stop < 0 else stop
+                    return value.start_mark.index, min(value.end_mark.index, stop)
+    key_start = sum(len(row) + 1 for row in text.split("\n")[:line]) + column
+    return key_start, key_start + 1
+
+
+def _mapping_nodes(node: yaml.Node | None) -> list[yaml.MappingNode]:
+    if isinstance(node, yaml.MappingNode):
+        found = [node]
+        for key, value in node.value:
+            found += _mapping_nodes(key) + _mapping_nodes(value)
+        return found
+    if isinstance(node, yaml.SequenceNode):
+        return [m for item in node.value for m in _mapping_nodes(item)]
+    return []
+
+
+#: One instance per distinct resource setting in this process, see :func:`_shared`.
+_RESOURCES: dict[tuple[type, str], dg.ConfigurableResource] = {}
+
+
+def _shared(resource: R) -> R:
+    """The instance already built with the same settings, if any. Dagster merges the
+    Definitions of several components only when a resource key maps to the *same* object,
+    so projects that share a warehouse, stores and launcher can live in one code location."""
+    settings = json.dumps(resource.model_dump(), sort_keys=True, default=str)
+    return cast(R, _RESOURCES.setdefault((type(resource), settings), resource))
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to the working directory when inside it, as the compiler shows SQL files."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _resolve(here: Path, path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else (here / p).resolve()
+
+
+def _is_special_database(database: str) -> bool:
+    return database == ":memory:" or database.startswith("md:") or "://" in database
+
+
+def _store_url(here: Path, url: str | None, default: Path) -> str:
+    if url is None:
+        return str(default.resolve())
+    return url if "://" in url else str(_resolve(here, url))
+
+
+_DIALECTS = frozenset(d.value for d in Dialects if d.value)
+
+
+def _is_dialect(name: str) -> bool:
+    """What the compiler will accept: sqlglot's own lookup (plugin dialects and settings such
+    as ``"mysql, normalization_strategy = lowercase"`` included)."""
+    try:
+        Dialect.get_or_raise(name)
+    except ValueError:
+        return False
+    return True
+
+
+# -- what `dg scaffold defs sqlml_dagster.SqlMlProject NAME` writes ----------------------------
+
+SCAFFOLD_DEFS_YAML = """\
+type: {type_name}
+
+attributes:
+  # The .sql files, relative to this file's folder.
+  sql_dir: sql
+  # Everything below is optional (docs/component.md lists every attribute).
+  # dialect: duckdb                 # the dialect the SQL is written in
+  # state_dir: .sqlml               # default: $SQLML_STATE_DIR, else .sqlml beside sql_dir
+  # model_store: s3://bucket/models # default: <state_dir>/models
+  # data_store: s3://bucket/data    # default: <state_dir>/data
+  # launcher:
+  #   kind: kubernetes
+  #   namespace: ml
+  #   allowed_images: [ghcr.io/acme/]
+  #   node_selector: {{nvidia.com/gpu.present: "true"}}
+  # asset_key_prefix: [ml]
+  # group_name: ml
+"""
+
+SCAFFOLD_COMPONENT_PY = """\
+\"\"\"The SQL project in this folder (docs/component.md): the same attributes as defs.yaml.\"\"\"
+
+import dagster as dg
+
+from sqlml_dagster import SqlMlProject
+
+
+@dg.component_instance
+def load(context: dg.ComponentLoadContext) -> SqlMlProject:
+    return SqlMlProject(sql_dir="sql")
+"""
+
+SCAFFOLD_SQL = """\
+-- An example sqlml project: a table, a model trained on it, its predictions.
+-- Replace it with your own SQL; `sqlml check <this folder>` reports mistakes with file:line:col.
+CREATE TABLE example_points AS
+SELECT
+    i AS id,
+    (i % 10) / 10.0 AS x1,
+    (i % 7) / 7.0 AS x2,
+    CASE WHEN (i % 10) / 10.0 + (i % 7) / 7.0 > 0.9 THEN 1 ELSE 0 END AS label,
+    CASE WHEN i % 5 = 0 THEN 'test' ELSE 'train' END AS split
+FROM range(200) AS t(i);
+
+-- Train a scikit-learn classifier: every selected column but the label is a feature.
+SELECT x1, x2, label
+FROM example_points
+WHERE split = 'train'
+TO TRAIN sklearn.linear_model.LogisticRegression
+WITH model.C = 10.0
+LABEL label
+INTO example_model;
+
+-- Predict the held-out rows into a new table; `label` becomes the model's prediction.
+SELECT id, x1, x2
+FROM example_points
+WHERE split = 'test'
+TO PREDICT example_predictions.label
+USING example_model;
+"""

@@ -1,0 +1,398 @@
+"""Quality gates and data checks: what a project asserts about its models and their data,
+as blocking Dagster asset checks.
+
+* **Quality gates** — ``TO EVALUATE m … WITH check.accuracy >= 0.9 … INTO t``: each
+  threshold is an ``AssetCheckSpec`` on the *model* ``m``, declared by the evaluation's own
+  ``multi_asset`` (the step that computes the metric is the one that can judge it). Dagster
+  makes every step downstream of ``m`` in the same run wait for blocking checks on ``m``
+  and skips it when one fails; the evaluation itself is exempt (it performs the check).
+  The outcome is also recorded on the version in the model store, which is what
+  ``@latest`` consults across runs (``ModelStore.get(…, gates=…)``).
+* **Data checks** — for each ``TO TRAIN``: ``<model>_features_exist`` (the label and the
+  COLUMN clause's columns are in the SELECT's output) and ``<model>_label_not_null`` (no
+  training row has a NULL label), run against the warehouse as a ``multi_asset_check`` on
+  the SELECT's input table. They are blocking, so a failing check stops the training in
+  the same run, before any data is exported.
+
+See ``docs/quality-gates.md``. (No postponed annotations here: Dagster inspects the
+check function's ``context`` annotation.)
+"""
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from sqlglot import exp
+
+from ..compiler import codes
+from ..compiler.diagnostics import Diagnostic, SourceFile, SqlMlCompileError
+from ..compiler.ir import EvaluateStatement, QualifiedName, TrainStatement
+from ..compiler.parser import tables_read
+from ..compiler.project import Node, Project
+from ..store import Gate, GateResult, ModelVersion
+from .warehouse import DuckDBWarehouse
+
+#: Check metadata naming the gate's condition (how ``sqlml models`` learns the gates).
+GATE_METADATA = "sqlml/gate"
+#: Check metadata telling data checks apart from gates.
+DATA_CHECK_METADATA = "sqlml/data_check"
+
+
+# -- quality gates --------------------------------------------------------------------
+
+
+def node_gates(node: Node) -> tuple[Gate, ...]:
+    """The gates an evaluation node sets on its model (none for other nodes).
+
+    A gate's check name is ``<evaluation>_<metric>`` (``iris_eval_accuracy``): unique on
+    the model, since one evaluation sets one threshold per metric (SQLML104), and stable
+    while the evaluation keeps its name — outcomes recorded on versions are found by it.
+    """
+    statement = node.statement
+    if not isinstance(statement, EvaluateStatement):
+        return ()
+    return tuple(
+        Gate(
+            name="_".join([*node.name.asset_path, check.metric]),
+            metric=check.metric,
+            op=check.op,
+            threshold=check.threshold,
+            evaluation=str(node.name),
+            location=check.span.location() if check.span is not None else "",
+        )
+        for check in statement.checks
+    )
+
+
+def project_gates(project: Project) -> dict[str, tuple[Gate, ...]]:
+    """Every gated model's gates, by model key (``QualifiedName.key``)."""
+    gates: dict[str, tuple[Gate, ...]] = {}
+    for node in project.nodes:
+        found = node_gates(node)
+        if found:
+            assert isinstance(node.statement, EvaluateStatement)
+            key = node.statement.model.key
+            gates[key] = (*gates.get(key, ()), *found)
+    return gates
+
+
+def gate_check_specs(node: Node, model_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The blocking checks an evaluation node declares on its model."""
+    return [
+        dg.AssetCheckSpec(
+            name=gate.name,
+            asset=model_key,
+            blocking=True,
+            description=(
+                f"Quality gate `{gate.condition}` on the version `{gate.evaluation}` scores "
+                f"({gate.location}). Blocking: when it fails, this run's predictions of the "
+                "model do not run, and `@latest` keeps the newest version that passed."
+            ),
+            metadata={
+                GATE_METADATA: {
+                    "metric": gate.metric,
+                    "op": gate.op,
+                    "threshold": gate.threshold,
+                    "evaluation": gate.evaluation,
+                    "location": gate.location,
+                }
+            },
+        )
+        for gate in node_gates(node)
+    ]
+
+
+def gates_from_check_specs(specs: Sequence[dg.AssetCheckSpec]) -> dict[str, tuple[Gate, ...]]:
+    """The gates by model key path (``a/b``) as :func:`gate_check_specs` declared them:
+    how ``sqlml models`` reads a project's gates from its Definitions."""
+    gates: dict[str, tuple[Gate, ...]] = {}
+    for spec in specs:
+        raw = spec.metadata.get(GATE_METADATA)
+        raw = getattr(raw, "value", raw)
+        if not isinstance(raw, Mapping):
+            continue
+        gate = Gate(
+            name=spec.name,
+            metric=str(raw["metric"]),
+            op=str(raw["op"]),
+            threshold=raw["threshold"],
+            evaluation=str(raw.get("evaluation", "")),
+            location=str(raw.get("location", "")),
+        )
+        key = "/".join(spec.asset_key.path)
+        gates[key] = (*gates.get(key, ()), gate)
+    return gates
+
+
+def gate_check_results(
+    gates: Sequence[Gate],
+    results: Sequence[GateResult],
+    version: ModelVersion,
+    keys: Mapping[str, dg.AssetKey],
+) -> list[dg.AssetCheckResult]:
+    """Dagster's view of recorded outcomes: ERROR severity, so a failure blocks."""
+    by_name = {r.name: r for r in results}
+    out = []
+    for gate in gates:
+        if gate.name not in keys:
+            continue  # not selected in this run
+        result = by_name[gate.name]
+        metadata: dict[str, Any] = {
+            "metric": gate.metric,
+            "condition": gate.condition,
+            "threshold": float(gate.threshold),
+            "model": version.model,
+            "model_version": version.version,
+            "evaluation": gate.evaluation,
+        }
+        if result.value is not None:
+            metadata["value"] = float(result.value)
+        verdict = "meets" if result.passed else "does not meet"
+        out.append(
+            dg.AssetCheckResult(
+                asset_key=keys[gate.name],
+                check_name=gate.name,
+                passed=result.passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=f"{version.ref}: {result.text} — {verdict} `{gate.condition}`",
+                metadata=metadata,
+            )
+        )
+    return out
+
+
+def check_gate_order(project: Project, sql_path: Callable[[Node], Path]) -> None:
+    """Refuse a gate that would wait for what it gates.
+
+    Every step that uses a gated model waits for the model's gates in the same run. An
+    evaluation whose SELECT reads (directly or not) a table computed *with* that model —
+    ``ML_PREDICT(m, …)``, a prediction of ``m`` — would therefore wait for itself.
+    """
+    nodes = {n.name.key: n for n in project.nodes}
+    problems: list[Diagnostic] = []
+    for node in project.nodes:
+        statement = node.statement
+        if not isinstance(statement, EvaluateStatement) or not statement.checks:
+            continue
+        model = statement.model.key
+        seen: set[str] = set()
+        stack = [d.key for d in node.deps if d.key != model]
+        while stack:
+            key = stack.pop()
+            if key in seen or key not in nodes:
+                continue
+            seen.add(key)
+            upstream = nodes[key]
+            if any(d.key == model for d in upstream.deps) and not _gates(upstream, model):
+                first = statement.checks[0]
+                source = SourceFile(node.file, sql_path(node).read_text(encoding="utf-8"))
+                problems.append(
+                    Diagnostic(
+                        codes.BAD_CHECK,
+                        f"the quality gates on '{statement.model}' read '{upstream.name}', "
+                        f"which is computed with '{statement.model}' and so waits for them",
+                        first.span,
+                        hint="evaluate on data that does not use the gated model, or move "
+                        "the thresholds to an evaluation that does not",
+                        source=source,
+                    )
+                )
+                break
+            stack.extend(d.key for d in upstream.deps)
+    if problems:
+        raise SqlMlCompileError(problems)
+
+
+def _gates(node: Node, model: str) -> bool:
+    """Whether ``node`` is an evaluation with gates on ``model``: Dagster exempts it from
+    waiting on the model's gates, so reading its table waits for nothing gated."""
+    statement = node.statement
+    return (
+        isinstance(statement, EvaluateStatement)
+        and bool(statement.checks)
+        and statement.model.key == model
+    )
+
+
+# -- data checks ------------------------------------------------------------------------
+
+
+def data_checks(
+    project: Project,
+    asset_key: Callable[[QualifiedName], dg.AssetKey],
+    sql_path: Callable[[Node], Path],
+    warehouse_key: str,
+) -> list[dg.AssetChecksDefinition]:
+    """One ``multi_asset_check`` per TRAIN statement: features exist, label not null.
+
+    ``asset_key`` maps a table name to its asset key (the translator's), ``sql_path`` a
+    node to its SQL file (relative paths in the SELECT resolve against its folder).
+
+    The checks target one table the SELECT reads — the *last* in the project's dependency
+    order (sources first) — and list the others as additional deps, so they run after
+    every input is materialized and no two checks can wait for each other. A SELECT that
+    calls ``ML_PREDICT`` gets none: its rows depend on a model the check would have to wait
+    for (and that model's own gates).
+    """
+    rank = {s.name.key: i for i, s in enumerate(project.sources)}
+    rank.update({n.name.key: len(rank) + i for i, n in enumerate(project.nodes)})
+    out: list[dg.AssetChecksDefinition] = []
+    for node in project.nodes:
+        statement = node.statement
+        if not isinstance(statement, TrainStatement) or statement.model_calls:
+            continue
+        inputs = [t for t in tables_read(statement.select) if t.key in rank]
+        if not inputs:
+            continue
+        target = max(inputs, key=lambda t: rank[t.key])
+        others = [asset_key(t) for t in inputs if t.key != target.key]
+        out.append(
+            _data_check(node, statement, asset_key(target), others, sql_path(node), warehouse_key)
+        )
+    return out
+
+
+def _data_check(
+    node: Node,
+    statement: TrainStatement,
+    target: dg.AssetKey,
+    others: list[dg.AssetKey],
+    sql_file: Path,
+    warehouse_key: str,
+) -> dg.AssetChecksDefinition:
+    model = "_".join(node.name.asset_path)
+    required = required_columns(statement)
+    specs = [
+        dg.AssetCheckSpec(
+            name=f"{model}_features_exist",
+            asset=target,
+            additional_deps=others,
+            blocking=True,
+            description=(
+                f"The SELECT that trains `{node.name}` ({statement.span.location()}) has the "
+                f"columns it names: {', '.join(required) or 'at least one feature'}. Blocking: "
+                "the training does not run when it fails."
+            ),
+            metadata={DATA_CHECK_METADATA: "features_exist"},
+        )
+    ]
+    if statement.label:
+        specs.append(
+            dg.AssetCheckSpec(
+                name=f"{model}_label_not_null",
+                asset=target,
+                additional_deps=others,
+                blocking=True,
+                description=(
+                    f"No row of the SELECT that trains `{node.name}` "
+                    f"({statement.span.location()}) has a NULL `{statement.label}`. Blocking: "
+                    "the training does not run when it fails."
+                ),
+                metadata={DATA_CHECK_METADATA: "label_not_null"},
+            )
+        )
+
+    @dg.multi_asset_check(
+        specs=specs,
+        name="sqlml_data__" + "__".join(node.name.asset_path),
+        required_resource_keys={warehouse_key},
+        can_subset=True,
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        warehouse: DuckDBWarehouse = getattr(context.resources, warehouse_key)
+        selected = {k.name for k in context.selected_asset_check_keys}
+        for result in run_data_checks(warehouse, statement, str(sql_file.parent), target, model):
+            if result.check_name in selected:
+                yield result
+
+    return _check
+
+
+def required_columns(statement: TrainStatement) -> list[str]:
+    """The label and every column the COLUMN clauses read, in order, once each."""
+    names = [statement.label] if statement.label else []
+    for group in statement.columns:
+        for column in group.columns:
+            names.extend(c for c in column.source_columns if c not in names)
+    return names
+
+
+def run_data_checks(
+    warehouse: DuckDBWarehouse,
+    statement: TrainStatement,
+    search_path: str,
+    target: dg.AssetKey,
+    model: str,
+) -> list[dg.AssetCheckResult]:
+    """Run the training SELECT's data checks in the warehouse: its output columns (no rows
+    fetched), then — when the label exists — one pass counting rows and NULL labels."""
+    dialect = warehouse.dialect
+    rows = statement.select.subquery("_sqlml_training_rows")
+    with warehouse.connect(search_path) as con:
+        described = con.execute(exp.select("*").from_(rows.copy()).limit(0).sql(dialect))
+        columns = [str(d[0]) for d in described.description or ()]
+        lower = {c.lower() for c in columns}
+        required = required_columns(statement)
+        missing = [c for c in required if c.lower() not in lower]
+        label = statement.label
+        features = [c for c in columns if label is None or c.lower() != label.lower()]
+        null_labels = total = None
+        if label is not None and label.lower() in lower:
+            column = exp.column(label, quoted=True)
+            count_nulls = exp.Sum(
+                this=exp.Case()
+                .when(column.is_(exp.null()), exp.Literal.number(1))
+                .else_(exp.Literal.number(0))
+            )
+            query = exp.select(exp.Count(this=exp.Star()), count_nulls).from_(rows.copy())
+            fetched = con.execute(query.sql(dialect)).fetchone()
+            total, null_labels = (int(fetched[0] or 0), int(fetched[1] or 0)) if fetched else (0, 0)
+    results = []
+    exist_ok = not missing and bool(features)
+    results.append(
+        dg.AssetCheckResult(
+            asset_key=target,
+            check_name=f"{model}_features_exist",
+            passed=exist_ok,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                "the SELECT has every column the statement names"
+                if exist_ok
+                else f"the SELECT has no column {', '.join(repr(c) for c in missing)}"
+                if missing
+                else "the SELECT has no feature column besides the label"
+            ),
+            metadata={
+                "columns": dg.MetadataValue.json(columns),
+                "required": dg.MetadataValue.json(required),
+                "missing": dg.MetadataValue.json(missing),
+            },
+        )
+    )
+    if label is not None:
+        passed = null_labels == 0
+        if null_labels is None:
+            text = f"the SELECT has no label column '{label}'"
+        elif passed:
+            text = f"no NULL '{label}' in {total} training rows"
+        else:
+            text = (
+                f"{null_labels} of {total} training rows have a NULL '{label}'; "
+                f"filter them out (WHERE {label} IS NOT NULL) or fix the data"
+            )
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=target,
+                check_name=f"{model}_label_not_null",
+                passed=passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=text,
+                metadata=(
+                    {"null_labels": null_labels, "rows": total or 0}
+                    if null_labels is not None
+                    else {"missing": dg.MetadataValue.json([label])}
+                ),
+            )
+        )
+    return results

@@ -1,0 +1,732 @@
+"""``WITH model.*`` against the constructor of the class each TRAIN statement names.
+
+Where a signature comes from, cheapest first:
+
+1. SQLFlow's built-in names (``DNNClassifier``…): the ``__init__`` of the class in
+   ``runtime/flavors/_torch_builtins.py``, read with :mod:`ast` — torch is not imported.
+2. A class or function defined in the project's ``models/`` folder with an explicit
+   constructor: read with :mod:`ast` too (a TensorFlow model module costs seconds to import,
+   its source microseconds). The module's unconditional top-level imports are located with
+   ``importlib`` (not run), so a missing dependency is still reported.
+3. The on-disk cache: earlier answers, keyed by the interpreter, the reference and a stamp of
+   the code it comes from (the installed package's ``__init__`` file, or the digest of the
+   ``models/`` folder's ``.py`` files).
+4. An installed package's source, following its re-exports (``sklearn.ensemble`` →
+   ``sklearn/ensemble/_forest.py``): scikit-learn's estimators declare their parameters
+   in an explicit constructor (``get_params`` reads it), and importing
+   ``sklearn.ensemble`` alone costs a second. A test checks that this agrees with
+   importing for every estimator it settles.
+5. Everything else is imported in **one** child process for all classes
+   (``sqlml_dagster/_import_signatures.py``). For a project of up to ``PREFETCH_BYTES`` of
+   SQL it starts before compilation, with the references the files' tokens show after
+   ``TO TRAIN``, so importing (seconds for a framework) overlaps compiling; the compiled
+   statements then add what the scan missed. It answers line by line; ``import_timeout``
+   after the compiled project's requests it is stopped and what it did not answer is
+   reported as not checked (SQLML404).
+
+The signature logic itself is ``contract.ConstructorSignature``, which the runtime uses when
+it constructs the model, so ``sqlml check`` and a step agree on what is accepted.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+
+from ..compiler import codes
+from ..compiler.diagnostics import Diagnostic, Severity
+from ..compiler.ir import ModelRef, TrainStatement
+from ..compiler.project import Project
+from ..contract import BUILTIN_ESTIMATORS, ConstructorSignature, did_you_mean
+from ._spans import Sources, key_span, reference_span
+
+#: Bump when the meaning of a cached answer changes.
+CACHE_VERSION = 1
+MODELS_DIR = "models"
+#: Projects with at most this much SQL are scanned for model references before compiling.
+PREFETCH_BYTES = 256_000
+_BUILTINS_FILE = (
+    Path(__file__).resolve().parent.parent / "runtime" / "flavors" / "_torch_builtins.py"
+)
+_ESTIMATOR_BASES = ("BaseEstimator", "ClassifierMixin", "RegressorMixin", "ClusterMixin")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What is known about one model reference: its signature, or why there is none."""
+
+    signature: ConstructorSignature | None = None
+    error: str | None = None
+    timed_out: bool = False
+
+
+def default_cache_dir() -> Path:
+    """``$SQLML_CACHE_DIR``, else ``$XDG_CACHE_HOME/sqlml``, else ``~/.cache/sqlml``."""
+    if os.environ.get("SQLML_CACHE_DIR"):
+        return Path(os.environ["SQLML_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sqlml"
+
+
+def find_models_dir(sql_path: Path) -> Path | None:
+    """The project's model packages: ``models/`` beside the SQL folder or in it (where a
+    local step finds them, ``ops/steps.py``)."""
+    sql_root = sql_path if sql_path.is_dir() else sql_path.parent
+    for candidate in (sql_root.parent / MODELS_DIR, sql_root / MODELS_DIR):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+class ModelChecks:
+    """Resolve every TRAIN statement's model class, then check its ``WITH model.*``.
+
+    Made for the SQL path before it is compiled: :meth:`prefetch` may start importing the
+    classes the files name while the compiler runs; :meth:`start` asks for whatever the
+    compiled project needs beyond that; :meth:`finish` waits (at most ``import_timeout``
+    after :meth:`start`) and returns the diagnostics."""
+
+    def __init__(
+        self,
+        sql_path: Path,
+        *,
+        imports: bool = True,
+        import_timeout: float = 60.0,
+        cache_dir: Path | None = None,
+    ):
+        self.sql_path = sql_path
+        self.imports = imports
+        self.import_timeout = import_timeout
+        self.models_dir = find_models_dir(sql_path)
+        self.cache = _Cache(cache_dir / "check-signatures.json") if cache_dir else None
+        self.answers: dict[str, Answer] = {}
+        self.statements: list[TrainStatement] = []
+        self.dialect = "duckdb"
+        self.sources: Sources | None = None
+        self._keys: dict[str, str] = {}
+        self._requested: set[str] = set()
+        self._worker: _Worker | None = None
+        self._folder_stamp: str | None = None
+
+    def prefetch(self, dialect: str, budget_bytes: int = PREFETCH_BYTES) -> None:
+        """Start importing the classes that ``TO TRAIN`` names in the files, before they
+        are compiled, so the imports overlap compilation. Only a head start: the compiled
+        statements decide what is checked, and a large project (over ``budget_bytes`` of
+        SQL, where compiling dominates anyway) is not scanned twice."""
+        if self.imports:
+            self._request(prefetch_references(self.sql_path, dialect, budget_bytes))
+
+    def start(self, project: Project, sources: Sources) -> None:
+        """Answer what can be answered at once; send the rest to the import process."""
+        self.dialect = project.dialect
+        self.sources = sources
+        self.statements = [
+            s
+            for f in project.files
+            for s in f.statements
+            if isinstance(s, TrainStatement) and s.model.reference
+        ]
+        needed = list(dict.fromkeys(s.model.reference for s in self.statements))
+        if self.imports:
+            self._request(needed)
+        else:
+            for reference in needed:
+                self._known(reference)
+        if self._worker is not None:
+            self._worker.close_requests()
+
+    def _request(self, references: Iterable[str]) -> None:
+        for reference in references:
+            if reference in self._requested or self._known(reference) is not None:
+                continue
+            self._requested.add(reference)
+            if self._worker is None:
+                self._worker = _Worker(self.models_dir, self.import_timeout)
+            self._worker.ask(reference)
+
+    def _known(self, reference: str) -> Answer | None:
+        """An answer without importing: built-ins and project-local source, the cache,
+        or an installed package's source."""
+        if reference in self.answers:
+            return self.answers[reference]
+        answer = self._answer_at_once(reference)
+        if answer is None:
+            key = self._cache_key(reference)
+            if key:
+                self._keys[reference] = key
+                cached = self.cache.get(key) if self.cache else None
+                answer = Answer(signature=cached) if cached is not None else None
+            if answer is None and key:  # unkeyed: the package cannot be found; import says why
+                estimator = ModelRef(reference).flavor == "sklearn"
+                answer = _from_installed(reference, estimator)
+                if answer is not None and answer.signature is not None and self.cache:
+                    self.cache.put(key, answer.signature)
+        if answer is not None:
+            self.answers[reference] = answer
+        return answer
+
+    @property
+    def imported(self) -> tuple[str, ...]:
+        """The references handed to the import process, in order (none when every class
+        was read from source or the cache)."""
+        return tuple(self._worker.references) if self._worker is not None else ()
+
+    def abandon(self) -> None:
+        """Stop a started import process: the project did not compile."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+
+    def finish(self) -> list[Diagnostic]:
+        if self._worker is not None:
+            for reference, answer in self._worker.wait().items():
+                self.answers.setdefault(reference, answer)
+                key = self._keys.get(reference)
+                if self.cache and key and answer.signature is not None:
+                    self.cache.put(key, answer.signature)
+        if self.cache:
+            self.cache.save()
+        found: list[Diagnostic] = []
+        for statement in self.statements:
+            known = self.answers.get(statement.model.reference)
+            if known is not None:
+                found += self._diagnose(statement, known)
+        return found
+
+    # -- answers without importing ------------------------------------------------------
+
+    def _answer_at_once(self, reference: str) -> Answer | None:
+        if "." not in reference:
+            if reference in BUILTIN_ESTIMATORS:
+                builtin = _from_source(_BUILTINS_FILE, reference, reference, None)
+                if builtin is not None and builtin.error is not None:  # torch is missing
+                    return Answer(
+                        error=f"{reference} runs on PyTorch, which is not installed here "
+                        "(pip install 'sqlml-dagster[pytorch]')"
+                    )
+                return builtin
+            close = did_you_mean(reference, BUILTIN_ESTIMATORS)
+            return Answer(
+                error=f"'{reference}' is neither a built-in estimator "
+                f"({', '.join(BUILTIN_ESTIMATORS)}) nor a dotted import path such as "
+                "my_models.MyNet" + (f"; did you mean {close}?" if close else "")
+            )
+        local = self._local_file(reference)
+        if local is not None:
+            return _from_source(local, reference.rpartition(".")[2], reference, self.models_dir)
+        return None
+
+    def _local_file(self, reference: str) -> Path | None:
+        """The file defining ``reference``'s module in the project's models/ folder."""
+        if self.models_dir is None:
+            return None
+        parts = reference.split(".")[:-1]
+        folder = self.models_dir.joinpath(*parts)
+        for candidate in (folder.with_suffix(".py"), folder / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def _cache_key(self, reference: str) -> str | None:
+        """None when there is nothing stable to key on (the package cannot be found)."""
+        top = reference.split(".", 1)[0]
+        stamp: Any
+        if self.models_dir is not None and (
+            (self.models_dir / f"{top}.py").is_file() or (self.models_dir / top).is_dir()
+        ):
+            if self._folder_stamp is None:
+                self._folder_stamp = _folder_digest(self.models_dir)
+            stamp = ["models", self._folder_stamp]
+        else:
+            try:
+                spec = importlib.util.find_spec(top)
+            except (ImportError, ValueError):
+                return None
+            if spec is None:
+                return None
+            where = spec.origin or ",".join(sorted(spec.submodule_search_locations or []))
+            try:
+                stat = os.stat(spec.origin) if spec.origin and os.path.isfile(spec.origin) else None
+            except OSError:
+                stat = None
+            stamp = [where, stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0]
+        raw = json.dumps([CACHE_VERSION, sys.executable, sys.version, reference, stamp])
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    # -- diagnostics ----------------------------------------------------------------------
+
+    def _diagnose(self, statement: TrainStatement, answer: Answer) -> list[Diagnostic]:
+        given = {p.path: p for p in statement.params if p.namespace == "model"}
+        signature = answer.signature
+        if signature is not None and not (
+            signature.unknown(given) or signature.missing(given, signature.offered())
+        ):
+            return []  # the common case: the file is not read again
+        dialect = self.dialect
+        source = self.sources.get(statement.span.file) if self.sources else None
+        reference = statement.model.reference
+        image = statement.model.image
+        if answer.timed_out:
+            return [
+                Diagnostic(
+                    codes.IMPORT_TIMEOUT,
+                    f"importing {reference} took longer than {self.import_timeout:g} s; "
+                    "its WITH model.* attributes were not checked",
+                    reference_span(statement, source, dialect),
+                    hint="raise --import-timeout, or skip this check with --no-import",
+                    severity=Severity.WARNING,
+                    source=source,
+                )
+            ]
+        if answer.error is not None:
+            hint = (
+                f"the class comes from the image {image} when the step runs; install its "
+                "package here to check its parameters, or use --no-import"
+                if image
+                else f"model packages are found in the project's {MODELS_DIR}/ folder, on "
+                "PYTHONPATH, or installed; --no-import skips this check"
+            )
+            return [
+                Diagnostic(
+                    codes.MODEL_NOT_IMPORTABLE,
+                    answer.error,
+                    reference_span(statement, source, dialect),
+                    hint=hint,
+                    severity=Severity.WARNING if image else Severity.ERROR,
+                    source=source,
+                )
+            ]
+        if signature is None:
+            return []
+        found = []
+        for name in signature.unknown(given):
+            param = given[name]
+            close = did_you_mean(name, signature.parameters)
+            accepted = sorted(signature.parameters)
+            listing = ", ".join(accepted[:15]) + (", …" if len(accepted) > 15 else "")
+            found.append(
+                Diagnostic(
+                    codes.UNKNOWN_MODEL_PARAM,
+                    f"{reference} has no parameter '{name}'",
+                    key_span(param, source, dialect),
+                    hint=(f"did you mean 'model.{close}'? " if close else "")
+                    + f"it accepts: {listing or 'no parameters'}",
+                    source=source,
+                )
+            )
+        missing = signature.missing(given, signature.offered())
+        if missing:
+            found.append(
+                Diagnostic(
+                    codes.MISSING_MODEL_PARAM,
+                    f"{reference} needs {', '.join(missing)}, which the statement does not set",
+                    reference_span(statement, source, dialect),
+                    hint="write WITH " + ", ".join(f"model.{m} = …" for m in missing),
+                    source=source,
+                )
+            )
+        return found
+
+
+# -- a head start -------------------------------------------------------------------------
+
+
+def prefetch_references(sql_path: Path, dialect: str, budget_bytes: int) -> list[str]:
+    """The references after ``TO TRAIN`` in the files under ``sql_path``, read from the
+    dialect's sqlglot tokens the way the parser reads them (the run of adjacent tokens,
+    the image before its last ``/``); empty above ``budget_bytes`` of SQL."""
+    if sql_path.is_file():
+        paths = [sql_path]
+    elif sql_path.is_dir():
+        paths = sorted(sql_path.rglob("*.sql"))
+    else:
+        return []
+    try:
+        if sum(path.stat().st_size for path in paths) > budget_bytes:
+            return []
+        tokenizer = Dialect.get_or_raise(dialect)
+    except (OSError, ValueError):
+        return []
+    found: list[str] = []
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+            if "train" not in text.lower():  # no TO TRAIN: nothing to tokenize for
+                continue
+            tokens = tokenizer.tokenize(text)
+        except (OSError, UnicodeDecodeError, TokenError):  # the compiler will say why
+            continue
+        for i in range(1, len(tokens) - 1):
+            if tokens[i].text.upper() != "TRAIN" or tokens[i - 1].text.upper() != "TO":
+                continue
+            last = tokens[i + 1]
+            for token in tokens[i + 2 :]:
+                if token.start != last.end + 1:
+                    break
+                last = token
+            reference = text[tokens[i + 1].start : last.end + 1].rpartition("/")[2]
+            if reference and all(part.isidentifier() for part in reference.split(".")):
+                found.append(reference)
+    return list(dict.fromkeys(found))
+
+
+# -- reading a constructor from source ---------------------------------------------------
+
+
+def _from_source(path: Path, name: str, reference: str, models_dir: Path | None) -> Answer | None:
+    """The signature of class or function ``name`` defined in ``path``; None when only an
+    import can tell (no explicit constructor, decorators, a re-export)."""
+    module_name = reference.rpartition(".")[0] or reference
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as e:  # the same words as the runtime's
+        return Answer(
+            error=f"the model package {module_name} does not compile: {e.msg} at "
+            f"{e.filename}:{e.lineno}:{e.offset or 0}"
+        )
+    except (OSError, UnicodeDecodeError) as e:
+        return Answer(error=f"cannot read {path}: {e}")
+    missing = _missing_import(tree, models_dir)
+    if missing is not None:
+        return Answer(
+            error=f"cannot import {module_name} for model {reference}: No module named "
+            f"'{missing}' (imported by {path.name})"
+        )
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    functions = {
+        n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    if name in functions and not functions[name].decorator_list:
+        return Answer(signature=_signature(functions[name].args, method=False))
+    if name in classes:
+        found = _class_signature(classes[name], classes, set())
+        return None if found is None else Answer(signature=found)
+    return None
+
+
+def _from_installed(reference: str, estimator: bool) -> Answer | None:
+    """The signature of an installed package's class read from its source, following the
+    package's re-exports (``sklearn.ensemble`` → ``sklearn/ensemble/_forest.py``) without
+    importing anything; None — import it — at the first thing source cannot settle: a
+    compiled module, a lazy ``__getattr__``, decorators, a constructor inherited from
+    another module, a dependency that cannot be found."""
+    module, _, name = reference.rpartition(".")
+    for _ in range(8):  # re-export hops
+        path = _installed_file(module)
+        tree = _parse(path) if path is not None else None
+        if path is None or tree is None:
+            return None
+        classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        if name in classes:
+            if _missing_import(tree, None) is not None:
+                return None  # let the import say what is wrong
+            found = _class_signature(classes[name], classes, set())
+            if found is None:
+                return None
+            return Answer(
+                signature=dataclasses.replace(found, estimator=estimator or found.estimator)
+            )
+        source = _reexport(tree, name)
+        if source is None:
+            return None
+        target, name = source
+        module = _absolute(target, module, is_package=path.name == "__init__.py")
+    return None
+
+
+def _installed_file(module: str) -> Path | None:
+    """The ``.py`` file of ``module``, found from its top-level package's location: no
+    package is imported (``find_spec`` of a dotted name would import its parents)."""
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        origin = spec.origin or ""
+        return Path(origin) if origin.endswith(".py") else None
+    locations = list(spec.submodule_search_locations or [])
+    for location in locations:
+        base = Path(location).joinpath(*rest)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+@functools.cache
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+
+
+def _reexport(tree: ast.Module, name: str) -> tuple[tuple[int, str], str] | None:
+    """``from <module> import <name>`` at the top of a module: ((level, module), the name
+    there); None when the module defines ``__getattr__`` (lazy exports) or has no such line."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            return None
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if (alias.asname or alias.name) == name and alias.name != "*":
+                    return (node.level, node.module or ""), alias.name
+    return None
+
+
+def _absolute(target: tuple[int, str], current: str, *, is_package: bool) -> str:
+    """The absolute module of ``from <target> import …`` written in module ``current``."""
+    level, module = target
+    if level == 0:
+        return module
+    package = current if is_package else current.rpartition(".")[0]
+    for _ in range(level - 1):
+        package = package.rpartition(".")[0]
+    return f"{package}.{module}" if module else package
+
+
+def _class_signature(
+    node: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set[str]
+) -> ConstructorSignature | None:
+    if node.decorator_list or node.name in seen:  # a dataclass, attrs…: import to know
+        return None
+    seen.add(node.name)
+    estimator = any(_base_name(b).endswith(_ESTIMATOR_BASES) for b in node.bases)
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+            if item.decorator_list:
+                return None
+            signature = _signature(item.args, method=True)
+            return ConstructorSignature(
+                signature.parameters, signature.required, signature.open_ended, estimator
+            )
+    for base in node.bases:  # inherited from a class of the same file
+        parent = classes.get(_base_name(base))
+        if parent is not None:
+            return _class_signature(parent, classes, seen)
+    return None
+
+
+def _base_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def _signature(args: ast.arguments, *, method: bool) -> ConstructorSignature:
+    """As ``ConstructorSignature.of`` reads the same function after importing it."""
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    names: list[str] = []
+    required: list[str] = []
+    posonly = {a.arg for a in args.posonlyargs}
+    for index, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
+        if (method and index == 0) or arg.arg in posonly:
+            continue
+        names.append(arg.arg)
+        if default is None:
+            required.append(arg.arg)
+    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        names.append(arg.arg)
+        if kw_default is None:
+            required.append(arg.arg)
+    return ConstructorSignature(tuple(names), tuple(required), args.kwarg is not None)
+
+
+def _missing_import(tree: ast.Module, models_dir: Path | None) -> str | None:
+    """The first unconditional top-level ``import x`` / ``from x import …`` whose package
+    cannot be found (located, not imported: finding ``tensorflow`` costs nothing)."""
+    search = [str(models_dir), *sys.path] if models_dir else list(sys.path)
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".", 1)[0]
+            if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+                continue
+            if top in sys.modules:
+                continue
+            if importlib.machinery.PathFinder.find_spec(top, search) is None:
+                return top
+    return None
+
+
+def _folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+# -- the import process -----------------------------------------------------------------
+
+
+class _Worker:
+    """One ``python -m sqlml_dagster._import_signatures`` for every reference to import:
+    references go in one per line as they become known, answers come back one per line.
+
+    Answers go to a temporary file rather than a pipe, so the process never blocks on a
+    full pipe while the parent is busy compiling or checking schemas."""
+
+    def __init__(self, models_dir: Path | None, timeout: float):
+        self.references: list[str] = []
+        self.timeout = timeout
+        self.deadline = float("inf")
+        # Both live until wait() reads and closes them, after the process has ended.
+        self.out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self.err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        package_parent = str(Path(__file__).resolve().parent.parent.parent)
+        path = [str(models_dir)] if models_dir else []
+        path += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, package_parent])}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sqlml_dagster._import_signatures"],
+            stdin=subprocess.PIPE,
+            stdout=self.out,
+            stderr=self.err,
+            env=env,
+        )
+
+    def ask(self, reference: str) -> None:
+        self.references.append(reference)
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(reference.encode() + b"\n")
+            self.process.stdin.flush()
+        except OSError:  # it died already: wait() says so for each reference
+            pass
+
+    def close_requests(self) -> None:
+        """No more references; answers are due within the timeout from now."""
+        self.deadline = time.monotonic() + self.timeout
+        assert self.process.stdin is not None
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        self.out.close()
+        self.err.close()
+
+    def wait(self) -> dict[str, Answer]:
+        if self.deadline == float("inf"):
+            self.close_requests()
+        timed_out = False
+        try:
+            self.process.wait(timeout=max(0.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            timed_out = True
+        answers = dict(_read_answers(self.out))
+        for reference in self.references:
+            if reference in answers:
+                continue
+            if timed_out:
+                answers[reference] = Answer(timed_out=True)
+            else:  # the process died (a crash in native code, an os._exit in a module)
+                answers[reference] = Answer(
+                    error=f"the import process stopped (exit code {self.process.returncode}) "
+                    f"before answering for {reference}{_last_line(self.err)}"
+                )
+        self.out.close()
+        self.err.close()
+        return answers
+
+
+def _read_answers(out: IO[bytes]) -> Iterable[tuple[str, Answer]]:
+    out.seek(0)
+    for raw in out.read().decode("utf-8", "replace").splitlines():
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(data, dict) or "reference" not in data:
+            continue
+        if data.get("error"):
+            yield data["reference"], Answer(error=str(data["error"]))
+        elif data.get("signature") is not None:
+            yield (
+                data["reference"],
+                Answer(signature=ConstructorSignature.from_json(data["signature"])),
+            )
+        else:
+            yield data["reference"], Answer()
+
+
+def _last_line(err: IO[bytes]) -> str:
+    err.seek(0)
+    lines = [line for line in err.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    return f": {lines[-1].strip()}" if lines else ""
+
+
+class _Cache:
+    """Signatures answered by earlier runs, in one JSON file (only successes: an import
+    error may be fixed by installing a package, which changes no stamp here)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.changed = False
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            self.entries: dict[str, Any] = data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def get(self, key: str) -> ConstructorSignature | None:
+        entry = self.entries.get(key)
+        if not isinstance(entry, dict):
+            return None
+        try:
+            return ConstructorSignature.from_json(entry)
+        except (KeyError, TypeError):
+            return None
+
+    def put(self, key: str, signature: ConstructorSignature) -> None:
+        self.entries[key] = signature.to_json()
+        self.changed = True
+
+    def save(self) -> None:
+        """Write atomically; a cache that cannot be written only costs speed next time."""
+        if not self.changed:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as f:
+                json.dump(self.entries, f)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass

@@ -1,0 +1,80 @@
+"""``WITH train.* / validation.* / resources.*``: keys the runtime reads, values Kubernetes takes.
+
+A misspelled setting is not an error at run time — the runtime reads the keys it knows and
+never looks at the rest — so ``train.epcoh = 100`` trains for the default 10 epochs. Here
+it is an error, checked against :data:`sqlml_dagster.contract.SETTINGS_KEYS`, the list the
+runtime's readers are tested against. Resource amounts are parsed the way Kubernetes parses
+them (``contract.parse_quantity``): ``"2GB"`` would otherwise only fail when the Job is
+created, on the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..compiler import codes
+from ..compiler.diagnostics import Diagnostic
+from ..compiler.ir import MLStatement, Param
+from ..compiler.project import Project
+from ..contract import (
+    QUANTITY_KEYS,
+    SETTINGS_KEYS,
+    WHOLE_QUANTITY_KEYS,
+    QuantityError,
+    did_you_mean,
+    parse_quantity,
+)
+from ._spans import Sources, key_span, value_span
+
+
+def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
+    """Unknown ``train``/``validation``/``resources`` keys and resource values Kubernetes
+    would refuse, in every ML statement of the project."""
+    found: list[Diagnostic] = []
+    for sql_file in project.files:
+        for statement in sql_file.statements:
+            if not isinstance(statement, MLStatement):
+                continue
+            for param in statement.params:
+                known = SETTINGS_KEYS.get(param.namespace)
+                if known is None:
+                    continue
+                if param.path not in known:
+                    found.append(_unknown_key(param, known, sources, project.dialect))
+                elif param.namespace == "resources" and param.path in QUANTITY_KEYS:
+                    problem = _quantity_problem(param, sources, project.dialect)
+                    if problem is not None:
+                        found.append(problem)
+    return found
+
+
+def _unknown_key(
+    param: Param, known: Mapping[str, str], sources: Sources, dialect: str
+) -> Diagnostic:
+    names = list(known)
+    source = sources.get(param.span.file)
+    close = did_you_mean(param.path, names)
+    listing = ", ".join(f"{param.namespace}.{k}" for k in names)
+    hint = (f"did you mean '{param.namespace}.{close}'? " if close else "") + f"known: {listing}"
+    return Diagnostic(
+        codes.UNKNOWN_SETTING,
+        f"unknown setting '{param.key}': the runtime never reads it",
+        key_span(param, source, dialect),
+        hint=hint,
+        source=source,
+    )
+
+
+def _quantity_problem(param: Param, sources: Sources, dialect: str) -> Diagnostic | None:
+    try:
+        parse_quantity(param.value, whole=param.path in WHOLE_QUANTITY_KEYS)
+    except QuantityError as e:
+        source = sources.get(param.span.file)
+        return Diagnostic(
+            codes.BAD_RESOURCE,
+            f"{param.key}: {e}",
+            value_span(param, source, dialect),
+            hint=e.hint,
+            source=source,
+        )
+    return None
