@@ -180,9 +180,9 @@ def test_directive_diagnostics(
 )
 def test_partition_diagnostics(tmp_path: Path, text: str, message: str) -> None:
     _, diagnostics = check_project(_project(tmp_path, text))
-    assert [d.message for d in diagnostics if d.is_error] == [message] or any(
-        message in d.message for d in diagnostics
-    )
+    errors = [d for d in diagnostics if d.is_error]
+    assert len(errors) == 1 and message in errors[0].message, [d.message for d in errors]
+    assert errors[0].code == "SQLML111"
 
 
 @pytest.mark.parametrize(

@@ -27,13 +27,10 @@ from sqlml_dagster.catalog import Catalog
 from sqlml_dagster.compiler import parse_sql_file, to_json, to_sql
 from sqlml_dagster.compiler.diagnostics import SqlMlCompileError
 from sqlml_dagster.compiler.ir import (
-    DEFAULT_EVALUATION_METRICS,
-    EVALUATION_METRICS,
     TrainStatement,
 )
 from sqlml_dagster.ops.checks import gates_from_check_specs, run_data_checks
 from sqlml_dagster.ops.warehouse import DuckDBWarehouse
-from sqlml_dagster.runtime import scoring
 from sqlml_dagster.store import Gate, GateNotPassed, GateResult, ModelManifest, ModelStore
 
 from .conftest import failure_reasons, materialize_all
@@ -147,12 +144,6 @@ def test_unknown_metric_hint_suggests_the_closest_and_lists_them() -> None:
     )
     assert d.hint is not None and d.hint.startswith("did you mean 'accuracy'?")
     assert "auc, f1, mae, mse, precision, r2, recall, rmse" in d.hint
-
-
-def test_the_compiler_knows_the_metrics_the_runtime_computes() -> None:
-    """The compiler may not import the runtime; these tables are the same on purpose."""
-    assert EVALUATION_METRICS == scoring.METRICS
-    assert DEFAULT_EVALUATION_METRICS == scoring.DEFAULT_METRICS
 
 
 # -- the store: what @latest means for a gated model --------------------------------------

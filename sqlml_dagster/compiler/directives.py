@@ -125,12 +125,14 @@ def resolve(
         if value is not None:
             values[key] = value
     partition = values.get("partition_by")
-    if "partition_start" in values and partition is None:
+    if "partition_start" in values and "partition_by" not in by_key:  # not: written badly
         _bad(report, by_key["partition_start"], "partition_start needs partition_by")
     if isinstance(partition, tuple):
         grain, column = partition
         start = values.get("partition_start")
-        if start is None:
+        if start is None and "partition_start" in by_key:
+            partition = None  # written badly: already reported
+        elif start is None:
             report(
                 codes.BAD_DIRECTIVE,
                 "partition_by needs partition_start: the date of the first partition",

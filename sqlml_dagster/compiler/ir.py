@@ -27,28 +27,7 @@ PARAM_NAMESPACES = ("model", "train", "validation", "predict", "explain", "summa
 CHECK_NAMESPACE = "check"
 #: The comparisons a quality gate may use, longest first (the parser's token order).
 CHECK_OPERATORS = (">=", "<=", ">", "<", "=")
-#: EVALUATE's metric names (lower case, ``_`` removed; SQLFlow/Keras spellings too) → the
-#: canonical name the runtime computes. The same table as ``runtime.scoring.METRICS``
-#: (the compiler may not import the runtime; a test keeps the two equal).
-EVALUATION_METRICS: dict[str, str] = {
-    "accuracy": "accuracy",
-    "auc": "auc",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "f1",
-    "mse": "mse",
-    "meansquarederror": "mse",
-    "rmse": "rmse",
-    "mae": "mae",
-    "meanabsoluteerror": "mae",
-    "r2": "r2",
-}
-#: What EVALUATE computes when ``validation.metrics`` is not written, by the model's task
-#: (``runtime.scoring.DEFAULT_METRICS``; unknown task: accuracy).
-DEFAULT_EVALUATION_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("accuracy", "f1"),
-    "regression": ("mse", "mae", "r2"),
-}
+#: EVALUATE's metric names and defaults live in ``contract.py``, which the runtime shares.
 
 
 class ObjectKind(str, Enum):

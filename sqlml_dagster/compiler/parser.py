@@ -30,13 +30,13 @@ from sqlglot.helper import find_new_name
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.tokens import Token, TokenType
 
+from ..contract import EVALUATION_METRICS
 from . import codes
 from .diagnostics import Diagnostic, Severity, SourceFile, Span, SqlMlCompileError
 from .ir import (
     CHECK_NAMESPACE,
     CHECK_OPERATORS,
     DEFAULT_PREDICTION_COLUMN,
-    EVALUATION_METRICS,
     FEATURE_FUNCTIONS,
     PARAM_NAMESPACES,
     ArgKind,

@@ -32,8 +32,6 @@ from pydantic import Field
 from sqlglot import exp
 
 from ..compiler.ir import (
-    DEFAULT_EVALUATION_METRICS,
-    EVALUATION_METRICS,
     CreateModelStatement,
     EvaluateStatement,
     ExplainStatement,
@@ -45,6 +43,7 @@ from ..compiler.ir import (
 )
 from ..compiler.project import Node
 from ..compiler.render import to_sql
+from ..contract import DEFAULT_EVALUATION_METRICS, EVALUATION_METRICS
 from ..runtime.spec import StepKind, StepSpec
 from ..sources import SourceError, resolve_source
 from ..store import (

@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..contract import DEFAULT_EVALUATION_METRICS, EVALUATION_METRICS
 from . import Reporter, StepError
 from .data import iter_batches, label_vector, numeric_matrix, parquet_writer, read_schema
 from .spec import StepSpec
@@ -92,22 +93,10 @@ class Predictor(Protocol):
 
 # -- EVALUATE ---------------------------------------------------------------------------
 
-#: ``validation.metrics`` names (case-insensitive, SQLFlow/Keras spellings too) → how
-#: to compute them from labels, predictions and, for AUC, class probabilities.
-METRICS: dict[str, str] = {
-    "accuracy": "accuracy",
-    "auc": "auc",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "f1",
-    "mse": "mse",
-    "meansquarederror": "mse",
-    "rmse": "rmse",
-    "mae": "mae",
-    "meanabsoluteerror": "mae",
-    "r2": "r2",
-}
-DEFAULT_METRICS = {"classification": ("accuracy", "f1"), "regression": ("mse", "mae", "r2")}
+#: ``validation.metrics`` names (case-insensitive, SQLFlow/Keras spellings too) → the
+#: canonical metric computed below; one table with the compiler's (``contract.py``).
+METRICS = EVALUATION_METRICS
+DEFAULT_METRICS = DEFAULT_EVALUATION_METRICS
 
 
 def evaluate(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
