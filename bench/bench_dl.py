@@ -82,7 +82,7 @@ import pyarrow.parquet as pq
 import sqlglot
 import torch
 
-from sqlml_dagster.ops.warehouse import DuckDBWarehouse
+from sqlml_dagster.contract.spec import StepKind, StepSpec
 from sqlml_dagster.runtime import dl, run_step
 from sqlml_dagster.runtime.data import BATCH_ROWS
 from sqlml_dagster.runtime.features import FeaturePlan
@@ -90,7 +90,7 @@ from sqlml_dagster.runtime.flavors import pytorch
 from sqlml_dagster.runtime.flavors._register import read_signature, resolve
 from sqlml_dagster.runtime.flavors._torch_builtins import DEFAULT_LEARNING_RATE, DNNClassifier
 from sqlml_dagster.runtime.flavors._torch_train import Loader, build
-from sqlml_dagster.runtime.spec import StepKind, StepSpec
+from sqlml_dagster.warehouses.duckdb import DuckDBWarehouse
 
 #: The feed (export, Parquet, encoding) may cost at most this share of direct throughput…
 GOAL_FEED = 0.7

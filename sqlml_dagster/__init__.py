@@ -22,10 +22,10 @@ _EXPORTS = {
     "SqlMlProject": ".component",
     "build_assets": ".definitions",
     "build_defs": ".definitions",
-    "KubernetesLauncher": ".ops.kubernetes",
-    "LocalLauncher": ".ops.launcher",
-    "SqlMlStorage": ".ops.steps",
-    "DuckDBWarehouse": ".ops.warehouse",
+    "KubernetesLauncher": ".launchers.kubernetes",
+    "LocalLauncher": ".launchers.local",
+    "SqlMlStorage": ".ops.storage",
+    "DuckDBWarehouse": ".warehouses.duckdb",
     "SqlMlTranslator": ".translator",
 }
 
@@ -33,11 +33,11 @@ if TYPE_CHECKING:
     from .compiler import SqlMlCompileError, check_project, compile_project
     from .component import SqlMlProject
     from .definitions import build_assets, build_defs
-    from .ops.kubernetes import KubernetesLauncher
-    from .ops.launcher import LocalLauncher
-    from .ops.steps import SqlMlStorage
-    from .ops.warehouse import DuckDBWarehouse
+    from .launchers.kubernetes import KubernetesLauncher
+    from .launchers.local import LocalLauncher
+    from .ops.storage import SqlMlStorage
     from .translator import SqlMlTranslator
+    from .warehouses.duckdb import DuckDBWarehouse
 
 
 def __getattr__(name: str) -> Any:

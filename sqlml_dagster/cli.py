@@ -288,7 +288,7 @@ def _repository_path(root: Path, d: Diagnostic) -> str | None:
 def _compile(args: argparse.Namespace) -> int:
     allowed: list[str] = []
     if args.k8s:  # manifests respect the allow-list: an out-of-list image is SQLML208 here
-        from .ops.kubernetes import allowed_images_from_env
+        from .contract import allowed_images_from_env
 
         allowed = allowed_images_from_env(os.environ)
     project, diagnostics = check_project(args.path, dialect=args.dialect, allowed_images=allowed)
@@ -297,8 +297,8 @@ def _compile(args: argparse.Namespace) -> int:
             print(d.render(), end="\n\n", file=sys.stderr)
         return 1
     if args.k8s:
+        from .launchers import StepFailed
         from .ops.dry_run import job_manifests_yaml
-        from .ops.launcher import StepFailed
 
         try:
             print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
@@ -351,7 +351,7 @@ def _materialize(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from .compiler.diagnostics import SqlMlCompileError
-    from .ops.steps import FORCE_TAG
+    from .ops.step import FORCE_TAG
 
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -590,9 +590,9 @@ def _add_catalog_commands(commands: Any) -> None:
 
 def _session(args: argparse.Namespace) -> Any:
     """The project's stores and warehouse, from ``-m`` or the defaults."""
-    from .ops.steps import SqlMlStorage
-    from .ops.warehouse import DuckDBWarehouse
+    from .ops.storage import SqlMlStorage
     from .shell import SqlSession
+    from .warehouses import Warehouse, warehouse_from_url
 
     if args.module:
         import dagster as dg
@@ -629,7 +629,7 @@ def _session(args: argparse.Namespace) -> Any:
                     pinned[name] = set(metadata["sqlml/pinned_versions"])
         return SqlSession(
             storage=storage,
-            warehouse=warehouse if isinstance(warehouse, DuckDBWarehouse) else None,
+            warehouse=warehouse if isinstance(warehouse, Warehouse) else None,
             dialect=dialect,
             pinned=pinned,
             defined_models=defined,
@@ -645,7 +645,7 @@ def _session(args: argparse.Namespace) -> Any:
     database = state / "warehouse.duckdb"
     return SqlSession(
         storage=storage,
-        warehouse=DuckDBWarehouse(database=str(database)) if database.exists() else None,
+        warehouse=warehouse_from_url(str(database)) if database.exists() else None,
     )
 
 

@@ -44,17 +44,18 @@ from typing_extensions import Self
 from .compiler import codes
 from .compiler.diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileError
 from .definitions import STATE_DIR_ENV, project_definitions
-from .ops.kubernetes import DEFAULT_IMAGE, KubernetesLauncher, launcher_from_env
-from .ops.launcher import LocalLauncher
-from .ops.steps import SqlMlStorage
-from .ops.warehouse import DuckDBWarehouse
+from .launchers import Launcher, launcher_from_env
+from .launchers.kubernetes import KubernetesLauncher, KubernetesSettings
+from .launchers.local import LocalLauncher, LocalSettings
+from .ops.storage import SqlMlStorage
 from .translator import SqlMlTranslator
+from .warehouses.duckdb import DuckDBSettings, DuckDBWarehouse
 
 if TYPE_CHECKING:
     from .compiler.ir import QualifiedName
     from .compiler.project import Node
 
-R = TypeVar("R", bound=dg.ConfigurableResource)
+R = TypeVar("R")
 
 #: Where a scaffolded component keeps its SQL, relative to its defs.yaml.
 SCAFFOLD_SQL_DIR = "sql"
@@ -77,35 +78,22 @@ def _as_strings(value: Any) -> Any:
     return text(value)
 
 
-class WarehouseAttributes(dg.Resolvable, dg.Model):
-    """The DuckDB warehouse (:class:`~sqlml_dagster.DuckDBWarehouse`)."""
+class WarehouseAttributes(dg.Resolvable, dg.Model, DuckDBSettings):
+    """The DuckDB warehouse (:class:`~sqlml_dagster.DuckDBWarehouse`): its settings, with a
+    default database in ``state_dir``."""
 
-    database: str | None = Field(
+    database: str | None = Field(  # type: ignore[assignment]  # None: in state_dir
         default=None,
         description="DuckDB database file (relative: to this defs.yaml's folder), ':memory:' "
         "or 'md:…'; default: warehouse.duckdb in state_dir.",
     )
-    lock_timeout_seconds: float = Field(
-        default=120.0,
-        description="How long a step waits for another step's write lock on the file.",
-    )
 
 
-class LocalLauncherAttributes(dg.Resolvable, dg.Model):
-    """ML steps as local subprocesses (:class:`~sqlml_dagster.LocalLauncher`)."""
+class LocalLauncherAttributes(dg.Resolvable, dg.Model, LocalSettings):
+    """ML steps as local subprocesses (:class:`~sqlml_dagster.LocalLauncher`): its settings;
+    relative ``pythonpath`` folders resolve against this defs.yaml's folder."""
 
     kind: Literal["local"] = Field(description="Run ML steps as local subprocesses.")
-    python: str = Field(
-        default="", description="Interpreter for steps; empty: the orchestrator's own."
-    )
-    env: dict[str, str] = Field(
-        default_factory=dict, description="Extra environment variables for steps."
-    )
-    pythonpath: list[str] = Field(
-        default_factory=list,
-        description="Folders prepended to the steps' PYTHONPATH (relative: to this defs.yaml's "
-        "folder); the project's models/ folder is added anyway.",
-    )
 
     @field_validator("env", "pythonpath", mode="before")
     @classmethod
@@ -113,79 +101,12 @@ class LocalLauncherAttributes(dg.Resolvable, dg.Model):
         return _as_strings(value)
 
 
-class KubernetesLauncherAttributes(dg.Resolvable, dg.Model):
+class KubernetesLauncherAttributes(dg.Resolvable, dg.Model, KubernetesSettings):
     """ML steps as Kubernetes Jobs (:class:`~sqlml_dagster.KubernetesLauncher`,
-    docs/kubernetes.md). Every setting of the resource, with the same defaults."""
+    docs/kubernetes.md): every setting of the resource, with the same defaults; a relative
+    ``kubeconfig`` resolves against this defs.yaml's folder."""
 
     kind: Literal["kubernetes"] = Field(description="Run ML steps as Kubernetes Jobs.")
-    namespace: str = Field(default="default", description="Namespace of the Jobs.")
-    default_image: str | None = Field(
-        default=DEFAULT_IMAGE, description="Image for statements that name none."
-    )
-    allowed_images: list[str] = Field(
-        default_factory=list,
-        description="Registry/repository prefixes a statement's image must start with, "
-        "checked at compile time (SQLML208); empty: any.",
-    )
-    gpu_resource_name: str = Field(
-        default="nvidia.com/gpu",
-        description="Extended resource that `WITH resources.gpu = N` requests.",
-    )
-    node_selector: dict[str, str] = Field(
-        default_factory=dict, description="Node labels a step's pod must be scheduled on."
-    )
-    tolerations: list[dict[str, Any]] = Field(
-        default_factory=list, description="Pod tolerations (Kubernetes' own shape)."
-    )
-    affinity: dict[str, Any] | None = Field(
-        default=None, description="Pod affinity (Kubernetes' own shape)."
-    )
-    service_account_name: str | None = Field(
-        default=None, description="Service account of the step pods."
-    )
-    image_pull_secrets: list[str] = Field(
-        default_factory=list, description="Secrets for pulling private images."
-    )
-    env: dict[str, str] = Field(
-        default_factory=dict, description="Non-secret environment variables of the steps."
-    )
-    env_from_secrets: list[str] = Field(
-        default_factory=list,
-        description="Secrets whose keys become the steps' environment (storage credentials).",
-    )
-    run_as_non_root: bool = Field(default=False, description="Require a non-root user.")
-    run_as_user: int | None = Field(default=None, description="User id of the step container.")
-    backoff_limit: int = Field(default=0, description="Job retries before it fails.")
-    active_deadline_seconds: int | None = Field(
-        default=None, description="Longest a step's Job may run."
-    )
-    ttl_seconds_after_finished: int | None = Field(
-        default=3600, description="How long a finished Job is kept."
-    )
-    unschedulable_timeout_seconds: float = Field(
-        default=300.0, description="How long a pod may stay unschedulable before failing."
-    )
-    image_pull_timeout_seconds: float = Field(
-        default=120.0, description="How long an image may fail to pull before failing."
-    )
-    shared_volume_claim: str | None = Field(
-        default=None,
-        description="A PersistentVolumeClaim mounted at shared_volume_path, for stores on "
-        "a shared volume rather than s3://.",
-    )
-    shared_volume_path: str = Field(default="/sqlml", description="Mount path of the claim.")
-    python: str = Field(default="python", description="The interpreter inside the image.")
-    api_host: str | None = Field(
-        default=None, description="API server URL (no auth); otherwise kubeconfig/in-cluster."
-    )
-    kubeconfig: str | None = Field(
-        default=None, description="Kubeconfig file (relative: to this defs.yaml's folder)."
-    )
-    kube_context: str | None = Field(default=None, description="Kubeconfig context.")
-    in_cluster: bool = Field(
-        default=False, description="Use the pod's service account (orchestrator in-cluster)."
-    )
-    watch_seconds: int = Field(default=2, description="Longest wait between status checks.")
 
     @field_validator(
         "allowed_images",
@@ -379,9 +300,7 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model):
             database = str(state.resolve() / "warehouse.duckdb")
         elif not _is_special_database(database):
             database = str(_resolve(here, database))
-        return DuckDBWarehouse(
-            database=database, lock_timeout_seconds=settings.lock_timeout_seconds
-        )
+        return DuckDBWarehouse(**{**settings.model_dump(), "database": database})
 
     def _storage(self, here: Path, state: Path) -> SqlMlStorage:
         return SqlMlStorage(
@@ -391,22 +310,20 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model):
             data_retention_hours=self.data_retention_hours,
         )
 
-    def _launcher(self, here: Path) -> LocalLauncher | KubernetesLauncher:
-        """Without a ``launcher`` attribute the environment decides (``SQLML_LAUNCHER``), as
+    def _launcher(self, here: Path) -> Launcher:
+        """The launcher the attribute's ``kind`` names, built from its settings (relative
+        paths resolved here); without one the environment decides (``SQLML_LAUNCHER``), as
         for build_defs."""
         settings = self.launcher
+        if settings is None:
+            return launcher_from_env(os.environ)
+        values = settings.model_dump(exclude={"kind"})
         if isinstance(settings, LocalLauncherAttributes):
-            return LocalLauncher(
-                python=settings.python,
-                env=dict(settings.env),
-                pythonpath=[str(_resolve(here, p)) for p in settings.pythonpath],
-            )
-        if isinstance(settings, KubernetesLauncherAttributes):
-            values = settings.model_dump(exclude={"kind"})
-            if settings.kubeconfig:
-                values["kubeconfig"] = str(_resolve(here, os.path.expanduser(settings.kubeconfig)))
-            return KubernetesLauncher(**values)
-        return launcher_from_env(os.environ) or LocalLauncher()
+            values["pythonpath"] = [str(_resolve(here, p)) for p in settings.pythonpath]
+            return LocalLauncher(**values)
+        if settings.kubeconfig:
+            values["kubeconfig"] = str(_resolve(here, os.path.expanduser(settings.kubeconfig)))
+        return KubernetesLauncher(**values)
 
     def _translator_class(
         self, where: _AttributeLocator, diagnostics: list[Diagnostic]
@@ -523,14 +440,14 @@ def _mapping_nodes(node: yaml.Node | None) -> list[yaml.MappingNode]:
 
 
 #: One instance per distinct resource setting in this process, see :func:`_shared`.
-_RESOURCES: dict[tuple[type, str], dg.ConfigurableResource] = {}
+_RESOURCES: dict[tuple[type, str], Any] = {}
 
 
 def _shared(resource: R) -> R:
     """The instance already built with the same settings, if any. Dagster merges the
     Definitions of several components only when a resource key maps to the *same* object,
     so projects that share a warehouse, stores and launcher can live in one code location."""
-    settings = json.dumps(resource.model_dump(), sort_keys=True, default=str)
+    settings = json.dumps(cast(Any, resource).model_dump(), sort_keys=True, default=str)
     return cast(R, _RESOURCES.setdefault((type(resource), settings), resource))
 
 

@@ -19,13 +19,14 @@ from dagster import (
 from .compiler.diagnostics import SqlMlCompileError
 from .compiler.ir import EvaluateStatement
 from .compiler.project import Node, Project, compile_project
+from .launchers import Launcher, launcher_from_env
 from .ops.checks import check_gate_order, data_checks, gate_check_specs, project_gates
-from .ops.kubernetes import KubernetesLauncher, launcher_from_env
-from .ops.launcher import LocalLauncher
-from .ops.steps import AssetStep, SqlMlRunConfig, SqlMlStorage
-from .ops.warehouse import DuckDBWarehouse
+from .ops.step import AssetStep, SqlMlRunConfig
+from .ops.storage import SqlMlStorage
 from .store import Gate
 from .translator import SqlMlTranslator, source_path
+from .warehouses import Warehouse
+from .warehouses.duckdb import DuckDBWarehouse
 
 WAREHOUSE_KEY = "sqlml_warehouse"
 STORAGE_KEY = "sqlml_storage"
@@ -38,9 +39,9 @@ def build_defs(
     *,
     dialect: str = "duckdb",
     state_dir: str | Path | None = None,
-    warehouse: DuckDBWarehouse | None = None,
+    warehouse: Warehouse | None = None,
     storage: SqlMlStorage | None = None,
-    launcher: LocalLauncher | KubernetesLauncher | None = None,
+    launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
 ) -> dg.Definitions:
     """Compile ``sql_dir`` and return its Dagster definitions.
@@ -75,24 +76,23 @@ def project_definitions(
     *,
     dialect: str,
     state_dir: Path,
-    warehouse: DuckDBWarehouse | None = None,
+    warehouse: Warehouse | None = None,
     storage: SqlMlStorage | None = None,
-    launcher: LocalLauncher | KubernetesLauncher | None = None,
+    launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
 ) -> dg.Definitions:
     """The one code path from resolved settings to Definitions, shared by :func:`build_defs`
     (Python) and the ``SqlMlProject`` component (YAML): both only resolve paths first."""
-    launcher = launcher or launcher_from_env(os.environ) or LocalLauncher()
-    allowed = launcher.allowed_images if isinstance(launcher, KubernetesLauncher) else []
+    launcher = launcher or launcher_from_env(os.environ)
+    # A launcher with an image allow-list (Kubernetes) has it checked at compile time.
+    allowed = list(getattr(launcher, "allowed_images", None) or [])
     try:
         project = compile_project(sql_dir, dialect=dialect, allowed_images=allowed)
     except SqlMlCompileError as e:
         raise SqlMlCompileError(e.diagnostics) from None  # no compiler internals in the traceback
     state = state_dir.resolve()
     # Job-run assets carry the `kubernetes` kind: the translator learns where steps run.
-    translator = (translator or SqlMlTranslator()).for_launcher(
-        "kubernetes" if isinstance(launcher, KubernetesLauncher) else "local"
-    )
+    translator = (translator or SqlMlTranslator()).for_launcher(launcher.KIND)
     resources: dict[str, Any] = {
         WAREHOUSE_KEY: warehouse or DuckDBWarehouse(database=str(state / "warehouse.duckdb")),
         STORAGE_KEY: storage

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import dagster as dg
-import duckdb
 
 from .catalog import Catalog, ResultTable
 from .compiler.diagnostics import SqlMlCompileError
@@ -33,10 +32,10 @@ from .compiler.ir import (
 )
 from .compiler.parser import parse_query, parse_sql_file, split_statements
 from .ops.model_functions import ModelFunctions
-from .ops.steps import SqlMlStorage
-from .ops.warehouse import DuckDBWarehouse
+from .ops.storage import SqlMlStorage
 from .store import Gate, ModelNotFound, ModelVersion
 from .store.models import CorruptVersion
+from .warehouses import Warehouse
 
 #: At most this many rows of a query are printed (the count says how many there were).
 MAX_ROWS = 200
@@ -51,7 +50,7 @@ class SqlSession:
     """A project's warehouse and model store, for statements typed by a person."""
 
     storage: SqlMlStorage
-    warehouse: DuckDBWarehouse | None
+    warehouse: Warehouse | None
     dialect: str = "duckdb"
     pinned: dict[str, set[int]] = field(default_factory=dict)
     #: Models the project's SQL defines: DROP MODEL warns that they come back.
@@ -117,7 +116,7 @@ class SqlSession:
             answer = self.warehouse.query(
                 calls.rewritten[0], functions=calls.functions, limit=MAX_ROWS + 1
             )
-        except duckdb.Error as e:  # DuckDB's own message is the user's answer
+        except self.warehouse.ERRORS as e:  # the engine's own message is the user's answer
             raise ShellError(str(e).strip()) from None
         if answer is None:
             return "ok"

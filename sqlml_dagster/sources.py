@@ -33,20 +33,11 @@ from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
+from .contract import FILE_FLAVORS, FLAVORS, REGISTRABLE_FLAVORS
+
 #: Model registries and hubs named by scheme. Not fsspec file systems: each needs its own
 #: resolution (or is refused with a reason).
 REGISTRY_SCHEMES = ("mlflow", "torchhub", "tfhub", "huggingface", "hf")
-#: The runtime flavors with a ``register`` step.
-REGISTRABLE_FLAVORS = ("sklearn", "pytorch", "keras")
-#: File extensions and the flavor each implies.
-FILE_FLAVORS = {
-    ".skops": "sklearn",
-    ".pt": "pytorch",
-    ".pts": "pytorch",
-    ".pth": "pytorch",
-    ".safetensors": "pytorch",
-    ".keras": "keras",
-}
 #: Files that are refused whatever the flavor: why, and what to do instead.
 REFUSED_FILES = {
     ".pkl": "a pickle file runs arbitrary code when it loads",
@@ -55,13 +46,7 @@ REFUSED_FILES = {
     ".h5": "legacy Keras HDF5 files cannot be loaded in Keras's safe mode",
     ".hdf5": "legacy Keras HDF5 files cannot be loaded in Keras's safe mode",
 }
-SAVE_HINTS = {
-    "sklearn": "save a scikit-learn model with skops.io.dump(model, 'model.skops')",
-    "pytorch": "save a PyTorch model with torch.jit.save(torch.jit.script(model), 'model.pt'), "
-    "or its weights with safetensors.torch.save_model(model, 'model.safetensors') and "
-    "write MODEL_TYPE 'package.module.ClassName'",
-    "keras": "save a Keras model with model.save('model.keras')",
-}
+SAVE_HINTS = {f.name: f.save_hint for f in FLAVORS.values() if f.registrable}
 _ALL_HINTS = "; ".join(SAVE_HINTS.values())
 MLFLOW_NAME = r"[^/@'\"\\]+"
 MLFLOW_PATH = re.compile(rf"^(?P<name>{MLFLOW_NAME})(?:/(?P<selector>[^/@]+)|@(?P<alias>[^/@]+))?$")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import dagster as dg
 
@@ -27,6 +27,7 @@ from .compiler.ir import (
     TrainStatement,
 )
 from .compiler.project import Node, Project, Source
+from .contract import FLAVORS, ui_kind
 from .sources import default_flavor, scheme_of
 
 WAREHOUSE_KIND = "duckdb"
@@ -34,12 +35,7 @@ WAREHOUSE_KIND = "duckdb"
 #: Dagster kinds of models by flavor. Each is a name the Dagster UI draws an icon for (it
 #: looks kinds up lower-cased without ``-_.`` and spaces: ``sklearn`` has no icon,
 #: ``scikitlearn`` has); a user's own class (``auto``) is "python" until it runs.
-FLAVOR_KINDS = {
-    "sklearn": "scikitlearn",
-    "pytorch": "pytorch",
-    "keras": "tensorflow",
-    "auto": "python",
-}
+FLAVOR_KINDS = {name: flavor.ui_kind for name, flavor in FLAVORS.items()}
 #: The kind of a model registered from a registry whose flavor is known only when resolved.
 REGISTRY_KINDS = {"mlflow": "mlflow"}
 #: Added to assets whose step runs through the launcher when that is a Kubernetes Job.
@@ -53,7 +49,8 @@ LAUNCHED_KINDS = (
     ObjectKind.EXPLANATION,
 )
 
-LauncherKind = Literal["local", "kubernetes"]
+#: A launcher's ``KIND`` (``local``, ``kubernetes``, …).
+LauncherKind = str
 
 
 class SqlMlTranslator:
@@ -267,7 +264,7 @@ def registered_model_kind(statement: CreateModelStatement) -> str:
         flavor = default_flavor(statement.uri)
         if flavor is None and scheme_of(statement.uri) in REGISTRY_KINDS:
             return REGISTRY_KINDS[scheme_of(statement.uri)]
-    return FLAVOR_KINDS.get(flavor or "sklearn", "python")
+    return ui_kind(flavor)
 
 
 def _node_of(project: Project, name: QualifiedName) -> Node | None:

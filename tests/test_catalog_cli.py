@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sqlml_dagster import cli
-from sqlml_dagster.ops.steps import SqlMlStorage
+from sqlml_dagster.ops.storage import SqlMlStorage
 from sqlml_dagster.shell import SqlSession, repl
 from tests.conftest import EXAMPLE, sqlml_materialize
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from dagster_pipes import PipesDefaultMessageWriter
 
-from sqlml_dagster.ops.launcher import CompleteLinesMessageReader
+from sqlml_dagster.launchers.pipes import CompleteLinesMessageReader
 
 
 class Collected:

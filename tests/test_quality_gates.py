@@ -30,8 +30,8 @@ from sqlml_dagster.compiler.ir import (
     TrainStatement,
 )
 from sqlml_dagster.ops.checks import gates_from_check_specs, run_data_checks
-from sqlml_dagster.ops.warehouse import DuckDBWarehouse
 from sqlml_dagster.store import Gate, GateNotPassed, GateResult, ModelManifest, ModelStore
+from sqlml_dagster.warehouses.duckdb import DuckDBWarehouse
 
 from .conftest import failure_reasons, materialize_all
 

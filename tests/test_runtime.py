@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.datasets import load_iris
 
-from sqlml_dagster.runtime.spec import SPEC_VERSION, StepSpec
+from sqlml_dagster.contract.spec import SPEC_VERSION, StepSpec
 from sqlml_dagster.store import ModelManifest
 
 

@@ -19,8 +19,8 @@ import dagster as dg
 import pytest
 
 from sqlml_dagster import build_defs
-from sqlml_dagster.ops.kubernetes import KubernetesLauncher
-from sqlml_dagster.ops.steps import K8S_JOB_KEY, K8S_NAMESPACE_KEY, launch_metadata
+from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
+from sqlml_dagster.ops.metadata import K8S_JOB_KEY, K8S_NAMESPACE_KEY, launch_metadata
 from sqlml_dagster.translator import FLAVOR_KINDS, KUBERNETES_KIND, WAREHOUSE_KIND
 from tests.conftest import failure_reasons
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster

@@ -65,7 +65,7 @@ def test_parquet_round_trip_into_a_new_schema(tmp_path: Path) -> None:
     source = tmp_path / "in.parquet"
     pq.write_table(pa.table({"id": [1, 2, 3], "label": ["a", "b", None]}), source)
     name = QualifiedName(("scored", "out"))
-    warehouse.replace_table_from_parquet(name, str(source))
+    warehouse.load_parquet(name, str(source))
     assert warehouse.stats(name).rows == 3
     assert warehouse.stats(name).columns == (("id", "BIGINT"), ("label", "VARCHAR"))
     exported = warehouse.export_query(

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeAlias
 
 from sqlglot import exp
 
+from ..contract import FEATURE_SIGNATURES, Arg, ArgKind, flavor_of_reference
 from .diagnostics import Span
 
 # A WITH value, typed from its SQL literal: 100 -> int, 0.1 -> float, "x" -> str,
@@ -27,7 +28,7 @@ PARAM_NAMESPACES = ("model", "train", "validation", "predict", "explain", "summa
 CHECK_NAMESPACE = "check"
 #: The comparisons a quality gate may use, longest first (the parser's token order).
 CHECK_OPERATORS = (">=", "<=", ">", "<", "=")
-#: EVALUATE's metric names and defaults live in ``contract.py``, which the runtime shares.
+#: EVALUATE's metric names and defaults live in ``contract/metrics.py``, which the runtime shares.
 
 
 class ObjectKind(str, Enum):
@@ -127,49 +128,10 @@ class ModelRef:
         names (``DNNClassifier``) run on PyTorch, a package name (``sklearn.…``,
         ``torch.…``, ``keras.…``) names its framework; ``auto`` lets the runtime decide by
         importing the class (a user's own ``my_models.MyModel``)."""
-        if self.reference in BUILTIN_ESTIMATORS:
-            return "pytorch"
-        top = self.reference.split(".", 1)[0].lower()
-        return PACKAGE_FLAVORS.get(top, "auto")
-
-
-#: SQLFlow's canonical estimators, usable without a model zoo (``TO TRAIN DNNClassifier``).
-BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
-#: Top-level packages that name the framework of a model reference.
-PACKAGE_FLAVORS = {
-    "sklearn": "sklearn",
-    "xgboost": "sklearn",
-    "lightgbm": "sklearn",
-    "torch": "pytorch",
-    "torchvision": "pytorch",
-    "keras": "keras",
-    "tensorflow": "keras",
-    "tf": "keras",
-}
+        return flavor_of_reference(self.reference)
 
 
 # -- COLUMN clauses -------------------------------------------------------------------
-
-
-class ArgKind(str, Enum):
-    """What one argument of a feature-column function accepts."""
-
-    COLUMN = "column"  # a column name or a nested feature column
-    COLUMNS = "columns"  # [a, b, …] of columns (CROSS)
-    INT = "int"  # a positive integer
-    SHAPE = "shape"  # an integer or a list of integers
-    NUMBERS = "numbers"  # an ascending list of numbers (BUCKET boundaries)
-    WORD = "word"  # a string or a bare word (delimiter COMMA, combiner mean)
-
-
-@dataclass(frozen=True)
-class Arg:
-    """One parameter of a feature-column function: its field name, kind and default."""
-
-    name: str
-    kind: ArgKind
-    required: bool = True
-    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +205,7 @@ class ColumnName(FeatureColumn):
 @dataclass(frozen=True)
 class Numeric(FeatureColumn):
     FUNCTION = "NUMERIC"
-    SIGNATURE = (Arg("key", ArgKind.COLUMN), Arg("shape", ArgKind.SHAPE, False, 1))
+    SIGNATURE = FEATURE_SIGNATURES["NUMERIC"]
     key: FeatureColumn
     shape: int | tuple[int, ...] = 1
 
@@ -251,11 +213,7 @@ class Numeric(FeatureColumn):
 @dataclass(frozen=True)
 class CategoryId(FeatureColumn):
     FUNCTION = "CATEGORY_ID"
-    SIGNATURE = (
-        Arg("key", ArgKind.COLUMN),
-        Arg("bucket_size", ArgKind.INT),
-        Arg("delimiter", ArgKind.WORD, False),
-    )
+    SIGNATURE = FEATURE_SIGNATURES["CATEGORY_ID"]
     key: FeatureColumn
     bucket_size: int
     delimiter: str | None = None
@@ -264,7 +222,7 @@ class CategoryId(FeatureColumn):
 @dataclass(frozen=True)
 class SeqCategoryId(FeatureColumn):
     FUNCTION = "SEQ_CATEGORY_ID"
-    SIGNATURE = CategoryId.SIGNATURE
+    SIGNATURE = FEATURE_SIGNATURES["SEQ_CATEGORY_ID"]
     key: FeatureColumn
     bucket_size: int
     delimiter: str | None = None
@@ -273,7 +231,7 @@ class SeqCategoryId(FeatureColumn):
 @dataclass(frozen=True)
 class CategoryHash(FeatureColumn):
     FUNCTION = "CATEGORY_HASH"
-    SIGNATURE = CategoryId.SIGNATURE
+    SIGNATURE = FEATURE_SIGNATURES["CATEGORY_HASH"]
     key: FeatureColumn
     bucket_size: int
     delimiter: str | None = None
@@ -282,12 +240,7 @@ class CategoryHash(FeatureColumn):
 @dataclass(frozen=True)
 class Embedding(FeatureColumn):
     FUNCTION = "EMBEDDING"
-    SIGNATURE = (
-        Arg("category", ArgKind.COLUMN),
-        Arg("dimension", ArgKind.INT),
-        Arg("combiner", ArgKind.WORD, False, "mean"),
-        Arg("initializer", ArgKind.WORD, False),
-    )
+    SIGNATURE = FEATURE_SIGNATURES["EMBEDDING"]
     category: FeatureColumn
     dimension: int
     combiner: str = "mean"
@@ -297,7 +250,7 @@ class Embedding(FeatureColumn):
 @dataclass(frozen=True)
 class Bucket(FeatureColumn):
     FUNCTION = "BUCKET"
-    SIGNATURE = (Arg("source", ArgKind.COLUMN), Arg("boundaries", ArgKind.NUMBERS))
+    SIGNATURE = FEATURE_SIGNATURES["BUCKET"]
     source: FeatureColumn
     boundaries: tuple[int | float, ...]
 
@@ -305,7 +258,7 @@ class Bucket(FeatureColumn):
 @dataclass(frozen=True)
 class Cross(FeatureColumn):
     FUNCTION = "CROSS"
-    SIGNATURE = (Arg("keys", ArgKind.COLUMNS), Arg("hash_bucket_size", ArgKind.INT))
+    SIGNATURE = FEATURE_SIGNATURES["CROSS"]
     keys: tuple[FeatureColumn, ...]
     hash_bucket_size: int
 
@@ -313,18 +266,14 @@ class Cross(FeatureColumn):
 @dataclass(frozen=True)
 class Indicator(FeatureColumn):
     FUNCTION = "INDICATOR"
-    SIGNATURE = (Arg("category", ArgKind.COLUMN),)
+    SIGNATURE = FEATURE_SIGNATURES["INDICATOR"]
     category: FeatureColumn
 
 
 @dataclass(frozen=True)
 class Dense(FeatureColumn):
     FUNCTION = "DENSE"
-    SIGNATURE = (
-        Arg("key", ArgKind.COLUMN),
-        Arg("shape", ArgKind.SHAPE),
-        Arg("delimiter", ArgKind.WORD, False),
-    )
+    SIGNATURE = FEATURE_SIGNATURES["DENSE"]
     key: FeatureColumn
     shape: int | tuple[int, ...]
     delimiter: str | None = None
@@ -333,12 +282,7 @@ class Dense(FeatureColumn):
 @dataclass(frozen=True)
 class Sparse(FeatureColumn):
     FUNCTION = "SPARSE"
-    SIGNATURE = (
-        Arg("key", ArgKind.COLUMN),
-        Arg("shape", ArgKind.SHAPE),
-        Arg("delimiter", ArgKind.WORD, False),
-        Arg("dtype", ArgKind.WORD, False),
-    )
+    SIGNATURE = FEATURE_SIGNATURES["SPARSE"]
     key: FeatureColumn
     shape: int | tuple[int, ...]
     delimiter: str | None = None
@@ -416,6 +360,8 @@ class Statement:
     """Base of all statements: the exact source text, where it stands, and a fingerprint of
     its normalized tokens (comments, layout and unquoted-name case do not count)."""
 
+    KIND: ClassVar[str] = ""
+
     span: Span
     text: str
     fingerprint: str
@@ -434,6 +380,11 @@ class Statement:
         """Models this statement needs, with the span naming each."""
         return ()
 
+    @property
+    def scored_model(self) -> tuple[QualifiedName, int | None] | None:
+        """The model a scoring statement (PREDICT, EVALUATE, EXPLAIN) loads, and its pin."""
+        return None
+
 
 @dataclass(frozen=True)
 class SqlStatement(Statement):
@@ -443,6 +394,8 @@ class SqlStatement(Statement):
     ``SET`` or ``CREATE MACRO``); ``creates`` distinguishes ``CREATE`` from
     ``INSERT``/``UPDATE``/``DELETE`` which modify a table defined elsewhere in the file.
     """
+
+    KIND: ClassVar[str] = "sql"
 
     tree: exp.Expr = field(compare=False)
     target: QualifiedName | None = None
@@ -500,6 +453,8 @@ class MLStatement(Statement):
 class TrainStatement(MLStatement):
     """``<select> TO TRAIN <model> [WITH …] [LABEL <col>] INTO <name>``."""
 
+    KIND: ClassVar[str] = "train"
+
     model: ModelRef
     label: str | None
     into: QualifiedName
@@ -523,6 +478,8 @@ class PredictStatement(MLStatement):
     column of the same name, as SQLFlow does); ``column`` defaults to ``prediction``.
     """
 
+    KIND: ClassVar[str] = "predict"
+
     into: QualifiedName
     into_span: Span
     column: str
@@ -540,12 +497,18 @@ class PredictStatement(MLStatement):
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         return ((self.using, self.using_span), *super().uses_models())
 
+    @property
+    def scored_model(self) -> tuple[QualifiedName, int | None]:
+        return (self.using, self.using_version)
+
 
 @dataclass(frozen=True)
 class EvaluateStatement(MLStatement):
     """``<select> TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC",
     check.accuracy >= 0.9] LABEL <col> INTO <table>``: scores a trained model on the
     SELECT's rows into a table of metrics; ``check.*`` thresholds gate the model."""
+
+    KIND: ClassVar[str] = "evaluate"
 
     model: QualifiedName
     model_span: Span
@@ -574,10 +537,16 @@ class EvaluateStatement(MLStatement):
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         return ((self.model, self.model_span), *super().uses_models())
 
+    @property
+    def scored_model(self) -> tuple[QualifiedName, int | None]:
+        return (self.model, self.model_version)
+
 
 @dataclass(frozen=True)
 class ExplainStatement(MLStatement):
     """``<select> TO EXPLAIN <model> [WITH …] [USING <explainer>] [INTO <table>]``."""
+
+    KIND: ClassVar[str] = "explain"
 
     model: QualifiedName
     model_span: Span
@@ -595,11 +564,17 @@ class ExplainStatement(MLStatement):
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         return ((self.model, self.model_span), *super().uses_models())
 
+    @property
+    def scored_model(self) -> tuple[QualifiedName, int | None]:
+        return (self.model, self.model_version)
+
 
 @dataclass(frozen=True)
 class RunStatement(MLStatement):
     """``<select> TO RUN <image/program> [CMD "arg", …] [INTO <table>]``: a user program
     (from an image, like a model reference) that reads the SELECT and writes a table."""
+
+    KIND: ClassVar[str] = "run"
 
     program: ModelRef
     args: tuple[str, ...]
@@ -621,6 +596,8 @@ class CreateModelStatement(Statement):
     """Rikai: ``CREATE [OR REPLACE] MODEL [IF NOT EXISTS] <name> [FLAVOR <f>]
     [MODEL_TYPE <t>] [OPTIONS (k = v, …)] [RETURNS <type>] [USING '<uri>']`` — registers a
     model trained elsewhere; it is a model asset like one from TO TRAIN."""
+
+    KIND: ClassVar[str] = "create_model"
 
     name: QualifiedName
     name_span: Span
@@ -649,12 +626,16 @@ class CatalogStatement(Statement):
 class ShowModelsStatement(CatalogStatement):
     """``SHOW MODELS``."""
 
+    KIND: ClassVar[str] = "show_models"
+
     KEYWORDS = "SHOW MODELS"
 
 
 @dataclass(frozen=True)
 class DescribeModelStatement(CatalogStatement):
     """``{DESC | DESCRIBE} MODEL <name>[@<version>]``."""
+
+    KIND: ClassVar[str] = "describe_model"
 
     KEYWORDS = "DESCRIBE MODEL"
     model: QualifiedName
@@ -666,6 +647,8 @@ class DescribeModelStatement(CatalogStatement):
 class ShowTrainStatement(CatalogStatement):
     """SQLFlow's ``SHOW TRAIN <model>[@<version>]``: the statement and params that trained it."""
 
+    KIND: ClassVar[str] = "show_train"
+
     KEYWORDS = "SHOW TRAIN"
     model: QualifiedName
     model_span: Span
@@ -675,6 +658,8 @@ class ShowTrainStatement(CatalogStatement):
 @dataclass(frozen=True)
 class DropModelStatement(CatalogStatement):
     """``DROP MODEL [IF EXISTS] <name>``."""
+
+    KIND: ClassVar[str] = "drop_model"
 
     KEYWORDS = "DROP MODEL"
     model: QualifiedName

@@ -31,7 +31,7 @@ from ..compiler.ir import EvaluateStatement, QualifiedName, TrainStatement
 from ..compiler.parser import tables_read
 from ..compiler.project import Node, Project
 from ..store import Gate, GateResult, ModelVersion
-from .warehouse import DuckDBWarehouse
+from ..warehouses import Warehouse
 
 #: Check metadata naming the gate's condition (how ``sqlml models`` learns the gates).
 GATE_METADATA = "sqlml/gate"
@@ -300,7 +300,7 @@ def _data_check(
         can_subset=True,
     )
     def _check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
-        warehouse: DuckDBWarehouse = getattr(context.resources, warehouse_key)
+        warehouse: Warehouse = getattr(context.resources, warehouse_key)
         selected = {k.name for k in context.selected_asset_check_keys}
         for result in run_data_checks(warehouse, statement, str(sql_file.parent), target, model):
             if result.check_name in selected:
@@ -319,7 +319,7 @@ def required_columns(statement: TrainStatement) -> list[str]:
 
 
 def run_data_checks(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     statement: TrainStatement,
     search_path: str,
     target: dg.AssetKey,
@@ -327,27 +327,28 @@ def run_data_checks(
 ) -> list[dg.AssetCheckResult]:
     """Run the training SELECT's data checks in the warehouse: its output columns (no rows
     fetched), then — when the label exists — one pass counting rows and NULL labels."""
-    dialect = warehouse.dialect
     rows = statement.select.subquery("_sqlml_training_rows")
-    with warehouse.connect(search_path) as con:
-        described = con.execute(exp.select("*").from_(rows.copy()).limit(0).sql(dialect))
-        columns = [str(d[0]) for d in described.description or ()]
-        lower = {c.lower() for c in columns}
-        required = required_columns(statement)
-        missing = [c for c in required if c.lower() not in lower]
-        label = statement.label
-        features = [c for c in columns if label is None or c.lower() != label.lower()]
-        null_labels = total = None
-        if label is not None and label.lower() in lower:
-            column = exp.column(label, quoted=True)
-            count_nulls = exp.Sum(
-                this=exp.Case()
-                .when(column.is_(exp.null()), exp.Literal.number(1))
-                .else_(exp.Literal.number(0))
-            )
-            query = exp.select(exp.Count(this=exp.Star()), count_nulls).from_(rows.copy())
-            fetched = con.execute(query.sql(dialect)).fetchone()
-            total, null_labels = (int(fetched[0] or 0), int(fetched[1] or 0)) if fetched else (0, 0)
+    described = warehouse.query(
+        exp.select("*").from_(rows.copy()).limit(0), limit=0, search_path=search_path
+    )
+    columns = [str(c) for c in described[0]] if described else []
+    lower = {c.lower() for c in columns}
+    required = required_columns(statement)
+    missing = [c for c in required if c.lower() not in lower]
+    label = statement.label
+    features = [c for c in columns if label is None or c.lower() != label.lower()]
+    null_labels = total = None
+    if label is not None and label.lower() in lower:
+        column = exp.column(label, quoted=True)
+        count_nulls = exp.Sum(
+            this=exp.Case()
+            .when(column.is_(exp.null()), exp.Literal.number(1))
+            .else_(exp.Literal.number(0))
+        )
+        query = exp.select(exp.Count(this=exp.Star()), count_nulls).from_(rows.copy())
+        counted = warehouse.query(query, limit=1, search_path=search_path)
+        fetched = counted[1][0] if counted and counted[1] else (0, 0)
+        total, null_labels = int(str(fetched[0] or 0)), int(str(fetched[1] or 0))
     results = []
     exist_ok = not missing and bool(features)
     results.append(

@@ -22,10 +22,11 @@ from sqlglot import exp
 
 from ..compiler.ir import QualifiedName
 from ..compiler.parser import ML_PREDICT, PIN_META
+from ..contract import FLAVORS
 from ..runtime import StepError
 from ..store import ModelVersion
 from ..store.models import CorruptVersion, verify_artifacts
-from .warehouse import SqlFunction
+from ..warehouses import SqlFunction
 
 
 class ModelResolver(Protocol):
@@ -36,7 +37,7 @@ class ModelResolver(Protocol):
 
 
 #: Flavors whose models can be called in-process; others run with TO PREDICT.
-IN_PROCESS_FLAVORS = ("sklearn",)
+IN_PROCESS_FLAVORS = tuple(name for name, f in FLAVORS.items() if f.in_process)
 
 
 @dataclass
@@ -86,7 +87,7 @@ def model_function(version: ModelVersion, inputs: int, function_name: str) -> Sq
     feature plan (vocabularies, buckets, hashes): its arguments take the types of those
     columns (``ML_PREDICT(m, city, x)`` with ``city`` a VARCHAR) and are encoded exactly as
     ``TO PREDICT`` encodes them, never fed to the estimator as raw numbers."""
-    manifest = version.manifest
+    manifest, signature = version.manifest, version.signature
     label = f"{manifest.model} v{manifest.version}"
     if manifest.flavor not in IN_PROCESS_FLAVORS:
         raise dg.Failure(
@@ -94,7 +95,7 @@ def model_function(version: ModelVersion, inputs: int, function_name: str) -> Sq
             f"ML_PREDICT runs {', '.join(IN_PROCESS_FLAVORS)} models in the warehouse process — "
             "use SELECT … TO PREDICT … USING for other models"
         )
-    expected = len(manifest.features) or manifest.signature.get("n_features")
+    expected = len(manifest.features) or signature.get("n_features")
     if expected and inputs != expected:
         named = f": {', '.join(manifest.features)}" if manifest.features else ""
         raise dg.Failure(
@@ -106,14 +107,14 @@ def model_function(version: ModelVersion, inputs: int, function_name: str) -> Sq
     try:
         verify_artifacts(version.uri)
         estimator = load_estimator(version.uri, manifest.model_reference)
-        plan = saved_plan(manifest.signature)
+        plan = saved_plan(signature)
     except (StepError, CorruptVersion) as e:
         raise dg.Failure(description=f"cannot load {label}: {e}") from None
     parameters: tuple[str, ...] = ("DOUBLE",) * inputs
     if plan is not None:
-        types = {f["name"]: str(f.get("type")) for f in manifest.signature.get("features", [])}
+        types = {f["name"]: str(f.get("type")) for f in signature.get("features", [])}
         parameters = tuple(_sql_parameter(types.get(name, "double")) for name in manifest.features)
-    return_type = _sql_type(manifest.signature)
+    return_type = _sql_type(signature)
     arrow_type = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}.get(
         return_type, pa.float64()
     )

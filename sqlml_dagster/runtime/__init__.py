@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import fsspec
 
-from .spec import SpecError, StepSpec, error_uri
+from ..contract import AUTO, FLAVORS, KERAS, StepResult
+from ..contract.spec import SpecError, StepSpec, error_uri
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step"]
 
@@ -31,7 +32,7 @@ class Reporter(Protocol):
 
     def log(self, message: str) -> None: ...
 
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None: ...
+    def result(self, metadata: Mapping[str, Any], result: StepResult) -> None: ...
 
 
 class _PipesReporter:
@@ -43,8 +44,8 @@ class _PipesReporter:
     def log(self, message: str) -> None:
         self.pipes.log.info(message)
 
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        self.pipes.report_custom_message(dict(payload))
+    def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
+        self.pipes.report_custom_message(result.to_json())
         if self.pipes.is_asset_step and self.pipes.asset_keys:  # not a checks-only step
             self.pipes.report_asset_materialization(metadata=dict(metadata))
 
@@ -55,8 +56,8 @@ class _ConsoleReporter:
     def log(self, message: str) -> None:
         print(f"[sqlml] {message}", file=sys.stderr, flush=True)
 
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        print(json.dumps({"metadata": metadata, "result": payload}, default=str, indent=2))
+    def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
+        print(json.dumps({"metadata": metadata, "result": result.to_json()}, default=str, indent=2))
 
 
 def load_spec(uri: str) -> StepSpec:
@@ -66,7 +67,7 @@ def load_spec(uri: str) -> StepSpec:
 
 def run_step(spec: StepSpec, reporter: Reporter) -> None:
     """Dispatch one step to its flavor's implementation."""
-    if spec.flavor in ("auto", "keras"):
+    if spec.flavor in (AUTO, KERAS):
         # Before TensorFlow or a model module is imported: tf.keras must mean the Keras 2
         # API that SQLFlow's model-zoo files are written against (see flavors/_keras_train).
         from .flavors._keras_train import use_tf_keras_for_tf_dot_keras
@@ -77,7 +78,8 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
     except ModuleNotFoundError:
         raise StepError(
             f"no runtime for flavor '{spec.flavor}' (model {spec.model_reference}); "
-            "this version runs sklearn, pytorch and keras models (and auto: a class it imports)"
+            f"this version runs {', '.join(n for n in FLAVORS if n != AUTO)} models "
+            f"(and {AUTO}: a class it imports)"
         ) from None
     step = getattr(flavor, spec.kind, None)
     if step is None:

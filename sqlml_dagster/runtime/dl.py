@@ -23,10 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract import PredictionResult, TrainingResult
+from ..contract.spec import StepSpec
 from . import Reporter, StepError
 from .data import iter_batches, read_schema
 from .features import Encoded, FeaturePlan
-from .spec import StepSpec
 
 #: Encoded training data up to this size stays in memory between epochs.
 CACHE_BYTES = 512 * 1024 * 1024
@@ -785,7 +786,7 @@ def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> 
     reporter.log(f"predicted {rows} rows into column '{column}' in {seconds:.2f}s")
     reporter.result(
         metadata={"predicted_rows": rows},
-        payload={"kind": "predict", "rows": rows, "seconds": seconds},
+        result=PredictionResult(kind="predict", rows=rows, seconds=seconds),
     )
 
 
@@ -839,18 +840,18 @@ def publish_training(
             "training_rows": prepared.rows,
             "training_seconds": round(trained.seconds, 3),
         },
-        payload={
-            "kind": "train",
-            "flavor": trained.flavor,
-            "metrics": metrics,
-            "history": trained.history.rows,
-            "training_rows": prepared.rows,
-            "training_seconds": trained.seconds,
-            "features": list(prepared.plan.source_columns),
-            "label": spec.label,
-            "artifacts": artifacts,
-            "signature": plain(signature),
-            "frameworks": frameworks(**trained.frameworks),
-            "params": plain(dict(trained.constructor)),
-        },
+        result=TrainingResult(
+            kind="train",
+            flavor=trained.flavor,
+            metrics=metrics,
+            history=trained.history.rows,
+            training_rows=prepared.rows,
+            training_seconds=trained.seconds,
+            features=list(prepared.plan.source_columns),
+            label=spec.label,
+            artifacts=artifacts,
+            signature=plain(signature),
+            frameworks=frameworks(**trained.frameworks),
+            params=plain(dict(trained.constructor)),
+        ),
     )

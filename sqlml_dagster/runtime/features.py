@@ -69,6 +69,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract import argument_order
 from . import StepError
 
 __all__ = ["Bag", "Encoded", "FeaturePlan"]
@@ -899,21 +900,6 @@ def _resolve(name: str, names: Sequence[str]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-#: Argument order of each function as SQL writes it (the JSON's keys may come sorted).
-_ARGUMENT_ORDER = {
-    "NUMERIC": ("key", "shape"),
-    "CATEGORY_ID": ("key", "bucket_size", "delimiter"),
-    "SEQ_CATEGORY_ID": ("key", "bucket_size", "delimiter"),
-    "CATEGORY_HASH": ("key", "bucket_size", "delimiter"),
-    "EMBEDDING": ("category", "dimension", "combiner", "initializer"),
-    "BUCKET": ("source", "boundaries"),
-    "CROSS": ("keys", "hash_bucket_size"),
-    "INDICATOR": ("category",),
-    "DENSE": ("key", "shape", "delimiter"),
-    "SPARSE": ("key", "shape", "delimiter", "dtype"),
-}
-
-
 def _sql(spec: Any) -> str:
     """The expression as a user wrote it, near enough, for error messages."""
     if isinstance(spec, str):
@@ -923,7 +909,7 @@ def _sql(spec: Any) -> str:
     if _function(spec) == "COLUMN":
         return str(spec.get("name"))
     args = []
-    order = _ARGUMENT_ORDER.get(_function(spec), ())
+    order = argument_order(_function(spec))
     keys = [k for k in order if k in spec] + [k for k in spec if k not in order]
     for key in keys:
         value = spec[key]

@@ -41,10 +41,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..contract import DEFAULT_EVALUATION_METRICS, EVALUATION_METRICS
+from ..contract import (
+    DEFAULT_EVALUATION_METRICS,
+    EVALUATION_METRICS,
+    EvaluationResult,
+    ExplanationResult,
+)
+from ..contract.spec import StepSpec
 from . import Reporter, StepError
 from .data import iter_batches, label_vector, numeric_matrix, parquet_writer, read_schema
-from .spec import StepSpec
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -144,7 +149,7 @@ def evaluate(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
         writer.write_table(table)
     reporter.result(
         metadata={**{f"metric/{k}": v for k, v in values.items()}, "evaluated_rows": len(labels)},
-        payload={"kind": "evaluate", "metrics": values, "rows": len(labels)},
+        result=EvaluationResult(kind="evaluate", metrics=values, rows=len(labels)),
     )
 
 
@@ -332,14 +337,14 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
     )
     reporter.result(
         metadata={"explain_method": attribution.method, "explained_rows": sample.num_rows},
-        payload={
-            "kind": "explain",
-            "method": attribution.method,
-            "measure": attribution.measure,
-            "rows": sample.num_rows,
-            "importances": importances,
-            "plot_uri": plot_uri,
-        },
+        result=ExplanationResult(
+            kind="explain",
+            method=attribution.method,
+            measure=attribution.measure,
+            rows=sample.num_rows,
+            importances=importances,
+            plot_uri=plot_uri,
+        ),
     )
 
 

@@ -48,6 +48,8 @@ from typing import Any
 import fsspec
 from fsspec.core import url_to_fs
 
+from ..contract import SIGNATURE_FILE
+
 MANIFEST = "manifest.json"
 PENDING = ".pending"
 DISCARDED = ".discarded"
@@ -90,7 +92,6 @@ class ModelManifest:
     metrics: dict[str, float] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
     label: str | None = None
-    signature: dict[str, Any] = field(default_factory=dict)
     frameworks: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)  # file name → sha256
     artifact_sizes: dict[str, int] = field(default_factory=dict)  # file name → bytes
@@ -119,6 +120,18 @@ class ModelVersion:
 
     manifest: ModelManifest
     uri: str
+
+    @property
+    def signature(self) -> dict[str, Any]:
+        """What the model reads and returns (task, classes, feature plan, format): the
+        version's ``signature.json`` artifact, the one copy the runtime loads too (older
+        manifests also carried it inline; it is no longer duplicated there)."""
+        try:
+            with fsspec.open(posixpath.join(self.uri, SIGNATURE_FILE), "r", encoding="utf-8") as f:
+                loaded = json.load(f)
+        except FileNotFoundError:
+            return {}
+        return dict(loaded) if isinstance(loaded, dict) else {}
 
     @property
     def version(self) -> int:

@@ -175,7 +175,7 @@ def test_training_reports_epochs_and_saves_weights_not_pickles(
     version = ModelStore(str(state / "models")).get("iris_dnn")
     assert version.manifest.flavor == "pytorch"
     assert set(version.manifest.artifacts) == {"model.safetensors", "signature.json"}
-    assert version.manifest.signature["classes"] == ["setosa", "versicolor", "virginica"]
+    assert version.signature["classes"] == ["setosa", "versicolor", "virginica"]
 
 
 def test_evaluate_and_explain_produce_their_tables(
@@ -213,7 +213,7 @@ def test_regressor_with_columns_and_validation_select(
     assert house_r2(state, "house_dnn_predictions") >= 0.8
     records = metadata(result, "house_dnn")["epochs"].records  # type: ignore[attr-defined]
     assert "val_loss" in records[-1].data and "val_r2" in records[-1].data
-    signature = ModelStore(str(state / "models")).get("house_dnn").manifest.signature
+    signature = ModelStore(str(state / "models")).get("house_dnn").signature
     assert signature["feature_plan"]  # saved with the model, applied at PREDICT
 
 

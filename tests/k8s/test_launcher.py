@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from sqlml_dagster.ops.kubernetes import KubernetesLauncher
+from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
 from sqlml_dagster.store import ModelStore
 from tests.conftest import failure_reasons, materialize_all
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster

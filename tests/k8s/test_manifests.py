@@ -15,7 +15,7 @@ import yaml
 from sqlml_dagster import build_defs
 from sqlml_dagster.cli import main
 from sqlml_dagster.compiler import check_project
-from sqlml_dagster.ops.kubernetes import KubernetesLauncher
+from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
 from tests.conftest import EXAMPLE
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
 

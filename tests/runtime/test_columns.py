@@ -34,8 +34,8 @@ import pytest
 
 from sqlml_dagster.compiler.ir import TrainStatement
 from sqlml_dagster.compiler.parser import parse_sql_file
+from sqlml_dagster.contract.spec import StepSpec
 from sqlml_dagster.runtime import StepError, run_step
-from sqlml_dagster.runtime.spec import StepSpec
 from sqlml_dagster.store import ModelManifest, ModelVersion
 
 from .recorder import Recorder
@@ -305,7 +305,7 @@ def test_a_column_function_feeds_the_model_it_trains_and_predicts_with(
     version = train(tmp_path, model, with_, clause.sql, write(tmp_path / "train.parquet", training))
     assert version.manifest.flavor == flavor
     assert version.manifest.features == list(clause.reads)
-    assert version.manifest.signature["feature_plan"]["features"]
+    assert version.signature["feature_plan"]["features"]
 
     _, predicted = score(
         version,

@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics
 
+from sqlml_dagster.contract.spec import StepSpec
 from sqlml_dagster.runtime import StepError, run_step, scoring
 from sqlml_dagster.runtime.flavors.sklearn import load_estimator
-from sqlml_dagster.runtime.spec import StepSpec
 from sqlml_dagster.store import ModelManifest
 
 from .recorder import Recorder

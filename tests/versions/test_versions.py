@@ -20,8 +20,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from sqlml_dagster.ops.launcher import LocalLauncher
-from sqlml_dagster.ops.steps import SqlMlStorage
+from sqlml_dagster.launchers.local import LocalLauncher
+from sqlml_dagster.ops.storage import SqlMlStorage
 from sqlml_dagster.store import ModelStore
 from tests.conftest import REPO, S3Server, failure_reasons, materialize_all
 

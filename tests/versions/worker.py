@@ -12,8 +12,8 @@ import sys
 import dagster as dg
 
 from sqlml_dagster import build_defs
-from sqlml_dagster.ops.launcher import LocalLauncher
-from sqlml_dagster.ops.steps import SqlMlStorage
+from sqlml_dagster.launchers.local import LocalLauncher
+from sqlml_dagster.ops.storage import SqlMlStorage
 
 
 def main() -> int:

@@ -31,9 +31,9 @@ from typing import Any
 import fsspec
 import numpy as np
 
+from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
-from ..spec import StepSpec
 from ._register import call_hook, read_signature, resolve
 
 KERAS3_ARTIFACT = "model.keras"

@@ -13,10 +13,10 @@ from typing import Any
 
 import fsspec
 
-from ...contract import BUILTIN_ESTIMATORS, unknown_parameters_message
+from ...contract import BUILTIN_ESTIMATORS, SIGNATURE_FILE, unknown_parameters_message
 from .. import StepError
 
-SIGNATURE = "signature.json"
+SIGNATURE = SIGNATURE_FILE
 
 
 def read_source(uri: str) -> bytes:

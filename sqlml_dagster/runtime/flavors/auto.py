@@ -12,8 +12,8 @@ import inspect
 import types
 from typing import Any
 
+from ...contract.spec import StepSpec
 from .. import Reporter, StepError
-from ..spec import StepSpec
 from . import sklearn
 
 

@@ -14,8 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ...contract import TrainingResult
+from ...contract.spec import StepSpec
 from .. import Reporter, StepError
-from ..spec import StepSpec
 from ._register import frameworks, plain, qualified_name, read_source, write_version
 
 ARTIFACT = "model.keras"
@@ -83,16 +84,16 @@ def register(spec: StepSpec, reporter: Reporter) -> None:
         versions["tensorflow"] = tf.__version__
     reporter.result(
         metadata={"source_uri": spec.input_uri, "model_format": "keras"},
-        payload={
-            "kind": "register",
-            "flavor": "keras",
-            "model_reference": reference,
-            "features": [],
-            "signature": signature,
-            "artifacts": artifacts,
-            "frameworks": frameworks(**versions),
-            "params": plain(dict(spec.params.get("options", {}))),
-        },
+        result=TrainingResult(
+            kind="register",
+            flavor="keras",
+            model_reference=reference,
+            features=[],
+            signature=signature,
+            artifacts=artifacts,
+            frameworks=frameworks(**versions),
+            params=plain(dict(spec.params.get("options", {}))),
+        ),
     )
 
 

@@ -28,8 +28,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ...contract import TrainingResult
+from ...contract.spec import StepSpec
 from .. import Reporter, StepError
-from ..spec import StepSpec
 from ._register import (
     frameworks,
     import_class,
@@ -300,16 +301,16 @@ def _report(
     )
     reporter.result(
         metadata={"source_uri": spec.input_uri, "model_format": signature["format"]},
-        payload={
-            "kind": "register",
-            "flavor": "pytorch",
-            "model_reference": reference,
-            "features": [],
-            "signature": signature,
-            "artifacts": artifacts,
-            "frameworks": frameworks(torch=torch.__version__, safetensors=safetensors.__version__),
-            "params": plain(options),
-        },
+        result=TrainingResult(
+            kind="register",
+            flavor="pytorch",
+            model_reference=reference,
+            features=[],
+            signature=signature,
+            artifacts=artifacts,
+            frameworks=frameworks(torch=torch.__version__, safetensors=safetensors.__version__),
+            params=plain(options),
+        ),
     )
 
 

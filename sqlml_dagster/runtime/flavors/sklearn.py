@@ -28,6 +28,8 @@ import numpy as np
 import pyarrow as pa
 
 from ... import contract
+from ...contract import SIGNATURE_FILE, PredictionResult, TrainingResult
+from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
 from ..data import (
     iter_batches,
@@ -38,11 +40,10 @@ from ..data import (
     read_table,
 )
 from ..features import FeaturePlan
-from ..spec import StepSpec
 from ._register import read_signature, unknown_parameters
 
 ARTIFACT = "model.skops"
-SIGNATURE = "signature.json"
+SIGNATURE = SIGNATURE_FILE
 #: Modules whose types a saved model may contain without the user vouching for them.
 TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 #: The ``COLUMN`` group written without ``FOR``: the only one an estimator can take.
@@ -116,18 +117,18 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             **{f"metric/{k}": v for k, v in metrics.items()},
             "training_rows": table.num_rows,
         },
-        payload={
-            "kind": "train",
-            "flavor": "sklearn",
-            "metrics": metrics,
-            "training_rows": table.num_rows,
-            "features": features,
-            "label": spec.label,
-            "artifacts": [ARTIFACT, SIGNATURE],
-            "signature": signature,
-            "frameworks": frameworks,
-            "params": {k: _plain(v) for k, v in estimator.get_params(deep=False).items()},
-        },
+        result=TrainingResult(
+            kind="train",
+            flavor="sklearn",
+            metrics=metrics,
+            training_rows=table.num_rows,
+            features=features,
+            label=spec.label,
+            artifacts=[ARTIFACT, SIGNATURE],
+            signature=signature,
+            frameworks=frameworks,
+            params={k: _plain(v) for k, v in estimator.get_params(deep=False).items()},
+        ),
     )
 
 
@@ -162,7 +163,9 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
             with parquet_writer(spec.output_uri, schema) as empty:
                 empty.write_table(schema.empty_table())
     reporter.log(f"predicted {rows} rows into column '{column}'")
-    reporter.result(metadata={"predicted_rows": rows}, payload={"kind": "predict", "rows": rows})
+    reporter.result(
+        metadata={"predicted_rows": rows}, result=PredictionResult(kind="predict", rows=rows)
+    )
 
 
 def evaluate(spec: StepSpec, reporter: Reporter) -> None:
@@ -297,21 +300,21 @@ def register(spec: StepSpec, reporter: Reporter) -> None:
 
     reporter.result(
         metadata={"source_uri": spec.input_uri},
-        payload={
-            "kind": "register",
-            "flavor": "sklearn",
-            "model_reference": reference,
-            "features": features or [],
-            "signature": signature,
-            "artifacts": [ARTIFACT, SIGNATURE],
-            "frameworks": {
+        result=TrainingResult(
+            kind="register",
+            flavor="sklearn",
+            model_reference=reference,
+            features=features or [],
+            signature=signature,
+            artifacts=[ARTIFACT, SIGNATURE],
+            frameworks={
                 "python": platform.python_version(),
                 "scikit-learn": sklearn.__version__,
             },
-            "params": {k: _plain(v) for k, v in estimator.get_params(deep=False).items()}
+            params={k: _plain(v) for k, v in estimator.get_params(deep=False).items()}
             if hasattr(estimator, "get_params")
             else {},
-        },
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""The warehouse: a Dagster resource wrapping DuckDB, the embedded default.
+"""DuckDB, the embedded default warehouse: a Dagster resource implementing ``Warehouse``.
 
 Table assets run their SQL here; ML steps export their SELECT's result to Parquet from
 here and load prediction results back. Data crosses as Arrow record batches, so nothing
@@ -7,61 +7,58 @@ materializes a pandas copy of a table on the orchestrator.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import dagster as dg
 import duckdb
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from ..compiler.ir import QualifiedName
 from ..runtime.data import dictionary_columns
+from .base import LoadMode, MlPredictStrategy, SqlFunction, TableStats
+from .fingerprint import ContentFingerprint
 
 WAREHOUSE_DIALECT = "duckdb"
 EXPORT_BATCH_ROWS = 65_536
 
 
-@dataclass(frozen=True)
-class SqlFunction:
-    """A vectorized Python function made callable from SQL for one materialization:
-    Arrow arrays in (one per parameter), one Arrow array out."""
+class DuckDBSettings(BaseModel):
+    """DuckDB's settings, declared once for the resource and a SqlMlProject's defs.yaml."""
 
-    name: str
-    function: Callable[..., pa.Array]
-    parameters: tuple[str, ...]
-    return_type: str
-
-
-@dataclass(frozen=True)
-class TableStats:
-    rows: int
-    columns: tuple[tuple[str, str], ...]  # (name, type)
-    #: Content fingerprint of an exported query (schema + rows, independent of row order).
-    fingerprint: str = ""
+    database: str = Field(
+        default=".sqlml/warehouse.duckdb", description="DuckDB database file (or ':memory:')."
+    )
+    lock_timeout_seconds: float = Field(
+        default=120.0,
+        description="How long a step waits for another step's write lock on the file.",
+    )
 
 
-class DuckDBWarehouse(dg.ConfigurableResource):
+class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
     """DuckDB as the project's warehouse.
 
     Several Dagster steps may run at once in separate processes while DuckDB allows one
     writer per file, so connecting retries for ``lock_timeout_seconds`` before failing.
     """
 
-    database: str = Field(
-        default=".sqlml/warehouse.duckdb", description="DuckDB database file (or ':memory:')."
-    )
-    lock_timeout_seconds: float = Field(
-        default=120.0, description="How long to wait for another step's lock."
-    )
+    KIND: ClassVar[str] = "duckdb"
+    ERRORS: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
+
+    @property
+    def location(self) -> str:
+        return self.database
+
+    @property
+    def ml_predict(self) -> MlPredictStrategy:
+        return "udf"
 
     @property
     def dialect(self) -> str:
@@ -168,25 +165,39 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         return TableStats(rows=rows, columns=columns, fingerprint=content.hexdigest(columns))
 
     def query(
-        self, query: exp.Expr, *, functions: Sequence[SqlFunction] = (), limit: int
+        self,
+        query: exp.Expr,
+        *,
+        functions: Sequence[SqlFunction] = (),
+        limit: int,
+        search_path: str | None = None,
     ) -> tuple[tuple[str, ...], list[tuple[object, ...]]] | None:
-        """Run one statement for a person (``sqlml run-sql``): its columns and at most
+        """Run one statement (``sqlml run-sql``, data checks): its columns and at most
         ``limit`` rows, or ``None`` when it returns no result set."""
-        with self.connect() as con:
+        with self.connect(search_path) as con:
             _register(con, functions)
             result = con.execute(query.sql(dialect=self.dialect))
             if result.description is None:
                 return None
             return tuple(d[0] for d in result.description), result.fetchmany(limit)
 
-    def replace_table_from_parquet(
-        self, name: QualifiedName, uri: str, rows: exp.Expr | None = None
+    def load_parquet(
+        self,
+        name: QualifiedName,
+        uri: str,
+        *,
+        mode: LoadMode = "replace",
+        rows: exp.Expr | None = None,
     ) -> None:
-        """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch.
+        """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch, in
+        one transaction (a failure leaves the old table).
 
-        With ``rows`` (a predicate: one partition's time window) only those rows are
-        replaced — deleted and inserted by column name in one transaction — so each
-        partition materializes on its own and a failed run leaves the old rows."""
+        ``append`` inserts the rows by column name (creating the table on first load);
+        ``partition`` replaces only the rows matching ``rows`` (one partition's time
+        window), so each partition materializes on its own and a failed run leaves the
+        old rows."""
+        if mode == "partition" and rows is None:
+            raise ValueError("a partition load needs the partition's row predicate")
         with fsspec.open(uri, "rb") as f, self.connect() as con:
             parquet = pq.ParquetFile(f)
             reader = pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
@@ -200,8 +211,11 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                         f"CREATE SCHEMA IF NOT EXISTS {exp.to_identifier(schema).sql(self.dialect)}"
                     )
                 table = quote_name(name)
-                if rows is not None and self._exists(con, name):
+                exists = self._exists(con, name)
+                if mode == "partition" and rows is not None and exists:
                     con.execute(f"DELETE FROM {table} WHERE {rows.sql(self.dialect)}")
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+                elif mode == "append" and exists:
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
                 else:
                     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")
@@ -211,32 +225,6 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 raise
             finally:
                 con.unregister(view)
-
-
-class ContentFingerprint:
-    """What the training data *is*, not how it was laid out: the schema, the row count and
-    the sum of DuckDB's hash of every row — equal for the same rows in any order, so an
-    unchanged table gives an unchanged fingerprint even when a parallel scan reorders it
-    (the Parquet bytes would not). Computed batch by batch beside the export."""
-
-    def __init__(self) -> None:
-        self._hasher = duckdb.connect()
-        self._sum = 0
-        self._rows = 0
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        self._hasher.register("__sqlml_batch", pa.Table.from_batches([batch]))
-        ((total,),) = self._hasher.execute(
-            "SELECT coalesce(sum(hash(r)), 0)::VARCHAR FROM __sqlml_batch AS r"
-        ).fetchall()
-        self._hasher.unregister("__sqlml_batch")
-        self._sum = (self._sum + int(total)) % (1 << 128)
-        self._rows += batch.num_rows
-
-    def hexdigest(self, columns: tuple[tuple[str, str], ...]) -> str:
-        self._hasher.close()
-        text = json.dumps([columns, self._rows, str(self._sum)])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _register(con: duckdb.DuckDBPyConnection, functions: Sequence[SqlFunction]) -> None:
@@ -274,3 +262,10 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, statement: exp.Expr) -> None:
             f"{exp.to_identifier(target.catalog).sql(WAREHOUSE_DIALECT)}." if target.catalog else ""
         )
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {prefix}{schema}")
+
+
+def duckdb_from_url(url: str) -> DuckDBWarehouse:
+    """``duckdb:///abs/path.duckdb``, ``duckdb://relative.duckdb``, a plain path or
+    ``:memory:``."""
+    database = url.split("://", 1)[1] if "://" in url else url
+    return DuckDBWarehouse(database=database or ":memory:")

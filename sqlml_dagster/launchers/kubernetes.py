@@ -19,15 +19,15 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import dagster as dg
 import fsspec
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from ..compiler.parser import image_allowed
-from ..runtime.spec import StepSpec, error_uri
-from .launcher import RUNTIME_MODULE, StepFailed, StepResult, result_of
+from ..contract import StepSpec, allowed_images_from_env, error_uri, image_allowed
+from ..settings import settings_from_env
+from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
 
 if TYPE_CHECKING:
     import kubernetes.client
@@ -35,16 +35,17 @@ if TYPE_CHECKING:
 MANAGED_BY = "sqlml-dagster"
 #: The runtime base image built from this repository's Dockerfile (docs/kubernetes.md).
 DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
-#: Environment variables that configure the launcher without code (``SQLML_LAUNCHER``
-#: picks it; see :func:`launcher_from_env`).
-LAUNCHER_ENV = "SQLML_LAUNCHER"
+
+
 #: Waiting reasons of a container that will never start by itself.
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
 
 
-class KubernetesLauncher(dg.ConfigurableResource):
-    """Runs each ML step as a Kubernetes Job from the image its statement names."""
+class KubernetesSettings(BaseModel):
+    """The Kubernetes launcher's settings, declared once: the resource, the ``kind:
+    kubernetes`` launcher of a SqlMlProject's defs.yaml and ``SQLML_K8S_<NAME>`` environment
+    variables (:func:`launcher_from_env`) all take exactly these."""
 
     namespace: str = Field(default="default", description="Namespace of the Jobs.")
     default_image: str | None = Field(
@@ -52,26 +53,47 @@ class KubernetesLauncher(dg.ConfigurableResource):
     )
     allowed_images: list[str] = Field(
         default_factory=list,
-        description="Registry/repository prefixes a step image must start with (empty: any).",
+        description="Registry/repository prefixes a statement's image must start with, "
+        "checked at compile time (SQLML208); empty: any.",
     )
     gpu_resource_name: str = Field(
-        default="nvidia.com/gpu", description="Extended resource for resources.gpu."
+        default="nvidia.com/gpu",
+        json_schema_extra={"env": "SQLML_K8S_GPU_RESOURCE"},
+        description="Extended resource that `WITH resources.gpu = N` requests.",
     )
-    node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: list[dict[str, Any]] = Field(default_factory=list)
-    affinity: dict[str, Any] | None = None
-    service_account_name: str | None = None
-    image_pull_secrets: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict, description="Non-secret environment.")
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="Node labels a step's pod must be scheduled on."
+    )
+    tolerations: list[dict[str, Any]] = Field(
+        default_factory=list, description="Pod tolerations (Kubernetes' own shape)."
+    )
+    affinity: dict[str, Any] | None = Field(
+        default=None, description="Pod affinity (Kubernetes' own shape)."
+    )
+    service_account_name: str | None = Field(
+        default=None,
+        json_schema_extra={"env": "SQLML_K8S_SERVICE_ACCOUNT"},
+        description="Service account of the step pods.",
+    )
+    image_pull_secrets: list[str] = Field(
+        default_factory=list, description="Secrets for pulling private images."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Non-secret environment variables of the steps."
+    )
     env_from_secrets: list[str] = Field(
         default_factory=list,
-        description="Secrets whose keys become the step's environment (storage credentials).",
+        description="Secrets whose keys become the steps' environment (storage credentials).",
     )
-    run_as_non_root: bool = False
-    run_as_user: int | None = None
-    backoff_limit: int = 0
-    active_deadline_seconds: int | None = None
-    ttl_seconds_after_finished: int | None = 3600
+    run_as_non_root: bool = Field(default=False, description="Require a non-root user.")
+    run_as_user: int | None = Field(default=None, description="User id of the step container.")
+    backoff_limit: int = Field(default=0, description="Job retries before it fails.")
+    active_deadline_seconds: int | None = Field(
+        default=None, description="Longest a step's Job may run."
+    )
+    ttl_seconds_after_finished: int | None = Field(
+        default=3600, description="How long a finished Job is kept."
+    )
     unschedulable_timeout_seconds: float = Field(
         default=300.0, description="How long a pod may stay unschedulable before failing."
     )
@@ -80,17 +102,36 @@ class KubernetesLauncher(dg.ConfigurableResource):
     )
     shared_volume_claim: str | None = Field(
         default=None,
-        description="A PersistentVolumeClaim mounted at shared_volume_path, for local stores.",
+        description="A PersistentVolumeClaim mounted at shared_volume_path, for stores on "
+        "a shared volume rather than s3://.",
     )
-    shared_volume_path: str = "/sqlml"
+    shared_volume_path: str = Field(default="/sqlml", description="Mount path of the claim.")
     python: str = Field(default="python", description="The interpreter inside the image.")
     api_host: str | None = Field(
         default=None, description="API server URL (no auth); otherwise kubeconfig/in-cluster."
     )
-    kubeconfig: str | None = None
-    kube_context: str | None = None
-    in_cluster: bool = False
+    kubeconfig: str | None = Field(
+        default=None, description="Kubeconfig file (relative: to this defs.yaml's folder)."
+    )
+    kube_context: str | None = Field(
+        default=None,
+        description="Kubeconfig context.",
+        json_schema_extra={"env": "SQLML_K8S_CONTEXT"},
+    )
+    in_cluster: bool = Field(
+        default=False, description="Use the pod's service account (orchestrator in-cluster)."
+    )
     watch_seconds: int = Field(default=2, description="Longest wait between status checks.")
+
+
+class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
+    """Runs each ML step as a Kubernetes Job from the image its statement names."""
+
+    KIND: ClassVar[str] = "kubernetes"
+
+    @property
+    def shares_filesystem(self) -> bool:
+        return False
 
     # -- the manifest ---------------------------------------------------------------------
 
@@ -227,7 +268,7 @@ class KubernetesLauncher(dg.ConfigurableResource):
         spec: StepSpec,
         spec_uri: str,
         env: Mapping[str, str] | None = None,
-    ) -> StepResult:
+    ) -> LaunchResult:
         self.check_reachable(spec, spec_uri)
         from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_session
         from dagster_k8s.pipes import PipesK8sPodLogsMessageReader
@@ -575,48 +616,11 @@ def job_name(spec: StepSpec, run_id: str, suffix: str | None = None) -> str:
     return f"{stem}-{dns_label(run_id)[:8].rstrip('-')}-{suffix or secrets.token_hex(2)}"
 
 
-def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:
-    """``SQLML_K8S_ALLOWED_IMAGES``: the allow-list as deployments and CI set it (read in
-    ``contract``, so ``sqlml check`` gets it without importing Dagster)."""
-    from ..contract import allowed_images_from_env as from_env
-
-    return from_env(environ)
-
-
-def _comma_list(text: str) -> list[str]:
-    return [v.strip() for v in text.split(",") if v.strip()]
-
-
-def launcher_from_env(environ: Mapping[str, str]) -> KubernetesLauncher | None:
-    """``SQLML_LAUNCHER=kubernetes`` plus ``SQLML_K8S_*`` settings → a KubernetesLauncher;
-    None for ``local`` (the default). Moving a project to a cluster is a change of
-    environment, never of SQL."""
-    choice = environ.get(LAUNCHER_ENV, "local").strip().lower()
-    if choice in ("", "local"):
-        return None
-    if choice != "kubernetes":
-        raise ValueError(f"{LAUNCHER_ENV}={choice!r}: choose 'local' or 'kubernetes'")
-
-    def listed(name: str) -> list[str]:
-        return _comma_list(environ.get(name, ""))
-
-    settings: dict[str, Any] = {
-        "namespace": environ.get("SQLML_K8S_NAMESPACE", "default"),
-        "default_image": environ.get("SQLML_K8S_DEFAULT_IMAGE", DEFAULT_IMAGE),
-        "allowed_images": allowed_images_from_env(environ),
-        "gpu_resource_name": environ.get("SQLML_K8S_GPU_RESOURCE", "nvidia.com/gpu"),
-        "env_from_secrets": listed("SQLML_K8S_ENV_FROM_SECRETS"),
-        "image_pull_secrets": listed("SQLML_K8S_IMAGE_PULL_SECRETS"),
-        "service_account_name": environ.get("SQLML_K8S_SERVICE_ACCOUNT") or None,
-        "shared_volume_claim": environ.get("SQLML_K8S_SHARED_VOLUME_CLAIM") or None,
-        "shared_volume_path": environ.get("SQLML_K8S_SHARED_VOLUME_PATH", "/sqlml"),
-        "api_host": environ.get("SQLML_K8S_API_HOST") or None,
-        "kubeconfig": environ.get("SQLML_K8S_KUBECONFIG") or None,
-        "kube_context": environ.get("SQLML_K8S_CONTEXT") or None,
-        "in_cluster": environ.get("SQLML_K8S_IN_CLUSTER", "").lower() in ("1", "true", "yes"),
-        "run_as_non_root": environ.get("SQLML_K8S_RUN_AS_NON_ROOT", "").lower()
-        in ("1", "true", "yes"),
-    }
+def kubernetes_from_env(environ: Mapping[str, str]) -> KubernetesLauncher:
+    """A KubernetesLauncher from ``SQLML_K8S_<SETTING>`` variables (and the allow-list's
+    ``SQLML_K8S_ALLOWED_IMAGES``, which ``sqlml check`` reads too)."""
+    settings = settings_from_env(KubernetesSettings, environ, prefix="SQLML_K8S_")
+    settings["allowed_images"] = allowed_images_from_env(environ)
     return KubernetesLauncher(**settings)
 
 

@@ -1,0 +1,120 @@
+"""StepResult: what a step reports back to the orchestrator, typed and versioned.
+
+The runtime builds one of these at the end of every step and sends it as a Dagster Pipes
+custom message (``to_json``); the orchestrator reads it back with :func:`result_from_json`
+and never looks into an untyped dict. Like the StepSpec it is versioned: a result from an
+older step image still reads (missing fields take their defaults), one from a newer image
+that this orchestrator cannot read is refused with a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+RESULT_VERSION = 1
+
+
+class ResultError(ValueError):
+    """A step result this orchestrator cannot read."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The base of every step's result; ``KINDS`` are the StepSpec kinds it answers."""
+
+    KINDS: ClassVar[tuple[str, ...]] = ()
+
+    kind: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "result_version": RESULT_VERSION}
+
+
+@dataclass(frozen=True)
+class TrainingResult(StepResult):
+    """``train`` (a model fitted into the reserved version folder) and ``register`` (a
+    model file checked and copied into it): what the version's manifest records."""
+
+    KINDS = ("train", "register")
+
+    flavor: str = ""
+    #: The input columns the model reads, in order.
+    features: list[str] = field(default_factory=list)
+    #: The files written into the version folder (relative names).
+    artifacts: list[str] = field(default_factory=list)
+    #: What ``signature.json`` holds: task, classes, feature plan, format.
+    signature: dict[str, Any] = field(default_factory=dict)
+    frameworks: dict[str, str] = field(default_factory=dict)
+    #: The constructor arguments the model was built with (final, JSON-safe).
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    #: Per-epoch rows of the deep-learning flavors.
+    history: list[dict[str, Any]] = field(default_factory=list)
+    training_rows: int | None = None
+    training_seconds: float | None = None
+    label: str | None = None
+    #: register: the class the file turned out to hold.
+    model_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class PredictionResult(StepResult):
+    """``predict``: rows scored into the output Parquet."""
+
+    KINDS = ("predict",)
+
+    rows: int = 0
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationResult(StepResult):
+    """``evaluate``: the metrics written as one row into the output Parquet."""
+
+    KINDS = ("evaluate",)
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class ExplanationResult(StepResult):
+    """``explain``: per-feature attributions (one output row each) and a summary plot."""
+
+    KINDS = ("explain",)
+
+    method: str = ""
+    measure: str = ""
+    rows: int = 0
+    importances: dict[str, float] = field(default_factory=dict)
+    plot_uri: str | None = None
+
+
+_BY_KIND: dict[str, type[StepResult]] = {
+    kind: cls
+    for cls in (TrainingResult, PredictionResult, EvaluationResult, ExplanationResult)
+    for kind in cls.KINDS
+}
+
+
+def result_from_json(raw: Mapping[str, Any]) -> StepResult:
+    """The typed result of a Pipes message; unknown fields (a newer image) are ignored."""
+    version = raw.get("result_version", 1)
+    if not isinstance(version, int) or version > RESULT_VERSION:
+        raise ResultError(
+            f"step result version {version!r} is newer than this orchestrator understands "
+            f"(≤ {RESULT_VERSION}); upgrade sqlml-dagster where Dagster runs"
+        )
+    cls = _BY_KIND.get(str(raw.get("kind")))
+    if cls is None:
+        raise ResultError(f"a step reported a result of unknown kind {raw.get('kind')!r}")
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def is_step_result(message: object) -> bool:
+    """Whether a Pipes custom message is a step's result (and not something else a user's
+    model code reported)."""
+    return isinstance(message, Mapping) and message.get("kind") in _BY_KIND

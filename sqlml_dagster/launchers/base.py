@@ -1,0 +1,95 @@
+"""The Launcher seam: how the orchestrator runs one StepSpec, wherever it runs.
+
+Every launcher runs the same command — ``python -m sqlml_dagster.runtime SPEC_URI`` — in
+some process (a local subprocess, a Kubernetes Job's pod), talks to it through Dagster
+Pipes, and hands back a :class:`LaunchResult`. Which launcher runs a project is a resource
+setting, never a change to its SQL; no caller names a concrete launcher class.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import dagster as dg
+import fsspec
+
+from ..contract import ResultError, StepResult, StepSpec, error_uri, is_step_result
+from ..contract import result_from_json as _result_from_json
+
+#: The step entrypoint every launcher runs.
+RUNTIME_MODULE = "sqlml_dagster.runtime"
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    """What a launched step reported, and where it ran."""
+
+    result: StepResult
+    #: The materialization metadata the step reported (``metric/*``, row counts, …).
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: Where it ran: ``local`` or ``job/<namespace>/<name>``.
+    launched_as: str = "local"
+    #: The image by digest, when the launcher ran one (Kubernetes reports it).
+    image_digest: str | None = None
+
+
+class StepFailed(dg.Failure):
+    """A step ended without a result; the description says why in the user's terms."""
+
+
+@runtime_checkable
+class Launcher(Protocol):
+    """Runs one step. ``KIND`` names it in settings (``SQLML_LAUNCHER``, ``kind:`` in
+    defs.yaml) and to the translator (a ``kubernetes`` kind on step-running assets)."""
+
+    KIND: ClassVar[str]
+
+    @property
+    def shares_filesystem(self) -> bool:
+        """Whether the step sees the orchestrator's files: then the project's ``models/``
+        folder goes on its ``PYTHONPATH`` (in a cluster, the image holds the code)."""
+        ...
+
+    def launch(
+        self,
+        context: dg.AssetExecutionContext,
+        spec: StepSpec,
+        spec_uri: str,
+        env: Mapping[str, str] | None = None,
+    ) -> LaunchResult:
+        """Run the step; ``env`` adds variables the step needs (storage settings)."""
+        ...
+
+
+def result_of(invocation: dg.PipesClientCompletedInvocation) -> LaunchResult:
+    """The step's typed result from its Pipes messages (the last one it reported)."""
+    reported = [m for m in invocation.get_custom_messages() if is_step_result(m)]
+    if not reported:
+        raise StepFailed(description="the step finished without reporting a result")
+    try:
+        result = _result_from_json(reported[-1])
+    except ResultError as e:
+        raise StepFailed(description=str(e)) from None
+    # A step that ran for checks alone (quality gates without their evaluation table)
+    # has no asset in scope and reports no materialization.
+    materialized = [
+        r
+        for r in invocation.get_results(implicit_materializations=False)
+        if isinstance(r, dg.MaterializeResult)
+    ]
+    metadata = dict(invocation.get_materialize_result().metadata or {}) if materialized else {}
+    return LaunchResult(result=result, metadata=metadata)
+
+
+def failure_reason(spec: StepSpec, spec_uri: str, error: Exception) -> str:
+    """The user-facing reason a step wrote beside its spec, else the launcher's error."""
+    reason = str(error)
+    try:
+        with fsspec.open(error_uri(spec_uri), "r", encoding="utf-8") as f:
+            reason = json.load(f).get("message", reason)
+    except (FileNotFoundError, ValueError, OSError):
+        pass
+    return f"{spec.kind} step for '{spec.model_name}' failed: {reason}"

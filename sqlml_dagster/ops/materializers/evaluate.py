@@ -1,0 +1,137 @@
+"""``SELECT … TO EVALUATE model[@N] WITH validation.metrics = "…" [, check.m >= x] LABEL y
+INTO t``: one row of metrics, and quality gates as blocking checks on the model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from ...compiler.ir import EvaluateStatement
+from ...compiler.project import Node
+from ...contract import DEFAULT_EVALUATION_METRICS, EVALUATION_METRICS, EvaluationResult, StepSpec
+from ...store import GateResult
+from ...store.models import now_iso
+from ..checks import gate_check_results, node_gates
+from ..metadata import metrics_table
+from .base import Materializer, StepInputs, StepResults
+from .scoring import Scored, score_into_table, scoring_spec
+
+if TYPE_CHECKING:
+    from ..step import AssetStep
+
+
+def run(step: AssetStep) -> StepResults:
+    """With ``check.*`` thresholds the evaluation also judges its model's quality gates."""
+    statement = step.node.statement
+    assert isinstance(statement, EvaluateStatement)
+    if statement.checks:
+        yield from _evaluate_with_gates(step)
+    else:
+        yield from _evaluate(step)
+
+
+def _evaluate(step: AssetStep) -> StepResults:
+    """``TO EVALUATE m … LABEL y INTO t``: one row of metrics for the current version of m."""
+    statement = step.node.statement
+    assert isinstance(statement, EvaluateStatement)
+    scored = score_into_table(step, step_spec, statement.model, statement.model_version)
+    metrics = _metrics(scored)
+    yield dg.MaterializeResult(
+        metadata={
+            **scored.metadata,
+            "metrics": metrics_table(metrics, scored.manifest.metrics),
+        }
+    )
+
+
+def _evaluate_with_gates(step: AssetStep) -> StepResults:
+    """``TO EVALUATE m WITH check.accuracy >= 0.9 … INTO t``: score the *candidate* — the
+    version plain ``@latest`` names (newest, or promoted), not the last one that passed —
+    record each gate's outcome on that version, and report them as blocking checks on
+    ``m``. A failure fails this step after the table is written, which is how Dagster
+    keeps the run's predictions of ``m`` from running."""
+    context, node, statement = step.context, step.node, step.node.statement
+    assert isinstance(statement, EvaluateStatement)
+    gates = node_gates(node)
+    table_selected = bool(context.selected_asset_keys)
+    scored = score_into_table(
+        step, step_spec, statement.model, statement.model_version, gated=False, load=table_selected
+    )
+    metrics = _metrics(scored)
+    results = [
+        GateResult(
+            name=gate.name,
+            metric=gate.metric,
+            op=gate.op,
+            threshold=gate.threshold,
+            value=metrics.get(gate.metric),
+            passed=gate.passes(metrics.get(gate.metric)),
+            evaluated_at=now_iso(),
+            evaluation=gate.evaluation,
+            dagster_run_id=context.run_id,
+        )
+        for gate in gates
+    ]
+    step.storage.models().record_gates(scored.version, results)
+    for r in results:
+        log = context.log.info if r.passed else context.log.error
+        log(
+            f"quality gate {r.name} on {scored.version.ref}: {r.text} — "
+            + ("passed" if r.passed else "FAILED")
+        )
+    selected = {k.name: k.asset_key for k in context.selected_asset_check_keys}
+    checks = gate_check_results(gates, results, scored.version, selected)
+    if table_selected:
+        yield dg.MaterializeResult(
+            metadata={
+                **scored.metadata,
+                "metrics": metrics_table(metrics, scored.manifest.metrics),
+                "gates": dg.MetadataValue.json(
+                    {r.name: "passed" if r.passed else f"failed: {r.text}" for r in results}
+                ),
+            },
+            check_results=checks,
+        )
+    else:
+        yield from checks
+    failed = [r for r in results if not r.passed and r.name in selected]
+    if failed:
+        # Dagster would fail the step for a failed blocking check anyway; saying why in
+        # the user's terms replaces its generic "blocking asset check failed".
+        raise dg.Failure(
+            description=f"quality gate{'s' if len(failed) > 1 else ''} failed on "
+            f"{scored.version.ref}: "
+            + "; ".join(f"{r.name}: {r.text}" for r in failed)
+            + f". Steps using {statement.model} in this run do not run; @latest keeps "
+            "the newest version that passed (docs/quality-gates.md)"
+        )
+
+
+def step_spec(node: Node, places: StepInputs) -> StepSpec:
+    statement = node.statement
+    assert isinstance(statement, EvaluateStatement) and places.model is not None
+    params = _with_gate_metrics(statement, places.model.task)
+    return scoring_spec(node, places, "evaluate", params=params, label=statement.label)
+
+
+def _metrics(scored: Scored) -> dict[str, float]:
+    result = scored.result
+    assert isinstance(result, EvaluationResult)
+    return {str(k): float(v) for k, v in result.metrics.items()}
+
+
+def _with_gate_metrics(statement: EvaluateStatement, task: str) -> dict[str, dict[str, Any]]:
+    """The step's params; an evaluation with gates also computes every gated metric — the
+    written ``validation.metrics`` (or the task's defaults) plus those it lacks."""
+    params = statement.params_by_namespace()
+    if not statement.checks:
+        return params
+    written = statement.metrics
+    names = list(written) if written else list(DEFAULT_EVALUATION_METRICS.get(task, ("accuracy",)))
+    known = {EVALUATION_METRICS.get(n.lower().replace("_", ""), n) for n in names}
+    names += [c.metric for c in statement.checks if c.metric not in known]
+    return {**params, "validation": {**params.get("validation", {}), "metrics": names}}
+
+
+MATERIALIZER = Materializer(kind=EvaluateStatement.KIND, run=run, step_spec=step_spec)

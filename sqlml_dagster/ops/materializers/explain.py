@@ -1,0 +1,57 @@
+"""``SELECT … TO EXPLAIN model[@N] [USING explainer] INTO t``: one row per feature and a
+summary plot on the asset."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import fsspec
+
+from ...compiler.ir import ExplainStatement
+from ...compiler.project import Node
+from ...contract import ExplanationResult, StepSpec
+from .base import Materializer, StepInputs, StepResults
+from .scoring import score_into_table, scoring_spec
+
+if TYPE_CHECKING:
+    from ..step import AssetStep
+
+
+def run(step: AssetStep) -> StepResults:
+    """``TO EXPLAIN m … [USING explainer] INTO t``: one row per feature, and the summary
+    plot embedded in the materialization (the step folder it was written to is cleaned)."""
+    statement = step.node.statement
+    assert isinstance(statement, ExplainStatement)
+    scored = score_into_table(step, step_spec, statement.model, statement.model_version)
+    result = scored.result
+    assert isinstance(result, ExplanationResult)
+    metadata = {**scored.metadata, "explain_method": result.method}
+    plot_uri = result.plot_uri
+    if plot_uri:
+        try:
+            with fsspec.open(str(plot_uri), "rb") as f:
+                png = base64.b64encode(f.read()).decode()
+        except OSError as e:
+            step.context.log.warning(f"could not read the explanation plot {plot_uri}: {e}")
+        else:
+            metadata["plot"] = dg.MetadataValue.md(
+                f"![{step.node.name} explanation](data:image/png;base64,{png})"
+            )
+            metadata["plot_uri"] = dg.MetadataValue.path(str(plot_uri))
+    if result.importances:
+        metadata["importances"] = dg.MetadataValue.json(result.importances)
+    yield dg.MaterializeResult(metadata=metadata)
+
+
+def step_spec(node: Node, places: StepInputs) -> StepSpec:
+    """Scored against the model's label when the SELECT has it."""
+    statement = node.statement
+    assert isinstance(statement, ExplainStatement) and places.model is not None
+    return scoring_spec(
+        node, places, "explain", explainer=statement.explainer, label=places.model.label
+    )
+
+
+MATERIALIZER = Materializer(kind=ExplainStatement.KIND, run=run, step_spec=step_spec)

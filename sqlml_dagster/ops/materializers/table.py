@@ -1,0 +1,63 @@
+"""Plain SQL: tables and views, run in the warehouse (``ML_PREDICT`` calls included)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from sqlglot import exp
+
+from ...compiler.ir import SqlStatement
+from ..metadata import table_metadata
+from ..model_functions import ModelFunctions
+from .base import Materializer, StepResults
+
+if TYPE_CHECKING:
+    from ..step import AssetStep
+
+
+def run(step: AssetStep) -> StepResults:
+    """A table or view: the file's session statements, the defining statement (``CREATE``
+    as ``CREATE OR REPLACE``; an ``INSERT`` target created empty on its first run) and
+    its followups, in one warehouse transaction."""
+    node, warehouse, context = step.node, step.warehouse, step.context
+    statements: list[exp.Expr] = [s.tree for s in node.session]
+    defining = node.statement
+    assert isinstance(defining, SqlStatement)  # the only kind registered as "sql"
+    if defining.creates:
+        statements.append(_as_create_or_replace(defining.tree))
+    else:  # an append-only table produced by INSERT: create it empty on first run
+        query = defining.tree.expression
+        if isinstance(query, exp.Query) and not warehouse.table_exists(node.name):
+            statements.append(
+                exp.Create(
+                    this=defining.tree.this.copy(),
+                    kind="TABLE",
+                    exists=True,
+                    expression=query.copy().limit(0),
+                )
+            )
+        statements.append(defining.tree)
+    statements.extend(s.tree for s in node.followups)
+    context.log.info(
+        f"running {len(statements)} statement(s) for {node.name} in {warehouse.location}"
+    )
+    calls = ModelFunctions.for_statements(step, statements)
+    warehouse.run_statements(
+        calls.rewritten, search_path=step.search_path, functions=calls.functions
+    )
+    metadata = table_metadata(node, warehouse.stats(node.name))
+    if calls.versions:
+        metadata["models"] = dg.MetadataValue.json(calls.versions)
+    yield dg.MaterializeResult(metadata=metadata)
+
+
+def _as_create_or_replace(tree: exp.Expr) -> exp.Expr:
+    """Assets are rebuilt on every materialization, so ``CREATE`` means ``CREATE OR REPLACE``."""
+    create = tree.copy()
+    create.set("replace", True)
+    create.set("exists", False)
+    return create
+
+
+MATERIALIZER = Materializer(kind=SqlStatement.KIND, run=run)

@@ -1,0 +1,191 @@
+"""One materialization on the orchestrator: the node, its resources and what they share.
+
+An asset's op builds an :class:`AssetStep` and calls :meth:`AssetStep.run`; the node's
+statement kind picks the materializer (``ops/materializers``) that does the work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import fsspec
+from pydantic import Field
+from sqlglot import exp
+
+from ..compiler.ir import QualifiedName, TrainStatement
+from ..compiler.project import Node
+from ..contract import StepSpec
+from ..launchers import Launcher, LaunchResult
+from ..store import DataStore, Gate, ModelNotFound, ModelVersion
+from ..store.models import CorruptVersion
+from ..warehouses import TableStats, Warehouse
+from .model_functions import ModelFunctions
+from .places import StepInputs
+from .storage import SqlMlStorage
+
+
+class SqlMlRunConfig(dg.Config):
+    """Run configuration of every sqlml asset (the launchpad's ``ops`` section)."""
+
+    force: bool = Field(
+        default=False,
+        description="Retrain models even when statement, params, data and image are unchanged.",
+    )
+
+
+#: The folder of a project's own model packages (PYTHONPATH of local steps).
+MODELS_DIR = "models"
+
+#: A run tag with the same effect as ``force: true`` (handy with ``dagster asset materialize``).
+FORCE_TAG = "sqlml/force"
+
+
+@dataclass(frozen=True)
+class AssetStep:
+    """Everything one materialization needs: the Dagster context, the node, the resources."""
+
+    context: dg.AssetExecutionContext
+    node: Node
+    warehouse: Warehouse
+    storage: SqlMlStorage
+    launcher: Launcher
+    sql_file: Path
+    config: SqlMlRunConfig = dataclasses.field(default_factory=SqlMlRunConfig)
+    #: The compiled SQL folder; its ``models/`` (or its parent's) holds model packages.
+    project_root: Path | None = None
+    #: Quality gates by model key (``TO EVALUATE … WITH check.*``): what ``@latest``
+    #: means for a step that uses a gated model (``docs/quality-gates.md``).
+    gates: Mapping[str, tuple[Gate, ...]] = dataclasses.field(default_factory=dict)
+
+    def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        """What the asset's op yields: its statement kind's materializer decides (an
+        evaluation with thresholds also yields its quality gates, which Dagster may have
+        selected without the table: then the gates run and the table stays as it is)."""
+        from .materializers import materializer_for
+
+        yield from materializer_for(self.node.statement).run(self)
+        if self.launches_steps:
+            self.clean_old_step_data()
+
+    @property
+    def launches_steps(self) -> bool:
+        """Whether this node runs a step (and leaves step data behind)."""
+        from .materializers import materializer_for
+
+        return materializer_for(self.node.statement).launches_steps
+
+    def model_version(
+        self, name: QualifiedName, version: int | None = None, *, gated: bool = True
+    ) -> ModelVersion:
+        """``name@version`` (``None``: what ``@latest`` resolves to — for a gated model, the
+        newest version that passed its gates), or a failure naming the versions that exist.
+        ``gated=False`` is the evaluation that runs the gates: it scores the candidate."""
+        gates = self.gates.get(name.key, ()) if gated else ()
+        try:
+            return self.storage.models().get(name.key, version, gates=gates)
+        except (ModelNotFound, CorruptVersion) as e:
+            raise dg.Failure(description=str(e)) from None
+
+    @property
+    def force(self) -> bool:
+        """Retrain even when nothing changed: ``WITH train.force = true``, the run config's
+        ``force``, or the run tag ``sqlml/force=true``."""
+        statement = self.node.statement
+        written = statement.param("train.force") if isinstance(statement, TrainStatement) else None
+        tag = self.context.run.tags.get(FORCE_TAG, "")
+        return bool(written) or self.config.force or tag.lower() in ("1", "true", "yes")
+
+    def launch(self, spec: StepSpec, data: DataStore, step_uri: str) -> LaunchResult:
+        """Write the spec into the step's folder and run it through the launcher."""
+        spec_uri = data.uri(step_uri, "spec.json")
+        with fsspec.open(spec_uri, "w", encoding="utf-8") as f:
+            f.write(spec.to_json())
+        env = self.storage.step_env()
+        if self.launcher.shares_filesystem and self.models_dir is not None:
+            # Locally the project's models/ folder is importable; in a cluster the image is.
+            env["PYTHONPATH"] = str(self.models_dir)
+        return self.launcher.launch(self.context, spec, spec_uri, env=env)
+
+    @property
+    def models_dir(self) -> Path | None:
+        """The project's model-package folder: ``models/`` beside the SQL folder or in it."""
+        sql_root = self.project_root or self.sql_file.parent
+        for candidate in (sql_root.parent / MODELS_DIR, sql_root / MODELS_DIR):
+            if candidate.is_dir():
+                return candidate.resolve()
+        return None
+
+    def model_code_fingerprint(self, reference: str) -> str | None:
+        """A digest of the model's Python package when it lives in the project's models/
+        folder, so editing the model class retrains it (an image's digest covers the rest)."""
+        folder = self.models_dir
+        if folder is None:
+            return None
+        top = reference.split(".", 1)[0]
+        found = [folder / f"{top}.py"] if (folder / f"{top}.py").is_file() else []
+        if (folder / top).is_dir():
+            found = sorted((folder / top).rglob("*.py"))
+        if not found:
+            return None
+        digest = hashlib.sha256()
+        for path in found:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()[:16]
+
+    def clean_old_step_data(self) -> None:
+        """Remove step folders of runs older than the storage's retention (not this run's)."""
+        hours = self.storage.data_retention_hours
+        if not hours:
+            return
+        try:
+            removed = self.storage.data().gc(timedelta(hours=hours), keep={self.context.run_id})
+        except OSError as e:  # cleaning is housekeeping: never fail an asset over it
+            self.context.log.warning(f"could not clean old step data: {e}")
+            return
+        if removed:
+            self.context.log.info(
+                f"removed step data of {len(removed)} run(s) older than {hours:g} h"
+            )
+
+    @property
+    def search_path(self) -> str:
+        """Relative file paths in SQL resolve against the SQL file's folder."""
+        return str(self.sql_file.parent)
+
+    def export_input(
+        self, select: exp.Expr, name: str = "input.parquet"
+    ) -> tuple[DataStore, str, str, TableStats]:
+        """Export a SELECT of the statement to ``name`` in the step's folder."""
+        data = self.storage.data()
+        step_uri = data.step_uri(self.context.run_id, *self.key_path)
+        input_uri = data.uri(step_uri, name)
+        calls = ModelFunctions.for_statements(self, [select])  # ML_PREDICT in the SELECT
+        stats = self.warehouse.export_query(
+            calls.rewritten[0],
+            input_uri,
+            search_path=self.search_path,
+            functions=calls.functions,
+        )
+        return data, step_uri, input_uri, stats
+
+    def places(self, step_uri: str, **fields: Any) -> StepInputs:
+        """Where this materialization's step reads and writes (see :class:`StepInputs`)."""
+        return StepInputs(step_id=self.step_id, step_uri=step_uri, **fields)
+
+    @property
+    def step_id(self) -> str:
+        return f"{self.context.run_id}/{'/'.join(self.key_path)}"
+
+    @property
+    def key_path(self) -> list[str]:
+        """The asset key's path — also when a run selected only the node's checks, where
+        Dagster's ``context.asset_key`` has no selected asset to name."""
+        (key,) = self.context.assets_def.node_keys_by_output_name.values()
+        return list(key.path)

@@ -1,0 +1,49 @@
+"""Warehouses: the database engines a project's tables live in (``base.Warehouse``).
+
+DuckDB is the embedded default. Adding an engine is its module plus one line in
+:data:`WAREHOUSE_KINDS`; callers get one from :func:`warehouse_from_url` or a resource
+and never name its class.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from .base import LoadMode, MlPredictStrategy, SqlFunction, TableStats, Warehouse
+
+#: ``SQLML_WAREHOUSE``: the warehouse URL a deployment sets without code.
+WAREHOUSE_ENV = "SQLML_WAREHOUSE"
+#: URL scheme → ``module:factory`` building the warehouse from the URL (imported lazily:
+#: a driver is loaded only by a project that uses its engine).
+WAREHOUSE_KINDS: Mapping[str, str] = {
+    "duckdb": "sqlml_dagster.warehouses.duckdb:duckdb_from_url",
+}
+
+
+def warehouse_from_url(url: str) -> Warehouse:
+    """The warehouse a URL names: ``duckdb:///path/to/file.duckdb`` (or a plain file path,
+    or ``:memory:``)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else "duckdb"
+    target = WAREHOUSE_KINDS.get(scheme)
+    if target is None:
+        raise ValueError(
+            f"warehouse URL {url.split('://', 1)[0]}://…: this version connects to "
+            + ", ".join(f"{kind}://" for kind in WAREHOUSE_KINDS)
+        )
+    module, factory = target.split(":")
+    warehouse: Any = getattr(importlib.import_module(module), factory)(url)
+    return warehouse
+
+
+__all__ = [
+    "WAREHOUSE_ENV",
+    "WAREHOUSE_KINDS",
+    "LoadMode",
+    "MlPredictStrategy",
+    "SqlFunction",
+    "TableStats",
+    "Warehouse",
+    "warehouse_from_url",
+]

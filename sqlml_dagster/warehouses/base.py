@@ -1,0 +1,120 @@
+"""The Warehouse seam: what the orchestrator asks of the database that holds the tables.
+
+Table assets run their SQL in it; ML steps export a SELECT's rows from it to Parquet (and
+fingerprint them on the way) and load a step's Parquet output back into a table; the
+``sqlml sql`` shell and the training-data checks query it. Each engine is one module in
+this package implementing :class:`Warehouse`; callers only ever see the protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Protocol, runtime_checkable
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..compiler.ir import QualifiedName
+
+#: How a step's output replaces a table: all of it, added rows, or the rows of one
+#: partition's window (deleted and inserted in one transaction).
+LoadMode = Literal["replace", "append", "partition"]
+
+#: How ``ML_PREDICT(model, …)`` inside a table's SQL is evaluated: ``udf`` registers the
+#: model as a vectorized Python function on the connection (DuckDB: the model runs in the
+#: orchestrator's process, beside the engine).
+MlPredictStrategy = Literal["udf"]
+
+
+@dataclass(frozen=True)
+class SqlFunction:
+    """A vectorized Python function made callable from SQL for one materialization:
+    Arrow arrays in (one per parameter), one Arrow array out."""
+
+    name: str
+    function: Callable[..., pa.Array]
+    parameters: tuple[str, ...]
+    return_type: str
+
+
+@dataclass(frozen=True)
+class TableStats:
+    rows: int
+    columns: tuple[tuple[str, str], ...]  # (name, type)
+    #: Content fingerprint of an exported query (schema + rows, independent of row order).
+    fingerprint: str = ""
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """One database engine. ``KIND`` names it (``duckdb``) to settings and the UI."""
+
+    KIND: ClassVar[str]
+    #: The engine's own errors, whose message is the user's answer (the SQL shell shows
+    #: them as they are instead of a traceback).
+    ERRORS: ClassVar[tuple[type[BaseException], ...]]
+
+    @property
+    def dialect(self) -> str:
+        """The sqlglot dialect statements are rendered in for this engine."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where it is, for log lines (a file, a host/database; never credentials)."""
+        ...
+
+    @property
+    def ml_predict(self) -> MlPredictStrategy:
+        """How ``ML_PREDICT`` in a table's SQL is evaluated on this engine."""
+        ...
+
+    def run_statements(
+        self,
+        statements: Sequence[exp.Expr],
+        *,
+        search_path: str | None = None,
+        functions: Sequence[SqlFunction] = (),
+    ) -> None:
+        """Run statements in one transaction: a failure leaves the previous table intact."""
+        ...
+
+    def stats(self, name: QualifiedName) -> TableStats: ...
+
+    def table_exists(self, name: QualifiedName) -> bool: ...
+
+    def export_query(
+        self,
+        query: exp.Expr,
+        uri: str,
+        *,
+        search_path: str | None = None,
+        functions: Sequence[SqlFunction] = (),
+    ) -> TableStats:
+        """Stream a query's rows into Parquet at any fsspec URL, fingerprinting the content
+        (order-independent) on the way."""
+        ...
+
+    def query(
+        self,
+        query: exp.Expr,
+        *,
+        functions: Sequence[SqlFunction] = (),
+        limit: int,
+        search_path: str | None = None,
+    ) -> tuple[tuple[str, ...], list[tuple[object, ...]]] | None:
+        """One statement's columns and at most ``limit`` rows (``None``: no result set)."""
+        ...
+
+    def load_parquet(
+        self,
+        name: QualifiedName,
+        uri: str,
+        *,
+        mode: LoadMode = "replace",
+        rows: exp.Expr | None = None,
+    ) -> None:
+        """Load a step's Parquet output into table ``name`` atomically (``rows``: the
+        predicate of the partition ``mode="partition"`` replaces)."""
+        ...
