@@ -244,16 +244,3 @@ def test_unknown_fields_from_a_newer_orchestrator_are_ignored() -> None:
         "future_field": 1,
     }
     assert StepSpec.from_json(json.dumps(raw)).model_name == "m"
-
-
-def test_the_runtime_imports_neither_dagster_nor_the_compiler() -> None:
-    """A step image installs sqlml-dagster[runtime] only: the entrypoint must not need more."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, sqlml_dagster.runtime, sqlml_dagster.runtime.flavors.sklearn\n"
-        "print(sorted(m for m in ('dagster', 'duckdb', 'sqlglot') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from functools import cache
 
 from . import codes
+from .cron import is_valid_cron
 from .diagnostics import Span
 from .ir import Directive, DirectiveCall, ObjectKind
 
@@ -337,13 +338,6 @@ def parse_duration(value: object) -> timedelta | None:
     amount, unit = float(match.group(1)), _DURATION_UNITS[match.group(2).lower()]
     duration = timedelta(**{unit: amount})
     return duration if duration > timedelta(0) else None
-
-
-def is_valid_cron(cron: str) -> bool:
-    """Dagster's own cron check (its vendored croniter), so what compiles also schedules."""
-    from dagster._utils.schedules import is_valid_cron_string
-
-    return bool(is_valid_cron_string(cron))
 
 
 @cache
