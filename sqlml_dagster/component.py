@@ -24,7 +24,6 @@ Every relative path in the attributes resolves against the folder of the ``defs.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 import os
@@ -38,11 +37,11 @@ from dagster.components import Scaffolder, ScaffoldRequest, scaffold_with
 from dagster.components.component_scaffolding import scaffold_component
 from dagster_shared.yaml_utils.source_position import SourcePositionTree
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
-from sqlglot.dialects.dialect import Dialect, Dialects
 from typing_extensions import Self
 
 from .compiler import codes
 from .compiler.diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileError
+from .compiler.dialects import unknown_dialect
 from .definitions import STATE_DIR_ENV, project_definitions
 from .launchers import Launcher, launcher_from_env
 from .launchers.kubernetes import KubernetesLauncher, KubernetesSettings
@@ -256,16 +255,9 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model):
                     "sql_dir is relative to the folder of this defs.yaml",
                 )
             )
-        if not _is_dialect(self.dialect):
-            close = difflib.get_close_matches(self.dialect.lower(), sorted(_DIALECTS), n=1)
-            diagnostics.append(
-                where.diagnostic(
-                    "dialect",
-                    codes.UNKNOWN_DIALECT,
-                    f"unknown SQL dialect '{self.dialect}'",
-                    f"did you mean '{close[0]}'?" if close else "see sqlglot's dialects",
-                )
-            )
+        dialect_problem = unknown_dialect(self.dialect)
+        if dialect_problem is not None:
+            diagnostics.append(where.diagnostic("dialect", codes.UNKNOWN_DIALECT, *dialect_problem))
         translator_cls = self._translator_class(where, diagnostics)
         if diagnostics:
             raise SqlMlCompileError(diagnostics)
@@ -472,19 +464,6 @@ def _store_url(here: Path, url: str | None, default: Path) -> str:
     if url is None:
         return str(default.resolve())
     return url if "://" in url else str(_resolve(here, url))
-
-
-_DIALECTS = frozenset(d.value for d in Dialects if d.value)
-
-
-def _is_dialect(name: str) -> bool:
-    """What the compiler will accept: sqlglot's own lookup (plugin dialects and settings such
-    as ``"mysql, normalization_strategy = lowercase"`` included)."""
-    try:
-        Dialect.get_or_raise(name)
-    except ValueError:
-        return False
-    return True
 
 
 # -- what `dg scaffold defs sqlml_dagster.SqlMlProject NAME` writes ----------------------------

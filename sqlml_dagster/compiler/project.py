@@ -28,6 +28,7 @@ from .diagnostics import (
     SqlMlCompileError,
     sorted_diagnostics,
 )
+from .dialects import unknown_dialect
 from .directives import NO_DIRECTIVES, Directives, resolve
 from .ir import (
     CatalogStatement,
@@ -157,6 +158,10 @@ def _check_project(
 ) -> tuple[Project | None, list[Diagnostic]]:
     root = Path(path)
     diagnostics: list[Diagnostic] = []
+    dialect_problem = unknown_dialect(dialect)
+    if dialect_problem is not None:  # reported with a missing folder, not instead of it
+        message, hint = dialect_problem
+        diagnostics.append(Diagnostic(codes.UNKNOWN_DIALECT, message, None, hint=hint))
     files: list[SqlFile] = []
     sources: dict[str, SourceFile] = {}
     paths = [root] if root.is_file() else sorted(root.rglob("*.sql")) if root.is_dir() else []
@@ -170,6 +175,8 @@ def _check_project(
                 hint="point build_defs/sqlml at the folder of your .sql files",
             )
         )
+        return None, diagnostics
+    if dialect_problem is not None:
         return None, diagnostics
     base = root if root.is_dir() else root.parent
     for file_path in paths:
@@ -224,6 +231,11 @@ class _GraphBuilder:
         self.sources = sources
         self.allowed_images = allowed_images
         self.diagnostics: list[Diagnostic] = []
+        self._reported: set[Diagnostic] = set()
+        #: Statements that make no asset because of an error of their own (a second
+        #: producer, a modification in the wrong place, ML_PREDICT in a view). What they
+        #: read and use is still checked: their other mistakes are independent of that one.
+        self.rejected: list[tuple[Statement, SqlFile]] = []
 
     def error(
         self,
@@ -233,16 +245,14 @@ class _GraphBuilder:
         hint: str | None = None,
         severity: Severity = Severity.ERROR,
     ) -> None:
-        self.diagnostics.append(
-            Diagnostic(
-                code,
-                message,
-                span,
-                hint=hint,
-                severity=severity,
-                source=self.sources.get(span.file),
-            )
+        """Record a diagnostic once: a file-wide directive is checked for every asset of
+        its file, and one mistake is reported once."""
+        diagnostic = Diagnostic(
+            code, message, span, hint=hint, severity=severity, source=self.sources.get(span.file)
         )
+        if diagnostic not in self._reported:
+            self._reported.add(diagnostic)
+            self.diagnostics.append(diagnostic)
 
     def executable(self, statement: Statement) -> bool:
         """Whether the statement becomes an asset; says why not when it does not."""
@@ -276,11 +286,7 @@ class _GraphBuilder:
             return False
         if isinstance(statement, CreateModelStatement):
             return self._registrable(statement)
-        if (
-            isinstance(statement, SqlStatement)
-            and statement.model_calls
-            and statement.target_kind is ObjectKind.VIEW
-        ):
+        if isinstance(statement, SqlStatement) and _is_view_calling_models(statement):
             self.error(
                 codes.MODEL_IN_VIEW,
                 "ML_PREDICT cannot be used in a view",
@@ -338,6 +344,8 @@ class _GraphBuilder:
                 if not self.executable(statement) and not isinstance(
                     statement, CreateModelStatement
                 ):  # a model that cannot register is still a model: no cascade of errors
+                    if _is_view_calling_models(statement):  # SQLML207
+                        self.rejected.append((statement, sql_file))
                     continue
                 name = statement.produces
                 if name is None:
@@ -350,6 +358,7 @@ class _GraphBuilder:
                         _name_span(statement),
                         hint=f"first produced at {first.span.location()}; each table or model has one producer — rename one of them",
                     )
+                    self.rejected.append((statement, sql_file))
                     continue
                 defining[name.key] = (statement, sql_file)
         # 2. INSERT/UPDATE/DELETE attach to the same file's CREATE, or produce the table themselves.
@@ -373,6 +382,7 @@ class _GraphBuilder:
                             statement.span,
                             hint="add its CREATE TABLE to this file, or do not modify source tables from the project",
                         )
+                        self.rejected.append((statement, sql_file))
                     continue
                 owner, owner_file = defining[key]
                 if owner is statement:
@@ -384,6 +394,7 @@ class _GraphBuilder:
                         statement.span,
                         hint="a table's statements live in one file, after its CREATE: move this statement there",
                     )
+                    self.rejected.append((statement, sql_file))
                     continue
                 if isinstance(owner, MLStatement):
                     self.error(
@@ -391,6 +402,7 @@ class _GraphBuilder:
                         f"'{statement.target}' is written by an ML statement and cannot be modified",
                         statement.span,
                     )
+                    self.rejected.append((statement, sql_file))
                     continue
                 followups.setdefault(key, []).append(statement)
 
@@ -432,15 +444,37 @@ class _GraphBuilder:
                 ),
             )
             nodes[key] = node
+        self._check_rejected(defining)
         self._warn_unattached_directives(nodes)
         ordered = self._order(nodes)
         with_fingerprints = _fingerprint_all(ordered)
         return with_fingerprints, tuple(project_sources.values())
 
+    def _check_rejected(self, defining: dict[str, tuple[Statement, SqlFile]]) -> None:
+        """The reads, model uses and directives of statements rejected for an error of
+        their own: an unknown model there is a second mistake, not a consequence of the
+        first. Nothing is added to the graph (the sources found are thrown away)."""
+        for statement, sql_file in self.rejected:
+            name = statement.produces or (
+                statement.target if isinstance(statement, SqlStatement) else None
+            )
+            if name is not None:
+                self._deps(name, (statement,), defining, {})
+            if statement.produces is not None:
+                resolve(
+                    sql_file.directives,
+                    statement.directives,
+                    _kind_of(statement),
+                    bool(statement.uses_models()),
+                    self.error,
+                )
+
     def _warn_unattached_directives(self, nodes: dict[str, Node]) -> None:
         """Directives above a statement that is no asset (SET, INSERT into a table created
-        above, a statement that failed) would silently do nothing: say so."""
+        above, a statement that failed) would silently do nothing: say so — unless the
+        statement's own error already says why it is no asset."""
         defining = {id(node.statement) for node in nodes.values()}
+        defining |= {id(s) for s, _ in self.rejected if s.produces is not None}
         for sql_file in self.files:
             for statement in sql_file.statements:
                 if statement.directives and id(statement) not in defining:
@@ -507,24 +541,32 @@ class _GraphBuilder:
         return tuple(deps.values())
 
     def _order(self, nodes: dict[str, Node]) -> list[Node]:
-        sorter: TopologicalSorter[str] = TopologicalSorter()
-        for key, node in nodes.items():
-            sorter.add(key, *(d.key for d in node.deps if d.key in nodes))
-        try:
-            order = list(sorter.static_order())
-        except CycleError as e:
-            cycle_keys: list[str] = list(e.args[1])
-            cycle = [nodes[k] for k in cycle_keys]
-            path = " → ".join(str(n.name) for n in reversed(cycle))
-            first = cycle[-1]
-            self.error(
-                codes.CYCLE,
-                f"dependency cycle: {path}",
-                _name_span(first.statement),
-                hint="a table cannot depend on itself through other tables; break the loop by reading a source instead",
-            )
-            return list(nodes.values())
-        return [nodes[k] for k in order]
+        """Dependency order; every cycle is reported (graphlib stops at the first, so the
+        nodes of each reported cycle leave the graph and the sort runs again)."""
+        remaining = dict(nodes)
+        cyclic = False
+        while True:
+            sorter: TopologicalSorter[str] = TopologicalSorter()
+            for key, node in remaining.items():
+                sorter.add(key, *(d.key for d in node.deps if d.key in remaining))
+            try:
+                order = list(sorter.static_order())
+            except CycleError as e:
+                cycle_keys: list[str] = list(e.args[1])
+                cycle = [nodes[k] for k in cycle_keys]
+                path = " → ".join(str(n.name) for n in reversed(cycle))
+                first = cycle[-1]
+                self.error(
+                    codes.CYCLE,
+                    f"dependency cycle: {path}",
+                    _name_span(first.statement),
+                    hint="a table cannot depend on itself through other tables; break the loop by reading a source instead",
+                )
+                for key in cycle_keys:
+                    remaining.pop(key, None)
+                cyclic = True
+                continue
+            return list(nodes.values()) if cyclic else [nodes[k] for k in order]
 
 
 def _pins(statement: Statement) -> list[tuple[QualifiedName, int | None]]:
@@ -536,6 +578,15 @@ def _pins(statement: Statement) -> list[tuple[QualifiedName, int | None]]:
     if isinstance(statement, (EvaluateStatement, ExplainStatement)):
         out.append((statement.model, statement.model_version))
     return out
+
+
+def _is_view_calling_models(statement: Statement) -> bool:
+    """A view with ML_PREDICT (SQLML207): no asset, but its calls are still checked."""
+    return (
+        isinstance(statement, SqlStatement)
+        and bool(statement.model_calls)
+        and statement.target_kind is ObjectKind.VIEW
+    )
 
 
 def _is_model(statement: Statement) -> bool:
