@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from .compiler.diagnostics import Diagnostic, Severity
+from .compiler.dialects import unknown_dialect
 from .compiler.ir import MLStatement, ObjectKind, PredictStatement, SqlStatement, TrainStatement
 from .compiler.project import Project, check_project
+from .component_settings import CheckTarget, check_targets, shown_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,9 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     check = commands.add_parser("check", help="compile a SQL folder and report every problem")
     check.add_argument(
-        "paths", nargs="+", metavar="PATH", help="folders of .sql files (or single files)"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="folders of .sql files (or single files), SqlMlProject component folders (their "
+        "defs.yaml), dg projects",
     )
-    check.add_argument("--dialect", default="duckdb", help="source SQL dialect (default: duckdb)")
+    check.add_argument(
+        "--dialect",
+        default=None,
+        help="source SQL dialect (default: the component's defs.yaml, else duckdb)",
+    )
     check.add_argument(
         "--format",
         choices=["human", "json", "github", "sarif"],
@@ -60,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         metavar="PREFIX",
         help="registry/repository prefix a statement's image must start with (repeatable; "
-        "default: $SQLML_K8S_ALLOWED_IMAGES)",
+        "default: the component's launcher in defs.yaml, else $SQLML_K8S_ALLOWED_IMAGES)",
     )
     deep = check.add_argument_group("deep checks (docs/ci.md)")
     deep.add_argument(
@@ -151,49 +161,51 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """Compile each path, run the deep checks on what compiled, print every diagnostic in
-    the chosen format; exit 1 when any is an error (or a warning, with --strict)."""
-    from .contract import allowed_images_from_env
-
+    """Compile each path — with its SqlMlProject component's settings when it is one or
+    belongs to one (``component_settings``) — run the deep checks on what compiled, print
+    every diagnostic in the chosen format; exit 1 when any is an error (or a warning, with
+    --strict)."""
+    if args.dialect is not None and (wrong := unknown_dialect(args.dialect)) is not None:
+        print(f"sqlml: --dialect: {wrong[0]} ({wrong[1]})", file=sys.stderr)
+        return 2
     projects: list[Project] = []
-    diagnostics: list[tuple[Path, Diagnostic]] = []
-    allowed = args.allowed_image
-    if allowed is None:
-        allowed = allowed_images_from_env(os.environ)
+    located: list[tuple[str, Diagnostic]] = []  # (path from the current directory, …)
     for path in args.paths:
-        if args.no_deep:
-            project, found = check_project(path, dialect=args.dialect, allowed_images=allowed)
-        else:
+        for target in check_targets(
+            Path(path), dialect=args.dialect, allowed_images=args.allowed_image, environ=os.environ
+        ):
+            located += [(_repository_path(Path.cwd(), None, d), d) for d in target.diagnostics]
+            if not target.compiles:
+                continue
+            if args.format == "human" and target.component is not None:
+                print(_component_note(target), file=sys.stderr)
             try:
-                project, found = _deep_check(path, allowed, args)
+                project, found = _compile_target(target, args)
             except _CliError as e:
                 print(f"sqlml: {e}", file=sys.stderr)
                 return 2
-        if project is not None:
-            projects.append(project)
-        diagnostics += [(Path(path), d) for d in found]
+            if project is not None:
+                projects.append(project)
+            base = target.path if target.path.is_dir() else target.path.parent
+            located += [(_repository_path(base.resolve().parent, target.path, d), d) for d in found]
+    diagnostics = [d for _, d in located]
     failing = [
-        d for _, d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)
+        d for d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)
     ]
     if args.format == "json":
-        print(
-            json.dumps(
-                check_report(projects, [d for _, d in diagnostics], ok=not failing), indent=2
-            )
-        )
+        print(json.dumps(check_report(projects, diagnostics, ok=not failing), indent=2))
     elif args.format == "github":
-        for root, d in diagnostics:
-            print(_github_annotation(root, d))
+        for file, d in located:
+            print(_github_annotation(file, d))
     elif args.format == "sarif":
         from . import __version__
         from .validate.sarif import sarif_log
 
-        located = [(_repository_path(root, d), d) for root, d in diagnostics]
         print(json.dumps(sarif_log(located, version=__version__), indent=2))
     else:
-        for _, d in diagnostics:
+        for d in diagnostics:
             print(d.render(), end="\n\n", file=sys.stderr)
-        errors = sum(1 for _, d in diagnostics if d.is_error)
+        errors = sum(1 for d in diagnostics if d.is_error)
         warns = len(diagnostics) - errors
         where = ", ".join(args.paths)
         if failing:
@@ -212,8 +224,29 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if failing else 0
 
 
+def _compile_target(
+    target: CheckTarget, args: argparse.Namespace
+) -> tuple[Project | None, list[Diagnostic]]:
+    if args.no_deep:
+        return check_project(
+            target.path, dialect=target.dialect, allowed_images=target.allowed_images
+        )
+    return _deep_check(target, args)
+
+
+def _component_note(target: CheckTarget) -> str:
+    """Which defs.yaml the settings come from: a check that differs from a plain folder's
+    says why."""
+    assert target.component is not None
+    images = ", ".join(target.allowed_images) or "any"
+    return (
+        f"sqlml: {shown_path(target.path)}: SqlMlProject in {shown_path(target.component)}"
+        f" (dialect {target.dialect}; images: {images})"
+    )
+
+
 def _deep_check(
-    path: str, allowed: Sequence[str], args: argparse.Namespace
+    target: CheckTarget, args: argparse.Namespace
 ) -> tuple[Project | None, list[Diagnostic]]:
     """Compile and deep-check one path with the command's options; a warehouse that cannot
     be opened is a usage error (exit 2), not a diagnostic."""
@@ -227,7 +260,7 @@ def _deep_check(
         schemas=args.schemas,
     )
     try:
-        return check_path(path, args.dialect, allowed, options)
+        return check_path(target.path, target.dialect, target.allowed_images, options)
     except DeepCheckError as e:
         raise _CliError(str(e)) from None
 
@@ -266,22 +299,21 @@ def check_report(
     }
 
 
-def _github_annotation(root: Path, d: Diagnostic) -> str:
+def _github_annotation(file: str, d: Diagnostic) -> str:
     """``::error file=…,line=…,col=…,title=CODE::message`` — a CI annotation on the line."""
     level = "error" if d.is_error else "warning"
     message = d.message + (f" (hint: {d.hint})" if d.hint else "")
     message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    file = _repository_path(root, d) if d.span is not None else None
-    if d.span is None or file is None:
+    if d.span is None:
         return f"::{level} title={d.code}::{message}"
     return f"::{level} file={file},line={d.span.line},col={d.span.col},title={d.code}::{message}"
 
 
-def _repository_path(root: Path, d: Diagnostic) -> str | None:
+def _repository_path(base: Path, checked: Path | None, d: Diagnostic) -> str:
     """Where a diagnostic's file is relative to the current directory (the repository root
-    in CI), as annotations and SARIF want it; the checked path when it names no file."""
-    base = root if root.is_dir() else root.parent
-    target = base.resolve().parent / d.span.file if d.span is not None else root.resolve()
+    in CI), as annotations and SARIF want it: its ``span.file`` is relative to ``base``; the
+    checked path when it names no file."""
+    target = base / d.span.file if d.span is not None else (checked or base).resolve()
     return Path(os.path.relpath(target)).as_posix()
 
 

@@ -42,6 +42,7 @@ from typing_extensions import Self
 from .compiler import codes
 from .compiler.diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileError
 from .compiler.dialects import unknown_dialect
+from .component_settings import DEFAULT_SQL_DIR, shown_path
 from .definitions import STATE_DIR_ENV, project_definitions
 from .launchers import Launcher, launcher_from_env
 from .launchers.kubernetes import KubernetesLauncher, KubernetesSettings
@@ -56,8 +57,8 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-#: Where a scaffolded component keeps its SQL, relative to its defs.yaml.
-SCAFFOLD_SQL_DIR = "sql"
+#: Where a scaffolded component keeps its SQL, relative to its defs.yaml (also the default).
+SCAFFOLD_SQL_DIR = DEFAULT_SQL_DIR
 
 
 def _as_strings(value: Any) -> Any:
@@ -398,7 +399,7 @@ class _AttributeLocator:
         if key is None or not Path(key.filename).is_file():
             return Diagnostic(code=code, message=message, span=None, hint=hint)
         text = Path(key.filename).read_text()
-        source = SourceFile(path=_shown_path(Path(key.filename)), text=text)
+        source = SourceFile(path=shown_path(Path(key.filename)), text=text)
         start, end = _value_range(text, key.start.line - 1, key.start.col - 1)
         return Diagnostic(
             code=code, message=message, span=Span.of(source, start, end), hint=hint, source=source
@@ -441,14 +442,6 @@ def _shared(resource: R) -> R:
     so projects that share a warehouse, stores and launcher can live in one code location."""
     settings = json.dumps(cast(Any, resource).model_dump(), sort_keys=True, default=str)
     return cast(R, _RESOURCES.setdefault((type(resource), settings), resource))
-
-
-def _shown_path(path: Path) -> str:
-    """Relative to the working directory when inside it, as the compiler shows SQL files."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _resolve(here: Path, path: str) -> Path:

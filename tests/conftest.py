@@ -35,6 +35,20 @@ def write_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     return write
 
 
+def write_component(folder: Path, attributes: str, files: dict[str, str]) -> Path:
+    """A SqlMlProject component folder: ``defs.yaml`` with these attributes (YAML, written
+    from its 4th line on) and ``files`` in its ``sql/``; returns the folder."""
+    (folder / "sql").mkdir(parents=True)
+    for name, text in files.items():
+        (folder / "sql" / name).write_text(textwrap.dedent(text).lstrip())
+    (folder / "defs.yaml").write_text(
+        "type: sqlml_dagster.SqlMlProject\n\nattributes:\n"
+        + textwrap.indent(textwrap.dedent(attributes).strip(), "  ")
+        + "\n"
+    )
+    return folder
+
+
 def materialize_all(root: Path, state: Path, **build_options: Any) -> dg.ExecuteInProcessResult:
     """Materialize every asset of the SQL folder ``root`` with state in ``state``; failures
     come back in the result (see :func:`failure_reasons`), not as exceptions."""

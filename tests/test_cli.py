@@ -10,7 +10,7 @@ import pytest
 
 from sqlml_dagster.cli import main
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, write_component
 
 
 def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,18 +70,43 @@ def test_check_json_on_the_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert kinds[("iris_rf",)] == "model" and kinds[("iris_predictions",)] == "prediction"
 
 
+@pytest.mark.parametrize(
+    ("files", "path", "annotation"),
+    [
+        pytest.param(
+            {"sql/a.sql": "SELECT * FROM t TO PREDICT o.y USING missing;"},
+            "sql",
+            "::error file=sql/a.sql,line=1,col=38,title=SQLML203::unknown model 'missing' "
+            "(hint: train it first with SELECT … TO TRAIN … INTO missing)",
+            id="sql",
+        ),
+        pytest.param(
+            {
+                "churn/defs.yaml": "type: sqlml_dagster.SqlMlProject\n"
+                "attributes: {dialect: postgress}\n",
+                "churn/sql/a.sql": "SELECT 1;",
+            },
+            "churn",
+            "::error file=churn/defs.yaml,line=2,col=23,title=SQLML301::unknown SQL dialect "
+            "'postgress' (hint: did you mean 'postgres'?)",
+            id="defs-yaml",
+        ),
+    ],
+)
 def test_check_github_annotations(
-    write_project: Callable[[dict[str, str]], Path],
+    files: dict[str, str],
+    path: str,
+    annotation: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    root = write_project({"a.sql": "SELECT * FROM t TO PREDICT o.y USING missing;"})
-    monkeypatch.chdir(root.parent)
-    assert main(["check", "sql", "--format", "github"]) == 1
-    assert capsys.readouterr().out.splitlines() == [
-        "::error file=sql/a.sql,line=1,col=38,title=SQLML203::unknown model 'missing' "
-        "(hint: train it first with SELECT … TO TRAIN … INTO missing)"
-    ]
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", path, "--format", "github"]) == 1
+    assert capsys.readouterr().out.splitlines() == [annotation]
 
 
 def test_check_several_paths(
@@ -107,3 +132,83 @@ def test_compile_prints_the_graph(capsys: pytest.CaptureFixture[str]) -> None:
         "iris_rf",
         "iris_dnn",
     ]
+
+
+# -- a SqlMlProject component: its defs.yaml's dialect and allow-list ----------------------
+
+
+@pytest.fixture
+def tsql_component(tmp_path: Path) -> Path:
+    """A component folder whose SQL is T-SQL (a bracketed name: an error in DuckDB's)."""
+    return write_component(
+        tmp_path / "churn",
+        "dialect: tsql",
+        {"a.sql": "CREATE TABLE t AS SELECT [first name] AS n FROM s;\n"},
+    )
+
+
+def test_check_a_component_says_where_its_settings_come_from(
+    tsql_component: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tsql_component.parent)
+    monkeypatch.delenv("SQLML_K8S_ALLOWED_IMAGES", raising=False)
+    assert main(["check", "churn/sql", "--no-deep"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "sqlml: churn/sql: SqlMlProject in churn/defs.yaml (dialect tsql; images: any)\n"
+    assert out.startswith("sqlml: churn/sql: ok — 1 file(s), 1 table, 1 source")
+
+
+def test_the_image_flag_wins_over_the_environment(
+    tsql_component: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tsql_component.parent)
+    monkeypatch.setenv("SQLML_K8S_ALLOWED_IMAGES", "from-env/")
+    assert (
+        main(["check", "churn", "--no-deep", "--allowed-image", "x/", "--allowed-image", "y/"]) == 0
+    )
+    assert capsys.readouterr().err == (
+        "sqlml: churn/sql: SqlMlProject in churn/defs.yaml (dialect tsql; images: x/, y/)\n"
+    )
+
+
+def test_the_dialect_flag_wins_over_defs_yaml(
+    tsql_component: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(tsql_component), "--no-deep", "--dialect", "duckdb"]) == 1
+    assert "error[SQLML101]" in capsys.readouterr().err
+
+
+def test_an_unknown_dialect_flag_is_a_usage_error(
+    write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project({"a.sql": "SELECT 1;"})
+    assert main(["check", str(root), "--dialect", "postgress"]) == 2
+    assert capsys.readouterr().err == (
+        "sqlml: --dialect: unknown SQL dialect 'postgress' (did you mean 'postgres'?)\n"
+    )
+
+
+def test_check_a_dg_project_checks_each_component(
+    tsql_component: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dg project root means the components of its defs folder, each with its own
+    settings (one project of all their files would mix dialects and names)."""
+    root = tsql_component.parent
+    (root / "pyproject.toml").write_text('[tool.dg.project]\nroot_module = "proj"\n')
+    defs = root / "proj" / "defs"
+    defs.mkdir(parents=True)
+    tsql_component.rename(defs / "churn")
+    (defs / "iris" / "sql").mkdir(parents=True)
+    (defs / "iris" / "defs.yaml").write_text("type: sqlml_dagster.SqlMlProject\n")
+    (defs / "iris" / "sql" / "a.sql").write_text("SELECT * FROM s TO PREDICT o.y USING nope;\n")
+    monkeypatch.chdir(root)
+    assert main(["check", ".", "--no-deep"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "sqlml: proj/defs/churn/sql: SqlMlProject in proj/defs/churn/defs.yaml (dialect tsql" in err
+    )
+    assert (
+        "sqlml: proj/defs/iris/sql: SqlMlProject in proj/defs/iris/defs.yaml (dialect duckdb" in err
+    )
+    assert "error[SQLML203]: unknown model 'nope'\n --> sql/a.sql:1:38" in err
+    assert "sqlml: .: 1 error(s), 0 warning(s)" in err

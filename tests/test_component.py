@@ -30,6 +30,7 @@ from sqlml_dagster import (
     SqlMlStorage,
     build_defs,
 )
+from sqlml_dagster.cli import main
 from sqlml_dagster.component import (
     SCAFFOLD_SQL,
     KubernetesLauncherAttributes,
@@ -37,7 +38,7 @@ from sqlml_dagster.component import (
     WarehouseAttributes,
 )
 
-from .conftest import EXAMPLE, REPO
+from .conftest import EXAMPLE, REPO, write_component
 
 BIN = Path(sys.executable).parent
 
@@ -204,14 +205,8 @@ def component(
     """Build the Definitions of a defs.yaml with these attributes (and the scaffold's example
     SQL unless ``files`` replaces it) in a throwaway dg project."""
     with create_defs_folder_sandbox() as sandbox:
-        folder = sandbox.defs_folder_path / "ml"
-        (folder / "sql").mkdir(parents=True)
-        for name, text in (files or {"example.sql": SCAFFOLD_SQL}).items():
-            (folder / "sql" / name).write_text(textwrap.dedent(text).lstrip())
-        (folder / "defs.yaml").write_text(
-            "type: sqlml_dagster.SqlMlProject\n\nattributes:\n"
-            + textwrap.indent(textwrap.dedent(attributes).strip(), "  ")
-            + "\n"
+        folder = write_component(
+            sandbox.defs_folder_path / "ml", attributes, files or {"example.sql": SCAFFOLD_SQL}
         )
         with sandbox.load_component_and_build_defs(defs_path=folder) as (_, defs):
             yield defs, folder
@@ -455,6 +450,108 @@ def test_mistakes_are_diagnostics(
     for fragment in expected:
         assert fragment in text, text
     assert "Traceback" not in text
+
+
+# -- `sqlml check` on a component compiles it as Dagster loads it --------------------------
+
+#: Valid T-SQL (a bracketed name), a syntax error in DuckDB's dialect.
+TSQL = {"a.sql": "CREATE TABLE t AS SELECT [first name] AS n FROM src;\n"}
+#: A statement whose image is outside ghcr.io/acme/.
+FOREIGN_IMAGE = {
+    "a.sql": "SELECT 1 AS x, 0 AS y\n"
+    "TO TRAIN docker.io/evil/img:1/sklearn.tree.DecisionTreeClassifier\nLABEL y INTO m;\n"
+}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "files", "environ", "expected"),
+    [
+        ("dialect: tsql", TSQL, {}, []),
+        ("sql_dir: sql", TSQL, {}, ["SQLML101 sql/a.sql:1:33"]),
+        ("dialect: '{{ env.SQL_DIALECT }}'", TSQL, {"SQL_DIALECT": "tsql"}, []),
+        ("dialect: postgress", TSQL, {}, ["SQLML301 ml/defs.yaml:4:12"]),
+        (
+            "sql_dir: sqll\ndialect: postgress",
+            TSQL,
+            {},
+            ["SQLML002 ml/defs.yaml:4:12", "SQLML301 ml/defs.yaml:5:12"],
+        ),
+        (
+            "launcher: {kind: kubernetes, allowed_images: [ghcr.io/acme/]}",
+            FOREIGN_IMAGE,
+            {"SQLML_K8S_ALLOWED_IMAGES": "docker.io/"},
+            ["SQLML208 sql/a.sql:2:10"],
+        ),
+        (
+            "launcher: {kind: kubernetes, allowed_images: ['{{ env.REGISTRY }}/acme/']}",
+            FOREIGN_IMAGE,
+            {"REGISTRY": "ghcr.io"},
+            ["SQLML208 sql/a.sql:2:10"],
+        ),
+        (
+            "launcher: {kind: kubernetes}",
+            FOREIGN_IMAGE,
+            {"SQLML_K8S_ALLOWED_IMAGES": "ghcr.io/"},
+            [],
+        ),
+        ("launcher: {kind: local}", FOREIGN_IMAGE, {"SQLML_K8S_ALLOWED_IMAGES": "ghcr.io/"}, []),
+        (
+            "sql_dir: sql",
+            FOREIGN_IMAGE,
+            {"SQLML_LAUNCHER": "kubernetes", "SQLML_K8S_ALLOWED_IMAGES": "ghcr.io/acme/"},
+            ["SQLML208 sql/a.sql:2:10"],
+        ),
+    ],
+    ids=[
+        "dialect",
+        "default-dialect",
+        "templated-dialect",
+        "unknown-dialect",
+        "missing-sql-dir-and-unknown-dialect",
+        "allow-list-over-the-environment",
+        "templated-allow-list",
+        "kubernetes-without-allow-list",
+        "local-launcher-checks-no-image",
+        "environment-allow-list",
+    ],
+)
+def test_sqlml_check_on_a_component_agrees_with_dagster(
+    attributes: str,
+    files: dict[str, str],
+    environ: dict[str, str],
+    expected: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same errors at the same places from `sqlml check FOLDER` and from Dagster
+    loading the component: a dialect, allow-list or SQL folder in defs.yaml is honoured
+    by both, or the check would pass what `dg dev` refuses."""
+    for name in ("SQLML_LAUNCHER", "SQLML_K8S_ALLOWED_IMAGES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with create_defs_folder_sandbox() as sandbox:
+        folder = write_component(sandbox.defs_folder_path / "ml", attributes, files)
+        try:
+            with sandbox.load_component_and_build_defs(defs_path=folder):
+                loaded: list[Any] = []
+        except Exception as e:  # Dagster wraps the compile error
+            error: BaseException | None = e
+            while error is not None and not isinstance(error, SqlMlCompileError):
+                error = error.__cause__ or error.__context__
+            assert error is not None, f"no SqlMlCompileError in {e!r}"
+            loaded = [d.to_json() for d in error.diagnostics if d.is_error]
+        capsys.readouterr()
+        main(["check", str(folder), "--no-deep", "--format", "json"])
+        checked = json.loads(capsys.readouterr().out)["diagnostics"]
+
+    def where(diagnostics: list[Any]) -> list[str]:  # the file's folder and name
+        return sorted(
+            f"{d['code']} {'/'.join(Path(d['file']).parts[-2:])}:{d['line']}:{d['column']}"
+            for d in diagnostics
+        )
+
+    assert where(checked) == where(loaded) == sorted(expected)
 
 
 def test_yaml_settings_mirror_the_resources() -> None:

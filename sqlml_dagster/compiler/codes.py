@@ -36,6 +36,7 @@ IMAGE_NOT_ALLOWED = "SQLML208"
 # 3xx — the project's configuration (a SqlMlProject component's defs.yaml)
 UNKNOWN_DIALECT = "SQLML301"
 BAD_TRANSLATOR = "SQLML302"
+UNREADABLE_COMPONENT = "SQLML303"
 
 # 4xx — deep checks of `sqlml check` (sqlml_dagster/validate): model classes, WITH
 # settings, and column names against the tables' schemas
