@@ -6,6 +6,8 @@ lists every compilation, as (path, dialect, allowed images, defs.yaml)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from sqlml_dagster.component_settings import (
     read_defs_yaml,
 )
 
-from .conftest import write_component
+from .conftest import EXAMPLE, write_component
 
 PROJECT = {
     "pyproject.toml": '[tool.dg]\ndirectory_type = "project"\n\n'
@@ -233,3 +235,17 @@ def test_project_root_outside_a_dg_project_is_a_diagnostic(tmp_path: Path) -> No
     ((name, problem),) = component.problems
     assert (name, problem.code, component.sql_dir) == ("sql_dir", "SQLML303", None)
     assert "this defs.yaml is in no dg project" in problem.message
+
+
+def test_reading_components_imports_no_dagster() -> None:
+    """`sqlml check` stays fast: the example's component is read without Dagster."""
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from sqlml_dagster.component_settings import check_targets\n"
+        f"(t,) = check_targets(Path({str(EXAMPLE / 'sql')!r}), dialect=None,"
+        " allowed_images=None, environ={})\n"
+        "assert t.component is not None and t.component.name == 'defs.yaml', t\n"
+        "assert 'dagster' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
