@@ -47,7 +47,7 @@ from .definitions import STATE_DIR_ENV, project_definitions
 from .launchers import Launcher, launcher_from_env
 from .launchers.kubernetes import KubernetesLauncher, KubernetesSettings
 from .launchers.local import LocalLauncher, LocalSettings
-from .ops.storage import SqlMlStorage
+from .ops.storage import SqlMlStorage, StorageSettings
 from .translator import SqlMlTranslator
 from .warehouses.duckdb import DuckDBSettings, DuckDBWarehouse
 
@@ -146,7 +146,7 @@ class SqlMlProjectScaffolder(Scaffolder):
 
 
 @scaffold_with(SqlMlProjectScaffolder)
-class SqlMlProject(dg.Component, dg.Resolvable, dg.Model):
+class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
     """A folder of .sql files — plain SQL beside `TO TRAIN`, `TO PREDICT`, `TO EVALUATE`,
     `TO EXPLAIN`, `CREATE MODEL` and `ML_PREDICT` — as Dagster assets: tables, versioned
     models, predictions. Relative paths resolve against this defs.yaml's folder."""
@@ -172,24 +172,15 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model):
         description="Where ML steps run: `kind: local` or `kind: kubernetes` with its "
         "settings; default: $SQLML_LAUNCHER / $SQLML_K8S_*, else local.",
     )
-    model_store: str | None = Field(
+    model_store: str | None = Field(  # type: ignore[assignment]  # None: in state_dir
         default=None,
         description="Versioned model store: a folder (relative: to this defs.yaml's folder) "
         "or a URL such as s3://bucket/models; default: models in state_dir.",
     )
-    data_store: str | None = Field(
+    data_store: str | None = Field(  # type: ignore[assignment]  # None: in state_dir
         default=None,
         description="Where steps exchange Parquet and specs: a folder or URL; default: data "
         "in state_dir.",
-    )
-    storage_options: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Non-secret fsspec options for remote stores, e.g. {endpoint_url: …} "
-        "(credentials belong in the environment).",
-    )
-    data_retention_hours: float | None = Field(
-        default=168.0,
-        description="Step data of runs older than this is removed; null keeps it forever.",
     )
     translator: str | None = Field(
         default=None,

@@ -28,6 +28,7 @@ from sqlml_dagster.launchers import Launcher, launcher_from_env
 from sqlml_dagster.launchers.kubernetes import KubernetesLauncher, KubernetesSettings
 from sqlml_dagster.launchers.local import LocalLauncher, LocalSettings
 from sqlml_dagster.ops.dry_run import step_spec
+from sqlml_dagster.ops.storage import SqlMlStorage, StorageSettings
 from sqlml_dagster.settings import settings_from_env
 from sqlml_dagster.warehouses import Warehouse, warehouse_from_url
 from sqlml_dagster.warehouses.duckdb import DuckDBSettings, DuckDBWarehouse
@@ -101,6 +102,7 @@ def test_results_this_orchestrator_cannot_read_are_refused(
         (KubernetesLauncher, KubernetesSettings),
         (LocalLauncher, LocalSettings),
         (DuckDBWarehouse, DuckDBSettings),
+        (SqlMlStorage, StorageSettings),
     ],
 )
 def test_a_resource_and_its_yaml_attributes_take_the_same_settings(
@@ -109,6 +111,7 @@ def test_a_resource_and_its_yaml_attributes_take_the_same_settings(
     from sqlml_dagster.component import (
         KubernetesLauncherAttributes,
         LocalLauncherAttributes,
+        SqlMlProject,
         WarehouseAttributes,
     )
 
@@ -116,10 +119,14 @@ def test_a_resource_and_its_yaml_attributes_take_the_same_settings(
         KubernetesLauncher: KubernetesLauncherAttributes,
         LocalLauncher: LocalLauncherAttributes,
         DuckDBWarehouse: WarehouseAttributes,
+        SqlMlStorage: SqlMlProject,  # the stores are top-level attributes of the project
     }[resource]
     assert issubclass(resource, settings) and issubclass(attributes, settings)
     assert set(resource.model_fields) == set(settings.model_fields)
-    assert set(attributes.model_fields) - {"kind"} == set(settings.model_fields)
+    if attributes is SqlMlProject:
+        assert set(settings.model_fields) <= set(attributes.model_fields)
+    else:
+        assert set(attributes.model_fields) - {"kind"} == set(settings.model_fields)
 
 
 @pytest.mark.parametrize(

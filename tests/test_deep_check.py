@@ -407,7 +407,7 @@ def test_every_known_setting_is_read_somewhere() -> None:
     package = REPO / "sqlml_dagster"
     code = "".join(
         p.read_text()
-        for folder in ("runtime", "ops", "compiler")
+        for folder in ("runtime", "ops", "launchers", "compiler")
         for p in (package / folder).rglob("*.py")
     )
     unread = [

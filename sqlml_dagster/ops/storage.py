@@ -6,16 +6,14 @@ import json
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..store import DataStore, ModelStore
 
 
-class SqlMlStorage(dg.ConfigurableResource):
-    """Where model versions and step data live: local folders or any fsspec URL
-    (``s3://bucket/prefix`` through s3fs; ``storage_options`` such as ``endpoint_url`` for
-    MinIO-style servers). Credentials belong in the environment (``AWS_*``) or Kubernetes
-    Secrets, which the orchestrator and every step read the same way."""
+class StorageSettings(BaseModel):
+    """The stores' settings, declared once: the ``sqlml_storage`` resource and a
+    SqlMlProject's defs.yaml (whose store URLs default into its ``state_dir``) take these."""
 
     model_store: str = Field(default=".sqlml/models", description="Versioned model store URL.")
     data_store: str = Field(
@@ -31,6 +29,13 @@ class SqlMlStorage(dg.ConfigurableResource):
         description="Step folders of runs older than this are removed after each ML step; "
         "null keeps them forever.",
     )
+
+
+class SqlMlStorage(dg.ConfigurableResource, StorageSettings):
+    """Where model versions and step data live: local folders or any fsspec URL
+    (``s3://bucket/prefix`` through s3fs; ``storage_options`` such as ``endpoint_url`` for
+    MinIO-style servers). Credentials belong in the environment (``AWS_*``) or Kubernetes
+    Secrets, which the orchestrator and every step read the same way."""
 
     def models(self) -> ModelStore:
         self.configure_fsspec()
