@@ -8,6 +8,7 @@ settings class adds its variable too: nothing lists the settings a second time.
 
 from __future__ import annotations
 
+import importlib
 import json
 import types
 import typing
@@ -60,3 +61,11 @@ def _alternatives(annotation: Any) -> tuple[Any, ...]:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return typing.get_args(annotation)
     return (annotation,)
+
+
+def load_factory(target: str) -> Any:
+    """``"package.module:function"`` → the function, imported only now: a registry of
+    engines or launchers names each by text, so a project never imports a driver or a
+    cluster client it does not use."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)

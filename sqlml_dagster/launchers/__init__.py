@@ -7,10 +7,9 @@ launcher is its module plus one line in :data:`LAUNCHER_KINDS`; callers choose o
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from typing import Any
 
+from ..settings import load_factory
 from .base import RUNTIME_MODULE, Launcher, LaunchResult, StepFailed, result_of
 
 #: ``SQLML_LAUNCHER`` picks a launcher by kind; ``SQLML_K8S_*`` configure the Kubernetes one.
@@ -32,8 +31,7 @@ def launcher_from_env(environ: Mapping[str, str], kind: str | None = None) -> La
         raise ValueError(
             f"{LAUNCHER_ENV}={choice!r}: choose {' or '.join(repr(k) for k in LAUNCHER_KINDS)}"
         )
-    module, factory = target.split(":")
-    launcher: Any = getattr(importlib.import_module(module), factory)(environ)
+    launcher: Launcher = load_factory(target)(environ)
     return launcher
 
 

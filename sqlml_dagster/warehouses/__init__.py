@@ -7,10 +7,9 @@ and never name its class.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from typing import Any
 
+from ..settings import load_factory
 from .base import LoadMode, MlPredictStrategy, SqlFunction, TableStats, Warehouse
 
 #: ``SQLML_WAREHOUSE``: the warehouse URL a deployment sets without code.
@@ -32,8 +31,7 @@ def warehouse_from_url(url: str) -> Warehouse:
             f"warehouse URL {url.split('://', 1)[0]}://…: this version connects to "
             + ", ".join(f"{kind}://" for kind in WAREHOUSE_KINDS)
         )
-    module, factory = target.split(":")
-    warehouse: Any = getattr(importlib.import_module(module), factory)(url)
+    warehouse: Warehouse = load_factory(target)(url)
     return warehouse
 
 
