@@ -3,7 +3,7 @@
     sqlml check sql/                         # diagnostics; exit 1 on errors (CI)
     sqlml check sql/ --format json           # or github (CI annotations), sarif (code scanning)
     sqlml check sql/ --warehouse w.duckdb    # deep checks: model params, settings, columns
-    sqlml compile sql/                       # the project graph as JSON
+    sqlml compile sql/ [--manifest [FILE]]   # the project manifest (JSON), printed or written
     sqlml materialize -m example_repo.definitions [--select KEY …] [--force]
     sqlml models list [MODEL] -m example_repo.definitions
     sqlml models show iris_rf@2 | diff iris_rf@1 iris_rf@2 | promote iris_rf@1
@@ -13,7 +13,8 @@
     sqlml sql -m example_repo.definitions     # the same, as a small shell
 
 The catalog commands find the stores through ``-m MODULE`` (the Definitions' storage
-resource), ``--model-store URL``, or ``$SQLML_STATE_DIR``/``./.sqlml``.
+resource), ``--model-store URL``, or ``$SQLML_STATE_DIR``/``./.sqlml``, and the projects'
+pins and gates in their manifests: those ``-m``'s Definitions carry, or ``--manifest FILE``.
 
 User errors print as diagnostics or one-line messages — never as Python tracebacks.
 """
@@ -33,7 +34,7 @@ from typing import Any
 
 from .compiler.diagnostics import Diagnostic, Severity
 from .compiler.dialects import unknown_dialect
-from .compiler.ir import MLStatement, ObjectKind, PredictStatement, SqlStatement, TrainStatement
+from .compiler.ir import ObjectKind
 from .compiler.project import Project, check_project
 from .component_settings import CheckTarget, check_targets, shown_path
 
@@ -104,9 +105,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     deep.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     check.set_defaults(run=_check)
 
-    compile_ = commands.add_parser("compile", help="print the compiled project graph as JSON")
+    compile_ = commands.add_parser(
+        "compile", help="print the project manifest (the compiled project as JSON)"
+    )
     compile_.add_argument("path")
     compile_.add_argument("--dialect", default="duckdb")
+    compile_.add_argument(
+        "--manifest",
+        nargs="?",
+        type=Path,
+        const=Path("manifest.json"),
+        default=None,
+        metavar="FILE",
+        help="write the manifest to FILE (default: manifest.json) instead of printing it "
+        "(with --k8s: as well as printing the Jobs)",
+    )
     compile_.add_argument(
         "--k8s",
         action="store_true",
@@ -318,6 +331,10 @@ def _repository_path(base: Path, checked: Path | None, d: Diagnostic) -> str:
 
 
 def _compile(args: argparse.Namespace) -> int:
+    """Print the project manifest — or write it (``--manifest FILE``) — or, with ``--k8s``,
+    print the Job manifests of its steps."""
+    from .compiler.manifest import project_manifest
+
     allowed: list[str] = []
     if args.k8s:  # manifests respect the allow-list: an out-of-list image is SQLML208 here
         from .contract import allowed_images_from_env
@@ -328,6 +345,15 @@ def _compile(args: argparse.Namespace) -> int:
         for d in diagnostics:
             print(d.render(), end="\n\n", file=sys.stderr)
         return 1
+    text = project_manifest(project).to_json() + "\n"
+    if args.manifest is not None:
+        try:
+            args.manifest.parent.mkdir(parents=True, exist_ok=True)
+            args.manifest.write_text(text, encoding="utf-8")
+        except OSError as e:
+            print(f"sqlml: cannot write {args.manifest}: {e}", file=sys.stderr)
+            return 1
+        print(f"sqlml: wrote {args.manifest} ({len(project.nodes)} node(s))", file=sys.stderr)
     if args.k8s:
         from .launchers import StepFailed
         from .ops.dry_run import job_manifests_yaml
@@ -337,43 +363,9 @@ def _compile(args: argparse.Namespace) -> int:
         except StepFailed as e:  # e.g. SQLML_K8S_DEFAULT_IMAGE outside the allow-list
             print(f"sqlml: {e.description}", file=sys.stderr)
             return 1
-        return 0
-    print(json.dumps(project_to_json(project), indent=2))
+    elif args.manifest is None:
+        print(text, end="")
     return 0
-
-
-def project_to_json(project: Project) -> dict[str, Any]:
-    """A stable, human-readable view of the graph (also the compiler's golden-file format)."""
-    nodes = []
-    for node in project.nodes:
-        entry: dict[str, Any] = {
-            "name": str(node.name),
-            "kind": node.kind.value,
-            "file": node.file,
-            "line": node.statement.span.line,
-            "group": node.group,
-            "deps": [str(d) for d in node.deps],
-            "fingerprint": node.fingerprint,
-        }
-        statement = node.statement
-        if isinstance(statement, MLStatement):
-            entry["select"] = statement.select.sql(dialect=project.dialect)
-            entry["params"] = {p.key: p.value for p in statement.params}
-        if isinstance(statement, TrainStatement):
-            entry.update(
-                model=statement.model.reference, image=statement.model.image, label=statement.label
-            )
-        if isinstance(statement, PredictStatement):
-            entry.update(using=str(statement.using), column=statement.column)
-        if isinstance(statement, SqlStatement) and node.followups:
-            entry["followups"] = len(node.followups)
-        nodes.append(entry)
-    return {
-        "dialect": project.dialect,
-        "files": [f.path for f in project.files],
-        "nodes": nodes,
-        "sources": [str(s.name) for s in project.sources],
-    }
 
 
 # -- materialize -----------------------------------------------------------------------
@@ -579,6 +571,14 @@ def _add_catalog_commands(commands: Any) -> None:
         parser.add_argument("--attribute", default=None, help="name of the Definitions object")
         parser.add_argument("--model-store", default=None, help="model store URL (without -m)")
         parser.add_argument("--data-store", default=None, help="data store URL (without -m)")
+        parser.add_argument(
+            "--manifest",
+            type=Path,
+            action="append",
+            metavar="FILE",
+            help="a project manifest (sqlml compile --manifest) whose pins and gates apply "
+            "(repeatable; -m finds its projects' own)",
+        )
         parser.add_argument("--format", choices=["human", "json"], default="human")
 
     models = commands.add_parser("models", help="model versions: list, show, diff, promote, gc")
@@ -621,17 +621,21 @@ def _add_catalog_commands(commands: Any) -> None:
 
 
 def _session(args: argparse.Namespace) -> Any:
-    """The project's stores and warehouse, from ``-m`` or the defaults."""
+    """The project's stores and warehouse, from ``-m`` or the defaults; its pins, gates,
+    models and dialect from the project manifests (those ``-m``'s Definitions carry, or the
+    ``--manifest`` files ``sqlml compile --manifest`` wrote)."""
     from .ops.storage import SqlMlStorage
     from .shell import SqlSession
     from .warehouses import Warehouse, warehouse_from_url
 
+    manifests = [_read_manifest(path) for path in args.manifest or ()]
     if args.module:
         import dagster as dg
 
         warnings.filterwarnings("ignore", category=dg.PreviewWarning)
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
         from .compiler.diagnostics import SqlMlCompileError
+        from .definitions import project_manifests
 
         sys.path.insert(0, os.getcwd())
         try:
@@ -648,24 +652,10 @@ def _session(args: argparse.Namespace) -> Any:
         if not isinstance(storage, SqlMlStorage):
             raise _CliError(f"{args.module}'s Definitions have no sqlml_storage resource")
         warehouse = resources.get("sqlml_warehouse")
-        pinned: dict[str, set[int]] = {}
-        defined: set[str] = set()
-        dialect = "duckdb"
-        for spec in defs.resolve_all_asset_specs():
-            metadata = {k: getattr(v, "value", v) for k, v in (spec.metadata or {}).items()}
-            dialect = str(metadata.get("sqlml/dialect", dialect))
-            if spec.tags.get("sqlml/kind") == "model":
-                name = "/".join(spec.key.path)
-                defined.add(name)
-                if "sqlml/pinned_versions" in metadata:
-                    pinned[name] = set(metadata["sqlml/pinned_versions"])
-        return SqlSession(
-            storage=storage,
-            warehouse=warehouse if isinstance(warehouse, Warehouse) else None,
-            dialect=dialect,
-            pinned=pinned,
-            defined_models=defined,
-            gates=_project_gates(defs),
+        return SqlSession.of_projects(
+            storage,
+            warehouse if isinstance(warehouse, Warehouse) else None,
+            [*project_manifests(defs), *manifests],
         )
     state = Path(os.environ.get("SQLML_STATE_DIR") or ".sqlml")
     storage = SqlMlStorage(
@@ -675,25 +665,20 @@ def _session(args: argparse.Namespace) -> Any:
         data_store=args.data_store or os.environ.get("SQLML_DATA_STORE") or str(state / "data"),
     )
     database = state / "warehouse.duckdb"
-    return SqlSession(
-        storage=storage,
-        warehouse=warehouse_from_url(str(database)) if database.exists() else None,
+    return SqlSession.of_projects(
+        storage,
+        warehouse_from_url(str(database)) if database.exists() else None,
+        manifests,
     )
 
 
-def _project_gates(defs: Any) -> dict[str, Any]:
-    """The project's quality gates by model, from the checks its evaluations declare."""
-    import dagster as dg
+def _read_manifest(path: Path) -> Any:
+    from .compiler.manifest import ManifestError, ProjectManifest
 
-    from .ops.checks import gates_from_check_specs
-
-    specs = [
-        spec
-        for a in defs.assets or []
-        if isinstance(a, dg.AssetsDefinition)
-        for spec in a.check_specs
-    ]
-    return gates_from_check_specs(specs)
+    try:
+        return ProjectManifest.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ManifestError) as e:
+        raise _CliError(f"{path}: {e}") from None
 
 
 class _CliError(Exception):

@@ -5,6 +5,7 @@ assets. Compile errors are raised as one :class:`SqlMlCompileError` whose text l
 problem with file:line:col and a caret excerpt.
 """
 
+import hashlib
 import inspect
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,11 +17,13 @@ from dagster import (
     AssetExecutionContext,
 )  # by name, and no postponed annotations: Dagster inspects it
 
+from .compiler import gates as compiler_gates
 from .compiler.diagnostics import SqlMlCompileError
 from .compiler.ir import EvaluateStatement
+from .compiler.manifest import ProjectManifest, project_manifest
 from .compiler.project import Node, Project, compile_project
 from .launchers import Launcher, launcher_from_env
-from .ops.checks import check_gate_order, data_checks, gate_check_specs, project_gates
+from .ops.checks import data_checks, gate_check_specs, project_gates
 from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
 from .store import Gate
@@ -99,8 +102,41 @@ def project_definitions(
         or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
         LAUNCHER_KEY: launcher,
     }
+    resources[manifest_key(sql_dir)] = project_manifest(project)
     assets = build_assets(project, translator)
     return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
+
+
+#: Resource keys of project manifests start with this (one key per project).
+MANIFEST_KEY_PREFIX = "sqlml_manifest__"
+
+
+def manifest_key(sql_dir: Path) -> str:
+    """The resource key under which a project's :class:`ProjectManifest` travels with its
+    Definitions: ``sqlml_manifest__<digest of the SQL folder's path>``.
+
+    Why a resource: the CLI (``sqlml models gc -m MODULE`` and the other catalog commands)
+    needs each project's pins, gates, models and dialect, and finds only the module's
+    Definitions. Reading them back out of asset metadata is what made keys disagree (a
+    Dagster asset key is not a store key); a file written at load time would go stale and
+    may sit on a read-only disk. A Definitions' resources are a plain mapping that
+    Dagster keeps as given, and ``Definitions.merge`` — how several ``SqlMlProject``
+    components become one code location — unions them, refusing only one key bound to
+    two objects. So each project adds its manifest (a frozen, Dagster-free value no asset
+    requires) under a key of its own, and :func:`project_manifests` collects every one of
+    them from whatever Definitions the module exposes.
+    """
+    digest = hashlib.sha256(str(sql_dir.resolve()).encode()).hexdigest()[:12]
+    return MANIFEST_KEY_PREFIX + digest
+
+
+def project_manifests(defs: dg.Definitions) -> list[ProjectManifest]:
+    """The manifests of the projects compiled into ``defs`` (see :func:`manifest_key`)."""
+    return [
+        value
+        for key, value in (defs.resources or {}).items()
+        if key.startswith(MANIFEST_KEY_PREFIX) and isinstance(value, ProjectManifest)
+    ]
 
 
 #: The sensor that evaluates the project's ``-- sqlml:`` automation (schedule, on_new_model).
@@ -138,8 +174,7 @@ def build_assets(
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
         translator.get_source_spec(s) for s in project.sources
     ]
-    check_gate_order(project, lambda node: source_path(project, node))
-    gates = project_gates(project)
+    gates = project_gates(compiler_gates.project_gates(project.nodes))
     assets += [_asset_for(node, project, translator, gates) for node in project.nodes]
     # Data checks on the tables each TRAIN statement reads (docs/quality-gates.md).
     assets += data_checks(

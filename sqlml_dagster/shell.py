@@ -12,7 +12,7 @@ model catalog, outside Dagster.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -30,7 +30,9 @@ from .compiler.ir import (
     ShowModelsStatement,
     ShowTrainStatement,
 )
+from .compiler.manifest import ProjectManifest
 from .compiler.parser import parse_query, parse_sql_file, split_statements
+from .ops.checks import project_gates
 from .ops.model_functions import ModelFunctions
 from .ops.storage import SqlMlStorage
 from .store import Gate, ModelNotFound, ModelVersion
@@ -52,11 +54,40 @@ class SqlSession:
     storage: SqlMlStorage
     warehouse: Warehouse | None
     dialect: str = "duckdb"
+    #: Pinned versions by model key (``QualifiedName.key``, the store's key, like all below).
     pinned: dict[str, set[int]] = field(default_factory=dict)
     #: Models the project's SQL defines: DROP MODEL warns that they come back.
     defined_models: set[str] = field(default_factory=set)
     #: The project's quality gates by model (``None``: no project; the store's records say).
     gates: dict[str, tuple[Gate, ...]] | None = None
+
+    @classmethod
+    def of_projects(
+        cls,
+        storage: SqlMlStorage,
+        warehouse: Warehouse | None,
+        manifests: Sequence[ProjectManifest],
+    ) -> SqlSession:
+        """A session on the projects these manifests describe (several components can share
+        one code location and store): their pins, gates and models by store key, and the
+        first one's dialect. No manifest: no project, so the store's records say the gates."""
+        if not manifests:
+            return cls(storage=storage, warehouse=warehouse)
+        pinned: dict[str, set[int]] = {}
+        gates: dict[str, tuple[Gate, ...]] = {}
+        for manifest in manifests:
+            for model, versions in manifest.pins.items():
+                pinned.setdefault(model, set()).update(versions)
+            for model, found in project_gates(manifest.gates).items():
+                gates[model] = (*gates.get(model, ()), *found)
+        return cls(
+            storage=storage,
+            warehouse=warehouse,
+            dialect=manifests[0].dialect,
+            pinned=pinned,
+            defined_models={m for manifest in manifests for m in manifest.models},
+            gates=gates,
+        )
 
     @property
     def catalog(self) -> Catalog:

@@ -37,6 +37,7 @@ from sqlml_dagster.component import (
     LocalLauncherAttributes,
     WarehouseAttributes,
 )
+from sqlml_dagster.definitions import project_manifests
 
 from .conftest import EXAMPLE, REPO, write_component
 
@@ -590,7 +591,8 @@ def test_python_scaffold_builds_the_same_project() -> None:
 def test_projects_sharing_their_state_live_in_one_code_location(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Dagster merges components' resources by identity: equal settings, one instance."""
+    """Dagster merges components' resources by identity: equal settings, one instance; each
+    project's manifest under a key of its own."""
     monkeypatch.delenv("SQLML_LAUNCHER", raising=False)
     with create_defs_folder_sandbox() as sandbox:
         for name in ("churn", "fraud"):
@@ -607,3 +609,8 @@ def test_projects_sharing_their_state_live_in_one_code_location(
             assert defs.resources["sqlml_warehouse"].database == str(
                 (sandbox.defs_folder_path / ".sqlml" / "warehouse.duckdb").resolve()
             )
+            # each project's manifest travels with the merged Definitions, for the CLI
+            assert sorted(m.models for m in project_manifests(defs)) == [
+                ("churn_model",),
+                ("fraud_model",),
+            ]

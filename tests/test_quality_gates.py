@@ -22,14 +22,15 @@ import dagster as dg
 import duckdb
 import pytest
 
-from sqlml_dagster import build_defs
+from sqlml_dagster import build_defs, cli
 from sqlml_dagster.catalog import Catalog
-from sqlml_dagster.compiler import parse_sql_file, to_json, to_sql
+from sqlml_dagster.compiler import compile_project, parse_sql_file, to_json, to_sql
 from sqlml_dagster.compiler.diagnostics import SqlMlCompileError
 from sqlml_dagster.compiler.ir import (
     TrainStatement,
 )
-from sqlml_dagster.ops.checks import gates_from_check_specs, run_data_checks
+from sqlml_dagster.compiler.manifest import project_manifest
+from sqlml_dagster.ops.checks import project_gates, run_data_checks
 from sqlml_dagster.store import Gate, GateNotPassed, GateResult, ModelManifest, ModelStore
 from sqlml_dagster.warehouses.duckdb import DuckDBWarehouse
 
@@ -386,12 +387,9 @@ def test_a_failing_gate_blocks_the_prediction_and_latest_keeps_the_last_passing_
     assert pinned.success, failure_reasons(pinned)
     assert materialized(pinned)["pinned"]["model_version"] == 3
 
-    # The catalog tells the story (the gates as the project's Definitions declare them).
-    defs = build_defs(root, state_dir=state)
-    specs = [
-        s for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) for s in a.check_specs
-    ]
-    catalog = Catalog(ModelStore(str(state / "models")), gates=gates_from_check_specs(specs))
+    # The catalog tells the story (the gates as the project's manifest records them).
+    manifest = project_manifest(compile_project(root))
+    catalog = Catalog(ModelStore(str(state / "models")), gates=project_gates(manifest.gates))
     listing = catalog.list_versions("m").to_json()["rows"]
     assert [(r["version"], r[""], r["gates"].split(" (")[0]) for r in listing] == [
         (1, "", "failed: m_eval_accuracy"),
@@ -467,6 +465,26 @@ def test_a_gate_may_not_wait_for_itself(
     rendered = str(raised.value)
     assert error in rendered
     assert "--> sql/extra.sql:4:20" in rendered and "^^^" in rendered
+
+
+@pytest.mark.parametrize(("extra", "error"), GATE_ORDER_CASES)
+def test_sqlml_check_refuses_what_the_definitions_refuse(
+    write_project: Callable[[dict[str, str]], Path],
+    capsys: pytest.CaptureFixture[str],
+    extra: str,
+    error: str | None,
+) -> None:
+    """The gate order is a project rule (``check_project``): CI's ``sqlml check`` fails
+    where ``dagster dev`` would refuse to load, pointing at the same threshold."""
+    root = write_project({**gated_project(WEAK), "extra.sql": extra})
+    code = cli.main(["check", "--no-import", str(root)])
+    err = capsys.readouterr().err
+    if error is None:
+        assert code == 0, err
+        return
+    assert code == 1
+    assert error in err
+    assert "--> sql/extra.sql:4:20" in err and "^^^" in err
 
 
 # -- data checks ---------------------------------------------------------------------------

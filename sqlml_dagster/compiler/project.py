@@ -30,6 +30,7 @@ from .diagnostics import (
 )
 from .dialects import unknown_dialect
 from .directives import NO_DIRECTIVES, Directives, resolve
+from .gates import check_gate_order
 from .ir import (
     CatalogStatement,
     CreateModelStatement,
@@ -110,12 +111,13 @@ class Project:
 
     def pinned_versions(self) -> dict[str, set[int]]:
         """Model versions the SQL pins (``USING m@3``, ``ML_PREDICT(m@3, …)``), by model
-        key: retention keeps them."""
+        key (the store's): retention keeps them."""
         pins: dict[str, set[int]] = {}
         for node in self.nodes:
-            for model, version in _pins(node.statement):
-                if version is not None:
-                    pins.setdefault(model.key, set()).add(version)
+            for statement in node.statements:  # an INSERT's ML_PREDICT(m@2, …) pins too
+                for model, version in _pins(statement):
+                    if version is not None:
+                        pins.setdefault(model.key, set()).add(version)
         return pins
 
 
@@ -447,6 +449,7 @@ class _GraphBuilder:
         self._check_rejected(defining)
         self._warn_unattached_directives(nodes)
         ordered = self._order(nodes)
+        check_gate_order(ordered, self.error)  # SQLML113: a gate that waits for itself
         with_fingerprints = _fingerprint_all(ordered)
         return with_fingerprints, tuple(project_sources.values())
 

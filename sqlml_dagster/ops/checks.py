@@ -18,63 +18,46 @@ See ``docs/quality-gates.md``. (No postponed annotations here: Dagster inspects 
 check function's ``context`` annotation.)
 """
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from sqlglot import exp
 
-from ..compiler import codes
-from ..compiler.diagnostics import Diagnostic, SourceFile, SqlMlCompileError
-from ..compiler.ir import EvaluateStatement, QualifiedName, TrainStatement
+from ..compiler import gates as compiler_gates
+from ..compiler.gates import GateSpec
+from ..compiler.ir import QualifiedName, TrainStatement
 from ..compiler.parser import tables_read
 from ..compiler.project import Node, Project
 from ..store import Gate, GateResult, ModelVersion
 from ..warehouses import Warehouse
 
-#: Check metadata naming the gate's condition (how ``sqlml models`` learns the gates).
+#: Check metadata naming the gate's condition (shown in the UI; the CLI reads gates from the
+#: project manifest, never from here).
 GATE_METADATA = "sqlml/gate"
 #: Check metadata telling data checks apart from gates.
 DATA_CHECK_METADATA = "sqlml/data_check"
 
 
-# -- quality gates --------------------------------------------------------------------
+# -- quality gates ----------------------------------------------------------------------
+
+
+def store_gates(specs: Iterable[GateSpec]) -> tuple[Gate, ...]:
+    """The compiler's gate declarations as the model store judges versions by them."""
+    return tuple(Gate(**dataclasses.asdict(spec)) for spec in specs)
 
 
 def node_gates(node: Node) -> tuple[Gate, ...]:
-    """The gates an evaluation node sets on its model (none for other nodes).
-
-    A gate's check name is ``<evaluation>_<metric>`` (``iris_eval_accuracy``): unique on
-    the model, since one evaluation sets one threshold per metric (SQLML104), and stable
-    while the evaluation keeps its name — outcomes recorded on versions are found by it.
-    """
-    statement = node.statement
-    if not isinstance(statement, EvaluateStatement):
-        return ()
-    return tuple(
-        Gate(
-            name="_".join([*node.name.asset_path, check.metric]),
-            metric=check.metric,
-            op=check.op,
-            threshold=check.threshold,
-            evaluation=str(node.name),
-            location=check.span.location() if check.span is not None else "",
-        )
-        for check in statement.checks
-    )
+    """The gates an evaluation node sets on its model (none for other nodes)."""
+    return store_gates(compiler_gates.node_gates(node))
 
 
-def project_gates(project: Project) -> dict[str, tuple[Gate, ...]]:
-    """Every gated model's gates, by model key (``QualifiedName.key``)."""
-    gates: dict[str, tuple[Gate, ...]] = {}
-    for node in project.nodes:
-        found = node_gates(node)
-        if found:
-            assert isinstance(node.statement, EvaluateStatement)
-            key = node.statement.model.key
-            gates[key] = (*gates.get(key, ()), *found)
-    return gates
+def project_gates(gates: Mapping[str, Iterable[GateSpec]]) -> dict[str, tuple[Gate, ...]]:
+    """Gates by model key (``QualifiedName.key``, the store's key) from the compiler's
+    (``compiler.gates.project_gates``) or a manifest's ``gates``."""
+    return {model: store_gates(specs) for model, specs in gates.items()}
 
 
 def gate_check_specs(node: Node, model_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -101,28 +84,6 @@ def gate_check_specs(node: Node, model_key: dg.AssetKey) -> list[dg.AssetCheckSp
         )
         for gate in node_gates(node)
     ]
-
-
-def gates_from_check_specs(specs: Sequence[dg.AssetCheckSpec]) -> dict[str, tuple[Gate, ...]]:
-    """The gates by model key path (``a/b``) as :func:`gate_check_specs` declared them:
-    how ``sqlml models`` reads a project's gates from its Definitions."""
-    gates: dict[str, tuple[Gate, ...]] = {}
-    for spec in specs:
-        raw = spec.metadata.get(GATE_METADATA)
-        raw = getattr(raw, "value", raw)
-        if not isinstance(raw, Mapping):
-            continue
-        gate = Gate(
-            name=spec.name,
-            metric=str(raw["metric"]),
-            op=str(raw["op"]),
-            threshold=raw["threshold"],
-            evaluation=str(raw.get("evaluation", "")),
-            location=str(raw.get("location", "")),
-        )
-        key = "/".join(spec.asset_key.path)
-        gates[key] = (*gates.get(key, ()), gate)
-    return gates
 
 
 def gate_check_results(
@@ -160,59 +121,6 @@ def gate_check_results(
             )
         )
     return out
-
-
-def check_gate_order(project: Project, sql_path: Callable[[Node], Path]) -> None:
-    """Refuse a gate that would wait for what it gates.
-
-    Every step that uses a gated model waits for the model's gates in the same run. An
-    evaluation whose SELECT reads (directly or not) a table computed *with* that model —
-    ``ML_PREDICT(m, …)``, a prediction of ``m`` — would therefore wait for itself.
-    """
-    nodes = {n.name.key: n for n in project.nodes}
-    problems: list[Diagnostic] = []
-    for node in project.nodes:
-        statement = node.statement
-        if not isinstance(statement, EvaluateStatement) or not statement.checks:
-            continue
-        model = statement.model.key
-        seen: set[str] = set()
-        stack = [d.key for d in node.deps if d.key != model]
-        while stack:
-            key = stack.pop()
-            if key in seen or key not in nodes:
-                continue
-            seen.add(key)
-            upstream = nodes[key]
-            if any(d.key == model for d in upstream.deps) and not _gates(upstream, model):
-                first = statement.checks[0]
-                source = SourceFile(node.file, sql_path(node).read_text(encoding="utf-8"))
-                problems.append(
-                    Diagnostic(
-                        codes.BAD_CHECK,
-                        f"the quality gates on '{statement.model}' read '{upstream.name}', "
-                        f"which is computed with '{statement.model}' and so waits for them",
-                        first.span,
-                        hint="evaluate on data that does not use the gated model, or move "
-                        "the thresholds to an evaluation that does not",
-                        source=source,
-                    )
-                )
-                break
-            stack.extend(d.key for d in upstream.deps)
-    if problems:
-        raise SqlMlCompileError(problems)
-
-
-def _gates(node: Node, model: str) -> bool:
-    """Whether ``node`` is an evaluation with gates on ``model``: Dagster exempts it from
-    waiting on the model's gates, so reading its table waits for nothing gated."""
-    statement = node.statement
-    return (
-        isinstance(statement, EvaluateStatement)
-        and bool(statement.checks)
-        and statement.model.key == model
-    )
 
 
 # -- data checks ------------------------------------------------------------------------
