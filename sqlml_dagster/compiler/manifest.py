@@ -46,6 +46,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..contract.versioned import check_version, known_fields
 from ..sources import default_flavor
 from .diagnostics import Span
 from .directives import NO_DIRECTIVES, Directives
@@ -154,11 +155,14 @@ class ProjectManifest:
         if not isinstance(raw, dict) or "manifest_version" not in raw:
             raise ManifestError("not a project manifest: no manifest_version")
         version = raw["manifest_version"]
-        if not isinstance(version, int) or version > MANIFEST_VERSION:
-            raise ManifestError(
-                f"manifest version {version} is newer than this sqlml_dagster reads "
-                f"({MANIFEST_VERSION}); upgrade sqlml-dagster or compile with this version"
-            )
+        check_version(
+            version,
+            MANIFEST_VERSION,
+            what="project manifest",
+            reader="sqlml_dagster",
+            upgrade="upgrade sqlml-dagster or compile with this release",
+            error=ManifestError,
+        )
         return cls(
             dialect=raw["dialect"],
             files=tuple(raw.get("files", ())),
@@ -169,7 +173,7 @@ class ProjectManifest:
             ),
             pins={k: tuple(v) for k, v in raw.get("pins", {}).items()},
             gates={
-                k: tuple(GateSpec(**_known(GateSpec, g)) for g in v)
+                k: tuple(GateSpec(**known_fields(GateSpec, g)) for g in v)
                 for k, v in raw.get("gates", {}).items()
             },
             manifest_version=version,
@@ -249,18 +253,12 @@ def _directives(directives: Directives) -> dict[str, Any]:
 
 
 def _node(raw: Mapping[str, Any]) -> ManifestNode:
-    values = _known(ManifestNode, raw)
+    values = known_fields(ManifestNode, raw)
     values["location"] = SourceLocation(**raw["location"])
     values["deps"] = tuple(raw.get("deps", ()))
     model = raw.get("model")
-    values["model"] = ModelReference(**_known(ModelReference, model)) if model else None
+    values["model"] = ModelReference(**known_fields(ModelReference, model)) if model else None
     return ManifestNode(**values)
-
-
-def _known(cls: type, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of ``cls`` in ``raw``: a newer writer's extra fields are ignored."""
-    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
-    return {k: v for k, v in raw.items() if k in names}
 
 
 __all__ = [

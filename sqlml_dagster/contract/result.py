@@ -10,8 +10,10 @@ that this orchestrator cannot read is refused with a message.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
+
+from .versioned import check_version, known_fields
 
 RESULT_VERSION = 1
 
@@ -101,17 +103,18 @@ _BY_KIND: dict[str, type[StepResult]] = {
 
 def result_from_json(raw: Mapping[str, Any]) -> StepResult:
     """The typed result of a Pipes message; unknown fields (a newer image) are ignored."""
-    version = raw.get("result_version", 1)
-    if not isinstance(version, int) or version > RESULT_VERSION:
-        raise ResultError(
-            f"step result version {version!r} is newer than this orchestrator understands "
-            f"(≤ {RESULT_VERSION}); upgrade sqlml-dagster where Dagster runs"
-        )
+    check_version(
+        raw.get("result_version", 1),
+        RESULT_VERSION,
+        what="step result",
+        reader="orchestrator",
+        upgrade="upgrade sqlml-dagster where Dagster runs",
+        error=ResultError,
+    )
     cls = _BY_KIND.get(str(raw.get("kind")))
     if cls is None:
         raise ResultError(f"a step reported a result of unknown kind {raw.get('kind')!r}")
-    known = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in raw.items() if k in known})
+    return cls(**known_fields(cls, raw))
 
 
 def is_step_result(message: object) -> bool:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from .versioned import check_version, known_fields
 
 SPEC_VERSION = 2
 #: The first spec version that carries each newer field; a spec that leaves them empty is
@@ -79,17 +81,18 @@ class StepSpec:
             raw = json.loads(text)
         except json.JSONDecodeError as e:
             raise SpecError(f"the step spec is not JSON: {e}") from None
-        version = raw.get("spec_version")
-        if not isinstance(version, int) or version > SPEC_VERSION:
-            raise SpecError(
-                f"step spec version {version!r} is newer than this runtime understands "
-                f"(≤ {SPEC_VERSION}); upgrade sqlml-dagster in the step image"
-            )
-        known = {f.name for f in fields(cls)}
+        check_version(
+            raw.get("spec_version"),
+            SPEC_VERSION,
+            what="step spec",
+            reader="runtime",
+            upgrade="upgrade sqlml-dagster in the step image",
+            error=SpecError,
+        )
         missing = {"kind", "step_id", "model_name", "model_reference", "flavor"} - raw.keys()
         if missing:
             raise SpecError(f"the step spec lacks {', '.join(sorted(missing))}")
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        return cls(**known_fields(cls, raw))
 
     def param(self, namespace: str, key: str, default: Any = None) -> Any:
         return self.params.get(namespace, {}).get(key, default)

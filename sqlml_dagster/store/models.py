@@ -49,6 +49,7 @@ import fsspec
 from fsspec.core import url_to_fs
 
 from ..contract import SIGNATURE_FILE
+from ..contract.versioned import known_fields
 
 MANIFEST = "manifest.json"
 PENDING = ".pending"
@@ -109,9 +110,8 @@ class ModelManifest:
 
     @classmethod
     def from_json(cls, text: str) -> ModelManifest:
-        raw = json.loads(text)
-        known = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        # Fields a newer release added are ignored: listing a store never fails over them.
+        return cls(**known_fields(cls, json.loads(text)))
 
 
 @dataclass(frozen=True)
@@ -225,8 +225,7 @@ class GateResult:
 
     @classmethod
     def from_json(cls, text: str) -> GateResult:
-        raw = json.loads(text)
-        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+        return cls(**known_fields(cls, json.loads(text)))
 
 
 @dataclass(frozen=True)

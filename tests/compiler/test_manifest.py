@@ -105,7 +105,7 @@ def test_a_newer_writer_is_read_or_refused(zoo: ProjectManifest) -> None:
     raw["nodes"][0]["added_later"] = True
     assert ProjectManifest.from_json(json.dumps(raw)) == zoo  # unknown fields: ignored
     raw["manifest_version"] = MANIFEST_VERSION + 1
-    with pytest.raises(ManifestError, match="newer than this sqlml_dagster reads"):
+    with pytest.raises(ManifestError, match="newer than this sqlml_dagster understands"):
         ProjectManifest.from_json(json.dumps(raw))
     with pytest.raises(ManifestError, match="not a project manifest"):
         ProjectManifest.from_json('{"nodes": []}')
