@@ -353,8 +353,6 @@ def _materialize(args: argparse.Namespace) -> int:
     from .compiler.diagnostics import SqlMlCompileError
     from .ops.steps import FORCE_TAG
 
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(args.module)
@@ -368,7 +366,7 @@ def _materialize(args: argparse.Namespace) -> int:
     if defs is None:
         print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
         return 2
-    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    specs = {spec.key: spec for spec in _asset_specs(defs)}
     assets = [a for a in (defs.assets or []) if isinstance(a, dg.AssetsDefinition)]
     selection = None
     if args.select:
@@ -471,6 +469,17 @@ def _find_definitions(module: Any, attribute: str | None) -> Any:
         if isinstance(value, dg.Definitions):
             return value
     return None
+
+
+def _asset_specs(defs: Any) -> list[Any]:
+    """Every asset spec of a user's Definitions. Resolving component-loaded Definitions,
+    Dagster rebuilds their checks through a beta parameter of its own (``execution_type``):
+    a warning nothing in the project can change, silenced for this call only."""
+    import dagster as dg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return list(defs.resolve_all_asset_specs())
 
 
 def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs: Any) -> str:
@@ -595,10 +604,6 @@ def _session(args: argparse.Namespace) -> Any:
     from .shell import SqlSession
 
     if args.module:
-        import dagster as dg
-
-        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-        warnings.filterwarnings("ignore", category=dg.BetaWarning)
         from .compiler.diagnostics import SqlMlCompileError
 
         sys.path.insert(0, os.getcwd())
@@ -619,7 +624,7 @@ def _session(args: argparse.Namespace) -> Any:
         pinned: dict[str, set[int]] = {}
         defined: set[str] = set()
         dialect = "duckdb"
-        for spec in defs.resolve_all_asset_specs():
+        for spec in _asset_specs(defs):
             metadata = {k: getattr(v, "value", v) for k, v in (spec.metadata or {}).items()}
             dialect = str(metadata.get("sqlml/dialect", dialect))
             if spec.tags.get("sqlml/kind") == "model":

@@ -17,6 +17,7 @@ from dagster import (
 )  # by name, and no postponed annotations: Dagster inspects it
 
 from .compiler.diagnostics import SqlMlCompileError
+from .compiler.gc_pause import paused_gc
 from .compiler.ir import EvaluateStatement
 from .compiler.project import Node, Project, compile_project
 from .ops.checks import check_gate_order, data_checks, gate_check_specs, project_gates
@@ -70,6 +71,9 @@ def build_defs(
     )
 
 
+# Compiled trees and Dagster definitions all stay alive in the result: no collection
+# would free anything meanwhile (compiler/gc_pause.py).
+@paused_gc()
 def project_definitions(
     sql_dir: Path,
     *,
@@ -102,6 +106,10 @@ def project_definitions(
     assets = build_assets(project, translator)
     return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
 
+
+#: The launchpad's ``ops.<asset>.config`` of every sqlml asset: :class:`SqlMlRunConfig`'s
+#: fields, inferred once per process.
+RUN_CONFIG_SCHEMA = SqlMlRunConfig.to_fields_dict()
 
 #: The sensor that evaluates the project's ``-- sqlml:`` automation (schedule, on_new_model).
 AUTOMATION_SENSOR = "sqlml_automation"
@@ -167,17 +175,22 @@ def _asset_for(
         else []
     )
 
+    project_root = project.root if project.root.is_dir() else project.root.parent
+
+    # Dagster inspects this function's signature several times per asset: the run config
+    # comes as a schema built once (not a `config: SqlMlRunConfig` parameter, whose schema
+    # Dagster would infer again for every asset), and the return annotation stays simple
+    # (each typing.get_type_hints call re-evaluates a Union). Same config, same launchpad.
     @dg.multi_asset(
         specs=[spec],
         name="sqlml__" + "__".join(spec.key.path),
         required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
+        config_schema=RUN_CONFIG_SCHEMA,
         check_specs=check_specs or None,
         can_subset=bool(check_specs),
         allow_arbitrary_check_specs=bool(check_specs),
     )
-    def _materialize(
-        context: AssetExecutionContext, config: SqlMlRunConfig
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    def _materialize(context: AssetExecutionContext) -> Iterator[Any]:
         yield from AssetStep(
             context=context,
             node=node,
@@ -185,8 +198,8 @@ def _asset_for(
             storage=getattr(context.resources, STORAGE_KEY),
             launcher=getattr(context.resources, LAUNCHER_KEY),
             sql_file=sql_file,
-            config=config,
-            project_root=project.root if project.root.is_dir() else project.root.parent,
+            config=SqlMlRunConfig(**(context.op_execution_context.op_config or {})),
+            project_root=project_root,
             gates=gates,
         ).run()
 
