@@ -55,11 +55,13 @@ lint: install-dev
 
 ## bench: compiler throughput against a plain-sqlglot baseline measured in the same run, and
 ## deep-learning feed/predict/train throughput against the same work done directly, and
-## `sqlml check` wall time on example_repo and 1,000 files (docs/benchmarks.md)
+## `sqlml check` wall time on example_repo and 1,000 files, and Definitions load time of
+## 1,000 files against the same assets in plain Dagster (docs/benchmarks.md)
 bench: install-dev
 	$(PY) bench/bench_compiler.py
 	$(PY) bench/bench_dl.py $(BENCH_DL_ARGS)
 	$(PY) bench/bench_check.py $(BENCH_CHECK_ARGS)
+	$(PY) bench/bench_definitions.py $(BENCH_DEFINITIONS_ARGS)
 
 clean:
 	rm -rf .sqlml example_repo/.sqlml .pytest_cache .mypy_cache .ruff_cache

@@ -377,8 +377,6 @@ def _materialize(args: argparse.Namespace) -> int:
     from .compiler.diagnostics import SqlMlCompileError
     from .ops.step import FORCE_TAG
 
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(args.module)
@@ -392,7 +390,7 @@ def _materialize(args: argparse.Namespace) -> int:
     if defs is None:
         print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
         return 2
-    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    specs = {spec.key: spec for spec in _asset_specs(defs)}
     assets = [a for a in (defs.assets or []) if isinstance(a, dg.AssetsDefinition)]
     selection = None
     if args.select:
@@ -495,6 +493,17 @@ def _find_definitions(module: Any, attribute: str | None) -> Any:
         if isinstance(value, dg.Definitions):
             return value
     return None
+
+
+def _asset_specs(defs: Any) -> list[Any]:
+    """Every asset spec of a user's Definitions. Resolving component-loaded Definitions,
+    Dagster rebuilds their checks through a beta parameter of its own (``execution_type``):
+    a warning nothing in the project can change, silenced for this call only."""
+    import dagster as dg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return list(defs.resolve_all_asset_specs())
 
 
 def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs: Any) -> str:
@@ -630,10 +639,6 @@ def _session(args: argparse.Namespace) -> Any:
 
     manifests = [_read_manifest(path) for path in args.manifest or ()]
     if args.module:
-        import dagster as dg
-
-        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-        warnings.filterwarnings("ignore", category=dg.BetaWarning)
         from .compiler.diagnostics import SqlMlCompileError
         from .definitions import project_manifests
 

@@ -19,6 +19,7 @@ from dagster import (
 
 from .compiler import gates as compiler_gates
 from .compiler.diagnostics import SqlMlCompileError
+from .compiler.gc_pause import paused_gc
 from .compiler.ir import EvaluateStatement
 from .compiler.manifest import ProjectManifest, project_manifest
 from .compiler.project import Node, Project, compile_project
@@ -74,6 +75,9 @@ def build_defs(
     )
 
 
+# Compiled trees and Dagster definitions all stay alive in the result: no collection
+# would free anything meanwhile (compiler/gc_pause.py).
+@paused_gc()
 def project_definitions(
     sql_dir: Path,
     *,
@@ -139,6 +143,10 @@ def project_manifests(defs: dg.Definitions) -> list[ProjectManifest]:
     ]
 
 
+#: The launchpad's ``ops.<asset>.config`` of every sqlml asset: :class:`SqlMlRunConfig`'s
+#: fields, inferred once per process.
+RUN_CONFIG_SCHEMA = SqlMlRunConfig.to_fields_dict()
+
 #: The sensor that evaluates the project's ``-- sqlml:`` automation (schedule, on_new_model).
 AUTOMATION_SENSOR = "sqlml_automation"
 
@@ -202,17 +210,22 @@ def _asset_for(
         else []
     )
 
+    project_root = project.root if project.root.is_dir() else project.root.parent
+
+    # Dagster inspects this function's signature several times per asset: the run config
+    # comes as a schema built once (not a `config: SqlMlRunConfig` parameter, whose schema
+    # Dagster would infer again for every asset), and the return annotation stays simple
+    # (each typing.get_type_hints call re-evaluates a Union). Same config, same launchpad.
     @dg.multi_asset(
         specs=[spec],
         name="sqlml__" + "__".join(spec.key.path),
         required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
+        config_schema=RUN_CONFIG_SCHEMA,
         check_specs=check_specs or None,
         can_subset=bool(check_specs),
         allow_arbitrary_check_specs=bool(check_specs),
     )
-    def _materialize(
-        context: AssetExecutionContext, config: SqlMlRunConfig
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    def _materialize(context: AssetExecutionContext) -> Iterator[Any]:
         yield from AssetStep(
             context=context,
             node=node,
@@ -220,8 +233,8 @@ def _asset_for(
             storage=getattr(context.resources, STORAGE_KEY),
             launcher=getattr(context.resources, LAUNCHER_KEY),
             sql_file=sql_file,
-            config=config,
-            project_root=project.root if project.root.is_dir() else project.root.parent,
+            config=SqlMlRunConfig(**(context.op_execution_context.op_config or {})),
+            project_root=project_root,
             gates=gates,
         ).run()
 

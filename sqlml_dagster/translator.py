@@ -13,6 +13,8 @@ method whose answer you want to change, instead of forking the package::
 from __future__ import annotations
 
 import copy
+import functools
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -196,13 +198,8 @@ class SqlMlTranslator:
         metadata: dict[str, Any] = {
             "sqlml/file": node.file,
             "sqlml/line": node.statement.span.line,
-            "dagster/code_references": dg.CodeReferencesMetadataValue(
-                code_references=[
-                    dg.LocalFileCodeReference(
-                        file_path=str(source_path(project, node)),
-                        line_number=node.statement.span.line,
-                    )
-                ]
+            "dagster/code_references": code_reference(
+                source_path(project, node), node.statement.span.line
             ),
         }
         if node.kind is not ObjectKind.MODEL:
@@ -255,6 +252,17 @@ class SqlMlTranslator:
         )
 
 
+def code_reference(path: Path, line: int) -> dg.CodeReferencesMetadataValue:
+    """The UI's "open in editor" link to a statement's line. Dagster marks both classes
+    beta; we use them on purpose, so their BetaWarning (one per asset) is silenced here,
+    around these two calls only — a user's own use of beta APIs still warns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.CodeReferencesMetadataValue(
+            code_references=[dg.LocalFileCodeReference(file_path=str(path), line_number=line)]
+        )
+
+
 def registered_model_kind(statement: CreateModelStatement) -> str:
     """``CREATE MODEL … [FLAVOR f] USING uri``: the flavor written or implied by the file's
     extension, else the registry's own kind (``mlflow``), else scikit-learn — what the
@@ -281,5 +289,12 @@ def _kind_of_name(project: Project, name: QualifiedName) -> ObjectKind | None:
 
 def source_path(project: Project, node: Node) -> Path:
     """The absolute path of the file defining a node."""
-    base = project.root if project.root.is_dir() else project.root.parent
-    return base.resolve().parent / node.file
+    return _files_base(project.root.absolute()) / node.file
+
+
+@functools.lru_cache(maxsize=256)
+def _files_base(root: Path) -> Path:
+    """The folder node files are relative to (the SQL folder's parent), resolved once per
+    project root: every asset and data check asks, and resolving walks the file system."""
+    base = root if root.is_dir() else root.parent
+    return base.resolve().parent

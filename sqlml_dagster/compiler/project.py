@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import gc
+import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -31,6 +31,7 @@ from .diagnostics import (
 from .dialects import unknown_dialect
 from .directives import NO_DIRECTIVES, Directives, resolve
 from .gates import check_gate_order
+from .gc_pause import paused_gc
 from .ir import (
     CatalogStatement,
     CreateModelStatement,
@@ -100,25 +101,35 @@ class Project:
 
     def node(self, name: str | QualifiedName) -> Node:
         key = name.key if isinstance(name, QualifiedName) else QualifiedName.parse(name).key
-        for node in self.nodes:
-            if node.name.key == key:
-                return node
-        raise KeyError(str(name))
+        try:
+            return self._nodes_by_key[key]
+        except KeyError:
+            raise KeyError(str(name)) from None
+
+    @functools.cached_property
+    def _nodes_by_key(self) -> dict[str, Node]:
+        """Built once: the translator looks up every dependency of every node."""
+        return {node.name.key: node for node in self.nodes}
 
     @property
     def models(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if n.kind is ObjectKind.MODEL)
 
-    def pinned_versions(self) -> dict[str, set[int]]:
+    def pinned_versions(self) -> Mapping[str, frozenset[int]]:
         """Model versions the SQL pins (``USING m@3``, ``ML_PREDICT(m@3, …)``), by model
-        key (the store's): retention keeps them."""
+        key (the store's): retention keeps them. Computed once (the translator asks for
+        every model), so the answer is read-only."""
+        return self._pinned_versions
+
+    @functools.cached_property
+    def _pinned_versions(self) -> Mapping[str, frozenset[int]]:
         pins: dict[str, set[int]] = {}
         for node in self.nodes:
             for statement in node.statements:  # an INSERT's ML_PREDICT(m@2, …) pins too
                 for model, version in _pins(statement):
                     if version is not None:
                         pins.setdefault(model.key, set()).add(version)
-        return pins
+        return {key: frozenset(versions) for key, versions in pins.items()}
 
 
 def compile_project(
@@ -140,19 +151,8 @@ def check_project(
     (the Kubernetes launcher's allow-list); empty allows any."""
     # Every tree of the project stays alive until the end, so each full collection would
     # re-scan all of them; nothing here needs collecting before we return.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _check_project(path, dialect, allowed_images)
-    finally:
-        if enabled:
-            if gc.get_freeze_count() == 0:
-                # Hand the objects allocated meanwhile to the oldest generation without
-                # scanning them: otherwise the first allocation after gc.enable() runs a
-                # young collection over every one of them.
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def _check_project(

@@ -26,6 +26,12 @@ class CompleteLinesMessageReader(dg.PipesMessageReader):
     so this reader keeps a partial line until its newline arrives.
     """
 
+    @property
+    def expected_writer_count(self) -> int:
+        """One step process writes the messages. Dagster's base answers the same but is
+        marked preview and read for every session: stated here, no PreviewWarning per step."""
+        return 1
+
     @contextmanager
     def read_messages(self, handler: Any) -> Iterator[dict[str, Any]]:
         with tempfile.TemporaryDirectory() as folder:
