@@ -293,8 +293,9 @@ def test_the_model_zoo_guides_file_trains_unchanged(
     keras_project: tuple[Path, dg.ExecuteInProcessResult],
 ) -> None:
     state, _ = keras_project
-    manifest = ModelStore(str(state / "models")).get("guide_model").manifest
-    assert manifest.flavor == "keras" and manifest.signature["format"] == "sqlml_tf_keras"
+    version = ModelStore(str(state / "models")).get("guide_model")
+    manifest = version.manifest
+    assert manifest.flavor == "keras" and version.signature["format"] == "sqlml_tf_keras"
     assert "tf_keras" in manifest.frameworks
     # its prepare_prediction_column (argmax over one sigmoid unit) decides the column
     assert rows(state, "SELECT count(*), count(DISTINCT setosa) FROM guide_predictions") == [
@@ -320,5 +321,6 @@ def test_keras3_factories_train_and_save_keras_files(
     state, _ = keras_project
     assert iris_accuracy(state, "iris_keras3_predictions") >= 0.9
     assert house_r2(state, "house_keras3_predictions") >= 0.8
-    manifest = ModelStore(str(state / "models")).get("house_keras3").manifest
-    assert "model.keras" in manifest.artifacts and manifest.signature["format"] == "sqlml_keras"
+    version = ModelStore(str(state / "models")).get("house_keras3")
+    assert "model.keras" in version.manifest.artifacts
+    assert version.signature["format"] == "sqlml_keras"
