@@ -1,10 +1,9 @@
 """Container image references, as a model reference may name them
 (``registry.example.com:5000/team/models:1.2/my_models.MyClassifier``): whether one is
-valid, and whether the Kubernetes launcher's allow-list admits it. An image, not SQL."""
+valid. (Whether the Kubernetes launcher's allow-list admits it is ``contract``'s
+``image_allowed``, which the launcher shares.) An image, not SQL."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 _DIGEST_ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
@@ -52,16 +51,3 @@ def image_reference_problem(image: str) -> str | None:
         ):
             return f"invalid repository component '{component}' (lower-case letters, digits, '.', '_', '-')"
     return None
-
-
-def image_allowed(image: str, prefixes: Sequence[str]) -> bool:
-    """Whether ``image`` starts with one of ``prefixes`` at a path boundary
-    (``registry.example.com/team`` allows ``registry.example.com/team/models:1.2``)."""
-    if not prefixes:
-        return True
-    for prefix in prefixes:
-        if image == prefix or (prefix.endswith(("/", ":", "@")) and image.startswith(prefix)):
-            return True
-        if image.startswith(prefix) and image[len(prefix)] in "/:@":
-            return True
-    return False

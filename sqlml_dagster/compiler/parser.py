@@ -30,16 +30,12 @@ from .context import Abort, ParseContext
 from .cursor import Cursor
 from .diagnostics import Diagnostic, Severity, SourceFile, SqlMlCompileError
 from .directive_comments import directives_in, warn_inner_directives
-from .images import image_allowed, image_reference_problem
 from .params import Directive
 from .pins import ML_PREDICT, PIN_META
 from .statement import MLStatement, SqlFile, Statement
 from .statements import BY_LEADING, BY_VERB, LEADING_LENGTHS, SqlStatement
 from .tables import tables_read
-from .tokens import QUOTED, split_tokens, token_fingerprint, word_of
-
-#: The verbs that may follow ``TO`` after a query.
-ML_VERBS = tuple(BY_VERB)
+from .tokens import QUOTED, split_tokens, word_of
 
 
 def parse_sql_file(
@@ -248,13 +244,9 @@ class _FileParser:
 
 __all__ = [
     "ML_PREDICT",
-    "ML_VERBS",
     "PIN_META",
-    "image_allowed",
-    "image_reference_problem",
     "parse_query",
     "parse_sql_file",
     "split_statements",
     "tables_read",
-    "token_fingerprint",
 ]

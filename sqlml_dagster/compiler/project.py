@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
+from ..contract import image_allowed
 from . import codes
 from .diagnostics import (
     Diagnostic,
@@ -38,7 +39,7 @@ from .ir import (
     SqlStatement,
     Statement,
 )
-from .parser import image_allowed, parse_sql_file
+from .parser import parse_sql_file
 
 
 @dataclass(frozen=True)

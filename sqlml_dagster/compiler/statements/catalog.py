@@ -30,9 +30,10 @@ class CatalogStatement(Statement):
             hint="catalog statements are interactive; a project file defines tables and models",
         )
 
-    @staticmethod
-    def _after_keywords(c: Cursor) -> Cursor:
-        c.i = 2  # every catalog statement opens with two words
+    @classmethod
+    def _after_keywords(cls, c: Cursor) -> Cursor:
+        """The cursor past the statement's opening words (``DESC MODEL``, ``SHOW TRAIN``)."""
+        c.i = len(cls.LEADING[0])
         return c
 
 
