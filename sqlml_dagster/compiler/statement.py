@@ -184,6 +184,23 @@ class MLStatement(ReadsQuery, Statement):
 
 
 @dataclass(frozen=True)
+class ScoresModel(MLStatement):
+    """``<select> TO <VERB> <model>[@<version>] …``: loads a trained model and scores the
+    SELECT's rows with it (EVALUATE, EXPLAIN)."""
+
+    model: QualifiedName
+    model_span: Span
+    model_version: int | None = field(default=None, kw_only=True)
+
+    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
+        return ((self.model, self.model_span), *super().uses_models())
+
+    @property
+    def scored_model(self) -> tuple[QualifiedName, int | None]:
+        return (self.model, self.model_version)
+
+
+@dataclass(frozen=True)
 class SqlFile:
     """One parsed ``.sql`` file: its statements in order."""
 

@@ -13,7 +13,7 @@ from ..diagnostics import Span
 from ..names import ObjectKind, QualifiedName
 from ..params import MetricCheck
 from ..sql_writer import SqlWriter
-from ..statement import MLStatement, WritesInto
+from ..statement import ScoresModel, WritesInto
 
 USAGE = (
     'TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC", check.accuracy >= 0.9] '
@@ -22,7 +22,7 @@ USAGE = (
 
 
 @dataclass(frozen=True)
-class EvaluateStatement(WritesInto, MLStatement):
+class EvaluateStatement(WritesInto, ScoresModel):
     """``<select> TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC",
     check.accuracy >= 0.9] LABEL <col> INTO <table>``: scores a trained model on the
     SELECT's rows into a table of metrics; ``check.*`` thresholds gate the model."""
@@ -31,12 +31,9 @@ class EvaluateStatement(WritesInto, MLStatement):
     VERB: ClassVar[str] = "EVALUATE"
     OBJECT_KIND: ClassVar[ObjectKind] = ObjectKind.EVALUATION
 
-    model: QualifiedName
-    model_span: Span
     label: str
     into: QualifiedName
     into_span: Span
-    model_version: int | None = field(default=None, kw_only=True)
     #: ``WITH check.<metric> <op> <threshold>``: quality gates on the evaluated version.
     checks: tuple[MetricCheck, ...] = field(default=(), kw_only=True)
 
@@ -48,13 +45,6 @@ class EvaluateStatement(WritesInto, MLStatement):
             return ()
         items = written if isinstance(written, list) else str(written).split(",")
         return tuple(str(m).strip() for m in items if str(m).strip())
-
-    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
-        return ((self.model, self.model_span), *super().uses_models())
-
-    @property
-    def scored_model(self) -> tuple[QualifiedName, int | None]:
-        return (self.model, self.model_version)
 
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> EvaluateStatement:

@@ -3,7 +3,7 @@ feature attributions of a trained model on the SELECT's rows, one row per featur
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from .. import codes
@@ -12,30 +12,20 @@ from ..cursor import Cursor
 from ..diagnostics import Diagnostic, Span
 from ..names import ObjectKind, QualifiedName
 from ..sql_writer import SqlWriter
-from ..statement import MLStatement, WritesInto
+from ..statement import ScoresModel, WritesInto
 
 
 @dataclass(frozen=True)
-class ExplainStatement(WritesInto, MLStatement):
+class ExplainStatement(WritesInto, ScoresModel):
     """``<select> TO EXPLAIN <model> [WITH …] [USING <explainer>] [INTO <table>]``."""
 
     KIND: ClassVar[str] = "explain"
     VERB: ClassVar[str] = "EXPLAIN"
     OBJECT_KIND: ClassVar[ObjectKind] = ObjectKind.EXPLANATION
 
-    model: QualifiedName
-    model_span: Span
     explainer: str | None
     into: QualifiedName | None
     into_span: Span | None
-    model_version: int | None = field(default=None, kw_only=True)
-
-    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
-        return ((self.model, self.model_span), *super().uses_models())
-
-    @property
-    def scored_model(self) -> tuple[QualifiedName, int | None]:
-        return (self.model, self.model_version)
 
     def why_no_asset(self) -> Diagnostic | None:
         if self.into is not None:
