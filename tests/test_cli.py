@@ -212,3 +212,15 @@ def test_check_a_dg_project_checks_each_component(
     )
     assert "error[SQLML203]: unknown model 'nope'\n --> sql/a.sql:1:38" in err
     assert "sqlml: .: 1 error(s), 0 warning(s)" in err
+
+
+def test_check_fails_on_a_table_sqlglot_cannot_read(
+    write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It once passed as ok and produced no asset (sqlglot read it as an opaque Command)."""
+    root = write_project({"a.sql": "CREATE TABLE x AS SELEC * FROM t;"})
+    assert main(["check", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "error[SQLML114]" in err
+    assert "--> sql/a.sql:1:19" in err
+    assert "did you mean SELECT?" in err

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from ..sources import check_source
+from ..contract import image_allowed
 from . import codes
 from .diagnostics import (
     Diagnostic,
@@ -33,21 +33,14 @@ from .directives import NO_DIRECTIVES, Directives, resolve
 from .gates import check_gate_order
 from .gc_pause import paused_gc
 from .ir import (
-    CatalogStatement,
-    CreateModelStatement,
-    EvaluateStatement,
-    ExplainStatement,
     MLStatement,
     ObjectKind,
-    PredictStatement,
     QualifiedName,
-    RunStatement,
     SqlFile,
     SqlStatement,
     Statement,
-    TrainStatement,
 )
-from .parser import image_allowed, parse_sql_file
+from .parser import parse_sql_file
 
 
 @dataclass(frozen=True)
@@ -256,56 +249,23 @@ class _GraphBuilder:
             self._reported.add(diagnostic)
             self.diagnostics.append(diagnostic)
 
-    def executable(self, statement: Statement) -> bool:
-        """Whether the statement becomes an asset; says why not when it does not."""
+    def refuse(self, statement: Statement) -> Diagnostic | None:
+        """Why the statement makes no asset, reported; None when it makes one."""
         self._check_image(statement)
-        if isinstance(statement, CatalogStatement):
+        refusal = statement.why_no_asset()
+        if refusal is not None:
+            assert refusal.span is not None
             self.error(
-                codes.IGNORED_STATEMENT,
-                f"{statement.KEYWORDS} asks the model catalog and is ignored in project files",
-                statement.span,
-                hint="catalog statements are interactive; a project file defines tables and models",
-                severity=Severity.WARNING,
+                refusal.code,
+                refusal.message,
+                refusal.span,
+                hint=refusal.hint,
+                severity=refusal.severity,
             )
-            return False
-        if isinstance(statement, ExplainStatement) and statement.into is None:
-            self.error(
-                codes.NOT_EXECUTED,
-                "TO EXPLAIN without INTO has nowhere to put its attributions; it creates no asset",
-                statement.span,
-                hint="add INTO <table>: the table gets one row per feature and the asset a summary plot",
-                severity=Severity.WARNING,
-            )
-            return False
-        if isinstance(statement, RunStatement):
-            self.error(
-                codes.NOT_EXECUTED,
-                f"TO {statement.VERB} is understood but not executed by this version; it creates no asset",
-                statement.span,
-                hint="TO TRAIN, TO PREDICT, TO EVALUATE, TO EXPLAIN and CREATE MODEL … USING run today",
-                severity=Severity.WARNING,
-            )
-            return False
-        if isinstance(statement, CreateModelStatement):
-            return self._registrable(statement)
-        if isinstance(statement, SqlStatement) and _is_view_calling_models(statement):
-            self.error(
-                codes.MODEL_IN_VIEW,
-                "ML_PREDICT cannot be used in a view",
-                statement.model_calls[0].span,
-                hint="a model runs when its table materializes: write CREATE TABLE … AS SELECT … ML_PREDICT(…)",
-            )
-            return False
-        return True
+        return refusal
 
     def _check_image(self, statement: Statement) -> None:
-        ref = (
-            statement.model
-            if isinstance(statement, TrainStatement)
-            else statement.program
-            if isinstance(statement, RunStatement)
-            else None
-        )
+        ref = statement.model_ref
         if ref is None or ref.image is None or not self.allowed_images:
             return
         if not image_allowed(ref.image, self.allowed_images):
@@ -316,37 +276,15 @@ class _GraphBuilder:
                 hint=f"allowed image prefixes: {', '.join(self.allowed_images)}",
             )
 
-    def _registrable(self, statement: CreateModelStatement) -> bool:
-        """CREATE MODEL needs a file this version can load: ``USING '<uri>'`` of a
-        scikit-learn model saved with skops, reachable through fsspec."""
-        if statement.uri is None:
-            self.error(
-                codes.UNSUPPORTED_STATEMENT,
-                f"CREATE MODEL {statement.name} needs USING '<uri>'",
-                statement.name_span,
-                hint="pretrained model types are not downloaded at run time; save the model to a file and write USING 'path/to/model.skops'",
-            )
-            return False
-        problem = check_source(statement.uri, statement.flavor, statement.model_type)
-        if problem is not None:
-            self.error(
-                codes.UNSUPPORTED_STATEMENT,
-                problem.message,
-                statement.uri_span or statement.span,
-                hint=problem.hint,
-            )
-            return False
-        return True
-
     def build(self) -> tuple[tuple[Node, ...], tuple[Source, ...]]:
         defining: dict[str, tuple[Statement, SqlFile]] = {}
         # 1. Every CREATE / TRAIN INTO / PREDICT INTO defines a name; two definitions clash.
         for sql_file in self.files:
             for statement in sql_file.statements:
-                if not self.executable(statement) and not isinstance(
-                    statement, CreateModelStatement
-                ):  # a model that cannot register is still a model: no cascade of errors
-                    if _is_view_calling_models(statement):  # SQLML207
+                refusal = self.refuse(statement)
+                if refusal is not None and statement.object_kind is not ObjectKind.MODEL:
+                    # (a model that cannot register is still a model: no cascade of errors)
+                    if refusal.is_error:  # e.g. SQLML207: its model calls are still checked
                         self.rejected.append((statement, sql_file))
                     continue
                 name = statement.produces
@@ -357,7 +295,7 @@ class _GraphBuilder:
                     self.error(
                         codes.DUPLICATE_PRODUCER,
                         f"'{name}' is already produced by another statement",
-                        _name_span(statement),
+                        statement.produces_span,
                         hint=f"first produced at {first.span.location()}; each table or model has one producer — rename one of them",
                     )
                     self.rejected.append((statement, sql_file))
@@ -427,7 +365,7 @@ class _GraphBuilder:
                 )
                 cached = per_file[id(sql_file)] = (session, group_name(sql_file.path))
             session, group = cached
-            kind = _kind_of(statement)
+            kind = statement.object_kind
             node = Node(
                 name=name,
                 kind=kind,
@@ -467,7 +405,7 @@ class _GraphBuilder:
                 resolve(
                     sql_file.directives,
                     statement.directives,
-                    _kind_of(statement),
+                    statement.object_kind,
                     bool(statement.uses_models()),
                     self.error,
                 )
@@ -505,7 +443,7 @@ class _GraphBuilder:
                         self.error(
                             codes.OVERWRITES_INPUT,
                             f"'{name}' would overwrite the table its own query reads",
-                            _name_span(statement),
+                            statement.produces_span,
                             hint="write the result to a different table name",
                         )
                     continue
@@ -562,7 +500,7 @@ class _GraphBuilder:
                 self.error(
                     codes.CYCLE,
                     f"dependency cycle: {path}",
-                    _name_span(first.statement),
+                    first.statement.produces_span,
                     hint="a table cannot depend on itself through other tables; break the loop by reading a source instead",
                 )
                 for key in cycle_keys:
@@ -573,51 +511,11 @@ class _GraphBuilder:
 
 
 def _pins(statement: Statement) -> list[tuple[QualifiedName, int | None]]:
-    out: list[tuple[QualifiedName, int | None]] = [
-        (call.model, call.version) for call in getattr(statement, "model_calls", ())
-    ]
-    if isinstance(statement, PredictStatement):
-        out.append((statement.using, statement.using_version))
-    if isinstance(statement, (EvaluateStatement, ExplainStatement)):
-        out.append((statement.model, statement.model_version))
-    return out
-
-
-def _is_view_calling_models(statement: Statement) -> bool:
-    """A view with ML_PREDICT (SQLML207): no asset, but its calls are still checked."""
-    return (
-        isinstance(statement, SqlStatement)
-        and bool(statement.model_calls)
-        and statement.target_kind is ObjectKind.VIEW
-    )
+    return list(statement.model_pins())
 
 
 def _is_model(statement: Statement) -> bool:
-    return isinstance(statement, (TrainStatement, CreateModelStatement))
-
-
-def _kind_of(statement: Statement) -> ObjectKind:
-    if _is_model(statement):
-        return ObjectKind.MODEL
-    if isinstance(statement, PredictStatement):
-        return ObjectKind.PREDICTION
-    if isinstance(statement, EvaluateStatement):
-        return ObjectKind.EVALUATION
-    if isinstance(statement, ExplainStatement):
-        return ObjectKind.EXPLANATION
-    if isinstance(statement, SqlStatement):
-        return statement.target_kind
-    return ObjectKind.TABLE
-
-
-def _name_span(statement: Statement) -> Span:
-    if isinstance(statement, (TrainStatement, PredictStatement, EvaluateStatement)):
-        return statement.into_span
-    if isinstance(statement, ExplainStatement) and statement.into_span is not None:
-        return statement.into_span
-    if isinstance(statement, CreateModelStatement):
-        return statement.name_span
-    return statement.span
+    return statement.object_kind is ObjectKind.MODEL
 
 
 # -- fingerprints ---------------------------------------------------------------------

@@ -1,0 +1,449 @@
+"""The small recursive-descent grammar that every ML statement kind's clauses are written
+in: a position in one statement's tokens, and the pieces clauses share — words, names,
+``model@3`` pins, model references with images, typed values, ``WITH`` lists with quality
+gates, and ``-- sqlml:`` directives. Each statement kind (``statements/``) composes these
+into its own clause order."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from sqlglot.tokens import Token, TokenType
+
+from ..contract import EVALUATION_METRICS
+from . import codes
+from .context import Abort, ParseContext
+from .diagnostics import Span
+from .images import image_reference_problem
+from .names import ModelRef, QualifiedName
+from .params import (
+    CHECK_NAMESPACE,
+    CHECK_OPERATORS,
+    PARAM_NAMESPACES,
+    Directive,
+    DirectiveCall,
+    MetricCheck,
+    Param,
+    ParamValue,
+)
+from .tokens import QUOTED, word_of
+from .tokens import number as parse_number
+
+#: A quality gate's comparison tokens (``==`` tokenizes as EQ too) → the operator.
+COMPARISONS = {
+    TokenType.GTE: ">=",
+    TokenType.LTE: "<=",
+    TokenType.GT: ">",
+    TokenType.LT: "<",
+    TokenType.EQ: "=",
+}
+
+#: How deep WITH lists, COLUMN expressions and RETURNS types may nest.
+MAX_NESTING = 32
+
+
+@dataclass
+class Cursor:
+    """A position in one statement's tokens, with the small grammar of the SQLFlow tail."""
+
+    p: ParseContext
+    tokens: list[Token]
+    i: int
+    depth: int = 0
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def next(self) -> Token:
+        token = self.peek()
+        if token is None:
+            last = self.tokens[-1]
+            self.p.error(codes.ML_SYNTAX, "statement ends too early", last.end, last.end + 1)
+            raise Abort
+        self.i += 1
+        return token
+
+    def at_word(self, word: str) -> bool:
+        token = self.peek()
+        return token is not None and word_of(token) == word
+
+    def fail(self, token: Token | None, expected: str, hint: str | None = None) -> Abort:
+        if token is None:
+            last = self.tokens[-1]
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"expected {expected} but the statement ends",
+                last.end,
+                last.end + 1,
+                hint,
+            )
+        else:
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"expected {expected}, found '{token.text}'",
+                token.start,
+                token.end + 1,
+                hint,
+            )
+        return Abort()
+
+    def expect_word(self, word: str, usage: str) -> Token:
+        token = self.peek()
+        if token is None or word_of(token) != word:
+            hint = f"the form is: {usage}"
+            if token is not None and token.token_type not in QUOTED:
+                close = difflib.get_close_matches(token.text.upper(), [word], n=1, cutoff=0.6)
+                if close:
+                    hint = f"did you mean {close[0]}? The form is: {usage}"
+            raise self.fail(token, word, hint)
+        return self.next()
+
+    def at_words(self, *words: str) -> bool:
+        """Consume ``words`` if they come next (``OR REPLACE``, ``IF NOT EXISTS``)."""
+        ahead = self.tokens[self.i : self.i + len(words)]
+        if len(ahead) == len(words) and all(
+            word_of(t) == w for t, w in zip(ahead, words, strict=True)
+        ):
+            self.i += len(words)
+            return True
+        return False
+
+    def expect_end(self, usage: str | None = None) -> None:
+        token = self.peek()
+        if token is not None:
+            hint = "is a ';' missing before this?"
+            if usage:
+                hint += f" The form is: {usage}"
+            raise self.fail(token, "the end of the statement", hint)
+
+    def identifier(self, what: str) -> Token:
+        token = self.peek()
+        if (
+            token is None
+            or token.token_type in (TokenType.STRING, TokenType.NUMBER, TokenType.SEMICOLON)
+            or not token.text
+        ):
+            raise self.fail(token, what)
+        if token.token_type in (
+            TokenType.DOT,
+            TokenType.COMMA,
+            TokenType.EQ,
+            TokenType.L_PAREN,
+            TokenType.R_PAREN,
+        ):
+            raise self.fail(token, what)
+        return self.next()
+
+    def dotted(self, what: str) -> tuple[list[Token], Span]:
+        """``a.b.c``: the name tokens and the span covering them."""
+        tokens = [self.identifier(what)]
+        while (token := self.peek()) is not None and token.token_type is TokenType.DOT:
+            self.next()
+            tokens.append(self.identifier(what))
+        return tokens, self.p.span(tokens[0], tokens[-1])
+
+    def qualified_name(self, what: str) -> tuple[QualifiedName, Span]:
+        tokens, span = self.dotted(what)
+        return QualifiedName(tuple(t.text for t in tokens)), span
+
+    def optional_into(self) -> tuple[QualifiedName | None, Span | None]:
+        """``[INTO <table>]``: the table and its span, or ``(None, None)``."""
+        if not self.at_word("INTO"):
+            return None, None
+        self.next()
+        return self.qualified_name("a result table")
+
+    def model_pin(self, what: str) -> tuple[QualifiedName, Span, int | None]:
+        """``model``, ``model@3`` or ``model@latest``: the name, its span and the pinned
+        version (``None`` for latest)."""
+        name, span = self.qualified_name(what)
+        token = self.peek()
+        if token is None or token.text != "@":
+            return name, span, None
+        self.next()
+        version = self.p.pin_version(self.peek(), self.tokens[-1])
+        self.next()
+        return name, span, version
+
+    def model_reference(
+        self, what: str = "a model reference such as sklearn.ensemble.RandomForestClassifier"
+    ) -> ModelRef:
+        """``pkg.mod.Class``, optionally prefixed by a container image:
+        ``registry.example.com:5000/team/models:1.2/my_models.MyClassifier`` or
+        ``ghcr.io/org/img@sha256:<digest>/pkg.Model``.
+
+        The reference is the run of tokens with no whitespace between them; the image is
+        everything before its last ``/``.
+        """
+        nxt = self.peek()
+        if nxt is not None and nxt.token_type is TokenType.NUMBER:  # 123456789012.dkr.ecr…/…
+            first = self.next()
+        else:
+            first = self.identifier(what)
+        last = first
+        while (token := self.peek()) is not None and token.start == last.end + 1:
+            last = self.next()
+        text = self.p.source.text[first.start : last.end + 1]
+        image, slash, reference = text.rpartition("/")
+        ref_start = first.start + len(image) + len(slash)
+        if not reference or not all(part.isidentifier() for part in reference.split(".")):
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"'{reference or text}' is not a Python reference such as my_models.MyClassifier",
+                ref_start,
+                last.end + 1,
+                hint="a model is a dotted Python name, optionally after an image: registry/repo:tag/pkg.Model",
+            )
+            raise Abort
+        if slash:
+            problem = image_reference_problem(image)
+            if problem:
+                self.p.error(
+                    codes.BAD_IMAGE,
+                    f"'{image}' is not a valid container image reference: {problem}",
+                    first.start,
+                    ref_start - 1,
+                    hint="write [registry[:port]/]repository[:tag][@sha256:<digest>] before /pkg.Model",
+                )
+                raise Abort
+        image_span = Span.of(self.p.source, first.start, ref_start - 1) if slash else None
+        return ModelRef(reference=reference, image=image or None, image_span=image_span)
+
+    # -- WITH -------------------------------------------------------------------------
+
+    def with_clause(self, checks: list[MetricCheck] | None = None) -> tuple[Param, ...]:
+        """``WITH key = value, …``. TO EVALUATE passes ``checks``, which collects its quality
+        gates (``check.accuracy >= 0.9``); on any other statement a gate is an error."""
+        self.next()  # WITH
+        params: list[Param] = []
+        seen: dict[str, Span] = {}
+        while True:
+            item = self.attribute()
+            assert item.span is not None
+            key = f"{CHECK_NAMESPACE}.{item.metric}" if isinstance(item, MetricCheck) else item.key
+            if key in seen:
+                self.p.error(
+                    codes.DUPLICATE_PARAM,
+                    f"'{key}' is set twice",
+                    item.span.start,
+                    item.span.end,
+                    hint=f"the first value is at {seen[key].location()}",
+                )
+            seen[key] = item.span
+            if isinstance(item, Param):
+                params.append(item)
+            elif checks is not None:
+                checks.append(item)
+            else:
+                self.p.error(
+                    codes.MISPLACED_CHECK,
+                    f"quality gate '{key} {item.op} {item.threshold!r}' outside TO EVALUATE",
+                    item.span.start,
+                    item.span.end,
+                    hint="a gate judges an evaluation: SELECT … TO EVALUATE <model> "
+                    f"WITH {key} {item.op} {item.threshold!r} LABEL <column> INTO <table>",
+                )
+            if (token := self.peek()) is not None and token.token_type is TokenType.COMMA:
+                self.next()
+                continue
+            return tuple(params)
+
+    def attribute(self) -> Param | MetricCheck:
+        tokens, key_span = self.dotted("an attribute name such as model.n_estimators")
+        first, parts = tokens[0], [t.text for t in tokens]
+        if len(parts) > 1 and parts[0].lower() == CHECK_NAMESPACE:
+            return self.metric_check(tokens)
+        if len(parts) == 1:
+            namespace, path = "model", parts[0]
+        else:
+            namespace, path = parts[0].lower(), ".".join(parts[1:])
+            if namespace not in PARAM_NAMESPACES:
+                known = (*PARAM_NAMESPACES, CHECK_NAMESPACE)
+                close = difflib.get_close_matches(namespace, known, n=1)
+                hint = f"did you mean '{close[0]}.{path}'?" if close else None
+                self.p.error(
+                    codes.UNKNOWN_NAMESPACE,
+                    f"unknown attribute namespace '{parts[0]}'",
+                    first.start,
+                    first.end + 1,
+                    hint=(hint + " " if hint else "")
+                    + f"namespaces are: {', '.join(PARAM_NAMESPACES)}"
+                    + f" (and {CHECK_NAMESPACE}.<metric> thresholds on TO EVALUATE)",
+                )
+        token = self.peek()
+        if token is not None and COMPARISONS.get(token.token_type, "=") != "=":
+            written = ".".join(parts)
+            self.p.error(
+                codes.MISPLACED_CHECK,
+                f"'{written}' is a parameter and takes '=', not '{token.text}'",
+                token.start,
+                token.end + 1,
+                hint=f"write {written} = <value>; thresholds are quality gates on TO EVALUATE "
+                f"(WITH {CHECK_NAMESPACE}.<metric> {token.text} <number>)",
+            )
+            raise Abort
+        if token is None or token.token_type is not TokenType.EQ:
+            raise self.fail(
+                token, "'=' after the attribute name", f"write {'.'.join(parts)} = <value>"
+            )
+        self.next()
+        value, value_end = self.value()
+        return Param(
+            namespace=namespace,
+            path=path,
+            value=value,
+            span=Span.of(self.p.source, key_span.start, value_end),
+        )
+
+    def metric_check(self, tokens: list[Token]) -> MetricCheck:
+        """``check.<metric> <op> <number>``: the metric is one EVALUATE computes (any
+        spelling ``validation.metrics`` accepts), the threshold a number."""
+        written = ".".join(t.text for t in tokens[1:])
+        name_start, name_end = tokens[1].start, tokens[-1].end + 1
+        metric = EVALUATION_METRICS.get(written.lower().replace("_", ""))
+        if metric is None:
+            known = sorted(set(EVALUATION_METRICS.values()))
+            close = difflib.get_close_matches(written.lower(), list(EVALUATION_METRICS), n=1)
+            hint = f"did you mean '{EVALUATION_METRICS[close[0]]}'? " if close else ""
+            self.p.error(
+                codes.BAD_CHECK,
+                f"unknown metric '{written}' in a quality gate",
+                name_start,
+                name_end,
+                hint=f"{hint}gates compare a metric EVALUATE computes: {', '.join(known)}",
+            )
+            raise Abort
+        usage = (
+            f"write {CHECK_NAMESPACE}.{metric} >= 0.9 (comparisons: {', '.join(CHECK_OPERATORS)})"
+        )
+        token = self.peek()
+        if token is None or token.token_type not in COMPARISONS:
+            raise self.fail(token, f"a comparison after '{CHECK_NAMESPACE}.{written}'", usage)
+        self.next()
+        value_token = self.peek()
+        value, value_end = self.value()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            at = value_token or token
+            self.p.error(
+                codes.BAD_CHECK,
+                f"the threshold of '{CHECK_NAMESPACE}.{metric}' must be a number",
+                at.start,
+                max(value_end, at.start + 1),
+                hint=usage,
+            )
+            raise Abort
+        return MetricCheck(
+            metric=metric,
+            op=COMPARISONS[token.token_type],
+            threshold=value,
+            span=Span.of(self.p.source, tokens[0].start, value_end),
+        )
+
+    def directive(self, file_scope: bool) -> Directive:
+        tokens, key_span = self.dotted("a directive name such as schedule or owner")
+        key = ".".join(t.text for t in tokens)
+        token = self.peek()
+        if token is None or token.token_type is not TokenType.EQ:
+            raise self.fail(token, "'=' after the directive name", f"write {key} = <value>")
+        self.next()
+        value, value_end = self.value()
+        if (
+            isinstance(value, str)
+            and (token := self.peek()) is not None
+            and token.token_type is TokenType.L_PAREN
+            and self.tokens[self.i - 1].token_type not in QUOTED
+        ):
+            self.next()
+            args: list[ParamValue] = []
+            while True:
+                if (token := self.peek()) is not None and token.token_type is TokenType.R_PAREN:
+                    value_end = self.next().end + 1
+                    break
+                arg, _ = self.value()
+                args.append(arg)
+                closing = self.peek()
+                if closing is not None and closing.token_type is TokenType.COMMA:
+                    self.next()
+                elif closing is None or closing.token_type is not TokenType.R_PAREN:
+                    raise self.fail(closing, "',' or ')' in the call")
+            value = DirectiveCall(function=value, args=tuple(args))
+        return Directive(
+            key=key,
+            value=value,
+            span=Span.of(self.p.source, key_span.start, value_end),
+            file_scope=file_scope,
+        )
+
+    def number(self, token: Token) -> int | float:
+        try:
+            return parse_number(token.text)
+        except ValueError:
+            raise self.fail(token, "a number", "write 10, 0.5 or 1e-3") from None
+
+    def nest(self) -> None:
+        """Guards the recursive rules (lists, nested feature columns, types)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            token = self.peek() or self.tokens[-1]
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"nested more than {MAX_NESTING} levels deep",
+                token.start,
+                token.end + 1,
+                hint="lists, feature columns and types nest at most this deep",
+            )
+            raise Abort
+
+    def value(self) -> tuple[ParamValue, int]:
+        self.nest()
+        try:
+            return self._value()
+        finally:
+            self.depth -= 1
+
+    def _value(self) -> tuple[ParamValue, int]:
+        """A typed literal; returns the value and the end offset of its last token."""
+        token = self.next()
+        tt = token.token_type
+        if tt is TokenType.DASH or tt is TokenType.PLUS:
+            number = self.next()
+            if number.token_type is not TokenType.NUMBER:
+                raise self.fail(number, "a number after the sign")
+            value = self.number(number)
+            return (-value if tt is TokenType.DASH else value), number.end + 1
+        if tt is TokenType.NUMBER:
+            return self.number(token), token.end + 1
+        if tt in QUOTED:
+            # SQLFlow writes strings in double quotes; many dialects tokenize those as
+            # quoted identifiers, which in a WITH value can only mean a string.
+            return token.text, token.end + 1
+        if tt is TokenType.L_BRACKET:
+            items: list[ParamValue] = []
+            if (nxt := self.peek()) is not None and nxt.token_type is TokenType.R_BRACKET:
+                return items, self.next().end + 1
+            while True:
+                item, _ = self.value()
+                items.append(item)
+                closing = self.next()
+                if closing.token_type is TokenType.R_BRACKET:
+                    return items, closing.end + 1
+                if closing.token_type is not TokenType.COMMA:
+                    raise self.fail(closing, "',' or ']' in a list")
+        word = word_of(token)
+        if word in ("TRUE", "FALSE"):
+            return word == "TRUE", token.end + 1
+        if word == "NULL":
+            return None, token.end + 1
+        if tt in (
+            TokenType.COMMA,
+            TokenType.EQ,
+            TokenType.R_BRACKET,
+            TokenType.L_PAREN,
+            TokenType.R_PAREN,
+        ):
+            raise self.fail(token, "a value (number, string, true/false, [list] or name)")
+        # A bare name, possibly dotted (e.g. an activation function `tf.nn.relu`).
+        self.i -= 1
+        tokens, span = self.dotted("a name")
+        return ".".join(t.text for t in tokens), span.end

@@ -1,0 +1,92 @@
+"""What statements name: tables and models (:class:`QualifiedName`), model classes and
+programs from container images (:class:`ModelRef`), and models called inside a query
+(:class:`ModelCall`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from sqlglot import exp
+
+from ..contract import flavor_of_reference
+from .diagnostics import Span
+
+
+class ObjectKind(str, Enum):
+    """What a name in the project denotes. Tables and models share one namespace."""
+
+    TABLE = "table"
+    VIEW = "view"
+    MODEL = "model"
+    PREDICTION = "prediction"
+    EVALUATION = "evaluation"
+    EXPLANATION = "explanation"
+
+
+@dataclass(frozen=True, order=True)
+class QualifiedName:
+    """``catalog.schema.name`` as written, compared case-insensitively like SQL does."""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, dotted: str) -> QualifiedName:
+        return cls(tuple(p for p in dotted.split(".") if p))
+
+    @classmethod
+    def of_table(cls, table: exp.Table) -> QualifiedName:
+        parts = [table.catalog, table.db, table.name]
+        return cls(tuple(p for p in parts if p))
+
+    @property
+    def key(self) -> str:
+        """Identity used for graph lookups: lower-case, dot-joined."""
+        return ".".join(p.lower() for p in self.parts)
+
+    @property
+    def name(self) -> str:
+        return self.parts[-1]
+
+    @property
+    def asset_path(self) -> list[str]:
+        """The default asset key: ``Schema.Table`` → ``["schema", "table"]`` (lower-case,
+        characters Dagster does not accept become ``_``)."""
+        return [
+            "".join(c if c.isalnum() or c == "_" else "_" for c in p.lower()) or "_"
+            for p in self.parts
+        ]
+
+    def __str__(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a TRAIN statement trains: a dotted Python reference, optionally from an image.
+
+    ``image`` is recorded here from the start so the Kubernetes launcher can use it; the
+    local launcher records it but runs the reference from the local environment.
+    """
+
+    reference: str
+    image: str | None = None
+    image_span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def flavor(self) -> str:
+        """The framework family when the reference tells it: SQLFlow's built-in estimator
+        names (``DNNClassifier``) run on PyTorch, a package name (``sklearn.…``,
+        ``torch.…``, ``keras.…``) names its framework; ``auto`` lets the runtime decide by
+        importing the class (a user's own ``my_models.MyModel``)."""
+        return flavor_of_reference(self.reference)
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """``ML_PREDICT(<model>[@<version>], …)`` inside a query: which model, and where it is
+    named. ``version`` is a pinned version number; ``None`` means ``@latest``."""
+
+    model: QualifiedName
+    span: Span
+    version: int | None = None
