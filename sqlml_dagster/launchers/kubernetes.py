@@ -273,8 +273,17 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
         from dagster._core.pipes.utils import PipesEnvContextInjector, open_pipes_session
         from dagster_k8s.pipes import PipesK8sPodLogsMessageReader
 
+        class PodLogsReader(PipesK8sPodLogsMessageReader):
+            """dagster-k8s's pod-log reader; one pod writes the messages. Dagster's base
+            answers the same but is marked preview and read for every session: stated
+            here, no PreviewWarning per step (as for the local launcher's reader)."""
+
+            @property
+            def expected_writer_count(self) -> int:
+                return 1
+
         api = self.api_client()
-        reader = PipesK8sPodLogsMessageReader()
+        reader = PodLogsReader()
         with open_pipes_session(
             context=context,
             context_injector=PipesEnvContextInjector(),

@@ -253,7 +253,6 @@ def train(root: Path, model: str, with_: str, column: str, data: Path) -> ModelV
         metrics=payload["metrics"],
         features=payload["features"],
         label=payload["label"],
-        signature=payload["signature"],
         artifacts={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in uri.iterdir()},
     )
     (uri / "manifest.json").write_text(manifest.to_json())

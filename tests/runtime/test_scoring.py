@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics
 
+from sqlml_dagster.contract import EvaluationResult
 from sqlml_dagster.contract.spec import StepSpec
 from sqlml_dagster.runtime import StepError, run_step, scoring
 from sqlml_dagster.runtime.flavors.sklearn import load_estimator
@@ -423,11 +424,9 @@ def test_evaluate_computes_each_metric_by_any_of_its_names(
         {"model": chosen.name, "model_version": 1, "rows": 400, name: pytest.approx(expected)}
     ]
     assert recorder.metadata == {f"metric/{name}": pytest.approx(expected), "evaluated_rows": 400}
-    assert recorder.payload == {
-        "kind": "evaluate",
-        "metrics": {name: pytest.approx(expected)},
-        "rows": 400,
-    }
+    assert recorder.reported == EvaluationResult(
+        kind="evaluate", metrics={name: pytest.approx(expected)}, rows=400
+    )
 
 
 @pytest.mark.parametrize(
