@@ -69,8 +69,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..contract import argument_order
-from . import StepError
+from ...contract import argument_order
+from .. import StepError
 
 __all__ = ["Bag", "Encoded", "FeaturePlan"]
 

@@ -32,11 +32,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .compiler.diagnostics import Diagnostic, Severity
-from .compiler.dialects import unknown_dialect
-from .compiler.ir import ObjectKind
-from .compiler.project import Project, check_project
-from .component_settings import CheckTarget, check_targets, shown_path
+from ..compiler.diagnostics import Diagnostic, Severity
+from ..compiler.dialects import unknown_dialect
+from ..compiler.ir import ObjectKind
+from ..compiler.project import Project, check_project
+from ..component_settings import CheckTarget, check_targets, shown_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,8 +211,8 @@ def _check(args: argparse.Namespace) -> int:
         for file, d in located:
             print(_github_annotation(file, d))
     elif args.format == "sarif":
-        from . import __version__
-        from .validate.sarif import sarif_log
+        from .. import __version__
+        from ..validate.sarif import sarif_log
 
         print(json.dumps(sarif_log(located, version=__version__), indent=2))
     else:
@@ -263,7 +263,7 @@ def _deep_check(
 ) -> tuple[Project | None, list[Diagnostic]]:
     """Compile and deep-check one path with the command's options; a warehouse that cannot
     be opened is a usage error (exit 2), not a diagnostic."""
-    from .validate import DeepCheckError, DeepCheckOptions, check_path, default_cache_dir
+    from ..validate import DeepCheckError, DeepCheckOptions, check_path, default_cache_dir
 
     options = DeepCheckOptions(
         imports=not args.no_import,
@@ -333,11 +333,11 @@ def _repository_path(base: Path, checked: Path | None, d: Diagnostic) -> str:
 def _compile(args: argparse.Namespace) -> int:
     """Print the project manifest — or write it (``--manifest FILE``) — or, with ``--k8s``,
     print the Job manifests of its steps."""
-    from .compiler.manifest import project_manifest
+    from ..compiler.manifest import project_manifest
 
     allowed: list[str] = []
     if args.k8s:  # manifests respect the allow-list: an out-of-list image is SQLML208 here
-        from .contract import allowed_images_from_env
+        from ..contract import allowed_images_from_env
 
         allowed = allowed_images_from_env(os.environ)
     project, diagnostics = check_project(args.path, dialect=args.dialect, allowed_images=allowed)
@@ -355,8 +355,8 @@ def _compile(args: argparse.Namespace) -> int:
             return 1
         print(f"sqlml: wrote {args.manifest} ({len(project.nodes)} node(s))", file=sys.stderr)
     if args.k8s:
-        from .launchers import StepFailed
-        from .ops.dry_run import job_manifests_yaml
+        from ..launchers import StepFailed
+        from ..ops.dry_run import job_manifests_yaml
 
         try:
             print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
@@ -374,8 +374,8 @@ def _compile(args: argparse.Namespace) -> int:
 def _materialize(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from .compiler.diagnostics import SqlMlCompileError
-    from .ops.step import FORCE_TAG
+    from ..compiler.diagnostics import SqlMlCompileError
+    from ..ops.step import FORCE_TAG
 
     sys.path.insert(0, os.getcwd())
     try:
@@ -633,14 +633,14 @@ def _session(args: argparse.Namespace) -> Any:
     """The project's stores and warehouse, from ``-m`` or the defaults; its pins, gates,
     models and dialect from the project manifests (those ``-m``'s Definitions carry, or the
     ``--manifest`` files ``sqlml compile --manifest`` wrote)."""
-    from .ops.storage import SqlMlStorage
-    from .shell import SqlSession
-    from .warehouses import Warehouse, warehouse_from_url
+    from ..ops.storage import SqlMlStorage
+    from ..shell import SqlSession
+    from ..warehouses import Warehouse, warehouse_from_url
 
     manifests = [_read_manifest(path) for path in args.manifest or ()]
     if args.module:
-        from .compiler.diagnostics import SqlMlCompileError
-        from .definitions import project_manifests
+        from ..compiler.diagnostics import SqlMlCompileError
+        from ..definitions import project_manifests
 
         sys.path.insert(0, os.getcwd())
         try:
@@ -678,7 +678,7 @@ def _session(args: argparse.Namespace) -> Any:
 
 
 def _read_manifest(path: Path) -> Any:
-    from .compiler.manifest import ManifestError, ProjectManifest
+    from ..compiler.manifest import ManifestError, ProjectManifest
 
     try:
         return ProjectManifest.from_json(path.read_text(encoding="utf-8"))
@@ -691,7 +691,7 @@ class _CliError(Exception):
 
 
 def _show(args: argparse.Namespace) -> Any:
-    from .catalog import ResultTable
+    from ..catalog import ResultTable
 
     def show(result: ResultTable | str) -> None:
         if args.format == "json":
@@ -704,9 +704,9 @@ def _show(args: argparse.Namespace) -> Any:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from .catalog import ResultTable, parse_ref
-    from .store import ModelNotFound
-    from .store.models import CorruptVersion
+    from ..catalog import ResultTable, parse_ref
+    from ..store import ModelNotFound
+    from ..store.models import CorruptVersion
 
     show = _show(args)
     try:
@@ -744,7 +744,7 @@ def _models(args: argparse.Namespace) -> int:
 def _data_gc(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from .catalog import ResultTable
+    from ..catalog import ResultTable
 
     try:
         data = _session(args).storage.data()
@@ -759,7 +759,7 @@ def _data_gc(args: argparse.Namespace) -> int:
 
 
 def _run_sql(args: argparse.Namespace) -> int:
-    from .shell import run_and_show
+    from ..shell import run_and_show
 
     text = sys.stdin.read() if args.sql == "-" else args.sql
     try:
@@ -771,7 +771,7 @@ def _run_sql(args: argparse.Namespace) -> int:
 
 
 def _sql_shell(args: argparse.Namespace) -> int:
-    from .shell import repl
+    from ..shell import repl
 
     try:
         session = _session(args)
@@ -780,6 +780,3 @@ def _sql_shell(args: argparse.Namespace) -> int:
         return 2
     return repl(session, _show(args), interactive=sys.stdin.isatty())
 
-
-if __name__ == "__main__":
-    sys.exit(main())
