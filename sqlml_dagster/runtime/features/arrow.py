@@ -1,7 +1,7 @@
 """Arrow columns to numpy: the vectorized reading every feature shares.
 
 Columns are found by name as SQL finds them (case-insensitively when unambiguous), list
-and delimited-string columns become :class:`_Ragged` values with the row each came from,
+and delimited-string columns become :class:`Ragged` values with the row each came from,
 and numbers, integer ids and masks come out as numpy arrays. Nothing here knows a
 ``COLUMN`` function; what a user can get wrong in the data is a ``StepError`` that names
 the column.
@@ -24,7 +24,7 @@ Data: TypeAlias = "pa.Table | pa.RecordBatch"
 
 
 @dataclass(frozen=True, eq=False)
-class _Ragged:
+class Ragged:
     """Any number of values per row, as parallel arrays: ``values[i]`` belongs to row
     ``rows[i]``; ``rows`` never decreases, so a row's values keep their written order."""
 
@@ -32,8 +32,8 @@ class _Ragged:
     rows: np.ndarray
     n: int
 
-    def keep(self, mask: np.ndarray) -> _Ragged:
-        return _Ragged(self.values[mask], self.rows[mask], self.n)
+    def keep(self, mask: np.ndarray) -> Ragged:
+        return Ragged(self.values[mask], self.rows[mask], self.n)
 
     def _counts(self) -> np.ndarray:
         return np.bincount(self.rows, minlength=self.n)
@@ -53,7 +53,7 @@ class _Ragged:
         out[self.rows, self.values] = 1.0
         return out
 
-    def cross(self, other: _Ragged) -> _Ragged:
+    def cross(self, other: Ragged) -> Ragged:
         """Every pair of a row's values from ``self`` and ``other``, combined into one hash
         (vectorized: each of ``self``'s values repeats once per value ``other`` has in its
         row)."""
@@ -66,13 +66,13 @@ class _Ragged:
         within = np.arange(len(rows)) - np.repeat(group_starts, repeats)
         right = other.values[np.repeat(other_starts[self.rows], repeats) + within]
         combined = left * np.uint64(0x100000001B3) + right
-        return _Ragged(combined.astype(np.uint64), rows.astype(np.int64), self.n)
+        return Ragged(combined.astype(np.uint64), rows.astype(np.int64), self.n)
 
 
-def _column(data: Data, name: str) -> pa.Array:
+def read_column(data: Data, name: str) -> pa.Array:
     """One column as a single Arrow array, dictionary-decoded; a missing column is the
     user's problem (the prediction data lacks a column the model was trained on)."""
-    resolved = _resolve(name, data.schema.names)
+    resolved = resolve_name(name, data.schema.names)
     if resolved is None:
         raise StepError(
             f"the model's features read column '{name}', which the data does not have "
@@ -92,7 +92,7 @@ def _plain(array: pa.Array) -> pa.Array:
     return array
 
 
-def _is_string(kind: pa.DataType) -> bool:
+def is_string(kind: pa.DataType) -> bool:
     return bool(
         pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
     )
@@ -104,29 +104,29 @@ def _is_list(kind: pa.DataType) -> bool:
     )
 
 
-def _kind(kind: pa.DataType) -> str:
+def kind_of(kind: pa.DataType) -> str:
     """``integer``, ``float``, ``string``, ``null``, ``list_<one of those>`` or ``other``."""
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     if _is_list(kind):
-        inner = _kind(kind.value_type)
+        inner = kind_of(kind.value_type)
         return f"list_{inner}" if inner in ("integer", "float", "string") else "other"
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         return "integer"
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return "float"
-    if _is_string(kind):
+    if is_string(kind):
         return "string"
     if pa.types.is_null(kind):
         return "null"
     return "other"
 
 
-def _mask(values: pa.Array) -> np.ndarray:
+def to_mask(values: pa.Array) -> np.ndarray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _tokens(array: pa.Array, delimiter: str | None) -> tuple[pa.Array, np.ndarray]:
+def tokens_of(array: pa.Array, delimiter: str | None) -> tuple[pa.Array, np.ndarray]:
     """The values of each row and the row each came from: list columns are flattened, a
     string column is split at ``delimiter`` (tokens trimmed, empty ones dropped), other
     columns give one value a row. Nulls are dropped."""
@@ -134,16 +134,16 @@ def _tokens(array: pa.Array, delimiter: str | None) -> tuple[pa.Array, np.ndarra
     if _is_list(array.type):
         values, rows = _flatten(array)
         values = _plain(values)
-    elif delimiter is not None and _is_string(array.type):
+    elif delimiter is not None and is_string(array.type):
         values, rows = _flatten(_split(array, delimiter))
         values = pc.utf8_trim_whitespace(values)
-        keep = _mask(pc.fill_null(pc.not_equal(values, ""), False))
+        keep = to_mask(pc.fill_null(pc.not_equal(values, ""), False))
         return values.filter(pa.array(keep)), rows[keep]
     else:
         values = array
         rows = np.arange(len(array), dtype=np.int64)
     if values.null_count:
-        keep = _mask(pc.is_valid(values))
+        keep = to_mask(pc.is_valid(values))
         return values.filter(pa.array(keep)), rows[keep].astype(np.int64)
     return values, rows.astype(np.int64)
 
@@ -167,15 +167,15 @@ def _flatten(lists: pa.Array) -> tuple[pa.Array, np.ndarray]:
 _INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
 
 
-def _integers(values: pa.Array, strict: bool, what: str) -> tuple[np.ndarray, np.ndarray]:
+def integer_ids(values: pa.Array, strict: bool, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer ids from integer, boolean or string values, and which values gave one:
     text that is no integer is skipped, or an error when ``strict``."""
     kind = values.type
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
         ids = pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)
         return ids.astype(np.int64), np.ones(len(ids), dtype=bool)
-    if _is_string(kind):
-        ok = _mask(pc.match_substring_regex(values, _INTEGER_TEXT))
+    if is_string(kind):
+        ok = to_mask(pc.match_substring_regex(values, _INTEGER_TEXT))
         if strict and not ok.all():
             bad = values[int(np.argmin(ok))].as_py()
             raise StepError(f"{what}: {bad!r} is not an integer id")
@@ -188,12 +188,12 @@ def _integers(values: pa.Array, strict: bool, what: str) -> tuple[np.ndarray, np
     return ids.astype(np.int64), np.ones(len(ids), dtype=bool)
 
 
-def _numbers(array: pa.Array, width: int, delimiter: str, what: str) -> np.ndarray:
+def read_numbers(array: pa.Array, width: int, delimiter: str, what: str) -> np.ndarray:
     """float64 ``[n, width]`` from a number, list or delimited string column; NaN where a
     value is missing. A row with another count of numbers than ``width`` is an error."""
     n = len(array)
     kind = array.type
-    if not (_is_list(kind) or _is_string(kind)):
+    if not (_is_list(kind) or is_string(kind)):
         if width != 1:
             raise StepError(
                 f"{what}: the column holds one {kind} a row; shape {width} needs a list or "
@@ -206,12 +206,12 @@ def _numbers(array: pa.Array, width: int, delimiter: str, what: str) -> np.ndarr
         out = values.fill_null(np.nan).to_numpy(zero_copy_only=False)
         return np.asarray(out, dtype=np.float64).reshape(n, 1)
     lists = array
-    if _is_string(kind):
+    if is_string(kind):
         blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(array), ""), False)
         array = pc.if_else(blank, pa.scalar(None, kind), array)
         lists = _split(array, delimiter)
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
-    present = _mask(pc.is_valid(lists))
+    present = to_mask(pc.is_valid(lists))
     wrong = present & (np.nan_to_num(lengths.astype(np.float64), nan=width) != width)
     if wrong.any():
         first = int(np.argmax(wrong))
@@ -222,7 +222,7 @@ def _numbers(array: pa.Array, width: int, delimiter: str, what: str) -> np.ndarr
             f"first holds {int(lengths[first])}: {shown!r}"
         )
     flat = _plain(pc.list_flatten(lists))
-    if _is_string(flat.type):
+    if is_string(flat.type):
         flat = pc.utf8_trim_whitespace(flat)
         flat = pc.if_else(pc.equal(flat, ""), pa.scalar(None, flat.type), flat)
     try:
@@ -246,7 +246,7 @@ def _not_numbers(values: pa.Array) -> Iterator[Any]:
                 yield value
 
 
-def _resolve(name: str, names: Sequence[str]) -> str | None:
+def resolve_name(name: str, names: Sequence[str]) -> str | None:
     if name in names:
         return name
     matches = [n for n in names if n.casefold() == name.casefold()]

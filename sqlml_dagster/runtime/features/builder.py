@@ -15,19 +15,19 @@ import pyarrow as pa
 
 from ...contract import argument_order
 from .. import StepError
-from .arrow import _kind, _resolve
+from .arrow import kind_of, resolve_name
 from .encoders import (
     DEFAULT_DELIMITER,
-    _Bucket,
-    _Categorical,
-    _CategoryHash,
-    _CategoryIds,
-    _Cross,
-    _Embedding,
-    _Feature,
-    _Indicator,
-    _Numeric,
-    _RawKey,
+    Bucket,
+    Categorical,
+    CategoryHash,
+    CategoryIds,
+    Cross,
+    Embedding,
+    Feature,
+    Indicator,
+    Numeric,
+    RawKey,
 )
 
 #: ``EMBEDDING``'s combiners and initializers (see the framework layers for their meaning).
@@ -63,9 +63,9 @@ _CATEGORICAL_FUNCTIONS = (
 _CATEGORICAL_HINT = "CATEGORY_ID, SEQ_CATEGORY_ID, CATEGORY_HASH, SPARSE, BUCKET or CROSS"
 
 
-def _bare_numeric(column: str, schema: pa.Schema) -> _Numeric:
+def bare_numeric(column: str, schema: pa.Schema) -> Numeric:
     """A column used as a plain number; anything else gets a hint how to encode it."""
-    kind = _kind(schema.field(column).type)
+    kind = kind_of(schema.field(column).type)
     if kind not in ("integer", "float", "null"):
         raise StepError(
             f"feature column '{column}' has type {schema.field(column).type}, not a number; "
@@ -73,17 +73,17 @@ def _bare_numeric(column: str, schema: pa.Schema) -> _Numeric:
             f"most frequent values, COLUMN CATEGORY_HASH({column}, n) hashes them into n "
             "buckets — or leave it out of the SELECT"
         )
-    return _Numeric("COLUMN", column)
+    return Numeric("COLUMN", column)
 
 
 @dataclass(frozen=True)
-class _Builder:
+class Builder:
     """Checks one ``COLUMN`` expression against the schema and builds its nodes."""
 
     schema: pa.Schema
     excluded: set[str] = field(default_factory=set)
 
-    def top_level(self, spec: Mapping[str, Any]) -> _Feature:
+    def top_level(self, spec: Mapping[str, Any]) -> Feature:
         function = _function(spec)
         if function == "EMBEDDING":
             combiner = str(spec.get("combiner") or "mean").lower()
@@ -100,30 +100,30 @@ class _Builder:
                         f"{_sql(spec)}: initializer {spec.get('initializer')!r} is not one of "
                         f"{', '.join(INITIALIZERS)}"
                     )
-            return _Embedding(
+            return Embedding(
                 self.categorical(spec["category"], spec),
                 _positive(spec, "dimension"),
                 combiner,
                 initializer,
             )
         if function == "INDICATOR":
-            return _Indicator(self.categorical(spec["category"], spec))
+            return Indicator(self.categorical(spec["category"], spec))
         if function in _NUMERIC_FUNCTIONS:
             return self.numeric(spec)
         if function in _CATEGORICAL_FUNCTIONS:
-            return _Indicator(self.categorical(spec, None))
+            return Indicator(self.categorical(spec, None))
         raise StepError(f"COLUMN {_sql(spec)}: unknown feature column function {function}")
 
-    def numeric(self, spec: Mapping[str, Any]) -> _Numeric:
+    def numeric(self, spec: Mapping[str, Any]) -> Numeric:
         function = _function(spec)
         if function not in _NUMERIC_FUNCTIONS:
             raise StepError(f"{_sql(spec)} is not a number column; NUMERIC or DENSE needed here")
         if function == "COLUMN":
-            return _bare_numeric(self.column(spec, spec), self.schema)
+            return bare_numeric(self.column(spec, spec), self.schema)
         column = self.column(spec["key"], spec)
         shape = _shape(spec)
         width = math.prod(shape)
-        kind = _kind(self.schema.field(column).type)
+        kind = kind_of(self.schema.field(column).type)
         type_ = self.schema.field(column).type
         if kind not in ("integer", "float", "null", "string", "list_integer", "list_float"):
             raise StepError(
@@ -137,9 +137,9 @@ class _Builder:
                 f"{width} needs a list of numbers or a delimited string of {width} numbers"
             )
         delimiter = _delimiter(spec.get("delimiter"), spec) or DEFAULT_DELIMITER
-        return _Numeric(function, column, shape, delimiter)
+        return Numeric(function, column, shape, delimiter)
 
-    def categorical(self, spec: Any, parent: Mapping[str, Any] | None) -> _Categorical:
+    def categorical(self, spec: Any, parent: Mapping[str, Any] | None) -> Categorical:
         function = _function(spec)
         if function not in _CATEGORICAL_FUNCTIONS:
             where = f"{_sql(parent)} needs" if parent else "needs"
@@ -160,19 +160,19 @@ class _Builder:
             boundaries = tuple(float(b) for b in spec["boundaries"] or ())
             if not boundaries or any(a >= b for a, b in itertools.pairwise(boundaries)):
                 raise StepError(f"{_sql(spec)}: boundaries must be an ascending list of numbers")
-            return _Bucket(source, boundaries)
+            return Bucket(source, boundaries)
         if function == "CROSS":
             keys = spec.get("keys") or []
             if len(keys) < 2:
                 raise StepError(f"{_sql(spec)}: CROSS needs at least two keys")
-            return _Cross(
+            return Cross(
                 tuple(self.cross_key(key, spec) for key in keys),
                 _positive(spec, "hash_bucket_size"),
             )
         column = self.column(spec["key"], spec)
         bucket_size = _positive(spec, "shape" if function == "SPARSE" else "bucket_size")
         delimiter = _delimiter(spec.get("delimiter"), spec)
-        kind = _kind(self.schema.field(column).type)
+        kind = kind_of(self.schema.field(column).type)
         if kind not in ("integer", "string", "null", "list_integer", "list_string"):
             raise StepError(
                 f"{_sql(spec)}: column '{column}' has type {self.schema.field(column).type}; "
@@ -180,7 +180,7 @@ class _Builder:
                 f"or use BUCKET({column}, [...]) for ranges of a number"
             )
         if function == "CATEGORY_HASH":
-            return _CategoryHash(column, bucket_size, delimiter)
+            return CategoryHash(column, bucket_size, delimiter)
         if function == "SPARSE":
             dtype = str(spec.get("dtype") or "int64").lower()
             if dtype not in ("int", "int32", "int64", "integer", "bigint"):
@@ -190,21 +190,21 @@ class _Builder:
                 )
             if kind == "string":
                 delimiter = delimiter or DEFAULT_DELIMITER
-            return _CategoryIds(function, column, bucket_size, delimiter)
+            return CategoryIds(function, column, bucket_size, delimiter)
         learns = kind in ("string", "list_string")
-        return _CategoryIds(function, column, bucket_size, delimiter, learns_vocabulary=learns)
+        return CategoryIds(function, column, bucket_size, delimiter, learns_vocabulary=learns)
 
-    def cross_key(self, spec: Any, parent: Mapping[str, Any]) -> _Categorical | _RawKey:
+    def cross_key(self, spec: Any, parent: Mapping[str, Any]) -> Categorical | RawKey:
         if _function(spec) != "COLUMN":
             return self.categorical(spec, parent)
         column = self.column(spec, parent)
-        kind = _kind(self.schema.field(column).type)
+        kind = kind_of(self.schema.field(column).type)
         if kind not in ("integer", "string", "null"):
             raise StepError(
                 f"{_sql(parent)}: column '{column}' has type {self.schema.field(column).type}; "
                 f"CROSS combines strings and integers — use BUCKET({column}, [...]) as the key"
             )
-        return _RawKey(column)
+        return RawKey(column)
 
     def column(self, spec: Any, parent: Mapping[str, Any]) -> str:
         """The schema's spelling of a column named in ``COLUMN`` (SQL names are
@@ -215,7 +215,7 @@ class _Builder:
                 f"name, not {_sql(spec)}"
             )
         name = spec["name"] if isinstance(spec, Mapping) else str(spec)
-        resolved = _resolve(name, self.schema.names)
+        resolved = resolve_name(name, self.schema.names)
         if resolved is None:
             raise StepError(
                 f"COLUMN {_sql(parent)} reads column '{name}', which the SELECT does not "

@@ -21,10 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrow import Data, _column, _integers, _mask, _numbers, _Ragged, _tokens
+from .arrow import Data, Ragged, integer_ids, read_column, read_numbers, to_mask, tokens_of
 from .encoded import Bag
-from .fitting import _Done, _Fitter, _MomentsFitter, _Nested, _VocabularyFitter
-from .hashing import _hash_integers, _hash_values, _mix
+from .fitting import Done, Fitter, MomentsFitter, Nested, VocabularyFitter
+from .hashing import hash_integers, hash_values, mix
 
 #: What a string of several numbers (or ``SPARSE`` ids) is split at when SQL names none.
 DEFAULT_DELIMITER = ","
@@ -34,7 +34,7 @@ DEFAULT_DELIMITER = ","
 
 
 @dataclass(frozen=True)
-class _Numeric:
+class Numeric:
     """``NUMERIC``, ``DENSE`` or a bare column: ``width`` floats a row."""
 
     function: str  # COLUMN | NUMERIC | DENSE
@@ -64,7 +64,9 @@ class _Numeric:
 
     def raw(self, data: Data) -> np.ndarray:
         """float64 ``[n, width]``; NaN where a value is missing."""
-        return _numbers(_column(data, self.column), self.width, self.delimiter, self.describe())
+        return read_numbers(
+            read_column(data, self.column), self.width, self.delimiter, self.describe()
+        )
 
     def dense(self, data: Data, normalize: bool) -> np.ndarray:
         values = self.raw(data)
@@ -78,8 +80,8 @@ class _Numeric:
             return [self.column]
         return [f"{self.column}_{i}" for i in range(self.width)]
 
-    def fitter(self, normalize: bool) -> _Fitter[_Numeric]:
-        return _MomentsFitter(self) if normalize else _Done(replace(self, mean=None, std=None))
+    def fitter(self, normalize: bool) -> Fitter[Numeric]:
+        return MomentsFitter(self) if normalize else Done(replace(self, mean=None, std=None))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,7 +94,7 @@ class _Numeric:
         }
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> _Numeric:
+    def from_json(cls, d: Mapping[str, Any]) -> Numeric:
         return cls(
             function=d["function"],
             column=d["column"],
@@ -104,10 +106,10 @@ class _Numeric:
 
 
 @dataclass(frozen=True)
-class _Indicator:
+class Indicator:
     """``INDICATOR(categorical)``: a multi-hot of the row's ids (counts clipped to 1)."""
 
-    category: _Categorical
+    category: Categorical
 
     @property
     def width(self) -> int:
@@ -123,18 +125,18 @@ class _Indicator:
     def names(self) -> list[str]:
         return self.category.id_names()
 
-    def fitter(self, normalize: bool) -> _Fitter[_Indicator]:
-        return _Nested([self.category.fitter()], lambda c: replace(self, category=c[0]))
+    def fitter(self, normalize: bool) -> Fitter[Indicator]:
+        return Nested([self.category.fitter()], lambda c: replace(self, category=c[0]))
 
     def to_json(self) -> dict[str, Any]:
         return {"function": "INDICATOR", "category": self.category.to_json()}
 
 
 @dataclass(frozen=True)
-class _Embedding:
+class Embedding:
     """``EMBEDDING(categorical, dimension, combiner, initializer)``: a bag of ids."""
 
-    category: _Categorical
+    category: Categorical
     dimension: int
     combiner: str = "mean"
     initializer: str | None = None
@@ -153,8 +155,8 @@ class _Embedding:
             initializer=self.initializer,
         )
 
-    def fitter(self, normalize: bool) -> _Fitter[_Embedding]:
-        return _Nested([self.category.fitter()], lambda c: replace(self, category=c[0]))
+    def fitter(self, normalize: bool) -> Fitter[Embedding]:
+        return Nested([self.category.fitter()], lambda c: replace(self, category=c[0]))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,23 +168,23 @@ class _Embedding:
         }
 
 
-_Feature: TypeAlias = "_Numeric | _Indicator | _Embedding"
+Feature: TypeAlias = "Numeric | Indicator | Embedding"
 
 
-def _decode_feature(d: Mapping[str, Any]) -> _Feature:
+def decode_feature(d: Mapping[str, Any]) -> Feature:
     if d["function"] == "INDICATOR":
-        return _Indicator(_decode_categorical(d["category"]))
+        return Indicator(_decode_categorical(d["category"]))
     if d["function"] == "EMBEDDING":
-        return _Embedding(
+        return Embedding(
             _decode_categorical(d["category"]), d["dimension"], d["combiner"], d["initializer"]
         )
-    return _Numeric.from_json(d)
+    return Numeric.from_json(d)
 
 
 # -- categoricals: columns that become ids -----------------------------------------------
 
 
-class _Categorical(ABC):
+class Categorical(ABC):
     """Something that yields ``num_ids`` possible ids, any number of them per row."""
 
     @property
@@ -199,7 +201,7 @@ class _Categorical(ABC):
     def source_columns(self) -> tuple[str, ...]: ...
 
     @abstractmethod
-    def ids(self, data: Data) -> _Ragged: ...
+    def ids(self, data: Data) -> Ragged: ...
 
     @abstractmethod
     def id_names(self) -> list[str]: ...
@@ -207,17 +209,17 @@ class _Categorical(ABC):
     @abstractmethod
     def to_json(self) -> dict[str, Any]: ...
 
-    def fitter(self) -> _Fitter[_Categorical]:
-        return _Done(self)
+    def fitter(self) -> Fitter[Categorical]:
+        return Done(self)
 
-    def hashes(self, data: Data) -> _Ragged:
+    def hashes(self, data: Data) -> Ragged:
         """What ``CROSS`` combines: a stable 64-bit hash per id (of its decimal text)."""
         ids = self.ids(data)
-        return _Ragged(_hash_integers(ids.values), ids.rows, ids.n)
+        return Ragged(hash_integers(ids.values), ids.rows, ids.n)
 
 
 @dataclass(frozen=True)
-class _CategoryIds(_Categorical):
+class CategoryIds(Categorical):
     """``CATEGORY_ID``, ``SEQ_CATEGORY_ID`` and ``SPARSE``: ids written in the data, or —
     for a string column of ``CATEGORY_ID`` — ids from a vocabulary learned by ``fit``.
 
@@ -251,17 +253,17 @@ class _CategoryIds(_Categorical):
     def _value_set(self) -> pa.Array:
         return pa.array(self.vocabulary or (), pa.large_string())
 
-    def ids(self, data: Data) -> _Ragged:
-        column = _column(data, self.column)
-        values, rows = _tokens(column, self.delimiter)
+    def ids(self, data: Data) -> Ragged:
+        column = read_column(data, self.column)
+        values, rows = tokens_of(column, self.delimiter)
         n = len(column)
         if self.learns_vocabulary:
             index = pc.index_in(pc.cast(values, pa.large_string()), value_set=self._value_set)
-            found = _mask(pc.is_valid(index))
+            found = to_mask(pc.is_valid(index))
             ids = index.filter(pa.array(found)).to_numpy(zero_copy_only=False).astype(np.int64)
-            return _Ragged(ids, rows[found], n)
-        ids, ok = _integers(values, strict=self.function == "SPARSE", what=self.describe())
-        ragged = _Ragged(ids, rows[ok], n)
+            return Ragged(ids, rows[found], n)
+        ids, ok = integer_ids(values, strict=self.function == "SPARSE", what=self.describe())
+        ragged = Ragged(ids, rows[ok], n)
         return ragged.keep((ids >= 0) & (ids < self.bucket_size))
 
     def id_names(self) -> list[str]:
@@ -273,8 +275,8 @@ class _CategoryIds(_Categorical):
             for i in range(self.bucket_size)
         ]
 
-    def fitter(self) -> _Fitter[_Categorical]:
-        return _VocabularyFitter(self) if self.learns_vocabulary else _Done(self)
+    def fitter(self) -> Fitter[Categorical]:
+        return VocabularyFitter(self) if self.learns_vocabulary else Done(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -288,7 +290,7 @@ class _CategoryIds(_Categorical):
 
 
 @dataclass(frozen=True)
-class _CategoryHash(_Categorical):
+class CategoryHash(Categorical):
     """``CATEGORY_HASH(column, n[, delimiter])``: no vocabulary, nothing to fit."""
 
     column: str
@@ -307,9 +309,9 @@ class _CategoryHash(_Categorical):
     def source_columns(self) -> tuple[str, ...]:
         return (self.column,)
 
-    def ids(self, data: Data) -> _Ragged:
-        hashed = _RawKey(self.column, self.delimiter).hashes(data)
-        return _Ragged(
+    def ids(self, data: Data) -> Ragged:
+        hashed = RawKey(self.column, self.delimiter).hashes(data)
+        return Ragged(
             (hashed.values % np.uint64(self.bucket_size)).astype(np.int64), hashed.rows, hashed.n
         )
 
@@ -326,10 +328,10 @@ class _CategoryHash(_Categorical):
 
 
 @dataclass(frozen=True)
-class _Bucket(_Categorical):
+class Bucket(Categorical):
     """``BUCKET(x, boundaries)``: ``x < b1`` → 0, ``b1 <= x < b2`` → 1, …, ``x >= bk`` → k."""
 
-    source: _Numeric
+    source: Numeric
     boundaries: tuple[float, ...]
 
     @property
@@ -344,11 +346,11 @@ class _Bucket(_Categorical):
     def source_columns(self) -> tuple[str, ...]:
         return self.source.source_columns
 
-    def ids(self, data: Data) -> _Ragged:
+    def ids(self, data: Data) -> Ragged:
         values = self.source.raw(data)[:, 0]
         (rows,) = np.nonzero(np.isfinite(values))
         ids = np.searchsorted(np.asarray(self.boundaries), values[rows], side="right")
-        return _Ragged(ids.astype(np.int64), rows.astype(np.int64), len(values))
+        return Ragged(ids.astype(np.int64), rows.astype(np.int64), len(values))
 
     def id_names(self) -> list[str]:
         return [f"{self.label}_{i}" for i in range(self.num_ids)]
@@ -362,7 +364,7 @@ class _Bucket(_Categorical):
 
 
 @dataclass(frozen=True)
-class _RawKey:
+class RawKey:
     """A plain string or integer column as one key of ``CROSS`` (and the values that
     ``CATEGORY_HASH`` hashes): a stable 64-bit hash per value."""
 
@@ -377,23 +379,23 @@ class _RawKey:
     def source_columns(self) -> tuple[str, ...]:
         return (self.column,)
 
-    def hashes(self, data: Data) -> _Ragged:
-        column = _column(data, self.column)
-        values, rows = _tokens(column, self.delimiter)
-        return _Ragged(_hash_values(values, f"the values of {self.column}"), rows, len(column))
+    def hashes(self, data: Data) -> Ragged:
+        column = read_column(data, self.column)
+        values, rows = tokens_of(column, self.delimiter)
+        return Ragged(hash_values(values, f"the values of {self.column}"), rows, len(column))
 
-    def fitter(self) -> _Fitter[_RawKey]:
-        return _Done(self)
+    def fitter(self) -> Fitter[RawKey]:
+        return Done(self)
 
     def to_json(self) -> dict[str, Any]:
         return {"function": "COLUMN", "column": self.column}
 
 
 @dataclass(frozen=True)
-class _Cross(_Categorical):
+class Cross(Categorical):
     """``CROSS([a, b, …], n)``: the keys' hashes combined in order, mod ``n``."""
 
-    keys: tuple[_Categorical | _RawKey, ...]
+    keys: tuple[Categorical | RawKey, ...]
     bucket_size: int
 
     @property
@@ -406,20 +408,20 @@ class _Cross(_Categorical):
 
     @property
     def source_columns(self) -> tuple[str, ...]:
-        return _unique(c for key in self.keys for c in key.source_columns)
+        return unique(c for key in self.keys for c in key.source_columns)
 
-    def ids(self, data: Data) -> _Ragged:
+    def ids(self, data: Data) -> Ragged:
         crossed = self.keys[0].hashes(data)
         for key in self.keys[1:]:
             crossed = crossed.cross(key.hashes(data))
-        ids = _mix(crossed.values) % np.uint64(self.bucket_size)
-        return _Ragged(ids.astype(np.int64), crossed.rows, crossed.n)
+        ids = mix(crossed.values) % np.uint64(self.bucket_size)
+        return Ragged(ids.astype(np.int64), crossed.rows, crossed.n)
 
     def id_names(self) -> list[str]:
         return [f"{self.label}_{i}" for i in range(self.bucket_size)]
 
-    def fitter(self) -> _Fitter[_Categorical]:
-        return _Nested(
+    def fitter(self) -> Fitter[Categorical]:
+        return Nested(
             [key.fitter() for key in self.keys], lambda keys: replace(self, keys=tuple(keys))
         )
 
@@ -431,11 +433,11 @@ class _Cross(_Categorical):
         }
 
 
-def _decode_categorical(d: Mapping[str, Any]) -> _Categorical:
+def _decode_categorical(d: Mapping[str, Any]) -> Categorical:
     function = d["function"]
     if function in ("CATEGORY_ID", "SEQ_CATEGORY_ID", "SPARSE"):
         vocabulary = d.get("vocabulary")
-        return _CategoryIds(
+        return CategoryIds(
             function=function,
             column=d["column"],
             bucket_size=d["bucket_size"],
@@ -444,17 +446,17 @@ def _decode_categorical(d: Mapping[str, Any]) -> _Categorical:
             vocabulary=None if vocabulary is None else tuple(vocabulary),
         )
     if function == "CATEGORY_HASH":
-        return _CategoryHash(d["column"], d["bucket_size"], d["delimiter"])
+        return CategoryHash(d["column"], d["bucket_size"], d["delimiter"])
     if function == "BUCKET":
-        return _Bucket(_Numeric.from_json(d["source"]), tuple(d["boundaries"]))
+        return Bucket(Numeric.from_json(d["source"]), tuple(d["boundaries"]))
     if function == "CROSS":
         keys = tuple(
-            _RawKey(k["column"]) if k["function"] == "COLUMN" else _decode_categorical(k)
+            RawKey(k["column"]) if k["function"] == "COLUMN" else _decode_categorical(k)
             for k in d["keys"]
         )
-        return _Cross(keys, d["bucket_size"])
+        return Cross(keys, d["bucket_size"])
     raise ValueError(f"unknown categorical {function!r} in a feature plan")
 
 
-def _unique(items: Iterable[str]) -> tuple[str, ...]:
+def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))

@@ -16,15 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrow import Data, _column, _tokens
+from .arrow import Data, read_column, tokens_of
 
 if TYPE_CHECKING:  # the nodes pick their fitters: encoders imports this module
-    from .encoders import _Categorical, _CategoryIds, _Numeric
+    from .encoders import Categorical, CategoryIds, Numeric
 
 _T = TypeVar("_T")
 
 
-class _Fitter(Generic[_T]):
+class Fitter(Generic[_T]):
     """Statistics of one feature over a stream of batches; ``finish`` returns the feature
     fitted with them."""
 
@@ -37,7 +37,7 @@ class _Fitter(Generic[_T]):
         raise NotImplementedError
 
 
-class _Done(_Fitter[_T]):
+class Done(Fitter[_T]):
     """For features that need nothing from the data."""
 
     needs_data = False
@@ -49,10 +49,10 @@ class _Done(_Fitter[_T]):
         return self.node
 
 
-class _Nested(_Fitter[_T]):
+class Nested(Fitter[_T]):
     """A feature whose parts fit themselves (``INDICATOR``, ``EMBEDDING``, ``CROSS``)."""
 
-    def __init__(self, parts: list[_Fitter[Any]], rebuild: Callable[[list[Any]], _T]):
+    def __init__(self, parts: list[Fitter[Any]], rebuild: Callable[[list[Any]], _T]):
         self.parts = parts
         self.rebuild = rebuild
         self.needs_data = any(p.needs_data for p in parts)
@@ -65,11 +65,11 @@ class _Nested(_Fitter[_T]):
         return self.rebuild([p.finish() for p in self.parts])
 
 
-class _MomentsFitter(_Fitter["_Numeric"]):
+class MomentsFitter(Fitter["Numeric"]):
     """Mean and standard deviation per output, merged batch by batch with Chan et al.'s
     pairwise update (no catastrophic cancellation from a running sum of squares)."""
 
-    def __init__(self, node: _Numeric):
+    def __init__(self, node: Numeric):
         self.node = node
         self.count = np.zeros(node.width)
         self.mean = np.zeros(node.width)
@@ -88,7 +88,7 @@ class _MomentsFitter(_Fitter["_Numeric"]):
         self.m2 = self.m2 + m2 + delta**2 * self.count * share
         self.count = total
 
-    def finish(self) -> _Numeric:
+    def finish(self) -> Numeric:
         std = np.sqrt(self.m2 / np.maximum(self.count, 1))
         std[~(std > 0)] = 1.0
         return replace(
@@ -103,18 +103,18 @@ class _MomentsFitter(_Fitter["_Numeric"]):
 _COMPACT_ROWS = 1 << 20
 
 
-class _VocabularyFitter(_Fitter["_Categorical"]):
+class VocabularyFitter(Fitter["Categorical"]):
     """Counts of every distinct value (Arrow tables, merged with ``group_by``); the
     ``bucket_size`` most frequent, ties broken by value, become the vocabulary."""
 
-    def __init__(self, node: _CategoryIds):
+    def __init__(self, node: CategoryIds):
         self.node = node
         self.parts: list[pa.Table] = []
         self.rows = 0
         self.compact_at = _COMPACT_ROWS
 
     def update(self, data: Data) -> None:
-        values, _ = _tokens(_column(data, self.node.column), self.node.delimiter)
+        values, _ = tokens_of(read_column(data, self.node.column), self.node.delimiter)
         counts = pc.value_counts(pc.cast(values, pa.large_string()))
         self.parts.append(
             pa.table({"value": counts.field("values"), "count": counts.field("counts")})
@@ -130,7 +130,7 @@ class _VocabularyFitter(_Fitter["_Categorical"]):
         self.parts, self.rows = [table], len(table)
         return table
 
-    def finish(self) -> _Categorical:
+    def finish(self) -> Categorical:
         if not self.parts:
             return replace(self.node, vocabulary=())
         table = self._compact()

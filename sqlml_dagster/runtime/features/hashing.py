@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import StepError
-from .arrow import _is_string
+from .arrow import is_string
 
 
 def _hash_text(texts: Iterable[str], count: int) -> np.ndarray:
@@ -28,28 +28,28 @@ def _hash_text(texts: Iterable[str], count: int) -> np.ndarray:
     )
 
 
-def _hash_integers(values: np.ndarray) -> np.ndarray:
+def hash_integers(values: np.ndarray) -> np.ndarray:
     distinct, inverse = np.unique(values, return_inverse=True)
     hashes = _hash_text((str(int(v)) for v in distinct), len(distinct))
     return hashes[inverse.reshape(-1)] if len(values) else np.zeros(0, dtype=np.uint64)
 
 
-def _hash_values(values: pa.Array, what: str) -> np.ndarray:
+def hash_values(values: pa.Array, what: str) -> np.ndarray:
     """A 64-bit hash per value; strings and integers alike hash their text, once per
     distinct value."""
     kind = values.type
-    if _is_string(kind):
+    if is_string(kind):
         encoded = pc.cast(values, pa.large_string()).dictionary_encode()
         words = encoded.dictionary.to_pylist()
         hashes = _hash_text(words, len(words))
         return hashes[encoded.indices.to_numpy(zero_copy_only=False)]
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
         ints = pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)
-        return _hash_integers(np.asarray(ints, dtype=np.int64))
+        return hash_integers(np.asarray(ints, dtype=np.int64))
     raise StepError(f"{what} are {kind}; only strings and integers can be hashed")
 
 
-def _mix(values: np.ndarray) -> np.ndarray:
+def mix(values: np.ndarray) -> np.ndarray:
     """splitmix64's finalizer: spreads combined hashes before ``mod n``."""
     z = values.astype(np.uint64)
     z = z ^ (z >> np.uint64(30))

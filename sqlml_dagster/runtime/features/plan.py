@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 
 from .. import StepError
-from .builder import _bare_numeric, _Builder
+from .builder import Builder, bare_numeric
 from .encoded import Bag, Encoded
-from .encoders import _decode_feature, _Embedding, _Feature, _unique
+from .encoders import Embedding, Feature, decode_feature, unique
 
 #: The format written by :meth:`FeaturePlan.to_json`; a newer one is refused on load.
 PLAN_FORMAT = "sqlml.features"
@@ -27,7 +27,7 @@ class FeaturePlan:
     data's schema (:meth:`infer`), fitted in one pass (:meth:`fit`), saved as JSON with the
     model and applied identically at prediction (:meth:`encode`)."""
 
-    features: tuple[_Feature, ...]
+    features: tuple[Feature, ...]
     normalize: bool = False
     fitted: bool = False
 
@@ -52,11 +52,11 @@ class FeaturePlan:
                     "no feature columns: the SELECT must yield at least one column "
                     "besides the label"
                 )
-            features: list[_Feature] = [_bare_numeric(name, schema) for name in names]
+            features: list[Feature] = [bare_numeric(name, schema) for name in names]
         else:
             if not columns:
                 raise StepError("the COLUMN clause names no feature column")
-            builder = _Builder(schema, excluded)
+            builder = Builder(schema, excluded)
             features = [builder.top_level(spec) for spec in columns]
         return cls(tuple(features))
 
@@ -83,7 +83,7 @@ class FeaturePlan:
         dense: list[np.ndarray] = []
         bags: list[np.ndarray] = []
         for feature in self.features:
-            if isinstance(feature, _Embedding):
+            if isinstance(feature, Embedding):
                 bags.append(feature.category.ids(data).padded())
             else:
                 dense.append(feature.dense(data, self.normalize))
@@ -92,23 +92,23 @@ class FeaturePlan:
 
     @property
     def dense_width(self) -> int:
-        return sum(f.width for f in self.features if not isinstance(f, _Embedding))
+        return sum(f.width for f in self.features if not isinstance(f, Embedding))
 
     @property
     def bags(self) -> tuple[Bag, ...]:
-        return tuple(f.bag for f in self.features if isinstance(f, _Embedding))
+        return tuple(f.bag for f in self.features if isinstance(f, Embedding))
 
     @property
     def source_columns(self) -> tuple[str, ...]:
         """The table columns the features read, in the order they are first used."""
-        return _unique(c for f in self.features for c in f.source_columns)
+        return unique(c for f in self.features for c in f.source_columns)
 
     @property
     def dense_names(self) -> tuple[str, ...]:
         """A readable name per ``dense`` output: ``x``, ``x_0``, ``color=red``,
         ``age_bucket_1``, ``city_hash_7``."""
         return tuple(
-            name for f in self.features if not isinstance(f, _Embedding) for name in f.names()
+            name for f in self.features if not isinstance(f, Embedding) for name in f.names()
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -130,7 +130,7 @@ class FeaturePlan:
                 f"reads up to {PLAN_VERSION} — run the step with a newer image"
             )
         return cls(
-            features=tuple(_decode_feature(f) for f in data["features"]),
+            features=tuple(decode_feature(f) for f in data["features"]),
             normalize=bool(data["normalize"]),
             fitted=bool(data["fitted"]),
         )
