@@ -2,7 +2,7 @@
 
 ``TO TRAIN m COLUMN NUMERIC(x, 1), EMBEDDING(CATEGORY_ID(city, 100), 8, mean) LABEL y``
 says how the selected columns become a model's inputs. The compiler hands each expression
-over as JSON (``FeatureColumn.to_json()``); this module turns that into a
+over as JSON (``FeatureColumn.to_json()``); this package turns that into a
 :class:`FeaturePlan`, fits what needs data (vocabularies, means and standard deviations) in
 one streaming pass, and encodes any batch into numbers. The fitted plan is saved as JSON
 beside the model, so prediction — in another process, on another machine, months later —
