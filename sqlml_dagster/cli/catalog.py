@@ -1,0 +1,226 @@
+"""The catalog commands: ``sqlml models list/show/diff/promote/gc``, ``sqlml data gc``,
+``sqlml run-sql`` and the ``sqlml sql`` shell.
+
+Each opens a session on the project's stores and warehouse — from ``-m MODULE``'s
+Definitions, ``--model-store``/``--data-store``, or ``$SQLML_STATE_DIR``/``./.sqlml`` —
+with the pins and gates of its manifests, and prints results as tables or JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .code_location import find_definitions
+from .errors import CliError
+
+
+def add_catalog_commands(commands: Any) -> None:
+    """``models``, ``data``, ``run-sql`` and ``sql``, which share the options that find a
+    project's stores (``project_options``)."""
+
+    def project_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("-m", "--module", help="module holding the project's Definitions")
+        parser.add_argument("--attribute", default=None, help="name of the Definitions object")
+        parser.add_argument("--model-store", default=None, help="model store URL (without -m)")
+        parser.add_argument("--data-store", default=None, help="data store URL (without -m)")
+        parser.add_argument(
+            "--manifest",
+            type=Path,
+            action="append",
+            metavar="FILE",
+            help="a project manifest (sqlml compile --manifest) whose pins and gates apply "
+            "(repeatable; -m finds its projects' own)",
+        )
+        parser.add_argument("--format", choices=["human", "json"], default="human")
+
+    models = commands.add_parser("models", help="model versions: list, show, diff, promote, gc")
+    verbs = models.add_subparsers(dest="verb", required=True)
+    listing = verbs.add_parser("list", help="every model, or the versions of one")
+    listing.add_argument("model", nargs="?")
+    show = verbs.add_parser("show", help="a version's manifest: MODEL or MODEL@V")
+    show.add_argument("ref")
+    diff = verbs.add_parser("diff", help="two versions side by side: MODEL@A MODEL@B")
+    diff.add_argument("a")
+    diff.add_argument("b")
+    promote = verbs.add_parser("promote", help="make MODEL@V what @latest resolves to")
+    promote.add_argument("ref")
+    gc = verbs.add_parser("gc", help="remove old versions, keeping the newest N and pinned ones")
+    gc.add_argument("model", nargs="?", help="a model (default: every model)")
+    gc.add_argument("--keep", type=int, required=True, help="newest versions to keep (≥ 1)")
+    gc.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    for parser in (listing, show, diff, promote, gc):
+        project_options(parser)
+        parser.set_defaults(run=_models)
+
+    data = commands.add_parser("data", help="the step data store")
+    data_verbs = data.add_subparsers(dest="verb", required=True)
+    data_gc = data_verbs.add_parser("gc", help="remove step folders of old runs")
+    data_gc.add_argument("--older-than-hours", type=float, required=True)
+    data_gc.add_argument("--dry-run", action="store_true")
+    project_options(data_gc)
+    data_gc.set_defaults(run=_data_gc)
+
+    run_sql = commands.add_parser(
+        "run-sql", help="run SQL and catalog statements (SHOW MODELS, DESCRIBE MODEL …)"
+    )
+    run_sql.add_argument("sql", help="one or more statements separated by ';' ('-': stdin)")
+    project_options(run_sql)
+    run_sql.set_defaults(run=_run_sql)
+
+    shell = commands.add_parser("sql", help="a small SQL shell on the project")
+    project_options(shell)
+    shell.set_defaults(run=_sql_shell)
+
+
+def _session(args: argparse.Namespace) -> Any:
+    """The project's stores and warehouse, from ``-m`` or the defaults; its pins, gates,
+    models and dialect from the project manifests (those ``-m``'s Definitions carry, or the
+    ``--manifest`` files ``sqlml compile --manifest`` wrote)."""
+    from ..ops.storage import SqlMlStorage
+    from ..shell import SqlSession
+    from ..warehouses import Warehouse, warehouse_from_url
+
+    manifests = [_read_manifest(path) for path in args.manifest or ()]
+    if args.module:
+        from ..compiler.diagnostics import SqlMlCompileError
+        from ..definitions import project_manifests
+
+        sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(args.module)
+        except SqlMlCompileError as e:  # the project's SQL does not compile: say where
+            raise CliError(str(e)) from None
+        except ModuleNotFoundError as e:
+            raise CliError(f"cannot import {args.module}: {e}") from None
+        defs = find_definitions(module, args.attribute)
+        if defs is None:
+            raise CliError(f"{args.module} has no dagster.Definitions")
+        resources = dict(defs.resources or {})
+        storage = resources.get("sqlml_storage")
+        if not isinstance(storage, SqlMlStorage):
+            raise CliError(f"{args.module}'s Definitions have no sqlml_storage resource")
+        warehouse = resources.get("sqlml_warehouse")
+        return SqlSession.of_projects(
+            storage,
+            warehouse if isinstance(warehouse, Warehouse) else None,
+            [*project_manifests(defs), *manifests],
+        )
+    state = Path(os.environ.get("SQLML_STATE_DIR") or ".sqlml")
+    storage = SqlMlStorage(
+        model_store=args.model_store
+        or os.environ.get("SQLML_MODEL_STORE")
+        or str(state / "models"),
+        data_store=args.data_store or os.environ.get("SQLML_DATA_STORE") or str(state / "data"),
+    )
+    database = state / "warehouse.duckdb"
+    return SqlSession.of_projects(
+        storage,
+        warehouse_from_url(str(database)) if database.exists() else None,
+        manifests,
+    )
+
+
+def _read_manifest(path: Path) -> Any:
+    from ..compiler.manifest import ManifestError, ProjectManifest
+
+    try:
+        return ProjectManifest.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ManifestError) as e:
+        raise CliError(f"{path}: {e}") from None
+
+
+def _show(args: argparse.Namespace) -> Any:
+    from ..catalog import ResultTable
+
+    def show(result: ResultTable | str) -> None:
+        if args.format == "json":
+            payload = result.to_json() if isinstance(result, ResultTable) else {"message": result}
+            print(json.dumps(payload, default=str, indent=2))
+        else:
+            print(result.render() if isinstance(result, ResultTable) else result)
+
+    return show
+
+
+def _models(args: argparse.Namespace) -> int:
+    from ..catalog import ResultTable, parse_ref
+    from ..store import ModelNotFound
+    from ..store.models import CorruptVersion
+
+    show = _show(args)
+    try:
+        catalog = _session(args).catalog
+        if args.verb == "list":
+            show(catalog.list_versions(args.model) if args.model else catalog.show_models())
+        elif args.verb == "show":
+            model, version = parse_ref(args.ref)
+            show(catalog.describe(model, version))
+        elif args.verb == "diff":
+            show(catalog.diff(args.a, args.b))
+        elif args.verb == "promote":
+            promoted = catalog.promote(args.ref)
+            show(f"{promoted.model}@latest is now version {promoted.version}")
+        elif args.verb == "gc":
+            rows = []
+            for model in [args.model] if args.model else catalog.store.models():
+                result = catalog.gc(model, args.keep, dry_run=args.dry_run)
+                rows.append(
+                    (
+                        model,
+                        " ".join(map(str, result.removed)),
+                        " ".join(map(str, result.kept)),
+                        " ".join(map(str, result.cleaned)),
+                    )
+                )
+            title = "dry run: nothing removed" if args.dry_run else ""
+            show(ResultTable(("model", "removed", "kept", "cleaned"), tuple(rows), title=title))
+    except (ModelNotFound, CorruptVersion, ValueError, CliError) as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _data_gc(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from ..catalog import ResultTable
+
+    try:
+        data = _session(args).storage.data()
+    except CliError as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 2
+    removed = data.gc(timedelta(hours=args.older_than_hours), dry_run=args.dry_run)
+    rows = tuple((r.run_id, str(r.modified or ""), r.files, r.bytes) for r in removed)
+    title = "dry run: nothing removed" if args.dry_run else "removed"
+    _show(args)(ResultTable(("run", "last written", "files", "bytes"), rows, title=title))
+    return 0
+
+
+def _run_sql(args: argparse.Namespace) -> int:
+    from ..shell import run_and_show
+
+    text = sys.stdin.read() if args.sql == "-" else args.sql
+    try:
+        session = _session(args)
+    except CliError as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 2
+    return run_and_show(session, text, _show(args))
+
+
+def _sql_shell(args: argparse.Namespace) -> int:
+    from ..shell import repl
+
+    try:
+        session = _session(args)
+    except CliError as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 2
+    return repl(session, _show(args), interactive=sys.stdin.isatty())

@@ -1,0 +1,83 @@
+"""``sqlml compile``: the compiled project as its manifest (JSON), printed or written to
+a file, or — with ``--k8s`` — the Kubernetes Jobs its steps would run, without a cluster."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..compiler.project import check_project
+
+
+def add_compile_command(commands: Any) -> None:
+    """``sqlml compile`` and its options, on the ``sqlml`` parser's subcommands."""
+    compile_ = commands.add_parser(
+        "compile", help="print the project manifest (the compiled project as JSON)"
+    )
+    compile_.add_argument("path")
+    compile_.add_argument("--dialect", default="duckdb")
+    compile_.add_argument(
+        "--manifest",
+        nargs="?",
+        type=Path,
+        const=Path("manifest.json"),
+        default=None,
+        metavar="FILE",
+        help="write the manifest to FILE (default: manifest.json) instead of printing it "
+        "(with --k8s: as well as printing the Jobs)",
+    )
+    compile_.add_argument(
+        "--k8s",
+        action="store_true",
+        help="print the Kubernetes Job manifest (YAML) of every ML step instead, without a cluster",
+    )
+    compile_.add_argument(
+        "--data-store",
+        default="s3://sqlml/data",
+        help="data store URL the manifests' step specs live under (with --k8s)",
+    )
+    compile_.add_argument(
+        "--model-store", default="s3://sqlml/models", help="model store URL (with --k8s)"
+    )
+    compile_.set_defaults(run=_compile)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    """Print the project manifest — or write it (``--manifest FILE``) — or, with ``--k8s``,
+    print the Job manifests of its steps."""
+    from ..compiler.manifest import project_manifest
+
+    allowed: list[str] = []
+    if args.k8s:  # manifests respect the allow-list: an out-of-list image is SQLML208 here
+        from ..contract import allowed_images_from_env
+
+        allowed = allowed_images_from_env(os.environ)
+    project, diagnostics = check_project(args.path, dialect=args.dialect, allowed_images=allowed)
+    if project is None or any(d.is_error for d in diagnostics):
+        for d in diagnostics:
+            print(d.render(), end="\n\n", file=sys.stderr)
+        return 1
+    text = project_manifest(project).to_json() + "\n"
+    if args.manifest is not None:
+        try:
+            args.manifest.parent.mkdir(parents=True, exist_ok=True)
+            args.manifest.write_text(text, encoding="utf-8")
+        except OSError as e:
+            print(f"sqlml: cannot write {args.manifest}: {e}", file=sys.stderr)
+            return 1
+        print(f"sqlml: wrote {args.manifest} ({len(project.nodes)} node(s))", file=sys.stderr)
+    if args.k8s:
+        from ..launchers import StepFailed
+        from ..ops.dry_run import job_manifests_yaml
+
+        try:
+            print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
+        except StepFailed as e:  # e.g. SQLML_K8S_DEFAULT_IMAGE outside the allow-list
+            print(f"sqlml: {e.description}", file=sys.stderr)
+            return 1
+    elif args.manifest is None:
+        print(text, end="")
+    return 0

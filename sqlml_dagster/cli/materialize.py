@@ -1,0 +1,238 @@
+"""``sqlml materialize``: run a code location's assets headless, the way CI and scripts
+do, and print what was trained, predicted and written — one run for the unpartitioned
+assets, then one per partitions definition."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .code_location import find_definitions
+
+
+def add_materialize_command(commands: Any) -> None:
+    """``sqlml materialize`` and its options, on the ``sqlml`` parser's subcommands."""
+    materialize = commands.add_parser(
+        "materialize", help="materialize assets headless and print a summary"
+    )
+    materialize.add_argument(
+        "-m", "--module", required=True, help="module holding a dagster.Definitions"
+    )
+    materialize.add_argument(
+        "--attribute", default=None, help="name of the Definitions object (default: found)"
+    )
+    materialize.add_argument(
+        "--select", nargs="*", default=None, help="asset keys (a/b or a.b); default: all"
+    )
+    materialize.add_argument(
+        "--log-level", default="WARNING", help="Dagster console log level (default: WARNING)"
+    )
+    materialize.add_argument(
+        "--partition",
+        default=None,
+        metavar="KEY",
+        help="the partition of partitioned assets to materialize, e.g. 2026-11-23 "
+        "(default: the latest)",
+    )
+    materialize.add_argument(
+        "--force",
+        action="store_true",
+        help="retrain models even when nothing changed (default: reuse the unchanged version)",
+    )
+    materialize.set_defaults(run=_materialize)
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from ..compiler.diagnostics import SqlMlCompileError
+    from ..ops.step import FORCE_TAG
+
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(args.module)
+    except SqlMlCompileError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as e:
+        print(f"sqlml: cannot import {args.module}: {e}", file=sys.stderr)
+        return 2
+    defs = find_definitions(module, args.attribute)
+    if defs is None:
+        print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
+        return 2
+    specs = {spec.key: spec for spec in _asset_specs(defs)}
+    assets = [a for a in (defs.assets or []) if isinstance(a, dg.AssetsDefinition)]
+    selection = None
+    if args.select:
+        selection = [dg.AssetKey(s.replace(".", "/").split("/")) for s in args.select]
+        unknown = [k for k in selection if k not in specs]
+        if unknown:
+            print(
+                f"sqlml: unknown asset(s): {', '.join(k.to_user_string() for k in unknown)}",
+                file=sys.stderr,
+            )
+            return 2
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    started = time.monotonic()
+    runs = _partitioned_runs(assets, selection, args.partition)
+    events: list[Any] = []
+    checks: list[Any] = []
+    failed = False
+    for keys, partition in runs:
+        result = dg.materialize(
+            assets,
+            resources=dict(defs.resources or {}),
+            instance=instance,
+            selection=keys,
+            partition_key=partition,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
+            tags={FORCE_TAG: "true"} if args.force else None,
+        )
+        events += result.get_asset_materialization_events()
+        checks += result.get_asset_check_evaluations()
+        if not result.success:
+            failed = True
+            for event in result.all_events:
+                if event.is_step_failure and event.step_failure_data is not None:
+                    error = event.step_failure_data.error
+                    user = event.step_failure_data.user_failure_data
+                    reason = (user.description if user and user.description else None) or (
+                        error.message.strip() if error else ""
+                    )
+                    print(f"\nFAILED {event.step_key}: {reason}", file=sys.stderr)
+            break  # later runs read what this one failed to write
+    elapsed = time.monotonic() - started
+    print(_summary(events, specs, elapsed, defs))
+    if checks:
+        failing = [c for c in checks if not c.passed]
+        line = f"\nchecks: {len(checks) - len(failing)} passed, {len(failing)} failed"
+        if failing:
+            line += (
+                " ("
+                + ", ".join(f"{c.asset_key.to_user_string()}:{c.check_name}" for c in failing)
+                + ")"
+            )
+        print(line)
+    return 1 if failed else 0
+
+
+def _partitioned_runs(
+    assets: Sequence[Any], selection: list[Any] | None, partition: str | None
+) -> list[tuple[list[Any], str | None]]:
+    """One run for the unpartitioned assets, then one per partitions definition for the
+    partitioned ones (``-- sqlml: partition_by``): ``partition`` or the latest partition.
+    Dagster runs one partition at a time; the unpartitioned run goes first since
+    partitioned predictions read its tables and models."""
+    chosen = set(selection) if selection else None
+    plain: list[Any] = []
+    by_definition: dict[Any, list[Any]] = {}
+    for asset in assets:
+        for key in asset.keys:
+            if chosen is not None and key not in chosen:
+                continue
+            definition = asset.partitions_def
+            if definition is None:
+                plain.append(key)
+            else:
+                by_definition.setdefault(definition, []).append(key)
+    runs: list[tuple[list[Any], str | None]] = [(plain, None)] if plain else []
+    for definition, keys in by_definition.items():
+        key = partition or definition.get_last_partition_key()
+        if key is None:
+            print(
+                f"sqlml: {', '.join(k.to_user_string() for k in keys)}: no partition yet "
+                "(partition_start lies ahead)",
+                file=sys.stderr,
+            )
+            continue
+        runs.append((keys, key))
+    return runs
+
+
+def _asset_specs(defs: Any) -> list[Any]:
+    """Every asset spec of a user's Definitions. Resolving component-loaded Definitions,
+    Dagster rebuilds their checks through a beta parameter of its own (``execution_type``):
+    a warning nothing in the project can change, silenced for this call only."""
+    import dagster as dg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return list(defs.resolve_all_asset_specs())
+
+
+def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs: Any) -> str:
+    models: list[tuple[str, ...]] = []
+    predictions: list[tuple[str, ...]] = []  # and evaluations, explanations: model outputs
+    tables: list[tuple[str, ...]] = []
+    for event in events:
+        m = event.materialization
+        metadata = {k: v.value for k, v in m.metadata.items()}
+        name = m.asset_key.to_user_string()
+        kind = specs[m.asset_key].tags.get("sqlml/kind") if m.asset_key in specs else None
+        if kind == "model":
+            metrics = " ".join(
+                f"{k.split('/', 1)[1]}={v:.4f}"
+                for k, v in metadata.items()
+                if k.startswith("metric/")
+            )
+            models.append(
+                (
+                    name,
+                    f"v{metadata.get('model_version')}",
+                    "unchanged" if metadata.get("reused") else "trained",
+                    str(metadata.get("model_reference", "")),
+                    metrics,
+                )
+            )
+        elif kind in ("prediction", "evaluation", "explanation"):
+            count = f"{metadata.get('dagster/row_count')} rows"
+            if event.partition:
+                count = (
+                    f"{metadata.get('partition_rows')} rows in {event.partition}, {count} in all"
+                )
+            predictions.append(
+                (
+                    name,
+                    count,
+                    f"(model {metadata.get('model')} v{metadata.get('model_version')}"
+                    + (", pinned)" if metadata.get("model_pinned") else ")"),
+                )
+            )
+        else:
+            tables.append((name, f"{metadata.get('dagster/row_count')} rows"))
+    lines = [f"sqlml: materialized {len(events)} asset(s) in {elapsed:.1f}s"]
+    for title, rows in (("models", models), ("predictions", predictions), ("tables", tables)):
+        if rows:
+            lines += ["", title, *_columns(rows)]
+    warehouse = (defs.resources or {}).get("sqlml_warehouse")
+    if warehouse is not None:
+        lines += ["", f"warehouse: {_short(getattr(warehouse, 'database', ''))}"]
+    return "\n".join(lines)
+
+
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _short(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
