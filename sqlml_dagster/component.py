@@ -44,9 +44,9 @@ from .compiler.diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileErro
 from .compiler.dialects import unknown_dialect
 from .component_settings import DEFAULT_SQL_DIR, shown_path
 from .definitions import STATE_DIR_ENV, project_definitions
-from .launchers import Launcher, launcher_from_env
-from .launchers.kubernetes import KubernetesLauncher, KubernetesSettings
-from .launchers.local import LocalLauncher, LocalSettings
+from .launchers import Launcher, launcher_from_env, launcher_from_settings
+from .launchers.kubernetes import KubernetesSettings
+from .launchers.local import LocalSettings
 from .ops.storage import SqlMlStorage, StorageSettings
 from .translator import SqlMlTranslator
 from .warehouses.duckdb import DuckDBSettings, DuckDBWarehouse
@@ -304,10 +304,9 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         values = settings.model_dump(exclude={"kind"})
         if isinstance(settings, LocalLauncherAttributes):
             values["pythonpath"] = [str(_resolve(here, p)) for p in settings.pythonpath]
-            return LocalLauncher(**values)
-        if settings.kubeconfig:
+        elif settings.kubeconfig:
             values["kubeconfig"] = str(_resolve(here, os.path.expanduser(settings.kubeconfig)))
-        return KubernetesLauncher(**values)
+        return launcher_from_settings(settings.kind, values)
 
     def _translator_class(
         self, where: _AttributeLocator, diagnostics: list[Diagnostic]

@@ -29,13 +29,14 @@ from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
 from .store import Gate
 from .translator import SqlMlTranslator, source_path
-from .warehouses import Warehouse
-from .warehouses.duckdb import DuckDBWarehouse
+from .warehouses import Warehouse, warehouse_from_url
 
 WAREHOUSE_KEY = "sqlml_warehouse"
 STORAGE_KEY = "sqlml_storage"
 LAUNCHER_KEY = "sqlml_launcher"
 STATE_DIR_ENV = "SQLML_STATE_DIR"
+#: The embedded warehouse (DuckDB) in a project's state folder, when none is configured.
+DEFAULT_WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 def build_defs(
@@ -101,7 +102,7 @@ def project_definitions(
     # Job-run assets carry the `kubernetes` kind: the translator learns where steps run.
     translator = (translator or SqlMlTranslator()).for_launcher(launcher.KIND)
     resources: dict[str, Any] = {
-        WAREHOUSE_KEY: warehouse or DuckDBWarehouse(database=str(state / "warehouse.duckdb")),
+        WAREHOUSE_KEY: warehouse or warehouse_from_url(str(state / DEFAULT_WAREHOUSE_FILE)),
         STORAGE_KEY: storage
         or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
         LAUNCHER_KEY: launcher,

@@ -625,7 +625,12 @@ def job_name(spec: StepSpec, run_id: str, suffix: str | None = None) -> str:
     return f"{stem}-{dns_label(run_id)[:8].rstrip('-')}-{suffix or secrets.token_hex(2)}"
 
 
-def kubernetes_from_env(environ: Mapping[str, str]) -> KubernetesLauncher:
+def from_settings(settings: Mapping[str, Any]) -> KubernetesLauncher:
+    """The launcher from a defs.yaml's ``launcher: {kind: kubernetes, …}``."""
+    return KubernetesLauncher(**settings)
+
+
+def from_env(environ: Mapping[str, str]) -> KubernetesLauncher:
     """A KubernetesLauncher from ``SQLML_K8S_<SETTING>`` variables (and the allow-list's
     ``SQLML_K8S_ALLOWED_IMAGES``, which ``sqlml check`` reads too)."""
     settings = settings_from_env(KubernetesSettings, environ, prefix="SQLML_K8S_")

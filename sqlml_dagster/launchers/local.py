@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import dagster as dg
 from dagster._core.errors import DagsterPipesExecutionError  # not re-exported by dagster
@@ -74,6 +74,11 @@ class LocalLauncher(dg.ConfigurableResource, LocalSettings):
         return result_of(invocation)
 
 
-def local_from_env(environ: Mapping[str, str]) -> LocalLauncher:
+def from_settings(settings: Mapping[str, Any]) -> LocalLauncher:
+    """The launcher from a defs.yaml's ``launcher: {kind: local, …}``."""
+    return LocalLauncher(**settings)
+
+
+def from_env(environ: Mapping[str, str]) -> LocalLauncher:
     """The local launcher; ``SQLML_LOCAL_PYTHON`` etc. set its settings."""
     return LocalLauncher(**settings_from_env(LocalSettings, environ, prefix="SQLML_LOCAL_"))
