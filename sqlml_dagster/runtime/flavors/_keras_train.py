@@ -313,7 +313,7 @@ def _compile(
                 else dl.take(sample, np.arange(min(sample.rows, 64)))
             )
             outputs = np.asarray(network(inputs_of(probe.encoded), training=False))
-            from_logits = not dl._probabilities(outputs)
+            from_logits = not dl.are_probabilities(outputs)
             if outputs.shape[-1] == 1:
                 loss = k.losses.BinaryCrossentropy(from_logits=from_logits)
             else:

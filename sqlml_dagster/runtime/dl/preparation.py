@@ -1,0 +1,103 @@
+"""The start of a training step, whatever the framework: one streaming pass over the
+training data fits the feature plan and scans the label, and the training and
+validation feeds are built on the result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from ...contract.spec import StepSpec
+from .. import Reporter, StepError
+from ..data import iter_batches, read_schema
+from ..features import FeaturePlan
+from .feed import CACHE_BYTES, READ_ROWS, Feed, holdout
+from .settings import TrainSettings
+from .target import LabelScan, Target
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a flavor needs to build and train a model: the fitted plan, the target, the
+    training and validation feeds, and the rows each holds."""
+
+    plan: FeaturePlan
+    target: Target | None
+    train: Feed
+    validation: Feed | None
+    settings: TrainSettings
+    #: Training rows (without those ``validation.split`` holds out).
+    rows: int
+
+
+def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") -> Prepared:
+    """Fit the feature plan and scan the label in one streaming pass over the training data."""
+    settings = TrainSettings.of(spec)
+    schema = read_schema(spec.input_uri)
+    groups = spec.columns or {}
+    unknown = [g for g in groups if g != group]
+    if unknown:
+        raise StepError(
+            f"COLUMN … FOR {unknown[0]}: this model takes its features in one argument "
+            f"('{group}'); remove FOR or write one COLUMN clause"
+        )
+    exclude = {spec.label} if spec.label else set()
+    columns = groups.get(group)
+    if columns is None and spec.features:  # a spec naming its features, as for scikit-learn
+        columns = [{"function": "COLUMN", "name": name} for name in spec.features]
+    plan = FeaturePlan.infer(columns, schema, exclude)
+    scan = LabelScan(spec.label) if spec.label else None
+
+    counted = [0]
+    kept: list[pa.RecordBatch] | None = []  # the training rows, while they fit the cache
+    kept_bytes = 0
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        nonlocal kept, kept_bytes
+        for index, batch in enumerate(iter_batches(spec.input_uri, READ_ROWS)):
+            if settings.validation_split > 0 and not spec.validation_uri:
+                batch = batch.filter(pa.array(~holdout(batch.num_rows, index, settings)))
+            counted[0] += batch.num_rows
+            if kept is not None:
+                kept_bytes += batch.nbytes
+                if kept_bytes > CACHE_BYTES:
+                    kept = None
+                elif batch.num_rows:
+                    kept.append(batch)
+            if scan is not None:
+                scan.add(batch)
+            yield batch
+
+    started = time.perf_counter()
+    stream = batches()
+    plan = plan.fit(stream, normalize=settings.normalize)
+    for _ in stream:  # a plan that learns nothing reads no batch: the label scan still must
+        pass
+    rows = counted[0]
+    if rows == 0:
+        raise StepError("the training SELECT returned no rows")
+    target = (
+        scan.target(settings, spec.model_reference, spec.params.get("model", {}))
+        if scan is not None
+        else None
+    )
+    reporter.log(
+        f"fitted features in {time.perf_counter() - started:.2f}s: "
+        f"{len(plan.source_columns)} column(s) → {plan.dense_width} dense"
+        + (f" + {len(plan.bags)} embedding(s)" if plan.bags else "")
+        + (f"; {target.task} of '{target.name}'" if target else "")
+        + (f" with classes {list(target.classes)[:10]}" if target and target.classes else "")
+    )
+    split = settings.validation_split > 0 and not spec.validation_uri
+    train = Feed(
+        spec.input_uri, plan, target, settings, part="train" if split else "all", preloaded=kept
+    )
+    validation = None
+    if spec.validation_uri:
+        validation = Feed(spec.validation_uri, plan, target, settings)
+    elif split:
+        validation = Feed(spec.input_uri, plan, target, settings, part="validation")
+    return Prepared(plan, target, train, validation, settings, rows)

@@ -1,0 +1,79 @@
+"""The end of a training step, whatever the framework: what the flavor trained is written
+into the reserved version folder with ``signature.json``, and reported as one
+``TrainingResult``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...contract import TrainingResult
+from ...contract.spec import StepSpec
+from .. import Reporter
+from .history import History
+from .preparation import Prepared
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a deep-learning flavor hands back after training, to be written and reported
+    the same way whatever the framework."""
+
+    flavor: str
+    #: The saved-model format in ``signature.json`` (how ``load_predictor`` rebuilds it).
+    format: str
+    files: Mapping[str, bytes]
+    constructor: Mapping[str, Any]
+    parameters: int
+    frameworks: Mapping[str, str]
+    metrics: Mapping[str, float]
+    history: History
+    seconds: float
+    extra_signature: Mapping[str, Any] = field(default_factory=dict)
+
+
+def publish_training(
+    spec: StepSpec, reporter: Reporter, prepared: Prepared, trained: Trained
+) -> None:
+    """Write artifacts and ``signature.json`` (class, constructor arguments, feature plan,
+    target) into the version folder, and report metrics, history and lineage."""
+    from ..flavors._register import frameworks, plain, write_version
+
+    target = prepared.target
+    signature = {
+        "format": trained.format,
+        "model_class": spec.model_reference,
+        "constructor": plain(dict(trained.constructor)),
+        **trained.extra_signature,
+        "feature_plan": prepared.plan.to_json(),
+        "target": target.to_json() if target else None,
+        "features": [{"name": c} for c in prepared.plan.source_columns],
+        "label": {"name": spec.label, "type": target.arrow_type} if target and spec.label else None,
+        "classes": list(target.classes) if target and target.classes else None,
+        "task": target.task if target else "unsupervised",
+        "parameters": trained.parameters,
+    }
+    artifacts = write_version(spec.model_uri, trained.files, signature)
+    metrics = dict(trained.metrics)
+    reporter.result(
+        metadata={
+            **{f"metric/{k}": v for k, v in metrics.items()},
+            "training_rows": prepared.rows,
+            "training_seconds": round(trained.seconds, 3),
+        },
+        result=TrainingResult(
+            kind="train",
+            flavor=trained.flavor,
+            metrics=metrics,
+            history=trained.history.rows,
+            training_rows=prepared.rows,
+            training_seconds=trained.seconds,
+            features=list(prepared.plan.source_columns),
+            label=spec.label,
+            artifacts=artifacts,
+            signature=plain(signature),
+            frameworks=frameworks(**trained.frameworks),
+            params=plain(dict(trained.constructor)),
+        ),
+    )

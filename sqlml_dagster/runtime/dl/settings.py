@@ -1,0 +1,83 @@
+"""``WITH train.* / validation.* / resources.gpu``: the settings a deep-learning training
+step reads from its spec, checked before any data is read so that a wrong value fails
+with the key that holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ...contract.spec import StepSpec
+from .. import StepError
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """``WITH train.epoch = 10, train.batch_size = 32, validation.split = 0.2, …``."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    verbose: int = 0
+    seed: int = 0
+    learning_rate: float | None = None
+    shuffle: bool = True
+    normalize: bool = True
+    device: str | None = None
+    amp: bool = False
+    gpus: float = 0.0
+    validation_split: float = 0.0
+    task: str | None = None
+
+    @classmethod
+    def of(cls, spec: StepSpec) -> TrainSettings:
+        def number(namespace: str, key: str, default: Any, kind: Callable[[Any], Any]) -> Any:
+            value = spec.param(namespace, key, default)
+            if value is None:
+                return default
+            try:
+                return kind(value)
+            except (TypeError, ValueError):
+                raise StepError(f"{namespace}.{key} must be a number, found {value!r}") from None
+
+        epochs = number("train", "epoch", None, int)
+        if epochs is None:
+            epochs = number("train", "epochs", cls.epochs, int)
+        settings = cls(
+            epochs=epochs,
+            batch_size=number("train", "batch_size", cls.batch_size, int),
+            verbose=number("train", "verbose", cls.verbose, int),
+            seed=spec.seed,
+            learning_rate=number("train", "learning_rate", None, float),
+            shuffle=bool(spec.param("train", "shuffle", True)),
+            normalize=bool(spec.param("train", "normalize", True)),
+            device=spec.param("train", "device"),
+            amp=bool(spec.param("train", "amp", False)),
+            gpus=_quantity(spec.param("resources", "gpu", 0)),
+            validation_split=number("validation", "split", 0.0, float),
+            task=spec.param("train", "task"),
+        )
+        if settings.epochs < 1:
+            raise StepError(f"train.epoch must be at least 1, found {settings.epochs}")
+        if settings.batch_size < 1:
+            raise StepError(f"train.batch_size must be at least 1, found {settings.batch_size}")
+        if not 0.0 <= settings.validation_split < 1.0:
+            raise StepError(
+                f"validation.split is the fraction of rows held out, in [0, 1); found "
+                f"{settings.validation_split}"
+            )
+        if settings.task not in (None, "classification", "regression"):
+            raise StepError(
+                f"train.task must be 'classification' or 'regression', found {settings.task!r}"
+            )
+        return settings
+
+
+def _quantity(value: Any) -> float:
+    """``resources.gpu = 1`` or ``"1"``: whole GPUs, read as Kubernetes reads them."""
+    from ...contract import QuantityError, parse_quantity
+
+    try:
+        return float(parse_quantity(value or 0, whole=True))
+    except QuantityError as e:
+        raise StepError(f"resources.gpu: {e}; {e.hint}") from None
