@@ -1,8 +1,8 @@
 """Which keyword arguments a model's constructor takes, as ``WITH model.*`` sees them.
 
 ``sqlml check`` reads them without importing the model where it can (``validate/models.py``)
-and the runtime reads them from the class it builds (``runtime/dl.py``); the rules — which
-names are unknown, which are missing, what the runtime offers — live here once.
+and the runtime reads them from the class it builds (``runtime/dl/constructor.py``); the
+rules — which names are unknown, which are missing, what the runtime offers — live here once.
 """
 
 from __future__ import annotations

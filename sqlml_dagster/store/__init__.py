@@ -1,16 +1,10 @@
 """Stores over any fsspec URL: versioned models and per-run step data."""
 
 from .data import DataStore
-from .models import (
-    Gate,
-    GateNotPassed,
-    GateResult,
-    ModelManifest,
-    ModelNotFound,
-    ModelStore,
-    ModelVersion,
-    PendingVersion,
-)
+from .errors import GateNotPassed, ModelNotFound
+from .gates import Gate, GateResult
+from .models import ModelStore
+from .records import ModelManifest, ModelVersion, PendingVersion
 
 __all__ = [
     "DataStore",

@@ -15,7 +15,7 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
-from .models import _modified
+from .times import last_modified
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class DataStore:
         return [
             RunFolder(
                 run_id=run_id,
-                modified=_modified(infos),
+                modified=last_modified(infos),
                 files=len(infos),
                 bytes=sum(int(i.get("size") or 0) for i in infos),
             )

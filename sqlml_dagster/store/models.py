@@ -37,238 +37,60 @@ every gate's current threshold — a failing version stays published and inspect
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import fsspec
 from fsspec.core import url_to_fs
 
-from ..contract import SIGNATURE_FILE
-from ..contract.versioned import known_fields
+from .checksums import file_sha256, sha256_and_size, size_problem, verify_artifacts
+from .errors import CorruptVersion, GateNotPassed, ModelNotFound
+from .gates import Gate, GateResult, GateStatus
+from .records import (
+    MANIFEST,
+    MANIFEST_VERSION,
+    GcResult,
+    ModelManifest,
+    ModelVersion,
+    PendingVersion,
+    Promotion,
+    VersionFolder,
+)
+from .times import last_modified, now_iso
 
-MANIFEST = "manifest.json"
+# With what lived in this module before it was split by role (records, gates, errors,
+# checksums, now_iso), so that `from sqlml_dagster.store.models import …` keeps working.
+__all__ = [
+    "MANIFEST",
+    "MANIFEST_VERSION",
+    "CorruptVersion",
+    "Gate",
+    "GateNotPassed",
+    "GateResult",
+    "GateStatus",
+    "GcResult",
+    "ModelManifest",
+    "ModelNotFound",
+    "ModelStore",
+    "ModelVersion",
+    "PendingVersion",
+    "Promotion",
+    "VersionFolder",
+    "file_sha256",
+    "now_iso",
+    "verify_artifacts",
+]
+
 PENDING = ".pending"
 DISCARDED = ".discarded"
 PROMOTED = "_promoted.json"
 #: The folder of a version's quality-gate outcomes: ``checks/<gate>.json``.
 CHECKS = "checks"
-MANIFEST_VERSION = 1
 #: A ``.pending`` folder older than this belongs to a training that was killed outright.
 STALE_PENDING = timedelta(hours=24)
-
-
-class ModelNotFound(LookupError):
-    """A model or a version of it does not exist; the message names those that do."""
-
-
-class CorruptVersion(ValueError):
-    """A published version whose artifacts do not match the checksums in its manifest."""
-
-
-class GateNotPassed(ModelNotFound):
-    """A gated model has no version that meets its quality gates; the message says how each
-    version fared and what to do."""
-
-
-@dataclass(frozen=True)
-class ModelManifest:
-    """What a version is: enough to answer "which model made these predictions, from what"."""
-
-    model: str
-    version: int
-    created_at: str
-    flavor: str
-    model_reference: str
-    fingerprint: str
-    statement_fingerprint: str
-    training_data_fingerprint: str
-    image: str | None = None
-    image_digest: str | None = None
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
-    features: list[str] = field(default_factory=list)
-    label: str | None = None
-    frameworks: dict[str, str] = field(default_factory=dict)
-    artifacts: dict[str, str] = field(default_factory=dict)  # file name → sha256
-    artifact_sizes: dict[str, int] = field(default_factory=dict)  # file name → bytes
-    training_rows: int = 0
-    dagster_run_id: str | None = None
-    statement: str = ""
-    #: Registered models (CREATE MODEL … USING): the file the version was copied from.
-    source_uri: str | None = None
-    #: Where the step ran: ``local`` or the Kubernetes Job's name.
-    launched_as: str | None = None
-    manifest_version: int = MANIFEST_VERSION
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
-
-    @classmethod
-    def from_json(cls, text: str) -> ModelManifest:
-        # Fields a newer release added are ignored: listing a store never fails over them.
-        return cls(**known_fields(cls, json.loads(text)))
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """A published version: its manifest and where its files are."""
-
-    manifest: ModelManifest
-    uri: str
-
-    @property
-    def signature(self) -> dict[str, Any]:
-        """What the model reads and returns (task, classes, feature plan, format): the
-        version's ``signature.json`` artifact, the one copy the runtime loads too (older
-        manifests also carried it inline; it is no longer duplicated there)."""
-        try:
-            with fsspec.open(posixpath.join(self.uri, SIGNATURE_FILE), "r", encoding="utf-8") as f:
-                loaded = json.load(f)
-        except FileNotFoundError:
-            return {}
-        return dict(loaded) if isinstance(loaded, dict) else {}
-
-    @property
-    def version(self) -> int:
-        return self.manifest.version
-
-    @property
-    def model(self) -> str:
-        return self.manifest.model
-
-    @property
-    def ref(self) -> str:
-        return f"{self.model}@{self.version}"
-
-
-@dataclass(frozen=True)
-class PendingVersion:
-    """A reserved, not yet visible version folder that a training step writes into."""
-
-    model: str
-    version: int
-    uri: str
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A rollback: ``@latest`` resolves to ``version`` until a version above ``above`` lands."""
-
-    version: int
-    above: int
-    at: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Gate:
-    """A quality gate the project sets on a model: check ``name`` passes when the evaluated
-    metric compares to ``threshold`` as ``op`` says (``accuracy >= 0.9``)."""
-
-    name: str
-    metric: str
-    op: str
-    threshold: float
-    #: The evaluation (table) that runs the gate, and where it is written (file:line:col).
-    evaluation: str = ""
-    location: str = ""
-
-    @property
-    def condition(self) -> str:
-        return f"{self.metric} {self.op} {self.threshold!r}"
-
-    def passes(self, value: float | None) -> bool:
-        """``value <op> threshold``; a missing or NaN metric never passes."""
-        if value is None or value != value:
-            return False
-        return {
-            ">=": value >= self.threshold,
-            ">": value > self.threshold,
-            "<=": value <= self.threshold,
-            "<": value < self.threshold,
-            "=": value == self.threshold,
-        }[self.op]
-
-    def judge(self, result: GateResult | None) -> bool:
-        """Whether a recorded outcome meets this gate *as it is written now*: the recorded
-        metric value is compared again, so a changed threshold re-judges old versions."""
-        return result is not None and result.metric == self.metric and self.passes(result.value)
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """One gate's outcome on one version (``<version>/checks/<name>.json``)."""
-
-    name: str
-    metric: str
-    op: str
-    threshold: float
-    value: float | None
-    passed: bool
-    evaluated_at: str
-    evaluation: str = ""
-    dagster_run_id: str | None = None
-
-    @property
-    def text(self) -> str:
-        """``accuracy = 0.83 (needs >= 0.9)``."""
-        shown = "missing" if self.value is None else f"{self.value:.4g}"
-        return f"{self.metric} = {shown} (needs {self.op} {self.threshold!r})"
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> GateResult:
-        return cls(**known_fields(cls, json.loads(text)))
-
-
-@dataclass(frozen=True)
-class GateStatus:
-    """How one version fares against a model's gates."""
-
-    version: int
-    failed: tuple[GateResult, ...] = ()
-    missing: tuple[str, ...] = ()  # gates never evaluated on this version
-
-    @property
-    def passed(self) -> bool:
-        return not self.failed and not self.missing
-
-    @property
-    def text(self) -> str:
-        """``passed``, ``failed: iris_eval_accuracy (accuracy = 0.83 (needs >= 0.9))`` or
-        ``not evaluated: iris_eval_accuracy``."""
-        if self.passed:
-            return "passed"
-        parts = [f"{r.name} ({r.text})" for r in self.failed]
-        if self.failed:
-            head = "failed: " + "; ".join(parts)
-            return head + (f"; not evaluated: {', '.join(self.missing)}" if self.missing else "")
-        return "not evaluated: " + ", ".join(self.missing)
-
-
-@dataclass(frozen=True)
-class VersionFolder:
-    """One numbered folder as found in the store, whatever its state."""
-
-    number: int
-    state: str  # "published" | "pending" | "discarded" | "broken"
-    files: dict[str, int]  # name → size
-    modified: datetime | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class GcResult:
-    removed: list[int]
-    kept: list[int]
-    cleaned: list[int]  # discarded tombstones and stale pending folders
 
 
 class ModelStore:
@@ -328,7 +150,7 @@ class ModelStore:
         for number in sorted(by_number):
             files = by_number[number]
             sizes = {name: int(info.get("size") or 0) for name, info in files.items()}
-            modified = _modified(files.values())
+            modified = last_modified(files.values())
             if MANIFEST in files:
                 out.append(VersionFolder(number, "published", sizes, modified))
             elif DISCARDED in files:
@@ -353,7 +175,7 @@ class ModelStore:
             folder = self._path(model, str(entry.number))
             with self.fs.open(posixpath.join(folder, MANIFEST), "r", encoding="utf-8") as f:
                 manifest = ModelManifest.from_json(f.read())
-            out.append((ModelVersion(manifest, self._uri(folder)), _size_problem(manifest, entry)))
+            out.append((ModelVersion(manifest, self._uri(folder)), size_problem(manifest, entry)))
         return out
 
     def promotion(self, model: str) -> Promotion | None:
@@ -555,7 +377,7 @@ class ModelStore:
             name = posixpath.relpath(path, folder)
             if name in (MANIFEST, PENDING) or name.startswith("."):
                 continue
-            artifacts[name], sizes[name] = _sha256_and_size(self.fs, path)
+            artifacts[name], sizes[name] = sha256_and_size(self.fs, path)
         final = replace(
             manifest, artifacts=artifacts, artifact_sizes=sizes, version=pending.version
         )
@@ -644,84 +466,5 @@ class ModelStore:
         return count
 
 
-# -- verifying artifacts ----------------------------------------------------------------
-
-
-def verify_artifacts(model_uri: str, **storage_options: Any) -> ModelManifest:
-    """Check every artifact of the version at ``model_uri`` against its manifest's sha256
-    before anything loads it; raises :class:`CorruptVersion` naming the file that differs."""
-    fs, folder = url_to_fs(model_uri.rstrip("/"), **storage_options)
-    try:
-        with fs.open(posixpath.join(folder, MANIFEST), "r", encoding="utf-8") as f:
-            manifest = ModelManifest.from_json(f.read())
-    except FileNotFoundError:
-        raise CorruptVersion(f"{model_uri} has no {MANIFEST}: it was never published") from None
-    ref = f"{manifest.model}@{manifest.version}"
-    for name, expected in sorted(manifest.artifacts.items()):
-        try:
-            actual, _ = _sha256_and_size(fs, posixpath.join(folder, name))
-        except FileNotFoundError:
-            raise CorruptVersion(f"{ref}: artifact {name} is missing from {model_uri}") from None
-        if actual != expected:
-            raise CorruptVersion(
-                f"{ref}: artifact {name} does not match its checksum (sha256 {actual[:12]}…, "
-                f"manifest says {expected[:12]}…); the file was changed or damaged after "
-                "publishing — retrain, or promote another version"
-            )
-    return manifest
-
-
-def file_sha256(uri: str) -> str:
-    """sha256 of a file at any fsspec URL, read in 1 MiB chunks."""
-    fs, path = url_to_fs(uri)
-    return _sha256_and_size(fs, path)[0]
-
-
-def _sha256_and_size(fs: fsspec.AbstractFileSystem, path: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with fs.open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _size_problem(manifest: ModelManifest, entry: VersionFolder) -> str:
-    for name in sorted(manifest.artifacts):
-        if name not in entry.files:
-            return f"artifact {name} is missing"
-        expected = manifest.artifact_sizes.get(name)
-        if expected is not None and entry.files[name] != expected:
-            return f"artifact {name} has {entry.files[name]} bytes, the manifest says {expected}"
-    return ""
-
-
 def _broken_text(broken: list[tuple[int, str]]) -> str:
     return "; ".join(f"version {n}: {problem}" for n, problem in broken)
-
-
-def _modified(infos: Iterable[dict[str, Any]]) -> datetime | None:
-    """The newest modification time among a folder's files (local ``mtime`` or S3's
-    ``LastModified``), as an aware UTC datetime."""
-    newest: datetime | None = None
-    for info in infos:
-        raw = info.get("mtime", info.get("LastModified"))
-        if raw is None:
-            continue
-        when = (
-            datetime.fromtimestamp(float(raw), timezone.utc)
-            if isinstance(raw, (int, float))
-            else raw
-            if isinstance(raw, datetime)
-            else None
-        )
-        if when is not None and when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        if when is not None and (newest is None or when > newest):
-            newest = when
-    return newest
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
