@@ -105,6 +105,7 @@ def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
     trained = run_spec(tmp_path, train_spec(tmp_path, iris_parquet))
     assert trained.returncode == 0, trained.stderr
     result = json.loads(trained.stdout)["result"]
+    assert json.loads((tmp_path / "result.json").read_text()) == result  # beside the spec
     assert result["metrics"]["accuracy"] > 0.95
     assert result["params"]["max_iter"] == 500
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [

@@ -61,7 +61,7 @@ from .settings import (
     did_you_mean,
     image_allowed,
 )
-from .spec import SPEC_VERSION, SpecError, StepKind, StepSpec, error_uri
+from .spec import SPEC_VERSION, SpecError, StepKind, StepSpec, error_uri, result_uri
 
 __all__ = [
     "ALLOWED_IMAGES_ENV",
@@ -108,6 +108,7 @@ __all__ = [
     "parse_quantity",
     "prefer_tf_keras",
     "result_from_json",
+    "result_uri",
     "ui_kind",
     "unknown_parameters_message",
 ]

@@ -1,7 +1,9 @@
 """StepResult: what a step reports back to the orchestrator, typed and versioned.
 
-The runtime builds one of these at the end of every step and sends it as a Dagster Pipes
-custom message (``to_json``); the orchestrator reads it back with :func:`result_from_json`
+The runtime builds one of these at the end of every step, writes it (``to_json``) to
+``result.json`` beside the StepSpec and also sends it as a Dagster Pipes custom message;
+the orchestrator reads the file — a pod's log, which carries the message, may be rotated
+away — falling back to the message for an older step image, with :func:`result_from_json`,
 and never looks into an untyped dict. Like the StepSpec it is versioned: a result from an
 older step image still reads (missing fields take their defaults), one from a newer image
 that this orchestrator cannot read is refused with a message.
@@ -102,7 +104,8 @@ _BY_KIND: dict[str, type[StepResult]] = {
 
 
 def result_from_json(raw: Mapping[str, Any]) -> StepResult:
-    """The typed result of a Pipes message; unknown fields (a newer image) are ignored."""
+    """The typed result of a result file or Pipes message; unknown fields (a newer image)
+    are ignored."""
     check_version(
         raw.get("result_version", 1),
         RESULT_VERSION,

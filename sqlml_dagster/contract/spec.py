@@ -21,6 +21,9 @@ SPEC_VERSION = 2
 VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
+#: Where a runtime writes its typed StepResult: beside its spec, where the launcher reads it
+#: (a pod's log, which also carries it, can be rotated away before it is read).
+RESULT_FILE = "result.json"
 #: train: fit a model into a new version. predict: score rows into a table. evaluate:
 #: score a model against labelled rows into a one-row metrics table. register: copy a
 #: model file trained elsewhere (Rikai's CREATE MODEL … USING) into a new version.
@@ -101,3 +104,8 @@ class StepSpec:
 def error_uri(spec_uri: str) -> str:
     """The failure-reason file of a step, next to its spec (any fsspec URL)."""
     return posixpath.join(posixpath.dirname(spec_uri), ERROR_FILE)
+
+
+def result_uri(spec_uri: str) -> str:
+    """The result file of a step, next to its spec (any fsspec URL)."""
+    return posixpath.join(posixpath.dirname(spec_uri), RESULT_FILE)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..settings import load_factory
-from .base import RUNTIME_MODULE, Launcher, LaunchResult, StepFailed, result_of
+from .base import RUNTIME_MODULE, Launcher, LaunchResult, StepFailed, result_of, step_result
 
 #: ``SQLML_LAUNCHER`` picks a launcher by kind; ``SQLML_K8S_*`` configure the Kubernetes one.
 LAUNCHER_ENV = "SQLML_LAUNCHER"
@@ -56,4 +56,5 @@ __all__ = [
     "launcher_from_env",
     "launcher_from_settings",
     "result_of",
+    "step_result",
 ]

@@ -9,14 +9,14 @@ setting, never a change to its SQL; no caller names a concrete launcher class.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import dagster as dg
 import fsspec
 
-from ..contract import ResultError, StepResult, StepSpec, error_uri, is_step_result
+from ..contract import ResultError, StepResult, StepSpec, error_uri, is_step_result, result_uri
 from ..contract import result_from_json as _result_from_json
 
 #: The step entrypoint every launcher runs.
@@ -64,17 +64,13 @@ class Launcher(Protocol):
         ...
 
 
-def result_of(invocation: dg.PipesClientCompletedInvocation) -> LaunchResult:
-    """The step's typed result from its Pipes messages (the last one it reported)."""
-    reported = [m for m in invocation.get_custom_messages() if is_step_result(m)]
-    if not reported:
-        raise StepFailed(description="the step finished without reporting a result")
-    try:
-        result = _result_from_json(reported[-1])
-    except ResultError as e:
-        raise StepFailed(description=str(e)) from None
+def result_of(invocation: dg.PipesClientCompletedInvocation, spec_uri: str) -> LaunchResult:
+    """What a finished step reported: its typed result (:func:`step_result`) and the
+    materialization metadata of its Pipes messages."""
+    result = step_result(spec_uri, invocation.get_custom_messages())
     # A step that ran for checks alone (quality gates without their evaluation table)
-    # has no asset in scope and reports no materialization.
+    # has no asset in scope and reports no materialization; nor does one whose messages
+    # were lost with a rotated log.
     materialized = [
         r
         for r in invocation.get_results(implicit_materializations=False)
@@ -82,6 +78,33 @@ def result_of(invocation: dg.PipesClientCompletedInvocation) -> LaunchResult:
     ]
     metadata = dict(invocation.get_materialize_result().metadata or {}) if materialized else {}
     return LaunchResult(result=result, metadata=metadata)
+
+
+def step_result(spec_uri: str, messages: Sequence[Any]) -> StepResult:
+    """The step's typed result: ``result.json`` beside its spec, the source of truth — a
+    pod's log, which carries the Pipes messages, can be rotated or cut before it is read —
+    else the last result among its Pipes ``messages`` (a step image older than the file)."""
+    raw = _result_file(spec_uri)
+    if raw is None:
+        reported = [m for m in messages if is_step_result(m)]
+        if not reported:
+            raise StepFailed(description="the step finished without reporting a result")
+        raw = reported[-1]
+    try:
+        return _result_from_json(raw)
+    except ResultError as e:
+        raise StepFailed(description=str(e)) from None
+
+
+def _result_file(spec_uri: str) -> Mapping[str, Any] | None:
+    """The result file's content; None when there is none (an older image) or it does not
+    read as a result (never expected: the runtime moves a whole file into place)."""
+    try:
+        with fsspec.open(result_uri(spec_uri), "r", encoding="utf-8") as f:
+            raw = json.load(f)
+    except (FileNotFoundError, ValueError, OSError):
+        return None
+    return raw if is_step_result(raw) else None
 
 
 def failure_reason(spec: StepSpec, spec_uri: str, error: Exception) -> str:

@@ -4,7 +4,8 @@ statement names, with the same command the local launcher runs.
 The Job's container runs ``python -m sqlml_dagster.runtime SPEC_URI``; the StepSpec lives in
 the data store, which the pod must reach (``s3://…`` through s3fs with credentials from a
 Secret, or a shared volume). Dagster Pipes messages travel in the pod's log and are read by
-dagster-k8s's log reader, so metrics and results arrive exactly as from a local process.
+dagster-k8s's log reader, so logs and metrics arrive exactly as from a local process; the
+step's result is read from ``result.json`` beside the spec, which survives a rotated log.
 The launcher follows the Job with a watch, turns every way a pod can fail into a message
 that names the reason, the Job and the last log lines, and deletes the Job (and its pods)
 whenever the step does not end in success — failure, cancellation or an orchestrator error.
@@ -298,7 +299,7 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             )
             job = _JobRun(self, api, manifest, context, spec, spec_uri, reader)
             job.run()
-        result = result_of(dg.PipesClientCompletedInvocation(session))
+        result = result_of(dg.PipesClientCompletedInvocation(session), spec_uri)
         return dataclasses.replace(
             result,
             launched_as=f"job/{self.namespace}/{job.name}",

@@ -71,7 +71,7 @@ class LocalLauncher(dg.ConfigurableResource, LocalSettings):
             invocation = client.run(context=context, command=command)
         except DagsterPipesExecutionError as e:  # the step's process exited non-zero
             raise StepFailed(description=failure_reason(spec, spec_uri, e)) from None
-        return result_of(invocation)
+        return result_of(invocation, spec_uri)
 
 
 def from_settings(settings: Mapping[str, Any]) -> LocalLauncher:

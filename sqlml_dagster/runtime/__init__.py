@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import traceback
 from collections.abc import Mapping
@@ -18,9 +19,9 @@ from typing import Any, Protocol
 import fsspec
 
 from ..contract import AUTO, FLAVORS, KERAS, StepResult
-from ..contract.spec import SpecError, StepSpec, error_uri
+from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
 
-__all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step"]
+__all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
 
 
 class StepError(Exception):
@@ -58,6 +59,36 @@ class _ConsoleReporter:
 
     def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
         print(json.dumps({"metadata": metadata, "result": result.to_json()}, default=str, indent=2))
+
+
+class _ResultFileReporter:
+    """Writes the step's result beside its spec before the reporter it wraps sends it.
+
+    The file is what the launchers read: a Pipes message travels in the pod's log, which a
+    kubelet may rotate before the launcher has read it. Written in the entrypoint, so every
+    flavor and every reporter gets it."""
+
+    def __init__(self, inner: Reporter, spec_uri: str):
+        self.inner = inner
+        self.spec_uri = spec_uri
+
+    def log(self, message: str) -> None:
+        self.inner.log(message)
+
+    def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
+        write_result(self.spec_uri, result)
+        self.inner.result(metadata, result)
+
+
+def write_result(spec_uri: str, result: StepResult) -> None:
+    """``result.json`` beside the spec, whole or not at all: written under a temporary name
+    and moved into place (a rename on a file system; an object store's upload is atomic
+    anyway), so a reader never parses half a result."""
+    fs, path = fsspec.core.url_to_fs(result_uri(spec_uri))
+    temporary = f"{path}.{os.getpid()}.partial"
+    with fs.open(temporary, "w", encoding="utf-8") as f:
+        json.dump(result.to_json(), f)
+    fs.mv(temporary, path)
 
 
 def load_spec(uri: str) -> StepSpec:
@@ -112,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(spec_uri: str, reporter: Reporter) -> int:
     try:
-        run_step(load_spec(spec_uri), reporter)
+        run_step(load_spec(spec_uri), _ResultFileReporter(reporter, spec_uri))
     except (StepError, SpecError) as e:
         # A user-fixable problem: one clear line, no traceback, non-zero exit — and the
         # reason beside the spec, where the orchestrator reads it for its failure message.

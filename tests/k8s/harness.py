@@ -30,7 +30,9 @@ What is emulated, on purpose the way a real (1.31+) cluster does it:
   ``envFrom`` and ``$(VAR)`` expansion; graceful deletion sends SIGTERM then SIGKILL.
 * Simulated failures chosen by the test, via the label or annotation ``sqlml-test/simulate`` on
   the Job (or its pod template / a bare Pod) or :meth:`KubernetesTestCluster.simulate`:
-  ``ImagePullBackOff``, ``OOMKilled``, ``DeadlineExceeded``, ``Unschedulable``.
+  ``ImagePullBackOff``, ``OOMKilled``, ``DeadlineExceeded``, ``Unschedulable``, and
+  ``LogRotated`` (the container runs normally but its log is rotated away as it is written:
+  see :class:`LogBuffer`).
 
 Use it as ``with KubernetesTestCluster() as cluster:`` or via the :func:`k8s_cluster` fixture
 (import it into a test module or conftest).  Errors inside the server or its controller
@@ -75,7 +77,9 @@ Obj = dict[str, Any]
 SIMULATE_KEY = "sqlml-test/simulate"
 """Label or annotation whose value picks a simulated failure for a Job's (or Pod's) pods."""
 
-SIMULATIONS = frozenset({"ImagePullBackOff", "OOMKilled", "DeadlineExceeded", "Unschedulable"})
+SIMULATIONS = frozenset(
+    {"ImagePullBackOff", "OOMKilled", "DeadlineExceeded", "Unschedulable", "LogRotated"}
+)
 UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
 NODE_NAME = "sqlml-test-node"
 _POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
@@ -725,13 +729,27 @@ class Store:
 
 
 class LogBuffer:
-    """A container's combined stdout/stderr, readable whole, tailed, or followed while it grows."""
+    """A container's combined stdout/stderr, readable whole, tailed, or followed while it grows.
 
-    def __init__(self) -> None:
+    ``data`` is the kubelet's *current* log file, the only one the API serves: the kubelet
+    rotates a container's log once it passes ``containerLogMaxSize`` (10 MiB by default;
+    pkg/kubelet/logs/container_log_manager.go) and ``GET …/log`` reads just the current file
+    (pkg/kubelet/kuberuntime/logs/logs.go, ``ReadLogs``). A follower that sees the file
+    rotated reopens the new one (``waitLogs`` → ``recreated``) and never reads what the old
+    file gained after its last read. ``max_bytes`` (the ``LogRotated`` simulation sets 0)
+    rotates as soon as a write passes it, before any reader can see that write: the
+    deterministic worst case of a rotation racing a reader. ``rotated`` keeps the rotated
+    files' bytes for the test's own inspection; ``rotations`` counts them.
+    """
+
+    def __init__(self, max_bytes: int | None = None) -> None:
         self.cond = threading.Condition()
         self.data = bytearray()
         self.line_starts: list[tuple[int, float]] = []
         self.closed = False
+        self.max_bytes = max_bytes
+        self.rotated = bytearray()
+        self.rotations = 0
 
     def append(self, chunk: bytes) -> None:
         """Add output; remember when each line started for ``timestamps=true``."""
@@ -747,6 +765,11 @@ class LogBuffer:
                 self.line_starts.append((base + newline + 1, now))
                 newline = chunk.find(b"\n", newline + 1)
             self.data.extend(chunk)
+            if self.max_bytes is not None and len(self.data) > self.max_bytes:
+                self.rotated += self.data
+                self.data = bytearray()
+                self.line_starts = []
+                self.rotations += 1
             self.cond.notify_all()
 
     def close(self) -> None:
@@ -1029,6 +1052,8 @@ class Kubelet:
             return
 
         started_at = _now()
+        if sim == "LogRotated":
+            run.log.max_bytes = 0
         if sim in ("OOMKilled", "DeadlineExceeded") or run.stop.is_set():
             run.started = True
             run.waiting_reason = None
@@ -1923,11 +1948,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_text(200, log.render(start, end, timestamps))
             return
         self._start_chunked("text/plain")
-        position, sent = start, 0
+        position, sent, rotations = start, 0, log.rotations
         while True:
             with log.cond:
-                if len(log.data) <= position and not log.closed:
+                if len(log.data) <= position and not log.closed and log.rotations == rotations:
                     log.cond.wait(0.1)
+                if log.rotations != rotations:  # reopen the new file; the old one's rest is lost
+                    position, start, rotations = 0, -sent, log.rotations
                 end = len(log.data)
                 closed = log.closed
             if limit is not None:
@@ -2494,12 +2521,15 @@ class KubernetesTestCluster:
         return self.store.get(res, namespace if res.namespaced else "", name)
 
     def pod_log(self, name: str, namespace: str = "default") -> str:
-        """Everything the pod's container printed so far."""
+        """Everything the pod's container printed so far, rotated log files included."""
         pod = self.store.get(PODS, namespace, name)
         if pod is None:
             raise KeyError(f"pod {namespace}/{name} not found")
         run = self.kubelet.runs.get(pod["metadata"]["uid"])
-        return bytes(run.log.data).decode(errors="replace") if run is not None else ""
+        if run is None:
+            return ""
+        with run.log.cond:
+            return bytes(run.log.rotated + run.log.data).decode(errors="replace")
 
     def processes(self) -> dict[str, subprocess.Popen[bytes]]:
         """Container processes by ``namespace/pod``, including finished ones."""

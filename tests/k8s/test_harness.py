@@ -286,6 +286,26 @@ def test_secret_and_configmap_env_reach_the_process(
     assert pod_log(core, pod.metadata.name, NS) == "s3cret hi-fast True\n"
 
 
+def test_a_rotated_log_serves_only_the_current_file(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """LogRotated: the container runs and succeeds, but every write is rotated away before
+    a reader sees it, so the API serves an empty current file to reads and followers alike
+    (kubelet ``ReadLogs`` reads only the current file; a follower reopens the new one)."""
+    batch, core = api
+    k8s_cluster.simulate("LogRotated", job="rotating")
+    batch.create_namespaced_job(NS, job_manifest("rotating", "print('gone'); print('too')"))
+    job = wait_for_job(batch, "rotating")
+    assert terminal_condition(job).type == "Complete"
+    (pod,) = job_pods(core, "rotating")
+    assert pod_log(core, pod.metadata.name, NS) == ""
+    streamed = core.read_namespaced_pod_log(
+        pod.metadata.name, NS, follow=True, _preload_content=False
+    )
+    assert b"".join(streamed.stream()) == b""
+    assert k8s_cluster.pod_log(pod.metadata.name) == "gone\ntoo\n"  # the rotated files
+
+
 @pytest.mark.parametrize("via", ["label", "annotation", "rule"])
 def test_simulated_oom_kill(
     via: str, k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]

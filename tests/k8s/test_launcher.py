@@ -148,6 +148,30 @@ def test_failures_name_the_reason_and_leave_no_job_or_version(
     assert all(f.state == "discarded" for f in ModelStore(str(state / "models")).folders("parity"))
 
 
+def test_a_result_rotated_out_of_the_pod_log_is_read_from_the_data_store(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+) -> None:
+    """The kubelet rotates a container's log (10 MiB by default) and then serves only the
+    current file: the Pipes result message may never be read. The step still succeeds with
+    its result, which the runtime also wrote to ``result.json`` beside its spec."""
+    k8s_cluster.simulate("LogRotated", job="sqlml-train-*")
+    root = write_project({"m.sql": TRAIN_SQL})
+    state = tmp_path / "state"
+    result = materialize(root, state, launcher_for(k8s_cluster, state))
+    assert result.success, failure_reasons(result)
+    (job,) = k8s_cluster.jobs("default")
+    (pod,) = k8s_cluster.pods("default")
+    assert '"__dagster_pipes_version"' in k8s_cluster.pod_log(pod["metadata"]["name"])
+    manifest = ModelStore(str(state / "models")).get("parity").manifest
+    assert manifest.metrics["accuracy"] == 1.0
+    assert manifest.features == ["x"]
+    spec_uri = job["metadata"]["annotations"]["sqlml/spec-uri"]
+    written = json.loads((Path(spec_uri).parent / "result.json").read_text())
+    assert (written["kind"], written["metrics"]["accuracy"]) == ("train", 1.0)
+
+
 def test_a_failing_step_reports_its_own_reason_and_log(
     k8s_cluster: KubernetesTestCluster,
     write_project: Callable[[dict[str, str]], Path],
