@@ -29,9 +29,12 @@ RUN pip install --no-deps . \
  && pip install -c constraints.txt "dagster-pipes" "pyarrow" "fsspec" "numpy" "scikit-learn" "skops" "s3fs" \
  && if [ -n "$FRAMEWORKS" ]; then pip install -c constraints.txt $FRAMEWORKS; fi \
  && mkdir -p /models \
- && useradd --create-home --uid 10001 sqlml
+ && groupadd --gid 10001 sqlml \
+ && useradd --create-home --uid 10001 --gid 10001 sqlml
 
-USER 10001
+# A numeric, non-root user: the launcher's default runAsUser/runAsGroup (RUNTIME_UID), so
+# step pods pass Pod Security `restricted` (runAsNonRoot needs a numeric id to verify).
+USER 10001:10001
 WORKDIR /home/sqlml
 ENTRYPOINT []
 CMD ["python", "-m", "sqlml_dagster.runtime", "--help"]

@@ -133,7 +133,9 @@ def test_a_resource_and_its_yaml_attributes_take_the_same_settings(
     ("environ", "expected"),
     [
         ({"SQLML_K8S_NAMESPACE": "ml"}, {"namespace": "ml"}),
-        ({"SQLML_K8S_RUN_AS_NON_ROOT": "yes"}, {"run_as_non_root": True}),
+        ({"SQLML_K8S_RUN_AS_NON_ROOT": "no"}, {"run_as_non_root": False}),
+        ({"SQLML_K8S_RUN_AS_USER": "1000"}, {"run_as_user": 1000}),
+        ({"SQLML_K8S_SECCOMP_PROFILE": "Unconfined"}, {"seccomp_profile": "Unconfined"}),
         ({"SQLML_K8S_IN_CLUSTER": "0"}, {"in_cluster": False}),
         ({"SQLML_K8S_BACKOFF_LIMIT": "3"}, {"backoff_limit": 3}),
         ({"SQLML_K8S_WATCH_SECONDS": "5"}, {"watch_seconds": 5}),

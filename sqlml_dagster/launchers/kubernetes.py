@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 MANAGED_BY = "sqlml-dagster"
 #: The runtime base image built from this repository's Dockerfile (docs/kubernetes.md).
 DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
+#: The non-root user (and group) that Dockerfile creates; steps run as it by default.
+RUNTIME_UID = 10001
 
 
 #: Waiting reasons of a container that will never start by itself.
@@ -86,8 +88,31 @@ class KubernetesSettings(BaseModel):
         default_factory=list,
         description="Secrets whose keys become the steps' environment (storage credentials).",
     )
-    run_as_non_root: bool = Field(default=False, description="Require a non-root user.")
-    run_as_user: int | None = Field(default=None, description="User id of the step container.")
+    run_as_non_root: bool = Field(
+        default=True,
+        description="Require a non-root user (Pod Security `restricted`); false relaxes it.",
+    )
+    run_as_user: int | None = Field(
+        default=RUNTIME_UID,
+        description="User id of the step pods (the runtime image's `sqlml` user); "
+        "null: the image's USER.",
+    )
+    run_as_group: int | None = Field(
+        default=RUNTIME_UID, description="Group id of the step pods; null: the image's."
+    )
+    fs_group: int | None = Field(
+        default=None,
+        description="Group that owns the shared volume's files (set only when "
+        "shared_volume_claim is mounted); null: run_as_group.",
+    )
+    seccomp_profile: str | None = Field(
+        default="RuntimeDefault",
+        description="Seccomp profile type of the step pods (RuntimeDefault, Unconfined); "
+        "null: none set, which relaxes `restricted`.",
+    )
+    allow_privilege_escalation: bool = Field(
+        default=False, description="Let the step gain privileges; true relaxes `restricted`."
+    )
     backoff_limit: int = Field(default=0, description="Job retries before it fails.")
     active_deadline_seconds: int | None = Field(
         default=None, description="Longest a step's Job may run."
@@ -188,16 +213,15 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             ],
             "resources": self.resources(spec),
             "securityContext": {
-                "allowPrivilegeEscalation": False,
+                "allowPrivilegeEscalation": self.allow_privilege_escalation,
                 "capabilities": {"drop": ["ALL"]},
-                **({"runAsNonRoot": True} if self.run_as_non_root else {}),
-                **({"runAsUser": self.run_as_user} if self.run_as_user is not None else {}),
             },
         }
         if self.env_from_secrets:
             container["envFrom"] = [{"secretRef": {"name": s}} for s in self.env_from_secrets]
         pod_spec: dict[str, Any] = {
             "restartPolicy": "Never",
+            "securityContext": self.pod_security_context(),
             "containers": [container],
         }
         node_selector = {**self.node_selector, **_node_selector(spec)}
@@ -241,6 +265,24 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             },
             "spec": job_spec,
         }
+
+    def pod_security_context(self) -> dict[str, Any]:
+        """What the Pod Security ``restricted`` profile asks of a pod, unless a setting
+        relaxes it: a non-root user and group, the runtime's default seccomp profile, and
+        ``fsGroup`` on a shared volume so the step can write the stores' files there."""
+        context: dict[str, Any] = {}
+        if self.run_as_non_root:
+            context["runAsNonRoot"] = True
+        if self.run_as_user is not None:
+            context["runAsUser"] = self.run_as_user
+        if self.run_as_group is not None:
+            context["runAsGroup"] = self.run_as_group
+        fs_group = self.fs_group if self.fs_group is not None else self.run_as_group
+        if self.shared_volume_claim and fs_group is not None:
+            context["fsGroup"] = fs_group
+        if self.seccomp_profile:
+            context["seccompProfile"] = {"type": self.seccomp_profile}
+        return context
 
     def resources(self, spec: StepSpec) -> dict[str, Any]:
         """``WITH resources.cpu/memory/gpu`` as requests and limits (GPUs: limits only

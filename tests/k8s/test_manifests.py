@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -15,6 +16,7 @@ import yaml
 from sqlml_dagster import build_defs
 from sqlml_dagster.cli import main
 from sqlml_dagster.compiler import check_project
+from sqlml_dagster.contract import StepSpec
 from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
 from tests.conftest import EXAMPLE
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
@@ -188,3 +190,103 @@ def test_dry_run_respects_the_allow_list_with_locations(
     assert main(["compile", str(root), "--k8s"]) == 1
     err = capsys.readouterr().err
     assert "not in the launcher's allowed_images" in err and "Traceback" not in err
+
+
+# -- Pod Security `restricted` -----------------------------------------------------------
+
+RESTRICTED_VOLUMES = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+    "persistentVolumeClaim", "projected", "secret",
+}  # fmt: skip
+
+
+def restricted_violations(pod: dict[str, Any]) -> list[str]:
+    """The checks of the Pod Security ``restricted`` profile a pod spec fails, as the
+    admission plugin evaluates them (k8s.io/pod-security-admission/policy: check_privileged,
+    check_restrictedVolumes, check_allowPrivilegeEscalation, check_runAsNonRoot,
+    check_runAsUser, check_seccompProfile_restricted, check_capabilities_restricted)."""
+    context = pod.get("securityContext") or {}
+    containers = pod["containers"]
+    own = [c.get("securityContext") or {} for c in containers]
+    failed = []
+    if any(c.get("privileged") for c in own):
+        failed.append("privileged")
+    if any(not RESTRICTED_VOLUMES.intersection(v) for v in pod.get("volumes") or []):
+        failed.append("restrictedVolumes")
+    if any(c.get("allowPrivilegeEscalation") is not False for c in own):
+        failed.append("allowPrivilegeEscalation")
+    non_root = context.get("runAsNonRoot") is True
+    if any(c.get("runAsNonRoot") is False for c in own) or not (
+        non_root or all(c.get("runAsNonRoot") is True for c in own)
+    ):
+        failed.append("runAsNonRoot")
+    if context.get("runAsUser") == 0 or any(c.get("runAsUser") == 0 for c in own):
+        failed.append("runAsUser")
+    allowed = ("RuntimeDefault", "Localhost")
+    pod_seccomp = (context.get("seccompProfile") or {}).get("type")
+    if pod_seccomp not in (None, *allowed) or not all(
+        (c.get("seccompProfile") or {}).get("type", pod_seccomp) in allowed for c in own
+    ):
+        failed.append("seccompProfile")
+    if any(
+        "ALL" not in (c.get("capabilities") or {}).get("drop", [])
+        or set((c.get("capabilities") or {}).get("add", [])) - {"NET_BIND_SERVICE"}
+        for c in own
+    ):
+        failed.append("capabilities")
+    return failed
+
+
+STEP = StepSpec(
+    kind="train", step_id="t", model_name="iris", model_reference="sklearn.svm.SVC",
+    flavor="sklearn", model_uri="/sqlml/models/iris/1",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("settings", "violations"),
+    [
+        ({}, []),  # by default
+        ({"shared_volume_claim": "sqlml-state"}, []),
+        # Each relaxation is a setting, and fails the profile's check it names.
+        ({"run_as_non_root": False}, ["runAsNonRoot"]),
+        ({"run_as_non_root": False, "run_as_user": 0}, ["runAsNonRoot", "runAsUser"]),
+        ({"seccomp_profile": None}, ["seccompProfile"]),
+        ({"seccomp_profile": "Unconfined"}, ["seccompProfile"]),
+        ({"allow_privilege_escalation": True}, ["allowPrivilegeEscalation"]),
+    ],
+)  # fmt: skip
+def test_step_pods_pass_the_restricted_profile_unless_relaxed(
+    settings: dict[str, Any], violations: list[str]
+) -> None:
+    manifest = KubernetesLauncher(**settings).job_manifest(
+        STEP, "/sqlml/data/spec.json", run_id="r", asset_key="iris", suffix="x"
+    )
+    assert restricted_violations(manifest["spec"]["template"]["spec"]) == violations
+
+
+@pytest.mark.parametrize(
+    ("settings", "security_context"),
+    [
+        ({}, {"runAsUser": 10001, "runAsGroup": 10001}),  # the runtime image's user
+        ({"shared_volume_claim": "c"}, {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001}),
+        ({"shared_volume_claim": "c", "fs_group": 2000}, {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 2000}),
+        ({"run_as_user": None, "run_as_group": None, "shared_volume_claim": "c"}, {}),
+    ],
+)  # fmt: skip
+def test_pods_run_as_the_runtime_user_and_own_a_shared_volume(
+    settings: dict[str, Any], security_context: dict[str, int]
+) -> None:
+    manifest = KubernetesLauncher(**settings).job_manifest(
+        STEP, "/sqlml/data/spec.json", run_id="r", asset_key="iris", suffix="x"
+    )
+    ids = {"runAsUser", "runAsGroup", "fsGroup"}
+    context = manifest["spec"]["template"]["spec"]["securityContext"]
+    assert {k: v for k, v in context.items() if k in ids} == security_context
+
+
+def test_the_runtime_image_runs_as_the_default_user() -> None:
+    dockerfile = (Path(__file__).parents[2] / "Dockerfile").read_text()
+    assert "groupadd --gid 10001 sqlml" in dockerfile
+    assert "useradd --create-home --uid 10001 --gid 10001 sqlml" in dockerfile
+    assert "\nUSER 10001:10001\n" in dockerfile
