@@ -70,16 +70,10 @@ class AssetStep:
         selected without the table: then the gates run and the table stays as it is)."""
         from .materializers import materializer_for
 
-        yield from materializer_for(self.node.statement).run(self)
-        if self.launches_steps:
+        materializer = materializer_for(self.node.statement)
+        yield from materializer.run(self)
+        if materializer.launches_steps:  # a step leaves its folder behind
             self.clean_old_step_data()
-
-    @property
-    def launches_steps(self) -> bool:
-        """Whether this node runs a step (and leaves step data behind)."""
-        from .materializers import materializer_for
-
-        return materializer_for(self.node.statement).launches_steps
 
     def model_version(
         self, name: QualifiedName, version: int | None = None, *, gated: bool = True
