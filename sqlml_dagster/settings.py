@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
 
 
 def env_name(model: type[BaseModel], field: str, prefix: str) -> str:
@@ -35,10 +36,36 @@ def settings_from_env(
     for anything nested (tolerations, affinity)."""
     out: dict[str, Any] = {}
     for name, field in model.model_fields.items():
-        text = environ.get(env_name(model, name, prefix), "").strip()
+        variable = env_name(model, name, prefix)
+        text = environ.get(variable, "").strip()
         if text:
-            out[name] = _parse(field.annotation, text)
+            try:
+                out[name] = _parse(field.annotation, text)
+            except ValueError:  # json.JSONDecodeError is one too
+                raise SettingError(
+                    f"{variable}={text!r} is not a valid {name}: expected "
+                    f"{_expected(field.annotation)} ({field.description or 'see the docs'})"
+                ) from None
     return out
+
+
+class SettingError(ValueError):
+    """An environment variable that does not read as its setting: one line, no traceback
+    of ours, naming the variable and what it takes."""
+
+
+def _expected(annotation: Any) -> str:
+    kinds = [a for a in _alternatives(annotation) if a is not type(None)]
+    kind = kinds[0] if len(kinds) == 1 else None
+    if kind is bool:
+        return "one of " + "/".join((*TRUE, *FALSE))
+    if kind in (int, float):
+        return "a number"
+    if typing.get_origin(kind) is list:
+        return "a comma-separated list or JSON"
+    if typing.get_origin(kind) is dict:
+        return "k=v,k2=v2 or JSON"
+    return "JSON"
 
 
 def _parse(annotation: Any, text: str) -> Any:
@@ -46,6 +73,8 @@ def _parse(annotation: Any, text: str) -> Any:
     kind = kinds[0] if len(kinds) == 1 else None
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if kind is bool:
+        if text.lower() not in (*TRUE, *FALSE):
+            raise ValueError(text)
         return text.lower() in TRUE
     if kind in (int, float, str):
         return kind(text)

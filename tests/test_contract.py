@@ -29,7 +29,7 @@ from sqlml_dagster.launchers.kubernetes import KubernetesLauncher, KubernetesSet
 from sqlml_dagster.launchers.local import LocalLauncher, LocalSettings
 from sqlml_dagster.ops.dry_run import step_spec
 from sqlml_dagster.ops.storage import SqlMlStorage, StorageSettings
-from sqlml_dagster.settings import settings_from_env
+from sqlml_dagster.settings import SettingError, settings_from_env
 from sqlml_dagster.warehouses import Warehouse, warehouse_from_url
 from sqlml_dagster.warehouses.duckdb import DuckDBSettings, DuckDBWarehouse
 from tests.conftest import failure_reasons, materialize_all
@@ -170,6 +170,21 @@ def test_the_environment_picks_a_launcher_callers_see_only_the_protocol(
     launcher = launcher_from_env(environ)
     assert isinstance(launcher, kind) and isinstance(launcher, Launcher)
     assert launcher.KIND == kind.KIND  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SQLML_K8S_BACKOFF_LIMIT": "two"}, "SQLML_K8S_BACKOFF_LIMIT='two' is not a valid backoff_limit: expected a number"),
+        ({"SQLML_K8S_IN_CLUSTER": "maybe"}, "expected one of 1/true/yes/on/0/false/no/off"),
+        ({"SQLML_K8S_TOLERATIONS": "[{"}, "SQLML_K8S_TOLERATIONS='\\[\\{' is not a valid tolerations"),
+    ],
+)  # fmt: skip
+def test_a_setting_that_does_not_read_names_its_variable(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingError, match=message):
+        settings_from_env(KubernetesSettings, environ, prefix="SQLML_K8S_")
 
 
 def test_an_unknown_launcher_kind_names_the_known_ones() -> None:
