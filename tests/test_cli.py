@@ -224,3 +224,16 @@ def test_check_fails_on_a_table_sqlglot_cannot_read(
     assert "error[SQLML114]" in err
     assert "--> sql/a.sql:1:19" in err
     assert "did you mean SELECT?" in err
+
+
+def test_a_setting_variable_that_does_not_read_is_one_line_not_a_traceback(
+    write_project: Callable[[dict[str, str]], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = write_project({"a.sql": "CREATE TABLE t AS SELECT 1 AS x;"})
+    monkeypatch.setenv("SQLML_K8S_BACKOFF_LIMIT", "two")
+    assert main(["compile", str(root), "--k8s"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("sqlml: SQLML_K8S_BACKOFF_LIMIT='two' is not a valid backoff_limit")
+    assert "Traceback" not in err

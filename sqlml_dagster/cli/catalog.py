@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..settings import SettingError
 from .code_location import find_definitions
 from .errors import CliError
 
@@ -98,6 +99,8 @@ def _session(args: argparse.Namespace) -> Any:
             raise CliError(str(e)) from None
         except ModuleNotFoundError as e:
             raise CliError(f"cannot import {args.module}: {e}") from None
+        except SettingError as e:  # a SQLML_* variable the definitions could not read
+            raise CliError(str(e)) from None
         defs = find_definitions(module, args.attribute)
         if defs is None:
             raise CliError(f"{args.module} has no dagster.Definitions")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..compiler.project import check_project
+from ..settings import SettingError
 
 
 def add_compile_command(commands: Any) -> None:
@@ -77,6 +78,9 @@ def _compile(args: argparse.Namespace) -> int:
             print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
         except StepFailed as e:  # e.g. SQLML_K8S_DEFAULT_IMAGE outside the allow-list
             print(f"sqlml: {e.description}", file=sys.stderr)
+            return 1
+        except SettingError as e:  # a SQLML_K8S_* variable that does not read
+            print(f"sqlml: {e}", file=sys.stderr)
             return 1
     elif args.manifest is None:
         print(text, end="")

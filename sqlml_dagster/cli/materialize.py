@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..settings import SettingError
 from .code_location import find_definitions
 
 
@@ -64,6 +65,9 @@ def _materialize(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as e:
         print(f"sqlml: cannot import {args.module}: {e}", file=sys.stderr)
         return 2
+    except SettingError as e:  # a SQLML_* variable the definitions could not read
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 1
     defs = find_definitions(module, args.attribute)
     if defs is None:
         print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
