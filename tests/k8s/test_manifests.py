@@ -32,7 +32,7 @@ GPU_PROJECT = {
         TO TRAIN registry.example.com:5000/team/models:1.2/my_models.MyClassifier
         WITH model.hidden = [64, 32], resources.gpu = 2, resources.cpu = "4",
              resources.memory = "16Gi", resources.node_selector = "gpu-type=a100",
-             resources.tolerations = ["nvidia.com/gpu=present:NoSchedule", "spot:NoExecute"]
+             resources.tolerations = ["nvidia.com/gpu=present:NoSchedule", "spot:NoSchedule"]
         LABEL y INTO classifier;
         SELECT x FROM d TO PREDICT scored.y WITH resources.gpu = 1 USING classifier;
     """
@@ -46,6 +46,7 @@ K8S_ENV = {
     "SQLML_K8S_IMAGE_PULL_SECRETS": "registry-pull",
     "SQLML_K8S_SERVICE_ACCOUNT": "sqlml-steps",
     "SQLML_K8S_RUN_AS_NON_ROOT": "true",
+    "SQLML_K8S_SQL_TOLERATIONS": "nvidia.com/gpu,spot",
 }
 
 
@@ -181,6 +182,7 @@ def test_dry_run_respects_the_allow_list_with_locations(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = write_project(GPU_PROJECT)
+    monkeypatch.setenv("SQLML_K8S_SQL_TOLERATIONS", "nvidia.com/gpu,spot")
     monkeypatch.setenv("SQLML_K8S_ALLOWED_IMAGES", "ghcr.io/acme")
     assert main(["compile", str(root), "--k8s"]) == 1
     err = capsys.readouterr().err
