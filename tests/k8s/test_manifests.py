@@ -19,6 +19,7 @@ from sqlml_dagster.compiler import check_project
 from sqlml_dagster.contract import StepSpec
 from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
 from tests.conftest import EXAMPLE
+from tests.golden_files import updating_golden
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
 
 __all__ = ["k8s_cluster"]
@@ -75,7 +76,7 @@ def test_manifests_match_golden_yaml(
         path = EXAMPLE / "sql"
     actual = compile_k8s(path, capsys)
     golden = GOLDEN / f"{name}.yaml"
-    if os.environ.get("UPDATE_GOLDEN"):
+    if updating_golden():
         golden.write_text(actual)
     assert actual == golden.read_text()
     if name == "gpu_project":
