@@ -272,7 +272,7 @@ def test_a_definitions_function_is_a_code_location(
     code: int,
     expected: str,
 ) -> None:
-    """``@dg.definitions`` — what ``dg scaffold project`` writes into ``definitions.py``
+    """``@dg.definitions`` — what ``create-dagster project`` writes into ``definitions.py``
     (docs/deploy.md) — is loaded as Dagster loads it; a SQL mistake found while loading
     is the compiler's one-line diagnostic, as it is at import."""
     write_project({"a.sql": sql})

@@ -8,7 +8,7 @@ from typing import Any
 
 def find_definitions(module: Any, attribute: str | None) -> Any:
     """The module's ``Definitions`` (or its ``attribute``), loading a ``@dg.definitions``
-    function as Dagster does: that is what ``dg scaffold project`` writes into
+    function as Dagster does: that is what ``create-dagster project`` writes into
     ``definitions.py`` (docs/deploy.md), so ``sqlml materialize -m my_project.definitions``
     must find the same project ``dg dev`` loads. Loading compiles the SQL: callers handle
     its errors as they handle an import's."""
