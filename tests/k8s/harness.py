@@ -15,10 +15,16 @@ What is emulated, on purpose the way a real (1.31+) cluster does it:
 * ``resourceVersion`` that increases on every change, ``uid``, ``creationTimestamp``,
   ``generation``; 404 / 409 (AlreadyExists and Conflict) / 422 (Invalid, with real name and
   label validation) / 400 as ``Status`` objects.
-* ``?watch=true`` as chunked newline-delimited JSON, honouring ``resourceVersion`` (including
-  410 Gone after :meth:`KubernetesTestCluster.compact`) and ``timeoutSeconds``.
-* Pod logs (``/log``) with ``follow``, ``tailLines``, ``limitBytes``, ``timestamps`` and the
-  apiserver's 400s for containers that have not started.
+* ``?watch=true`` as chunked newline-delimited JSON, honouring ``resourceVersion`` and
+  ``timeoutSeconds``, over a *bounded* history (2 s by default, like a real cluster's watch
+  cache and etcd compaction, only shorter): resuming from an older position is 410 Gone, as
+  is anything before :meth:`KubernetesTestCluster.compact`. A leader-election Lease renewed
+  in the background keeps the resourceVersion moving, as on any real control plane.
+* Pod logs (``/log``) with ``follow``, ``tailLines``, ``limitBytes``, ``timestamps``,
+  ``sinceTime`` / ``sinceSeconds`` and the apiserver's 400s for containers that have not
+  started.
+* Transport faults a test plans (tests/k8s/faults.py): 429/500/502/503/504 answers, slow
+  answers, watches and followed logs that end early or reset, requests whose answer is lost.
 * Job API defaults (selector, ``controller-uid`` / ``job-name`` labels, ``backoffLimit: 6``), a
   Job controller (pods named ``<job>-<5 chars>``, backoff retries, ``activeDeadlineSeconds``,
   ``ttlSecondsAfterFinished``, ``suspend``, ``SuccessCriteriaMet``/``Complete`` and
@@ -43,10 +49,12 @@ from __future__ import annotations
 
 import base64
 import bisect
+import calendar
 import contextlib
 import copy
 import fnmatch
 import hashlib
+import io
 import json
 import os
 import queue
@@ -68,6 +76,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+
+from .faults import CuttingStream, DropMode, Fault, Faults, StreamCut, reset_connection
 
 if TYPE_CHECKING:
     import kubernetes.client
@@ -128,6 +138,7 @@ RESOURCES: dict[tuple[str, str], Resource] = {
         Resource("", "v1", "Event", "events"),
         Resource("", "v1", "Namespace", "namespaces", namespaced=False, has_status=True),
         Resource("batch", "v1", "Job", "jobs", has_status=True),
+        Resource("coordination.k8s.io", "v1", "Lease", "leases"),
     )
 }
 JOBS = RESOURCES[("batch", "jobs")]
@@ -136,6 +147,7 @@ EVENTS = RESOURCES[("", "events")]
 NAMESPACES = RESOURCES[("", "namespaces")]
 SECRETS = RESOURCES[("", "secrets")]
 CONFIGMAPS = RESOURCES[("", "configmaps")]
+LEASES = RESOURCES[("coordination.k8s.io", "leases")]
 
 
 class ApiError(Exception):
@@ -216,6 +228,11 @@ def _now_nano(t: float) -> str:
     return (
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((t - whole) * 1e9):09d}Z"
     )
+
+
+def _now_micro(t: float) -> str:
+    """``metav1.MicroTime`` on the wire: RFC 3339 with microseconds (Lease renewals)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(t))) + f".{int(t % 1 * 1e6):06d}Z"
 
 
 def _short_suffix(n: int = 5) -> str:
@@ -610,16 +627,33 @@ Key = tuple[Resource, str, str]
 
 
 class Store:
-    """In-memory etcd: thread-safe, every change gets the next resourceVersion and an event."""
+    """In-memory etcd: thread-safe, every change gets the next resourceVersion and an event.
 
-    def __init__(self) -> None:
+    The event history that watches resume from is bounded, as on a real cluster: events older
+    than ``history_seconds`` or beyond the newest ``history_events`` are forgotten, and a watch
+    from a resourceVersion older than what is left gets ``410 Gone``. Upstream, the watch
+    cache keeps a ring of events (``staging/src/k8s.io/apiserver/pkg/storage/cacher/
+    watch_cache.go``: ``updateCache`` evicts the oldest when full, ``resizeCacheLocked`` sizes
+    it by ``eventFreshDuration``, 75 s) and answers ``getAllEventsSinceLocked`` with
+    ``NewResourceExpired("too old resource version: %d (%d)")`` when ``resourceVersion <
+    oldest-1``; etcd compacts its revisions every 5 minutes; an apiserver restart empties the
+    cache. Revisions are global (one counter for every resource, as etcd's), so any change
+    anywhere moves an old resourceVersion out of reach.
+    """
+
+    def __init__(
+        self, history_seconds: float | None = None, history_events: int | None = None
+    ) -> None:
         self.cond = threading.Condition(threading.RLock())
         self._objects: dict[Key, Obj] = {}
         self._rv = 0
         self._events: list[WatchEvent] = []
         self._event_rvs: list[int] = []
+        self._event_times: list[float] = []
         self._compacted_rv = 0
         self._listeners: list[Callable[[WatchEvent], None]] = []
+        self.history_seconds = history_seconds
+        self.history_events = history_events
 
     @property
     def resource_version(self) -> int:
@@ -635,6 +669,8 @@ class Store:
         event = WatchEvent(self._rv, res, namespace, kind, copy.deepcopy(obj))
         self._events.append(event)
         self._event_rvs.append(self._rv)
+        self._event_times.append(time.monotonic())
+        self._forget_old_events()
         for listener in self._listeners:
             listener(event)
         self.cond.notify_all()
@@ -712,11 +748,32 @@ class Store:
             self._compacted_rv = self._rv
             self._events.clear()
             self._event_rvs.clear()
+            self._event_times.clear()
             return self._rv
+
+    def _forget_old_events(self) -> None:
+        """Drop what the bounded history no longer holds (see the class docstring)."""
+        drop = 0
+        if self.history_events is not None:
+            drop = max(0, len(self._events) - self.history_events)
+        if self.history_seconds is not None:
+            cutoff = time.monotonic() - self.history_seconds
+            drop = max(drop, bisect.bisect_left(self._event_times, cutoff))
+        if drop:
+            self._compacted_rv = self._event_rvs[drop - 1]
+            del self._events[:drop], self._event_rvs[:drop], self._event_times[:drop]
+
+    @property
+    def oldest_resumable(self) -> int:
+        """The oldest resourceVersion a watch may start from (upstream's ``oldest-1``)."""
+        with self.cond:
+            self._forget_old_events()
+            return self._compacted_rv
 
     def events_since(self, rv: int) -> tuple[list[WatchEvent], bool]:
         """Events newer than ``rv``, and whether ``rv`` is still inside the retained history."""
         with self.cond:
+            self._forget_old_events()
             if rv < self._compacted_rv:
                 return [], False
             start = bisect.bisect_right(self._event_rvs, rv)
@@ -786,6 +843,16 @@ class LogBuffer:
             if tail_lines <= 0:
                 return len(self.data)
             return self.line_starts[-tail_lines][0]
+
+    def since_offset(self, since: float | None) -> int:
+        """Byte offset of the first line written at or after ``since`` (0 for None): the
+        kubelet skips each line whose timestamp is ``Before(since)``
+        (pkg/kubelet/kuberuntime/logs/logs.go, ``logWriter.write``)."""
+        if since is None:
+            return 0
+        with self.cond:
+            i = bisect.bisect_left(self.line_starts, since, key=lambda start: start[1])
+            return self.line_starts[i][0] if i < len(self.line_starts) else len(self.data)
 
     def render(self, start: int, end: int, timestamps: bool) -> bytes:
         """Bytes ``[start, end)``, with an RFC 3339 timestamp before each line when asked."""
@@ -1651,8 +1718,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _chunk(self, data: bytes) -> None:
+        cut = False
+        if self._cutting is not None:
+            data, cut = self._cutting.pass_through(data)
         if data:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        if cut:
+            self._cut_stream()
 
     def _end_chunked(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
@@ -1678,10 +1750,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         cluster = self.server.cluster
         cluster.requests.append((method, self.path))
+        self._cutting: CuttingStream | None = None
+        fault = cluster.faults.take(method, self.path)
         try:
+            if fault is not None and self._apply_fault(fault):
+                return
             self._route(method)
+            if fault is not None and fault.served:
+                self._lose_response(fault)
         except ApiError as err:
             self._send_json(err.code, err.status())
+            if fault is not None and fault.served:
+                self._lose_response(fault)
+        except StreamCut:
+            self.close_connection = True
         except OSError:  # the client hung up mid-stream
             self.close_connection = True
         except Exception:
@@ -1693,6 +1775,45 @@ class _Handler(BaseHTTPRequestHandler):
                         500, "InternalError", "sqlml test apiserver error; see cluster.errors"
                     ).status(),
                 )
+
+    # -- faults (tests/k8s/faults.py) -------------------------------------------------------
+
+    def _apply_fault(self, fault: Fault) -> bool:
+        """Apply what happens before the request is served; True if it is answered."""
+        if fault.delay and not fault.served:
+            time.sleep(fault.delay)
+        if fault.status is not None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))  # keep-alive intact
+            code, headers, body = fault.error_response()
+            self.send_response(code)
+            for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+            return True
+        if fault.drop is not None:
+            self._cutting = CuttingStream(fault)
+        if fault.served:  # keep the answer from the client: it is lost afterwards
+            self.wfile = io.BytesIO()
+        return False
+
+    def _lose_response(self, fault: Fault) -> None:
+        """The request took effect; the client never hears of it (after ``delay``: its own
+        read timeout fires first)."""
+        time.sleep(fault.delay)
+        fault.cuts += 1
+        reset_connection(self.connection, self.rfile)
+        self.close_connection = True
+
+    def _cut_stream(self) -> None:
+        assert self._cutting is not None
+        if self._cutting.fault.drop == "reset":
+            self.wfile.flush()
+            time.sleep(0.2)  # what was sent arrives; a reset would discard the unread rest
+            reset_connection(self.connection, self.rfile)
+        else:
+            self._end_chunked()
+        raise StreamCut()
 
     # -- routing --------------------------------------------------------------------------
 
@@ -1875,7 +1996,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._start_chunked("application/json")
         if not retained:
             gone = ApiError(
-                410, "Expired", f"too old resource version: {since} ({store.resource_version})"
+                410, "Expired", f"too old resource version: {since} ({store.oldest_resumable})"
             ).status()
             self._chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
             self._end_chunked()
@@ -1891,6 +2012,8 @@ class _Handler(BaseHTTPRequestHandler):
                     )
                     store.cond.wait(wait)
                     events, retained = store.events_since(since)
+            if not retained:  # fell behind the history: the cacher closes such a watcher
+                break
             for event in events:
                 since = event.rv
                 if (
@@ -1941,7 +2064,7 @@ class _Handler(BaseHTTPRequestHandler):
         tail = int(query["tailLines"]) if query.get("tailLines") else None
         limit = int(query["limitBytes"]) if query.get("limitBytes") else None
         timestamps = _truthy(query.get("timestamps"))
-        start = log.tail_offset(tail)
+        start = max(log.tail_offset(tail), log.since_offset(_log_since(name, query)))
         if not _truthy(query.get("follow")):
             with log.cond:
                 end = len(log.data) if limit is None else min(len(log.data), start + limit)
@@ -1969,6 +2092,43 @@ class _Handler(BaseHTTPRequestHandler):
                 break
         with contextlib.suppress(OSError):
             self._end_chunked()
+
+
+def _log_since(pod: str, query: Mapping[str, str]) -> float | None:
+    """The time a log request starts at, from ``sinceSeconds`` or ``sinceTime``, as the
+    apiserver and kubelet compute it: ``ValidatePodLogOptions`` (pkg/apis/core/validation/
+    validation.go) refuses both at once and ``sinceSeconds < 1``; the apiserver hands
+    ``sinceTime`` on to the kubelet formatted as ``time.RFC3339``, i.e. truncated to whole
+    seconds (pkg/registry/core/pod/strategy.go, ``LogLocation``); the kubelet starts at
+    ``now - sinceSeconds`` (pkg/kubelet/kuberuntime/logs/logs.go, ``NewLogOptions``)."""
+    seconds, stamp = query.get("sinceSeconds"), query.get("sinceTime")
+    problem: tuple[str, str] | None = None
+    if seconds is not None and stamp is not None:
+        problem = ("", "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified")
+    elif seconds is not None and int(seconds) < 1:
+        problem = ("sinceSeconds", f"Invalid value: {int(seconds)}: must be greater than 0")
+    if problem is not None:
+        field_name, message = problem
+        raise ApiError(
+            422,
+            "Invalid",
+            f'PodLogOptions "{pod}" is invalid: {field_name + ": " if field_name else ""}{message}',
+            {"name": pod, "kind": "PodLogOptions", "causes": [{"message": message}]},
+        )
+    if seconds is not None:
+        return time.time() - int(seconds)
+    if stamp is None:
+        return None
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", stamp)
+    if m is None:
+        raise _bad_request(
+            f'parsing time "{stamp}" as "2006-01-02T15:04:05Z07:00": cannot parse "{stamp}"'
+        )
+    whole = float(calendar.timegm(time.strptime(m[1], "%Y-%m-%dT%H:%M:%S")))
+    if m[3] != "Z":
+        sign = 1 if m[3][0] == "+" else -1
+        whole -= sign * (int(m[3][1:3]) * 3600 + int(m[3][4:6]) * 60)
+    return whole  # the fraction is dropped on the way to the kubelet
 
 
 class _Server(ThreadingHTTPServer):
@@ -2008,14 +2168,27 @@ class KubernetesTestCluster:
         grace_period_cap: float = 1.0,
         workdir: str | os.PathLike[str] | None = None,
         strict_namespaces: bool = False,
+        watch_history_seconds: float | None = 2.0,
+        watch_history_events: int | None = None,
+        lease_renew_seconds: float | None = 0.5,
     ) -> None:
         """``grace_period_cap`` bounds the SIGTERM->SIGKILL wait (real default: 30 s) to keep
         tests fast; ``workdir`` is the containers' cwd (default: this process's);
-        ``strict_namespaces`` makes creates in unknown namespaces 404 as on a real cluster."""
+        ``strict_namespaces`` makes creates in unknown namespaces 404 as on a real cluster.
+
+        ``watch_history_seconds`` / ``watch_history_events`` bound the history watches resume
+        from (:class:`Store`; None: unbounded). A real cluster keeps minutes of it; tests keep
+        two seconds, so every step longer than that meets ``410 Gone``. ``lease_renew_seconds``
+        is how often the control plane's leader-election Lease is renewed (real: every 2 s,
+        ``--leader-elect-retry-period``), the background writes that move the global
+        resourceVersion on while nothing else changes; None: no renewals."""
         self.grace_period_cap = grace_period_cap
         self.workdir = str(workdir) if workdir is not None else None
         self.strict_namespaces = strict_namespaces
-        self.store = Store()
+        self.store = Store(watch_history_seconds, watch_history_events)
+        self.faults = Faults()
+        self.lease_renew_seconds = lease_renew_seconds
+        self._lease_thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.requests: list[tuple[str, str]] = []
         self.errors: list[str] = []
@@ -2041,7 +2214,40 @@ class KubernetesTestCluster:
         )
         self._serve_thread.start()
         self.controller.thread.start()
+        if self.lease_renew_seconds is not None:
+            self._lease_thread = threading.Thread(
+                target=self._renew_leader_lease, name="k8s-leader-election", daemon=True
+            )
+            self._lease_thread.start()
         return self
+
+    def _renew_leader_lease(self) -> None:
+        """kube-controller-manager's leader election: renew ``kube-system/kube-controller-
+        manager`` every ``lease_renew_seconds`` (``k8s.io/client-go/tools/leaderelection``)."""
+        assert self.lease_renew_seconds is not None
+        holder = f"{NODE_NAME}_{uuid.uuid4()}"
+        lease = {
+            "metadata": {"name": "kube-controller-manager", "namespace": "kube-system"},
+            "spec": {
+                "holderIdentity": holder,
+                "leaseDurationSeconds": 15,
+                "acquireTime": _now_micro(time.time()),
+                "renewTime": _now_micro(time.time()),
+                "leaseTransitions": 0,
+            },
+        }
+        try:
+            self.create_object(LEASES, lease)
+            while not self.stopping.wait(self.lease_renew_seconds):
+
+                def renew(obj: Obj) -> None:
+                    obj["spec"]["renewTime"] = _now_micro(time.time())
+
+                self.store.mutate(LEASES, "kube-system", "kube-controller-manager", renew)
+        except ApiError:  # the test deleted it, or kube-system: nothing to renew any more
+            return
+        except Exception:
+            self.record_error("leader election")
 
     def close(self) -> None:
         """Stop streams, kill every container process, stop the server."""
@@ -2049,6 +2255,8 @@ class KubernetesTestCluster:
         with self.store.cond:
             self.store.cond.notify_all()
         self.controller.queue.put(None)
+        if self._lease_thread is not None:
+            self._lease_thread.join(timeout=5)
         self.kubelet.shutdown()
         if self._server is not None:
             self._server.shutdown()
@@ -2561,6 +2769,36 @@ class KubernetesTestCluster:
     def compact(self) -> int:
         """Drop the watch history: watches from an older resourceVersion get 410 Gone."""
         return self.store.compact()
+
+    # -- transport faults (tests/k8s/faults.py) -------------------------------------------
+
+    def fail_next(
+        self, method: str, path: str, status: int = 503, *, times: int = 1, retry_after: int = 1
+    ) -> Fault:
+        """Answer the next ``times`` requests matching ``method`` and the glob ``path`` (with
+        its query) with ``status`` — 429 (``Retry-After: retry_after``), 500, 502, 503 or 504,
+        each as the upstream component that sends it answers (see tests/k8s/faults.py)."""
+        return self.faults.plan(
+            Fault(method, path, times=times, status=status, retry_after=retry_after)
+        )
+
+    def slow_next(self, method: str, path: str, seconds: float, *, times: int = 1) -> Fault:
+        """Serve the next matching requests only after ``seconds``."""
+        return self.faults.plan(Fault(method, path, times=times, delay=seconds))
+
+    def drop_next(
+        self, method: str, path: str, mode: DropMode = "reset", *, after: int = 0, times: int = 1
+    ) -> Fault:
+        """Cut the next matching *streams* (watches, followed logs) after ``after`` lines:
+        ``eof`` ends the chunked body cleanly, ``reset`` tears the next line and resets."""
+        return self.faults.plan(Fault(method, path, times=times, drop=mode, after=after))
+
+    def lose_response_next(
+        self, method: str, path: str, *, times: int = 1, delay: float = 0.0
+    ) -> Fault:
+        """Serve the next matching requests (a POST creates its object), then reset the
+        connection instead of answering, ``delay`` seconds later."""
+        return self.faults.plan(Fault(method, path, times=times, served=True, delay=delay))
 
 
 class _DryRun(Exception):
