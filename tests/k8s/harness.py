@@ -1697,21 +1697,26 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing -------------------------------------------------------------------------
 
     def _send_json(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._send_body(code, "application/json", json.dumps(body).encode())
 
     def _send_text(self, code: int, data: bytes) -> None:
+        self._send_body(code, "text/plain", data)
+
+    def _send_body(self, code: int, content_type: str, data: bytes) -> None:
+        """A whole answer; a planned drop cuts it short of its promised Content-Length."""
         self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        cut = False
+        if self._cutting is not None:
+            data, cut = self._cutting.pass_through(data)
         self.wfile.write(data)
+        if cut:
+            self._cut_stream()
 
     def _start_chunked(self, content_type: str) -> None:
+        self.headers_sent_chunked = True
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -1751,6 +1756,7 @@ class _Handler(BaseHTTPRequestHandler):
         cluster = self.server.cluster
         cluster.requests.append((method, self.path))
         self._cutting: CuttingStream | None = None
+        self.headers_sent_chunked = False
         fault = cluster.faults.take(method, self.path)
         try:
             if fault is not None and self._apply_fault(fault):
@@ -1806,12 +1812,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _cut_stream(self) -> None:
+        """End the answer here: a reset, or a clean end (of the chunked body; a plain body
+        ends short of its length, which the client reads as an incomplete answer)."""
         assert self._cutting is not None
         if self._cutting.fault.drop == "reset":
             self.wfile.flush()
             time.sleep(0.2)  # what was sent arrives; a reset would discard the unread rest
             reset_connection(self.connection, self.rfile)
-        else:
+        elif self.headers_sent_chunked:
             self._end_chunked()
         raise StreamCut()
 
@@ -2789,8 +2797,9 @@ class KubernetesTestCluster:
     def drop_next(
         self, method: str, path: str, mode: DropMode = "reset", *, after: int = 0, times: int = 1
     ) -> Fault:
-        """Cut the next matching *streams* (watches, followed logs) after ``after`` lines:
-        ``eof`` ends the chunked body cleanly, ``reset`` tears the next line and resets."""
+        """Cut the next matching answers after ``after`` lines: ``eof`` ends a stream (a
+        watch, a followed log) cleanly, or a plain answer short of its length; ``reset``
+        tears the next line and resets the connection."""
         return self.faults.plan(Fault(method, path, times=times, drop=mode, after=after))
 
     def lose_response_next(

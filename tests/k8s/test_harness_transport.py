@@ -280,6 +280,27 @@ def test_a_followed_log_can_end_early_or_reset(
     assert wait_for_job(batch, "talk").status.succeeded == 1
 
 
+@pytest.mark.parametrize("mode", ["eof", "reset"])
+def test_a_whole_log_read_can_be_cut_short(
+    k8s_cluster: KubernetesTestCluster,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    mode: DropMode,
+) -> None:
+    """A plain (not followed) answer cut after one line: the body ends short of its
+    ``Content-Length``, and reading it raises ``ProtocolError`` (IncompleteRead), whether
+    the connection closed or reset."""
+    batch, core = api
+    batch.create_namespaced_job(NS, job_manifest("short", "print('one'); print('two')"))
+    (pod,) = job_pods(core, wait_for_job(batch, "short").metadata.name)
+    k8s_cluster.drop_next("GET", "*/pods/*/log", mode, after=1)
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        _ = core.read_namespaced_pod_log(pod.metadata.name, NS, _preload_content=False).data
+    assert (
+        core.read_namespaced_pod_log(pod.metadata.name, NS, _preload_content=False).data
+        == b"one\ntwo\n"
+    )
+
+
 # -- pod logs: timestamps, sinceTime, sinceSeconds ---------------------------------------
 
 SECOND_BOUNDARY = """
