@@ -3,12 +3,15 @@ statement names, with the same command the local launcher runs.
 
 The Job's container runs ``python -m sqlml_dagster.runtime SPEC_URI``; the StepSpec lives in
 the data store, which the pod must reach (``s3://…`` through s3fs with credentials from a
-Secret, or a shared volume). Dagster Pipes messages travel in the pod's log and are read by
-dagster-k8s's log reader, so logs and metrics arrive exactly as from a local process; the
+Secret, or a shared volume). Dagster Pipes messages travel in the pod's log, which the
+launcher follows across broken connections (kube_logs.py) and hands to the Pipes session
+line by line, each once, so logs and metrics arrive exactly as from a local process; the
 step's result is read from ``result.json`` beside the spec, which survives a rotated log.
-The launcher follows the Job with a watch, turns every way a pod can fail into a message
-that names the reason, the Job and the last log lines, and deletes the Job (and its pods)
-whenever the step does not end in success — failure, cancellation or an orchestrator error.
+The launcher follows the Job with list-then-watch (kube_watch.py), retries what a real
+control plane fails transiently (kube_api.py), turns every way a pod can fail into a
+message that names the reason, the Job and the last log lines, and deletes the Job (and
+its pods) whenever the step does not end in success — failure, cancellation, an
+orchestrator error or an API that stayed unreachable.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import dataclasses
 import json
 import queue
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +31,9 @@ from pydantic import BaseModel, Field
 from ..contract import StepSpec, allowed_images_from_env, error_uri, image_allowed
 from ..settings import settings_from_env
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
+from .kube_api import Contact, NameTaken, RetryingApi, create_job
+from .kube_logs import LogFollower
+from .kube_watch import JobVanished, job_states
 
 if TYPE_CHECKING:
     import kubernetes.client
@@ -39,6 +44,11 @@ DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
 #: The non-root user (and group) that Dockerfile creates; steps run as it by default.
 RUNTIME_UID = 10001
 
+
+#: The annotations that make a Job this step's: a 409 on a retried create is ours if they match.
+JOB_IDENTITY = ("sqlml/spec-uri", "dagster/run-id")
+#: How long a finished step waits for the rest of its pod's log.
+LOG_END_SECONDS = 60.0
 
 #: Waiting reasons of a container that will never start by itself.
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
@@ -148,6 +158,16 @@ class KubernetesSettings(BaseModel):
         default=False, description="Use the pod's service account (orchestrator in-cluster)."
     )
     watch_seconds: int = Field(default=2, description="Longest wait between status checks.")
+    api_retry_seconds: float = Field(
+        default=300.0,
+        description="How long the Kubernetes API may fail in a row (429, 5xx, resets, "
+        "timeouts) before the step gives up; each answer restarts the clock.",
+    )
+    api_request_timeout_seconds: float = Field(
+        default=60.0,
+        description="Read timeout of each API request (a watch: its window plus this); a "
+        "request that times out is retried.",
+    )
 
 
 class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
@@ -394,8 +414,13 @@ class _JobRun:
         import kubernetes
 
         self.launcher = launcher
-        self.batch = kubernetes.client.BatchV1Api(api)
-        self.core = kubernetes.client.CoreV1Api(api)
+        self.api = api
+        # Every call retries transient failures within one budget (kube_api.py).
+        self.contact = Contact(
+            launcher.api_retry_seconds, launcher.api_request_timeout_seconds, context.log.warning
+        )
+        self.batch = RetryingApi(kubernetes.client.BatchV1Api(api), self.contact)
+        self.core = RetryingApi(kubernetes.client.CoreV1Api(api), self.contact)
         self.manifest = manifest
         self.name: str = manifest["metadata"]["name"]
         self.namespace = launcher.namespace
@@ -403,56 +428,64 @@ class _JobRun:
         self.spec = spec
         self.spec_uri = spec_uri
         self.reader = reader
-        self.log_thread: threading.Thread | None = None
+        self.logs: LogFollower | None = None
         self.log_lines: queue.Queue[str] = queue.Queue()
-        self.lines_handled = 0
-        self.log_complete = False
-        self.log_error: BaseException | None = None
         self.pod_name: str | None = None
         self.image_digest: str | None = None
+        self.may_exist = False  # whether a Job of ours may exist under self.name
 
     def run(self) -> None:
-        self.batch.create_namespaced_job(self.namespace, self.manifest)
-        self.context.log.info(
-            f"created Job {self.namespace}/{self.name} with image "
-            f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
-        )
         succeeded = False
         try:
+            self.create()
             self.follow()
             self.finish_logs()
             succeeded = True
         finally:
-            if not succeeded:  # failed, cancelled or the orchestrator broke: no orphans
+            if self.logs is not None:
+                self.logs.stop()
+            if not succeeded and self.may_exist:  # failed, cancelled, broke: no orphans
                 self.delete()
 
-    def follow(self) -> None:
-        """Watch the Job until it completes; between events, look at its pod for reasons
-        that stop a Job without ending it (image pulls, scheduling)."""
-        from kubernetes import watch
-
-        first_seen: dict[str, float] = {}
-        resource_version: str | None = None
-        while True:
-            stream = watch.Watch().stream(
-                self.batch.list_namespaced_job,
+    def create(self) -> None:
+        """Create the Job; from the moment the request leaves, it may exist (its answer can
+        be lost after the server accepted it), so ``run`` deletes it on any failure."""
+        self.may_exist = True
+        try:
+            create_job(
+                self.batch,
                 self.namespace,
-                field_selector=f"metadata.name={self.name}",
-                timeout_seconds=self.launcher.watch_seconds,
-                **({"resource_version": resource_version} if resource_version else {}),
+                self.manifest,
+                {k: self.manifest["metadata"]["annotations"][k] for k in JOB_IDENTITY},
             )
-            for event in stream:
+        except NameTaken as e:
+            self.may_exist = False  # somebody else's Job: never delete it
+            raise StepFailed(description=f"{e}; run the step again for a new name") from None
+        self.context.log.info(
+            f"created Job {self.namespace}/{self.name} with image "
+            f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
+        )
+
+    def follow(self) -> None:
+        """Follow the Job (list, then watch: kube_watch.py) until it completes; at the end
+        of each watch window, look at its pod for reasons that stop a Job without ending it
+        (image pulls, scheduling)."""
+        first_seen: dict[str, float] = {}
+        states = job_states(
+            self.batch, self.contact, self.namespace, self.name, self.launcher.watch_seconds
+        )
+        try:
+            for job in states:
                 self.drain_logs()
-                job = event["object"]
-                resource_version = job.metadata.resource_version
-                if self.finished(job):
+                if job is None:
+                    self.inspect_pods(first_seen)
+                    self.drain_logs()
+                elif self.finished(job):
                     return
-            self.inspect_pods(first_seen)
-            self.drain_logs()
-            job = self.batch.read_namespaced_job(self.name, self.namespace)
-            resource_version = job.metadata.resource_version
-            if self.finished(job):
-                return
+        except JobVanished as e:
+            self.fail("JobDeleted", f"{e}: it was deleted outside the launcher")
+        finally:
+            states.close()
 
     def finished(self, job: Any) -> bool:
         """True on success; raises the step's failure on a Failed condition."""
@@ -520,68 +553,53 @@ class _JobRun:
                         self.fail("Unschedulable", condition.message or "", pod=name)
 
     def start_logs(self) -> None:
-        """Stream the pod's log once it runs. A thread only reads lines; the step's own
-        thread hands them to Pipes (:meth:`drain_logs`), because Dagster's event log is
-        not safe to write from other threads."""
-        if self.log_thread is not None:
+        """Follow the pod's log once it runs (kube_logs.py). A thread only reads lines; the
+        step's own thread hands them to Pipes (:meth:`drain_logs`), because Dagster's event
+        log is not safe to write from other threads."""
+        if self.logs is not None:
             return
         if self.pod_name is None:
             self.pod_name = self.latest_pod()
             if self.pod_name is None:
                 return
-        pod_name = self.pod_name
-
-        def read() -> None:
-            try:
-                response = self.core.read_namespaced_pod_log(
-                    pod_name, self.namespace, follow=True, _preload_content=False
-                )
-                pending = b""
-                for chunk in response.stream(4096):
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        self.log_lines.put(line.decode("utf-8", errors="replace"))
-                if pending:
-                    self.log_lines.put(pending.decode("utf-8", errors="replace"))
-                self.log_complete = True
-            except BaseException as e:  # a dropped stream: the log is re-read at the end
-                self.log_error = e
-
-        self.log_thread = threading.Thread(target=read, name=f"logs-{pod_name}", daemon=True)
-        self.log_thread.start()
+        self.logs = LogFollower(
+            self.core,
+            self.api,
+            self.namespace,
+            self.pod_name,
+            Contact(self.launcher.api_retry_seconds, self.launcher.api_request_timeout_seconds),
+            self.log_lines,
+        )
+        self.logs.start()
 
     def drain_logs(self) -> None:
         from dagster._core.pipes.utils import extract_message_or_forward_to_stdout
 
+        while self.logs is not None:
+            try:
+                self.context.log.info(self.logs.notices.get_nowait())
+            except queue.Empty:
+                break
         handler = self.reader._handler  # set while the Pipes session is open
         while True:
             try:
                 line = self.log_lines.get_nowait()
             except queue.Empty:
                 return
-            self.lines_handled += 1
             if handler is not None and line:
                 extract_message_or_forward_to_stdout(handler, line)
 
     def finish_logs(self) -> None:
-        """After the Job: all lines handled, re-reading the log if the stream broke."""
-        if self.log_thread is None:
+        """After the Job: every line of the log handed on, each once (the follower resumes a
+        broken stream from its last timestamp). A log that cannot be read to its end costs
+        messages, not the step: the result is read from ``result.json``."""
+        if self.logs is None:
             self.start_logs()
-        if self.log_thread is not None:
-            self.log_thread.join(timeout=30)
-        self.drain_logs()
-        if self.log_complete or self.pod_name is None:
-            return
-        self.context.log.info(
-            f"the log stream of {self.pod_name} ended early ({self.log_error!r}); reading it again"
-        )
-        response = self.core.read_namespaced_pod_log(
-            self.pod_name, self.namespace, _preload_content=False
-        )
-        lines = response.data.decode("utf-8", errors="replace").split("\n")
-        for line in lines[self.lines_handled :]:
-            self.log_lines.put(line)
+        if self.logs is not None and not self.logs.join(timeout=LOG_END_SECONDS):
+            self.context.log.warning(
+                f"the log of {self.pod_name} was not read to its end; some step messages may "
+                "be missing (the result is read from the data store)"
+            )
         self.drain_logs()
 
     def fail(self, reason: str, message: str, pod: str | None = None) -> None:
@@ -646,6 +664,7 @@ class _JobRun:
     def delete(self) -> None:
         import kubernetes
 
+        self.contact.ok()  # cleanup gets a budget of its own, even after losing contact
         try:
             self.batch.delete_namespaced_job(
                 self.name,
@@ -657,6 +676,11 @@ class _JobRun:
         except kubernetes.client.ApiException as e:
             if e.status != 404:
                 self.context.log.warning(f"could not delete Job {self.name}: {e.reason}")
+        except StepFailed as e:  # the API stayed unreachable: say what is left behind
+            self.context.log.warning(
+                f"could not delete Job {self.namespace}/{self.name} ({e.description}); "
+                f"delete it with: kubectl delete job -n {self.namespace} {self.name}"
+            )
 
 
 # -- names and settings ----------------------------------------------------------------
