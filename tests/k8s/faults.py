@@ -58,7 +58,7 @@ TOO_MANY_REQUESTS = "Too many requests, please try again later.\n"
 class Fault:
     """One planned misbehaviour for the next ``times`` requests matching ``method`` and the
     glob ``path`` (matched against the path *with* its query string, so
-    ``"*/jobs?*watch=true*"`` picks watches of Jobs only).
+    ``"*/jobs[?]*watch=True*"`` picks watches of Jobs only: ``?`` alone is a glob wildcard).
 
     Exactly one of ``status`` (answer this error instead of serving), ``drop`` (cut the
     answer) or ``served`` (serve it, then lose the answer) is usually set; ``delay`` may
