@@ -84,8 +84,9 @@ def describe(error: BaseException) -> str:
 
 class Contact:
     """The launcher's contact with the API server: when it was lost, for how long it may
-    stay lost, and the waits in between. Shared by every call of one step, so failures of
-    different calls in a row count together."""
+    stay lost, and the waits in between. Shared by every call of one thread of a step, so
+    failures of different calls in a row count together; not thread-safe (the log follower
+    has its own)."""
 
     def __init__(
         self,
@@ -93,11 +94,13 @@ class Contact:
         request_timeout: float,
         warn: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.budget = budget
         self.request_timeout = request_timeout
         self.warn = warn
         self.sleep = sleep
+        self.clock = clock
         self.lost_since: float | None = None
         self.failures = 0
 
@@ -109,11 +112,11 @@ class Contact:
     def lost(self, error: BaseException, what: str) -> None:
         """A transient failure of ``what``: wait before the next try, or raise
         :class:`StepFailed` once the API has been unreachable for the whole budget."""
-        now = time.monotonic()
+        now = self.clock()
         if self.lost_since is None:
             self.lost_since = now
         failing = now - self.lost_since
-        if failing >= self.budget:
+        if failing >= self.budget - 1e-3:  # the last wait ended on the budget: give up
             raise StepFailed(
                 description=f"lost contact with the Kubernetes API for {failing:.0f} s "
                 f"(api_retry_seconds = {self.budget:g}); last error on {what}: {describe(error)}"

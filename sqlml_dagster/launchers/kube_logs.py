@@ -29,7 +29,7 @@ from collections import Counter
 from typing import Any
 
 from .base import StepFailed
-from .kube_api import Contact, describe, transient
+from .kube_api import Contact, RetryingApi, describe, transient
 
 _STAMP = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d) ")
 
@@ -88,15 +88,11 @@ class LogFollower:
     costs live progress, never the step."""
 
     def __init__(
-        self,
-        core: Any,
-        api_client: Any,
-        namespace: str,
-        pod: str,
-        contact: Contact,
-        lines: queue.Queue[str],
+        self, api_client: Any, namespace: str, pod: str, contact: Contact, lines: queue.Queue[str]
     ) -> None:
-        self.core = core
+        import kubernetes
+
+        self.core = RetryingApi(kubernetes.client.CoreV1Api(api_client), contact)
         self.api_client = api_client
         self.namespace = namespace
         self.pod = pod

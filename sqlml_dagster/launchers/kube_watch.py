@@ -35,6 +35,7 @@ def job_states(
     from kubernetes.client.exceptions import ApiException
 
     selector = f"metadata.name={name}"
+    gone_in_a_row = 0
     while True:
         listed = batch.list_namespaced_job(namespace, field_selector=selector)
         if not listed.items:
@@ -50,11 +51,13 @@ def job_states(
             ):
                 if event["type"] in ("ADDED", "MODIFIED"):
                     yield event["object"]
+            gone_in_a_row = 0
         except ApiException as e:
             if e.status != 410 and transient(e) is None:
                 raise
-            if e.status != 410:  # 410: the history moved on; the next list starts afresh
-                contact.lost(e, "the Job's watch")
+            gone_in_a_row = gone_in_a_row + 1 if e.status == 410 else 0
+            if e.status != 410 or gone_in_a_row > 1:  # one 410: the history moved on and
+                contact.lost(e, "the Job's watch")  # the next list starts afresh; more: odd
         except Exception as e:
             if transient(e) is None:
                 raise

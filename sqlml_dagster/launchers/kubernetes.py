@@ -563,7 +563,6 @@ class _JobRun:
             if self.pod_name is None:
                 return
         self.logs = LogFollower(
-            self.core,
             self.api,
             self.namespace,
             self.pod_name,
