@@ -9,6 +9,9 @@ step's result is read from ``result.json`` beside the spec, which survives a rot
 The launcher follows the Job with a watch, turns every way a pod can fail into a message
 that names the reason, the Job and the last log lines, and deletes the Job (and its pods)
 whenever the step does not end in success — failure, cancellation or an orchestrator error.
+No wait is unbounded: a pod that never starts ends the step after a patience per cause
+(:mod:`.kube_waits`, reading the cluster's Events, :mod:`.kube_events`), and every Job has
+an ``activeDeadlineSeconds`` unless a setting removes it.
 """
 
 from __future__ import annotations
