@@ -10,6 +10,7 @@ StepSpec must not pull in Dagster, sqlglot, torch or TensorFlow.
 - ``flavors``: the model flavors and what each implies;
 - ``settings``: the ``WITH train.*/validation.*/resources.*`` keys a step reads;
 - ``quantities``: Kubernetes resource quantities;
+- ``durations``: how long a step may run (``train.max_runtime``);
 - ``constructors``: which ``WITH model.*`` arguments a model's constructor takes;
 - ``metrics``: EVALUATE's metric names;
 - ``layout``: the files of a model version folder.
@@ -23,6 +24,7 @@ from .constructors import (
     prefer_tf_keras,
     unknown_parameters_message,
 )
+from .durations import DurationError, parse_duration
 from .features import FEATURE_SIGNATURES, Arg, ArgKind, argument_order
 from .flavors import (
     AUTO,
@@ -53,6 +55,7 @@ from .result import (
 from .settings import (
     ALLOWED_IMAGES_ENV,
     BUILTIN_ESTIMATORS,
+    DURATION_KEYS,
     OFFERED_ARGUMENTS,
     QUANTITY_KEYS,
     SETTINGS_KEYS,
@@ -68,6 +71,7 @@ __all__ = [
     "AUTO",
     "BUILTIN_ESTIMATORS",
     "DEFAULT_EVALUATION_METRICS",
+    "DURATION_KEYS",
     "EVALUATION_METRICS",
     "FEATURE_SIGNATURES",
     "FILE_FLAVORS",
@@ -86,6 +90,7 @@ __all__ = [
     "Arg",
     "ArgKind",
     "ConstructorSignature",
+    "DurationError",
     "EvaluationResult",
     "ExplanationResult",
     "Flavor",
@@ -105,6 +110,7 @@ __all__ = [
     "image_allowed",
     "is_estimator_class",
     "is_step_result",
+    "parse_duration",
     "parse_quantity",
     "prefer_tf_keras",
     "result_from_json",

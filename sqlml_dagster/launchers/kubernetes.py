@@ -12,6 +12,9 @@ control plane fails transiently (kube_api.py), turns every way a pod can fail in
 message that names the reason, the Job and the last log lines, and deletes the Job (and
 its pods) whenever the step does not end in success — failure, cancellation, an
 orchestrator error or an API that stayed unreachable.
+No wait is unbounded: a pod that never starts ends the step after a patience per cause
+(:mod:`.kube_waits`, reading the cluster's Events, :mod:`.kube_events`), and every Job has
+an ``activeDeadlineSeconds`` unless a setting removes it.
 """
 
 from __future__ import annotations
@@ -28,12 +31,21 @@ import dagster as dg
 import fsspec
 from pydantic import BaseModel, Field
 
-from ..contract import StepSpec, allowed_images_from_env, error_uri, image_allowed
+from ..contract import (
+    DurationError,
+    StepSpec,
+    allowed_images_from_env,
+    error_uri,
+    image_allowed,
+    parse_duration,
+)
 from ..settings import settings_from_env
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
 from .kube_api import Contact, NameTaken, RetryingApi, create_job
+from .kube_events import read_events
 from .kube_logs import LogFollower
 from .kube_policy import PolicyViolation, checked_tolerations, merged_node_selector
+from .kube_waits import EventSource, Patience, stuck
 from .kube_watch import JobVanished, job_states
 
 if TYPE_CHECKING:
@@ -44,16 +56,14 @@ MANAGED_BY = "sqlml-dagster"
 DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
 #: The non-root user (and group) that Dockerfile creates; steps run as it by default.
 RUNTIME_UID = 10001
-
-
+#: A step's Job may run a day unless its statement (``train.max_runtime``) or the
+#: ``active_deadline_seconds`` setting says otherwise: a hung training (NCCL, a stuck data
+#: loader) or a run worker that died without deleting its Job must not hold a GPU for ever.
+DEFAULT_DEADLINE_SECONDS = 24 * 3600
 #: The annotations that make a Job this step's: a 409 on a retried create is ours if they match.
 JOB_IDENTITY = ("sqlml/spec-uri", "dagster/run-id")
 #: How long a finished step waits for the rest of its pod's log.
 LOG_END_SECONDS = 60.0
-
-#: Waiting reasons of a container that will never start by itself.
-IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
-CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
 
 
 class KubernetesSettings(BaseModel):
@@ -131,16 +141,41 @@ class KubernetesSettings(BaseModel):
     )
     backoff_limit: int = Field(default=0, description="Job retries before it fails.")
     active_deadline_seconds: int | None = Field(
-        default=None, description="Longest a step's Job may run."
+        default=DEFAULT_DEADLINE_SECONDS,
+        description="Longest a step's Job may run (its activeDeadlineSeconds), unless the "
+        "statement sets train.max_runtime; null or 0: no deadline.",
     )
     ttl_seconds_after_finished: int | None = Field(
         default=3600, description="How long a finished Job is kept."
     )
+    start_timeout_seconds: float = Field(
+        default=1800.0,
+        description="Longest a step's pod may take to start running (pod creation, "
+        "scheduling and scale-up, image pull, volumes) before the step fails.",
+    )
+    failed_create_timeout_seconds: float = Field(
+        default=60.0,
+        description="How long the Job controller may fail to create the pod (FailedCreate: "
+        "a quota, Pod Security, a missing ServiceAccount, a webhook) before the step fails "
+        "with its message.",
+    )
     unschedulable_timeout_seconds: float = Field(
-        default=300.0, description="How long a pod may stay unschedulable before failing."
+        default=300.0,
+        description="How long a pod may stay unschedulable before failing; a cluster "
+        "autoscaler's scale-up in progress (TriggeredScaleUp) does not count.",
     )
     image_pull_timeout_seconds: float = Field(
         default=120.0, description="How long an image may fail to pull before failing."
+    )
+    config_error_timeout_seconds: float = Field(
+        default=60.0,
+        description="How long a container may wait on CreateContainerConfigError or "
+        "CreateContainerError (a Secret not there yet: the kubelet retries) before failing.",
+    )
+    container_creating_timeout_seconds: float = Field(
+        default=600.0,
+        description="How long a container may stay ContainerCreating (volumes to mount) or "
+        "in an unknown waiting reason before failing; an image pull in progress does not count.",
     )
     shared_volume_claim: str | None = Field(
         default=None,
@@ -282,8 +317,9 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             "backoffLimit": self.backoff_limit,
             "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
         }
-        if self.active_deadline_seconds is not None:
-            job_spec["activeDeadlineSeconds"] = self.active_deadline_seconds
+        deadline = self.deadline_for(spec)
+        if deadline is not None:
+            job_spec["activeDeadlineSeconds"] = deadline
         if self.ttl_seconds_after_finished is not None:
             job_spec["ttlSecondsAfterFinished"] = self.ttl_seconds_after_finished
         return {
@@ -297,6 +333,24 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             },
             "spec": job_spec,
         }
+
+    def deadline_for(self, spec: StepSpec) -> int | None:
+        """The Job's ``activeDeadlineSeconds``: the statement's ``train.max_runtime``
+        (``"6h"``, ``"90m"``, ``3600``), else the setting (null or 0: none)."""
+        written = (spec.params.get("train") or {}).get("max_runtime")
+        if written is None:
+            return self.active_deadline_seconds or None
+        try:
+            return parse_duration(written)
+        except DurationError as e:
+            raise StepFailed(
+                description=f"{spec.kind} step for '{spec.model_name}': train.max_runtime: "
+                f"{e} ({e.hint}; `sqlml check` reports it as SQLML411)"
+            ) from None
+
+    def patience(self) -> Patience:
+        """How long each wait before the container runs may last (``kube_waits``)."""
+        return Patience(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Patience)})
 
     def pod_security_context(self) -> dict[str, Any]:
         """What the Pod Security ``restricted`` profile asks of a pod, unless a setting
@@ -531,38 +585,22 @@ class _JobRun:
                 self.image_digest = status.image_id.split("://", 1)[-1]
 
     def inspect_pods(self, first_seen: dict[str, float]) -> None:
+        """Start the log once a pod runs; fail when the wait for a running container is
+        over (``kube_waits``: refused pods, scheduling, images, Secrets, volumes), naming
+        the event or waiting reason and the cluster's own message."""
         pods = self.pods()
-        now = time.monotonic()
         for pod in pods:
-            name = pod.metadata.name
-            self.pod_name = name
-            phase = pod.status.phase
-            if phase in ("Running", "Succeeded", "Failed"):
+            self.pod_name = pod.metadata.name
+            if pod.status.phase in ("Running", "Succeeded", "Failed"):
                 self.start_logs()
             self.note_digest(pod)
-            for status in pod.status.container_statuses or []:
-                waiting = status.state.waiting if status.state else None
-                if waiting is None or not waiting.reason:
-                    continue
-                key = f"{name}/{waiting.reason}"
-                first_seen.setdefault(key, now)
-                if waiting.reason in CONFIG_REASONS:
-                    self.fail(waiting.reason, waiting.message or "", pod=name)
-                if (
-                    waiting.reason in IMAGE_PULL_REASONS
-                    and now - first_seen[key] >= self.launcher.image_pull_timeout_seconds
-                ):
-                    self.fail(waiting.reason, waiting.message or "", pod=name)
-            for condition in pod.status.conditions or []:
-                if (
-                    condition.type == "PodScheduled"
-                    and condition.status == "False"
-                    and condition.reason == "Unschedulable"
-                ):
-                    key = f"{name}/Unschedulable"
-                    first_seen.setdefault(key, now)
-                    if now - first_seen[key] >= self.launcher.unschedulable_timeout_seconds:
-                        self.fail("Unschedulable", condition.message or "", pod=name)
+        events = EventSource(
+            job=lambda: read_events(self.core, self.namespace, "Job", self.name),
+            pod=lambda name: read_events(self.core, self.namespace, "Pod", name),
+        )
+        found = stuck(pods, first_seen, time.monotonic(), self.launcher.patience(), events)
+        if found is not None:
+            self.fail(found.reason, found.message, pod=found.pod)
 
     def start_logs(self) -> None:
         """Follow the pod's log once it runs (kube_logs.py). A thread only reads lines; the

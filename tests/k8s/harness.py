@@ -61,9 +61,12 @@ import queue
 import random
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -77,6 +80,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from .admission import (
+    ENFORCE_LABEL,
+    pod_security_error,
+    quota_error,
+    service_account_error,
+)
 from .faults import CuttingStream, DropMode, Fault, Faults, StreamCut, reset_connection
 
 if TYPE_CHECKING:
@@ -88,9 +97,33 @@ SIMULATE_KEY = "sqlml-test/simulate"
 """Label or annotation whose value picks a simulated failure for a Job's (or Pod's) pods."""
 
 SIMULATIONS = frozenset(
-    {"ImagePullBackOff", "OOMKilled", "DeadlineExceeded", "Unschedulable", "LogRotated"}
+    {
+        "ImagePullBackOff",
+        "OOMKilled",
+        "DeadlineExceeded",
+        "Unschedulable",
+        "LogRotated",
+        "ScaleUp",
+        "NotTriggerScaleUp",
+        "FailedMount",
+    }
 )
 UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+#: cluster-autoscaler's events on a pending pod (core/scaleup/orchestrator: the recorder's
+#: ``TriggeredScaleUp`` "pod triggered scale-up: %v" with ``{group from->to (max: n)}``, and
+#: ``NotTriggerScaleUp`` "pod didn't trigger scale-up …: <reasons>"); both are Normal events.
+AUTOSCALER = "cluster-autoscaler"
+TRIGGERED_SCALE_UP_MESSAGE = "pod triggered scale-up: [{sqlml-test-gpu-pool 0->1 (max: 4)}]"
+NOT_TRIGGERED_SCALE_UP_MESSAGE = (
+    "pod didn't trigger scale-up (it wouldn't fit if a new node is added): "
+    "1 Insufficient nvidia.com/gpu"
+)
+#: The kubelet's FailedMount event while a volume will not mount
+#: (pkg/kubelet/volumemanager/volume_manager.go ``WaitForAttachAndMount``).
+FAILED_MOUNT_MESSAGE = (
+    "Unable to attach or mount volumes: unmounted volumes=[{volume}], "
+    "unattached volumes=[{volume}]: timed out waiting for the condition"
+)
 NODE_NAME = "sqlml-test-node"
 _POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
 _MAX_CONFIG_BYTES = 1024 * 1024
@@ -137,6 +170,8 @@ RESOURCES: dict[tuple[str, str], Resource] = {
         Resource("", "v1", "Pod", "pods", has_status=True),
         Resource("", "v1", "Event", "events"),
         Resource("", "v1", "Namespace", "namespaces", namespaced=False, has_status=True),
+        Resource("", "v1", "ServiceAccount", "serviceaccounts"),
+        Resource("", "v1", "ResourceQuota", "resourcequotas", has_status=True),
         Resource("batch", "v1", "Job", "jobs", has_status=True),
         Resource("coordination.k8s.io", "v1", "Lease", "leases"),
     )
@@ -148,6 +183,8 @@ NAMESPACES = RESOURCES[("", "namespaces")]
 SECRETS = RESOURCES[("", "secrets")]
 CONFIGMAPS = RESOURCES[("", "configmaps")]
 LEASES = RESOURCES[("coordination.k8s.io", "leases")]
+SERVICE_ACCOUNTS = RESOURCES[("", "serviceaccounts")]
+RESOURCE_QUOTAS = RESOURCES[("", "resourcequotas")]
 
 
 class ApiError(Exception):
@@ -1033,17 +1070,9 @@ class Kubelet:
         container = pod["spec"]["containers"][0]
         image = container.get("image", "")
 
-        if sim == "Unschedulable":
-
-            def unschedulable(p: Obj) -> None:
-                p["status"]["phase"] = "Pending"
-                self._condition(p, "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE_MESSAGE)
-
-            self._set_status(run, unschedulable)
-            self.cluster.emit_event(
-                pod, "Warning", "FailedScheduling", UNSCHEDULABLE_MESSAGE, "default-scheduler"
-            )
-            run.waiting_reason = None
+        if sim in ("Unschedulable", "ScaleUp", "NotTriggerScaleUp") and not self._scale_up(
+            run, pod, sim
+        ):
             return
 
         def scheduled(p: Obj) -> None:
@@ -1078,6 +1107,10 @@ class Kubelet:
             "default-scheduler",
         )
 
+        if sim == "FailedMount":
+            self._fail_mount(run, pod)
+            return
+
         if sim == "ImagePullBackOff":
             message = f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull and unpack image "{image}": not found'
             for reason, msg in (
@@ -1103,20 +1136,10 @@ class Kubelet:
                     return
             return
 
-        try:
-            argv, env = self._command(pod, container)
-        except _ConfigError as exc:
-            problem = str(exc)
-            run.waiting_reason = "CreateContainerConfigError"
-            waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": problem}}
-            self._set_status(
-                run,
-                lambda p: p["status"].update(
-                    containerStatuses=self._container_statuses(p, waiting)
-                ),
-            )
-            self.cluster.emit_event(pod, "Warning", "Failed", f"Error: {problem}", "kubelet")
+        resolved = self._resolve_command(run, pod, container)
+        if resolved is None:
             return
+        argv, env = resolved
 
         started_at = _now()
         if sim == "LogRotated":
@@ -1128,12 +1151,12 @@ class Kubelet:
             if sim == "OOMKilled":
                 self._finish(run, 137, "OOMKilled", started_at)
                 return
-            run.stop.wait()  # DeadlineExceeded: "hangs" until the Job controller deletes the pod
+            self._hang(run, pod)  # DeadlineExceeded: until the Job controller deletes the pod
             self._finish(run, 137, "Error", started_at)
             return
 
         workdir = container.get("workingDir")
-        cwd = workdir if workdir and Path(workdir).is_dir() else self.cluster.workdir
+        cwd = workdir if workdir and Path(workdir).is_dir() else self.cluster.pod_dir(run.uid)
         try:
             if not argv:
                 raise OSError(
@@ -1182,6 +1205,90 @@ class Kubelet:
         code = process.returncode
         exit_code = code if code >= 0 else 128 - code
         self._finish(run, exit_code, "Completed" if exit_code == 0 else "Error", started_at)
+
+    # -- simulations of a pod that does not start ----------------------------------------
+
+    def _scale_up(self, run: PodRun, pod: Obj, sim: str) -> bool:
+        """Unschedulable (the scheduler's PodScheduled=False and FailedScheduling), then what
+        a cluster autoscaler says: ``ScaleUp`` announces TriggeredScaleUp and, after
+        ``cluster.scale_up_seconds`` (a node joining), lets the pod be scheduled (True);
+        ``NotTriggerScaleUp`` declines; ``Unschedulable`` has no autoscaler at all."""
+
+        def unschedulable(p: Obj) -> None:
+            p["status"]["phase"] = "Pending"
+            self._condition(p, "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE_MESSAGE)
+
+        run.waiting_reason = None
+        self._set_status(run, unschedulable)
+        self.cluster.emit_event(
+            pod, "Warning", "FailedScheduling", UNSCHEDULABLE_MESSAGE, "default-scheduler"
+        )
+        if sim == "NotTriggerScaleUp":
+            self.cluster.emit_event(
+                pod, "Normal", "NotTriggerScaleUp", NOT_TRIGGERED_SCALE_UP_MESSAGE, AUTOSCALER
+            )
+        if sim != "ScaleUp":
+            return False
+        self.cluster.emit_event(
+            pod, "Normal", "TriggeredScaleUp", TRIGGERED_SCALE_UP_MESSAGE, AUTOSCALER
+        )
+        return not run.stop.wait(self.cluster.scale_up_seconds)
+
+    def _fail_mount(self, run: PodRun, pod: Obj) -> None:
+        """FailedMount: scheduled, the container ``ContainerCreating`` for good, and the
+        kubelet's FailedMount event repeated (aggregated into one, its count rising)."""
+        volumes = [v["name"] for v in pod["spec"].get("volumes") or []]
+        if not volumes:
+            raise ValueError("the FailedMount simulation needs a pod with a volume")
+        message = FAILED_MOUNT_MESSAGE.format(volume=volumes[0])
+        while True:
+            self.cluster.emit_event(pod, "Warning", "FailedMount", message, "kubelet")
+            if run.stop.wait(0.25):
+                return
+
+    def _resolve_command(
+        self, run: PodRun, pod: Obj, container: Obj
+    ) -> tuple[list[str], dict[str, str]] | None:
+        """argv and env; while a referenced Secret or ConfigMap is missing the container
+        waits in CreateContainerConfigError and the kubelet retries on its next pod sync
+        (pkg/kubelet/kuberuntime/kuberuntime_container.go ``startContainer``), so creating
+        the Secret later starts the container. None when the pod is deleted meanwhile."""
+        while True:
+            try:
+                return self._command(pod, container)
+            except _ConfigError as exc:
+                problem = str(exc)
+            if run.waiting_reason != "CreateContainerConfigError":
+                run.waiting_reason = "CreateContainerConfigError"
+                self._set_status(run, self._waiting("CreateContainerConfigError", problem))
+            self.cluster.emit_event(pod, "Warning", "Failed", f"Error: {problem}", "kubelet")
+            if run.stop.wait(self.cluster.kubelet_retry_seconds):
+                return None
+
+    def _waiting(self, reason: str, message: str) -> Callable[[Obj], None]:
+        """A status edit: the container waiting for ``reason``."""
+        waiting = {"waiting": {"reason": reason, "message": message}}
+
+        def edit(p: Obj) -> None:
+            p["status"]["containerStatuses"] = self._container_statuses(p, waiting)
+
+        return edit
+
+    def _hang(self, run: PodRun, pod: Obj) -> None:
+        """A container that never ends by itself (the DeadlineExceeded simulation): only
+        the Job's ``activeDeadlineSeconds`` stops it. A Job without one would hang for ever,
+        as a hung training does; the harness gives up after ``cluster.hang_limit`` seconds
+        and fails the test, rather than inventing a deadline."""
+        if run.stop.wait(self.cluster.hang_limit):
+            return
+        owner = _controller_uid(pod)
+        job = self.cluster.controller._job_by_uid(run.namespace, owner) if owner else None
+        deadline = (job or {}).get("spec", {}).get("activeDeadlineSeconds")
+        self.cluster.errors.append(
+            f"pod {run.namespace}/{run.name} simulates DeadlineExceeded, but no "
+            f"activeDeadlineSeconds ended it (its Job's: {deadline}); the harness killed it "
+            f"after hang_limit={self.cluster.hang_limit}s"
+        )
 
     def _mark_running(self, run: PodRun, started_at: str) -> None:
         def running(p: Obj) -> None:
@@ -1270,11 +1377,16 @@ class Kubelet:
             if container.get("command")
             else []
         )
-        env = dict(os.environ)
+        # A container's environment: the image's ENV, the runtime's HOSTNAME (and HOME when
+        # the image sets none), the service links of the ``kubernetes`` Service, then the
+        # manifest's env — never the test process's own environment.
+        env = dict(self.cluster.image_env)
+        env.setdefault("HOME", self.cluster.home)
         env.update(
             HOSTNAME=pod["metadata"]["name"],
             KUBERNETES_SERVICE_HOST="127.0.0.1",
             KUBERNETES_SERVICE_PORT=str(self.cluster.port),
+            KUBERNETES_SERVICE_PORT_HTTPS=str(self.cluster.port),
         )
         env.update(defined)
         return argv, env
@@ -1355,6 +1467,8 @@ class _JobTrack:
     failed: set[str] = field(default_factory=set)
     started: float | None = None
     finished: float | None = None
+    create_failures: int = 0
+    next_create: float = 0.0
 
 
 def _condition_true(obj: Obj, kind: str) -> bool:
@@ -1475,8 +1589,6 @@ class JobController:
         parallelism = spec.get("parallelism", 1)
         backoff_limit = spec.get("backoffLimit", 6)
         deadline = spec.get("activeDeadlineSeconds")
-        if deadline is None and self.cluster.simulation_for_job(job) == "DeadlineExceeded":
-            deadline = 0
         suspended = bool(spec.get("suspend"))
         now = time.monotonic()
         first = track.started is None
@@ -1509,10 +1621,11 @@ class JobController:
                 if finish is not None and finish[0] == "Failed":
                     track.failed.add(pod["metadata"]["uid"])
             active = []
-        else:
+        elif now >= track.next_create:  # after a failed create: the sync's rate-limited requeue
             want = min(parallelism, completions - len(track.succeeded)) - len(active)
             for _ in range(max(want, 0)):
-                self._create_pod(job)
+                if not self._create_pod(job, track, now):
+                    break
                 created += 1
 
         def stamp(kind: str, reason: str, message: str) -> Obj:
@@ -1570,7 +1683,14 @@ class JobController:
         with contextlib.suppress(ApiError):
             self.store.mutate(JOBS, namespace, name, update)
 
-    def _create_pod(self, job: Obj) -> None:
+    def _create_pod(self, job: Obj, track: _JobTrack, now: float) -> bool:
+        """Create one pod from the template; False when the API server refuses it.
+
+        A refusal (admission: a missing ServiceAccount, Pod Security, a quota) leaves no pod,
+        only the Warning ``FailedCreate`` event "Error creating: <the API error>" on the Job
+        (controller_utils.go ``RealPodControl.createPods``); the sync returns the error and
+        the Job is requeued rate-limited (job_controller.go: DefaultJobApiBackOff 1 s,
+        doubling to MaxJobApiBackOff 60 s; here 0.2 s doubling to 2 s)."""
         meta, template = job["metadata"], job["spec"]["template"]
         tmeta = copy.deepcopy(template.get("metadata") or {})
         annotations = tmeta.get("annotations") or {}
@@ -1601,7 +1721,20 @@ class JobController:
         }
         if not annotations:
             del pod["metadata"]["annotations"]
-        created = self.cluster.create_object(PODS, pod)
+        try:
+            created = self.cluster.create_object(PODS, pod)
+        except ApiError as refused:
+            self.cluster.emit_event(
+                job,
+                "Warning",
+                "FailedCreate",
+                f"Error creating: {refused.message}",
+                "job-controller",
+            )
+            track.next_create = now + min(0.2 * 2**track.create_failures, 2.0)
+            track.create_failures += 1
+            return False
+        track.create_failures = 0
         self.cluster.emit_event(
             job,
             "Normal",
@@ -1609,6 +1742,7 @@ class JobController:
             f"Created pod: {created['metadata']['name']}",
             "job-controller",
         )
+        return True
 
     def _finish_foreground_or_orphan(self, job: Obj) -> None:
         """Finalizers ``orphan`` / ``foregroundDeletion``: handle dependents, then remove the Job."""
@@ -2176,13 +2310,26 @@ class KubernetesTestCluster:
         grace_period_cap: float = 1.0,
         workdir: str | os.PathLike[str] | None = None,
         strict_namespaces: bool = False,
+        pod_security: str | None = "restricted",
+        image_env: Mapping[str, str] | None = None,
+        scale_up_seconds: float = 2.0,
+        kubelet_retry_seconds: float = 0.2,
+        hang_limit: float = 60.0,
         watch_history_seconds: float | None = 2.0,
         watch_history_events: int | None = None,
         lease_renew_seconds: float | None = 0.5,
     ) -> None:
         """``grace_period_cap`` bounds the SIGTERM->SIGKILL wait (real default: 30 s) to keep
-        tests fast; ``workdir`` is the containers' cwd (default: this process's);
-        ``strict_namespaces`` makes creates in unknown namespaces 404 as on a real cluster.
+        tests fast; ``workdir`` is the image's WORKDIR, the containers' cwd (default: a
+        fresh directory per pod, never the test's cwd); ``strict_namespaces`` makes creates
+        in unknown namespaces 404 as on a real cluster; ``pod_security`` is the Pod
+        Security level the ``default`` namespace enforces (its
+        ``pod-security.kubernetes.io/enforce`` label; None: none); ``image_env`` is what
+        every image's ENV declares (default :func:`image_env`: a PATH and nothing of this
+        process's environment); ``scale_up_seconds`` is how long the ScaleUp simulation's
+        node takes to join; ``kubelet_retry_seconds`` how soon the kubelet retries a
+        container it could not create; ``hang_limit`` how long a simulated hung container
+        may hang without a deadline before the harness kills it and fails the test.
 
         ``watch_history_seconds`` / ``watch_history_events`` bound the history watches resume
         from (:class:`Store`; None: unbounded). A real cluster keeps minutes of it; tests keep
@@ -2193,6 +2340,15 @@ class KubernetesTestCluster:
         self.grace_period_cap = grace_period_cap
         self.workdir = str(workdir) if workdir is not None else None
         self.strict_namespaces = strict_namespaces
+        self.image_env = dict(image_env if image_env is not None else image_env_for())
+        self.scale_up_seconds = scale_up_seconds
+        self.kubelet_retry_seconds = kubelet_retry_seconds
+        self.hang_limit = hang_limit
+        self._scratch = Path(tempfile.mkdtemp(prefix="sqlml-k8s-"))
+        self.home = str(self._scratch / "home")
+        Path(self.home).mkdir()
+        self._event_names: dict[tuple[str, ...], str] = {}
+        self._similar_events: dict[tuple[str, ...], set[str]] = {}
         self.store = Store(watch_history_seconds, watch_history_events)
         self.faults = Faults()
         self.lease_renew_seconds = lease_renew_seconds
@@ -2207,7 +2363,8 @@ class KubernetesTestCluster:
         self._server: _Server | None = None
         self._serve_thread: threading.Thread | None = None
         for ns in ("default", "kube-system"):
-            self.create_object(NAMESPACES, {"metadata": {"name": ns}})
+            labels = {ENFORCE_LABEL: pod_security} if ns == "default" and pod_security else {}
+            self.create_object(NAMESPACES, {"metadata": {"name": ns, "labels": labels}})
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -2271,6 +2428,7 @@ class KubernetesTestCluster:
             self._server.server_close()
         if self.controller.thread.is_alive():
             self.controller.thread.join(timeout=5)
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> KubernetesTestCluster:
         return self.start()
@@ -2281,6 +2439,15 @@ class KubernetesTestCluster:
             raise AssertionError(
                 "errors inside the test Kubernetes cluster:\n" + "\n".join(self.errors)
             )
+
+    def pod_dir(self, uid: str) -> str:
+        """A fresh working directory for one pod's container (the image's WORKDIR when
+        ``workdir`` is set): a container never starts in the test's own cwd."""
+        if self.workdir is not None:
+            return self.workdir
+        path = self._scratch / "pods" / uid
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
 
     def record_error(self, where: str) -> None:
         """Keep a harness-internal traceback; the test fails at exit rather than silently."""
@@ -2408,9 +2575,45 @@ class KubernetesTestCluster:
             meta["generation"] = 1
         self._default(res, obj)
         _validate(res, obj)
+        if res is PODS:
+            self._admit_pod(obj)
         if dry_run:
             return obj
-        return self.store.create(res, obj)
+        created = self.store.create(res, obj)
+        if res is NAMESPACES:  # the serviceaccounts controller gives each namespace its default
+            self.create_object(
+                SERVICE_ACCOUNTS, {"metadata": {"name": "default", "namespace": meta["name"]}}
+            )
+        return created
+
+    def _admit_pod(self, pod: Obj) -> None:
+        """The admission plugins a pod passes before it is stored (``tests/k8s/admission.py``):
+        ServiceAccount, PodSecurity, ResourceQuota, in the API server's plugin order. A
+        refusal is 403 Forbidden, ``pods "<name>" is forbidden: …`` (``admission.NewForbidden``)."""
+        meta = pod["metadata"]
+        namespace = meta["namespace"]
+        ns = self.store.get(NAMESPACES, "", namespace) or {}
+        with self.store.cond:  # one decision against one state, as the quota plugin's CAS
+            problem = (
+                service_account_error(
+                    namespace,
+                    pod,
+                    lambda name: self.store.get(SERVICE_ACCOUNTS, namespace, name) is not None,
+                )
+                or pod_security_error((ns.get("metadata") or {}).get("labels") or {}, pod)
+                or quota_error(
+                    pod,
+                    self.store.select(RESOURCE_QUOTAS, namespace),
+                    self.store.select(PODS, namespace),
+                )
+            )
+        if problem is not None:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'pods "{meta["name"]}" is forbidden: {problem}',
+                {"name": meta["name"], "kind": "pods"},
+            )
 
     def _default(self, res: Resource, obj: Obj) -> None:
         """API-server defaulting that code under test may rely on (or trip over)."""
@@ -2668,10 +2871,35 @@ class KubernetesTestCluster:
     def emit_event(
         self, involved: Obj, kind: str, reason: str, message: str, component: str
     ) -> None:
-        """A core/v1 Event like the scheduler, kubelet and job controller write."""
+        """A core/v1 Event like the scheduler, kubelet and job controller write.
+
+        The same event again (object, type, reason, message, source) updates the first
+        one's ``count`` and ``lastTimestamp`` instead, and past 10 similar events (the
+        same but for the message) they are combined into one "(combined from similar
+        events): <message>", as client-go's EventCorrelator does
+        (tools/record/events_cache.go ``EventAggregator``, ``eventObserve``)."""
         meta = involved["metadata"]
         now = _now()
-        event = {
+        similar = (meta["uid"], kind, reason, component)
+        messages = self._similar_events.setdefault(similar, set())
+        if message not in messages and len(messages) >= 10:
+            key: tuple[str, ...] = (*similar, "(combined)")
+            message = f"(combined from similar events): {message}"
+        else:
+            messages.add(message)
+            key = (*similar, message)
+        seen = self._event_names.get(key)
+        if seen is not None:
+
+            def again(event: Obj) -> None:
+                event["count"] = int(event.get("count") or 1) + 1
+                event["lastTimestamp"] = now
+                event["message"] = message
+
+            with contextlib.suppress(ApiError):
+                self.store.mutate(EVENTS, meta["namespace"], seen, again)
+                return
+        event: Obj = {
             "metadata": {
                 "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
                 "namespace": meta["namespace"],
@@ -2694,6 +2922,7 @@ class KubernetesTestCluster:
         }
         with contextlib.suppress(ApiError):
             self.create_object(EVENTS, event)
+            self._event_names[key] = event["metadata"]["name"]
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -2818,10 +3047,25 @@ class _DryRun(Exception):
         self.obj = obj
 
 
+def image_env_for(*, checkout: bool = False) -> dict[str, str]:
+    """What an image's ENV gives every container: a PATH on which this test run's
+    interpreter comes first (the image's ``python``), and with ``checkout`` a PYTHONPATH
+    naming this repository (an image with the package installed). Nothing else of the test
+    process's environment reaches a container: the opt-in is this explicit."""
+    env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), *_IMAGE_PATH])}
+    if checkout:
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    return env
+
+
+_IMAGE_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
 @pytest.fixture
 def k8s_cluster() -> Iterator[KubernetesTestCluster]:
-    """A fresh loopback cluster per test; import this fixture where it is needed."""
-    with KubernetesTestCluster() as cluster:
+    """A fresh loopback cluster per test, its ``default`` namespace enforcing Pod Security
+    ``restricted``, its images holding this checkout; import this fixture where needed."""
+    with KubernetesTestCluster(image_env=image_env_for(checkout=True)) as cluster:
         yield cluster
 
 

@@ -61,6 +61,7 @@ def job_manifest(
         "name": "main",
         "image": "sqlml/step:test",
         "command": [sys.executable, "-c", code],
+        "securityContext": RESTRICTED_CONTAINER,
     }
     if env is not None:
         container["env"] = env
@@ -71,9 +72,20 @@ def job_manifest(
         "spec": {
             "backoffLimit": 0,
             **spec,
-            "template": {"spec": {"restartPolicy": "Never", "containers": [container]}},
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "securityContext": RESTRICTED_POD,
+                    "containers": [container],
+                }
+            },
         },
     }
+
+
+#: What the fixture's ``default`` namespace (Pod Security ``restricted``) asks of a pod.
+RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
 def wait_for_job(batch: client.BatchV1Api, name: str, timeout: int = 5) -> client.V1Job:
@@ -394,28 +406,48 @@ def test_simulated_unschedulable(
     assert log_error.value.status == 400
 
 
-@pytest.mark.parametrize("deadline", [None, 1])
 def test_simulated_deadline_exceeded(
-    deadline: int | None,
-    k8s_cluster: KubernetesTestCluster,
-    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
 ) -> None:
-    """DeadlineExceeded: at ``activeDeadlineSeconds`` (or at once), Failed and the pod removed."""
+    """DeadlineExceeded: the container hangs; at ``activeDeadlineSeconds`` the Job is Failed
+    with the controller's reason and message, and its pod removed."""
     batch, core = api
-    spec = {} if deadline is None else {"activeDeadlineSeconds": deadline}
     batch.create_namespaced_job(
-        NS, job_manifest("slow", "pass", labels={SIMULATE_KEY: "DeadlineExceeded"}, **spec)
+        NS,
+        job_manifest(
+            "slow", "pass", labels={SIMULATE_KEY: "DeadlineExceeded"}, activeDeadlineSeconds=1
+        ),
     )
     started = time.monotonic()
     job = wait_for_job(batch, "slow")
-    elapsed = time.monotonic() - started
     assert (terminal_condition(job).type, terminal_condition(job).reason) == (
         "Failed",
         "DeadlineExceeded",
     )
-    assert elapsed >= (deadline or 0)
+    assert terminal_condition(job).message == "Job was active longer than specified deadline"
+    assert time.monotonic() - started >= 1
     assert job.status.failed == 1 and job.status.active is None
     k8s_cluster.wait_for(lambda: not job_pods(core, "slow"))
+
+
+def test_a_hung_container_without_a_deadline_hangs_and_fails_the_test() -> None:
+    """``DeadlineExceeded`` exists only where the Job sets ``activeDeadlineSeconds``
+    (job_controller.go ``pastActiveDeadline``); without one the hung container keeps
+    running, as a hung training would. The harness does not invent a deadline: it kills
+    the container after ``hang_limit`` and records an error that fails the test."""
+    cluster = KubernetesTestCluster(hang_limit=0.5).start()
+    try:
+        with cluster.api_client() as api_client:
+            batch = client.BatchV1Api(api_client)
+            batch.create_namespaced_job(
+                NS, job_manifest("hung", "pass", labels={SIMULATE_KEY: "DeadlineExceeded"})
+            )
+            cluster.wait_for(lambda: cluster.errors)
+            job = batch.read_namespaced_job("hung", NS)
+            assert not any(c.reason == "DeadlineExceeded" for c in job.status.conditions or [])
+    finally:
+        cluster.close()
+    assert "no activeDeadlineSeconds ended it" in cluster.errors[0]
 
 
 def test_real_active_deadline_kills_a_running_process(
@@ -548,3 +580,281 @@ def test_kubeconfig_loads_into_the_official_client(
     with kubernetes.config.new_client_from_config(config_file=str(path)) as api_client:
         assert client.VersionApi(api_client).get_code().git_version.endswith("sqlml-test")
         assert client.CoreV1Api(api_client).list_namespaced_pod(NS).items == []
+
+
+# -- admission: pods the API server refuses ---------------------------------------------------
+
+
+def failed_creates(k8s_cluster: KubernetesTestCluster, job: str) -> list[dict[str, Any]]:
+    """The Job controller's FailedCreate events on a Job (one per message: each retry
+    names a new pod)."""
+    return [e for e in k8s_cluster.events(involved_name=job) if e["reason"] == "FailedCreate"]
+
+
+def test_a_missing_service_account_leaves_only_a_failed_create_event(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """The ServiceAccount admission plugin refuses a pod naming an account that does not
+    exist (plugin/pkg/admission/serviceaccount/admission.go: "error looking up service
+    account <ns>/<name>: serviceaccount "<name>" not found", wrapped by
+    admission.NewForbidden). The Job controller only records it: a Warning FailedCreate
+    "Error creating: <err>" on the Job (controller_utils.go createPods), no pod, no Job
+    condition, and it retries with backoff, so the account appearing later unblocks it."""
+    batch, core = api
+    assert core.read_namespaced_service_account("default", NS).metadata.name == "default"
+    manifest = job_manifest("sa", "print('ran')")
+    manifest["spec"]["template"]["spec"]["serviceAccountName"] = "sqlml-steps"
+    batch.create_namespaced_job(NS, manifest)
+    event = k8s_cluster.wait_for(lambda: failed_creates(k8s_cluster, "sa"))[0]
+    assert event["type"] == "Warning" and event["source"] == {"component": "job-controller"}
+    assert event["message"].startswith('Error creating: pods "sa-')
+    assert event["message"].endswith(
+        "is forbidden: error looking up service account default/sqlml-steps: "
+        'serviceaccount "sqlml-steps" not found'
+    )
+    k8s_cluster.wait_for(lambda: len(failed_creates(k8s_cluster, "sa")) >= 3)  # retried
+    job = batch.read_namespaced_job("sa", NS)
+    assert not job_pods(core, "sa") and job.status.active is None and not job.status.conditions
+
+    core.create_namespaced_service_account(NS, {"metadata": {"name": "sqlml-steps"}})
+    assert terminal_condition(wait_for_job(batch, "sa")).type == "Complete"
+
+
+#: The message of the Pod Security docs' own example (a container with no securityContext
+#: in a namespace enforcing restricted: pod-security-admission.md, "Pod Security levels").
+UNRESTRICTED = (
+    'violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container '
+    '"main" must set securityContext.allowPrivilegeEscalation=false), unrestricted '
+    'capabilities (container "main" must set securityContext.capabilities.drop=["ALL"]), '
+    'runAsNonRoot != true (pod or container "main" must set securityContext.runAsNonRoot=true), '
+    'seccompProfile (pod or container "main" must set securityContext.seccompProfile.type to '
+    '"RuntimeDefault" or "Localhost")'
+)
+
+
+def relaxed(pod: dict[str, Any] | None = None, **container: Any) -> dict[str, Any]:
+    """A pod spec that passes ``restricted`` except for what is given."""
+    return {
+        "restartPolicy": "Never",
+        "securityContext": {**RESTRICTED_POD, **(pod or {})},
+        "containers": [
+            {
+                "name": "main",
+                "image": "sqlml/step:test",
+                "command": [sys.executable, "-c", "pass"],
+                "securityContext": {**RESTRICTED_CONTAINER, **container},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "violations"),
+    [
+        # check_*.go in pod-security-admission/policy, in the registry's order
+        ({"restartPolicy": "Never", "containers": [{"name": "main", "image": "i", "command": ["x"]}]}, UNRESTRICTED.split(": ", 1)[1]),
+        (relaxed(), None),
+        (relaxed({"runAsNonRoot": False}), 'runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)'),
+        (relaxed({"runAsUser": 0}), "runAsUser=0 (pod must not set runAsUser=0)"),
+        (relaxed(allowPrivilegeEscalation=True), 'allowPrivilegeEscalation != false (container "main" must set securityContext.allowPrivilegeEscalation=false)'),
+        (relaxed(privileged=True), 'privileged (container "main" must not set securityContext.privileged=true)'),
+        (relaxed({"seccompProfile": {"type": "Unconfined"}}), 'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")'),
+        (relaxed(capabilities={"drop": ["ALL"], "add": ["SYS_ADMIN"]}), 'unrestricted capabilities (container "main" must not include "SYS_ADMIN" in securityContext.capabilities.add)'),
+        (relaxed(capabilities={"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}), None),
+        ({**relaxed(), "hostNetwork": True, "volumes": [{"name": "host", "hostPath": {"path": "/"}}, {"name": "ok", "emptyDir": {}}]},
+         'host namespaces (hostNetwork), restricted volume types (volume "host" uses restricted volume type "hostPath")'),
+    ],
+)  # fmt: skip
+def test_pod_security_restricted_is_enforced_on_pods_with_the_upstream_message(
+    spec: dict[str, Any],
+    violations: str | None,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """A namespace labelled ``pod-security.kubernetes.io/enforce=restricted`` (the fixture's
+    ``default``) refuses a violating pod with 403 and ``violates PodSecurity
+    "restricted:latest": <reason> (<detail>), …`` (admission.go EvaluatePod,
+    policy/checks.go ForbiddenDetail); a namespace without the label admits it."""
+    _, core = api
+    labels = core.read_namespace(NS).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    pod = {"metadata": {"name": "p"}, "spec": spec}
+    if violations is None:
+        core.create_namespaced_pod(NS, pod, dry_run="All")
+    else:
+        with pytest.raises(ApiException) as refused:
+            core.create_namespaced_pod(NS, pod, dry_run="All")
+        body = json.loads(refused.value.body)
+        assert (refused.value.status, body["reason"]) == (403, "Forbidden")
+        assert body["message"] == (
+            f'pods "p" is forbidden: violates PodSecurity "restricted:latest": {violations}'
+        )
+    core.create_namespace({"metadata": {"name": "open"}})
+    core.create_namespaced_pod("open", pod, dry_run="All")
+
+
+def test_pod_security_refuses_a_jobs_pods_not_the_job(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Enforcement applies to pods only (pod-security-admission.md, "Workload resources and
+    Pod templates"): the Job is created, its pods are refused, FailedCreate says why."""
+    batch, core = api
+    manifest = job_manifest("psa", "pass")
+    manifest["spec"]["template"]["spec"]["containers"][0].pop("securityContext")
+    manifest["spec"]["template"]["spec"].pop("securityContext")
+    batch.create_namespaced_job(NS, manifest)
+    event = k8s_cluster.wait_for(lambda: failed_creates(k8s_cluster, "psa"))[0]
+    assert event["message"].endswith(f"is forbidden: {UNRESTRICTED}")
+    assert not job_pods(core, "psa")
+
+
+def test_a_quota_refuses_pods_past_its_hard_limits_until_usage_drops(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """ResourceQuota admission (plugin/pkg/admission/resourcequota/controller.go): "exceeded
+    quota: <name>, requested: …, used: …, limited: …" for the exceeded resources only, and
+    "failed quota: <name>: must specify …" for an unset constrained compute resource. The
+    Job controller's retries create the pod once the first pod's usage is released."""
+    batch, core = api
+    core.create_namespaced_resource_quota(
+        NS, {"metadata": {"name": "gpu"}, "spec": {"hard": {"requests.nvidia.com/gpu": "1"}}}
+    )
+
+    def gpu_job(name: str, code: str) -> dict[str, Any]:
+        manifest = job_manifest(name, code)
+        container = manifest["spec"]["template"]["spec"]["containers"][0]
+        container["resources"] = {"limits": {"nvidia.com/gpu": "1"}}
+        return manifest
+
+    batch.create_namespaced_job(NS, gpu_job("first", "import time; time.sleep(1.5)"))
+    k8s_cluster.wait_for(lambda: job_pods(core, "first"))
+    batch.create_namespaced_job(NS, gpu_job("second", "pass"))
+    event = k8s_cluster.wait_for(lambda: failed_creates(k8s_cluster, "second"))[0]
+    assert event["message"].endswith(
+        "is forbidden: exceeded quota: gpu, requested: requests.nvidia.com/gpu=1, "
+        "used: requests.nvidia.com/gpu=1, limited: requests.nvidia.com/gpu=1"
+    )
+    assert not job_pods(core, "second")
+    assert terminal_condition(wait_for_job(batch, "second", timeout=10)).type == "Complete"
+
+    core.create_namespaced_resource_quota(
+        NS, {"metadata": {"name": "memory"}, "spec": {"hard": {"limits.memory": "1Gi"}}}
+    )
+    with pytest.raises(ApiException) as unset:
+        core.create_namespaced_pod(NS, {"metadata": {"name": "p"}, "spec": relaxed()})
+    assert json.loads(unset.value.body)["message"] == (
+        'pods "p" is forbidden: failed quota: memory: must specify limits.memory for: main'
+    )
+
+
+# -- the kubelet: a container's environment, pods that do not start ---------------------------
+
+
+def test_a_container_sees_its_image_env_and_manifest_env_only(
+    k8s_cluster: KubernetesTestCluster,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Like a container runtime: the image's ENV (the fixture's: PATH and PYTHONPATH), HOME,
+    HOSTNAME, the ``kubernetes`` Service's variables and the manifest's env — nothing of
+    the test process's environment; the cwd is ``workingDir`` or a fresh directory."""
+    batch, _ = api
+    monkeypatch.setenv("SQLML_LEAK", "from the test process")
+    code = (
+        "import json, os; print(json.dumps({'env': sorted(os.environ), 'cwd': os.getcwd(), "
+        "'files': os.listdir()}))"
+    )
+    batch.create_namespaced_job(NS, job_manifest("env", code, env=[{"name": "MINE", "value": "1"}]))
+    wait_for_job(batch, "env")
+    (pod,) = k8s_cluster.pods()
+    seen = json.loads(k8s_cluster.pod_log(pod["metadata"]["name"]))
+    assert set(seen["env"]) - {"LC_CTYPE"} == {  # LC_CTYPE: Python's own C-locale coercion
+        "PATH", "PYTHONPATH", "HOME", "HOSTNAME", "KUBERNETES_SERVICE_HOST",
+        "KUBERNETES_SERVICE_PORT", "KUBERNETES_SERVICE_PORT_HTTPS", "MINE",
+    }  # fmt: skip
+    assert seen["cwd"] != str(Path.cwd()) and seen["files"] == []
+
+
+def test_simulated_scale_up_then_scheduled_or_not_triggered(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """ScaleUp: Unschedulable with cluster-autoscaler's TriggeredScaleUp event on the pod,
+    then (a node joined) scheduled and run. NotTriggerScaleUp: the autoscaler declines and
+    the pod stays Unschedulable. Both are Normal events from "cluster-autoscaler"
+    (core/scaleup/orchestrator/orchestrator.go)."""
+    batch, core = api
+    batch.create_namespaced_job(NS, job_manifest("grow", "pass", labels={SIMULATE_KEY: "ScaleUp"}))
+    batch.create_namespaced_job(
+        NS, job_manifest("full", "pass", labels={SIMULATE_KEY: "NotTriggerScaleUp"})
+    )
+
+    def pod_events(job: str) -> dict[str, dict[str, Any]]:
+        pods = job_pods(core, job)
+        events = k8s_cluster.events(involved_name=pods[0].metadata.name) if pods else []
+        return {e["reason"]: e for e in events}
+
+    grow = k8s_cluster.wait_for(lambda: pod_events("grow").get("TriggeredScaleUp"))
+    assert (grow["type"], grow["source"]["component"]) == ("Normal", "cluster-autoscaler")
+    assert grow["message"].startswith("pod triggered scale-up: [{")
+    (pending,) = job_pods(core, "grow")
+    assert pending.status.phase == "Pending" and pending.spec.node_name is None
+    assert terminal_condition(wait_for_job(batch, "grow", timeout=10)).type == "Complete"
+    assert {"FailedScheduling", "TriggeredScaleUp", "Scheduled"} <= set(pod_events("grow"))
+
+    declined = k8s_cluster.wait_for(lambda: pod_events("full").get("NotTriggerScaleUp"))
+    assert declined["message"].startswith("pod didn't trigger scale-up")
+    (full,) = job_pods(core, "full")
+    assert full.status.conditions[0].reason == "Unschedulable"
+
+
+def test_simulated_failed_mount_keeps_the_container_creating(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """FailedMount: scheduled, the container waits ``ContainerCreating`` and the kubelet
+    repeats its FailedMount event (volume_manager.go WaitForAttachAndMount)."""
+    batch, core = api
+    manifest = job_manifest("mount", "pass", labels={SIMULATE_KEY: "FailedMount"})
+    pod_spec = manifest["spec"]["template"]["spec"]
+    pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "c"}}]
+
+    batch.create_namespaced_job(NS, manifest)
+
+    def mount_events() -> list[dict[str, Any]]:
+        pods = job_pods(core, "mount")
+        events = k8s_cluster.events(involved_name=pods[0].metadata.name) if pods else []
+        return [e for e in events if e["reason"] == "FailedMount" and e["count"] >= 2]
+
+    (event,) = k8s_cluster.wait_for(mount_events)
+    assert event["message"] == (
+        "Unable to attach or mount volumes: unmounted volumes=[data], unattached "
+        "volumes=[data]: timed out waiting for the condition"
+    )
+    (pod,) = job_pods(core, "mount")
+    assert pod.status.phase == "Pending"
+    assert pod.status.container_statuses[0].state.waiting.reason == "ContainerCreating"
+
+
+def test_create_container_config_error_is_retried_until_the_secret_exists(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """A missing Secret is ``CreateContainerConfigError``, which the kubelet retries on each
+    pod sync (kuberuntime_container.go startContainer): the Secret created later (an
+    ExternalSecrets sync) starts the container."""
+    batch, core = api
+    env = [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "late", "key": "token"}}}]
+    batch.create_namespaced_job(
+        NS, job_manifest("late", "import os; print(os.environ['TOKEN'])", env=env)
+    )
+
+    def waiting_reason() -> str | None:
+        pods = job_pods(core, "late")
+        statuses = pods[0].status.container_statuses if pods else None
+        waiting = statuses[0].state.waiting if statuses else None
+        return waiting.reason if waiting else None
+
+    k8s_cluster.wait_for(lambda: waiting_reason() == "CreateContainerConfigError")
+    time.sleep(0.5)
+    assert waiting_reason() == "CreateContainerConfigError"
+    core.create_namespaced_secret(NS, {"metadata": {"name": "late"}, "stringData": {"token": "t"}})
+    assert terminal_condition(wait_for_job(batch, "late")).type == "Complete"
+    (pod,) = job_pods(core, "late")
+    assert pod_log(core, pod.metadata.name, NS) == "t\n"

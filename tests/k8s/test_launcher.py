@@ -119,7 +119,6 @@ def test_a_deep_learning_statement_runs_unchanged_as_a_job(
     [
         ("ImagePullBackOff", "ImagePullBackOff"),
         ("OOMKilled", "OOMKilled with exit code 137"),
-        ("DeadlineExceeded", "DeadlineExceeded"),
         ("Unschedulable", "Insufficient nvidia.com/gpu"),
     ],
 )
