@@ -976,14 +976,14 @@ class Kubelet:
         """A new pod was created: schedule it and run it in its own thread."""
         meta = pod["metadata"]
         run = PodRun(meta["namespace"], meta["name"], meta["uid"])
-        with self.lock:
+        with self.lock:  # started under the lock: shutdown never sees an unstarted thread
             if run.uid in self.runs:
                 return
             self.runs[run.uid] = run
-        run.thread = threading.Thread(
-            target=self._guarded, args=(run, pod), name=f"kubelet-{run.name}", daemon=True
-        )
-        run.thread.start()
+            run.thread = threading.Thread(
+                target=self._guarded, args=(run, pod), name=f"kubelet-{run.name}", daemon=True
+            )
+            run.thread.start()
 
     def _guarded(self, run: PodRun, pod: Obj) -> None:
         try:
@@ -1516,7 +1516,7 @@ def _validate_policy_rule(
             )
         for j, pattern in enumerate(patterns):
             kind = str(pattern.get("type") or "")
-            if (msg := _qualified_key_errors(kind)) is not None:
+            if (msg := _qualified_name_error(kind)) is not None:
                 errors.append((f"{cpath}[{j}].type", f"Invalid value: {_go_value(kind)}: {msg}"))
             status = pattern.get("status") or ""
             if not status:
@@ -1535,6 +1535,26 @@ def _validate_policy_rule(
             (path, "Invalid value: specifying one of OnExitCodes and OnPodConditions is required")
         )
     return errors
+
+
+def _qualified_name_error(name: str) -> str | None:
+    """apimachinery's ``IsQualifiedName``, worded as it words each problem."""
+    prefix, slash, part = name.rpartition("/")
+    if slash and not prefix:
+        return "prefix part must be non-empty"
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return f"prefix part {_SUBDOMAIN_MSG}"
+    if not part:
+        return "name part must be non-empty"
+    if len(part) > 63:
+        return "name part must be no more than 63 characters"
+    if not _QUALIFIED_NAME.match(part):
+        return (
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+            "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+            "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+        )
+    return None
 
 
 def _validate_on_exit_codes(
