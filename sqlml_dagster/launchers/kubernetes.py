@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from ..contract import StepSpec, allowed_images_from_env, error_uri, image_allowed
 from ..settings import settings_from_env
+from . import kube_pods
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ MANAGED_BY = "sqlml-dagster"
 DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
 #: The non-root user (and group) that Dockerfile creates; steps run as it by default.
 RUNTIME_UID = 10001
+#: The name of a step pod's one container (podFailurePolicy rules name it).
+STEP_CONTAINER = "step"
 
 
 #: Waiting reasons of a container that will never start by itself.
@@ -113,7 +116,23 @@ class KubernetesSettings(BaseModel):
     allow_privilege_escalation: bool = Field(
         default=False, description="Let the step gain privileges; true relaxes `restricted`."
     )
-    backoff_limit: int = Field(default=0, description="Job retries before it fails.")
+    backoff_limit: int = Field(
+        default=0,
+        description="Failed pods a Job retries before it fails; pods the cluster evicted or "
+        "preempted do not count under the default pod_failure_policy.",
+    )
+    pod_failure_policy: dict[str, Any] | None = Field(
+        default_factory=lambda: kube_pods.default_pod_failure_policy(STEP_CONTAINER),
+        description="The Jobs' podFailurePolicy (Kubernetes' own shape). The default fails a "
+        "Job at once when the runtime exits with its user-error code (65) and replaces pods "
+        "the cluster evicted or preempted (DisruptionTarget) without counting them against "
+        "backoff_limit; null: none, every failed pod counts.",
+    )
+    max_disruptions: int | None = Field(
+        default=3,
+        description="How many of a step's pods may be evicted or preempted (and replaced) "
+        "before the step fails with the last one's reason; null: no limit.",
+    )
     active_deadline_seconds: int | None = Field(
         default=None, description="Longest a step's Job may run."
     )
@@ -204,7 +223,7 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
         if version is not None:
             annotations["sqlml/model-version"] = str(version)
         container: dict[str, Any] = {
-            "name": "step",
+            "name": STEP_CONTAINER,
             "image": self.image_for(spec),
             "command": [self.python, "-m", RUNTIME_MODULE, spec_uri],
             "env": [
@@ -250,6 +269,8 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             "backoffLimit": self.backoff_limit,
             "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
         }
+        if self.pod_failure_policy is not None:
+            job_spec["podFailurePolicy"] = self.pod_failure_policy
         if self.active_deadline_seconds is not None:
             job_spec["activeDeadlineSeconds"] = self.active_deadline_seconds
         if self.ttl_seconds_after_finished is not None:
@@ -409,6 +430,10 @@ class _JobRun:
         self.log_complete = False
         self.log_error: BaseException | None = None
         self.pod_name: str | None = None
+        #: The pod whose log is followed: the newest running one (a retry replaces it).
+        self.log_pod: str | None = None
+        #: Pods the cluster evicted or preempted, and what each says about it.
+        self.disrupted: dict[str, str] = {}
         self.image_digest: str | None = None
 
     def run(self) -> None:
@@ -455,13 +480,16 @@ class _JobRun:
                 return
 
     def finished(self, job: Any) -> bool:
-        """True on success; raises the step's failure on a Failed condition."""
+        """True on success; raises the step's failure as soon as the Job controller has
+        decided it: ``FailureTarget`` (1.31+) comes first, ``Failed`` only once the pods it
+        deletes have run out their grace period (up to 30 s later, the log often gone)."""
         conditions = {c.type: c for c in (job.status.conditions or []) if c.status == "True"}
         if "Complete" in conditions:
+            self.follow_newest(self.pods())
             self.start_logs()
             self.record_image_digest()
             return True
-        failed = conditions.get("Failed")
+        failed = conditions.get("FailureTarget") or conditions.get("Failed")
         if failed is not None:
             self.fail(failed.reason or "Failed", failed.message or "")
         return False
@@ -486,15 +514,21 @@ class _JobRun:
                 self.image_digest = status.image_id.split("://", 1)[-1]
 
     def inspect_pods(self, first_seen: dict[str, float]) -> None:
+        """Look at the Job's pods: follow the newest one's log, count pods the cluster
+        disrupted, and fail on what stops a pod without ending the Job (image pulls,
+        scheduling). Pods being deleted or already ended are not waited on."""
         pods = self.pods()
         now = time.monotonic()
+        self.note_disruptions(pods)
+        newest = self.follow_newest(pods)
+        if newest is not None and newest.status.phase in ("Running", "Succeeded", "Failed"):
+            self.start_logs()
         for pod in pods:
-            name = pod.metadata.name
-            self.pod_name = name
-            phase = pod.status.phase
-            if phase in ("Running", "Succeeded", "Failed"):
-                self.start_logs()
             self.note_digest(pod)
+        for pod in pods:
+            if kube_pods.is_finished(pod) or kube_pods.is_terminating(pod):
+                continue
+            name = pod.metadata.name
             for status in pod.status.container_statuses or []:
                 waiting = status.state.waiting if status.state else None
                 if waiting is None or not waiting.reason:
@@ -519,17 +553,46 @@ class _JobRun:
                     if now - first_seen[key] >= self.launcher.unschedulable_timeout_seconds:
                         self.fail("Unschedulable", condition.message or "", pod=name)
 
+    def follow_newest(self, pods: list[Any]) -> Any | None:
+        """The pod to follow from now on (:func:`kube_pods.current`)."""
+        newest = kube_pods.current(pods)
+        if newest is not None:
+            self.pod_name = newest.metadata.name
+        return newest
+
+    def note_disruptions(self, pods: list[Any]) -> None:
+        """Remember each pod the cluster evicted or preempted; past ``max_disruptions`` the
+        step fails with the last one's reason (the podFailurePolicy would replace them
+        forever). A pod may vanish soon after, so each is noted when first seen."""
+        for pod in pods:
+            if kube_pods.disruption(pod) is not None and pod.metadata.name not in self.disrupted:
+                self.disrupted[pod.metadata.name] = kube_pods.explain(pod)
+                self.context.log.warning(
+                    f"pod {pod.metadata.name} of Job {self.name}: {self.disrupted[pod.metadata.name]}"
+                )
+        limit = self.launcher.max_disruptions
+        if limit is not None and len(self.disrupted) > limit:
+            last = next(reversed(self.disrupted))
+            self.fail(
+                "Disrupted",
+                f"{len(self.disrupted)} pods were evicted or preempted, more than "
+                f"max_disruptions={limit}",
+                pod=last,
+            )
+
     def start_logs(self) -> None:
         """Stream the pod's log once it runs. A thread only reads lines; the step's own
         thread hands them to Pipes (:meth:`drain_logs`), because Dagster's event log is
-        not safe to write from other threads."""
-        if self.log_thread is not None:
+        not safe to write from other threads. A newer pod (the retry of an evicted or
+        preempted one) gets its own stream once the old pod's has ended."""
+        if self.pod_name is None and self.follow_newest(self.pods()) is None:
             return
-        if self.pod_name is None:
-            self.pod_name = self.latest_pod()
-            if self.pod_name is None:
+        if self.log_thread is not None:
+            if self.log_pod == self.pod_name or self.log_thread.is_alive():
                 return
-        pod_name = self.pod_name
+            self.drain_logs()  # the old pod's stream ended: the new pod's begins
+            self.log_complete, self.log_error, self.lines_handled = False, None, 0
+        pod_name = self.log_pod = self.pod_name
 
         def read() -> None:
             try:
@@ -571,13 +634,13 @@ class _JobRun:
         if self.log_thread is not None:
             self.log_thread.join(timeout=30)
         self.drain_logs()
-        if self.log_complete or self.pod_name is None:
+        if self.log_complete or self.log_pod is None:
             return
         self.context.log.info(
-            f"the log stream of {self.pod_name} ended early ({self.log_error!r}); reading it again"
+            f"the log stream of {self.log_pod} ended early ({self.log_error!r}); reading it again"
         )
         response = self.core.read_namespaced_pod_log(
-            self.pod_name, self.namespace, _preload_content=False
+            self.log_pod, self.namespace, _preload_content=False
         )
         lines = response.data.decode("utf-8", errors="replace").split("\n")
         for line in lines[self.lines_handled :]:
@@ -585,7 +648,7 @@ class _JobRun:
         self.drain_logs()
 
     def fail(self, reason: str, message: str, pod: str | None = None) -> None:
-        pod = pod or self.pod_name or self.latest_pod()
+        pod = pod or self.latest_pod()
         detail = self.explain_pod(pod) if pod else ""
         user_reason = self.user_reason()
         text = (
@@ -602,25 +665,21 @@ class _JobRun:
         raise StepFailed(description=text)
 
     def latest_pod(self) -> str | None:
-        pods = self.pods()
-        return pods[-1].metadata.name if pods else None
+        """The pod a failure is explained from: the newest that failed, else the newest."""
+        pod = kube_pods.to_explain(self.pods())
+        return pod.metadata.name if pod is not None else None
 
     def explain_pod(self, pod_name: str) -> str:
-        """What the pod itself says: OOMKilled, an exit code, a waiting reason."""
+        """What the pod itself says (:func:`kube_pods.explain`): an eviction, a
+        preemption, a kubelet's refusal, OOMKilled, an exit code, a waiting reason."""
         import kubernetes
 
         try:
             pod = self.core.read_namespaced_pod(pod_name, self.namespace)
-        except kubernetes.client.ApiException:
-            return ""
-        for status in pod.status.container_statuses or []:
-            terminated = status.state.terminated if status.state else None
-            if terminated is not None:
-                return f"container {terminated.reason or 'terminated'} with exit code {terminated.exit_code}"
-            waiting = status.state.waiting if status.state else None
-            if waiting is not None and waiting.reason:
-                return f"container waiting: {waiting.reason}"
-        return f"pod phase {pod.status.phase}"
+        except kubernetes.client.ApiException as e:
+            # Gone already (a preempted pod is deleted): what was seen of it, if anything.
+            return self.disrupted.get(pod_name, "") if e.status == 404 else ""
+        return kube_pods.explain(pod)
 
     def last_log_lines(self, pod_name: str, count: int = 20) -> str:
         import kubernetes
