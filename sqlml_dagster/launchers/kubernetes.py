@@ -9,6 +9,9 @@ step's result is read from ``result.json`` beside the spec, which survives a rot
 The launcher follows the Job with a watch, turns every way a pod can fail into a message
 that names the reason, the Job and the last log lines, and deletes the Job (and its pods)
 whenever the step does not end in success — failure, cancellation or an orchestrator error.
+The Job's ``podFailurePolicy`` fails it at once on the runtime's user-error exit code and
+replaces pods the cluster evicted or preempted; the launcher then follows the newest pod
+(:mod:`.kube_pods`).
 """
 
 from __future__ import annotations
