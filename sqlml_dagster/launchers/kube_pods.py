@@ -28,7 +28,7 @@ DISRUPTION_TARGET = "DisruptionTarget"
 #: (core/v1 types.go ``PodReason*``).
 DISRUPTIONS = {
     "PreemptionByScheduler": "preempted by the scheduler for a higher-priority pod",
-    "TerminationByKubelet": "evicted by the kubelet",
+    "TerminationByKubelet": "terminated by the kubelet",
     "EvictionByEvictionAPI": "evicted through the Eviction API (a node drain)",
     "DeletionByTaintManager": "deleted by the taint manager (a NoExecute taint on its node)",
     "DeletionByPodGC": "deleted by the pod garbage collector (its node is gone)",
@@ -113,15 +113,15 @@ def explain(pod: Any) -> str:
     status = pod.status
     if status is None:
         return "pod has no status yet"
-    disrupted = disruption(pod)
-    if disrupted is not None:
-        what = DISRUPTIONS.get(disrupted.reason or "", f"disrupted ({disrupted.reason})")
-        detail = status.message if status.reason == "Evicted" else disrupted.message
-        return f"pod {what}" + (f": {detail.strip()}" if detail else "")
-    if status.reason == "Evicted":  # a kubelet older than DisruptionTarget
+    if status.reason == "Evicted":  # node pressure (before 1.26 without a DisruptionTarget)
         return "pod evicted by the kubelet" + (
             f": {status.message.strip()}" if status.message else ""
         )
+    disrupted = disruption(pod)
+    if disrupted is not None:  # a preemption, a drain, a node shutdown, …
+        what = DISRUPTIONS.get(disrupted.reason or "", f"disrupted ({disrupted.reason})")
+        detail = disrupted.message or status.message
+        return f"pod {what}" + (f": {detail.strip()}" if detail else "")
     if status.phase == "Failed" and status.reason and not status.container_statuses:
         return (
             f"pod rejected by the kubelet on node {pod.spec.node_name if pod.spec else '?'} "
