@@ -13,7 +13,8 @@ StepSpec must not pull in Dagster, sqlglot, torch or TensorFlow.
 - ``durations``: how long a step may run (``train.max_runtime``);
 - ``constructors``: which ``WITH model.*`` arguments a model's constructor takes;
 - ``metrics``: EVALUATE's metric names;
-- ``layout``: the files of a model version folder.
+- ``layout``: the files of a model version folder;
+- ``exits``: the exit statuses of a step's process (a user error is not a crash).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .constructors import (
     unknown_parameters_message,
 )
 from .durations import DurationError, parse_duration
+from .exits import SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE
 from .features import FEATURE_SIGNATURES, Arg, ArgKind, argument_order
 from .flavors import (
     AUTO,
@@ -86,6 +88,8 @@ __all__ = [
     "SIGNATURE_FILE",
     "SKLEARN",
     "SPEC_VERSION",
+    "SUCCESS_EXIT_CODE",
+    "USER_ERROR_EXIT_CODE",
     "WHOLE_QUANTITY_KEYS",
     "Arg",
     "ArgKind",

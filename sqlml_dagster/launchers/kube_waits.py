@@ -92,10 +92,13 @@ def stuck(
     """Whether the Job's wait for a running container is over, given its pods now
     (``V1Pod``s) and ``first_seen``: when each waiting state was first seen, kept by the
     caller across looks and updated here."""
-    first_seen.setdefault("job", now)
     if not pods:
         return _no_pod(first_seen, now, patience, events)
+    # A pod exists. A later time without one (a pod evicted, preempted or failed, its
+    # replacement not created yet) is a wait of its own, not the rest of this one.
+    first_seen.pop("job", None)
     first_seen.pop("job/FailedCreate", None)
+    first_seen["job/had-pod"] = now
     for pod in pods:
         found = _pending(pod, first_seen, now, patience, events)
         if found is not None:
@@ -110,11 +113,21 @@ def _waited(first_seen: dict[str, float], key: str, now: float) -> float:
 def _no_pod(
     first_seen: dict[str, float], now: float, patience: Patience, events: EventSource
 ) -> Stuck | None:
-    """No pod exists: the API server refuses it (FailedCreate), or it is not created yet."""
+    """No pod exists: the API server refuses it (FailedCreate), or it is not created yet.
+    The API server merges repeated refusals into one Event whose ``count`` rises, so a
+    refusal is this wait's only if the count rose after the last pod was seen: one from
+    before an earlier pod (a quota that freed up) is history."""
     job_events = events.job()
     refused = latest(job_events, FAILED_CREATE)
-    if refused is not None and (
-        _waited(first_seen, "job/FailedCreate", now) >= patience.failed_create_timeout_seconds
+    refusals = float(refused.count) if refused is not None else 0.0
+    if "job" not in first_seen:  # the wait begins
+        first_seen["job"] = now
+        if "job/had-pod" in first_seen:
+            first_seen["job/refusals-before"] = refusals
+    if (
+        refused is not None
+        and refusals > first_seen.get("job/refusals-before", 0.0)
+        and _waited(first_seen, "job/FailedCreate", now) >= patience.failed_create_timeout_seconds
     ):
         return Stuck(FAILED_CREATE, refused.message)
     if now - first_seen["job"] >= patience.start_timeout_seconds:

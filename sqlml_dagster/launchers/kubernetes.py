@@ -15,6 +15,9 @@ orchestrator error or an API that stayed unreachable.
 No wait is unbounded: a pod that never starts ends the step after a patience per cause
 (:mod:`.kube_waits`, reading the cluster's Events, :mod:`.kube_events`), and every Job has
 an ``activeDeadlineSeconds`` unless a setting removes it.
+The Job's ``podFailurePolicy`` fails it at once on the runtime's user-error exit code and
+replaces pods the cluster evicted or preempted; the launcher then follows the newest pod
+(:mod:`.kube_pods`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ..contract import (
     parse_duration,
 )
 from ..settings import settings_from_env
+from . import kube_pods
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
 from .kube_api import Contact, NameTaken, RetryingApi, create_job
 from .kube_events import read_events
@@ -64,6 +68,8 @@ DEFAULT_DEADLINE_SECONDS = 24 * 3600
 JOB_IDENTITY = ("sqlml/spec-uri", "dagster/run-id")
 #: How long a finished step waits for the rest of its pod's log.
 LOG_END_SECONDS = 60.0
+#: The name of a step pod's one container (podFailurePolicy rules name it).
+STEP_CONTAINER = "step"
 
 
 class KubernetesSettings(BaseModel):
@@ -139,7 +145,23 @@ class KubernetesSettings(BaseModel):
     allow_privilege_escalation: bool = Field(
         default=False, description="Let the step gain privileges; true relaxes `restricted`."
     )
-    backoff_limit: int = Field(default=0, description="Job retries before it fails.")
+    backoff_limit: int = Field(
+        default=0,
+        description="Failed pods a Job retries before it fails; pods the cluster evicted or "
+        "preempted do not count under the default pod_failure_policy.",
+    )
+    pod_failure_policy: dict[str, Any] | None = Field(
+        default_factory=lambda: kube_pods.default_pod_failure_policy(STEP_CONTAINER),
+        description="The Jobs' podFailurePolicy (Kubernetes' own shape). The default fails a "
+        "Job at once when the runtime exits with its user-error code (65) and replaces pods "
+        "the cluster evicted or preempted (DisruptionTarget) without counting them against "
+        "backoff_limit; null: none, every failed pod counts.",
+    )
+    max_disruptions: int | None = Field(
+        default=3,
+        description="How many of a step's pods may be evicted or preempted (and replaced) "
+        "before the step fails with the last one's reason; null: no limit.",
+    )
     active_deadline_seconds: int | None = Field(
         default=DEFAULT_DEADLINE_SECONDS,
         description="Longest a step's Job may run (its activeDeadlineSeconds), unless the "
@@ -265,7 +287,7 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
         if version is not None:
             annotations["sqlml/model-version"] = str(version)
         container: dict[str, Any] = {
-            "name": "step",
+            "name": STEP_CONTAINER,
             "image": self.image_for(spec),
             "command": [self.python, "-m", RUNTIME_MODULE, spec_uri],
             "env": [
@@ -317,6 +339,8 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             "backoffLimit": self.backoff_limit,
             "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
         }
+        if self.pod_failure_policy is not None:
+            job_spec["podFailurePolicy"] = self.pod_failure_policy
         deadline = self.deadline_for(spec)
         if deadline is not None:
             job_spec["activeDeadlineSeconds"] = deadline
@@ -497,6 +521,10 @@ class _JobRun:
         self.logs: LogFollower | None = None
         self.log_lines: queue.Queue[str] = queue.Queue()
         self.pod_name: str | None = None
+        #: The pod whose log is followed: the newest running one (a retry replaces it).
+        self.log_pod: str | None = None
+        #: Pods the cluster evicted or preempted, and what each says about it.
+        self.disrupted: dict[str, str] = {}
         self.image_digest: str | None = None
         self.may_exist = False  # whether a Job of ours may exist under self.name
 
@@ -554,13 +582,16 @@ class _JobRun:
             states.close()
 
     def finished(self, job: Any) -> bool:
-        """True on success; raises the step's failure on a Failed condition."""
+        """True on success; raises the step's failure as soon as the Job controller has
+        decided it: ``FailureTarget`` (1.31+) comes first, ``Failed`` only once the pods it
+        deletes have run out their grace period (up to 30 s later, the log often gone)."""
         conditions = {c.type: c for c in (job.status.conditions or []) if c.status == "True"}
         if "Complete" in conditions:
+            self.follow_newest(self.pods())
             self.start_logs()
             self.record_image_digest()
             return True
-        failed = conditions.get("Failed")
+        failed = conditions.get("FailureTarget") or conditions.get("Failed")
         if failed is not None:
             self.fail(failed.reason or "Failed", failed.message or "")
         return False
@@ -585,37 +616,75 @@ class _JobRun:
                 self.image_digest = status.image_id.split("://", 1)[-1]
 
     def inspect_pods(self, first_seen: dict[str, float]) -> None:
-        """Start the log once a pod runs; fail when the wait for a running container is
-        over (``kube_waits``: refused pods, scheduling, images, Secrets, volumes), naming
-        the event or waiting reason and the cluster's own message."""
+        """Look at the Job's pods: follow the newest one's log, count pods the cluster
+        disrupted, and fail when the wait for a running container is over (``kube_waits``:
+        refused pods, scheduling, images, Secrets, volumes), naming the event or waiting
+        reason and the cluster's own message. Pods being deleted are not waited on."""
         pods = self.pods()
+        self.note_disruptions(pods)
+        newest = self.follow_newest(pods)
+        if newest is not None and newest.status.phase in ("Running", "Succeeded", "Failed"):
+            self.start_logs()
         for pod in pods:
-            self.pod_name = pod.metadata.name
-            if pod.status.phase in ("Running", "Succeeded", "Failed"):
-                self.start_logs()
             self.note_digest(pod)
         events = EventSource(
             job=lambda: read_events(self.core, self.namespace, "Job", self.name),
             pod=lambda name: read_events(self.core, self.namespace, "Pod", name),
         )
-        found = stuck(pods, first_seen, time.monotonic(), self.launcher.patience(), events)
+        waiting = [pod for pod in pods if not kube_pods.is_terminating(pod)]
+        found = stuck(waiting, first_seen, time.monotonic(), self.launcher.patience(), events)
         if found is not None:
             self.fail(found.reason, found.message, pod=found.pod)
 
-    def start_logs(self) -> None:
-        """Follow the pod's log once it runs (kube_logs.py). A thread only reads lines; the
-        step's own thread hands them to Pipes (:meth:`drain_logs`), because Dagster's event
-        log is not safe to write from other threads."""
-        if self.logs is not None:
+    def follow_newest(self, pods: list[Any]) -> Any | None:
+        """The pod to follow from now on (:func:`kube_pods.current`)."""
+        newest = kube_pods.current(pods)
+        if newest is not None:
+            self.pod_name = newest.metadata.name
+        return newest
+
+    def note_disruptions(self, pods: list[Any]) -> None:
+        """Remember each pod the cluster evicted or preempted; past ``max_disruptions`` the
+        step fails with the last one's reason (the podFailurePolicy would replace them
+        forever). A pod may vanish soon after, so each is noted when first seen."""
+        for pod in pods:
+            if kube_pods.disruption(pod) is not None and pod.metadata.name not in self.disrupted:
+                self.disrupted[pod.metadata.name] = kube_pods.explain(pod)
+                self.context.log.warning(
+                    f"pod {pod.metadata.name} of Job {self.name}: {self.disrupted[pod.metadata.name]}"
+                )
+        limit = self.launcher.max_disruptions
+        if limit is not None and len(self.disrupted) > limit:
+            last = next(reversed(self.disrupted))
+            self.fail(
+                "Disrupted",
+                f"{len(self.disrupted)} pods were evicted or preempted, more than "
+                f"max_disruptions={limit}",
+                pod=last,
+            )
+
+    def start_logs(self, replace: bool = False) -> None:
+        """Follow the newest pod's log once it runs (kube_logs.py). A thread only reads
+        lines; the step's own thread hands them to Pipes (:meth:`drain_logs`), because
+        Dagster's event log is not safe to write from other threads. A newer pod (the retry
+        of an evicted or preempted one) gets its own follower once the old pod's log has
+        been read (``replace``: at once, the old one stopped)."""
+        if self.pod_name is None and self.follow_newest(self.pods()) is None:
             return
-        if self.pod_name is None:
-            self.pod_name = self.latest_pod()
-            if self.pod_name is None:
+        if self.logs is not None:
+            if self.log_pod == self.pod_name:
                 return
+            if self.logs.thread.is_alive():
+                if not replace:
+                    return
+                self.logs.stop()
+            self.drain_logs()  # the old pod's lines first: the new pod's begin
+        assert self.pod_name is not None
+        self.log_pod = self.pod_name
         self.logs = LogFollower(
             self.api,
             self.namespace,
-            self.pod_name,
+            self.log_pod,
             Contact(self.launcher.api_retry_seconds, self.launcher.api_request_timeout_seconds),
             self.log_lines,
         )
@@ -639,20 +708,27 @@ class _JobRun:
                 extract_message_or_forward_to_stdout(handler, line)
 
     def finish_logs(self) -> None:
-        """After the Job: every line of the log handed on, each once (the follower resumes a
-        broken stream from its last timestamp). A log that cannot be read to its end costs
-        messages, not the step: the result is read from ``result.json``."""
-        if self.logs is None:
-            self.start_logs()
-        if self.logs is not None and not self.logs.join(timeout=LOG_END_SECONDS):
-            self.context.log.warning(
-                f"the log of {self.pod_name} was not read to its end; some step messages may "
-                "be missing (the result is read from the data store)"
-            )
+        """After the Job: every line of the newest pod's log handed on, each once (the
+        follower resumes a broken stream from its last timestamp); an older pod's log still
+        being read is read first. A log that cannot be read to its end costs messages, not
+        the step: the result is read from ``result.json``."""
+        self.start_logs()
+        if self.logs is not None and self.log_pod != self.pod_name:
+            self.end_logs()  # a replaced pod's log, still being read
+            self.start_logs(replace=True)
+        self.end_logs()
         self.drain_logs()
 
+    def end_logs(self) -> None:
+        """Wait for the followed log's end, saying so when it does not come."""
+        if self.logs is not None and not self.logs.join(timeout=LOG_END_SECONDS):
+            self.context.log.warning(
+                f"the log of {self.log_pod} was not read to its end; some step messages may "
+                "be missing (the result is read from the data store)"
+            )
+
     def fail(self, reason: str, message: str, pod: str | None = None) -> None:
-        pod = pod or self.pod_name or self.latest_pod()
+        pod = pod or self.latest_pod()
         detail = self.explain_pod(pod) if pod else ""
         user_reason = self.user_reason()
         text = (
@@ -669,25 +745,21 @@ class _JobRun:
         raise StepFailed(description=text)
 
     def latest_pod(self) -> str | None:
-        pods = self.pods()
-        return pods[-1].metadata.name if pods else None
+        """The pod a failure is explained from: the newest that failed, else the newest."""
+        pod = kube_pods.to_explain(self.pods())
+        return pod.metadata.name if pod is not None else None
 
     def explain_pod(self, pod_name: str) -> str:
-        """What the pod itself says: OOMKilled, an exit code, a waiting reason."""
+        """What the pod itself says (:func:`kube_pods.explain`): an eviction, a
+        preemption, a kubelet's refusal, OOMKilled, an exit code, a waiting reason."""
         import kubernetes
 
         try:
             pod = self.core.read_namespaced_pod(pod_name, self.namespace)
-        except kubernetes.client.ApiException:
-            return ""
-        for status in pod.status.container_statuses or []:
-            terminated = status.state.terminated if status.state else None
-            if terminated is not None:
-                return f"container {terminated.reason or 'terminated'} with exit code {terminated.exit_code}"
-            waiting = status.state.waiting if status.state else None
-            if waiting is not None and waiting.reason:
-                return f"container waiting: {waiting.reason}"
-        return f"pod phase {pod.status.phase}"
+        except kubernetes.client.ApiException as e:
+            # Gone already (a preempted pod is deleted): what was seen of it, if anything.
+            return self.disrupted.get(pod_name, "") if e.status == 404 else ""
+        return kube_pods.explain(pod)
 
     def last_log_lines(self, pod_name: str, count: int = 20) -> str:
         import kubernetes

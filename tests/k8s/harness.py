@@ -25,20 +25,35 @@ What is emulated, on purpose the way a real (1.31+) cluster does it:
   started.
 * Transport faults a test plans (tests/k8s/faults.py): 429/500/502/503/504 answers, slow
   answers, watches and followed logs that end early or reset, requests whose answer is lost.
-* Job API defaults (selector, ``controller-uid`` / ``job-name`` labels, ``backoffLimit: 6``), a
-  Job controller (pods named ``<job>-<5 chars>``, backoff retries, ``activeDeadlineSeconds``,
-  ``ttlSecondsAfterFinished``, ``suspend``, ``SuccessCriteriaMet``/``Complete`` and
-  ``FailureTarget``/``Failed`` conditions, zero counts omitted as the real API omits them) and
-  garbage collection by ``propagationPolicy`` -- including the batch/v1 legacy default of
-  *orphaning* a deleted Job's pods, which leaves their processes running.
+* Job API defaults (selector, ``controller-uid`` / ``job-name`` labels, ``backoffLimit: 6``,
+  ``podReplacementPolicy``) and validation of ``podFailurePolicy``; a Job controller as 1.31+
+  runs it (pods named ``<job>-<5 chars>``, backoff retries after the pod failure backoff --
+  scaled down --, ``podFailurePolicy`` rules ``FailJob`` / ``Ignore`` / ``Count`` on exit codes
+  and pod conditions, ``activeDeadlineSeconds``, ``ttlSecondsAfterFinished``, ``suspend``;
+  ``SuccessCriteriaMet`` / ``FailureTarget`` first and ``Complete`` / ``Failed`` in a later
+  update, once the pods it deleted with their grace period are no longer ``terminating``;
+  zero counts omitted as the real API omits them) and garbage collection by
+  ``propagationPolicy`` -- including the batch/v1 legacy default of *orphaning* a deleted
+  Job's pods, which leaves their processes running.
+* Pod admission (tests/k8s/admission.py): a ServiceAccount that must exist, Pod Security
+  (``restricted`` enforced in the ``default`` namespace), ResourceQuota; a refused pod of a
+  Job leaves a ``FailedCreate`` event (repeats merged, its ``count`` rising) and the
+  controller retries with backoff.
 * A kubelet: the first container's ``command`` + ``args`` run as a subprocess (image ignored,
-  nothing mounted) with literal env values, ``valueFrom`` secret/configmap/field refs,
-  ``envFrom`` and ``$(VAR)`` expansion; graceful deletion sends SIGTERM then SIGKILL.
+  nothing mounted) in a fresh working directory, with only the image's environment
+  (``image_env``) and the manifest's: literal env values, ``valueFrom`` secret/configmap/field
+  refs, ``envFrom`` and ``$(VAR)`` expansion (a missing Secret: ``CreateContainerConfigError``,
+  retried); graceful deletion sends SIGTERM then SIGKILL.
 * Simulated failures chosen by the test, via the label or annotation ``sqlml-test/simulate`` on
   the Job (or its pod template / a bare Pod) or :meth:`KubernetesTestCluster.simulate`:
-  ``ImagePullBackOff``, ``OOMKilled``, ``DeadlineExceeded``, ``Unschedulable``, and
+  ``ImagePullBackOff``, ``OOMKilled``, ``DeadlineExceeded``, ``Unschedulable`` (and a cluster
+  autoscaler's ``ScaleUp`` / ``NotTriggerScaleUp``), ``FailedMount``,
   ``LogRotated`` (the container runs normally but its log is rotated away as it is written:
-  see :class:`LogBuffer`).
+  see :class:`LogBuffer`), and failures that are not the program's: ``Evicted`` (node
+  memory pressure), ``Preempted`` (by a higher-priority pod) and ``AdmissionRejected`` (the
+  kubelet refuses the pod, as with an unhealthy GPU device plugin).  A rule or the
+  ``sqlml-test/simulate-attempts`` annotation can limit one to a Job's first pods, so the
+  Job's retry runs normally.
 
 Use it as ``with KubernetesTestCluster() as cluster:`` or via the :func:`k8s_cluster` fixture
 (import it into a test module or conftest).  Errors inside the server or its controller
@@ -55,6 +70,7 @@ import copy
 import fnmatch
 import hashlib
 import io
+import itertools
 import json
 import os
 import queue
@@ -95,6 +111,8 @@ Obj = dict[str, Any]
 
 SIMULATE_KEY = "sqlml-test/simulate"
 """Label or annotation whose value picks a simulated failure for a Job's (or Pod's) pods."""
+SIMULATE_ATTEMPTS_KEY = "sqlml-test/simulate-attempts"
+"""Job annotation: only that many first pods get the simulation (``"1"``: a retry runs)."""
 
 SIMULATIONS = frozenset(
     {
@@ -106,6 +124,9 @@ SIMULATIONS = frozenset(
         "ScaleUp",
         "NotTriggerScaleUp",
         "FailedMount",
+        "Evicted",
+        "Preempted",
+        "AdmissionRejected",
     }
 )
 UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
@@ -124,6 +145,24 @@ FAILED_MOUNT_MESSAGE = (
     "Unable to attach or mount volumes: unmounted volumes=[{volume}], "
     "unattached volumes=[{volume}]: timed out waiting for the condition"
 )
+#: pkg/kubelet/eviction/helpers.go: nodeLowMessageFmt + thresholdMetMessageFmt +
+#: containerMessageFmt (format it with the container's name and memory request), trailing
+#: space included, as the kubelet writes it into the pod's status.message.
+EVICTION_MESSAGE = (
+    "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. "
+    "Container {container} was using 1948312Ki, request is {request}, has larger "
+    "consumption of memory. "
+)
+#: pkg/scheduler/framework/preemption: the DisruptionTarget message on a preempted pod.
+PREEMPTION_MESSAGE = "default-scheduler: preempting to accommodate a higher priority pod"
+#: pkg/kubelet/cm/admission (unexpectedAdmissionError) through Kubelet.rejectPod, for a GPU
+#: device plugin that reports its devices unhealthy; format with the resource name.
+ADMISSION_MESSAGE = (
+    "Allocate failed due to no healthy devices present; cannot allocate unhealthy devices "
+    "{resource}, which is unexpected"
+)
+#: kubelet_pods.go: a container of a killed pod the runtime no longer knows.
+CONTAINER_STATUS_UNKNOWN_MESSAGE = "The container could not be located when the pod was terminated"
 NODE_NAME = "sqlml-test-node"
 _POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
 _MAX_CONFIG_BYTES = 1024 * 1024
@@ -405,6 +444,7 @@ def _validate(res: Resource, obj: Obj) -> None:
                     'Required value: valid values: "OnFailure", "Never"',
                 )
             )
+        errors += _validate_failure_handling(obj.get("spec") or {})
     if res is PODS:
         errors += _validate_pod_spec(obj.get("spec") or {}, "spec")
     if errors:
@@ -931,6 +971,8 @@ class PodRun:
     finished: threading.Event = field(default_factory=threading.Event)
     waiting_reason: str | None = "ContainerCreating"
     thread: threading.Thread | None = None
+    #: The kubelet evicted the pod, with this message (its container was killed).
+    evicted: str | None = None
 
     @property
     def alive(self) -> bool:
@@ -1039,14 +1081,14 @@ class Kubelet:
         """A new pod was created: schedule it and run it in its own thread."""
         meta = pod["metadata"]
         run = PodRun(meta["namespace"], meta["name"], meta["uid"])
-        with self.lock:
+        with self.lock:  # started under the lock: shutdown never sees an unstarted thread
             if run.uid in self.runs:
                 return
             self.runs[run.uid] = run
-        run.thread = threading.Thread(
-            target=self._guarded, args=(run, pod), name=f"kubelet-{run.name}", daemon=True
-        )
-        run.thread.start()
+            run.thread = threading.Thread(
+                target=self._guarded, args=(run, pod), name=f"kubelet-{run.name}", daemon=True
+            )
+            run.thread.start()
 
     def _guarded(self, run: PodRun, pod: Obj) -> None:
         try:
@@ -1073,6 +1115,9 @@ class Kubelet:
         if sim in ("Unschedulable", "ScaleUp", "NotTriggerScaleUp") and not self._scale_up(
             run, pod, sim
         ):
+            return
+        if sim == "AdmissionRejected":
+            self._reject(run, pod)
             return
 
         def scheduled(p: Obj) -> None:
@@ -1188,6 +1233,8 @@ class Kubelet:
             pod, "Normal", "Started", f"Started container {container['name']}", "kubelet"
         )
         self._mark_running(run, started_at)
+        if sim in ("Evicted", "Preempted"):
+            self._disrupt_later(run, pod, sim)
 
         process = run.process
         while process.poll() is None and not run.stop.wait(0.01):
@@ -1203,6 +1250,9 @@ class Kubelet:
         reader.join(timeout=5)
         run.log.close()
         code = process.returncode
+        if run.evicted is not None:
+            self._finish_evicted(run, run.evicted)
+            return
         exit_code = code if code >= 0 else 128 - code
         self._finish(run, exit_code, "Completed" if exit_code == 0 else "Error", started_at)
 
@@ -1289,6 +1339,87 @@ class Kubelet:
             f"activeDeadlineSeconds ended it (its Job's: {deadline}); the harness killed it "
             f"after hang_limit={self.cluster.hang_limit}s"
         )
+
+    # -- failures that are not the program's -------------------------------------------
+
+    def _reject(self, run: PodRun, pod: Obj) -> None:
+        """Kubelet admission refuses the scheduled pod (``Kubelet.rejectPod``): phase
+        Failed, the reason and "Pod was rejected: ..." on the pod, no container statuses
+        (nothing was created), a Warning event -- common with GPU device plugins."""
+        limits = (pod["spec"]["containers"][0].get("resources") or {}).get("limits") or {}
+        resource = next((k for k in limits if "/" in k), "nvidia.com/gpu")
+        message = ADMISSION_MESSAGE.format(resource=resource)
+        run.waiting_reason = None
+
+        def rejected(p: Obj) -> None:
+            p["spec"]["nodeName"] = NODE_NAME
+            p["status"].update(
+                phase="Failed",
+                reason="UnexpectedAdmissionError",
+                message=f"Pod was rejected: {message}",
+                startTime=_now(),
+            )
+            self._condition(p, "PodScheduled", "True")
+
+        if self._set_status(run, rejected):
+            self.cluster.emit_event(pod, "Warning", "UnexpectedAdmissionError", message, "kubelet")
+
+    def _disrupt_later(self, run: PodRun, pod: Obj, sim: str) -> None:
+        """After ``cluster.disrupt_after`` seconds of running, the kubelet evicts the pod
+        or the scheduler preempts it (if it still runs)."""
+
+        def disrupt() -> None:
+            if run.stop.wait(self.cluster.disrupt_after) or run.finished.is_set():
+                return
+            try:
+                if sim == "Evicted":
+                    self.evict(run.uid)
+                else:
+                    self.cluster.preempt(run.name, run.namespace)
+            except Exception:
+                self.cluster.record_error(f"{sim} {run.namespace}/{run.name}")
+
+        threading.Thread(target=disrupt, name=f"disrupt-{run.name}", daemon=True).start()
+
+    def evict(self, uid: str) -> None:
+        """Node-pressure eviction (eviction_manager.go ``evictPod``): a Warning ``Evicted``
+        event, the container killed at once (a hard threshold has no grace period); its
+        status is written when the container is gone (:meth:`_finish_evicted`)."""
+        with self.lock:
+            run = self.runs.get(uid)
+        if run is None or run.process is None or run.process.poll() is not None:
+            return
+        pod = self.store.get(PODS, run.namespace, run.name)
+        if pod is None:
+            return
+        container = pod["spec"]["containers"][0]
+        request = ((container.get("resources") or {}).get("requests") or {}).get("memory", "0")
+        run.evicted = EVICTION_MESSAGE.format(container=container["name"], request=request)
+        self.cluster.emit_event(pod, "Warning", "Evicted", run.evicted, "kubelet")
+        self._signal(run.process, signal.SIGKILL)
+
+    def _finish_evicted(self, run: PodRun, message: str) -> None:
+        """An evicted pod as the kubelet leaves it: phase Failed, reason ``Evicted`` and the
+        eviction message, ``DisruptionTarget`` (reason ``TerminationByKubelet``), and a
+        container the runtime no longer knows: ``ContainerStatusUnknown``, exit code 137.
+        The pod object stays (nothing deletes an evicted pod but the pod GC)."""
+        run.log.close()
+        terminated = {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "message": CONTAINER_STATUS_UNKNOWN_MESSAGE,
+        }
+
+        def evicted(p: Obj) -> None:
+            p["status"].update(phase="Failed", reason="Evicted", message=message)
+            self._condition(p, "DisruptionTarget", "True", "TerminationByKubelet", message)
+            self._condition(p, "Ready", "False", "PodCompleted")
+            self._condition(p, "ContainersReady", "False", "PodCompleted")
+            p["status"]["containerStatuses"] = self._container_statuses(
+                p, {"terminated": terminated}
+            )
+
+        self._set_status(run, evicted)
 
     def _mark_running(self, run: PodRun, started_at: str) -> None:
         def running(p: Obj) -> None:
@@ -1457,16 +1588,306 @@ class Kubelet:
 
 
 # --------------------------------------------------------------------------------------------
+# Pod failure policy: validated as the apiserver validates it, matched as the Job controller
+# matches it
+# --------------------------------------------------------------------------------------------
+
+#: ``supportedPodFailurePolicyActions`` & co. in pkg/apis/batch/validation/validation.go,
+#: sorted as ``sets.List`` lists them in the apiserver's messages.
+POD_FAILURE_POLICY_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
+_EXIT_CODE_OPERATORS = ("In", "NotIn")
+_CONDITION_STATUSES = ("False", "True", "Unknown")
+_MAX_POLICY_RULES = 20  # maxPodFailurePolicyRules
+_MAX_CONDITION_PATTERNS = 20  # maxPodFailurePolicyOnPodConditionsPatterns
+_MAX_EXIT_CODE_VALUES = 255  # maxPodFailurePolicyOnExitCodesValues
+
+
+def _go_value(value: Any) -> str:
+    """A bad value as apimachinery's ``field.Error.ErrorBody`` prints it: strings quoted,
+    numbers bare, an exit-code list as Go's ``%#v`` of an ``[]int32``."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[]int32{" + ", ".join(str(v) for v in value) + "}"
+    if value is None:
+        return "[]int32(nil)"
+    return str(value)
+
+
+def _not_supported(value: Any, supported: tuple[str, ...]) -> str:
+    """``field.NotSupported``'s text."""
+    quoted = ", ".join(json.dumps(s) for s in supported)
+    return f"Unsupported value: {_go_value(value)}: supported values: {quoted}"
+
+
+def _required(supported: tuple[str, ...]) -> str:
+    """``field.Required(path, fmt.Sprintf("valid values: %q", sets.List(...)))``'s text."""
+    return "Required value: valid values: [" + " ".join(json.dumps(s) for s in supported) + "]"
+
+
+def _validate_failure_handling(spec: Obj) -> list[tuple[str, str]]:
+    """``spec.podFailurePolicy`` and ``spec.podReplacementPolicy`` as ``validateJobSpec``
+    checks them (validatePodFailurePolicy, validatePodFailurePolicyRule,
+    ...RuleOnExitCodes, ...RuleOnPodConditions, validatePodReplacementPolicy); the
+    apiserver answers any of these with 422 Invalid."""
+    errors: list[tuple[str, str]] = []
+    policy = spec.get("podFailurePolicy")
+    replacement = spec.get("podReplacementPolicy")
+    if replacement is not None:
+        allowed = ("Failed",) if policy is not None else ("Failed", "TerminatingOrFailed")
+        if replacement not in allowed:
+            errors.append(("spec.podReplacementPolicy", _not_supported(replacement, allowed)))
+    if policy is None:
+        return errors
+    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    restart = pod_spec.get("restartPolicy")
+    if restart == "OnFailure":
+        errors.append(
+            (
+                "spec.template.spec.restartPolicy",
+                'Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy '
+                "is specified",
+            )
+        )
+    names = {
+        c.get("name")
+        for c in [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]
+    }
+    rules = policy.get("rules") or []
+    path = "spec.podFailurePolicy.rules"
+    if len(rules) > _MAX_POLICY_RULES:
+        errors.append(
+            (path, f"Too many: {len(rules)}: must have at most {_MAX_POLICY_RULES} items")
+        )
+    for i, rule in enumerate(rules):
+        errors += _validate_policy_rule(rule, f"{path}[{i}]", names, spec)
+    return errors
+
+
+def _validate_policy_rule(
+    rule: Obj, path: str, container_names: set[Any], spec: Obj
+) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    action = rule.get("action") or ""
+    if not action:
+        errors.append((f"{path}.action", _required(POD_FAILURE_POLICY_ACTIONS)))
+    elif action == "FailIndex":
+        if spec.get("backoffLimitPerIndex") is None:
+            errors.append(
+                (
+                    f"{path}.action",
+                    'Invalid value: "FailIndex": requires the backoffLimitPerIndex to be set',
+                )
+            )
+    elif action not in POD_FAILURE_POLICY_ACTIONS:
+        errors.append((f"{path}.action", _not_supported(action, POD_FAILURE_POLICY_ACTIONS)))
+    on_exit = rule.get("onExitCodes")
+    patterns = rule.get("onPodConditions") or []
+    if on_exit is not None:
+        errors += _validate_on_exit_codes(on_exit, f"{path}.onExitCodes", container_names)
+    if patterns:
+        cpath = f"{path}.onPodConditions"
+        if len(patterns) > _MAX_CONDITION_PATTERNS:
+            errors.append(
+                (
+                    cpath,
+                    f"Too many: {len(patterns)}: must have at most {_MAX_CONDITION_PATTERNS} items",
+                )
+            )
+        for j, pattern in enumerate(patterns):
+            kind = str(pattern.get("type") or "")
+            if (msg := _qualified_name_error(kind)) is not None:
+                errors.append((f"{cpath}[{j}].type", f"Invalid value: {_go_value(kind)}: {msg}"))
+            status = pattern.get("status") or ""
+            if not status:
+                errors.append((f"{cpath}[{j}].status", _required(_CONDITION_STATUSES)))
+            elif status not in _CONDITION_STATUSES:
+                errors.append((f"{cpath}[{j}].status", _not_supported(status, _CONDITION_STATUSES)))
+    if on_exit is not None and patterns:
+        errors.append(
+            (
+                path,
+                "Invalid value: specifying both OnExitCodes and OnPodConditions is not supported",
+            )
+        )
+    if on_exit is None and not patterns:
+        errors.append(
+            (path, "Invalid value: specifying one of OnExitCodes and OnPodConditions is required")
+        )
+    return errors
+
+
+def _qualified_name_error(name: str) -> str | None:
+    """apimachinery's ``IsQualifiedName``, worded as it words each problem."""
+    prefix, slash, part = name.rpartition("/")
+    if slash and not prefix:
+        return "prefix part must be non-empty"
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return f"prefix part {_SUBDOMAIN_MSG}"
+    if not part:
+        return "name part must be non-empty"
+    if len(part) > 63:
+        return "name part must be no more than 63 characters"
+    if not _QUALIFIED_NAME.match(part):
+        return (
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+            "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+            "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+        )
+    return None
+
+
+def _validate_on_exit_codes(
+    on_exit: Obj, path: str, container_names: set[Any]
+) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    operator = on_exit.get("operator") or ""
+    if not operator:
+        errors.append((f"{path}.operator", _required(_EXIT_CODE_OPERATORS)))
+    elif operator not in _EXIT_CODE_OPERATORS:
+        errors.append((f"{path}.operator", _not_supported(operator, _EXIT_CODE_OPERATORS)))
+    name = on_exit.get("containerName")
+    if name is not None and name not in container_names:
+        errors.append(
+            (
+                f"{path}.containerName",
+                f"Invalid value: {_go_value(name)}: must be one of the container or "
+                "initContainer names in the pod template",
+            )
+        )
+    values = on_exit.get("values")
+    if not values:
+        errors.append(
+            (
+                f"{path}.values",
+                f"Invalid value: {_go_value(values)}: at least one value is required",
+            )
+        )
+        return errors
+    if len(values) > _MAX_EXIT_CODE_VALUES:
+        errors.append(
+            (
+                f"{path}.values",
+                f"Too many: {len(values)}: must have at most {_MAX_EXIT_CODE_VALUES} items",
+            )
+        )
+    seen: set[int] = set()
+    for j, value in enumerate(values):
+        if operator == "In" and value == 0:
+            errors.append(
+                (f"{path}.values[{j}]", "Invalid value: 0: must not be 0 for the In operator")
+            )
+        if value in seen:
+            errors.append((f"{path}.values[{j}]", f"Duplicate value: {value}"))
+        seen.add(value)
+    if any(a > b for a, b in itertools.pairwise(values)):
+        errors.append((f"{path}.values", f"Invalid value: {_go_value(values)}: must be ordered"))
+    return errors
+
+
+def match_pod_failure_policy(policy: Obj | None, pod: Obj) -> tuple[str | None, bool, str | None]:
+    """A failed pod against the Job's rules, as ``matchPodFailurePolicy``
+    (pkg/controller/job/pod_failure_policy.go) matches it: (the FailJob message, whether
+    the failure counts towards ``backoffLimit``, the matched action). The first rule that
+    matches decides; none matching counts the failure, as without a policy."""
+    if policy is None:
+        return None, True, None
+    status = pod.get("status") or {}
+    meta = pod["metadata"]
+    for index, rule in enumerate(policy.get("rules") or []):
+        action = rule.get("action")
+        on_exit = rule.get("onExitCodes")
+        if on_exit is not None:
+            container = _matching_exit_code(status, on_exit)
+            if container is None:
+                continue
+            code = container["state"]["terminated"]["exitCode"]
+            message = (
+                f"Container {container['name']} for pod {meta['namespace']}/{meta['name']} "
+                f"failed with exit code {code} matching {action} rule at index {index}"
+            )
+        elif rule.get("onPodConditions") is not None:
+            condition = _matching_condition(status, rule["onPodConditions"])
+            if condition is None:
+                continue
+            message = (
+                f"Pod {meta['namespace']}/{meta['name']} has condition {condition['type']} "
+                f"matching {action} rule at index {index}"
+            )
+        else:
+            continue
+        if action == "Ignore":
+            return None, False, action
+        if action in ("Count", "FailIndex"):
+            return None, True, action
+        if action == "FailJob":
+            return message, True, action
+        # an unknown action: "Clients should react to an unknown action by skipping the rule"
+    return None, True, None
+
+
+def _matching_exit_code(status: Obj, requirement: Obj) -> Obj | None:
+    """``matchOnExitCodes``: the first terminated container (app, then init) with a
+    non-zero exit code the operator accepts; running containers have none to match."""
+    name, operator = requirement.get("containerName"), requirement.get("operator")
+    values = requirement.get("values") or []
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for container in status.get(key) or []:
+            terminated = (container.get("state") or {}).get("terminated")
+            if terminated is None or name not in (None, container.get("name")):
+                continue
+            code = terminated.get("exitCode", 0)
+            if code == 0:
+                continue
+            if (operator == "In" and code in values) or (
+                operator == "NotIn" and code not in values
+            ):
+                return dict(container)
+    return None
+
+
+def _matching_condition(status: Obj, patterns: list[Obj]) -> Obj | None:
+    """``matchOnPodConditions``: the first pod condition some pattern names (type and
+    status)."""
+    for condition in status.get("conditions") or []:
+        for pattern in patterns:
+            if (condition.get("type"), condition.get("status")) == (
+                pattern.get("type"),
+                pattern.get("status"),
+            ):
+                return dict(condition)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # Job controller and garbage collector
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass
 class _JobTrack:
+    """What the controller has counted for one Job -- upstream, the job-tracking finalizer
+    and ``.status.uncountedTerminatedPods`` make sure each finished pod counts once."""
+
     succeeded: set[str] = field(default_factory=set)
+    #: Failed pods that count towards ``backoffLimit`` (``.status.failed``).
     failed: set[str] = field(default_factory=set)
+    #: Failed pods a podFailurePolicy ``Ignore`` rule matched: replaced, never counted.
+    ignored: set[str] = field(default_factory=set)
+    #: Pods gone from the store, as last seen (their DELETED event).
+    gone: dict[str, Obj] = field(default_factory=dict)
+    #: The message of the first ``FailJob`` rule a failed pod matched.
+    fail_job: str | None = None
+    #: Pods created so far: the 0-based attempt number of the next one.
+    created: int = 0
+    #: Failures since the last success and when the last was counted: the pod failure
+    #: backoff before a replacement (backoff_utils.go).
+    failures_since_success: int = 0
+    last_failure: float | None = None
     started: float | None = None
     finished: float | None = None
+    #: Creates the API server refused in a row, and when the next may be tried (the
+    #: sync's rate-limited requeue after a FailedCreate).
     create_failures: int = 0
     next_create: float = 0.0
 
@@ -1476,6 +1897,35 @@ def _condition_true(obj: Obj, kind: str) -> bool:
         c.get("type") == kind and c.get("status") == "True"
         for c in (obj.get("status") or {}).get("conditions") or []
     )
+
+
+def _pod_active(pod: Obj) -> bool:
+    """Neither finished nor being deleted: the controller's active pods."""
+    phase = (pod.get("status") or {}).get("phase")
+    return phase not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
+
+
+def _pod_terminating(pod: Obj) -> bool:
+    """``controller.CountTerminatingPods``: being deleted, not yet in a terminal phase."""
+    phase = (pod.get("status") or {}).get("phase")
+    return bool(pod["metadata"].get("deletionTimestamp")) and phase not in ("Succeeded", "Failed")
+
+
+def _replaces_only_failed(spec: Obj) -> bool:
+    """``onlyReplaceFailedPods``: podReplacementPolicy Failed, which a podFailurePolicy implies."""
+    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
+
+
+def _decided_outcome(conditions: list[Obj]) -> tuple[str, str, str] | None:
+    """The outcome an interim condition already records: (terminal type, reason, message)."""
+    for condition in conditions:
+        if condition.get("status") != "True":
+            continue
+        if condition.get("type") == "FailureTarget":
+            return ("Failed", condition.get("reason", ""), condition.get("message", ""))
+        if condition.get("type") == "SuccessCriteriaMet":
+            return ("Complete", condition.get("reason", ""), condition.get("message", ""))
+    return None
 
 
 def _controller_uid(pod: Obj) -> str | None:
@@ -1523,15 +1973,19 @@ class JobController:
             owner = _controller_uid(event.obj)
             if owner is None:
                 return
-            if event.type == "DELETED":
-                phase = (event.obj.get("status") or {}).get("phase")
-                track = self.tracks.setdefault(owner, _JobTrack())
-                uid = event.obj["metadata"]["uid"]
-                if phase not in ("Succeeded", "Failed") and uid not in track.succeeded:
-                    track.failed.add(uid)  # podReplacementPolicy TerminatingOrFailed counts it
             job = self._job_by_uid(event.namespace, owner)
             if job is not None:
                 self.reconcile(event.namespace, job["metadata"]["name"])
+
+    def observe(self, event: WatchEvent) -> None:
+        """A store listener (called under the store lock as each change happens): a pod
+        that goes is remembered at once with its last state, so a reconcile that no longer
+        finds it in the store still counts it -- the job-tracking finalizer's role."""
+        if event.resource is PODS and event.type == "DELETED":
+            owner = _controller_uid(event.obj)
+            if owner is not None:
+                track = self.tracks.setdefault(owner, _JobTrack())
+                track.gone[event.obj["metadata"]["uid"]] = event.obj
 
     def _job_by_uid(self, namespace: str, uid: str) -> Obj | None:
         return next(
@@ -1560,7 +2014,12 @@ class JobController:
                 self.reconcile(meta["namespace"], meta["name"])
 
     def reconcile(self, namespace: str, name: str) -> None:
-        """Drive one Job toward its spec: pods to create, counts, conditions, deadlines."""
+        """Drive one Job toward its spec as ``syncJob`` (pkg/controller/job/job_controller.go,
+        1.31+) does: count finished pods through the podFailurePolicy, decide whether the
+        Job is finished, then either create pods (after the pod failure backoff) or delete
+        the active ones with their grace period and mark the Job -- ``FailureTarget`` /
+        ``SuccessCriteriaMet`` first, ``Failed`` / ``Complete`` in a later update once no
+        pod is terminating (``enactJobFinished``; job.md "Terminal Job conditions")."""
         job = self.store.get(JOBS, namespace, name)
         if job is None:
             return
@@ -1572,19 +2031,6 @@ class JobController:
             return
         if _condition_true(job, "Complete") or _condition_true(job, "Failed"):
             return
-        pods = [p for p in self.store.select(PODS, namespace) if _controller_uid(p) == uid]
-        for pod in pods:
-            phase = (pod.get("status") or {}).get("phase")
-            if phase == "Succeeded":
-                track.succeeded.add(pod["metadata"]["uid"])
-            elif phase == "Failed":
-                track.failed.add(pod["metadata"]["uid"])
-        active = [
-            p
-            for p in pods
-            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-            and not p["metadata"].get("deletionTimestamp")
-        ]
         completions = spec.get("completions") or 1
         parallelism = spec.get("parallelism", 1)
         backoff_limit = spec.get("backoffLimit", 6)
@@ -1594,39 +2040,57 @@ class JobController:
         first = track.started is None
         if first and not suspended:
             track.started = now  # the deadline is checked from the next pass, after pods exist
-
         conditions: list[Obj] = list((job.get("status") or {}).get("conditions") or [])
-        finish: tuple[str, str, str] | None = None  # (outcome, reason, message)
-        if len(track.failed) > backoff_limit:
+
+        # Once FailureTarget / SuccessCriteriaMet is set, the outcome is decided: no rule
+        # is evaluated again, the terminal condition copies its reason and message.
+        finish = _decided_outcome(conditions)
+        pods, gone = self._pods_and_gone(namespace, uid)
+        self._count_finished(job, track, pods, gone, now, may_fail_job=finish is None)
+        active = [p for p in pods if _pod_active(p)]
+        if finish is None and track.fail_job is not None:
+            finish = ("Failed", "PodFailurePolicy", track.fail_job)
+        elif finish is None and len(track.failed) > backoff_limit:
             finish = (
                 "Failed",
                 "BackoffLimitExceeded",
                 "Job has reached the specified backoff limit",
             )
         elif (
-            deadline is not None
+            finish is None
+            and deadline is not None
             and not first
             and track.started is not None
             and now - track.started >= deadline
         ):
             finish = ("Failed", "DeadlineExceeded", "Job was active longer than specified deadline")
-        elif len(track.succeeded) >= completions:
-            finish = ("Complete", "CompletionsReached", "Reached expected number of succeeded pods")
 
         created = 0
-        if finish is not None or suspended:
+        if finish is not None:
+            for pod in active:  # deleteActivePods: with the pods' own grace period
+                self._delete_pod(job, pod, grace=None)
+        elif suspended:
             for pod in active:
                 with contextlib.suppress(ApiError):
                     self.cluster.delete_object(PODS, namespace, pod["metadata"]["name"], grace=0)
-                if finish is not None and finish[0] == "Failed":
-                    track.failed.add(pod["metadata"]["uid"])
-            active = []
-        elif now >= track.next_create:  # after a failed create: the sync's rate-limited requeue
-            want = min(parallelism, completions - len(track.succeeded)) - len(active)
-            for _ in range(max(want, 0)):
-                if not self._create_pod(job, track, now):
-                    break
-                created += 1
+        else:
+            busy = len(active)
+            if _replaces_only_failed(spec):  # a replacement waits for the old pod to end
+                busy += sum(1 for p in pods if _pod_terminating(p))
+            want = min(parallelism, completions - len(track.succeeded)) - busy
+            # after a failed pod: the pod failure backoff; after a refused create: the
+            # sync's rate-limited requeue
+            if want > 0 and self._backoff_left(track, now) <= 0 and now >= track.next_create:
+                for _ in range(want):
+                    if not self._create_pod(job, track, now):
+                        break
+                    created += 1
+            if not active and not created and len(track.succeeded) >= completions:
+                finish = (
+                    "Complete",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                )
 
         def stamp(kind: str, reason: str, message: str) -> Obj:
             return {
@@ -1638,31 +2102,40 @@ class JobController:
                 "message": message,
             }
 
+        pods = self._pods_of(namespace, uid)  # after the deletions and creations
+        active = [p for p in pods if _pod_active(p)]
+        terminating = sum(1 for p in pods if _pod_terminating(p))
         if finish is not None:
             outcome, reason, message = finish
-            track.finished = now
             interim = "SuccessCriteriaMet" if outcome == "Complete" else "FailureTarget"
-            conditions = [c for c in conditions if c["type"] not in (interim, outcome, "Suspended")]
-            conditions += [stamp(interim, reason, message), stamp(outcome, reason, message)]
-            self.cluster.emit_event(
-                job,
-                "Normal" if outcome == "Complete" else "Warning",
-                "Completed" if outcome == "Complete" else reason,
-                "Job completed" if outcome == "Complete" else message,
-                "job-controller",
-            )
+            if not _condition_true(job, interim):
+                # The interim condition goes out on its own; the terminal one follows in a
+                # later update (this update's MODIFIED event reconciles again).
+                conditions = [c for c in conditions if c["type"] not in (interim, "Suspended")]
+                conditions.append(stamp(interim, reason, message))
+            elif not terminating and not active:
+                track.finished = now
+                conditions = [c for c in conditions if c["type"] != outcome]
+                conditions.append(stamp(outcome, reason, message))
+                self.cluster.emit_event(
+                    job,
+                    "Normal" if outcome == "Complete" else "Warning",
+                    "Completed" if outcome == "Complete" else reason,
+                    "Job completed" if outcome == "Complete" else message,
+                    "job-controller",
+                )
         elif suspended and not _condition_true(job, "Suspended"):
             conditions = [c for c in conditions if c["type"] != "Suspended"] + [
                 stamp("Suspended", "JobSuspended", "Job suspended")
             ]
 
         ready = sum(1 for p in active if _condition_true(p, "Ready"))
-        n_active = len(active) + created
+        complete = track.finished is not None and finish is not None and finish[0] == "Complete"
 
         def update(j: Obj) -> None:
             status = j.setdefault("status", {})
             for key, value in (
-                ("active", n_active),
+                ("active", len(active)),
                 ("succeeded", len(track.succeeded)),
                 ("failed", len(track.failed)),
             ):
@@ -1671,17 +2144,91 @@ class JobController:
                 else:
                     status.pop(key, None)  # omitempty, as the real API serves it
             status["ready"] = ready
-            status["terminating"] = 0
+            status["terminating"] = terminating  # JobPodReplacementPolicy: always reported
             status["uncountedTerminatedPods"] = {}
             if not suspended:
                 status.setdefault("startTime", _now())
             if conditions:
                 status["conditions"] = conditions
-            if finish is not None and finish[0] == "Complete":
+            if complete:
                 status["completionTime"] = _now()
 
         with contextlib.suppress(ApiError):
             self.store.mutate(JOBS, namespace, name, update)
+
+    def _pods_of(self, namespace: str, uid: str) -> list[Obj]:
+        return [p for p in self.store.select(PODS, namespace) if _controller_uid(p) == uid]
+
+    def _pods_and_gone(self, namespace: str, uid: str) -> tuple[list[Obj], list[Obj]]:
+        """The Job's pods in the store, and those gone from it (as last seen), read together."""
+        track = self.tracks.setdefault(uid, _JobTrack())
+        with self.store.cond:
+            pods = self._pods_of(namespace, uid)
+            present = {p["metadata"]["uid"] for p in pods}
+            return pods, [p for u, p in track.gone.items() if u not in present]
+
+    def _count_finished(
+        self,
+        job: Obj,
+        track: _JobTrack,
+        pods: list[Obj],
+        gone: list[Obj],
+        now: float,
+        may_fail_job: bool,
+    ) -> None:
+        """Count each pod once when it finishes: succeeded, or failed as ``isPodFailed``
+        says (phase Failed; with podReplacementPolicy TerminatingOrFailed also a pod being
+        deleted; a pod gone without a terminal phase, which the pod GC would mark Failed)
+        and then through the podFailurePolicy: an ``Ignore`` rule keeps it out of
+        ``.status.failed`` and ``backoffLimit``, a ``FailJob`` rule fails the Job."""
+        spec = job["spec"]
+        policy = spec.get("podFailurePolicy")
+        only_failed = _replaces_only_failed(spec)
+        present = {p["metadata"]["uid"] for p in pods}
+        for pod in [*pods, *gone]:
+            uid = pod["metadata"]["uid"]
+            if uid in track.succeeded or uid in track.failed or uid in track.ignored:
+                continue
+            phase = (pod.get("status") or {}).get("phase")
+            if phase == "Succeeded":
+                track.succeeded.add(uid)
+                track.failures_since_success = 0
+                continue
+            failed = (
+                phase == "Failed"
+                or uid not in present
+                or (not only_failed and bool(pod["metadata"].get("deletionTimestamp")))
+            )
+            if not failed:
+                continue
+            message, counts, _ = match_pod_failure_policy(policy, pod)
+            (track.failed if counts else track.ignored).add(uid)
+            track.failures_since_success += 1
+            track.last_failure = now
+            if message is not None and may_fail_job and track.fail_job is None:
+                track.fail_job = message
+
+    def _backoff_left(self, track: _JobTrack, now: float) -> float:
+        """Seconds until a replacement may be created: ``DefaultJobPodFailureBackOff``
+        (10 s) doubled per failure since the last success, capped at
+        ``MaxJobPodFailureBackOff`` (10 min) -- both scaled by the cluster's
+        ``pod_failure_backoff``, the stand-in for 10 s."""
+        if not track.failures_since_success or track.last_failure is None:
+            return 0.0
+        base = self.cluster.pod_failure_backoff
+        delay = min(base * 2 ** (track.failures_since_success - 1), base * 60)
+        return track.last_failure + delay - now
+
+    def _delete_pod(self, job: Obj, pod: Obj, grace: float | None) -> None:
+        """``podControl.DeletePod``: a graceful DELETE and its ``SuccessfulDelete`` event."""
+        name = pod["metadata"]["name"]
+        try:
+            self.cluster.delete_object(PODS, pod["metadata"]["namespace"], name, grace=grace)
+        except ApiError:
+            return
+        self.cluster.emit_event(
+            job, "Normal", "SuccessfulDelete", f"Deleted pod: {name}", "job-controller"
+        )
 
     def _create_pod(self, job: Obj, track: _JobTrack, now: float) -> bool:
         """Create one pod from the template; False when the API server refuses it.
@@ -1694,7 +2241,7 @@ class JobController:
         meta, template = job["metadata"], job["spec"]["template"]
         tmeta = copy.deepcopy(template.get("metadata") or {})
         annotations = tmeta.get("annotations") or {}
-        sim = self.cluster.simulation_for_job(job)
+        sim = self.cluster.simulation_for_attempt(job, track.created)
         if sim is not None:
             annotations[SIMULATE_KEY] = sim
         pod: Obj = {
@@ -1735,6 +2282,7 @@ class JobController:
             track.create_failures += 1
             return False
         track.create_failures = 0
+        track.created += 1
         self.cluster.emit_event(
             job,
             "Normal",
@@ -2315,6 +2863,8 @@ class KubernetesTestCluster:
         scale_up_seconds: float = 2.0,
         kubelet_retry_seconds: float = 0.2,
         hang_limit: float = 60.0,
+        pod_failure_backoff: float = 0.05,
+        disrupt_after: float = 1.5,
         watch_history_seconds: float | None = 2.0,
         watch_history_events: int | None = None,
         lease_renew_seconds: float | None = 0.5,
@@ -2329,7 +2879,10 @@ class KubernetesTestCluster:
         process's environment); ``scale_up_seconds`` is how long the ScaleUp simulation's
         node takes to join; ``kubelet_retry_seconds`` how soon the kubelet retries a
         container it could not create; ``hang_limit`` how long a simulated hung container
-        may hang without a deadline before the harness kills it and fails the test.
+        may hang without a deadline before the harness kills it and fails the test;
+        ``pod_failure_backoff`` stands in for the Job controller's 10 s pod failure backoff
+        (doubled per failure, capped at 60 times it, as 10 min is to 10 s);
+        ``disrupt_after`` is how long an ``Evicted`` or ``Preempted`` container runs first.
 
         ``watch_history_seconds`` / ``watch_history_events`` bound the history watches resume
         from (:class:`Store`; None: unbounded). A real cluster keeps minutes of it; tests keep
@@ -2338,6 +2891,8 @@ class KubernetesTestCluster:
         ``--leader-elect-retry-period``), the background writes that move the global
         resourceVersion on while nothing else changes; None: no renewals."""
         self.grace_period_cap = grace_period_cap
+        self.pod_failure_backoff = pod_failure_backoff
+        self.disrupt_after = disrupt_after
         self.workdir = str(workdir) if workdir is not None else None
         self.strict_namespaces = strict_namespaces
         self.image_env = dict(image_env if image_env is not None else image_env_for())
@@ -2357,8 +2912,10 @@ class KubernetesTestCluster:
         self.requests: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self._simulations: list[tuple[str, str, str | None]] = []
+        self._simulated_attempts: dict[tuple[str, str, str | None], int] = {}
         self.kubelet = Kubelet(self)
         self.controller = JobController(self)
+        self.store.add_listener(self.controller.observe)
         self.store.add_listener(self.controller.queue.put)
         self._server: _Server | None = None
         self._serve_thread: threading.Thread | None = None
@@ -2506,14 +3063,20 @@ class KubernetesTestCluster:
 
     # -- simulation -----------------------------------------------------------------------
 
-    def simulate(self, reason: str, job: str = "*", namespace: str | None = None) -> None:
-        """Make pods of Jobs whose name matches the glob ``job`` fail with ``reason``.
+    def simulate(
+        self, reason: str, job: str = "*", namespace: str | None = None, attempts: int | None = None
+    ) -> None:
+        """Make pods of Jobs whose name matches the glob ``job`` fail with ``reason``;
+        with ``attempts``, only the first that many pods of each Job (so a retry runs
+        normally, as after a node that ran out of memory).
 
         For when the code under test builds the manifest and the test cannot add the
         ``sqlml-test/simulate`` label itself.  Later rules win."""
         if reason not in SIMULATIONS:
             raise ValueError(f"unknown simulation {reason!r}; known: {sorted(SIMULATIONS)}")
         self._simulations.append((job, reason, namespace))
+        if attempts is not None:
+            self._simulated_attempts[(job, reason, namespace)] = attempts
 
     def simulation_for_job(self, job: Obj) -> str | None:
         """The failure a Job's pods should show: its label/annotation, its template's, or a rule."""
@@ -2522,13 +3085,36 @@ class KubernetesTestCluster:
         )
         if found is not None:
             return found
-        for pattern, reason, namespace in reversed(self._simulations):
+        rule = self._simulation_rule(job)
+        return rule[1] if rule is not None else None
+
+    def _simulation_rule(self, job: Obj) -> tuple[str, str, str | None] | None:
+        for rule in reversed(self._simulations):
+            pattern, _, namespace = rule
             if fnmatch.fnmatchcase(job["metadata"]["name"], pattern) and namespace in (
                 None,
                 job["metadata"].get("namespace"),
             ):
-                return reason
+                return rule
         return None
+
+    def simulation_for_attempt(self, job: Obj, attempt: int) -> str | None:
+        """The failure the Job's pod number ``attempt`` (0-based) shows: the Job's
+        simulation unless it is limited to fewer attempts -- by the rule's ``attempts`` or
+        the Job's ``sqlml-test/simulate-attempts`` annotation."""
+        sim = self.simulation_for_job(job)
+        if sim is None:
+            return None
+        written = (job["metadata"].get("annotations") or {}).get(SIMULATE_ATTEMPTS_KEY)
+        rule = self._simulation_rule(job)
+        limit = (
+            int(written)
+            if written is not None
+            else self._simulated_attempts.get(rule)
+            if rule is not None
+            else None
+        )
+        return sim if limit is None or attempt < limit else None
 
     def simulation_for_pod(self, pod: Obj) -> str | None:
         """The failure a pod shows: from its label/annotation (the Job controller copies it)."""
@@ -2645,7 +3231,12 @@ class KubernetesTestCluster:
             spec.setdefault("backoffLimit", 6)
             spec.setdefault("completionMode", "NonIndexed")
             spec.setdefault("suspend", False)
-            spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+            # SetDefaults_Job: Failed when a podFailurePolicy is set (a replacement waits
+            # until the old pod is terminal, so the policy can read how it ended).
+            spec.setdefault(
+                "podReplacementPolicy",
+                "Failed" if spec.get("podFailurePolicy") is not None else "TerminatingOrFailed",
+            )
             controller = {
                 "batch.kubernetes.io/controller-uid": meta["uid"],
                 "batch.kubernetes.io/job-name": meta["name"],
@@ -3037,6 +3628,41 @@ class KubernetesTestCluster:
         """Serve the next matching requests (a POST creates its object), then reset the
         connection instead of answering, ``delay`` seconds later."""
         return self.faults.plan(Fault(method, path, times=times, served=True, delay=delay))
+
+    # -- disruptions -----------------------------------------------------------------
+
+    def preempt(self, name: str, namespace: str = "default") -> None:
+        """The scheduler preempts a pod for a higher-priority one (preemption.go
+        ``prepareCandidate``): a ``DisruptionTarget`` condition (reason
+        ``PreemptionByScheduler``), a ``Preempted`` event, then a graceful delete -- the
+        container gets SIGTERM and the pod's grace period (capped) to stop."""
+        pod = self.store.get(PODS, namespace, name)
+        if pod is None:
+            raise _not_found(PODS, name)
+
+        def target(p: Obj) -> None:
+            p.setdefault("status", {})
+            Kubelet._condition(
+                p, "DisruptionTarget", "True", "PreemptionByScheduler", PREEMPTION_MESSAGE
+            )
+
+        self.store.mutate(PODS, namespace, name, target)
+        self.emit_event(
+            pod,
+            "Normal",
+            "Preempted",
+            f"Preempted by pod {uuid.uuid4()} on node {NODE_NAME}",
+            "default-scheduler",
+        )
+        with contextlib.suppress(ApiError):
+            self.delete_object(PODS, namespace, name)
+
+    def evict(self, name: str, namespace: str = "default") -> None:
+        """The kubelet evicts a running pod under memory pressure (see :meth:`Kubelet.evict`)."""
+        pod = self.store.get(PODS, namespace, name)
+        if pod is None:
+            raise _not_found(PODS, name)
+        self.kubelet.evict(pod["metadata"]["uid"])
 
 
 class _DryRun(Exception):

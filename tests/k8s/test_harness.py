@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -23,10 +24,12 @@ from kubernetes import client, watch  # noqa: E402
 from kubernetes.client.exceptions import ApiException  # noqa: E402
 
 from tests.k8s.harness import (  # noqa: E402
+    SIMULATE_ATTEMPTS_KEY,
     SIMULATE_KEY,
     UNSCHEDULABLE_MESSAGE,
     KubernetesTestCluster,
     k8s_cluster,
+    match_pod_failure_policy,
 )
 
 __all__ = ["k8s_cluster"]  # the fixture, re-exported so pytest finds it in this module
@@ -90,6 +93,12 @@ RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"dro
 
 def wait_for_job(batch: client.BatchV1Api, name: str, timeout: int = 5) -> client.V1Job:
     """Watch the Job until it has a terminal condition, as a launcher would."""
+    return job_updates(batch, name, timeout)[-1]
+
+
+def job_updates(batch: client.BatchV1Api, name: str, timeout: int = 10) -> list[client.V1Job]:
+    """Every state of the Job a watch delivers, until it has a terminal condition."""
+    seen = []
     w = watch.Watch()
     for event in w.stream(
         batch.list_namespaced_job,
@@ -97,14 +106,16 @@ def wait_for_job(batch: client.BatchV1Api, name: str, timeout: int = 5) -> clien
         field_selector=f"metadata.name={name}",
         timeout_seconds=timeout,
     ):
-        job: client.V1Job = event["object"]
-        if any(
-            c.type in ("Complete", "Failed") and c.status == "True"
-            for c in job.status.conditions or []
-        ):
+        seen.append(event["object"])
+        if {"Complete", "Failed"} & set(condition_types(event["object"])):
             w.stop()
-            return job
+            return seen
     raise AssertionError(f"job {name} did not finish within {timeout}s")
+
+
+def condition_types(job: client.V1Job) -> list[str]:
+    """The types of the Job's true conditions, in order."""
+    return [c.type for c in job.status.conditions or [] if c.status == "True"]
 
 
 def terminal_condition(job: client.V1Job) -> client.V1JobCondition:
@@ -570,6 +581,485 @@ def test_status_subresource_patch_and_namespace_delete(
     core.delete_namespace("scratch")
     k8s_cluster.wait_for(lambda: not k8s_cluster.running_processes())
     assert k8s_cluster.pods("scratch") == [] and k8s_cluster.jobs("scratch") == []
+
+
+# -- Job controller fidelity: terminal conditions, podFailurePolicy, disruptions -------------
+#
+# Upstream sources these tests compare with (kubernetes/kubernetes unless named):
+# pkg/controller/job/job_controller.go (syncJob, enactJobFinished, deleteActivePods,
+# trackJobStatusAndRemoveFinalizers, newFailureCondition/newSuccessCondition,
+# delayTerminalCondition), pkg/controller/job/pod_failure_policy.go (matchPodFailurePolicy),
+# pkg/controller/job/backoff_utils.go, pkg/apis/batch/validation/validation.go
+# (validatePodFailurePolicy*, validatePodReplacementPolicy) and its validation_test.go,
+# pkg/apis/batch/v1/defaults.go (podReplacementPolicy), pkg/kubelet/eviction/helpers.go and
+# eviction_manager.go (evictPod), pkg/kubelet/kubelet.go (rejectPod), pkg/kubelet/cm/admission,
+# pkg/scheduler/framework/preemption (prepareCandidate), and kubernetes/website
+# concepts/workloads/controllers/job.md ("Pod failure policy", "Terminal Job conditions",
+# "Pod backoff failure policy").
+
+DISRUPTIONS_IGNORED = {
+    "rules": [
+        {
+            "action": "FailJob",
+            "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]},
+        },
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "interim", "terminal", "reason"),
+    [
+        ("pass", "SuccessCriteriaMet", "Complete", "CompletionsReached"),
+        ("raise SystemExit(3)", "FailureTarget", "Failed", "BackoffLimitExceeded"),
+    ],
+)
+def test_the_terminal_condition_comes_in_a_later_update_than_the_interim_one(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    code: str,
+    interim: str,
+    terminal: str,
+    reason: str,
+) -> None:
+    """1.31+ (delayTerminalCondition): syncJob writes SuccessCriteriaMet / FailureTarget in
+    one status update and Complete / Failed, with the same reason, in a later one."""
+    batch, _ = api
+    batch.create_namespaced_job(
+        NS, job_manifest("two-step", f"import time; time.sleep(0.5); {code}")
+    )
+    updates = job_updates(batch, "two-step")
+    first_interim = next(i for i, j in enumerate(updates) if interim in condition_types(j))
+    assert terminal not in condition_types(updates[first_interim])
+    assert condition_types(updates[-1]) == [interim, terminal]
+    assert {c.reason for c in updates[-1].status.conditions} == {reason}
+
+
+def test_a_deadline_fails_the_job_only_after_its_pod_has_terminated() -> None:
+    """DeadlineExceeded: FailureTarget at once, the active pod deleted with its grace period
+    (deleteActivePods) and counted ``terminating``; Failed only when it is gone
+    (enactJobFinished: "Delaying marking the Job as finished, because there are still
+    terminating pod(s)"). The container here ignores SIGTERM, so it dies at the grace
+    period's end (here capped at 2 s; a real default is 30 s) with SIGKILL."""
+    ignores_sigterm = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('up', flush=True); time.sleep(60)"
+    )
+    with KubernetesTestCluster(grace_period_cap=2) as cluster, cluster.api_client() as api_client:
+        batch = client.BatchV1Api(api_client)
+        batch.create_namespaced_job(
+            NS, job_manifest("stubborn", ignores_sigterm, activeDeadlineSeconds=1)
+        )
+        updates = job_updates(batch, "stubborn")
+        target = next(j for j in updates if "FailureTarget" in condition_types(j))
+        assert "Failed" not in condition_types(target)
+        assert target.status.conditions[-1].reason == "DeadlineExceeded"
+        terminating = [j for j in updates if j.status.terminating]
+        assert terminating and all(
+            "Failed" not in condition_types(j) and j.status.active is None for j in terminating
+        )
+        failed = updates[-1]
+        assert (failed.status.terminating, failed.status.failed) == (0, 1)
+        (process,) = cluster.processes().values()
+        assert process.returncode == -signal.SIGKILL
+        (event,) = [
+            e for e in cluster.events(involved_name="stubborn") if e["reason"] == "SuccessfulDelete"
+        ]
+        assert event["message"].startswith("Deleted pod: stubborn-")
+
+
+def _pod(
+    *,
+    containers: list[dict[str, Any]] | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    status: dict[str, Any] = {"phase": "Failed"}
+    if containers is not None:
+        status["containerStatuses"] = containers
+    if conditions is not None:
+        status["conditions"] = conditions
+    return {"metadata": {"namespace": "default", "name": "mypod"}, "status": status}
+
+
+def _exited(code: int, name: str = "main") -> dict[str, Any]:
+    return {"name": name, "state": {"terminated": {"exitCode": code}}}
+
+
+_RUNNING = {"name": "main", "state": {"running": {}}}
+_DISRUPTED = {"type": "DisruptionTarget", "status": "True"}
+
+
+def _on_exit(action: str, operator: str, values: list[int], **extra: Any) -> dict[str, Any]:
+    return {"action": action, "onExitCodes": {"operator": operator, "values": values, **extra}}
+
+
+def _on_condition(
+    action: str, kind: str = "DisruptionTarget", status: str = "True"
+) -> dict[str, Any]:
+    return {"action": action, "onPodConditions": [{"type": kind, "status": status}]}
+
+
+@pytest.mark.parametrize(
+    ("rules", "pod", "expected"),
+    [
+        # no policy at all: every failure counts
+        (None, _pod(containers=[_exited(1)]), (None, True, None)),
+        (
+            [_on_exit("FailJob", "In", [1, 2, 3])],
+            _pod(containers=[_exited(2)]),
+            (
+                "Container main for pod default/mypod failed with exit code 2 matching FailJob rule at index 0",
+                True,
+                "FailJob",
+            ),
+        ),
+        ([_on_exit("FailJob", "In", [1, 2, 3])], _pod(containers=[_exited(4)]), (None, True, None)),
+        (
+            [_on_exit("Ignore", "NotIn", [1, 2, 3])],
+            _pod(containers=[_exited(4)]),
+            (None, False, "Ignore"),
+        ),
+        (
+            [_on_exit("Ignore", "NotIn", [1, 2, 3])],
+            _pod(containers=[_exited(2)]),
+            (None, True, None),
+        ),
+        # exit code 0 is excluded from the check, NotIn included
+        ([_on_exit("Ignore", "NotIn", [1])], _pod(containers=[_exited(0)]), (None, True, None)),
+        # a container still running has no exit code to match
+        ([_on_exit("FailJob", "NotIn", [1])], _pod(containers=[_RUNNING]), (None, True, None)),
+        # containerName restricts the rule to that container
+        (
+            [_on_exit("FailJob", "In", [5], containerName="sidecar")],
+            _pod(containers=[_exited(5)]),
+            (None, True, None),
+        ),
+        (
+            [_on_exit("Count", "In", [5], containerName="main")],
+            _pod(containers=[_exited(5)]),
+            (None, True, "Count"),
+        ),
+        # the first matching rule decides
+        (
+            [_on_condition("Ignore"), _on_exit("FailJob", "In", [137])],
+            _pod(containers=[_exited(137)], conditions=[_DISRUPTED]),
+            (None, False, "Ignore"),
+        ),
+        (
+            [_on_exit("Ignore", "In", [9]), _on_condition("FailJob")],
+            _pod(containers=[_exited(137)], conditions=[_DISRUPTED]),
+            (
+                "Pod default/mypod has condition DisruptionTarget matching FailJob rule at index 1",
+                True,
+                "FailJob",
+            ),
+        ),
+        # a pattern matches type and status
+        (
+            [_on_condition("Ignore", status="False")],
+            _pod(conditions=[_DISRUPTED]),
+            (None, True, None),
+        ),
+        # an unknown action is skipped ("Clients should react to an unknown action by skipping the rule")
+        (
+            [_on_exit("UnknownAction", "In", [1]), _on_exit("Ignore", "In", [1])],
+            _pod(containers=[_exited(1)]),
+            (None, False, "Ignore"),
+        ),
+        # a pod the kubelet rejected has no container statuses: only conditions can match
+        ([_on_exit("FailJob", "NotIn", [0])], _pod(), (None, True, None)),
+    ],
+)
+def test_pod_failure_policy_rules_match_like_matchPodFailurePolicy(
+    rules: list[dict[str, Any]] | None, pod: dict[str, Any], expected: tuple[Any, bool, Any]
+) -> None:
+    """(FailJob message, counts towards backoffLimit, action), as pod_failure_policy.go."""
+    policy = None if rules is None else {"rules": rules}
+    assert match_pod_failure_policy(policy, pod) == expected
+
+
+def _with_policy(rules: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    return job_manifest("policed", "pass", podFailurePolicy={"rules": rules}, **spec)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (
+            _with_policy([_on_exit("Ignore", "In", [1, 0, 2])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values[1]: Invalid value: 0: must not be 0 for the In operator",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [12, 13, 13])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values[2]: Duplicate value: 13",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [19, 11])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values: Invalid value: []int32{19, 11}: must be ordered",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values: Invalid value: []int32{}: at least one value is required",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [1], containerName="xyz")]),
+            'spec.podFailurePolicy.rules[0].onExitCodes.containerName: Invalid value: "xyz": must be one of the container or initContainer names in the pod template',
+        ),
+        (
+            _with_policy([_on_exit("UnknownAction", "In", [1])]),
+            'spec.podFailurePolicy.rules[0].action: Unsupported value: "UnknownAction": supported values: "Count", "FailIndex", "FailJob", "Ignore"',
+        ),
+        (
+            _with_policy([_on_exit("", "In", [1])]),
+            'spec.podFailurePolicy.rules[0].action: Required value: valid values: ["Count" "FailIndex" "FailJob" "Ignore"]',
+        ),
+        (
+            _with_policy([_on_exit("Ignore", "UnknownOperator", [1])]),
+            'spec.podFailurePolicy.rules[0].onExitCodes.operator: Unsupported value: "UnknownOperator": supported values: "In", "NotIn"',
+        ),
+        (
+            _with_policy([_on_condition("Ignore", status="UnknownStatus")]),
+            'spec.podFailurePolicy.rules[0].onPodConditions[0].status: Unsupported value: "UnknownStatus": supported values: "False", "True", "Unknown"',
+        ),
+        (
+            _with_policy([_on_condition("Ignore", kind="")]),
+            'spec.podFailurePolicy.rules[0].onPodConditions[0].type: Invalid value: "": name part must be non-empty',
+        ),
+        (
+            _with_policy([{**_on_exit("FailJob", "In", [1]), **_on_condition("FailJob")}]),
+            "spec.podFailurePolicy.rules[0]: Invalid value: specifying both OnExitCodes and OnPodConditions is not supported",
+        ),
+        (
+            _with_policy([{"action": "FailJob"}]),
+            "spec.podFailurePolicy.rules[0]: Invalid value: specifying one of OnExitCodes and OnPodConditions is required",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [i + 1]) for i in range(21)]),
+            "spec.podFailurePolicy.rules: Too many: 21: must have at most 20 items",
+        ),
+        (
+            _with_policy([_on_condition("Ignore")], podReplacementPolicy="TerminatingOrFailed"),
+            'spec.podReplacementPolicy: Unsupported value: "TerminatingOrFailed": supported values: "Failed"',
+        ),
+    ],
+)
+def test_an_invalid_pod_failure_policy_is_refused_like_the_apiserver(
+    api: tuple[client.BatchV1Api, client.CoreV1Api], manifest: dict[str, Any], message: str
+) -> None:
+    """422 with validation.go's own words, one cause per problem (the cases of its
+    validation_test.go, which also checks a cause, not the whole list)."""
+    batch, _ = api
+    with pytest.raises(ApiException) as refused:
+        batch.create_namespaced_job(NS, manifest)
+    assert refused.value.status == 422
+    body = json.loads(refused.value.body)
+    assert body["message"].startswith('Job.batch "policed" is invalid: ')
+    assert message in [f"{c['field']}: {c['message']}" for c in body["details"]["causes"]]
+
+
+def test_a_pod_failure_policy_needs_restart_policy_never(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    batch, _ = api
+    manifest = _with_policy([_on_condition("Ignore")])
+    manifest["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    with pytest.raises(ApiException) as refused:
+        batch.create_namespaced_job(NS, manifest)
+    assert (
+        'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified'
+        in json.loads(refused.value.body)["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "replacement"),
+    [(None, "TerminatingOrFailed"), (DISRUPTIONS_IGNORED, "Failed")],
+)
+def test_pod_replacement_policy_defaults_to_failed_with_a_pod_failure_policy(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    policy: dict[str, Any] | None,
+    replacement: str,
+) -> None:
+    """defaults.go SetDefaults_Job: a replacement waits for the old pod to be terminal, so
+    the policy can read how it ended."""
+    batch, _ = api
+    spec = {} if policy is None else {"podFailurePolicy": policy}
+    created = batch.create_namespaced_job(NS, job_manifest("defaulted", "pass", **spec))
+    assert created.spec.pod_replacement_policy == replacement
+
+
+def test_fail_job_rule_fails_at_once_with_the_controllers_message(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """A FailJob rule on the exit code ends the Job on the first such pod, whatever the
+    backoffLimit: reason PodFailurePolicy, matchPodFailurePolicy's message."""
+    batch, core = api
+    batch.create_namespaced_job(
+        NS,
+        job_manifest(
+            "user-error",
+            "raise SystemExit(42)",
+            backoffLimit=6,
+            podFailurePolicy=DISRUPTIONS_IGNORED,
+        ),
+    )
+    job = wait_for_job(batch, "user-error")
+    (pod,) = job_pods(core, "user-error")
+    failed = terminal_condition(job)
+    assert (failed.type, failed.reason, failed.message) == (
+        "Failed",
+        "PodFailurePolicy",
+        f"Container main for pod default/{pod.metadata.name} failed with exit code 42 matching FailJob rule at index 0",
+    )
+    assert condition_types(job) == ["FailureTarget", "Failed"] and job.status.failed == 1
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome", "failed", "pods"),
+    [
+        # Ignore: the evicted pod is replaced and not counted; the retry succeeds
+        (DISRUPTIONS_IGNORED, "Complete", None, 2),
+        # without a policy an eviction is a failure like any other: backoffLimit 0 ends it
+        (None, "Failed", 1, 1),
+    ],
+)
+def test_an_evicted_pod_reads_as_the_kubelet_writes_it(
+    k8s_cluster: KubernetesTestCluster,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    policy: dict[str, Any] | None,
+    outcome: str,
+    failed: int | None,
+    pods: int,
+) -> None:
+    """Node-pressure eviction (eviction_manager.go evictPod, helpers.go messages): phase
+    Failed, reason Evicted, "The node was low on resource: memory. …", DisruptionTarget
+    TerminationByKubelet, the container ContainerStatusUnknown with exit code 137; only the
+    first attempt here (``attempts=1``)."""
+    batch, core = api
+    k8s_cluster.simulate("Evicted", job="evictee", attempts=1)
+    spec = {} if policy is None else {"podFailurePolicy": policy}
+    batch.create_namespaced_job(
+        NS, job_manifest("evictee", "import time; print('up', flush=True); time.sleep(3)", **spec)
+    )
+    job = wait_for_job(batch, "evictee", timeout=15)
+    assert (terminal_condition(job).type, job.status.failed) == (outcome, failed)
+    found = sorted(job_pods(core, "evictee"), key=lambda p: p.status.phase)
+    assert len(found) == pods
+    evicted = found[0]
+    message = evicted.status.message
+    assert (evicted.status.phase, evicted.status.reason) == ("Failed", "Evicted")
+    assert message.startswith("The node was low on resource: memory. ") and message.endswith(
+        "Container main was using 1948312Ki, request is 0, has larger consumption of memory. "
+    )
+    (target,) = [c for c in evicted.status.conditions if c.type == "DisruptionTarget"]
+    assert (target.status, target.reason, target.message) == (
+        "True",
+        "TerminationByKubelet",
+        message,
+    )
+    terminated = evicted.status.container_statuses[0].state.terminated
+    assert (terminated.exit_code, terminated.reason) == (137, "ContainerStatusUnknown")
+    assert [
+        e["message"]
+        for e in k8s_cluster.events(involved_name=evicted.metadata.name)
+        if e["reason"] == "Evicted"
+    ] == [message]
+
+
+def test_a_preempted_pod_is_deleted_gracefully_and_replaced_once_terminal(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Scheduler preemption (preemption.go prepareCandidate): DisruptionTarget
+    PreemptionByScheduler, a Preempted event, a graceful delete (SIGTERM: exit 143). With a
+    podFailurePolicy the replacement waits until the old pod is Failed (podReplacementPolicy
+    Failed), and Ignore keeps it out of ``failed``. The annotation limits the simulation to
+    the first attempt."""
+    batch, _ = api
+    observed: list[tuple[str, str, str | None, bool]] = []
+
+    def record(event: Any) -> None:
+        if event.resource.kind == "Pod":
+            meta, status = event.obj["metadata"], event.obj.get("status") or {}
+            observed.append(
+                (event.type, meta["name"], status.get("phase"), bool(meta.get("deletionTimestamp")))
+            )
+
+    k8s_cluster.store.add_listener(record)
+    manifest = job_manifest(
+        "victim",
+        "import time; print('up', flush=True); time.sleep(3)",
+        podFailurePolicy=DISRUPTIONS_IGNORED,
+    )
+    manifest["metadata"]["annotations"] = {SIMULATE_KEY: "Preempted", SIMULATE_ATTEMPTS_KEY: "1"}
+    batch.create_namespaced_job(NS, manifest)
+    job = wait_for_job(batch, "victim", timeout=15)
+    assert (terminal_condition(job).type, job.status.failed, job.status.succeeded) == (
+        "Complete",
+        None,
+        1,
+    )
+    first, second = dict.fromkeys(name for _, name, _, _ in observed)
+    conditions = [e for e in k8s_cluster.events(involved_name=first) if e["reason"] == "Preempted"]
+    assert conditions and conditions[0]["source"]["component"] == "default-scheduler"
+    first_failed = next(i for i, o in enumerate(observed) if o[1] == first and o[2] == "Failed")
+    second_added = next(i for i, o in enumerate(observed) if o[1] == second and o[0] == "ADDED")
+    assert first_failed < second_added  # never two pods at once
+    assert any(o[1] == first and o[3] and o[2] == "Running" for o in observed)  # terminating
+    (process,) = [p for name, p in k8s_cluster.processes().items() if name == f"default/{first}"]
+    assert process.returncode == -signal.SIGTERM
+
+
+def test_a_pod_the_kubelet_rejects_has_no_container_statuses(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Kubelet admission (kubelet.go rejectPod, cm/admission unexpectedAdmissionError):
+    phase Failed, reason UnexpectedAdmissionError, "Pod was rejected: …", no
+    containerStatuses -- no rule on exit codes or DisruptionTarget matches, so it counts."""
+    batch, core = api
+    k8s_cluster.simulate("AdmissionRejected", job="gpu-job")
+    batch.create_namespaced_job(
+        NS, job_manifest("gpu-job", "pass", podFailurePolicy=DISRUPTIONS_IGNORED)
+    )
+    job = wait_for_job(batch, "gpu-job")
+    assert (terminal_condition(job).reason, job.status.failed) == ("BackoffLimitExceeded", 1)
+    (pod,) = job_pods(core, "gpu-job")
+    assert (pod.status.phase, pod.status.reason, pod.status.container_statuses) == (
+        "Failed",
+        "UnexpectedAdmissionError",
+        None,
+    )
+    assert pod.status.message == (
+        "Pod was rejected: Allocate failed due to no healthy devices present; cannot allocate "
+        "unhealthy devices nvidia.com/gpu, which is unexpected"
+    )
+    assert pod.spec.node_name and {
+        e["reason"] for e in k8s_cluster.events(involved_name=pod.metadata.name)
+    } == {"UnexpectedAdmissionError"}
+
+
+def test_replacements_wait_for_the_pod_failure_backoff() -> None:
+    """backoff_utils.go: 10 s doubled per failure since the last success (capped at 10
+    min), scaled here by ``pod_failure_backoff``."""
+    with (
+        KubernetesTestCluster(pod_failure_backoff=0.4) as cluster,
+        cluster.api_client() as api_client,
+    ):
+        created: dict[str, float] = {}
+        cluster.store.add_listener(
+            lambda e: (
+                created.setdefault(e.obj["metadata"]["name"], time.monotonic())
+                if e.resource.kind == "Pod" and e.type == "ADDED"
+                else None
+            )
+        )
+        batch = client.BatchV1Api(api_client)
+        batch.create_namespaced_job(
+            NS, job_manifest("flaky", "raise SystemExit(1)", backoffLimit=2)
+        )
+        job = wait_for_job(batch, "flaky", timeout=15)
+        assert (terminal_condition(job).reason, job.status.failed) == ("BackoffLimitExceeded", 3)
+        first, second, third = sorted(created.values())
+        assert second - first >= 0.4 and third - second >= 0.8
 
 
 def test_kubeconfig_loads_into_the_official_client(

@@ -5,6 +5,7 @@ the step fails, with which reason. The same decisions run against the test API s
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -121,10 +122,29 @@ def test_when_a_wait_ends_the_step(
 
 def test_a_pod_appearing_ends_the_failed_create_wait() -> None:
     """FailedCreate counts only while no pod exists: a refusal the controller's retry got
-    past (a quota freed, an account created) starts over if the pod goes again."""
+    past (a quota freed, an account created) starts over if the pod goes again and the
+    refusals come back — the API server's one merged Event, its ``count`` rising."""
+    refusals = [REFUSED]
     first_seen: dict[str, float] = {}
-    source = EventSource(job=lambda: [REFUSED], pod=lambda name: [])
+    source = EventSource(job=lambda: list(refusals), pod=lambda name: [])
     assert stuck([], first_seen, 0.0, DEFAULTS, source) is None
     assert stuck([pod("Running")], first_seen, 50.0, DEFAULTS, source) is None
     assert stuck([], first_seen, 100.0, DEFAULTS, source) is None
-    assert stuck([], first_seen, 160.0, DEFAULTS, source) == Stuck("FailedCreate", REFUSED.message)
+    refusals[0] = dataclasses.replace(REFUSED, count=2)  # refused again
+    assert stuck([], first_seen, 110.0, DEFAULTS, source) is None
+    assert stuck([], first_seen, 170.0, DEFAULTS, source) == Stuck("FailedCreate", REFUSED.message)
+
+
+def test_a_gap_between_pods_is_a_wait_of_its_own() -> None:
+    """A pod that ran for hours and went (evicted, preempted, failed) leaves the Job without
+    a pod until the controller creates the next: neither the start timeout counted from
+    the Job's first look nor a refusal from before the first pod ends the step then."""
+    first_seen: dict[str, float] = {}
+    source = EventSource(job=lambda: [REFUSED], pod=lambda name: [])
+    assert stuck([], first_seen, 0.0, DEFAULTS, source) is None  # refused at first…
+    assert stuck([pod("Running")], first_seen, 30.0, DEFAULTS, source) is None  # …then ran
+    assert stuck([pod("Running")], first_seen, 7200.0, DEFAULTS, source) is None
+    for now in (7210.0, 7300.0, 7200.0 + 1799):
+        assert stuck([], first_seen, now, DEFAULTS, source) is None
+    found = stuck([], first_seen, 7210.0 + 1800, DEFAULTS, source)
+    assert found is not None and found.reason == "StartTimeout"

@@ -17,7 +17,7 @@ from sqlml_dagster import build_defs
 from sqlml_dagster.cli import main
 from sqlml_dagster.compiler import check_project
 from sqlml_dagster.contract import StepSpec
-from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
+from sqlml_dagster.launchers.kubernetes import KubernetesLauncher, from_env
 from tests.conftest import EXAMPLE
 from tests.golden_files import updating_golden
 from tests.k8s.admission import pod_security_violations
@@ -255,3 +255,36 @@ def test_the_runtime_image_runs_as_the_default_user() -> None:
     assert "groupadd --gid 10001 sqlml" in dockerfile
     assert "useradd --create-home --uid 10001 --gid 10001 sqlml" in dockerfile
     assert "\nUSER 10001:10001\n" in dockerfile
+
+
+IGNORE_DISRUPTIONS = {
+    "action": "Ignore",
+    "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+}
+FAIL_ON_USER_ERROR = {
+    "action": "FailJob",
+    "onExitCodes": {"containerName": "step", "operator": "In", "values": [65]},
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "environ", "policy"),
+    [
+        ({}, {}, {"rules": [FAIL_ON_USER_ERROR, IGNORE_DISRUPTIONS]}),  # the default
+        ({"pod_failure_policy": None}, {}, None),  # none: every failed pod counts
+        ({"pod_failure_policy": {"rules": [IGNORE_DISRUPTIONS]}}, {}, {"rules": [IGNORE_DISRUPTIONS]}),
+        ({}, {"SQLML_K8S_POD_FAILURE_POLICY": "null"}, None),
+        ({}, {"SQLML_K8S_POD_FAILURE_POLICY": '{"rules": []}'}, {"rules": []}),
+    ],
+)  # fmt: skip
+def test_jobs_fail_fast_on_user_errors_and_retry_disruptions_unless_told_otherwise(
+    settings: dict[str, Any], environ: dict[str, str], policy: dict[str, Any] | None
+) -> None:
+    """The runtime's user-error exit code (the contract's 65) fails the Job at once; pods
+    the cluster disrupted are replaced without counting against backoffLimit."""
+    launcher = from_env(environ) if environ else KubernetesLauncher(**settings)
+    manifest = launcher.job_manifest(
+        STEP, "/sqlml/data/spec.json", run_id="r", asset_key="iris", suffix="x"
+    )
+    assert manifest["spec"].get("podFailurePolicy") == policy
+    assert manifest["spec"]["template"]["spec"]["containers"][0]["name"] == "step"
