@@ -104,6 +104,7 @@ SELECT x, z FROM d TO PREDICT parity_out.parity USING parity_dnn;
 """
 
 
+@pytest.mark.slow
 def test_a_deep_learning_statement_runs_unchanged_as_a_job(
     k8s_cluster: KubernetesTestCluster,
     write_project: Callable[[dict[str, str]], Path],

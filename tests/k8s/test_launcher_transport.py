@@ -92,6 +92,7 @@ def assert_nothing_left(cluster: KubernetesTestCluster) -> None:
     assert not cluster.running_processes()
 
 
+@pytest.mark.slow
 def test_a_step_outlives_the_watch_history_and_its_compaction(
     k8s_cluster: KubernetesTestCluster,
     ticking: Callable[..., tuple[Path, dict[str, str]]],
@@ -124,6 +125,7 @@ PODS = "/api/v1/namespaces/default/pods"
 QUERY = "[?]*"  # a literal "?" in a glob, then the query
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "faults",
     [
@@ -159,6 +161,7 @@ def test_transient_api_errors_do_not_fail_a_step(
     assert any("Kubernetes API:" in m and "retrying in" in m for m in messages)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lost", ["reset", "read-timeout"])
 def test_a_create_whose_answer_is_lost_is_the_steps_job(
     k8s_cluster: KubernetesTestCluster,
@@ -247,6 +250,7 @@ def test_create_is_idempotent_for_the_steps_own_job_only(
     assert len(k8s_cluster.jobs()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "times"),
     [("eof", 1), ("reset", 2)],
