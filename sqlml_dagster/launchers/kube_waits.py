@@ -9,8 +9,10 @@ each gets its own patience, and the events say which it is (:mod:`.kube_events`)
 =============================  ==========================================================
 what the launcher sees          when the step fails
 =============================  ==========================================================
-no pod, ``FailedCreate``        after ``failed_create_timeout_seconds`` of refusals
-no pod at all                   after ``start_timeout_seconds``
+no pod, ``FailedCreate``        after ``failed_create_timeout_seconds`` of refusals (its
+                                ``count`` risen since the last pod was seen)
+no pod at all                   after ``start_timeout_seconds`` (from the Job's first look,
+                                or from when its last pod went)
 pod ``Unschedulable``           after ``unschedulable_timeout_seconds`` without a scale-up
                                 in progress (``TriggeredScaleUp`` resets it; a later
                                 ``NotTriggerScaleUp`` is quoted)
