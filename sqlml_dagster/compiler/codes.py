@@ -53,6 +53,7 @@ UNKNOWN_LABEL = "SQLML407"
 UNKNOWN_FEATURE_COLUMN = "SQLML408"
 MISSING_MODEL_FEATURES = "SQLML409"
 BAD_SCHEMA_FILE = "SQLML410"
+BAD_DURATION = "SQLML411"
 
 # 5xx — a step that ran and failed (the one line `sqlml materialize` and Dagster show)
 STEP_FAILED = "SQLML501"
