@@ -24,7 +24,7 @@ from ..compiler.project import Node
 from ..contract import StepSpec
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
-from ..store.models import CorruptVersion
+from ..store.models import BadName, CorruptVersion
 from ..warehouses import TableStats, Warehouse
 from .model_functions import ModelFunctions
 from .places import StepInputs
@@ -84,7 +84,7 @@ class AssetStep:
         gates = self.gates.get(name.key, ()) if gated else ()
         try:
             return self.storage.models().get(name.key, version, gates=gates)
-        except (ModelNotFound, CorruptVersion) as e:
+        except (ModelNotFound, CorruptVersion, BadName) as e:
             raise dg.Failure(description=str(e)) from None
 
     @property
