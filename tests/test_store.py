@@ -73,7 +73,7 @@ def test_failed_versions_leave_a_tombstone_and_numbers_never_come_back(
     write(store, first.uri, "model.bin", b"half a mod")
     store.discard(first, reason="the step failed")
     assert [(f.number, f.state, sorted(f.files)) for f in store.folders("m")] == [
-        (1, "discarded", [".discarded"])
+        (1, "discarded", [".discarded", ".pending"])
     ]
     assert (store.reserve("m").version, store.reserve("m").version) == (2, 3)
     assert store.versions("m") == []

@@ -39,10 +39,17 @@ def part_problem(part: str) -> str | None:
         return f"is {len(part)} characters long; a name part has at most {NAME_MAX}"
     if _PART.fullmatch(part):
         return None
-    bad = [c for c in part if not (c.isascii() and (c.isalnum() or c in "_-"))]
-    if not bad:  # only the first character is wrong: a leading '-'
-        return "starts with '-'; a name starts with a letter, a digit or '_'"
-    worst = next((c for c in "\x00/\\" if c in bad), bad[0])  # a path's pieces first
+    return _characters_problem(part) or (
+        "starts with '-'; a name starts with a letter, a digit or '_'"
+    )
+
+
+def _characters_problem(text: str, also: str = "") -> str | None:
+    """Which character of ``text`` no name may hold (a path's pieces named first)."""
+    bad = [c for c in text if not (c.isascii() and (c.isalnum() or c in "_-" + also))]
+    if not bad:
+        return None
+    worst = next((c for c in "\x00/\\" if c in bad), bad[0])
     return f"contains {_shown(worst)}; a name holds ASCII letters, digits, '_' and '-' only"
 
 
@@ -62,8 +69,10 @@ def name_problem(parts: tuple[str, ...] | list[str]) -> str | None:
 
 
 def key_problem(key: str) -> str | None:
-    """Why a dotted store key (``schema.model``) breaks the rule; ``None`` when it follows it."""
-    return name_problem(key.split("."))
+    """Why a dotted store key (``schema.model``) breaks the rule; ``None`` when it follows it.
+    A separator, NUL or other wrong character is named before the parts are looked at
+    (``../x`` contains '/', rather than an empty part)."""
+    return _characters_problem(key, also=".") or name_problem(key.split("."))
 
 
 def normalized(parts: tuple[str, ...] | list[str]) -> tuple[str, ...]:

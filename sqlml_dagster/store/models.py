@@ -54,6 +54,7 @@ anyway (older, or failing its gates) is only listed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -127,6 +128,8 @@ DISCARDED = ".discarded"
 PROMOTED = "_promoted.json"
 #: ``_high_water/<n>``: the highest version number ever handed out (never removed).
 HIGH_WATER = "_high_water"
+#: How long a high-water mark stands before the marks below it are removed.
+MARK_SETTLED = timedelta(minutes=10)
 #: The folder of a version's quality-gate outcomes: ``checks/<gate>.json``.
 CHECKS = "checks"
 
@@ -151,8 +154,19 @@ class ModelStore:
     def _uri(self, path: str) -> str:
         return self.fs.unstrip_protocol(path) if "://" in self.url else path
 
+    @property
+    def root_uri(self) -> str:
+        """The store's root as version URIs spell it (an absolute path, or ``s3://…``)."""
+        return self._uri(self.root)
+
     def model_uri(self, model: str) -> str:
         return self._uri(self._path(model))
+
+    def _remove(self, path: str, recursive: bool = False) -> None:
+        """Remove a file or folder that another process (a second ``gc``) may have removed
+        first: gone is gone."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(path, recursive=recursive)
 
     def _fresh(self, path: str) -> None:
         """Other processes write here too: never answer from a cached listing (s3fs)."""
@@ -182,13 +196,17 @@ class ModelStore:
         return max([mark, *(f.number for f in folders)])
 
     def _scan(self, model: str) -> tuple[list[VersionFolder], int]:
-        """The numbered folders and the recorded high-water mark, from one listing."""
+        """The numbered folders, then the high-water mark.
+
+        In this order on purpose: a collector records the mark *before* it removes a
+        folder, so a folder this listing missed because it was just removed has its
+        number in the mark read after it (a directory listing is no snapshot)."""
         folder = self._path(model)
         self._fresh(folder)
         try:
             listing = self.fs.find(folder, detail=True)
         except FileNotFoundError:
-            return [], 0
+            listing = {}
         by_number: dict[int, dict[str, dict[str, Any]]] = {}
         mark = 0
         for path, info in listing.items():
@@ -198,6 +216,7 @@ class ModelStore:
                 by_number.setdefault(int(head), {})[name] = info
             elif head == HIGH_WATER and name.isdigit():
                 mark = max(mark, int(name))
+        mark = max(mark, self._high_water_mark(model))
         out = []
         for number in sorted(by_number):
             files = by_number[number]
@@ -452,7 +471,12 @@ class ModelStore:
     ) -> PendingVersion:
         """Claim the next version number — above every number ever handed out — by
         exclusively creating its ``.pending`` record, which names the owner and its lease.
-        Keep the lease alive with :meth:`keep_alive` while the training runs."""
+        Keep the lease alive with :meth:`keep_alive` while the training runs.
+
+        The exclusive create is what makes a number one reservation's: the listing only
+        suggests where to try. So ``.pending`` is never removed while its folder exists
+        (publishing and discarding leave it: the claim outlives the reservation), and a
+        folder goes only after the high-water mark records its number."""
         check_model_name(model)
         owner = Owner(
             token=secrets.token_hex(16),
@@ -498,6 +522,8 @@ class ModelStore:
         owner = self.owner(pending.model, pending.version)
         if self.fs.exists(posixpath.join(folder, MANIFEST)):
             return "the folder holds a published version"
+        if self.fs.exists(posixpath.join(folder, DISCARDED)):
+            return "it was discarded"
         if owner is None:
             return "its reservation is gone (gc removed it after its lease expired, or the model was dropped)"
         if not pending.token or owner.token != pending.token:
@@ -541,9 +567,8 @@ class ModelStore:
         # One PUT (S3) or one write (disk) of the manifest is the moment the version exists;
         # a local write goes through a temporary name so a reader never sees half of it.
         self._write_atomically(posixpath.join(folder, MANIFEST), final.to_json())
-        for done in (PENDING, LEASE):
-            if self.fs.exists(posixpath.join(folder, done)):
-                self.fs.rm(posixpath.join(folder, done))
+        # `.pending` stays: the claim on the number outlives the reservation (below).
+        self._remove(posixpath.join(folder, LEASE))
         return ModelVersion(final, pending.uri)
 
     def discard(self, pending: PendingVersion, reason: str = "") -> bool:
@@ -557,14 +582,12 @@ class ModelStore:
             return False
         for path in self.fs.find(folder):
             if posixpath.basename(path) != PENDING:
-                self.fs.rm(path)
+                self._remove(path)
         self.fs.pipe_file(
             posixpath.join(folder, DISCARDED),
             json.dumps({"at": now_iso(), "reason": reason[:2000]}).encode(),
         )
-        if self.fs.exists(posixpath.join(folder, PENDING)):
-            self.fs.rm(posixpath.join(folder, PENDING))
-        return True
+        return True  # `.pending` stays: the claim on the number (see reserve)
 
     def promote(self, model: str, version: int, note: str = "") -> ModelVersion:
         """Make ``version`` what ``@latest`` resolves to — a rollback, or a roll forward to
@@ -573,24 +596,44 @@ class ModelStore:
         newest = self.listing(model).numbers[-1]
         path = self._path(model, PROMOTED)
         if version == newest:
-            if self.fs.exists(path):
-                self.fs.rm(path)
+            self._remove(path)
             return target
         record = {"version": version, "above": newest, "at": now_iso(), "note": note}
-        self.fs.pipe_file(path, json.dumps(record, indent=2).encode())
+        self._write_atomically(path, json.dumps(record, indent=2))  # read whole or not at all
         return target
 
+    def _high_water_mark(self, model: str) -> int:
+        """The highest number in ``_high_water/`` (0: none)."""
+        folder = self._path(model, HIGH_WATER)
+        self._fresh(folder)
+        try:
+            names = [
+                posixpath.basename(str(p).rstrip("/")) for p in self.fs.ls(folder, detail=False)
+            ]
+        except FileNotFoundError:
+            return 0
+        return max([0, *(int(n) for n in names if n.isdigit())])
+
     def _raise_high_water(self, model: str, number: int) -> None:
-        """Record ``number`` as handed out, before any numbered folder is removed. One file
-        per mark, lower ones removed after: two collectors at once never lower it."""
+        """Record ``number`` as handed out, before any numbered folder is removed.
+
+        One file per mark, so two collectors at once never lower it. A lower mark is
+        removed only once a higher one has stood for :data:`MARK_SETTLED` — a reader
+        listing the folder meanwhile sees the higher one whole (a listing may miss a file
+        created or removed while it runs, never one that stood throughout)."""
         folder = self._path(model, HIGH_WATER)
         self.fs.makedirs(folder, exist_ok=True)
         self.fs.pipe_file(self._path(model, HIGH_WATER, str(number)), b"")
         self._fresh(folder)
-        for path in self.fs.ls(folder, detail=False):
-            name = posixpath.basename(str(path).rstrip("/"))
-            if name.isdigit() and int(name) < number:
-                self.fs.rm(path)
+        marks = {
+            int(posixpath.basename(str(info["name"]).rstrip("/"))): last_modified([info])
+            for info in self.fs.ls(folder, detail=True)
+            if posixpath.basename(str(info["name"]).rstrip("/")).isdigit()
+        }
+        now = datetime.now(timezone.utc)
+        settled = [n for n, at in marks.items() if at is not None and now - at > MARK_SETTLED]
+        for lower in [n for n in marks if settled and n < max(settled)]:
+            self._remove(self._path(model, HIGH_WATER, str(lower)))
 
     def gc(
         self,
@@ -630,7 +673,7 @@ class ModelStore:
             highest = max([mark, *numbers, *(f.number for f in folders)])
             self._raise_high_water(model, highest)
             for number in sorted([*removed, *cleaned]):
-                self.fs.rm(self._path(model, str(number)), recursive=True)
+                self._remove(self._path(model, str(number)), recursive=True)
         return GcResult(removed=removed, kept=kept, cleaned=sorted(cleaned), running=running)
 
     def _lease_expired(
@@ -661,7 +704,7 @@ class ModelStore:
         if self.fs.exists(folder):
             for path in self.fs.ls(folder, detail=False):
                 if posixpath.basename(str(path).rstrip("/")) != HIGH_WATER:
-                    self.fs.rm(path, recursive=True)
+                    self._remove(path, recursive=True)
         self._fresh(folder)
         return count
 
