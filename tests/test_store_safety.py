@@ -624,3 +624,56 @@ def test_a_missing_version_still_names_the_usable_and_damaged_ones(store: ModelS
     assert store.damaged("m") == [
         DamagedVersion(1, "model.bin", "has 3 bytes, the manifest says 7")
     ]
+
+
+# -- a forged StepSpec -----------------------------------------------------------------
+
+# (model_name, model_uri relative to tmp_path, the one line the step fails with)
+FORGED_SPECS = [
+    pytest.param("m", "victim/1", "is not a version folder of 'm'", id="uri-outside-the-store"),
+    pytest.param(
+        "victim", "victim/1", "is not a version folder of 'victim'", id="name-and-uri-outside"
+    ),
+    pytest.param("m", "store/m/../../victim/1", "is not a plain path", id="uri-with-dotdot"),
+    pytest.param("../victim", "store/../victim/1", "is not a model name", id="name-with-dotdot"),
+    pytest.param("m", "store/m/latest", "is not a version folder of 'm'", id="not-a-number"),
+]
+
+
+@pytest.mark.parametrize(("model_name", "model_uri", "line"), FORGED_SPECS)
+def test_a_forged_step_spec_cannot_make_a_step_write_outside_the_store(
+    tmp_path: Path, victim: Path, model_name: str, model_uri: str, line: str
+) -> None:
+    """The runtime (a real process, as a launcher starts it) refuses a spec whose version
+    folder is not ``<model store>/<model>/<number>`` before it reads or writes anything."""
+    import subprocess
+    import sys
+
+    from sqlml_dagster.contract import StepSpec
+    from sqlml_dagster.contract.layout import STEP_MODEL_STORE_ENV
+
+    (tmp_path / "store").mkdir()
+    spec = StepSpec(
+        kind="train",
+        step_id="forged",
+        model_name=model_name,
+        model_reference="sklearn.tree.DecisionTreeClassifier",
+        flavor="sklearn",
+        input_uri=str(tmp_path / "missing.parquet"),
+        label="y",
+        model_uri=str(tmp_path / model_uri),
+    )
+    (tmp_path / "spec.json").write_text(spec.to_json())
+    before = snapshot(victim)
+    done = subprocess.run(
+        [sys.executable, "-m", "sqlml_dagster.runtime", str(tmp_path / "spec.json")],
+        env={**os.environ, STEP_MODEL_STORE_ENV: str(tmp_path / "store")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("sqlml step failed: the step's ")
+    assert line in done.stderr and "Traceback" not in done.stderr
+    assert snapshot(victim) == before
+    assert list((tmp_path / "store").iterdir()) == []

@@ -22,6 +22,7 @@ from sqlglot import exp
 from ..compiler.ir import QualifiedName, TrainStatement
 from ..compiler.project import Node
 from ..contract import StepSpec
+from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
 from ..store.models import BadName, CorruptVersion
@@ -102,6 +103,8 @@ class AssetStep:
         with fsspec.open(spec_uri, "w", encoding="utf-8") as f:
             f.write(spec.to_json())
         env = self.storage.step_env()
+        # The runtime writes and loads versions only inside this store (contract/layout.py).
+        env[STEP_MODEL_STORE_ENV] = self.storage.models().root_uri
         if self.launcher.shares_filesystem and self.models_dir is not None:
             # Locally the project's models/ folder is importable; in a cluster the image is.
             env["PYTHONPATH"] = str(self.models_dir)
