@@ -157,7 +157,7 @@ def test_the_cli_refuses_a_name_that_leaves_the_store_in_one_line(
     err = capsys.readouterr().err
     assert code != 0
     assert "Traceback" not in err
-    assert "is not a model name" in err or "error[SQLML115]" in err
+    assert "is not a model name" in err or "error[SQLML117]" in err
     assert snapshot(victim) == before
     assert [v.version for v in store.versions("m")] == [1]
 

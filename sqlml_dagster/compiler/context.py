@@ -232,7 +232,7 @@ class ParseContext:
 
 
 def check_table_names(p: ParseContext, tree: exp.Expr, names: Iterable[QualifiedName]) -> None:
-    """SQLML115 at each of ``names`` (tables a statement creates, modifies or reads) that
+    """SQLML117 at each of ``names`` (tables a statement creates, modifies or reads) that
     breaks the naming rule, pointing at its first mention in ``tree``. Names are checked
     first, so a statement with none wrong never walks its tree again."""
     bad = {name.key: name for name in names if name.problem is not None}

@@ -153,7 +153,7 @@ class Cursor:
         return name, span
 
     def check_name(self, name: QualifiedName, span: Span) -> None:
-        """SQLML115 for a name that breaks the naming rule: ``INTO "../x"`` or ``DROP MODEL
+        """SQLML117 for a name that breaks the naming rule: ``INTO "../x"`` or ``DROP MODEL
         "../x"`` stops here, before anything joins it to a path."""
         if name.problem is not None:
             self.p.error(codes.BAD_NAME, name.refusal, span.start, span.end, hint=NAME_HINT)

@@ -412,7 +412,7 @@ class _GraphBuilder:
                 )
 
     def _check_collisions(self, nodes: dict[str, Node], sources: dict[str, Source]) -> None:
-        """SQLML209: two different names that become one asset key (``"a-b"`` and ``a_b``:
+        """SQLML210: two different names that become one asset key (``"a-b"`` and ``a_b``:
         lower-case, ``-`` as ``_``), reported at the later one, naming the first."""
         named = [(n.name, n.statement.produces_span) for n in nodes.values()]
         named += [(s.name, s.first_read) for s in sources.values()]

@@ -4,7 +4,7 @@ A name becomes several things at once: a Dagster asset key (``^[A-Za-z0-9_]+$`` 
 ``-`` becomes ``_``), a folder of the model store (``<store>/<model>/<version>/`` on a disk
 or S3), a Kubernetes label (63 characters), a warehouse identifier (PostgreSQL cuts
 identifiers at 63 bytes, silently). A name that one of them refuses or changes must be
-refused where it is written, so the compiler (``sqlml check``: SQLML115 at file:line:col)
+refused where it is written, so the compiler (``sqlml check``: SQLML117 at file:line:col)
 and the model store (every path it joins: :func:`sqlml_dagster.store.paths`) apply this
 rule — the store again, so that no caller (the CLI, a hand-written StepSpec) can name a
 folder outside it.

@@ -1,7 +1,7 @@
 """Every path of the model store is joined here, and nowhere else: a model name that does
 not follow the naming rule (:mod:`sqlml_dagster.contract.names`) or a path part that is not
 one plain file or folder name is refused with :class:`BadName` before anything is read,
-written or deleted. The compiler refuses such names first (SQLML115); this is the second
+written or deleted. The compiler refuses such names first (SQLML117); this is the second
 line, for every caller that did not come through it — ``sqlml models show ../x``, a
 ``DROP MODEL`` typed into ``sqlml sql``, a hand-written StepSpec's model name."""
 

@@ -1,6 +1,6 @@
 """The naming rule (``sqlml_dagster/contract/names.py``): every table and model name a
-project writes is held to it at compile time — SQLML115 at the name, with a caret and a
-hint — and two names that become one asset key collide (SQLML209, naming both places).
+project writes is held to it at compile time — SQLML117 at the name, with a caret and a
+hint — and two names that become one asset key collide (SQLML210, naming both places).
 A name that escapes the model store (``INTO "../../../x"``), that Dagster refuses
 (non-ASCII) or that a file system or Kubernetes label cannot hold (300 characters) never
 gets past ``sqlml check``."""
@@ -21,123 +21,123 @@ LONG = "x" * 300
 # (SQL of one file, the diagnostic as "CODE file:line:col", a fragment of its message)
 REFUSED = [
     pytest.param(
-        f'{TRAIN} "../../../x";', "SQLML115 sql/a.sql:1:57", "'/' (a path", id="train-into-dotdot"
+        f'{TRAIN} "../../../x";', "SQLML117 sql/a.sql:1:57", "'/' (a path", id="train-into-dotdot"
     ),
     pytest.param(
         f'{TRAIN} "/etc/cron.d/x";',
-        "SQLML115 sql/a.sql:1:57",
+        "SQLML117 sql/a.sql:1:57",
         "'/' (a path",
         id="train-into-absolute",
     ),
     pytest.param(
-        f'{TRAIN} "a\\b";', "SQLML115 sql/a.sql:1:57", "'\\' (a path", id="train-into-backslash"
+        f'{TRAIN} "a\\b";', "SQLML117 sql/a.sql:1:57", "'\\' (a path", id="train-into-backslash"
     ),
     pytest.param(
-        f'{TRAIN} "a\x00b";', "SQLML115 sql/a.sql:1:57", "a NUL character", id="train-into-nul"
+        f'{TRAIN} "a\x00b";', "SQLML117 sql/a.sql:1:57", "a NUL character", id="train-into-nul"
     ),
     pytest.param(
         f'{TRAIN} "\u0456ris_rf";',
-        "SQLML115 sql/a.sql:1:57",
+        "SQLML117 sql/a.sql:1:57",
         "U+0456",
         id="train-into-cyrillic-lookalike",
     ),
     pytest.param(
-        f'{TRAIN} "caf\u00e9";', "SQLML115 sql/a.sql:1:57", "U+00E9", id="train-into-accent"
+        f'{TRAIN} "caf\u00e9";', "SQLML117 sql/a.sql:1:57", "U+00E9", id="train-into-accent"
     ),
     pytest.param(
         f'{TRAIN} "{LONG}";',
-        "SQLML115 sql/a.sql:1:57",
+        "SQLML117 sql/a.sql:1:57",
         "300 characters long",
         id="train-into-300-chars",
     ),
     pytest.param(
         f'{TRAIN} "{"y" * (NAME_MAX + 1)}";',
-        "SQLML115 sql/a.sql:1:57",
+        "SQLML117 sql/a.sql:1:57",
         "64 characters",
         id="train-into-64-chars",
     ),
     pytest.param(
-        f"{TRAIN} a.b.c.d;", "SQLML115 sql/a.sql:1:57", "has 4 parts", id="train-into-4-parts"
+        f"{TRAIN} a.b.c.d;", "SQLML117 sql/a.sql:1:57", "has 4 parts", id="train-into-4-parts"
     ),
     pytest.param(
         f'{TRAIN} "-rf";',
-        "SQLML115 sql/a.sql:1:57",
+        "SQLML117 sql/a.sql:1:57",
         "starts with '-'",
         id="train-into-leading-dash",
     ),
-    pytest.param(f'{TRAIN} "a b";', "SQLML115 sql/a.sql:1:57", "whitespace", id="train-into-space"),
+    pytest.param(f'{TRAIN} "a b";', "SQLML117 sql/a.sql:1:57", "whitespace", id="train-into-space"),
     pytest.param(
-        f'{TRAIN} main."x.y";', "SQLML115 sql/a.sql:1:57", "part 'x.y'", id="train-into-dot-in-part"
+        f'{TRAIN} main."x.y";', "SQLML117 sql/a.sql:1:57", "part 'x.y'", id="train-into-dot-in-part"
     ),
     pytest.param(
         "CREATE MODEL \"../../victim\" USING 'm.skops';",
-        "SQLML115 sql/a.sql:1:14",
+        "SQLML117 sql/a.sql:1:14",
         "'/'",
         id="create-model",
     ),
     pytest.param(
         'SELECT * FROM src TO PREDICT "../out".y USING m;',
-        "SQLML115 sql/a.sql:1:30",
+        "SQLML117 sql/a.sql:1:30",
         "'/'",
         id="predict-into",
     ),
     pytest.param(
         'SELECT * FROM src TO PREDICT out.y USING "../m";',
-        "SQLML115 sql/a.sql:1:42",
+        "SQLML117 sql/a.sql:1:42",
         "'/'",
         id="predict-using",
     ),
     pytest.param(
         'SELECT * FROM src TO EVALUATE "../m" LABEL y INTO e;',
-        "SQLML115 sql/a.sql:1:31",
+        "SQLML117 sql/a.sql:1:31",
         "'/'",
         id="evaluate-model",
     ),
     pytest.param(
         'SELECT * FROM src TO EVALUATE m LABEL y INTO "../e";',
-        "SQLML115 sql/a.sql:1:46",
+        "SQLML117 sql/a.sql:1:46",
         "'/'",
         id="evaluate-into",
     ),
     pytest.param(
         'SELECT * FROM src TO EXPLAIN m INTO "../e";',
-        "SQLML115 sql/a.sql:1:37",
+        "SQLML117 sql/a.sql:1:37",
         "'/'",
         id="explain-into",
     ),
     pytest.param(
         'CREATE TABLE t AS SELECT ML_PREDICT("../../m", x) AS p FROM src;',
-        "SQLML115 sql/a.sql:1:37",
+        "SQLML117 sql/a.sql:1:37",
         "'/'",
         id="ml-predict",
     ),
     pytest.param(
-        'CREATE TABLE "../t" AS SELECT 1 AS x;', "SQLML115 sql/a.sql:1:14", "'/'", id="create-table"
+        'CREATE TABLE "../t" AS SELECT 1 AS x;', "SQLML117 sql/a.sql:1:14", "'/'", id="create-table"
     ),
     pytest.param(
         'CREATE TABLE "donn\u00e9es" AS SELECT 1 AS x;',
-        "SQLML115 sql/a.sql:1:14",
+        "SQLML117 sql/a.sql:1:14",
         "U+00E9",
         id="create-table-non-ascii",
     ),
     pytest.param(
-        'INSERT INTO "t\u00e9" SELECT 1;', "SQLML115 sql/a.sql:1:13", "U+00E9", id="insert-into"
+        'INSERT INTO "t\u00e9" SELECT 1;', "SQLML117 sql/a.sql:1:13", "U+00E9", id="insert-into"
     ),
     pytest.param(
         'CREATE TABLE t AS SELECT * FROM "s\u00e9";',
-        "SQLML115 sql/a.sql:1:33",
+        "SQLML117 sql/a.sql:1:33",
         "U+00E9",
         id="source-read",
     ),
     pytest.param(
         f'SELECT * FROM "{LONG}" TO TRAIN sklearn.svm.SVC LABEL y INTO m;',
-        "SQLML115 sql/a.sql:1:15",
+        "SQLML117 sql/a.sql:1:15",
         "300",
         id="train-reads",
     ),
     pytest.param(
         "SELECT * FROM src TO TRAIN sklearn.svm.SVC WITH validation.select = 'SELECT * FROM \"v\u00e9\"' LABEL y INTO m;",
-        "SQLML115 sql/a.sql:1:49",
+        "SQLML117 sql/a.sql:1:49",
         "U+00E9",
         id="validation-select-reads",
     ),
@@ -149,7 +149,7 @@ def test_a_name_outside_the_rule_is_refused_where_it_is_written(
     write_project: Callable[[dict[str, str]], Path], sql: str, expected: str, message: str
 ) -> None:
     _, diagnostics = check_project(write_project({"a.sql": sql + "\n"}))
-    found = [d for d in diagnostics if d.code == "SQLML115"]
+    found = [d for d in diagnostics if d.code == "SQLML117"]
     assert [f"{d.code} {d.span.location()}" for d in found if d.span] == [expected]
     assert message in found[0].message
     assert found[0].hint is not None and "ASCII letters, digits" in found[0].hint
@@ -194,7 +194,7 @@ def test_catalog_statements_typed_into_the_shell_are_held_to_the_rule(
     """``sqlml sql``/``run-sql`` parse with the same parser: the name never reaches the store."""
     _, diagnostics = parse_sql_file("<sql>", sql, "duckdb")
     assert [(d.code, d.span.location() if d.span else "") for d in diagnostics] == [
-        ("SQLML115", location)
+        ("SQLML117", location)
     ]
 
 
@@ -232,7 +232,7 @@ def test_names_that_become_one_asset_key_collide_naming_both_places(
 ) -> None:
     with pytest.raises(SqlMlCompileError) as raised:
         compile_project(write_project(files))
-    (collision,) = [d for d in raised.value.diagnostics if d.code == "SQLML209"]
+    (collision,) = [d for d in raised.value.diagnostics if d.code == "SQLML210"]
     assert collision.span is not None and collision.span.location() == second
     assert "one asset key" in collision.message
     assert collision.hint is not None and f"named at {first}" in collision.hint
