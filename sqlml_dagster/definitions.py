@@ -8,6 +8,7 @@ problem with file:line:col and a caret excerpt.
 import hashlib
 import inspect
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,14 @@ def project_definitions(
     launcher = launcher or launcher_from_env(os.environ)
     # A launcher with an image allow-list (Kubernetes) has it checked at compile time.
     allowed = list(getattr(launcher, "allowed_images", None) or [])
+    if hasattr(launcher, "allowed_images") and not allowed:
+        warnings.warn(
+            f"the {launcher.KIND} launcher's allowed_images is empty: statements may run any "
+            "image (docs/security.md); set allowed_images (or SQLML_K8S_ALLOWED_IMAGES) to "
+            "the registries your steps may use",
+            SqlMlSecurityWarning,
+            stacklevel=3,
+        )
     try:
         project = compile_project(sql_dir, dialect=dialect, allowed_images=allowed)
     except SqlMlCompileError as e:
@@ -110,6 +119,10 @@ def project_definitions(
     resources[manifest_key(sql_dir)] = project_manifest(project)
     assets = build_assets(project, translator)
     return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
+
+
+class SqlMlSecurityWarning(UserWarning):
+    """A deployment setting leaves a rule of docs/security.md wide open."""
 
 
 #: Resource keys of project manifests start with this (one key per project).
