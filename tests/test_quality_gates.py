@@ -213,11 +213,11 @@ LATEST_CASES = [
 def test_latest_of_a_gated_model_is_the_newest_version_that_passed(
     gated_store: ModelStore, gates: tuple[Gate, ...], expected: int | None
 ) -> None:
-    versions = gated_store.versions("m")
+    listing = gated_store.listing("m")
     resolved = (
-        gated_store.resolve_gated("m", versions, gates)
+        gated_store.resolve_gated("m", listing, gates)
         if gates
-        else gated_store.resolve_latest("m", versions)
+        else gated_store.resolve_latest("m", listing)
     )
     assert (resolved.version if resolved else None) == expected
     assert gated_store.get("m", 3, gates=gates).version == 3  # a pin bypasses the gates

@@ -55,6 +55,11 @@ def add_catalog_commands(commands: Any) -> None:
     gc.add_argument("model", nargs="?", help="a model (default: every model)")
     gc.add_argument("--keep", type=int, required=True, help="newest versions to keep (≥ 1)")
     gc.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    gc.add_argument(
+        "--ignore-pins",
+        action="store_true",
+        help="without the project (-m/--manifest), remove versions its SQL may pin too",
+    )
     for parser in (listing, show, diff, promote, gc):
         project_options(parser)
         parser.set_defaults(run=_models)
@@ -172,17 +177,23 @@ def _models(args: argparse.Namespace) -> int:
         elif args.verb == "gc":
             rows = []
             for model in [args.model] if args.model else catalog.store.models():
-                result = catalog.gc(model, args.keep, dry_run=args.dry_run)
+                result = catalog.gc(
+                    model, args.keep, dry_run=args.dry_run, ignore_pins=args.ignore_pins
+                )
                 rows.append(
                     (
                         model,
                         " ".join(map(str, result.removed)),
                         " ".join(map(str, result.kept)),
                         " ".join(map(str, result.cleaned)),
+                        " ".join(map(str, result.running)),
                     )
                 )
             title = "dry run: nothing removed" if args.dry_run else ""
-            show(ResultTable(("model", "removed", "kept", "cleaned"), tuple(rows), title=title))
+            if not catalog.pins_known:
+                title = ", ".join(x for x in (title, "the project's pins not known") if x)
+            columns = ("model", "removed", "kept", "cleaned", "training")
+            show(ResultTable(columns, tuple(rows), title=title))
     except (ModelNotFound, CorruptVersion, ValueError, CliError) as e:
         print(f"sqlml: {e}", file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import fsspec
 
 from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
+from ..contract.layout import STEP_MODEL_STORE_ENV, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
@@ -98,6 +99,11 @@ def load_spec(uri: str) -> StepSpec:
 
 def run_step(spec: StepSpec, reporter: Reporter) -> None:
     """Dispatch one step to its flavor's implementation."""
+    if spec.model_uri:  # never write or load a version outside the model store
+        store_root = os.environ.get(STEP_MODEL_STORE_ENV) or None
+        problem = version_uri_problem(spec.model_uri, spec.model_name, store_root)
+        if problem is not None:
+            raise StepError(problem)
     if spec.flavor in (AUTO, KERAS):
         # Before TensorFlow or a model module is imported: tf.keras must mean the Keras 2
         # API that SQLFlow's model-zoo files are written against (see flavors/_keras_train).
