@@ -49,6 +49,13 @@ from .kube_api import Contact, NameTaken, RetryingApi, create_job
 from .kube_events import read_events
 from .kube_logs import LogFollower
 from .kube_policy import PolicyViolation, checked_tolerations, merged_node_selector
+from .kube_secrets import (
+    credentials_of,
+    env_entries,
+    owned_by_job,
+    secret_manifest,
+    secret_name,
+)
 from .kube_waits import EventSource, Patience, stuck
 from .kube_watch import JobVanished, job_states
 
@@ -290,10 +297,8 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             "name": STEP_CONTAINER,
             "image": self.image_for(spec),
             "command": [self.python, "-m", RUNTIME_MODULE, spec_uri],
-            "env": [
-                {"name": k, "value": v}
-                for k, v in {**self.env, **(env or {}), "SQLML_STEP_ID": spec.step_id}.items()
-            ],
+            # credentials by Secret reference, never as values (kube_secrets.py)
+            "env": env_entries(self.step_env(spec, env), name),
             "resources": self.resources(spec),
             "securityContext": {
                 "allowPrivilegeEscalation": self.allow_privilege_escalation,
@@ -376,6 +381,10 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
         """How long each wait before the container runs may last (``kube_waits``)."""
         return Patience(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Patience)})
 
+    def step_env(self, spec: StepSpec, env: Mapping[str, str] | None) -> dict[str, str]:
+        """The step's environment: the settings' ``env``, the orchestrator's, its id."""
+        return {**self.env, **(env or {}), "SQLML_STEP_ID": spec.step_id}
+
     def pod_security_context(self) -> dict[str, Any]:
         """What the Pod Security ``restricted`` profile asks of a pod, unless a setting
         relaxes it: a non-root user and group, the runtime's default seccomp profile, and
@@ -442,14 +451,16 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             context_injector=PipesEnvContextInjector(),
             message_reader=reader,
         ) as session:
+            step_env = {**(env or {}), **session.get_bootstrap_env_vars()}
             manifest = self.job_manifest(
                 spec,
                 spec_uri,
                 run_id=context.run_id,
                 asset_key=context.asset_key.to_user_string(),
-                env={**(env or {}), **session.get_bootstrap_env_vars()},
+                env=step_env,
             )
             job = _JobRun(self, api, manifest, context, spec, spec_uri, reader)
+            job.credentials = credentials_of(self.step_env(spec, step_env))
             job.run()
         result = result_of(dg.PipesClientCompletedInvocation(session), spec_uri)
         return dataclasses.replace(
@@ -527,6 +538,9 @@ class _JobRun:
         self.disrupted: dict[str, str] = {}
         self.image_digest: str | None = None
         self.may_exist = False  # whether a Job of ours may exist under self.name
+        #: Variables the container reads from the step's Secret (kube_secrets.py).
+        self.credentials: dict[str, str] = {}
+        self.secret_may_exist = False
 
     def run(self) -> None:
         succeeded = False
@@ -540,10 +554,15 @@ class _JobRun:
                 self.logs.stop()
             if not succeeded and self.may_exist:  # failed, cancelled, broke: no orphans
                 self.delete()
+            if not succeeded and self.secret_may_exist:
+                self.delete_secret()
 
     def create(self) -> None:
         """Create the Job; from the moment the request leaves, it may exist (its answer can
-        be lost after the server accepted it), so ``run`` deletes it on any failure."""
+        be lost after the server accepted it), so ``run`` deletes it on any failure. The
+        step's credentials go first, into a Secret the Job then owns."""
+        if self.credentials:
+            self.create_secret()
         self.may_exist = True
         try:
             create_job(
@@ -555,6 +574,11 @@ class _JobRun:
         except NameTaken as e:
             self.may_exist = False  # somebody else's Job: never delete it
             raise StepFailed(description=f"{e}; run the step again for a new name") from None
+        if self.credentials:  # garbage-collected with the Job from now on
+            job = self.batch.read_namespaced_job(self.name, self.namespace)
+            self.core.patch_namespaced_secret(
+                secret_name(self.name), self.namespace, owned_by_job(job)
+            )
         self.context.log.info(
             f"created Job {self.namespace}/{self.name} with image "
             f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
@@ -781,6 +805,39 @@ class _JobRun:
                 return str(json.load(f).get("message")) or None
         except (OSError, ValueError):
             return None
+
+    def create_secret(self) -> None:
+        import kubernetes
+
+        labels = self.manifest["metadata"]["labels"]
+        self.secret_may_exist = True
+        try:
+            self.core.create_namespaced_secret(
+                self.namespace,
+                secret_manifest(self.name, self.namespace, labels, self.credentials),
+            )
+        except kubernetes.client.ApiException as e:
+            if e.status != 409:  # 409: a retried create the server had accepted
+                raise
+
+    def delete_secret(self) -> None:
+        """The Secret of a Job that never existed (or lost its owner) has no owner to be
+        collected with: deleted here."""
+        import kubernetes
+
+        try:
+            self.core.delete_namespaced_secret(secret_name(self.name), self.namespace)
+        except kubernetes.client.ApiException as e:
+            if e.status != 404:
+                self.context.log.warning(
+                    f"could not delete Secret {secret_name(self.name)}: {e.reason}"
+                )
+        except StepFailed as e:
+            self.context.log.warning(
+                f"could not delete Secret {self.namespace}/{secret_name(self.name)} "
+                f"({e.description}); delete it with: kubectl delete secret -n "
+                f"{self.namespace} {secret_name(self.name)}"
+            )
 
     def delete(self) -> None:
         import kubernetes

@@ -2328,13 +2328,16 @@ class JobController:
             self.store.delete(JOBS, meta["namespace"], meta["name"])
 
     def collect_garbage(self, owner_uid: str, namespace: str) -> None:
-        """Background propagation: delete what the removed owner owned."""
-        for pod in self.store.select(PODS, namespace):
-            if any(
-                r.get("uid") == owner_uid for r in pod["metadata"].get("ownerReferences") or []
-            ) and not pod["metadata"].get("deletionTimestamp"):
-                with contextlib.suppress(ApiError):
-                    self.cluster.delete_object(PODS, namespace, pod["metadata"]["name"])
+        """Background propagation: delete what the removed owner owned — its pods, and any
+        other namespaced dependent (a step's Secret), as the garbage collector does for
+        every object whose ``ownerReferences`` name the owner (garbagecollector.go)."""
+        for res in (PODS, SECRETS, CONFIGMAPS):
+            for obj in self.store.select(res, namespace):
+                if any(
+                    r.get("uid") == owner_uid for r in obj["metadata"].get("ownerReferences") or []
+                ) and not obj["metadata"].get("deletionTimestamp"):
+                    with contextlib.suppress(ApiError):
+                        self.cluster.delete_object(res, namespace, obj["metadata"]["name"])
 
 
 # --------------------------------------------------------------------------------------------
