@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 # Pins for reproducible installs (CI, demo); the package's own ranges stay loose for users.
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test fuzz dev screenshot lint bench install install-dev clean
+.PHONY: demo test test-fast fuzz dev screenshot lint bench install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,13 @@ demo: install
 	$(VENV)/bin/sqlml check example_repo/sql
 	$(VENV)/bin/sqlml materialize -m example_repo.definitions
 
-## test: install dev extras and run the whole suite
+## test: install dev extras and run the whole suite (every cost marker)
 test: install-dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## test-fast: the quick loop — tests marked fast (no slow, k8s, warehouse or gpu test)
+test-fast: install-dev
+	$(PY) -m pytest -q -m fast $(PYTEST_ARGS)
 
 ## fuzz: the compiler's property tests with many more, fresh random examples (FUZZ_EXAMPLES per
 ## test), then the model store's: STORE_FUZZ_EXAMPLES random interleavings of reserve, publish,

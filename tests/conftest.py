@@ -158,3 +158,25 @@ def store_url(
     server: S3Server = request.getfixturevalue("s3")
     bucket = server.bucket(f"models-{uuid.uuid4().hex[:12]}")
     yield f"{bucket}/store", {"endpoint_url": server.endpoint_url}
+
+
+# -- cost markers (docs/testing.md) -------------------------------------------------------
+
+#: Test modules whose every test talks to a warehouse server (PostgreSQL, MariaDB).
+_WAREHOUSE_MODULES = ("postgres", "mysql", "mariadb", "server_warehouse", "deploy")
+_COST_MARKERS = ("slow", "k8s", "warehouse", "gpu")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test carries its cost: ``k8s`` (under tests/k8s: the test API server and
+    kubelet), ``warehouse`` (a real PostgreSQL or MariaDB server), ``slow`` (marked where
+    it is written: over 10 s here), ``gpu`` (needs CUDA); everything else is ``fast``,
+    the quick loop ``make test-fast`` runs (``-m fast``). ``make test`` runs them all."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if "k8s" in path.parts:
+            item.add_marker(pytest.mark.k8s)
+        if any(word in path.stem for word in _WAREHOUSE_MODULES):
+            item.add_marker(pytest.mark.warehouse)
+        if not any(item.get_closest_marker(m) for m in _COST_MARKERS):
+            item.add_marker(pytest.mark.fast)
