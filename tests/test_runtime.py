@@ -165,7 +165,10 @@ def test_seed_makes_training_deterministic(tmp_path: Path, iris_parquet: Path) -
             {"model_reference": "sklearn.linear_model.LogisticRegresion"},
             "did you mean sklearn.linear_model.LogisticRegression?",
         ),
-        ({"model_reference": "no_such_package.Model"}, "cannot import no_such_package"),
+        (
+            {"model_reference": "no_such_package.Model"},
+            "'no_such_package.Model' is not in an allowed model package",
+        ),
         ({"features": ["sepal_length", "note"]}, "feature column 'note' has type string"),
         ({"label": "species"}, "label column 'species' is not in the data"),
         ({"params": {"model": {"C": "lots"}}}, "fit failed"),
@@ -213,7 +216,11 @@ def test_a_model_package_that_does_not_compile_is_a_user_error(
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(tmp_path),
+            "SQLML_ALLOWED_MODEL_PACKAGES": "broken_model",  # as for a models/ module
+        },
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "the model package broken_model does not compile: invalid syntax at " in done.stderr
