@@ -729,3 +729,22 @@ def test_sqlml_check_lists_the_models_modules_it_imported(tmp_path: Path) -> Non
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert main(["check", str(root), "--no-cache"]) == 0
     assert "sqlml: imported to check model classes: shapes" in err.getvalue()
+
+
+def test_a_components_allowed_model_packages_is_what_check_and_build_defs_allow(
+    tmp_path: Path,
+) -> None:
+    """The operator's setting, from the defs.yaml that ``dg dev`` loads, is the one
+    ``sqlml check`` applies; ``build_defs`` takes the same list."""
+    from sqlml_dagster import build_defs
+    from sqlml_dagster.compiler.diagnostics import SqlMlCompileError
+
+    root = project(tmp_path, "SELECT a, y FROM t TO TRAIN acme.Net LABEL y INTO m;")
+    with pytest.raises(SqlMlCompileError, match="SQLML209"):
+        build_defs(root, state_dir=tmp_path / "state")
+    assert build_defs(root, state_dir=tmp_path / "state", allowed_model_packages=["acme"])
+    defs_yaml = "type: sqlml_dagster.SqlMlProject\nattributes:\n  sql_dir: sql\n"
+    (tmp_path / "defs.yaml").write_text(defs_yaml)
+    assert check(tmp_path, "--no-import")[1]["diagnostics"][0]["code"] == "SQLML209"
+    (tmp_path / "defs.yaml").write_text(defs_yaml + "  allowed_model_packages: [acme]\n")
+    assert check(tmp_path, "--no-import")[1]["diagnostics"] == []
