@@ -56,7 +56,8 @@ class Stores:
 @pytest.fixture(params=["local", "s3"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
     if request.param == "local":
-        return Stores(str(tmp_path / "models"), str(tmp_path / "data"))
+        # not tmp_path/models: a models/ folder beside a SQL folder is its model packages
+        return Stores(str(tmp_path / "model-store"), str(tmp_path / "data"))
     server: S3Server = request.getfixturevalue("s3")
     bucket = server.bucket(f"sqlml-{uuid.uuid4().hex[:12]}")
     return Stores(
