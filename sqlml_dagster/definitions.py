@@ -8,6 +8,7 @@ problem with file:line:col and a caret excerpt.
 import hashlib
 import inspect
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,14 @@ def project_definitions(
             allowed_model_packages = allowed_model_packages_from_env(os.environ)
         except ValueError as e:  # one line for the CLI, like every SQLML_* setting
             raise SettingError(str(e)) from None
+    if hasattr(launcher, "allowed_images") and not allowed:
+        warnings.warn(
+            f"the {launcher.KIND} launcher's allowed_images is empty: statements may run any "
+            "image (docs/security.md); set allowed_images (or SQLML_K8S_ALLOWED_IMAGES) to "
+            "the registries your steps may use",
+            SqlMlSecurityWarning,
+            stacklevel=3,
+        )
     try:
         project = compile_project(
             sql_dir,
@@ -129,6 +138,10 @@ def project_definitions(
     resources[manifest_key(sql_dir)] = project_manifest(project)
     assets = build_assets(project, translator)
     return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
+
+
+class SqlMlSecurityWarning(UserWarning):
+    """A deployment setting leaves a rule of docs/security.md wide open."""
 
 
 #: Resource keys of project manifests start with this (one key per project).

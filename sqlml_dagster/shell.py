@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
@@ -37,7 +38,7 @@ from .ops.model_functions import ModelFunctions
 from .ops.storage import SqlMlStorage
 from .store import Gate, ModelNotFound, ModelVersion
 from .store.models import CorruptVersion
-from .warehouses import Warehouse
+from .warehouses import FileScope, Warehouse
 
 #: At most this many rows of a query are printed (the count says how many there were).
 MAX_ROWS = 200
@@ -60,6 +61,8 @@ class SqlSession:
     defined_models: set[str] = field(default_factory=set)
     #: The project's quality gates by model (``None``: no project; the store's records say).
     gates: dict[str, tuple[Gate, ...]] | None = None
+    #: The files typed SQL may open: the working folder's (docs/security.md, "Files").
+    files: FileScope = field(default_factory=lambda: FileScope.of_folder(Path.cwd()))
 
     @classmethod
     def of_projects(
@@ -145,7 +148,7 @@ class SqlSession:
         calls = ModelFunctions.for_statements(_Models(self.catalog), [tree])
         try:
             answer = self.warehouse.query(
-                calls.rewritten[0], functions=calls.functions, limit=MAX_ROWS + 1
+                calls.rewritten[0], functions=calls.functions, limit=MAX_ROWS + 1, files=self.files
             )
         except self.warehouse.ERRORS as e:  # the engine's own message is the user's answer
             raise ShellError(str(e).strip()) from None

@@ -5,11 +5,14 @@ Outside Dagster it logs to stderr and prints its result as JSON, which is what t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -145,13 +148,27 @@ def test_seed_makes_training_deterministic(tmp_path: Path, iris_parquet: Path) -
         params={"model": {"n_estimators": 5}},
     )
     first = run_spec(tmp_path, spec)
+    assert first.returncode == 0, first.stderr
+    first_model = _model_contents(tmp_path / "model")
+    shutil.rmtree(tmp_path / "model")
     second = run_spec(tmp_path, spec)
-    assert first.returncode == second.returncode == 0
+    assert second.returncode == 0, second.stderr
     assert json.loads(first.stdout)["result"]["params"]["random_state"] == 0
-    assert (
-        json.loads(first.stdout)["result"]["metrics"]
-        == json.loads(second.stdout)["result"]["metrics"]
+    # the trees themselves, not only the metrics (which unseeded forests often share)
+    assert _model_contents(tmp_path / "model") == first_model
+    shutil.rmtree(tmp_path / "model")
+    unseeded = dataclasses.replace(
+        spec, params={"model": {"n_estimators": 5, "random_state": None}}
     )
+    assert run_spec(tmp_path, unseeded).returncode == 0
+    assert _model_contents(tmp_path / "model") != first_model  # the comparison can tell
+
+
+def _model_contents(folder: Path) -> list[bytes]:
+    """A saved forest's arrays (every tree's thresholds, features and values), as bytes:
+    what training decided, without the .skops file's timestamps and object ids."""
+    with zipfile.ZipFile(folder / "model.skops") as archive:
+        return sorted(archive.read(n) for n in archive.namelist() if n.endswith(".npy"))
 
 
 @pytest.mark.parametrize(

@@ -95,13 +95,13 @@ def _session(args: argparse.Namespace) -> Any:
         sys.path.insert(0, os.getcwd())
         try:
             module = importlib.import_module(args.module)
+            defs = find_definitions(module, args.attribute)
         except SqlMlCompileError as e:  # the project's SQL does not compile: say where
             raise CliError(str(e)) from None
         except ModuleNotFoundError as e:
             raise CliError(f"cannot import {args.module}: {e}") from None
         except SettingError as e:  # a SQLML_* variable the definitions could not read
             raise CliError(str(e)) from None
-        defs = find_definitions(module, args.attribute)
         if defs is None:
             raise CliError(f"{args.module} has no dagster.Definitions")
         resources = dict(defs.resources or {})

@@ -33,7 +33,15 @@ def add_materialize_command(commands: Any) -> None:
         "--select", nargs="*", default=None, help="asset keys (a/b or a.b); default: all"
     )
     materialize.add_argument(
-        "--log-level", default="WARNING", help="Dagster console log level (default: WARNING)"
+        "--log-level",
+        default=None,
+        help="Dagster console log level (default: none shown; with --verbose: INFO)",
+    )
+    materialize.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Dagster's log and the stack of a failure (default: one line per failure)",
     )
     materialize.add_argument(
         "--partition",
@@ -59,6 +67,7 @@ def _materialize(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(args.module)
+        defs = find_definitions(module, args.attribute)
     except SqlMlCompileError as e:
         print(e, file=sys.stderr)
         return 1
@@ -68,7 +77,6 @@ def _materialize(args: argparse.Namespace) -> int:
     except SettingError as e:  # a SQLML_* variable the definitions could not read
         print(f"sqlml: {e}", file=sys.stderr)
         return 1
-    defs = find_definitions(module, args.attribute)
     if defs is None:
         print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
         return 2
@@ -89,6 +97,7 @@ def _materialize(args: argparse.Namespace) -> int:
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
+    log_level = (args.log_level or ("INFO" if args.verbose else "CRITICAL")).upper()
     started = time.monotonic()
     runs = _partitioned_runs(assets, selection, args.partition)
     events: list[Any] = []
@@ -102,7 +111,7 @@ def _materialize(args: argparse.Namespace) -> int:
             selection=keys,
             partition_key=partition,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             tags={FORCE_TAG: "true"} if args.force else None,
         )
         events += result.get_asset_materialization_events()
@@ -111,12 +120,8 @@ def _materialize(args: argparse.Namespace) -> int:
             failed = True
             for event in result.all_events:
                 if event.is_step_failure and event.step_failure_data is not None:
-                    error = event.step_failure_data.error
-                    user = event.step_failure_data.user_failure_data
-                    reason = (user.description if user and user.description else None) or (
-                        error.message.strip() if error else ""
-                    )
-                    print(f"\nFAILED {event.step_key}: {reason}", file=sys.stderr)
+                    line = failure_line(event.step_failure_data, verbose=args.verbose)
+                    print(f"FAILED {event.step_key} {line}", file=sys.stderr)
             break  # later runs read what this one failed to write
     elapsed = time.monotonic() - started
     print(_summary(events, specs, elapsed, defs))
@@ -240,3 +245,24 @@ def _short(path: str) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return path
+
+
+def failure_line(failure: Any, *, verbose: bool) -> str:
+    """``SQLML5xx: cause`` for a failed step, on one line: the code a fault was raised
+    with (``ops/faults.py``), SQLML501 for a step's own reason, and for anything else the
+    innermost exception's type and message (``--verbose`` prints the stack above)."""
+    from ..compiler import codes
+
+    user = failure.user_failure_data
+    description = (user.description or "").strip() if user else ""
+    if description:
+        code, _, cause = description.partition(": ")
+        if code.startswith("SQLML5") and code[5:].isdigit():
+            return f"{code}: {cause}"
+        return f"{codes.STEP_FAILED}: {' '.join(description.split())}"
+    error = failure.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    text = f"{error.cls_name}: {error.message.strip()}" if error is not None else "failed"
+    first = text.splitlines()[0] if text else "failed"
+    return f"internal error: {first}" + ("" if verbose else " (--verbose shows the stack)")

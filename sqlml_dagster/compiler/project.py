@@ -31,6 +31,7 @@ from .diagnostics import (
 )
 from .dialects import unknown_dialect
 from .directives import NO_DIRECTIVES, Directives, resolve
+from .file_paths import file_access_diagnostics
 from .gates import check_gate_order
 from .gc_pause import paused_gc
 from .ir import (
@@ -200,6 +201,7 @@ def _check_project(
         sql_file, file_diagnostics = parse_sql_file(shown, text, dialect)
         files.append(sql_file)
         diagnostics.extend(file_diagnostics)
+    diagnostics.extend(file_access_diagnostics(files, sources, base))
     packages = ModelPackages.of_project(root, allowed_model_packages)
     graph = _GraphBuilder(files, sources, tuple(allowed_images), packages)
     nodes, project_sources = graph.build()

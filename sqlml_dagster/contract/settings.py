@@ -71,18 +71,36 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
 
 
 def image_allowed(image: str, prefixes: Sequence[str]) -> bool:
-    """Whether ``image`` starts with one of ``prefixes`` at a path boundary
-    (``registry.example.com/team`` allows ``registry.example.com/team/models:1.2``, not
-    ``registry.example.com/team-evil/x``). The compiler checks it (SQLML208) and the
-    Kubernetes launcher checks it again before it creates a Job."""
+    """Whether ``image`` lies under one of ``prefixes`` at a boundary.
+
+    A prefix naming a registry host (``registry.example.com``, ``registry.example.com:5000``,
+    ``localhost``) allows that host and port exactly: ``registry.example.com/x`` but neither
+    ``registry.example.com:5000/x`` nor ``registry.example.com.evil.io/x``. A prefix with a
+    repository path (``registry.example.com/team``) allows the repository itself with a tag
+    or digest and everything below it, not ``registry.example.com/team-evil/x`` (so does a
+    Docker Hub name: ``python`` allows ``python:3.11``). A prefix
+    ending in ``/``, ``:`` or ``@`` is taken literally. The compiler checks it (SQLML208)
+    and the Kubernetes launcher checks it again before it creates a Job."""
     if not prefixes:
         return True
     for prefix in prefixes:
         if image == prefix or (prefix.endswith(("/", ":", "@")) and image.startswith(prefix)):
             return True
-        if image.startswith(prefix) and image[len(prefix)] in "/:@":
+        if not image.startswith(prefix) or len(image) == len(prefix):
+            continue
+        boundary = image[len(prefix)]
+        if _is_registry_host(prefix):  # a host[:port]: only its own repositories
+            if boundary == "/":
+                return True
+        elif boundary in "/:@":
             return True
     return False
+
+
+def _is_registry_host(prefix: str) -> bool:
+    """Docker's rule for the first part of a reference: a registry host has a ``.`` or a
+    ``:`` or is ``localhost`` (``python`` is a Docker Hub repository, not a host)."""
+    return "/" not in prefix and ("." in prefix or ":" in prefix or prefix == "localhost")
 
 
 def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:

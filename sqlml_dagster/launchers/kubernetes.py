@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from ..contract import StepSpec, allowed_images_from_env, error_uri, image_allowed
 from ..settings import settings_from_env
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
+from .kube_policy import PolicyViolation, checked_tolerations, merged_node_selector
 
 if TYPE_CHECKING:
     import kubernetes.client
@@ -69,6 +70,11 @@ class KubernetesSettings(BaseModel):
     )
     tolerations: list[dict[str, Any]] = Field(
         default_factory=list, description="Pod tolerations (Kubernetes' own shape)."
+    )
+    sql_tolerations: list[str] = Field(
+        default_factory=lambda: ["nvidia.com/gpu"],
+        description="Taint keys a statement's `resources.tolerations` may tolerate "
+        "(NoSchedule/PreferNoSchedule only); empty: none.",
     )
     affinity: dict[str, Any] | None = Field(
         default=None, description="Pod affinity (Kubernetes' own shape)."
@@ -224,10 +230,16 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             "securityContext": self.pod_security_context(),
             "containers": [container],
         }
-        node_selector = {**self.node_selector, **_node_selector(spec)}
+        try:  # SQL narrows the operator's policy, never widens it (kube_policy)
+            node_selector = merged_node_selector(self.node_selector, _node_selector(spec))
+            tolerations = [
+                *self.tolerations,
+                *checked_tolerations(_tolerations(spec), self.sql_tolerations),
+            ]
+        except PolicyViolation as e:
+            raise StepFailed(description=f"{spec.kind} step for '{spec.model_name}': {e}") from None
         if node_selector:
             pod_spec["nodeSelector"] = node_selector
-        tolerations = [*self.tolerations, *_tolerations(spec)]
         if tolerations:
             pod_spec["tolerations"] = tolerations
         if self.affinity:

@@ -32,7 +32,7 @@ from ..compiler.ir import QualifiedName, TrainStatement
 from ..compiler.parser import tables_read
 from ..compiler.project import Node, Project
 from ..store import Gate, GateResult, ModelVersion
-from ..warehouses import Warehouse
+from ..warehouses import FileScope, Warehouse
 
 #: Check metadata naming the gate's condition (shown in the UI; the CLI reads gates from the
 #: project manifest, never from here).
@@ -156,7 +156,14 @@ def data_checks(
         target = max(inputs, key=lambda t: rank[t.key])
         others = [asset_key(t) for t in inputs if t.key != target.key]
         out.append(
-            _data_check(node, statement, asset_key(target), others, sql_path(node), warehouse_key)
+            _data_check(
+                node,
+                statement,
+                asset_key(target),
+                others,
+                FileScope.of_sql_file(sql_path(node), project.root),
+                warehouse_key,
+            )
         )
     return out
 
@@ -166,7 +173,7 @@ def _data_check(
     statement: TrainStatement,
     target: dg.AssetKey,
     others: list[dg.AssetKey],
-    sql_file: Path,
+    files: FileScope,
     warehouse_key: str,
 ) -> dg.AssetChecksDefinition:
     model = "_".join(node.name.asset_path)
@@ -210,7 +217,7 @@ def _data_check(
     def _check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         warehouse: Warehouse = getattr(context.resources, warehouse_key)
         selected = {k.name for k in context.selected_asset_check_keys}
-        for result in run_data_checks(warehouse, statement, str(sql_file.parent), target, model):
+        for result in run_data_checks(warehouse, statement, files, target, model):
             if result.check_name in selected:
                 yield result
 
@@ -229,16 +236,14 @@ def required_columns(statement: TrainStatement) -> list[str]:
 def run_data_checks(
     warehouse: Warehouse,
     statement: TrainStatement,
-    search_path: str,
+    files: FileScope,
     target: dg.AssetKey,
     model: str,
 ) -> list[dg.AssetCheckResult]:
     """Run the training SELECT's data checks in the warehouse: its output columns (no rows
     fetched), then — when the label exists — one pass counting rows and NULL labels."""
     rows = statement.select.subquery("_sqlml_training_rows")
-    described = warehouse.query(
-        exp.select("*").from_(rows.copy()).limit(0), limit=0, search_path=search_path
-    )
+    described = warehouse.query(exp.select("*").from_(rows.copy()).limit(0), limit=0, files=files)
     columns = [str(c) for c in described[0]] if described else []
     lower = {c.lower() for c in columns}
     required = required_columns(statement)
@@ -254,7 +259,7 @@ def run_data_checks(
             .else_(exp.Literal.number(0))
         )
         query = exp.select(exp.Count(this=exp.Star()), count_nulls).from_(rows.copy())
-        counted = warehouse.query(query, limit=1, search_path=search_path)
+        counted = warehouse.query(query, limit=1, files=files)
         fetched = counted[1][0] if counted and counted[1] else (0, 0)
         total, null_labels = int(str(fetched[0] or 0)), int(str(fetched[1] or 0))
     results = []

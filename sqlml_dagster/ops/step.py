@@ -26,7 +26,8 @@ from ..contract.model_packages import ModelPackages, find_models_dir
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
 from ..store.models import CorruptVersion
-from ..warehouses import TableStats, Warehouse
+from ..warehouses import FileScope, TableStats, Warehouse
+from .faults import fault_of
 from .model_functions import ModelFunctions
 from .places import StepInputs
 from .storage import SqlMlStorage
@@ -72,7 +73,15 @@ class AssetStep:
         from .materializers import materializer_for
 
         materializer = materializer_for(self.node.statement)
-        yield from materializer.run(self)
+        try:
+            yield from materializer.run(self)
+        except dg.Failure:
+            raise  # already says why, in one line
+        except Exception as e:
+            fault = fault_of(e, self.warehouse)
+            if fault is None:
+                raise  # an internal error keeps its traceback
+            raise dg.Failure(description=fault.line) from e
         if materializer.launches_steps:  # a step leaves its folder behind
             self.clean_old_step_data()
 
@@ -146,9 +155,10 @@ class AssetStep:
             )
 
     @property
-    def search_path(self) -> str:
-        """Relative file paths in SQL resolve against the SQL file's folder."""
-        return str(self.sql_file.parent)
+    def files(self) -> FileScope:
+        """The files this asset's SQL may open: relative paths from the SQL file's folder,
+        anything under the project folder (docs/security.md, "Files")."""
+        return FileScope.of_sql_file(self.sql_file, self.project_root)
 
     def export_input(
         self, select: exp.Expr, name: str = "input.parquet"
@@ -162,7 +172,7 @@ class AssetStep:
         stats = self.warehouse.export_query(
             calls.rewritten[0],
             input_uri,
-            search_path=self.search_path,
+            files=self.files,
             functions=calls.functions,
         )
         return data, step_uri, input_uri, stats

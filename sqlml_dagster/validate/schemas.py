@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 
 from ..compiler import codes
 from ..compiler.diagnostics import Diagnostic, SourceFile, Span
+from ..compiler.file_paths import file_literals, project_folder, resolve
 from ..compiler.ir import (
     ColumnName,
     EvaluateStatement,
@@ -203,6 +205,7 @@ class Schemas:
         self._queries: dict[int, Columns | None] = {}
         self._duckdb: Any = None
         sql_root = project.root if project.root.is_dir() else project.root.parent
+        self._sql_root = sql_root
         self._base = sql_root.parent
 
     def close(self) -> None:
@@ -315,10 +318,20 @@ class Schemas:
             self._duckdb = duckdb.connect(
                 ":memory:", config={"autoinstall_known_extensions": False}
             )
+            # the project's SQL opens only the project's files, here as in its steps
+            allowed = f"{project_folder(self._sql_root)}/"
+            self._duckdb.execute("SET allowed_directories = ?", [[allowed]])
+            self._duckdb.execute("SET enable_external_access = false")
+            self._duckdb.execute("SET autoload_known_extensions = false")
+            self._duckdb.execute("SET lock_configuration = true")
         found: Columns | None = None
         with contextlib.suppress(duckdb.Error):
-            self._duckdb.execute("SET file_search_path = ?", [folder])
-            rows = self._duckdb.execute(f"DESCRIBE SELECT * FROM {from_item}").fetchall()
+            query = exp.select("*").from_(
+                sqlglot.parse_one(from_item, into=exp.Table, read="duckdb")
+            )
+            for node in file_literals(query):
+                node.set("this", resolve(str(node.this), folder))
+            rows = self._duckdb.execute(f"DESCRIBE {query.sql('duckdb')}").fetchall()
             found = Columns(tuple(str(row[0]) for row in rows))
         self._files[key] = found
         return found

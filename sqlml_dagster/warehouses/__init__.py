@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..settings import load_factory
-from .base import LoadMode, MlPredictStrategy, SqlFunction, TableStats, Warehouse
+from .base import (
+    FileScope,
+    LoadMode,
+    MlPredictStrategy,
+    SqlFunction,
+    SqlRefused,
+    TableStats,
+    Warehouse,
+    WarehouseBusy,
+)
 
 #: ``SQLML_WAREHOUSE``: the warehouse URL a deployment sets without code.
 WAREHOUSE_ENV = "SQLML_WAREHOUSE"
@@ -38,10 +47,13 @@ def warehouse_from_url(url: str) -> Warehouse:
 __all__ = [
     "WAREHOUSE_ENV",
     "WAREHOUSE_KINDS",
+    "FileScope",
     "LoadMode",
     "MlPredictStrategy",
     "SqlFunction",
+    "SqlRefused",
     "TableStats",
     "Warehouse",
+    "WarehouseBusy",
     "warehouse_from_url",
 ]

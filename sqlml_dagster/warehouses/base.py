@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 from sqlglot import exp
 
+from ..compiler.file_paths import project_folder
 from ..compiler.ir import QualifiedName
 
 #: How a step's output replaces a table: all of it, added rows, or the rows of one
@@ -36,6 +38,41 @@ class SqlFunction:
     function: Callable[..., pa.Array]
     parameters: tuple[str, ...]
     return_type: str
+
+
+@dataclass(frozen=True)
+class FileScope:
+    """The files one statement may open (docs/security.md, "Files"): its relative paths
+    resolve against ``folder`` (the SQL file's folder), and it may read and write only
+    under ``allowed`` (the project folder, plus what the warehouse's settings add).
+    A statement given no scope may open no file at all."""
+
+    folder: str
+    allowed: tuple[str, ...] = ()
+
+    @classmethod
+    def of_folder(cls, folder: Path) -> FileScope:
+        """Relative paths from ``folder``, and files under it only."""
+        resolved = str(folder.resolve())
+        return cls(folder=resolved, allowed=(resolved,))
+
+    @classmethod
+    def of_sql_file(cls, sql_file: Path, project_root: Path | None = None) -> FileScope:
+        """The scope of a statement in ``sql_file`` of the project compiled from
+        ``project_root`` (its SQL folder): the project folder (:func:`project_folder`)."""
+        root = project_root if project_root is not None else sql_file.parent
+        if not root.is_dir():
+            root = root.parent
+        return cls(folder=str(sql_file.parent.resolve()), allowed=(str(project_folder(root)),))
+
+
+class WarehouseBusy(Exception):
+    """Another process held the warehouse longer than the step would wait for it."""
+
+
+class SqlRefused(Exception):
+    """A statement the warehouse will not run here (an extension or ``ATTACH`` that no
+    setting allows): the message says which and what setting allows it."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +111,7 @@ class Warehouse(Protocol):
         self,
         statements: Sequence[exp.Expr],
         *,
-        search_path: str | None = None,
+        files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
     ) -> None:
         """Run statements in one transaction: a failure leaves the previous table intact."""
@@ -89,7 +126,7 @@ class Warehouse(Protocol):
         query: exp.Expr,
         uri: str,
         *,
-        search_path: str | None = None,
+        files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
     ) -> TableStats:
         """Stream a query's rows into Parquet at any fsspec URL, fingerprinting the content
@@ -102,7 +139,7 @@ class Warehouse(Protocol):
         *,
         functions: Sequence[SqlFunction] = (),
         limit: int,
-        search_path: str | None = None,
+        files: FileScope | None = None,
     ) -> tuple[tuple[str, ...], list[tuple[object, ...]]] | None:
         """One statement's columns and at most ``limit`` rows (``None``: no result set)."""
         ...

@@ -7,6 +7,7 @@ materializes a pandas copy of a table on the orchestrator.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,9 +22,18 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
+from ..compiler.file_paths import extension_of, file_literals, privileged_command, resolve
 from ..compiler.ir import QualifiedName
 from ..runtime.data import dictionary_columns
-from .base import LoadMode, MlPredictStrategy, SqlFunction, TableStats
+from .base import (
+    FileScope,
+    LoadMode,
+    MlPredictStrategy,
+    SqlFunction,
+    SqlRefused,
+    TableStats,
+    WarehouseBusy,
+)
 from .fingerprint import ContentFingerprint
 
 WAREHOUSE_DIALECT = "duckdb"
@@ -40,6 +50,25 @@ class DuckDBSettings(BaseModel):
         default=120.0,
         description="How long a step waits for another step's write lock on the file.",
     )
+    sandbox: bool = Field(
+        default=True,
+        description="Let the project's SQL open files only in the project folder and "
+        "allowed_directories, with no extension loaded or database attached that a setting "
+        "does not allow (docs/security.md); false: any file the orchestrator can.",
+    )
+    allowed_directories: list[str] = Field(
+        default_factory=list,
+        description="Folders (or URL prefixes, s3://bucket/) the SQL may open files in "
+        "besides the project folder.",
+    )
+    extensions: list[str] = Field(
+        default_factory=list,
+        description="DuckDB extensions loaded for the SQL (installed beforehand); INSTALL "
+        "and LOAD of others are refused.",
+    )
+    allow_attach: bool = Field(
+        default=False, description="Let the SQL ATTACH (and DETACH) other databases."
+    )
 
 
 class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
@@ -50,7 +79,7 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
     """
 
     KIND: ClassVar[str] = "duckdb"
-    ERRORS: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
+    ERRORS: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error, SqlRefused)
 
     @property
     def location(self) -> str:
@@ -65,9 +94,8 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         return WAREHOUSE_DIALECT
 
     @contextmanager
-    def connect(self, search_path: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection; ``search_path`` makes relative file paths (``read_csv('../data/x.csv')``)
-        resolve against the folder of the SQL file that names them."""
+    def connect(self, files: FileScope | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, sandboxed to ``files`` (see :meth:`_sandbox`)."""
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_seconds
@@ -77,16 +105,85 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
                 con = duckdb.connect(self.database)
                 break
             except duckdb.IOException as e:
-                if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                if "lock" not in str(e).lower():
                     raise
+                if time.monotonic() > deadline:
+                    holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(e))
+                    raise WarehouseBusy(
+                        f"the DuckDB warehouse {self.database} is locked by another process"
+                        + (f" (PID {holder[2]}, {holder[1]})" if holder else "")
+                        + " for longer than lock_timeout_seconds "
+                        f"({self.lock_timeout_seconds:g} s)"
+                    ) from e
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
         try:
-            if search_path:
-                con.execute("SET file_search_path = ?", [search_path])
+            if self.sandbox:
+                self._sandbox(con, files)
+            elif files is not None:
+                con.execute("SET file_search_path = ?", [files.folder])
             yield con
         finally:
             con.close()
+
+    def _sandbox(self, con: duckdb.DuckDBPyConnection, files: FileScope | None) -> None:
+        """DuckDB's own enforcement: external access off except ``allowed_directories``,
+        no extension auto-installed or auto-loaded, and the configuration locked so that
+        no statement can turn it back on. The settings belong to the database instance,
+        which connections of one process share: a second connection finds them locked and
+        checks that they allow what it needs."""
+        wanted = [
+            _folder(d) for d in (*(files.allowed if files else ()), *self.allowed_directories)
+        ]
+        try:
+            for extension in self.extensions:
+                con.execute(f"LOAD {exp.to_identifier(extension).sql(WAREHOUSE_DIALECT)}")
+            con.execute("SET allowed_directories = ?", [wanted])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+        except duckdb.InvalidInputException as e:
+            if "locked" not in str(e):
+                raise
+            row = con.execute("SELECT current_setting('allowed_directories')").fetchone()
+            current = set(row[0] if row and row[0] else ())
+            missing = [d for d in wanted if d not in current]
+            if missing:
+                raise SqlRefused(
+                    f"DuckDB database {self.database} is open in this process with another "
+                    f"project's file sandbox, which does not allow {', '.join(missing)}"
+                ) from None
+
+    def prepared(self, statement: exp.Expr, files: FileScope | None) -> exp.Expr | None:
+        """``statement`` as it runs here: file paths resolved against the SQL file's
+        folder (DuckDB's sandbox checks a path as written, so ``../data/x.csv`` must
+        become the absolute path it means); ``INSTALL``/``LOAD`` of an extension the
+        settings load already are skipped (None); other privileged statements refused."""
+        command = privileged_command(statement)
+        if command is not None and self.sandbox:
+            if command in ("INSTALL", "LOAD"):
+                extension = extension_of(statement)
+                if extension in {e.lower() for e in self.extensions}:
+                    return None
+                raise SqlRefused(
+                    f"{command} {extension or ''} is not allowed: the DuckDB warehouse loads "
+                    "only the extensions its `extensions` setting lists "
+                    f"({', '.join(self.extensions) or 'none'})"
+                )
+            if not self.allow_attach:
+                raise SqlRefused(
+                    f"{command} is not allowed: set the DuckDB warehouse's `allow_attach` to "
+                    "let the project's SQL use other databases"
+                )
+        if files is None:
+            return statement
+        if next(file_literals(statement), None) is None:
+            return statement
+        statement = statement.copy()
+        for node in file_literals(statement):
+            node.set("this", resolve(str(node.this), files.folder))
+        return statement
 
     # -- table assets -------------------------------------------------------------------
 
@@ -94,17 +191,18 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         self,
         statements: Sequence[exp.Expr],
         *,
-        search_path: str | None = None,
+        files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
     ) -> None:
         """Run statements in one transaction: a failing step leaves the previous table intact.
 
         ``functions`` are registered on the connection first (``ML_PREDICT`` models)."""
-        with self.connect(search_path) as con:
+        prepared = [p for s in statements if (p := self.prepared(s, files)) is not None]
+        with self.connect(files) as con:
             _register(con, functions)
             con.execute("BEGIN TRANSACTION")
             try:
-                for statement in statements:
+                for statement in prepared:
                     _ensure_schema(con, statement)
                     con.execute(statement.sql(dialect=self.dialect))
             except BaseException:
@@ -142,14 +240,15 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         query: exp.Expr,
         uri: str,
         *,
-        search_path: str | None = None,
+        files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
     ) -> TableStats:
         """Stream a query's result into a Parquet file at any fsspec URL, fingerprinting its
         content on the way (see :class:`ContentFingerprint`)."""
         rows = 0
         content = ContentFingerprint()
-        with self.connect(search_path) as con:
+        query = self.prepared(query, files) or query
+        with self.connect(files) as con:
             _register(con, functions)
             reader = con.sql(query.sql(dialect=self.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
             schema = reader.schema
@@ -170,13 +269,16 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         *,
         functions: Sequence[SqlFunction] = (),
         limit: int,
-        search_path: str | None = None,
+        files: FileScope | None = None,
     ) -> tuple[tuple[str, ...], list[tuple[object, ...]]] | None:
         """Run one statement (``sqlml run-sql``, data checks): its columns and at most
         ``limit`` rows, or ``None`` when it returns no result set."""
-        with self.connect(search_path) as con:
+        prepared = self.prepared(query, files)
+        if prepared is None:
+            return None
+        with self.connect(files) as con:
             _register(con, functions)
-            result = con.execute(query.sql(dialect=self.dialect))
+            result = con.execute(prepared.sql(dialect=self.dialect))
             if result.description is None:
                 return None
             return tuple(d[0] for d in result.description), result.fetchmany(limit)
@@ -236,6 +338,13 @@ def _register(con: duckdb.DuckDBPyConnection, functions: Sequence[SqlFunction]) 
             duckdb.sqltype(function.return_type),
             type="arrow",
         )
+
+
+def _folder(path: str) -> str:
+    """A folder as DuckDB's ``allowed_directories`` wants it: absolute, ending in ``/``."""
+    if "://" not in path:
+        path = str(Path(path).expanduser().resolve())
+    return path if path.endswith("/") else path + "/"
 
 
 def quote_name(name: QualifiedName) -> str:

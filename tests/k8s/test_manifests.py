@@ -19,6 +19,7 @@ from sqlml_dagster.compiler import check_project
 from sqlml_dagster.contract import StepSpec
 from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
 from tests.conftest import EXAMPLE
+from tests.golden_files import updating_golden
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
 
 __all__ = ["k8s_cluster"]
@@ -32,7 +33,7 @@ GPU_PROJECT = {
         TO TRAIN registry.example.com:5000/team/models:1.2/my_models.MyClassifier
         WITH model.hidden = [64, 32], resources.gpu = 2, resources.cpu = "4",
              resources.memory = "16Gi", resources.node_selector = "gpu-type=a100",
-             resources.tolerations = ["nvidia.com/gpu=present:NoSchedule", "spot:NoExecute"]
+             resources.tolerations = ["nvidia.com/gpu=present:NoSchedule", "spot:NoSchedule"]
         LABEL y INTO classifier;
         SELECT x FROM d TO PREDICT scored.y WITH resources.gpu = 1 USING classifier;
     """
@@ -55,6 +56,7 @@ K8S_ENV = {
     "SQLML_K8S_IMAGE_PULL_SECRETS": "registry-pull",
     "SQLML_K8S_SERVICE_ACCOUNT": "sqlml-steps",
     "SQLML_K8S_RUN_AS_NON_ROOT": "true",
+    "SQLML_K8S_SQL_TOLERATIONS": "nvidia.com/gpu,spot",
 }
 
 
@@ -83,7 +85,7 @@ def test_manifests_match_golden_yaml(
         path = EXAMPLE / "sql"
     actual = compile_k8s(path, capsys)
     golden = GOLDEN / f"{name}.yaml"
-    if os.environ.get("UPDATE_GOLDEN"):
+    if updating_golden():
         golden.write_text(actual)
     assert actual == golden.read_text()
     if name == "gpu_project":
@@ -196,6 +198,7 @@ def test_dry_run_respects_the_allow_list_with_locations(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = write_project(GPU_PROJECT)
+    monkeypatch.setenv("SQLML_K8S_SQL_TOLERATIONS", "nvidia.com/gpu,spot")
     monkeypatch.setenv("SQLML_K8S_ALLOWED_IMAGES", "ghcr.io/acme")
     assert main(["compile", str(root), "--k8s"]) == 1
     err = capsys.readouterr().err

@@ -43,9 +43,7 @@ def run(step: AssetStep) -> StepResults:
         f"running {len(statements)} statement(s) for {node.name} in {warehouse.location}"
     )
     calls = ModelFunctions.for_statements(step, statements, step.model_packages)
-    warehouse.run_statements(
-        calls.rewritten, search_path=step.search_path, functions=calls.functions
-    )
+    warehouse.run_statements(calls.rewritten, files=step.files, functions=calls.functions)
     metadata = table_metadata(node, warehouse.stats(node.name))
     if calls.versions:
         metadata["models"] = dg.MetadataValue.json(calls.versions)
