@@ -650,6 +650,13 @@ FORGED_SPECS = [
         id="a module that writes a file when imported",
     ),
     pytest.param(
+        "keras.layers.TFSMLayer",
+        "keras",
+        lambda hub: {"filepath": str(hub), "call_endpoint": "serve"},
+        "keras.layers.TFSMLayer is a class that is not a model",
+        id="a Keras layer that loads a SavedModel program from a path",
+    ),
+    pytest.param(
         "sklearn.utils.estimator_checks.check_estimator",
         "sklearn",
         lambda hub: {},

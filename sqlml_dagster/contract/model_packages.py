@@ -201,6 +201,9 @@ class ModelPackages:
 ESTIMATOR, TORCH_MODULE, KERAS_MODEL, FACTORY = "estimator", "torch", "keras", "factory"
 _TORCH_MODULE = "torch.nn.modules.module.Module"
 _KERAS_PACKAGES = frozenset({"keras", "tf_keras", "tensorflow"})
+#: Model classes that load a program from a path their constructor is given — a
+#: TensorFlow SavedModel graph — so SQL naming them would run a file's code.
+_LOADER_CLASSES = frozenset({"TFSMLayer"})
 
 
 def model_kind(found: object, module: ModuleType | None = None, name: str = "") -> str | None:
@@ -211,6 +214,8 @@ def model_kind(found: object, module: ModuleType | None = None, name: str = "") 
     None for anything else — a function, a method, an instance, a class of another kind.
     Judged by the class hierarchy's names, so no framework is imported to ask."""
     if inspect.isclass(found):
+        if found.__name__ in _LOADER_CLASSES:
+            return None
         if is_estimator_class(found):
             return ESTIMATOR
         for base in inspect.getmro(found):
