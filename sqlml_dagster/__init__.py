@@ -27,11 +27,13 @@ _EXPORTS = {
     "SqlMlStorage": ".ops.storage",
     "DuckDBWarehouse": ".warehouses.duckdb",
     "SqlMlTranslator": ".translator",
+    "model_factory": ".contract.model_packages",
 }
 
 if TYPE_CHECKING:
     from .compiler import SqlMlCompileError, check_project, compile_project
     from .component import SqlMlProject
+    from .contract.model_packages import model_factory
     from .definitions import build_assets, build_defs
     from .launchers.kubernetes import KubernetesLauncher
     from .launchers.local import LocalLauncher
@@ -65,4 +67,5 @@ __all__ = [
     "build_defs",
     "check_project",
     "compile_project",
+    "model_factory",
 ]

@@ -7,8 +7,13 @@ soon as it is answered, so that a reference whose import hangs costs only itself
 parent's timeout ends the process: ``{"reference": r, "signature": {...}}`` or
 ``{"reference": r, "error": "one line"}``.
 
-Importing runs the user's module code; whatever it prints goes to stderr, never into the
-answers. A failure is reported with its one-line reason, never a traceback.
+Importing runs module code, so the parent asks only for references in the project's model
+packages and tells this process which those are (``$SQLML_ALLOWED_MODEL_PACKAGES``, as a
+step is told): a reference outside them is refused here too, before anything is imported.
+What a reference names must be a model (``contract.model_kind``), or the answer says why it
+is not (``{"not_model": …}``) and nothing is called. Whatever a module prints goes to
+stderr, never into the answers. A failure is reported with its one-line reason, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -22,15 +27,18 @@ import sys
 from typing import Any, TextIO
 
 from sqlml_dagster.contract import ConstructorSignature, is_estimator_class, prefer_tf_keras
+from sqlml_dagster.contract.model_packages import ModelPackages, model_kind, not_a_model
 
 
 def main() -> int:
     answers = _answers_channel()
     prefer_tf_keras()  # before any model module imports TensorFlow, as the runtime does
+    packages = ModelPackages.from_env(os.environ)
     for line in sys.stdin:
         reference = line.strip()
         if reference:
-            answers.write(json.dumps({"reference": reference, **resolve(reference)}) + "\n")
+            answer = resolve(reference, packages)
+            answers.write(json.dumps({"reference": reference, **answer}) + "\n")
             answers.flush()
     return 0
 
@@ -44,8 +52,11 @@ def _answers_channel() -> TextIO:
     return answers
 
 
-def resolve(reference: str) -> dict[str, Any]:
-    """``{"signature": …}`` of the class or factory ``reference`` names, or ``{"error": …}``."""
+def resolve(reference: str, packages: ModelPackages) -> dict[str, Any]:
+    """``{"signature": …}`` of the class or factory ``reference`` names, ``{"not_model":
+    …}`` when it names something else, or ``{"error": …}``."""
+    if not packages.permits(reference):
+        return _error(packages.not_allowed(reference))
     module_name, _, name = reference.rpartition(".")
     try:
         module = importlib.import_module(module_name)
@@ -62,8 +73,8 @@ def resolve(reference: str) -> dict[str, Any]:
         close = difflib.get_close_matches(name, names, n=1)
         suggestion = f"; did you mean {module_name}.{close[0]}?" if close else ""
         return _error(f"{module_name} has no '{name}'{suggestion}")
-    if not callable(found):
-        return _error(f"{reference} is a {type(found).__name__}, not a model class or factory")
+    if model_kind(found, module, name) is None:
+        return {"not_model": not_a_model(reference, found)}
     try:
         if inspect.isclass(found) and is_estimator_class(found):
             signature = ConstructorSignature.of_estimator(found)

@@ -197,6 +197,12 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         description="One group for all the project's assets instead of one per file "
         "(sources stay in 'sources').",
     )
+    allowed_model_packages: list[str] | None = Field(
+        default=None,
+        description="Packages TO TRAIN may name besides the built-ins and the project's "
+        "models/ folder, e.g. [acme_models]; default: $SQLML_ALLOWED_MODEL_PACKAGES "
+        "(docs/security.md).",
+    )
 
     @field_validator(
         "sql_dir",
@@ -207,6 +213,7 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         "translator",
         "asset_key_prefix",
         "group_name",
+        "allowed_model_packages",
         mode="before",
     )
     @classmethod
@@ -263,6 +270,7 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
                 storage=_shared(self._storage(here, state)),
                 launcher=_shared(self._launcher(here)),
                 translator=self._translator(translator_cls),
+                allowed_model_packages=self.allowed_model_packages,
             )
         except SqlMlCompileError as e:
             raise SqlMlCompileError(e.diagnostics) from None  # the diagnostics, not our frames

@@ -21,7 +21,8 @@ Which components a path means (docs/ci.md):
 Precedence: ``--dialect`` over the defs.yaml's ``dialect`` over ``duckdb``;
 ``--allowed-image`` over the defs.yaml's ``launcher`` (``kind: kubernetes``: its
 ``allowed_images``, empty for any image; ``kind: local``: no allow-list) over
-``$SQLML_K8S_ALLOWED_IMAGES``.
+``$SQLML_K8S_ALLOWED_IMAGES``; ``--allowed-model-package`` over the defs.yaml's
+``allowed_model_packages`` over ``$SQLML_ALLOWED_MODEL_PACKAGES``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .compiler import codes
 from .compiler.diagnostics import Diagnostic, SourceFile, Span
 from .compiler.dialects import unknown_dialect
 from .contract import allowed_images_from_env
+from .contract.model_packages import allowed_model_packages_from_env
 
 #: The folder a component's SQL is in when its defs.yaml names none.
 DEFAULT_SQL_DIR = "sql"
@@ -64,6 +66,8 @@ class ComponentSettings:
     #: ``local``, ``kubernetes``, or None: no ``launcher`` attribute (the environment decides).
     launcher_kind: str | None = None
     allowed_images: tuple[str, ...] = ()
+    #: ``allowed_model_packages``; None: the attribute is not set (the environment decides).
+    allowed_model_packages: tuple[str, ...] | None = None
     problems: tuple[tuple[str, Diagnostic], ...] = ()
 
 
@@ -79,6 +83,7 @@ class CheckTarget:
     dialect: str
     allowed_images: tuple[str, ...]
     component: Path | None = None
+    allowed_model_packages: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     compiles: bool = True
 
@@ -89,9 +94,11 @@ def check_targets(
     dialect: str | None,
     allowed_images: Sequence[str] | None,
     environ: Mapping[str, str],
+    allowed_model_packages: Sequence[str] | None = None,
 ) -> list[CheckTarget]:
-    """What checking ``path`` compiles (see the module's docstring); ``dialect`` and
-    ``allowed_images`` are the command-line options (None: not given)."""
+    """What checking ``path`` compiles (see the module's docstring); ``dialect``,
+    ``allowed_images`` and ``allowed_model_packages`` are the command-line options (None:
+    not given). Raises ``ValueError`` for an unreadable ``$SQLML_ALLOWED_MODEL_PACKAGES``."""
     components = components_under(path, environ) if path.is_dir() else []
     if components:
         pairs = [(c.sql_dir or c.defs_yaml.parent, c) for c in components]
@@ -99,8 +106,27 @@ def check_targets(
         pairs = [(path, c) for c in owning_components(path, environ)]
     if not pairs:
         images = allowed_images_from_env(environ) if allowed_images is None else allowed_images
-        return [CheckTarget(path, dialect or DEFAULT_DIALECT, tuple(images))]
-    return [_target(p, c, dialect, allowed_images, environ) for p, c in pairs]
+        packages = _model_packages(None, allowed_model_packages, environ)
+        return [
+            CheckTarget(
+                path, dialect or DEFAULT_DIALECT, tuple(images), allowed_model_packages=packages
+            )
+        ]
+    return [
+        _target(p, c, dialect, allowed_images, environ, allowed_model_packages) for p, c in pairs
+    ]
+
+
+def _model_packages(
+    component: ComponentSettings | None,
+    option: Sequence[str] | None,
+    environ: Mapping[str, str],
+) -> tuple[str, ...]:
+    if option is not None:
+        return tuple(option)
+    if component is not None and component.allowed_model_packages is not None:
+        return component.allowed_model_packages
+    return allowed_model_packages_from_env(environ)
 
 
 def _target(
@@ -109,6 +135,7 @@ def _target(
     dialect: str | None,
     allowed_images: Sequence[str] | None,
     environ: Mapping[str, str],
+    allowed_model_packages: Sequence[str] | None = None,
 ) -> CheckTarget:
     overridden: set[str] = set()
     if dialect is not None:
@@ -128,6 +155,7 @@ def _target(
         dialect=dialect or component.dialect or DEFAULT_DIALECT,
         allowed_images=images,
         component=component.defs_yaml,
+        allowed_model_packages=_model_packages(component, allowed_model_packages, environ),
         diagnostics=tuple(d for _, d in problems),
         compiles=not any(name in ("sql_dir", "dialect") for name, _ in problems),
     )
@@ -310,14 +338,29 @@ class _Reader:
                 )
                 dialect = None
         kind, images = self.launcher(_child(attributes, "launcher"), problems)
+        packages_node = _child(attributes, "allowed_model_packages")
+        packages = None
+        if packages_node is not None:
+            packages = self.strings(packages_node, "allowed_model_packages", problems)
         return ComponentSettings(
             defs_yaml=self.defs_yaml,
             sql_dir=sql_dir,
             dialect=dialect,
             launcher_kind=kind,
             allowed_images=images,
+            allowed_model_packages=packages,
             problems=tuple(problems),
         )
+
+    def strings(
+        self, node: yaml.Node, attribute: str, problems: list[tuple[str, Diagnostic]]
+    ) -> tuple[str, ...] | None:
+        """A list of strings (None: not one, and the problem recorded)."""
+        if not isinstance(node, yaml.SequenceNode):
+            problems.append((attribute, self.unreadable(node, f"{attribute} must be a list")))
+            return None
+        items = [self.text(item, attribute, problems) for item in node.value]
+        return tuple(i for i in items if i is not None)
 
     def launcher(
         self, node: yaml.Node | None, problems: list[tuple[str, Diagnostic]]

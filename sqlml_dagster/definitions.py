@@ -24,10 +24,12 @@ from .compiler.gc_pause import paused_gc
 from .compiler.ir import EvaluateStatement
 from .compiler.manifest import ProjectManifest, project_manifest
 from .compiler.project import Node, Project, compile_project
+from .contract.model_packages import allowed_model_packages_from_env
 from .launchers import Launcher, launcher_from_env
 from .ops.checks import data_checks, gate_check_specs, project_gates
 from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
+from .settings import SettingError
 from .store import Gate
 from .translator import SqlMlTranslator, source_path
 from .warehouses import Warehouse, warehouse_from_url
@@ -49,6 +51,7 @@ def build_defs(
     storage: SqlMlStorage | None = None,
     launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
+    allowed_model_packages: Sequence[str] | None = None,
 ) -> dg.Definitions:
     """Compile ``sql_dir`` and return its Dagster definitions.
 
@@ -60,6 +63,10 @@ def build_defs(
     ``launcher`` defaults to the local launcher, or to the Kubernetes launcher when
     ``SQLML_LAUNCHER=kubernetes`` (settings from ``SQLML_K8S_*``); a Kubernetes launcher's
     ``allowed_images`` are checked against every statement at compile time.
+
+    ``allowed_model_packages``: packages a ``TO TRAIN`` may name besides the built-ins and
+    the project's ``models/`` folder (default: ``$SQLML_ALLOWED_MODEL_PACKAGES``);
+    checked at compile time and again by every step (``docs/security.md``).
     """
     caller_dir = _caller_dir(inspect.currentframe())
     path = Path(sql_dir)
@@ -74,6 +81,7 @@ def build_defs(
         storage=storage,
         launcher=launcher,
         translator=translator,
+        allowed_model_packages=allowed_model_packages,
     )
 
 
@@ -89,12 +97,18 @@ def project_definitions(
     storage: SqlMlStorage | None = None,
     launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
+    allowed_model_packages: Sequence[str] | None = None,
 ) -> dg.Definitions:
     """The one code path from resolved settings to Definitions, shared by :func:`build_defs`
     (Python) and the ``SqlMlProject`` component (YAML): both only resolve paths first."""
     launcher = launcher or launcher_from_env(os.environ)
     # A launcher with an image allow-list (Kubernetes) has it checked at compile time.
     allowed = list(getattr(launcher, "allowed_images", None) or [])
+    if allowed_model_packages is None:
+        try:
+            allowed_model_packages = allowed_model_packages_from_env(os.environ)
+        except ValueError as e:  # one line for the CLI, like every SQLML_* setting
+            raise SettingError(str(e)) from None
     if hasattr(launcher, "allowed_images") and not allowed:
         warnings.warn(
             f"the {launcher.KIND} launcher's allowed_images is empty: statements may run any "
@@ -104,7 +118,12 @@ def project_definitions(
             stacklevel=3,
         )
     try:
-        project = compile_project(sql_dir, dialect=dialect, allowed_images=allowed)
+        project = compile_project(
+            sql_dir,
+            dialect=dialect,
+            allowed_images=allowed,
+            allowed_model_packages=allowed_model_packages,
+        )
     except SqlMlCompileError as e:
         raise SqlMlCompileError(e.diagnostics) from None  # no compiler internals in the traceback
     state = state_dir.resolve()
@@ -250,6 +269,7 @@ def _asset_for(
             config=SqlMlRunConfig(**(context.op_execution_context.op_config or {})),
             project_root=project_root,
             gates=gates,
+            model_packages=project.model_packages,
         ).run()
 
     return _materialize

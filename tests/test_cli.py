@@ -58,6 +58,7 @@ def test_check_json(
             {"key": ["raw", "x"], "kind": "source", "deps": []},
             {"key": ["s", "t"], "kind": "table", "deps": [["raw", "x"]]},
         ],
+        "imported": [],
     }
     assert main(["check", str(root), "--strict"]) == 1
 

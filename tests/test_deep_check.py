@@ -480,6 +480,9 @@ def brief(found: list[dict[str, Any]]) -> list[tuple[str, str, int, int]]:
     return [(d["code"], d["severity"], d["line"], d["column"]) for d in found]
 
 
+#: What makes a plain class of a models/ file a scikit-learn-style estimator.
+ESTIMATOR_METHODS = "    def fit(self, x, y): ...\n    def get_params(self, deep=True):\n        return vars(self)\n"
+
 MODEL_CASES = [
     pytest.param(
         "SELECT a, y FROM t TO TRAIN sklearn.ensemble.RandomForestClasifier LABEL y INTO m;",
@@ -521,13 +524,13 @@ MODEL_CASES = [
     pytest.param(
         "SELECT a, y FROM t TO TRAIN ghcr.io/acme/img:1/acme_only.Net LABEL y INTO m;",
         {},
-        [("SQLML403", "warning", 1, 48)],
-        "the class comes from the image ghcr.io/acme/img:1",
-        id="class only in the image: a warning",
+        [("SQLML209", "error", 1, 48)],
+        "'acme_only.Net' is not in an allowed model package",
+        id="a package only in the image needs allowed_model_packages",
     ),
     pytest.param(
         "SELECT a, y FROM t TO TRAIN nets.Open WITH model.anything = 1 LABEL y INTO m;",
-        {"nets.py": "class Open:\n    def __init__(self, **options): ...\n"},
+        {"nets.py": f"class Open:\n    def __init__(self, **options): ...\n{ESTIMATOR_METHODS}"},
         [],
         None,
         id="**kwargs takes any parameter",
@@ -542,6 +545,11 @@ MODEL_CASES = [
             @dataclass
             class Conf:
                 width: int = 1
+
+                def fit(self, x, y): ...
+
+                def get_params(self, deep=True):
+                    return vars(self)
             """
         },
         [("SQLML401", "error", 1, 44)],
@@ -556,6 +564,11 @@ MODEL_CASES = [
                 def __init__(self, input_dim, depth):
                     ...
 
+                def fit(self, x, y): ...
+
+                def get_params(self, deep=True):
+                    return vars(self)
+
             class Child(Base):
                 pass
             """
@@ -566,7 +579,10 @@ MODEL_CASES = [
     ),
     pytest.param(
         "SELECT a, y FROM t TO TRAIN nets.make WITH model.size = 2 LABEL y INTO m;",
-        {"nets.py": "def make(input_dim, *, size, scale=1.0):\n    ...\n"},
+        {
+            "nets.py": "from sqlml_dagster import model_factory\n\n"
+            "@model_factory\ndef make(input_dim, *, size, scale=1.0):\n    ...\n"
+        },
         [],
         None,
         id="factory function, input_dim offered by the runtime",
@@ -642,12 +658,22 @@ def test_no_import_checks_only_what_source_tells(project: Callable[..., Path]) -
             class Conf:
                 width: int = 1
 
+                def fit(self, x, y): ...
+
+                def get_params(self, deep=True):
+                    return vars(self)
+
             class Net:
                 def __init__(self, width=1): ...
+
+                def fit(self, x, y): ...
+
+                def get_params(self, deep=True):
+                    return vars(self)
             """
         },
     )
-    assert [d["line"] for d in diagnostics_of(root)] == [1, 2, 3]
+    assert [d["code"] for d in diagnostics_of(root)] == ["SQLML401"] * 3
     # the dataclass needs an import; the plain class and scikit-learn's are read from source
     assert [d["line"] for d in diagnostics_of(root, "--no-import", "--no-cache")] == [2, 3]
 
@@ -661,7 +687,8 @@ def test_signatures_come_from_the_cache_the_second_time(
         SELECT a, y FROM t TO TRAIN nets.Conf LABEL y INTO conf;
         """,
         {
-            "nets.py": "from dataclasses import dataclass\n\n@dataclass\nclass Conf:\n    k: int = 1\n"
+            "nets.py": "from dataclasses import dataclass\n\n@dataclass\nclass Conf:\n"
+            f"    k: int = 1\n{ESTIMATOR_METHODS}"
         },
     )
     compiled, _ = check_project(root)
@@ -679,7 +706,7 @@ def test_signatures_come_from_the_cache_the_second_time(
     assert sorted(len(entry["parameters"]) > 5 for entry in cached.values()) == [False, True]
     assert imported() == ()
     (tmp_path / "models" / "nets.py").write_text(
-        "from dataclasses import dataclass\n\n@dataclass\nclass Conf:\n    k: int = 2\n"
+        f"from dataclasses import dataclass\n\n@dataclass\nclass Conf:\n    k: int = 2\n{ESTIMATOR_METHODS}"
     )
     assert imported() == ("nets.Conf",)  # the models/ folder changed: asked again
 

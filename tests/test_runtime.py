@@ -36,7 +36,14 @@ def run_spec(
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONPATH": str(pythonpath)} if pythonpath else None,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(pythonpath),
+            # a models/ module is an allowed package (contract/model_packages.py)
+            "SQLML_ALLOWED_MODEL_PACKAGES": ",".join(p.stem for p in pythonpath.glob("*.py")),
+        }
+        if pythonpath
+        else None,
     )
 
 
@@ -185,7 +192,10 @@ def _model_contents(folder: Path) -> list[bytes]:
             {"model_reference": "sklearn.linear_model.LogisticRegresion"},
             "did you mean sklearn.linear_model.LogisticRegression?",
         ),
-        ({"model_reference": "no_such_package.Model"}, "cannot import no_such_package"),
+        (
+            {"model_reference": "no_such_package.Model"},
+            "'no_such_package.Model' is not in an allowed model package",
+        ),
         ({"features": ["sepal_length", "note"]}, "feature column 'note' has type string"),
         ({"label": "species"}, "label column 'species' is not in the data"),
         ({"params": {"model": {"C": "lots"}}}, "fit failed"),

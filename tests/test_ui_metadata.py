@@ -65,6 +65,9 @@ def kinds_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("kinds") / "sql"
     root.mkdir()
     (root / "m.sql").write_text(KINDS_SQL)
+    models = root.parent / "models"  # my_models: the project's own model package
+    models.mkdir()
+    (models / "my_models.py").write_text("from torch import nn\n\n\nclass Net(nn.Module): ...\n")
     return root
 
 

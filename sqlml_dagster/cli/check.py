@@ -23,6 +23,9 @@ from ..compiler.project import Project, check_project
 from ..component_settings import CheckTarget, check_targets, shown_path
 from .errors import CliError
 
+#: What checking one target found: the project, its diagnostics, the modules imported.
+Checked = tuple[Project | None, list[Diagnostic], tuple[str, ...]]
+
 
 def add_check_command(commands: Any) -> None:
     """``sqlml check`` and its options, on the ``sqlml`` parser's subcommands."""
@@ -53,6 +56,15 @@ def add_check_command(commands: Any) -> None:
         metavar="PREFIX",
         help="registry/repository prefix a statement's image must start with (repeatable; "
         "default: the component's launcher in defs.yaml, else $SQLML_K8S_ALLOWED_IMAGES)",
+    )
+    check.add_argument(
+        "--allowed-model-package",
+        action="append",
+        default=None,
+        metavar="PACKAGE",
+        help="a package TO TRAIN may name besides the built-ins and the project's models/ "
+        "(repeatable; default: the component's allowed_model_packages in defs.yaml, else "
+        "$SQLML_ALLOWED_MODEL_PACKAGES)",
     )
     deep = check.add_argument_group("deep checks (docs/ci.md)")
     deep.add_argument(
@@ -97,30 +109,45 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     projects: list[Project] = []
     located: list[tuple[str, Diagnostic]] = []  # (path from the current directory, …)
-    for path in args.paths:
-        for target in check_targets(
-            Path(path), dialect=args.dialect, allowed_images=args.allowed_image, environ=os.environ
-        ):
-            located += [(_repository_path(Path.cwd(), None, d), d) for d in target.diagnostics]
-            if not target.compiles:
-                continue
-            if args.format == "human" and target.component is not None:
-                print(_component_note(target), file=sys.stderr)
-            try:
-                project, found = _compile_target(target, args)
-            except CliError as e:
-                print(f"sqlml: {e}", file=sys.stderr)
-                return 2
-            if project is not None:
-                projects.append(project)
-            base = target.path if target.path.is_dir() else target.path.parent
-            located += [(_repository_path(base.resolve().parent, target.path, d), d) for d in found]
+    imported: list[str] = []  # modules the deep check imported (model packages only)
+    try:
+        targets = [
+            target
+            for path in args.paths
+            for target in check_targets(
+                Path(path),
+                dialect=args.dialect,
+                allowed_images=args.allowed_image,
+                environ=os.environ,
+                allowed_model_packages=args.allowed_model_package,
+            )
+        ]
+    except ValueError as e:  # $SQLML_ALLOWED_MODEL_PACKAGES that does not read
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 2
+    for target in targets:
+        located += [(_repository_path(Path.cwd(), None, d), d) for d in target.diagnostics]
+        if not target.compiles:
+            continue
+        if args.format == "human" and target.component is not None:
+            print(_component_note(target), file=sys.stderr)
+        try:
+            project, found, modules = _compile_target(target, args)
+        except CliError as e:
+            print(f"sqlml: {e}", file=sys.stderr)
+            return 2
+        imported += [m for m in modules if m not in imported]
+        if project is not None:
+            projects.append(project)
+        base = target.path if target.path.is_dir() else target.path.parent
+        located += [(_repository_path(base.resolve().parent, target.path, d), d) for d in found]
     diagnostics = [d for _, d in located]
     failing = [
         d for d in diagnostics if d.is_error or (args.strict and d.severity is Severity.WARNING)
     ]
     if args.format == "json":
-        print(json.dumps(check_report(projects, diagnostics, ok=not failing), indent=2))
+        report = check_report(projects, diagnostics, ok=not failing, imported=imported)
+        print(json.dumps(report, indent=2))
     elif args.format == "github":
         for file, d in located:
             print(_github_annotation(file, d))
@@ -132,6 +159,8 @@ def _check(args: argparse.Namespace) -> int:
     else:
         for d in diagnostics:
             print(d.render(), end="\n\n", file=sys.stderr)
+        if imported:  # code ran: say which (docs/security.md, What sqlml check imports)
+            print(f"sqlml: imported to check model classes: {', '.join(imported)}", file=sys.stderr)
         errors = sum(1 for d in diagnostics if d.is_error)
         warns = len(diagnostics) - errors
         where = ", ".join(args.paths)
@@ -151,13 +180,15 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if failing else 0
 
 
-def _compile_target(
-    target: CheckTarget, args: argparse.Namespace
-) -> tuple[Project | None, list[Diagnostic]]:
+def _compile_target(target: CheckTarget, args: argparse.Namespace) -> Checked:
     if args.no_deep:
-        return check_project(
-            target.path, dialect=target.dialect, allowed_images=target.allowed_images
+        project, found = check_project(
+            target.path,
+            dialect=target.dialect,
+            allowed_images=target.allowed_images,
+            allowed_model_packages=target.allowed_model_packages,
         )
+        return project, found, ()
     return _deep_check(target, args)
 
 
@@ -172,9 +203,7 @@ def _component_note(target: CheckTarget) -> str:
     )
 
 
-def _deep_check(
-    target: CheckTarget, args: argparse.Namespace
-) -> tuple[Project | None, list[Diagnostic]]:
+def _deep_check(target: CheckTarget, args: argparse.Namespace) -> Checked:
     """Compile and deep-check one path with the command's options; a warehouse that cannot
     be opened is a usage error (exit 2), not a diagnostic."""
     from ..validate import DeepCheckError, DeepCheckOptions, check_path, default_cache_dir
@@ -187,7 +216,14 @@ def _deep_check(
         schemas=args.schemas,
     )
     try:
-        return check_path(target.path, target.dialect, target.allowed_images, options)
+        checked = check_path(
+            target.path,
+            target.dialect,
+            target.allowed_images,
+            options,
+            allowed_model_packages=target.allowed_model_packages,
+        )
+        return checked.project, checked.diagnostics, checked.imported
     except DeepCheckError as e:
         raise CliError(str(e)) from None
 
@@ -201,9 +237,14 @@ def _counts(project: Project) -> dict[str, int]:
 
 
 def check_report(
-    projects: Sequence[Project], diagnostics: Sequence[Diagnostic], *, ok: bool
+    projects: Sequence[Project],
+    diagnostics: Sequence[Diagnostic],
+    *,
+    ok: bool,
+    imported: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The stable JSON of ``sqlml check --format json`` (other tooling reads it)."""
+    """The stable JSON of ``sqlml check --format json`` (other tooling reads it);
+    ``imported``: the modules the deep check imported."""
     assets: list[dict[str, Any]] = []
     for project in projects:
         for source in project.sources:
@@ -223,6 +264,7 @@ def check_report(
         "statements": sum(len(f.statements) for p in projects for f in p.files),
         "diagnostics": [d.to_json() for d in diagnostics],
         "assets": assets,
+        "imported": list(imported),
     }
 
 

@@ -56,7 +56,16 @@ def _compile(args: argparse.Namespace) -> int:
         from ..contract import allowed_images_from_env
 
         allowed = allowed_images_from_env(os.environ)
-    project, diagnostics = check_project(args.path, dialect=args.dialect, allowed_images=allowed)
+    from ..contract.model_packages import allowed_model_packages_from_env
+
+    try:  # the model packages a deployment allows (SQLML209 outside them), as build_defs
+        packages = allowed_model_packages_from_env(os.environ)
+    except ValueError as e:
+        print(f"sqlml: {e}", file=sys.stderr)
+        return 1
+    project, diagnostics = check_project(
+        args.path, dialect=args.dialect, allowed_images=allowed, allowed_model_packages=packages
+    )
     if project is None or any(d.is_error for d in diagnostics):
         for d in diagnostics:
             print(d.render(), end="\n\n", file=sys.stderr)

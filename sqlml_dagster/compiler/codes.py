@@ -36,6 +36,7 @@ FOREIGN_MODIFICATION = "SQLML205"
 OVERWRITES_INPUT = "SQLML206"
 MODEL_IN_VIEW = "SQLML207"
 IMAGE_NOT_ALLOWED = "SQLML208"
+MODEL_NOT_ALLOWED = "SQLML209"
 NAME_COLLISION = "SQLML210"
 
 # 3xx — the project's configuration (a SqlMlProject component's defs.yaml)
@@ -56,6 +57,7 @@ UNKNOWN_FEATURE_COLUMN = "SQLML408"
 MISSING_MODEL_FEATURES = "SQLML409"
 BAD_SCHEMA_FILE = "SQLML410"
 BAD_DURATION = "SQLML411"
+NOT_A_MODEL = "SQLML412"
 
 # 5xx — a step that ran and failed (the one line `sqlml materialize` and Dagster show)
 STEP_FAILED = "SQLML501"

@@ -220,7 +220,12 @@ class Cursor:
                 )
                 raise Abort
         image_span = Span.of(self.p.source, first.start, ref_start - 1) if slash else None
-        return ModelRef(reference=reference, image=image or None, image_span=image_span)
+        return ModelRef(
+            reference=reference,
+            image=image or None,
+            image_span=image_span,
+            span=Span.of(self.p.source, ref_start, last.end + 1),
+        )
 
     # -- WITH -------------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ class ModelRef:
     reference: str
     image: str | None = None
     image_span: Span | None = field(default=None, compare=False, repr=False)
+    #: Where the dotted reference itself is written (after the image, if any).
+    span: Span | None = field(default=None, compare=False, repr=False)
 
     @property
     def flavor(self) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from ..contract import image_allowed
+from ..contract.model_packages import ModelPackages
 from . import codes
 from .diagnostics import (
     Diagnostic,
@@ -92,6 +93,9 @@ class Project:
     nodes: tuple[Node, ...]
     sources: tuple[Source, ...]
     warnings: tuple[Diagnostic, ...] = ()
+    #: The packages its model references were allowed from (``contract/model_packages``):
+    #: what ``sqlml check`` may import and what each step is told it may.
+    model_packages: ModelPackages = field(default_factory=ModelPackages, compare=False)
 
     def node(self, name: str | QualifiedName) -> Node:
         key = name.key if isinstance(name, QualifiedName) else QualifiedName.parse(name).key
@@ -127,30 +131,41 @@ class Project:
 
 
 def compile_project(
-    path: str | Path, dialect: str = "duckdb", allowed_images: Sequence[str] = ()
+    path: str | Path,
+    dialect: str = "duckdb",
+    allowed_images: Sequence[str] = (),
+    allowed_model_packages: Sequence[str] = (),
 ) -> Project:
     """Compile a folder of ``.sql`` files; raises :class:`SqlMlCompileError` on any error."""
-    project, diagnostics = check_project(path, dialect, allowed_images)
+    project, diagnostics = check_project(path, dialect, allowed_images, allowed_model_packages)
     if project is None or any(d.is_error for d in diagnostics):
         raise SqlMlCompileError([d for d in diagnostics if d.is_error])
     return project
 
 
 def check_project(
-    path: str | Path, dialect: str = "duckdb", allowed_images: Sequence[str] = ()
+    path: str | Path,
+    dialect: str = "duckdb",
+    allowed_images: Sequence[str] = (),
+    allowed_model_packages: Sequence[str] = (),
 ) -> tuple[Project | None, list[Diagnostic]]:
     """Compile without raising: the project (None if unusable) and every diagnostic.
 
     ``allowed_images``: registry/repository prefixes a statement's image must start with
-    (the Kubernetes launcher's allow-list); empty allows any."""
+    (the Kubernetes launcher's allow-list); empty allows any. ``allowed_model_packages``:
+    packages model references may name besides the built-ins and the project's
+    ``models/`` folder (SQLML209; ``contract/model_packages.py``)."""
     # Every tree of the project stays alive until the end, so each full collection would
     # re-scan all of them; nothing here needs collecting before we return.
     with paused_gc():
-        return _check_project(path, dialect, allowed_images)
+        return _check_project(path, dialect, allowed_images, allowed_model_packages)
 
 
 def _check_project(
-    path: str | Path, dialect: str, allowed_images: Sequence[str]
+    path: str | Path,
+    dialect: str,
+    allowed_images: Sequence[str],
+    allowed_model_packages: Sequence[str],
 ) -> tuple[Project | None, list[Diagnostic]]:
     root = Path(path)
     diagnostics: list[Diagnostic] = []
@@ -187,7 +202,8 @@ def _check_project(
         files.append(sql_file)
         diagnostics.extend(file_diagnostics)
     diagnostics.extend(file_access_diagnostics(files, sources, base))
-    graph = _GraphBuilder(files, sources, tuple(allowed_images))
+    packages = ModelPackages.of_project(root, allowed_model_packages)
+    graph = _GraphBuilder(files, sources, tuple(allowed_images), packages)
     nodes, project_sources = graph.build()
     diagnostics.extend(graph.diagnostics)
     project = Project(
@@ -197,6 +213,7 @@ def _check_project(
         nodes=nodes,
         sources=project_sources,
         warnings=tuple(d for d in diagnostics if not d.is_error),
+        model_packages=packages,
     )
     return project, sorted_diagnostics(diagnostics)
 
@@ -223,10 +240,12 @@ class _GraphBuilder:
         files: list[SqlFile],
         sources: dict[str, SourceFile],
         allowed_images: tuple[str, ...] = (),
+        model_packages: ModelPackages | None = None,
     ):
         self.files = files
         self.sources = sources
         self.allowed_images = allowed_images
+        self.model_packages = model_packages or ModelPackages()
         self.diagnostics: list[Diagnostic] = []
         self._reported: set[Diagnostic] = set()
         #: Statements that make no asset because of an error of their own (a second
@@ -254,6 +273,7 @@ class _GraphBuilder:
     def refuse(self, statement: Statement) -> Diagnostic | None:
         """Why the statement makes no asset, reported; None when it makes one."""
         self._check_image(statement)
+        self._check_model_packages(statement)
         refusal = statement.why_no_asset()
         if refusal is not None:
             assert refusal.span is not None
@@ -276,6 +296,20 @@ class _GraphBuilder:
                 f"image '{ref.image}' is not allowed in this project",
                 ref.image_span or statement.span,
                 hint=f"allowed image prefixes: {', '.join(self.allowed_images)}",
+            )
+
+    def _check_model_packages(self, statement: Statement) -> None:
+        """Each reference a step would import lies in an allowed model package: decided
+        from the name, so nothing named only in SQL is ever imported to find out."""
+        for reference, span in statement.imported_references():
+            if "." not in reference or self.model_packages.permits(reference):
+                continue  # a bare name imports nothing: a built-in, or the deep check's error
+            message, hint = self.model_packages.refusal(reference)
+            self.error(
+                codes.MODEL_NOT_ALLOWED,
+                message,
+                span,
+                hint=hint + " (docs/security.md, Model references)",
             )
 
     def build(self) -> tuple[tuple[Node, ...], tuple[Source, ...]]:

@@ -69,6 +69,11 @@ class Statement:
         """The Python reference (and image) this statement runs, if it runs one."""
         return None
 
+    def imported_references(self) -> tuple[tuple[str, Span], ...]:
+        """The dotted Python references a step of this statement imports and calls, with
+        where each is written: what the model-package rule (SQLML209) checks."""
+        return ()
+
     def reads(self) -> tuple[QualifiedName, ...]:
         """Tables this statement reads (from its sqlglot tree)."""
         return ()

@@ -23,6 +23,7 @@ from sqlglot import exp
 from ..compiler.ir import QualifiedName
 from ..compiler.parser import ML_PREDICT, PIN_META
 from ..contract import FLAVORS
+from ..contract.model_packages import ModelPackages
 from ..runtime import StepError
 from ..store import ModelVersion
 from ..store.models import CorruptVersion, verify_artifacts
@@ -49,7 +50,14 @@ class ModelFunctions:
     versions: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def for_statements(cls, step: ModelResolver, statements: Sequence[exp.Expr]) -> ModelFunctions:
+    def for_statements(
+        cls,
+        step: ModelResolver,
+        statements: Sequence[exp.Expr],
+        packages: ModelPackages | None = None,
+    ) -> ModelFunctions:
+        """``packages``: whose classes a model file may hold besides the trusted types
+        (None: ``$SQLML_ALLOWED_MODEL_PACKAGES``; ``runtime/flavors/trusted_types.py``)."""
         out = cls(rewritten=[])
         by_model: dict[tuple[str, int, int], SqlFunction] = {}
         for tree in statements:
@@ -68,7 +76,7 @@ class ModelFunctions:
                 key = (name.key, version.version, len(inputs))
                 if key not in by_model:
                     by_model[key] = model_function(
-                        version, len(inputs), f"__sqlml_predict_{len(by_model)}"
+                        version, len(inputs), f"__sqlml_predict_{len(by_model)}", packages
                     )
                     out.functions.append(by_model[key])
                     out.versions[name.key if pinned is None else version.ref] = version.version
@@ -79,14 +87,23 @@ class ModelFunctions:
         return out
 
 
-def model_function(version: ModelVersion, inputs: int, function_name: str) -> SqlFunction:
+def model_function(
+    version: ModelVersion,
+    inputs: int,
+    function_name: str,
+    packages: ModelPackages | None = None,
+) -> SqlFunction:
     """Load one model version and wrap its ``predict`` as an Arrow function of ``inputs``
     DOUBLE arguments (features in the order the model was trained on).
 
     A model trained with a ``COLUMN`` clause reads its source columns through the saved
     feature plan (vocabularies, buckets, hashes): its arguments take the types of those
     columns (``ML_PREDICT(m, city, x)`` with ``city`` a VARCHAR) and are encoded exactly as
-    ``TO PREDICT`` encodes them, never fed to the estimator as raw numbers."""
+    ``TO PREDICT`` encodes them, never fed to the estimator as raw numbers.
+
+    The file is loaded as every step loads one (``runtime/flavors/trusted_types.py``):
+    exact trusted types only, so a crafted file runs no code in the orchestrator, which
+    holds the warehouse's credentials."""
     manifest, signature = version.manifest, version.signature
     label = f"{manifest.model} v{manifest.version}"
     if manifest.flavor not in IN_PROCESS_FLAVORS:
@@ -106,7 +123,7 @@ def model_function(version: ModelVersion, inputs: int, function_name: str) -> Sq
 
     try:
         verify_artifacts(version.uri)
-        estimator = load_estimator(version.uri, manifest.model_reference)
+        estimator = load_estimator(version.uri, packages)
         plan = saved_plan(signature)
     except (StepError, CorruptVersion) as e:
         raise dg.Failure(description=f"cannot load {label}: {e}") from None

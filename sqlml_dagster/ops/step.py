@@ -23,6 +23,7 @@ from ..compiler.ir import QualifiedName, TrainStatement
 from ..compiler.project import Node
 from ..contract import StepSpec
 from ..contract.layout import STEP_MODEL_STORE_ENV
+from ..contract.model_packages import ModelPackages, find_models_dir
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
 from ..store.models import BadName, CorruptVersion
@@ -41,9 +42,6 @@ class SqlMlRunConfig(dg.Config):
         description="Retrain models even when statement, params, data and image are unchanged.",
     )
 
-
-#: The folder of a project's own model packages (PYTHONPATH of local steps).
-MODELS_DIR = "models"
 
 #: A run tag with the same effect as ``force: true`` (handy with ``dagster asset materialize``).
 FORCE_TAG = "sqlml/force"
@@ -65,6 +63,9 @@ class AssetStep:
     #: Quality gates by model key (``TO EVALUATE … WITH check.*``): what ``@latest``
     #: means for a step that uses a gated model (``docs/quality-gates.md``).
     gates: Mapping[str, tuple[Gate, ...]] = dataclasses.field(default_factory=dict)
+    #: The packages the project's model references were allowed from at compile time; a
+    #: step is told them (``$SQLML_ALLOWED_MODEL_PACKAGES``) and imports nothing else.
+    model_packages: ModelPackages = dataclasses.field(default_factory=ModelPackages)
 
     def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         """What the asset's op yields: its statement kind's materializer decides (an
@@ -111,7 +112,7 @@ class AssetStep:
         spec_uri = data.uri(step_uri, "spec.json")
         with fsspec.open(spec_uri, "w", encoding="utf-8") as f:
             f.write(spec.to_json())
-        env = self.storage.step_env()
+        env = {**self.storage.step_env(), **self.model_packages.step_env()}
         # The runtime writes and loads versions only inside this store (contract/layout.py).
         env[STEP_MODEL_STORE_ENV] = self.storage.models().root_uri
         if self.launcher.shares_filesystem and self.models_dir is not None:
@@ -122,11 +123,7 @@ class AssetStep:
     @property
     def models_dir(self) -> Path | None:
         """The project's model-package folder: ``models/`` beside the SQL folder or in it."""
-        sql_root = self.project_root or self.sql_file.parent
-        for candidate in (sql_root.parent / MODELS_DIR, sql_root / MODELS_DIR):
-            if candidate.is_dir():
-                return candidate.resolve()
-        return None
+        return find_models_dir(self.project_root or self.sql_file.parent)
 
     def model_code_fingerprint(self, reference: str) -> str | None:
         """A digest of the model's Python package when it lives in the project's models/
@@ -173,7 +170,8 @@ class AssetStep:
         data = self.storage.data()
         step_uri = data.step_uri(self.context.run_id, *self.key_path)
         input_uri = data.uri(step_uri, name)
-        calls = ModelFunctions.for_statements(self, [select])  # ML_PREDICT in the SELECT
+        # ML_PREDICT in the SELECT
+        calls = ModelFunctions.for_statements(self, [select], self.model_packages)
         stats = self.warehouse.export_query(
             calls.rewritten[0],
             input_uri,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..compiler.diagnostics import Diagnostic, sorted_diagnostics
 from ..compiler.project import Project, check_project
+from ..contract.model_packages import ModelPackages
 from ._spans import Sources
 from .models import ModelChecks, default_cache_dir
 from .schemas import (
@@ -47,26 +48,46 @@ class DeepCheckOptions:
     schemas: Path | None = None
 
 
+@dataclass(frozen=True)
+class CheckedPath:
+    """What checking one path found: the project (None if it did not compile), every
+    diagnostic, and the modules imported to check model classes (the report lists them:
+    ``sqlml check`` runs code only from the project's model packages, and says which)."""
+
+    project: Project | None
+    diagnostics: list[Diagnostic]
+    imported: tuple[str, ...] = ()
+
+
 def check_path(
     path: str | Path,
     dialect: str = "duckdb",
     allowed_images: Sequence[str] = (),
     options: DeepCheckOptions | None = None,
-) -> tuple[Project | None, list[Diagnostic]]:
+    allowed_model_packages: Sequence[str] = (),
+) -> CheckedPath:
     """``check_project`` plus the deep checks — what ``sqlml check`` runs per path. The
-    model classes the files name start importing before compilation, so the two overlap."""
+    model classes the files name start importing before compilation, so the two overlap
+    (only those in allowed model packages: the same rule the compiler applies)."""
     options = options or DeepCheckOptions(cache_dir=default_cache_dir())
-    models = _model_checks(Path(path), options)
+    packages = ModelPackages.of_project(Path(path), allowed_model_packages)
+    models = _model_checks(Path(path), options, packages)
     models.prefetch(dialect)
     try:
-        project, found = check_project(path, dialect=dialect, allowed_images=allowed_images)
+        project, found = check_project(
+            path,
+            dialect=dialect,
+            allowed_images=allowed_images,
+            allowed_model_packages=allowed_model_packages,
+        )
     except BaseException:
         models.abandon()
         raise
     if project is None:
         models.abandon()
-        return None, found
-    return project, sorted_diagnostics([*found, *deep_check(project, options, models)])
+        return CheckedPath(None, found, models.imported_modules)
+    diagnostics = sorted_diagnostics([*found, *deep_check(project, options, models)])
+    return CheckedPath(project, diagnostics, models.imported_modules)
 
 
 def deep_check(
@@ -75,7 +96,7 @@ def deep_check(
     """Every deep-check diagnostic of a compiled project, in reading order. Raises
     :class:`DeepCheckError` when the warehouse cannot be opened."""
     options = options or DeepCheckOptions(cache_dir=default_cache_dir())
-    models = models or _model_checks(project.root, options)
+    models = models or _model_checks(project.root, options, project.model_packages)
     try:
         declared: dict[str, Columns] = {}
         if options.warehouse is not None:
@@ -104,12 +125,15 @@ def deep_check(
     return sorted_diagnostics([*found, *found_models])
 
 
-def _model_checks(path: Path, options: DeepCheckOptions) -> ModelChecks:
+def _model_checks(
+    path: Path, options: DeepCheckOptions, packages: ModelPackages | None = None
+) -> ModelChecks:
     return ModelChecks(
         path,
         imports=options.imports,
         import_timeout=options.import_timeout,
         cache_dir=options.cache_dir,
+        packages=packages,
     )
 
 
@@ -122,6 +146,7 @@ def _shown(path: Path, base: Path) -> str:
 
 
 __all__ = [
+    "CheckedPath",
     "DeepCheckError",
     "DeepCheckOptions",
     "check_path",

@@ -17,12 +17,20 @@ Where a signature comes from, cheapest first:
    ``sklearn.ensemble`` alone costs a second. A test checks that this agrees with
    importing for every estimator it settles.
 5. Everything else is imported in **one** child process for all classes
-   (``sqlml_dagster/_import_signatures.py``). For a project of up to ``PREFETCH_BYTES`` of
-   SQL it starts before compilation, with the references the files' tokens show after
-   ``TO TRAIN``, so importing (seconds for a framework) overlaps compiling; the compiled
-   statements then add what the scan missed. It answers line by line; ``import_timeout``
-   after the compiled project's requests it is stopped and what it did not answer is
-   reported as not checked (SQLML404).
+   (``sqlml_dagster/_import_signatures.py``) — but only a reference in an allowed model
+   package (``contract/model_packages.py``: the built-ins, the project's ``models/``, the
+   ``allowed_model_packages`` setting): a module named only in SQL is never imported, its
+   statement has SQLML209 from the compiler instead. For a project of up to
+   ``PREFETCH_BYTES`` of SQL it starts before compilation, with the allowed references the
+   files' tokens show after ``TO TRAIN``, so importing (seconds for a framework) overlaps
+   compiling; the compiled statements then add what the scan missed. It answers line by
+   line; ``import_timeout`` after the compiled project's requests it is stopped and what
+   it did not answer is reported as not checked (SQLML404). What it imported is listed in
+   the check's report (:attr:`ModelChecks.imported_modules`).
+
+Each way also tells whether the reference is a model at all — a model class or a marked
+factory (``contract.model_kind``) — and one that is not (a plain function such as
+``sklearn.utils.estimator_checks.check_estimator``, a class of another kind) is SQLML412.
 
 The signature logic itself is ``contract.ConstructorSignature``, which the runtime uses when
 it constructs the model, so ``sqlml check`` and a step agree on what is accepted.
@@ -56,17 +64,32 @@ from ..compiler.diagnostics import Diagnostic, Severity
 from ..compiler.ir import ModelRef, TrainStatement
 from ..compiler.project import Project
 from ..contract import BUILTIN_ESTIMATORS, ConstructorSignature, did_you_mean
+from ..contract.model_packages import (
+    FACTORY_DECORATOR,
+    MODEL_KINDS,
+    MODELS_DIR,
+    MODELS_LIST,
+    ModelPackages,
+    find_models_dir,
+)
 from ._spans import Sources, key_span, reference_span
 
-#: Bump when the meaning of a cached answer changes.
-CACHE_VERSION = 1
-MODELS_DIR = "models"
+#: Bump when the meaning of a cached answer changes (2: only models are cached).
+CACHE_VERSION = 2
 #: Projects with at most this much SQL are scanned for model references before compiling.
 PREFETCH_BYTES = 256_000
 _BUILTINS_FILE = (
     Path(__file__).resolve().parent.parent / "runtime" / "flavors" / "_torch_builtins.py"
 )
 _ESTIMATOR_BASES = ("BaseEstimator", "ClassifierMixin", "RegressorMixin", "ClusterMixin")
+#: Base classes whose name, read from source, says a class is a model (the runtime checks
+#: the real hierarchy again): scikit-learn's estimator bases, ``nn.Module``, Keras' ``Model``,
+#: ``Layer`` and ``Sequential``.
+_MODEL_BASES = frozenset({*_ESTIMATOR_BASES, "Module", "Model", "Layer", "Sequential"})
+#: Bases read from source that make nothing a model.
+_PLAIN_BASES = frozenset(
+    {"object", "dict", "list", "tuple", "set", "str", "int", "float", "Exception"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,8 @@ class Answer:
     signature: ConstructorSignature | None = None
     error: str | None = None
     timed_out: bool = False
+    #: Why the reference is not a model (a plain function, a class of another kind).
+    not_model: str | None = None
 
 
 def default_cache_dir() -> Path:
@@ -84,16 +109,6 @@ def default_cache_dir() -> Path:
         return Path(os.environ["SQLML_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "sqlml"
-
-
-def find_models_dir(sql_path: Path) -> Path | None:
-    """The project's model packages: ``models/`` beside the SQL folder or in it (where a
-    local step finds them, ``ops/steps.py``)."""
-    sql_root = sql_path if sql_path.is_dir() else sql_path.parent
-    for candidate in (sql_root.parent / MODELS_DIR, sql_root / MODELS_DIR):
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
 
 
 class ModelChecks:
@@ -111,11 +126,15 @@ class ModelChecks:
         imports: bool = True,
         import_timeout: float = 60.0,
         cache_dir: Path | None = None,
+        packages: ModelPackages | None = None,
     ):
         self.sql_path = sql_path
         self.imports = imports
         self.import_timeout = import_timeout
         self.models_dir = find_models_dir(sql_path)
+        #: What may be imported: the compiled project's model packages (the compiler has
+        #: reported every reference outside them).
+        self.packages = packages or ModelPackages.of_project(sql_path)
         self.cache = _Cache(cache_dir / "check-signatures.json") if cache_dir else None
         self.answers: dict[str, Answer] = {}
         self.statements: list[TrainStatement] = []
@@ -132,17 +151,21 @@ class ModelChecks:
         statements decide what is checked, and a large project (over ``budget_bytes`` of
         SQL, where compiling dominates anyway) is not scanned twice."""
         if self.imports:
-            self._request(prefetch_references(self.sql_path, dialect, budget_bytes))
+            found = prefetch_references(self.sql_path, dialect, budget_bytes)
+            self._request(r for r in found if self.packages.permits(r))
 
     def start(self, project: Project, sources: Sources) -> None:
         """Answer what can be answered at once; send the rest to the import process."""
         self.dialect = project.dialect
         self.sources = sources
-        self.statements = [
+        self.packages = project.model_packages
+        self.statements = [  # one outside the model packages has SQLML209 already
             s
             for f in project.files
             for s in f.statements
-            if isinstance(s, TrainStatement) and s.model.reference
+            if isinstance(s, TrainStatement)
+            and s.model.reference
+            and ("." not in s.model.reference or self.packages.permits(s.model.reference))
         ]
         needed = list(dict.fromkeys(s.model.reference for s in self.statements))
         if self.imports:
@@ -157,9 +180,11 @@ class ModelChecks:
         for reference in references:
             if reference in self._requested or self._known(reference) is not None:
                 continue
+            if not self.packages.permits(reference):
+                continue  # never imported: the compiler reports it (SQLML209)
             self._requested.add(reference)
             if self._worker is None:
-                self._worker = _Worker(self.models_dir, self.import_timeout)
+                self._worker = _Worker(self.models_dir, self.import_timeout, self.packages)
             self._worker.ask(reference)
 
     def _known(self, reference: str) -> Answer | None:
@@ -178,7 +203,7 @@ class ModelChecks:
                 estimator = ModelRef(reference).flavor == "sklearn"
                 answer = _from_installed(reference, estimator)
                 if answer is not None and answer.signature is not None and self.cache:
-                    self.cache.put(key, answer.signature)
+                    self.cache.put(key, answer.signature)  # only models have a signature
         if answer is not None:
             self.answers[reference] = answer
         return answer
@@ -188,6 +213,11 @@ class ModelChecks:
         """The references handed to the import process, in order (none when every class
         was read from source or the cache)."""
         return tuple(self._worker.references) if self._worker is not None else ()
+
+    @property
+    def imported_modules(self) -> tuple[str, ...]:
+        """The modules the import process imported (or was asked to), for the report."""
+        return tuple(dict.fromkeys(r.rpartition(".")[0] for r in self.imported))
 
     def abandon(self) -> None:
         """Stop a started import process: the project did not compile."""
@@ -284,6 +314,16 @@ class ModelChecks:
         source = self.sources.get(statement.span.file) if self.sources else None
         reference = statement.model.reference
         image = statement.model.image
+        if answer.not_model is not None:
+            return [
+                Diagnostic(
+                    codes.NOT_A_MODEL,
+                    answer.not_model.partition("; ")[0],
+                    reference_span(statement, source, dialect),
+                    hint=MODEL_KINDS + " (docs/security.md, Model references)",
+                    source=source,
+                )
+            ]
         if answer.timed_out:
             return [
                 Diagnostic(
@@ -392,8 +432,9 @@ def prefetch_references(sql_path: Path, dialect: str, budget_bytes: int) -> list
 
 
 def _from_source(path: Path, name: str, reference: str, models_dir: Path | None) -> Answer | None:
-    """The signature of class or function ``name`` defined in ``path``; None when only an
-    import can tell (no explicit constructor, decorators, a re-export)."""
+    """The signature of class or function ``name`` defined in ``path`` (a module of the
+    project's ``models/``), or why it is not a model; None when only an import can tell
+    (no explicit constructor, decorators, a re-export, a base class read nowhere)."""
     module_name = reference.rpartition(".")[0] or reference
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -410,46 +451,200 @@ def _from_source(path: Path, name: str, reference: str, models_dir: Path | None)
             error=f"cannot import {module_name} for model {reference}: No module named "
             f"'{missing}' (imported by {path.name})"
         )
-    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    functions = {
-        n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-    if name in functions and not functions[name].decorator_list:
-        return Answer(signature=_signature(functions[name].args, method=False))
-    if name in classes:
-        found = _class_signature(classes[name], classes, set())
-        return None if found is None else Answer(signature=found)
-    return None
+    place = _Place(path, tree, module_name, models_dir)
+    return _answer_from(place, name, reference, estimator=False)
 
 
 def _from_installed(reference: str, estimator: bool) -> Answer | None:
     """The signature of an installed package's class read from its source, following the
     package's re-exports (``sklearn.ensemble`` → ``sklearn/ensemble/_forest.py``) without
-    importing anything; None — import it — at the first thing source cannot settle: a
-    compiled module, a lazy ``__getattr__``, decorators, a constructor inherited from
-    another module, a dependency that cannot be found."""
+    importing anything, or why it is not a model (a plain function); None — import it — at
+    the first thing source cannot settle: a compiled module, a lazy ``__getattr__``,
+    decorators, a constructor inherited from another module, a dependency that cannot be
+    found."""
     module, _, name = reference.rpartition(".")
-    for _ in range(8):  # re-export hops
-        path = _installed_file(module)
+    located = _locate(module, name, None)
+    if located is None:
+        return None
+    place, name = located
+    answer = _answer_from(place, name, reference, estimator)
+    signature = answer is not None and answer.signature is not None
+    if signature and _missing_import(place.tree, None) is not None:
+        return None  # a model that may not import: let the import say what is wrong
+    return answer
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A module read from source: its file, tree and dotted name, and the ``models/``
+    folder its imports may come from."""
+
+    path: Path
+    tree: ast.Module
+    module: str
+    models_dir: Path | None
+
+    @property
+    def is_package(self) -> bool:
+        return self.path.name == "__init__.py"
+
+    @functools.cached_property
+    def classes(self) -> dict[str, ast.ClassDef]:
+        return {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+
+    @functools.cached_property
+    def functions(self) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+        return {
+            n.name: n
+            for n in self.tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+
+
+def _locate(module: str, name: str, models_dir: Path | None) -> tuple[_Place, str] | None:
+    """Where ``module.name`` is defined, following re-exports (at most 8 hops); None when
+    source cannot tell."""
+    for _ in range(8):
+        path = _module_file(module, models_dir)
         tree = _parse(path) if path is not None else None
         if path is None or tree is None:
             return None
-        classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-        if name in classes:
-            if _missing_import(tree, None) is not None:
-                return None  # let the import say what is wrong
-            found = _class_signature(classes[name], classes, set())
-            if found is None:
-                return None
-            return Answer(
-                signature=dataclasses.replace(found, estimator=estimator or found.estimator)
-            )
+        place = _Place(path, tree, module, models_dir)
+        if name in place.classes or name in place.functions:
+            return place, name
         source = _reexport(tree, name)
         if source is None:
             return None
         target, name = source
-        module = _absolute(target, module, is_package=path.name == "__init__.py")
+        module = _absolute(target, module, is_package=place.is_package)
     return None
+
+
+def _module_file(module: str, models_dir: Path | None) -> Path | None:
+    """The ``.py`` file of ``module``: in the project's ``models/`` folder, else installed."""
+    if models_dir is not None:
+        base = models_dir.joinpath(*module.split("."))
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return _installed_file(module)
+
+
+def _answer_from(place: _Place, name: str, reference: str, estimator: bool) -> Answer | None:
+    """The answer for ``name`` defined in ``place``: a model's signature, not a model, or
+    None (import to know)."""
+    if name in place.functions:
+        function = place.functions[name]
+        if _function_kind(function, place.tree) is _NOT_MODEL:
+            return Answer(not_model=f"{reference} is a function not marked as a model factory")
+        decorators = {_decorator(d) for d in function.decorator_list}
+        if decorators <= {FACTORY_DECORATOR}:
+            return Answer(signature=_signature(function.args, method=False))
+        return None
+    if name not in place.classes:
+        return None
+    node = place.classes[name]
+    kind = _class_kind(place, node, set())
+    if kind is _NOT_MODEL:
+        return Answer(not_model=f"{reference} is a class that is not a model")
+    if kind is None:
+        return None
+    found = _class_signature(node, place.classes, set())
+    if found is None:
+        return None
+    return Answer(signature=dataclasses.replace(found, estimator=estimator or found.estimator))
+
+
+#: What source says a definition is (None: only importing it can tell).
+_MODEL, _NOT_MODEL = "model", "not a model"
+
+
+def _function_kind(node: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module) -> str:
+    """A factory marked with ``@model_factory`` (by that name) or named in
+    ``__sqlml_models__`` is a model; any other function is not, decorated or not (the
+    runtime checks the mark itself again)."""
+    if node.name in _listed_models(tree):
+        return _MODEL
+    decorators = [_decorator(d) for d in node.decorator_list]
+    return _MODEL if FACTORY_DECORATOR in decorators else _NOT_MODEL
+
+
+def _decorator(node: ast.expr) -> str:
+    """``model_factory`` for ``@model_factory`` and ``@sqlml_dagster.model_factory``."""
+    return _base_name(node.func if isinstance(node, ast.Call) else node)
+
+
+def _listed_models(tree: ast.Module) -> frozenset[str]:
+    """The names in a top-level ``__sqlml_models__ = ("a", "b")``."""
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == MODELS_LIST for t in node.targets)
+            and isinstance(node.value, (ast.Tuple, ast.List))
+        ):
+            return frozenset(
+                e.value
+                for e in node.value.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            )
+    return frozenset()
+
+
+def _class_kind(place: _Place, node: ast.ClassDef, seen: set[str]) -> str | None:
+    """A class whose bases (read from source, across modules) include a model base, or
+    that has ``fit`` and ``get_params``, is a model; one whose whole hierarchy is read and
+    holds neither is not; None when a base cannot be read."""
+    methods: set[str] = set()
+    kind = _hierarchy(place, node, seen, methods)
+    if kind is _MODEL or {"fit", "get_params"} <= methods:
+        return _MODEL
+    return kind
+
+
+def _hierarchy(place: _Place, node: ast.ClassDef, seen: set[str], methods: set[str]) -> str | None:
+    key = f"{place.module}.{node.name}"
+    if key in seen or len(seen) > 32:
+        return None
+    seen.add(key)
+    if node.decorator_list:  # a dataclass, attrs…: import to know
+        return None
+    methods.update(
+        n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+    known = True
+    for base in node.bases:
+        name = _base_name(base)
+        if name in _MODEL_BASES or name.endswith(_ESTIMATOR_BASES):
+            return _MODEL
+        if isinstance(base, ast.Name) and name in place.classes:
+            kind = _hierarchy(place, place.classes[name], seen, methods)
+        elif isinstance(base, ast.Name) and name in _PLAIN_BASES:
+            kind = _NOT_MODEL
+        else:
+            kind = _imported_base(place, base, seen, methods)
+        if kind is _MODEL:
+            return _MODEL
+        known = known and kind is _NOT_MODEL
+    return _NOT_MODEL if known else None
+
+
+def _imported_base(place: _Place, base: ast.expr, seen: set[str], methods: set[str]) -> str | None:
+    """The kind of a base class imported by name (``from x import Base``), read where it
+    is defined; None when it cannot be found."""
+    if not isinstance(base, ast.Name):
+        return None
+    source = _reexport(place.tree, base.id)
+    if source is None:
+        return None
+    target, name = source
+    module = _absolute(target, place.module, is_package=place.is_package)
+    located = _locate(module, name, place.models_dir)
+    if located is None:
+        return None
+    where, name = located
+    if name not in where.classes:
+        return None
+    return _hierarchy(where, where.classes[name], seen, methods)
 
 
 def _installed_file(module: str) -> Path | None:
@@ -596,7 +791,7 @@ class _Worker:
     Answers go to a temporary file rather than a pipe, so the process never blocks on a
     full pipe while the parent is busy compiling or checking schemas."""
 
-    def __init__(self, models_dir: Path | None, timeout: float):
+    def __init__(self, models_dir: Path | None, timeout: float, packages: ModelPackages):
         self.references: list[str] = []
         self.timeout = timeout
         self.deadline = float("inf")
@@ -606,7 +801,11 @@ class _Worker:
         package_parent = str(Path(__file__).resolve().parent.parent.parent)
         path = [str(models_dir)] if models_dir else []
         path += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, package_parent])}
+        env = {
+            **os.environ,
+            **packages.step_env(),  # what it may import, as a step is told
+            "PYTHONPATH": os.pathsep.join([*path, package_parent]),
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sqlml_dagster._import_signatures"],
             stdin=subprocess.PIPE,
@@ -677,6 +876,8 @@ def _read_answers(out: IO[bytes]) -> Iterable[tuple[str, Answer]]:
             continue
         if data.get("error"):
             yield data["reference"], Answer(error=str(data["error"]))
+        elif data.get("not_model"):
+            yield data["reference"], Answer(not_model=str(data["not_model"]))
         elif data.get("signature") is not None:
             yield (
                 data["reference"],

@@ -40,6 +40,15 @@ GPU_PROJECT = {
     """
 }
 
+#: The package GPU_PROJECT's image provides: the operator allows it (docs/security.md).
+IMAGE_PACKAGES = ["my_models"]
+
+
+@pytest.fixture(autouse=True)
+def image_packages_are_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SQLML_ALLOWED_MODEL_PACKAGES", ",".join(IMAGE_PACKAGES))
+
+
 K8S_ENV = {
     "SQLML_K8S_NAMESPACE": "ml",
     "SQLML_K8S_DEFAULT_IMAGE": "registry.example.com/team/sqlml-runtime:0.1.0",
@@ -118,13 +127,19 @@ def test_image_outside_the_allow_list_is_a_compile_time_diagnostic(
     write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = write_project(GPU_PROJECT)
-    _, diagnostics = check_project(root, allowed_images=["ghcr.io/acme"])
+    _, diagnostics = check_project(
+        root, allowed_images=["ghcr.io/acme"], allowed_model_packages=IMAGE_PACKAGES
+    )
     (error,) = [d for d in diagnostics if d.is_error]
     assert error.code == "SQLML208"
     assert error.span is not None and error.span.location() == "sql/gpu.sql:3:10"
     assert "registry.example.com:5000/team/models:1.2" in error.message
     assert error.hint == "allowed image prefixes: ghcr.io/acme"
-    _, diagnostics = check_project(root, allowed_images=["registry.example.com:5000/team"])
+    _, diagnostics = check_project(
+        root,
+        allowed_images=["registry.example.com:5000/team"],
+        allowed_model_packages=IMAGE_PACKAGES,
+    )
     assert not [d for d in diagnostics if d.is_error]
     assert main(["check", str(root), "--allowed-image", "ghcr.io/acme"]) == 1
     assert "SQLML208" in capsys.readouterr().err

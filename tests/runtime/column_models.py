@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import keras
 
+from sqlml_dagster import model_factory
 
+
+@model_factory
 def classifier(input_dim: int, n_classes: int, hidden: int = 16) -> keras.Model:
     return keras.Sequential(
         [

@@ -293,6 +293,8 @@ def test_a_column_function_feeds_the_model_it_trains_and_predicts_with(
     clause: Clause, flavor: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(HERE))  # column_models, as a project's models/ folder
+    # what the orchestrator tells a step of a project whose models/ holds column_models
+    monkeypatch.setenv("SQLML_ALLOWED_MODEL_PACKAGES", "column_models")
     if flavor == KERAS:
         import_tensorflow_as_a_fresh_process_would()
     rng = np.random.default_rng(7)

@@ -38,6 +38,13 @@ from tests.runtime.recorder import Recorder  # noqa: E402
 NET = "tests.runtime.nets.Net"
 
 
+@pytest.fixture(autouse=True)
+def nets_are_a_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the orchestrator tells a step whose project allows ``tests.runtime.nets``: the
+    runtime imports MODEL_TYPE only from an allowed model package."""
+    monkeypatch.setenv("SQLML_ALLOWED_MODEL_PACKAGES", "tests.runtime.nets")
+
+
 def register(
     tmp_path: Path,
     source: str,
@@ -242,9 +249,11 @@ def test_weights_that_do_not_fit_the_class_name_the_mismatch(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("model_type", "options", "message"),
     [
-        ("tests.runtime.nets.Nett", {}, "has no class 'Nett'; did you mean tests.runtime.nets.Net"),
+        ("tests.runtime.nets.Nett", {}, "has no 'Nett'; did you mean tests.runtime.nets.Net"),
         ("Net", {}, "is not a dotted import path"),
-        ("tests.runtime.nets.Touch", {}, "is not a torch.nn.Module"),
+        ("tests.runtime.nets.Touch", {}, "is a class that is not a model"),
+        ("tests.runtime.Nets", {}, "is not in an allowed model package"),
+        ("torch.hub.load", {}, "'torch.hub.load' is not in an allowed model package"),
         (NET, {"width": 3}, r"cannot construct tests.runtime.nets.Net\(width=3\)"),
     ],
 )

@@ -370,7 +370,7 @@ def _expected(name: str, model: Model, world: World) -> float:
     table = pq.read_table(world.data)
     x = np.column_stack([table.column(f).to_numpy() for f in FEATURES])
     y = table.column(model.label).to_numpy()
-    estimator = load_estimator(str(model.uri), model.reference)
+    estimator = load_estimator(str(model.uri))
     predicted = estimator.predict(x)
     multi = len(np.unique(y)) > 2
     average = "macro" if multi else "binary"

@@ -56,7 +56,8 @@ class Stores:
 @pytest.fixture(params=["local", "s3"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
     if request.param == "local":
-        return Stores(str(tmp_path / "models"), str(tmp_path / "data"))
+        # not tmp_path/models: a models/ folder beside a SQL folder is its model packages
+        return Stores(str(tmp_path / "model-store"), str(tmp_path / "data"))
     server: S3Server = request.getfixturevalue("s3")
     bucket = server.bucket(f"sqlml-{uuid.uuid4().hex[:12]}")
     return Stores(
@@ -68,10 +69,12 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
 
 
 def project(root: Path, train: str, rows: int = 40, extra: str = "") -> Path:
-    """A SQL folder with a table ``d`` and one TRAIN statement; the test estimators beside it."""
+    """A SQL folder with a table ``d`` and one TRAIN statement; the test estimators in its
+    ``models/`` folder (a model package of the project)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "m.sql").write_text(textwrap.dedent(DATA.format(rows=rows)) + train + "\n" + extra)
-    shutil.copy(HERE / "estimators.py", root / "estimators.py")
+    (root / "models").mkdir(exist_ok=True)
+    shutil.copy(HERE / "estimators.py", root / "models" / "estimators.py")
     return root
 
 

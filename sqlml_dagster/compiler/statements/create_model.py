@@ -49,10 +49,19 @@ class CreateModelStatement(Statement):
     returns: str | None
     uri: str | None
     uri_span: Span | None
+    #: Where ``MODEL_TYPE`` names its class (None: no MODEL_TYPE).
+    model_type_span: Span | None = None
 
     @property
     def produces(self) -> QualifiedName:
         return self.name
+
+    def imported_references(self) -> tuple[tuple[str, Span], ...]:
+        """A dotted ``MODEL_TYPE`` is the class a state dict is loaded into (imported by
+        the step); a bare one (Rikai's ``resnet50``) names no Python object."""
+        if self.model_type is None or "." not in self.model_type:
+            return ()
+        return ((self.model_type, self.model_type_span or self.span),)
 
     @property
     def produces_span(self) -> Span:
@@ -96,14 +105,16 @@ class CreateModelStatement(Statement):
             )
         name, name_span = c.qualified_name("a model name")
         flavor = model_type = returns = uri = None
-        uri_span = None
+        uri_span = model_type_span = None
         options: tuple[Param, ...] = ()
         if c.at_word("FLAVOR"):
             c.next()
             flavor = c.identifier("a flavor such as sklearn or pytorch").text.lower()
         if c.at_word("MODEL_TYPE"):
             c.next()
-            type_name, _ = c.qualified_name("a model type such as resnet50", checked=False)
+            type_name, model_type_span = c.qualified_name(
+                "a model type such as resnet50", checked=False
+            )
             model_type = str(type_name)
         if c.at_word("OPTIONS"):
             options = _options(c)
@@ -138,6 +149,7 @@ class CreateModelStatement(Statement):
             returns=returns,
             uri=uri,
             uri_span=uri_span,
+            model_type_span=model_type_span,
         )
 
     def render_sql(self, w: SqlWriter) -> str:

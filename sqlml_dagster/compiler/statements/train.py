@@ -45,6 +45,9 @@ class TrainStatement(WritesInto, MLStatement):
     def model_ref(self) -> ModelRef:
         return self.model
 
+    def imported_references(self) -> tuple[tuple[str, Span], ...]:
+        return ((self.model.reference, self.model.span or self.span),)
+
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> TrainStatement:
         model_ref = c.model_reference()

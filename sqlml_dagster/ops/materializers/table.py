@@ -42,7 +42,7 @@ def run(step: AssetStep) -> StepResults:
     context.log.info(
         f"running {len(statements)} statement(s) for {node.name} in {warehouse.location}"
     )
-    calls = ModelFunctions.for_statements(step, statements)
+    calls = ModelFunctions.for_statements(step, statements, step.model_packages)
     warehouse.run_statements(calls.rewritten, files=step.files, functions=calls.functions)
     metadata = table_metadata(node, warehouse.stats(node.name))
     if calls.versions:

@@ -1,5 +1,6 @@
 """What the flavors share: reading a source file, writing artifacts into the version
-folder, importing a class by name, checking ``WITH model.*`` names, JSON-safe values."""
+folder, importing a model by name (only from an allowed model package, and only a model:
+``contract/model_packages.py``), checking ``WITH model.*`` names, JSON-safe values."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import difflib
 import importlib
 import inspect
 import json
+import os
 import platform
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import fsspec
 
 from ...contract import BUILTIN_ESTIMATORS, SIGNATURE_FILE, unknown_parameters_message
+from ...contract.model_packages import ModelPackages, model_kind, not_a_model
 from .. import StepError
 
 SIGNATURE = SIGNATURE_FILE
@@ -44,21 +47,56 @@ def write_version(
     return [*files, SIGNATURE]
 
 
-def import_class(reference: str, example: str) -> type:
-    """The class a dotted ``MODEL_TYPE`` names, or a :class:`StepError` that says why not."""
-    module_name, _, class_name = reference.rpartition(".")
-    if not module_name or not class_name:
-        raise StepError(f"MODEL_TYPE '{reference}' is not a dotted import path such as {example}")
+def model_packages() -> ModelPackages:
+    """What this step may import: the built-ins and ``$SQLML_ALLOWED_MODEL_PACKAGES``,
+    which the orchestrator sets for the step — the project's ``models/`` packages and the
+    operator's setting. Read from the environment, never from the spec, so a forged spec
+    cannot widen it."""
+    try:
+        return ModelPackages.from_env(os.environ)
+    except ValueError as e:
+        raise StepError(str(e)) from None
+
+
+def import_model(reference: str, example: str = "sklearn.svm.SVC") -> Any:
+    """The model class or marked factory ``reference`` names. Refused *before* importing
+    when its package is not an allowed model package, and *before* anything is called when
+    what it names is not a model (``contract.model_kind``): a reference in SQL can name
+    ``torch.hub.load`` or ``os.system`` as easily as a model."""
+    module_name, _, name = reference.rpartition(".")
+    if not module_name or not name:
+        raise StepError(f"'{reference}' is not a dotted import path such as {example}")
+    packages = model_packages()
+    if not packages.permits(reference):
+        raise StepError(packages.not_allowed(reference))
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
-        raise StepError(f"cannot import {module_name} for MODEL_TYPE {reference}: {e}") from None
-    found = getattr(module, class_name, None)
-    if not isinstance(found, type):
+        raise StepError(
+            f"cannot import {module_name} for model {reference}: {e} (model packages are "
+            "found on PYTHONPATH, in the project's models/ folder, or in the step image)"
+        ) from None
+    except SyntaxError as e:
+        raise StepError(
+            f"the model package {module_name} does not compile: {e.msg} at "
+            f"{e.filename}:{e.lineno}:{e.offset or 0}"
+        ) from None
+    found = getattr(module, name, None)
+    if found is None:
         names = [n for n in dir(module) if not n.startswith("_")]
-        close = difflib.get_close_matches(class_name, names, n=1)
+        close = difflib.get_close_matches(name, names, n=1)
         suggestion = f"; did you mean {module_name}.{close[0]}?" if close else ""
-        raise StepError(f"{module_name} has no class '{class_name}'{suggestion}")
+        raise StepError(f"{module_name} has no '{name}'{suggestion}")
+    if model_kind(found, module, name) is None:
+        raise StepError(not_a_model(reference, found))
+    return found
+
+
+def import_class(reference: str, example: str) -> type:
+    """The model class a dotted ``MODEL_TYPE`` names (:func:`import_model`, and a class)."""
+    found = import_model(reference, example)
+    if not isinstance(found, type):
+        raise StepError(f"MODEL_TYPE {reference} is a model factory; it must name a class")
     return found
 
 
@@ -81,11 +119,7 @@ def resolve(reference: str) -> Callable[..., Any]:
             f"'{reference}' is neither a built-in estimator ({', '.join(BUILTIN_ESTIMATORS)}) "
             "nor a dotted import path such as my_models.MyNet"
         )
-    from .sklearn import import_model_class
-
-    found = import_model_class(reference)
-    if not callable(found):
-        raise StepError(f"{reference} is a {type(found).__name__}, not a model class or factory")
+    found: Callable[..., Any] = import_model(reference)
     return found
 
 

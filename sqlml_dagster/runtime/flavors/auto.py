@@ -1,8 +1,9 @@
 """``auto``: a model reference whose package does not name its framework (``my_models.MyModel``).
 
-The class is imported and its shape decides the flavor — a scikit-learn estimator, a
-``torch.nn.Module``, a Keras model (Keras 2 via tf-keras, or Keras 3) — and a function is
-taken as a factory of the framework its module imports. The manifest records the flavor
+The class is imported (only from an allowed model package) and its shape decides the
+flavor — a scikit-learn estimator, a ``torch.nn.Module``, a Keras model (Keras 2 via
+tf-keras, or Keras 3) — and a function its module marks as a model factory
+(``@sqlml_dagster.model_factory``) is taken as a factory of the framework its module imports. The manifest records the flavor
 that was used, so prediction never guesses.
 """
 
@@ -12,6 +13,7 @@ import inspect
 import types
 from typing import Any
 
+from ...contract.model_packages import ESTIMATOR, FACTORY, KERAS_MODEL, TORCH_MODULE, model_kind
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError
 from . import sklearn
@@ -41,18 +43,13 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
 
 
 def flavor_of(found: Any) -> str:
-    """``sklearn``, ``pytorch``, ``keras`` or ``""`` for a class or factory function."""
-    if inspect.isclass(found):
-        if sklearn.is_estimator_class(found):
-            return "sklearn"
-        for base in inspect.getmro(found):
-            top = base.__module__.split(".", 1)[0]
-            if top == "torch":
-                return "pytorch"
-            if top in ("keras", "tf_keras", "tensorflow"):
-                return "keras"
-        return ""
-    if callable(found):
+    """``sklearn``, ``pytorch``, ``keras`` or ``""`` for a model class or a marked factory
+    (``resolve`` has refused anything else); a factory's framework is the one its module
+    imports."""
+    kind = model_kind(found) if inspect.isclass(found) else FACTORY
+    if kind in KIND_FLAVORS:
+        return KIND_FLAVORS[kind]
+    if kind == FACTORY and callable(found):
         module = inspect.getmodule(found)
         imported = (
             {
@@ -68,6 +65,10 @@ def flavor_of(found: Any) -> str:
         if imported & {"keras", "tensorflow", "tf_keras"}:
             return "keras"
     return ""
+
+
+#: The flavor that trains each kind of model class.
+KIND_FLAVORS = {ESTIMATOR: "sklearn", TORCH_MODULE: "pytorch", KERAS_MODEL: "keras"}
 
 
 __all__ = ["flavor_of", "train"]

@@ -32,11 +32,21 @@ def _import_keras() -> Any:
             f"registering a Keras model needs Keras 3 in the step image "
             f"(pip install 'sqlml-dagster[keras]'): {e}"
         ) from None
-    if int(keras.__version__.split(".")[0]) < 3:
+    if _version(keras.__version__) < SAFE_KERAS:
         raise StepError(
-            f"registering a .keras file needs Keras 3; this image has {keras.__version__}"
+            f"registering a .keras file needs Keras {'.'.join(map(str, SAFE_KERAS))} or later, "
+            f"whose safe mode runs no code from the file; this image has {keras.__version__}"
         )
     return keras
+
+
+#: The first Keras whose safe mode has no known bypass (CVE-2025-1550, CVE-2025-8747,
+#: CVE-2026-1462: a crafted .keras file ran code in safe mode before).
+SAFE_KERAS = (3, 14)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("+")[0].split(".")[:2] if p.isdigit())
 
 
 def register(spec: StepSpec, reporter: Reporter) -> None:

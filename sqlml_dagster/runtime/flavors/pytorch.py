@@ -145,6 +145,12 @@ def _weights_only_state(uri: str, data: bytes) -> Mapping[str, Any]:
 
     import torch
 
+    if _torch_version(torch.__version__) < SAFE_WEIGHTS_ONLY:
+        raise StepError(
+            f"{uri} is a torch.save file, which only PyTorch 2.6 or later reads safely "
+            f"(weights_only could run code before: CVE-2025-32434); this image has "
+            f"{torch.__version__}: save the weights with safetensors instead"
+        )
     try:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as e:
@@ -163,6 +169,14 @@ def _weights_only_state(uri: str, data: bytes) -> Mapping[str, Any]:
             "model.state_dict()"
         )
     return dict(loaded)
+
+
+#: The first PyTorch whose ``torch.load(weights_only=True)`` runs no code from the file.
+SAFE_WEIGHTS_ONLY = (2, 6)
+
+
+def _torch_version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("+")[0].split(".")[:2] if p.isdigit())
 
 
 def _is_state(candidate: Mapping[Any, Any]) -> bool:

@@ -16,8 +16,6 @@ encode exactly as training did. The estimator then reads the plan's ``dense`` ma
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import json
 import platform
 from contextlib import ExitStack
@@ -29,6 +27,7 @@ import pyarrow as pa
 
 from ... import contract
 from ...contract import SIGNATURE_FILE, PredictionResult, TrainingResult
+from ...contract.model_packages import ModelPackages
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
 from ..data import (
@@ -40,18 +39,17 @@ from ..data import (
     read_table,
 )
 from ..features import FeaturePlan
-from ._register import read_signature, unknown_parameters
+from ._register import import_model, model_packages, plain, read_signature, unknown_parameters
+from .trusted_types import load_skops
 
 ARTIFACT = "model.skops"
 SIGNATURE = SIGNATURE_FILE
-#: Modules whose types a saved model may contain without the user vouching for them.
-TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 #: The ``COLUMN`` group written without ``FOR``: the only one an estimator can take.
 FEATURE_COLUMNS = "feature_columns"
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
-    estimator_class = import_model_class(spec.model_reference)
+    estimator_class = import_model(spec.model_reference)
     if not is_estimator_class(estimator_class):
         raise StepError(
             f"{spec.model_reference} is not a scikit-learn estimator (it needs fit and get_params)"
@@ -135,7 +133,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
 def predict(spec: StepSpec, reporter: Reporter) -> None:
     if not spec.output_uri or not spec.prediction_column:
         raise StepError("a predict step needs output_uri and prediction_column")
-    estimator = load_estimator(spec.model_uri, spec.model_reference)
+    estimator = load_estimator(spec.model_uri)
     plan = saved_plan(read_signature(spec.model_uri))
     column = spec.prediction_column
     input_schema = read_schema(spec.input_uri)
@@ -212,7 +210,7 @@ class SklearnPredictor:
     def load(cls, spec: StepSpec) -> SklearnPredictor:
         """The version at ``spec.model_uri``; a model registered without feature names
         reads every selected column but the label, in order."""
-        estimator = load_estimator(spec.model_uri, spec.model_reference)
+        estimator = load_estimator(spec.model_uri)
         signature = read_signature(spec.model_uri)
         features = list(spec.features or [])
         if not features:
@@ -243,26 +241,15 @@ class SklearnPredictor:
 
 
 def register(spec: StepSpec, reporter: Reporter) -> None:
-    """Rikai's ``CREATE MODEL m USING 'uri'``: check that the skops file loads with safe
-    types only, then copy it into the reserved version with a signature."""
-    import skops.io as sio
-
+    """Rikai's ``CREATE MODEL m USING 'uri'``: check that the skops file holds trusted
+    types only (``trusted_types.py``: exact names, nothing that runs code), load it, then
+    copy it into the reserved version with a signature."""
     try:
         with fsspec.open(spec.input_uri, "rb") as f:
             data = f.read()
     except (OSError, ValueError) as e:
         raise StepError(f"cannot read the model file {spec.input_uri}: {e}") from None
-    try:
-        untrusted = sio.get_untrusted_types(data=data)
-    except Exception as e:
-        raise StepError(f"{spec.input_uri} is not a skops model file: {e}") from None
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES)]
-    if refused:
-        raise StepError(
-            f"{spec.input_uri} contains types outside scikit-learn: {', '.join(refused)}; "
-            "refusing to load it"
-        )
-    estimator = sio.loads(data, trusted=untrusted)
+    estimator = load_skops(data, spec.input_uri, model_packages())
     if not hasattr(estimator, "predict"):
         raise StepError(
             f"{spec.input_uri} holds a {type(estimator).__name__}, which cannot predict"
@@ -311,7 +298,7 @@ def register(spec: StepSpec, reporter: Reporter) -> None:
                 "python": platform.python_version(),
                 "scikit-learn": sklearn.__version__,
             },
-            params={k: _plain(v) for k, v in estimator.get_params(deep=False).items()}
+            params=plain(estimator.get_params(deep=False))  # a Pipeline's steps: names
             if hasattr(estimator, "get_params")
             else {},
         ),
@@ -384,51 +371,18 @@ def _column_names(spec: Any) -> list[str]:
     return []
 
 
-def load_estimator(model_uri: str, model_reference: str) -> Any:
-    """Load a skops artifact, trusting only sklearn/numpy/scipy and the model's own package."""
-    import skops.io as sio
-
-    with fsspec.open(f"{model_uri.rstrip('/')}/{ARTIFACT}", "rb") as f:
+def load_estimator(model_uri: str, packages: ModelPackages | None = None) -> Any:
+    """A version's skops artifact, trusting the exact types of ``trusted_types.py`` and
+    the classes of ``packages`` (default: what this process may import,
+    ``$SQLML_ALLOWED_MODEL_PACKAGES``) — never a function, method or constructor call."""
+    uri = f"{model_uri.rstrip('/')}/{ARTIFACT}"
+    with fsspec.open(uri, "rb") as f:
         data = f.read()
-    own_package = model_reference.split(".", 1)[0] + "."
-    untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted if not t.startswith((*TRUSTED_MODULE_PREFIXES, own_package))]
-    if refused:
-        raise StepError(
-            f"the saved model contains types outside its own package and scikit-learn: {', '.join(refused)}; "
-            "refusing to load it"
-        )
-    return sio.loads(data, trusted=untrusted)
+    return load_skops(data, uri, packages if packages is not None else model_packages())
 
 
 def is_estimator_class(candidate: object) -> bool:
     return contract.is_estimator_class(candidate)
-
-
-def import_model_class(reference: str) -> Any:
-    """The class (or factory) a dotted model reference names, for every flavor."""
-    module_name, _, class_name = reference.rpartition(".")
-    if not module_name:
-        raise StepError(f"'{reference}' is not a dotted import path such as sklearn.svm.SVC")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise StepError(
-            f"cannot import {module_name} for model {reference}: {e} (model packages are "
-            "found on PYTHONPATH, in the project's models/ folder, or in the step image)"
-        ) from None
-    except SyntaxError as e:
-        raise StepError(
-            f"the model package {module_name} does not compile: {e.msg} at "
-            f"{e.filename}:{e.lineno}:{e.offset or 0}"
-        ) from None
-    estimator_class = getattr(module, class_name, None)
-    if estimator_class is None:
-        names = [n for n in dir(module) if not n.startswith("_")]
-        close = difflib.get_close_matches(class_name, names, n=1)
-        suggestion = f"; did you mean {module_name}.{close[0]}?" if close else ""
-        raise StepError(f"{module_name} has no '{class_name}'{suggestion}")
-    return estimator_class
 
 
 def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) -> Any:

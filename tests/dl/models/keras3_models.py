@@ -1,8 +1,15 @@
-"""Keras 3 models returned by factory functions (``import keras``, not ``tf.keras``)."""
+"""Keras 3 models returned by factory functions (``import keras``, not ``tf.keras``),
+marked as model factories the two ways a model package can: the decorator, and a name in
+``__sqlml_models__``."""
 
 import keras
 
+from sqlml_dagster import model_factory
 
+__sqlml_models__ = ("regressor",)
+
+
+@model_factory
 def classifier(input_dim, n_classes, hidden=32):
     return keras.Sequential(
         [
