@@ -1,8 +1,9 @@
 """Warehouses: the database engines a project's tables live in (``base.Warehouse``).
 
-DuckDB is the embedded default. Adding an engine is its module plus one line in
-:data:`WAREHOUSE_KINDS`; callers get one from :func:`warehouse_from_url` or a resource
-and never name its class.
+DuckDB is the embedded default; PostgreSQL is a server warehouse (``server.py`` holds what
+server engines share). Adding an engine is its module plus one line in
+:data:`WAREHOUSE_KINDS`; callers get one from :func:`warehouse_from_url` (or
+:func:`configured_warehouse`) or a resource and never name its class.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from .base import (
     MlPredictStrategy,
     SqlFunction,
     SqlRefused,
+    StatementRejected,
     TableStats,
     Warehouse,
+    WarehouseAuthFailed,
     WarehouseBusy,
+    WarehouseDenied,
+    WarehouseFault,
+    WarehouseMissing,
+    WarehouseUnreachable,
 )
 
 #: ``SQLML_WAREHOUSE``: the warehouse URL a deployment sets without code.
@@ -27,12 +34,14 @@ WAREHOUSE_ENV = "SQLML_WAREHOUSE"
 #: a driver is loaded only by a project that uses its engine).
 WAREHOUSE_KINDS: Mapping[str, str] = {
     "duckdb": "sqlml_dagster.warehouses.duckdb:duckdb_from_url",
+    "postgresql": "sqlml_dagster.warehouses.postgres:postgres_from_url",
+    "postgres": "sqlml_dagster.warehouses.postgres:postgres_from_url",
 }
 
 
 def warehouse_from_url(url: str) -> Warehouse:
     """The warehouse a URL names: ``duckdb:///path/to/file.duckdb`` (or a plain file path,
-    or ``:memory:``)."""
+    or ``:memory:``), ``postgresql://user@host:5432/database``."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else "duckdb"
     target = WAREHOUSE_KINDS.get(scheme)
     if target is None:
@@ -44,6 +53,18 @@ def warehouse_from_url(url: str) -> Warehouse:
     return warehouse
 
 
+def configured_warehouse(
+    given: Warehouse | str | None, environ: Mapping[str, str], default: str
+) -> Warehouse:
+    """The warehouse a project uses: the one given (a resource or a URL), else
+    ``$SQLML_WAREHOUSE``, else ``default`` (the DuckDB file in the project's state folder)."""
+    if isinstance(given, str):
+        return warehouse_from_url(given)
+    if given is not None:
+        return given
+    return warehouse_from_url(environ.get(WAREHOUSE_ENV, "").strip() or default)
+
+
 __all__ = [
     "WAREHOUSE_ENV",
     "WAREHOUSE_KINDS",
@@ -52,8 +73,15 @@ __all__ = [
     "MlPredictStrategy",
     "SqlFunction",
     "SqlRefused",
+    "StatementRejected",
     "TableStats",
     "Warehouse",
+    "WarehouseAuthFailed",
     "WarehouseBusy",
+    "WarehouseDenied",
+    "WarehouseFault",
+    "WarehouseMissing",
+    "WarehouseUnreachable",
+    "configured_warehouse",
     "warehouse_from_url",
 ]
