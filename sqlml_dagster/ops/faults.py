@@ -52,14 +52,20 @@ class Fault:
         return f"{self.code}: {self.cause}"
 
 
-def fault_of(error: BaseException, warehouse: Warehouse | None = None) -> Fault | None:
-    """The fault ``error`` (or an exception it was raised from) reports, if it is one."""
+def fault_of(
+    error: BaseException, warehouse: Warehouse | None = None, location: str = ""
+) -> Fault | None:
+    """The fault ``error`` (or an exception it was raised from) reports, if it is one; a
+    server's fault of a statement not located yet is put at ``location`` (the asset's
+    statement, ``file:line:col``)."""
     for e in _chain(error):
         if isinstance(e, WarehouseBusy):
             return Fault(codes.WAREHOUSE_BUSY, str(e))
         if isinstance(e, SqlRefused):
             return Fault(codes.SQL_REFUSED, str(e))
         if isinstance(e, WarehouseFault):
+            if e.statement is not None and location:
+                e.at(location)
             code = next((c for kind, c in _SERVER_CODES if isinstance(e, kind)), codes.SQL_FAILED)
             return Fault(code, e.line)
         if isinstance(e, OSError) and e.errno in _DISK_FULL:

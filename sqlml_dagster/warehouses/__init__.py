@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..settings import load_factory
+from ..settings import SettingError, load_factory
 from .base import (
     FileScope,
     LoadMode,
@@ -62,7 +62,22 @@ def configured_warehouse(
         return warehouse_from_url(given)
     if given is not None:
         return given
-    return warehouse_from_url(environ.get(WAREHOUSE_ENV, "").strip() or default)
+    url = environ.get(WAREHOUSE_ENV, "").strip()
+    if not url:
+        return warehouse_from_url(default)
+    try:
+        return warehouse_from_url(url)
+    except ValueError as e:
+        raise SettingError(f"{WAREHOUSE_ENV}={shown_url(url)!r}: {e}") from None
+
+
+def shown_url(url: str) -> str:
+    """A URL as messages may show it: without the password."""
+    if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.split("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
 
 
 __all__ = [
@@ -83,5 +98,6 @@ __all__ = [
     "WarehouseMissing",
     "WarehouseUnreachable",
     "configured_warehouse",
+    "shown_url",
     "warehouse_from_url",
 ]
