@@ -125,6 +125,15 @@ class S3Server:
         return f"s3://{name}"
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of the test's own on the machine's PostgreSQL (tests/servers.py)."""
+    from .servers import postgres_database
+
+    with postgres_database() as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     from moto.server import ThreadedMotoServer

@@ -50,6 +50,7 @@ from .base import (
     MlPredictStrategy,
     SqlFunction,
     SqlRefused,
+    StatementRejected,
     TableStats,
     WarehouseBusy,
     WarehouseFault,
@@ -400,8 +401,11 @@ class _Run:
         tree = statement.copy()
         for table in file_tables(tree):
             staged = staged_name(table, self._next())
-            with file_rows(table, files, self.warehouse.settings.allowed_directories) as rows:
-                self.session.load(exp.to_table(staged.name), rows, temporary=True)
+            with (
+                _in_process(),
+                file_rows(table, files, self.warehouse.settings.allowed_directories) as rows,
+            ):
+                self.session.load(exp.to_table(staged.name), _translated(rows), temporary=True)
             table.replace(staged)
         names = {f.name for f in functions}
         top = _top_select(tree)
@@ -423,7 +427,7 @@ class _Run:
             yield self.session.rows(query.sql(self.dialect))
             return
         split = split_select(query, names, self.dialect)
-        with duckdb.connect(config={"temp_directory": _SPILL}) as local:
+        with _in_process(), duckdb.connect(config={"temp_directory": _SPILL}) as local:
             local.execute("SET enable_external_access = false")
             register_functions(local, functions)
             local.register(ROWS, self.session.rows(split.remote.sql(self.dialect)))
@@ -431,7 +435,7 @@ class _Run:
             if spill:
                 local.execute(f"CREATE TEMPORARY TABLE __sqlml_scored AS {sql}")
                 sql = "SELECT * FROM __sqlml_scored"
-            yield local.sql(sql).to_arrow_reader(EXPORT_BATCH_ROWS)
+            yield _translated(local.sql(sql).to_arrow_reader(EXPORT_BATCH_ROWS))
 
     def _load_scored(
         self,
@@ -491,6 +495,33 @@ class _Run:
 
 #: Where the in-process part of an ML_PREDICT query spills when its result is large.
 _SPILL = f"{tempfile.gettempdir()}/sqlml_scoring_spill"
+
+
+@contextmanager
+def _in_process() -> Iterator[None]:
+    """The embedded DuckDB's errors (a file the sandbox refuses, a model that fails on the
+    rows) as the faults a server's own errors become."""
+    try:
+        yield
+    except duckdb.Error as e:
+        raise _local_fault(e) from e
+
+
+def _translated(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """``reader`` whose errors while streaming are faults too (see :func:`_in_process`)."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        with _in_process():
+            yield from reader
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _local_fault(error: duckdb.Error) -> SqlRefused | StatementRejected:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "disabled by configuration" in str(error) or isinstance(error, duckdb.PermissionException):
+        return SqlRefused(f"{first} (the project's SQL opens only its own files)")
+    return StatementRejected(first)
 
 
 @contextmanager
