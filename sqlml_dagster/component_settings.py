@@ -37,8 +37,12 @@ import yaml
 from .compiler import codes
 from .compiler.diagnostics import Diagnostic, SourceFile, Span
 from .compiler.dialects import unknown_dialect
+from .compiler.transpile import dialect_of_url
 from .contract import allowed_images_from_env
 
+#: The warehouse URL a deployment sets (``warehouses.WAREHOUSE_ENV``; not imported from
+#: there, which would load pyarrow into ``sqlml check``).
+WAREHOUSE_ENV = "SQLML_WAREHOUSE"
 #: The folder a component's SQL is in when its defs.yaml names none.
 DEFAULT_SQL_DIR = "sql"
 DEFAULT_DIALECT = "duckdb"
@@ -64,6 +68,8 @@ class ComponentSettings:
     #: ``local``, ``kubernetes``, or None: no ``launcher`` attribute (the environment decides).
     launcher_kind: str | None = None
     allowed_images: tuple[str, ...] = ()
+    #: The dialect of a ``warehouse:`` URL (None: no URL there; the environment decides).
+    warehouse_dialect: str | None = None
     problems: tuple[tuple[str, Diagnostic], ...] = ()
 
 
@@ -81,6 +87,8 @@ class CheckTarget:
     component: Path | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
     compiles: bool = True
+    #: The dialect of the warehouse the SQL will run on (a server's is checked, SQLML117).
+    warehouse_dialect: str | None = None
 
 
 def check_targets(
@@ -99,7 +107,14 @@ def check_targets(
         pairs = [(path, c) for c in owning_components(path, environ)]
     if not pairs:
         images = allowed_images_from_env(environ) if allowed_images is None else allowed_images
-        return [CheckTarget(path, dialect or DEFAULT_DIALECT, tuple(images))]
+        return [
+            CheckTarget(
+                path,
+                dialect or DEFAULT_DIALECT,
+                tuple(images),
+                warehouse_dialect=dialect_of_url(environ.get(WAREHOUSE_ENV, "")),
+            )
+        ]
     return [_target(p, c, dialect, allowed_images, environ) for p, c in pairs]
 
 
@@ -130,6 +145,8 @@ def _target(
         component=component.defs_yaml,
         diagnostics=tuple(d for _, d in problems),
         compiles=not any(name in ("sql_dir", "dialect") for name, _ in problems),
+        warehouse_dialect=component.warehouse_dialect
+        or dialect_of_url(environ.get(WAREHOUSE_ENV, "")),
     )
 
 
@@ -310,12 +327,20 @@ class _Reader:
                 )
                 dialect = None
         kind, images = self.launcher(_child(attributes, "launcher"), problems)
+        warehouse_node = _child(attributes, "warehouse")
+        warehouse = None
+        if isinstance(warehouse_node, yaml.ScalarNode) and not warehouse_node.tag.endswith(":null"):
+            # Only the URL's scheme matters here: a template in its credentials that does not
+            # render (a password variable CI does not set) is no problem of the SQL's.
+            url = self.text(warehouse_node, "warehouse", []) or str(warehouse_node.value)
+            warehouse = dialect_of_url(url)
         return ComponentSettings(
             defs_yaml=self.defs_yaml,
             sql_dir=sql_dir,
             dialect=dialect,
             launcher_kind=kind,
             allowed_images=images,
+            warehouse_dialect=warehouse,
             problems=tuple(problems),
         )
 

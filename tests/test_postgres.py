@@ -234,7 +234,9 @@ def test_build_defs_takes_a_url_and_the_tables_land_on_the_server(
 ) -> None:
     root = tmp_path / "sql"
     root.mkdir()
-    (root / "m.sql").write_text("CREATE TABLE analytics.d AS SELECT i AS x FROM range(5) AS t(i);\n")
+    (root / "m.sql").write_text(
+        "CREATE TABLE analytics.d AS SELECT i AS x FROM range(5) AS t(i);\n"
+    )
     defs = build_defs(root, state_dir=tmp_path / "state", warehouse=postgres_url)
     warehouse = defs.resources["sqlml_warehouse"]  # type: ignore[index]
     assert isinstance(warehouse, PostgresWarehouse)
@@ -308,3 +310,36 @@ def test_a_password_setting_as_a_dagster_env_var(
     assert result.success
     events = [str(e) for e in result.all_events]
     assert not any("from-the-environment" in e for e in events)
+
+
+@pytest.mark.parametrize(
+    ("defs_yaml_warehouse", "env", "expected"),
+    [
+        # the component's URL: only its scheme matters (a password variable need not be set)
+        ('"postgresql://ml:{{ env.SQLML_UNSET_PASSWORD }}@db:5432/x"', {}, 1),
+        (None, {"SQLML_WAREHOUSE": "postgresql://ml@db:5432/x"}, 1),  # the environment's
+        (None, {}, 0),  # DuckDB: UBIGINT is fine
+    ],
+)
+def test_sqlml_check_checks_the_sql_against_the_warehouse_s_dialect(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    defs_yaml_warehouse: str | None,
+    env: dict[str, str],
+    expected: int,
+) -> None:
+    from sqlml_dagster.cli import main
+
+    monkeypatch.delenv("SQLML_WAREHOUSE", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    attributes = "sql_dir: sql" + (
+        f"\nwarehouse: {defs_yaml_warehouse}" if defs_yaml_warehouse else ""
+    )
+    folder = write_component(
+        tmp_path / "component", attributes, {"m.sql": "CREATE TABLE d AS SELECT 1::UBIGINT AS u;"}
+    )
+    assert main(["check", str(folder), "--no-deep"]) == expected
+    out = capsys.readouterr()
+    assert ("error[SQLML117]" in out.out + out.err) is bool(expected)

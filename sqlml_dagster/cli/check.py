@@ -156,7 +156,10 @@ def _compile_target(
 ) -> tuple[Project | None, list[Diagnostic]]:
     if args.no_deep:
         return check_project(
-            target.path, dialect=target.dialect, allowed_images=target.allowed_images
+            target.path,
+            dialect=target.dialect,
+            allowed_images=target.allowed_images,
+            target_dialect=target.warehouse_dialect,
         )
     return _deep_check(target, args)
 
@@ -168,7 +171,9 @@ def _component_note(target: CheckTarget) -> str:
     images = ", ".join(target.allowed_images) or "any"
     return (
         f"sqlml: {shown_path(target.path)}: SqlMlProject in {shown_path(target.component)}"
-        f" (dialect {target.dialect}; images: {images})"
+        f" (dialect {target.dialect}; images: {images}"
+        + (f"; warehouse {target.warehouse_dialect}" if target.warehouse_dialect else "")
+        + ")"
     )
 
 
@@ -187,7 +192,9 @@ def _deep_check(
         schemas=args.schemas,
     )
     try:
-        return check_path(target.path, target.dialect, target.allowed_images, options)
+        return check_path(
+            target.path, target.dialect, target.allowed_images, options, target.warehouse_dialect
+        )
     except DeepCheckError as e:
         raise CliError(str(e)) from None
 

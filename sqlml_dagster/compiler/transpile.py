@@ -41,6 +41,15 @@ TARGET_TYPES: Mapping[str, frozenset[Any]] = {
     ),
 }
 
+#: A warehouse URL's scheme → the dialect its engine runs (``sqlml check`` reads a
+#: component's ``warehouse:`` URL or ``$SQLML_WAREHOUSE`` without building the warehouse;
+#: a test holds this to what each engine of ``WAREHOUSE_KINDS`` says).
+URL_DIALECTS: Mapping[str, str] = {
+    "duckdb": "duckdb",
+    "postgresql": "postgres",
+    "postgres": "postgres",
+}
+
 #: Dialects whose ``*`` takes no ``EXCLUDE``/``REPLACE``/``RENAME`` (sqlglot writes them anyway).
 PLAIN_STAR = frozenset({"postgres", "mysql"})
 
@@ -83,6 +92,13 @@ def untranspilable(tree: exp.Expr, dialect: str, source: str = "duckdb") -> list
     except UnsupportedError as e:
         found.extend(line.strip() for line in str(e).splitlines() if line.strip())
     return found
+
+
+def dialect_of_url(url: str) -> str | None:
+    """The dialect of the warehouse a URL names (a plain path: DuckDB; None: unknown)."""
+    if "://" not in url:
+        return "duckdb" if url.strip() else None
+    return URL_DIALECTS.get(url.split("://", 1)[0].lower())
 
 
 def checks_dialect(dialect: str) -> bool:

@@ -52,6 +52,7 @@ def check_path(
     dialect: str = "duckdb",
     allowed_images: Sequence[str] = (),
     options: DeepCheckOptions | None = None,
+    target_dialect: str | None = None,
 ) -> tuple[Project | None, list[Diagnostic]]:
     """``check_project`` plus the deep checks — what ``sqlml check`` runs per path. The
     model classes the files name start importing before compilation, so the two overlap."""
@@ -59,7 +60,9 @@ def check_path(
     models = _model_checks(Path(path), options)
     models.prefetch(dialect)
     try:
-        project, found = check_project(path, dialect=dialect, allowed_images=allowed_images)
+        project, found = check_project(
+            path, dialect=dialect, allowed_images=allowed_images, target_dialect=target_dialect
+        )
     except BaseException:
         models.abandon()
         raise
