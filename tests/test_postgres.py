@@ -343,3 +343,26 @@ def test_sqlml_check_checks_the_sql_against_the_warehouse_s_dialect(
     assert main(["check", str(folder), "--no-deep"]) == expected
     out = capsys.readouterr()
     assert ("error[SQLML117]" in out.out + out.err) is bool(expected)
+
+
+def test_a_table_locked_longer_than_the_lock_timeout(tmp_path: Path, postgres_url: str) -> None:
+    """Another session holds the table (a long report, a migration): the step waits
+    lock_timeout_seconds, then fails as busy (SQLML502), like DuckDB's file lock."""
+    import psycopg
+
+    warehouse = PostgresWarehouse(url=postgres_url, lock_timeout_seconds=0.5)
+    warehouse.run_statements([sqlglot.parse_one("CREATE OR REPLACE TABLE t AS SELECT 1 AS a")])
+    with psycopg.connect(postgres_url) as holder:
+        holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(Exception) as raised:
+            warehouse.run_statements(
+                [sqlglot.parse_one("CREATE OR REPLACE TABLE t AS SELECT 2 AS a")]
+            )
+        assert time.monotonic() - started < 30
+    fault = fault_of(raised.value, warehouse)
+    assert fault is not None
+    assert fault.line == (
+        "SQLML502: PostgreSQL at 127.0.0.1:5432: canceling statement due to lock timeout "
+        "(lock_timeout_seconds)"
+    )
