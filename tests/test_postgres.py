@@ -45,7 +45,7 @@ def project(folder: Path, sql: str, warehouse: str) -> Path:
         textwrap.dedent(
             f"""
             from sqlml_dagster import build_defs
-            from sqlml_dagster.warehouses.postgres import PostgresWarehouse
+            from sqlml_dagster import PostgresWarehouse
             defs = build_defs("sql", state_dir="state", warehouse={warehouse})
             """
         )
