@@ -34,10 +34,14 @@ demo: install
 test: install-dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-## fuzz: the compiler's property tests with many more, fresh random examples (FUZZ_EXAMPLES per test)
-FUZZ_EXAMPLES ?= 50000
+## fuzz: the compiler's property tests with many more, fresh random examples (FUZZ_EXAMPLES per
+## test), then the model store's: STORE_FUZZ_EXAMPLES random interleavings of reserve, publish,
+## fail, kill, gc, promote and read across worker processes, on a local folder and on S3
+FUZZ_EXAMPLES ?= 100000
+STORE_FUZZ_EXAMPLES ?= 100
 fuzz: install-dev
 	SQLML_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/compiler/test_fuzz.py --hypothesis-show-statistics $(PYTEST_ARGS)
+	SQLML_STORE_FUZZ_EXAMPLES=$(STORE_FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_store_fuzz.py $(PYTEST_ARGS)
 
 ## dev: the Dagster UI on example_repo, a dg project (its defs folder: one SqlMlProject component)
 dev: install

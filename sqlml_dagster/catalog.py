@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .store import Gate, ModelNotFound, ModelStore, ModelVersion
-from .store.models import GcResult
+from .store.models import CorruptVersion, DamagedVersion, GcResult, Listing
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,10 @@ class Catalog:
         gates: dict[str, tuple[Gate, ...]] | None = None,
     ):
         self.store = store
-        #: Versions the project's SQL pins (``USING m@3``), kept by :meth:`gc`.
+        #: Versions the project's SQL pins (``USING m@3``), kept by :meth:`gc`; ``None``
+        #: when the project is not known, and then :meth:`gc` refuses unless told to
+        #: ignore pins.
+        self.pins_known = pinned is not None
         self.pinned = pinned or {}
         #: The project's quality gates by model; ``None`` when the project is not known,
         #: and then a model's gates are those recorded on its newest evaluated version.
@@ -85,12 +88,29 @@ class Catalog:
             return self.gates.get(model, ())
         return self.store.recorded_gates(model)
 
-    def latest(self, model: str, versions: list[ModelVersion]) -> ModelVersion | None:
-        """What ``@latest`` means for the model's consumers: gated, when it has gates."""
+    def latest(self, model: str, listing: Listing) -> ModelVersion | None:
+        """What ``@latest`` means for the model's consumers: gated, when it has gates.
+        Raises :class:`CorruptVersion` when that is a damaged version."""
         gates = self.gates_of(model)
         if gates:
-            return self.store.resolve_gated(model, versions, gates)
-        return self.store.resolve_latest(model, versions) if versions else None
+            return self.store.resolve_gated(model, listing, gates)
+        return self.store.resolve_latest(model, listing) if listing.numbers else None
+
+    def latest_or_damage(
+        self, model: str, listing: Listing
+    ) -> tuple[ModelVersion | None, DamagedVersion | None]:
+        """For a listing: ``@latest`` — or the damaged version it resolves to."""
+        try:
+            return self.latest(model, listing), None
+        except CorruptVersion:
+            gates = self.gates_of(model)
+            number = (
+                self.store.gated_number(model, listing, gates)
+                if gates
+                else self.store.latest_number(model, listing)
+            )
+            found = None if number is None else listing.find(number)
+            return None, found if isinstance(found, DamagedVersion) else None
 
     def gate_text(self, model: str, version: int) -> str:
         """``passed``, ``failed: …``, ``not evaluated: …`` — or empty for an ungated model."""
@@ -102,20 +122,27 @@ class Catalog:
     def show_models(self) -> ResultTable:
         rows = []
         for model in self.store.models():
-            versions = self.store.versions(model)
-            if not versions:
+            listing = self.store.listing(model)
+            versions = listing.versions
+            if not listing.numbers:
                 continue
-            latest = self.latest(model, versions)
-            m = (latest or versions[-1]).manifest
+            latest, damaged = self.latest_or_damage(model, listing)
+            if damaged is not None:
+                shown = f"{damaged.number} damaged ({damaged.text})"
+            elif latest is not None:
+                shown = _latest_text(latest, listing.numbers)
+            else:
+                shown = "none passed its gates"
+            m = (latest or versions[-1]).manifest if versions else None
             rows.append(
                 (
                     model,
-                    len(versions),
-                    _latest_text(latest, versions) if latest else "none passed its gates",
-                    m.flavor,
-                    m.model_reference,
-                    m.created_at,
-                    _metrics_text(m.metrics),
+                    len(listing.numbers),
+                    shown,
+                    m.flavor if m else "",
+                    m.model_reference if m else "",
+                    m.created_at if m else "",
+                    _metrics_text(m.metrics) if m else "",
                 )
             )
         return ResultTable(
@@ -124,10 +151,12 @@ class Catalog:
         )
 
     def list_versions(self, model: str) -> ResultTable:
-        versions = self.store.versions(model)
-        if not versions:
+        """Every published version, usable or damaged (which file, and why)."""
+        listing = self.store.listing(model)
+        versions = listing.versions
+        if not listing.numbers:
             self.store.get(model)  # raises ModelNotFound with what exists
-        latest = self.latest(model, versions)
+        latest, latest_damaged = self.latest_or_damage(model, listing)
         pinned = self.pinned.get(model, set())
         rows: list[tuple[Any, ...]] = []
         for v in versions:
@@ -153,8 +182,17 @@ class Catalog:
                     m.dagster_run_id or "",
                 )
             )
-        for number, problem in self.store.broken(model):
-            rows.append((number, f"unusable: {problem}", "", "", "", "", "", "", ""))
+        for damaged in listing.damaged:
+            marks = [
+                label
+                for label, on in (
+                    ("@latest", latest_damaged is not None and latest_damaged == damaged),
+                    ("pinned", damaged.number in pinned),
+                )
+                if on
+            ]
+            shown = " ".join([*marks, f"damaged: {damaged.text}"])
+            rows.append((damaged.number, shown, "", "", "", "", "", "", ""))
         rows.sort(key=lambda r: int(r[0]))
         return ResultTable(
             ("version", "", "created_at", "fingerprint", "data", "rows", "metrics", "gates", "run"),
@@ -166,7 +204,7 @@ class Catalog:
         """Rikai's ``DESCRIBE MODEL``: one version's manifest as property/value rows."""
         v = self.store.get(model, version)
         m = v.manifest
-        latest = self.latest(model, self.store.versions(model))
+        latest, _ = self.latest_or_damage(model, self.store.listing(model))
         rows: list[tuple[str, Any]] = [
             ("model", m.model),
             ("version", m.version),
@@ -250,8 +288,28 @@ class Catalog:
             raise ValueError(f"'{ref}': name the version to promote, e.g. {model}@2")
         return self.store.promote(model, version)
 
-    def gc(self, model: str, keep: int, *, dry_run: bool = False) -> GcResult:
-        return self.store.gc(model, keep, pinned=self.pinned.get(model, set()), dry_run=dry_run)
+    def gc(
+        self, model: str, keep: int, *, dry_run: bool = False, ignore_pins: bool = False
+    ) -> GcResult:
+        """Retention for one model: the newest ``keep``, the project's pinned versions and
+        what its consumers' ``@latest`` is stay. Without the project's pins (no ``-m`` or
+        ``--manifest``) it refuses to remove anything unless ``ignore_pins``."""
+        if not self.pins_known and not ignore_pins and not dry_run:
+            raise ValueError(
+                "gc does not know which versions the project pins (USING m@3, "
+                "ML_PREDICT(m@3, …)): give the project (-m MODULE or --manifest FILE), "
+                "or pass --ignore-pins to remove pinned versions too"
+            )
+        keep_too = set(self.pinned.get(model, set()))
+        gates = self.gates_of(model)
+        if gates:  # a gated model's consumers use the newest passing version: it stays
+            try:
+                gated = self.store.resolve_gated(model, self.store.listing(model), gates)
+            except CorruptVersion:
+                gated = None
+            if gated is not None:
+                keep_too.add(gated.version)
+        return self.store.gc(model, keep, pinned=keep_too, dry_run=dry_run)
 
     def drop(self, model: str, *, if_exists: bool = False) -> int:
         if not self.store.folders(model):
@@ -261,8 +319,8 @@ class Catalog:
         return self.store.drop(model)
 
 
-def _latest_text(latest: ModelVersion, versions: Sequence[ModelVersion]) -> str:
-    newest = versions[-1].version
+def _latest_text(latest: ModelVersion, numbers: Sequence[int]) -> str:
+    newest = numbers[-1]
     if latest.version == newest:
         return str(latest.version)
     return f"{latest.version} (promoted; newest {newest})"

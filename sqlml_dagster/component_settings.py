@@ -87,7 +87,7 @@ class CheckTarget:
     component: Path | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
     compiles: bool = True
-    #: The dialect of the warehouse the SQL will run on (a server's is checked, SQLML117).
+    #: The dialect of the warehouse the SQL will run on (a server's is checked, SQLML118).
     warehouse_dialect: str | None = None
 
 

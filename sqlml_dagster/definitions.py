@@ -59,7 +59,7 @@ def build_defs(
 
     ``warehouse`` is a resource or a URL (``postgresql://user@host:5432/db``,
     docs/warehouses.md); without one, ``$SQLML_WAREHOUSE``, else the DuckDB file in
-    ``state_dir``. The SQL is checked against the warehouse's dialect (SQLML117).
+    ``state_dir``. The SQL is checked against the warehouse's dialect (SQLML118).
 
     ``launcher`` defaults to the local launcher, or to the Kubernetes launcher when
     ``SQLML_LAUNCHER=kubernetes`` (settings from ``SQLML_K8S_*``); a Kubernetes launcher's

@@ -32,8 +32,8 @@ def settings_from_env(
     model: type[BaseModel], environ: Mapping[str, str], *, prefix: str
 ) -> dict[str, Any]:
     """The settings whose variables are set (and not empty), typed by their fields:
-    booleans ``1/true/yes/on``, numbers, lists ``a,b``, string maps ``k=v,k2=v2``, and JSON
-    for anything nested (tolerations, affinity)."""
+    booleans ``1/true/yes/on``, numbers, lists ``a,b``, string maps ``k=v,k2=v2``, JSON
+    for anything nested (tolerations, affinity), and ``null`` where a setting may be none."""
     out: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         variable = env_name(model, name, prefix)
@@ -60,7 +60,7 @@ def _expected(annotation: Any) -> str:
     if kind is bool:
         return "one of " + "/".join((*TRUE, *FALSE))
     if kind in (int, float):
-        return "a number"
+        return "a number" + (" or null" if len(kinds) < len(_alternatives(annotation)) else "")
     if typing.get_origin(kind) is list:
         return "a comma-separated list or JSON"
     if typing.get_origin(kind) is dict:
@@ -69,6 +69,8 @@ def _expected(annotation: Any) -> str:
 
 
 def _parse(annotation: Any, text: str) -> Any:
+    if text == "null" and type(None) in _alternatives(annotation):
+        return None  # a setting whose null means "none" (no deadline, no limit, no policy)
     kinds = [a for a in _alternatives(annotation) if a is not type(None)]
     kind = kinds[0] if len(kinds) == 1 else None
     origin, args = typing.get_origin(kind), typing.get_args(kind)

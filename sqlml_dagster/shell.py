@@ -37,7 +37,7 @@ from .ops.checks import project_gates
 from .ops.model_functions import ModelFunctions
 from .ops.storage import SqlMlStorage
 from .store import Gate, ModelNotFound, ModelVersion
-from .store.models import CorruptVersion
+from .store.models import BadName, CorruptVersion
 from .warehouses import FileScope, Warehouse
 
 #: At most this many rows of a query are printed (the count says how many there were).
@@ -55,8 +55,9 @@ class SqlSession:
     storage: SqlMlStorage
     warehouse: Warehouse | None
     dialect: str = "duckdb"
-    #: Pinned versions by model key (``QualifiedName.key``, the store's key, like all below).
-    pinned: dict[str, set[int]] = field(default_factory=dict)
+    #: Pinned versions by model key (``QualifiedName.key``, the store's key, like all
+    #: below); ``None``: no project, so ``gc`` does not know them and refuses.
+    pinned: dict[str, set[int]] | None = None
     #: Models the project's SQL defines: DROP MODEL warns that they come back.
     defined_models: set[str] = field(default_factory=set)
     #: The project's quality gates by model (``None``: no project; the store's records say).
@@ -171,7 +172,7 @@ class _Models:
         try:
             gates = self.catalog.gates_of(name.key) if version is None else ()
             return self.catalog.store.get(name.key, version, gates=gates)
-        except (ModelNotFound, CorruptVersion) as e:
+        except (ModelNotFound, CorruptVersion, BadName) as e:
             raise dg.Failure(description=str(e)) from None
 
 

@@ -237,3 +237,51 @@ def test_a_setting_variable_that_does_not_read_is_one_line_not_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("sqlml: SQLML_K8S_BACKOFF_LIMIT='two' is not a valid backoff_limit")
     assert "Traceback" not in err
+
+
+# -- code locations: what `-m MODULE` finds -------------------------------------------------
+
+DEFINITIONS_FUNCTION = """\
+import dagster as dg
+
+from sqlml_dagster import build_defs
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_defs("sql", state_dir={state!r})
+"""
+
+
+@pytest.mark.parametrize(
+    ("sql", "command", "code", "expected"),
+    [
+        ("CREATE TABLE t AS SELECT 1 AS x;", ["materialize"], 0, "materialized 1 asset(s)"),
+        ("CREATE TABLE t AS SELECT 1 AS x;", ["models", "list"], 0, ""),
+        ("SELECT * FROM t TO PREDICT o.y USING nowhere;", ["materialize"], 1, "SQLML203"),
+        ("SELECT * FROM t TO PREDICT o.y USING nowhere;", ["models", "list"], 1, "SQLML203"),
+    ],
+)
+def test_a_definitions_function_is_a_code_location(
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    sql: str,
+    command: list[str],
+    code: int,
+    expected: str,
+) -> None:
+    """``@dg.definitions`` — what ``create-dagster project`` writes into ``definitions.py``
+    (docs/deploy.md) — is loaded as Dagster loads it; a SQL mistake found while loading
+    is the compiler's one-line diagnostic, as it is at import."""
+    write_project({"a.sql": sql})
+    module = f"lazy_defs_{tmp_path.name}"
+    (tmp_path / f"{module}.py").write_text(DEFINITIONS_FUNCTION.format(state=str(tmp_path / "s")))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main([*command, "-m", module]) == code
+    captured = capsys.readouterr()
+    assert expected in (captured.out if code == 0 else captured.err)
+    assert "Traceback" not in captured.err
+    assert "has no dagster.Definitions" not in captured.err

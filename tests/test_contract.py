@@ -148,6 +148,14 @@ def test_a_resource_and_its_yaml_attributes_take_the_same_settings(
         ({"SQLML_K8S_CONTEXT": "prod"}, {"kube_context": "prod"}),
         # An empty variable is unset, not an empty setting.
         ({"SQLML_K8S_SERVICE_ACCOUNT": ""}, {}),
+        # Waits, disruptions and the API's budget; null where a setting may be none.
+        ({"SQLML_K8S_START_TIMEOUT_SECONDS": "3600"}, {"start_timeout_seconds": 3600.0}),
+        ({"SQLML_K8S_API_RETRY_SECONDS": "900"}, {"api_retry_seconds": 900.0}),
+        ({"SQLML_K8S_MAX_DISRUPTIONS": "5"}, {"max_disruptions": 5}),
+        ({"SQLML_K8S_MAX_DISRUPTIONS": "null"}, {"max_disruptions": None}),
+        ({"SQLML_K8S_ACTIVE_DEADLINE_SECONDS": "null"}, {"active_deadline_seconds": None}),
+        ({"SQLML_K8S_POD_FAILURE_POLICY": "null"}, {"pod_failure_policy": None}),
+        ({"SQLML_K8S_POD_FAILURE_POLICY": '{"rules": []}'}, {"pod_failure_policy": {"rules": []}}),
     ],
 )  # fmt: skip
 def test_every_kubernetes_setting_has_its_environment_variable(
@@ -177,6 +185,7 @@ def test_the_environment_picks_a_launcher_callers_see_only_the_protocol(
     [
         ({"SQLML_K8S_BACKOFF_LIMIT": "two"}, "SQLML_K8S_BACKOFF_LIMIT='two' is not a valid backoff_limit: expected a number"),
         ({"SQLML_K8S_IN_CLUSTER": "maybe"}, "expected one of 1/true/yes/on/0/false/no/off"),
+        ({"SQLML_K8S_MAX_DISRUPTIONS": "none"}, "is not a valid max_disruptions: expected a number or null"),
         ({"SQLML_K8S_TOLERATIONS": "[{"}, "SQLML_K8S_TOLERATIONS='\\[\\{' is not a valid tolerations"),
     ],
 )  # fmt: skip

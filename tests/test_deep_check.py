@@ -22,7 +22,13 @@ import pytest
 
 from sqlml_dagster.cli import main
 from sqlml_dagster.compiler import check_project
-from sqlml_dagster.contract import SETTINGS_KEYS, QuantityError, parse_quantity
+from sqlml_dagster.contract import (
+    SETTINGS_KEYS,
+    DurationError,
+    QuantityError,
+    parse_duration,
+    parse_quantity,
+)
 from sqlml_dagster.validate._spans import Sources
 from sqlml_dagster.validate.models import ModelChecks
 from sqlml_dagster.validate.schemas import Schemas
@@ -65,6 +71,7 @@ FIXTURE_FINDINGS = [
     ("SQLML402", "sql/train.sql", 9, 10, "nets.TinyNet needs hidden_units"),
     ("SQLML406", "sql/train.sql", 10, 66, "Kubernetes writes 2G (10^9) or 2Gi (2^30)"),
     ("SQLML406", "sql/train.sql", 10, 89, "'abc' is not a Kubernetes quantity"),
+    ("SQLML411", "sql/train.sql", 10, 116, "'soon' is not a duration"),
     (
         "SQLML208",
         "sql/train.sql",
@@ -358,6 +365,29 @@ def test_quantities_kubernetes_refuses(value: object, whole: bool, hint: str) ->
     with pytest.raises(QuantityError) as refused:
         parse_quantity(value, whole=whole)
     assert hint in refused.value.hint
+
+
+# -- train.max_runtime: durations --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(3600, 3600), ("3600", 3600), ("3600s", 3600), ("90m", 5400), ("6h", 21600),
+     ("1h30m", 5400), ("2d", 172800), ("1.5h", 5400)],
+)  # fmt: skip
+def test_durations_a_step_may_run(value: object, seconds: int) -> None:
+    assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("soon", "is not a duration"), ("6 hours", "is not a duration"), ("h", "is not a duration"),
+     ("0s", "shorter than a second"), (0, "shorter than a second"), (True, "is not a duration"),
+     ("-5m", "is not a duration"), ([1], "is not a duration")],
+)  # fmt: skip
+def test_durations_refused(value: object, problem: str) -> None:
+    with pytest.raises(DurationError, match=problem):
+        parse_duration(value)
 
 
 # -- the known settings are the ones the runtime reads ------------------------------------

@@ -301,7 +301,8 @@ def test_failed_training_leaves_no_partial_version(
     store = ModelStore(str(tmp_path / "state" / "models"))
     assert store.versions("m") == []
     model_dir = tmp_path / "state" / "models" / "m"
-    assert [p.name for p in (model_dir / "1").iterdir()] == [".discarded"]
+    # the tombstone, and the claim on the number (the reservation record, kept)
+    assert sorted(p.name for p in (model_dir / "1").iterdir()) == [".discarded", ".pending"]
     tombstone = json.loads((model_dir / "1" / ".discarded").read_text())
     assert "max_iterz" in tombstone["reason"]
 

@@ -157,7 +157,7 @@ def test_a_statement_the_server_rejects(tmp_path: Path, postgres_url: str) -> No
 def test_a_type_postgres_does_not_have_is_a_compile_error(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """SQLML117, when the definitions load: not hours later, when the statement runs."""
+    """SQLML118, when the definitions load: not hours later, when the statement runs."""
     (tmp_path / "sql").mkdir()
     (tmp_path / "sql" / "m.sql").write_text(
         "CREATE TABLE d AS SELECT i AS x FROM range(3) AS t(i);\n"
@@ -167,7 +167,7 @@ def test_a_type_postgres_does_not_have_is_a_compile_error(
         build_defs(tmp_path / "sql", state_dir=tmp_path / "state", warehouse=postgres_url)
     rendered = str(raised.value)
     assert (
-        "error[SQLML117]: cannot be written in PostgreSQL: type UBIGINT has no PostgreSQL "
+        "error[SQLML118]: cannot be written in PostgreSQL: type UBIGINT has no PostgreSQL "
         in rendered
     )
     assert "--> sql/m.sql:2:" in rendered and "^^^^^^^" in rendered
@@ -342,7 +342,7 @@ def test_sqlml_check_checks_the_sql_against_the_warehouse_s_dialect(
     )
     assert main(["check", str(folder), "--no-deep"]) == expected
     out = capsys.readouterr()
-    assert ("error[SQLML117]" in out.out + out.err) is bool(expected)
+    assert ("error[SQLML118]" in out.out + out.err) is bool(expected)
 
 
 def test_a_table_locked_longer_than_the_lock_timeout(tmp_path: Path, postgres_url: str) -> None:

@@ -32,6 +32,7 @@ from sqlml_dagster.compiler.ir import (
 from sqlml_dagster.compiler.manifest import project_manifest
 from sqlml_dagster.ops.checks import project_gates, run_data_checks
 from sqlml_dagster.store import Gate, GateNotPassed, GateResult, ModelManifest, ModelStore
+from sqlml_dagster.warehouses import FileScope
 from sqlml_dagster.warehouses.duckdb import DuckDBWarehouse
 
 from .conftest import failure_reasons, materialize_all
@@ -212,11 +213,11 @@ LATEST_CASES = [
 def test_latest_of_a_gated_model_is_the_newest_version_that_passed(
     gated_store: ModelStore, gates: tuple[Gate, ...], expected: int | None
 ) -> None:
-    versions = gated_store.versions("m")
+    listing = gated_store.listing("m")
     resolved = (
-        gated_store.resolve_gated("m", versions, gates)
+        gated_store.resolve_gated("m", listing, gates)
         if gates
-        else gated_store.resolve_latest("m", versions)
+        else gated_store.resolve_latest("m", listing)
     )
     assert (resolved.version if resolved else None) == expected
     assert gated_store.get("m", 3, gates=gates).version == 3  # a pin bypasses the gates
@@ -545,7 +546,9 @@ def test_data_checks_against_the_warehouse(
     assert isinstance(statement, TrainStatement)
     results = {
         r.check_name: r
-        for r in run_data_checks(warehouse, statement, str(tmp_path), dg.AssetKey("t"), "m")
+        for r in run_data_checks(
+            warehouse, statement, FileScope.of_folder(tmp_path), dg.AssetKey("t"), "m"
+        )
     }
     assert results["m_features_exist"].passed is features_exist
     if label_not_null is None:

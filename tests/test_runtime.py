@@ -5,11 +5,14 @@ Outside Dagster it logs to stderr and prints its result as JSON, which is what t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,13 +20,15 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.datasets import load_iris
 
+from sqlml_dagster.contract import USER_ERROR_EXIT_CODE
 from sqlml_dagster.contract.spec import SPEC_VERSION, StepSpec
 from sqlml_dagster.store import ModelManifest
 
 
 def run_spec(
-    tmp_path: Path, spec: StepSpec, name: str = "spec.json"
+    tmp_path: Path, spec: StepSpec, name: str = "spec.json", pythonpath: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """The step entrypoint on ``spec`` (models importable from ``pythonpath``)."""
     path = tmp_path / name
     path.write_text(spec.to_json())
     return subprocess.run(
@@ -31,6 +36,7 @@ def run_spec(
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "PYTHONPATH": str(pythonpath)} if pythonpath else None,
     )
 
 
@@ -113,7 +119,7 @@ def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
         "signature.json",
     ]
     unpublished = run_spec(tmp_path, predict_spec(tmp_path, iris_parquet), "unpublished.json")
-    assert unpublished.returncode == 1
+    assert unpublished.returncode == USER_ERROR_EXIT_CODE
     assert "has no manifest.json: it was never published" in unpublished.stderr
     _publish_in_place(tmp_path / "model")
 
@@ -145,13 +151,27 @@ def test_seed_makes_training_deterministic(tmp_path: Path, iris_parquet: Path) -
         params={"model": {"n_estimators": 5}},
     )
     first = run_spec(tmp_path, spec)
+    assert first.returncode == 0, first.stderr
+    first_model = _model_contents(tmp_path / "model")
+    shutil.rmtree(tmp_path / "model")
     second = run_spec(tmp_path, spec)
-    assert first.returncode == second.returncode == 0
+    assert second.returncode == 0, second.stderr
     assert json.loads(first.stdout)["result"]["params"]["random_state"] == 0
-    assert (
-        json.loads(first.stdout)["result"]["metrics"]
-        == json.loads(second.stdout)["result"]["metrics"]
+    # the trees themselves, not only the metrics (which unseeded forests often share)
+    assert _model_contents(tmp_path / "model") == first_model
+    shutil.rmtree(tmp_path / "model")
+    unseeded = dataclasses.replace(
+        spec, params={"model": {"n_estimators": 5, "random_state": None}}
     )
+    assert run_spec(tmp_path, unseeded).returncode == 0
+    assert _model_contents(tmp_path / "model") != first_model  # the comparison can tell
+
+
+def _model_contents(folder: Path) -> list[bytes]:
+    """A saved forest's arrays (every tree's thresholds, features and values), as bytes:
+    what training decided, without the .skops file's timestamps and object ids."""
+    with zipfile.ZipFile(folder / "model.skops") as archive:
+        return sorted(archive.read(n) for n in archive.namelist() if n.endswith(".npy"))
 
 
 @pytest.mark.parametrize(
@@ -196,7 +216,7 @@ def test_user_errors_are_one_clear_line(
     tmp_path: Path, iris_parquet: Path, overrides: dict[str, object], message: str
 ) -> None:
     done = run_spec(tmp_path, train_spec(tmp_path, iris_parquet, **overrides))
-    assert done.returncode == 1
+    assert done.returncode == USER_ERROR_EXIT_CODE
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert message in json.loads((tmp_path / "error.json").read_text())["message"]
@@ -207,17 +227,29 @@ def test_a_model_package_that_does_not_compile_is_a_user_error(
 ) -> None:
     (tmp_path / "broken_model.py").write_text("class Net(:\n    pass\n")
     spec = train_spec(tmp_path, iris_parquet, model_reference="broken_model.Net", flavor="auto")
-    (tmp_path / "spec.json").write_text(spec.to_json())
-    done = subprocess.run(
-        [sys.executable, "-m", "sqlml_dagster.runtime", str(tmp_path / "spec.json")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-    )
-    assert done.returncode == 1 and "Traceback" not in done.stderr
+    done = run_spec(tmp_path, spec, pythonpath=tmp_path)
+    assert done.returncode == USER_ERROR_EXIT_CODE and "Traceback" not in done.stderr
     assert "the model package broken_model does not compile: invalid syntax at " in done.stderr
     assert "broken_model.py:1:" in done.stderr
+
+
+def test_a_crash_is_not_a_user_error(tmp_path: Path, iris_parquet: Path) -> None:
+    """A bug in model code exits 1 with its traceback, not the user-error status: a Job's
+    podFailurePolicy fails at once only on the latter, so a crash stays retryable."""
+    (tmp_path / "crashing_model.py").write_text(
+        "from sklearn.tree import DecisionTreeClassifier\n"
+        "class Crashing(DecisionTreeClassifier):\n"
+        "    def fit(self, X, y, **kwargs):\n"
+        "        raise RuntimeError('the GPU fell off the bus')\n"
+    )
+    spec = train_spec(
+        tmp_path, iris_parquet, model_reference="crashing_model.Crashing", flavor="auto", params={}
+    )
+    done = run_spec(tmp_path, spec, pythonpath=tmp_path)
+    assert (done.returncode, USER_ERROR_EXIT_CODE) == (1, 65)
+    assert "Traceback" in done.stderr and "the GPU fell off the bus" in done.stderr
+    error = json.loads((tmp_path / "error.json").read_text())["message"]
+    assert error == "RuntimeError: the GPU fell off the bus"
 
 
 def test_newer_spec_version_is_refused(tmp_path: Path, iris_parquet: Path) -> None:
@@ -230,7 +262,7 @@ def test_newer_spec_version_is_refused(tmp_path: Path, iris_parquet: Path) -> No
         text=True,
         timeout=60,
     )
-    assert done.returncode == 1
+    assert done.returncode == USER_ERROR_EXIT_CODE
     assert "newer than this runtime understands" in done.stderr
 
 

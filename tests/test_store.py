@@ -15,7 +15,7 @@ import pytest
 
 from sqlml_dagster.store import ModelManifest, ModelNotFound, ModelStore
 from sqlml_dagster.store.data import DataStore
-from sqlml_dagster.store.models import CorruptVersion, verify_artifacts
+from sqlml_dagster.store.models import CorruptVersion, DamagedVersion, verify_artifacts
 
 
 def manifest(model: str = "m", fingerprint: str = "f") -> ModelManifest:
@@ -73,7 +73,7 @@ def test_failed_versions_leave_a_tombstone_and_numbers_never_come_back(
     write(store, first.uri, "model.bin", b"half a mod")
     store.discard(first, reason="the step failed")
     assert [(f.number, f.state, sorted(f.files)) for f in store.folders("m")] == [
-        (1, "discarded", [".discarded"])
+        (1, "discarded", [".discarded", ".pending"])
     ]
     assert (store.reserve("m").version, store.reserve("m").version) == (2, 3)
     assert store.versions("m") == []
@@ -96,14 +96,16 @@ def test_missing_versions_name_what_exists(store: ModelStore) -> None:
 def test_a_killed_training_leaves_an_invisible_pending_folder_that_gc_cleans(
     store: ModelStore,
 ) -> None:
-    killed = store.reserve("m")  # the orchestrator died: no discard, no manifest
+    killed = store.reserve("m", lease=timedelta(milliseconds=1))  # nobody renews it
     write(store, killed.uri, "model.bin", b"partial")
     assert publish(store) == 2
     assert [v.version for v in store.versions("m")] == [2]
     assert [(f.number, f.state) for f in store.folders("m")] == [(1, "pending"), (2, "published")]
-    assert store.gc("m", keep=5).cleaned == []  # a pending folder may be a running training
-    assert store.gc("m", keep=5, stale_pending=timedelta(0)).cleaned == [1]
+    # within its lease plus the grace for clock skew, a reservation may be a running training
+    assert (store.gc("m", keep=5).cleaned, store.gc("m", keep=5).running) == ([], [1])
+    assert store.gc("m", keep=5, grace=timedelta(0)).cleaned == [1]  # its lease expired
     assert [f.number for f in store.folders("m")] == [2]
+    assert store.reserve("m").version == 3  # and its number never comes back
 
 
 def test_a_changed_artifact_is_refused_by_checksum(
@@ -117,14 +119,19 @@ def test_a_changed_artifact_is_refused_by_checksum(
         verify_artifacts(version.uri, **store_url[1])
 
 
-def test_a_truncated_artifact_hides_the_version_and_says_why(store: ModelStore) -> None:
+def test_a_truncated_artifact_damages_the_version_and_says_why(store: ModelStore) -> None:
     publish(store, data=b"weights")
     publish(store, data=b"weights 2")
     write(store, store.get("m", 2).uri, "model.bin", b"wei")
     assert [v.version for v in store.versions("m")] == [1]
-    assert store.broken("m") == [(2, "artifact model.bin has 3 bytes, the manifest says 9")]
-    with pytest.raises(CorruptVersion, match=r"m@2 is unusable: artifact model\.bin has 3 bytes"):
+    assert store.damaged("m") == [
+        DamagedVersion(2, "model.bin", "has 3 bytes, the manifest says 9")
+    ]
+    damaged = r"model 'm' version 2 is damaged \(model\.bin: has 3 bytes, the manifest says 9\)"
+    with pytest.raises(CorruptVersion, match=damaged):
         store.get("m", 2)
+    with pytest.raises(CorruptVersion, match=damaged):  # never version 1 in its place
+        store.get("m")
 
 
 def test_promote_rolls_back_until_a_newer_version_lands(store: ModelStore) -> None:
@@ -152,8 +159,8 @@ def test_gc_keeps_the_newest_the_pinned_and_latest(store: ModelStore) -> None:
     for _ in range(2):
         store.discard(store.reserve("m"))
     result = store.gc("m", keep=2, pinned={3}, dry_run=True)
-    # tombstone 7 goes; 8, the highest number, stays so that no number is handed out twice
-    assert (result.removed, result.kept, result.cleaned) == ([1, 4], [2, 3, 5, 6], [7])
+    # tombstones go: the high-water mark keeps their numbers from being handed out twice
+    assert (result.removed, result.kept, result.cleaned) == ([1, 4], [2, 3, 5, 6], [7, 8])
     assert [v.version for v in store.versions("m")] == [1, 2, 3, 4, 5, 6]  # dry run
     store.gc("m", keep=2, pinned={3})
     assert [v.version for v in store.versions("m")] == [2, 3, 5, 6]
@@ -167,8 +174,10 @@ def test_drop_removes_every_version(store: ModelStore) -> None:
     publish(store)
     publish(store, model="other")
     assert store.drop("m") == 1
-    assert store.models() == ["other"]
+    assert (store.versions("m"), store.folders("m")) == ([], [])
+    assert [v.version for v in store.versions("other")] == [1]
     assert store.drop("m") == 0
+    assert publish(store) == 2  # a model trained again under the name continues its numbers
 
 
 def test_data_store_cleans_runs_older_than_the_retention(

@@ -55,6 +55,11 @@ def add_catalog_commands(commands: Any) -> None:
     gc.add_argument("model", nargs="?", help="a model (default: every model)")
     gc.add_argument("--keep", type=int, required=True, help="newest versions to keep (≥ 1)")
     gc.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    gc.add_argument(
+        "--ignore-pins",
+        action="store_true",
+        help="without the project (-m/--manifest), remove versions its SQL may pin too",
+    )
     for parser in (listing, show, diff, promote, gc):
         project_options(parser)
         parser.set_defaults(run=_models)
@@ -95,13 +100,13 @@ def _session(args: argparse.Namespace) -> Any:
         sys.path.insert(0, os.getcwd())
         try:
             module = importlib.import_module(args.module)
+            defs = find_definitions(module, args.attribute)
         except SqlMlCompileError as e:  # the project's SQL does not compile: say where
             raise CliError(str(e)) from None
         except ModuleNotFoundError as e:
             raise CliError(f"cannot import {args.module}: {e}") from None
         except SettingError as e:  # a SQLML_* variable the definitions could not read
             raise CliError(str(e)) from None
-        defs = find_definitions(module, args.attribute)
         if defs is None:
             raise CliError(f"{args.module} has no dagster.Definitions")
         resources = dict(defs.resources or {})
@@ -172,17 +177,23 @@ def _models(args: argparse.Namespace) -> int:
         elif args.verb == "gc":
             rows = []
             for model in [args.model] if args.model else catalog.store.models():
-                result = catalog.gc(model, args.keep, dry_run=args.dry_run)
+                result = catalog.gc(
+                    model, args.keep, dry_run=args.dry_run, ignore_pins=args.ignore_pins
+                )
                 rows.append(
                     (
                         model,
                         " ".join(map(str, result.removed)),
                         " ".join(map(str, result.kept)),
                         " ".join(map(str, result.cleaned)),
+                        " ".join(map(str, result.running)),
                     )
                 )
             title = "dry run: nothing removed" if args.dry_run else ""
-            show(ResultTable(("model", "removed", "kept", "cleaned"), tuple(rows), title=title))
+            if not catalog.pins_known:
+                title = ", ".join(x for x in (title, "the project's pins not known") if x)
+            columns = ("model", "removed", "kept", "cleaned", "training")
+            show(ResultTable(columns, tuple(rows), title=title))
     except (ModelNotFound, CorruptVersion, ValueError, CliError) as e:
         print(f"sqlml: {e}", file=sys.stderr)
         return 1

@@ -67,6 +67,7 @@ def _materialize(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(args.module)
+        defs = find_definitions(module, args.attribute)
     except SqlMlCompileError as e:
         print(e, file=sys.stderr)
         return 1
@@ -76,7 +77,6 @@ def _materialize(args: argparse.Namespace) -> int:
     except SettingError as e:  # a SQLML_* variable the definitions could not read
         print(f"sqlml: {e}", file=sys.stderr)
         return 1
-    defs = find_definitions(module, args.attribute)
     if defs is None:
         print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
         return 2

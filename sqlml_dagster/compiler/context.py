@@ -5,6 +5,7 @@ diagnostics go, source spans, and sqlglot's parser over the file's tokens (with 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any
 
 from sqlglot import exp
@@ -14,7 +15,7 @@ from sqlglot.tokens import Token, TokenType
 
 from . import codes
 from .diagnostics import Diagnostic, Severity, SourceFile, Span
-from .names import ModelCall, QualifiedName
+from .names import NAME_HINT, ModelCall, QualifiedName
 from .pins import ML_PREDICT, PIN_META
 from .tokens import token_fingerprint, word_of
 
@@ -220,11 +221,30 @@ class ParseContext:
                 )
                 raise Abort
             name = QualifiedName(tuple(part.name for part in model.parts))
+            if name.problem is not None:
+                self.error(codes.BAD_NAME, name.refusal, m_start, m_end, hint=NAME_HINT)
+                raise Abort
             version = self._pins.get(m_start)
             if version is not None:
                 model.meta[PIN_META] = version  # travels with the tree to execution
             calls.append(ModelCall(name, Span.of(self.source, m_start, m_end), version))
         return tuple(calls)
+
+
+def check_table_names(p: ParseContext, tree: exp.Expr, names: Iterable[QualifiedName]) -> None:
+    """SQLML117 at each of ``names`` (tables a statement creates, modifies or reads) that
+    breaks the naming rule, pointing at its first mention in ``tree``. Names are checked
+    first, so a statement with none wrong never walks its tree again."""
+    bad = {name.key: name for name in names if name.problem is not None}
+    if not bad:
+        return
+    for table in tree.find_all(exp.Table):
+        name = QualifiedName.of_table(table)
+        if name.key in bad:
+            start, end = node_offsets(table, p.source.text, default=(0, len(p.source.text)))
+            p.error(codes.BAD_NAME, bad.pop(name.key).refusal, start, end, hint=NAME_HINT)
+    for name in bad.values():  # pragma: no cover - every name read comes from a Table
+        p.error(codes.BAD_NAME, name.refusal, 0, len(p.source.text), hint=NAME_HINT)
 
 
 def node_offsets(

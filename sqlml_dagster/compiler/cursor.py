@@ -16,7 +16,7 @@ from . import codes
 from .context import Abort, ParseContext
 from .diagnostics import Span
 from .images import image_reference_problem
-from .names import ModelRef, QualifiedName
+from .names import NAME_HINT, ModelRef, QualifiedName
 from .params import (
     CHECK_NAMESPACE,
     CHECK_OPERATORS,
@@ -143,9 +143,21 @@ class Cursor:
             tokens.append(self.identifier(what))
         return tokens, self.p.span(tokens[0], tokens[-1])
 
-    def qualified_name(self, what: str) -> tuple[QualifiedName, Span]:
+    def qualified_name(self, what: str, *, checked: bool = True) -> tuple[QualifiedName, Span]:
+        """A table or model name, held to the naming rule unless ``checked`` is false (a
+        name that is not an asset's, such as a model type)."""
         tokens, span = self.dotted(what)
-        return QualifiedName(tuple(t.text for t in tokens)), span
+        name = QualifiedName(tuple(t.text for t in tokens))
+        if checked:
+            self.check_name(name, span)
+        return name, span
+
+    def check_name(self, name: QualifiedName, span: Span) -> None:
+        """SQLML117 for a name that breaks the naming rule: ``INTO "../x"`` or ``DROP MODEL
+        "../x"`` stops here, before anything joins it to a path."""
+        if name.problem is not None:
+            self.p.error(codes.BAD_NAME, name.refusal, span.start, span.end, hint=NAME_HINT)
+            raise Abort
 
     def optional_into(self) -> tuple[QualifiedName | None, Span | None]:
         """``[INTO <table>]``: the table and its span, or ``(None, None)``."""

@@ -10,7 +10,14 @@ from enum import Enum
 from sqlglot import exp
 
 from ..contract import flavor_of_reference
+from ..contract.names import NAME_MAX, name_problem, normalized, printable
 from .diagnostics import Span
+
+#: What every refused name's diagnostic (SQLML117) suggests.
+NAME_HINT = (
+    f"a name is ASCII letters, digits, '_' and '-', at most {NAME_MAX} characters a part: "
+    "it becomes a Dagster asset key, a folder of the model store and a Kubernetes label"
+)
 
 
 class ObjectKind(str, Enum):
@@ -47,6 +54,22 @@ class QualifiedName:
     @property
     def name(self) -> str:
         return self.parts[-1]
+
+    @property
+    def problem(self) -> str | None:
+        """Why the name breaks the project's naming rule (:mod:`..contract.names`), or None."""
+        return name_problem(self.parts)
+
+    @property
+    def refusal(self) -> str:
+        """The SQLML117 message for a name with a :attr:`problem`."""
+        return f"'{printable(str(self))}' is not a valid name: it {self.problem}"
+
+    @property
+    def normal_form(self) -> tuple[str, ...]:
+        """The name as an asset key sees it (lower-case, ``-`` as ``_``): two names with one
+        normal form collide (SQLML210)."""
+        return normalized(self.parts)
 
     @property
     def asset_path(self) -> list[str]:

@@ -26,7 +26,7 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from . import codes
-from .context import Abort, ParseContext
+from .context import Abort, ParseContext, check_table_names
 from .cursor import Cursor
 from .diagnostics import Diagnostic, Severity, SourceFile, SqlMlCompileError
 from .directive_comments import directives_in, warn_inner_directives
@@ -201,10 +201,12 @@ class _FileParser:
         tail = Cursor(p, tokens, to_index + 1)
         kind = BY_VERB[word_of(tail.next())]
         common = p.common(tokens)
+        reads = tables_read(tree)
+        check_table_names(p, tree, reads)
         common.update(
             select=tree,
             select_span=p.span(query_tokens[0], query_tokens[-1]),
-            read_tables=tables_read(tree),
+            read_tables=reads,
             model_calls=p.model_calls(tree),
         )
         return kind.parse_tail(tail, common)

@@ -151,7 +151,7 @@ def check_project(
     ``allowed_images``: registry/repository prefixes a statement's image must start with
     (the Kubernetes launcher's allow-list); empty allows any. ``target_dialect``: the
     dialect of the warehouse the SQL will run on, when it is a server's — every statement
-    must then be writable in it (SQLML117, ``transpile.py``)."""
+    must then be writable in it (SQLML118, ``transpile.py``)."""
     # Every tree of the project stays alive until the end, so each full collection would
     # re-scan all of them; nothing here needs collecting before we return.
     with paused_gc():
@@ -398,6 +398,7 @@ class _GraphBuilder:
             )
             nodes[key] = node
         self._check_rejected(defining)
+        self._check_collisions(nodes, project_sources)
         self._warn_unattached_directives(nodes)
         ordered = self._order(nodes)
         check_gate_order(ordered, self.error)  # SQLML113: a gate that waits for itself
@@ -421,6 +422,24 @@ class _GraphBuilder:
                     statement.object_kind,
                     bool(statement.uses_models()),
                     self.error,
+                )
+
+    def _check_collisions(self, nodes: dict[str, Node], sources: dict[str, Source]) -> None:
+        """SQLML210: two different names that become one asset key (``"a-b"`` and ``a_b``:
+        lower-case, ``-`` as ``_``), reported at the later one, naming the first."""
+        named = [(n.name, n.statement.produces_span) for n in nodes.values()]
+        named += [(s.name, s.first_read) for s in sources.values()]
+        first: dict[tuple[str, ...], tuple[QualifiedName, Span]] = {}
+        for name, span in sorted(named, key=lambda x: (x[1].file, x[1].start)):
+            seen = first.setdefault(name.normal_form, (name, span))
+            if seen[0].key != name.key:
+                self.error(
+                    codes.NAME_COLLISION,
+                    f"'{name}' and '{seen[0]}' are one asset key "
+                    f"({'/'.join(name.normal_form)}) once normalized",
+                    span,
+                    hint=f"'{seen[0]}' is named at {seen[1].location()}; rename one of them "
+                    "(an asset key is lower-case, with '-' as '_')",
                 )
 
     def _warn_unattached_directives(self, nodes: dict[str, Node]) -> None:

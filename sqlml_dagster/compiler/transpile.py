@@ -1,4 +1,4 @@
-"""Whether the project's SQL can be written in the warehouse's dialect (SQLML117).
+"""Whether the project's SQL can be written in the warehouse's dialect (SQLML118).
 
 The project's SQL is written in one dialect (DuckDB's by default) and sqlglot writes each
 statement in the warehouse's dialect when it runs. sqlglot writes a type it cannot map as
@@ -109,7 +109,7 @@ def checks_dialect(dialect: str) -> bool:
 def transpile_diagnostics(
     files: Iterable[SqlFile], sources: Mapping[str, SourceFile], dialect: str, source: str
 ) -> list[Diagnostic]:
-    """SQLML117 for every statement that cannot be written in ``dialect``, at the
+    """SQLML118 for every statement that cannot be written in ``dialect``, at the
     statement (the caret under the construct when its text is found)."""
     name = DIALECT_NAMES.get(dialect, dialect)
     out: list[Diagnostic] = []

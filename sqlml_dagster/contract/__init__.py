@@ -10,9 +10,11 @@ StepSpec must not pull in Dagster, sqlglot, torch or TensorFlow.
 - ``flavors``: the model flavors and what each implies;
 - ``settings``: the ``WITH train.*/validation.*/resources.*`` keys a step reads;
 - ``quantities``: Kubernetes resource quantities;
+- ``durations``: how long a step may run (``train.max_runtime``);
 - ``constructors``: which ``WITH model.*`` arguments a model's constructor takes;
 - ``metrics``: EVALUATE's metric names;
-- ``layout``: the files of a model version folder.
+- ``layout``: the files of a model version folder;
+- ``exits``: the exit statuses of a step's process (a user error is not a crash).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .constructors import (
     prefer_tf_keras,
     unknown_parameters_message,
 )
+from .durations import DurationError, parse_duration
+from .exits import SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE
 from .features import FEATURE_SIGNATURES, Arg, ArgKind, argument_order
 from .flavors import (
     AUTO,
@@ -53,6 +57,7 @@ from .result import (
 from .settings import (
     ALLOWED_IMAGES_ENV,
     BUILTIN_ESTIMATORS,
+    DURATION_KEYS,
     OFFERED_ARGUMENTS,
     QUANTITY_KEYS,
     SETTINGS_KEYS,
@@ -68,6 +73,7 @@ __all__ = [
     "AUTO",
     "BUILTIN_ESTIMATORS",
     "DEFAULT_EVALUATION_METRICS",
+    "DURATION_KEYS",
     "EVALUATION_METRICS",
     "FEATURE_SIGNATURES",
     "FILE_FLAVORS",
@@ -82,10 +88,13 @@ __all__ = [
     "SIGNATURE_FILE",
     "SKLEARN",
     "SPEC_VERSION",
+    "SUCCESS_EXIT_CODE",
+    "USER_ERROR_EXIT_CODE",
     "WHOLE_QUANTITY_KEYS",
     "Arg",
     "ArgKind",
     "ConstructorSignature",
+    "DurationError",
     "EvaluationResult",
     "ExplanationResult",
     "Flavor",
@@ -105,6 +114,7 @@ __all__ = [
     "image_allowed",
     "is_estimator_class",
     "is_step_result",
+    "parse_duration",
     "parse_quantity",
     "prefer_tf_keras",
     "result_from_json",

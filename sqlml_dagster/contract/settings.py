@@ -34,6 +34,7 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "device": "cpu, cuda, cuda:1",
         "amp": "mixed precision on a GPU",
         "force": "retrain even when nothing changed",
+        "max_runtime": "longest the step may run on Kubernetes (6h, 90m, 3600s): the Job's deadline",
     },
     "validation": {
         "select": "a second SELECT yielding validation rows",
@@ -59,6 +60,8 @@ OFFERED_ARGUMENTS = frozenset(
 #: ``resources.*`` keys whose value is a Kubernetes quantity, and those counted in whole units.
 QUANTITY_KEYS = ("cpu", "memory", "gpu")
 WHOLE_QUANTITY_KEYS = ("gpu",)
+#: ``namespace.key`` settings whose value is a duration (``contract.parse_duration``).
+DURATION_KEYS = ("train.max_runtime",)
 
 #: The image allow-list as deployments and CI set it (comma-separated prefixes).
 ALLOWED_IMAGES_ENV = "SQLML_K8S_ALLOWED_IMAGES"

@@ -3,12 +3,21 @@ statement names, with the same command the local launcher runs.
 
 The Job's container runs ``python -m sqlml_dagster.runtime SPEC_URI``; the StepSpec lives in
 the data store, which the pod must reach (``s3://…`` through s3fs with credentials from a
-Secret, or a shared volume). Dagster Pipes messages travel in the pod's log and are read by
-dagster-k8s's log reader, so logs and metrics arrive exactly as from a local process; the
+Secret, or a shared volume). Dagster Pipes messages travel in the pod's log, which the
+launcher follows across broken connections (kube_logs.py) and hands to the Pipes session
+line by line, each once, so logs and metrics arrive exactly as from a local process; the
 step's result is read from ``result.json`` beside the spec, which survives a rotated log.
-The launcher follows the Job with a watch, turns every way a pod can fail into a message
-that names the reason, the Job and the last log lines, and deletes the Job (and its pods)
-whenever the step does not end in success — failure, cancellation or an orchestrator error.
+The launcher follows the Job with list-then-watch (kube_watch.py), retries what a real
+control plane fails transiently (kube_api.py), turns every way a pod can fail into a
+message that names the reason, the Job and the last log lines, and deletes the Job (and
+its pods) whenever the step does not end in success — failure, cancellation, an
+orchestrator error or an API that stayed unreachable.
+No wait is unbounded: a pod that never starts ends the step after a patience per cause
+(:mod:`.kube_waits`, reading the cluster's Events, :mod:`.kube_events`), and every Job has
+an ``activeDeadlineSeconds`` unless a setting removes it.
+The Job's ``podFailurePolicy`` fails it at once on the runtime's user-error exit code and
+replaces pods the cluster evicted or preempted; the launcher then follows the newest pod
+(:mod:`.kube_pods`).
 """
 
 from __future__ import annotations
@@ -17,7 +26,6 @@ import dataclasses
 import json
 import queue
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,10 +34,30 @@ import dagster as dg
 import fsspec
 from pydantic import BaseModel, Field
 
-from ..contract import StepSpec, allowed_images_from_env, error_uri, image_allowed
+from ..contract import (
+    DurationError,
+    StepSpec,
+    allowed_images_from_env,
+    error_uri,
+    image_allowed,
+    parse_duration,
+)
 from ..settings import settings_from_env
+from . import kube_pods
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
+from .kube_api import Contact, NameTaken, RetryingApi, create_job
+from .kube_events import read_events
+from .kube_logs import LogFollower
 from .kube_policy import PolicyViolation, checked_tolerations, merged_node_selector
+from .kube_secrets import (
+    credentials_of,
+    env_entries,
+    owned_by_job,
+    secret_manifest,
+    secret_name,
+)
+from .kube_waits import EventSource, Patience, stuck
+from .kube_watch import JobVanished, job_states
 
 if TYPE_CHECKING:
     import kubernetes.client
@@ -39,11 +67,16 @@ MANAGED_BY = "sqlml-dagster"
 DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
 #: The non-root user (and group) that Dockerfile creates; steps run as it by default.
 RUNTIME_UID = 10001
-
-
-#: Waiting reasons of a container that will never start by itself.
-IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
-CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
+#: A step's Job may run a day unless its statement (``train.max_runtime``) or the
+#: ``active_deadline_seconds`` setting says otherwise: a hung training (NCCL, a stuck data
+#: loader) or a run worker that died without deleting its Job must not hold a GPU for ever.
+DEFAULT_DEADLINE_SECONDS = 24 * 3600
+#: The annotations that make a Job this step's: a 409 on a retried create is ours if they match.
+JOB_IDENTITY = ("sqlml/spec-uri", "dagster/run-id")
+#: How long a finished step waits for the rest of its pod's log.
+LOG_END_SECONDS = 60.0
+#: The name of a step pod's one container (podFailurePolicy rules name it).
+STEP_CONTAINER = "step"
 
 
 class KubernetesSettings(BaseModel):
@@ -119,18 +152,59 @@ class KubernetesSettings(BaseModel):
     allow_privilege_escalation: bool = Field(
         default=False, description="Let the step gain privileges; true relaxes `restricted`."
     )
-    backoff_limit: int = Field(default=0, description="Job retries before it fails.")
+    backoff_limit: int = Field(
+        default=0,
+        description="Failed pods a Job retries before it fails; pods the cluster evicted or "
+        "preempted do not count under the default pod_failure_policy.",
+    )
+    pod_failure_policy: dict[str, Any] | None = Field(
+        default_factory=lambda: kube_pods.default_pod_failure_policy(STEP_CONTAINER),
+        description="The Jobs' podFailurePolicy (Kubernetes' own shape). The default fails a "
+        "Job at once when the runtime exits with its user-error code (65) and replaces pods "
+        "the cluster evicted or preempted (DisruptionTarget) without counting them against "
+        "backoff_limit; null: none, every failed pod counts.",
+    )
+    max_disruptions: int | None = Field(
+        default=3,
+        description="How many of a step's pods may be evicted or preempted (and replaced) "
+        "before the step fails with the last one's reason; null: no limit.",
+    )
     active_deadline_seconds: int | None = Field(
-        default=None, description="Longest a step's Job may run."
+        default=DEFAULT_DEADLINE_SECONDS,
+        description="Longest a step's Job may run (its activeDeadlineSeconds), unless the "
+        "statement sets train.max_runtime; null or 0: no deadline.",
     )
     ttl_seconds_after_finished: int | None = Field(
         default=3600, description="How long a finished Job is kept."
     )
+    start_timeout_seconds: float = Field(
+        default=1800.0,
+        description="Longest a step's pod may take to start running (pod creation, "
+        "scheduling and scale-up, image pull, volumes) before the step fails.",
+    )
+    failed_create_timeout_seconds: float = Field(
+        default=60.0,
+        description="How long the Job controller may fail to create the pod (FailedCreate: "
+        "a quota, Pod Security, a missing ServiceAccount, a webhook) before the step fails "
+        "with its message.",
+    )
     unschedulable_timeout_seconds: float = Field(
-        default=300.0, description="How long a pod may stay unschedulable before failing."
+        default=300.0,
+        description="How long a pod may stay unschedulable before failing; a cluster "
+        "autoscaler's scale-up in progress (TriggeredScaleUp) does not count.",
     )
     image_pull_timeout_seconds: float = Field(
         default=120.0, description="How long an image may fail to pull before failing."
+    )
+    config_error_timeout_seconds: float = Field(
+        default=60.0,
+        description="How long a container may wait on CreateContainerConfigError or "
+        "CreateContainerError (a Secret not there yet: the kubelet retries) before failing.",
+    )
+    container_creating_timeout_seconds: float = Field(
+        default=600.0,
+        description="How long a container may stay ContainerCreating (volumes to mount) or "
+        "in an unknown waiting reason before failing; an image pull in progress does not count.",
     )
     shared_volume_claim: str | None = Field(
         default=None,
@@ -154,6 +228,16 @@ class KubernetesSettings(BaseModel):
         default=False, description="Use the pod's service account (orchestrator in-cluster)."
     )
     watch_seconds: int = Field(default=2, description="Longest wait between status checks.")
+    api_retry_seconds: float = Field(
+        default=300.0,
+        description="How long the Kubernetes API may fail in a row (429, 5xx, resets, "
+        "timeouts) before the step gives up; each answer restarts the clock.",
+    )
+    api_request_timeout_seconds: float = Field(
+        default=60.0,
+        description="Read timeout of each API request (a watch: its window plus this); a "
+        "request that times out is retried.",
+    )
 
 
 class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
@@ -210,13 +294,11 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
         if version is not None:
             annotations["sqlml/model-version"] = str(version)
         container: dict[str, Any] = {
-            "name": "step",
+            "name": STEP_CONTAINER,
             "image": self.image_for(spec),
             "command": [self.python, "-m", RUNTIME_MODULE, spec_uri],
-            "env": [
-                {"name": k, "value": v}
-                for k, v in {**self.env, **(env or {}), "SQLML_STEP_ID": spec.step_id}.items()
-            ],
+            # credentials by Secret reference, never as values (kube_secrets.py)
+            "env": env_entries(self.step_env(spec, env), name),
             "resources": self.resources(spec),
             "securityContext": {
                 "allowPrivilegeEscalation": self.allow_privilege_escalation,
@@ -262,8 +344,11 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             "backoffLimit": self.backoff_limit,
             "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
         }
-        if self.active_deadline_seconds is not None:
-            job_spec["activeDeadlineSeconds"] = self.active_deadline_seconds
+        if self.pod_failure_policy is not None:
+            job_spec["podFailurePolicy"] = self.pod_failure_policy
+        deadline = self.deadline_for(spec)
+        if deadline is not None:
+            job_spec["activeDeadlineSeconds"] = deadline
         if self.ttl_seconds_after_finished is not None:
             job_spec["ttlSecondsAfterFinished"] = self.ttl_seconds_after_finished
         return {
@@ -277,6 +362,28 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             },
             "spec": job_spec,
         }
+
+    def deadline_for(self, spec: StepSpec) -> int | None:
+        """The Job's ``activeDeadlineSeconds``: the statement's ``train.max_runtime``
+        (``"6h"``, ``"90m"``, ``3600``), else the setting (null or 0: none)."""
+        written = (spec.params.get("train") or {}).get("max_runtime")
+        if written is None:
+            return self.active_deadline_seconds or None
+        try:
+            return parse_duration(written)
+        except DurationError as e:
+            raise StepFailed(
+                description=f"{spec.kind} step for '{spec.model_name}': train.max_runtime: "
+                f"{e} ({e.hint}; `sqlml check` reports it as SQLML411)"
+            ) from None
+
+    def patience(self) -> Patience:
+        """How long each wait before the container runs may last (``kube_waits``)."""
+        return Patience(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Patience)})
+
+    def step_env(self, spec: StepSpec, env: Mapping[str, str] | None) -> dict[str, str]:
+        """The step's environment: the settings' ``env``, the orchestrator's, its id."""
+        return {**self.env, **(env or {}), "SQLML_STEP_ID": spec.step_id}
 
     def pod_security_context(self) -> dict[str, Any]:
         """What the Pod Security ``restricted`` profile asks of a pod, unless a setting
@@ -344,14 +451,16 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             context_injector=PipesEnvContextInjector(),
             message_reader=reader,
         ) as session:
+            step_env = {**(env or {}), **session.get_bootstrap_env_vars()}
             manifest = self.job_manifest(
                 spec,
                 spec_uri,
                 run_id=context.run_id,
                 asset_key=context.asset_key.to_user_string(),
-                env={**(env or {}), **session.get_bootstrap_env_vars()},
+                env=step_env,
             )
             job = _JobRun(self, api, manifest, context, spec, spec_uri, reader)
+            job.credentials = credentials_of(self.step_env(spec, step_env))
             job.run()
         result = result_of(dg.PipesClientCompletedInvocation(session), spec_uri)
         return dataclasses.replace(
@@ -406,8 +515,13 @@ class _JobRun:
         import kubernetes
 
         self.launcher = launcher
-        self.batch = kubernetes.client.BatchV1Api(api)
-        self.core = kubernetes.client.CoreV1Api(api)
+        self.api = api
+        # Every call retries transient failures within one budget (kube_api.py).
+        self.contact = Contact(
+            launcher.api_retry_seconds, launcher.api_request_timeout_seconds, context.log.warning
+        )
+        self.batch = RetryingApi(kubernetes.client.BatchV1Api(api), self.contact)
+        self.core = RetryingApi(kubernetes.client.CoreV1Api(api), self.contact)
         self.manifest = manifest
         self.name: str = manifest["metadata"]["name"]
         self.namespace = launcher.namespace
@@ -415,65 +529,93 @@ class _JobRun:
         self.spec = spec
         self.spec_uri = spec_uri
         self.reader = reader
-        self.log_thread: threading.Thread | None = None
+        self.logs: LogFollower | None = None
         self.log_lines: queue.Queue[str] = queue.Queue()
-        self.lines_handled = 0
-        self.log_complete = False
-        self.log_error: BaseException | None = None
         self.pod_name: str | None = None
+        #: The pod whose log is followed: the newest running one (a retry replaces it).
+        self.log_pod: str | None = None
+        #: Pods the cluster evicted or preempted, and what each says about it.
+        self.disrupted: dict[str, str] = {}
         self.image_digest: str | None = None
+        self.may_exist = False  # whether a Job of ours may exist under self.name
+        #: Variables the container reads from the step's Secret (kube_secrets.py).
+        self.credentials: dict[str, str] = {}
+        self.secret_may_exist = False
 
     def run(self) -> None:
-        self.batch.create_namespaced_job(self.namespace, self.manifest)
-        self.context.log.info(
-            f"created Job {self.namespace}/{self.name} with image "
-            f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
-        )
         succeeded = False
         try:
+            self.create()
             self.follow()
             self.finish_logs()
             succeeded = True
         finally:
-            if not succeeded:  # failed, cancelled or the orchestrator broke: no orphans
+            if self.logs is not None:
+                self.logs.stop()
+            if not succeeded and self.may_exist:  # failed, cancelled, broke: no orphans
                 self.delete()
+            if not succeeded and self.secret_may_exist:
+                self.delete_secret()
+
+    def create(self) -> None:
+        """Create the Job; from the moment the request leaves, it may exist (its answer can
+        be lost after the server accepted it), so ``run`` deletes it on any failure. The
+        step's credentials go first, into a Secret the Job then owns."""
+        if self.credentials:
+            self.create_secret()
+        self.may_exist = True
+        try:
+            create_job(
+                self.batch,
+                self.namespace,
+                self.manifest,
+                {k: self.manifest["metadata"]["annotations"][k] for k in JOB_IDENTITY},
+            )
+        except NameTaken as e:
+            self.may_exist = False  # somebody else's Job: never delete it
+            raise StepFailed(description=f"{e}; run the step again for a new name") from None
+        if self.credentials:  # garbage-collected with the Job from now on
+            job = self.batch.read_namespaced_job(self.name, self.namespace)
+            self.core.patch_namespaced_secret(
+                secret_name(self.name), self.namespace, owned_by_job(job)
+            )
+        self.context.log.info(
+            f"created Job {self.namespace}/{self.name} with image "
+            f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
+        )
 
     def follow(self) -> None:
-        """Watch the Job until it completes; between events, look at its pod for reasons
-        that stop a Job without ending it (image pulls, scheduling)."""
-        from kubernetes import watch
-
+        """Follow the Job (list, then watch: kube_watch.py) until it completes; at the end
+        of each watch window, look at its pod for reasons that stop a Job without ending it
+        (image pulls, scheduling)."""
         first_seen: dict[str, float] = {}
-        resource_version: str | None = None
-        while True:
-            stream = watch.Watch().stream(
-                self.batch.list_namespaced_job,
-                self.namespace,
-                field_selector=f"metadata.name={self.name}",
-                timeout_seconds=self.launcher.watch_seconds,
-                **({"resource_version": resource_version} if resource_version else {}),
-            )
-            for event in stream:
+        states = job_states(
+            self.batch, self.contact, self.namespace, self.name, self.launcher.watch_seconds
+        )
+        try:
+            for job in states:
                 self.drain_logs()
-                job = event["object"]
-                resource_version = job.metadata.resource_version
-                if self.finished(job):
+                if job is None:
+                    self.inspect_pods(first_seen)
+                    self.drain_logs()
+                elif self.finished(job):
                     return
-            self.inspect_pods(first_seen)
-            self.drain_logs()
-            job = self.batch.read_namespaced_job(self.name, self.namespace)
-            resource_version = job.metadata.resource_version
-            if self.finished(job):
-                return
+        except JobVanished as e:
+            self.fail("JobDeleted", f"{e}: it was deleted outside the launcher")
+        finally:
+            states.close()
 
     def finished(self, job: Any) -> bool:
-        """True on success; raises the step's failure on a Failed condition."""
+        """True on success; raises the step's failure as soon as the Job controller has
+        decided it: ``FailureTarget`` (1.31+) comes first, ``Failed`` only once the pods it
+        deletes have run out their grace period (up to 30 s later, the log often gone)."""
         conditions = {c.type: c for c in (job.status.conditions or []) if c.status == "True"}
         if "Complete" in conditions:
+            self.follow_newest(self.pods())
             self.start_logs()
             self.record_image_digest()
             return True
-        failed = conditions.get("Failed")
+        failed = conditions.get("FailureTarget") or conditions.get("Failed")
         if failed is not None:
             self.fail(failed.reason or "Failed", failed.message or "")
         return False
@@ -498,106 +640,119 @@ class _JobRun:
                 self.image_digest = status.image_id.split("://", 1)[-1]
 
     def inspect_pods(self, first_seen: dict[str, float]) -> None:
+        """Look at the Job's pods: follow the newest one's log, count pods the cluster
+        disrupted, and fail when the wait for a running container is over (``kube_waits``:
+        refused pods, scheduling, images, Secrets, volumes), naming the event or waiting
+        reason and the cluster's own message. Pods being deleted are not waited on."""
         pods = self.pods()
-        now = time.monotonic()
+        self.note_disruptions(pods)
+        newest = self.follow_newest(pods)
+        if newest is not None and newest.status.phase in ("Running", "Succeeded", "Failed"):
+            self.start_logs()
         for pod in pods:
-            name = pod.metadata.name
-            self.pod_name = name
-            phase = pod.status.phase
-            if phase in ("Running", "Succeeded", "Failed"):
-                self.start_logs()
             self.note_digest(pod)
-            for status in pod.status.container_statuses or []:
-                waiting = status.state.waiting if status.state else None
-                if waiting is None or not waiting.reason:
-                    continue
-                key = f"{name}/{waiting.reason}"
-                first_seen.setdefault(key, now)
-                if waiting.reason in CONFIG_REASONS:
-                    self.fail(waiting.reason, waiting.message or "", pod=name)
-                if (
-                    waiting.reason in IMAGE_PULL_REASONS
-                    and now - first_seen[key] >= self.launcher.image_pull_timeout_seconds
-                ):
-                    self.fail(waiting.reason, waiting.message or "", pod=name)
-            for condition in pod.status.conditions or []:
-                if (
-                    condition.type == "PodScheduled"
-                    and condition.status == "False"
-                    and condition.reason == "Unschedulable"
-                ):
-                    key = f"{name}/Unschedulable"
-                    first_seen.setdefault(key, now)
-                    if now - first_seen[key] >= self.launcher.unschedulable_timeout_seconds:
-                        self.fail("Unschedulable", condition.message or "", pod=name)
+        events = EventSource(
+            job=lambda: read_events(self.core, self.namespace, "Job", self.name),
+            pod=lambda name: read_events(self.core, self.namespace, "Pod", name),
+        )
+        waiting = [pod for pod in pods if not kube_pods.is_terminating(pod)]
+        found = stuck(waiting, first_seen, time.monotonic(), self.launcher.patience(), events)
+        if found is not None:
+            self.fail(found.reason, found.message, pod=found.pod)
 
-    def start_logs(self) -> None:
-        """Stream the pod's log once it runs. A thread only reads lines; the step's own
-        thread hands them to Pipes (:meth:`drain_logs`), because Dagster's event log is
-        not safe to write from other threads."""
-        if self.log_thread is not None:
-            return
-        if self.pod_name is None:
-            self.pod_name = self.latest_pod()
-            if self.pod_name is None:
-                return
-        pod_name = self.pod_name
+    def follow_newest(self, pods: list[Any]) -> Any | None:
+        """The pod to follow from now on (:func:`kube_pods.current`)."""
+        newest = kube_pods.current(pods)
+        if newest is not None:
+            self.pod_name = newest.metadata.name
+        return newest
 
-        def read() -> None:
-            try:
-                response = self.core.read_namespaced_pod_log(
-                    pod_name, self.namespace, follow=True, _preload_content=False
+    def note_disruptions(self, pods: list[Any]) -> None:
+        """Remember each pod the cluster evicted or preempted; past ``max_disruptions`` the
+        step fails with the last one's reason (the podFailurePolicy would replace them
+        forever). A pod may vanish soon after, so each is noted when first seen."""
+        for pod in pods:
+            if kube_pods.disruption(pod) is not None and pod.metadata.name not in self.disrupted:
+                self.disrupted[pod.metadata.name] = kube_pods.explain(pod)
+                self.context.log.warning(
+                    f"pod {pod.metadata.name} of Job {self.name}: {self.disrupted[pod.metadata.name]}"
                 )
-                pending = b""
-                for chunk in response.stream(4096):
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        self.log_lines.put(line.decode("utf-8", errors="replace"))
-                if pending:
-                    self.log_lines.put(pending.decode("utf-8", errors="replace"))
-                self.log_complete = True
-            except BaseException as e:  # a dropped stream: the log is re-read at the end
-                self.log_error = e
+        limit = self.launcher.max_disruptions
+        if limit is not None and len(self.disrupted) > limit:
+            last = next(reversed(self.disrupted))
+            self.fail(
+                "Disrupted",
+                f"{len(self.disrupted)} pods were evicted or preempted, more than "
+                f"max_disruptions={limit}",
+                pod=last,
+            )
 
-        self.log_thread = threading.Thread(target=read, name=f"logs-{pod_name}", daemon=True)
-        self.log_thread.start()
+    def start_logs(self, replace: bool = False) -> None:
+        """Follow the newest pod's log once it runs (kube_logs.py). A thread only reads
+        lines; the step's own thread hands them to Pipes (:meth:`drain_logs`), because
+        Dagster's event log is not safe to write from other threads. A newer pod (the retry
+        of an evicted or preempted one) gets its own follower once the old pod's log has
+        been read (``replace``: at once, the old one stopped)."""
+        if self.pod_name is None and self.follow_newest(self.pods()) is None:
+            return
+        if self.logs is not None:
+            if self.log_pod == self.pod_name:
+                return
+            if self.logs.thread.is_alive():
+                if not replace:
+                    return
+                self.logs.stop()
+            self.drain_logs()  # the old pod's lines first: the new pod's begin
+        assert self.pod_name is not None
+        self.log_pod = self.pod_name
+        self.logs = LogFollower(
+            self.api,
+            self.namespace,
+            self.log_pod,
+            Contact(self.launcher.api_retry_seconds, self.launcher.api_request_timeout_seconds),
+            self.log_lines,
+        )
+        self.logs.start()
 
     def drain_logs(self) -> None:
         from dagster._core.pipes.utils import extract_message_or_forward_to_stdout
 
+        while self.logs is not None:
+            try:
+                self.context.log.info(self.logs.notices.get_nowait())
+            except queue.Empty:
+                break
         handler = self.reader._handler  # set while the Pipes session is open
         while True:
             try:
                 line = self.log_lines.get_nowait()
             except queue.Empty:
                 return
-            self.lines_handled += 1
             if handler is not None and line:
                 extract_message_or_forward_to_stdout(handler, line)
 
     def finish_logs(self) -> None:
-        """After the Job: all lines handled, re-reading the log if the stream broke."""
-        if self.log_thread is None:
-            self.start_logs()
-        if self.log_thread is not None:
-            self.log_thread.join(timeout=30)
-        self.drain_logs()
-        if self.log_complete or self.pod_name is None:
-            return
-        self.context.log.info(
-            f"the log stream of {self.pod_name} ended early ({self.log_error!r}); reading it again"
-        )
-        response = self.core.read_namespaced_pod_log(
-            self.pod_name, self.namespace, _preload_content=False
-        )
-        lines = response.data.decode("utf-8", errors="replace").split("\n")
-        for line in lines[self.lines_handled :]:
-            self.log_lines.put(line)
+        """After the Job: every line of the newest pod's log handed on, each once (the
+        follower resumes a broken stream from its last timestamp); an older pod's log still
+        being read is read first. A log that cannot be read to its end costs messages, not
+        the step: the result is read from ``result.json``."""
+        self.start_logs()
+        if self.logs is not None and self.log_pod != self.pod_name:
+            self.end_logs()  # a replaced pod's log, still being read
+            self.start_logs(replace=True)
+        self.end_logs()
         self.drain_logs()
 
+    def end_logs(self) -> None:
+        """Wait for the followed log's end, saying so when it does not come."""
+        if self.logs is not None and not self.logs.join(timeout=LOG_END_SECONDS):
+            self.context.log.warning(
+                f"the log of {self.log_pod} was not read to its end; some step messages may "
+                "be missing (the result is read from the data store)"
+            )
+
     def fail(self, reason: str, message: str, pod: str | None = None) -> None:
-        pod = pod or self.pod_name or self.latest_pod()
+        pod = pod or self.latest_pod()
         detail = self.explain_pod(pod) if pod else ""
         user_reason = self.user_reason()
         text = (
@@ -614,25 +769,21 @@ class _JobRun:
         raise StepFailed(description=text)
 
     def latest_pod(self) -> str | None:
-        pods = self.pods()
-        return pods[-1].metadata.name if pods else None
+        """The pod a failure is explained from: the newest that failed, else the newest."""
+        pod = kube_pods.to_explain(self.pods())
+        return pod.metadata.name if pod is not None else None
 
     def explain_pod(self, pod_name: str) -> str:
-        """What the pod itself says: OOMKilled, an exit code, a waiting reason."""
+        """What the pod itself says (:func:`kube_pods.explain`): an eviction, a
+        preemption, a kubelet's refusal, OOMKilled, an exit code, a waiting reason."""
         import kubernetes
 
         try:
             pod = self.core.read_namespaced_pod(pod_name, self.namespace)
-        except kubernetes.client.ApiException:
-            return ""
-        for status in pod.status.container_statuses or []:
-            terminated = status.state.terminated if status.state else None
-            if terminated is not None:
-                return f"container {terminated.reason or 'terminated'} with exit code {terminated.exit_code}"
-            waiting = status.state.waiting if status.state else None
-            if waiting is not None and waiting.reason:
-                return f"container waiting: {waiting.reason}"
-        return f"pod phase {pod.status.phase}"
+        except kubernetes.client.ApiException as e:
+            # Gone already (a preempted pod is deleted): what was seen of it, if anything.
+            return self.disrupted.get(pod_name, "") if e.status == 404 else ""
+        return kube_pods.explain(pod)
 
     def last_log_lines(self, pod_name: str, count: int = 20) -> str:
         import kubernetes
@@ -655,9 +806,43 @@ class _JobRun:
         except (OSError, ValueError):
             return None
 
+    def create_secret(self) -> None:
+        import kubernetes
+
+        labels = self.manifest["metadata"]["labels"]
+        self.secret_may_exist = True
+        try:
+            self.core.create_namespaced_secret(
+                self.namespace,
+                secret_manifest(self.name, self.namespace, labels, self.credentials),
+            )
+        except kubernetes.client.ApiException as e:
+            if e.status != 409:  # 409: a retried create the server had accepted
+                raise
+
+    def delete_secret(self) -> None:
+        """The Secret of a Job that never existed (or lost its owner) has no owner to be
+        collected with: deleted here."""
+        import kubernetes
+
+        try:
+            self.core.delete_namespaced_secret(secret_name(self.name), self.namespace)
+        except kubernetes.client.ApiException as e:
+            if e.status != 404:
+                self.context.log.warning(
+                    f"could not delete Secret {secret_name(self.name)}: {e.reason}"
+                )
+        except StepFailed as e:
+            self.context.log.warning(
+                f"could not delete Secret {self.namespace}/{secret_name(self.name)} "
+                f"({e.description}); delete it with: kubectl delete secret -n "
+                f"{self.namespace} {secret_name(self.name)}"
+            )
+
     def delete(self) -> None:
         import kubernetes
 
+        self.contact.ok()  # cleanup gets a budget of its own, even after losing contact
         try:
             self.batch.delete_namespaced_job(
                 self.name,
@@ -669,6 +854,11 @@ class _JobRun:
         except kubernetes.client.ApiException as e:
             if e.status != 404:
                 self.context.log.warning(f"could not delete Job {self.name}: {e.reason}")
+        except StepFailed as e:  # the API stayed unreachable: say what is left behind
+            self.context.log.warning(
+                f"could not delete Job {self.namespace}/{self.name} ({e.description}); "
+                f"delete it with: kubectl delete job -n {self.namespace} {self.name}"
+            )
 
 
 # -- names and settings ----------------------------------------------------------------

@@ -22,9 +22,10 @@ from sqlglot import exp
 from ..compiler.ir import QualifiedName, TrainStatement
 from ..compiler.project import Node
 from ..contract import StepSpec
+from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
-from ..store.models import CorruptVersion
+from ..store.models import BadName, CorruptVersion
 from ..warehouses import FileScope, TableStats, Warehouse
 from .faults import fault_of
 from .model_functions import ModelFunctions
@@ -93,7 +94,7 @@ class AssetStep:
         gates = self.gates.get(name.key, ()) if gated else ()
         try:
             return self.storage.models().get(name.key, version, gates=gates)
-        except (ModelNotFound, CorruptVersion) as e:
+        except (ModelNotFound, CorruptVersion, BadName) as e:
             raise dg.Failure(description=str(e)) from None
 
     @property
@@ -111,6 +112,8 @@ class AssetStep:
         with fsspec.open(spec_uri, "w", encoding="utf-8") as f:
             f.write(spec.to_json())
         env = self.storage.step_env()
+        # The runtime writes and loads versions only inside this store (contract/layout.py).
+        env[STEP_MODEL_STORE_ENV] = self.storage.models().root_uri
         if self.launcher.shares_filesystem and self.models_dir is not None:
             # Locally the project's models/ folder is importable; in a cluster the image is.
             env["PYTHONPATH"] = str(self.models_dir)

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import fsspec
 
-from ..contract import AUTO, FLAVORS, KERAS, StepResult
+from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
+from ..contract.layout import STEP_MODEL_STORE_ENV, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
@@ -98,6 +99,11 @@ def load_spec(uri: str) -> StepSpec:
 
 def run_step(spec: StepSpec, reporter: Reporter) -> None:
     """Dispatch one step to its flavor's implementation."""
+    if spec.model_uri:  # never write or load a version outside the model store
+        store_root = os.environ.get(STEP_MODEL_STORE_ENV) or None
+        problem = version_uri_problem(spec.model_uri, spec.model_name, store_root)
+        if problem is not None:
+            raise StepError(problem)
     if spec.flavor in (AUTO, KERAS):
         # Before TensorFlow or a model module is imported: tf.keras must mean the Keras 2
         # API that SQLFlow's model-zoo files are written against (see flavors/_keras_train).
@@ -145,17 +151,18 @@ def _run(spec_uri: str, reporter: Reporter) -> int:
     try:
         run_step(load_spec(spec_uri), _ResultFileReporter(reporter, spec_uri))
     except (StepError, SpecError) as e:
-        # A user-fixable problem: one clear line, no traceback, non-zero exit — and the
-        # reason beside the spec, where the orchestrator reads it for its failure message.
+        # A user-fixable problem: one clear line, no traceback, the user-error exit status
+        # (a Job's podFailurePolicy fails at once on it; a crash exits 1 and may be
+        # retried) — and the reason beside the spec, where the orchestrator reads it.
         reporter.log(f"step failed: {e}")
         print(f"sqlml step failed: {e}", file=sys.stderr, flush=True)
         _write_error(spec_uri, str(e))
-        return 1
+        return USER_ERROR_EXIT_CODE
     except Exception as e:
         reporter.log("step failed with an internal error:\n" + traceback.format_exc())
         _write_error(spec_uri, f"{type(e).__name__}: {e}")
         raise
-    return 0
+    return SUCCESS_EXIT_CODE
 
 
 def _write_error(spec_uri: str, message: str) -> None:

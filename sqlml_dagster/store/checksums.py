@@ -6,6 +6,7 @@ clear error instead of being unpickled."""
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 from typing import Any
 
@@ -21,16 +22,19 @@ def verify_artifacts(model_uri: str, **storage_options: Any) -> ModelManifest:
     before anything loads it; raises :class:`CorruptVersion` naming the file that differs."""
     fs, folder = url_to_fs(model_uri.rstrip("/"), **storage_options)
     try:
-        with fs.open(posixpath.join(folder, MANIFEST), "r", encoding="utf-8") as f:
-            manifest = ModelManifest.from_json(f.read())
+        manifest = read_manifest(fs, folder)
     except FileNotFoundError:
         raise CorruptVersion(f"{model_uri} has no {MANIFEST}: it was never published") from None
+    except ValueError as e:
+        raise CorruptVersion(f"{model_uri}: {MANIFEST} {e}") from None
     ref = f"{manifest.model}@{manifest.version}"
     for name, expected in sorted(manifest.artifacts.items()):
         try:
             actual, _ = sha256_and_size(fs, posixpath.join(folder, name))
         except FileNotFoundError:
             raise CorruptVersion(f"{ref}: artifact {name} is missing from {model_uri}") from None
+        except OSError as e:
+            raise CorruptVersion(f"{ref}: artifact {name} cannot be read ({e})") from None
         if actual != expected:
             raise CorruptVersion(
                 f"{ref}: artifact {name} does not match its checksum (sha256 {actual[:12]}…, "
@@ -57,13 +61,41 @@ def sha256_and_size(fs: fsspec.AbstractFileSystem, path: str) -> tuple[str, int]
     return digest.hexdigest(), size
 
 
-def size_problem(manifest: ModelManifest, entry: VersionFolder) -> str:
-    """What a listing shows wrong with a published version: an artifact of its manifest
-    missing or of another size (``""`` when none); the cheap check, on every listing."""
+def read_manifest(fs: fsspec.AbstractFileSystem, folder: str) -> ModelManifest:
+    """The manifest of the version in ``folder``; :class:`FileNotFoundError` when it has
+    none, a :class:`ValueError` saying in a few words what is wrong when it does not read
+    (not UTF-8, not JSON, not a manifest, or unreadable)."""
+    path = posixpath.join(folder, MANIFEST)
+    try:
+        with fs.open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise ValueError(f"cannot be read ({e.strerror or e})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("is not UTF-8 text") from None
+    if not text.strip():
+        raise ValueError("is empty")
+    try:
+        return ModelManifest.from_json(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+        ) from None
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"is not a model manifest: it {e}") from None
+
+
+def size_problem(manifest: ModelManifest, entry: VersionFolder) -> tuple[str, str] | None:
+    """What a listing finds wrong with a published version: an artifact of its manifest
+    missing or of another size, as (file, reason); the cheap check, on every listing."""
     for name in sorted(manifest.artifacts):
         if name not in entry.files:
-            return f"artifact {name} is missing"
+            return name, "is missing"
         expected = manifest.artifact_sizes.get(name)
         if expected is not None and entry.files[name] != expected:
-            return f"artifact {name} has {entry.files[name]} bytes, the manifest says {expected}"
-    return ""
+            return name, f"has {entry.files[name]} bytes, the manifest says {expected}"
+    return None

@@ -5,40 +5,61 @@ Layout of one model::
     <store>/<model>/
         1/  manifest.json  model.skops  signature.json      a published version
             checks/iris_eval_accuracy.json                  a quality gate's outcome on it
-        2/  .pending       model.skops                      being written (invisible)
+        2/  .pending  .lease  model.skops                   reserved by a running training
         3/  .discarded                                      failed or cancelled (invisible)
         _promoted.json                                      a rollback: @latest → an older version
+        _high_water/3                                       the highest number ever handed out
+
+**Names.** Every path is joined by :func:`.paths.store_path`, which refuses a model name
+that breaks the naming rule (``../x``, ``/etc``, NUL, non-ASCII, 300 characters) with
+:class:`BadName` before anything is touched.
 
 **Atomic publish.** A version folder holds the artifact files and, written last,
 ``manifest.json`` with each artifact's sha256 and size. Readers only see versions whose
-manifest exists and whose artifacts are all present with their recorded sizes; loading a
-version (the runtime's :func:`verify_artifacts`) also checks every sha256, so a truncated or
-corrupted artifact is refused with a clear error instead of being unpickled.
+manifest exists; loading a version (the runtime's :func:`verify_artifacts`) also checks
+every sha256, so a truncated or corrupted artifact is refused instead of being unpickled.
 
-**Reserving numbers.** A training claims the next number by creating ``<n>/.pending`` with
-an *exclusive create* — ``O_EXCL`` on a local disk, a conditional ``PUT`` (``If-None-Match:
-*``) on S3 — so two trainings of one model running at once get distinct numbers and neither
-is lost. A number is never reused: a failed or cancelled training leaves a ``.discarded``
-tombstone in place of its files, and a training killed outright leaves its ``.pending``
-folder (invisible, removed by :meth:`ModelStore.gc` once stale).
+**Reservations and leases.** A training claims the next number by creating
+``<n>/.pending`` with an *exclusive create* — ``O_EXCL`` on a local disk, a conditional
+``PUT`` (``If-None-Match: *``) on S3 — so two trainings of one model get distinct numbers.
+The record names its owner (a secret token, the run and step, host and pid) and its lease;
+the owner renews the lease (``<n>/.lease``, :class:`LeaseKeeper`) while the step runs.
+Publishing, renewing and discarding check the token first, so a run only ever touches
+its own reservation; :meth:`ModelStore.gc` removes a reservation only when its folder
+saw no write for a whole lease plus a grace.
+
+**Numbers are never reused.** A failed or cancelled training leaves a ``.discarded``
+tombstone; before ``gc`` or ``drop`` removes any numbered folder it records the highest
+number ever seen under ``_high_water/``, which neither ever removes, and
+:meth:`ModelStore.reserve` counts from there. ``m@3`` names one version forever.
 
 **@latest** is the highest published version, unless ``promote`` rolled back to an older
 one: ``_promoted.json`` then names that version and the highest version at the time, and
-holds until a newer version is published.
+holds until a newer version is published. For a gated model it is the newest version that
+passes the gates (a promotion still wins).
+
+**Damaged versions.** A published version whose manifest does not read, or whose
+artifacts are missing or of another size, is *damaged*: listed with the file and the
+reason (:meth:`ModelStore.listing`), never used. Resolution does not skip it: when
+``@latest`` (or a pin) resolves to a damaged version, :meth:`ModelStore.get` raises
+:class:`CorruptVersion` naming the version and the file, so no step silently uses a
+version other than the one it reports. A damaged version that resolution would not pick
+anyway (older, or failing its gates) is only listed.
 
 **Quality gates.** An evaluation with thresholds (``TO EVALUATE m WITH check.accuracy >=
 0.9``) records each gate's outcome on the version it scored, one file per gate under
-``<version>/checks/`` (one writer per file: two evaluations of a version never race on a
-shared file). Consumers of a gated model ask :meth:`ModelStore.get` with its gates
-(:class:`Gate`): ``@latest`` is then the newest version whose recorded metric values meet
-every gate's current threshold — a failing version stays published and inspectable, and
-``promote`` still wins.
+``<version>/checks/`` (one writer per file). Consumers of a gated model ask
+:meth:`ModelStore.get` with its gates (:class:`Gate`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import posixpath
+import secrets
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -46,15 +67,27 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
-from .checksums import file_sha256, sha256_and_size, size_problem, verify_artifacts
-from .errors import CorruptVersion, GateNotPassed, ModelNotFound
+from ..contract.names import key_problem
+from .checksums import (
+    file_sha256,
+    read_manifest,
+    sha256_and_size,
+    size_problem,
+    verify_artifacts,
+)
+from .errors import BadName, CorruptVersion, GateNotPassed, ModelNotFound, ReservationLost
 from .gates import Gate, GateResult, GateStatus
+from .leases import DEFAULT_LEASE, GC_GRACE, LEGACY_LEASE, LeaseKeeper
+from .paths import check_model_name, store_path
 from .records import (
     MANIFEST,
     MANIFEST_VERSION,
+    DamagedVersion,
     GcResult,
+    Listing,
     ModelManifest,
     ModelVersion,
+    Owner,
     PendingVersion,
     Promotion,
     VersionFolder,
@@ -66,18 +99,23 @@ from .times import last_modified, now_iso
 __all__ = [
     "MANIFEST",
     "MANIFEST_VERSION",
+    "BadName",
     "CorruptVersion",
+    "DamagedVersion",
     "Gate",
     "GateNotPassed",
     "GateResult",
     "GateStatus",
     "GcResult",
+    "LeaseKeeper",
+    "Listing",
     "ModelManifest",
     "ModelNotFound",
     "ModelStore",
     "ModelVersion",
     "PendingVersion",
     "Promotion",
+    "ReservationLost",
     "VersionFolder",
     "file_sha256",
     "now_iso",
@@ -85,12 +123,15 @@ __all__ = [
 ]
 
 PENDING = ".pending"
+LEASE = ".lease"
 DISCARDED = ".discarded"
 PROMOTED = "_promoted.json"
+#: ``_high_water/<n>``: the highest version number ever handed out (never removed).
+HIGH_WATER = "_high_water"
+#: How long a high-water mark stands before the marks below it are removed.
+MARK_SETTLED = timedelta(minutes=10)
 #: The folder of a version's quality-gate outcomes: ``checks/<gate>.json``.
 CHECKS = "checks"
-#: A ``.pending`` folder older than this belongs to a training that was killed outright.
-STALE_PENDING = timedelta(hours=24)
 
 
 class ModelStore:
@@ -106,14 +147,26 @@ class ModelStore:
 
     # -- paths --------------------------------------------------------------------------
 
-    def _path(self, *parts: str) -> str:
-        return posixpath.join(self.root, *parts)
+    def _path(self, model: str, *parts: str) -> str:
+        """Every path of the store: :func:`store_path` refuses one that would leave it."""
+        return store_path(self.root, model, *parts)
 
     def _uri(self, path: str) -> str:
         return self.fs.unstrip_protocol(path) if "://" in self.url else path
 
+    @property
+    def root_uri(self) -> str:
+        """The store's root as version URIs spell it (an absolute path, or ``s3://…``)."""
+        return self._uri(self.root)
+
     def model_uri(self, model: str) -> str:
         return self._uri(self._path(model))
+
+    def _remove(self, path: str, recursive: bool = False) -> None:
+        """Remove a file or folder that another process (a second ``gc``) may have removed
+        first: gone is gone."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(path, recursive=recursive)
 
     def _fresh(self, path: str) -> None:
         """Other processes write here too: never answer from a cached listing (s3fs)."""
@@ -122,30 +175,48 @@ class ModelStore:
     # -- reading ------------------------------------------------------------------------
 
     def models(self) -> list[str]:
+        """Every model folder (names the naming rule refuses are not the store's)."""
         self._fresh(self.root)
         if not self.fs.exists(self.root):
             return []
         names = []
         for entry in self.fs.ls(self.root, detail=True):
             name = posixpath.basename(entry["name"].rstrip("/"))
-            if entry["type"] == "directory" and not name.startswith((".", "_")):
+            if entry["type"] == "directory" and key_problem(name) is None:
                 names.append(name)
         return sorted(names)
 
     def folders(self, model: str) -> list[VersionFolder]:
         """Every numbered folder of ``model`` with its state, from one recursive listing."""
+        return self._scan(model)[0]
+
+    def high_water(self, model: str) -> int:
+        """The highest version number ever handed out (0: none yet)."""
+        folders, mark = self._scan(model)
+        return max([mark, *(f.number for f in folders)])
+
+    def _scan(self, model: str) -> tuple[list[VersionFolder], int]:
+        """The numbered folders, then the high-water mark.
+
+        In this order on purpose: a collector records the mark *before* it removes a
+        folder, so a folder this listing missed because it was just removed has its
+        number in the mark read after it (a directory listing is no snapshot)."""
         folder = self._path(model)
         self._fresh(folder)
         try:
             listing = self.fs.find(folder, detail=True)
         except FileNotFoundError:
-            return []
+            listing = {}
         by_number: dict[int, dict[str, dict[str, Any]]] = {}
+        mark = 0
         for path, info in listing.items():
             relative = posixpath.relpath(path, folder)
             head, _, name = relative.partition("/")
             if head.isdigit() and name:
                 by_number.setdefault(int(head), {})[name] = info
+            elif head == HIGH_WATER and name.isdigit():
+                mark = max(mark, int(name))
+        mark = max(mark, self._high_water_mark(model))
         out = []
         for number in sorted(by_number):
             files = by_number[number]
@@ -157,86 +228,115 @@ class ModelStore:
                 out.append(VersionFolder(number, "discarded", sizes, modified))
             else:
                 out.append(VersionFolder(number, "pending", sizes, modified))
-        return out
+        return out, mark
 
-    def versions(self, model: str) -> list[ModelVersion]:
-        """Published versions, oldest first: a manifest, and every artifact at its size."""
-        return [v for v, problem in self._published(model) if not problem]
-
-    def broken(self, model: str) -> list[tuple[int, str]]:
-        """Versions with a manifest whose artifacts are missing or of the wrong size."""
-        return [(v.version, problem) for v, problem in self._published(model) if problem]
-
-    def _published(self, model: str) -> list[tuple[ModelVersion, str]]:
-        out = []
+    def listing(self, model: str) -> Listing:
+        """The usable and the damaged published versions, from one listing (sizes checked;
+        sha256s are checked where a version is loaded)."""
+        versions: list[ModelVersion] = []
+        damaged: list[DamagedVersion] = []
         for entry in self.folders(model):
             if entry.state != "published":
                 continue
             folder = self._path(model, str(entry.number))
-            with self.fs.open(posixpath.join(folder, MANIFEST), "r", encoding="utf-8") as f:
-                manifest = ModelManifest.from_json(f.read())
-            out.append((ModelVersion(manifest, self._uri(folder)), size_problem(manifest, entry)))
-        return out
+            try:
+                manifest = read_manifest(self.fs, folder)
+            except FileNotFoundError:  # removed since the listing (gc, drop)
+                continue
+            except ValueError as e:
+                damaged.append(DamagedVersion(entry.number, MANIFEST, str(e)))
+                continue
+            if manifest.version != entry.number:
+                reason = f"says version {manifest.version}, but its folder is {entry.number}"
+                damaged.append(DamagedVersion(entry.number, MANIFEST, reason))
+                continue
+            problem = size_problem(manifest, entry)
+            if problem is not None:
+                damaged.append(DamagedVersion(entry.number, *problem))
+                continue
+            versions.append(ModelVersion(manifest, self._uri(folder)))
+        return Listing(versions, damaged)
+
+    def versions(self, model: str) -> list[ModelVersion]:
+        """Usable published versions, oldest first."""
+        return self.listing(model).versions
+
+    def damaged(self, model: str) -> list[DamagedVersion]:
+        """Published versions that cannot be used, with the file and the reason."""
+        return self.listing(model).damaged
 
     def promotion(self, model: str) -> Promotion | None:
         path = self._path(model, PROMOTED)
         self._fresh(path)
         try:
-            with self.fs.open(path, "r", encoding="utf-8") as f:
-                raw = json.load(f)
+            with self.fs.open(path, "rb") as f:
+                raw = json.loads(f.read().decode("utf-8"))
+            return Promotion(**{k: raw[k] for k in ("version", "above", "at", "note") if k in raw})
         except FileNotFoundError:
             return None
-        return Promotion(**{k: raw[k] for k in ("version", "above", "at", "note") if k in raw})
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            raise CorruptVersion(
+                f"model '{model}': {PROMOTED} (a rollback) does not read ({type(e).__name__}); "
+                f"promote a version again (sqlml models promote {model}@N) to replace it"
+            ) from None
 
     def latest(self, model: str) -> ModelVersion | None:
-        """The version ``@latest`` resolves to (``None`` before the first publish)."""
-        versions = self.versions(model)
-        if not versions:
+        """The version ``@latest`` resolves to (``None`` before the first publish); raises
+        :class:`CorruptVersion` when that version is damaged."""
+        listing = self.listing(model)
+        if not listing.numbers:
             return None
-        return self.resolve_latest(model, versions)
+        return self.resolve_latest(model, listing)
 
-    def resolve_latest(self, model: str, versions: list[ModelVersion]) -> ModelVersion:
-        """Which of already-listed ``versions`` ``@latest`` is (saves listing them again)."""
-        newest = versions[-1]
+    def latest_number(self, model: str, listing: Listing) -> int:
+        """The number ``@latest`` names (ungated): the promoted one while a rollback holds,
+        else the newest published — usable or damaged."""
+        numbers = listing.numbers
+        newest = numbers[-1]
         promoted = self.promotion(model)
-        if promoted is None or newest.version > promoted.above:
-            return newest
-        for candidate in versions:
-            if candidate.version == promoted.version:
-                return candidate
-        return newest  # the promoted version was removed since: fall back to the newest
+        if promoted is not None and newest <= promoted.above and promoted.version in numbers:
+            return promoted.version
+        return newest  # no rollback, a newer version since, or the promoted one removed
+
+    def resolve_latest(self, model: str, listing: Listing) -> ModelVersion:
+        """Which version of ``listing`` ``@latest`` is; :class:`CorruptVersion` naming the
+        version and file when it is damaged (never an older one in its place)."""
+        return self._usable(model, listing, self.latest_number(model, listing))
+
+    def _usable(self, model: str, listing: Listing, number: int) -> ModelVersion:
+        found = listing.find(number)
+        if isinstance(found, ModelVersion):
+            return found
+        if isinstance(found, DamagedVersion):
+            raise CorruptVersion(damaged_message(model, found))
+        raise ModelNotFound(f"model '{model}' has no version {number}")
 
     def get(
         self, model: str, version: int | None = None, *, gates: Sequence[Gate] = ()
     ) -> ModelVersion:
-        """A version (``None``: ``@latest``); raises :class:`ModelNotFound` naming what exists.
+        """A version (``None``: ``@latest``); raises :class:`ModelNotFound` naming what exists,
+        :class:`CorruptVersion` when the version asked for (or resolved to) is damaged.
 
         With ``gates`` (the model's quality gates, for a consumer such as a prediction),
         ``@latest`` is :meth:`resolve_gated`'s answer; a pinned version bypasses them."""
-        versions = self.versions(model)
-        if not versions:
-            broken = self.broken(model)
-            detail = f" ({_broken_text(broken)})" if broken else ""
+        listing = self.listing(model)
+        if not listing.numbers:
             raise ModelNotFound(
-                f"model '{model}' has no published version in {self.url}{detail}; "
+                f"model '{model}' has no published version in {self.url}; "
                 "materialize its TRAIN (or CREATE MODEL) asset first"
             )
         if version is None and gates:
-            gated = self.resolve_gated(model, versions, gates)
+            gated = self.resolve_gated(model, listing, gates)
             if gated is None:
-                raise GateNotPassed(self._no_passing_version(model, versions, gates))
+                raise GateNotPassed(self._no_passing_version(model, listing.versions, gates))
             return gated
         if version is None:
-            return self.resolve_latest(model, versions)
-        for candidate in versions:
-            if candidate.version == version:
-                return candidate
-        unusable = dict(self.broken(model))
-        if version in unusable:
-            raise CorruptVersion(f"{model}@{version} is unusable: {unusable[version]}")
+            return self.resolve_latest(model, listing)
+        if listing.find(version) is not None:
+            return self._usable(model, listing, version)
         raise ModelNotFound(
             f"model '{model}' has no version {version}; "
-            f"versions: {', '.join(str(v.version) for v in versions)}"
+            f"versions: {', '.join(str(n) for n in listing.numbers)}"
         )
 
     # -- quality gates ------------------------------------------------------------------
@@ -253,8 +353,11 @@ class ModelStore:
         for path in sorted(paths):
             if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
                 continue
-            with self.fs.open(path, "r", encoding="utf-8") as f:
-                result = GateResult.from_json(f.read())
+            try:
+                with self.fs.open(path, "rb") as f:
+                    result = GateResult.from_json(f.read().decode("utf-8"))
+            except (OSError, ValueError, TypeError):
+                continue  # a damaged outcome counts as never evaluated: the gate is not met
             out[result.name] = result
         return out
 
@@ -263,17 +366,17 @@ class ModelStore:
         step (a temporary name then a rename locally, one PUT on S3): a reader sees the
         previous outcome or the new one, never half of either. The manifest and artifacts
         are untouched, so checksums stay valid."""
-        folder = self._path(version.model, str(version.version), CHECKS)
-        self.fs.makedirs(folder, exist_ok=True)
-        for result in results:
-            target = posixpath.join(folder, f"{result.name}.json")
+        where = (version.model, str(version.version), CHECKS)
+        targets = [(self._path(*where, f"{r.name}.json"), r) for r in results]
+        self.fs.makedirs(self._path(*where), exist_ok=True)
+        for target, result in targets:
             self._write_atomically(target, result.to_json())
 
     def recorded_gates(self, model: str) -> tuple[Gate, ...]:
         """The gates as the newest evaluated version records them — what a reader without
         the project (``sqlml models`` without ``-m``) takes a model's gates to be."""
-        for version in reversed(self.versions(model)):
-            results = self.gate_results(model, version.version)
+        for number in reversed(self.listing(model).numbers):
+            results = self.gate_results(model, number)
             if results:
                 return tuple(
                     Gate(r.name, r.metric, r.op, r.threshold, evaluation=r.evaluation)
@@ -302,21 +405,27 @@ class ModelStore:
         return GateStatus(version, failed=tuple(failed_list), missing=tuple(missing))
 
     def resolve_gated(
-        self, model: str, versions: list[ModelVersion], gates: Sequence[Gate]
+        self, model: str, listing: Listing, gates: Sequence[Gate]
     ) -> ModelVersion | None:
         """``@latest`` for a consumer of a gated model: a promoted version (``promote``
         is a person's explicit decision and wins), else the newest version that passes
-        every gate; ``None`` when none does."""
-        if not versions:
+        every gate; ``None`` when none does. A damaged version is judged like any other
+        and, when it would be the answer, raises :class:`CorruptVersion` — one that
+        fails its gates is passed over, as any failing version is."""
+        number = self.gated_number(model, listing, gates)
+        return None if number is None else self._usable(model, listing, number)
+
+    def gated_number(self, model: str, listing: Listing, gates: Sequence[Gate]) -> int | None:
+        """The number :meth:`resolve_gated` picks, usable or damaged (``None``: none)."""
+        numbers = listing.numbers
+        if not numbers:
             return None
         promoted = self.promotion(model)
-        if promoted is not None and versions[-1].version <= promoted.above:
-            for candidate in versions:
-                if candidate.version == promoted.version:
-                    return candidate
-        for candidate in reversed(versions):
-            if self.gate_status(model, candidate.version, gates).passed:
-                return candidate
+        if promoted is not None and numbers[-1] <= promoted.above and promoted.version in numbers:
+            return promoted.version
+        for number in reversed(numbers):
+            if self.gate_status(model, number, gates).passed:
+                return number
         return None
 
     def _no_passing_version(
@@ -352,30 +461,104 @@ class ModelStore:
             f.write(text)
         self.fs.mv(tmp, target)
 
-    def reserve(self, model: str, run_id: str | None = None) -> PendingVersion:
-        """Claim the next version number by exclusively creating its ``.pending`` marker."""
+    def reserve(
+        self,
+        model: str,
+        run_id: str | None = None,
+        *,
+        step: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> PendingVersion:
+        """Claim the next version number — above every number ever handed out — by
+        exclusively creating its ``.pending`` record, which names the owner and its lease.
+        Keep the lease alive with :meth:`keep_alive` while the training runs.
+
+        The exclusive create is what makes a number one reservation's: the listing only
+        suggests where to try. So ``.pending`` is never removed while its folder exists
+        (publishing and discarding leave it: the claim outlives the reservation), and a
+        folder goes only after the high-water mark records its number."""
+        check_model_name(model)
+        owner = Owner(
+            token=secrets.token_hex(16),
+            run_id=run_id,
+            step=step,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            at=now_iso(),
+            lease_seconds=lease.total_seconds(),
+        )
         for _ in range(100):
-            numbers = [f.number for f in self.folders(model)]
-            version = (numbers[-1] + 1) if numbers else 1
+            version = self.high_water(model) + 1
             folder = self._path(model, str(version))
             marker = posixpath.join(folder, PENDING)
             self.fs.makedirs(folder, exist_ok=True)
             try:
                 with self.fs.open(marker, "xb") as f:
-                    f.write(json.dumps({"run_id": run_id, "at": now_iso()}).encode())
+                    f.write(owner.to_json().encode())
             except FileExistsError:
                 continue  # another training took this number between listing and claiming
-            return PendingVersion(model=model, version=version, uri=self._uri(folder))
+            return PendingVersion(
+                model=model,
+                version=version,
+                uri=self._uri(folder),
+                token=owner.token,
+                lease_seconds=owner.lease_seconds,
+            )
         raise RuntimeError(f"could not reserve a version of {model} in {self.url}")
 
+    def owner(self, model: str, version: int) -> Owner | None:
+        """Who holds ``model@version``'s reservation (``None``: nobody, or unreadable)."""
+        path = self._path(model, str(version), PENDING)
+        self._fresh(posixpath.dirname(path))
+        try:
+            with self.fs.open(path, "rb") as f:
+                return Owner.from_json(f.read().decode("utf-8"))
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+
+    def _why_not_mine(self, pending: PendingVersion) -> str | None:
+        """Why ``pending`` is no longer its owner's reservation (``None``: it still is)."""
+        folder = self._path(pending.model, str(pending.version))
+        owner = self.owner(pending.model, pending.version)
+        if self.fs.exists(posixpath.join(folder, MANIFEST)):
+            return "the folder holds a published version"
+        if self.fs.exists(posixpath.join(folder, DISCARDED)):
+            return "it was discarded"
+        if owner is None:
+            return "its reservation is gone (gc removed it after its lease expired, or the model was dropped)"
+        if not pending.token or owner.token != pending.token:
+            return f"another owner holds it (run {owner.run_id or '?'} on {owner.host or '?'})"
+        return None
+
+    def renew(self, pending: PendingVersion) -> bool:
+        """Renew the lease of an own reservation (rewrite ``.lease``); ``False`` when it is
+        no longer this owner's, and then nothing is written."""
+        if self._why_not_mine(pending) is not None:
+            return False
+        record = {"token": pending.token, "renewed_at": now_iso()}
+        lease = self._path(pending.model, str(pending.version), LEASE)
+        self.fs.pipe_file(lease, json.dumps(record).encode())
+        return True
+
+    def keep_alive(self, pending: PendingVersion, every: float | None = None) -> LeaseKeeper:
+        """``with store.keep_alive(pending):`` renews its lease while the block runs."""
+        return LeaseKeeper(self, pending, every)
+
     def publish(self, pending: PendingVersion, manifest: ModelManifest) -> ModelVersion:
-        """Checksum the artifacts, then write the manifest — last — making the version visible."""
+        """Checksum the artifacts, then write the manifest — last — making the version
+        visible; :class:`ReservationLost` (and nothing written) when the reservation is no
+        longer this owner's."""
         folder = self._path(pending.model, str(pending.version))
         self._fresh(folder)
+        why = self._why_not_mine(pending)
+        if why is not None:
+            raise ReservationLost(
+                f"{pending.model}@{pending.version} was not published: {why}; run the step again"
+            )
         artifacts, sizes = {}, {}
         for path in sorted(self.fs.find(folder)):
             name = posixpath.relpath(path, folder)
-            if name in (MANIFEST, PENDING) or name.startswith("."):
+            if name in (MANIFEST, PENDING, LEASE) or name.startswith("."):
                 continue
             artifacts[name], sizes[name] = sha256_and_size(self.fs, path)
         final = replace(
@@ -384,37 +567,73 @@ class ModelStore:
         # One PUT (S3) or one write (disk) of the manifest is the moment the version exists;
         # a local write goes through a temporary name so a reader never sees half of it.
         self._write_atomically(posixpath.join(folder, MANIFEST), final.to_json())
-        self.fs.rm(posixpath.join(folder, PENDING))
+        # `.pending` stays: the claim on the number outlives the reservation (below).
+        self._remove(posixpath.join(folder, LEASE))
         return ModelVersion(final, pending.uri)
 
-    def discard(self, pending: PendingVersion, reason: str = "") -> None:
+    def discard(self, pending: PendingVersion, reason: str = "") -> bool:
         """A reserved version that will never be published (failed or cancelled step): its
-        files go, a ``.discarded`` tombstone keeps the number from coming back."""
+        files go, a ``.discarded`` tombstone says why. Only the owner's own reservation is
+        touched: when the folder is no longer its (``gc`` took it, someone else's version
+        is there), nothing is deleted and ``False`` comes back."""
         folder = self._path(pending.model, str(pending.version))
         self._fresh(folder)
+        if self._why_not_mine(pending) is not None:
+            return False
         for path in self.fs.find(folder):
             if posixpath.basename(path) != PENDING:
-                self.fs.rm(path)
+                self._remove(path)
         self.fs.pipe_file(
             posixpath.join(folder, DISCARDED),
             json.dumps({"at": now_iso(), "reason": reason[:2000]}).encode(),
         )
-        if self.fs.exists(posixpath.join(folder, PENDING)):
-            self.fs.rm(posixpath.join(folder, PENDING))
+        return True  # `.pending` stays: the claim on the number (see reserve)
 
     def promote(self, model: str, version: int, note: str = "") -> ModelVersion:
         """Make ``version`` what ``@latest`` resolves to — a rollback, or a roll forward to
         the newest again — until a newer version is published."""
         target = self.get(model, version)
-        newest = self.versions(model)[-1].version
+        newest = self.listing(model).numbers[-1]
         path = self._path(model, PROMOTED)
         if version == newest:
-            if self.fs.exists(path):
-                self.fs.rm(path)
+            self._remove(path)
             return target
         record = {"version": version, "above": newest, "at": now_iso(), "note": note}
-        self.fs.pipe_file(path, json.dumps(record, indent=2).encode())
+        self._write_atomically(path, json.dumps(record, indent=2))  # read whole or not at all
         return target
+
+    def _high_water_mark(self, model: str) -> int:
+        """The highest number in ``_high_water/`` (0: none)."""
+        folder = self._path(model, HIGH_WATER)
+        self._fresh(folder)
+        try:
+            names = [
+                posixpath.basename(str(p).rstrip("/")) for p in self.fs.ls(folder, detail=False)
+            ]
+        except FileNotFoundError:
+            return 0
+        return max([0, *(int(n) for n in names if n.isdigit())])
+
+    def _raise_high_water(self, model: str, number: int) -> None:
+        """Record ``number`` as handed out, before any numbered folder is removed.
+
+        One file per mark, so two collectors at once never lower it. A lower mark is
+        removed only once a higher one has stood for :data:`MARK_SETTLED` — a reader
+        listing the folder meanwhile sees the higher one whole (a listing may miss a file
+        created or removed while it runs, never one that stood throughout)."""
+        folder = self._path(model, HIGH_WATER)
+        self.fs.makedirs(folder, exist_ok=True)
+        self.fs.pipe_file(self._path(model, HIGH_WATER, str(number)), b"")
+        self._fresh(folder)
+        marks = {
+            int(posixpath.basename(str(info["name"]).rstrip("/"))): last_modified([info])
+            for info in self.fs.ls(folder, detail=True)
+            if posixpath.basename(str(info["name"]).rstrip("/")).isdigit()
+        }
+        now = datetime.now(timezone.utc)
+        settled = [n for n, at in marks.items() if at is not None and now - at > MARK_SETTLED]
+        for lower in [n for n in marks if settled and n < max(settled)]:
+            self._remove(self._path(model, HIGH_WATER, str(lower)))
 
     def gc(
         self,
@@ -422,49 +641,78 @@ class ModelStore:
         keep: int,
         *,
         pinned: Iterable[int] = (),
-        stale_pending: timedelta = STALE_PENDING,
+        grace: timedelta = GC_GRACE,
         dry_run: bool = False,
     ) -> GcResult:
         """Remove all but the newest ``keep`` published versions, never removing ``pinned``
-        ones nor the version ``@latest`` resolves to; also clean tombstones and stale
-        ``.pending`` folders (trainings killed outright)."""
+        ones nor the version ``@latest`` resolves to; also remove tombstones and the
+        reservations whose lease expired (no write in their folder for a lease plus
+        ``grace``). A running training's reservation stays; no number is handed out
+        again (the high-water mark is raised before anything goes)."""
         if keep < 1:
             raise ValueError("keep must be at least 1: @latest always stays")
-        versions = self.versions(model)
+        folders, mark = self._scan(model)
+        listing = self.listing(model)
+        numbers = listing.numbers
         protected = set(pinned)
-        if versions:
-            protected.add(self.resolve_latest(model, versions).version)
-        newest = {v.version for v in versions[-keep:]}
-        removed = [
-            v.version for v in versions if v.version not in newest and v.version not in protected
-        ]
-        kept = [v.version for v in versions if v.version not in removed]
+        if numbers:
+            protected.add(self.latest_number(model, listing))
+        newest = set(numbers[-keep:])
+        removed = [n for n in numbers if n not in newest and n not in protected]
+        kept = [n for n in numbers if n not in removed]
         now = datetime.now(timezone.utc)
-        folders = self.folders(model)
-        highest = folders[-1].number if folders else 0
-        cleaned = [
-            f.number
-            for f in folders
-            # the highest tombstone stays: it keeps its number from being handed out again
-            if (f.state == "discarded" and f.number != highest)
-            or (
-                f.state == "pending" and f.modified is not None and now - f.modified > stale_pending
-            )
-        ]
-        if not dry_run:
-            for number in [*removed, *cleaned]:
-                self.fs.rm(self._path(model, str(number)), recursive=True)
-        return GcResult(removed=removed, kept=kept, cleaned=cleaned)
+        cleaned: list[int] = []
+        running: list[int] = []
+        for entry in folders:
+            if entry.state == "discarded":
+                cleaned.append(entry.number)
+            elif entry.state == "pending":
+                expired = self._lease_expired(model, entry, now, grace)
+                (cleaned if expired else running).append(entry.number)
+        if not dry_run and (removed or cleaned):
+            highest = max([mark, *numbers, *(f.number for f in folders)])
+            self._raise_high_water(model, highest)
+            for number in sorted([*removed, *cleaned]):
+                self._remove(self._path(model, str(number)), recursive=True)
+        return GcResult(removed=removed, kept=kept, cleaned=sorted(cleaned), running=running)
+
+    def _lease_expired(
+        self, model: str, entry: VersionFolder, now: datetime, grace: timedelta
+    ) -> bool:
+        """Whether a reserved folder saw no write (lease renewal, artifact) for its
+        owner's lease plus ``grace``; an older release's reservation has 24 hours."""
+        if entry.modified is None:
+            return False
+        owner = self.owner(model, entry.number)
+        if owner is None:  # no record (an interrupted cleanup): the default lease
+            lease = DEFAULT_LEASE
+        elif owner.lease_seconds > 0:
+            lease = timedelta(seconds=owner.lease_seconds)
+        else:
+            lease = LEGACY_LEASE
+        return now - entry.modified > lease + grace
 
     def drop(self, model: str) -> int:
-        """Remove a model and every version of it; returns how many versions there were."""
-        count = len(self.versions(model))
+        """Remove a model and every version of it; returns how many versions there were.
+        The high-water mark stays, so a model of the same name trained again continues
+        its numbers: ``m@3`` never names two different models."""
+        folders, mark = self._scan(model)
+        count = sum(1 for f in folders if f.state == "published")
         folder = self._path(model)
+        if folders:
+            self._raise_high_water(model, max([mark, *(f.number for f in folders)]))
         if self.fs.exists(folder):
-            self.fs.rm(folder, recursive=True)
+            for path in self.fs.ls(folder, detail=False):
+                if posixpath.basename(str(path).rstrip("/")) != HIGH_WATER:
+                    self._remove(path, recursive=True)
         self._fresh(folder)
         return count
 
 
-def _broken_text(broken: list[tuple[int, str]]) -> str:
-    return "; ".join(f"version {n}: {problem}" for n, problem in broken)
+def damaged_message(model: str, damaged: DamagedVersion) -> str:
+    """The one line a step fails with when the version it resolved to is damaged."""
+    return (
+        f"model '{model}' version {damaged.number} is damaged ({damaged.text}); "
+        f"retrain it, promote another version (sqlml models promote {model}@N) "
+        f"or pin one (USING {model}@N)"
+    )

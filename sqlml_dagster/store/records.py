@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -56,8 +56,25 @@ class ModelManifest:
 
     @classmethod
     def from_json(cls, text: str) -> ModelManifest:
+        """The manifest in ``text``; a :class:`ValueError` saying what is wrong when it is
+        not one (not JSON, not an object, required fields missing or of the wrong type)."""
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError(f"holds a JSON {type(raw).__name__}, not an object")
+        missing = sorted(_REQUIRED - raw.keys())
+        if missing:
+            raise ValueError(f"lacks {', '.join(missing)}")
+        if not isinstance(raw["version"], int) or isinstance(raw["version"], bool):
+            raise ValueError(f"has version {raw['version']!r}, not a number")
+        for name in ("artifacts", "artifact_sizes", "params", "metrics"):
+            if name in raw and not isinstance(raw[name], dict):
+                raise ValueError(f"has {name} that is not an object")
         # Fields a newer release added are ignored: listing a store never fails over them.
-        return cls(**known_fields(cls, json.loads(text)))
+        return cls(**known_fields(cls, raw))
+
+
+_REQUIRED = {f.name for f in fields(ModelManifest) if f.default is MISSING}
+_REQUIRED -= {f.name for f in fields(ModelManifest) if f.default_factory is not MISSING}
 
 
 @dataclass(frozen=True)
@@ -94,11 +111,79 @@ class ModelVersion:
 
 @dataclass(frozen=True)
 class PendingVersion:
-    """A reserved, not yet visible version folder that a training step writes into."""
+    """A reserved, not yet visible version folder that a training step writes into.
+
+    ``token`` is its owner's secret: publishing, renewing the lease and discarding check
+    it against the folder's ``.pending`` record, so a run only ever touches its own
+    reservation. ``lease_seconds``: how long the reservation lives without a renewal."""
 
     model: str
     version: int
     uri: str
+    token: str = ""
+    lease_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who reserved a version (``<n>/.pending``): the run and step, the host and process,
+    when, and the lease it keeps renewing (``lease_seconds``; 0 for a reservation an
+    older release wrote, which had none)."""
+
+    token: str
+    run_id: str | None = None
+    step: str | None = None
+    host: str = ""
+    pid: int = 0
+    at: str = ""
+    lease_seconds: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Owner:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("not an object")
+        # An older release wrote {"run_id", "at"} and no token: nobody can claim it.
+        return cls(**known_fields(cls, {"token": "", **raw}))
+
+
+@dataclass(frozen=True)
+class DamagedVersion:
+    """A published version (its folder has a manifest) that cannot be used: which file is
+    wrong and why. Listed by ``sqlml models list``; never used in place of another."""
+
+    number: int
+    file: str
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """``model.skops: has 3 bytes, the manifest says 9``."""
+        return f"{self.file}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One model's published versions as one listing finds them: the usable ones (oldest
+    first) and the damaged ones. Resolution (``@latest``) looks at both, so a damaged
+    newest version is never silently replaced by an older one."""
+
+    versions: list[ModelVersion]
+    damaged: list[DamagedVersion]
+
+    @property
+    def numbers(self) -> list[int]:
+        """Every published number, usable or damaged, ascending."""
+        return sorted({v.version for v in self.versions} | {d.number for d in self.damaged})
+
+    def find(self, number: int) -> ModelVersion | DamagedVersion | None:
+        for v in self.versions:
+            if v.version == number:
+                return v
+        return next((d for d in self.damaged if d.number == number), None)
 
 
 @dataclass(frozen=True)
@@ -116,7 +201,7 @@ class VersionFolder:
     """One numbered folder as found in the store, whatever its state."""
 
     number: int
-    state: str  # "published" | "pending" | "discarded" | "broken"
+    state: str  # "published" | "pending" | "discarded"
     files: dict[str, int]  # name → size
     modified: datetime | None = None
     reason: str = ""
@@ -126,4 +211,7 @@ class VersionFolder:
 class GcResult:
     removed: list[int]
     kept: list[int]
-    cleaned: list[int]  # discarded tombstones and stale pending folders
+    #: Tombstones of failed trainings and reservations whose lease expired.
+    cleaned: list[int]
+    #: Reservations of trainings still running (their lease is being renewed): kept.
+    running: list[int] = field(default_factory=list)

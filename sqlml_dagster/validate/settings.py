@@ -5,23 +5,28 @@ never looks at the rest — so ``train.epcoh = 100`` trains for the default 10 e
 it is an error, checked against :data:`sqlml_dagster.contract.SETTINGS_KEYS`, the list the
 runtime's readers are tested against. Resource amounts are parsed the way Kubernetes parses
 them (``contract.parse_quantity``): ``"2GB"`` would otherwise only fail when the Job is
-created, on the cluster.
+created, on the cluster; ``train.max_runtime`` the way the Kubernetes launcher reads it
+(``contract.parse_duration``), which would otherwise fail only when the step is launched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 
 from ..compiler import codes
 from ..compiler.diagnostics import Diagnostic
 from ..compiler.ir import MLStatement, Param
 from ..compiler.project import Project
 from ..contract import (
+    DURATION_KEYS,
     QUANTITY_KEYS,
     SETTINGS_KEYS,
     WHOLE_QUANTITY_KEYS,
+    DurationError,
     QuantityError,
     did_you_mean,
+    parse_duration,
     parse_quantity,
 )
 from ._spans import Sources, key_span, value_span
@@ -42,7 +47,20 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
                 if param.path not in known:
                     found.append(_unknown_key(param, known, sources, project.dialect))
                 elif param.namespace == "resources" and param.path in QUANTITY_KEYS:
-                    problem = _quantity_problem(param, sources, project.dialect)
+                    whole = param.path in WHOLE_QUANTITY_KEYS
+                    problem = _value_problem(
+                        param,
+                        functools.partial(parse_quantity, whole=whole),
+                        codes.BAD_RESOURCE,
+                        sources,
+                        project.dialect,
+                    )
+                    if problem is not None:
+                        found.append(problem)
+                elif param.key in DURATION_KEYS:
+                    problem = _value_problem(
+                        param, parse_duration, codes.BAD_DURATION, sources, project.dialect
+                    )
                     if problem is not None:
                         found.append(problem)
     return found
@@ -65,13 +83,20 @@ def _unknown_key(
     )
 
 
-def _quantity_problem(param: Param, sources: Sources, dialect: str) -> Diagnostic | None:
+def _value_problem(
+    param: Param,
+    parse: Callable[[object], object],
+    code: str,
+    sources: Sources,
+    dialect: str,
+) -> Diagnostic | None:
+    """The diagnostic of a value ``parse`` refuses (a quantity, a duration), at the value."""
     try:
-        parse_quantity(param.value, whole=param.path in WHOLE_QUANTITY_KEYS)
-    except QuantityError as e:
+        parse(param.value)
+    except (QuantityError, DurationError) as e:
         source = sources.get(param.span.file)
         return Diagnostic(
-            codes.BAD_RESOURCE,
+            code,
             f"{param.key}: {e}",
             value_span(param, source, dialect),
             hint=e.hint,

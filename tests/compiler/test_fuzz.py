@@ -9,7 +9,7 @@ traceback, and quickly.
   wall-clock alarm that turns a hang into a failure with a traceback of where it hung.
 
 ``make test`` runs a few thousand examples, derandomized, so CI is deterministic.
-``make fuzz`` sets ``SQLML_FUZZ_EXAMPLES`` (default 50000) and draws fresh random examples
+``make fuzz`` sets ``SQLML_FUZZ_EXAMPLES`` (default 100000) and draws fresh random examples
 on every run; a failure prints the falsifying text and an ``@reproduce_failure`` blob.
 """
 

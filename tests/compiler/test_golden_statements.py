@@ -8,13 +8,14 @@ change and review the diff. Every golden statement also survives IR → SQL → 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sqlml_dagster.compiler import Statement, parse_sql_file, to_json, to_sql
+
+from ..golden_files import updating_golden
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "statements"
 DIALECT_FILES = sorted(GOLDEN.glob("*.sql"))
@@ -39,7 +40,7 @@ def golden_entries(path: Path) -> list[dict[str, Any]]:
 def test_statements_match_their_golden_ir(path: Path) -> None:
     actual = golden_entries(path)
     golden = path.with_suffix(".json")
-    if os.environ.get("UPDATE_GOLDEN"):
+    if updating_golden():
         golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n")
     expected = json.loads(golden.read_text())
     assert [e["line"] for e in actual] == [e["line"] for e in expected]

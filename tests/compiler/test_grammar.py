@@ -208,10 +208,30 @@ def test_evaluate(sql: str, expected: dict[str, Any]) -> None:
     assert [c.condition for c in statement.checks] == expected["checks"]
 
 
-def test_to_inside_parentheses_is_not_an_ml_clause() -> None:
-    """`TO` only starts the ML tail at the top level of the statement."""
-    statement = parse_one("CREATE TABLE t AS SELECT CAST(x AS INT) AS y FROM s")
+TO_IN_PARENTHESES = [
+    "CREATE TABLE t AS SELECT (name SIMILAR TO 'a%') AS m FROM s",
+    "CREATE TABLE t AS SELECT x FROM s WHERE (name SIMILAR TO 'a%' OR name SIMILAR TO 'b%')",
+    "CREATE TABLE t AS SELECT * FROM (SELECT x FROM s WHERE (name SIMILAR TO 'a%')) AS q",
+]
+
+
+@pytest.mark.parametrize("sql", TO_IN_PARENTHESES)
+def test_to_inside_parentheses_is_not_an_ml_clause(sql: str) -> None:
+    """`TO` only starts the ML tail at the top level of the statement: a `SIMILAR TO`
+    inside parentheses or a subquery stays SQL."""
+    statement = parse_one(sql)
     assert isinstance(statement, SqlStatement)
+    assert "SIMILAR TO" in statement.tree.sql("duckdb")
+
+
+def test_an_ml_tail_after_a_subquery_with_to() -> None:
+    statement = parse_one(
+        "SELECT * FROM (SELECT x, y FROM s WHERE (name SIMILAR TO 'a%')) AS q "
+        "TO TRAIN sklearn.svm.SVC LABEL y INTO m"
+    )
+    assert isinstance(statement, TrainStatement)
+    assert "SIMILAR TO" in statement.select.sql("duckdb")
+    assert str(statement.into) == "m"
 
 
 def test_spans_point_at_the_source() -> None:

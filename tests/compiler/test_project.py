@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlml_dagster.compiler.ir import ModelRef
 from sqlml_dagster.compiler.manifest import project_manifest
 
 from ..conftest import EXAMPLE
+from ..golden_files import updating_golden
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 
@@ -22,7 +22,7 @@ def test_example_project_matches_golden_file() -> None:
     changes."""
     actual = project_manifest(compile_project(EXAMPLE / "sql")).to_json() + "\n"
     golden = GOLDEN / "example_repo.json"
-    if os.environ.get("UPDATE_GOLDEN"):
+    if updating_golden():
         golden.write_text(actual)
     assert actual == golden.read_text()
 

@@ -1,4 +1,4 @@
-"""SQLML117: what the project's SQL names that a server warehouse's dialect does not have,
+"""SQLML118: what the project's SQL names that a server warehouse's dialect does not have,
 found when the project is compiled for that warehouse — not when the statement runs."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_a_project_compiled_for_postgres_reports_each_statement(
     assert [d for d in on_duckdb if d.is_error] == []
     _, on_postgres = check_project(root, target_dialect="postgres")
     found = {f"{d.code} {d.span.location() if d.span else ''}" for d in on_postgres if d.is_error}
-    assert found == {"SQLML117 sql/a.sql:2:36", "SQLML117 sql/b.sql:1:1"}
+    assert found == {"SQLML118 sql/a.sql:2:36", "SQLML118 sql/b.sql:1:1"}
 
 
 def test_url_schemes_name_the_dialect_their_engine_runs() -> None:

@@ -15,24 +15,45 @@ What is emulated, on purpose the way a real (1.31+) cluster does it:
 * ``resourceVersion`` that increases on every change, ``uid``, ``creationTimestamp``,
   ``generation``; 404 / 409 (AlreadyExists and Conflict) / 422 (Invalid, with real name and
   label validation) / 400 as ``Status`` objects.
-* ``?watch=true`` as chunked newline-delimited JSON, honouring ``resourceVersion`` (including
-  410 Gone after :meth:`KubernetesTestCluster.compact`) and ``timeoutSeconds``.
-* Pod logs (``/log``) with ``follow``, ``tailLines``, ``limitBytes``, ``timestamps`` and the
-  apiserver's 400s for containers that have not started.
-* Job API defaults (selector, ``controller-uid`` / ``job-name`` labels, ``backoffLimit: 6``), a
-  Job controller (pods named ``<job>-<5 chars>``, backoff retries, ``activeDeadlineSeconds``,
-  ``ttlSecondsAfterFinished``, ``suspend``, ``SuccessCriteriaMet``/``Complete`` and
-  ``FailureTarget``/``Failed`` conditions, zero counts omitted as the real API omits them) and
-  garbage collection by ``propagationPolicy`` -- including the batch/v1 legacy default of
-  *orphaning* a deleted Job's pods, which leaves their processes running.
+* ``?watch=true`` as chunked newline-delimited JSON, honouring ``resourceVersion`` and
+  ``timeoutSeconds``, over a *bounded* history (2 s by default, like a real cluster's watch
+  cache and etcd compaction, only shorter): resuming from an older position is 410 Gone, as
+  is anything before :meth:`KubernetesTestCluster.compact`. A leader-election Lease renewed
+  in the background keeps the resourceVersion moving, as on any real control plane.
+* Pod logs (``/log``) with ``follow``, ``tailLines``, ``limitBytes``, ``timestamps``,
+  ``sinceTime`` / ``sinceSeconds`` and the apiserver's 400s for containers that have not
+  started.
+* Transport faults a test plans (tests/k8s/faults.py): 429/500/502/503/504 answers, slow
+  answers, watches and followed logs that end early or reset, requests whose answer is lost.
+* Job API defaults (selector, ``controller-uid`` / ``job-name`` labels, ``backoffLimit: 6``,
+  ``podReplacementPolicy``) and validation of ``podFailurePolicy``; a Job controller as 1.31+
+  runs it (pods named ``<job>-<5 chars>``, backoff retries after the pod failure backoff --
+  scaled down --, ``podFailurePolicy`` rules ``FailJob`` / ``Ignore`` / ``Count`` on exit codes
+  and pod conditions, ``activeDeadlineSeconds``, ``ttlSecondsAfterFinished``, ``suspend``;
+  ``SuccessCriteriaMet`` / ``FailureTarget`` first and ``Complete`` / ``Failed`` in a later
+  update, once the pods it deleted with their grace period are no longer ``terminating``;
+  zero counts omitted as the real API omits them) and garbage collection by
+  ``propagationPolicy`` -- including the batch/v1 legacy default of *orphaning* a deleted
+  Job's pods, which leaves their processes running.
+* Pod admission (tests/k8s/admission.py): a ServiceAccount that must exist, Pod Security
+  (``restricted`` enforced in the ``default`` namespace), ResourceQuota; a refused pod of a
+  Job leaves a ``FailedCreate`` event (repeats merged, its ``count`` rising) and the
+  controller retries with backoff.
 * A kubelet: the first container's ``command`` + ``args`` run as a subprocess (image ignored,
-  nothing mounted) with literal env values, ``valueFrom`` secret/configmap/field refs,
-  ``envFrom`` and ``$(VAR)`` expansion; graceful deletion sends SIGTERM then SIGKILL.
+  nothing mounted) in a fresh working directory, with only the image's environment
+  (``image_env``) and the manifest's: literal env values, ``valueFrom`` secret/configmap/field
+  refs, ``envFrom`` and ``$(VAR)`` expansion (a missing Secret: ``CreateContainerConfigError``,
+  retried); graceful deletion sends SIGTERM then SIGKILL.
 * Simulated failures chosen by the test, via the label or annotation ``sqlml-test/simulate`` on
   the Job (or its pod template / a bare Pod) or :meth:`KubernetesTestCluster.simulate`:
-  ``ImagePullBackOff``, ``OOMKilled``, ``DeadlineExceeded``, ``Unschedulable``, and
+  ``ImagePullBackOff``, ``OOMKilled``, ``DeadlineExceeded``, ``Unschedulable`` (and a cluster
+  autoscaler's ``ScaleUp`` / ``NotTriggerScaleUp``), ``FailedMount``,
   ``LogRotated`` (the container runs normally but its log is rotated away as it is written:
-  see :class:`LogBuffer`).
+  see :class:`LogBuffer`), and failures that are not the program's: ``Evicted`` (node
+  memory pressure), ``Preempted`` (by a higher-priority pod) and ``AdmissionRejected`` (the
+  kubelet refuses the pod, as with an unhealthy GPU device plugin).  A rule or the
+  ``sqlml-test/simulate-attempts`` annotation can limit one to a Job's first pods, so the
+  Job's retry runs normally.
 
 Use it as ``with KubernetesTestCluster() as cluster:`` or via the :func:`k8s_cluster` fixture
 (import it into a test module or conftest).  Errors inside the server or its controller
@@ -43,19 +64,25 @@ from __future__ import annotations
 
 import base64
 import bisect
+import calendar
 import contextlib
 import copy
 import fnmatch
 import hashlib
+import io
+import itertools
 import json
 import os
 import queue
 import random
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -69,6 +96,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from .admission import (
+    ENFORCE_LABEL,
+    pod_security_error,
+    quota_error,
+    service_account_error,
+)
+from .faults import CuttingStream, DropMode, Fault, Faults, StreamCut, reset_connection
+
 if TYPE_CHECKING:
     import kubernetes.client
 
@@ -76,11 +111,58 @@ Obj = dict[str, Any]
 
 SIMULATE_KEY = "sqlml-test/simulate"
 """Label or annotation whose value picks a simulated failure for a Job's (or Pod's) pods."""
+SIMULATE_ATTEMPTS_KEY = "sqlml-test/simulate-attempts"
+"""Job annotation: only that many first pods get the simulation (``"1"``: a retry runs)."""
 
 SIMULATIONS = frozenset(
-    {"ImagePullBackOff", "OOMKilled", "DeadlineExceeded", "Unschedulable", "LogRotated"}
+    {
+        "ImagePullBackOff",
+        "OOMKilled",
+        "DeadlineExceeded",
+        "Unschedulable",
+        "LogRotated",
+        "ScaleUp",
+        "NotTriggerScaleUp",
+        "FailedMount",
+        "Evicted",
+        "Preempted",
+        "AdmissionRejected",
+    }
 )
 UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+#: cluster-autoscaler's events on a pending pod (core/scaleup/orchestrator: the recorder's
+#: ``TriggeredScaleUp`` "pod triggered scale-up: %v" with ``{group from->to (max: n)}``, and
+#: ``NotTriggerScaleUp`` "pod didn't trigger scale-up …: <reasons>"); both are Normal events.
+AUTOSCALER = "cluster-autoscaler"
+TRIGGERED_SCALE_UP_MESSAGE = "pod triggered scale-up: [{sqlml-test-gpu-pool 0->1 (max: 4)}]"
+NOT_TRIGGERED_SCALE_UP_MESSAGE = (
+    "pod didn't trigger scale-up (it wouldn't fit if a new node is added): "
+    "1 Insufficient nvidia.com/gpu"
+)
+#: The kubelet's FailedMount event while a volume will not mount
+#: (pkg/kubelet/volumemanager/volume_manager.go ``WaitForAttachAndMount``).
+FAILED_MOUNT_MESSAGE = (
+    "Unable to attach or mount volumes: unmounted volumes=[{volume}], "
+    "unattached volumes=[{volume}]: timed out waiting for the condition"
+)
+#: pkg/kubelet/eviction/helpers.go: nodeLowMessageFmt + thresholdMetMessageFmt +
+#: containerMessageFmt (format it with the container's name and memory request), trailing
+#: space included, as the kubelet writes it into the pod's status.message.
+EVICTION_MESSAGE = (
+    "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. "
+    "Container {container} was using 1948312Ki, request is {request}, has larger "
+    "consumption of memory. "
+)
+#: pkg/scheduler/framework/preemption: the DisruptionTarget message on a preempted pod.
+PREEMPTION_MESSAGE = "default-scheduler: preempting to accommodate a higher priority pod"
+#: pkg/kubelet/cm/admission (unexpectedAdmissionError) through Kubelet.rejectPod, for a GPU
+#: device plugin that reports its devices unhealthy; format with the resource name.
+ADMISSION_MESSAGE = (
+    "Allocate failed due to no healthy devices present; cannot allocate unhealthy devices "
+    "{resource}, which is unexpected"
+)
+#: kubelet_pods.go: a container of a killed pod the runtime no longer knows.
+CONTAINER_STATUS_UNKNOWN_MESSAGE = "The container could not be located when the pod was terminated"
 NODE_NAME = "sqlml-test-node"
 _POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
 _MAX_CONFIG_BYTES = 1024 * 1024
@@ -127,7 +209,10 @@ RESOURCES: dict[tuple[str, str], Resource] = {
         Resource("", "v1", "Pod", "pods", has_status=True),
         Resource("", "v1", "Event", "events"),
         Resource("", "v1", "Namespace", "namespaces", namespaced=False, has_status=True),
+        Resource("", "v1", "ServiceAccount", "serviceaccounts"),
+        Resource("", "v1", "ResourceQuota", "resourcequotas", has_status=True),
         Resource("batch", "v1", "Job", "jobs", has_status=True),
+        Resource("coordination.k8s.io", "v1", "Lease", "leases"),
     )
 }
 JOBS = RESOURCES[("batch", "jobs")]
@@ -136,6 +221,9 @@ EVENTS = RESOURCES[("", "events")]
 NAMESPACES = RESOURCES[("", "namespaces")]
 SECRETS = RESOURCES[("", "secrets")]
 CONFIGMAPS = RESOURCES[("", "configmaps")]
+LEASES = RESOURCES[("coordination.k8s.io", "leases")]
+SERVICE_ACCOUNTS = RESOURCES[("", "serviceaccounts")]
+RESOURCE_QUOTAS = RESOURCES[("", "resourcequotas")]
 
 
 class ApiError(Exception):
@@ -216,6 +304,11 @@ def _now_nano(t: float) -> str:
     return (
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((t - whole) * 1e9):09d}Z"
     )
+
+
+def _now_micro(t: float) -> str:
+    """``metav1.MicroTime`` on the wire: RFC 3339 with microseconds (Lease renewals)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(t))) + f".{int(t % 1 * 1e6):06d}Z"
 
 
 def _short_suffix(n: int = 5) -> str:
@@ -351,6 +444,7 @@ def _validate(res: Resource, obj: Obj) -> None:
                     'Required value: valid values: "OnFailure", "Never"',
                 )
             )
+        errors += _validate_failure_handling(obj.get("spec") or {})
     if res is PODS:
         errors += _validate_pod_spec(obj.get("spec") or {}, "spec")
     if errors:
@@ -610,16 +704,33 @@ Key = tuple[Resource, str, str]
 
 
 class Store:
-    """In-memory etcd: thread-safe, every change gets the next resourceVersion and an event."""
+    """In-memory etcd: thread-safe, every change gets the next resourceVersion and an event.
 
-    def __init__(self) -> None:
+    The event history that watches resume from is bounded, as on a real cluster: events older
+    than ``history_seconds`` or beyond the newest ``history_events`` are forgotten, and a watch
+    from a resourceVersion older than what is left gets ``410 Gone``. Upstream, the watch
+    cache keeps a ring of events (``staging/src/k8s.io/apiserver/pkg/storage/cacher/
+    watch_cache.go``: ``updateCache`` evicts the oldest when full, ``resizeCacheLocked`` sizes
+    it by ``eventFreshDuration``, 75 s) and answers ``getAllEventsSinceLocked`` with
+    ``NewResourceExpired("too old resource version: %d (%d)")`` when ``resourceVersion <
+    oldest-1``; etcd compacts its revisions every 5 minutes; an apiserver restart empties the
+    cache. Revisions are global (one counter for every resource, as etcd's), so any change
+    anywhere moves an old resourceVersion out of reach.
+    """
+
+    def __init__(
+        self, history_seconds: float | None = None, history_events: int | None = None
+    ) -> None:
         self.cond = threading.Condition(threading.RLock())
         self._objects: dict[Key, Obj] = {}
         self._rv = 0
         self._events: list[WatchEvent] = []
         self._event_rvs: list[int] = []
+        self._event_times: list[float] = []
         self._compacted_rv = 0
         self._listeners: list[Callable[[WatchEvent], None]] = []
+        self.history_seconds = history_seconds
+        self.history_events = history_events
 
     @property
     def resource_version(self) -> int:
@@ -635,6 +746,8 @@ class Store:
         event = WatchEvent(self._rv, res, namespace, kind, copy.deepcopy(obj))
         self._events.append(event)
         self._event_rvs.append(self._rv)
+        self._event_times.append(time.monotonic())
+        self._forget_old_events()
         for listener in self._listeners:
             listener(event)
         self.cond.notify_all()
@@ -712,11 +825,32 @@ class Store:
             self._compacted_rv = self._rv
             self._events.clear()
             self._event_rvs.clear()
+            self._event_times.clear()
             return self._rv
+
+    def _forget_old_events(self) -> None:
+        """Drop what the bounded history no longer holds (see the class docstring)."""
+        drop = 0
+        if self.history_events is not None:
+            drop = max(0, len(self._events) - self.history_events)
+        if self.history_seconds is not None:
+            cutoff = time.monotonic() - self.history_seconds
+            drop = max(drop, bisect.bisect_left(self._event_times, cutoff))
+        if drop:
+            self._compacted_rv = self._event_rvs[drop - 1]
+            del self._events[:drop], self._event_rvs[:drop], self._event_times[:drop]
+
+    @property
+    def oldest_resumable(self) -> int:
+        """The oldest resourceVersion a watch may start from (upstream's ``oldest-1``)."""
+        with self.cond:
+            self._forget_old_events()
+            return self._compacted_rv
 
     def events_since(self, rv: int) -> tuple[list[WatchEvent], bool]:
         """Events newer than ``rv``, and whether ``rv`` is still inside the retained history."""
         with self.cond:
+            self._forget_old_events()
             if rv < self._compacted_rv:
                 return [], False
             start = bisect.bisect_right(self._event_rvs, rv)
@@ -787,6 +921,16 @@ class LogBuffer:
                 return len(self.data)
             return self.line_starts[-tail_lines][0]
 
+    def since_offset(self, since: float | None) -> int:
+        """Byte offset of the first line written at or after ``since`` (0 for None): the
+        kubelet skips each line whose timestamp is ``Before(since)``
+        (pkg/kubelet/kuberuntime/logs/logs.go, ``logWriter.write``)."""
+        if since is None:
+            return 0
+        with self.cond:
+            i = bisect.bisect_left(self.line_starts, since, key=lambda start: start[1])
+            return self.line_starts[i][0] if i < len(self.line_starts) else len(self.data)
+
     def render(self, start: int, end: int, timestamps: bool) -> bytes:
         """Bytes ``[start, end)``, with an RFC 3339 timestamp before each line when asked."""
         with self.cond:
@@ -827,6 +971,8 @@ class PodRun:
     finished: threading.Event = field(default_factory=threading.Event)
     waiting_reason: str | None = "ContainerCreating"
     thread: threading.Thread | None = None
+    #: The kubelet evicted the pod, with this message (its container was killed).
+    evicted: str | None = None
 
     @property
     def alive(self) -> bool:
@@ -935,14 +1081,14 @@ class Kubelet:
         """A new pod was created: schedule it and run it in its own thread."""
         meta = pod["metadata"]
         run = PodRun(meta["namespace"], meta["name"], meta["uid"])
-        with self.lock:
+        with self.lock:  # started under the lock: shutdown never sees an unstarted thread
             if run.uid in self.runs:
                 return
             self.runs[run.uid] = run
-        run.thread = threading.Thread(
-            target=self._guarded, args=(run, pod), name=f"kubelet-{run.name}", daemon=True
-        )
-        run.thread.start()
+            run.thread = threading.Thread(
+                target=self._guarded, args=(run, pod), name=f"kubelet-{run.name}", daemon=True
+            )
+            run.thread.start()
 
     def _guarded(self, run: PodRun, pod: Obj) -> None:
         try:
@@ -966,17 +1112,12 @@ class Kubelet:
         container = pod["spec"]["containers"][0]
         image = container.get("image", "")
 
-        if sim == "Unschedulable":
-
-            def unschedulable(p: Obj) -> None:
-                p["status"]["phase"] = "Pending"
-                self._condition(p, "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE_MESSAGE)
-
-            self._set_status(run, unschedulable)
-            self.cluster.emit_event(
-                pod, "Warning", "FailedScheduling", UNSCHEDULABLE_MESSAGE, "default-scheduler"
-            )
-            run.waiting_reason = None
+        if sim in ("Unschedulable", "ScaleUp", "NotTriggerScaleUp") and not self._scale_up(
+            run, pod, sim
+        ):
+            return
+        if sim == "AdmissionRejected":
+            self._reject(run, pod)
             return
 
         def scheduled(p: Obj) -> None:
@@ -1011,6 +1152,10 @@ class Kubelet:
             "default-scheduler",
         )
 
+        if sim == "FailedMount":
+            self._fail_mount(run, pod)
+            return
+
         if sim == "ImagePullBackOff":
             message = f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull and unpack image "{image}": not found'
             for reason, msg in (
@@ -1036,20 +1181,10 @@ class Kubelet:
                     return
             return
 
-        try:
-            argv, env = self._command(pod, container)
-        except _ConfigError as exc:
-            problem = str(exc)
-            run.waiting_reason = "CreateContainerConfigError"
-            waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": problem}}
-            self._set_status(
-                run,
-                lambda p: p["status"].update(
-                    containerStatuses=self._container_statuses(p, waiting)
-                ),
-            )
-            self.cluster.emit_event(pod, "Warning", "Failed", f"Error: {problem}", "kubelet")
+        resolved = self._resolve_command(run, pod, container)
+        if resolved is None:
             return
+        argv, env = resolved
 
         started_at = _now()
         if sim == "LogRotated":
@@ -1061,12 +1196,12 @@ class Kubelet:
             if sim == "OOMKilled":
                 self._finish(run, 137, "OOMKilled", started_at)
                 return
-            run.stop.wait()  # DeadlineExceeded: "hangs" until the Job controller deletes the pod
+            self._hang(run, pod)  # DeadlineExceeded: until the Job controller deletes the pod
             self._finish(run, 137, "Error", started_at)
             return
 
         workdir = container.get("workingDir")
-        cwd = workdir if workdir and Path(workdir).is_dir() else self.cluster.workdir
+        cwd = workdir if workdir and Path(workdir).is_dir() else self.cluster.pod_dir(run.uid)
         try:
             if not argv:
                 raise OSError(
@@ -1098,6 +1233,8 @@ class Kubelet:
             pod, "Normal", "Started", f"Started container {container['name']}", "kubelet"
         )
         self._mark_running(run, started_at)
+        if sim in ("Evicted", "Preempted"):
+            self._disrupt_later(run, pod, sim)
 
         process = run.process
         while process.poll() is None and not run.stop.wait(0.01):
@@ -1113,8 +1250,176 @@ class Kubelet:
         reader.join(timeout=5)
         run.log.close()
         code = process.returncode
+        if run.evicted is not None:
+            self._finish_evicted(run, run.evicted)
+            return
         exit_code = code if code >= 0 else 128 - code
         self._finish(run, exit_code, "Completed" if exit_code == 0 else "Error", started_at)
+
+    # -- simulations of a pod that does not start ----------------------------------------
+
+    def _scale_up(self, run: PodRun, pod: Obj, sim: str) -> bool:
+        """Unschedulable (the scheduler's PodScheduled=False and FailedScheduling), then what
+        a cluster autoscaler says: ``ScaleUp`` announces TriggeredScaleUp and, after
+        ``cluster.scale_up_seconds`` (a node joining), lets the pod be scheduled (True);
+        ``NotTriggerScaleUp`` declines; ``Unschedulable`` has no autoscaler at all."""
+
+        def unschedulable(p: Obj) -> None:
+            p["status"]["phase"] = "Pending"
+            self._condition(p, "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE_MESSAGE)
+
+        run.waiting_reason = None
+        self._set_status(run, unschedulable)
+        self.cluster.emit_event(
+            pod, "Warning", "FailedScheduling", UNSCHEDULABLE_MESSAGE, "default-scheduler"
+        )
+        if sim == "NotTriggerScaleUp":
+            self.cluster.emit_event(
+                pod, "Normal", "NotTriggerScaleUp", NOT_TRIGGERED_SCALE_UP_MESSAGE, AUTOSCALER
+            )
+        if sim != "ScaleUp":
+            return False
+        self.cluster.emit_event(
+            pod, "Normal", "TriggeredScaleUp", TRIGGERED_SCALE_UP_MESSAGE, AUTOSCALER
+        )
+        return not run.stop.wait(self.cluster.scale_up_seconds)
+
+    def _fail_mount(self, run: PodRun, pod: Obj) -> None:
+        """FailedMount: scheduled, the container ``ContainerCreating`` for good, and the
+        kubelet's FailedMount event repeated (aggregated into one, its count rising)."""
+        volumes = [v["name"] for v in pod["spec"].get("volumes") or []]
+        if not volumes:
+            raise ValueError("the FailedMount simulation needs a pod with a volume")
+        message = FAILED_MOUNT_MESSAGE.format(volume=volumes[0])
+        while True:
+            self.cluster.emit_event(pod, "Warning", "FailedMount", message, "kubelet")
+            if run.stop.wait(0.25):
+                return
+
+    def _resolve_command(
+        self, run: PodRun, pod: Obj, container: Obj
+    ) -> tuple[list[str], dict[str, str]] | None:
+        """argv and env; while a referenced Secret or ConfigMap is missing the container
+        waits in CreateContainerConfigError and the kubelet retries on its next pod sync
+        (pkg/kubelet/kuberuntime/kuberuntime_container.go ``startContainer``), so creating
+        the Secret later starts the container. None when the pod is deleted meanwhile."""
+        while True:
+            try:
+                return self._command(pod, container)
+            except _ConfigError as exc:
+                problem = str(exc)
+            if run.waiting_reason != "CreateContainerConfigError":
+                run.waiting_reason = "CreateContainerConfigError"
+                self._set_status(run, self._waiting("CreateContainerConfigError", problem))
+            self.cluster.emit_event(pod, "Warning", "Failed", f"Error: {problem}", "kubelet")
+            if run.stop.wait(self.cluster.kubelet_retry_seconds):
+                return None
+
+    def _waiting(self, reason: str, message: str) -> Callable[[Obj], None]:
+        """A status edit: the container waiting for ``reason``."""
+        waiting = {"waiting": {"reason": reason, "message": message}}
+
+        def edit(p: Obj) -> None:
+            p["status"]["containerStatuses"] = self._container_statuses(p, waiting)
+
+        return edit
+
+    def _hang(self, run: PodRun, pod: Obj) -> None:
+        """A container that never ends by itself (the DeadlineExceeded simulation): only
+        the Job's ``activeDeadlineSeconds`` stops it. A Job without one would hang for ever,
+        as a hung training does; the harness gives up after ``cluster.hang_limit`` seconds
+        and fails the test, rather than inventing a deadline."""
+        if run.stop.wait(self.cluster.hang_limit):
+            return
+        owner = _controller_uid(pod)
+        job = self.cluster.controller._job_by_uid(run.namespace, owner) if owner else None
+        deadline = (job or {}).get("spec", {}).get("activeDeadlineSeconds")
+        self.cluster.errors.append(
+            f"pod {run.namespace}/{run.name} simulates DeadlineExceeded, but no "
+            f"activeDeadlineSeconds ended it (its Job's: {deadline}); the harness killed it "
+            f"after hang_limit={self.cluster.hang_limit}s"
+        )
+
+    # -- failures that are not the program's -------------------------------------------
+
+    def _reject(self, run: PodRun, pod: Obj) -> None:
+        """Kubelet admission refuses the scheduled pod (``Kubelet.rejectPod``): phase
+        Failed, the reason and "Pod was rejected: ..." on the pod, no container statuses
+        (nothing was created), a Warning event -- common with GPU device plugins."""
+        limits = (pod["spec"]["containers"][0].get("resources") or {}).get("limits") or {}
+        resource = next((k for k in limits if "/" in k), "nvidia.com/gpu")
+        message = ADMISSION_MESSAGE.format(resource=resource)
+        run.waiting_reason = None
+
+        def rejected(p: Obj) -> None:
+            p["spec"]["nodeName"] = NODE_NAME
+            p["status"].update(
+                phase="Failed",
+                reason="UnexpectedAdmissionError",
+                message=f"Pod was rejected: {message}",
+                startTime=_now(),
+            )
+            self._condition(p, "PodScheduled", "True")
+
+        if self._set_status(run, rejected):
+            self.cluster.emit_event(pod, "Warning", "UnexpectedAdmissionError", message, "kubelet")
+
+    def _disrupt_later(self, run: PodRun, pod: Obj, sim: str) -> None:
+        """After ``cluster.disrupt_after`` seconds of running, the kubelet evicts the pod
+        or the scheduler preempts it (if it still runs)."""
+
+        def disrupt() -> None:
+            if run.stop.wait(self.cluster.disrupt_after) or run.finished.is_set():
+                return
+            try:
+                if sim == "Evicted":
+                    self.evict(run.uid)
+                else:
+                    self.cluster.preempt(run.name, run.namespace)
+            except Exception:
+                self.cluster.record_error(f"{sim} {run.namespace}/{run.name}")
+
+        threading.Thread(target=disrupt, name=f"disrupt-{run.name}", daemon=True).start()
+
+    def evict(self, uid: str) -> None:
+        """Node-pressure eviction (eviction_manager.go ``evictPod``): a Warning ``Evicted``
+        event, the container killed at once (a hard threshold has no grace period); its
+        status is written when the container is gone (:meth:`_finish_evicted`)."""
+        with self.lock:
+            run = self.runs.get(uid)
+        if run is None or run.process is None or run.process.poll() is not None:
+            return
+        pod = self.store.get(PODS, run.namespace, run.name)
+        if pod is None:
+            return
+        container = pod["spec"]["containers"][0]
+        request = ((container.get("resources") or {}).get("requests") or {}).get("memory", "0")
+        run.evicted = EVICTION_MESSAGE.format(container=container["name"], request=request)
+        self.cluster.emit_event(pod, "Warning", "Evicted", run.evicted, "kubelet")
+        self._signal(run.process, signal.SIGKILL)
+
+    def _finish_evicted(self, run: PodRun, message: str) -> None:
+        """An evicted pod as the kubelet leaves it: phase Failed, reason ``Evicted`` and the
+        eviction message, ``DisruptionTarget`` (reason ``TerminationByKubelet``), and a
+        container the runtime no longer knows: ``ContainerStatusUnknown``, exit code 137.
+        The pod object stays (nothing deletes an evicted pod but the pod GC)."""
+        run.log.close()
+        terminated = {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "message": CONTAINER_STATUS_UNKNOWN_MESSAGE,
+        }
+
+        def evicted(p: Obj) -> None:
+            p["status"].update(phase="Failed", reason="Evicted", message=message)
+            self._condition(p, "DisruptionTarget", "True", "TerminationByKubelet", message)
+            self._condition(p, "Ready", "False", "PodCompleted")
+            self._condition(p, "ContainersReady", "False", "PodCompleted")
+            p["status"]["containerStatuses"] = self._container_statuses(
+                p, {"terminated": terminated}
+            )
+
+        self._set_status(run, evicted)
 
     def _mark_running(self, run: PodRun, started_at: str) -> None:
         def running(p: Obj) -> None:
@@ -1203,11 +1508,16 @@ class Kubelet:
             if container.get("command")
             else []
         )
-        env = dict(os.environ)
+        # A container's environment: the image's ENV, the runtime's HOSTNAME (and HOME when
+        # the image sets none), the service links of the ``kubernetes`` Service, then the
+        # manifest's env — never the test process's own environment.
+        env = dict(self.cluster.image_env)
+        env.setdefault("HOME", self.cluster.home)
         env.update(
             HOSTNAME=pod["metadata"]["name"],
             KUBERNETES_SERVICE_HOST="127.0.0.1",
             KUBERNETES_SERVICE_PORT=str(self.cluster.port),
+            KUBERNETES_SERVICE_PORT_HTTPS=str(self.cluster.port),
         )
         env.update(defined)
         return argv, env
@@ -1278,16 +1588,308 @@ class Kubelet:
 
 
 # --------------------------------------------------------------------------------------------
+# Pod failure policy: validated as the apiserver validates it, matched as the Job controller
+# matches it
+# --------------------------------------------------------------------------------------------
+
+#: ``supportedPodFailurePolicyActions`` & co. in pkg/apis/batch/validation/validation.go,
+#: sorted as ``sets.List`` lists them in the apiserver's messages.
+POD_FAILURE_POLICY_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
+_EXIT_CODE_OPERATORS = ("In", "NotIn")
+_CONDITION_STATUSES = ("False", "True", "Unknown")
+_MAX_POLICY_RULES = 20  # maxPodFailurePolicyRules
+_MAX_CONDITION_PATTERNS = 20  # maxPodFailurePolicyOnPodConditionsPatterns
+_MAX_EXIT_CODE_VALUES = 255  # maxPodFailurePolicyOnExitCodesValues
+
+
+def _go_value(value: Any) -> str:
+    """A bad value as apimachinery's ``field.Error.ErrorBody`` prints it: strings quoted,
+    numbers bare, an exit-code list as Go's ``%#v`` of an ``[]int32``."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[]int32{" + ", ".join(str(v) for v in value) + "}"
+    if value is None:
+        return "[]int32(nil)"
+    return str(value)
+
+
+def _not_supported(value: Any, supported: tuple[str, ...]) -> str:
+    """``field.NotSupported``'s text."""
+    quoted = ", ".join(json.dumps(s) for s in supported)
+    return f"Unsupported value: {_go_value(value)}: supported values: {quoted}"
+
+
+def _required(supported: tuple[str, ...]) -> str:
+    """``field.Required(path, fmt.Sprintf("valid values: %q", sets.List(...)))``'s text."""
+    return "Required value: valid values: [" + " ".join(json.dumps(s) for s in supported) + "]"
+
+
+def _validate_failure_handling(spec: Obj) -> list[tuple[str, str]]:
+    """``spec.podFailurePolicy`` and ``spec.podReplacementPolicy`` as ``validateJobSpec``
+    checks them (validatePodFailurePolicy, validatePodFailurePolicyRule,
+    ...RuleOnExitCodes, ...RuleOnPodConditions, validatePodReplacementPolicy); the
+    apiserver answers any of these with 422 Invalid."""
+    errors: list[tuple[str, str]] = []
+    policy = spec.get("podFailurePolicy")
+    replacement = spec.get("podReplacementPolicy")
+    if replacement is not None:
+        allowed = ("Failed",) if policy is not None else ("Failed", "TerminatingOrFailed")
+        if replacement not in allowed:
+            errors.append(("spec.podReplacementPolicy", _not_supported(replacement, allowed)))
+    if policy is None:
+        return errors
+    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    restart = pod_spec.get("restartPolicy")
+    if restart == "OnFailure":
+        errors.append(
+            (
+                "spec.template.spec.restartPolicy",
+                'Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy '
+                "is specified",
+            )
+        )
+    names = {
+        c.get("name")
+        for c in [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]
+    }
+    rules = policy.get("rules") or []
+    path = "spec.podFailurePolicy.rules"
+    if len(rules) > _MAX_POLICY_RULES:
+        errors.append(
+            (path, f"Too many: {len(rules)}: must have at most {_MAX_POLICY_RULES} items")
+        )
+    for i, rule in enumerate(rules):
+        errors += _validate_policy_rule(rule, f"{path}[{i}]", names, spec)
+    return errors
+
+
+def _validate_policy_rule(
+    rule: Obj, path: str, container_names: set[Any], spec: Obj
+) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    action = rule.get("action") or ""
+    if not action:
+        errors.append((f"{path}.action", _required(POD_FAILURE_POLICY_ACTIONS)))
+    elif action == "FailIndex":
+        if spec.get("backoffLimitPerIndex") is None:
+            errors.append(
+                (
+                    f"{path}.action",
+                    'Invalid value: "FailIndex": requires the backoffLimitPerIndex to be set',
+                )
+            )
+    elif action not in POD_FAILURE_POLICY_ACTIONS:
+        errors.append((f"{path}.action", _not_supported(action, POD_FAILURE_POLICY_ACTIONS)))
+    on_exit = rule.get("onExitCodes")
+    patterns = rule.get("onPodConditions") or []
+    if on_exit is not None:
+        errors += _validate_on_exit_codes(on_exit, f"{path}.onExitCodes", container_names)
+    if patterns:
+        cpath = f"{path}.onPodConditions"
+        if len(patterns) > _MAX_CONDITION_PATTERNS:
+            errors.append(
+                (
+                    cpath,
+                    f"Too many: {len(patterns)}: must have at most {_MAX_CONDITION_PATTERNS} items",
+                )
+            )
+        for j, pattern in enumerate(patterns):
+            kind = str(pattern.get("type") or "")
+            if (msg := _qualified_name_error(kind)) is not None:
+                errors.append((f"{cpath}[{j}].type", f"Invalid value: {_go_value(kind)}: {msg}"))
+            status = pattern.get("status") or ""
+            if not status:
+                errors.append((f"{cpath}[{j}].status", _required(_CONDITION_STATUSES)))
+            elif status not in _CONDITION_STATUSES:
+                errors.append((f"{cpath}[{j}].status", _not_supported(status, _CONDITION_STATUSES)))
+    if on_exit is not None and patterns:
+        errors.append(
+            (
+                path,
+                "Invalid value: specifying both OnExitCodes and OnPodConditions is not supported",
+            )
+        )
+    if on_exit is None and not patterns:
+        errors.append(
+            (path, "Invalid value: specifying one of OnExitCodes and OnPodConditions is required")
+        )
+    return errors
+
+
+def _qualified_name_error(name: str) -> str | None:
+    """apimachinery's ``IsQualifiedName``, worded as it words each problem."""
+    prefix, slash, part = name.rpartition("/")
+    if slash and not prefix:
+        return "prefix part must be non-empty"
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return f"prefix part {_SUBDOMAIN_MSG}"
+    if not part:
+        return "name part must be non-empty"
+    if len(part) > 63:
+        return "name part must be no more than 63 characters"
+    if not _QUALIFIED_NAME.match(part):
+        return (
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+            "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+            "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+        )
+    return None
+
+
+def _validate_on_exit_codes(
+    on_exit: Obj, path: str, container_names: set[Any]
+) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    operator = on_exit.get("operator") or ""
+    if not operator:
+        errors.append((f"{path}.operator", _required(_EXIT_CODE_OPERATORS)))
+    elif operator not in _EXIT_CODE_OPERATORS:
+        errors.append((f"{path}.operator", _not_supported(operator, _EXIT_CODE_OPERATORS)))
+    name = on_exit.get("containerName")
+    if name is not None and name not in container_names:
+        errors.append(
+            (
+                f"{path}.containerName",
+                f"Invalid value: {_go_value(name)}: must be one of the container or "
+                "initContainer names in the pod template",
+            )
+        )
+    values = on_exit.get("values")
+    if not values:
+        errors.append(
+            (
+                f"{path}.values",
+                f"Invalid value: {_go_value(values)}: at least one value is required",
+            )
+        )
+        return errors
+    if len(values) > _MAX_EXIT_CODE_VALUES:
+        errors.append(
+            (
+                f"{path}.values",
+                f"Too many: {len(values)}: must have at most {_MAX_EXIT_CODE_VALUES} items",
+            )
+        )
+    seen: set[int] = set()
+    for j, value in enumerate(values):
+        if operator == "In" and value == 0:
+            errors.append(
+                (f"{path}.values[{j}]", "Invalid value: 0: must not be 0 for the In operator")
+            )
+        if value in seen:
+            errors.append((f"{path}.values[{j}]", f"Duplicate value: {value}"))
+        seen.add(value)
+    if any(a > b for a, b in itertools.pairwise(values)):
+        errors.append((f"{path}.values", f"Invalid value: {_go_value(values)}: must be ordered"))
+    return errors
+
+
+def match_pod_failure_policy(policy: Obj | None, pod: Obj) -> tuple[str | None, bool, str | None]:
+    """A failed pod against the Job's rules, as ``matchPodFailurePolicy``
+    (pkg/controller/job/pod_failure_policy.go) matches it: (the FailJob message, whether
+    the failure counts towards ``backoffLimit``, the matched action). The first rule that
+    matches decides; none matching counts the failure, as without a policy."""
+    if policy is None:
+        return None, True, None
+    status = pod.get("status") or {}
+    meta = pod["metadata"]
+    for index, rule in enumerate(policy.get("rules") or []):
+        action = rule.get("action")
+        on_exit = rule.get("onExitCodes")
+        if on_exit is not None:
+            container = _matching_exit_code(status, on_exit)
+            if container is None:
+                continue
+            code = container["state"]["terminated"]["exitCode"]
+            message = (
+                f"Container {container['name']} for pod {meta['namespace']}/{meta['name']} "
+                f"failed with exit code {code} matching {action} rule at index {index}"
+            )
+        elif rule.get("onPodConditions") is not None:
+            condition = _matching_condition(status, rule["onPodConditions"])
+            if condition is None:
+                continue
+            message = (
+                f"Pod {meta['namespace']}/{meta['name']} has condition {condition['type']} "
+                f"matching {action} rule at index {index}"
+            )
+        else:
+            continue
+        if action == "Ignore":
+            return None, False, action
+        if action in ("Count", "FailIndex"):
+            return None, True, action
+        if action == "FailJob":
+            return message, True, action
+        # an unknown action: "Clients should react to an unknown action by skipping the rule"
+    return None, True, None
+
+
+def _matching_exit_code(status: Obj, requirement: Obj) -> Obj | None:
+    """``matchOnExitCodes``: the first terminated container (app, then init) with a
+    non-zero exit code the operator accepts; running containers have none to match."""
+    name, operator = requirement.get("containerName"), requirement.get("operator")
+    values = requirement.get("values") or []
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for container in status.get(key) or []:
+            terminated = (container.get("state") or {}).get("terminated")
+            if terminated is None or name not in (None, container.get("name")):
+                continue
+            code = terminated.get("exitCode", 0)
+            if code == 0:
+                continue
+            if (operator == "In" and code in values) or (
+                operator == "NotIn" and code not in values
+            ):
+                return dict(container)
+    return None
+
+
+def _matching_condition(status: Obj, patterns: list[Obj]) -> Obj | None:
+    """``matchOnPodConditions``: the first pod condition some pattern names (type and
+    status)."""
+    for condition in status.get("conditions") or []:
+        for pattern in patterns:
+            if (condition.get("type"), condition.get("status")) == (
+                pattern.get("type"),
+                pattern.get("status"),
+            ):
+                return dict(condition)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # Job controller and garbage collector
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass
 class _JobTrack:
+    """What the controller has counted for one Job -- upstream, the job-tracking finalizer
+    and ``.status.uncountedTerminatedPods`` make sure each finished pod counts once."""
+
     succeeded: set[str] = field(default_factory=set)
+    #: Failed pods that count towards ``backoffLimit`` (``.status.failed``).
     failed: set[str] = field(default_factory=set)
+    #: Failed pods a podFailurePolicy ``Ignore`` rule matched: replaced, never counted.
+    ignored: set[str] = field(default_factory=set)
+    #: Pods gone from the store, as last seen (their DELETED event).
+    gone: dict[str, Obj] = field(default_factory=dict)
+    #: The message of the first ``FailJob`` rule a failed pod matched.
+    fail_job: str | None = None
+    #: Pods created so far: the 0-based attempt number of the next one.
+    created: int = 0
+    #: Failures since the last success and when the last was counted: the pod failure
+    #: backoff before a replacement (backoff_utils.go).
+    failures_since_success: int = 0
+    last_failure: float | None = None
     started: float | None = None
     finished: float | None = None
+    #: Creates the API server refused in a row, and when the next may be tried (the
+    #: sync's rate-limited requeue after a FailedCreate).
+    create_failures: int = 0
+    next_create: float = 0.0
 
 
 def _condition_true(obj: Obj, kind: str) -> bool:
@@ -1295,6 +1897,35 @@ def _condition_true(obj: Obj, kind: str) -> bool:
         c.get("type") == kind and c.get("status") == "True"
         for c in (obj.get("status") or {}).get("conditions") or []
     )
+
+
+def _pod_active(pod: Obj) -> bool:
+    """Neither finished nor being deleted: the controller's active pods."""
+    phase = (pod.get("status") or {}).get("phase")
+    return phase not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
+
+
+def _pod_terminating(pod: Obj) -> bool:
+    """``controller.CountTerminatingPods``: being deleted, not yet in a terminal phase."""
+    phase = (pod.get("status") or {}).get("phase")
+    return bool(pod["metadata"].get("deletionTimestamp")) and phase not in ("Succeeded", "Failed")
+
+
+def _replaces_only_failed(spec: Obj) -> bool:
+    """``onlyReplaceFailedPods``: podReplacementPolicy Failed, which a podFailurePolicy implies."""
+    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
+
+
+def _decided_outcome(conditions: list[Obj]) -> tuple[str, str, str] | None:
+    """The outcome an interim condition already records: (terminal type, reason, message)."""
+    for condition in conditions:
+        if condition.get("status") != "True":
+            continue
+        if condition.get("type") == "FailureTarget":
+            return ("Failed", condition.get("reason", ""), condition.get("message", ""))
+        if condition.get("type") == "SuccessCriteriaMet":
+            return ("Complete", condition.get("reason", ""), condition.get("message", ""))
+    return None
 
 
 def _controller_uid(pod: Obj) -> str | None:
@@ -1342,15 +1973,19 @@ class JobController:
             owner = _controller_uid(event.obj)
             if owner is None:
                 return
-            if event.type == "DELETED":
-                phase = (event.obj.get("status") or {}).get("phase")
-                track = self.tracks.setdefault(owner, _JobTrack())
-                uid = event.obj["metadata"]["uid"]
-                if phase not in ("Succeeded", "Failed") and uid not in track.succeeded:
-                    track.failed.add(uid)  # podReplacementPolicy TerminatingOrFailed counts it
             job = self._job_by_uid(event.namespace, owner)
             if job is not None:
                 self.reconcile(event.namespace, job["metadata"]["name"])
+
+    def observe(self, event: WatchEvent) -> None:
+        """A store listener (called under the store lock as each change happens): a pod
+        that goes is remembered at once with its last state, so a reconcile that no longer
+        finds it in the store still counts it -- the job-tracking finalizer's role."""
+        if event.resource is PODS and event.type == "DELETED":
+            owner = _controller_uid(event.obj)
+            if owner is not None:
+                track = self.tracks.setdefault(owner, _JobTrack())
+                track.gone[event.obj["metadata"]["uid"]] = event.obj
 
     def _job_by_uid(self, namespace: str, uid: str) -> Obj | None:
         return next(
@@ -1379,7 +2014,12 @@ class JobController:
                 self.reconcile(meta["namespace"], meta["name"])
 
     def reconcile(self, namespace: str, name: str) -> None:
-        """Drive one Job toward its spec: pods to create, counts, conditions, deadlines."""
+        """Drive one Job toward its spec as ``syncJob`` (pkg/controller/job/job_controller.go,
+        1.31+) does: count finished pods through the podFailurePolicy, decide whether the
+        Job is finished, then either create pods (after the pod failure backoff) or delete
+        the active ones with their grace period and mark the Job -- ``FailureTarget`` /
+        ``SuccessCriteriaMet`` first, ``Failed`` / ``Complete`` in a later update once no
+        pod is terminating (``enactJobFinished``; job.md "Terminal Job conditions")."""
         job = self.store.get(JOBS, namespace, name)
         if job is None:
             return
@@ -1391,62 +2031,66 @@ class JobController:
             return
         if _condition_true(job, "Complete") or _condition_true(job, "Failed"):
             return
-        pods = [p for p in self.store.select(PODS, namespace) if _controller_uid(p) == uid]
-        for pod in pods:
-            phase = (pod.get("status") or {}).get("phase")
-            if phase == "Succeeded":
-                track.succeeded.add(pod["metadata"]["uid"])
-            elif phase == "Failed":
-                track.failed.add(pod["metadata"]["uid"])
-        active = [
-            p
-            for p in pods
-            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-            and not p["metadata"].get("deletionTimestamp")
-        ]
         completions = spec.get("completions") or 1
         parallelism = spec.get("parallelism", 1)
         backoff_limit = spec.get("backoffLimit", 6)
         deadline = spec.get("activeDeadlineSeconds")
-        if deadline is None and self.cluster.simulation_for_job(job) == "DeadlineExceeded":
-            deadline = 0
         suspended = bool(spec.get("suspend"))
         now = time.monotonic()
         first = track.started is None
         if first and not suspended:
             track.started = now  # the deadline is checked from the next pass, after pods exist
-
         conditions: list[Obj] = list((job.get("status") or {}).get("conditions") or [])
-        finish: tuple[str, str, str] | None = None  # (outcome, reason, message)
-        if len(track.failed) > backoff_limit:
+
+        # Once FailureTarget / SuccessCriteriaMet is set, the outcome is decided: no rule
+        # is evaluated again, the terminal condition copies its reason and message.
+        finish = _decided_outcome(conditions)
+        pods, gone = self._pods_and_gone(namespace, uid)
+        self._count_finished(job, track, pods, gone, now, may_fail_job=finish is None)
+        active = [p for p in pods if _pod_active(p)]
+        if finish is None and track.fail_job is not None:
+            finish = ("Failed", "PodFailurePolicy", track.fail_job)
+        elif finish is None and len(track.failed) > backoff_limit:
             finish = (
                 "Failed",
                 "BackoffLimitExceeded",
                 "Job has reached the specified backoff limit",
             )
         elif (
-            deadline is not None
+            finish is None
+            and deadline is not None
             and not first
             and track.started is not None
             and now - track.started >= deadline
         ):
             finish = ("Failed", "DeadlineExceeded", "Job was active longer than specified deadline")
-        elif len(track.succeeded) >= completions:
-            finish = ("Complete", "CompletionsReached", "Reached expected number of succeeded pods")
 
         created = 0
-        if finish is not None or suspended:
+        if finish is not None:
+            for pod in active:  # deleteActivePods: with the pods' own grace period
+                self._delete_pod(job, pod, grace=None)
+        elif suspended:
             for pod in active:
                 with contextlib.suppress(ApiError):
                     self.cluster.delete_object(PODS, namespace, pod["metadata"]["name"], grace=0)
-                if finish is not None and finish[0] == "Failed":
-                    track.failed.add(pod["metadata"]["uid"])
-            active = []
         else:
-            want = min(parallelism, completions - len(track.succeeded)) - len(active)
-            for _ in range(max(want, 0)):
-                self._create_pod(job)
-                created += 1
+            busy = len(active)
+            if _replaces_only_failed(spec):  # a replacement waits for the old pod to end
+                busy += sum(1 for p in pods if _pod_terminating(p))
+            want = min(parallelism, completions - len(track.succeeded)) - busy
+            # after a failed pod: the pod failure backoff; after a refused create: the
+            # sync's rate-limited requeue
+            if want > 0 and self._backoff_left(track, now) <= 0 and now >= track.next_create:
+                for _ in range(want):
+                    if not self._create_pod(job, track, now):
+                        break
+                    created += 1
+            if not active and not created and len(track.succeeded) >= completions:
+                finish = (
+                    "Complete",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                )
 
         def stamp(kind: str, reason: str, message: str) -> Obj:
             return {
@@ -1458,31 +2102,40 @@ class JobController:
                 "message": message,
             }
 
+        pods = self._pods_of(namespace, uid)  # after the deletions and creations
+        active = [p for p in pods if _pod_active(p)]
+        terminating = sum(1 for p in pods if _pod_terminating(p))
         if finish is not None:
             outcome, reason, message = finish
-            track.finished = now
             interim = "SuccessCriteriaMet" if outcome == "Complete" else "FailureTarget"
-            conditions = [c for c in conditions if c["type"] not in (interim, outcome, "Suspended")]
-            conditions += [stamp(interim, reason, message), stamp(outcome, reason, message)]
-            self.cluster.emit_event(
-                job,
-                "Normal" if outcome == "Complete" else "Warning",
-                "Completed" if outcome == "Complete" else reason,
-                "Job completed" if outcome == "Complete" else message,
-                "job-controller",
-            )
+            if not _condition_true(job, interim):
+                # The interim condition goes out on its own; the terminal one follows in a
+                # later update (this update's MODIFIED event reconciles again).
+                conditions = [c for c in conditions if c["type"] not in (interim, "Suspended")]
+                conditions.append(stamp(interim, reason, message))
+            elif not terminating and not active:
+                track.finished = now
+                conditions = [c for c in conditions if c["type"] != outcome]
+                conditions.append(stamp(outcome, reason, message))
+                self.cluster.emit_event(
+                    job,
+                    "Normal" if outcome == "Complete" else "Warning",
+                    "Completed" if outcome == "Complete" else reason,
+                    "Job completed" if outcome == "Complete" else message,
+                    "job-controller",
+                )
         elif suspended and not _condition_true(job, "Suspended"):
             conditions = [c for c in conditions if c["type"] != "Suspended"] + [
                 stamp("Suspended", "JobSuspended", "Job suspended")
             ]
 
         ready = sum(1 for p in active if _condition_true(p, "Ready"))
-        n_active = len(active) + created
+        complete = track.finished is not None and finish is not None and finish[0] == "Complete"
 
         def update(j: Obj) -> None:
             status = j.setdefault("status", {})
             for key, value in (
-                ("active", n_active),
+                ("active", len(active)),
                 ("succeeded", len(track.succeeded)),
                 ("failed", len(track.failed)),
             ):
@@ -1491,23 +2144,104 @@ class JobController:
                 else:
                     status.pop(key, None)  # omitempty, as the real API serves it
             status["ready"] = ready
-            status["terminating"] = 0
+            status["terminating"] = terminating  # JobPodReplacementPolicy: always reported
             status["uncountedTerminatedPods"] = {}
             if not suspended:
                 status.setdefault("startTime", _now())
             if conditions:
                 status["conditions"] = conditions
-            if finish is not None and finish[0] == "Complete":
+            if complete:
                 status["completionTime"] = _now()
 
         with contextlib.suppress(ApiError):
             self.store.mutate(JOBS, namespace, name, update)
 
-    def _create_pod(self, job: Obj) -> None:
+    def _pods_of(self, namespace: str, uid: str) -> list[Obj]:
+        return [p for p in self.store.select(PODS, namespace) if _controller_uid(p) == uid]
+
+    def _pods_and_gone(self, namespace: str, uid: str) -> tuple[list[Obj], list[Obj]]:
+        """The Job's pods in the store, and those gone from it (as last seen), read together."""
+        track = self.tracks.setdefault(uid, _JobTrack())
+        with self.store.cond:
+            pods = self._pods_of(namespace, uid)
+            present = {p["metadata"]["uid"] for p in pods}
+            return pods, [p for u, p in track.gone.items() if u not in present]
+
+    def _count_finished(
+        self,
+        job: Obj,
+        track: _JobTrack,
+        pods: list[Obj],
+        gone: list[Obj],
+        now: float,
+        may_fail_job: bool,
+    ) -> None:
+        """Count each pod once when it finishes: succeeded, or failed as ``isPodFailed``
+        says (phase Failed; with podReplacementPolicy TerminatingOrFailed also a pod being
+        deleted; a pod gone without a terminal phase, which the pod GC would mark Failed)
+        and then through the podFailurePolicy: an ``Ignore`` rule keeps it out of
+        ``.status.failed`` and ``backoffLimit``, a ``FailJob`` rule fails the Job."""
+        spec = job["spec"]
+        policy = spec.get("podFailurePolicy")
+        only_failed = _replaces_only_failed(spec)
+        present = {p["metadata"]["uid"] for p in pods}
+        for pod in [*pods, *gone]:
+            uid = pod["metadata"]["uid"]
+            if uid in track.succeeded or uid in track.failed or uid in track.ignored:
+                continue
+            phase = (pod.get("status") or {}).get("phase")
+            if phase == "Succeeded":
+                track.succeeded.add(uid)
+                track.failures_since_success = 0
+                continue
+            failed = (
+                phase == "Failed"
+                or uid not in present
+                or (not only_failed and bool(pod["metadata"].get("deletionTimestamp")))
+            )
+            if not failed:
+                continue
+            message, counts, _ = match_pod_failure_policy(policy, pod)
+            (track.failed if counts else track.ignored).add(uid)
+            track.failures_since_success += 1
+            track.last_failure = now
+            if message is not None and may_fail_job and track.fail_job is None:
+                track.fail_job = message
+
+    def _backoff_left(self, track: _JobTrack, now: float) -> float:
+        """Seconds until a replacement may be created: ``DefaultJobPodFailureBackOff``
+        (10 s) doubled per failure since the last success, capped at
+        ``MaxJobPodFailureBackOff`` (10 min) -- both scaled by the cluster's
+        ``pod_failure_backoff``, the stand-in for 10 s."""
+        if not track.failures_since_success or track.last_failure is None:
+            return 0.0
+        base = self.cluster.pod_failure_backoff
+        delay = min(base * 2 ** (track.failures_since_success - 1), base * 60)
+        return track.last_failure + delay - now
+
+    def _delete_pod(self, job: Obj, pod: Obj, grace: float | None) -> None:
+        """``podControl.DeletePod``: a graceful DELETE and its ``SuccessfulDelete`` event."""
+        name = pod["metadata"]["name"]
+        try:
+            self.cluster.delete_object(PODS, pod["metadata"]["namespace"], name, grace=grace)
+        except ApiError:
+            return
+        self.cluster.emit_event(
+            job, "Normal", "SuccessfulDelete", f"Deleted pod: {name}", "job-controller"
+        )
+
+    def _create_pod(self, job: Obj, track: _JobTrack, now: float) -> bool:
+        """Create one pod from the template; False when the API server refuses it.
+
+        A refusal (admission: a missing ServiceAccount, Pod Security, a quota) leaves no pod,
+        only the Warning ``FailedCreate`` event "Error creating: <the API error>" on the Job
+        (controller_utils.go ``RealPodControl.createPods``); the sync returns the error and
+        the Job is requeued rate-limited (job_controller.go: DefaultJobApiBackOff 1 s,
+        doubling to MaxJobApiBackOff 60 s; here 0.2 s doubling to 2 s)."""
         meta, template = job["metadata"], job["spec"]["template"]
         tmeta = copy.deepcopy(template.get("metadata") or {})
         annotations = tmeta.get("annotations") or {}
-        sim = self.cluster.simulation_for_job(job)
+        sim = self.cluster.simulation_for_attempt(job, track.created)
         if sim is not None:
             annotations[SIMULATE_KEY] = sim
         pod: Obj = {
@@ -1534,7 +2268,21 @@ class JobController:
         }
         if not annotations:
             del pod["metadata"]["annotations"]
-        created = self.cluster.create_object(PODS, pod)
+        try:
+            created = self.cluster.create_object(PODS, pod)
+        except ApiError as refused:
+            self.cluster.emit_event(
+                job,
+                "Warning",
+                "FailedCreate",
+                f"Error creating: {refused.message}",
+                "job-controller",
+            )
+            track.next_create = now + min(0.2 * 2**track.create_failures, 2.0)
+            track.create_failures += 1
+            return False
+        track.create_failures = 0
+        track.created += 1
         self.cluster.emit_event(
             job,
             "Normal",
@@ -1542,6 +2290,7 @@ class JobController:
             f"Created pod: {created['metadata']['name']}",
             "job-controller",
         )
+        return True
 
     def _finish_foreground_or_orphan(self, job: Obj) -> None:
         """Finalizers ``orphan`` / ``foregroundDeletion``: handle dependents, then remove the Job."""
@@ -1579,13 +2328,16 @@ class JobController:
             self.store.delete(JOBS, meta["namespace"], meta["name"])
 
     def collect_garbage(self, owner_uid: str, namespace: str) -> None:
-        """Background propagation: delete what the removed owner owned."""
-        for pod in self.store.select(PODS, namespace):
-            if any(
-                r.get("uid") == owner_uid for r in pod["metadata"].get("ownerReferences") or []
-            ) and not pod["metadata"].get("deletionTimestamp"):
-                with contextlib.suppress(ApiError):
-                    self.cluster.delete_object(PODS, namespace, pod["metadata"]["name"])
+        """Background propagation: delete what the removed owner owned — its pods, and any
+        other namespaced dependent (a step's Secret), as the garbage collector does for
+        every object whose ``ownerReferences`` name the owner (garbagecollector.go)."""
+        for res in (PODS, SECRETS, CONFIGMAPS):
+            for obj in self.store.select(res, namespace):
+                if any(
+                    r.get("uid") == owner_uid for r in obj["metadata"].get("ownerReferences") or []
+                ) and not obj["metadata"].get("deletionTimestamp"):
+                    with contextlib.suppress(ApiError):
+                        self.cluster.delete_object(res, namespace, obj["metadata"]["name"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -1630,29 +2382,39 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing -------------------------------------------------------------------------
 
     def _send_json(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._send_body(code, "application/json", json.dumps(body).encode())
 
     def _send_text(self, code: int, data: bytes) -> None:
+        self._send_body(code, "text/plain", data)
+
+    def _send_body(self, code: int, content_type: str, data: bytes) -> None:
+        """A whole answer; a planned drop cuts it short of its promised Content-Length."""
         self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        cut = False
+        if self._cutting is not None:
+            data, cut = self._cutting.pass_through(data)
         self.wfile.write(data)
+        if cut:
+            self._cut_stream()
 
     def _start_chunked(self, content_type: str) -> None:
+        self.headers_sent_chunked = True
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
 
     def _chunk(self, data: bytes) -> None:
+        cut = False
+        if self._cutting is not None:
+            data, cut = self._cutting.pass_through(data)
         if data:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        if cut:
+            self._cut_stream()
 
     def _end_chunked(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
@@ -1678,10 +2440,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         cluster = self.server.cluster
         cluster.requests.append((method, self.path))
+        self._cutting: CuttingStream | None = None
+        self.headers_sent_chunked = False
+        fault = cluster.faults.take(method, self.path)
         try:
+            if fault is not None and self._apply_fault(fault):
+                return
             self._route(method)
+            if fault is not None and fault.served:
+                self._lose_response(fault)
         except ApiError as err:
             self._send_json(err.code, err.status())
+            if fault is not None and fault.served:
+                self._lose_response(fault)
+        except StreamCut:
+            self.close_connection = True
         except OSError:  # the client hung up mid-stream
             self.close_connection = True
         except Exception:
@@ -1693,6 +2466,47 @@ class _Handler(BaseHTTPRequestHandler):
                         500, "InternalError", "sqlml test apiserver error; see cluster.errors"
                     ).status(),
                 )
+
+    # -- faults (tests/k8s/faults.py) -------------------------------------------------------
+
+    def _apply_fault(self, fault: Fault) -> bool:
+        """Apply what happens before the request is served; True if it is answered."""
+        if fault.delay and not fault.served:
+            time.sleep(fault.delay)
+        if fault.status is not None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))  # keep-alive intact
+            code, headers, body = fault.error_response()
+            self.send_response(code)
+            for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+            return True
+        if fault.drop is not None:
+            self._cutting = CuttingStream(fault)
+        if fault.served:  # keep the answer from the client: it is lost afterwards
+            self.wfile = io.BytesIO()
+        return False
+
+    def _lose_response(self, fault: Fault) -> None:
+        """The request took effect; the client never hears of it (after ``delay``: its own
+        read timeout fires first)."""
+        time.sleep(fault.delay)
+        fault.cuts += 1
+        reset_connection(self.connection, self.rfile)
+        self.close_connection = True
+
+    def _cut_stream(self) -> None:
+        """End the answer here: a reset, or a clean end (of the chunked body; a plain body
+        ends short of its length, which the client reads as an incomplete answer)."""
+        assert self._cutting is not None
+        if self._cutting.fault.drop == "reset":
+            self.wfile.flush()
+            time.sleep(0.2)  # what was sent arrives; a reset would discard the unread rest
+            reset_connection(self.connection, self.rfile)
+        elif self.headers_sent_chunked:
+            self._end_chunked()
+        raise StreamCut()
 
     # -- routing --------------------------------------------------------------------------
 
@@ -1875,7 +2689,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._start_chunked("application/json")
         if not retained:
             gone = ApiError(
-                410, "Expired", f"too old resource version: {since} ({store.resource_version})"
+                410, "Expired", f"too old resource version: {since} ({store.oldest_resumable})"
             ).status()
             self._chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
             self._end_chunked()
@@ -1891,6 +2705,8 @@ class _Handler(BaseHTTPRequestHandler):
                     )
                     store.cond.wait(wait)
                     events, retained = store.events_since(since)
+            if not retained:  # fell behind the history: the cacher closes such a watcher
+                break
             for event in events:
                 since = event.rv
                 if (
@@ -1941,7 +2757,7 @@ class _Handler(BaseHTTPRequestHandler):
         tail = int(query["tailLines"]) if query.get("tailLines") else None
         limit = int(query["limitBytes"]) if query.get("limitBytes") else None
         timestamps = _truthy(query.get("timestamps"))
-        start = log.tail_offset(tail)
+        start = max(log.tail_offset(tail), log.since_offset(_log_since(name, query)))
         if not _truthy(query.get("follow")):
             with log.cond:
                 end = len(log.data) if limit is None else min(len(log.data), start + limit)
@@ -1969,6 +2785,43 @@ class _Handler(BaseHTTPRequestHandler):
                 break
         with contextlib.suppress(OSError):
             self._end_chunked()
+
+
+def _log_since(pod: str, query: Mapping[str, str]) -> float | None:
+    """The time a log request starts at, from ``sinceSeconds`` or ``sinceTime``, as the
+    apiserver and kubelet compute it: ``ValidatePodLogOptions`` (pkg/apis/core/validation/
+    validation.go) refuses both at once and ``sinceSeconds < 1``; the apiserver hands
+    ``sinceTime`` on to the kubelet formatted as ``time.RFC3339``, i.e. truncated to whole
+    seconds (pkg/registry/core/pod/strategy.go, ``LogLocation``); the kubelet starts at
+    ``now - sinceSeconds`` (pkg/kubelet/kuberuntime/logs/logs.go, ``NewLogOptions``)."""
+    seconds, stamp = query.get("sinceSeconds"), query.get("sinceTime")
+    problem: tuple[str, str] | None = None
+    if seconds is not None and stamp is not None:
+        problem = ("", "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified")
+    elif seconds is not None and int(seconds) < 1:
+        problem = ("sinceSeconds", f"Invalid value: {int(seconds)}: must be greater than 0")
+    if problem is not None:
+        field_name, message = problem
+        raise ApiError(
+            422,
+            "Invalid",
+            f'PodLogOptions "{pod}" is invalid: {field_name + ": " if field_name else ""}{message}',
+            {"name": pod, "kind": "PodLogOptions", "causes": [{"message": message}]},
+        )
+    if seconds is not None:
+        return time.time() - int(seconds)
+    if stamp is None:
+        return None
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", stamp)
+    if m is None:
+        raise _bad_request(
+            f'parsing time "{stamp}" as "2006-01-02T15:04:05Z07:00": cannot parse "{stamp}"'
+        )
+    whole = float(calendar.timegm(time.strptime(m[1], "%Y-%m-%dT%H:%M:%S")))
+    if m[3] != "Z":
+        sign = 1 if m[3][0] == "+" else -1
+        whole -= sign * (int(m[3][1:3]) * 3600 + int(m[3][4:6]) * 60)
+    return whole  # the fraction is dropped on the way to the kubelet
 
 
 class _Server(ThreadingHTTPServer):
@@ -2008,25 +2861,70 @@ class KubernetesTestCluster:
         grace_period_cap: float = 1.0,
         workdir: str | os.PathLike[str] | None = None,
         strict_namespaces: bool = False,
+        pod_security: str | None = "restricted",
+        image_env: Mapping[str, str] | None = None,
+        scale_up_seconds: float = 2.0,
+        kubelet_retry_seconds: float = 0.2,
+        hang_limit: float = 60.0,
+        pod_failure_backoff: float = 0.05,
+        disrupt_after: float = 1.5,
+        watch_history_seconds: float | None = 2.0,
+        watch_history_events: int | None = None,
+        lease_renew_seconds: float | None = 0.5,
     ) -> None:
         """``grace_period_cap`` bounds the SIGTERM->SIGKILL wait (real default: 30 s) to keep
-        tests fast; ``workdir`` is the containers' cwd (default: this process's);
-        ``strict_namespaces`` makes creates in unknown namespaces 404 as on a real cluster."""
+        tests fast; ``workdir`` is the image's WORKDIR, the containers' cwd (default: a
+        fresh directory per pod, never the test's cwd); ``strict_namespaces`` makes creates
+        in unknown namespaces 404 as on a real cluster; ``pod_security`` is the Pod
+        Security level the ``default`` namespace enforces (its
+        ``pod-security.kubernetes.io/enforce`` label; None: none); ``image_env`` is what
+        every image's ENV declares (default :func:`image_env`: a PATH and nothing of this
+        process's environment); ``scale_up_seconds`` is how long the ScaleUp simulation's
+        node takes to join; ``kubelet_retry_seconds`` how soon the kubelet retries a
+        container it could not create; ``hang_limit`` how long a simulated hung container
+        may hang without a deadline before the harness kills it and fails the test;
+        ``pod_failure_backoff`` stands in for the Job controller's 10 s pod failure backoff
+        (doubled per failure, capped at 60 times it, as 10 min is to 10 s);
+        ``disrupt_after`` is how long an ``Evicted`` or ``Preempted`` container runs first.
+
+        ``watch_history_seconds`` / ``watch_history_events`` bound the history watches resume
+        from (:class:`Store`; None: unbounded). A real cluster keeps minutes of it; tests keep
+        two seconds, so every step longer than that meets ``410 Gone``. ``lease_renew_seconds``
+        is how often the control plane's leader-election Lease is renewed (real: every 2 s,
+        ``--leader-elect-retry-period``), the background writes that move the global
+        resourceVersion on while nothing else changes; None: no renewals."""
         self.grace_period_cap = grace_period_cap
+        self.pod_failure_backoff = pod_failure_backoff
+        self.disrupt_after = disrupt_after
         self.workdir = str(workdir) if workdir is not None else None
         self.strict_namespaces = strict_namespaces
-        self.store = Store()
+        self.image_env = dict(image_env if image_env is not None else image_env_for())
+        self.scale_up_seconds = scale_up_seconds
+        self.kubelet_retry_seconds = kubelet_retry_seconds
+        self.hang_limit = hang_limit
+        self._scratch = Path(tempfile.mkdtemp(prefix="sqlml-k8s-"))
+        self.home = str(self._scratch / "home")
+        Path(self.home).mkdir()
+        self._event_names: dict[tuple[str, ...], str] = {}
+        self._similar_events: dict[tuple[str, ...], set[str]] = {}
+        self.store = Store(watch_history_seconds, watch_history_events)
+        self.faults = Faults()
+        self.lease_renew_seconds = lease_renew_seconds
+        self._lease_thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.requests: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self._simulations: list[tuple[str, str, str | None]] = []
+        self._simulated_attempts: dict[tuple[str, str, str | None], int] = {}
         self.kubelet = Kubelet(self)
         self.controller = JobController(self)
+        self.store.add_listener(self.controller.observe)
         self.store.add_listener(self.controller.queue.put)
         self._server: _Server | None = None
         self._serve_thread: threading.Thread | None = None
         for ns in ("default", "kube-system"):
-            self.create_object(NAMESPACES, {"metadata": {"name": ns}})
+            labels = {ENFORCE_LABEL: pod_security} if ns == "default" and pod_security else {}
+            self.create_object(NAMESPACES, {"metadata": {"name": ns, "labels": labels}})
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -2041,7 +2939,40 @@ class KubernetesTestCluster:
         )
         self._serve_thread.start()
         self.controller.thread.start()
+        if self.lease_renew_seconds is not None:
+            self._lease_thread = threading.Thread(
+                target=self._renew_leader_lease, name="k8s-leader-election", daemon=True
+            )
+            self._lease_thread.start()
         return self
+
+    def _renew_leader_lease(self) -> None:
+        """kube-controller-manager's leader election: renew ``kube-system/kube-controller-
+        manager`` every ``lease_renew_seconds`` (``k8s.io/client-go/tools/leaderelection``)."""
+        assert self.lease_renew_seconds is not None
+        holder = f"{NODE_NAME}_{uuid.uuid4()}"
+        lease = {
+            "metadata": {"name": "kube-controller-manager", "namespace": "kube-system"},
+            "spec": {
+                "holderIdentity": holder,
+                "leaseDurationSeconds": 15,
+                "acquireTime": _now_micro(time.time()),
+                "renewTime": _now_micro(time.time()),
+                "leaseTransitions": 0,
+            },
+        }
+        try:
+            self.create_object(LEASES, lease)
+            while not self.stopping.wait(self.lease_renew_seconds):
+
+                def renew(obj: Obj) -> None:
+                    obj["spec"]["renewTime"] = _now_micro(time.time())
+
+                self.store.mutate(LEASES, "kube-system", "kube-controller-manager", renew)
+        except ApiError:  # the test deleted it, or kube-system: nothing to renew any more
+            return
+        except Exception:
+            self.record_error("leader election")
 
     def close(self) -> None:
         """Stop streams, kill every container process, stop the server."""
@@ -2049,12 +2980,15 @@ class KubernetesTestCluster:
         with self.store.cond:
             self.store.cond.notify_all()
         self.controller.queue.put(None)
+        if self._lease_thread is not None:
+            self._lease_thread.join(timeout=5)
         self.kubelet.shutdown()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
         if self.controller.thread.is_alive():
             self.controller.thread.join(timeout=5)
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> KubernetesTestCluster:
         return self.start()
@@ -2065,6 +2999,15 @@ class KubernetesTestCluster:
             raise AssertionError(
                 "errors inside the test Kubernetes cluster:\n" + "\n".join(self.errors)
             )
+
+    def pod_dir(self, uid: str) -> str:
+        """A fresh working directory for one pod's container (the image's WORKDIR when
+        ``workdir`` is set): a container never starts in the test's own cwd."""
+        if self.workdir is not None:
+            return self.workdir
+        path = self._scratch / "pods" / uid
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
 
     def record_error(self, where: str) -> None:
         """Keep a harness-internal traceback; the test fails at exit rather than silently."""
@@ -2123,14 +3066,20 @@ class KubernetesTestCluster:
 
     # -- simulation -----------------------------------------------------------------------
 
-    def simulate(self, reason: str, job: str = "*", namespace: str | None = None) -> None:
-        """Make pods of Jobs whose name matches the glob ``job`` fail with ``reason``.
+    def simulate(
+        self, reason: str, job: str = "*", namespace: str | None = None, attempts: int | None = None
+    ) -> None:
+        """Make pods of Jobs whose name matches the glob ``job`` fail with ``reason``;
+        with ``attempts``, only the first that many pods of each Job (so a retry runs
+        normally, as after a node that ran out of memory).
 
         For when the code under test builds the manifest and the test cannot add the
         ``sqlml-test/simulate`` label itself.  Later rules win."""
         if reason not in SIMULATIONS:
             raise ValueError(f"unknown simulation {reason!r}; known: {sorted(SIMULATIONS)}")
         self._simulations.append((job, reason, namespace))
+        if attempts is not None:
+            self._simulated_attempts[(job, reason, namespace)] = attempts
 
     def simulation_for_job(self, job: Obj) -> str | None:
         """The failure a Job's pods should show: its label/annotation, its template's, or a rule."""
@@ -2139,13 +3088,36 @@ class KubernetesTestCluster:
         )
         if found is not None:
             return found
-        for pattern, reason, namespace in reversed(self._simulations):
+        rule = self._simulation_rule(job)
+        return rule[1] if rule is not None else None
+
+    def _simulation_rule(self, job: Obj) -> tuple[str, str, str | None] | None:
+        for rule in reversed(self._simulations):
+            pattern, _, namespace = rule
             if fnmatch.fnmatchcase(job["metadata"]["name"], pattern) and namespace in (
                 None,
                 job["metadata"].get("namespace"),
             ):
-                return reason
+                return rule
         return None
+
+    def simulation_for_attempt(self, job: Obj, attempt: int) -> str | None:
+        """The failure the Job's pod number ``attempt`` (0-based) shows: the Job's
+        simulation unless it is limited to fewer attempts -- by the rule's ``attempts`` or
+        the Job's ``sqlml-test/simulate-attempts`` annotation."""
+        sim = self.simulation_for_job(job)
+        if sim is None:
+            return None
+        written = (job["metadata"].get("annotations") or {}).get(SIMULATE_ATTEMPTS_KEY)
+        rule = self._simulation_rule(job)
+        limit = (
+            int(written)
+            if written is not None
+            else self._simulated_attempts.get(rule)
+            if rule is not None
+            else None
+        )
+        return sim if limit is None or attempt < limit else None
 
     def simulation_for_pod(self, pod: Obj) -> str | None:
         """The failure a pod shows: from its label/annotation (the Job controller copies it)."""
@@ -2192,9 +3164,45 @@ class KubernetesTestCluster:
             meta["generation"] = 1
         self._default(res, obj)
         _validate(res, obj)
+        if res is PODS:
+            self._admit_pod(obj)
         if dry_run:
             return obj
-        return self.store.create(res, obj)
+        created = self.store.create(res, obj)
+        if res is NAMESPACES:  # the serviceaccounts controller gives each namespace its default
+            self.create_object(
+                SERVICE_ACCOUNTS, {"metadata": {"name": "default", "namespace": meta["name"]}}
+            )
+        return created
+
+    def _admit_pod(self, pod: Obj) -> None:
+        """The admission plugins a pod passes before it is stored (``tests/k8s/admission.py``):
+        ServiceAccount, PodSecurity, ResourceQuota, in the API server's plugin order. A
+        refusal is 403 Forbidden, ``pods "<name>" is forbidden: …`` (``admission.NewForbidden``)."""
+        meta = pod["metadata"]
+        namespace = meta["namespace"]
+        ns = self.store.get(NAMESPACES, "", namespace) or {}
+        with self.store.cond:  # one decision against one state, as the quota plugin's CAS
+            problem = (
+                service_account_error(
+                    namespace,
+                    pod,
+                    lambda name: self.store.get(SERVICE_ACCOUNTS, namespace, name) is not None,
+                )
+                or pod_security_error((ns.get("metadata") or {}).get("labels") or {}, pod)
+                or quota_error(
+                    pod,
+                    self.store.select(RESOURCE_QUOTAS, namespace),
+                    self.store.select(PODS, namespace),
+                )
+            )
+        if problem is not None:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'pods "{meta["name"]}" is forbidden: {problem}',
+                {"name": meta["name"], "kind": "pods"},
+            )
 
     def _default(self, res: Resource, obj: Obj) -> None:
         """API-server defaulting that code under test may rely on (or trip over)."""
@@ -2226,7 +3234,12 @@ class KubernetesTestCluster:
             spec.setdefault("backoffLimit", 6)
             spec.setdefault("completionMode", "NonIndexed")
             spec.setdefault("suspend", False)
-            spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+            # SetDefaults_Job: Failed when a podFailurePolicy is set (a replacement waits
+            # until the old pod is terminal, so the policy can read how it ended).
+            spec.setdefault(
+                "podReplacementPolicy",
+                "Failed" if spec.get("podFailurePolicy") is not None else "TerminatingOrFailed",
+            )
             controller = {
                 "batch.kubernetes.io/controller-uid": meta["uid"],
                 "batch.kubernetes.io/job-name": meta["name"],
@@ -2452,10 +3465,35 @@ class KubernetesTestCluster:
     def emit_event(
         self, involved: Obj, kind: str, reason: str, message: str, component: str
     ) -> None:
-        """A core/v1 Event like the scheduler, kubelet and job controller write."""
+        """A core/v1 Event like the scheduler, kubelet and job controller write.
+
+        The same event again (object, type, reason, message, source) updates the first
+        one's ``count`` and ``lastTimestamp`` instead, and past 10 similar events (the
+        same but for the message) they are combined into one "(combined from similar
+        events): <message>", as client-go's EventCorrelator does
+        (tools/record/events_cache.go ``EventAggregator``, ``eventObserve``)."""
         meta = involved["metadata"]
         now = _now()
-        event = {
+        similar = (meta["uid"], kind, reason, component)
+        messages = self._similar_events.setdefault(similar, set())
+        if message not in messages and len(messages) >= 10:
+            key: tuple[str, ...] = (*similar, "(combined)")
+            message = f"(combined from similar events): {message}"
+        else:
+            messages.add(message)
+            key = (*similar, message)
+        seen = self._event_names.get(key)
+        if seen is not None:
+
+            def again(event: Obj) -> None:
+                event["count"] = int(event.get("count") or 1) + 1
+                event["lastTimestamp"] = now
+                event["message"] = message
+
+            with contextlib.suppress(ApiError):
+                self.store.mutate(EVENTS, meta["namespace"], seen, again)
+                return
+        event: Obj = {
             "metadata": {
                 "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
                 "namespace": meta["namespace"],
@@ -2478,6 +3516,7 @@ class KubernetesTestCluster:
         }
         with contextlib.suppress(ApiError):
             self.create_object(EVENTS, event)
+            self._event_names[key] = event["metadata"]["name"]
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -2562,6 +3601,72 @@ class KubernetesTestCluster:
         """Drop the watch history: watches from an older resourceVersion get 410 Gone."""
         return self.store.compact()
 
+    # -- transport faults (tests/k8s/faults.py) -------------------------------------------
+
+    def fail_next(
+        self, method: str, path: str, status: int = 503, *, times: int = 1, retry_after: int = 1
+    ) -> Fault:
+        """Answer the next ``times`` requests matching ``method`` and the glob ``path`` (with
+        its query) with ``status`` — 429 (``Retry-After: retry_after``), 500, 502, 503 or 504,
+        each as the upstream component that sends it answers (see tests/k8s/faults.py)."""
+        return self.faults.plan(
+            Fault(method, path, times=times, status=status, retry_after=retry_after)
+        )
+
+    def slow_next(self, method: str, path: str, seconds: float, *, times: int = 1) -> Fault:
+        """Serve the next matching requests only after ``seconds``."""
+        return self.faults.plan(Fault(method, path, times=times, delay=seconds))
+
+    def drop_next(
+        self, method: str, path: str, mode: DropMode = "reset", *, after: int = 0, times: int = 1
+    ) -> Fault:
+        """Cut the next matching answers after ``after`` lines: ``eof`` ends a stream (a
+        watch, a followed log) cleanly, or a plain answer short of its length; ``reset``
+        tears the next line and resets the connection."""
+        return self.faults.plan(Fault(method, path, times=times, drop=mode, after=after))
+
+    def lose_response_next(
+        self, method: str, path: str, *, times: int = 1, delay: float = 0.0
+    ) -> Fault:
+        """Serve the next matching requests (a POST creates its object), then reset the
+        connection instead of answering, ``delay`` seconds later."""
+        return self.faults.plan(Fault(method, path, times=times, served=True, delay=delay))
+
+    # -- disruptions -----------------------------------------------------------------
+
+    def preempt(self, name: str, namespace: str = "default") -> None:
+        """The scheduler preempts a pod for a higher-priority one (preemption.go
+        ``prepareCandidate``): a ``DisruptionTarget`` condition (reason
+        ``PreemptionByScheduler``), a ``Preempted`` event, then a graceful delete -- the
+        container gets SIGTERM and the pod's grace period (capped) to stop."""
+        pod = self.store.get(PODS, namespace, name)
+        if pod is None:
+            raise _not_found(PODS, name)
+
+        def target(p: Obj) -> None:
+            p.setdefault("status", {})
+            Kubelet._condition(
+                p, "DisruptionTarget", "True", "PreemptionByScheduler", PREEMPTION_MESSAGE
+            )
+
+        self.store.mutate(PODS, namespace, name, target)
+        self.emit_event(
+            pod,
+            "Normal",
+            "Preempted",
+            f"Preempted by pod {uuid.uuid4()} on node {NODE_NAME}",
+            "default-scheduler",
+        )
+        with contextlib.suppress(ApiError):
+            self.delete_object(PODS, namespace, name)
+
+    def evict(self, name: str, namespace: str = "default") -> None:
+        """The kubelet evicts a running pod under memory pressure (see :meth:`Kubelet.evict`)."""
+        pod = self.store.get(PODS, namespace, name)
+        if pod is None:
+            raise _not_found(PODS, name)
+        self.kubelet.evict(pod["metadata"]["uid"])
+
 
 class _DryRun(Exception):
     """Carries a validated would-be object out of a store mutation without committing it."""
@@ -2571,10 +3676,25 @@ class _DryRun(Exception):
         self.obj = obj
 
 
+def image_env_for(*, checkout: bool = False) -> dict[str, str]:
+    """What an image's ENV gives every container: a PATH on which this test run's
+    interpreter comes first (the image's ``python``), and with ``checkout`` a PYTHONPATH
+    naming this repository (an image with the package installed). Nothing else of the test
+    process's environment reaches a container: the opt-in is this explicit."""
+    env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), *_IMAGE_PATH])}
+    if checkout:
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    return env
+
+
+_IMAGE_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
 @pytest.fixture
 def k8s_cluster() -> Iterator[KubernetesTestCluster]:
-    """A fresh loopback cluster per test; import this fixture where it is needed."""
-    with KubernetesTestCluster() as cluster:
+    """A fresh loopback cluster per test, its ``default`` namespace enforcing Pod Security
+    ``restricted``, its images holding this checkout; import this fixture where needed."""
+    with KubernetesTestCluster(image_env=image_env_for(checkout=True)) as cluster:
         yield cluster
 
 

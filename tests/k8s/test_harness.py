@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -23,10 +24,12 @@ from kubernetes import client, watch  # noqa: E402
 from kubernetes.client.exceptions import ApiException  # noqa: E402
 
 from tests.k8s.harness import (  # noqa: E402
+    SIMULATE_ATTEMPTS_KEY,
     SIMULATE_KEY,
     UNSCHEDULABLE_MESSAGE,
     KubernetesTestCluster,
     k8s_cluster,
+    match_pod_failure_policy,
 )
 
 __all__ = ["k8s_cluster"]  # the fixture, re-exported so pytest finds it in this module
@@ -61,6 +64,7 @@ def job_manifest(
         "name": "main",
         "image": "sqlml/step:test",
         "command": [sys.executable, "-c", code],
+        "securityContext": RESTRICTED_CONTAINER,
     }
     if env is not None:
         container["env"] = env
@@ -71,13 +75,30 @@ def job_manifest(
         "spec": {
             "backoffLimit": 0,
             **spec,
-            "template": {"spec": {"restartPolicy": "Never", "containers": [container]}},
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "securityContext": RESTRICTED_POD,
+                    "containers": [container],
+                }
+            },
         },
     }
 
 
+#: What the fixture's ``default`` namespace (Pod Security ``restricted``) asks of a pod.
+RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 def wait_for_job(batch: client.BatchV1Api, name: str, timeout: int = 5) -> client.V1Job:
     """Watch the Job until it has a terminal condition, as a launcher would."""
+    return job_updates(batch, name, timeout)[-1]
+
+
+def job_updates(batch: client.BatchV1Api, name: str, timeout: int = 10) -> list[client.V1Job]:
+    """Every state of the Job a watch delivers, until it has a terminal condition."""
+    seen = []
     w = watch.Watch()
     for event in w.stream(
         batch.list_namespaced_job,
@@ -85,14 +106,16 @@ def wait_for_job(batch: client.BatchV1Api, name: str, timeout: int = 5) -> clien
         field_selector=f"metadata.name={name}",
         timeout_seconds=timeout,
     ):
-        job: client.V1Job = event["object"]
-        if any(
-            c.type in ("Complete", "Failed") and c.status == "True"
-            for c in job.status.conditions or []
-        ):
+        seen.append(event["object"])
+        if {"Complete", "Failed"} & set(condition_types(event["object"])):
             w.stop()
-            return job
+            return seen
     raise AssertionError(f"job {name} did not finish within {timeout}s")
+
+
+def condition_types(job: client.V1Job) -> list[str]:
+    """The types of the Job's true conditions, in order."""
+    return [c.type for c in job.status.conditions or [] if c.status == "True"]
 
 
 def terminal_condition(job: client.V1Job) -> client.V1JobCondition:
@@ -394,28 +417,48 @@ def test_simulated_unschedulable(
     assert log_error.value.status == 400
 
 
-@pytest.mark.parametrize("deadline", [None, 1])
 def test_simulated_deadline_exceeded(
-    deadline: int | None,
-    k8s_cluster: KubernetesTestCluster,
-    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
 ) -> None:
-    """DeadlineExceeded: at ``activeDeadlineSeconds`` (or at once), Failed and the pod removed."""
+    """DeadlineExceeded: the container hangs; at ``activeDeadlineSeconds`` the Job is Failed
+    with the controller's reason and message, and its pod removed."""
     batch, core = api
-    spec = {} if deadline is None else {"activeDeadlineSeconds": deadline}
     batch.create_namespaced_job(
-        NS, job_manifest("slow", "pass", labels={SIMULATE_KEY: "DeadlineExceeded"}, **spec)
+        NS,
+        job_manifest(
+            "slow", "pass", labels={SIMULATE_KEY: "DeadlineExceeded"}, activeDeadlineSeconds=1
+        ),
     )
     started = time.monotonic()
     job = wait_for_job(batch, "slow")
-    elapsed = time.monotonic() - started
     assert (terminal_condition(job).type, terminal_condition(job).reason) == (
         "Failed",
         "DeadlineExceeded",
     )
-    assert elapsed >= (deadline or 0)
+    assert terminal_condition(job).message == "Job was active longer than specified deadline"
+    assert time.monotonic() - started >= 1
     assert job.status.failed == 1 and job.status.active is None
     k8s_cluster.wait_for(lambda: not job_pods(core, "slow"))
+
+
+def test_a_hung_container_without_a_deadline_hangs_and_fails_the_test() -> None:
+    """``DeadlineExceeded`` exists only where the Job sets ``activeDeadlineSeconds``
+    (job_controller.go ``pastActiveDeadline``); without one the hung container keeps
+    running, as a hung training would. The harness does not invent a deadline: it kills
+    the container after ``hang_limit`` and records an error that fails the test."""
+    cluster = KubernetesTestCluster(hang_limit=0.5).start()
+    try:
+        with cluster.api_client() as api_client:
+            batch = client.BatchV1Api(api_client)
+            batch.create_namespaced_job(
+                NS, job_manifest("hung", "pass", labels={SIMULATE_KEY: "DeadlineExceeded"})
+            )
+            cluster.wait_for(lambda: cluster.errors)
+            job = batch.read_namespaced_job("hung", NS)
+            assert not any(c.reason == "DeadlineExceeded" for c in job.status.conditions or [])
+    finally:
+        cluster.close()
+    assert "no activeDeadlineSeconds ended it" in cluster.errors[0]
 
 
 def test_real_active_deadline_kills_a_running_process(
@@ -540,6 +583,485 @@ def test_status_subresource_patch_and_namespace_delete(
     assert k8s_cluster.pods("scratch") == [] and k8s_cluster.jobs("scratch") == []
 
 
+# -- Job controller fidelity: terminal conditions, podFailurePolicy, disruptions -------------
+#
+# Upstream sources these tests compare with (kubernetes/kubernetes unless named):
+# pkg/controller/job/job_controller.go (syncJob, enactJobFinished, deleteActivePods,
+# trackJobStatusAndRemoveFinalizers, newFailureCondition/newSuccessCondition,
+# delayTerminalCondition), pkg/controller/job/pod_failure_policy.go (matchPodFailurePolicy),
+# pkg/controller/job/backoff_utils.go, pkg/apis/batch/validation/validation.go
+# (validatePodFailurePolicy*, validatePodReplacementPolicy) and its validation_test.go,
+# pkg/apis/batch/v1/defaults.go (podReplacementPolicy), pkg/kubelet/eviction/helpers.go and
+# eviction_manager.go (evictPod), pkg/kubelet/kubelet.go (rejectPod), pkg/kubelet/cm/admission,
+# pkg/scheduler/framework/preemption (prepareCandidate), and kubernetes/website
+# concepts/workloads/controllers/job.md ("Pod failure policy", "Terminal Job conditions",
+# "Pod backoff failure policy").
+
+DISRUPTIONS_IGNORED = {
+    "rules": [
+        {
+            "action": "FailJob",
+            "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]},
+        },
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "interim", "terminal", "reason"),
+    [
+        ("pass", "SuccessCriteriaMet", "Complete", "CompletionsReached"),
+        ("raise SystemExit(3)", "FailureTarget", "Failed", "BackoffLimitExceeded"),
+    ],
+)
+def test_the_terminal_condition_comes_in_a_later_update_than_the_interim_one(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    code: str,
+    interim: str,
+    terminal: str,
+    reason: str,
+) -> None:
+    """1.31+ (delayTerminalCondition): syncJob writes SuccessCriteriaMet / FailureTarget in
+    one status update and Complete / Failed, with the same reason, in a later one."""
+    batch, _ = api
+    batch.create_namespaced_job(
+        NS, job_manifest("two-step", f"import time; time.sleep(0.5); {code}")
+    )
+    updates = job_updates(batch, "two-step")
+    first_interim = next(i for i, j in enumerate(updates) if interim in condition_types(j))
+    assert terminal not in condition_types(updates[first_interim])
+    assert condition_types(updates[-1]) == [interim, terminal]
+    assert {c.reason for c in updates[-1].status.conditions} == {reason}
+
+
+def test_a_deadline_fails_the_job_only_after_its_pod_has_terminated() -> None:
+    """DeadlineExceeded: FailureTarget at once, the active pod deleted with its grace period
+    (deleteActivePods) and counted ``terminating``; Failed only when it is gone
+    (enactJobFinished: "Delaying marking the Job as finished, because there are still
+    terminating pod(s)"). The container here ignores SIGTERM, so it dies at the grace
+    period's end (here capped at 2 s; a real default is 30 s) with SIGKILL."""
+    ignores_sigterm = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('up', flush=True); time.sleep(60)"
+    )
+    with KubernetesTestCluster(grace_period_cap=2) as cluster, cluster.api_client() as api_client:
+        batch = client.BatchV1Api(api_client)
+        batch.create_namespaced_job(
+            NS, job_manifest("stubborn", ignores_sigterm, activeDeadlineSeconds=1)
+        )
+        updates = job_updates(batch, "stubborn")
+        target = next(j for j in updates if "FailureTarget" in condition_types(j))
+        assert "Failed" not in condition_types(target)
+        assert target.status.conditions[-1].reason == "DeadlineExceeded"
+        terminating = [j for j in updates if j.status.terminating]
+        assert terminating and all(
+            "Failed" not in condition_types(j) and j.status.active is None for j in terminating
+        )
+        failed = updates[-1]
+        assert (failed.status.terminating, failed.status.failed) == (0, 1)
+        (process,) = cluster.processes().values()
+        assert process.returncode == -signal.SIGKILL
+        (event,) = [
+            e for e in cluster.events(involved_name="stubborn") if e["reason"] == "SuccessfulDelete"
+        ]
+        assert event["message"].startswith("Deleted pod: stubborn-")
+
+
+def _pod(
+    *,
+    containers: list[dict[str, Any]] | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    status: dict[str, Any] = {"phase": "Failed"}
+    if containers is not None:
+        status["containerStatuses"] = containers
+    if conditions is not None:
+        status["conditions"] = conditions
+    return {"metadata": {"namespace": "default", "name": "mypod"}, "status": status}
+
+
+def _exited(code: int, name: str = "main") -> dict[str, Any]:
+    return {"name": name, "state": {"terminated": {"exitCode": code}}}
+
+
+_RUNNING = {"name": "main", "state": {"running": {}}}
+_DISRUPTED = {"type": "DisruptionTarget", "status": "True"}
+
+
+def _on_exit(action: str, operator: str, values: list[int], **extra: Any) -> dict[str, Any]:
+    return {"action": action, "onExitCodes": {"operator": operator, "values": values, **extra}}
+
+
+def _on_condition(
+    action: str, kind: str = "DisruptionTarget", status: str = "True"
+) -> dict[str, Any]:
+    return {"action": action, "onPodConditions": [{"type": kind, "status": status}]}
+
+
+@pytest.mark.parametrize(
+    ("rules", "pod", "expected"),
+    [
+        # no policy at all: every failure counts
+        (None, _pod(containers=[_exited(1)]), (None, True, None)),
+        (
+            [_on_exit("FailJob", "In", [1, 2, 3])],
+            _pod(containers=[_exited(2)]),
+            (
+                "Container main for pod default/mypod failed with exit code 2 matching FailJob rule at index 0",
+                True,
+                "FailJob",
+            ),
+        ),
+        ([_on_exit("FailJob", "In", [1, 2, 3])], _pod(containers=[_exited(4)]), (None, True, None)),
+        (
+            [_on_exit("Ignore", "NotIn", [1, 2, 3])],
+            _pod(containers=[_exited(4)]),
+            (None, False, "Ignore"),
+        ),
+        (
+            [_on_exit("Ignore", "NotIn", [1, 2, 3])],
+            _pod(containers=[_exited(2)]),
+            (None, True, None),
+        ),
+        # exit code 0 is excluded from the check, NotIn included
+        ([_on_exit("Ignore", "NotIn", [1])], _pod(containers=[_exited(0)]), (None, True, None)),
+        # a container still running has no exit code to match
+        ([_on_exit("FailJob", "NotIn", [1])], _pod(containers=[_RUNNING]), (None, True, None)),
+        # containerName restricts the rule to that container
+        (
+            [_on_exit("FailJob", "In", [5], containerName="sidecar")],
+            _pod(containers=[_exited(5)]),
+            (None, True, None),
+        ),
+        (
+            [_on_exit("Count", "In", [5], containerName="main")],
+            _pod(containers=[_exited(5)]),
+            (None, True, "Count"),
+        ),
+        # the first matching rule decides
+        (
+            [_on_condition("Ignore"), _on_exit("FailJob", "In", [137])],
+            _pod(containers=[_exited(137)], conditions=[_DISRUPTED]),
+            (None, False, "Ignore"),
+        ),
+        (
+            [_on_exit("Ignore", "In", [9]), _on_condition("FailJob")],
+            _pod(containers=[_exited(137)], conditions=[_DISRUPTED]),
+            (
+                "Pod default/mypod has condition DisruptionTarget matching FailJob rule at index 1",
+                True,
+                "FailJob",
+            ),
+        ),
+        # a pattern matches type and status
+        (
+            [_on_condition("Ignore", status="False")],
+            _pod(conditions=[_DISRUPTED]),
+            (None, True, None),
+        ),
+        # an unknown action is skipped ("Clients should react to an unknown action by skipping the rule")
+        (
+            [_on_exit("UnknownAction", "In", [1]), _on_exit("Ignore", "In", [1])],
+            _pod(containers=[_exited(1)]),
+            (None, False, "Ignore"),
+        ),
+        # a pod the kubelet rejected has no container statuses: only conditions can match
+        ([_on_exit("FailJob", "NotIn", [0])], _pod(), (None, True, None)),
+    ],
+)
+def test_pod_failure_policy_rules_match_like_matchPodFailurePolicy(
+    rules: list[dict[str, Any]] | None, pod: dict[str, Any], expected: tuple[Any, bool, Any]
+) -> None:
+    """(FailJob message, counts towards backoffLimit, action), as pod_failure_policy.go."""
+    policy = None if rules is None else {"rules": rules}
+    assert match_pod_failure_policy(policy, pod) == expected
+
+
+def _with_policy(rules: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    return job_manifest("policed", "pass", podFailurePolicy={"rules": rules}, **spec)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (
+            _with_policy([_on_exit("Ignore", "In", [1, 0, 2])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values[1]: Invalid value: 0: must not be 0 for the In operator",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [12, 13, 13])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values[2]: Duplicate value: 13",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [19, 11])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values: Invalid value: []int32{19, 11}: must be ordered",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [])]),
+            "spec.podFailurePolicy.rules[0].onExitCodes.values: Invalid value: []int32{}: at least one value is required",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [1], containerName="xyz")]),
+            'spec.podFailurePolicy.rules[0].onExitCodes.containerName: Invalid value: "xyz": must be one of the container or initContainer names in the pod template',
+        ),
+        (
+            _with_policy([_on_exit("UnknownAction", "In", [1])]),
+            'spec.podFailurePolicy.rules[0].action: Unsupported value: "UnknownAction": supported values: "Count", "FailIndex", "FailJob", "Ignore"',
+        ),
+        (
+            _with_policy([_on_exit("", "In", [1])]),
+            'spec.podFailurePolicy.rules[0].action: Required value: valid values: ["Count" "FailIndex" "FailJob" "Ignore"]',
+        ),
+        (
+            _with_policy([_on_exit("Ignore", "UnknownOperator", [1])]),
+            'spec.podFailurePolicy.rules[0].onExitCodes.operator: Unsupported value: "UnknownOperator": supported values: "In", "NotIn"',
+        ),
+        (
+            _with_policy([_on_condition("Ignore", status="UnknownStatus")]),
+            'spec.podFailurePolicy.rules[0].onPodConditions[0].status: Unsupported value: "UnknownStatus": supported values: "False", "True", "Unknown"',
+        ),
+        (
+            _with_policy([_on_condition("Ignore", kind="")]),
+            'spec.podFailurePolicy.rules[0].onPodConditions[0].type: Invalid value: "": name part must be non-empty',
+        ),
+        (
+            _with_policy([{**_on_exit("FailJob", "In", [1]), **_on_condition("FailJob")}]),
+            "spec.podFailurePolicy.rules[0]: Invalid value: specifying both OnExitCodes and OnPodConditions is not supported",
+        ),
+        (
+            _with_policy([{"action": "FailJob"}]),
+            "spec.podFailurePolicy.rules[0]: Invalid value: specifying one of OnExitCodes and OnPodConditions is required",
+        ),
+        (
+            _with_policy([_on_exit("FailJob", "In", [i + 1]) for i in range(21)]),
+            "spec.podFailurePolicy.rules: Too many: 21: must have at most 20 items",
+        ),
+        (
+            _with_policy([_on_condition("Ignore")], podReplacementPolicy="TerminatingOrFailed"),
+            'spec.podReplacementPolicy: Unsupported value: "TerminatingOrFailed": supported values: "Failed"',
+        ),
+    ],
+)
+def test_an_invalid_pod_failure_policy_is_refused_like_the_apiserver(
+    api: tuple[client.BatchV1Api, client.CoreV1Api], manifest: dict[str, Any], message: str
+) -> None:
+    """422 with validation.go's own words, one cause per problem (the cases of its
+    validation_test.go, which also checks a cause, not the whole list)."""
+    batch, _ = api
+    with pytest.raises(ApiException) as refused:
+        batch.create_namespaced_job(NS, manifest)
+    assert refused.value.status == 422
+    body = json.loads(refused.value.body)
+    assert body["message"].startswith('Job.batch "policed" is invalid: ')
+    assert message in [f"{c['field']}: {c['message']}" for c in body["details"]["causes"]]
+
+
+def test_a_pod_failure_policy_needs_restart_policy_never(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    batch, _ = api
+    manifest = _with_policy([_on_condition("Ignore")])
+    manifest["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    with pytest.raises(ApiException) as refused:
+        batch.create_namespaced_job(NS, manifest)
+    assert (
+        'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified'
+        in json.loads(refused.value.body)["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "replacement"),
+    [(None, "TerminatingOrFailed"), (DISRUPTIONS_IGNORED, "Failed")],
+)
+def test_pod_replacement_policy_defaults_to_failed_with_a_pod_failure_policy(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    policy: dict[str, Any] | None,
+    replacement: str,
+) -> None:
+    """defaults.go SetDefaults_Job: a replacement waits for the old pod to be terminal, so
+    the policy can read how it ended."""
+    batch, _ = api
+    spec = {} if policy is None else {"podFailurePolicy": policy}
+    created = batch.create_namespaced_job(NS, job_manifest("defaulted", "pass", **spec))
+    assert created.spec.pod_replacement_policy == replacement
+
+
+def test_fail_job_rule_fails_at_once_with_the_controllers_message(
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """A FailJob rule on the exit code ends the Job on the first such pod, whatever the
+    backoffLimit: reason PodFailurePolicy, matchPodFailurePolicy's message."""
+    batch, core = api
+    batch.create_namespaced_job(
+        NS,
+        job_manifest(
+            "user-error",
+            "raise SystemExit(42)",
+            backoffLimit=6,
+            podFailurePolicy=DISRUPTIONS_IGNORED,
+        ),
+    )
+    job = wait_for_job(batch, "user-error")
+    (pod,) = job_pods(core, "user-error")
+    failed = terminal_condition(job)
+    assert (failed.type, failed.reason, failed.message) == (
+        "Failed",
+        "PodFailurePolicy",
+        f"Container main for pod default/{pod.metadata.name} failed with exit code 42 matching FailJob rule at index 0",
+    )
+    assert condition_types(job) == ["FailureTarget", "Failed"] and job.status.failed == 1
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome", "failed", "pods"),
+    [
+        # Ignore: the evicted pod is replaced and not counted; the retry succeeds
+        (DISRUPTIONS_IGNORED, "Complete", None, 2),
+        # without a policy an eviction is a failure like any other: backoffLimit 0 ends it
+        (None, "Failed", 1, 1),
+    ],
+)
+def test_an_evicted_pod_reads_as_the_kubelet_writes_it(
+    k8s_cluster: KubernetesTestCluster,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    policy: dict[str, Any] | None,
+    outcome: str,
+    failed: int | None,
+    pods: int,
+) -> None:
+    """Node-pressure eviction (eviction_manager.go evictPod, helpers.go messages): phase
+    Failed, reason Evicted, "The node was low on resource: memory. …", DisruptionTarget
+    TerminationByKubelet, the container ContainerStatusUnknown with exit code 137; only the
+    first attempt here (``attempts=1``)."""
+    batch, core = api
+    k8s_cluster.simulate("Evicted", job="evictee", attempts=1)
+    spec = {} if policy is None else {"podFailurePolicy": policy}
+    batch.create_namespaced_job(
+        NS, job_manifest("evictee", "import time; print('up', flush=True); time.sleep(3)", **spec)
+    )
+    job = wait_for_job(batch, "evictee", timeout=15)
+    assert (terminal_condition(job).type, job.status.failed) == (outcome, failed)
+    found = sorted(job_pods(core, "evictee"), key=lambda p: p.status.phase)
+    assert len(found) == pods
+    evicted = found[0]
+    message = evicted.status.message
+    assert (evicted.status.phase, evicted.status.reason) == ("Failed", "Evicted")
+    assert message.startswith("The node was low on resource: memory. ") and message.endswith(
+        "Container main was using 1948312Ki, request is 0, has larger consumption of memory. "
+    )
+    (target,) = [c for c in evicted.status.conditions if c.type == "DisruptionTarget"]
+    assert (target.status, target.reason, target.message) == (
+        "True",
+        "TerminationByKubelet",
+        message,
+    )
+    terminated = evicted.status.container_statuses[0].state.terminated
+    assert (terminated.exit_code, terminated.reason) == (137, "ContainerStatusUnknown")
+    assert [
+        e["message"]
+        for e in k8s_cluster.events(involved_name=evicted.metadata.name)
+        if e["reason"] == "Evicted"
+    ] == [message]
+
+
+def test_a_preempted_pod_is_deleted_gracefully_and_replaced_once_terminal(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Scheduler preemption (preemption.go prepareCandidate): DisruptionTarget
+    PreemptionByScheduler, a Preempted event, a graceful delete (SIGTERM: exit 143). With a
+    podFailurePolicy the replacement waits until the old pod is Failed (podReplacementPolicy
+    Failed), and Ignore keeps it out of ``failed``. The annotation limits the simulation to
+    the first attempt."""
+    batch, _ = api
+    observed: list[tuple[str, str, str | None, bool]] = []
+
+    def record(event: Any) -> None:
+        if event.resource.kind == "Pod":
+            meta, status = event.obj["metadata"], event.obj.get("status") or {}
+            observed.append(
+                (event.type, meta["name"], status.get("phase"), bool(meta.get("deletionTimestamp")))
+            )
+
+    k8s_cluster.store.add_listener(record)
+    manifest = job_manifest(
+        "victim",
+        "import time; print('up', flush=True); time.sleep(3)",
+        podFailurePolicy=DISRUPTIONS_IGNORED,
+    )
+    manifest["metadata"]["annotations"] = {SIMULATE_KEY: "Preempted", SIMULATE_ATTEMPTS_KEY: "1"}
+    batch.create_namespaced_job(NS, manifest)
+    job = wait_for_job(batch, "victim", timeout=15)
+    assert (terminal_condition(job).type, job.status.failed, job.status.succeeded) == (
+        "Complete",
+        None,
+        1,
+    )
+    first, second = dict.fromkeys(name for _, name, _, _ in observed)
+    conditions = [e for e in k8s_cluster.events(involved_name=first) if e["reason"] == "Preempted"]
+    assert conditions and conditions[0]["source"]["component"] == "default-scheduler"
+    first_failed = next(i for i, o in enumerate(observed) if o[1] == first and o[2] == "Failed")
+    second_added = next(i for i, o in enumerate(observed) if o[1] == second and o[0] == "ADDED")
+    assert first_failed < second_added  # never two pods at once
+    assert any(o[1] == first and o[3] and o[2] == "Running" for o in observed)  # terminating
+    (process,) = [p for name, p in k8s_cluster.processes().items() if name == f"default/{first}"]
+    assert process.returncode == -signal.SIGTERM
+
+
+def test_a_pod_the_kubelet_rejects_has_no_container_statuses(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Kubelet admission (kubelet.go rejectPod, cm/admission unexpectedAdmissionError):
+    phase Failed, reason UnexpectedAdmissionError, "Pod was rejected: …", no
+    containerStatuses -- no rule on exit codes or DisruptionTarget matches, so it counts."""
+    batch, core = api
+    k8s_cluster.simulate("AdmissionRejected", job="gpu-job")
+    batch.create_namespaced_job(
+        NS, job_manifest("gpu-job", "pass", podFailurePolicy=DISRUPTIONS_IGNORED)
+    )
+    job = wait_for_job(batch, "gpu-job")
+    assert (terminal_condition(job).reason, job.status.failed) == ("BackoffLimitExceeded", 1)
+    (pod,) = job_pods(core, "gpu-job")
+    assert (pod.status.phase, pod.status.reason, pod.status.container_statuses) == (
+        "Failed",
+        "UnexpectedAdmissionError",
+        None,
+    )
+    assert pod.status.message == (
+        "Pod was rejected: Allocate failed due to no healthy devices present; cannot allocate "
+        "unhealthy devices nvidia.com/gpu, which is unexpected"
+    )
+    assert pod.spec.node_name and {
+        e["reason"] for e in k8s_cluster.events(involved_name=pod.metadata.name)
+    } == {"UnexpectedAdmissionError"}
+
+
+def test_replacements_wait_for_the_pod_failure_backoff() -> None:
+    """backoff_utils.go: 10 s doubled per failure since the last success (capped at 10
+    min), scaled here by ``pod_failure_backoff``."""
+    with (
+        KubernetesTestCluster(pod_failure_backoff=0.4) as cluster,
+        cluster.api_client() as api_client,
+    ):
+        created: dict[str, float] = {}
+        cluster.store.add_listener(
+            lambda e: (
+                created.setdefault(e.obj["metadata"]["name"], time.monotonic())
+                if e.resource.kind == "Pod" and e.type == "ADDED"
+                else None
+            )
+        )
+        batch = client.BatchV1Api(api_client)
+        batch.create_namespaced_job(
+            NS, job_manifest("flaky", "raise SystemExit(1)", backoffLimit=2)
+        )
+        job = wait_for_job(batch, "flaky", timeout=15)
+        assert (terminal_condition(job).reason, job.status.failed) == ("BackoffLimitExceeded", 3)
+        first, second, third = sorted(created.values())
+        assert second - first >= 0.4 and third - second >= 0.8
+
+
 def test_kubeconfig_loads_into_the_official_client(
     k8s_cluster: KubernetesTestCluster, tmp_path: Path
 ) -> None:
@@ -548,3 +1070,281 @@ def test_kubeconfig_loads_into_the_official_client(
     with kubernetes.config.new_client_from_config(config_file=str(path)) as api_client:
         assert client.VersionApi(api_client).get_code().git_version.endswith("sqlml-test")
         assert client.CoreV1Api(api_client).list_namespaced_pod(NS).items == []
+
+
+# -- admission: pods the API server refuses ---------------------------------------------------
+
+
+def failed_creates(k8s_cluster: KubernetesTestCluster, job: str) -> list[dict[str, Any]]:
+    """The Job controller's FailedCreate events on a Job (one per message: each retry
+    names a new pod)."""
+    return [e for e in k8s_cluster.events(involved_name=job) if e["reason"] == "FailedCreate"]
+
+
+def test_a_missing_service_account_leaves_only_a_failed_create_event(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """The ServiceAccount admission plugin refuses a pod naming an account that does not
+    exist (plugin/pkg/admission/serviceaccount/admission.go: "error looking up service
+    account <ns>/<name>: serviceaccount "<name>" not found", wrapped by
+    admission.NewForbidden). The Job controller only records it: a Warning FailedCreate
+    "Error creating: <err>" on the Job (controller_utils.go createPods), no pod, no Job
+    condition, and it retries with backoff, so the account appearing later unblocks it."""
+    batch, core = api
+    assert core.read_namespaced_service_account("default", NS).metadata.name == "default"
+    manifest = job_manifest("sa", "print('ran')")
+    manifest["spec"]["template"]["spec"]["serviceAccountName"] = "sqlml-steps"
+    batch.create_namespaced_job(NS, manifest)
+    event = k8s_cluster.wait_for(lambda: failed_creates(k8s_cluster, "sa"))[0]
+    assert event["type"] == "Warning" and event["source"] == {"component": "job-controller"}
+    assert event["message"].startswith('Error creating: pods "sa-')
+    assert event["message"].endswith(
+        "is forbidden: error looking up service account default/sqlml-steps: "
+        'serviceaccount "sqlml-steps" not found'
+    )
+    k8s_cluster.wait_for(lambda: len(failed_creates(k8s_cluster, "sa")) >= 3)  # retried
+    job = batch.read_namespaced_job("sa", NS)
+    assert not job_pods(core, "sa") and job.status.active is None and not job.status.conditions
+
+    core.create_namespaced_service_account(NS, {"metadata": {"name": "sqlml-steps"}})
+    assert terminal_condition(wait_for_job(batch, "sa")).type == "Complete"
+
+
+#: The message of the Pod Security docs' own example (a container with no securityContext
+#: in a namespace enforcing restricted: pod-security-admission.md, "Pod Security levels").
+UNRESTRICTED = (
+    'violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container '
+    '"main" must set securityContext.allowPrivilegeEscalation=false), unrestricted '
+    'capabilities (container "main" must set securityContext.capabilities.drop=["ALL"]), '
+    'runAsNonRoot != true (pod or container "main" must set securityContext.runAsNonRoot=true), '
+    'seccompProfile (pod or container "main" must set securityContext.seccompProfile.type to '
+    '"RuntimeDefault" or "Localhost")'
+)
+
+
+def relaxed(pod: dict[str, Any] | None = None, **container: Any) -> dict[str, Any]:
+    """A pod spec that passes ``restricted`` except for what is given."""
+    return {
+        "restartPolicy": "Never",
+        "securityContext": {**RESTRICTED_POD, **(pod or {})},
+        "containers": [
+            {
+                "name": "main",
+                "image": "sqlml/step:test",
+                "command": [sys.executable, "-c", "pass"],
+                "securityContext": {**RESTRICTED_CONTAINER, **container},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "violations"),
+    [
+        # check_*.go in pod-security-admission/policy, in the registry's order
+        ({"restartPolicy": "Never", "containers": [{"name": "main", "image": "i", "command": ["x"]}]}, UNRESTRICTED.split(": ", 1)[1]),
+        (relaxed(), None),
+        (relaxed({"runAsNonRoot": False}), 'runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)'),
+        (relaxed({"runAsUser": 0}), "runAsUser=0 (pod must not set runAsUser=0)"),
+        (relaxed(allowPrivilegeEscalation=True), 'allowPrivilegeEscalation != false (container "main" must set securityContext.allowPrivilegeEscalation=false)'),
+        (relaxed(privileged=True), 'privileged (container "main" must not set securityContext.privileged=true)'),
+        (relaxed({"seccompProfile": {"type": "Unconfined"}}), 'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")'),
+        (relaxed(capabilities={"drop": ["ALL"], "add": ["SYS_ADMIN"]}), 'unrestricted capabilities (container "main" must not include "SYS_ADMIN" in securityContext.capabilities.add)'),
+        (relaxed(capabilities={"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}), None),
+        ({**relaxed(), "hostNetwork": True, "volumes": [{"name": "host", "hostPath": {"path": "/"}}, {"name": "ok", "emptyDir": {}}]},
+         'host namespaces (hostNetwork), restricted volume types (volume "host" uses restricted volume type "hostPath")'),
+    ],
+)  # fmt: skip
+def test_pod_security_restricted_is_enforced_on_pods_with_the_upstream_message(
+    spec: dict[str, Any],
+    violations: str | None,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+) -> None:
+    """A namespace labelled ``pod-security.kubernetes.io/enforce=restricted`` (the fixture's
+    ``default``) refuses a violating pod with 403 and ``violates PodSecurity
+    "restricted:latest": <reason> (<detail>), …`` (admission.go EvaluatePod,
+    policy/checks.go ForbiddenDetail); a namespace without the label admits it."""
+    _, core = api
+    labels = core.read_namespace(NS).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    pod = {"metadata": {"name": "p"}, "spec": spec}
+    if violations is None:
+        core.create_namespaced_pod(NS, pod, dry_run="All")
+    else:
+        with pytest.raises(ApiException) as refused:
+            core.create_namespaced_pod(NS, pod, dry_run="All")
+        body = json.loads(refused.value.body)
+        assert (refused.value.status, body["reason"]) == (403, "Forbidden")
+        assert body["message"] == (
+            f'pods "p" is forbidden: violates PodSecurity "restricted:latest": {violations}'
+        )
+    core.create_namespace({"metadata": {"name": "open"}})
+    core.create_namespaced_pod("open", pod, dry_run="All")
+
+
+def test_pod_security_refuses_a_jobs_pods_not_the_job(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """Enforcement applies to pods only (pod-security-admission.md, "Workload resources and
+    Pod templates"): the Job is created, its pods are refused, FailedCreate says why."""
+    batch, core = api
+    manifest = job_manifest("psa", "pass")
+    manifest["spec"]["template"]["spec"]["containers"][0].pop("securityContext")
+    manifest["spec"]["template"]["spec"].pop("securityContext")
+    batch.create_namespaced_job(NS, manifest)
+    event = k8s_cluster.wait_for(lambda: failed_creates(k8s_cluster, "psa"))[0]
+    assert event["message"].endswith(f"is forbidden: {UNRESTRICTED}")
+    assert not job_pods(core, "psa")
+
+
+def test_a_quota_refuses_pods_past_its_hard_limits_until_usage_drops(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """ResourceQuota admission (plugin/pkg/admission/resourcequota/controller.go): "exceeded
+    quota: <name>, requested: …, used: …, limited: …" for the exceeded resources only, and
+    "failed quota: <name>: must specify …" for an unset constrained compute resource. The
+    Job controller's retries create the pod once the first pod's usage is released."""
+    batch, core = api
+    core.create_namespaced_resource_quota(
+        NS, {"metadata": {"name": "gpu"}, "spec": {"hard": {"requests.nvidia.com/gpu": "1"}}}
+    )
+
+    def gpu_job(name: str, code: str) -> dict[str, Any]:
+        manifest = job_manifest(name, code)
+        container = manifest["spec"]["template"]["spec"]["containers"][0]
+        container["resources"] = {"limits": {"nvidia.com/gpu": "1"}}
+        return manifest
+
+    batch.create_namespaced_job(NS, gpu_job("first", "import time; time.sleep(1.5)"))
+    k8s_cluster.wait_for(lambda: job_pods(core, "first"))
+    batch.create_namespaced_job(NS, gpu_job("second", "pass"))
+    event = k8s_cluster.wait_for(lambda: failed_creates(k8s_cluster, "second"))[0]
+    assert event["message"].endswith(
+        "is forbidden: exceeded quota: gpu, requested: requests.nvidia.com/gpu=1, "
+        "used: requests.nvidia.com/gpu=1, limited: requests.nvidia.com/gpu=1"
+    )
+    assert not job_pods(core, "second")
+    assert terminal_condition(wait_for_job(batch, "second", timeout=10)).type == "Complete"
+
+    core.create_namespaced_resource_quota(
+        NS, {"metadata": {"name": "memory"}, "spec": {"hard": {"limits.memory": "1Gi"}}}
+    )
+    with pytest.raises(ApiException) as unset:
+        core.create_namespaced_pod(NS, {"metadata": {"name": "p"}, "spec": relaxed()})
+    assert json.loads(unset.value.body)["message"] == (
+        'pods "p" is forbidden: failed quota: memory: must specify limits.memory for: main'
+    )
+
+
+# -- the kubelet: a container's environment, pods that do not start ---------------------------
+
+
+def test_a_container_sees_its_image_env_and_manifest_env_only(
+    k8s_cluster: KubernetesTestCluster,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Like a container runtime: the image's ENV (the fixture's: PATH and PYTHONPATH), HOME,
+    HOSTNAME, the ``kubernetes`` Service's variables and the manifest's env — nothing of
+    the test process's environment; the cwd is ``workingDir`` or a fresh directory."""
+    batch, _ = api
+    monkeypatch.setenv("SQLML_LEAK", "from the test process")
+    code = (
+        "import json, os; print(json.dumps({'env': sorted(os.environ), 'cwd': os.getcwd(), "
+        "'files': os.listdir()}))"
+    )
+    batch.create_namespaced_job(NS, job_manifest("env", code, env=[{"name": "MINE", "value": "1"}]))
+    wait_for_job(batch, "env")
+    (pod,) = k8s_cluster.pods()
+    seen = json.loads(k8s_cluster.pod_log(pod["metadata"]["name"]))
+    assert set(seen["env"]) - {"LC_CTYPE"} == {  # LC_CTYPE: Python's own C-locale coercion
+        "PATH", "PYTHONPATH", "HOME", "HOSTNAME", "KUBERNETES_SERVICE_HOST",
+        "KUBERNETES_SERVICE_PORT", "KUBERNETES_SERVICE_PORT_HTTPS", "MINE",
+    }  # fmt: skip
+    assert seen["cwd"] != str(Path.cwd()) and seen["files"] == []
+
+
+def test_simulated_scale_up_then_scheduled_or_not_triggered(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """ScaleUp: Unschedulable with cluster-autoscaler's TriggeredScaleUp event on the pod,
+    then (a node joined) scheduled and run. NotTriggerScaleUp: the autoscaler declines and
+    the pod stays Unschedulable. Both are Normal events from "cluster-autoscaler"
+    (core/scaleup/orchestrator/orchestrator.go)."""
+    batch, core = api
+    batch.create_namespaced_job(NS, job_manifest("grow", "pass", labels={SIMULATE_KEY: "ScaleUp"}))
+    batch.create_namespaced_job(
+        NS, job_manifest("full", "pass", labels={SIMULATE_KEY: "NotTriggerScaleUp"})
+    )
+
+    def pod_events(job: str) -> dict[str, dict[str, Any]]:
+        pods = job_pods(core, job)
+        events = k8s_cluster.events(involved_name=pods[0].metadata.name) if pods else []
+        return {e["reason"]: e for e in events}
+
+    grow = k8s_cluster.wait_for(lambda: pod_events("grow").get("TriggeredScaleUp"))
+    assert (grow["type"], grow["source"]["component"]) == ("Normal", "cluster-autoscaler")
+    assert grow["message"].startswith("pod triggered scale-up: [{")
+    (pending,) = job_pods(core, "grow")
+    assert pending.status.phase == "Pending" and pending.spec.node_name is None
+    assert terminal_condition(wait_for_job(batch, "grow", timeout=10)).type == "Complete"
+    assert {"FailedScheduling", "TriggeredScaleUp", "Scheduled"} <= set(pod_events("grow"))
+
+    declined = k8s_cluster.wait_for(lambda: pod_events("full").get("NotTriggerScaleUp"))
+    assert declined["message"].startswith("pod didn't trigger scale-up")
+    (full,) = job_pods(core, "full")
+    assert full.status.conditions[0].reason == "Unschedulable"
+
+
+def test_simulated_failed_mount_keeps_the_container_creating(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """FailedMount: scheduled, the container waits ``ContainerCreating`` and the kubelet
+    repeats its FailedMount event (volume_manager.go WaitForAttachAndMount)."""
+    batch, core = api
+    manifest = job_manifest("mount", "pass", labels={SIMULATE_KEY: "FailedMount"})
+    pod_spec = manifest["spec"]["template"]["spec"]
+    pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "c"}}]
+
+    batch.create_namespaced_job(NS, manifest)
+
+    def mount_events() -> list[dict[str, Any]]:
+        pods = job_pods(core, "mount")
+        events = k8s_cluster.events(involved_name=pods[0].metadata.name) if pods else []
+        return [e for e in events if e["reason"] == "FailedMount" and e["count"] >= 2]
+
+    (event,) = k8s_cluster.wait_for(mount_events)
+    assert event["message"] == (
+        "Unable to attach or mount volumes: unmounted volumes=[data], unattached "
+        "volumes=[data]: timed out waiting for the condition"
+    )
+    (pod,) = job_pods(core, "mount")
+    assert pod.status.phase == "Pending"
+    assert pod.status.container_statuses[0].state.waiting.reason == "ContainerCreating"
+
+
+def test_create_container_config_error_is_retried_until_the_secret_exists(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """A missing Secret is ``CreateContainerConfigError``, which the kubelet retries on each
+    pod sync (kuberuntime_container.go startContainer): the Secret created later (an
+    ExternalSecrets sync) starts the container."""
+    batch, core = api
+    env = [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "late", "key": "token"}}}]
+    batch.create_namespaced_job(
+        NS, job_manifest("late", "import os; print(os.environ['TOKEN'])", env=env)
+    )
+
+    def waiting_reason() -> str | None:
+        pods = job_pods(core, "late")
+        statuses = pods[0].status.container_statuses if pods else None
+        waiting = statuses[0].state.waiting if statuses else None
+        return waiting.reason if waiting else None
+
+    k8s_cluster.wait_for(lambda: waiting_reason() == "CreateContainerConfigError")
+    time.sleep(0.5)
+    assert waiting_reason() == "CreateContainerConfigError"
+    core.create_namespaced_secret(NS, {"metadata": {"name": "late"}, "stringData": {"token": "t"}})
+    assert terminal_condition(wait_for_job(batch, "late")).type == "Complete"
+    (pod,) = job_pods(core, "late")
+    assert pod_log(core, pod.metadata.name, NS) == "t\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,21 @@ def launcher_for(
         watch_seconds=1,
         **settings,
     )
+
+
+def project_training_a_model_of_its_own(
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+    module: str,
+    source: str,
+    model: str,
+) -> tuple[Path, Path]:
+    """A project whose statement trains ``module.model``, and the folder with its source."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / f"{module}.py").write_text(source)
+    sql = TRAIN_SQL.replace("sklearn.tree.DecisionTreeClassifier", f"{module}.{model}")
+    return write_project({"m.sql": sql}), models
 
 
 def materialize(root: Path, state: Path, launcher: KubernetesLauncher) -> dg.ExecuteInProcessResult:
@@ -88,6 +104,7 @@ SELECT x, z FROM d TO PREDICT parity_out.parity USING parity_dnn;
 """
 
 
+@pytest.mark.slow
 def test_a_deep_learning_statement_runs_unchanged_as_a_job(
     k8s_cluster: KubernetesTestCluster,
     write_project: Callable[[dict[str, str]], Path],
@@ -119,7 +136,6 @@ def test_a_deep_learning_statement_runs_unchanged_as_a_job(
     [
         ("ImagePullBackOff", "ImagePullBackOff"),
         ("OOMKilled", "OOMKilled with exit code 137"),
-        ("DeadlineExceeded", "DeadlineExceeded"),
         ("Unschedulable", "Insufficient nvidia.com/gpu"),
     ],
 )
@@ -172,11 +188,14 @@ def test_a_result_rotated_out_of_the_pod_log_is_read_from_the_data_store(
     assert (written["kind"], written["metrics"]["accuracy"]) == ("train", 1.0)
 
 
-def test_a_failing_step_reports_its_own_reason_and_log(
+def test_a_user_error_fails_at_once_with_its_own_reason_and_log(
     k8s_cluster: KubernetesTestCluster,
     write_project: Callable[[dict[str, str]], Path],
     tmp_path: Path,
 ) -> None:
+    """A bad parameter is the user's to fix: the runtime exits with its user-error code, the
+    Job's podFailurePolicy fails it on that first pod however many retries backoff_limit
+    allows, and the step's failure carries the runtime's one-line reason."""
     root = write_project(
         {
             "m.sql": TRAIN_SQL.replace("LABEL y", "WITH model.max_depht = 3 LABEL y").replace(
@@ -185,13 +204,148 @@ def test_a_failing_step_reports_its_own_reason_and_log(
         }
     )
     state = tmp_path / "state"
-    result = materialize(root, state, launcher_for(k8s_cluster, state))
+    result = materialize(root, state, launcher_for(k8s_cluster, state, backoff_limit=2))
     assert not result.success
     text = failure_reasons(result)
-    assert "BackoffLimitExceeded" in text and "exit code 1" in text, text
+    assert "PodFailurePolicy (Container step for pod default/sqlml-train-parity-" in text, text
+    assert "exit code 65 (the runtime's user-error exit code)" in text
     assert "did you mean 'max_depth'" in text
     assert "last log lines:" in text
     assert not k8s_cluster.jobs("default")
+    assert len(pods_created(k8s_cluster)) == 1  # no retry of the same mistake
+
+
+def pods_created(cluster: KubernetesTestCluster) -> list[str]:
+    """Every pod the Job controller created for the test's Jobs (its events outlive them)."""
+    return [
+        e["message"].removeprefix("Created pod: ")
+        for e in cluster.events("default")
+        if e["reason"] == "SuccessfulCreate"
+    ]
+
+
+def followed_logs(cluster: KubernetesTestCluster) -> set[str]:
+    """The pods whose log a client followed."""
+    return {
+        path.split("/pods/", 1)[1].split("/", 1)[0]
+        for method, path in cluster.requests
+        if method == "GET" and "/log?" in path and "follow=true" in path.lower()
+    }
+
+
+@pytest.mark.parametrize("disruption", ["Evicted", "Preempted"])
+def test_a_pod_the_cluster_takes_away_is_retried_and_the_step_succeeds(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+    disruption: str,
+) -> None:
+    """A kubelet short of memory evicts the first pod, or the scheduler preempts it for a
+    higher-priority one: the podFailurePolicy replaces it without counting against
+    backoff_limit 0, the launcher follows the new pod's log, and the step succeeds with
+    the metrics the new pod reported."""
+    k8s_cluster.simulate(disruption, job="sqlml-train-*", attempts=1)
+    root = write_project({"m.sql": TRAIN_SQL})
+    state = tmp_path / "state"
+    result = materialize(root, state, launcher_for(k8s_cluster, state))
+    assert result.success, failure_reasons(result)
+    first, second = pods_created(k8s_cluster)
+    assert {first, second} <= followed_logs(k8s_cluster)
+    (job,) = k8s_cluster.jobs("default")
+    assert (job["status"]["succeeded"], job["status"].get("failed")) == (1, None)
+    (trained,) = result.asset_materializations_for_node("sqlml__parity")
+    assert trained.metadata["metric/accuracy"].value == 1.0
+    assert ModelStore(str(state / "models")).get("parity").manifest.metrics["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("simulate", "settings", "expected"),
+    [
+        (
+            "Evicted",
+            {"max_disruptions": 1},
+            [
+                "Disrupted (2 pods were evicted or preempted, more than max_disruptions=1)",
+                "pod evicted by the kubelet: The node was low on resource: memory. ",
+                "Container step was using 1948312Ki, request is 1Gi",
+            ],
+        ),
+        (
+            "AdmissionRejected",
+            {},
+            [
+                "BackoffLimitExceeded",
+                "pod rejected by the kubelet on node sqlml-test-node (UnexpectedAdmissionError): "
+                "Pod was rejected: Allocate failed due to no healthy devices present; cannot "
+                "allocate unhealthy devices nvidia.com/gpu, which is unexpected",
+            ],
+        ),
+    ],
+)
+def test_pods_that_fail_for_the_cluster_are_named_as_such(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+    simulate: str,
+    settings: dict[str, Any],
+    expected: list[str],
+) -> None:
+    """An eviction on every attempt, or a kubelet that refuses the pod, is reported as what
+    it is -- with the kubelet's own message -- not as "exit code 137" or "pod phase Failed";
+    the Job and its pods are deleted and no version is published."""
+    k8s_cluster.simulate(simulate, job="sqlml-train-*")
+    root = write_project({"m.sql": TRAIN_SQL})
+    state = tmp_path / "state"
+    result = materialize(root, state, launcher_for(k8s_cluster, state, **settings))
+    assert not result.success
+    text = failure_reasons(result)
+    assert all(part in text for part in expected), text
+    assert "exit code 137" not in text and "pod phase" not in text
+    k8s_cluster.wait_for(
+        lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
+    )
+    assert ModelStore(str(state / "models")).versions("parity") == []
+
+
+STUBBORN_MODEL = """
+import signal
+import time
+from sklearn.tree import DecisionTreeClassifier
+
+
+class StubbornClassifier(DecisionTreeClassifier):
+    def fit(self, X, y, **kwargs):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stuck in native code, say
+        print("training stubbornly", flush=True)
+        time.sleep(120)
+        return super().fit(X, y, **kwargs)
+"""
+
+
+@pytest.mark.slow
+def test_a_deadline_is_reported_when_the_job_controller_decides_it(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """activeDeadlineSeconds passes while the training is stuck: the Job controller sets
+    FailureTarget at once and Failed only once the pod it deletes has run out its grace
+    period (30 s by default), which a process ignoring SIGTERM runs out in full. The
+    launcher reports the failure at FailureTarget, not a grace period later."""
+    root, models = project_training_a_model_of_its_own(
+        write_project, tmp_path, "stubborn_models", STUBBORN_MODEL, "StubbornClassifier"
+    )
+    state = tmp_path / "state"
+    with KubernetesTestCluster(grace_period_cap=30) as cluster:
+        launcher = launcher_for(
+            cluster, state, active_deadline_seconds=8, env={"PYTHONPATH": str(models)}
+        )
+        started = time.monotonic()
+        result = materialize(root, state, launcher)
+        elapsed = time.monotonic() - started
+        assert not result.success
+        text = failure_reasons(result)
+        assert "DeadlineExceeded" in text and "training stubbornly" in text, text
+        assert elapsed < 8 + 15, elapsed  # not 8 s + the 30 s grace period
+        assert not cluster.jobs("default")
 
 
 def test_local_stores_without_a_shared_volume_are_a_configuration_error(
@@ -254,15 +408,8 @@ def test_cancelling_the_run_deletes_the_job_and_kills_its_pod(
     import signal
     import subprocess
 
-    models = tmp_path / "models"
-    models.mkdir()
-    (models / "slow_models.py").write_text(SLOW_MODEL)
-    root = write_project(
-        {
-            "m.sql": TRAIN_SQL.replace(
-                "sklearn.tree.DecisionTreeClassifier", "slow_models.SlowClassifier"
-            )
-        }
+    root, models = project_training_a_model_of_its_own(
+        write_project, tmp_path, "slow_models", SLOW_MODEL, "SlowClassifier"
     )
     state = tmp_path / "state"
     script = tmp_path / "run_worker.py"

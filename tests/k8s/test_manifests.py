@@ -17,8 +17,10 @@ from sqlml_dagster import build_defs
 from sqlml_dagster.cli import main
 from sqlml_dagster.compiler import check_project
 from sqlml_dagster.contract import StepSpec
-from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
+from sqlml_dagster.launchers.kubernetes import KubernetesLauncher, from_env
 from tests.conftest import EXAMPLE
+from tests.golden_files import updating_golden
+from tests.k8s.admission import pod_security_violations
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
 
 __all__ = ["k8s_cluster"]
@@ -75,7 +77,7 @@ def test_manifests_match_golden_yaml(
         path = EXAMPLE / "sql"
     actual = compile_k8s(path, capsys)
     golden = GOLDEN / f"{name}.yaml"
-    if os.environ.get("UPDATE_GOLDEN"):
+    if updating_golden():
         golden.write_text(actual)
     assert actual == golden.read_text()
     if name == "gpu_project":
@@ -196,49 +198,6 @@ def test_dry_run_respects_the_allow_list_with_locations(
 
 # -- Pod Security `restricted` -----------------------------------------------------------
 
-RESTRICTED_VOLUMES = {
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
-    "persistentVolumeClaim", "projected", "secret",
-}  # fmt: skip
-
-
-def restricted_violations(pod: dict[str, Any]) -> list[str]:
-    """The checks of the Pod Security ``restricted`` profile a pod spec fails, as the
-    admission plugin evaluates them (k8s.io/pod-security-admission/policy: check_privileged,
-    check_restrictedVolumes, check_allowPrivilegeEscalation, check_runAsNonRoot,
-    check_runAsUser, check_seccompProfile_restricted, check_capabilities_restricted)."""
-    context = pod.get("securityContext") or {}
-    containers = pod["containers"]
-    own = [c.get("securityContext") or {} for c in containers]
-    failed = []
-    if any(c.get("privileged") for c in own):
-        failed.append("privileged")
-    if any(not RESTRICTED_VOLUMES.intersection(v) for v in pod.get("volumes") or []):
-        failed.append("restrictedVolumes")
-    if any(c.get("allowPrivilegeEscalation") is not False for c in own):
-        failed.append("allowPrivilegeEscalation")
-    non_root = context.get("runAsNonRoot") is True
-    if any(c.get("runAsNonRoot") is False for c in own) or not (
-        non_root or all(c.get("runAsNonRoot") is True for c in own)
-    ):
-        failed.append("runAsNonRoot")
-    if context.get("runAsUser") == 0 or any(c.get("runAsUser") == 0 for c in own):
-        failed.append("runAsUser")
-    allowed = ("RuntimeDefault", "Localhost")
-    pod_seccomp = (context.get("seccompProfile") or {}).get("type")
-    if pod_seccomp not in (None, *allowed) or not all(
-        (c.get("seccompProfile") or {}).get("type", pod_seccomp) in allowed for c in own
-    ):
-        failed.append("seccompProfile")
-    if any(
-        "ALL" not in (c.get("capabilities") or {}).get("drop", [])
-        or set((c.get("capabilities") or {}).get("add", [])) - {"NET_BIND_SERVICE"}
-        for c in own
-    ):
-        failed.append("capabilities")
-    return failed
-
-
 STEP = StepSpec(
     kind="train", step_id="t", model_name="iris", model_reference="sklearn.svm.SVC",
     flavor="sklearn", model_uri="/sqlml/models/iris/1",
@@ -251,20 +210,24 @@ STEP = StepSpec(
         ({}, []),  # by default
         ({"shared_volume_claim": "sqlml-state"}, []),
         # Each relaxation is a setting, and fails the profile's check it names.
-        ({"run_as_non_root": False}, ["runAsNonRoot"]),
-        ({"run_as_non_root": False, "run_as_user": 0}, ["runAsNonRoot", "runAsUser"]),
+        ({"run_as_non_root": False}, ["runAsNonRoot != true"]),
+        ({"run_as_non_root": False, "run_as_user": 0}, ["runAsNonRoot != true", "runAsUser=0"]),
         ({"seccomp_profile": None}, ["seccompProfile"]),
         ({"seccomp_profile": "Unconfined"}, ["seccompProfile"]),
-        ({"allow_privilege_escalation": True}, ["allowPrivilegeEscalation"]),
+        ({"allow_privilege_escalation": True}, ["allowPrivilegeEscalation != false"]),
     ],
 )  # fmt: skip
 def test_step_pods_pass_the_restricted_profile_unless_relaxed(
     settings: dict[str, Any], violations: list[str]
 ) -> None:
+    """Checked by the test API server's Pod Security admission (tests/k8s/admission.py,
+    the checks of k8s.io/pod-security-admission/policy), which every launcher test's
+    namespace enforces."""
     manifest = KubernetesLauncher(**settings).job_manifest(
         STEP, "/sqlml/data/spec.json", run_id="r", asset_key="iris", suffix="x"
     )
-    assert restricted_violations(manifest["spec"]["template"]["spec"]) == violations
+    found = pod_security_violations("restricted", manifest["spec"]["template"]["spec"])
+    assert [reason for reason, _ in found] == violations
 
 
 @pytest.mark.parametrize(
@@ -292,3 +255,36 @@ def test_the_runtime_image_runs_as_the_default_user() -> None:
     assert "groupadd --gid 10001 sqlml" in dockerfile
     assert "useradd --create-home --uid 10001 --gid 10001 sqlml" in dockerfile
     assert "\nUSER 10001:10001\n" in dockerfile
+
+
+IGNORE_DISRUPTIONS = {
+    "action": "Ignore",
+    "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+}
+FAIL_ON_USER_ERROR = {
+    "action": "FailJob",
+    "onExitCodes": {"containerName": "step", "operator": "In", "values": [65]},
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "environ", "policy"),
+    [
+        ({}, {}, {"rules": [FAIL_ON_USER_ERROR, IGNORE_DISRUPTIONS]}),  # the default
+        ({"pod_failure_policy": None}, {}, None),  # none: every failed pod counts
+        ({"pod_failure_policy": {"rules": [IGNORE_DISRUPTIONS]}}, {}, {"rules": [IGNORE_DISRUPTIONS]}),
+        ({}, {"SQLML_K8S_POD_FAILURE_POLICY": "null"}, None),
+        ({}, {"SQLML_K8S_POD_FAILURE_POLICY": '{"rules": []}'}, {"rules": []}),
+    ],
+)  # fmt: skip
+def test_jobs_fail_fast_on_user_errors_and_retry_disruptions_unless_told_otherwise(
+    settings: dict[str, Any], environ: dict[str, str], policy: dict[str, Any] | None
+) -> None:
+    """The runtime's user-error exit code (the contract's 65) fails the Job at once; pods
+    the cluster disrupted are replaced without counting against backoffLimit."""
+    launcher = from_env(environ) if environ else KubernetesLauncher(**settings)
+    manifest = launcher.job_manifest(
+        STEP, "/sqlml/data/spec.json", run_id="r", asset_key="iris", suffix="x"
+    )
+    assert manifest["spec"].get("podFailurePolicy") == policy
+    assert manifest["spec"]["template"]["spec"]["containers"][0]["name"] == "step"

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
+from sqlml_dagster.contract import USER_ERROR_EXIT_CODE  # noqa: E402
 from sqlml_dagster.contract.spec import StepSpec  # noqa: E402
 from sqlml_dagster.registries import torch_hub_dir  # noqa: E402
 from sqlml_dagster.runtime import StepError, run_step  # noqa: E402
@@ -306,7 +307,7 @@ def test_a_file_that_is_not_a_model_fails_in_one_line_through_the_entrypoint(
         text=True,
         timeout=180,
     )
-    assert done.returncode == 1
+    assert done.returncode == USER_ERROR_EXIT_CODE
     assert "Traceback" not in done.stderr
     error = json.loads((tmp_path / "error.json").read_text())["message"]
     assert "is not a state dict that loads safely" in error

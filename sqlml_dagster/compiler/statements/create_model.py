@@ -103,7 +103,7 @@ class CreateModelStatement(Statement):
             flavor = c.identifier("a flavor such as sklearn or pytorch").text.lower()
         if c.at_word("MODEL_TYPE"):
             c.next()
-            type_name, _ = c.qualified_name("a model type such as resnet50")
+            type_name, _ = c.qualified_name("a model type such as resnet50", checked=False)
             model_type = str(type_name)
         if c.at_word("OPTIONS"):
             options = _options(c)

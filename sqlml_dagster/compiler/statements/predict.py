@@ -46,12 +46,13 @@ class PredictStatement(WritesInto, MLStatement):
 
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> PredictStatement:
-        target, target_span = c.qualified_name("a result table (table.column)")
+        target, target_span = c.qualified_name("a result table (table.column)", checked=False)
         column = DEFAULT_PREDICTION_COLUMN
         if len(target.parts) >= 2:
             # SQLFlow writes `TO PREDICT table.column`: the last part names the result column.
             column = target.parts[-1]
             target = QualifiedName(target.parts[:-1])
+        c.check_name(target, target_span)  # the table's name: a column may be any SQL name
         params = c.with_clause() if c.at_word("WITH") else ()
         c.expect_word("USING", USAGE)
         using, using_span, using_version = c.model_pin("a model name")

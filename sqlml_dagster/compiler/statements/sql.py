@@ -20,7 +20,7 @@ from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
 from .. import codes
-from ..context import HINT_KEYWORDS, Abort, ParseContext
+from ..context import HINT_KEYWORDS, Abort, ParseContext, check_table_names
 from ..diagnostics import Diagnostic, Severity
 from ..names import ModelCall, ObjectKind, QualifiedName
 from ..pins import tree_sql
@@ -84,13 +84,16 @@ class SqlStatement(ReadsQuery, Statement):
             if kind in ("TABLE", "VIEW"):
                 target_table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
                 body = tree.expression
+                target = QualifiedName.of_table(target_table)
+                reads = tables_read(body) if body is not None else ()
+                check_table_names(p, tree, (target, *reads))
                 return cls(
                     **common,
                     tree=tree,
-                    target=QualifiedName.of_table(target_table),
+                    target=target,
                     target_kind=ObjectKind.VIEW if kind == "VIEW" else ObjectKind.TABLE,
                     creates=True,
-                    read_tables=tables_read(body) if body is not None else (),
+                    read_tables=reads,
                     model_calls=calls,
                 )
             return cls(**common, tree=tree)  # CREATE SCHEMA/MACRO/…: session
@@ -108,6 +111,7 @@ class SqlStatement(ReadsQuery, Statement):
                 raise Abort
             name = QualifiedName.of_table(target)
             reads = tuple(t for t in tables_read(tree) if t.key != name.key)
+            check_table_names(p, tree, (name, *reads))
             return cls(**common, tree=tree, target=name, read_tables=reads, model_calls=calls)
         ignored = _why_ignored(tree)
         if ignored is not None:

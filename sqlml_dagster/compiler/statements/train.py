@@ -16,7 +16,7 @@ from ..context import Abort, Common, ParseContext
 from ..cursor import Cursor
 from ..diagnostics import Span
 from ..feature_columns import ColumnGroup, column_clause
-from ..names import ModelRef, ObjectKind, QualifiedName
+from ..names import NAME_HINT, ModelRef, ObjectKind, QualifiedName
 from ..params import Param
 from ..sql_writer import SqlWriter
 from ..statement import MLStatement, WritesInto
@@ -135,4 +135,7 @@ def _validation_select(p: ParseContext, params: tuple[Param, ...]) -> exp.Query 
             hint='write validation.select = "SELECT * FROM iris_validation"',
         )
         raise Abort
+    for table in tables_read(tree):  # positions inside the string are not the file's
+        if table.problem is not None:
+            p.error(codes.BAD_NAME, table.refusal, span.start, span.end, hint=NAME_HINT)
     return tree

@@ -12,8 +12,8 @@ import dagster as dg
 
 from ...contract import StepSpec, TrainingResult
 from ...launchers import StepFailed
-from ...store import DataStore, ModelManifest
-from ...store.models import now_iso
+from ...store import DataStore, ModelManifest, ModelVersion
+from ...store.models import CorruptVersion, ReservationLost, now_iso
 from ..metadata import history_table, model_metadata
 
 if TYPE_CHECKING:
@@ -32,10 +32,15 @@ def unchanged_version(step: AssetStep, fingerprint: str) -> dg.MaterializeResult
         return None
     context, name = step.context, step.node.name.key
     models = step.storage.models()
-    versions = models.versions(name)
+    listing = models.listing(name)
+    versions = listing.versions
     if not versions:
         return None
-    latest = models.resolve_latest(name, versions)
+    try:
+        latest = models.resolve_latest(name, listing)
+    except CorruptVersion as e:  # never reuse around a damaged @latest: train a new one
+        context.log.warning(f"{e} — training a new version")
+        return None
     if latest.manifest.fingerprint == fingerprint:
         context.log.info(
             f"{name}: statement, params, data and image are unchanged since version "
@@ -73,12 +78,14 @@ def publish_new_version(
     version if anything fails or the run is cancelled, so nothing partial stays behind."""
     context, node = step.context, step.node
     models = step.storage.models()
-    previous = models.latest(node.name.key)
-    pending = models.reserve(node.name.key, run_id=context.run_id)
+    previous = _previous(step)
+    pending = models.reserve(node.name.key, run_id=context.run_id, step=str(node.name))
     context.log.info(f"reserved {node.name} version {pending.version} at {pending.uri}")
     try:
         spec = spec_for(pending.uri)
-        launched = step.launch(spec, data, step_uri)
+        # The lease tells `sqlml models gc` this training is alive, however long it runs.
+        with models.keep_alive(pending):
+            launched = step.launch(spec, data, step_uri)
         result = launched.result
         if not isinstance(result, TrainingResult):
             raise StepFailed(description=f"a {spec.kind} step reported a {result.kind} result")
@@ -99,8 +106,14 @@ def publish_new_version(
             **manifest_fields(result),
         )
         published = models.publish(pending, manifest)
+    except ReservationLost as e:  # gc or a DROP MODEL took the folder: it is not ours
+        raise dg.Failure(description=str(e)) from None
     except BaseException as e:
-        models.discard(pending, reason=failure_reason(e))
+        if not models.discard(pending, reason=failure_reason(e)):
+            context.log.warning(
+                f"{node.name} version {pending.version} is no longer this run's reservation: "
+                "left as it is"
+            )
         raise
     context.log.info(f"published {node.name} version {published.version} at {published.uri}")
     if result.history:
@@ -110,6 +123,16 @@ def publish_new_version(
     return dg.MaterializeResult(
         metadata={**shown, **(metadata or {})}, data_version=dg.DataVersion(fingerprint)
     )
+
+
+def _previous(step: AssetStep) -> ModelVersion | None:
+    """The version ``@latest`` is before this training, for the comparison the UI shows;
+    none when it is damaged (the training goes ahead: it makes a new one)."""
+    try:
+        return step.storage.models().latest(step.node.name.key)
+    except CorruptVersion as e:
+        step.context.log.warning(str(e))
+        return None
 
 
 def failure_reason(error: BaseException) -> str:

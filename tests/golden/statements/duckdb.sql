@@ -225,7 +225,7 @@ SELECT * FROM t
 TO TRAIN sklearn.svm.SVC
 WITH model.kernel = rbf, model.gamma = scale, model.C = +2.5
 LABEL "Class Label"
-INTO "Quoted Model";
+INTO "Quoted-Model";
 
 -- TO PREDICT --------------------------------------------------------------------------
 SELECT * FROM t TO PREDICT out.score USING m;

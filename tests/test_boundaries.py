@@ -1,0 +1,76 @@
+"""Boundaries that a one-character bug would move without any other test noticing: a gate
+exactly at its threshold, and a pinned ``ML_PREDICT(m@N)`` whose versions predict
+differently (so scoring with the wrong version cannot agree by accident)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sqlml_dagster.store import Gate
+
+from .conftest import failure_reasons, materialize_all
+
+NAN = float("nan")
+
+# (op, threshold, value, passes): below, at and above each threshold, and no value at all.
+GATE_CASES = [
+    *[(">=", 0.9, v, p) for v, p in [(0.8999, False), (0.9, True), (0.9001, True)]],
+    *[(">", 0.9, v, p) for v, p in [(0.8999, False), (0.9, False), (0.9001, True)]],
+    *[("<=", 0.1, v, p) for v, p in [(0.0999, True), (0.1, True), (0.1001, False)]],
+    *[("<", 0.1, v, p) for v, p in [(0.0999, True), (0.1, False), (0.1001, False)]],
+    *[("=", 1.0, v, p) for v, p in [(0.9999, False), (1.0, True), (1.0001, False)]],
+    *[(op, 0.5, v, False) for op in (">=", ">", "<=", "<", "=") for v in (None, NAN)],
+]
+
+
+@pytest.mark.parametrize(("op", "threshold", "value", "passes"), GATE_CASES)
+def test_a_gate_at_below_and_above_its_threshold(
+    op: str, threshold: float, value: float | None, passes: bool
+) -> None:
+    assert Gate("g", "accuracy", op, threshold).passes(value) is passes
+
+
+def test_an_evaluation_exactly_at_the_threshold_passes_end_to_end(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """Separable rows give accuracy exactly 1.0: ``>= 1.0`` passes, ``> 1.0`` blocks."""
+    sql = """
+        CREATE TABLE d AS SELECT range * 1.0 AS x, (range >= 20)::INT AS y FROM range(40);
+        SELECT x, y FROM d TO TRAIN sklearn.tree.DecisionTreeClassifier LABEL y INTO m;
+        SELECT x, y FROM d TO EVALUATE m WITH validation.metrics = "Accuracy",
+            check.accuracy {op} 1.0 LABEL y INTO m_eval;
+        SELECT x FROM d TO PREDICT p.y USING m;
+    """
+    passed = materialize_all(write_project({"m.sql": sql.format(op=">=")}), tmp_path / "a")
+    assert passed.success, failure_reasons(passed)
+    blocked = materialize_all(write_project({"m.sql": sql.format(op=">")}), tmp_path / "b")
+    assert not blocked.success
+    assert "m_eval_accuracy: accuracy = 1 (needs > 1.0)" in failure_reasons(blocked)
+
+
+def test_ml_predict_pinned_to_a_version_scores_with_that_version(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """Version 1 learns y = x >= 20, version 2 the opposite; ``ML_PREDICT(m@1, …)`` and
+    ``TO PREDICT … USING m@1`` must give version 1's answers, ``m@2`` version 2's."""
+    state = tmp_path / "state"
+    train = "SELECT x, y FROM d TO TRAIN sklearn.tree.DecisionTreeClassifier LABEL y INTO m;\n"
+    first = "CREATE TABLE d AS SELECT range * 1.0 AS x, (range >= 20)::INT AS y FROM range(40);\n"
+    second = first.replace("(range >= 20)", "(20 > range)")
+    assert materialize_all(write_project({"m.sql": first + train}), state).success
+    scoring = (
+        "CREATE TABLE pinned AS SELECT x, ML_PREDICT(m@1, x) AS v1, ML_PREDICT(m@2, x) AS v2 "
+        "FROM d;\nSELECT x FROM d TO PREDICT by_v1.y USING m@1;\n"
+    )
+    result = materialize_all(write_project({"m.sql": second + train + scoring}), state)
+    assert result.success, failure_reasons(result)
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT x, v1, v2 FROM pinned ORDER BY x").fetchall()
+        by_v1 = con.execute("SELECT x, y FROM by_v1 ORDER BY x").fetchall()
+    assert [int(v1) for _, v1, _ in rows] == [int(x >= 20) for x, _, _ in rows]
+    assert [int(v2) for _, _, v2 in rows] == [int(x < 20) for x, _, _ in rows]
+    assert [int(y) for _, y in by_v1] == [int(x >= 20) for x, _ in by_v1]
