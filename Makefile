@@ -29,7 +29,8 @@ demo: install
 	$(VENV)/bin/sqlml check example_repo/sql
 	$(VENV)/bin/sqlml materialize -m example_repo.definitions
 
-## test: install dev extras and run the whole suite (every cost marker)
+## test: install dev extras and run the whole suite, every cost marker (PostgreSQL and
+## MariaDB must answer on 127.0.0.1:5432 and :3306: .ci/services)
 test: install-dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
@@ -64,12 +65,15 @@ lint: install-dev
 ## bench: compiler throughput against a plain-sqlglot baseline measured in the same run, and
 ## deep-learning feed/predict/train throughput against the same work done directly, and
 ## `sqlml check` wall time on example_repo and 1,000 files, and Definitions load time of
-## 1,000 files against the same assets in plain Dagster (docs/benchmarks.md)
+## 1,000 files against the same assets in plain Dagster, and the server warehouses' export
+## and write of 1,000,000 rows against the raw driver, pandas and a bare COPY
+## (docs/benchmarks.md)
 bench: install-dev
 	$(PY) bench/bench_compiler.py
 	$(PY) bench/bench_dl.py $(BENCH_DL_ARGS)
 	$(PY) bench/bench_check.py $(BENCH_CHECK_ARGS)
 	$(PY) bench/bench_definitions.py $(BENCH_DEFINITIONS_ARGS)
+	$(PY) bench/bench_warehouses.py $(BENCH_WAREHOUSES_ARGS)
 
 clean:
 	rm -rf .sqlml example_repo/.sqlml .pytest_cache .mypy_cache .ruff_cache

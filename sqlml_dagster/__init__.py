@@ -26,6 +26,7 @@ _EXPORTS = {
     "LocalLauncher": ".launchers.local",
     "SqlMlStorage": ".ops.storage",
     "DuckDBWarehouse": ".warehouses.duckdb",
+    "PostgresWarehouse": ".warehouses.postgres",
     "SqlMlTranslator": ".translator",
     "model_factory": ".contract.model_packages",
 }
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .ops.storage import SqlMlStorage
     from .translator import SqlMlTranslator
     from .warehouses.duckdb import DuckDBWarehouse
+    from .warehouses.postgres import PostgresWarehouse
 
 
 def __getattr__(name: str) -> Any:
@@ -58,6 +60,7 @@ __all__ = [
     "DuckDBWarehouse",
     "KubernetesLauncher",
     "LocalLauncher",
+    "PostgresWarehouse",
     "SqlMlCompileError",
     "SqlMlProject",
     "SqlMlStorage",

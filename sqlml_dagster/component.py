@@ -49,6 +49,7 @@ from .launchers.kubernetes import KubernetesSettings
 from .launchers.local import LocalSettings
 from .ops.storage import SqlMlStorage, StorageSettings
 from .translator import SqlMlTranslator
+from .warehouses import WAREHOUSE_ENV, Warehouse, configured_warehouse
 from .warehouses.duckdb import DuckDBSettings, DuckDBWarehouse
 
 if TYPE_CHECKING:
@@ -164,8 +165,11 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         description="Folder of the default warehouse file, model store and step data; "
         "default: $SQLML_STATE_DIR, else .sqlml beside sql_dir.",
     )
-    warehouse: WarehouseAttributes | None = Field(
-        default=None, description="The DuckDB warehouse; default: warehouse.duckdb in state_dir."
+    warehouse: str | WarehouseAttributes | None = Field(
+        default=None,
+        description="The warehouse: a URL (postgresql://user@host:5432/db; a password from "
+        "'{{ env.NAME }}' in it or PGPASSWORD) or the DuckDB warehouse's settings; default: "
+        "$SQLML_WAREHOUSE, else warehouse.duckdb in state_dir (docs/warehouses.md).",
     )
     launcher: LocalLauncherAttributes | KubernetesLauncherAttributes | None = Field(
         default=None,
@@ -285,7 +289,15 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         env = os.environ.get(STATE_DIR_ENV)
         return Path(env) if env else sql_dir.parent / ".sqlml"
 
-    def _warehouse(self, here: Path, state: Path) -> DuckDBWarehouse:
+    def _warehouse(self, here: Path, state: Path) -> Warehouse:
+        """A URL names the warehouse (a plain path: a DuckDB file, relative to this
+        defs.yaml); DuckDB settings configure the default engine; nothing: the environment
+        (``$SQLML_WAREHOUSE``), else DuckDB in the state folder — as for build_defs."""
+        if isinstance(self.warehouse, str):
+            url = self.warehouse if "://" in self.warehouse else str(_resolve(here, self.warehouse))
+            return configured_warehouse(url, os.environ, "")
+        if self.warehouse is None and os.environ.get(WAREHOUSE_ENV, "").strip():
+            return configured_warehouse(None, os.environ, "")
         settings = self.warehouse or WarehouseAttributes()
         database = settings.database
         if database is None:
@@ -470,6 +482,7 @@ attributes:
   # state_dir: .sqlml               # default: $SQLML_STATE_DIR, else .sqlml beside sql_dir
   # model_store: s3://bucket/models # default: <state_dir>/models
   # data_store: s3://bucket/data    # default: <state_dir>/data
+  # warehouse: postgresql://ml@db:5432/analytics  # default: $SQLML_WAREHOUSE, else DuckDB
   # launcher:
   #   kind: kubernetes
   #   namespace: ml

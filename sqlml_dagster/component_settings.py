@@ -38,9 +38,13 @@ import yaml
 from .compiler import codes
 from .compiler.diagnostics import Diagnostic, SourceFile, Span
 from .compiler.dialects import unknown_dialect
+from .compiler.transpile import dialect_of_url
 from .contract import allowed_images_from_env
 from .contract.model_packages import allowed_model_packages_from_env
 
+#: The warehouse URL a deployment sets (``warehouses.WAREHOUSE_ENV``; not imported from
+#: there, which would load pyarrow into ``sqlml check``).
+WAREHOUSE_ENV = "SQLML_WAREHOUSE"
 #: The folder a component's SQL is in when its defs.yaml names none.
 DEFAULT_SQL_DIR = "sql"
 DEFAULT_DIALECT = "duckdb"
@@ -68,6 +72,8 @@ class ComponentSettings:
     allowed_images: tuple[str, ...] = ()
     #: ``allowed_model_packages``; None: the attribute is not set (the environment decides).
     allowed_model_packages: tuple[str, ...] | None = None
+    #: The dialect of a ``warehouse:`` URL (None: no URL there; the environment decides).
+    warehouse_dialect: str | None = None
     problems: tuple[tuple[str, Diagnostic], ...] = ()
 
 
@@ -86,6 +92,8 @@ class CheckTarget:
     allowed_model_packages: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     compiles: bool = True
+    #: The dialect of the warehouse the SQL will run on (a server's is checked, SQLML118).
+    warehouse_dialect: str | None = None
 
 
 def check_targets(
@@ -109,7 +117,11 @@ def check_targets(
         packages = _model_packages(None, allowed_model_packages, environ)
         return [
             CheckTarget(
-                path, dialect or DEFAULT_DIALECT, tuple(images), allowed_model_packages=packages
+                path,
+                dialect or DEFAULT_DIALECT,
+                tuple(images),
+                allowed_model_packages=packages,
+                warehouse_dialect=dialect_of_url(environ.get(WAREHOUSE_ENV, "")),
             )
         ]
     return [
@@ -158,6 +170,8 @@ def _target(
         allowed_model_packages=_model_packages(component, allowed_model_packages, environ),
         diagnostics=tuple(d for _, d in problems),
         compiles=not any(name in ("sql_dir", "dialect") for name, _ in problems),
+        warehouse_dialect=component.warehouse_dialect
+        or dialect_of_url(environ.get(WAREHOUSE_ENV, "")),
     )
 
 
@@ -342,6 +356,13 @@ class _Reader:
         packages = None
         if packages_node is not None:
             packages = self.strings(packages_node, "allowed_model_packages", problems)
+        warehouse_node = _child(attributes, "warehouse")
+        warehouse = None
+        if isinstance(warehouse_node, yaml.ScalarNode) and not warehouse_node.tag.endswith(":null"):
+            # Only the URL's scheme matters here: a template in its credentials that does not
+            # render (a password variable CI does not set) is no problem of the SQL's.
+            url = self.text(warehouse_node, "warehouse", []) or str(warehouse_node.value)
+            warehouse = dialect_of_url(url)
         return ComponentSettings(
             defs_yaml=self.defs_yaml,
             sql_dir=sql_dir,
@@ -349,6 +370,7 @@ class _Reader:
             launcher_kind=kind,
             allowed_images=images,
             allowed_model_packages=packages,
+            warehouse_dialect=warehouse,
             problems=tuple(problems),
         )
 

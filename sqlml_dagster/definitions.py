@@ -32,7 +32,7 @@ from .ops.storage import SqlMlStorage
 from .settings import SettingError
 from .store import Gate
 from .translator import SqlMlTranslator, source_path
-from .warehouses import Warehouse, warehouse_from_url
+from .warehouses import Warehouse, configured_warehouse
 
 WAREHOUSE_KEY = "sqlml_warehouse"
 STORAGE_KEY = "sqlml_storage"
@@ -47,7 +47,7 @@ def build_defs(
     *,
     dialect: str = "duckdb",
     state_dir: str | Path | None = None,
-    warehouse: Warehouse | None = None,
+    warehouse: Warehouse | str | None = None,
     storage: SqlMlStorage | None = None,
     launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
@@ -59,6 +59,10 @@ def build_defs(
     ``build_defs`` (so ``build_defs("sql/")`` in ``definitions.py`` works from any working
     directory). Project state — the DuckDB file, model store and step data — lives in
     ``state_dir``: by default ``$SQLML_STATE_DIR`` or ``.sqlml/`` beside that file.
+
+    ``warehouse`` is a resource or a URL (``postgresql://user@host:5432/db``,
+    docs/warehouses.md); without one, ``$SQLML_WAREHOUSE``, else the DuckDB file in
+    ``state_dir``. The SQL is checked against the warehouse's dialect (SQLML118).
 
     ``launcher`` defaults to the local launcher, or to the Kubernetes launcher when
     ``SQLML_LAUNCHER=kubernetes`` (settings from ``SQLML_K8S_*``); a Kubernetes launcher's
@@ -93,7 +97,7 @@ def project_definitions(
     *,
     dialect: str,
     state_dir: Path,
-    warehouse: Warehouse | None = None,
+    warehouse: Warehouse | str | None = None,
     storage: SqlMlStorage | None = None,
     launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
@@ -117,20 +121,22 @@ def project_definitions(
             SqlMlSecurityWarning,
             stacklevel=3,
         )
+    state = state_dir.resolve()
+    warehouse = configured_warehouse(warehouse, os.environ, str(state / DEFAULT_WAREHOUSE_FILE))
     try:
         project = compile_project(
             sql_dir,
             dialect=dialect,
             allowed_images=allowed,
             allowed_model_packages=allowed_model_packages,
+            target_dialect=warehouse.dialect,
         )
     except SqlMlCompileError as e:
         raise SqlMlCompileError(e.diagnostics) from None  # no compiler internals in the traceback
-    state = state_dir.resolve()
     # Job-run assets carry the `kubernetes` kind: the translator learns where steps run.
     translator = (translator or SqlMlTranslator()).for_launcher(launcher.KIND)
     resources: dict[str, Any] = {
-        WAREHOUSE_KEY: warehouse or warehouse_from_url(str(state / DEFAULT_WAREHOUSE_FILE)),
+        WAREHOUSE_KEY: warehouse,
         STORAGE_KEY: storage
         or SqlMlStorage(model_store=str(state / "models"), data_store=str(state / "data")),
         LAUNCHER_KEY: launcher,

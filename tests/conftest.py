@@ -63,13 +63,15 @@ def materialize_all(root: Path, state: Path, **build_options: Any) -> dg.Execute
     )
 
 
-def sqlml_materialize(module: str, cwd: Path, state: Path) -> subprocess.CompletedProcess[str]:
+def sqlml_materialize(
+    module: str, cwd: Path, state: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
     """``sqlml materialize -m MODULE`` in a fresh process, state in ``state`` (what
-    ``make demo`` runs); asserts it succeeded."""
+    ``make demo`` runs), with more environment variables ``env``; asserts it succeeded."""
     done = subprocess.run(
         [sys.executable, "-m", "sqlml_dagster.cli", "materialize", "-m", module],
         cwd=cwd,
-        env={**os.environ, "SQLML_STATE_DIR": str(state)},
+        env={**os.environ, "SQLML_STATE_DIR": str(state), **env},
         capture_output=True,
         text=True,
         timeout=600,
@@ -123,6 +125,15 @@ class S3Server:
         )
         client.create_bucket(Bucket=name)
         return f"s3://{name}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of the test's own on the machine's PostgreSQL (tests/servers.py)."""
+    from .servers import postgres_database
+
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import sqlglot
 
 from sqlml_dagster import DuckDBWarehouse
 from sqlml_dagster.compiler import QualifiedName
-from sqlml_dagster.warehouses import LoadMode
 
 HOLD_LOCK = """
 import duckdb, sys, time
@@ -77,30 +76,8 @@ def test_parquet_round_trip_into_a_new_schema(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "x.parquet").column("id").to_pylist() == [2, 3]
 
 
-@pytest.mark.parametrize(
-    ("mode", "rows", "expected"),
-    [
-        # replace: the table is the new rows, whatever it held
-        ("replace", None, [(3, "new"), (4, "new")]),
-        # append: the new rows after the old ones
-        ("append", None, [(1, "old"), (2, "old"), (3, "new"), (4, "new")]),
-        # partition: only the window's rows are replaced (here id >= 2)
-        ("partition", "id >= 2", [(1, "old"), (3, "new"), (4, "new")]),
-    ],
-)
-def test_a_steps_output_loads_by_mode(
-    tmp_path: Path, mode: LoadMode, rows: str | None, expected: list[tuple[int, str]]
-) -> None:
-    warehouse = DuckDBWarehouse(database=str(tmp_path / "w.duckdb"))
-    name = QualifiedName(("t",))
-    old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
-    pq.write_table(pa.table({"id": [1, 2], "v": ["old", "old"]}), old)
-    pq.write_table(pa.table({"id": [3, 4], "v": ["new", "new"]}), new)
-    warehouse.load_parquet(name, str(old))
-    predicate = sqlglot.parse_one(rows, read="duckdb") if rows else None
-    warehouse.load_parquet(name, str(new), mode=mode, rows=predicate)
-    answer = warehouse.query(sqlglot.parse_one("SELECT id, v FROM t ORDER BY id"), limit=10)
-    assert answer is not None and [tuple(r) for r in answer[1]] == expected
+# Loads by mode (replace/append/partition) are a table in test_warehouse_parity.py, run on
+# every engine, DuckDB included.
 
 
 def test_a_partition_load_without_its_window_is_refused(tmp_path: Path) -> None:

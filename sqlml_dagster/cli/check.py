@@ -187,6 +187,7 @@ def _compile_target(target: CheckTarget, args: argparse.Namespace) -> Checked:
             dialect=target.dialect,
             allowed_images=target.allowed_images,
             allowed_model_packages=target.allowed_model_packages,
+            target_dialect=target.warehouse_dialect,
         )
         return project, found, ()
     return _deep_check(target, args)
@@ -199,7 +200,9 @@ def _component_note(target: CheckTarget) -> str:
     images = ", ".join(target.allowed_images) or "any"
     return (
         f"sqlml: {shown_path(target.path)}: SqlMlProject in {shown_path(target.component)}"
-        f" (dialect {target.dialect}; images: {images})"
+        f" (dialect {target.dialect}; images: {images}"
+        + (f"; warehouse {target.warehouse_dialect}" if target.warehouse_dialect else "")
+        + ")"
     )
 
 
@@ -222,6 +225,7 @@ def _deep_check(target: CheckTarget, args: argparse.Namespace) -> Checked:
             target.allowed_images,
             options,
             allowed_model_packages=target.allowed_model_packages,
+            target_dialect=target.warehouse_dialect,
         )
         return checked.project, checked.diagnostics, checked.imported
     except DeepCheckError as e:

@@ -228,7 +228,8 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
             lines += ["", title, *_columns(rows)]
     warehouse = (defs.resources or {}).get("sqlml_warehouse")
     if warehouse is not None:
-        lines += ["", f"warehouse: {_short(getattr(warehouse, 'database', ''))}"]
+        where = str(getattr(warehouse, "location", ""))
+        lines += ["", f"warehouse: {where if '://' in where else _short(where)}"]
     return "\n".join(lines)
 
 

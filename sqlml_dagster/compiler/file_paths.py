@@ -13,7 +13,6 @@ the files of ``COPY … TO/FROM`` and the database of ``ATTACH``.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -22,7 +21,8 @@ from sqlglot import exp
 
 from . import codes
 from .diagnostics import Diagnostic, Severity, SourceFile, Span
-from .statement import SqlFile, Statement
+from .statement import SqlFile
+from .transpile import statement_trees
 
 #: Suffixes DuckDB reads when a quoted name in FROM is a file (``FROM 'data.csv'``).
 FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".json", ".jsonl", ".ndjson", ".gz", ".zst", ".txt")
@@ -155,7 +155,7 @@ def file_access_diagnostics(
         source = sources.get(sql_file.path)
         folder = str((sql_root.parent / sql_file.path).parent.resolve())
         for statement in sql_file.statements:
-            for tree in _trees(statement):
+            for tree in statement_trees(statement):
                 command = privileged_command(tree)
                 if command is not None:
                     found.append(
@@ -184,14 +184,6 @@ def file_access_diagnostics(
                         )
                     )
     return found
-
-
-def _trees(statement: Statement) -> Iterator[exp.Expr]:
-    """The SQL trees a statement runs: a plain statement's, an ML statement's SELECTs."""
-    for f in dataclasses.fields(statement):
-        value = getattr(statement, f.name)
-        if isinstance(value, exp.Expr):
-            yield value
 
 
 def _literal_span(source: SourceFile | None, span: Span, text: str) -> Span | None:

@@ -43,6 +43,7 @@ from .ir import (
     Statement,
 )
 from .parser import parse_sql_file
+from .transpile import checks_dialect, transpile_diagnostics
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,16 @@ def compile_project(
     dialect: str = "duckdb",
     allowed_images: Sequence[str] = (),
     allowed_model_packages: Sequence[str] = (),
+    target_dialect: str | None = None,
 ) -> Project:
     """Compile a folder of ``.sql`` files; raises :class:`SqlMlCompileError` on any error."""
-    project, diagnostics = check_project(path, dialect, allowed_images, allowed_model_packages)
+    project, diagnostics = check_project(
+        path,
+        dialect,
+        allowed_images,
+        allowed_model_packages=allowed_model_packages,
+        target_dialect=target_dialect,
+    )
     if project is None or any(d.is_error for d in diagnostics):
         raise SqlMlCompileError([d for d in diagnostics if d.is_error])
     return project
@@ -148,17 +156,20 @@ def check_project(
     dialect: str = "duckdb",
     allowed_images: Sequence[str] = (),
     allowed_model_packages: Sequence[str] = (),
+    target_dialect: str | None = None,
 ) -> tuple[Project | None, list[Diagnostic]]:
     """Compile without raising: the project (None if unusable) and every diagnostic.
 
     ``allowed_images``: registry/repository prefixes a statement's image must start with
     (the Kubernetes launcher's allow-list); empty allows any. ``allowed_model_packages``:
     packages model references may name besides the built-ins and the project's
-    ``models/`` folder (SQLML209; ``contract/model_packages.py``)."""
+    ``models/`` folder (SQLML209; ``contract/model_packages.py``). ``target_dialect``: the
+    dialect of the warehouse the SQL will run on, when it is a server's — every statement
+    must then be writable in it (SQLML118, ``transpile.py``)."""
     # Every tree of the project stays alive until the end, so each full collection would
     # re-scan all of them; nothing here needs collecting before we return.
     with paused_gc():
-        return _check_project(path, dialect, allowed_images, allowed_model_packages)
+        return _check_project(path, dialect, allowed_images, allowed_model_packages, target_dialect)
 
 
 def _check_project(
@@ -166,6 +177,7 @@ def _check_project(
     dialect: str,
     allowed_images: Sequence[str],
     allowed_model_packages: Sequence[str],
+    target_dialect: str | None,
 ) -> tuple[Project | None, list[Diagnostic]]:
     root = Path(path)
     diagnostics: list[Diagnostic] = []
@@ -202,6 +214,8 @@ def _check_project(
         files.append(sql_file)
         diagnostics.extend(file_diagnostics)
     diagnostics.extend(file_access_diagnostics(files, sources, base))
+    if target_dialect is not None and checks_dialect(target_dialect):
+        diagnostics.extend(transpile_diagnostics(files, sources, target_dialect, dialect))
     packages = ModelPackages.of_project(root, allowed_model_packages)
     graph = _GraphBuilder(files, sources, tuple(allowed_images), packages)
     nodes, project_sources = graph.build()

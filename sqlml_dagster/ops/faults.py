@@ -17,10 +17,29 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..compiler import codes
-from ..warehouses import SqlRefused, Warehouse, WarehouseBusy
+from ..warehouses import (
+    SqlRefused,
+    StatementRejected,
+    Warehouse,
+    WarehouseAuthFailed,
+    WarehouseBusy,
+    WarehouseDenied,
+    WarehouseFault,
+    WarehouseMissing,
+    WarehouseUnreachable,
+)
 
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+#: A server warehouse's faults (already one line in the user's terms) by kind.
+_SERVER_CODES: tuple[tuple[type[WarehouseFault], str], ...] = (
+    (WarehouseUnreachable, codes.WAREHOUSE_UNREACHABLE),
+    (WarehouseAuthFailed, codes.WAREHOUSE_AUTH),
+    (WarehouseMissing, codes.WAREHOUSE_MISSING),
+    (WarehouseDenied, codes.WAREHOUSE_DENIED),
+    (StatementRejected, codes.SQL_FAILED),
+)
 
 
 @dataclass(frozen=True)
@@ -33,13 +52,22 @@ class Fault:
         return f"{self.code}: {self.cause}"
 
 
-def fault_of(error: BaseException, warehouse: Warehouse | None = None) -> Fault | None:
-    """The fault ``error`` (or an exception it was raised from) reports, if it is one."""
+def fault_of(
+    error: BaseException, warehouse: Warehouse | None = None, location: str = ""
+) -> Fault | None:
+    """The fault ``error`` (or an exception it was raised from) reports, if it is one; a
+    server's fault of a statement not located yet is put at ``location`` (the asset's
+    statement, ``file:line:col``)."""
     for e in _chain(error):
         if isinstance(e, WarehouseBusy):
             return Fault(codes.WAREHOUSE_BUSY, str(e))
         if isinstance(e, SqlRefused):
             return Fault(codes.SQL_REFUSED, str(e))
+        if isinstance(e, WarehouseFault):
+            if e.statement is not None and location:
+                e.at(location)
+            code = next((c for kind, c in _SERVER_CODES if isinstance(e, kind)), codes.SQL_FAILED)
+            return Fault(code, e.line)
         if isinstance(e, OSError) and e.errno in _DISK_FULL:
             return Fault(codes.DISK_FULL, f"no space left on the device writing {_where(e)}")
         if isinstance(e, OSError) and e.errno in _READ_ONLY:

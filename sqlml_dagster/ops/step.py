@@ -79,7 +79,7 @@ class AssetStep:
         except dg.Failure:
             raise  # already says why, in one line
         except Exception as e:
-            fault = fault_of(e, self.warehouse)
+            fault = fault_of(e, self.warehouse, self.node.statement.span.location())
             if fault is None:
                 raise  # an internal error keeps its traceback
             raise dg.Failure(description=fault.line) from e

@@ -65,6 +65,7 @@ def check_path(
     allowed_images: Sequence[str] = (),
     options: DeepCheckOptions | None = None,
     allowed_model_packages: Sequence[str] = (),
+    target_dialect: str | None = None,
 ) -> CheckedPath:
     """``check_project`` plus the deep checks — what ``sqlml check`` runs per path. The
     model classes the files name start importing before compilation, so the two overlap
@@ -79,6 +80,7 @@ def check_path(
             dialect=dialect,
             allowed_images=allowed_images,
             allowed_model_packages=allowed_model_packages,
+            target_dialect=target_dialect,
         )
     except BaseException:
         models.abandon()

@@ -25,8 +25,10 @@ LoadMode = Literal["replace", "append", "partition"]
 
 #: How ``ML_PREDICT(model, …)`` inside a table's SQL is evaluated: ``udf`` registers the
 #: model as a vectorized Python function on the connection (DuckDB: the model runs in the
-#: orchestrator's process, beside the engine).
-MlPredictStrategy = Literal["udf"]
+#: orchestrator's process, beside the engine); ``stream`` runs the query in the warehouse
+#: without the call, scores its Arrow stream in the orchestrator's process and writes the
+#: result back through the bulk path (server warehouses, docs/warehouses.md).
+MlPredictStrategy = Literal["udf", "stream"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,69 @@ class WarehouseBusy(Exception):
 class SqlRefused(Exception):
     """A statement the warehouse will not run here (an extension or ``ATTACH`` that no
     setting allows): the message says which and what setting allows it."""
+
+
+class WarehouseFault(Exception):
+    """A server warehouse's failure in the user's terms: what happened in one line, and
+    what to do about it (``hint``). A driver's exception never reaches the user as it is:
+    each engine translates it into one of the subclasses below, which ``ops/faults.py``
+    gives a code.
+
+    ``statement`` is the position, in what :meth:`Warehouse.run_statements` was given, of
+    the statement the fault belongs to (0 for ``export_query``/``query``; None for a fault
+    of the connection itself); the materializer that knows where that statement is
+    written adds its ``file:line:col`` with :meth:`at`."""
+
+    def __init__(
+        self, message: str, *, hint: str = "", statement: int | None = None, location: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.statement = statement
+        self.location = location
+
+    def of_statement(self, index: int) -> WarehouseFault:
+        """The same fault, attributed to the ``index``-th statement (kept if already set)."""
+        if self.statement is None:
+            self.statement = index
+        return self
+
+    def at(self, location: str) -> WarehouseFault:
+        """The same fault, located at ``file:line:col`` (kept if already located)."""
+        if not self.location:
+            self.location = location
+        return self
+
+    @property
+    def line(self) -> str:
+        """``file:line:col: message (hint)``: the one line a user reads."""
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.message}" + (f" ({self.hint})" if self.hint else "")
+
+    def __str__(self) -> str:
+        return self.line
+
+
+class WarehouseUnreachable(WarehouseFault):
+    """No connection to the server at host:port (refused, unknown host, timed out), or the
+    connection was lost in the middle of a transaction (nothing of it was committed)."""
+
+
+class WarehouseAuthFailed(WarehouseFault):
+    """The server refused the credentials (or the user does not exist)."""
+
+
+class WarehouseMissing(WarehouseFault):
+    """The database or schema the settings or a statement name does not exist."""
+
+
+class WarehouseDenied(WarehouseFault):
+    """The user may not do what a statement asks (create in a schema, read a table)."""
+
+
+class StatementRejected(WarehouseFault):
+    """The server rejected a statement: its own message, the statement's location."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from sqlglot import exp
 
 from ..compiler.file_paths import extension_of, file_literals, privileged_command, resolve
 from ..compiler.ir import QualifiedName
-from ..runtime.data import dictionary_columns
 from .base import (
     FileScope,
     LoadMode,
@@ -34,7 +33,7 @@ from .base import (
     TableStats,
     WarehouseBusy,
 )
-from .fingerprint import ContentFingerprint
+from .export import write_parquet
 
 WAREHOUSE_DIALECT = "duckdb"
 EXPORT_BATCH_ROWS = 65_536
@@ -199,7 +198,7 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         ``functions`` are registered on the connection first (``ML_PREDICT`` models)."""
         prepared = [p for s in statements if (p := self.prepared(s, files)) is not None]
         with self.connect(files) as con:
-            _register(con, functions)
+            register_functions(con, functions)
             con.execute("BEGIN TRANSACTION")
             try:
                 for statement in prepared:
@@ -245,23 +244,11 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
     ) -> TableStats:
         """Stream a query's result into a Parquet file at any fsspec URL, fingerprinting its
         content on the way (see :class:`ContentFingerprint`)."""
-        rows = 0
-        content = ContentFingerprint()
         query = self.prepared(query, files) or query
         with self.connect(files) as con:
-            _register(con, functions)
+            register_functions(con, functions)
             reader = con.sql(query.sql(dialect=self.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
-            schema = reader.schema
-            with (
-                fsspec.open(uri, "wb") as f,
-                pq.ParquetWriter(f, schema, use_dictionary=dictionary_columns(schema)) as writer,
-            ):
-                for batch in reader:
-                    writer.write_batch(batch)
-                    content.add(batch)
-                    rows += batch.num_rows
-        columns = tuple((f.name, str(f.type)) for f in schema)
-        return TableStats(rows=rows, columns=columns, fingerprint=content.hexdigest(columns))
+            return write_parquet(reader, uri)
 
     def query(
         self,
@@ -277,7 +264,7 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         if prepared is None:
             return None
         with self.connect(files) as con:
-            _register(con, functions)
+            register_functions(con, functions)
             result = con.execute(prepared.sql(dialect=self.dialect))
             if result.description is None:
                 return None
@@ -329,7 +316,8 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
                 con.unregister(view)
 
 
-def _register(con: duckdb.DuckDBPyConnection, functions: Sequence[SqlFunction]) -> None:
+def register_functions(con: duckdb.DuckDBPyConnection, functions: Sequence[SqlFunction]) -> None:
+    """Make ``functions`` callable from SQL on ``con`` as vectorized (Arrow) functions."""
     for function in functions:
         con.create_function(  # type: ignore[call-overload]
             function.name,

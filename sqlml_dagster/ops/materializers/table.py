@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from sqlglot import exp
 
-from ...compiler.ir import SqlStatement
+from ...compiler.ir import SqlStatement, Statement
+from ...warehouses import WarehouseFault
 from ..metadata import table_metadata
 from ..model_functions import ModelFunctions
 from .base import Materializer, StepResults
@@ -22,6 +23,7 @@ def run(step: AssetStep) -> StepResults:
     its followups, in one warehouse transaction."""
     node, warehouse, context = step.node, step.warehouse, step.context
     statements: list[exp.Expr] = [s.tree for s in node.session]
+    written: list[Statement] = list(node.session)  # where each one is, for its faults
     defining = node.statement
     assert isinstance(defining, SqlStatement)  # the only kind registered as "sql"
     if defining.creates:
@@ -37,13 +39,21 @@ def run(step: AssetStep) -> StepResults:
                     expression=query.copy().limit(0),
                 )
             )
+            written.append(defining)
         statements.append(defining.tree)
+    written.append(defining)
     statements.extend(s.tree for s in node.followups)
+    written.extend(node.followups)
     context.log.info(
         f"running {len(statements)} statement(s) for {node.name} in {warehouse.location}"
     )
     calls = ModelFunctions.for_statements(step, statements, step.model_packages)
-    warehouse.run_statements(calls.rewritten, files=step.files, functions=calls.functions)
+    try:
+        warehouse.run_statements(calls.rewritten, files=step.files, functions=calls.functions)
+    except WarehouseFault as e:  # the statement's file:line:col in the one-line failure
+        if e.statement is not None and e.statement < len(written):
+            e.at(written[e.statement].span.location())
+        raise
     metadata = table_metadata(node, warehouse.stats(node.name))
     if calls.versions:
         metadata["models"] = dg.MetadataValue.json(calls.versions)

@@ -1,0 +1,38 @@
+"""The machine's database servers, as tests use them (docs/warehouses.md, "Tests").
+
+Every machine of the project runs PostgreSQL on 127.0.0.1:5432 (trust authentication) and
+MariaDB on 127.0.0.1:3306 before the tests start (``.ci/run`` checks both answer). A test
+gets a database of its own, with a unique name, created through psycopg — a different
+client than the driver under test — and dropped afterwards, so runs never see each other's
+tables. A server that does not answer fails the test: never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+#: Where the machine's PostgreSQL is (``SQLML_TEST_POSTGRES`` points elsewhere).
+POSTGRES = os.environ.get("SQLML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+def postgres_admin(sql: str, database: str = "postgres") -> list[tuple[object, ...]]:
+    """Run one statement as the server's superuser, outside any transaction."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES}/{database}", autocommit=True) as connection:
+        cursor = connection.execute(sql)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
+@contextmanager
+def postgres_database(prefix: str = "sqlml_test") -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL: its URL; dropped on the way out."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
