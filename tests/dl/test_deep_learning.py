@@ -24,11 +24,12 @@ MODELS = Path(__file__).parent / "models"
 IRIS = EXAMPLE / "data" / "iris.csv"
 HOUSES = EXAMPLE / "data" / "houses.csv"
 
-SOURCES = f"""
-CREATE TABLE iris AS SELECT * FROM read_csv('{IRIS}');
+# the project's own data folder, as in example_repo (its SQL opens only its own files)
+SOURCES = """
+CREATE TABLE iris AS SELECT * FROM read_csv('../data/iris.csv');
 CREATE TABLE houses AS
 SELECT sqft, bedrooms, 2026 - year_built AS age, distance_km, price, split
-FROM read_csv('{HOUSES}');
+FROM read_csv('../data/houses.csv');
 """
 IRIS_FEATURES = "sepal_length, sepal_width, petal_length, petal_width"
 HOUSE_FEATURES = "sqft, bedrooms, age, distance_km"
@@ -66,6 +67,9 @@ def materialized(tmp_path: Path, sql: str) -> tuple[Path, dg.ExecuteInProcessRes
     (root / "ml.sql").write_text(textwrap.dedent(sql))
     shutil.copytree(MODELS, root.parent / "models")  # the project's models/ folder
     shutil.copy(EXAMPLE / "models" / "sqlflow_dnn.py", root.parent / "models")
+    (root.parent / "data").mkdir()
+    for data in (IRIS, HOUSES):
+        shutil.copy(data, root.parent / "data")
     state = tmp_path / "state"
     result = materialize_all(root, state)
     assert result.success, failure_reasons(result)
