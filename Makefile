@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 # Pins for reproducible installs (CI, demo); the package's own ranges stay loose for users.
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test test-fast fuzz dev screenshot lint bench install install-dev clean
+.PHONY: demo test test-fast mutate fuzz dev screenshot lint bench install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ demo: install
 ## MariaDB must answer on 127.0.0.1:5432 and :3306: .ci/services)
 test: install-dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## mutate: mutation testing of the modules in pyproject's [tool.mutmut] against the tests
+## that cover them; prints the surviving mutants (docs/testing.md). Not part of `make test`.
+mutate: install-dev
+	$(PIP) install --quiet -c $(CONSTRAINTS) "mutmut>=3.8"
+	rm -rf mutants
+	$(VENV)/bin/mutmut run || true
+	$(VENV)/bin/mutmut results
 
 ## test-fast: the quick loop — tests marked fast (no slow, k8s, warehouse or gpu test)
 test-fast: install-dev

@@ -116,6 +116,16 @@ IMAGES = [
     ("python:3.11", ["python"], True),
     ("pythonx:3.11", ["python"], False),
     ("ghcr.io/acme-evil/x", ["ghcr.io/acme-"], False),  # a prefix ends at a boundary
+    # a prefix that ends in a boundary is taken as written
+    ("ghcr.io/acme/models:1", ["ghcr.io/acme/"], True),
+    ("ghcr.io/acme-evil/models:1", ["ghcr.io/acme/"], False),
+    ("ghcr.io/acme/models:1.2", ["ghcr.io/acme/models:"], True),
+    ("ghcr.io/acme/models:1.2", ["ghcr.io/acme/other:"], False),
+    ("ghcr.io/acme/models@sha256:" + "b" * 64, ["ghcr.io/acme/models@"], True),
+    ("ghcr.io/acme/models:1", ["ghcr.io/acme/models:1"], True),  # exactly the prefix
+    ("ghcr.io/acme/models:1", ["quay.io/x", "ghcr.io/acme"], True),  # any of several
+    ("ghcr.io/acme/models:1", ["quay.io/x", "docker.io/y"], False),
+    ("anything/at:all", [], True),  # no allow-list: any image (and a warning at load)
 ]
 
 
