@@ -30,6 +30,7 @@ from sqlml_dagster import cli
 from sqlml_dagster.catalog import Catalog
 from sqlml_dagster.compiler import compile_project
 from sqlml_dagster.compiler.manifest import project_manifest
+from sqlml_dagster.contract import USER_ERROR_EXIT_CODE
 from sqlml_dagster.store import ModelNotFound, ModelStore
 from sqlml_dagster.store.gates import Gate, GateResult
 from sqlml_dagster.store.models import (
@@ -672,7 +673,7 @@ def test_a_forged_step_spec_cannot_make_a_step_write_outside_the_store(
         text=True,
         timeout=300,
     )
-    assert done.returncode == 1
+    assert done.returncode == USER_ERROR_EXIT_CODE  # a user error (contract/exits.py)
     assert done.stderr.strip().splitlines()[-1].startswith("sqlml step failed: the step's ")
     assert line in done.stderr and "Traceback" not in done.stderr
     assert snapshot(victim) == before

@@ -60,6 +60,7 @@ import os
 import posixpath
 import secrets
 import socket
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -269,8 +270,9 @@ class ModelStore:
         path = self._path(model, PROMOTED)
         self._fresh(path)
         try:
-            with self.fs.open(path, "rb") as f:
-                raw = json.loads(f.read().decode("utf-8"))
+            # one GET: a file object reads in ranges, and a promote replacing the record
+            # between them makes S3 answer "changed while reading" (s3fs' FileExpired)
+            raw = json.loads(self.fs.cat_file(path).decode("utf-8"))
             return Promotion(**{k: raw[k] for k in ("version", "above", "at", "note") if k in raw})
         except FileNotFoundError:
             return None
@@ -354,8 +356,7 @@ class ModelStore:
             if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
                 continue
             try:
-                with self.fs.open(path, "rb") as f:
-                    result = GateResult.from_json(f.read().decode("utf-8"))
+                result = GateResult.from_json(self.fs.cat_file(path).decode("utf-8"))
             except (OSError, ValueError, TypeError):
                 continue  # a damaged outcome counts as never evaluated: the gate is not met
             out[result.name] = result
@@ -456,7 +457,8 @@ class ModelStore:
             self.fs.pipe_file(target, text.encode())
             return
         folder, name = posixpath.split(target)
-        tmp = posixpath.join(folder, f".{name}.tmp")
+        # a name of its own: two writers of one record (two promotes) must not share it
+        tmp = posixpath.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
         with self.fs.open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
         self.fs.mv(tmp, target)
@@ -511,8 +513,7 @@ class ModelStore:
         path = self._path(model, str(version), PENDING)
         self._fresh(posixpath.dirname(path))
         try:
-            with self.fs.open(path, "rb") as f:
-                return Owner.from_json(f.read().decode("utf-8"))
+            return Owner.from_json(self.fs.cat_file(path).decode("utf-8"))
         except (FileNotFoundError, ValueError, TypeError):
             return None
 
