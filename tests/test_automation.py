@@ -21,6 +21,9 @@ from sqlml_dagster import build_defs
 from sqlml_dagster.compiler import SqlMlCompileError, check_project, compile_project
 from sqlml_dagster.compiler.directives import Directives, Partitioning
 
+# whole projects materialized end to end: seconds each (docs/testing.md)
+pytestmark = pytest.mark.slow
+
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 EXAMPLE_SQL = Path(__file__).resolve().parents[1] / "example_repo" / "sql"

@@ -34,6 +34,7 @@ def test_a_gate_at_below_and_above_its_threshold(
     assert Gate("g", "accuracy", op, threshold).passes(value) is passes
 
 
+@pytest.mark.slow
 def test_an_evaluation_exactly_at_the_threshold_passes_end_to_end(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
@@ -52,6 +53,7 @@ def test_an_evaluation_exactly_at_the_threshold_passes_end_to_end(
     assert "m_eval_accuracy: accuracy = 1 (needs > 1.0)" in failure_reasons(blocked)
 
 
+@pytest.mark.slow
 def test_ml_predict_pinned_to_a_version_scores_with_that_version(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

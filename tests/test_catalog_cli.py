@@ -15,6 +15,9 @@ from sqlml_dagster.ops.storage import SqlMlStorage
 from sqlml_dagster.shell import SqlSession, repl
 from tests.conftest import EXAMPLE, sqlml_materialize
 
+# whole projects materialized end to end: seconds each (docs/testing.md)
+pytestmark = pytest.mark.slow
+
 
 def demo(workdir: Path, state: Path) -> str:
     return sqlml_materialize("example_copy.definitions", workdir, state).stdout

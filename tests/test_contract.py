@@ -235,6 +235,7 @@ PLACES = ("step_id", "input_uri", "output_uri", "validation_uri", "model_uri")
 FROM_VERSION = ("model_reference", "flavor", "features", "image", "model_version")
 
 
+@pytest.mark.slow
 def test_the_dry_run_builds_the_spec_a_materialization_launches(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

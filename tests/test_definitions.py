@@ -221,6 +221,7 @@ def test_pinned_versions_reach_the_model_asset(
     assert "sqlml/pinned_versions" not in specs[dg.AssetKey("t")].metadata
 
 
+@pytest.mark.slow
 def test_run_config_force_retrains(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

@@ -19,6 +19,9 @@ from sqlml_dagster.store import ModelStore
 from .conftest import EXAMPLE, REPO, failure_reasons, materialize_all, sqlml_materialize
 from .servers import postgres_admin, postgres_database
 
+# whole projects materialized end to end: seconds each (docs/testing.md)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:

@@ -15,6 +15,9 @@ import pytest
 
 from .conftest import materialize_all
 
+# whole projects materialized end to end: seconds each (docs/testing.md)
+pytestmark = pytest.mark.slow
+
 DATA = "CREATE TABLE d AS SELECT range * 1.0 AS x, range % 2 AS y FROM range(40);\n"
 TRAIN = "SELECT x, y FROM d TO TRAIN {model} {with_} LABEL y INTO m;\n"
 MODEL_CODE = '''

@@ -24,6 +24,9 @@ from sqlml_dagster.store import ModelStore
 
 from .test_quality_gates import _publish
 
+# whole projects materialized end to end: seconds each (docs/testing.md)
+pytestmark = pytest.mark.slow
+
 
 def project_sql(table: str, model: str, evaluation: str, scores: str) -> str:
     """A tree that learns ``y = x >= 3`` exactly, a gate it passes, a prediction pinned to 1."""

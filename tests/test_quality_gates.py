@@ -327,6 +327,7 @@ def query(state: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_a_failing_gate_blocks_the_prediction_and_latest_keeps_the_last_passing_version(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

@@ -180,6 +180,7 @@ def metadata_of(result: dg.ExecuteInProcessResult, key: str) -> dict[str, Any]:
     return {k: v.value for k, v in materialization.metadata.items()}
 
 
+@pytest.mark.slow
 def test_a_model_materialization_shows_version_params_metrics_and_image(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

@@ -20,6 +20,9 @@ from sqlml_dagster.store import ModelStore
 
 from ..conftest import EXAMPLE, failure_reasons, materialize_all
 
+# whole projects materialized end to end: seconds each (docs/testing.md)
+pytestmark = pytest.mark.slow
+
 MODELS = Path(__file__).parent / "models"
 IRIS = EXAMPLE / "data" / "iris.csv"
 HOUSES = EXAMPLE / "data" / "houses.csv"

@@ -25,6 +25,9 @@ from sqlml_dagster.ops.storage import SqlMlStorage
 from sqlml_dagster.store import ModelStore
 from tests.conftest import REPO, S3Server, failure_reasons, materialize_all
 
+# whole projects materialized end to end: seconds each (docs/testing.md)
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 
 DATA = """
