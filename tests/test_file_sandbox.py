@@ -238,3 +238,22 @@ def test_check_is_quiet_about_the_project_s_own_files(tmp_path: Path) -> None:
         check=False,
     )
     assert json.loads(done.stdout)["diagnostics"] == []
+
+
+def test_a_second_project_in_the_same_process_is_refused_while_the_first_holds_the_file(
+    project: Path, tmp_path: Path
+) -> None:
+    """DuckDB's sandbox belongs to the database instance that connections of one process
+    share; a connection for another project's folder cannot loosen or change it, and says
+    so in one line instead of running with the wrong folders."""
+    warehouse = DuckDBWarehouse(database=str(project / "w.duckdb"))
+    other = tmp_path / "other" / "sql"
+    other.mkdir(parents=True)
+    mine = FileScope.of_sql_file(project / "sql" / "m.sql", project / "sql")
+    theirs = FileScope.of_sql_file(other / "m.sql", other)
+    with warehouse.connect(mine):
+        with warehouse.connect(mine) as same:  # the same project shares it
+            assert same.execute("SELECT 1").fetchone() == (1,)
+        refused = pytest.raises(SqlRefused, match="open in this process with another project's")
+        with refused, warehouse.connect(theirs):
+            pass

@@ -134,9 +134,7 @@ def test_image_allow_list_boundaries(image: str, prefixes: list[str], allowed: b
     assert image_allowed(image, prefixes) is allowed
 
 
-def test_an_empty_allow_list_warns_when_the_definitions_load(
-    write_project: object, tmp_path: Path
-) -> None:
+def test_an_empty_allow_list_warns_when_the_definitions_load(tmp_path: Path) -> None:
     from sqlml_dagster import build_defs
 
     root = tmp_path / "sql"
