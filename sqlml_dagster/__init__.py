@@ -27,6 +27,7 @@ _EXPORTS = {
     "SqlMlStorage": ".ops.storage",
     "DuckDBWarehouse": ".warehouses.duckdb",
     "PostgresWarehouse": ".warehouses.postgres",
+    "MySqlWarehouse": ".warehouses.mysql",
     "SqlMlTranslator": ".translator",
     "model_factory": ".contract.model_packages",
 }
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from .ops.storage import SqlMlStorage
     from .translator import SqlMlTranslator
     from .warehouses.duckdb import DuckDBWarehouse
+    from .warehouses.mysql import MySqlWarehouse
     from .warehouses.postgres import PostgresWarehouse
 
 
@@ -60,6 +62,7 @@ __all__ = [
     "DuckDBWarehouse",
     "KubernetesLauncher",
     "LocalLauncher",
+    "MySqlWarehouse",
     "PostgresWarehouse",
     "SqlMlCompileError",
     "SqlMlProject",

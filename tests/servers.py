@@ -36,3 +36,57 @@ def postgres_database(prefix: str = "sqlml_test") -> Iterator[str]:
         yield f"{POSTGRES}/{name}"
     finally:
         postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+#: Where the machine's MariaDB is (``SQLML_TEST_MYSQL`` points elsewhere).
+MYSQL = os.environ.get("SQLML_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
+
+
+def mysql_admin(sql: str, database: str = "") -> list[tuple[str, ...]]:
+    """Run statements as the server's root through the ``mariadb`` command-line client (not
+    the driver under test); the rows as text (``NULL`` as None)."""
+    import subprocess
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(MYSQL)
+    done = subprocess.run(
+        [
+            "mariadb",
+            f"--host={parts.hostname}",
+            f"--port={parts.port or 3306}",
+            f"--user={parts.username or 'root'}",
+            "--batch",
+            "--skip-column-names",
+            *([database] if database else []),
+            "-e",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "MYSQL_PWD": parts.password or ""},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"mariadb: {done.stderr.strip()}")
+    return [
+        tuple(None if v == "NULL" else v for v in line.split("\t"))
+        for line in done.stdout.splitlines()
+    ]
+
+
+@contextmanager
+def mysql_database(prefix: str = "sqlml_test") -> Iterator[str]:
+    """A fresh database on the machine's MariaDB: its URL; dropped on the way out, with any
+    database named ``<its name>_*`` the test created beside it (on MySQL a schema is a
+    database: a test that writes ``<schema>.t`` names the schema after its database)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    mysql_admin(f"CREATE DATABASE `{name}`")
+    try:
+        yield f"{MYSQL}/{name}"
+    finally:
+        found = mysql_admin(
+            "SELECT schema_name FROM information_schema.schemata "
+            f"WHERE schema_name = '{name}' OR schema_name LIKE '{name}\\_%'"
+        )
+        if found:
+            mysql_admin("; ".join(f"DROP DATABASE IF EXISTS `{row[0]}`" for row in found))

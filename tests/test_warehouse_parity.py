@@ -26,9 +26,9 @@ from sqlml_dagster.warehouses import (
     warehouse_from_url,
 )
 
-from .servers import postgres_database
+from .servers import mysql_database, postgres_database
 
-ENGINES = ["duckdb", "postgres"]
+ENGINES = ["duckdb", "postgres", "mysql"]
 
 
 @pytest.fixture(params=ENGINES)
@@ -36,8 +36,18 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
     if request.param == "duckdb":
         yield warehouse_from_url(str(tmp_path / "w.duckdb"))
         return
-    with postgres_database() as url:
+    server = postgres_database if request.param == "postgres" else mysql_database
+    with server() as url:
         yield warehouse_from_url(url)
+
+
+def schema_of(warehouse: Warehouse, name: str) -> str:
+    """A schema of the test's own: on MySQL a schema is a database beside the test's, which
+    the fixture drops when named after it (tests/servers.py)."""
+    location = warehouse.location
+    if location.startswith("mysql"):
+        return f"{location.rsplit('/', 1)[-1]}_{name}"
+    return name
 
 
 def sql(text: str) -> sqlglot.exp.Expr:
@@ -54,13 +64,14 @@ def test_a_table_in_a_new_schema_round_trips(warehouse: Warehouse, tmp_path: Pat
     """``scored.out``: the schema is created on first write; export streams the rows."""
     source = tmp_path / "in.parquet"
     pq.write_table(pa.table({"id": [1, 2, 3], "label": ["a", "b", None]}), source)
-    name = QualifiedName(("scored", "out"))
+    schema = schema_of(warehouse, "scored")
+    name = QualifiedName((schema, "out"))
     warehouse.load_parquet(name, str(source))
     assert warehouse.table_exists(name)
     assert warehouse.stats(name).rows == 3
     assert [c for c, _ in warehouse.stats(name).columns] == ["id", "label"]
     exported = warehouse.export_query(
-        sql("SELECT * FROM scored.out WHERE id > 1 ORDER BY id"), str(tmp_path / "x.parquet")
+        sql(f"SELECT * FROM {schema}.out WHERE id > 1 ORDER BY id"), str(tmp_path / "x.parquet")
     )
     assert exported.rows == 2
     table = pq.read_table(tmp_path / "x.parquet")
@@ -230,6 +241,7 @@ def test_files_the_sql_reads_have_duckdb_s_types(warehouse: Warehouse, tmp_path:
     assert [t.split("(")[0] for _, t in warehouse.stats(QualifiedName(("x",))).columns] in (
         ["BIGINT", "DOUBLE", "VARCHAR"],  # DuckDB
         ["BIGINT", "DOUBLE PRECISION", "TEXT"],  # PostgreSQL
+        ["BIGINT", "DOUBLE", "TEXT"],  # MySQL/MariaDB
     )
 
 

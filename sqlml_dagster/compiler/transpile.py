@@ -48,6 +48,8 @@ URL_DIALECTS: Mapping[str, str] = {
     "duckdb": "duckdb",
     "postgresql": "postgres",
     "postgres": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
 }
 
 #: Dialects whose ``*`` takes no ``EXCLUDE``/``REPLACE``/``RENAME`` (sqlglot writes them anyway).

@@ -1,6 +1,6 @@
 """Warehouses: the database engines a project's tables live in (``base.Warehouse``).
 
-DuckDB is the embedded default; PostgreSQL is a server warehouse (``server.py`` holds what
+DuckDB is the embedded default; PostgreSQL and MySQL/MariaDB are server warehouses (``server.py`` holds what
 server engines share). Adding an engine is its module plus one line in
 :data:`WAREHOUSE_KINDS`; callers get one from :func:`warehouse_from_url` (or
 :func:`configured_warehouse`) or a resource and never name its class.
@@ -36,12 +36,15 @@ WAREHOUSE_KINDS: Mapping[str, str] = {
     "duckdb": "sqlml_dagster.warehouses.duckdb:duckdb_from_url",
     "postgresql": "sqlml_dagster.warehouses.postgres:postgres_from_url",
     "postgres": "sqlml_dagster.warehouses.postgres:postgres_from_url",
+    "mysql": "sqlml_dagster.warehouses.mysql:mysql_from_url",
+    "mariadb": "sqlml_dagster.warehouses.mysql:mysql_from_url",
 }
 
 
 def warehouse_from_url(url: str) -> Warehouse:
     """The warehouse a URL names: ``duckdb:///path/to/file.duckdb`` (or a plain file path,
-    or ``:memory:``), ``postgresql://user@host:5432/database``."""
+    or ``:memory:``), ``postgresql://user@host:5432/database``,
+    ``mysql://user@host:3306/database`` (MySQL or MariaDB)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else "duckdb"
     target = WAREHOUSE_KINDS.get(scheme)
     if target is None:

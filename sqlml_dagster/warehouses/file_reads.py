@@ -49,14 +49,14 @@ def file_rows(
         yield con.sql(query.sql(dialect=sandbox.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
 
 
-def staged_name(table: exp.Table, index: int) -> exp.Table:
+def staged_name(table: exp.Table, suffix: str) -> exp.Table:
     """The session's temporary table that stands for ``table``, keeping its alias (or the
     file's name as the alias, so ``iris.class`` keeps meaning what it meant)."""
     alias = table.args.get("alias")
     if alias is None and isinstance(table.this, exp.Identifier):
         stem = str(table.this.this).rsplit("/", 1)[-1].split(".", 1)[0]
         alias = exp.TableAlias(this=exp.to_identifier(stem))
-    staged = exp.to_table(f"__sqlml_file_{index}")
+    staged = exp.to_table(f"__sqlml_file_{suffix}")
     if alias is not None:
         staged.set("alias", alias.copy())
     return staged

@@ -168,6 +168,11 @@ class ServerWarehouse:
     ERRORS: ClassVar[tuple[type[BaseException], ...]] = (WarehouseFault, SqlRefused, WarehouseBusy)
     #: SQL naming the schema unqualified names mean (engine).
     CURRENT_SCHEMA: ClassVar[str]
+    #: Whether ``CREATE``/``DROP``/``RENAME`` are part of a transaction (PostgreSQL) or
+    #: commit it (MySQL/MariaDB). Without transactional DDL an asset's tables are built as
+    #: stages and swapped in together at its end (:meth:`swap_all`), and a stage left by a
+    #: failure is dropped.
+    TRANSACTIONAL_DDL: ClassVar[bool] = True
 
     # -- engine ----------------------------------------------------------------------------
 
@@ -192,9 +197,21 @@ class ServerWarehouse:
         session's transaction (engine)."""
         raise NotImplementedError
 
+    def swap_all(
+        self, session: ServerSession, swaps: Sequence[tuple[exp.Table, exp.Table]]
+    ) -> None:
+        """Every ``(stage, target)`` swap of an asset at once (an engine without
+        transactional DDL makes it one atomic statement); default: one after another."""
+        for stage, target in swaps:
+            self.swap(session, stage, target)
+
     def fold(self, name: str) -> str:
         """An unquoted name as the server stores it (PostgreSQL: lower case)."""
         return name.lower()
+
+    def normalized(self, tree: exp.Expr) -> exp.Expr:
+        """``tree`` with names as this server must see them (engine; default: as written)."""
+        return tree
 
     # -- the protocol ------------------------------------------------------------------------
 
@@ -216,9 +233,12 @@ class ServerWarehouse:
         """Run statements in one transaction (a ``CREATE`` with ``replace`` set is a table
         rebuilt into a stage and swapped in); a fault names the statement it belongs to."""
         with self._transaction() as run:
+            run.copy_on_write = len(statements) > 1
             for index, statement in enumerate(statements):
                 with _of_statement(index):
                     run.statement(statement, files, functions)
+            with _of_statement(len(statements) - 1):
+                run.finish()
             run.session.commit()
 
     def stats(self, name: QualifiedName) -> TableStats:
@@ -302,7 +322,8 @@ class ServerWarehouse:
             else:
                 stage = run.stage_name(target)
                 run.session.load(stage, reader, temporary=False)
-                self.swap(run.session, stage, target)
+                run.swap(stage, target)
+            run.finish()
             run.session.commit()
 
     # -- names -------------------------------------------------------------------------------
@@ -321,13 +342,28 @@ class ServerWarehouse:
     def _transaction(self) -> Iterator[_Run]:
         """A session in a transaction that is rolled back unless the caller committed."""
         with self.session() as session:
+            run = _Run(self, session)
             try:
-                yield _Run(self, session)
+                yield run
+            except BaseException:
+                if not self.TRANSACTIONAL_DDL:
+                    self._drop_stages(run.stages)
+                raise
             finally:
                 # After a commit there is nothing to roll back; on a lost connection the
                 # server has rolled back already.
                 with contextlib.suppress(WarehouseFault):
                     session.rollback()
+
+    def _drop_stages(self, stages: Sequence[exp.Table]) -> None:
+        """Drop what a failed asset staged, on a fresh connection (the failure may have been
+        the connection's); if even that fails, the stages stay, named ``__sqlml_stage_*``."""
+        if not stages:
+            return
+        with contextlib.suppress(WarehouseFault), self.session() as session:
+            for stage in stages:
+                session.execute(f"DROP TABLE IF EXISTS {stage.sql(self.dialect)}")
+            session.commit()
 
 
 class _Run:
@@ -338,6 +374,80 @@ class _Run:
         self.session = session
         self.dialect = warehouse.dialect
         self._names = 0
+        self._token = secrets.token_hex(4)
+        #: Every stage table named in this run (a failure drops them where DDL commits).
+        self.stages: list[exp.Table] = []
+        #: Without transactional DDL: a table the asset rebuilds or writes → its stage, which
+        #: the asset's later statements read and write instead, swapped in by :meth:`finish`.
+        self.redirected: dict[tuple[str, str], exp.Table] = {}
+        #: Views over redirected tables, created by :meth:`finish` once the tables are in.
+        self.deferred: list[exp.Create] = []
+        #: Whether a write into a table the asset does not rebuild goes through a copy (an
+        #: asset of several statements on an engine without transactional DDL).
+        self.copy_on_write = False
+
+    @property
+    def _staging(self) -> bool:
+        return not self.warehouse.TRANSACTIONAL_DDL
+
+    def swap(self, stage: exp.Table, target: exp.Table) -> None:
+        """``stage`` becomes ``target``: now, inside the transaction, or — without
+        transactional DDL — with the asset's other stages in :meth:`finish`."""
+        if not self._staging:
+            self.warehouse.swap(self.session, stage, target)
+            return
+        earlier = self.redirected.get(_key(target))
+        if earlier is not None:  # rebuilt twice in one asset: the first build is dropped
+            self.session.execute(f"DROP TABLE IF EXISTS {earlier.sql(self.dialect)}")
+        self.redirected[_key(target)] = stage
+
+    def finish(self) -> None:
+        """The asset's stages swapped in together, then the views deferred over them."""
+        if not self._staging:
+            return
+        swaps = [(stage, _unkey(key, stage)) for key, stage in self.redirected.items()]
+        if swaps:
+            self.warehouse.swap_all(self.session, swaps)
+        self.redirected.clear()
+        for view in self.deferred:
+            self.session.execute(view.sql(self.dialect))
+        self.deferred.clear()
+
+    def _redirect(self, tree: exp.Expr, keep: exp.Table | None = None) -> None:
+        """Every reference to a redirected table in ``tree`` (but ``keep``) reads its
+        stage; one read in a FROM or JOIN keeps its name as its alias."""
+        for table in list(tree.find_all(exp.Table)):
+            stage = self.redirected.get(_key(table))
+            if stage is None or table is keep:
+                continue
+            swapped = stage.copy()
+            alias = table.args.get("alias")
+            if alias is not None:
+                swapped.set("alias", alias.copy())
+            elif isinstance(table.parent, exp.From | exp.Join):
+                swapped.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.replace(swapped)
+
+    def _staged_write(self, statement: exp.Expr) -> None:
+        """Without transactional DDL, an INSERT/UPDATE/DELETE of an asset of several
+        statements writes a copy of its table, swapped in at the end with the others."""
+        target = (
+            statement.this if isinstance(statement, exp.Insert | exp.Update | exp.Delete) else None
+        )
+        if isinstance(target, exp.Schema):
+            target = target.this
+        if not isinstance(target, exp.Table) or _key(target) in self.redirected:
+            return
+        if not self.exists(target):
+            return
+        stage = self.stage_name(target)
+        self.session.execute(
+            f"CREATE TABLE {stage.sql(self.dialect)} LIKE {target.sql(self.dialect)}"
+        )
+        self.session.execute(
+            f"INSERT INTO {stage.sql(self.dialect)} SELECT * FROM {target.sql(self.dialect)}"
+        )
+        self.redirected[_key(target)] = stage
 
     # -- statements --------------------------------------------------------------------------
 
@@ -346,7 +456,16 @@ class _Run:
     ) -> None:
         tree = self.prepared(statement, files, functions)
         names = {f.name for f in functions}
-        if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "TABLE":
+        kind = str(tree.args.get("kind", "")).upper() if isinstance(tree, exp.Create) else ""
+        if self._staging:
+            if kind == "VIEW" and any(_key(t) in self.redirected for t in tree.find_all(exp.Table)):
+                self.ensure_schema(_target_of(tree))  # type: ignore[arg-type]
+                self.deferred.append(tree)  # type: ignore[arg-type]
+                return
+            if self.copy_on_write:
+                self._staged_write(tree)
+            self._redirect(tree, keep=_target_of(tree) if kind == "TABLE" else None)  # type: ignore[arg-type]
+        if isinstance(tree, exp.Create) and kind == "TABLE":
             self._create_table(tree, functions)
             return
         if isinstance(tree, exp.Create):
@@ -372,9 +491,13 @@ class _Run:
         self.ensure_schema(target)
         query = create.expression
         scored = query is not None and bool(calls_of(query, {f.name for f in functions}))
-        if create.args.get("exists") and self.exists(target):
+        if create.args.get("exists") and (_key(target) in self.redirected or self.exists(target)):
             return
-        if not create.args.get("replace") and not scored:
+        if (
+            not create.args.get("replace")
+            and not scored
+            and (not self._staging or self.exists(target))
+        ):
             self.session.execute(create.sql(self.dialect))
             return
         stage = self.stage_name(target)
@@ -389,7 +512,7 @@ class _Run:
             else:
                 staged.set("this", stage)
             self.session.execute(staged.sql(self.dialect))
-        self.warehouse.swap(self.session, stage, target)
+        self.swap(stage, target)
 
     # -- what a statement reads ---------------------------------------------------------------
 
@@ -398,9 +521,9 @@ class _Run:
     ) -> exp.Expr:
         """``statement`` with the files it reads staged into temporary tables and every
         SELECT that calls a model, but its top one, scored into a temporary table."""
-        tree = statement.copy()
+        tree = self.warehouse.normalized(statement.copy())
         for table in file_tables(tree):
-            staged = staged_name(table, self._next())
+            staged = staged_name(table, f"{self._token}_{self._next()}")
             with (
                 _in_process(),
                 file_rows(table, files, self.warehouse.settings.allowed_directories) as rows,
@@ -478,15 +601,19 @@ class _Run:
 
     def stage_name(self, target: exp.Table) -> exp.Table:
         """A table beside ``target`` (same schema, so the swap is a rename) no one else uses."""
-        return exp.table_(
+        stage = exp.table_(
             f"__sqlml_stage_{secrets.token_hex(4)}",
             db=target.db or None,
             catalog=target.catalog or None,
             quoted=True,
         )
+        self.stages.append(stage)
+        return stage
 
     def temporary_name(self) -> exp.Table:
-        return exp.table_(f"__sqlml_tmp_{self._next()}", quoted=True)
+        """A name for a table of this session only (unique on the server: an engine whose
+        other connections must read it may make it a plain table)."""
+        return exp.table_(f"__sqlml_tmp_{self._token}_{self._next()}", quoted=True)
 
     def _next(self) -> int:
         self._names += 1
@@ -531,6 +658,15 @@ def _of_statement(index: int) -> Iterator[None]:
         yield
     except WarehouseFault as e:
         raise e.of_statement(index) from e.__cause__
+
+
+def _key(table: exp.Table) -> tuple[str, str]:
+    """What identifies a table in one asset's statements: (schema or "", name), as folded."""
+    return (table.db or "", table.name)
+
+
+def _unkey(key: tuple[str, str], stage: exp.Table) -> exp.Table:
+    return exp.table_(key[1], db=key[0] or None, catalog=stage.catalog or None, quoted=True)
 
 
 def _target_of(create: exp.Create) -> exp.Table:
