@@ -136,6 +136,15 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A database of the test's own on the machine's MariaDB (tests/servers.py)."""
+    from .servers import mysql_database
+
+    with mysql_database() as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     from moto.server import ThreadedMotoServer

@@ -39,6 +39,17 @@ TARGET_TYPES: Mapping[str, frozenset[Any]] = {
             *(_T.HSTORE, _T.GEOMETRY, _T.GEOGRAPHY, _T.USERDEFINED, _T.UNKNOWN),
         }
     ),
+    "mysql": frozenset(
+        {
+            *(_T.TINYINT, _T.UTINYINT, _T.SMALLINT, _T.USMALLINT, _T.MEDIUMINT, _T.UMEDIUMINT),
+            *(_T.INT, _T.UINT, _T.BIGINT, _T.UBIGINT, _T.DECIMAL, _T.FLOAT, _T.DOUBLE, _T.BIT),
+            *(_T.BOOLEAN, _T.CHAR, _T.NCHAR, _T.VARCHAR, _T.NVARCHAR, _T.TEXT, _T.TINYTEXT),
+            *(_T.MEDIUMTEXT, _T.LONGTEXT, _T.BINARY, _T.VARBINARY, _T.BLOB, _T.TINYBLOB),
+            *(_T.MEDIUMBLOB, _T.LONGBLOB, _T.DATE, _T.DATETIME, _T.TIMESTAMP, _T.TIMESTAMPTZ),
+            *(_T.TIME, _T.YEAR, _T.JSON, _T.ENUM, _T.SET, _T.GEOMETRY, _T.POINT),
+            *(_T.UUID, _T.USERDEFINED, _T.UNKNOWN),  # UUID: MariaDB 10.7+
+        }
+    ),
 }
 
 #: A warehouse URL's scheme → the dialect its engine runs (``sqlml check`` reads a

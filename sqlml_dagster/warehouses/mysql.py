@@ -200,6 +200,12 @@ class _Session:
             yield
         except pymysql.MySQLError as e:
             raise fault(e, self._address) from e
+        except (AttributeError, OSError) as e:
+            if getattr(self._connection, "_sock", True) is not None:
+                raise
+            # PyMySQL writing to a socket it closed when the server dropped the connection
+            lost = pymysql.err.OperationalError(2013, "Lost connection to server during query")
+            raise fault(lost, self._address) from e
         except RuntimeError as e:
             if "LOAD_LOCAL" in str(e):
                 raise SqlRefused(

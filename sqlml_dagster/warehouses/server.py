@@ -235,7 +235,7 @@ class ServerWarehouse:
         with self._transaction() as run:
             run.copy_on_write = len(statements) > 1
             for index, statement in enumerate(statements):
-                with _of_statement(index):
+                with _of_statement(index), run.naming_targets():
                     run.statement(statement, files, functions)
             with _of_statement(len(statements) - 1):
                 run.finish()
@@ -377,6 +377,7 @@ class _Run:
         self._token = secrets.token_hex(4)
         #: Every stage table named in this run (a failure drops them where DDL commits).
         self.stages: list[exp.Table] = []
+        self._targets: dict[str, str] = {}
         #: Without transactional DDL: a table the asset rebuilds or writes → its stage, which
         #: the asset's later statements read and write instead, swapped in by :meth:`finish`.
         self.redirected: dict[tuple[str, str], exp.Table] = {}
@@ -608,7 +609,18 @@ class _Run:
             quoted=True,
         )
         self.stages.append(stage)
+        self._targets[stage.name] = target.name
         return stage
+
+    @contextmanager
+    def naming_targets(self) -> Iterator[None]:
+        """A fault's message names the tables the user wrote, not their stages."""
+        try:
+            yield
+        except WarehouseFault as e:
+            for stage, target in self._targets.items():
+                e.message = e.message.replace(stage, target)
+            raise
 
     def temporary_name(self) -> exp.Table:
         """A name for a table of this session only (unique on the server: an engine whose
