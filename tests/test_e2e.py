@@ -12,12 +12,13 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
+import sqlglot
 
 from sqlml_dagster import build_defs
 from sqlml_dagster.store import ModelStore
 
 from .conftest import EXAMPLE, REPO, failure_reasons, materialize_all, sqlml_materialize
-from .servers import postgres_admin, postgres_database
+from .servers import mysql_admin, mysql_database, postgres_admin, postgres_database
 
 # whole projects materialized end to end: seconds each (docs/testing.md)
 pytestmark = pytest.mark.slow
@@ -175,30 +176,37 @@ def test_unchanged_inputs_reuse_the_version_and_force_publishes_the_next(
 # -- the same example on PostgreSQL ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def on_postgres(
-    tmp_path_factory: pytest.TempPathFactory,
+@pytest.fixture(scope="module", params=["postgres", "mysql"])
+def on_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, str, subprocess.CompletedProcess[str]]]:
     """The example, unchanged, materialized with ``SQLML_WAREHOUSE`` on the machine's
-    PostgreSQL (a database of its own): its state folder, the URL and the run."""
-    state = tmp_path_factory.mktemp("postgres_state")
-    with postgres_database("sqlml_example") as url:
+    PostgreSQL and on its MariaDB (a database of its own): its state folder, the URL and
+    the run."""
+    state = tmp_path_factory.mktemp(f"{request.param}_state")
+    database = postgres_database if request.param == "postgres" else mysql_database
+    with database("sqlml_example") as url:
         done = sqlml_materialize("example_repo.definitions", REPO, state, SQLML_WAREHOUSE=url)
         yield state, url, done
 
 
-def on_server(url: str, sql: str) -> list[tuple[object, ...]]:
+def server_rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    """A statement on the server through its own command-line client or psycopg (not the
+    driver under test)."""
+    if url.startswith("mysql"):
+        written = sqlglot.transpile(sql, read="duckdb", write="mysql")[0]  # `rows` is reserved
+        return list(mysql_admin(written, url.rsplit("/", 1)[-1]))
     return postgres_admin(sql, url.rsplit("/", 1)[-1])
 
 
 @pytest.mark.slow
-def test_the_example_on_postgres_trains_the_same_models(
+def test_the_example_on_a_server_trains_the_same_models(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
-    on_postgres: tuple[Path, str, subprocess.CompletedProcess[str]],
+    on_server: tuple[Path, str, subprocess.CompletedProcess[str]],
 ) -> None:
     """Same data, same models, same metrics: the summary's model lines are identical, the
     training data have the same content fingerprint, and the checks and gates pass."""
-    (duck_state, duck), (pg_state, url, pg) = demo, on_postgres
+    (duck_state, duck), (pg_state, url, pg) = demo, on_server
 
     def models(out: str) -> list[str]:
         lines = out.split("\nmodels\n", 1)[1].split("\n\n", 1)[0]
@@ -230,34 +238,41 @@ def test_the_example_on_postgres_trains_the_same_models(
         "SELECT count(*), round(avg(age), 6) FROM house_features",
     ],
 )
-def test_the_example_s_tables_on_postgres_match_duckdb(
+def test_the_example_s_tables_on_a_server_match_duckdb(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
-    on_postgres: tuple[Path, str, subprocess.CompletedProcess[str]],
+    on_server: tuple[Path, str, subprocess.CompletedProcess[str]],
     sql: str,
 ) -> None:
     expected = query(demo[0], sql)
-    found = on_server(on_postgres[1], sql)
+    found = server_rows(on_server[1], sql)
     assert [tuple(_plain(v) for v in row) for row in found] == [
         tuple(_plain(v) for v in row) for row in expected
     ]
 
 
 def _plain(value: object) -> object:
-    """A value as both engines' clients agree on it: numbers to 6 decimals (PostgreSQL's
-    numeric arrives as a Decimal, a float printed by another path may differ in its last
-    bit)."""
+    """A value as every engine's client agrees on it: numbers to 6 decimals (PostgreSQL's
+    numeric arrives as a Decimal, MariaDB's command-line client prints text, a float
+    printed by another path may differ in its last bit)."""
     from decimal import Decimal
 
-    return round(float(value), 6) if isinstance(value, Decimal | float) else value
+    if isinstance(value, str):
+        try:
+            return round(float(value), 6)
+        except ValueError:
+            return value
+    if isinstance(value, bool):
+        return float(value)
+    return round(float(value), 6) if isinstance(value, Decimal | float | int) else value
 
 
 @pytest.mark.slow
-def test_unchanged_data_on_postgres_reuses_the_version(
-    on_postgres: tuple[Path, str, subprocess.CompletedProcess[str]],
+def test_unchanged_data_on_a_server_reuses_the_version(
+    on_server: tuple[Path, str, subprocess.CompletedProcess[str]],
 ) -> None:
     """The fingerprint's verdict on the server: nothing changed → the version is reused;
     one changed training row → retrained."""
-    state, url, _ = on_postgres
+    state, url, _ = on_server
     defs = build_defs(EXAMPLE / "sql", state_dir=state, warehouse=url)
 
     def train() -> dict[str, Any]:
@@ -272,10 +287,10 @@ def test_unchanged_data_on_postgres_reuses_the_version(
 
     again = train()
     assert again["model_version"].value == 1 and again["reused"].value is True
-    on_server(
+    server_rows(
         url,
         "UPDATE iris_train SET sepal_length = sepal_length + 0.1 "
-        "WHERE id = (SELECT min(id) FROM iris_train)",
+        "WHERE id = (SELECT m FROM (SELECT min(id) AS m FROM iris_train) AS first)",
     )
     changed = train()
     assert changed["model_version"].value == 2 and "reused" not in changed
