@@ -143,8 +143,14 @@ def _group_members(pgid: int) -> list[int]:
 
 
 def test_the_daemon_runs_the_sql_schedule_with_dagster_on_postgres(
-    tmp_path: Path, dagster_db: str, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    dagster_db: str,
+    postgres_url: str,
+    s3_server: S3Server,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Everything from the environment, as docs/deploy.md sets it up: Dagster's storage
+    and the warehouse on PostgreSQL (two databases), models and step data on S3."""
     app, home = tmp_path / "app", tmp_path / "dagster_home"
     home.mkdir()
     _write_deployment(app, home)
@@ -156,7 +162,8 @@ def test_the_daemon_runs_the_sql_schedule_with_dagster_on_postgres(
         "DAGSTER_PG_USER": PG["user"],
         "DAGSTER_PG_PASSWORD": "",  # the test server trusts loopback
         "DAGSTER_PG_DB": dagster_db,
-        "SQLML_STATE_DIR": str(tmp_path / "state"),  # the DuckDB warehouse file
+        "SQLML_STATE_DIR": str(tmp_path / "state"),
+        "SQLML_WAREHOUSE": postgres_url,
         "SQLML_MODEL_STORE": f"{bucket}/models",
         "SQLML_DATA_STORE": f"{bucket}/steps",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -167,7 +174,6 @@ def test_the_daemon_runs_the_sql_schedule_with_dagster_on_postgres(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)  # this process reads the same instance and bucket
     monkeypatch.delenv("FSSPEC_S3", raising=False)
-    monkeypatch.delenv("SQLML_WAREHOUSE", raising=False)
     # The daemon and every process below it import this checkout's package.
     env = {
         **os.environ,
@@ -219,6 +225,9 @@ def test_the_daemon_runs_the_sql_schedule_with_dagster_on_postgres(
     # Dagster's records are in the test's PostgreSQL database, not in DAGSTER_HOME.
     status = _sql(dagster_db, f"SELECT status FROM runs WHERE run_id = '{run.run_id}'")
     assert status == [("SUCCESS",)]
+    # The SQL's table is in the warehouse database, and no DuckDB file was made.
+    assert _sql(postgres_url.rsplit("/", 1)[-1], "SELECT count(*) FROM t") == [(100,)]
+    assert not (tmp_path / "state" / "warehouse.duckdb").exists()
     # Version 1 is published in the bucket, manifest last ...
     store = ModelStore(f"{bucket}/models")
     assert [v.version for v in store.versions("m")] == [1]

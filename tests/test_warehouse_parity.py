@@ -120,6 +120,23 @@ def test_a_failing_statement_leaves_the_old_table(warehouse: Warehouse) -> None:
     assert rows(warehouse, "SELECT a FROM t") == [(1,)]
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT range FROM range(3)", [(0,), (1,), (2,)]),
+        ("SELECT t.range FROM range(1, 3) AS t", [(1,), (2,)]),
+        ("SELECT generate_series FROM generate_series(1, 3)", [(1,), (2,), (3,)]),
+        ("SELECT i FROM range(5, 0, -2) AS r(i)", [(5,), (3,), (1,)]),
+        ("SELECT count(*) FROM range(0)", [(0,)]),
+    ],
+)
+def test_duckdb_s_range_gives_the_same_rows(
+    warehouse: Warehouse, query: str, expected: list[tuple[int]]
+) -> None:
+    """``range()``/``generate_series()`` as a table, with DuckDB's column names."""
+    assert rows(warehouse, query) == expected
+
+
 def test_views_over_a_rebuilt_table_keep_working(warehouse: Warehouse, tmp_path: Path) -> None:
     """The example's house_features is a view over raw_houses, which every run rebuilds."""
     warehouse.run_statements([sql("CREATE OR REPLACE TABLE base AS SELECT 1 AS a")])

@@ -90,6 +90,24 @@ class PostgresWarehouse(ServerWarehouse, dg.ConfigurableResource, PostgresSettin
         finally:
             session.close()
 
+    def normalized(self, tree: exp.Expr) -> exp.Expr:
+        """DuckDB's ``range(n)`` names its column ``range``; PostgreSQL's
+        ``generate_series`` (what sqlglot writes for it) names it ``generate_series``
+        unless the alias says otherwise: the alias says ``range``."""
+        for table in tree.find_all(exp.Table):
+            series = table.this
+            if not isinstance(series, exp.GenerateSeries):
+                continue
+            alias = table.args.get("alias")
+            if alias is not None and alias.args.get("columns"):
+                continue
+            column = "range" if series.args.get("is_end_exclusive") else "generate_series"
+            name = (
+                alias.this.copy() if alias is not None and alias.this else exp.to_identifier(column)
+            )
+            table.set("alias", exp.TableAlias(this=name, columns=[exp.to_identifier(column)]))
+        return tree
+
     def swap(self, session: ServerSession, stage: exp.Table, target: exp.Table) -> None:
         """Drop ``target`` and rename the stage to it — all inside the transaction, so
         readers see the old table until the commit. A table that views depend on keeps its
