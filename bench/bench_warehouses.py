@@ -40,6 +40,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
@@ -50,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_compiler import record  # noqa: E402
 
 POSTGRES = os.environ.get("SQLML_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+MYSQL = os.environ.get("SQLML_BENCH_MYSQL", "mysql://root@127.0.0.1:3306")
 EXPORT_GOAL = 0.8
 WRITE_GOAL = 0.8
 
@@ -291,6 +293,192 @@ def driver_figures(url: str, query: str, table: pa.Table, rows: int, repeat: int
     return figures
 
 
+MYSQL_ROWS_SQL = """
+CREATE TABLE bench_rows AS
+SELECT CAST(seq AS SIGNED) AS id, rand(1) AS x1, rand(2) AS x2, rand(3) AS x3, rand(4) AS x4,
+       CAST(seq % 100 AS INT) AS n, concat('category_', seq % 37) AS category,
+       timestamp '2026-01-01 00:00:00' + INTERVAL seq SECOND AS ts
+FROM seq_1_to_{rows}
+"""
+
+
+def mysql_admin(sql: str, database: str = "") -> None:
+    import pymysql
+
+    parts = urlsplit(MYSQL)
+    with (
+        pymysql.connect(
+            host=parts.hostname,
+            port=parts.port or 3306,
+            user=parts.username or "root",
+            password=parts.password or "",
+            database=database or None,
+            autocommit=True,
+        ) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+
+
+def mysql(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure]:
+    """The same figures on MariaDB (MySQL's protocol): connectorx is the raw read, a bare
+    ``LOAD DATA LOCAL INFILE`` of a ready file the raw write (the server's fastest path)."""
+    import connectorx
+    import pandas as pd
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    import pymysql
+    import sqlalchemy
+    import sqlglot
+
+    from sqlml_dagster.compiler import QualifiedName
+    from sqlml_dagster.warehouses.mysql import MySqlWarehouse
+
+    database = f"sqlml_bench_{uuid.uuid4().hex[:10]}"
+    mysql_admin(f"CREATE DATABASE `{database}`")
+    url = f"{MYSQL}/{database}"
+    try:
+        mysql_admin(MYSQL_ROWS_SQL.format(rows=rows), database)
+        warehouse = MySqlWarehouse(url=url)
+        query = "SELECT * FROM bench_rows"
+        tree = sqlglot.parse_one(query)
+        step_file = str(folder / "my_input.parquet")
+
+        def export() -> None:
+            stats = warehouse.export_query(tree, step_file)
+            assert stats.rows == rows
+
+        def raw_read() -> None:
+            reader = connectorx.read_sql(url, query, return_type="arrow_stream", batch_size=65_536)
+            assert sum(batch.num_rows for batch in reader) == rows
+
+        engine = sqlalchemy.create_engine(url.replace("mysql://", "mysql+pymysql://"))
+
+        def pandas_read() -> None:
+            with engine.connect() as connection:
+                frame = pd.read_sql(query, connection)
+            frame.to_parquet(folder / "my_pandas.parquet")
+
+        figures = []
+        seconds, baseline = compare(export, raw_read, repeat)
+        figures.append(
+            Figure(
+                "mysql_export_rows_per_second",
+                "MariaDB: export to the step's Parquet / raw connectorx read",
+                rows,
+                seconds,
+                baseline,
+                EXPORT_GOAL,
+            )
+        )
+        figures.append(
+            Figure(
+                "mysql_export_vs_pandas_rows_per_second",
+                "MariaDB: export / pandas.read_sql+to_parquet (PyMySQL)",
+                rows,
+                seconds,
+                median(pandas_read, max(1, repeat // 2)),
+                None,
+            )
+        )
+
+        output = pq.read_table(step_file)
+        pq.write_table(output, folder / "my_output.parquet")
+        target = QualifiedName(("bench_predictions",))
+        ready = folder / "ready.tsv"
+        pacsv.write_csv(
+            output,
+            ready,
+            pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"),
+        )
+        connection = pymysql.connect(
+            host=urlsplit(url).hostname,
+            port=urlsplit(url).port or 3306,
+            user=urlsplit(url).username,
+            database=database,
+            local_infile=True,
+        )
+
+        def load() -> None:
+            warehouse.load_parquet(target, str(folder / "my_output.parquet"))
+
+        def bare_load() -> None:
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE IF EXISTS bench_load")
+                cursor.execute("CREATE TABLE bench_load LIKE bench_rows")
+                cursor.execute(
+                    f"LOAD DATA LOCAL INFILE '{ready}' INTO TABLE bench_load "
+                    "FIELDS TERMINATED BY '\\t'"
+                )
+            connection.commit()
+
+        seconds, baseline = compare(load, bare_load, repeat)
+        figures.append(
+            Figure(
+                "mysql_write_rows_per_second",
+                "MariaDB: load_parquet (stage + RENAME) / bare LOAD DATA",
+                rows,
+                seconds,
+                baseline,
+                WRITE_GOAL,
+            )
+        )
+        if drivers:
+
+            def pymysql_rows() -> None:
+                with (
+                    pymysql.connect(
+                        host=urlsplit(url).hostname,
+                        port=urlsplit(url).port or 3306,
+                        user=urlsplit(url).username,
+                        database=database,
+                        cursorclass=pymysql.cursors.SSCursor,
+                    ) as streamed,
+                    streamed.cursor() as cursor,
+                ):
+                    cursor.execute(query)
+                    names = [d[0] for d in cursor.description]
+                    while chunk := cursor.fetchmany(65_536):
+                        pa.table(list(zip(*chunk, strict=True)), names=names)
+
+            def executemany() -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute("DROP TABLE IF EXISTS bench_insert")
+                    cursor.execute("CREATE TABLE bench_insert LIKE bench_rows")
+                    marks = ", ".join(["%s"] * output.num_columns)
+                    for batch in output.to_batches(10_000):
+                        cursor.executemany(
+                            f"INSERT INTO bench_insert VALUES ({marks})",
+                            list(zip(*(c.to_pylist() for c in batch.columns), strict=True)),
+                        )
+                connection.commit()
+
+            figures.append(
+                Figure(
+                    "mysql_read_pymysql_rows",
+                    "MariaDB read: connectorx / PyMySQL rows then Arrow",
+                    rows,
+                    median(raw_read, repeat),
+                    median(pymysql_rows, 1),
+                    None,
+                )
+            )
+            figures.append(
+                Figure(
+                    "mysql_write_executemany",
+                    "MariaDB write: load_parquet / PyMySQL multi-row INSERTs",
+                    rows,
+                    median(load, 1),
+                    median(executemany, 1),
+                    None,
+                )
+            )
+        connection.close()
+        return figures
+    finally:
+        mysql_admin(f"DROP DATABASE IF EXISTS `{database}`")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -304,6 +492,7 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="sqlml_bench_") as folder:
         figures = postgres(args.rows, args.repeat, args.drivers, Path(folder))
+        figures += mysql(args.rows, args.repeat, args.drivers, Path(folder))
     print(f"  {'':58} {'sqlml rows/s':>13} {'baseline rows/s':>16} {'ratio':>6}")
     for f in figures:
         print(

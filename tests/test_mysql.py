@@ -303,3 +303,22 @@ def test_names_are_folded_as_on_duckdb(mysql_url: str) -> None:
     )
     assert warehouse.table_exists(QualifiedName(("train",)))
     assert mysql_admin("SELECT b FROM later", database_of(mysql_url)) == [("2",)]
+
+
+def test_sqlml_check_checks_the_sql_against_mysql_s_dialect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``$SQLML_WAREHOUSE=mysql://…``: only its scheme matters to ``sqlml check``."""
+    from sqlml_dagster.cli import main
+
+    from .conftest import write_component
+
+    monkeypatch.setenv("SQLML_WAREHOUSE", "mysql://ml@db:3306/x")
+    folder = write_component(
+        tmp_path / "component",
+        "sql_dir: sql",
+        {"m.sql": "CREATE TABLE d AS SELECT 1::HUGEINT AS u;"},
+    )
+    assert main(["check", str(folder), "--no-deep"]) == 1
+    out = capsys.readouterr()
+    assert "error[SQLML118]: cannot be written in MySQL/MariaDB" in out.out + out.err
