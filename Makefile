@@ -13,8 +13,13 @@ $(PY):
 	$(PIP) install --quiet --upgrade "pip>=24"
 
 # The example trains PyTorch and Keras models and explains one: the demo needs those extras.
+# Keras runs on the CPU build of TensorFlow here, and only that one: tf-keras is installed
+# without its requirement of the `tensorflow` distribution, which would write a second
+# TensorFlow over the first (pyproject.toml, extra `keras`).
+TENSORFLOW := "keras>=3.14,<4" "tensorflow-cpu>=2.17"
 $(VENV)/.installed: $(PY) pyproject.toml $(CONSTRAINTS)
-	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[ui,pytorch,keras,explain]"
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[ui,pytorch,explain]" $(TENSORFLOW)
+	$(PIP) install --quiet -c $(CONSTRAINTS) --no-deps "tf-keras>=2.17"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
