@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +198,44 @@ def test_data_store_cleans_runs_older_than_the_retention(
     removed = data.gc(timedelta(0), keep={"new-run"})
     assert [r.run_id for r in removed] == ["old-run"]
     assert [r.run_id for r in data.runs()] == ["new-run"]
+
+
+#: A publisher killed (SIGKILL) the moment it opens the manifest — or any file named after
+#: it — for writing: an audit hook of the interpreter watches every ``open`` (no code of
+#: the store is replaced).
+KILLED_AT_THE_MANIFEST = """
+import os, signal, sys
+from sqlml_dagster.store import ModelManifest, ModelStore
+
+store = ModelStore(sys.argv[1])
+pending = store.reserve("m")
+with store.fs.open(f"{pending.uri}/model.bin", "wb") as f:
+    f.write(b"weights")
+
+def kill_at_the_manifest(event, args):
+    if event == "open" and "manifest.json" in str(args[0]) and any(c in str(args[1]) for c in "wax+"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(kill_at_the_manifest)
+store.publish(pending, ModelManifest(
+    model="m", version=0, created_at="2026-11-23T00:00:00+00:00", flavor="sklearn",
+    model_reference="sklearn.svm.SVC", fingerprint="f", statement_fingerprint="s",
+    training_data_fingerprint="d"))
+print("published")
+"""
+
+
+def test_a_publisher_killed_while_writing_the_manifest_leaves_no_version(tmp_path: Path) -> None:
+    """The manifest is the moment a version exists: written to a temporary name and renamed,
+    so a kill in the middle of writing it leaves a pending folder — never an empty or half
+    manifest that readers would take for a (damaged) version."""
+    url = str(tmp_path / "models")
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_AT_THE_MANIFEST, url], capture_output=True, text=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    store = ModelStore(url)
+    assert store.versions("m") == []
+    assert [(f.number, f.state) for f in store.folders("m")] == [(1, "pending")]
+    assert not (tmp_path / "models" / "m" / "1" / "manifest.json").exists()
+    assert publish(store) == 2  # the next training publishes; number 1 never comes back
