@@ -200,9 +200,10 @@ def test_data_store_cleans_runs_older_than_the_retention(
     assert [r.run_id for r in data.runs()] == ["new-run"]
 
 
-#: A publisher killed (SIGKILL) the moment it opens the manifest — or any file named after
-#: it — for writing: an audit hook of the interpreter watches every ``open`` (no code of
-#: the store is replaced).
+#: A publisher killed (SIGKILL) in the middle of writing its manifest: an audit hook of the
+#: interpreter sees the manifest's file opened for writing (whatever its name), then a
+#: profile hook kills the process at the first ``write`` call on it — after the file was
+#: created, before its content is in. No code of the store is replaced.
 KILLED_AT_THE_MANIFEST = """
 import os, signal, sys
 from sqlml_dagster.store import ModelManifest, ModelStore
@@ -211,12 +212,18 @@ store = ModelStore(sys.argv[1])
 pending = store.reserve("m")
 with store.fs.open(f"{pending.uri}/model.bin", "wb") as f:
     f.write(b"weights")
+opened = []
 
-def kill_at_the_manifest(event, args):
+def see_the_manifest_opened(event, args):
     if event == "open" and "manifest.json" in str(args[0]) and any(c in str(args[1]) for c in "wax+"):
+        opened.append(args[0])
+
+def kill_at_its_write(frame, event, arg):
+    if opened and event == "c_call" and getattr(arg, "__name__", "") == "write":
         os.kill(os.getpid(), signal.SIGKILL)
 
-sys.addaudithook(kill_at_the_manifest)
+sys.addaudithook(see_the_manifest_opened)
+sys.setprofile(kill_at_its_write)
 store.publish(pending, ModelManifest(
     model="m", version=0, created_at="2026-11-23T00:00:00+00:00", flavor="sklearn",
     model_reference="sklearn.svm.SVC", fingerprint="f", statement_fingerprint="s",
