@@ -27,6 +27,12 @@ FILE_OUTSIDE_PROJECT = "SQLML115"
 PRIVILEGED_STATEMENT = "SQLML116"
 BAD_NAME = "SQLML117"
 UNTRANSPILABLE = "SQLML118"
+# SQLFlow's TO RUN and TO MAXIMIZE / TO MINIMIZE
+RUN_WITHOUT_PROGRAM = "SQLML125"
+BAD_PROGRAM = "SQLML126"
+BAD_OPTIMIZATION = "SQLML127"
+BAD_OPTIMIZE_ATTRIBUTE = "SQLML128"
+SOLVER_SUBSTITUTED = "SQLML129"
 
 # 2xx — the project graph
 DUPLICATE_PRODUCER = "SQLML201"
@@ -71,3 +77,8 @@ WAREHOUSE_UNREACHABLE = "SQLML507"
 WAREHOUSE_AUTH = "SQLML508"
 WAREHOUSE_MISSING = "SQLML509"
 WAREHOUSE_DENIED = "SQLML510"
+# Written by the step itself into its error.json: the runtime imports no compiler, so the
+# contract defines these three and this list of every code names them.
+from ..contract.optimization import NO_SOLUTION as NO_SOLUTION  # noqa: E402  SQLML526
+from ..contract.optimization import OPTIMIZATION_DATA as OPTIMIZATION_DATA  # noqa: E402  SQLML527
+from ..contract.programs import PROGRAM_FAILED as PROGRAM_FAILED  # noqa: E402  SQLML525
