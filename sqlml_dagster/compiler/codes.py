@@ -3,6 +3,9 @@
 Documented for users in ``docs/diagnostics.md``.
 """
 
+from ..contract import optimization as _optimization
+from ..contract import programs as _programs
+
 # 0xx — files
 UNREADABLE_FILE = "SQLML001"
 NO_SQL_FILES = "SQLML002"
@@ -79,6 +82,6 @@ WAREHOUSE_MISSING = "SQLML509"
 WAREHOUSE_DENIED = "SQLML510"
 # Written by the step itself into its error.json: the runtime imports no compiler, so the
 # contract defines these three and this list of every code names them.
-from ..contract.optimization import NO_SOLUTION as NO_SOLUTION  # noqa: E402  SQLML526
-from ..contract.optimization import OPTIMIZATION_DATA as OPTIMIZATION_DATA  # noqa: E402  SQLML527
-from ..contract.programs import PROGRAM_FAILED as PROGRAM_FAILED  # noqa: E402  SQLML525
+PROGRAM_FAILED = _programs.PROGRAM_FAILED  # SQLML525
+NO_SOLUTION = _optimization.NO_SOLUTION  # SQLML526
+OPTIMIZATION_DATA = _optimization.OPTIMIZATION_DATA  # SQLML527

@@ -159,7 +159,8 @@ class OptimizeStatement(WritesInto, MLStatement):
         text = w.tree(self.objective)
         if self.constraints:
             items = [
-                w.tree(c.expression) + (f" GROUP BY {w.identifier(c.group_by)}" if c.group_by else "")
+                w.tree(c.expression)
+                + (f" GROUP BY {w.identifier(c.group_by)}" if c.group_by else "")
                 for c in self.constraints
             ]
             text += " CONSTRAINT " + ", ".join(items)
@@ -174,15 +175,15 @@ class OptimizeStatement(WritesInto, MLStatement):
         return text + f" INTO {w.name(self.into)}"
 
 
-def _until(c: Cursor, words: tuple[str, ...], what: str, stop_at_comma: bool = False) -> list[Token]:
+def _until(
+    c: Cursor, words: tuple[str, ...], what: str, stop_at_comma: bool = False
+) -> list[Token]:
     """The tokens up to a top-level clause word (or comma), at least one."""
     tokens: list[Token] = []
     depth = 0
     while (token := c.peek()) is not None:
         kind = token.token_type
-        if depth == 0 and (
-            word_of(token) in words or (stop_at_comma and kind is TokenType.COMMA)
-        ):
+        if depth == 0 and (word_of(token) in words or (stop_at_comma and kind is TokenType.COMMA)):
             break
         if kind in (TokenType.L_PAREN, TokenType.L_BRACKET):
             depth += 1
@@ -228,9 +229,7 @@ def _attributes(
         tokens, key_span = c.dotted("an attribute such as variables or var_type")
         key = ".".join(t.text for t in tokens)
         if key.lower() in values or any(p.key.lower() == key.lower() for p in ignored):
-            c.p.error(
-                codes.DUPLICATE_PARAM, f"'{key}' is set twice", key_span.start, key_span.end
-            )
+            c.p.error(codes.DUPLICATE_PARAM, f"'{key}' is set twice", key_span.start, key_span.end)
         equals = c.peek()
         if equals is None or equals.token_type is not TokenType.EQ:
             raise c.fail(equals, "'=' after the attribute name", f"write {key} = <value>")
@@ -283,7 +282,9 @@ def _attributes(
 def _variables(c: Cursor, value: Any, span: Span) -> tuple[tuple[str, ...], str]:
     """``"amount(product)"`` → (``("product",)``, ``"amount"``); ``"product"`` →
     (``("product",)``, ``"product"``), as SQLFlow's IR generator reads it."""
-    form = 'variables = "<name>(<column>, …)", e.g. "amount(product)" or "shipment(plants, markets)"'
+    form = (
+        'variables = "<name>(<column>, …)", e.g. "amount(product)" or "shipment(plants, markets)"'
+    )
 
     def bad(message: str) -> Abort:
         c.p.error(codes.BAD_OPTIMIZE_ATTRIBUTE, message, span.start, span.end, hint=form)

@@ -158,4 +158,3 @@ class RunStatement(MLStatement):
         if self.outputs:
             text += " INTO " + ", ".join(w.name(o) for o in self.outputs)
         return text
-
