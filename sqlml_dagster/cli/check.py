@@ -235,7 +235,7 @@ def _deep_check(target: CheckTarget, args: argparse.Namespace) -> Checked:
 def _counts(project: Project) -> dict[str, int]:
     counts: dict[str, int] = {}
     for node in project.nodes:
-        counts[node.kind.value] = counts.get(node.kind.value, 0) + 1
+        counts[node.kind.value] = counts.get(node.kind.value, 0) + len(node.outputs)
     counts["source"] = len(project.sources)
     return counts
 
@@ -255,12 +255,13 @@ def check_report(
             assets.append({"key": source.name.asset_path, "kind": "source", "deps": []})
         for node in project.nodes:
             kind = "table" if node.kind is ObjectKind.VIEW else node.kind.value
-            assets.append(
+            assets.extend(
                 {
-                    "key": node.name.asset_path,
+                    "key": name.asset_path,
                     "kind": kind,
                     "deps": [d.asset_path for d in node.deps],
                 }
+                for name in node.outputs
             )
     return {
         "ok": ok,

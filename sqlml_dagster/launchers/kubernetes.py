@@ -253,8 +253,12 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
         if not image:
             raise StepFailed(
                 description=f"{spec.kind} step for '{spec.model_name}' names no image and the "
-                "kubernetes launcher has no default_image: set one, or prefix the model "
-                "reference with an image (registry/repo:tag/pkg.Model)"
+                "kubernetes launcher has no default_image: set one"
+                + (
+                    ""
+                    if spec.kind in ("run", "optimize")
+                    else ", or prefix the model reference with an image (registry/repo:tag/pkg.Model)"
+                )
             )
         if not image_allowed(image, self.allowed_images):
             raise StepFailed(
