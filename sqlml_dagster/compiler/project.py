@@ -527,10 +527,11 @@ class _GraphBuilder:
             for table in statement.reads():
                 if table.key in own:
                     if statement.produces is not None:  # not INSERT INTO t SELECT … FROM t
+                        more = (s for n, s in statement.produces_more if n.key == table.key)
                         self.error(
                             codes.OVERWRITES_INPUT,
                             f"'{table}' would overwrite the table its own query reads",
-                            statement.produces_span,
+                            next(more, statement.produces_span),
                             hint="write the result to a different table name",
                         )
                     continue

@@ -40,6 +40,9 @@ USAGE = (
     'WITH variables = "<name>(<column>, …)", var_type = "<type>" [USING <solver>] INTO <table>'
 )
 _CLAUSE_WORDS = ("CONSTRAINT", "WITH", "USING", "INTO")
+#: ``variable = "amount(product)"``: the spelling of SQLFlow's design document
+#: (doc/design/programming_solver.md) for what its grammar calls ``variables``.
+_ALIASES = {"variable": "variables"}
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,9 @@ def _attributes(
     while True:
         tokens, key_span = c.dotted("an attribute such as variables or var_type")
         key = ".".join(t.text for t in tokens)
-        if key.lower() in values or any(p.key.lower() == key.lower() for p in ignored):
+        if _ALIASES.get(key.lower(), key.lower()) in values or any(
+            p.key.lower() == key.lower() for p in ignored
+        ):
             c.p.error(codes.DUPLICATE_PARAM, f"'{key}' is set twice", key_span.start, key_span.end)
         equals = c.peek()
         if equals is None or equals.token_type is not TokenType.EQ:
@@ -237,8 +242,9 @@ def _attributes(
         value, value_end = c.value()
         span = Span.of(c.p.source, key_span.start, value_end)
         namespace = key.split(".", 1)[0].lower() if "." in key else ""
-        if key.lower() in REQUIRED_ATTRIBUTES:
-            values[key.lower()] = (value, span)
+        name = _ALIASES.get(key.lower(), key.lower())
+        if name in REQUIRED_ATTRIBUTES:
+            values[name] = (value, span)
         elif namespace in IGNORED_ATTRIBUTE_NAMESPACES:
             ignored.append(Param(namespace, key.split(".", 1)[1], value, span))
             c.p.error(
@@ -357,9 +363,23 @@ def _check_solver(c: Cursor, token: Token) -> None:
 
 def _located(c: Cursor, problem: ProgramProblem) -> Abort:
     """A :class:`ProgramProblem` as SQLML127 at the piece of the expression it is about."""
-    start, end = node_offsets(problem.node, c.p.source.text)
+    start, end = _expression_offsets(problem.node, c.p.source.text)
     c.p.error(codes.BAD_OPTIMIZATION, problem.message, start, end, hint=problem.hint or None)
     return Abort()
+
+
+def _expression_offsets(node: exp.Expr, text: str) -> tuple[int, int]:
+    """Where an expression is written: from its first token to its last, closing
+    parentheses included (sqlglot keeps a call's position on its name only)."""
+    start = min((n.meta["start"] for n in node.walk() if "start" in n.meta), default=None)
+    end = max((n.meta["end"] + 1 for n in node.walk() if "end" in n.meta), default=None)
+    if start is None or end is None:
+        return node_offsets(node, text)
+    depth = text.count("(", start, end) - text.count(")", start, end)
+    while depth > 0 and (close := text.find(")", end)) >= 0:
+        end = close + 1
+        depth = text.count("(", start, end) - text.count(")", start, end)
+    return start, end
 
 
 def _token_node(token: Token | None) -> exp.Expr | None:
