@@ -172,7 +172,9 @@ def _check(args: argparse.Namespace) -> int:
                 for kind, n in _counts(project).items():
                     counts[kind] = counts.get(kind, 0) + n
             files = sum(len(p.files) for p in projects)
-            summary = ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
+            summary = ", ".join(
+                f"{n} {kind.replace('_', ' ')}{'' if n == 1 else 's'}" for kind, n in counts.items()
+            )
             print(
                 f"sqlml: {where}: ok — {files} file(s), {summary}"
                 + (f"; {warns} warning(s)" if warns else "")
