@@ -204,10 +204,10 @@ def test_the_dry_run_shows_each_step_as_a_materialization_writes_it(
         ["split.py", "--threshold=1"],
         "SELECT id, x FROM raw",
     )
-    assert run.outputs == {
-        "high": "s3://data/dry-run/high/output-0.parquet",
-        "low": "s3://data/dry-run/high/output-1.parquet",
-    }
+    assert run.outputs == [
+        ["high", "s3://data/dry-run/high/output-0.parquet"],
+        ["low", "s3://data/dry-run/high/output-1.parquet"],
+    ]
     solve = step_spec(project.node("woodcarving_result_table"), "s3://data", "s3://models")
     assert solve is not None and solve.kind == "optimize" and solve.image is None
     assert solve.optimization is not None

@@ -78,8 +78,10 @@ class StepSpec:
     validation_uri: str | None = None
     #: run: the ``CMD`` strings — the program, then its arguments, as written.
     command: list[str] | None = None
-    #: run: each ``INTO`` table (as written) → where its Parquet goes in the step folder.
-    outputs: dict[str, str] | None = None
+    #: run: each ``INTO`` table (as written) with where its Parquet goes in the step folder,
+    #: ``[[table, uri], …]`` in ``INTO``'s order (a JSON object would lose it: the spec is
+    #: written with sorted keys).
+    outputs: list[list[str]] | None = None
     #: run: the SELECT as written (``SQLFLOW_TO_RUN_SELECT``); its rows are ``input_uri``.
     select: str | None = None
     #: optimize: the mathematical program as data (``contract/optimization.py``).

@@ -457,7 +457,10 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
                 spec,
                 spec_uri,
                 run_id=context.run_id,
-                asset_key=context.asset_key.to_user_string(),
+                # The step's first asset: a TO RUN step writes several.
+                asset_key=next(
+                    iter(context.assets_def.keys_by_output_name.values())
+                ).to_user_string(),
                 env=step_env,
             )
             job = _JobRun(self, api, manifest, context, spec, spec_uri, reader)

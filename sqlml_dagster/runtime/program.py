@@ -57,7 +57,7 @@ def run(spec: StepSpec, reporter: Reporter) -> None:
     """The ``run`` step: fetch the rows, run the program, check and upload each table."""
     if not spec.command:
         raise StepError("TO RUN names no program: CMD is missing", PROGRAM_FAILED)
-    outputs = dict(spec.outputs or {})
+    outputs = dict(spec.outputs or [])  # INTO's order
     argv = program_argv(spec.command, os.environ)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sqlml-run-") as work:

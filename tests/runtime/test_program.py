@@ -61,7 +61,7 @@ def spec_for(tmp_path: Path, command: list[str], tables: list[str]) -> StepSpec:
         input_uri=str(step / "input.parquet"),
         image="sqlflow/runnable:v0.0.1",
         command=command,
-        outputs={t: str(step / f"output-{i}.parquet") for i, t in enumerate(tables)},
+        outputs=[[t, str(step / f"output-{i}.parquet")] for i, t in enumerate(tables)],
         select="SELECT id, x FROM raw",
     )
 
@@ -71,23 +71,25 @@ def test_the_program_gets_sqlflows_context_and_each_table_it_writes_is_checked(
 ) -> None:
     (project / "programs").mkdir()
     (project / "programs" / "split.py").write_text(SPLIT)
-    spec = spec_for(tmp_path, ["programs/split.py", "--at=1"], ["high", "low", "run_info"])
+    # INTO's order is the program's, whatever the names' alphabetical order
+    spec = spec_for(tmp_path, ["programs/split.py", "--at=1"], ["high", "low", "info"])
+    spec = StepSpec.from_json(spec.to_json())
     recorder = Recorder()
     run_step(spec, recorder)
     assert recorder.reported == ProgramResult(
         kind="run",
-        rows={"high": 2, "low": 1, "run_info": 4},
+        rows={"high": 2, "low": 1, "info": 4},
         columns={
             "high": [["id", "int64"], ["x", "double"]],
             "low": [["id", "int64"], ["x", "double"]],
-            "run_info": [["key", "string"], ["value", "string"]],
+            "info": [["key", "string"], ["value", "string"]],
         },
         seconds=recorder.reported.seconds,  # type: ignore[union-attr]
     )
-    outputs = spec.outputs or {}
+    outputs = dict(spec.outputs or [])
     assert pq.read_table(outputs["high"]).column("id").to_pylist() == [2, 3]
     assert pq.read_table(outputs["low"]).column("id").to_pylist() == [1]
-    info = dict(pq.read_table(outputs["run_info"]).to_pylist()[i].values() for i in range(4))
+    info = dict(pq.read_table(outputs["info"]).to_pylist()[i].values() for i in range(4))
     assert info == {
         "SQLFLOW_TO_RUN_SELECT": "SELECT id, x FROM raw",
         "SQLFLOW_TO_RUN_IMAGE": "sqlflow/runnable:v0.0.1",
@@ -142,7 +144,7 @@ def test_a_failed_program_is_one_line_with_its_code_and_no_table(
     written = json.loads(Path(error_uri(str(spec_uri))).read_text())
     assert written["code"] == "SQLML525"
     assert written["message"].startswith(reason), written["message"]
-    assert not any(Path(p).exists() for p in (spec.outputs or {}).values())
+    assert not any(Path(p).exists() for _, p in spec.outputs or [])
 
 
 def test_a_local_program_comes_from_the_project_folder_and_nowhere_else(

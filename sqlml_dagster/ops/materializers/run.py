@@ -35,7 +35,7 @@ def run(step: AssetStep) -> StepResults:
     result = launched.result
     if not isinstance(result, ProgramResult):
         raise StepFailed(description=f"a run step reported a {result.kind} result")
-    outputs = spec.outputs or {}
+    outputs = dict(spec.outputs or [])
     load_tables(
         step.warehouse, [(name, outputs[str(name)]) for name in node.outputs], node.fingerprint
     )
@@ -70,9 +70,9 @@ def step_spec(node: Node, places: StepInputs) -> StepSpec:
         input_uri=places.input_uri,
         image=statement.image,
         command=list(statement.command),
-        outputs={
-            str(name): places.file(f"output-{i}.parquet") for i, name in enumerate(node.outputs)
-        },
+        outputs=[
+            [str(name), places.file(f"output-{i}.parquet")] for i, name in enumerate(node.outputs)
+        ],
         select=select,
     )
 
