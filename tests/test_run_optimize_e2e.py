@@ -4,6 +4,7 @@ definitions say."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -216,3 +217,23 @@ def test_the_dry_run_shows_each_step_as_a_materialization_writes_it(
         "amount",
     )
     assert '"spec_version": 3' in solve.to_json()
+
+
+def test_sqlml_check_finds_what_the_optimize_step_would_fail_on(
+    write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deep check knows the SELECT's columns: a column the program names that is not
+    one (SQLML417) and a variable named as one (SQLML418) — the step's SQLML527."""
+    misspelled = OPTIMIZE_SQL.replace("SUM(carpentry * amount)", "SUM(carpentri * amount)")
+    clashing = (
+        "SELECT * FROM woodcarving TO MAXIMIZE SUM(max_num * price) CONSTRAINT max_num <= 3 "
+        'WITH variables = "max_num(product)", var_type = "Integers" INTO clash;'
+    )
+    root = write_project({"opt.sql": misspelled + "\n" + clashing})
+    assert main(["check", str(root), "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)["diagnostics"]
+    errors = [(d["code"], d["line"], d["message"]) for d in found if d["severity"] == "error"]
+    assert errors == [
+        ("SQLML417", 17, "'carpentri' is not a column of the SELECT"),
+        ("SQLML418", 46, "the variable 'max_num' has the name of a column of the SELECT"),
+    ]
