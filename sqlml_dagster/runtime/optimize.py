@@ -31,7 +31,7 @@ from ..contract.optimization import (
     result_column,
 )
 from . import Reporter, StepError
-from .data import parquet_writer, read_table
+from .data import is_numeric, parquet_writer, read_table
 
 #: Pyomo's HiGHS interface (``highspy``): linear and mixed-integer programs.
 PYOMO_SOLVER = "appsi_highs"
@@ -139,12 +139,7 @@ class _Rows:
         if name not in self._numbers:
             values = self.data.column(name)
             kind = values.type
-            if not (
-                pa.types.is_integer(kind)
-                or pa.types.is_floating(kind)
-                or pa.types.is_decimal(kind)
-                or pa.types.is_boolean(kind)
-            ):
+            if not is_numeric(kind):
                 raise StepError(
                     f"column '{name}' has type {kind}; the objective and constraints compute "
                     "with numbers — cast it in the SELECT",

@@ -8,7 +8,6 @@ intended change and review the diff. Every one also survives IR → SQL → IR.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from sqlml_dagster.compiler import Statement, parse_sql_file, to_json, to_sql
 
-from ..golden_files import updating_golden
+from ..golden_files import assert_matches_golden
 
 UPSTREAM = Path(__file__).parent.parent / "golden" / "upstream"
 FILES = sorted(UPSTREAM.glob("*.sql"))
@@ -38,13 +37,7 @@ def test_upstream_statements_compile_and_match_their_golden_ir(path: Path) -> No
         {"line": s.span.line, "ir": to_json(s, DIALECT), "canonical": to_sql(s, DIALECT)}
         for s in statements
     ]
-    golden = path.with_suffix(".json")
-    if updating_golden():
-        golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n")
-    expected = json.loads(golden.read_text())
-    assert [e["line"] for e in actual] == [e["line"] for e in expected]
-    for got, want in zip(actual, expected, strict=True):
-        assert got == want, f"{path.name}:{want['line']}"
+    assert_matches_golden(path.with_suffix(".json"), actual)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
