@@ -23,16 +23,16 @@ FILES = sorted(UPSTREAM.glob("*.sql"))
 DIALECT = "mysql"
 
 
-def parse(path: Path) -> tuple[list[Statement], list[str]]:
+def parse(path: Path) -> list[Statement]:
+    """The file's statements, every one read without an error."""
     sql_file, diagnostics = parse_sql_file(path.name, path.read_text(), DIALECT)
-    errors = [d.render() for d in diagnostics if d.is_error]
-    return list(sql_file.statements), errors
+    assert [d.render() for d in diagnostics if d.is_error] == []
+    return list(sql_file.statements)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_upstream_statements_compile_and_match_their_golden_ir(path: Path) -> None:
-    statements, errors = parse(path)
-    assert errors == []
+    statements = parse(path)
     actual: list[dict[str, Any]] = [
         {"line": s.span.line, "ir": to_json(s, DIALECT), "canonical": to_sql(s, DIALECT)}
         for s in statements
@@ -42,8 +42,7 @@ def test_upstream_statements_compile_and_match_their_golden_ir(path: Path) -> No
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_every_upstream_statement_survives_the_round_trip(path: Path) -> None:
-    statements, _ = parse(path)
-    for statement in statements:
+    for statement in parse(path):
         again, errors = parse_text(to_sql(statement, DIALECT))
         assert errors == [], to_sql(statement, DIALECT)
         assert to_json(again, DIALECT) == to_json(statement, DIALECT)
@@ -56,7 +55,7 @@ def parse_text(text: str) -> tuple[Statement, list[str]]:
 
 
 def test_the_corpus_covers_both_kinds() -> None:
-    kinds = [s.KIND for path in FILES for s in parse(path)[0]]
+    kinds = [s.KIND for path in FILES for s in parse(path)]
     assert kinds.count("run") >= 13 and kinds.count("optimize") >= 10
 
 
@@ -68,7 +67,7 @@ def test_each_upstream_statement_compiles_as_a_project_of_its_own(
     definitions see no error in any of them."""
     from sqlml_dagster.compiler import check_project
 
-    for i, statement in enumerate(parse(path)[0]):
+    for i, statement in enumerate(parse(path)):
         folder = tmp_path / f"p{i}" / "sql"
         folder.mkdir(parents=True)
         (folder / "s.sql").write_text(statement.text + ";\n")
