@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import failure_reasons, materialize_all
 from tests.k8s.harness import KubernetesTestCluster, image_env_for
@@ -34,6 +35,7 @@ pq.write_table(rows.filter(pc.greater_equal(rows["id"], at)), big)
 """
 
 
+@pytest.mark.slow  # a Job and a materialization: ~7 s
 def test_a_program_runs_from_the_statements_image_as_a_job(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
