@@ -223,17 +223,23 @@ def test_sqlml_check_finds_what_the_optimize_step_would_fail_on(
     write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The deep check knows the SELECT's columns: a column the program names that is not
-    one (SQLML417) and a variable named as one (SQLML418) — the step's SQLML527."""
+    one (SQLML417) and a variable named as one (SQLML418) — the step's SQLML527 — and the
+    solution's columns (the variables' and the value) for what reads it."""
     misspelled = OPTIMIZE_SQL.replace("SUM(carpentry * amount)", "SUM(carpentri * amount)")
     clashing = (
         "SELECT * FROM woodcarving TO MAXIMIZE SUM(max_num * price) CONSTRAINT max_num <= 3 "
         'WITH variables = "max_num(product)", var_type = "Integers" INTO clash;'
     )
-    root = write_project({"opt.sql": misspelled + "\n" + clashing})
-    assert main(["check", str(root), "--format", "json"]) == 1
+    trained = (
+        "SELECT * FROM woodcarving_result_table "
+        "TO TRAIN sklearn.linear_model.LinearRegression LABEL amout INTO m;"
+    )
+    root = write_project({"opt.sql": misspelled + "\n" + clashing, "m.sql": trained})
+    assert main(["check", str(root), "--format", "json", "--no-import"]) == 1
     found = json.loads(capsys.readouterr().out)["diagnostics"]
     errors = [(d["code"], d["line"], d["message"]) for d in found if d["severity"] == "error"]
     assert errors == [
+        ("SQLML407", 1, "label column 'amout' is not a column of the SELECT"),
         ("SQLML417", 17, "'carpentri' is not a column of the SELECT"),
         ("SQLML418", 46, "the variable 'max_num' has the name of a column of the SELECT"),
     ]

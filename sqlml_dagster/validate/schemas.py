@@ -242,6 +242,12 @@ class Schemas:
             kept = tuple(n for n in selected.names if n.lower() != statement.column.lower())
             probabilities = bool(statement.param("predict.probabilities", False))
             return Columns((*kept, statement.column), selected.complete and not probabilities)
+        if isinstance(statement, OptimizeStatement):  # the variables' columns and the value
+            selected = self.query(statement.select, file)
+            if selected is None:
+                return None
+            value = result_column(statement.result, statement.variables, selected.names)
+            return Columns((*statement.variables, value), selected.complete)
         return None
 
     def query(self, query: exp.Query, file: str) -> Columns | None:
