@@ -236,7 +236,8 @@ def _asset_for(
     translator: SqlMlTranslator,
     gates: Mapping[str, tuple[Gate, ...]],
 ) -> dg.AssetsDefinition:
-    spec = translator.get_asset_spec(node, project)
+    specs = translator.get_asset_specs(node, project)
+    spec = specs[0]
     sql_file = source_path(project, node)
     # An evaluation with thresholds declares them as blocking checks on its *model*: the
     # step that computes the metric judges it, and Dagster holds the model's other
@@ -250,13 +251,14 @@ def _asset_for(
     )
 
     project_root = project.root if project.root.is_dir() else project.root.parent
+    output_keys = {name.key: s.key for name, s in zip(node.outputs, specs, strict=True)}
 
     # Dagster inspects this function's signature several times per asset: the run config
     # comes as a schema built once (not a `config: SqlMlRunConfig` parameter, whose schema
     # Dagster would infer again for every asset), and the return annotation stays simple
     # (each typing.get_type_hints call re-evaluates a Union). Same config, same launchpad.
     @dg.multi_asset(
-        specs=[spec],
+        specs=specs,
         name="sqlml__" + "__".join(spec.key.path),
         required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
         config_schema=RUN_CONFIG_SCHEMA,
@@ -276,6 +278,7 @@ def _asset_for(
             project_root=project_root,
             gates=gates,
             model_packages=project.model_packages,
+            output_keys=output_keys,
         ).run()
 
     return _materialize

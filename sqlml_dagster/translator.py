@@ -24,12 +24,15 @@ import dagster as dg
 from .compiler.ir import (
     CreateModelStatement,
     ObjectKind,
+    OptimizeStatement,
     QualifiedName,
+    RunStatement,
     SqlStatement,
     TrainStatement,
 )
 from .compiler.project import Node, Project, Source
 from .contract import FLAVORS, ui_kind
+from .contract.optimization import SOLVER
 from .sources import default_flavor, scheme_of
 
 WAREHOUSE_KIND = "duckdb"
@@ -49,6 +52,8 @@ LAUNCHED_KINDS = (
     ObjectKind.PREDICTION,
     ObjectKind.EVALUATION,
     ObjectKind.EXPLANATION,
+    ObjectKind.PROGRAM_OUTPUT,
+    ObjectKind.SOLUTION,
 )
 
 #: A launcher's ``KIND`` (``local``, ``kubernetes``, …).
@@ -72,6 +77,8 @@ class SqlMlTranslator:
             ObjectKind.PREDICTION: "Predictions",
             ObjectKind.EVALUATION: "Evaluation",
             ObjectKind.EXPLANATION: "Explanation",
+            ObjectKind.PROGRAM_OUTPUT: "Program output",
+            ObjectKind.SOLUTION: "Solution",
         }[node.kind]
         return f"{header} `{node.name}` from `{node.file}`:\n\n```sql\n{node.text}\n```"
 
@@ -94,6 +101,8 @@ class SqlMlTranslator:
             kinds = {"sqlml", FLAVOR_KINDS.get(statement.model.flavor, "python")}
         elif isinstance(statement, CreateModelStatement):
             kinds = {"sqlml", registered_model_kind(statement)}
+        elif isinstance(statement, (RunStatement, OptimizeStatement)):
+            kinds = {"sqlml", "python", WAREHOUSE_KIND}
         elif node.kind in LAUNCHED_KINDS:
             kinds = {"sqlml", WAREHOUSE_KIND}
         elif isinstance(statement, SqlStatement) and statement.model_calls:
@@ -212,6 +221,13 @@ class SqlMlTranslator:
                 metadata["sqlml/image"] = statement.model.image
         if isinstance(statement, CreateModelStatement) and statement.uri:
             metadata["sqlml/source_uri"] = statement.uri
+        if isinstance(statement, RunStatement):
+            metadata["sqlml/image"] = statement.image
+            metadata["sqlml/program"] = " ".join(statement.command)
+            if node.also:
+                metadata["sqlml/written_with"] = ", ".join(str(n) for n in node.outputs)
+        if isinstance(statement, OptimizeStatement):
+            metadata["sqlml/solver"] = SOLVER
         if node.kind in LAUNCHED_KINDS:
             metadata["sqlml/launcher"] = self.launcher_kind
         if node.kind is ObjectKind.MODEL:
@@ -240,6 +256,18 @@ class SqlMlTranslator:
             partitions_def=self.get_partitions_def(node),
             freshness_policy=self.get_freshness_policy(node),
         )
+
+    def get_asset_specs(self, node: Node, project: Project) -> list[dg.AssetSpec]:
+        """Every asset of the node: its own, then one per further table its step writes
+        (``TO RUN … INTO a, b``), alike but for the key and the table's name."""
+        spec = self.get_asset_spec(node, project)
+        return [spec] + [
+            spec.replace_attributes(
+                key=self.get_asset_key(name),
+                metadata={**spec.metadata, "dagster/table_name": str(name)},
+            )
+            for name in node.also
+        ]
 
     def get_source_spec(self, source: Source) -> dg.AssetSpec:
         """A table read but not produced by the project: an external asset."""

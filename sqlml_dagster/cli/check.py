@@ -172,7 +172,9 @@ def _check(args: argparse.Namespace) -> int:
                 for kind, n in _counts(project).items():
                     counts[kind] = counts.get(kind, 0) + n
             files = sum(len(p.files) for p in projects)
-            summary = ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
+            summary = ", ".join(
+                f"{n} {kind.replace('_', ' ')}{'' if n == 1 else 's'}" for kind, n in counts.items()
+            )
             print(
                 f"sqlml: {where}: ok — {files} file(s), {summary}"
                 + (f"; {warns} warning(s)" if warns else "")
@@ -235,7 +237,7 @@ def _deep_check(target: CheckTarget, args: argparse.Namespace) -> Checked:
 def _counts(project: Project) -> dict[str, int]:
     counts: dict[str, int] = {}
     for node in project.nodes:
-        counts[node.kind.value] = counts.get(node.kind.value, 0) + 1
+        counts[node.kind.value] = counts.get(node.kind.value, 0) + len(node.outputs)
     counts["source"] = len(project.sources)
     return counts
 
@@ -255,12 +257,13 @@ def check_report(
             assets.append({"key": source.name.asset_path, "kind": "source", "deps": []})
         for node in project.nodes:
             kind = "table" if node.kind is ObjectKind.VIEW else node.kind.value
-            assets.append(
+            assets.extend(
                 {
-                    "key": node.name.asset_path,
+                    "key": name.asset_path,
                     "kind": kind,
                     "deps": [d.asset_path for d in node.deps],
                 }
+                for name in node.outputs
             )
     return {
         "ok": ok,

@@ -3,6 +3,9 @@
 Documented for users in ``docs/diagnostics.md``.
 """
 
+from ..contract import optimization as _optimization
+from ..contract import programs as _programs
+
 # 0xx — files
 UNREADABLE_FILE = "SQLML001"
 NO_SQL_FILES = "SQLML002"
@@ -27,6 +30,12 @@ FILE_OUTSIDE_PROJECT = "SQLML115"
 PRIVILEGED_STATEMENT = "SQLML116"
 BAD_NAME = "SQLML117"
 UNTRANSPILABLE = "SQLML118"
+# SQLFlow's TO RUN and TO MAXIMIZE / TO MINIMIZE
+RUN_WITHOUT_PROGRAM = "SQLML125"
+BAD_PROGRAM = "SQLML126"
+BAD_OPTIMIZATION = "SQLML127"
+BAD_OPTIMIZE_ATTRIBUTE = "SQLML128"
+SOLVER_SUBSTITUTED = "SQLML129"
 
 # 2xx — the project graph
 DUPLICATE_PRODUCER = "SQLML201"
@@ -59,6 +68,9 @@ MISSING_MODEL_FEATURES = "SQLML409"
 BAD_SCHEMA_FILE = "SQLML410"
 BAD_DURATION = "SQLML411"
 NOT_A_MODEL = "SQLML412"
+# TO MAXIMIZE / TO MINIMIZE against the SELECT's columns
+UNKNOWN_PROGRAM_COLUMN = "SQLML417"
+VARIABLE_NAMED_AS_COLUMN = "SQLML418"
 
 # 5xx — a step that ran and failed (the one line `sqlml materialize` and Dagster show)
 STEP_FAILED = "SQLML501"
@@ -71,3 +83,8 @@ WAREHOUSE_UNREACHABLE = "SQLML507"
 WAREHOUSE_AUTH = "SQLML508"
 WAREHOUSE_MISSING = "SQLML509"
 WAREHOUSE_DENIED = "SQLML510"
+# Written by the step itself into its error.json: the runtime imports no compiler, so the
+# contract defines these three and this list of every code names them.
+PROGRAM_FAILED = _programs.PROGRAM_FAILED  # SQLML525
+NO_SOLUTION = _optimization.NO_SOLUTION  # SQLML526
+OPTIMIZATION_DATA = _optimization.OPTIMIZATION_DATA  # SQLML527

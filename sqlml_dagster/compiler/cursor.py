@@ -188,15 +188,7 @@ class Cursor:
         The reference is the run of tokens with no whitespace between them; the image is
         everything before its last ``/``.
         """
-        nxt = self.peek()
-        if nxt is not None and nxt.token_type is TokenType.NUMBER:  # 123456789012.dkr.ecr…/…
-            first = self.next()
-        else:
-            first = self.identifier(what)
-        last = first
-        while (token := self.peek()) is not None and token.start == last.end + 1:
-            last = self.next()
-        text = self.p.source.text[first.start : last.end + 1]
+        first, last, text = self.adjacent_run(what)
         image, slash, reference = text.rpartition("/")
         ref_start = first.start + len(image) + len(slash)
         if not reference or not all(part.isidentifier() for part in reference.split(".")):
@@ -226,6 +218,46 @@ class Cursor:
             image_span=image_span,
             span=Span.of(self.p.source, ref_start, last.end + 1),
         )
+
+    def adjacent_run(self, what: str) -> tuple[Token, Token, str]:
+        """The run of tokens with no whitespace between them (an image reference such as
+        ``registry:5000/team/img:1.2``, which tokenizes into many), as written."""
+        nxt = self.peek()
+        if nxt is not None and nxt.token_type is TokenType.NUMBER:  # 123456789012.dkr.ecr…/…
+            first = self.next()
+        else:
+            first = self.identifier(what)
+        last = first
+        while (token := self.peek()) is not None and token.start == last.end + 1:
+            last = self.next()
+        return first, last, self.p.source.text[first.start : last.end + 1]
+
+    def image_reference(self, what: str, usage: str) -> tuple[str, Span]:
+        """A container image written bare, as SQLFlow's ``TO RUN`` names it
+        (``a_data_scientist/ts_data_processor:1.0``): its text and span; SQLML107 when it
+        is not a valid image reference."""
+        token = self.peek()
+        if token is not None and token.token_type in QUOTED:
+            self.p.error(
+                codes.BAD_IMAGE,
+                f"the image is written without quotes: {token.text}",
+                token.start,
+                token.end + 1,
+                hint=f"the form is: {usage}",
+            )
+            raise Abort
+        first, last, text = self.adjacent_run(what)
+        problem = image_reference_problem(text)
+        if problem:
+            self.p.error(
+                codes.BAD_IMAGE,
+                f"'{text}' is not a valid container image reference: {problem}",
+                first.start,
+                last.end + 1,
+                hint=f"write [registry[:port]/]repository[:tag][@sha256:<digest>]; the form is: {usage}",
+            )
+            raise Abort
+        return text, self.p.span(first, last)
 
     # -- WITH -------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ project fact and does not appear. Format, ``manifest_version`` 1::
          "model": {"reference": "sklearn.tree.DecisionTreeClassifier", "flavor": "sklearn",
                    "image": null, "uri": null},
          "params": {"model.max_depth": 3}, "label": "churned", "column": null,
-         "directives": {"schedule": "0 3 * * *", "owners": ["team-ml@example.com"]}}
+         "directives": {"schedule": "0 3 * * *", "owners": ["team-ml@example.com"]},
+         "also": []}                             # TO RUN … INTO a, b: the node a, also b
       ],
       "sources": [{"name": "zoo.customers", "location": {"file": …, "line": 3, "col": 1}}],
       "pins": {"zoo.churn_model": [1]},          # versions the SQL pins: gc keeps them
@@ -113,6 +114,8 @@ class ManifestNode:
     label: str | None = None
     column: str | None = None
     directives: Mapping[str, Any] = field(default_factory=dict)
+    #: Further tables the node's one step writes (``TO RUN … INTO a, b``: ``["b"]``).
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ def _manifest_node(node: Node) -> ManifestNode:
         label=label,
         column=column,
         directives=_directives(node.directives),
+        also=tuple(name.key for name in node.also),
     )
 
 
@@ -256,6 +260,7 @@ def _node(raw: Mapping[str, Any]) -> ManifestNode:
     values = known_fields(ManifestNode, raw)
     values["location"] = SourceLocation(**raw["location"])
     values["deps"] = tuple(raw.get("deps", ()))
+    values["also"] = tuple(raw.get("also", ()))
     model = raw.get("model")
     values["model"] = ModelReference(**known_fields(ModelReference, model)) if model else None
     return ManifestNode(**values)

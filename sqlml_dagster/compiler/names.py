@@ -29,6 +29,10 @@ class ObjectKind(str, Enum):
     PREDICTION = "prediction"
     EVALUATION = "evaluation"
     EXPLANATION = "explanation"
+    #: A table a user's program wrote (``TO RUN … INTO``).
+    PROGRAM_OUTPUT = "program_output"
+    #: The solved values of a mathematical program (``TO MAXIMIZE``/``TO MINIMIZE … INTO``).
+    SOLUTION = "solution"
 
 
 @dataclass(frozen=True, order=True)

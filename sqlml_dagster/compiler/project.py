@@ -66,6 +66,14 @@ class Node:
     fingerprint: str = field(default="", compare=False)
     #: ``-- sqlml:`` automation, partitioning, owners and tags (``directives.py``).
     directives: Directives = field(default=NO_DIRECTIVES, compare=False)
+    #: Further tables its one step writes (``TO RUN … INTO a, b``: ``b``), each an asset
+    #: of the node, materialized with ``name`` or not at all.
+    also: tuple[QualifiedName, ...] = ()
+
+    @property
+    def outputs(self) -> tuple[QualifiedName, ...]:
+        """Every name the node produces: ``name`` first, then ``also``."""
+        return (self.name, *self.also)
 
     @property
     def statements(self) -> tuple[Statement, ...]:
@@ -107,8 +115,9 @@ class Project:
 
     @functools.cached_property
     def _nodes_by_key(self) -> dict[str, Node]:
-        """Built once: the translator looks up every dependency of every node."""
-        return {node.name.key: node for node in self.nodes}
+        """Built once: the translator looks up every dependency of every node (a node's
+        further outputs find it too)."""
+        return {name.key: node for node in self.nodes for name in node.outputs}
 
     @property
     def models(self) -> tuple[Node, ...]:
@@ -340,17 +349,21 @@ class _GraphBuilder:
                 name = statement.produces
                 if name is None:
                     continue
-                if name.key in defining:
-                    first, _ = defining[name.key]
+                named = ((name, statement.produces_span), *statement.produces_more)
+                clashes = [(n, span) for n, span in named if n.key in defining]
+                for clash, span in clashes:
+                    first, _ = defining[clash.key]
                     self.error(
                         codes.DUPLICATE_PRODUCER,
-                        f"'{name}' is already produced by another statement",
-                        statement.produces_span,
+                        f"'{clash}' is already produced by another statement",
+                        span,
                         hint=f"first produced at {first.span.location()}; each table or model has one producer — rename one of them",
                     )
+                if clashes:
                     self.rejected.append((statement, sql_file))
                     continue
-                defining[name.key] = (statement, sql_file)
+                for n, _ in named:
+                    defining[n.key] = (statement, sql_file)
         # 2. INSERT/UPDATE/DELETE attach to the same file's CREATE, or produce the table themselves.
         followups: dict[str, list[SqlStatement]] = {}
         for sql_file in self.files:
@@ -404,6 +417,8 @@ class _GraphBuilder:
                 statement.target if isinstance(statement, SqlStatement) else None
             )
             assert name is not None
+            if name.key != key:  # a further output: the node of `name` holds it
+                continue
             extra = tuple(followups.get(key, ()))
             deps = self._deps(name, (statement, *extra), defining, project_sources)
             cached = per_file.get(id(sql_file))
@@ -425,6 +440,7 @@ class _GraphBuilder:
                 followups=extra,
                 session=session,
                 deps=deps,
+                also=tuple(n for n, _ in statement.produces_more),
                 directives=resolve(
                     sql_file.directives,
                     statement.directives,
@@ -465,6 +481,7 @@ class _GraphBuilder:
         """SQLML210: two different names that become one asset key (``"a-b"`` and ``a_b``:
         lower-case, ``-`` as ``_``), reported at the later one, naming the first."""
         named = [(n.name, n.statement.produces_span) for n in nodes.values()]
+        named += [more for n in nodes.values() for more in n.statement.produces_more]
         named += [(s.name, s.first_read) for s in sources.values()]
         first: dict[tuple[str, ...], tuple[QualifiedName, Span]] = {}
         for name, span in sorted(named, key=lambda x: (x[1].file, x[1].start)):
@@ -506,13 +523,15 @@ class _GraphBuilder:
     ) -> tuple[QualifiedName, ...]:
         deps: dict[str, QualifiedName] = {}
         for statement in statements:
+            own = {name.key, *(n.key for n, _ in statement.produces_more)}
             for table in statement.reads():
-                if table.key == name.key:
+                if table.key in own:
                     if statement.produces is not None:  # not INSERT INTO t SELECT … FROM t
+                        more = (s for n, s in statement.produces_more if n.key == table.key)
                         self.error(
                             codes.OVERWRITES_INPUT,
-                            f"'{name}' would overwrite the table its own query reads",
-                            statement.produces_span,
+                            f"'{table}' would overwrite the table its own query reads",
+                            next(more, statement.produces_span),
                             hint="write the result to a different table name",
                         )
                     continue
@@ -529,7 +548,7 @@ class _GraphBuilder:
                         hint=f"use it in TO PREDICT … USING {table}, or ML_PREDICT({table}, …)",
                     )
                     continue
-                deps.setdefault(table.key, producer[0].produces or table)
+                deps.setdefault(table.key, _produced_name(producer[0], table))
             for model, span in statement.uses_models():
                 producer = defining.get(model.key)
                 if producer is None or not _is_model(producer[0]):
@@ -555,10 +574,13 @@ class _GraphBuilder:
         nodes of each reported cycle leave the graph and the sort runs again)."""
         remaining = dict(nodes)
         cyclic = False
+        # A dependency on a node's further output (TO RUN … INTO a, b: b) is one on the node.
+        owner = {n.key: key for key, node in nodes.items() for n in node.also}
         while True:
             sorter: TopologicalSorter[str] = TopologicalSorter()
             for key, node in remaining.items():
-                sorter.add(key, *(d.key for d in node.deps if d.key in remaining))
+                deps = (owner.get(d.key, d.key) for d in node.deps)
+                sorter.add(key, *(d for d in deps if d in remaining and d != key))
             try:
                 order = list(sorter.static_order())
             except CycleError as e:
@@ -581,6 +603,13 @@ class _GraphBuilder:
 
 def _pins(statement: Statement) -> list[tuple[QualifiedName, int | None]]:
     return list(statement.model_pins())
+
+
+def _produced_name(producer: Statement, read: QualifiedName) -> QualifiedName:
+    """The name a read table is produced under, as its producer spells it (one of the
+    producer's outputs, matched case-insensitively as SQL matches names)."""
+    named = (producer.produces, *(n for n, _ in producer.produces_more))
+    return next((n for n in named if n is not None and n.key == read.key), read)
 
 
 def _is_model(statement: Statement) -> bool:

@@ -29,7 +29,7 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
     """The meaning of one statement as plain JSON data (no spans)."""
     out: dict[str, Any] = {"type": type(statement).__name__}
     for f in dataclasses.fields(statement):
-        if f.name in _SOURCE_FIELDS or f.name.endswith("_span"):
+        if f.name in _SOURCE_FIELDS or f.name.endswith(("_span", "_spans")):
             continue
         if f.name == "directives":
             if statement.directives:  # comments, so left out unless written

@@ -60,6 +60,13 @@ class Statement:
         return self.span
 
     @property
+    def produces_more(self) -> tuple[tuple[QualifiedName, Span], ...]:
+        """Further tables the same step writes, with where each is named (``TO RUN …
+        INTO a, b``: ``b``): assets of the node ``produces`` names, materialized with it in
+        one step, so all of them change together or none does."""
+        return ()
+
+    @property
     def object_kind(self) -> ObjectKind:
         """What the object it produces is."""
         return self.OBJECT_KIND
@@ -160,6 +167,8 @@ class MLStatement(ReadsQuery, Statement):
 
     #: The word after ``TO`` (``TRAIN``); the parser finds the kind by it.
     VERB: ClassVar[str] = ""
+    #: Further words that open the same kind (``MINIMIZE`` beside ``MAXIMIZE``).
+    OTHER_VERBS: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> Self:

@@ -14,7 +14,9 @@ StepSpec must not pull in Dagster, sqlglot, torch or TensorFlow.
 - ``constructors``: which ``WITH model.*`` arguments a model's constructor takes;
 - ``metrics``: EVALUATE's metric names;
 - ``layout``: the files of a model version folder;
-- ``exits``: the exit statuses of a step's process (a user error is not a crash).
+- ``exits``: the exit statuses of a step's process (a user error is not a crash);
+- ``programs``: what a ``TO RUN`` program is given and must write;
+- ``optimization``: ``TO MAXIMIZE``/``TO MINIMIZE``'s program as data.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ from .result import (
     RESULT_VERSION,
     EvaluationResult,
     ExplanationResult,
+    OptimizationResult,
     PredictionResult,
+    ProgramResult,
     ResultError,
     StepResult,
     TrainingResult,
@@ -98,7 +102,9 @@ __all__ = [
     "EvaluationResult",
     "ExplanationResult",
     "Flavor",
+    "OptimizationResult",
     "PredictionResult",
+    "ProgramResult",
     "QuantityError",
     "ResultError",
     "SpecError",

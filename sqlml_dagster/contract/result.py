@@ -96,9 +96,46 @@ class ExplanationResult(StepResult):
     plot_uri: str | None = None
 
 
+@dataclass(frozen=True)
+class ProgramResult(StepResult):
+    """``run``: a user's program ran and wrote each ``INTO`` table's Parquet, checked."""
+
+    KINDS = ("run",)
+
+    #: Rows of each table it wrote (by the name as written in ``INTO``).
+    rows: dict[str, int] = field(default_factory=dict)
+    #: Columns of each table, ``[[name, Arrow type], …]``.
+    columns: dict[str, list[list[str]]] = field(default_factory=dict)
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class OptimizationResult(StepResult):
+    """``optimize``: the solved values, one row per input row, in the output Parquet."""
+
+    KINDS = ("optimize",)
+
+    #: The objective's value at the optimum.
+    objective: float | None = None
+    #: The solver that solved it and how it ended (``optimal``).
+    solver: str = ""
+    status: str = ""
+    rows: int = 0
+    #: The output column holding the solved values.
+    result_column: str = ""
+    seconds: float | None = None
+
+
 _BY_KIND: dict[str, type[StepResult]] = {
     kind: cls
-    for cls in (TrainingResult, PredictionResult, EvaluationResult, ExplanationResult)
+    for cls in (
+        TrainingResult,
+        PredictionResult,
+        EvaluationResult,
+        ExplanationResult,
+        ProgramResult,
+        OptimizationResult,
+    )
     for kind in cls.KINDS
 }
 

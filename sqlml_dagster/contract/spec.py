@@ -15,10 +15,14 @@ from typing import Any, Literal
 
 from .versioned import check_version, known_fields
 
-SPEC_VERSION = 2
+SPEC_VERSION = 3
 #: The first spec version that carries each newer field; a spec that leaves them empty is
 #: written as version 1, so older step images keep running it.
 VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
+#: Version 3: the steps that run no model — a user's program (``TO RUN``) and a
+#: mathematical program (``TO MAXIMIZE``/``TO MINIMIZE``). An older image refuses them
+#: by version, saying to upgrade, instead of failing on a kind it does not know.
+VERSION_3_KINDS = ("run", "optimize")
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
 #: Where a runtime writes its typed StepResult: beside its spec, where the launcher reads it
@@ -27,8 +31,10 @@ RESULT_FILE = "result.json"
 #: train: fit a model into a new version. predict: score rows into a table. evaluate:
 #: score a model against labelled rows into a one-row metrics table. register: copy a
 #: model file trained elsewhere (Rikai's CREATE MODEL … USING) into a new version.
-#: explain: per-feature attributions of a model version over the SELECT's rows.
-StepKind = Literal["train", "predict", "evaluate", "register", "explain"]
+#: explain: per-feature attributions of a model version over the SELECT's rows. run: a
+#: user's program over the SELECT's rows, writing tables (``TO RUN``). optimize: solve a
+#: mathematical program over the SELECT's rows (``TO MAXIMIZE``/``TO MINIMIZE``).
+StepKind = Literal["train", "predict", "evaluate", "register", "explain", "run", "optimize"]
 
 
 class SpecError(ValueError):
@@ -70,12 +76,22 @@ class StepSpec:
     columns: dict[str, list[dict[str, Any]]] | None = None
     #: train: Parquet of ``validation.select``'s rows, when the statement has one.
     validation_uri: str | None = None
+    #: run: the ``CMD`` strings — the program, then its arguments, as written.
+    command: list[str] | None = None
+    #: run: each ``INTO`` table (as written) with where its Parquet goes in the step folder,
+    #: ``[[table, uri], …]`` in ``INTO``'s order (a JSON object would lose it: the spec is
+    #: written with sorted keys).
+    outputs: list[list[str]] | None = None
+    #: run: the SELECT as written (``SQLFLOW_TO_RUN_SELECT``); its rows are ``input_uri``.
+    select: str | None = None
+    #: optimize: the mathematical program as data (``contract/optimization.py``).
+    optimization: dict[str, Any] | None = None
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:
         raw = asdict(self)
         needs_2 = self.kind == "explain" or any(raw[name] for name in VERSION_2_FIELDS)
-        raw["spec_version"] = 2 if needs_2 else 1
+        raw["spec_version"] = 3 if self.kind in VERSION_3_KINDS else 2 if needs_2 else 1
         return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod

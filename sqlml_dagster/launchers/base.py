@@ -109,10 +109,22 @@ def _result_file(spec_uri: str) -> Mapping[str, Any] | None:
 
 def failure_reason(spec: StepSpec, spec_uri: str, error: Exception) -> str:
     """The user-facing reason a step wrote beside its spec, else the launcher's error."""
-    reason = str(error)
+    reason, code = step_error(spec_uri)
+    return f"{code_prefix(code)}{spec.kind} step for '{spec.model_name}' failed: {reason or error}"
+
+
+def step_error(spec_uri: str) -> tuple[str | None, str]:
+    """The runtime's one-line reason (``error.json`` beside the spec) and the diagnostic
+    code it wrote with it ('' for none), when it wrote one."""
     try:
         with fsspec.open(error_uri(spec_uri), "r", encoding="utf-8") as f:
-            reason = json.load(f).get("message", reason)
-    except (FileNotFoundError, ValueError, OSError):
-        pass
-    return f"{spec.kind} step for '{spec.model_name}' failed: {reason}"
+            written = json.load(f)
+        return str(written.get("message") or "") or None, str(written.get("code") or "")
+    except (OSError, ValueError, AttributeError):
+        return None, ""
+
+
+def code_prefix(code: str) -> str:
+    """``SQLML525: `` for a failure with a code of its own (a TO RUN program's, an
+    optimization's): it leads the line, as every SQLML5xx line does (docs/diagnostics.md)."""
+    return f"{code}: " if code.startswith("SQLML5") and code[5:].isdigit() else ""

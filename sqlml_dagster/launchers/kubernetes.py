@@ -23,7 +23,6 @@ replaces pods the cluster evicted or preempted; the launcher then follows the ne
 from __future__ import annotations
 
 import dataclasses
-import json
 import queue
 import secrets
 import time
@@ -31,20 +30,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import dagster as dg
-import fsspec
 from pydantic import BaseModel, Field
 
 from ..contract import (
     DurationError,
     StepSpec,
     allowed_images_from_env,
-    error_uri,
     image_allowed,
     parse_duration,
 )
 from ..settings import settings_from_env
 from . import kube_pods
-from .base import RUNTIME_MODULE, LaunchResult, StepFailed, result_of
+from .base import RUNTIME_MODULE, LaunchResult, StepFailed, code_prefix, result_of, step_error
 from .kube_api import Contact, NameTaken, RetryingApi, create_job
 from .kube_events import read_events
 from .kube_logs import LogFollower
@@ -256,8 +253,12 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
         if not image:
             raise StepFailed(
                 description=f"{spec.kind} step for '{spec.model_name}' names no image and the "
-                "kubernetes launcher has no default_image: set one, or prefix the model "
-                "reference with an image (registry/repo:tag/pkg.Model)"
+                "kubernetes launcher has no default_image: set one"
+                + (
+                    ""
+                    if spec.kind in ("run", "optimize")
+                    else ", or prefix the model reference with an image (registry/repo:tag/pkg.Model)"
+                )
             )
         if not image_allowed(image, self.allowed_images):
             raise StepFailed(
@@ -456,7 +457,10 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
                 spec,
                 spec_uri,
                 run_id=context.run_id,
-                asset_key=context.asset_key.to_user_string(),
+                # The step's first asset: a TO RUN step writes several.
+                asset_key=next(
+                    iter(context.assets_def.keys_by_output_name.values())
+                ).to_user_string(),
                 env=step_env,
             )
             job = _JobRun(self, api, manifest, context, spec, spec_uri, reader)
@@ -754,9 +758,9 @@ class _JobRun:
     def fail(self, reason: str, message: str, pod: str | None = None) -> None:
         pod = pod or self.latest_pod()
         detail = self.explain_pod(pod) if pod else ""
-        user_reason = self.user_reason()
+        user_reason, code = step_error(self.spec_uri)
         text = (
-            f"{self.spec.kind} step for '{self.spec.model_name}' failed: {reason}"
+            f"{code_prefix(code)}{self.spec.kind} step for '{self.spec.model_name}' failed: {reason}"
             + (f" ({message})" if message else "")
             + f"; Job {self.namespace}/{self.name}"
             + (f", pod {pod}" if pod else "")
@@ -797,14 +801,6 @@ class _JobRun:
             return ""
         lines = [line for line in text.splitlines() if not _is_pipes_message(line)]
         return "\n".join(lines[-count:])
-
-    def user_reason(self) -> str | None:
-        """The runtime's one-line reason (error.json beside the spec), when it wrote one."""
-        try:
-            with fsspec.open(error_uri(self.spec_uri), "r", encoding="utf-8") as f:
-                return str(json.load(f).get("message")) or None
-        except (OSError, ValueError):
-            return None
 
     def create_secret(self) -> None:
         import kubernetes

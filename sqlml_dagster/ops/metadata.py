@@ -7,15 +7,20 @@ from typing import Any
 
 import dagster as dg
 
+from ..compiler.ir import QualifiedName
 from ..compiler.project import Node
 from ..store import ModelVersion
 from ..warehouses import TableStats
 
 
-def table_metadata(node: Node, stats: TableStats) -> dict[str, Any]:
+def table_metadata(
+    node: Node, stats: TableStats, name: QualifiedName | None = None
+) -> dict[str, Any]:
+    """A table asset's row count, name and columns (``name``: one of the node's further
+    outputs, ``TO RUN … INTO a, b``)."""
     return {
         "dagster/row_count": stats.rows,
-        "dagster/table_name": str(node.name),
+        "dagster/table_name": str(name or node.name),
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name=name, type=kind) for name, kind in stats.columns]
         ),

@@ -24,6 +24,7 @@ from ..compiler.project import Node
 from ..contract import StepSpec
 from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..contract.model_packages import ModelPackages, find_models_dir
+from ..contract.programs import PROGRAM_DIR_ENV, PROGRAM_ROOT_ENV
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
 from ..store.models import BadName, CorruptVersion
@@ -66,6 +67,9 @@ class AssetStep:
     #: The packages the project's model references were allowed from at compile time; a
     #: step is told them (``$SQLML_ALLOWED_MODEL_PACKAGES``) and imports nothing else.
     model_packages: ModelPackages = dataclasses.field(default_factory=ModelPackages)
+    #: The asset key of each name the node produces (by name key): a step writing several
+    #: tables (``TO RUN … INTO a, b``) reports each under its own key.
+    output_keys: Mapping[str, dg.AssetKey] = dataclasses.field(default_factory=dict)
 
     def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         """What the asset's op yields: its statement kind's materializer decides (an
@@ -118,6 +122,11 @@ class AssetStep:
         if self.launcher.shares_filesystem and self.models_dir is not None:
             # Locally the project's models/ folder is importable; in a cluster the image is.
             env["PYTHONPATH"] = str(self.models_dir)
+        if self.launcher.shares_filesystem and spec.kind == "run":
+            # Locally a TO RUN program comes from the project folder and nowhere else; in a
+            # cluster from the image (contract/programs.py, docs/security.md).
+            env[PROGRAM_ROOT_ENV] = self.files.allowed[0]
+            env[PROGRAM_DIR_ENV] = self.files.folder
         return self.launcher.launch(self.context, spec, spec_uri, env=env)
 
     @property
@@ -192,5 +201,11 @@ class AssetStep:
     def key_path(self) -> list[str]:
         """The asset key's path — also when a run selected only the node's checks, where
         Dagster's ``context.asset_key`` has no selected asset to name."""
-        (key,) = self.context.assets_def.node_keys_by_output_name.values()
+        key = self.output_keys.get(self.node.name.key)
+        if key is None:
+            (key,) = self.context.assets_def.node_keys_by_output_name.values()
         return list(key.path)
+
+    def output_key(self, name: QualifiedName) -> dg.AssetKey:
+        """The asset key of one of the names the node produces."""
+        return self.output_keys.get(name.key) or dg.AssetKey(self.key_path)

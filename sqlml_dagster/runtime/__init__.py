@@ -26,7 +26,17 @@ __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_resul
 
 
 class StepError(Exception):
-    """A problem the user can fix (bad parameter, wrong column type): reported without a traceback."""
+    """A problem the user can fix (bad parameter, wrong column type): reported without a
+    traceback. ``code`` is the diagnostic code of a failure that has its own
+    (docs/diagnostics.md), written beside the reason; None for SQLML501's."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: The steps that run no model, by kind: the runtime module whose ``run`` does the step.
+PROGRAM_STEPS = {"run": "program", "optimize": "optimize"}
 
 
 class Reporter(Protocol):
@@ -48,7 +58,9 @@ class _PipesReporter:
 
     def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
         self.pipes.report_custom_message(result.to_json())
-        if self.pipes.is_asset_step and self.pipes.asset_keys:  # not a checks-only step
+        # Not a checks-only step, and one asset: a step writing several (TO RUN … INTO a,
+        # b) leaves each asset's materialization to the orchestrator, which loads them.
+        if self.pipes.is_asset_step and len(self.pipes.asset_keys or ()) == 1:
             self.pipes.report_asset_materialization(metadata=dict(metadata))
 
 
@@ -98,7 +110,13 @@ def load_spec(uri: str) -> StepSpec:
 
 
 def run_step(spec: StepSpec, reporter: Reporter) -> None:
-    """Dispatch one step to its flavor's implementation."""
+    """Dispatch one step to its flavor's implementation (a step that runs no model, to
+    its own module: ``PROGRAM_STEPS``)."""
+    if spec.kind in PROGRAM_STEPS:
+        module = importlib.import_module(f"{__name__}.{PROGRAM_STEPS[spec.kind]}")
+        reporter.log(f"{spec.kind} {spec.model_name} ({spec.model_reference})")
+        module.run(spec, reporter)
+        return
     if spec.model_uri:  # never write or load a version outside the model store
         store_root = os.environ.get(STEP_MODEL_STORE_ENV) or None
         problem = version_uri_problem(spec.model_uri, spec.model_name, store_root)
@@ -156,7 +174,7 @@ def _run(spec_uri: str, reporter: Reporter) -> int:
         # retried) — and the reason beside the spec, where the orchestrator reads it.
         reporter.log(f"step failed: {e}")
         print(f"sqlml step failed: {e}", file=sys.stderr, flush=True)
-        _write_error(spec_uri, str(e))
+        _write_error(spec_uri, str(e), getattr(e, "code", None))
         return USER_ERROR_EXIT_CODE
     except Exception as e:
         reporter.log("step failed with an internal error:\n" + traceback.format_exc())
@@ -165,9 +183,9 @@ def _run(spec_uri: str, reporter: Reporter) -> int:
     return SUCCESS_EXIT_CODE
 
 
-def _write_error(spec_uri: str, message: str) -> None:
+def _write_error(spec_uri: str, message: str, code: str | None = None) -> None:
     try:
         with fsspec.open(error_uri(spec_uri), "w", encoding="utf-8") as f:
-            json.dump({"message": message}, f)
+            json.dump({"message": message, **({"code": code} if code else {})}, f)
     except OSError:  # the reason still went to the log; never mask the original failure
         pass

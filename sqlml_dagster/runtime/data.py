@@ -70,12 +70,7 @@ def numeric_matrix(data: pa.Table | pa.RecordBatch, features: Sequence[str]) -> 
     for name in features:
         column = data.column(name)
         kind = column.type
-        if not (
-            pa.types.is_integer(kind)
-            or pa.types.is_floating(kind)
-            or pa.types.is_boolean(kind)
-            or pa.types.is_decimal(kind)
-        ):
+        if not is_numeric(kind):
             raise StepError(
                 f"feature column '{name}' has type {kind}; this model needs numeric features — "
                 "leave it out of the SELECT or encode it as a number"
@@ -89,6 +84,16 @@ def numeric_matrix(data: pa.Table | pa.RecordBatch, features: Sequence[str]) -> 
             "no feature columns: the SELECT must yield at least one column besides the label"
         )
     return np.column_stack(columns)
+
+
+def is_numeric(kind: pa.DataType) -> bool:
+    """Whether a column of this type computes as numbers (booleans as 0 and 1)."""
+    return (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_decimal(kind)
+    )
 
 
 def label_vector(data: pa.Table, label: str) -> np.ndarray:

@@ -30,6 +30,7 @@ from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 
 from ..compiler import codes
+from ..compiler.context import node_offsets
 from ..compiler.diagnostics import Diagnostic, SourceFile, Span
 from ..compiler.file_paths import file_literals, project_folder, resolve
 from ..compiler.ir import (
@@ -38,6 +39,7 @@ from ..compiler.ir import (
     ExplainStatement,
     FeatureColumn,
     MLStatement,
+    OptimizeStatement,
     PredictStatement,
     QualifiedName,
     SqlStatement,
@@ -45,6 +47,7 @@ from ..compiler.ir import (
 )
 from ..compiler.project import Project
 from ..contract import did_you_mean
+from ..contract.optimization import result_column
 from ._spans import Sources, label_span, value_span
 
 SCHEMA_FILES = ("schemas.yml", "schemas.yaml")
@@ -239,6 +242,12 @@ class Schemas:
             kept = tuple(n for n in selected.names if n.lower() != statement.column.lower())
             probabilities = bool(statement.param("predict.probabilities", False))
             return Columns((*kept, statement.column), selected.complete and not probabilities)
+        if isinstance(statement, OptimizeStatement):  # the variables' columns and the value
+            selected = self.query(statement.select, file)
+            if selected is None:
+                return None
+            value = result_column(statement.result, statement.variables, selected.names)
+            return Columns((*statement.variables, value), selected.complete)
         return None
 
     def query(self, query: exp.Query, file: str) -> Columns | None:
@@ -446,6 +455,43 @@ class _ColumnChecks:
         )
         if model is not None:
             self.scoring(statement, model, columns)
+        if isinstance(statement, OptimizeStatement):
+            self.optimization(statement, columns)
+
+    def optimization(self, statement: OptimizeStatement, columns: Columns) -> None:
+        """TO MAXIMIZE/MINIMIZE: every column its program names is the SELECT's (SQLML417)
+        and its variable is not named as another of them (SQLML418) — what its step would
+        fail on with SQLML527."""
+        source = self.sources.get(statement.span.file)
+        named: dict[str, Span] = {}
+        for constraint in statement.constraints:
+            if constraint.group_by and constraint.span is not None:
+                named.setdefault(constraint.group_by.lower(), constraint.span)
+        for expression in (statement.objective, *(c.expression for c in statement.constraints)):
+            for column in expression.find_all(exp.Column):
+                if column.name.lower() == statement.result.lower() or source is None:
+                    continue
+                start, end = node_offsets(column, source.text)
+                named.setdefault(column.name.lower(), Span.of(source, start, end))
+        for variable in statement.variables:
+            named.setdefault(variable.lower(), statement.span)
+        for name, span in named.items():
+            if columns.lacks([name]):
+                self.error(
+                    codes.UNKNOWN_PROGRAM_COLUMN,
+                    f"'{name}' is not a column of the SELECT",
+                    span,
+                    _columns_hint(name, columns),
+                )
+        if columns.complete:
+            output = result_column(statement.result, statement.variables, columns.names)
+            if output == statement.result and not columns.lacks([output]):
+                self.error(
+                    codes.VARIABLE_NAMED_AS_COLUMN,
+                    f"the variable '{statement.result}' has the name of a column of the SELECT",
+                    statement.objective_span,
+                    f'name it otherwise: variables = "<name>({", ".join(statement.variables)})"',
+                )
 
     def validation(self, statement: TrainStatement, columns: Columns, file: str) -> None:
         """``validation.select`` must yield what training reads: the features and label."""

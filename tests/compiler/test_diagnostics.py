@@ -285,11 +285,11 @@ LANGUAGE_CASES = [
         id="explain-trailing-tokens",
     ),
     pytest.param(
-        "SELECT * FROM t TO RUN img:1/prog.main CMD verbose INTO out;",
+        "SELECT * FROM t TO RUN img:1 CMD verbose INTO out;",
         "SQLML102",
-        "sql/a.sql:1:44",
-        "expected a quoted argument, found 'verbose'",
-        'write CMD "--flag=value", "arg"',
+        "sql/a.sql:1:34",
+        "expected a quoted program or argument, found 'verbose'",
+        'CMD takes quoted strings: CMD "program.py", "--flag=value"',
         id="run-unquoted-cmd",
     ),
     pytest.param(
@@ -533,7 +533,7 @@ TRAINED = "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\n"
         ("DROP MODEL m;", "SQLML106", "DROP MODEL asks the model catalog"),
         ("SHOW TRAIN m;", "SQLML106", "SHOW TRAIN asks the model catalog"),
         (TRAINED + "SELECT * FROM t TO EXPLAIN m;", "SQLML108", "TO EXPLAIN without INTO"),
-        ("SELECT * FROM t TO RUN img:1/p.main INTO o;", "SQLML108", "TO RUN is understood"),
+        ('SELECT * FROM t TO RUN img:1 CMD "p.py";', "SQLML108", "TO RUN without INTO"),
     ],
 )
 def test_warnings_do_not_fail(

@@ -178,7 +178,9 @@ VALID = (
     "DROP MODEL m;",
     'SELECT * FROM t TO EVALUATE m WITH validation.metrics = "Accuracy" LABEL y INTO e;',
     "SELECT * FROM t TO EXPLAIN m WITH explain.plot_type = bar USING TreeExplainer;",
-    "SELECT * FROM t TO RUN my_image:v1/main.py WITH a = 1 INTO out;",
+    'SELECT * FROM t TO RUN my_image:v1 CMD "main.py", "--a=1" INTO out, out2;',
+    "SELECT * FROM t TO MAXIMIZE SUM((p - c) * x) CONSTRAINT SUM(x) <= 10 GROUP BY k, x <= m "
+    'WITH variables = "x(k)", var_type = "Integers" USING glpk INTO r;',
     "WITH tr AS (SELECT * FROM h WHERE split = 'train') SELECT a, b FROM tr "
     "TO TRAIN ghcr.io/org/img:1.2/my_models.M WITH model.C = -0.5, train.seed = 3, "
     "model.x = [[1, 2], []], model.act = tf.nn.relu, model.n = NULL, model.ok = true INTO m2;",
@@ -195,7 +197,7 @@ VALID = (
     "FOR dnn_feature_columns LABEL label INTO wide_deep;",
     "SHOW TRAIN iris_rf;",
     "SELECT * FROM t TO EXPLAIN m USING TreeExplainer INTO e;",
-    'SELECT * FROM t TO RUN ghcr.io/org/img:1/pkg.prog CMD "a", "b" INTO o;',
+    'SELECT * FROM t TO RUN ghcr.io/org/img:1 CMD "a", "b" INTO o;',
     "CREATE TABLE scored AS SELECT id, ML_PREDICT(iris_rf, a, b) AS p FROM t;",
     "CREATE MODEL IF NOT EXISTS r RETURNS ARRAY<STRUCT<box:box2d, score:float>> USING 'r.skops';",
 )

@@ -7,7 +7,6 @@ change and review the diff. Every golden statement also survives IR → SQL → 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from sqlml_dagster.compiler import Statement, parse_sql_file, to_json, to_sql
 
-from ..golden_files import updating_golden
+from ..golden_files import assert_matches_golden
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "statements"
 DIALECT_FILES = sorted(GOLDEN.glob("*.sql"))
@@ -38,14 +37,7 @@ def golden_entries(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("path", DIALECT_FILES, ids=lambda p: p.stem)
 def test_statements_match_their_golden_ir(path: Path) -> None:
-    actual = golden_entries(path)
-    golden = path.with_suffix(".json")
-    if updating_golden():
-        golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n")
-    expected = json.loads(golden.read_text())
-    assert [e["line"] for e in actual] == [e["line"] for e in expected]
-    for got, want in zip(actual, expected, strict=True):
-        assert got == want, f"{path.name}:{want['line']}"
+    assert_matches_golden(path.with_suffix(".json"), golden_entries(path))
 
 
 def test_the_corpus_is_large_and_covers_every_statement_type() -> None:

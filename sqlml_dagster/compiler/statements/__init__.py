@@ -19,6 +19,7 @@ from .catalog import (
 from .create_model import CreateModelStatement
 from .evaluate import EvaluateStatement
 from .explain import ExplainStatement
+from .optimize import OptimizeStatement
 from .predict import DEFAULT_PREDICTION_COLUMN, PredictStatement
 from .run import RunStatement
 from .sql import SqlStatement
@@ -31,6 +32,7 @@ ML_STATEMENTS: tuple[type[MLStatement], ...] = (
     EvaluateStatement,
     ExplainStatement,
     RunStatement,
+    OptimizeStatement,
 )
 #: Statements without a query, found by their opening words.
 KEYWORD_STATEMENTS: tuple[type[Statement], ...] = (
@@ -45,8 +47,10 @@ KEYWORD_STATEMENTS: tuple[type[Statement], ...] = (
 ALL_STATEMENTS: tuple[type[Statement], ...] = (SqlStatement, *ML_STATEMENTS, *KEYWORD_STATEMENTS)
 #: Every kind by its ``KIND``: what the materializers and other callers dispatch on.
 STATEMENT_KINDS: dict[str, type[Statement]] = {cls.KIND: cls for cls in ALL_STATEMENTS}
-#: The verb after ``TO`` → its kind.
-BY_VERB: dict[str, type[MLStatement]] = {cls.VERB: cls for cls in ML_STATEMENTS}
+#: The verb after ``TO`` → its kind (``MAXIMIZE`` and ``MINIMIZE`` are one kind).
+BY_VERB: dict[str, type[MLStatement]] = {
+    verb: cls for cls in ML_STATEMENTS for verb in (cls.VERB, *cls.OTHER_VERBS)
+}
 #: The opening words → their kind; ``LEADING_LENGTHS`` says how many words to look at.
 BY_LEADING: dict[tuple[str, ...], type[Statement]] = {
     words: cls for cls in KEYWORD_STATEMENTS for words in cls.LEADING
@@ -68,6 +72,7 @@ __all__ = [
     "DropModelStatement",
     "EvaluateStatement",
     "ExplainStatement",
+    "OptimizeStatement",
     "PredictStatement",
     "RunStatement",
     "ShowModelsStatement",

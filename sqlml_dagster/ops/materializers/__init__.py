@@ -10,12 +10,12 @@ from collections.abc import Mapping
 
 from ...compiler.ir import Statement
 from ..places import ScoredModel, StepInputs
-from . import evaluate, explain, predict, register, table, train
+from . import evaluate, explain, optimize, predict, register, run, table, train
 from .base import Materializer
 
 MATERIALIZERS: Mapping[str, Materializer] = {
     m.MATERIALIZER.kind: m.MATERIALIZER
-    for m in (table, train, register, predict, evaluate, explain)
+    for m in (table, train, register, predict, evaluate, explain, run, optimize)
 }
 
 

@@ -175,13 +175,13 @@ INTO iris_kmeans;
 
 -- SQLFlow: TO RUN ---------------------------------------------------------------------
 SELECT * FROM fund.train
-TO RUN sqlflow/runnable:v0.0.1/binning.AutoBinning
-CMD "--dbname=fund", "--columns=nav,duration", "--bin_method=quantile"
+TO RUN sqlflow/runnable:v0.0.1
+CMD "binning.py", "--dbname=fund", "--columns=nav,duration", "--bin_method=quantile"
 INTO fund.binning_result;
 
-SELECT time, value FROM metrics.daily TO RUN my_arima.py;
+SELECT time, value FROM metrics.daily TO RUN a_data_scientist/arima:1.0;
 
-SELECT * FROM t TO RUN registry.example.com/tools/run:2.0/tools.export CMD '--format=parquet';
+SELECT * FROM t TO RUN registry.example.com/tools/run:2.0 CMD 'export.py', '--format=parquet' INTO exported, exported_schema;
 
 -- WITH: every value type and namespace ------------------------------------------------
 SELECT * FROM t

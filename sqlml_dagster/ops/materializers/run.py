@@ -1,0 +1,123 @@
+"""``SELECT … TO RUN <image> CMD "program", … INTO a, b``: a user's program over the
+SELECT's rows; each ``INTO`` table it writes becomes its asset, all of them at once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from sqlglot import exp
+
+from ...compiler.ir import QualifiedName, RunStatement
+from ...compiler.project import Node
+from ...contract import ProgramResult, StepSpec
+from ...launchers import StepFailed
+from ...warehouses import Warehouse
+from ..metadata import launch_metadata, table_metadata
+from .base import Materializer, StepInputs, StepResults
+
+if TYPE_CHECKING:
+    from ..step import AssetStep
+
+
+def run(step: AssetStep) -> StepResults:
+    """Export the SELECT, run the program, load every table it wrote in one transaction
+    (a failed program, or a table missing, changes none of them), one result per asset."""
+    node = step.node
+    statement = node.statement
+    assert isinstance(statement, RunStatement)
+    data, step_uri, _, exported = step.export_input(statement.select)
+    step.context.log.info(f"exported {exported.rows} rows for program {statement.program}")
+    spec = step_spec(node, step.places(step_uri))
+    launched = step.launch(spec, data, step_uri)
+    result = launched.result
+    if not isinstance(result, ProgramResult):
+        raise StepFailed(description=f"a run step reported a {result.kind} result")
+    outputs = dict(spec.outputs or [])
+    load_tables(
+        step.warehouse, [(name, outputs[str(name)]) for name in node.outputs], node.fingerprint
+    )
+    common = {
+        "program": statement.program,
+        "image": statement.image,
+        **launched.metadata,
+        **launch_metadata(launched.launched_as, launched.image_digest),
+    }
+    for name in node.outputs:
+        yield dg.MaterializeResult(
+            asset_key=step.output_key(name),
+            metadata={**table_metadata(node, step.warehouse.stats(name), name), **common},
+        )
+
+
+def step_spec(node: Node, places: StepInputs) -> StepSpec:
+    """The run step of ``node``: the SELECT's rows in ``input.parquet``, each ``INTO``
+    table's Parquet in ``output-<n>.parquet`` of the step folder."""
+    statement = node.statement
+    assert isinstance(statement, RunStatement) and statement.program is not None
+    offset = statement.span.start  # the SELECT as written, for SQLFLOW_TO_RUN_SELECT
+    select = statement.text[
+        statement.select_span.start - offset : statement.select_span.end - offset
+    ]
+    return StepSpec(
+        kind="run",
+        step_id=places.step_id,
+        model_name=node.name.key,
+        model_reference=statement.program,
+        flavor="",
+        input_uri=places.input_uri,
+        image=statement.image,
+        command=list(statement.command),
+        outputs=[
+            [str(name), places.file(f"output-{i}.parquet")] for i, name in enumerate(node.outputs)
+        ],
+        select=select,
+    )
+
+
+def load_tables(
+    warehouse: Warehouse, loads: Sequence[tuple[QualifiedName, str]], salt: str
+) -> None:
+    """Each Parquet file into its table, all or none: one file loads as it is; several are
+    staged beside their tables first, then swapped in by one transaction (the warehouse's
+    protocol has one table a load), the stages dropped whatever happens."""
+    if len(loads) == 1:
+        ((name, uri),) = loads
+        warehouse.load_parquet(name, uri)
+        return
+    digest = hashlib.sha256(salt.encode()).hexdigest()[:8]
+    stages = [
+        QualifiedName((*name.parts[:-1], f"_sqlml_stage_{digest}_{i}"))
+        for i, (name, _) in enumerate(loads)
+    ]
+    try:
+        for stage, (_, uri) in zip(stages, loads, strict=True):
+            warehouse.load_parquet(stage, uri)
+        swaps: list[exp.Expr] = [
+            exp.Create(
+                this=_table(name),
+                kind="TABLE",
+                replace=True,
+                expression=exp.select("*").from_(_table(stage)),
+            )
+            for stage, (name, _) in zip(stages, loads, strict=True)
+        ]
+        warehouse.run_statements(swaps)
+    finally:
+        warehouse.run_statements(
+            [exp.Drop(tables=[_table(stage)], kind="TABLE", exists=True) for stage in stages]
+        )
+
+
+def _table(name: QualifiedName) -> exp.Table:
+    parts = name.parts
+    return exp.table_(
+        parts[-1],
+        db=parts[-2] if len(parts) > 1 else None,
+        catalog=parts[-3] if len(parts) > 2 else None,
+    )
+
+
+MATERIALIZER = Materializer(kind=RunStatement.KIND, run=run, step_spec=step_spec)

@@ -1,0 +1,61 @@
+"""TO RUN as a Kubernetes Job: the step runs in the image the statement names, and the
+program comes from that image — not from the orchestrator's project folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import failure_reasons, materialize_all
+from tests.k8s.harness import KubernetesTestCluster, image_env_for
+from tests.k8s.test_launcher import launcher_for
+
+SQL = """
+CREATE TABLE raw AS SELECT range AS id FROM range(5);
+SELECT id FROM raw
+TO RUN registry.example.com/team/runnable:1.0
+CMD "halves.py", "--at=2"
+INTO small, big;
+"""
+
+# The image's program (a Dockerfile's COPY into a folder on its PYTHONPATH).
+HALVES = """
+import json, os, sys
+import pyarrow.compute as pc, pyarrow.parquet as pq
+at = int(sys.argv[1].split("=")[1])
+rows = pq.read_table(os.environ["SQLML_RUN_INPUT"])
+outputs = json.loads(os.environ["SQLML_RUN_OUTPUTS"])
+small, big = (outputs[t] for t in os.environ["SQLFLOW_TO_RUN_INTO"].split(","))
+pq.write_table(rows.filter(pc.less(rows["id"], at)), small)
+pq.write_table(rows.filter(pc.greater_equal(rows["id"], at)), big)
+"""
+
+
+@pytest.mark.slow  # a Job and a materialization: ~7 s
+def test_a_program_runs_from_the_statements_image_as_a_job(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    image_code = tmp_path / "image" / "opt" / "runnable"
+    image_code.mkdir(parents=True)
+    (image_code / "halves.py").write_text(HALVES)
+    env = image_env_for(checkout=True)
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(image_code)])
+    root = write_project({"run.sql": SQL})
+    state = tmp_path / "state"
+    with KubernetesTestCluster(image_env=env) as cluster:
+        launcher = launcher_for(cluster, state, allowed_images=["registry.example.com/team"])
+        result = materialize_all(root, state, launcher=launcher)
+        assert result.success, failure_reasons(result)
+        (job,) = cluster.jobs("default")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example.com/team/runnable:1.0"
+    assert container["command"][1:3] == ["-m", "sqlml_dagster.runtime"]
+    names = {e["name"] for e in container.get("env", [])}
+    assert "SQLML_PROGRAM_ROOT" not in names  # no project folder in a pod
+    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM small").fetchall() == [(2,)]
+        assert con.execute("SELECT count(*) FROM big").fetchall() == [(3,)]
