@@ -14,6 +14,7 @@ import posixpath
 
 import yaml
 
+from ..compiler.ir import QualifiedName
 from ..compiler.project import Node, Project
 from ..contract import StepSpec
 from ..launchers import launcher_from_env
@@ -30,7 +31,7 @@ def job_manifests_yaml(project: Project, data_store: str, model_store: str) -> s
     assert isinstance(launcher, KubernetesLauncher)  # the kind asked for
     documents = []
     for node in project.nodes:
-        spec = step_spec(node, data_store, model_store)
+        spec = step_spec(node, data_store, model_store, project)
         if spec is None:
             continue
         spec_uri = f"{data_store}/{DRY_RUN_ID}/{'/'.join(node.name.asset_path)}/spec.json"
@@ -46,10 +47,14 @@ def job_manifests_yaml(project: Project, data_store: str, model_store: str) -> s
     return "---\n".join(documents)
 
 
-def step_spec(node: Node, data_store: str, model_store: str) -> StepSpec | None:
+def step_spec(
+    node: Node, data_store: str, model_store: str, project: Project | None = None
+) -> StepSpec | None:
     """The StepSpec a materialization of ``node`` would write, with placeholder URIs
     (``<version>``: the version a training reserves; ``<latest>``: the one a scoring
-    step loads)."""
+    step loads). A scoring step runs in the image its model was trained in — a real run
+    reads it from the version's manifest; here it is the training statement's, found in
+    ``project``."""
     build = materializer_for(node.statement).step_spec
     if build is None:  # runs in the warehouse alone
         return None
@@ -58,6 +63,20 @@ def step_spec(node: Node, data_store: str, model_store: str) -> StepSpec | None:
         step_id=f"{DRY_RUN_ID}/{node.name}",
         step_uri=f"{data_store}/{DRY_RUN_ID}/{'/'.join(node.name.asset_path)}",
         model_uri=posixpath.join(model_store, node.name.key, PENDING_VERSION),
-        model=ScoredModel.unresolved(scored[0].key, model_store) if scored else None,
+        model=ScoredModel.unresolved(scored[0].key, model_store, _trained_image(project, scored[0]))
+        if scored
+        else None,
     )
     return build(node, places)
+
+
+def _trained_image(project: Project | None, model: QualifiedName) -> str | None:
+    """The image the project's TO TRAIN of ``model`` names (None: the launcher's default,
+    or a model the project does not train)."""
+    if project is None:
+        return None
+    for candidate in project.models:
+        if model.key in (name.key for name in candidate.outputs):
+            trained = getattr(candidate.statement, "model", None)
+            return getattr(trained, "image", None)
+    return None

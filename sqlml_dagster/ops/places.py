@@ -46,13 +46,16 @@ class ScoredModel:
         )
 
     @classmethod
-    def unresolved(cls, name: str, model_store: str) -> ScoredModel:
-        """A dry run's stand-in: the version is resolved when the step runs."""
+    def unresolved(cls, name: str, model_store: str, image: str | None = None) -> ScoredModel:
+        """A dry run's stand-in: the version is resolved when the step runs; ``image`` is
+        the one its versions are trained with (the training statement's, when the project
+        trains it), which a real run takes from the version's manifest."""
         return cls(
             name=name,
             uri=posixpath.join(model_store, name, LATEST_VERSION),
             reference="<from the model version>",
             flavor="<from the model version>",
+            image=image,
         )
 
 

@@ -165,7 +165,8 @@ def test_example_image_statement_runs_as_a_job_with_that_image(
 ) -> None:
     """example_repo's image-prefixed TRAIN (houses.sql) under the kubernetes launcher: a Job
     with the statement's image, which trains and publishes (locally, `make demo` runs it as
-    a process and records the image)."""
+    a process and records the image); its PREDICT runs in the image the version was trained
+    in — and the dry run (the golden file) shows that same image for both Jobs."""
     state = tmp_path / "state"
     launcher = KubernetesLauncher(
         api_host=k8s_cluster.host,
@@ -175,7 +176,7 @@ def test_example_image_statement_runs_as_a_job_with_that_image(
         watch_seconds=1,
     )
     defs = build_defs(EXAMPLE / "sql", state_dir=state, launcher=launcher)
-    keys = {"raw_houses", "house_features", "house_price_gbr"}
+    keys = {"raw_houses", "house_features", "house_price_gbr", "house_price_predictions"}
     result = dg.materialize(
         [
             a
@@ -186,11 +187,20 @@ def test_example_image_statement_runs_as_a_job_with_that_image(
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
-    (job,) = k8s_cluster.jobs()
-    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == (
-        "ghcr.io/sqlml-dagster/examples:0.1"
-    )
+    images = [
+        job["spec"]["template"]["spec"]["containers"][0]["image"] for job in k8s_cluster.jobs()
+    ]
+    assert images == ["ghcr.io/sqlml-dagster/examples:0.1"] * 2  # TRAIN, then PREDICT
     assert (state / "models" / "house_price_gbr" / "1" / "manifest.json").exists()
+    dry_run = (GOLDEN / "example_repo.yaml").read_text().split("---\n")
+    shown = {
+        document.splitlines()[0]: yaml.safe_load(document)["spec"]["template"]["spec"][
+            "containers"
+        ][0]["image"]
+        for document in dry_run
+    }
+    assert shown["# model house_price_gbr (sql/houses.sql:16)"] == images[0]
+    assert shown["# prediction house_price_predictions (sql/houses.sql:29)"] == images[1]
 
 
 def test_dry_run_respects_the_allow_list_with_locations(
@@ -206,6 +216,10 @@ def test_dry_run_respects_the_allow_list_with_locations(
     assert "error[SQLML208]" in err and "sql/gpu.sql:3:10" in err and "Traceback" not in err
     # the default image (for statements naming none) must be allowed too: a message, no trace
     monkeypatch.setenv("SQLML_K8S_ALLOWED_IMAGES", "registry.example.com:5000/team")
+    assert main(["compile", str(root), "--k8s"]) == 0  # both steps run in the named image
+    (root / "plain.sql").write_text(
+        "SELECT x, y FROM d TO TRAIN sklearn.linear_model.LogisticRegression LABEL y INTO plain;"
+    )
     assert main(["compile", str(root), "--k8s"]) == 1
     err = capsys.readouterr().err
     assert "not in the launcher's allowed_images" in err and "Traceback" not in err
