@@ -82,6 +82,7 @@ import pyarrow.parquet as pq
 import sqlglot
 import torch
 
+from sqlml_dagster.contract import StepResult
 from sqlml_dagster.contract.spec import StepKind, StepSpec
 from sqlml_dagster.runtime import dl, run_step
 from sqlml_dagster.runtime.data import BATCH_ROWS
@@ -106,7 +107,7 @@ class Quiet:
     def log(self, message: str) -> None:
         pass
 
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+    def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
         pass
 
 
