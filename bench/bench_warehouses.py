@@ -10,7 +10,7 @@ afterwards:
   read, nothing written; goal ≥ 0.8) and against ``pandas.read_sql`` + ``to_parquet``
   through SQLAlchemy and psycopg (what a user would otherwise write; no goal, the ratio
   says how much faster the warehouse path is);
-* **write**: ``load_parquet`` of the same rows as a step's output (read the Parquet file,
+* **write**: ``load_file`` of the same rows as a step's output (read the Parquet file,
   ``COPY`` into a stage table, swap it in, commit) — against a bare ``COPY`` of the same
   rows already in memory into a new table (ADBC's bulk ingest + commit; goal ≥ 0.8);
 * **drivers** (``--drivers``, what chose ADBC; docs/warehouses.md): the same export read by
@@ -178,7 +178,7 @@ def postgres(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure
         target = QualifiedName(("bench_predictions",))
 
         def load() -> None:
-            warehouse.load_parquet(target, str(folder / "output.parquet"))
+            warehouse.load_file(target, str(folder / "output.parquet"))
 
         def bare_copy() -> None:
             with adbc.connect(url) as connection, connection.cursor() as cursor:
@@ -190,7 +190,7 @@ def postgres(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure
         figures.append(
             Figure(
                 "pg_write_rows_per_second",
-                "load_parquet (stage + swap) / bare COPY",
+                "load_file (stage + swap) / bare COPY",
                 rows,
                 seconds,
                 baseline,

@@ -55,7 +55,7 @@ def test_a_table_in_a_new_schema_round_trips(warehouse: Warehouse, tmp_path: Pat
     source = tmp_path / "in.parquet"
     pq.write_table(pa.table({"id": [1, 2, 3], "label": ["a", "b", None]}), source)
     name = QualifiedName(("scored", "out"))
-    warehouse.load_parquet(name, str(source))
+    warehouse.load_file(name, str(source))
     assert warehouse.table_exists(name)
     assert warehouse.stats(name).rows == 3
     assert [c for c, _ in warehouse.stats(name).columns] == ["id", "label"]
@@ -91,8 +91,8 @@ def test_a_steps_output_loads_by_mode(
     pq.write_table(pa.table({"id": [1, 2], "v": ["old", "old"]}), old)
     # columns in another order: append and partition insert by name
     pq.write_table(pa.table({"v": ["new", "new"], "id": [3, 4]}), new)
-    warehouse.load_parquet(name, str(old))
-    warehouse.load_parquet(name, str(new), mode=mode, rows=sql(predicate) if predicate else None)
+    warehouse.load_file(name, str(old))
+    warehouse.load_file(name, str(new), mode=mode, rows=sql(predicate) if predicate else None)
     assert rows(warehouse, "SELECT id, v FROM t ORDER BY id") == expected
 
 
@@ -117,7 +117,7 @@ def test_views_over_a_rebuilt_table_keep_working(warehouse: Warehouse, tmp_path:
     assert rows(warehouse, "SELECT b FROM above") == [(6,)]
     new = tmp_path / "new.parquet"
     pq.write_table(pa.table({"a": pa.array([7], pa.int32())}), new)
-    warehouse.load_parquet(QualifiedName(("base",)), str(new))
+    warehouse.load_file(QualifiedName(("base",)), str(new))
     assert rows(warehouse, "SELECT b FROM above") == [(8,)]
 
 

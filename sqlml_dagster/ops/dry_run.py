@@ -16,6 +16,7 @@ import yaml
 
 from ..compiler.project import Node, Project
 from ..contract import StepSpec
+from ..contract.step_data import data_format_for
 from ..launchers import launcher_from_env
 from .materializers import materializer_for
 from .places import PENDING_VERSION, ScoredModel, StepInputs
@@ -59,5 +60,6 @@ def step_spec(node: Node, data_store: str, model_store: str) -> StepSpec | None:
         step_uri=f"{data_store}/{DRY_RUN_ID}/{'/'.join(node.name.asset_path)}",
         model_uri=posixpath.join(model_store, node.name.key, PENDING_VERSION),
         model=ScoredModel.unresolved(scored[0].key, model_store) if scored else None,
+        data_format=data_format_for(data_store),
     )
     return build(node, places)

@@ -164,12 +164,13 @@ class AssetStep:
         return FileScope.of_sql_file(self.sql_file, self.project_root)
 
     def export_input(
-        self, select: exp.Expr, name: str = "input.parquet"
+        self, select: exp.Expr, stem: str = "input"
     ) -> tuple[DataStore, str, str, TableStats]:
-        """Export a SELECT of the statement to ``name`` in the step's folder."""
+        """Export a SELECT of the statement to the step's data file ``stem`` (``input``,
+        ``validation``), in the data store's step data format."""
         data = self.storage.data()
         step_uri = data.step_uri(self.context.run_id, *self.key_path)
-        input_uri = data.uri(step_uri, name)
+        input_uri = self.places(step_uri).data_file(stem)
         # ML_PREDICT in the SELECT
         calls = ModelFunctions.for_statements(self, [select], self.model_packages)
         stats = self.warehouse.export_query(
@@ -177,12 +178,18 @@ class AssetStep:
             input_uri,
             files=self.files,
             functions=calls.functions,
+            data_format=self.storage.data_format(),
         )
         return data, step_uri, input_uri, stats
 
     def places(self, step_uri: str, **fields: Any) -> StepInputs:
         """Where this materialization's step reads and writes (see :class:`StepInputs`)."""
-        return StepInputs(step_id=self.step_id, step_uri=step_uri, **fields)
+        return StepInputs(
+            step_id=self.step_id,
+            step_uri=step_uri,
+            data_format=self.storage.data_format(),
+            **fields,
+        )
 
     @property
     def step_id(self) -> str:

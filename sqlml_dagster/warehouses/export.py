@@ -1,5 +1,8 @@
-"""A query's rows into the step's Parquet file, fingerprinted on the way: what every engine's
-``export_query`` ends with, so the file and the fingerprint cannot differ between engines.
+"""A query's rows into the step's data file, fingerprinted on the way: what every engine's
+``export_query`` ends with, so the file and the fingerprint cannot differ between engines
+— nor between formats: the fingerprint is taken of the batches as they stream, before
+either writer sees them (``contract/step_data.py``: Arrow IPC on a file system, Parquet on
+an object store).
 
 The rows arrive as Arrow record batches from whichever driver the engine uses; reading the
 next batch (the driver's work, which releases the GIL) overlaps with writing and hashing
@@ -14,11 +17,10 @@ import queue
 import threading
 from collections.abc import Iterator
 
-import fsspec
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..runtime.data import dictionary_columns
+from ..contract.step_data import DataFormat
+from ..runtime.data import DataFile
 from .base import TableStats
 from .fingerprint import ContentFingerprint
 
@@ -26,16 +28,16 @@ from .fingerprint import ContentFingerprint
 READ_AHEAD = 2
 
 
-def write_parquet(reader: pa.RecordBatchReader, uri: str) -> TableStats:
-    """Stream ``reader`` into a Parquet file at any fsspec URL; the row count, the columns
-    and the content fingerprint (:class:`ContentFingerprint`) of what was written."""
+def write_step_data(
+    reader: pa.RecordBatchReader, uri: str, data_format: DataFormat = "parquet"
+) -> TableStats:
+    """Stream ``reader`` into a ``data_format`` file at any fsspec URL (whole or not at
+    all); the row count, the columns and the content fingerprint
+    (:class:`ContentFingerprint`) of what was written."""
     rows = 0
     content = ContentFingerprint()
     schema = reader.schema
-    with (
-        fsspec.open(uri, "wb") as f,
-        pq.ParquetWriter(f, schema, use_dictionary=dictionary_columns(schema)) as writer,
-    ):
+    with DataFile(uri, data_format).writer(schema) as writer:
         for batch in read_ahead(reader):
             writer.write_batch(batch)
             content.add(batch)

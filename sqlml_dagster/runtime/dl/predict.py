@@ -1,5 +1,5 @@
 """A PREDICT step for every deep-learning flavor: the SELECT's rows scored batch by batch
-into Parquet, so a step's memory does not grow with the table."""
+into the step's output file, so a step's memory does not grow with the table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow as pa
 from ...contract import PredictionResult
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError
-from ..data import iter_batches, read_schema
+from ..data import input_file, output_file
 from .metrics import probabilities
 from .predictor import DLPredictor
 from .target import Target
@@ -35,25 +35,23 @@ def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> 
     ``predict.probabilities = true`` — a probability column per class."""
     from contextlib import ExitStack
 
-    from ..data import parquet_writer
-
     if not spec.output_uri or not spec.prediction_column:
         raise StepError("a predict step needs output_uri and prediction_column")
     column = spec.prediction_column
     with_proba = bool(spec.param("predict", "probabilities", False))
     if with_proba and (predictor.target is None or predictor.target.task != "classification"):
         raise StepError("predict.probabilities needs a classifier; this model is a regressor")
+    source, target = input_file(spec), output_file(spec)
     rows = 0
     started = time.perf_counter()
     with ExitStack() as stack:
         writer = None
-        for batch in iter_batches(spec.input_uri):
+        for batch in source.batches():
             if batch.num_rows == 0:
                 continue
             outputs = predictor.outputs(batch)
-            labels = predictor.labels(outputs)
+            predicted = predictor.label_array(outputs)
             kept = [f for f in batch.schema if f.name != column]
-            predicted = pa.array(labels.tolist() if labels.dtype == object else labels)
             extra = (
                 prediction_columns(
                     column, predictor.target, probabilities(outputs, predictor.target)
@@ -69,18 +67,18 @@ def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> 
                 ),
             )
             if writer is None:
-                writer = stack.enter_context(parquet_writer(spec.output_uri, out.schema))
+                writer = stack.enter_context(target.writer(out.schema))
             writer.write_batch(out)
             rows += batch.num_rows
         if writer is None:
-            schema = read_schema(spec.input_uri)
+            schema = source.schema()
             kind = (
                 pa.type_for_alias(predictor.target.arrow_type)
                 if predictor.target and predictor.target.task == "classification"
                 else pa.float64()
             )
             fields = [f for f in schema if f.name != column] + [pa.field(column, kind)]
-            with parquet_writer(spec.output_uri, pa.schema(fields)) as empty:
+            with target.writer(pa.schema(fields)) as empty:
                 empty.write_table(pa.schema(fields).empty_table())
     seconds = time.perf_counter() - started
     reporter.log(f"predicted {rows} rows into column '{column}' in {seconds:.2f}s")
