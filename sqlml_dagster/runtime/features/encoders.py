@@ -72,8 +72,13 @@ class Numeric:
         values = self.raw(data)
         missing = ~np.isfinite(values)
         if normalize and self.mean is not None and self.std is not None:
-            values = (values - np.asarray(self.mean)) / np.asarray(self.std)
-        return np.where(missing, 0.0, values)
+            values = np.subtract(values, np.asarray(self.mean))  # a new array…
+            np.divide(values, np.asarray(self.std), out=values)  # …divided in place
+        elif missing.any():
+            values = values.copy()  # raw values may be a read-only view of the column
+        if missing.any():
+            values[missing] = 0.0
+        return values
 
     def names(self) -> list[str]:
         if self.width == 1:
