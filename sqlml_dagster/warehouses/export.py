@@ -12,20 +12,15 @@ own read (``make bench``, docs/benchmarks.md).
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
-from collections.abc import Iterator
+from contextlib import closing
 
 import pyarrow as pa
 
 from ..contract.step_data import DataFormat
 from ..runtime.data import DataFile
+from ..runtime.pipeline import read_ahead
 from .base import TableStats
 from .fingerprint import ContentFingerprint
-
-#: Batches read ahead of the writer: enough to keep both threads busy, bounded memory.
-READ_AHEAD = 2
 
 
 def write_step_data(
@@ -37,42 +32,13 @@ def write_step_data(
     rows = 0
     content = ContentFingerprint()
     schema = reader.schema
-    with DataFile(uri, data_format).writer(schema) as writer:
-        for batch in read_ahead(reader):
+    with (
+        DataFile(uri, data_format).writer(schema) as writer,
+        closing(read_ahead(reader, name="export")) as batches,
+    ):
+        for batch in batches:
             writer.write_batch(batch)
             content.add(batch)
             rows += batch.num_rows
     columns = tuple((f.name, str(f.type)) for f in schema)
     return TableStats(rows=rows, columns=columns, fingerprint=content.hexdigest(columns))
-
-
-def read_ahead(reader: pa.RecordBatchReader, depth: int = READ_AHEAD) -> Iterator[pa.RecordBatch]:
-    """``reader``'s batches, the next ones read by a second thread while the caller works
-    on the current one; the reader's error is raised here, in the caller's thread."""
-    batches: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in reader:
-                if stop.is_set():
-                    return
-                batches.put(batch)
-        except BaseException as e:  # handed to the caller's thread
-            batches.put(e)
-            return
-        batches.put(None)
-
-    thread = threading.Thread(target=produce, name="sqlml-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while (item := batches.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                batches.get(timeout=0.05)
-        thread.join()

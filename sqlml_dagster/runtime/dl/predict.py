@@ -4,6 +4,7 @@ into the step's output file, so a step's memory does not grow with the table."""
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack, closing
 
 import numpy as np
 import pyarrow as pa
@@ -12,6 +13,7 @@ from ...contract import PredictionResult
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError
 from ..data import input_file, output_file
+from ..pipeline import read_ahead, write_behind
 from .metrics import probabilities
 from .predictor import DLPredictor
 from .target import Target
@@ -33,8 +35,6 @@ def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> 
     """Score the SELECT's rows batch by batch into ``output_uri``: the selected columns
     (minus one named like the prediction column), the prediction, and — with
     ``predict.probabilities = true`` — a probability column per class."""
-    from contextlib import ExitStack
-
     if not spec.output_uri or not spec.prediction_column:
         raise StepError("a predict step needs output_uri and prediction_column")
     column = spec.prediction_column
@@ -44,12 +44,16 @@ def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> 
     source, target = input_file(spec), output_file(spec)
     rows = 0
     started = time.perf_counter()
+    # Three stages in three threads (runtime/pipeline.py): the next batches are read and
+    # encoded while the network scores this one, and the last one is written meanwhile.
+    encoded = (
+        (batch, predictor.plan.encode(batch)) for batch in source.batches() if batch.num_rows
+    )
     with ExitStack() as stack:
         writer = None
-        for batch in source.batches():
-            if batch.num_rows == 0:
-                continue
-            outputs = predictor.outputs(batch)
+        ahead = stack.enter_context(closing(read_ahead(encoded, name="encode")))
+        for batch, features in ahead:
+            outputs = predictor.outputs_of(features)
             predicted = predictor.label_array(outputs)
             kept = [f for f in batch.schema if f.name != column]
             extra = (
@@ -67,7 +71,9 @@ def predict_step(spec: StepSpec, predictor: DLPredictor, reporter: Reporter) -> 
                 ),
             )
             if writer is None:
-                writer = stack.enter_context(target.writer(out.schema))
+                writer = stack.enter_context(
+                    write_behind(stack.enter_context(target.writer(out.schema)))
+                )
             writer.write_batch(out)
             rows += batch.num_rows
         if writer is None:

@@ -40,7 +40,11 @@ class DLPredictor:
         return list(self.plan.source_columns)
 
     def outputs(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
-        return np.asarray(self.forward(self.plan.encode(data)))
+        return self.outputs_of(self.plan.encode(data))
+
+    def outputs_of(self, encoded: Encoded) -> np.ndarray:
+        """The network's raw outputs for rows already encoded by :attr:`plan`."""
+        return np.asarray(self.forward(encoded))
 
     def predict(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
         return self.labels(self.outputs(data))
