@@ -14,6 +14,7 @@ StepSpec must not pull in Dagster, sqlglot, torch or TensorFlow.
 - ``constructors``: which ``WITH model.*`` arguments a model's constructor takes;
 - ``metrics``: EVALUATE's metric names;
 - ``layout``: the files of a model version folder;
+- ``step_data``: the format of a step's data files and where each is used;
 - ``exits``: the exit statuses of a step's process (a user error is not a crash).
 """
 
