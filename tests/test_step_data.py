@@ -36,6 +36,7 @@ from sqlml_dagster.warehouses.duckdb import DuckDBWarehouse
 
 from .conftest import S3Server, failure_reasons, materialize_all
 from .runtime.recorder import Recorder
+from .test_contract import PROJECT
 
 FORMATS: list[DataFormat] = ["arrow", "parquet"]
 
@@ -362,19 +363,8 @@ def test_the_torch_loader_yields_the_feeds_minibatches(tmp_path: Path, batch_siz
 
 
 # -- end to end: a project on DuckDB, its step data on disk or on S3 ------------------------
-
-PROJECT = {
-    "p.sql": """
-        CREATE TABLE d AS SELECT range::DOUBLE AS x, (range % 3)::VARCHAR AS c,
-               range % 2 AS y FROM range(60);
-        SELECT x, y FROM d
-        TO TRAIN sklearn.linear_model.LogisticRegression
-        WITH model.max_iter = 200, validation.select = "SELECT x, y FROM d WHERE x < 30"
-        LABEL y INTO m;
-        SELECT x, c FROM d TO PREDICT scored.y USING m;
-        SELECT x, y FROM d TO EVALUATE m WITH validation.metrics = "Accuracy" LABEL y INTO ev;
-    """
-}
+# (the project of test_contract's dry-run test: TRAIN with validation.select, PREDICT,
+# EVALUATE, EXPLAIN)
 
 
 @pytest.mark.slow
@@ -408,9 +398,7 @@ def test_a_project_runs_with_its_step_data_on_disk_and_on_s3(
         specs = [StepSpec.from_json(p) for p in _specs(fs, path)]
         assert {s.data_format for s in specs} == {data_format}
         warehouse = DuckDBWarehouse(database=str(state / "warehouse.duckdb"))
-        answer = warehouse.query(
-            sqlglot.parse_one("SELECT x, c, y FROM scored ORDER BY x"), limit=100
-        )
+        answer = warehouse.query(sqlglot.parse_one("SELECT x, y FROM scored ORDER BY x"), limit=100)
         assert answer is not None
         tables[data_format] = answer[1]
     assert tables["arrow"] == tables["parquet"] and len(tables["arrow"]) == 60
