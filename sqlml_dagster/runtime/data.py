@@ -82,7 +82,7 @@ class DataFile:
     def num_rows(self) -> int:
         if self.format == "arrow":
             with self._ipc() as reader:
-                return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+                return int(reader.count_rows())  # the batches' headers only
         with self._parquet() as parquet:
             return int(parquet.metadata.num_rows)
 
