@@ -1,7 +1,7 @@
 """Deep-learning throughput, as ratios against the same work done directly in the same run.
 
 Why: a ``TO TRAIN`` or ``TO PREDICT`` of a PyTorch model runs its data through the
-warehouse, Parquet files and the runtime's feature encoder instead of handing tensors to the
+warehouse, step data files and the runtime's feature encoder instead of handing tensors to the
 model straight from the database. These figures say what that costs, in rows per second of
 the sqlml path next to the shortest path a person would write by hand on the same rows.
 
@@ -13,24 +13,25 @@ uniform in [0, 1) and a BIGINT ``label`` of ``--classes`` classes (default 3) th
 Figures (each side run ``--repeat`` times, alternating, after one warm-up run; medians):
 
 ``feed``
-    sqlml: ``DuckDBWarehouse.export_query`` of the SELECT to Parquet (with the content
-    fingerprint the orchestrator takes), then ``dl.prepare`` (one pass over the Parquet file
-    fitting the feature plan — means and standard deviations — and scanning the label), then
-    one epoch of ``Feed.epoch`` through ``_torch_train.Loader``, as a training loop receives
+    sqlml: ``DuckDBWarehouse.export_query`` of the SELECT to the step's data file — Arrow
+    IPC, what the orchestrator writes for a local data store, or ``--data-format parquet``
+    — with the content fingerprint the orchestrator takes, then ``dl.prepare`` (one pass
+    over the file fitting the feature plan — means and standard deviations — and scanning
+    the label), then one epoch of ``_torch_train.Loader``, as a training loop receives
     it: the file read again, features standardized and encoded to float32, labels to class
     indices, shuffled minibatches of ``--batch-size`` turned into tensors on ``--device``.
     direct: the same SELECT through ``con.sql(sql).to_arrow_table()``, numpy float32 features
     and int64 labels, one shuffled permutation, ``torch.from_numpy`` minibatches of the same
     size moved to the same device. Both yield every row once as a float32 feature tensor
-    and an int64 label tensor; only the sqlml path writes and reads Parquet, fingerprints
+    and an int64 label tensor; only the sqlml path writes and reads a file, fingerprints
     and standardizes. Goal: sqlml / direct >= 0.7.
 
 ``predict``
     The ``DNNClassifier`` (the built-in, flavor ``pytorch``, ``--hidden-units``) version
     that the train figure's last sqlml run wrote through the real train step. sqlml:
-    the flavor's ``predict(spec, reporter)`` on a Parquet file of the ``--rows`` feature rows
+    the flavor's ``predict(spec, reporter)`` on a step data file of the ``--rows`` feature rows
     — loading the version's weights, reading record batches, encoding, the network, class
-    labels, and writing the output Parquet (the input columns plus the prediction). direct:
+    labels, and writing the output file (the input columns plus the prediction). direct:
     the same loaded network called under ``torch.no_grad()`` on tensors of the same rows,
     already encoded and on the device, in slices of the runtime's read batch
     (``runtime.data.BATCH_ROWS``), then argmax to numpy. Goal: sqlml / direct >= 0.8.
@@ -42,6 +43,13 @@ Figures (each side run ``--repeat`` times, alternating, after one warm-up run; m
     rate, the training-metrics pass and saving the version. direct: the direct feed above
     and the same network class, optimizer, loss, batch size and epochs in a plain loop. No
     goal; it shows what the whole step adds around the same training, on CPU or GPU.
+
+``step data``
+    The two formats of a step's data on a local folder, in the same run: the export (with
+    the fingerprint) and one pass over every value as a step reads them, Arrow IPC
+    (memory-mapped) against Parquet. The ratio is Arrow's rows/s over Parquet's, and the
+    two files' sizes are printed beside it. No goal: it is why a local data store holds
+    Arrow IPC (``contract/step_data.py``).
 
 ``--keras`` adds the train figure for Keras 3 (a Sequential of the same Dense layers,
 ``model.fit`` on the direct numpy arrays as the baseline); it imports TensorFlow, so it is
@@ -78,13 +86,15 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 import sqlglot
 import torch
 
+from sqlml_dagster.contract import StepResult
 from sqlml_dagster.contract.spec import StepKind, StepSpec
+from sqlml_dagster.contract.step_data import DataFormat, data_file_name, data_format_for
 from sqlml_dagster.runtime import dl, run_step
-from sqlml_dagster.runtime.data import BATCH_ROWS
+from sqlml_dagster.runtime.data import BATCH_ROWS, DataFile
 from sqlml_dagster.runtime.features import FeaturePlan
 from sqlml_dagster.runtime.flavors import pytorch
 from sqlml_dagster.runtime.flavors._register import read_signature, resolve
@@ -98,6 +108,7 @@ GOAL_FEED = 0.7
 GOAL_PREDICT = 0.8
 TABLE = "bench_rows"
 SEED = 7
+FORMAT_NAMES = {"arrow": "Arrow IPC", "parquet": "Parquet"}
 
 
 class Quiet:
@@ -106,7 +117,7 @@ class Quiet:
     def log(self, message: str) -> None:
         pass
 
-    def result(self, metadata: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+    def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
         pass
 
 
@@ -124,15 +135,24 @@ class Setup:
     epochs: int
     hidden_units: tuple[int, ...]
     device: torch.device
+    #: The step data format: what the orchestrator picks for a data store in ``root``
+    #: (a local folder: Arrow IPC), unless ``--data-format`` says otherwise.
+    data_format: DataFormat = "arrow"
 
     def select(self, limit: int | None = None, label: bool = True) -> str:
         columns = ", ".join([*self.features, "label"] if label else self.features)
         return f"SELECT {columns} FROM {TABLE}" + (f" LIMIT {limit}" if limit else "")
 
-    def export(self, sql: str, name: str) -> str:
-        """The orchestrator's side of a step: the SELECT's result as a Parquet file."""
-        uri = str(self.root / name)
-        self.warehouse.export_query(sqlglot.parse_one(sql, read="duckdb"), uri)
+    def export(self, sql: str, stem: str, data_format: DataFormat | None = None) -> str:
+        """The orchestrator's side of a step: the SELECT's result as the step's data file,
+        in a new step folder each time, as each materialization writes one (replacing the
+        last run's file would time the file system freeing it: data gc's work, later)."""
+        data_format = data_format or self.data_format
+        folder = Path(tempfile.mkdtemp(prefix=f"{stem}_", dir=self.root))
+        uri = str(folder / data_file_name(stem, data_format))
+        self.warehouse.export_query(
+            sqlglot.parse_one(sql, read="duckdb"), uri, data_format=data_format
+        )
         return uri
 
     def spec(self, kind: StepKind, input_uri: str, model_uri: str, **more: Any) -> StepSpec:
@@ -155,6 +175,7 @@ class Setup:
             label="label" if kind == "train" else None,
             model_uri=model_uri,
             seed=SEED,
+            data_format=self.data_format,
             **more,
         )
 
@@ -216,6 +237,8 @@ class Figure:
     sqlml: list[float]  # seconds per run
     direct: list[float]
     goal: float | None
+    #: Printed under the figure's line.
+    note: str = ""
 
     @property
     def value(self) -> float:
@@ -259,7 +282,7 @@ def feed_figure(setup: Setup, repeat: int) -> Figure:
     sql = setup.select()
 
     def sqlml() -> int:
-        uri = setup.export(sql, "feed.parquet")
+        uri = setup.export(sql, "feed")
         prepared = dl.prepare(setup.spec("train", uri, ""), Quiet())
         rows = 0
         for _, labels in Loader(prepared.train, setup.device, np.random.default_rng(SEED)):
@@ -278,11 +301,44 @@ def feed_figure(setup: Setup, repeat: int) -> Figure:
     samples = measure({"sqlml": sqlml, "direct": direct}, repeat, setup.rows)
     return Figure(
         "dl_feed",
-        "feed: warehouse → Parquet → tensors, 1 epoch",
+        f"feed: warehouse → {FORMAT_NAMES[setup.data_format]} → tensors, 1 epoch",
         setup.rows,
         samples["sqlml"],
         samples["direct"],
         GOAL_FEED,
+    )
+
+
+def step_data_figure(setup: Setup, repeat: int) -> Figure:
+    """The two step data formats on a local folder, in the same run: the export (with the
+    content fingerprint) and one read of every value, as a step reads them — Arrow IPC
+    memory-mapped, Parquet decoded. The ratio is Arrow rows/s over Parquet rows/s."""
+    sql = setup.select()
+    files: dict[str, str] = {}
+
+    def side(data_format: DataFormat) -> Callable[[], int]:
+        def run() -> int:
+            uri = files[data_format] = setup.export(sql, f"data_{data_format}", data_format)
+            rows = 0
+            for batch in DataFile(uri, data_format).batches():
+                for column in batch.columns:  # touch every value, as an encoder does
+                    pc.sum(column)
+                rows += batch.num_rows
+            return rows
+
+        return run
+
+    samples = measure({"arrow": side("arrow"), "parquet": side("parquet")}, repeat, setup.rows)
+    sizes = {f: os.path.getsize(uri) for f, uri in files.items()}
+    return Figure(
+        "dl_step_data_arrow_vs_parquet",
+        "step data, local: Arrow IPC vs Parquet",
+        setup.rows,
+        samples["arrow"],
+        samples["parquet"],
+        None,
+        note=f"file sizes: Arrow IPC {sizes['arrow']:,} bytes, Parquet {sizes['parquet']:,} bytes"
+        f" ({sizes['parquet'] / sizes['arrow']:.2f} of Arrow's)",
     )
 
 
@@ -294,7 +350,7 @@ def train_figure(setup: Setup, repeat: int) -> tuple[Figure, str]:
 
     def sqlml() -> int:
         nonlocal model_uri
-        uri = setup.export(sql, "train.parquet")
+        uri = setup.export(sql, "train")
         model_uri = str(setup.root / "models" / f"v{next(runs)}")
         run_step(setup.spec("train", uri, model_uri), Quiet())
         setup.sync()
@@ -331,19 +387,17 @@ def train_figure(setup: Setup, repeat: int) -> tuple[Figure, str]:
 
 
 def predict_figure(setup: Setup, model_uri: str, repeat: int) -> Figure:
-    input_uri = setup.export(setup.select(label=False), "predict.parquet")
-    spec = setup.spec(
-        "predict",
-        input_uri,
-        model_uri,
-        output_uri=str(setup.root / "scored.parquet"),
-        prediction_column="prediction",
-    )
+    input_uri = setup.export(setup.select(label=False), "predict")
+    spec = setup.spec("predict", input_uri, model_uri, prediction_column="prediction")
 
     def sqlml() -> int:
-        pytorch.predict(spec, Quiet())
+        # Each run writes into a new step folder, as each materialization does (replacing
+        # the last run's file would time the file system freeing it).
+        output = Path(tempfile.mkdtemp(prefix="scored_", dir=setup.root))
+        output /= data_file_name("scored", setup.data_format)
+        pytorch.predict(replace(spec, output_uri=str(output)), Quiet())
         setup.sync()
-        return int(pq.ParquetFile(spec.output_uri or "").metadata.num_rows)
+        return DataFile(str(output), setup.data_format).num_rows()
 
     # The same network, rebuilt from the version the way the runtime loads it, and the
     # same rows already encoded (standardized) and on the device: only the model runs.
@@ -362,7 +416,8 @@ def predict_figure(setup: Setup, model_uri: str, repeat: int) -> Figure:
 
     load_model(network, str(Path(model_uri) / pytorch.WEIGHTS), strict=True)
     network.to(setup.device).eval()
-    dense = torch.from_numpy(plan.encode(pq.read_table(input_uri)).dense).to(setup.device)
+    rows = DataFile(input_uri, setup.data_format).table()
+    dense = torch.from_numpy(plan.encode(rows).dense).to(setup.device)
 
     def direct() -> int:
         rows = 0
@@ -375,7 +430,7 @@ def predict_figure(setup: Setup, model_uri: str, repeat: int) -> Figure:
     samples = measure({"sqlml": sqlml, "direct": direct}, repeat, setup.rows)
     return Figure(
         "dl_predict",
-        "predict: Parquet → DNNClassifier → Parquet",
+        f"predict: {FORMAT_NAMES[setup.data_format]} → DNNClassifier → same",
         setup.rows,
         samples["sqlml"],
         samples["direct"],
@@ -412,7 +467,7 @@ def keras_train_figure(setup: Setup, repeat: int) -> Figure | None:
     runs = itertools.count()
 
     def sqlml() -> int:
-        uri = setup.export(sql, "train_keras.parquet")
+        uri = setup.export(sql, "train_keras")
         spec = setup.spec("train", uri, str(setup.root / "keras" / f"v{next(runs)}"))
         run_step(replace(spec, flavor="keras", model_reference="bench_dl.keras_dnn"), Quiet())
         return setup.train_rows
@@ -484,6 +539,8 @@ def report(figures: list[Figure], setup: Setup, repeat: int, load: float) -> Non
             f"  {f.label:48} {f.rows:9,} {f.value:13,.0f} {f.baseline:14,.0f} {f.ratio:6.2f}"
             f"  {f.verdict()}"
         )
+        if f.note:
+            print(f"  {'':48} {f.note}")
 
 
 def record(path: Path, figures: list[dict[str, object]]) -> None:
@@ -525,6 +582,13 @@ def main() -> int:
         help="torch CPU threads for both sides (default: torch's own, one per core); 1 "
         "keeps figures stable on a machine other work shares",
     )
+    parser.add_argument(
+        "--data-format",
+        choices=("auto", "arrow", "parquet"),
+        default="auto",
+        help="step data format of the feed, predict and train figures (default: what the "
+        "orchestrator picks for a local data store, Arrow IPC)",
+    )
     parser.add_argument("--keras", action="store_true", help="also the Keras 3 train figure")
     parser.add_argument(
         "--results", default="bench-results.json", help="where to merge the figures"
@@ -556,11 +620,12 @@ def main() -> int:
             epochs=args.epochs,
             hidden_units=hidden_units,
             device=torch.device(args.device),
+            data_format=data_format_for(str(root), args.data_format),
         )
         feed = feed_figure(setup, args.repeat)
         train, model_uri = train_figure(setup, args.repeat)
         predict = predict_figure(setup, model_uri, args.repeat)
-        figures = [feed, predict, train]
+        figures = [feed, predict, train, step_data_figure(setup, args.repeat)]
         keras_figure = keras_train_figure(setup, args.repeat) if args.keras else None
         if keras_figure is not None:
             figures.append(keras_figure)

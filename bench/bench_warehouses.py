@@ -10,7 +10,7 @@ afterwards:
   read, nothing written; goal ≥ 0.8) and against ``pandas.read_sql`` + ``to_parquet``
   through SQLAlchemy and psycopg (what a user would otherwise write; no goal, the ratio
   says how much faster the warehouse path is);
-* **write**: ``load_parquet`` of the same rows as a step's output (read the Parquet file,
+* **write**: ``load_file`` of the same rows as a step's output (read the Parquet file,
   ``COPY`` into a stage table, swap it in, commit) — against a bare ``COPY`` of the same
   rows already in memory into a new table (ADBC's bulk ingest + commit; goal ≥ 0.8);
 * **drivers** (``--drivers``, what chose ADBC; docs/warehouses.md): the same export read by
@@ -180,7 +180,7 @@ def postgres(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure
         target = QualifiedName(("bench_predictions",))
 
         def load() -> None:
-            warehouse.load_parquet(target, str(folder / "output.parquet"))
+            warehouse.load_file(target, str(folder / "output.parquet"))
 
         def bare_copy() -> None:
             with adbc.connect(url) as connection, connection.cursor() as cursor:
@@ -192,7 +192,7 @@ def postgres(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure
         figures.append(
             Figure(
                 "pg_write_rows_per_second",
-                "load_parquet (stage + swap) / bare COPY",
+                "load_file (stage + swap) / bare COPY",
                 rows,
                 seconds,
                 baseline,
@@ -400,7 +400,7 @@ def mysql(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure]:
         )
 
         def load() -> None:
-            warehouse.load_parquet(target, str(folder / "my_output.parquet"))
+            warehouse.load_file(target, str(folder / "my_output.parquet"))
 
         def bare_load() -> None:
             with connection.cursor() as cursor:
@@ -416,7 +416,7 @@ def mysql(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure]:
         figures.append(
             Figure(
                 "mysql_write_rows_per_second",
-                "MariaDB: load_parquet (stage + RENAME) / bare LOAD DATA",
+                "MariaDB: load_file (stage + RENAME) / bare LOAD DATA",
                 rows,
                 seconds,
                 baseline,
@@ -466,7 +466,7 @@ def mysql(rows: int, repeat: int, drivers: bool, folder: Path) -> list[Figure]:
             figures.append(
                 Figure(
                     "mysql_write_executemany",
-                    "MariaDB write: load_parquet / PyMySQL multi-row INSERTs",
+                    "MariaDB write: load_file / PyMySQL multi-row INSERTs",
                     rows,
                     median(load, 1),
                     median(executemany, 1),

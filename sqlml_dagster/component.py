@@ -312,6 +312,7 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
             data_store=_store_url(here, self.data_store, state / "data"),
             storage_options=dict(self.storage_options),
             data_retention_hours=self.data_retention_hours,
+            step_data_format=self.step_data_format,
         )
 
     def _launcher(self, here: Path) -> Launcher:

@@ -286,6 +286,15 @@ launcher:
             ),
         ),
         (
+            "state_dir: state\nstep_data_format: parquet",
+            "sqlml_storage",
+            lambda folder: SqlMlStorage(
+                model_store=str(folder / "state" / "models"),
+                data_store=str(folder / "state" / "data"),
+                step_data_format="parquet",
+            ),
+        ),
+        (
             "model_store: s3://bucket/models\ndata_store: ../shared/data\n"
             "storage_options: {endpoint_url: 'http://minio:9000'}",
             "sqlml_storage",
@@ -296,7 +305,7 @@ launcher:
             ),
         ),
     ],
-    ids=["kubernetes", "local", "state-dir", "memory", "retention", "s3"],
+    ids=["kubernetes", "local", "state-dir", "memory", "retention", "data-format", "s3"],
 )
 def test_attributes_reach_the_resources(
     attributes: str, resource_key: str, expected: Any, monkeypatch: pytest.MonkeyPatch

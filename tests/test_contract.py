@@ -229,9 +229,10 @@ PROJECT = {
         SELECT x, y FROM d TO EXPLAIN m USING permutation INTO ex;
     """
 }
-#: What differs between runs and between a run and a dry run: where the files are, and
+#: What differs between runs and between a run and a dry run: where the files are (and so
+#: their format: the run's local folder holds Arrow IPC, the dry run's s3:// Parquet), and
 #: what a scoring step learns from the model version (reference, flavor, features…).
-PLACES = ("step_id", "input_uri", "output_uri", "validation_uri", "model_uri")
+PLACES = ("step_id", "input_uri", "output_uri", "validation_uri", "model_uri", "data_format")
 FROM_VERSION = ("model_reference", "flavor", "features", "image", "model_version")
 
 
@@ -256,6 +257,7 @@ def test_the_dry_run_builds_the_spec_a_materialization_launches(
     assert set(launched) == set(dry) == {"train", "predict", "evaluate", "explain"}
     for kind, spec in launched.items():
         blank = {name: None for name in PLACES if getattr(spec, name) is not None}
+        blank["spec_version"] = None  # an Arrow spec is version 3 (contract/spec.py)
         if kind != "train":
             blank.update({name: None for name in FROM_VERSION})
             if kind == "explain":  # scored against the label the version was trained on
@@ -267,3 +269,7 @@ def test_the_dry_run_builds_the_spec_a_materialization_launches(
         # prediction column, explainer — is the same, field by field.
         assert dataclasses.replace(dry[kind], **blank) == dataclasses.replace(spec, **blank), kind
         assert (dry[kind].validation_uri is None) == (spec.validation_uri is None)
+        # a local data store holds Arrow IPC files, an object store Parquet
+        assert (spec.data_format, dry[kind].data_format) == ("arrow", "parquet"), kind
+        assert spec.input_uri.endswith("/input.arrow"), spec.input_uri
+        assert dry[kind].input_uri.endswith("/input.parquet"), dry[kind].input_uri

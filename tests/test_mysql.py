@@ -162,7 +162,7 @@ def test_a_connection_killed_while_writing_predictions_leaves_the_old_table(
     pq.write_table(pa.table({"id": [1, 2], "p": [0.5, 0.25]}), old)
     n = 2_000_000
     pq.write_table(pa.table({"id": pa.array(range(n)), "p": pa.array([0.5] * n)}), big)
-    warehouse.load_parquet(name, str(old))
+    warehouse.load_file(name, str(old))
     database = database_of(mysql_url)
     killed: list[object] = []
 
@@ -180,7 +180,7 @@ def test_a_connection_killed_while_writing_predictions_leaves_the_old_table(
     killer = threading.Thread(target=kill_the_load)
     killer.start()
     with pytest.raises(WarehouseUnreachable) as raised:
-        warehouse.load_parquet(name, str(big))
+        warehouse.load_file(name, str(big))
     killer.join()
     assert killed
     fault = fault_of(raised.value, warehouse)
@@ -195,7 +195,7 @@ def test_a_connection_killed_while_writing_predictions_leaves_the_old_table(
         f"table_schema = '{database}' AND table_name LIKE '\\_\\_sqlml%'"
     )
     assert left == []  # nothing half-written left behind
-    warehouse.load_parquet(name, str(big))
+    warehouse.load_file(name, str(big))
     assert warehouse.stats(name).rows == n
 
 

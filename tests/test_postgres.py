@@ -186,7 +186,7 @@ def test_a_server_killed_while_writing_predictions_leaves_the_old_table(
     pq.write_table(pa.table({"id": [1, 2], "p": [0.5, 0.25]}), old)
     n = 3_000_000
     pq.write_table(pa.table({"id": pa.array(range(n)), "p": pa.array([0.5] * n)}), big)
-    warehouse.load_parquet(name, str(old))
+    warehouse.load_file(name, str(old))
     database = urlsplit(postgres_url).path.lstrip("/")
     killed: list[object] = []
 
@@ -205,7 +205,7 @@ def test_a_server_killed_while_writing_predictions_leaves_the_old_table(
     killer = threading.Thread(target=kill_the_copy)
     killer.start()
     with pytest.raises(WarehouseUnreachable) as raised:
-        warehouse.load_parquet(name, str(big))
+        warehouse.load_file(name, str(big))
     killer.join()
     assert killed
     fault = fault_of(raised.value, warehouse)
@@ -222,7 +222,7 @@ def test_a_server_killed_while_writing_predictions_leaves_the_old_table(
         "SELECT count(*) FROM pg_class WHERE relname LIKE '__sqlml_stage%'", database
     )
     assert stages == [(0,)]  # nothing half-written left behind
-    warehouse.load_parquet(name, str(big))
+    warehouse.load_file(name, str(big))
     assert warehouse.stats(name).rows == n
 
 

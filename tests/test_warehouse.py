@@ -65,7 +65,7 @@ def test_parquet_round_trip_into_a_new_schema(tmp_path: Path) -> None:
     source = tmp_path / "in.parquet"
     pq.write_table(pa.table({"id": [1, 2, 3], "label": ["a", "b", None]}), source)
     name = QualifiedName(("scored", "out"))
-    warehouse.load_parquet(name, str(source))
+    warehouse.load_file(name, str(source))
     assert warehouse.stats(name).rows == 3
     assert warehouse.stats(name).columns == (("id", "BIGINT"), ("label", "VARCHAR"))
     exported = warehouse.export_query(
@@ -83,4 +83,4 @@ def test_parquet_round_trip_into_a_new_schema(tmp_path: Path) -> None:
 def test_a_partition_load_without_its_window_is_refused(tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(database=str(tmp_path / "w.duckdb"))
     with pytest.raises(ValueError, match="row predicate"):
-        warehouse.load_parquet(QualifiedName(("t",)), str(tmp_path / "x.parquet"), mode="partition")
+        warehouse.load_file(QualifiedName(("t",)), str(tmp_path / "x.parquet"), mode="partition")

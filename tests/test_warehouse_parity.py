@@ -18,6 +18,8 @@ import pytest
 import sqlglot
 
 from sqlml_dagster.compiler import QualifiedName
+from sqlml_dagster.contract.step_data import DataFormat, data_file_name
+from sqlml_dagster.runtime.data import DataFile
 from sqlml_dagster.warehouses import (
     FileScope,
     LoadMode,
@@ -66,7 +68,7 @@ def test_a_table_in_a_new_schema_round_trips(warehouse: Warehouse, tmp_path: Pat
     pq.write_table(pa.table({"id": [1, 2, 3], "label": ["a", "b", None]}), source)
     schema = schema_of(warehouse, "scored")
     name = QualifiedName((schema, "out"))
-    warehouse.load_parquet(name, str(source))
+    warehouse.load_file(name, str(source))
     assert warehouse.table_exists(name)
     assert warehouse.stats(name).rows == 3
     assert [c for c, _ in warehouse.stats(name).columns] == ["id", "label"]
@@ -102,9 +104,41 @@ def test_a_steps_output_loads_by_mode(
     pq.write_table(pa.table({"id": [1, 2], "v": ["old", "old"]}), old)
     # columns in another order: append and partition insert by name
     pq.write_table(pa.table({"v": ["new", "new"], "id": [3, 4]}), new)
-    warehouse.load_parquet(name, str(old))
-    warehouse.load_parquet(name, str(new), mode=mode, rows=sql(predicate) if predicate else None)
+    warehouse.load_file(name, str(old))
+    warehouse.load_file(name, str(new), mode=mode, rows=sql(predicate) if predicate else None)
     assert rows(warehouse, "SELECT id, v FROM t ORDER BY id") == expected
+
+
+@pytest.mark.parametrize("data_format", ["arrow", "parquet"])
+def test_a_steps_output_loads_from_either_format(
+    warehouse: Warehouse, tmp_path: Path, data_format: DataFormat
+) -> None:
+    """Arrow IPC (a local data store) or Parquet (an object store): the same table, a
+    dictionary column (an ENUM, a category) loaded as its values."""
+    table = pa.table(
+        {
+            "id": pa.array([1, 2, 3], pa.int64()),
+            "x": pa.array([0.5, None, 2.5]),
+            "c": pa.array(["a", "b", "a"]).dictionary_encode(),
+            "label": pa.array(["yes", None, "no"]),
+        }
+    )
+    target = DataFile(str(tmp_path / data_file_name("output", data_format)), data_format)
+    with target.writer(table.schema) as writer:
+        writer.write_table(table)
+    name = QualifiedName(("scored", "out"))
+    warehouse.load_file(name, target.uri, data_format=data_format)
+    assert rows(warehouse, "SELECT id, x, c, label FROM scored.out ORDER BY id") == [
+        (1, 0.5, "a", "yes"),
+        (2, None, "b", None),
+        (3, 2.5, "a", "no"),
+    ]
+    # and back out, in the other format: the same rows and fingerprint as in this one
+    other: DataFormat = "parquet" if data_format == "arrow" else "arrow"
+    query = sql("SELECT * FROM scored.out")
+    there = warehouse.export_query(query, str(tmp_path / "a"), data_format=data_format)
+    back = warehouse.export_query(query, str(tmp_path / "b"), data_format=other)
+    assert there == back and there.rows == 3
 
 
 def test_a_failing_statement_leaves_the_old_table(warehouse: Warehouse) -> None:
@@ -145,7 +179,7 @@ def test_views_over_a_rebuilt_table_keep_working(warehouse: Warehouse, tmp_path:
     assert rows(warehouse, "SELECT b FROM above") == [(6,)]
     new = tmp_path / "new.parquet"
     pq.write_table(pa.table({"a": pa.array([7], pa.int32())}), new)
-    warehouse.load_parquet(QualifiedName(("base",)), str(new))
+    warehouse.load_file(QualifiedName(("base",)), str(new))
     assert rows(warehouse, "SELECT b FROM above") == [(8,)]
 
 

@@ -15,6 +15,7 @@ StepSpec must not pull in Dagster, sqlglot, torch or TensorFlow.
 - ``metrics``: EVALUATE's metric names;
 - ``layout``: the files of a model version folder;
 - ``exits``: the exit statuses of a step's process (a user error is not a crash);
+- ``step_data``: the format of a step's data files and where each is used;
 - ``programs``: what a ``TO RUN`` program is given and must write;
 - ``optimization``: ``TO MAXIMIZE``/``TO MINIMIZE``'s program as data.
 """

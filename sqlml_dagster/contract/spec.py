@@ -13,6 +13,7 @@ import posixpath
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .step_data import DataFormat, check_data_format
 from .versioned import check_version, known_fields
 
 SPEC_VERSION = 3
@@ -20,8 +21,10 @@ SPEC_VERSION = 3
 #: written as version 1, so older step images keep running it.
 VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
 #: Version 3: the steps that run no model — a user's program (``TO RUN``) and a
-#: mathematical program (``TO MAXIMIZE``/``TO MINIMIZE``). An older image refuses them
-#: by version, saying to upgrade, instead of failing on a kind it does not know.
+#: mathematical program (``TO MAXIMIZE``/``TO MINIMIZE``) — and step data in Arrow IPC
+#: (``data_format = "arrow"``). An older image refuses them by version, saying to
+#: upgrade, instead of failing on a kind it does not know or reading Arrow as Parquet; a
+#: Parquet spec of another kind stays at 1 or 2, so an older image runs it.
 VERSION_3_KINDS = ("run", "optimize")
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
@@ -53,7 +56,7 @@ class StepSpec:
     flavor: str
     #: ``{"model": {...}, "train": {...}, ...}`` — WITH attributes by namespace, typed.
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Parquet file (any fsspec URL) holding the SELECT's result; for ``register``, the
+    #: The SELECT's result (any fsspec URL, in ``data_format``); for ``register``, the
     #: model file to register.
     input_uri: str = ""
     label: str | None = None
@@ -61,7 +64,8 @@ class StepSpec:
     features: list[str] | None = None
     #: train: the version folder to write artifacts into. predict: the version to load.
     model_uri: str = ""
-    #: predict/evaluate: where to write the result Parquet; predict: the prediction column.
+    #: predict/evaluate/explain: where to write the result table (in ``data_format``);
+    #: predict: the prediction column.
     output_uri: str | None = None
     prediction_column: str | None = None
     image: str | None = None
@@ -74,7 +78,7 @@ class StepSpec:
     #: train: the COLUMN clauses as ``{constructor argument: [FeatureColumn.to_json(), …]}``;
     #: ``None`` means every column but the label is a numeric feature.
     columns: dict[str, list[dict[str, Any]]] | None = None
-    #: train: Parquet of ``validation.select``'s rows, when the statement has one.
+    #: train: ``validation.select``'s rows (in ``data_format``), when the statement has one.
     validation_uri: str | None = None
     #: run: the ``CMD`` strings — the program, then its arguments, as written.
     command: list[str] | None = None
@@ -86,12 +90,19 @@ class StepSpec:
     select: str | None = None
     #: optimize: the mathematical program as data (``contract/optimization.py``).
     optimization: dict[str, Any] | None = None
+    #: The format of ``input_uri``, ``validation_uri`` and ``output_uri``
+    #: (``contract/step_data.py``): ``parquet`` (every version) or ``arrow`` (version 3).
+    data_format: DataFormat = "parquet"
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:
         raw = asdict(self)
-        needs_2 = self.kind == "explain" or any(raw[name] for name in VERSION_2_FIELDS)
-        raw["spec_version"] = 3 if self.kind in VERSION_3_KINDS else 2 if needs_2 else 1
+        if self.data_format != "parquet" or self.kind in VERSION_3_KINDS:
+            raw["spec_version"] = 3
+        else:
+            del raw["data_format"]  # what versions 1 and 2 read anyway
+            needs_2 = self.kind == "explain" or any(raw[name] for name in VERSION_2_FIELDS)
+            raw["spec_version"] = 2 if needs_2 else 1
         return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod
@@ -111,6 +122,10 @@ class StepSpec:
         missing = {"kind", "step_id", "model_name", "model_reference", "flavor"} - raw.keys()
         if missing:
             raise SpecError(f"the step spec lacks {', '.join(sorted(missing))}")
+        try:
+            check_data_format(raw.get("data_format", "parquet"))
+        except ValueError as e:
+            raise SpecError(f"the step spec's data_format: {e}") from None
         return cls(**known_fields(cls, raw))
 
     def param(self, namespace: str, key: str, default: Any = None) -> Any:

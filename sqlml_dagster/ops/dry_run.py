@@ -17,6 +17,7 @@ import yaml
 from ..compiler.ir import QualifiedName
 from ..compiler.project import Node, Project
 from ..contract import StepSpec
+from ..contract.step_data import data_format_for
 from ..launchers import launcher_from_env
 from .materializers import materializer_for
 from .places import PENDING_VERSION, ScoredModel, StepInputs
@@ -66,6 +67,7 @@ def step_spec(
         model=ScoredModel.unresolved(scored[0].key, model_store, _trained_image(project, scored[0]))
         if scored
         else None,
+        data_format=data_format_for(data_store),
     )
     return build(node, places)
 

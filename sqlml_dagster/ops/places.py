@@ -7,6 +7,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from ..contract.step_data import DataFormat, data_file_name
 from ..store import ModelVersion
 
 #: The version folder of a model a dry run would reserve, and the one ``@latest`` names.
@@ -74,18 +75,26 @@ class StepInputs:
     #: register: the model file, resolved (``CREATE MODEL … USING``), and its flavor.
     source_uri: str | None = None
     source_flavor: str | None = None
+    #: The format of the step's data files, chosen by where the step folder lives
+    #: (``contract/step_data.py``: Arrow IPC on a file system, Parquet on an object store).
+    data_format: DataFormat = "parquet"
 
     def file(self, name: str) -> str:
         return posixpath.join(self.step_uri, name)
 
+    def data_file(self, stem: str) -> str:
+        """The step's data file ``stem`` (``input``, ``validation``, ``output``) in the
+        step's format: ``input.arrow``, ``input.parquet``."""
+        return self.file(data_file_name(stem, self.data_format))
+
     @property
     def input_uri(self) -> str:
-        return self.file("input.parquet")
+        return self.data_file("input")
 
     @property
     def validation_uri(self) -> str:
-        return self.file("validation.parquet")
+        return self.data_file("validation")
 
     @property
     def output_uri(self) -> str:
-        return self.file("output.parquet")
+        return self.data_file("output")

@@ -25,6 +25,7 @@ from ..contract import StepSpec
 from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..contract.model_packages import ModelPackages, find_models_dir
 from ..contract.programs import PROGRAM_DIR_ENV, PROGRAM_ROOT_ENV
+from ..contract.step_data import DataFormat
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
 from ..store.models import BadName, CorruptVersion
@@ -173,12 +174,14 @@ class AssetStep:
         return FileScope.of_sql_file(self.sql_file, self.project_root)
 
     def export_input(
-        self, select: exp.Expr, name: str = "input.parquet"
+        self, select: exp.Expr, stem: str = "input", data_format: DataFormat | None = None
     ) -> tuple[DataStore, str, str, TableStats]:
-        """Export a SELECT of the statement to ``name`` in the step's folder."""
+        """Export a SELECT of the statement to the step's data file ``stem`` (``input``,
+        ``validation``), in the data store's step data format (or ``data_format``)."""
         data = self.storage.data()
         step_uri = data.step_uri(self.context.run_id, *self.key_path)
-        input_uri = data.uri(step_uri, name)
+        data_format = data_format or self.storage.data_format()
+        input_uri = self.places(step_uri, data_format=data_format).data_file(stem)
         # ML_PREDICT in the SELECT
         calls = ModelFunctions.for_statements(self, [select], self.model_packages)
         stats = self.warehouse.export_query(
@@ -186,12 +189,21 @@ class AssetStep:
             input_uri,
             files=self.files,
             functions=calls.functions,
+            data_format=data_format,
         )
         return data, step_uri, input_uri, stats
 
-    def places(self, step_uri: str, **fields: Any) -> StepInputs:
-        """Where this materialization's step reads and writes (see :class:`StepInputs`)."""
-        return StepInputs(step_id=self.step_id, step_uri=step_uri, **fields)
+    def places(
+        self, step_uri: str, data_format: DataFormat | None = None, **fields: Any
+    ) -> StepInputs:
+        """Where this materialization's step reads and writes (see :class:`StepInputs`), in
+        the data store's step data format unless ``data_format`` says otherwise."""
+        return StepInputs(
+            step_id=self.step_id,
+            step_uri=step_uri,
+            data_format=data_format or self.storage.data_format(),
+            **fields,
+        )
 
     @property
     def step_id(self) -> str:

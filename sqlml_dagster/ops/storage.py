@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from pydantic import BaseModel, Field
 
+from ..contract.step_data import DataFormat, DataFormatSetting, data_format_for
 from ..store import DataStore, ModelStore
 
 
@@ -23,6 +24,13 @@ class StorageSettings(BaseModel):
         default_factory=dict,
         description="Non-secret fsspec options for remote stores, e.g. {'endpoint_url': …}; "
         "steps receive them as FSSPEC_<PROTOCOL>.",
+    )
+    step_data_format: DataFormatSetting = Field(
+        default="auto",
+        description="Format of the rows a step reads and writes: 'auto' is Arrow IPC "
+        "(uncompressed, memory-mapped) when data_store is a path — local or a shared "
+        "volume — and Parquet on an object store; 'parquet' also for step images older "
+        "than the Arrow format (docs/architecture.md, step data).",
     )
     data_retention_hours: float | None = Field(
         default=168.0,
@@ -44,6 +52,10 @@ class SqlMlStorage(dg.ConfigurableResource, StorageSettings):
     def data(self) -> DataStore:
         self.configure_fsspec()
         return DataStore(self.data_store, **self._options(self.data_store))
+
+    def data_format(self) -> DataFormat:
+        """The format of step data files in this data store (``step_data_format``)."""
+        return data_format_for(self.data_store, self.step_data_format)
 
     def _options(self, url: str) -> dict[str, Any]:
         return dict(self.storage_options) if _protocol(url) not in ("file", "local") else {}

@@ -31,7 +31,7 @@ from ..contract.optimization import (
     result_column,
 )
 from . import Reporter, StepError
-from .data import is_numeric, parquet_writer, read_table
+from .data import input_file, is_numeric, output_file
 
 #: Pyomo's HiGHS interface (``highspy``): linear and mixed-integer programs.
 PYOMO_SOLVER = "appsi_highs"
@@ -43,7 +43,7 @@ def run(spec: StepSpec, reporter: Reporter) -> None:
     if not program or not spec.output_uri:
         raise StepError("the step spec holds no mathematical program to solve")
     started = time.monotonic()
-    data = read_table(spec.input_uri)
+    data = input_file(spec).table()
     if data.num_rows == 0:
         raise StepError(
             "the SELECT returned no rows: there is nothing to optimize", OPTIMIZATION_DATA
@@ -90,7 +90,7 @@ def run(spec: StepSpec, reporter: Reporter) -> None:
         else pa.array(values, pa.float64())
     )
     table = pa.table({**{v: data.column(v) for v in variables}, output: column})
-    with parquet_writer(spec.output_uri, table.schema) as writer:
+    with output_file(spec).writer(table.schema) as writer:
         writer.write_table(table)
     seconds = round(time.monotonic() - started, 3)
     written = program.get("solver") or SOLVER

@@ -39,7 +39,6 @@ from typing import Any, Protocol
 import fsspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..contract import (
     DEFAULT_EVALUATION_METRICS,
@@ -49,7 +48,7 @@ from ..contract import (
 )
 from ..contract.spec import StepSpec
 from . import Reporter, StepError
-from .data import iter_batches, label_vector, numeric_matrix, parquet_writer, read_schema
+from .data import DataFile, input_file, label_vector, numeric_matrix, output_file
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -117,7 +116,7 @@ def evaluate(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
     predicted: list[Any] = []
     probabilities: list[np.ndarray] = []
     needs_proba = "auc" in names
-    for batch in iter_batches(spec.input_uri):
+    for batch in input_file(spec).batches():
         if batch.num_rows == 0:
             continue
         if spec.label not in batch.schema.names:
@@ -145,7 +144,7 @@ def evaluate(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
             **{name: [value] for name, value in values.items()},
         }
     )
-    with parquet_writer(spec.output_uri, table.schema) as writer:
+    with output_file(spec).writer(table.schema) as writer:
         writer.write_table(table)
     reporter.result(
         metadata={**{f"metric/{k}": v for k, v in values.items()}, "evaluated_rows": len(labels)},
@@ -280,7 +279,8 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
     features = list(predictor.features)
     if not features:
         raise StepError("no feature columns: the model reads no column of the SELECT")
-    names = read_schema(spec.input_uri).names
+    source = input_file(spec)
+    names = source.schema().names
     missing = [c for c in features if c not in names]
     if missing:
         raise StepError(
@@ -289,7 +289,7 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
     label = (
         spec.label if spec.label and spec.label in names and spec.label not in features else None
     )
-    sample = _sample(spec.input_uri, [*features, *([label] if label else [])], max_rows, spec.seed)
+    sample = _sample(source, [*features, *([label] if label else [])], max_rows, spec.seed)
     if sample.num_rows == 0:
         raise StepError("the explain SELECT returned no rows")
     reporter.log(
@@ -317,7 +317,7 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
             "model_version": pa.array([spec.model_version] * n, pa.int64()),
         }
     )
-    with parquet_writer(spec.output_uri, table.schema) as writer:
+    with output_file(spec).writer(table.schema) as writer:
         writer.write_table(table)
     importances = {f: float(v) for f, v in zip(ranked, attribution.importance[order], strict=True)}
     reporter.log(
@@ -378,22 +378,18 @@ def _positive_int(spec: StepSpec, key: str, default: int) -> int:
     return value
 
 
-def _row_count(uri: str) -> int:
-    with fsspec.open(uri, "rb") as f:
-        return int(pq.ParquetFile(f).metadata.num_rows)
-
-
-def _sample(uri: str, columns: list[str], max_rows: int, seed: int) -> pa.Table:
+def _sample(source: DataFile, columns: list[str], max_rows: int, seed: int) -> pa.Table:
     """At most ``max_rows`` rows, chosen uniformly with ``seed``, streaming the file once:
-    the row numbers are drawn first from the Parquet footer's count, then taken batch by
-    batch, so memory holds the sample and one batch, never the table."""
-    total = _row_count(uri)
+    the row numbers are drawn first from the file's count (Parquet's footer, the IPC
+    file's batch headers), then taken batch by batch, so memory holds the sample and one
+    batch, never the table."""
+    total = source.num_rows()
     keep = None
     if total > max_rows:
         keep = np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
     pieces: list[pa.RecordBatch] = []
     offset = 0
-    for batch in iter_batches(uri):
+    for batch in source.batches():
         part = batch.select(columns)
         if keep is None:
             pieces.append(part)
@@ -402,7 +398,7 @@ def _sample(uri: str, columns: list[str], max_rows: int, seed: int) -> pa.Table:
             if hi > lo:
                 pieces.append(part.take(pa.array(keep[lo:hi] - offset)))
         offset += part.num_rows
-    schema = read_schema(uri)
+    schema = source.schema()
     schema = pa.schema([schema.field(c) for c in columns])
     return pa.Table.from_batches(pieces, schema=schema).combine_chunks()
 

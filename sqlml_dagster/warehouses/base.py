@@ -1,7 +1,8 @@
 """The Warehouse seam: what the orchestrator asks of the database that holds the tables.
 
-Table assets run their SQL in it; ML steps export a SELECT's rows from it to Parquet (and
-fingerprint them on the way) and load a step's Parquet output back into a table; the
+Table assets run their SQL in it; ML steps export a SELECT's rows from it to the step's
+data file (Arrow IPC or Parquet, ``contract/step_data.py``; fingerprinted on the way) and
+load a step's output file back into a table; the
 ``sqlml sql`` shell and the training-data checks query it. Each engine is one module in
 this package implementing :class:`Warehouse`; callers only ever see the protocol.
 """
@@ -18,6 +19,7 @@ from sqlglot import exp
 
 from ..compiler.file_paths import project_folder
 from ..compiler.ir import QualifiedName
+from ..contract.step_data import DataFormat
 
 #: How a step's output replaces a table: all of it, added rows, or the rows of one
 #: partition's window (deleted and inserted in one transaction).
@@ -193,9 +195,11 @@ class Warehouse(Protocol):
         *,
         files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
+        data_format: DataFormat = "parquet",
     ) -> TableStats:
-        """Stream a query's rows into Parquet at any fsspec URL, fingerprinting the content
-        (order-independent) on the way."""
+        """Stream a query's rows into a ``data_format`` file at any fsspec URL (whole or
+        not at all), fingerprinting the content (order-independent, the same whatever the
+        format) on the way."""
         ...
 
     def query(
@@ -209,14 +213,16 @@ class Warehouse(Protocol):
         """One statement's columns and at most ``limit`` rows (``None``: no result set)."""
         ...
 
-    def load_parquet(
+    def load_file(
         self,
         name: QualifiedName,
         uri: str,
         *,
+        data_format: DataFormat = "parquet",
         mode: LoadMode = "replace",
         rows: exp.Expr | None = None,
     ) -> None:
-        """Load a step's Parquet output into table ``name`` atomically (``rows``: the
-        predicate of the partition ``mode="partition"`` replaces)."""
+        """Load a step's output file (``data_format``: Arrow IPC or Parquet) into table
+        ``name`` atomically (``rows``: the predicate of the partition ``mode="partition"``
+        replaces)."""
         ...

@@ -1,7 +1,7 @@
 """DuckDB, the embedded default warehouse: a Dagster resource implementing ``Warehouse``.
 
-Table assets run their SQL here; ML steps export their SELECT's result to Parquet from
-here and load prediction results back. Data crosses as Arrow record batches, so nothing
+Table assets run their SQL here; ML steps export their SELECT's result to the step's data
+file (Arrow IPC or Parquet) from here and load prediction results back. Data crosses as Arrow record batches, so nothing
 materializes a pandas copy of a table on the orchestrator.
 """
 
@@ -16,14 +16,13 @@ from typing import ClassVar
 
 import dagster as dg
 import duckdb
-import fsspec
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from ..compiler.file_paths import extension_of, file_literals, privileged_command, resolve
 from ..compiler.ir import QualifiedName
+from ..contract.step_data import DataFormat
+from ..runtime.data import DataFile
 from .base import (
     FileScope,
     LoadMode,
@@ -33,7 +32,7 @@ from .base import (
     TableStats,
     WarehouseBusy,
 )
-from .export import write_parquet
+from .export import write_step_data
 
 WAREHOUSE_DIALECT = "duckdb"
 EXPORT_BATCH_ROWS = 65_536
@@ -241,14 +240,15 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         *,
         files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
+        data_format: DataFormat = "parquet",
     ) -> TableStats:
-        """Stream a query's result into a Parquet file at any fsspec URL, fingerprinting its
-        content on the way (see :class:`ContentFingerprint`)."""
+        """Stream a query's result into a ``data_format`` file at any fsspec URL,
+        fingerprinting its content on the way (see :class:`ContentFingerprint`)."""
         query = self.prepared(query, files) or query
         with self.connect(files) as con:
             register_functions(con, functions)
             reader = con.sql(query.sql(dialect=self.dialect)).to_arrow_reader(EXPORT_BATCH_ROWS)
-            return write_parquet(reader, uri)
+            return write_step_data(reader, uri, data_format)
 
     def query(
         self,
@@ -270,16 +270,18 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
                 return None
             return tuple(d[0] for d in result.description), result.fetchmany(limit)
 
-    def load_parquet(
+    def load_file(
         self,
         name: QualifiedName,
         uri: str,
         *,
+        data_format: DataFormat = "parquet",
         mode: LoadMode = "replace",
         rows: exp.Expr | None = None,
     ) -> None:
-        """``CREATE OR REPLACE TABLE name`` from a Parquet file, streamed batch by batch, in
-        one transaction (a failure leaves the old table).
+        """``CREATE OR REPLACE TABLE name`` from a step's output file (Arrow IPC or
+        Parquet), streamed batch by batch, in one transaction (a failure leaves the old
+        table).
 
         ``append`` inserts the rows by column name (creating the table on first load);
         ``partition`` replaces only the rows matching ``rows`` (one partition's time
@@ -287,9 +289,7 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
         old rows."""
         if mode == "partition" and rows is None:
             raise ValueError("a partition load needs the partition's row predicate")
-        with fsspec.open(uri, "rb") as f, self.connect() as con:
-            parquet = pq.ParquetFile(f)
-            reader = pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
+        with DataFile(uri, data_format).reader() as reader, self.connect() as con:
             view = "__sqlml_incoming"
             con.register(view, reader)
             try:

@@ -19,8 +19,9 @@ staged table replaces another on that server. Everything else is here, once:
   the warehouse's part and the model's part (``predict_split.py``), the model's part runs
   in an embedded DuckDB over the warehouse's Arrow stream, and the result is loaded
   through the bulk path;
-- **export**: the rows stream into the step's Parquet file with the content fingerprint
-  (``export.py``), as on DuckDB;
+- **export**: the rows stream into the step's data file (Arrow IPC or Parquet) with the
+  content fingerprint (``export.py``), as on DuckDB; a step's output loads back from
+  either format;
 - **names**: ``iris.train`` is schema ``iris``, table ``train``; unquoted names are folded
   as the server folds them, and a schema a statement writes into is created if missing.
 """
@@ -37,13 +38,13 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote, urlsplit
 
 import duckdb
-import fsspec
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from ..compiler.ir import QualifiedName
+from ..contract.step_data import DataFormat
+from ..runtime.data import DataFile
 from .base import (
     FileScope,
     LoadMode,
@@ -56,7 +57,7 @@ from .base import (
     WarehouseFault,
 )
 from .duckdb import EXPORT_BATCH_ROWS, register_functions
-from .export import write_parquet
+from .export import write_step_data
 from .file_reads import file_rows, file_tables, staged_name
 from .predict_split import ROWS, calls_of, scoring_scope, split_select
 
@@ -262,13 +263,15 @@ class ServerWarehouse:
         *,
         files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
+        data_format: DataFormat = "parquet",
     ) -> TableStats:
-        """Stream the query's rows into Parquet with the content fingerprint; the session
-        is rolled back (the temporary tables of file reads and scoring go with it)."""
+        """Stream the query's rows into a ``data_format`` file with the content
+        fingerprint; the session is rolled back (the temporary tables of file reads and
+        scoring go with it)."""
         with self._transaction() as run, _of_statement(0):
             tree = run.prepared(query, files, functions)
             with run.query_rows(tree, functions, spill=False) as reader:
-                return write_parquet(reader, uri)
+                return write_step_data(reader, uri, data_format)
 
     def query(
         self,
@@ -291,25 +294,26 @@ class ServerWarehouse:
             with run.query_rows(tree, functions, spill=False) as reader:
                 return _first_rows(reader, limit)
 
-    def load_parquet(
+    def load_file(
         self,
         name: QualifiedName,
         uri: str,
         *,
+        data_format: DataFormat = "parquet",
         mode: LoadMode = "replace",
         rows: exp.Expr | None = None,
     ) -> None:
-        """A step's Parquet output into table ``name`` in one transaction: ``replace``
+        """A step's output file (Arrow IPC or Parquet, at any fsspec URL) into table
+        ``name`` in one transaction: ``replace``
         stages the rows beside the table and swaps them in; ``append`` inserts them by
         column name; ``partition`` deletes the window's rows (``rows``) and inserts."""
         if mode == "partition" and rows is None:
             raise ValueError("a partition load needs the partition's row predicate")
         target = self.table_ref(name)
-        with fsspec.open(uri, "rb") as f, self._transaction() as run:
-            parquet = pq.ParquetFile(f)
-            reader = pa.RecordBatchReader.from_batches(
-                parquet.schema_arrow, parquet.iter_batches(batch_size=EXPORT_BATCH_ROWS)
-            )
+        with (
+            DataFile(uri, data_format).reader(EXPORT_BATCH_ROWS) as reader,
+            self._transaction() as run,
+        ):
             run.ensure_schema(target)
             if mode != "replace" and run.exists(target):
                 incoming = run.temporary_name()

@@ -34,7 +34,7 @@ def run(step: AssetStep) -> StepResults:
     result = launched.result
     if not isinstance(result, OptimizationResult):
         raise StepFailed(description=f"an optimize step reported a {result.kind} result")
-    step.warehouse.load_parquet(node.name, str(spec.output_uri))
+    step.warehouse.load_file(node.name, str(spec.output_uri), data_format=spec.data_format)
     yield dg.MaterializeResult(
         metadata={
             **table_metadata(node, step.warehouse.stats(node.name)),
@@ -49,8 +49,9 @@ def run(step: AssetStep) -> StepResults:
 
 
 def step_spec(node: Node, places: StepInputs) -> StepSpec:
-    """The optimize step of ``node``: the SELECT's rows in ``input.parquet``, the solved
-    values in ``output.parquet``; the program travels as data."""
+    """The optimize step of ``node``: the SELECT's rows in the step's input file, the
+    solved values in its output file (in the data store's step data format); the program
+    travels as data."""
     statement = node.statement
     assert isinstance(statement, OptimizeStatement)
     return StepSpec(
@@ -62,6 +63,7 @@ def step_spec(node: Node, places: StepInputs) -> StepSpec:
         input_uri=places.input_uri,
         output_uri=places.output_uri,
         optimization=statement.program(),
+        data_format=places.data_format,
     )
 
 

@@ -28,9 +28,11 @@ def run(step: AssetStep) -> StepResults:
     node = step.node
     statement = node.statement
     assert isinstance(statement, RunStatement)
-    data, step_uri, _, exported = step.export_input(statement.select)
+    # A user's program reads and writes Parquet, whatever the data store's step data format
+    # (contract/programs.py): the files are its interface, not only ours.
+    data, step_uri, _, exported = step.export_input(statement.select, data_format="parquet")
     step.context.log.info(f"exported {exported.rows} rows for program {statement.program}")
-    spec = step_spec(node, step.places(step_uri))
+    spec = step_spec(node, step.places(step_uri, data_format="parquet"))
     launched = step.launch(spec, data, step_uri)
     result = launched.result
     if not isinstance(result, ProgramResult):
@@ -85,7 +87,7 @@ def load_tables(
     protocol has one table a load), the stages dropped whatever happens."""
     if len(loads) == 1:
         ((name, uri),) = loads
-        warehouse.load_parquet(name, uri)
+        warehouse.load_file(name, uri)
         return
     digest = hashlib.sha256(salt.encode()).hexdigest()[:8]
     stages = [
@@ -94,7 +96,7 @@ def load_tables(
     ]
     try:
         for stage, (_, uri) in zip(stages, loads, strict=True):
-            warehouse.load_parquet(stage, uri)
+            warehouse.load_file(stage, uri)
         swaps: list[exp.Expr] = [
             exp.Create(
                 this=_table(name),

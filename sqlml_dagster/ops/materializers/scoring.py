@@ -1,6 +1,6 @@
 """What PREDICT, EVALUATE and EXPLAIN share: resolve the model version (pinned, or what
 ``@latest`` means for a gated model), export the SELECT, run the scoring step and load its
-output Parquet as the asset's table."""
+output file (Arrow IPC or Parquet) as the asset's table."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def score_into_table(
     load: bool = True,
 ) -> Scored:
     """The common path of PREDICT and EVALUATE: resolve the model's current version, export
-    the SELECT, run the step, load its output Parquet as the asset's table (unless
+    the SELECT, run the step, load its output file as the asset's table (unless
     ``load`` is false: gates that ran without their evaluation table selected)."""
     context, node, warehouse = step.context, step.node, step.warehouse
     statement = node.statement
@@ -61,7 +61,9 @@ def score_into_table(
     launched = step.launch(spec, data, step_uri)
     if load:
         mode: LoadMode = "replace" if rows is None else "partition"
-        warehouse.load_parquet(node.name, str(spec.output_uri), mode=mode, rows=rows)
+        warehouse.load_file(
+            node.name, str(spec.output_uri), data_format=spec.data_format, mode=mode, rows=rows
+        )
     metadata = {
         **launched.metadata,
         **(table_metadata(node, warehouse.stats(node.name)) if load else {}),
@@ -82,7 +84,7 @@ def scoring_spec(
     **fields: Any,
 ) -> StepSpec:
     """The StepSpec of a step that scores ``places.model`` over the SELECT's rows into
-    ``output.parquet``: what PREDICT, EVALUATE and EXPLAIN share."""
+    ``output.arrow`` or ``output.parquet``: what PREDICT, EVALUATE and EXPLAIN share."""
     statement = node.statement
     model = places.model
     assert isinstance(statement, MLStatement) and model is not None
@@ -99,6 +101,7 @@ def scoring_spec(
         output_uri=places.output_uri,
         image=model.image,
         model_version=model.version,
+        data_format=places.data_format,
         **fields,
     )
 

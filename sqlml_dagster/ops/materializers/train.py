@@ -29,7 +29,7 @@ def run(step: AssetStep) -> StepResults:
     validation_uri = None
     if statement.validation_select is not None:
         _, _, validation_uri, validated = step.export_input(
-            statement.validation_select, "validation.parquet"
+            statement.validation_select, "validation"
         )
         step.context.log.info(f"exported {validated.rows} validation rows to {validation_uri}")
         data_fingerprint = digest(data_fingerprint, validated.fingerprint)
@@ -72,8 +72,9 @@ def run(step: AssetStep) -> StepResults:
 
 
 def step_spec(node: Node, places: StepInputs) -> StepSpec:
-    """The train step of ``node``: its SELECT's rows in ``input.parquet`` (and
-    ``validation.select``'s in ``validation.parquet``), fitted into ``places.model_uri``."""
+    """The train step of ``node``: its SELECT's rows in ``input.arrow`` or
+    ``input.parquet`` (and ``validation.select``'s in ``validation.*``), fitted into
+    ``places.model_uri``."""
     statement = node.statement
     assert isinstance(statement, TrainStatement)
     params = statement.params_by_namespace()
@@ -91,6 +92,7 @@ def step_spec(node: Node, places: StepInputs) -> StepSpec:
         seed=int(params.get("train", {}).get("seed", 0)),
         columns=feature_columns(statement),
         validation_uri=places.validation_uri if statement.validation_select is not None else None,
+        data_format=places.data_format,
     )
 
 

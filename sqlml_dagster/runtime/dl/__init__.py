@@ -24,7 +24,7 @@ The package, one idea a module, each importing only modules listed below it:
 """
 
 from .constructor import model_kwargs
-from .feed import Arrays, Feed, take
+from .feed import Arrays, Feed, take, trimmed_bag
 from .history import History
 from .metrics import are_probabilities, scores
 from .predict import predict_step
@@ -50,4 +50,5 @@ __all__ = [
     "publish_training",
     "scores",
     "take",
+    "trimmed_bag",
 ]

@@ -1,7 +1,7 @@
-"""The data feed: Parquet into encoded numpy minibatches, framework-neutral, so each
-flavor only turns arrays into its own tensors.
+"""The data feed: the step's data file (Arrow IPC or Parquet) into encoded numpy
+minibatches, framework-neutral, so each flavor only turns arrays into its own tensors.
 
-The feed streams: each epoch reads the Parquet file again in record batches. When the
+The feed streams: each epoch reads the file again in record batches. When the
 encoded data is small (``CACHE_BYTES``) it is kept in memory after the first epoch,
 which is what makes tiny tables train fast; larger tables never are, so a step's memory
 does not grow with the table."""
@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ..data import iter_batches
+from ..data import DataFile
 from ..features import Encoded, FeaturePlan
 from .settings import TrainSettings
 from .target import Target
 
 #: Encoded training data up to this size stays in memory between epochs.
 CACHE_BYTES = 512 * 1024 * 1024
-#: Parquet record batch size of the feed (rows); minibatches are cut from these.
+#: Record batch size of the feed (rows); minibatches are cut from these.
 READ_ROWS = 65_536
 #: An epoch gathers the shuffled rows of about this many rows' minibatches at a time.
 GATHER_ROWS = 65_536
@@ -43,7 +43,7 @@ class Arrays:
 class Feed:
     """Training (and validation) data as encoded batches, re-readable once per epoch."""
 
-    uri: str
+    source: DataFile
     plan: FeaturePlan
     target: Target | None
     settings: TrainSettings
@@ -81,20 +81,26 @@ class Feed:
     def epoch(self, rng: np.random.Generator) -> Iterator[Arrays]:
         """One epoch in minibatches of ``settings.batch_size``, shuffled when asked."""
         size = self.settings.batch_size
+        for gathered in self.gathered(rng):
+            for start in range(0, gathered.rows, size):
+                yield _slice(gathered, start, start + size)
+
+    def gathered(self, rng: np.random.Generator) -> Iterator[Arrays]:
+        """One epoch as blocks of whole minibatches (about ``GATHER_ROWS`` rows, bags
+        untrimmed): minibatch ``k`` of :meth:`epoch` is rows ``k*size:(k+1)*size`` of the
+        concatenated blocks. Gathering the rows of many minibatches in one numpy call is
+        what makes small batch sizes cheap; a flavor that turns a block into tensors once
+        (one copy to the device) and cuts minibatches from those pays even less."""
+        size = self.settings.batch_size
         cached = self.arrays()
         sources = [cached] if cached is not None else self._read()
         for source in sources:
             order = (
                 rng.permutation(source.rows) if self.settings.shuffle else np.arange(source.rows)
             )
-            # Gather the rows of many minibatches in one numpy call and cut the minibatches
-            # from that as views: the same rows in the same order as one ``take`` each, at a
-            # fraction of the per-minibatch cost that dominates small batch sizes.
             span = size * max(1, GATHER_ROWS // size)
             for first in range(0, source.rows, span):
-                gathered = take(source, order[first : first + span], trim=False)
-                for start in range(0, gathered.rows, size):
-                    yield _slice(gathered, start, start + size)
+                yield take(source, order[first : first + span], trim=False)
 
     def _read(self) -> Iterator[Arrays]:
         if self.preloaded is not None:
@@ -102,7 +108,7 @@ class Feed:
             for kept in batches:
                 yield encode(kept, self.plan, self.target)
             return
-        for index, batch in enumerate(iter_batches(self.uri, READ_ROWS)):
+        for index, batch in enumerate(self.source.batches(READ_ROWS)):
             if batch.num_rows == 0:
                 continue
             if self.part != "all":
@@ -180,8 +186,10 @@ def _slice(arrays: Arrays, start: int, stop: int) -> Arrays:
 
 def _trimmed(bags: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     """Bags without the padding columns no row uses, so embeddings do less work."""
-    trimmed = []
-    for bag in bags:
-        used = int((bag >= 0).sum(axis=1).max()) if bag.size else 0
-        trimmed.append(bag[:, : max(used, 1)])
-    return tuple(trimmed)
+    return tuple(trimmed_bag(bag) for bag in bags)
+
+
+def trimmed_bag(bag: np.ndarray) -> np.ndarray:
+    """One bag without the padding columns no row uses."""
+    used = int((bag >= 0).sum(axis=1).max()) if bag.size else 0
+    return bag[:, : max(used, 1)]

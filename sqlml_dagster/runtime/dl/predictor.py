@@ -40,10 +40,24 @@ class DLPredictor:
         return list(self.plan.source_columns)
 
     def outputs(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
-        return np.asarray(self.forward(self.plan.encode(data)))
+        return self.outputs_of(self.plan.encode(data))
+
+    def outputs_of(self, encoded: Encoded) -> np.ndarray:
+        """The network's raw outputs for rows already encoded by :attr:`plan`."""
+        return np.asarray(self.forward(encoded))
 
     def predict(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
         return self.labels(self.outputs(data))
+
+    def label_array(self, outputs: np.ndarray) -> pa.Array:
+        """:meth:`labels` as the Arrow column a PREDICT step writes. A classifier's classes
+        are gathered in Arrow and stay there: no numpy round trip, and no Python object a
+        row for text classes."""
+        target = self.target
+        if self.prepare is None and target is not None and target.task == "classification":
+            return target.decode(class_indices(outputs, target))
+        labels = self.labels(outputs)
+        return pa.array(labels.tolist() if labels.dtype == object else labels)
 
     def labels(self, outputs: np.ndarray) -> np.ndarray:
         target = self.target

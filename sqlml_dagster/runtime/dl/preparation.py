@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError
-from ..data import iter_batches, read_schema
+from ..data import input_file, validation_file
 from ..features import FeaturePlan
 from .feed import CACHE_BYTES, READ_ROWS, Feed, holdout
 from .settings import TrainSettings
@@ -36,7 +36,8 @@ class Prepared:
 def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") -> Prepared:
     """Fit the feature plan and scan the label in one streaming pass over the training data."""
     settings = TrainSettings.of(spec)
-    schema = read_schema(spec.input_uri)
+    source, held_out = input_file(spec), validation_file(spec)
+    schema = source.schema()
     groups = spec.columns or {}
     unknown = [g for g in groups if g != group]
     if unknown:
@@ -57,8 +58,8 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
 
     def batches() -> Iterator[pa.RecordBatch]:
         nonlocal kept, kept_bytes
-        for index, batch in enumerate(iter_batches(spec.input_uri, READ_ROWS)):
-            if settings.validation_split > 0 and not spec.validation_uri:
+        for index, batch in enumerate(source.batches(READ_ROWS)):
+            if settings.validation_split > 0 and held_out is None:
                 batch = batch.filter(pa.array(~holdout(batch.num_rows, index, settings)))
             counted[0] += batch.num_rows
             if kept is not None:
@@ -91,13 +92,11 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
         + (f"; {target.task} of '{target.name}'" if target else "")
         + (f" with classes {list(target.classes)[:10]}" if target and target.classes else "")
     )
-    split = settings.validation_split > 0 and not spec.validation_uri
-    train = Feed(
-        spec.input_uri, plan, target, settings, part="train" if split else "all", preloaded=kept
-    )
+    split = settings.validation_split > 0 and held_out is None
+    train = Feed(source, plan, target, settings, part="train" if split else "all", preloaded=kept)
     validation = None
-    if spec.validation_uri:
-        validation = Feed(spec.validation_uri, plan, target, settings)
+    if held_out is not None:
+        validation = Feed(held_out, plan, target, settings)
     elif split:
-        validation = Feed(spec.input_uri, plan, target, settings, part="validation")
+        validation = Feed(source, plan, target, settings, part="validation")
     return Prepared(plan, target, train, validation, settings, rows)

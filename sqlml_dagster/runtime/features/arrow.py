@@ -200,10 +200,13 @@ def read_numbers(array: pa.Array, width: int, delimiter: str, what: str) -> np.n
                 "a delimited string"
             )
         try:
-            values = pc.cast(array, pa.float64())
+            values = array if kind == pa.float64() else pc.cast(array, pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise StepError(f"{what}: the column holds {kind} values, not numbers") from None
-        out = values.fill_null(np.nan).to_numpy(zero_copy_only=False)
+        if values.null_count:
+            values = values.fill_null(np.nan)
+        # Without nulls a DOUBLE column is read in place (a read-only view): no copy.
+        out = values.to_numpy(zero_copy_only=False)
         return np.asarray(out, dtype=np.float64).reshape(n, 1)
     lists = array
     if is_string(kind):

@@ -69,11 +69,19 @@ class Numeric:
         )
 
     def dense(self, data: Data, normalize: bool) -> np.ndarray:
-        values = self.raw(data)
-        missing = ~np.isfinite(values)
+        """The values (standardized when ``normalize``), 0 where a value is missing (NULL,
+        NaN, ±inf) — one pass over the result finds none in the common case."""
+        raw = values = self.raw(data)
         if normalize and self.mean is not None and self.std is not None:
-            values = (values - np.asarray(self.mean)) / np.asarray(self.std)
-        return np.where(missing, 0.0, values)
+            values = np.subtract(raw, np.asarray(self.mean))  # a new array…
+            np.divide(values, np.asarray(self.std), out=values)  # …divided in place
+        if np.isfinite(values).all():
+            return values
+        missing = ~np.isfinite(raw)  # not an overflow of standardizing: that one stays
+        if values is raw:
+            values = values.copy()  # raw values may be a read-only view of the column
+        values[missing] = 0.0
+        return values
 
     def names(self) -> list[str]:
         if self.width == 1:

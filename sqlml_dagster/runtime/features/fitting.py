@@ -79,8 +79,12 @@ class MomentsFitter(Fitter["Numeric"]):
         values = self.node.raw(data)
         ok = np.isfinite(values)
         count = ok.sum(axis=0).astype(np.float64)
-        mean = np.where(ok, values, 0.0).sum(axis=0) / np.maximum(count, 1)
-        m2 = (np.where(ok, values - mean, 0.0) ** 2).sum(axis=0)
+        if ok.all():  # the same sums without copying the batch twice to mask nothing
+            mean = values.sum(axis=0) / np.maximum(count, 1)
+            m2 = ((values - mean) ** 2).sum(axis=0)
+        else:
+            mean = np.where(ok, values, 0.0).sum(axis=0) / np.maximum(count, 1)
+            m2 = (np.where(ok, values - mean, 0.0) ** 2).sum(axis=0)
         total = self.count + count
         delta = mean - self.mean
         share = count / np.maximum(total, 1)

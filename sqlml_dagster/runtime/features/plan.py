@@ -79,16 +79,18 @@ class FeaturePlan:
         *distinct* value only where a value must be hashed)."""
         if not self.fitted:
             raise RuntimeError("FeaturePlan.encode needs a fitted plan: call fit() first")
-        rows = data.num_rows
-        dense: list[np.ndarray] = []
+        # Each feature writes its columns into one float32 matrix (rounded as astype
+        # rounds): no concatenated float64 copy of the batch to convert afterwards.
+        dense = np.empty((data.num_rows, self.dense_width), dtype=np.float32)
         bags: list[np.ndarray] = []
+        first = 0
         for feature in self.features:
             if isinstance(feature, Embedding):
                 bags.append(feature.category.ids(data).padded())
             else:
-                dense.append(feature.dense(data, self.normalize))
-        matrix = np.concatenate(dense, axis=1) if dense else np.zeros((rows, 0))
-        return Encoded(np.ascontiguousarray(matrix, dtype=np.float32), tuple(bags))
+                dense[:, first : first + feature.width] = feature.dense(data, self.normalize)
+                first += feature.width
+        return Encoded(dense, tuple(bags))
 
     @property
     def dense_width(self) -> int:

@@ -479,9 +479,9 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
 
 def _empty_like(spec: StepSpec, plan: FeaturePlan) -> Any:
     """One row of the input, enough to build a subclassed model's variables."""
-    from ..data import iter_batches
+    from ..data import input_file
 
-    for batch in iter_batches(spec.input_uri, 1):
+    for batch in input_file(spec).batches(1):
         return batch.slice(0, 1)
     raise StepError("the SELECT returned no rows to predict")
 
@@ -491,14 +491,14 @@ def _registered(spec: StepSpec, signature: Mapping[str, Any]) -> dl.DLPredictor:
     in order, as one float32 matrix."""
     import keras
 
-    from ..data import read_schema
+    from ..data import input_file
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / KERAS3_ARTIFACT
         with fsspec.open(f"{spec.model_uri.rstrip('/')}/{KERAS3_ARTIFACT}", "rb") as f:
             path.write_bytes(f.read())
         model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
-    schema = read_schema(spec.input_uri)
+    schema = input_file(spec).schema()
     exclude = {c for c in (spec.label, spec.prediction_column) if c}
     columns = [{"function": "COLUMN", "name": c} for c in spec.features] if spec.features else None
     plan = FeaturePlan.infer(columns, schema, exclude).fit([], normalize=False)

@@ -355,7 +355,7 @@ def load_registered(spec: StepSpec, signature: Mapping[str, Any]) -> tuple[Any, 
     import fsspec
     import torch
 
-    from ..data import read_schema
+    from ..data import input_file
     from ..features import FeaturePlan
 
     base = spec.model_uri.rstrip("/")
@@ -386,7 +386,7 @@ def load_registered(spec: StepSpec, signature: Mapping[str, Any]) -> tuple[Any, 
         def forward(self, dense: Any, *bags: Any) -> Any:
             return self.inner(dense)
 
-    schema = read_schema(spec.input_uri)
+    schema = input_file(spec).schema()
     exclude = {c for c in (spec.label, spec.prediction_column) if c}
     features = spec.features or None
     columns = [{"function": "COLUMN", "name": c} for c in features] if features else None

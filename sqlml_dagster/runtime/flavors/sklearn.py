@@ -30,14 +30,7 @@ from ...contract import SIGNATURE_FILE, PredictionResult, TrainingResult
 from ...contract.model_packages import ModelPackages
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
-from ..data import (
-    iter_batches,
-    label_vector,
-    numeric_matrix,
-    parquet_writer,
-    read_schema,
-    read_table,
-)
+from ..data import input_file, label_vector, numeric_matrix, output_file
 from ..features import FeaturePlan
 from ._register import import_model, model_packages, plain, read_signature, unknown_parameters
 from .trusted_types import load_skops
@@ -56,7 +49,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         )
     params = dict(spec.params.get("model", {}))
     estimator = _construct(estimator_class, params, spec)
-    table = read_table(spec.input_uri)
+    table = input_file(spec).table()
     plan = feature_plan(spec, table.schema)
     features = (
         list(plan.source_columns)
@@ -136,14 +129,15 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
     estimator = load_estimator(spec.model_uri)
     plan = saved_plan(read_signature(spec.model_uri))
     column = spec.prediction_column
-    input_schema = read_schema(spec.input_uri)
+    source, target = input_file(spec), output_file(spec)
+    input_schema = source.schema()
     kept = [f for f in input_schema if f.name != column]
     # A model registered without feature names reads every selected column, in order.
     features = list(spec.features or [f.name for f in kept])
     rows = 0
     with ExitStack() as stack:
         writer = None
-        for batch in iter_batches(spec.input_uri):
+        for batch in source.batches():
             if batch.num_rows == 0:
                 continue
             x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
@@ -153,12 +147,12 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
                 schema=pa.schema([*kept, pa.field(column, predictions.type)]),
             )
             if writer is None:
-                writer = stack.enter_context(parquet_writer(spec.output_uri, out.schema))
+                writer = stack.enter_context(target.writer(out.schema))
             writer.write_batch(out)
             rows += batch.num_rows
         if writer is None:  # no rows: still produce a table with the right columns
             schema = pa.schema([*kept, pa.field(column, _prediction_type(spec.model_uri))])
-            with parquet_writer(spec.output_uri, schema) as empty:
+            with target.writer(schema) as empty:
                 empty.write_table(schema.empty_table())
     reporter.log(f"predicted {rows} rows into column '{column}'")
     reporter.result(
@@ -214,7 +208,7 @@ class SklearnPredictor:
         signature = read_signature(spec.model_uri)
         features = list(spec.features or [])
         if not features:
-            features = [c for c in read_schema(spec.input_uri).names if c != spec.label]
+            features = [c for c in input_file(spec).schema().names if c != spec.label]
         classes = signature.get("classes")
         if classes is None and getattr(estimator, "classes_", None) is not None:
             classes = [_plain(c) for c in estimator.classes_]
