@@ -17,9 +17,9 @@ _lock = threading.Lock()
 def _hasher() -> duckdb.DuckDBPyConnection:
     """A connection of its own to this process's one in-memory DuckDB database. Opening a
     database costs about 20 ms — a fifth of exporting 200,000 rows (``make bench``) — and
-    a cursor on an open one almost nothing; a forked child opens its own. One thread: a
-    batch of 65,536 rows hashes in half the time without DuckDB's workers, and the
-    export's reader runs in a thread of its own anyway."""
+    a cursor on an open one almost nothing; a forked child opens its own. One thread: the
+    export's reader already runs beside it, and a batch of 65,536 rows is too small to
+    share out (no slower on one thread in the measurements behind docs/benchmarks.md)."""
     global _database
     with _lock:
         if _database is None or _database[0] != os.getpid():
