@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from .cursor import Cursor
     from .sql_writer import SqlWriter
 
+#: Field metadata of a clause added after the golden files were written: the JSON
+#: (``render.to_json``) leaves it out when the statement does not write it.
+OPTIONAL_CLAUSE = "optional_clause"
+
 
 @dataclass(frozen=True)
 class Statement:
