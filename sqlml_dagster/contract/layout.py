@@ -52,3 +52,12 @@ def version_uri_problem(model_uri: str, model_name: str, store_root: str | None)
 def _path_of(uri: str) -> str:
     """A local path or URL without ``file://`` (the same folder, spelled either way)."""
     return uri[len("file://") :] if uri.startswith("file://") else uri
+
+
+def base_version_problem(uri: str, store_root: str | None) -> str | None:
+    """Why a warm start's base (``StepSpec.warm_start_uri``) is not a version folder of
+    some model inside the store — ``<root>/<model>/<number>`` — or ``None``."""
+    folder = posixpath.normpath(_path_of(uri).rstrip("/")).rpartition("/")[0]
+    model = folder.rpartition("/")[2]
+    problem = version_uri_problem(uri, model, store_root)
+    return None if problem is None else f"the warm start's base: {problem}"

@@ -128,15 +128,26 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def from_json_value(value: Any) -> Any:
+    """The inverse of :func:`json_value` for a search space (a ``WITH`` value is never a
+    JSON object otherwise: SQL has no such literal); anything else as it is."""
+    if isinstance(value, dict) and len(value) == 1:
+        if isinstance(bounds := value.get("hparam_range"), list) and len(bounds) in (2, 3):
+            return HparamRange(bounds[0], bounds[1], log=len(bounds) == 3)
+        if isinstance(listed := value.get("hparam_candidates"), list):
+            return HparamCandidates(tuple(listed))
+    return value
+
+
 def search_space(params: Mapping[str, Mapping[str, Any]]) -> dict[str, SearchValue]:
     """``{"model.max_depth": HparamRange(2, 8), …}``: every searched key of a statement's
-    params by namespace, in the order written."""
-    return {
-        f"{namespace}.{key}": value
+    params by namespace (as the IR holds them, or as JSON), in the order written."""
+    space = {
+        f"{namespace}.{key}": from_json_value(value)
         for namespace, values in params.items()
         for key, value in values.items()
-        if is_search_value(value)
     }
+    return {key: value for key, value in space.items() if is_search_value(value)}
 
 
 def with_values(

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import fsspec
 
 from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
-from ..contract.layout import STEP_MODEL_STORE_ENV, version_uri_problem
+from ..contract.layout import STEP_MODEL_STORE_ENV, base_version_problem, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
@@ -104,6 +104,18 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
         problem = version_uri_problem(spec.model_uri, spec.model_name, store_root)
         if problem is not None:
             raise StepError(problem)
+    if spec.warm_start_uri:  # a base version is loaded like a scored one: checked first
+        problem = base_version_problem(
+            spec.warm_start_uri, os.environ.get(STEP_MODEL_STORE_ENV) or None
+        )
+        if problem is not None:
+            raise StepError(problem)
+        from ..store.models import CorruptVersion, verify_artifacts
+
+        try:
+            verify_artifacts(spec.warm_start_uri)
+        except CorruptVersion as e:
+            raise StepError(str(e)) from None
     if spec.flavor in (AUTO, KERAS):
         # Before TensorFlow or a model module is imported: tf.keras must mean the Keras 2
         # API that SQLFlow's model-zoo files are written against (see flavors/_keras_train).
