@@ -25,10 +25,6 @@ from ..contract.trials import (
     DEFAULT_MAX_PARALLEL_TRIALS,
     DEFAULT_NUM_TRIALS,
     DEFAULT_SAMPLER,
-    MAX_PARALLEL_TRIALS,
-    NUM_TRIALS,
-    OBJECTIVE,
-    TRIAL_SAMPLER,
     HparamCandidates,
     HparamRange,
     SearchValue,
@@ -66,18 +62,18 @@ class Search:
         if not space:
             return None
         train = params.get("train", {})
-        sampler = str(train.get(TRIAL_SAMPLER) or DEFAULT_SAMPLER)
+        sampler = str(train.get("trial_sampler") or DEFAULT_SAMPLER)
         grid = grid_of(space) if sampler == "grid" else None
-        default = len(list(itertools.product(*grid.values()))) if grid else DEFAULT_NUM_TRIALS
-        num_trials = int(train.get(NUM_TRIALS) or default)
-        if grid is not None:  # a grid has only so many points
-            num_trials = min(num_trials, len(list(itertools.product(*grid.values()))))
+        points = len(list(itertools.product(*grid.values()))) if grid else None
+        num_trials = int(train.get("num_trials") or points or DEFAULT_NUM_TRIALS)
         return cls(
             space=space,
-            num_trials=num_trials,
-            max_parallel=max(1, int(train.get(MAX_PARALLEL_TRIALS) or DEFAULT_MAX_PARALLEL_TRIALS)),
+            num_trials=min(num_trials, points) if points else num_trials,  # a grid has so many
+            max_parallel=max(
+                1, int(train.get("max_parallel_trials") or DEFAULT_MAX_PARALLEL_TRIALS)
+            ),
             sampler=sampler,
-            objective=train.get(OBJECTIVE),
+            objective=train.get("objective"),
             seed=int(train.get("seed", 0) or 0),
         )
 
@@ -230,7 +226,16 @@ def _sampler(search: Search) -> Any:
     if search.sampler == "random":
         return optuna.samplers.RandomSampler(seed=search.seed)
     if search.sampler == "grid":
-        return optuna.samplers.GridSampler(grid_of(search.space), seed=search.seed)
+
+        class AskTellGrid(optuna.samplers.GridSampler):
+            """Optuna's grid, asked and told: its ``after_trial`` stops an ``optimize``
+            loop at the last point, which ask-and-tell has not; the search counts its
+            trials itself (never more than the grid's points)."""
+
+            def after_trial(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        return AskTellGrid(grid_of(search.space), seed=search.seed)
     return optuna.samplers.TPESampler(seed=search.seed)
 
 

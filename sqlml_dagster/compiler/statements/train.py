@@ -171,8 +171,11 @@ def check_trials(p: ParseContext, params: tuple[Param, ...], model: ModelRef) ->
     a grid needs values it can list, and the objective must be a metric this training
     reports (SQLML133)."""
     by_key = {param.key: param for param in params}
-    searched = [param for param in params if is_search_value(param.value)]
-    settings = [by_key[f"train.{k}"] for k in TRIAL_KEYS if f"train.{k}" in by_key]
+    # A search space where none may be is SQLML130 already (the cursor's): not one more.
+    searched = [p for p in params if is_search_value(p.value) and p.key not in _SETTING_KEYS]
+    settings = [
+        by_key[key] for key in _SETTING_KEYS if key in by_key and key not in searched_keys(params)
+    ]
     if not searched:
         for param in settings:
             p.error(
@@ -215,6 +218,14 @@ def check_trials(p: ParseContext, params: tuple[Param, ...], model: ModelRef) ->
             hint="rank trials by a metric the training reports: val_accuracy or val_f1_macro "
             "(classification), val_r2, val_rmse or val_mae (regression), val_loss (networks)",
         )
+
+
+#: The search's own settings as written: ``train.num_trials``…
+_SETTING_KEYS = tuple(f"train.{key}" for key in TRIAL_KEYS)
+
+
+def searched_keys(params: tuple[Param, ...]) -> set[str]:
+    return {p.key for p in params if is_search_value(p.value)}
 
 
 def _trial_setting_problem(param: Param, searched: list[Param]) -> str | None:
