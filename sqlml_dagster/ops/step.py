@@ -24,6 +24,7 @@ from ..compiler.project import Node
 from ..contract import StepSpec
 from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..contract.model_packages import ModelPackages, find_models_dir
+from ..contract.threads import STEP_CPUS_ENV, visible_cores
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
 from ..store.models import BadName, CorruptVersion
@@ -107,8 +108,12 @@ class AssetStep:
         tag = self.context.run.tags.get(FORCE_TAG, "")
         return bool(written) or self.config.force or tag.lower() in ("1", "true", "yes")
 
-    def launch(self, spec: StepSpec, data: DataStore, step_uri: str) -> LaunchResult:
-        """Write the spec into the step's folder and run it through the launcher."""
+    def launch(
+        self, spec: StepSpec, data: DataStore, step_uri: str, *, siblings: int = 1
+    ) -> LaunchResult:
+        """Write the spec into the step's folder and run it through the launcher.
+        ``siblings``: how many steps of this asset run at once (a search's trials) — a
+        launcher on this machine gives each its share of the cores."""
         spec_uri = data.uri(step_uri, "spec.json")
         with fsspec.open(spec_uri, "w", encoding="utf-8") as f:
             f.write(spec.to_json())
@@ -118,6 +123,8 @@ class AssetStep:
         if self.launcher.shares_filesystem and self.models_dir is not None:
             # Locally the project's models/ folder is importable; in a cluster the image is.
             env["PYTHONPATH"] = str(self.models_dir)
+        if self.launcher.shares_filesystem and siblings > 1:  # a pod has resources.cpu
+            env[STEP_CPUS_ENV] = str(max(1, visible_cores() // siblings))
         return self.launcher.launch(self.context, spec, spec_uri, env=env)
 
     @property

@@ -116,6 +116,9 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
             verify_artifacts(spec.warm_start_uri)
         except CorruptVersion as e:
             raise StepError(str(e)) from None
+    from .threads import cap_threads
+
+    budget = cap_threads(spec)  # before any framework loads: they read it when they do
     if spec.flavor in (AUTO, KERAS):
         # Before TensorFlow or a model module is imported: tf.keras must mean the Keras 2
         # API that SQLFlow's model-zoo files are written against (see flavors/_keras_train).
@@ -133,7 +136,10 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
     step = getattr(flavor, spec.kind, None)
     if step is None:
         raise StepError(f"flavor '{spec.flavor}' cannot {spec.kind}")
-    reporter.log(f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor})")
+    reporter.log(
+        f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor}); "
+        f"CPU budget {budget} thread(s)"
+    )
     if spec.kind in ("predict", "evaluate", "explain"):
         # Checked here, where the artifact is loaded, so no orchestrator has to read the
         # whole model first: a damaged or altered file is never unpickled.

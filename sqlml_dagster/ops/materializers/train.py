@@ -130,7 +130,8 @@ def run_trials(
             params=with_values(spec.params, values),
             model_uri=models.trial_uri(pending, number),
         )
-        return step.launch(trial, data, data.folder(step_uri, f"trial-{number}"))
+        folder = data.folder(step_uri, f"trial-{number}")
+        return step.launch(trial, data, folder, siblings=search.max_parallel)
 
     try:
         outcome = run_search(search, run_trial, step.context.log.info)

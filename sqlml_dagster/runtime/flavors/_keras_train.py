@@ -34,6 +34,7 @@ import numpy as np
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
+from ..threads import cap_tensorflow
 from ._register import call_hook, read_signature, resolve
 
 KERAS3_ARTIFACT = "model.keras"
@@ -176,6 +177,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     constructor = resolve(spec.model_reference)
     prepared = dl.prepare(spec, reporter)
     settings, target = prepared.settings, prepared.target
+    reporter.log(f"TensorFlow uses {cap_tensorflow()} CPU thread(s) per op")
     _configure_devices(settings, reporter)
     _seed(settings.seed)
     network, model, kwargs, api = build(

@@ -30,6 +30,7 @@ import numpy as np
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
+from ..threads import cap_torch
 from ._register import call_hook, read_signature, resolve
 
 WEIGHTS = "model.safetensors"
@@ -103,6 +104,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     constructor = resolve(spec.model_reference)
     prepared = dl.prepare(spec, reporter)
     settings, target = prepared.settings, prepared.target
+    reporter.log(f"torch uses {cap_torch()} CPU thread(s)")
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     columns = (spec.columns or {}).get("feature_columns")
