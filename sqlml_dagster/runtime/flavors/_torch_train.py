@@ -127,7 +127,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     )
     started = time.perf_counter()
     custom_loop = getattr(hooks, "sqlml_train_loop", None) if hooks else None
+    stopper = None
     if callable(custom_loop):
+        if settings.early_stop:
+            reporter.log("train.early_stop ignored: the model's sqlml_train_loop owns training")
         loader = Loader(prepared.train, device, rng)
         call_hook(
             custom_loop,
@@ -138,7 +141,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             verbose=settings.verbose,
         )
     else:
-        _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
+        stopper = _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
     seconds = time.perf_counter() - started
     network.eval()
     metrics = _metrics(network, prepared.train, target, device)
@@ -149,8 +152,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
                 for k, v in _metrics(network, prepared.validation, target, device).items()
             }
         )
+    metrics.update(history.losses(stopper.best_epoch if stopper else None))
     reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
-    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds)
+    early = stopper.summary() if stopper else {}
+    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds, early)
 
 
 def pick_device(settings: dl.TrainSettings) -> Any:
@@ -202,7 +207,9 @@ def _fit(
     rng: np.random.Generator,
     history: dl.History,
     reference: str,
-) -> None:
+) -> dl.EarlyStopping | None:
+    """The epochs of training; with ``train.early_stop``, until the watched metric has not
+    improved for ``train.patience`` epochs, then the best epoch's weights are put back."""
     import torch
 
     settings, target = prepared.settings, prepared.target
@@ -214,6 +221,8 @@ def _fit(
     loss_fn = _loss(hooks, target)
     amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if amp else None
+    stopper = dl.EarlyStopping.of(settings, prepared.validation is not None)
+    best: dict[str, Any] | None = None
     for epoch in range(1, settings.epochs + 1):
         network.train()
         began = time.perf_counter()
@@ -239,6 +248,20 @@ def _fit(
             network.eval()
             values.update(_validation(network, prepared.validation, target, device, loss_fn))
         history.record(epoch, time.perf_counter() - began, **values)
+        if stopper is None:
+            continue
+        improved, stop = stopper.update(epoch, values)
+        if improved:  # a copy: the optimizer goes on changing the live tensors
+            best = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        if stop:
+            history.reporter.log(
+                f"early stopping after epoch {epoch}: {stopper.metric} has not improved for "
+                f"{stopper.patience} epoch(s); keeping epoch {stopper.best_epoch}'s weights"
+            )
+            break
+    if stopper is not None and best is not None:
+        network.load_state_dict(best)
+    return stopper
 
 
 def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: str) -> Any:
@@ -312,6 +335,7 @@ def _save(
     metrics: dict[str, float],
     history: dl.History,
     seconds: float,
+    early_stopping: dict[str, Any],
 ) -> None:
     import safetensors
     import torch
@@ -333,6 +357,7 @@ def _save(
             metrics=metrics,
             history=history,
             seconds=seconds,
+            early_stopping=early_stopping,
         ),
     )
 
