@@ -70,7 +70,12 @@ def test_a_search_publishes_its_best_trial_and_records_every_trial(
     shown = capsys.readouterr().out
     assert f"trial {trials[3]['number']} (best)" in shown
     assert "failed in" in shown
-    assert cli.main(["models", "show", "m@1", "--format", "json", "--model-store", str(state / "models")]) == 0
+    assert (
+        cli.main(
+            ["models", "show", "m@1", "--format", "json", "--model-store", str(state / "models")]
+        )
+        == 0
+    )
     listed = json.loads(capsys.readouterr().out)["trials"]
     assert [t["number"] for t in listed] == [0, 1, 2]
 

@@ -88,9 +88,9 @@ def weights(tmp_path: Path, name: str) -> dict[str, bytes]:
         data = io.BytesIO(archive.read("model.weights.h5"))
     with h5py.File(data, "r") as h5:
         h5["layers"].visititems(
-            lambda key, item: arrays.update({key: item[()].tobytes()})
-            if isinstance(item, h5py.Dataset)
-            else None
+            lambda key, item: (
+                arrays.update({key: item[()].tobytes()}) if isinstance(item, h5py.Dataset) else None
+            )
         )
     assert arrays
     return arrays
