@@ -82,6 +82,10 @@ class Statement:
         """Tables this statement reads (from its sqlglot tree)."""
         return ()
 
+    def warm_start_base(self) -> tuple[QualifiedName, Span] | None:
+        """The other model a training starts from (``USING base``), and where it is named."""
+        return None
+
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         """Models this statement needs, with the span naming each."""
         return ()

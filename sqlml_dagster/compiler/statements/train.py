@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from ...contract import AUTO, SKLEARN
+from ...contract import AUTO, KERAS, SKLEARN
 from ...contract.trials import (
     MAX_PARALLEL_TRIALS,
     NUM_TRIALS,
@@ -81,11 +81,15 @@ class TrainStatement(WritesInto, MLStatement):
         another asset (and no cycle)."""
         return self.warm_start is not None and self.warm_start.key == self.into.key
 
+    def warm_start_base(self) -> tuple[QualifiedName, Span] | None:
+        if self.warm_start is None or self.continues_itself:
+            return None
+        return (self.warm_start, self.warm_start_span or self.span)
+
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         used = super().uses_models()
-        if self.warm_start is None or self.continues_itself:
-            return used
-        return ((self.warm_start, self.warm_start_span or self.span), *used)
+        base = self.warm_start_base()
+        return used if base is None else (base, *used)
 
     def model_pins(self) -> tuple[tuple[QualifiedName, int | None], ...]:
         pins = super().model_pins()
@@ -129,6 +133,15 @@ class TrainStatement(WritesInto, MLStatement):
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
         check_trials(c.p, params, model_ref)
+        if base_span is not None and model_ref.flavor == KERAS:
+            c.p.error(
+                codes.BAD_WARM_START,
+                f"{model_ref.reference} is a Keras model: warm start continues scikit-learn "
+                "and PyTorch models",
+                base_span.start,
+                base_span.end,
+                hint="train it without USING, or continue a PyTorch or scikit-learn model",
+            )
         validation = _validation_select(c.p, params)
         if validation is not None:  # its tables are inputs of the model like the SELECT's
             read = common["read_tables"]

@@ -173,6 +173,11 @@ def _quiet() -> None:
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
+    if spec.warm_start_uri:
+        raise StepError(
+            f"{spec.model_reference} is a Keras model: warm start (USING base) continues "
+            "scikit-learn and PyTorch models in this version; train it without USING"
+        )
     _quiet()
     constructor = resolve(spec.model_reference)
     prepared = dl.prepare(spec, reporter)
