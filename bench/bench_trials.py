@@ -7,7 +7,7 @@ very same ``--trials`` trials; each trial is a step of its own (``python -m
 sqlml_dagster.runtime``, through the local launcher), as in any materialization. Each side
 materializes the project into a fresh state folder (nothing is reused), the two sides
 alternate, and medians of ``--repeat`` runs are reported. The figure is the parallel wall
-time divided by the sequential one; the goal on a 2-CPU machine is ≤ 0.6×. Each trial is
+time divided by the sequential one; the goal on a 2-CPU machine is <= 0.6x. Each trial is
 capped to its share of the cores (``contract/threads.py``), so two parallel trials do not
 fight over threads.
 
