@@ -422,18 +422,7 @@ class Cursor:
             and self.tokens[self.i - 1].token_type not in QUOTED
         ):
             self.next()
-            args: list[ParamValue] = []
-            while True:
-                if (token := self.peek()) is not None and token.token_type is TokenType.R_PAREN:
-                    value_end = self.next().end + 1
-                    break
-                arg, _ = self.value()
-                args.append(arg)
-                closing = self.peek()
-                if closing is not None and closing.token_type is TokenType.COMMA:
-                    self.next()
-                elif closing is None or closing.token_type is not TokenType.R_PAREN:
-                    raise self.fail(closing, "',' or ')' in the call")
+            args, value_end = self.call_arguments("the call")
             value = DirectiveCall(function=value, args=tuple(args))
         return Directive(
             key=key,
@@ -441,6 +430,20 @@ class Cursor:
             span=Span.of(self.p.source, key_span.start, value_end),
             file_scope=file_scope,
         )
+
+    def call_arguments(self, what: str, hint: str | None = None) -> tuple[list[ParamValue], int]:
+        """The values of a call after its ``(``, up to its ``)``; and where ``)`` ends."""
+        args: list[ParamValue] = []
+        while True:
+            if (token := self.peek()) is not None and token.token_type is TokenType.R_PAREN:
+                return args, self.next().end + 1
+            arg, _ = self.value()
+            args.append(arg)
+            closing = self.peek()
+            if closing is not None and closing.token_type is TokenType.COMMA:
+                self.next()
+            elif closing is None or closing.token_type is not TokenType.R_PAREN:
+                raise self.fail(closing, f"',' or ')' in {what}", hint)
 
     def number(self, token: Token) -> int | float:
         try:
@@ -536,22 +539,10 @@ class Cursor:
             )
             raise Abort
         self.next()  # (
-        args: list[ParamValue] = []
-        log = False
-        while (token := self.peek()) is None or token.token_type is not TokenType.R_PAREN:
-            at_log = token is not None and word_of(token) == LOG_WORD.upper()
-            if at_log and word == RANGE_FUNCTION and len(args) == 2:
-                self.next()
-                log = True
-                continue
-            arg, _ = self.value()
-            args.append(arg)
-            closing = self.peek()
-            if closing is not None and closing.token_type is TokenType.COMMA:
-                self.next()
-            elif closing is None or closing.token_type is not TokenType.R_PAREN:
-                raise self.fail(closing, f"',' or ')' in {word}(…)", SEARCH_USAGE)
-        end = self.next().end + 1
+        args, end = self.call_arguments(f"{word}(…)", SEARCH_USAGE)
+        log = len(args) == 3 and str(args[2]).lower() == LOG_WORD  # the bare word log
+        if word == RANGE_FUNCTION and log:
+            args = args[:2]
         value: SearchValue | None = None
         if word == RANGE_FUNCTION and len(args) == 2:
             value = HparamRange(args[0], args[1], log=log)
