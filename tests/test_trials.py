@@ -304,3 +304,17 @@ def test_a_grid_runs_each_point_once_and_no_more() -> None:
         ("b", 2),
         ("b", 3),
     ]
+
+
+def test_sqlml_check_refuses_a_range_on_a_key_the_constructor_lacks(tmp_path: Path) -> None:
+    from sqlml_dagster.validate import DeepCheckOptions, check_path
+
+    root = tmp_path / "sql"
+    root.mkdir()
+    (root / "a.sql").write_text(
+        "SELECT * FROM t TO TRAIN sklearn.tree.DecisionTreeClassifier\n"
+        "WITH model.max_dept = HPARAM_RANGE(2, 8), train.num_trials = 4 LABEL y INTO m;\n"
+    )
+    checked = check_path(root, options=DeepCheckOptions(cache_dir=tmp_path / "cache"))
+    assert [(d.code, d.span.line, d.span.col) for d in checked.diagnostics] == [("SQLML401", 2, 6)]
+    assert "did you mean 'model.max_depth'?" in str(checked.diagnostics[0].hint)
