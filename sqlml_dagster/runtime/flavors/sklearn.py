@@ -74,10 +74,9 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     if table.num_rows == 0:
         raise StepError("the training SELECT returned no rows")
     if plan is not None:
-        if spec.warm_start_uri:  # the base's fitted plan: vocabularies are not refit
-            plan = saved_plan(read_signature(spec.warm_start_uri)) or plan
-        else:
-            plan = plan.fit([table], normalize=False)
+        fitted = saved_plan(read_signature(spec.warm_start_uri)) if spec.warm_start_uri else None
+        # a warm start reads its inputs through the base's fitted plan: nothing is refit
+        plan = fitted if fitted is not None else plan.fit([table], normalize=False)
         reporter.log(
             f"COLUMN clause: {len(features)} column(s) encoded as {plan.dense_width} "
             "input(s) of the estimator"
