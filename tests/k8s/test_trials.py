@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
+from sqlml_dagster.cli import main
 from sqlml_dagster.store import ModelStore
 from tests.conftest import failure_reasons, materialize_all
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
@@ -15,7 +17,6 @@ from tests.k8s.test_launcher import launcher_for
 
 __all__ = ["k8s_cluster"]
 
-pytestmark = pytest.mark.slow  # three trials, each a pod running a training step
 
 SEARCH_SQL = """
 CREATE TABLE d AS SELECT range * 1.0 AS x, range % 2 AS y FROM range(40);
@@ -27,6 +28,7 @@ LABEL y INTO parity;
 """
 
 
+@pytest.mark.slow  # three trials, each a pod running a training step
 def test_each_trial_is_a_job_and_a_failed_trials_job_is_deleted(
     k8s_cluster: KubernetesTestCluster,
     write_project: Callable[[dict[str, str]], Path],
@@ -47,3 +49,22 @@ def test_each_trial_is_a_job_and_a_failed_trials_job_is_deleted(
     assert {f"job/default/{j['metadata']['name']}" for j in jobs} == ran_as
     assert {j["metadata"]["annotations"]["sqlml/model-version"] for j in jobs} == {"1"}
     assert version.manifest.launched_as in ran_as
+
+
+def test_the_dry_run_shows_a_trials_job_and_the_search(
+    write_project: Callable[[dict[str, str]], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SQLML_K8S_NAMESPACE", "ml")
+    root = write_project({"m.sql": SEARCH_SQL})
+    assert main(["compile", str(root), "--k8s"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "# a hyper-parameter search: one such Job per trial, 3 trials, at most 2 at once, "
+        "each with its sampled values" in out
+    )
+    (train,) = [
+        d for d in yaml.safe_load_all(out) if d["metadata"]["labels"]["sqlml/step"] == "train"
+    ]
+    assert train["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "1"}
