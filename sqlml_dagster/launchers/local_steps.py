@@ -20,7 +20,7 @@ from pathlib import Path
 from ..contract.threads import visible_cores
 
 #: Where the markers live (one folder per user: other users' steps are not counted).
-DEFAULT_FOLDER = Path(tempfile.gettempdir()) / f"sqlml-local-steps-{os.getuid()}"
+DEFAULT_FOLDER = Path(tempfile.gettempdir()) / f"sqlml-local-steps-{getattr(os, 'getuid', int)()}"
 
 
 class LocalSteps:
