@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .store import Gate, ModelNotFound, ModelStore, ModelVersion
@@ -23,6 +23,9 @@ class ResultTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
     title: str = ""
+    #: What ``--format json`` adds beside the rows as structured data (a version's
+    #: ``trials``), which the text shows as rows.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self) -> str:
         """Aligned text, like a SQL shell prints it."""
@@ -51,6 +54,7 @@ class ResultTable:
             "title": self.title,
             "columns": list(self.columns),
             "rows": [dict(zip(self.columns, row, strict=True)) for row in self.rows],
+            **self.extra,
         }
 
 
@@ -228,6 +232,12 @@ class Catalog:
         ]
         rows += [(f"param {k}", _value(val)) for k, val in _flat_params(m.params)]
         rows += [(f"metric {k}", val) for k, val in m.metrics.items()]
+        if m.warm_start_from:
+            rows.append(("warm start from", m.warm_start_from))
+        rows += [(f"early stopping {k}", val) for k, val in m.early_stopping.items()]
+        if m.trials:
+            rows.append(("objective", m.objective or ""))
+        rows += [_trial_row(trial, m.best_trial) for trial in m.trials]
         recorded = self.store.gate_results(model, m.version)
         rows += [
             (f"gate {name}", f"{r.text}: {'passed' if r.passed else 'failed'} ({r.evaluated_at})")
@@ -235,7 +245,8 @@ class Catalog:
         ]
         rows += [(f"framework {k}", val) for k, val in m.frameworks.items()]
         rows += [(f"artifact {k}", f"sha256 {sha[:16]}…") for k, sha in m.artifacts.items()]
-        return ResultTable(("property", "value"), tuple(rows), title=f"{v.ref}")
+        extra = {"trials": m.trials} if m.trials else {}
+        return ResultTable(("property", "value"), tuple(rows), title=f"{v.ref}", extra=extra)
 
     def show_train(self, model: str, version: int | None = None) -> ResultTable:
         """SQLFlow's ``SHOW TRAIN``: the statement that trained a version, and its params."""
@@ -328,6 +339,21 @@ def _latest_text(latest: ModelVersion, numbers: Sequence[int]) -> str:
 
 def _metrics_text(metrics: dict[str, float]) -> str:
     return " ".join(f"{k}={v:.4g}" for k, v in list(metrics.items())[:4])
+
+
+def _trial_row(trial: dict[str, Any], best: int | None) -> tuple[str, str]:
+    """``trial 3 (best)`` → ``succeeded in 1.2s: model.max_depth = 4; val_accuracy = 0.93``."""
+    number = trial.get("number")
+    params = ", ".join(f"{k} = {_value(v)}" for k, v in (trial.get("params") or {}).items())
+    if trial.get("status") == "succeeded":
+        outcome = ", ".join(f"{k} = {v:.4g}" for k, v in (trial.get("metrics") or {}).items())
+    else:
+        outcome = str(trial.get("error") or "")
+    mark = " (best)" if number == best else ""
+    return (
+        f"trial {number}{mark}",
+        f"{trial.get('status')} in {trial.get('seconds', 0):.1f}s: {params}; {outcome}",
+    )
 
 
 def _flat_params(params: dict[str, dict[str, Any]]) -> Iterable[tuple[str, Any]]:

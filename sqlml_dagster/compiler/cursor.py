@@ -12,6 +12,17 @@ from dataclasses import dataclass
 from sqlglot.tokens import Token, TokenType
 
 from ..contract import EVALUATION_METRICS
+from ..contract.trials import (
+    CANDIDATES_FUNCTION,
+    LOG_WORD,
+    RANGE_FUNCTION,
+    TUNABLE_NAMESPACES,
+    UNTUNABLE_TRAIN_KEYS,
+    HparamCandidates,
+    HparamRange,
+    SearchValue,
+    is_search_value,
+)
 from . import codes
 from .context import Abort, ParseContext
 from .diagnostics import Span
@@ -41,6 +52,10 @@ COMPARISONS = {
 
 #: How deep WITH lists, COLUMN expressions and RETURNS types may nest.
 MAX_NESTING = 32
+#: How a search space is written (SQLML130's hint).
+SEARCH_USAGE = (
+    f"{RANGE_FUNCTION}(low, high[, {LOG_WORD}]) or {CANDIDATES_FUNCTION}([value, value, …])"
+)
 
 
 @dataclass
@@ -51,6 +66,8 @@ class Cursor:
     tokens: list[Token]
     i: int
     depth: int = 0
+    #: Whether ``WITH`` values may be search spaces (TO TRAIN's ``with_clause(search=True)``).
+    allow_search: bool = False
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -261,9 +278,14 @@ class Cursor:
 
     # -- WITH -------------------------------------------------------------------------
 
-    def with_clause(self, checks: list[MetricCheck] | None = None) -> tuple[Param, ...]:
+    def with_clause(
+        self, checks: list[MetricCheck] | None = None, *, search: bool = False
+    ) -> tuple[Param, ...]:
         """``WITH key = value, …``. TO EVALUATE passes ``checks``, which collects its quality
-        gates (``check.accuracy >= 0.9``); on any other statement a gate is an error."""
+        gates (``check.accuracy >= 0.9``); on any other statement a gate is an error. TO
+        TRAIN passes ``search``: its ``model.*``/``train.*`` values may be search spaces
+        (``HPARAM_RANGE``, ``HPARAM_CANDIDATES``), which anywhere else are SQLML130."""
+        self.allow_search = search
         self.next()  # WITH
         params: list[Param] = []
         seen: dict[str, Span] = {}
@@ -338,11 +360,30 @@ class Cursor:
             )
         self.next()
         value, value_end = self.value()
-        return Param(
-            namespace=namespace,
-            path=path,
-            value=value,
-            span=Span.of(self.p.source, key_span.start, value_end),
+        span = Span.of(self.p.source, key_span.start, value_end)
+        if is_search_value(value):
+            self.check_search_key(namespace, path, span)
+        return Param(namespace=namespace, path=path, value=value, span=span)
+
+    def check_search_key(self, namespace: str, path: str, span: Span) -> None:
+        """SQLML130 for a search space where nothing samples it: outside TO TRAIN, outside
+        ``model.*``/``train.*``, or on a setting that steers the search or the step itself."""
+        key = f"{namespace}.{path}"
+        if not self.allow_search:
+            problem = "only TO TRAIN searches hyper-parameters"
+        elif namespace not in TUNABLE_NAMESPACES:
+            problem = "it is not a model or training parameter"
+        elif namespace == "train" and path in UNTUNABLE_TRAIN_KEYS:
+            problem = "it says how the step runs or the search goes, not what is learned"
+        else:
+            return
+        self.p.error(
+            codes.BAD_SEARCH_SPACE,
+            f"a search space on '{key}': {problem}",
+            span.start,
+            span.end,
+            hint="search model.* and train.* values of TO TRAIN, e.g. WITH model.max_depth = "
+            "HPARAM_RANGE(2, 8), train.num_trials = 8",
         )
 
     def metric_check(self, tokens: list[Token]) -> MetricCheck:
@@ -397,6 +438,15 @@ class Cursor:
             raise self.fail(token, "'=' after the directive name", f"write {key} = <value>")
         self.next()
         value, value_end = self.value()
+        if is_search_value(value):
+            self.p.error(
+                codes.BAD_SEARCH_SPACE,
+                f"a search space in the directive '{key}'",
+                key_span.start,
+                value_end,
+                hint="directives take plain values; search spaces go in TO TRAIN's WITH",
+            )
+            raise Abort
         if (
             isinstance(value, str)
             and (token := self.peek()) is not None
@@ -404,18 +454,7 @@ class Cursor:
             and self.tokens[self.i - 1].token_type not in QUOTED
         ):
             self.next()
-            args: list[ParamValue] = []
-            while True:
-                if (token := self.peek()) is not None and token.token_type is TokenType.R_PAREN:
-                    value_end = self.next().end + 1
-                    break
-                arg, _ = self.value()
-                args.append(arg)
-                closing = self.peek()
-                if closing is not None and closing.token_type is TokenType.COMMA:
-                    self.next()
-                elif closing is None or closing.token_type is not TokenType.R_PAREN:
-                    raise self.fail(closing, "',' or ')' in the call")
+            args, value_end = self.call_arguments("the call")
             value = DirectiveCall(function=value, args=tuple(args))
         return Directive(
             key=key,
@@ -423,6 +462,20 @@ class Cursor:
             span=Span.of(self.p.source, key_span.start, value_end),
             file_scope=file_scope,
         )
+
+    def call_arguments(self, what: str, hint: str | None = None) -> tuple[list[ParamValue], int]:
+        """The values of a call after its ``(``, up to its ``)``; and where ``)`` ends."""
+        args: list[ParamValue] = []
+        while True:
+            if (token := self.peek()) is not None and token.token_type is TokenType.R_PAREN:
+                return args, self.next().end + 1
+            arg, _ = self.value()
+            args.append(arg)
+            closing = self.peek()
+            if closing is not None and closing.token_type is TokenType.COMMA:
+                self.next()
+            elif closing is None or closing.token_type is not TokenType.R_PAREN:
+                raise self.fail(closing, f"',' or ')' in {what}", hint)
 
     def number(self, token: Token) -> int | float:
         try:
@@ -484,6 +537,13 @@ class Cursor:
             return word == "TRUE", token.end + 1
         if word == "NULL":
             return None, token.end + 1
+        nxt = self.peek()
+        if (
+            word in (RANGE_FUNCTION, CANDIDATES_FUNCTION)
+            and nxt is not None
+            and nxt.token_type is TokenType.L_PAREN
+        ):
+            return self.search_value(token)
         if tt in (
             TokenType.COMMA,
             TokenType.EQ,
@@ -496,3 +556,44 @@ class Cursor:
         self.i -= 1
         tokens, span = self.dotted("a name")
         return ".".join(t.text for t in tokens), span.end
+
+    def search_value(self, name: Token) -> tuple[SearchValue, int]:
+        """``HPARAM_RANGE(low, high[, log])`` or ``HPARAM_CANDIDATES([v, …])`` after its
+        name: a search space, the whole of a ``WITH`` value (never inside a list)."""
+        word = word_of(name)
+        if self.depth > 1:
+            self.p.error(
+                codes.BAD_SEARCH_SPACE,
+                f"{word}(…) inside a list",
+                name.start,
+                name.end + 1,
+                hint=f"a search space is a whole WITH value: {SEARCH_USAGE}",
+            )
+            raise Abort
+        self.next()  # (
+        args, end = self.call_arguments(f"{word}(…)", SEARCH_USAGE)
+        log = len(args) == 3 and str(args[2]).lower() == LOG_WORD  # the bare word log
+        if word == RANGE_FUNCTION and log:
+            args = args[:2]
+        value: SearchValue | None = None
+        if word == RANGE_FUNCTION and len(args) == 2:
+            value = HparamRange(args[0], args[1], log=log)
+            problem = value.problem()
+        elif word == RANGE_FUNCTION:
+            problem = f"it takes two bounds and optionally {LOG_WORD}"
+        elif len(args) == 1 and isinstance(args[0], list):
+            value = HparamCandidates(tuple(args[0]))
+            problem = value.problem()
+        else:
+            problem = "it takes one [list] of values"
+        if problem is not None:
+            self.p.error(
+                codes.BAD_SEARCH_SPACE,
+                f"{word}: {problem}",
+                name.start,
+                end,
+                hint=f"write {SEARCH_USAGE}",
+            )
+            raise Abort
+        assert value is not None
+        return value, end

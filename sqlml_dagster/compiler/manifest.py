@@ -47,6 +47,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..contract.trials import json_value
 from ..contract.versioned import check_version, known_fields
 from ..sources import default_flavor
 from .diagnostics import Span
@@ -203,7 +204,7 @@ def _manifest_node(node: Node) -> ManifestNode:
     params: dict[str, Any] = {}
     label = column = None
     if isinstance(statement, MLStatement):
-        params = {p.key: p.value for p in statement.params}
+        params = {p.key: json_value(p.value) for p in statement.params}
     if isinstance(statement, TrainStatement):
         ref = statement.model
         model = ModelReference(ref.reference, ref.flavor, ref.image)

@@ -451,12 +451,36 @@ class _GraphBuilder:
             )
             nodes[key] = node
         self._check_rejected(defining)
+        self._check_warm_starts(nodes)
         self._check_collisions(nodes, project_sources)
         self._warn_unattached_directives(nodes)
         ordered = self._order(nodes)
         check_gate_order(ordered, self.error)  # SQLML113: a gate that waits for itself
         with_fingerprints = _fingerprint_all(ordered)
         return with_fingerprints, tuple(project_sources.values())
+
+    def _check_warm_starts(self, nodes: dict[str, Node]) -> None:
+        """SQLML218: ``USING base`` where the project trains ``base`` from another class —
+        its weights cannot fit this statement's network (the step would fail on them)."""
+        for node in nodes.values():
+            statement = node.statement
+            started = statement.warm_start_base()
+            if started is None or statement.model_ref is None:
+                continue
+            base_name, span = started
+            base = nodes.get(base_name.key)
+            base_ref = base.statement.model_ref if base is not None else None
+            if base is None or base.statement.KIND != statement.KIND or base_ref is None:
+                continue  # an unknown model is SQLML203; a registered one the step checks
+            if base_ref.reference != statement.model_ref.reference:
+                self.error(
+                    codes.WARM_START_MISMATCH,
+                    f"'{node.name}' is a {statement.model_ref.reference} and cannot start "
+                    f"from '{base_name}', a {base_ref.reference}",
+                    span,
+                    hint=f"warm-start from a model of the same class, or train "
+                    f"'{node.name}' without USING",
+                )
 
     def _check_rejected(self, defining: dict[str, tuple[Statement, SqlFile]]) -> None:
         """The reads, model uses and directives of statements rejected for an error of

@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlglot import exp
 
+from ..contract.trials import json_value
 from .feature_columns import FeatureColumn
 from .names import QualifiedName
 from .params import DirectiveCall, Param
 from .pins import tree_sql
 from .sql_writer import SqlWriter
-from .statement import Statement
+from .statement import OPTIONAL_CLAUSE, Statement
 
 #: Fields that say where a statement came from, not what it means.
 _SOURCE_FIELDS = frozenset({"span", "text", "fingerprint", "select_span", "tree"})
@@ -37,7 +38,10 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
                     {"key": d.key, "value": _directive_value(d.value)} for d in statement.directives
                 ]
             continue
-        out[f.name] = _json_value(getattr(statement, f.name), dialect)
+        value = getattr(statement, f.name)
+        if value is None and f.metadata.get(OPTIONAL_CLAUSE):
+            continue  # a clause added later, left out unless written (golden files stay)
+        out[f.name] = _json_value(value, dialect)
     out.update(statement.json_extra(dialect))
     return out
 
@@ -52,7 +56,7 @@ def _json_value(value: Any, dialect: str) -> Any:
     if isinstance(value, QualifiedName):
         return str(value)
     if isinstance(value, Param):
-        return {"key": value.key, "value": value.value}
+        return {"key": value.key, "value": json_value(value.value)}
     if isinstance(value, FeatureColumn):
         return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ..contract.trials import (
+    CANDIDATES_FUNCTION,
+    LOG_WORD,
+    RANGE_FUNCTION,
+    HparamCandidates,
+    HparamRange,
+)
 from .names import ModelRef, QualifiedName
 from .params import CHECK_NAMESPACE, MetricCheck, Param, ParamValue
 from .pins import tree_sql
@@ -42,6 +49,11 @@ class SqlWriter:
             return repr(value)
         if isinstance(value, (list, tuple)):
             return "[" + ", ".join(self.value(v) for v in value) + "]"
+        if isinstance(value, HparamRange):
+            log = f", {LOG_WORD}" if value.log else ""
+            return f"{RANGE_FUNCTION}({self.value(value.low)}, {self.value(value.high)}{log})"
+        if isinstance(value, HparamCandidates):
+            return f"{CANDIDATES_FUNCTION}({self.value(value.values)})"
         return self.string(str(value))
 
     def params(

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from .cursor import Cursor
     from .sql_writer import SqlWriter
 
+#: Field metadata of a clause added after the golden files were written: the JSON
+#: (``render.to_json``) leaves it out when the statement does not write it.
+OPTIONAL_CLAUSE = "optional_clause"
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -84,6 +88,10 @@ class Statement:
     def reads(self) -> tuple[QualifiedName, ...]:
         """Tables this statement reads (from its sqlglot tree)."""
         return ()
+
+    def warm_start_base(self) -> tuple[QualifiedName, Span] | None:
+        """The other model a training starts from (``USING base``), and where it is named."""
+        return None
 
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         """Models this statement needs, with the span naming each."""

@@ -61,6 +61,8 @@ class TrainingResult(StepResult):
     label: str | None = None
     #: register: the class the file turned out to hold.
     model_reference: str | None = None
+    #: ``train.early_stop``: ``{"metric", "patience", "best_epoch", "stopped_epoch"}``.
+    early_stopping: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

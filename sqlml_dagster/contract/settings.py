@@ -35,6 +35,13 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "amp": "mixed precision on a GPU",
         "force": "retrain even when nothing changed",
         "max_runtime": "longest the step may run on Kubernetes (6h, 90m, 3600s): the Job's deadline",
+        "num_trials": "trials of a hyper-parameter search (HPARAM_RANGE, HPARAM_CANDIDATES)",
+        "max_parallel_trials": "trials running at once (default 1)",
+        "objective": "the metric that ranks trials (val_accuracy, val_loss, val_rmse…)",
+        "trial_sampler": "how trials are sampled: tpe (default), random or grid",
+        "early_stop": "stop a network's training when its metric stops improving",
+        "patience": "epochs without improvement before early stopping (default 3)",
+        "early_stop_metric": "the metric early stopping watches (default val_loss)",
     },
     "validation": {
         "select": "a second SELECT yielding validation rows",

@@ -18,7 +18,9 @@ from .versioned import check_version, known_fields
 
 SPEC_VERSION = 3
 #: The first spec version that carries each newer field; a spec that leaves them empty is
-#: written as version 1, so older step images keep running it.
+#: written as the oldest version that has what it uses, so older step images keep running
+#: it — and refuse one they would misread (an image before version 3 would train a warm
+#: start from scratch without a word).
 VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
 #: Version 3: the steps that run no model — a user's program (``TO RUN``) and a
 #: mathematical program (``TO MAXIMIZE``/``TO MINIMIZE``) — and step data in Arrow IPC
@@ -26,6 +28,9 @@ VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
 #: upgrade, instead of failing on a kind it does not know or reading Arrow as Parquet; a
 #: Parquet spec of another kind stays at 1 or 2, so an older image runs it.
 VERSION_3_KINDS = ("run", "optimize")
+#: Version 3 too: a warm start (``USING base@v``), which an older image would ignore and
+#: train from scratch.
+VERSION_3_FIELDS = ("warm_start_uri",)
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
 #: Where a runtime writes its typed StepResult: beside its spec, where the launcher reads it
@@ -93,11 +98,15 @@ class StepSpec:
     #: The format of ``input_uri``, ``validation_uri`` and ``output_uri``
     #: (``contract/step_data.py``): ``parquet`` (every version) or ``arrow`` (version 3).
     data_format: DataFormat = "parquet"
+    #: train: ``USING base@v`` — the version folder whose weights and fitted feature plan
+    #: the training starts from (warm start).
+    warm_start_uri: str | None = None
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:
         raw = asdict(self)
-        if self.data_format != "parquet" or self.kind in VERSION_3_KINDS:
+        needs_3 = any(raw[name] for name in VERSION_3_FIELDS)
+        if needs_3 or self.data_format != "parquet" or self.kind in VERSION_3_KINDS:
             raw["spec_version"] = 3
         else:
             del raw["data_format"]  # what versions 1 and 2 read anyway

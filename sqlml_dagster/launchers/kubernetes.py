@@ -39,6 +39,7 @@ from ..contract import (
     image_allowed,
     parse_duration,
 )
+from ..contract.layout import TRIALS_FOLDER
 from ..settings import settings_from_env
 from . import kube_pods
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, code_prefix, result_of, step_error
@@ -921,8 +922,12 @@ def _tolerations(spec: StepSpec) -> list[dict[str, str]]:
 
 
 def _version_of(spec: StepSpec) -> int | None:
-    """A training step's version number is the last folder of its model URI."""
-    tail = spec.model_uri.rstrip("/").rsplit("/", 1)[-1]
+    """A training step's version number is the last folder of its model URI — or, for a
+    trial of a search, the folder holding its ``.trials/<n>``."""
+    parts = spec.model_uri.rstrip("/").split("/")
+    if len(parts) > 2 and parts[-2] == TRIALS_FOLDER:
+        parts = parts[:-2]
+    tail = parts[-1]
     return int(tail) if spec.kind in ("train", "register") and tail.isdigit() else None
 
 

@@ -17,8 +17,10 @@ from dagster._core.errors import DagsterPipesExecutionError  # not re-exported b
 from pydantic import BaseModel, Field
 
 from ..contract import StepSpec
+from ..contract.threads import STEP_CPUS_ENV
 from ..settings import settings_from_env
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, failure_reason, result_of
+from .local_steps import LocalSteps
 from .pipes import CompleteLinesMessageReader
 
 
@@ -63,14 +65,19 @@ class LocalLauncher(dg.ConfigurableResource, LocalSettings):
         paths = [*self.pythonpath, env.get("PYTHONPATH", ""), os.environ.get("PYTHONPATH", "")]
         if any(paths):
             env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        client = dg.PipesSubprocessClient(
-            env=env, forward_stdio=True, message_reader=CompleteLinesMessageReader()
-        )
         command = [self.python or sys.executable, "-m", RUNTIME_MODULE, spec_uri]
-        try:
-            invocation = client.run(context=context, command=command)
-        except DagsterPipesExecutionError as e:  # the step's process exited non-zero
-            raise StepFailed(description=failure_reason(spec, spec_uri, e)) from None
+        with LocalSteps().running() as share:
+            # The cores divided among the local steps running now (a caller's smaller
+            # budget — a search's, for its trials — stands); the step caps its threads.
+            handed = env.get(STEP_CPUS_ENV, "")
+            env[STEP_CPUS_ENV] = str(min(share, int(handed)) if handed.isdigit() else share)
+            client = dg.PipesSubprocessClient(
+                env=env, forward_stdio=True, message_reader=CompleteLinesMessageReader()
+            )
+            try:
+                invocation = client.run(context=context, command=command)
+            except DagsterPipesExecutionError as e:  # the step's process exited non-zero
+                raise StepFailed(description=failure_reason(spec, spec_uri, e)) from None
         return result_of(invocation, spec_uri)
 
 

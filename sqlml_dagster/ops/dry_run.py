@@ -21,6 +21,7 @@ from ..contract.step_data import data_format_for
 from ..launchers import launcher_from_env
 from .materializers import materializer_for
 from .places import PENDING_VERSION, ScoredModel, StepInputs
+from .trials import Search
 
 DRY_RUN_ID = "dry-run"
 
@@ -44,6 +45,12 @@ def job_manifests_yaml(project: Project, data_store: str, model_store: str) -> s
             suffix="0000",
         )
         header = f"# {node.kind.value} {node.name} ({node.file}:{node.statement.span.line})\n"
+        search = Search.of(spec.params) if spec.kind == "train" else None
+        if search is not None:  # the search space shows in the spec as JSON
+            header += (
+                f"# a hyper-parameter search: one such Job per trial, {search.num_trials} "
+                f"trials, at most {search.max_parallel} at once, each with its sampled values\n"
+            )
         documents.append(header + yaml.safe_dump(manifest, sort_keys=False))
     return "---\n".join(documents)
 

@@ -26,6 +26,7 @@ from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..contract.model_packages import ModelPackages, find_models_dir
 from ..contract.programs import PROGRAM_DIR_ENV, PROGRAM_ROOT_ENV
 from ..contract.step_data import DataFormat
+from ..contract.threads import STEP_CPUS_ENV, visible_cores
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
 from ..store.models import BadName, CorruptVersion
@@ -112,8 +113,12 @@ class AssetStep:
         tag = self.context.run.tags.get(FORCE_TAG, "")
         return bool(written) or self.config.force or tag.lower() in ("1", "true", "yes")
 
-    def launch(self, spec: StepSpec, data: DataStore, step_uri: str) -> LaunchResult:
-        """Write the spec into the step's folder and run it through the launcher."""
+    def launch(
+        self, spec: StepSpec, data: DataStore, step_uri: str, *, siblings: int = 1
+    ) -> LaunchResult:
+        """Write the spec into the step's folder and run it through the launcher.
+        ``siblings``: how many steps of this asset run at once (a search's trials) — a
+        launcher on this machine gives each its share of the cores."""
         spec_uri = data.uri(step_uri, "spec.json")
         with fsspec.open(spec_uri, "w", encoding="utf-8") as f:
             f.write(spec.to_json())
@@ -128,6 +133,8 @@ class AssetStep:
             # cluster from the image (contract/programs.py, docs/security.md).
             env[PROGRAM_ROOT_ENV] = self.files.allowed[0]
             env[PROGRAM_DIR_ENV] = self.files.folder
+        if self.launcher.shares_filesystem and siblings > 1:  # a pod has resources.cpu
+            env[STEP_CPUS_ENV] = str(max(1, visible_cores() // siblings))
         return self.launcher.launch(self.context, spec, spec_uri, env=env)
 
     @property

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import fsspec
 
 from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
-from ..contract.layout import STEP_MODEL_STORE_ENV, version_uri_problem
+from ..contract.layout import STEP_MODEL_STORE_ENV, base_version_problem, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
@@ -122,6 +122,21 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
         problem = version_uri_problem(spec.model_uri, spec.model_name, store_root)
         if problem is not None:
             raise StepError(problem)
+    if spec.warm_start_uri:  # a base version is loaded like a scored one: checked first
+        problem = base_version_problem(
+            spec.warm_start_uri, os.environ.get(STEP_MODEL_STORE_ENV) or None
+        )
+        if problem is not None:
+            raise StepError(problem)
+        from ..store.models import CorruptVersion, verify_artifacts
+
+        try:
+            verify_artifacts(spec.warm_start_uri)
+        except CorruptVersion as e:
+            raise StepError(str(e)) from None
+    from .threads import cap_threads
+
+    budget = cap_threads(spec)  # before any framework loads: they read it when they do
     if spec.flavor in (AUTO, KERAS):
         # Before TensorFlow or a model module is imported: tf.keras must mean the Keras 2
         # API that SQLFlow's model-zoo files are written against (see flavors/_keras_train).
@@ -139,7 +154,10 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
     step = getattr(flavor, spec.kind, None)
     if step is None:
         raise StepError(f"flavor '{spec.flavor}' cannot {spec.kind}")
-    reporter.log(f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor})")
+    reporter.log(
+        f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor}); "
+        f"CPU budget {budget} thread(s)"
+    )
     if spec.kind in ("predict", "evaluate", "explain"):
         # Checked here, where the artifact is loaded, so no orchestrator has to read the
         # whole model first: a damaged or altered file is never unpickled.

@@ -40,6 +40,12 @@ class DataStore:
     def uri(self, step_uri: str, name: str) -> str:
         return posixpath.join(step_uri, name)
 
+    def folder(self, step_uri: str, name: str) -> str:
+        """A folder inside a step's folder (a trial's), created like :meth:`step_uri`."""
+        uri = posixpath.join(step_uri, name)
+        self.fs.makedirs(self.fs._strip_protocol(uri), exist_ok=True)
+        return uri
+
     def runs(self) -> list[RunFolder]:
         """Every run's folder with the time its newest file was written."""
         self.fs.invalidate_cache(self.root)

@@ -68,6 +68,7 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
+from ..contract.layout import TRIALS_FOLDER
 from ..contract.names import key_problem
 from .checksums import (
     file_sha256,
@@ -133,6 +134,10 @@ HIGH_WATER = "_high_water"
 MARK_SETTLED = timedelta(minutes=10)
 #: The folder of a version's quality-gate outcomes: ``checks/<gate>.json``.
 CHECKS = "checks"
+#: ``<version>/.trials/<n>/`` (contract.layout): where trial ``n`` of a hyper-parameter
+#: search writes its model while the version is reserved; the best one's files become the
+#: version's (:meth:`ModelStore.keep_trial`) and the folder goes before publishing.
+TRIALS = TRIALS_FOLDER
 
 
 class ModelStore:
@@ -572,6 +577,27 @@ class ModelStore:
         self._remove(posixpath.join(folder, LEASE))
         return ModelVersion(final, pending.uri)
 
+    def trial_uri(self, pending: PendingVersion, number: int) -> str:
+        """The folder trial ``number`` of a search trains into, inside the reservation."""
+        return self._uri(self._path(pending.model, str(pending.version), TRIALS, str(number)))
+
+    def keep_trial(self, pending: PendingVersion, number: int) -> None:
+        """Make trial ``number``'s files the reserved version's own and remove every
+        trial's folder (the losers' models are not kept; the manifest lists their params
+        and metrics). :class:`ReservationLost` when the reservation is no longer this
+        owner's."""
+        folder = self._path(pending.model, str(pending.version))
+        self._fresh(folder)
+        why = self._why_not_mine(pending)
+        if why is not None:
+            raise ReservationLost(f"{pending.model}@{pending.version}: {why}; run the step again")
+        chosen = self._path(pending.model, str(pending.version), TRIALS, str(number))
+        for path in sorted(self.fs.find(chosen)):
+            target = posixpath.join(folder, posixpath.relpath(path, chosen))
+            self.fs.makedirs(posixpath.dirname(target), exist_ok=True)
+            self.fs.mv(path, target)
+        self._remove(self._path(pending.model, str(pending.version), TRIALS), recursive=True)
+
     def discard(self, pending: PendingVersion, reason: str = "") -> bool:
         """A reserved version that will never be published (failed or cancelled step): its
         files go, a ``.discarded`` tombstone says why. Only the owner's own reservation is
@@ -584,6 +610,7 @@ class ModelStore:
         for path in self.fs.find(folder):
             if posixpath.basename(path) != PENDING:
                 self._remove(path)
+        self._remove(posixpath.join(folder, TRIALS), recursive=True)  # its empty folders
         self.fs.pipe_file(
             posixpath.join(folder, DISCARDED),
             json.dumps({"at": now_iso(), "reason": reason[:2000]}).encode(),

@@ -49,6 +49,15 @@ class ModelManifest:
     source_uri: str | None = None
     #: Where the step ran: ``local`` or the Kubernetes Job's name.
     launched_as: str | None = None
+    #: A hyper-parameter search: every trial (number, params, metrics, status, seconds,
+    #: error), the metric that ranked them and the trial this version is.
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    objective: str | None = None
+    best_trial: int | None = None
+    #: ``USING base@v``: the version whose weights this training started from.
+    warm_start_from: str | None = None
+    #: ``train.early_stop``: the metric watched, the best and the last epoch run.
+    early_stopping: dict[str, Any] = field(default_factory=dict)
     manifest_version: int = MANIFEST_VERSION
 
     def to_json(self) -> str:

@@ -1,14 +1,21 @@
-"""``SELECT … TO TRAIN model WITH … [COLUMN …] LABEL y INTO m``: a new model version."""
+"""``SELECT … TO TRAIN model WITH … [COLUMN …] LABEL y [USING base] INTO m``: a new model
+version — from one step, or the best of a hyper-parameter search's trials (``ops/trials.py``)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+import dagster as dg
+
 from ...compiler.ir import TrainStatement
 from ...compiler.project import Node
 from ...compiler.render import to_sql
 from ...contract import StepSpec
+from ...contract.trials import json_value, with_values
+from ...launchers import LaunchResult
+from ...store import DataStore, ModelVersion, PendingVersion
+from ..trials import Outcome, Search, TrialsFailed, run_search
 from .base import Materializer, StepInputs, StepResults
 from .versions import digest, publish_new_version, unchanged_version
 
@@ -33,8 +40,9 @@ def run(step: AssetStep) -> StepResults:
         )
         step.context.log.info(f"exported {validated.rows} validation rows to {validation_uri}")
         data_fingerprint = digest(data_fingerprint, validated.fingerprint)
-    params = statement.params_by_namespace()
+    params = spec_params(statement)
     model = statement.model
+    base = warm_start_version(step, statement)
     fingerprint = digest(
         _normalized(statement),
         [s.fingerprint for s in node.session],
@@ -42,6 +50,9 @@ def run(step: AssetStep) -> StepResults:
         model.reference,
         model.image,
         *(code for code in [step.model_code_fingerprint(model.reference)] if code),
+        # A new base version retrains the fine-tuned model; a model continuing itself
+        # (USING m INTO m) retrains when its statement or data change, not at every run.
+        *([base.ref, base.manifest.fingerprint] if base and not statement.continues_itself else []),
     )
     unchanged = unchanged_version(step, fingerprint)
     if unchanged is not None:
@@ -49,7 +60,43 @@ def run(step: AssetStep) -> StepResults:
         return
 
     def spec_for(model_uri: str) -> StepSpec:
-        return step_spec(node, step.places(step_uri, model_uri=model_uri))
+        places = step.places(step_uri, model_uri=model_uri)
+        return step_spec(node, places, warm_start_uri=base.uri if base else None)
+
+    search = Search.of(statement.params_by_namespace())
+    searched: list[Outcome] = []
+
+    def trials(pending: PendingVersion, spec: StepSpec) -> LaunchResult:
+        assert search is not None
+        outcome = run_trials(step, data, step_uri, search, pending, spec)
+        searched.append(outcome)
+        return outcome.launched
+
+    def manifest_fields(result: Any) -> dict[str, Any]:
+        written = params
+        fields: dict[str, Any] = {}
+        if searched:
+            outcome = searched[0]
+            best = next(t for t in outcome.trials if t.number == outcome.best)
+            written = with_values(params, best.params)
+            fields = {
+                "trials": [t.to_json() for t in outcome.trials],
+                "objective": outcome.objective,
+                "best_trial": outcome.best,
+            }
+        return {
+            "model_reference": model.reference,
+            "image": model.image,
+            "params": {**written, "model": result.params or written.get("model", {})},
+            "metrics": dict(result.metrics),
+            "label": statement.label,
+            "training_rows": result.training_rows
+            if result.training_rows is not None
+            else exported.rows,
+            "warm_start_from": base.ref if base else None,
+            "early_stopping": dict(result.early_stopping),
+            **fields,
+        }
 
     yield publish_new_version(
         step,
@@ -58,26 +105,67 @@ def run(step: AssetStep) -> StepResults:
         spec_for,
         fingerprint=fingerprint,
         data_fingerprint=data_fingerprint,
-        manifest_fields=lambda result: {
-            "model_reference": model.reference,
-            "image": model.image,
-            "params": {**params, "model": result.params or params.get("model", {})},
-            "metrics": dict(result.metrics),
-            "label": statement.label,
-            "training_rows": result.training_rows
-            if result.training_rows is not None
-            else exported.rows,
-        },
+        manifest_fields=manifest_fields,
+        fill=trials if search is not None else None,
     )
 
 
-def step_spec(node: Node, places: StepInputs) -> StepSpec:
+def run_trials(
+    step: AssetStep,
+    data: DataStore,
+    step_uri: str,
+    search: Search,
+    pending: PendingVersion,
+    spec: StepSpec,
+) -> Outcome:
+    """Every trial of ``search`` as a step of its own — its spec is ``spec`` with the
+    trial's values, its folder ``trial-<n>`` beside the statement's, its model in the
+    reservation's ``.trials/<n>`` — then the best trial's files become the version's."""
+    models = step.storage.models()
+
+    def run_trial(number: int, values: dict[str, Any]) -> LaunchResult:
+        trial = dataclasses.replace(
+            spec,
+            step_id=f"{spec.step_id}/trial-{number}",
+            params=with_values(spec.params, values),
+            model_uri=models.trial_uri(pending, number),
+        )
+        folder = data.folder(step_uri, f"trial-{number}")
+        return step.launch(trial, data, folder, siblings=search.max_parallel)
+
+    try:
+        outcome = run_search(search, run_trial, step.context.log.info)
+    except TrialsFailed as e:
+        raise dg.Failure(description=f"{step.node.name}: {e}") from None
+    models.keep_trial(pending, outcome.best)
+    return outcome
+
+
+def warm_start_version(step: AssetStep, statement: TrainStatement) -> ModelVersion | None:
+    """``USING base[@v]``: the version this training starts from. A model continuing
+    itself (``USING m INTO m``) with no version yet trains from scratch."""
+    if statement.warm_start is None:
+        return None
+    if statement.continues_itself and statement.warm_start_version is None:
+        latest = step.storage.models().latest(statement.warm_start.key)
+        if latest is None:
+            step.context.log.info(
+                f"{statement.into}: no version to continue from yet — training from scratch"
+            )
+        return latest
+    return step.model_version(statement.warm_start, statement.warm_start_version)
+
+
+def step_spec(node: Node, places: StepInputs, warm_start_uri: str | None = None) -> StepSpec:
     """The train step of ``node``: its SELECT's rows in ``input.arrow`` or
     ``input.parquet`` (and ``validation.select``'s in ``validation.*``), fitted into
-    ``places.model_uri``."""
+    ``places.model_uri``
+    (from ``warm_start_uri``'s weights when the statement says ``USING base``). With a
+    search space its params show the space (``{"hparam_range": [2, 8]}``); each trial's
+    spec carries its own values instead (:func:`run_trials`)."""
     statement = node.statement
     assert isinstance(statement, TrainStatement)
-    params = statement.params_by_namespace()
+    params = spec_params(statement)
     return StepSpec(
         kind="train",
         step_id=places.step_id,
@@ -93,7 +181,16 @@ def step_spec(node: Node, places: StepInputs) -> StepSpec:
         columns=feature_columns(statement),
         validation_uri=places.validation_uri if statement.validation_select is not None else None,
         data_format=places.data_format,
+        warm_start_uri=warm_start_uri,
     )
+
+
+def spec_params(statement: TrainStatement) -> dict[str, dict[str, Any]]:
+    """The statement's params by namespace as JSON (a search space as its JSON form)."""
+    return {
+        namespace: {key: json_value(value) for key, value in values.items()}
+        for namespace, values in statement.params_by_namespace().items()
+    }
 
 
 def feature_columns(statement: TrainStatement) -> dict[str, list[dict[str, Any]]] | None:

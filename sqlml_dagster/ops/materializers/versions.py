@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from ...contract import StepSpec, TrainingResult
-from ...launchers import StepFailed
-from ...store import DataStore, ModelManifest, ModelVersion
+from ...launchers import LaunchResult, StepFailed
+from ...store import DataStore, ModelManifest, ModelVersion, PendingVersion
 from ...store.models import CorruptVersion, ReservationLost, now_iso
 from ..metadata import history_table, model_metadata
 
@@ -73,9 +73,12 @@ def publish_new_version(
     data_fingerprint: str,
     manifest_fields: Callable[[TrainingResult], dict[str, Any]],
     metadata: dict[str, Any] | None = None,
+    fill: Callable[[PendingVersion, StepSpec], LaunchResult] | None = None,
 ) -> dg.MaterializeResult:
     """Reserve a version, run the step that fills it, publish its manifest — or discard the
-    version if anything fails or the run is cancelled, so nothing partial stays behind."""
+    version if anything fails or the run is cancelled, so nothing partial stays behind.
+    ``fill`` replaces the one step of ``spec_for``'s spec (a hyper-parameter search runs a
+    step per trial and keeps the best one's files)."""
     context, node = step.context, step.node
     models = step.storage.models()
     previous = _previous(step)
@@ -85,7 +88,10 @@ def publish_new_version(
         spec = spec_for(pending.uri)
         # The lease tells `sqlml models gc` this training is alive, however long it runs.
         with models.keep_alive(pending):
-            launched = step.launch(spec, data, step_uri)
+            if fill is not None:
+                launched = fill(pending, spec)
+            else:
+                launched = step.launch(spec, data, step_uri)
         result = launched.result
         if not isinstance(result, TrainingResult):
             raise StepFailed(description=f"a {spec.kind} step reported a {result.kind} result")

@@ -16,6 +16,7 @@ The package, one idea a module, each importing only modules listed below it:
 * :mod:`.predict` — :func:`predict_step`, scoring a SELECT batch by batch into Parquet;
 * :mod:`.predictor` — :class:`DLPredictor`, raw outputs to labels and probabilities;
 * :mod:`.constructor` — :func:`model_kwargs`, ``WITH model.*`` checked against a constructor;
+* :mod:`.early_stop` — :class:`EarlyStopping`, ``train.early_stop``'s rule;
 * :mod:`.history` — :class:`History`, per-epoch progress;
 * :mod:`.feed` — :class:`Feed` and :class:`Arrays`, Parquet to encoded minibatches;
 * :mod:`.metrics` — :func:`scores`, class indices and probabilities of raw outputs;
@@ -24,6 +25,7 @@ The package, one idea a module, each importing only modules listed below it:
 """
 
 from .constructor import model_kwargs
+from .early_stop import EarlyStopping
 from .feed import Arrays, Feed, take, trimmed_bag
 from .history import History
 from .metrics import are_probabilities, scores
@@ -37,6 +39,7 @@ from .target import Target
 __all__ = [
     "Arrays",
     "DLPredictor",
+    "EarlyStopping",
     "Feed",
     "History",
     "Prepared",

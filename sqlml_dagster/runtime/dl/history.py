@@ -22,3 +22,11 @@ class History:
         self.rows.append(row)
         shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds"))
         self.reporter.log(f"epoch {epoch}/{self.epochs}: {shown} ({seconds:.2f}s)")
+
+    def losses(self, epoch: int | None = None) -> dict[str, float]:
+        """``loss`` and ``val_loss`` of ``epoch`` (default: the last): the weights kept
+        are that epoch's, so its losses join the model's metrics (an objective of trials)."""
+        if not self.rows:
+            return {}
+        row = self.rows[epoch - 1] if epoch else self.rows[-1]
+        return {k: row[k] for k in ("loss", "val_loss") if k in row}

@@ -33,8 +33,15 @@ class Prepared:
     rows: int
 
 
-def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") -> Prepared:
-    """Fit the feature plan and scan the label in one streaming pass over the training data."""
+def prepare(
+    spec: StepSpec,
+    reporter: Reporter,
+    group: str = "feature_columns",
+    fitted: tuple[FeaturePlan, Target | None] | None = None,
+) -> Prepared:
+    """Fit the feature plan and scan the label in one streaming pass over the training data.
+    ``fitted``: a warm start's plan and target, used as they are — vocabularies and
+    normalization are not refit, so the base's weights read the inputs they were trained on."""
     settings = TrainSettings.of(spec)
     source, held_out = input_file(spec), validation_file(spec)
     schema = source.schema()
@@ -74,7 +81,8 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
 
     started = time.perf_counter()
     stream = batches()
-    plan = plan.fit(stream, normalize=settings.normalize)
+    if fitted is None:
+        plan = plan.fit(stream, normalize=settings.normalize)
     for _ in stream:  # a plan that learns nothing reads no batch: the label scan still must
         pass
     rows = counted[0]
@@ -85,6 +93,8 @@ def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") 
         if scan is not None
         else None
     )
+    if fitted is not None:
+        plan, target = fitted[0], fitted[1] if scan is not None else None
     reporter.log(
         f"fitted features in {time.perf_counter() - started:.2f}s: "
         f"{len(plan.source_columns)} column(s) → {plan.dense_width} dense"

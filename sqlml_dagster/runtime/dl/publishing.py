@@ -31,6 +31,8 @@ class Trained:
     history: History
     seconds: float
     extra_signature: Mapping[str, Any] = field(default_factory=dict)
+    #: ``train.early_stop``: the rule's summary (``EarlyStopping.summary``).
+    early_stopping: Mapping[str, Any] = field(default_factory=dict)
 
 
 def publish_training(
@@ -75,5 +77,6 @@ def publish_training(
             signature=plain(signature),
             frameworks=frameworks(**trained.frameworks),
             params=plain(dict(trained.constructor)),
+            early_stopping=plain(dict(trained.early_stopping)),
         ),
     )

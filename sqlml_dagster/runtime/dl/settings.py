@@ -28,6 +28,10 @@ class TrainSettings:
     gpus: float = 0.0
     validation_split: float = 0.0
     task: str | None = None
+    #: ``train.early_stop``, ``train.patience``, ``train.early_stop_metric`` (early_stop.py)
+    early_stop: bool = False
+    patience: int = 3
+    early_stop_metric: str | None = None
 
     @classmethod
     def of(cls, spec: StepSpec) -> TrainSettings:
@@ -56,6 +60,9 @@ class TrainSettings:
             gpus=_quantity(spec.param("resources", "gpu", 0)),
             validation_split=number("validation", "split", 0.0, float),
             task=spec.param("train", "task"),
+            early_stop=bool(spec.param("train", "early_stop", False)),
+            patience=number("train", "patience", cls.patience, int),
+            early_stop_metric=spec.param("train", "early_stop_metric"),
         )
         if settings.epochs < 1:
             raise StepError(f"train.epoch must be at least 1, found {settings.epochs}")
@@ -66,6 +73,8 @@ class TrainSettings:
                 f"validation.split is the fraction of rows held out, in [0, 1); found "
                 f"{settings.validation_split}"
             )
+        if settings.patience < 1:
+            raise StepError(f"train.patience must be at least 1 epoch, found {settings.patience}")
         if settings.task not in (None, "classification", "regression"):
             raise StepError(
                 f"train.task must be 'classification' or 'regression', found {settings.task!r}"

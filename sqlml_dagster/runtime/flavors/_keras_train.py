@@ -34,6 +34,7 @@ import numpy as np
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
+from ..threads import cap_tensorflow
 from ._register import call_hook, read_signature, resolve
 
 KERAS3_ARTIFACT = "model.keras"
@@ -172,10 +173,16 @@ def _quiet() -> None:
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
+    if spec.warm_start_uri:
+        raise StepError(
+            f"{spec.model_reference} is a Keras model: warm start (USING base) continues "
+            "scikit-learn and PyTorch models in this version; train it without USING"
+        )
     _quiet()
     constructor = resolve(spec.model_reference)
     prepared = dl.prepare(spec, reporter)
     settings, target = prepared.settings, prepared.target
+    reporter.log(f"TensorFlow uses {cap_tensorflow()} CPU thread(s) per op")
     _configure_devices(settings, reporter)
     _seed(settings.seed)
     network, model, kwargs, api = build(
@@ -191,7 +198,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     )
     started = time.perf_counter()
     custom_loop = getattr(model, "sqlflow_train_loop", None)
+    stopper = None
     if callable(custom_loop):  # SQLFlow: the model trains itself
+        if settings.early_stop:
+            reporter.log("train.early_stop ignored: the model's sqlflow_train_loop owns training")
         call_hook(custom_loop, train_data, epochs=settings.epochs, verbose=settings.verbose)
     else:
         if target is None:
@@ -202,12 +212,16 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         validation = (
             _dataset(prepared.validation, settings, shuffle=False) if prepared.validation else None
         )
+        stopper = dl.EarlyStopping.of(settings, validation is not None)
+        callbacks = [_progress(k, history)]
+        if stopper is not None:
+            callbacks.append(_early_stopping(k, stopper, reporter))
         network.fit(
             train_data,
             epochs=settings.epochs,
             verbose=settings.verbose,
             validation_data=validation,
-            callbacks=[_progress(k, history)],
+            callbacks=callbacks,
             shuffle=False,  # the dataset is shuffled (seeded) already
         )
     seconds = time.perf_counter() - started
@@ -217,8 +231,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         metrics.update(
             {f"val_{k_}": v for k_, v in _metrics(predictor, prepared.validation, target).items()}
         )
+    metrics.update(history.losses(stopper.best_epoch if stopper else None))
     reporter.log("training metrics: " + ", ".join(f"{n}={v:.4f}" for n, v in metrics.items()))
-    _save(spec, reporter, network, model, kwargs, api, prepared, metrics, history, seconds)
+    early = stopper.summary() if stopper else {}
+    _save(spec, reporter, network, model, kwargs, api, prepared, metrics, history, seconds, early)
 
 
 def _configure_devices(settings: dl.TrainSettings, reporter: Reporter) -> None:
@@ -338,6 +354,33 @@ def _progress(k: Any, history: dl.History) -> Any:
     return Progress()
 
 
+def _early_stopping(k: Any, stopper: dl.EarlyStopping, reporter: Reporter) -> Any:
+    class EarlyStop(k.callbacks.Callback):
+        """``train.early_stop`` by the rule PyTorch steps use: stop after ``patience``
+        epochs without improvement and put the best epoch's weights back."""
+
+        best_weights: Any = None
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            values = {str(n): float(v) for n, v in (logs or {}).items() if np.ndim(v) == 0}
+            improved, stop = stopper.update(epoch + 1, values)
+            if improved:
+                self.best_weights = self.model.get_weights()
+            if stop:
+                reporter.log(
+                    f"early stopping after epoch {epoch + 1}: {stopper.metric} has not "
+                    f"improved for {stopper.patience} epoch(s); keeping epoch "
+                    f"{stopper.best_epoch}'s weights"
+                )
+                self.model.stop_training = True
+
+        def on_train_end(self, logs: Any = None) -> None:
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return EarlyStop()
+
+
 def _predictor(
     network: Any, plan: FeaturePlan, target: dl.Target | None, hooks: Any
 ) -> dl.DLPredictor:
@@ -381,6 +424,7 @@ def _save(
     metrics: dict[str, float],
     history: dl.History,
     seconds: float,
+    early_stopping: dict[str, Any],
 ) -> None:
     import tensorflow as tf
 
@@ -420,6 +464,7 @@ def _save(
             metrics=metrics,
             history=history,
             seconds=seconds,
+            early_stopping=early_stopping,
         ),
     )
 

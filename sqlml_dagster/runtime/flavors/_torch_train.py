@@ -30,7 +30,8 @@ import numpy as np
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
 from ..features import Encoded, FeaturePlan
-from ._register import call_hook, read_signature, resolve
+from ..threads import cap_torch
+from ._register import call_hook, plain, read_signature, resolve
 
 WEIGHTS = "model.safetensors"
 FORMAT = "sqlml_torch"
@@ -101,8 +102,11 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     import torch
 
     constructor = resolve(spec.model_reference)
-    prepared = dl.prepare(spec, reporter)
+    base = _base_signature(spec) if spec.warm_start_uri else None
+    fitted = _base_fitted(base) if base is not None else None
+    prepared = dl.prepare(spec, reporter, fitted=fitted)
     settings, target = prepared.settings, prepared.target
+    reporter.log(f"torch uses {cap_torch()} CPU thread(s)")
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     columns = (spec.columns or {}).get("feature_columns")
@@ -114,6 +118,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         target,
         columns,
     )
+    if base is not None:  # USING base@v: its weights, strictly
+        _check_base_constructor(spec, base, kwargs)
+        _load_weights_into(network, str(spec.warm_start_uri), WEIGHTS, warm_start=True)
+        reporter.log(f"warm start: continuing from {_ref(str(spec.warm_start_uri))}'s weights")
     device = pick_device(settings)
     network.to(device)
     hooks = module_hooks(constructor)
@@ -125,7 +133,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     )
     started = time.perf_counter()
     custom_loop = getattr(hooks, "sqlml_train_loop", None) if hooks else None
+    stopper = None
     if callable(custom_loop):
+        if settings.early_stop:
+            reporter.log("train.early_stop ignored: the model's sqlml_train_loop owns training")
         loader = Loader(prepared.train, device, rng)
         call_hook(
             custom_loop,
@@ -136,7 +147,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             verbose=settings.verbose,
         )
     else:
-        _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
+        stopper = _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
     seconds = time.perf_counter() - started
     network.eval()
     metrics = _metrics(network, prepared.train, target, device)
@@ -147,8 +158,54 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
                 for k, v in _metrics(network, prepared.validation, target, device).items()
             }
         )
+    metrics.update(history.losses(stopper.best_epoch if stopper else None))
     reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
-    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds)
+    early = stopper.summary() if stopper else {}
+    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds, early)
+
+
+def _base_signature(spec: StepSpec) -> dict[str, Any]:
+    """A warm start's base version's signature, which must be a PyTorch training of the
+    same class as the statement's."""
+    base = read_signature(str(spec.warm_start_uri))
+    reference = base.get("model_class")
+    if base.get("format") != FORMAT or reference != spec.model_reference:
+        what = reference or f"a {base.get('format') or 'registered'} model"
+        raise StepError(
+            f"cannot warm-start {spec.model_reference} from {_ref(str(spec.warm_start_uri))}, "
+            f"which is {what}"
+        )
+    return base
+
+
+def _base_fitted(base: Mapping[str, Any]) -> tuple[FeaturePlan, dl.Target | None]:
+    """The base's fitted feature plan and target: reused, not refit."""
+    target = base.get("target")
+    return FeaturePlan.from_json(base["feature_plan"]), (
+        dl.Target.from_json(target) if target else None
+    )
+
+
+def _check_base_constructor(
+    spec: StepSpec, base: Mapping[str, Any], kwargs: Mapping[str, Any]
+) -> None:
+    """The statement must build the base's network: the same constructor arguments."""
+    built = {k: v for k, v in plain(dict(kwargs)).items() if k != "feature_columns"}
+    was = dict(base.get("constructor") or {})
+    if built != was:
+        differs = sorted(k for k in built.keys() | was.keys() if built.get(k) != was.get(k))
+        shown = "; ".join(f"{k} = {built.get(k)!r} here, {was.get(k)!r} there" for k in differs)
+        raise StepError(
+            f"cannot warm-start {spec.model_reference}({_show(built)}) from "
+            f"{_ref(str(spec.warm_start_uri))}, built as {spec.model_reference}({_show(was)}): "
+            f"{shown}"
+        )
+
+
+def _ref(uri: str) -> str:
+    """``model@3`` of a version folder URI."""
+    parts = uri.rstrip("/").rsplit("/", 2)
+    return f"{parts[-2]}@{parts[-1]}" if len(parts) == 3 else uri
 
 
 def pick_device(settings: dl.TrainSettings) -> Any:
@@ -223,7 +280,9 @@ def _fit(
     rng: np.random.Generator,
     history: dl.History,
     reference: str,
-) -> None:
+) -> dl.EarlyStopping | None:
+    """The epochs of training; with ``train.early_stop``, until the watched metric has not
+    improved for ``train.patience`` epochs, then the best epoch's weights are put back."""
     import torch
 
     settings, target = prepared.settings, prepared.target
@@ -235,6 +294,8 @@ def _fit(
     loss_fn = _loss(hooks, target)
     amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if amp else None
+    stopper = dl.EarlyStopping.of(settings, prepared.validation is not None)
+    best: dict[str, Any] | None = None
     for epoch in range(1, settings.epochs + 1):
         network.train()
         began = time.perf_counter()
@@ -259,6 +320,20 @@ def _fit(
             network.eval()
             values.update(_validation(network, prepared.validation, target, device, loss_fn))
         history.record(epoch, time.perf_counter() - began, **values)
+        if stopper is None:
+            continue
+        improved, stop = stopper.update(epoch, values)
+        if improved:  # a copy: the optimizer goes on changing the live tensors
+            best = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        if stop:
+            history.reporter.log(
+                f"early stopping after epoch {epoch}: {stopper.metric} has not improved for "
+                f"{stopper.patience} epoch(s); keeping epoch {stopper.best_epoch}'s weights"
+            )
+            break
+    if stopper is not None and best is not None:
+        network.load_state_dict(best)
+    return stopper
 
 
 def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: str) -> Any:
@@ -332,6 +407,7 @@ def _save(
     metrics: dict[str, float],
     history: dl.History,
     seconds: float,
+    early_stopping: dict[str, Any],
 ) -> None:
     import safetensors
     import torch
@@ -353,6 +429,7 @@ def _save(
             metrics=metrics,
             history=history,
             seconds=seconds,
+            early_stopping=early_stopping,
         ),
     )
 
@@ -405,7 +482,7 @@ def _load_weights(network: Any, model_uri: str) -> None:
     _load_weights_into(network, model_uri, WEIGHTS)
 
 
-def _load_weights_into(network: Any, model_uri: str, name: str) -> None:
+def _load_weights_into(network: Any, model_uri: str, name: str, warm_start: bool = False) -> None:
     """Safetensors into a module (tensors only; shared tensors restored by safetensors)."""
     from safetensors.torch import load_model
 
@@ -416,6 +493,11 @@ def _load_weights_into(network: Any, model_uri: str, name: str) -> None:
         try:
             load_model(network, str(path), strict=True, device="cpu")
         except RuntimeError as e:
+            if warm_start:
+                raise StepError(
+                    f"{_ref(model_uri)}'s weights do not fit the network this statement "
+                    f"builds: {str(e).splitlines()[0]}"
+                ) from None
             raise StepError(
                 f"the saved weights do not fit the model class as it is now (was its code "
                 f"changed since training?): {str(e).splitlines()[0]}"

@@ -30,7 +30,7 @@ from ...contract import SIGNATURE_FILE, PredictionResult, TrainingResult
 from ...contract.model_packages import ModelPackages
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
-from ..data import input_file, label_vector, numeric_matrix, output_file
+from ..data import DataFile, input_file, label_vector, numeric_matrix, output_file
 from ..features import FeaturePlan
 from ._register import import_model, model_packages, plain, read_signature, unknown_parameters
 from .trusted_types import load_skops
@@ -48,8 +48,12 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             f"{spec.model_reference} is not a scikit-learn estimator (it needs fit and get_params)"
         )
     params = dict(spec.params.get("model", {}))
-    estimator = _construct(estimator_class, params, spec)
+    base = _warm_start(spec, estimator_class, params, reporter) if spec.warm_start_uri else None
+    estimator = base if base is not None else _construct(estimator_class, params, spec)
     table = input_file(spec).table()
+    validation = _validation_table(spec, table)
+    if validation is not None and not spec.validation_uri:  # validation.split: held out
+        table = table.filter(pa.array(~_held_out(table.num_rows, spec)))
     plan = feature_plan(spec, table.schema)
     features = (
         list(plan.source_columns)
@@ -58,11 +62,14 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     )
     reporter.log(
         f"training on {table.num_rows} rows, {len(features)} features: {', '.join(features)}"
+        + (f"; {validation.num_rows} validation rows" if validation is not None else "")
     )
     if table.num_rows == 0:
         raise StepError("the training SELECT returned no rows")
     if plan is not None:
-        plan = plan.fit([table], normalize=False)
+        fitted = saved_plan(read_signature(spec.warm_start_uri)) if spec.warm_start_uri else None
+        # a warm start reads its inputs through the base's fitted plan: nothing is refit
+        plan = fitted if fitted is not None else plan.fit([table], normalize=False)
         reporter.log(
             f"COLUMN clause: {len(features)} column(s) encoded as {plan.dense_width} "
             "input(s) of the estimator"
@@ -76,6 +83,14 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     except (ValueError, TypeError) as e:
         raise StepError(f"{spec.model_reference}.fit failed: {e}") from None
     metrics = _training_metrics(estimator, x, y)
+    if validation is not None and spec.label and validation.num_rows:
+        vx = (
+            plan.encode(validation).dense
+            if plan is not None
+            else numeric_matrix(validation, features)
+        )
+        vy = label_vector(validation, spec.label)
+        metrics.update({f"val_{k}": v for k, v in _training_metrics(estimator, vx, vy).items()})
     reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     import sklearn
@@ -393,6 +408,68 @@ def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) ->
         return estimator_class(**params)
     except (TypeError, ValueError) as e:
         raise StepError(f"cannot construct {spec.model_reference} with {params}: {e}") from None
+
+
+def _validation_table(spec: StepSpec, table: pa.Table) -> pa.Table | None:
+    """The validation rows: ``validation.select``'s, or the ``validation.split`` fraction
+    of the training rows (seeded: the same rows on every run); ``None`` without either."""
+    if spec.validation_uri:
+        return DataFile(spec.validation_uri, spec.data_format).table()
+    split = spec.param("validation", "split", 0) or 0
+    if not isinstance(split, (int, float)) or isinstance(split, bool) or not 0 <= split < 1:
+        raise StepError(
+            f"validation.split is the fraction of rows held out, in [0, 1); found {split!r}"
+        )
+    if split == 0:
+        return None
+    return table.filter(pa.array(_held_out(table.num_rows, spec)))
+
+
+def _held_out(rows: int, spec: StepSpec) -> np.ndarray:
+    split = float(spec.param("validation", "split", 0) or 0)
+    return np.random.default_rng([spec.seed, 0]).random(rows) < split
+
+
+def _warm_start(
+    spec: StepSpec, estimator_class: type, params: dict[str, Any], reporter: Reporter
+) -> Any:
+    """``USING base@v``: the base version's fitted estimator, set to continue fitting
+    (``warm_start=True``) with the statement's ``model.*`` — a random forest grows more
+    trees, a linear model starts from its coefficients. Its class must be the statement's."""
+    assert spec.warm_start_uri is not None
+    base: Any = load_estimator(spec.warm_start_uri)
+    base_reference = f"{type(base).__module__}.{type(base).__qualname__}"
+    if not _same_class(base, estimator_class):
+        raise StepError(
+            f"cannot warm-start {spec.model_reference} from {_ref(spec.warm_start_uri)}, "
+            f"which is a {base_reference}"
+        )
+    if "warm_start" not in base.get_params(deep=False):
+        raise StepError(
+            f"{spec.model_reference} has no warm_start parameter: it cannot continue "
+            f"fitting {_ref(spec.warm_start_uri)}; train it without USING"
+        )
+    signature = contract.ConstructorSignature.of_estimator(estimator_class)
+    if signature is not None:
+        unknown = signature.unknown(params)
+        if unknown:
+            raise unknown_parameters(spec.model_reference, unknown, signature.parameters)
+    try:
+        base.set_params(**params, warm_start=True)
+    except (TypeError, ValueError) as e:
+        raise StepError(f"cannot set {params} on {_ref(spec.warm_start_uri)}: {e}") from None
+    reporter.log(f"warm start: continuing to fit {_ref(spec.warm_start_uri)}")
+    return base
+
+
+def _same_class(instance: object, cls: type) -> bool:
+    return type(instance) is cls
+
+
+def _ref(uri: str) -> str:
+    """``model@3`` of a version folder URI."""
+    parts = uri.rstrip("/").rsplit("/", 2)
+    return f"{parts[-2]}@{parts[-1]}" if len(parts) == 3 else uri
 
 
 def _task(estimator: Any, y: np.ndarray | None) -> str:
