@@ -39,6 +39,12 @@ COMPARISONS = {
     TokenType.EQ: "=",
 }
 
+#: Tokens that continue a bare value when nothing separates them from it, as SQLFlow's
+#: lexer reads an identifier (``lexIdentOrKeyword``: letters, digits, ``_ / : - .``).
+BARE_JOINERS = frozenset(
+    (TokenType.DOT, TokenType.COLON, TokenType.SLASH, TokenType.DASH, TokenType.NUMBER)
+)
+
 #: How deep WITH lists, COLUMN expressions and RETURNS types may nest.
 MAX_NESTING = 32
 
@@ -134,6 +140,16 @@ class Cursor:
         ):
             raise self.fail(token, what)
         return self.next()
+
+    def label(self) -> str:
+        """The column after ``LABEL``: a name, a quoted name, or a string as SQLFlow's
+        grammar allows (``LABEL 'class'``, ``LABEL "label"`` for a column named like a
+        keyword); a table-qualified ``t.col`` names the SELECT's column ``col``."""
+        token = self.peek()
+        if token is not None and token.token_type is TokenType.STRING and token.text:
+            return self.next().text
+        tokens, _ = self.dotted("a label column")
+        return tokens[-1].text
 
     def dotted(self, what: str) -> tuple[list[Token], Span]:
         """``a.b.c``: the name tokens and the span covering them."""
@@ -460,7 +476,19 @@ class Cursor:
             TokenType.R_PAREN,
         ):
             raise self.fail(token, "a value (number, string, true/false, [list] or name)")
-        # A bare name, possibly dotted (e.g. an activation function `tf.nn.relu`).
+        # A bare word as SQLFlow's lexer reads one: letters, digits and `_ . : / -` with no
+        # space between (`tf.nn.relu`, `reg:squarederror`, `registry:5000/team/img:v1`).
         self.i -= 1
-        tokens, span = self.dotted("a name")
-        return ".".join(t.text for t in tokens), span.end
+        first = self.identifier("a name")
+        last = first
+        while (token := self.peek()) is not None and token.start == last.end + 1:
+            if token.token_type not in BARE_JOINERS and not _is_word(token):
+                break
+            last = self.next()
+        return self.p.source.text[first.start : last.end + 1], last.end + 1
+
+
+def _is_word(token: Token) -> bool:
+    """An unquoted word (a name or a keyword), not punctuation."""
+    text = token.text
+    return token.token_type not in QUOTED and bool(text) and text.replace("_", "a").isalnum()

@@ -35,7 +35,7 @@ from .pins import ML_PREDICT, PIN_META
 from .statement import MLStatement, SqlFile, Statement
 from .statements import BY_LEADING, BY_VERB, LEADING_LENGTHS, SqlStatement
 from .tables import tables_read
-from .tokens import QUOTED, split_tokens, word_of
+from .tokens import QUOTED, split_tokens, tokenizer_for, word_of
 
 
 def parse_sql_file(
@@ -58,7 +58,7 @@ def parse_query(text: str, dialect: str = "duckdb", path: str = "<query>") -> ex
     source = SourceFile(path=path, text=text)
     p = ParseContext(source, Dialect.get_or_raise(dialect), dialect)
     try:
-        tokens = p.dialect.tokenizer().tokenize(text)
+        tokens = tokenizer_for(p.dialect).tokenize(text)
         groups = split_tokens(tokens)
         if len(groups) == 1:
             p.may_call_models = _scan_statement(groups[0])[1]
@@ -78,7 +78,7 @@ def parse_query(text: str, dialect: str = "duckdb", path: str = "<query>") -> ex
 def split_statements(text: str, dialect: str = "duckdb") -> list[str]:
     """The statements of a script as source text, without their terminating semicolons."""
     d = Dialect.get_or_raise(dialect)
-    tokens = d.tokenizer().tokenize(text)
+    tokens = tokenizer_for(d).tokenize(text)
     return [text[group[0].start : group[-1].end + 1] for group in split_tokens(tokens)]
 
 
@@ -122,7 +122,7 @@ class _FileParser:
 
     def parse(self) -> list[Statement]:
         p = self.p
-        tokenizer = p.dialect.tokenizer()
+        tokenizer = tokenizer_for(p.dialect)
         try:
             tokens = tokenizer.tokenize(p.source.text)
         except TokenError as e:

@@ -10,11 +10,35 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import ClassVar
 
-from sqlglot.tokens import Token, TokenType
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.tokens import Token, Tokenizer, TokenType
 
 #: Tokens whose text is a name or a string as written, never a keyword.
 QUOTED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.HEREDOC_STRING)
+
+
+class _DuckDBTokenizer(DuckDB.Tokenizer):
+    """DuckDB's tokenizer, plus ``\\"`` inside a double-quoted token.
+
+    SQLFlow writes string values in double quotes and escapes a quote inside one with a
+    backslash (``validation.select = "SELECT * FROM t WHERE name = \\"x\\""``, its lexer's
+    ``lexString``). DuckDB reads ``"…"`` as a quoted name, whose only escape is ``""``, so
+    such a value would end at the backslash and leave the rest of the file unterminated.
+    In the default dialect a backslash before ``"`` (or another backslash) inside ``"…"``
+    is an escape; a name that really ends in a backslash is written ``"a\\\\"``."""
+
+    IDENTIFIER_ESCAPES: ClassVar[list[str]] = ["\\"]
+
+
+def tokenizer_for(dialect: Dialect) -> Tokenizer:
+    """The tokenizer every reading of a file uses: the dialect's own, except the default
+    dialect's, which also reads SQLFlow's ``\\"`` (:class:`_DuckDBTokenizer`)."""
+    if type(dialect) is DuckDB:
+        return _DuckDBTokenizer(dialect)
+    return dialect.tokenizer()
 
 
 def split_tokens(tokens: Sequence[Token]) -> list[list[Token]]:

@@ -63,6 +63,7 @@ from ..compiler import codes
 from ..compiler.diagnostics import Diagnostic, Severity
 from ..compiler.ir import ModelRef, TrainStatement
 from ..compiler.project import Project
+from ..compiler.tokens import tokenizer_for
 from ..contract import BUILTIN_ESTIMATORS, ConstructorSignature, did_you_mean
 from ..contract.model_packages import (
     FACTORY_DECORATOR,
@@ -402,7 +403,7 @@ def prefetch_references(sql_path: Path, dialect: str, budget_bytes: int) -> list
     try:
         if sum(path.stat().st_size for path in paths) > budget_bytes:
             return []
-        tokenizer = Dialect.get_or_raise(dialect)
+        tokenizer = tokenizer_for(Dialect.get_or_raise(dialect))
     except (OSError, ValueError):
         return []
     found: list[str] = []

@@ -68,7 +68,7 @@ class TrainStatement(WritesInto, MLStatement):
         label = None
         if c.at_word("LABEL"):
             c.next()
-            label = c.identifier("a label column").text
+            label = c.label()
         c.expect_word("INTO", USAGE)
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
