@@ -481,8 +481,8 @@ class Cursor:
         self.i -= 1
         first = self.identifier("a name")
         last = first
-        while (token := self.peek()) is not None and token.start == last.end + 1:
-            if token.token_type not in BARE_JOINERS and not _is_word(token):
+        while (joined := self.peek()) is not None and joined.start == last.end + 1:
+            if joined.token_type not in BARE_JOINERS and not _is_word(joined):
                 break
             last = self.next()
         return self.p.source.text[first.start : last.end + 1], last.end + 1

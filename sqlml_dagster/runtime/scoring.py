@@ -235,6 +235,9 @@ EXPLAINERS: dict[str, str] = {
     "permutation": "permutation",
     "shap": "shap",
     "treeexplainer": "tree",
+    # SQLFlow's explainer of XGBoost models (go/cmd/sqlflowserver e2e tests): SHAP's tree
+    # explainer over the booster, as SQLFlow's XGBoost runtime computes it.
+    "xgboostexplainer": "tree",
     "linearexplainer": "linear",
     "kernelexplainer": "kernel",
 }
@@ -366,6 +369,7 @@ def _explainer_kind(written: str | None) -> str:
 
 _SPELLINGS = {
     "treeexplainer": "TreeExplainer",
+    "xgboostexplainer": "XGBoostExplainer",
     "linearexplainer": "LinearExplainer",
     "kernelexplainer": "KernelExplainer",
 }

@@ -414,13 +414,18 @@ def _task(estimator: Any, y: np.ndarray | None) -> str:
 
 
 def _training_metrics(estimator: Any, x: np.ndarray, y: np.ndarray | None) -> dict[str, float]:
-    from sklearn import metrics
-
     task = _task(estimator, y)
     if y is None:
         inertia = getattr(estimator, "inertia_", None)
         return {"inertia": float(inertia)} if inertia is not None else {}
-    predicted = estimator.predict(x)
+    return task_metrics(task, y, estimator.predict(x))
+
+
+def task_metrics(task: str, y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """What a model page shows for a fit: accuracy and macro F1 for a classifier, R², RMSE
+    and MAE for a regressor (the XGBoost flavor reports the same names)."""
+    from sklearn import metrics
+
     if task == "classification":
         return {
             "accuracy": float(metrics.accuracy_score(y, predicted)),
