@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError
 from ..data import iter_batches, read_schema
@@ -36,6 +37,8 @@ class Prepared:
 def prepare(spec: StepSpec, reporter: Reporter, group: str = "feature_columns") -> Prepared:
     """Fit the feature plan and scan the label in one streaming pass over the training data."""
     settings = TrainSettings.of(spec)
+    for key, why in ignored_settings(spec.flavor, spec.params):
+        reporter.log(f"warning: {key} is ignored here: {why}")
     schema = read_schema(spec.input_uri)
     groups = spec.columns or {}
     unknown = [g for g in groups if g != group]

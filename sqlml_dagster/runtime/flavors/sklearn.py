@@ -28,6 +28,7 @@ import pyarrow as pa
 from ... import contract
 from ...contract import SIGNATURE_FILE, PredictionResult, TrainingResult
 from ...contract.model_packages import ModelPackages
+from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
 from ..data import (
@@ -37,6 +38,7 @@ from ..data import (
     parquet_writer,
     read_schema,
     read_table,
+    training_and_validation,
 )
 from ..features import FeaturePlan
 from ._register import import_model, model_packages, plain, read_signature, unknown_parameters
@@ -56,7 +58,9 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         )
     params = dict(spec.params.get("model", {}))
     estimator = _construct(estimator_class, params, spec)
-    table = read_table(spec.input_uri)
+    for key, why in ignored_settings("sklearn", spec.params):
+        reporter.log(f"warning: {key} is ignored here: {why}")
+    table, validation = training_and_validation(spec, read_table(spec.input_uri))
     plan = feature_plan(spec, table.schema)
     features = (
         list(plan.source_columns)
@@ -82,8 +86,21 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         estimator.fit(x, y) if y is not None else estimator.fit(x)
     except (ValueError, TypeError) as e:
         raise StepError(f"{spec.model_reference}.fit failed: {e}") from None
-    metrics = _training_metrics(estimator, x, y)
-    reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    metrics = {}
+    if validation is not None and validation.num_rows and y is not None and spec.label:
+        # validation.select / validation.split: rows the estimator never saw, scored first
+        x_val = (
+            plan.encode(validation).dense
+            if plan is not None
+            else numeric_matrix(validation, features)
+        )
+        held_out = task_metrics(
+            _task(estimator, y), label_vector(validation, spec.label), estimator.predict(x_val)
+        )
+        metrics.update({f"val_{k}": v for k, v in held_out.items()})
+        reporter.log(f"validated on {validation.num_rows} held-out rows")
+    metrics.update(_training_metrics(estimator, x, y))
+    reporter.log("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     import sklearn
     import skops

@@ -47,6 +47,7 @@ from ..data import (
     parquet_writer,
     read_schema,
     read_table,
+    training_and_validation,
 )
 from ..features import FeaturePlan
 from ._register import read_signature, unknown_parameters
@@ -77,7 +78,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     else:
         features = spec.features or [c for c in table.schema.names if c != spec.label]
     task = task_of(params)
-    training, validation = _split(spec, table)
+    training, validation = training_and_validation(spec, table)
     x, y_raw = _matrix(plan, training, features), label_vector(training, spec.label)
     classes = _classes(task, params, y_raw) if task == "classification" else None
     y = _encode(y_raw, classes)
@@ -222,34 +223,6 @@ def task_of(params: dict[str, Any]) -> str:
     if objective.startswith("rank:"):
         return "ranking"
     return "regression"
-
-
-def _split(spec: StepSpec, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
-    """The training rows and the validation rows: ``validation.select``'s, else a seeded
-    ``validation.split`` fraction held out of the SELECT's."""
-    if spec.validation_uri:
-        return table, read_table(spec.validation_uri)
-    return holdout(spec, table)
-
-
-def holdout(spec: StepSpec, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
-    """``validation.split``: a seeded fraction of the rows held out (None without one)."""
-    fraction = spec.param("validation", "split")
-    if fraction is None:
-        return table, None
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
-        raise StepError(f"validation.split must be a fraction in (0, 1), found {fraction!r}")
-    if not 0 < fraction < 1:
-        raise StepError(f"validation.split must be a fraction in (0, 1), found {fraction}")
-    n = table.num_rows
-    held = round(n * fraction)
-    if held < 1 or held >= n:
-        raise StepError(
-            f"validation.split = {fraction} of {n} rows leaves no rows to "
-            + ("validate on" if held < 1 else "train on")
-        )
-    order = np.random.default_rng(spec.seed).permutation(n)
-    return table.take(np.sort(order[held:])), table.take(np.sort(order[:held]))
 
 
 def _matrix(plan: FeaturePlan | None, data: pa.Table | pa.RecordBatch, features: list[str]) -> Any:
