@@ -96,7 +96,7 @@ def test_an_optimizer_pytorch_lacks_is_a_user_error(tmp_path: Path, iris: Path) 
     pytest.importorskip("torch")
     from sqlml_dagster.runtime.flavors import pytorch
 
-    with pytest.raises(StepError, match="model.optimizer = 'ftrl' has no PyTorch optimizer"):
+    with pytest.raises(StepError, match=r"model\.optimizer = 'ftrl' has no PyTorch optimizer"):
         pytorch.train(
             spec(tmp_path, iris, {"model": {"n_classes": 3, "optimizer": "Ftrl"}}), Recorder()
         )
