@@ -45,6 +45,10 @@ BARE_JOINERS = frozenset(
     (TokenType.DOT, TokenType.COLON, TokenType.SLASH, TokenType.DASH, TokenType.NUMBER)
 )
 
+#: The words that open SQLFlow's clauses (its lexer's keywords, go/parser/lexer.go): a word
+#: one typo away from one (``LABLE``, ``COLUMM``, ``WTIH``) is reported as that typo.
+CLAUSE_KEYWORDS = ("WITH", "COLUMN", "LABEL", "INTO", "USING", "FOR", "CMD", "CONSTRAINT")
+
 #: How deep WITH lists, COLUMN expressions and RETURNS types may nest.
 MAX_NESTING = 32
 
@@ -74,7 +78,11 @@ class Cursor:
         token = self.peek()
         return token is not None and word_of(token) == word
 
-    def fail(self, token: Token | None, expected: str, hint: str | None = None) -> Abort:
+    def fail(
+        self, token: Token | None, expected: str, hint: str | None = None, clause: bool = False
+    ) -> Abort:
+        """A syntax error at ``token``; ``clause``: a clause keyword was due there, so a
+        word that misspells one (``LABLE``) is named as that typo."""
         if token is None:
             last = self.tokens[-1]
             self.p.error(
@@ -85,9 +93,14 @@ class Cursor:
                 hint,
             )
         else:
+            meant = near_keyword(token) if clause else None
+            if meant == expected:  # expect_word's hint says it: "expected INTO, … did you mean"
+                meant = None
             self.p.error(
                 codes.ML_SYNTAX,
-                f"expected {expected}, found '{token.text}'",
+                f"'{token.text}' is no SQLFlow clause; did you mean {meant}?"
+                if meant
+                else f"expected {expected}, found '{token.text}'",
                 token.start,
                 token.end + 1,
                 hint,
@@ -102,7 +115,7 @@ class Cursor:
                 close = difflib.get_close_matches(token.text.upper(), [word], n=1, cutoff=0.6)
                 if close:
                     hint = f"did you mean {close[0]}? The form is: {usage}"
-            raise self.fail(token, word, hint)
+            raise self.fail(token, word, hint, clause=True)
         return self.next()
 
     def at_words(self, *words: str) -> bool:
@@ -121,7 +134,7 @@ class Cursor:
             hint = "is a ';' missing before this?"
             if usage:
                 hint += f" The form is: {usage}"
-            raise self.fail(token, "the end of the statement", hint)
+            raise self.fail(token, "the end of the statement", hint, clause=True)
 
     def identifier(self, what: str) -> Token:
         token = self.peek()
@@ -492,3 +505,13 @@ def _is_word(token: Token) -> bool:
     """An unquoted word (a name or a keyword), not punctuation."""
     text = token.text
     return token.token_type not in QUOTED and bool(text) and text.replace("_", "a").isalnum()
+
+
+def near_keyword(token: Token) -> str | None:
+    """The clause keyword an unquoted word misspells (``LABLE`` → ``LABEL``), if any: close
+    by edit similarity but not the keyword itself."""
+    word = word_of(token)
+    if len(word) < 3 or word in CLAUSE_KEYWORDS or not word.isalpha():
+        return None
+    close = difflib.get_close_matches(word, CLAUSE_KEYWORDS, n=1, cutoff=0.75)
+    return close[0] if close else None

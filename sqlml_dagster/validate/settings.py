@@ -52,10 +52,12 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
             flavor = statement.model.flavor if isinstance(statement, TrainStatement) else None
             for param in statement.params:
                 known = SETTINGS_KEYS.get(param.namespace)
-                if flavor is not None and (known is None or param.path in known):
-                    verdict = _verdict(param, flavor, sources, project.dialect)
-                    if verdict is not None:
-                        found.append(verdict)
+                if flavor is not None and param.namespace != "model":
+                    verdict, _ = setting_verdict(flavor, param.key)
+                    if verdict == "ignored" or (
+                        verdict == "refused" and (known is None or param.path in known)
+                    ):  # a key nobody reads is the unknown-setting error below
+                        found.append(_verdict(param, flavor, sources, project.dialect))
                         continue
                 if known is None:
                     continue
@@ -81,15 +83,10 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
     return found
 
 
-def _verdict(param: Param, flavor: str, sources: Sources, dialect: str) -> Diagnostic | None:
+def _verdict(param: Param, flavor: str, sources: Sources, dialect: str) -> Diagnostic:
     """SQLML413 for a key ``flavor``'s step never reads, SQLML414 (a warning) for a key of
-    SQLFlow's it ignores; None for a key it honours (and for ``model.*``, checked against
-    the model's constructor)."""
-    if param.namespace == "model":
-        return None
+    SQLFlow's it ignores."""
     verdict, why = setting_verdict(flavor, param.key)
-    if verdict == "honoured":
-        return None
     source = sources.get(param.span.file)
     if verdict == "ignored":
         return Diagnostic(

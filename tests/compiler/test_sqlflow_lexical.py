@@ -81,6 +81,14 @@ def test_backslash_quote_inside_a_double_quoted_value_in_the_default_dialect() -
     assert len(sql_file.statements) == 2  # the rest of the file is still read
 
 
+def test_other_backslashes_stay_as_written() -> None:
+    statement = parse_one(
+        'SELECT * FROM t TO TRAIN DNNClassifier WITH model.path = "a\\b", '
+        'model.end = "c\\\\" LABEL c INTO m'
+    )
+    assert params(statement) == {"model.path": "a\\b", "model.end": "c\\\\"}
+
+
 def test_backslash_stays_literal_in_other_dialects() -> None:
     # MySQL reads "…" as a string with backslash escapes already; Postgres has no such escape
     mysql = parse_one(
