@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import platform
-from contextlib import ExitStack
 from typing import Any
 
 import fsspec
@@ -26,16 +25,14 @@ import numpy as np
 import pyarrow as pa
 
 from ... import contract
-from ...contract import SIGNATURE_FILE, PredictionResult, TrainingResult
+from ...contract import SIGNATURE_FILE, TrainingResult
 from ...contract.model_packages import ModelPackages
 from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
 from ..data import (
-    iter_batches,
     label_vector,
     numeric_matrix,
-    parquet_writer,
     read_schema,
     read_table,
     training_and_validation,
@@ -148,39 +145,16 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
 
 
 def predict(spec: StepSpec, reporter: Reporter) -> None:
-    if not spec.output_uri or not spec.prediction_column:
-        raise StepError("a predict step needs output_uri and prediction_column")
     estimator = load_estimator(spec.model_uri)
     plan = saved_plan(read_signature(spec.model_uri))
-    column = spec.prediction_column
-    input_schema = read_schema(spec.input_uri)
-    kept = [f for f in input_schema if f.name != column]
-    # A model registered without feature names reads every selected column, in order.
-    features = list(spec.features or [f.name for f in kept])
-    rows = 0
-    with ExitStack() as stack:
-        writer = None
-        for batch in iter_batches(spec.input_uri):
-            if batch.num_rows == 0:
-                continue
-            x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
-            predictions = pa.array(_plain_array(estimator.predict(x)))
-            out = pa.RecordBatch.from_arrays(
-                [batch.column(f.name) for f in kept] + [predictions],
-                schema=pa.schema([*kept, pa.field(column, predictions.type)]),
-            )
-            if writer is None:
-                writer = stack.enter_context(parquet_writer(spec.output_uri, out.schema))
-            writer.write_batch(out)
-            rows += batch.num_rows
-        if writer is None:  # no rows: still produce a table with the right columns
-            schema = pa.schema([*kept, pa.field(column, _prediction_type(spec.model_uri))])
-            with parquet_writer(spec.output_uri, schema) as empty:
-                empty.write_table(schema.empty_table())
-    reporter.log(f"predicted {rows} rows into column '{column}'")
-    reporter.result(
-        metadata={"predicted_rows": rows}, result=PredictionResult(kind="predict", rows=rows)
-    )
+
+    def predicted(batch: pa.RecordBatch, kept: list[str]) -> Any:
+        # A model registered without feature names reads every selected column, in order.
+        features = list(spec.features or kept)
+        x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
+        return _plain_array(estimator.predict(x))
+
+    scoring.predict_into_table(spec, reporter, predicted, lambda: _prediction_type(spec.model_uri))
 
 
 def evaluate(spec: StepSpec, reporter: Reporter) -> None:

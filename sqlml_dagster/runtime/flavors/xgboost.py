@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import platform
 import time
-from contextlib import ExitStack
 from typing import Any
 
 import fsspec
 import numpy as np
 import pyarrow as pa
 
-from ...contract import PredictionResult, TrainingResult
+from ...contract import TrainingResult
 from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from ...contract.xgboost_params import (
@@ -41,11 +40,8 @@ from ...contract.xgboost_params import (
 )
 from .. import Reporter, StepError, scoring
 from ..data import (
-    iter_batches,
     label_vector,
     numeric_matrix,
-    parquet_writer,
-    read_schema,
     read_table,
     training_and_validation,
 )
@@ -383,34 +379,12 @@ class XGBoostPredictor:
 
 
 def predict(spec: StepSpec, reporter: Reporter) -> None:
-    if not spec.output_uri or not spec.prediction_column:
-        raise StepError("a predict step needs output_uri and prediction_column")
     predictor = XGBoostPredictor.load(spec)
-    column = spec.prediction_column
-    kept = [f for f in read_schema(spec.input_uri) if f.name != column]
-    rows = 0
-    with ExitStack() as stack:
-        writer = None
-        for batch in iter_batches(spec.input_uri):
-            if batch.num_rows == 0:
-                continue
-            predictions = pa.array(predictor.predict(batch).tolist())
-            out = pa.RecordBatch.from_arrays(
-                [batch.column(f.name) for f in kept] + [predictions],
-                schema=pa.schema([*kept, pa.field(column, predictions.type)]),
-            )
-            if writer is None:
-                writer = stack.enter_context(parquet_writer(spec.output_uri, out.schema))
-            writer.write_batch(out)
-            rows += batch.num_rows
-        if writer is None:
-            kind = pa.float64() if predictor.task != "classification" else pa.string()
-            schema = pa.schema([*kept, pa.field(column, kind)])
-            with parquet_writer(spec.output_uri, schema) as empty:
-                empty.write_table(schema.empty_table())
-    reporter.log(f"predicted {rows} rows into column '{column}'")
-    reporter.result(
-        metadata={"predicted_rows": rows}, result=PredictionResult(kind="predict", rows=rows)
+    scoring.predict_into_table(
+        spec,
+        reporter,
+        lambda batch, _: predictor.predict(batch).tolist(),
+        lambda: pa.float64() if predictor.task != "classification" else pa.string(),
     )
 
 
