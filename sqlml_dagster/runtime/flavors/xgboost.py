@@ -19,7 +19,6 @@ trained with ``xgboost.train``, as SQLFlow's own runtime does
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from typing import Any
@@ -46,7 +45,7 @@ from ..data import (
     training_and_validation,
 )
 from ..features import FeaturePlan
-from ._register import read_signature, unknown_parameters
+from ._register import read_signature, unknown_parameters, write_version
 from .sklearn import feature_plan, saved_plan, task_metrics
 
 ARTIFACT = "model.ubj"
@@ -142,15 +141,13 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     }
     if plan is not None:
         signature["feature_plan"] = plan.to_json()
-    base = spec.model_uri.rstrip("/")
-    with fsspec.open(f"{base}/{ARTIFACT}", "wb") as f:
-        f.write(bytes(booster.save_raw(raw_format="ubj")))
-    with fsspec.open(f"{base}/signature.json", "w", encoding="utf-8") as f:
-        json.dump(signature, f, indent=2)
+    artifacts = write_version(
+        spec.model_uri, {ARTIFACT: bytes(booster.save_raw(raw_format="ubj"))}, signature
+    )
     reporter.result(
         metadata={
             **{f"metric/{k}": v for k, v in metrics.items()},
-            "training_rows": table.num_rows,
+            "training_rows": training.num_rows,
         },
         result=TrainingResult(
             kind="train",
@@ -161,7 +158,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             training_seconds=round(seconds, 4),
             features=features,
             label=spec.label,
-            artifacts=[ARTIFACT, "signature.json"],
+            artifacts=artifacts,
             signature=signature,
             frameworks={
                 "python": platform.python_version(),
