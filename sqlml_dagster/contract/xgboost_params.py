@@ -82,6 +82,9 @@ XGBOOST_PARAMS: frozenset[str] = frozenset(
 #: (``go/attribute/model_parameters.go``), and what each becomes here.
 WRAPPER_PARAMS: Mapping[str, str] = {
     "n_estimators": "the number of rounds, as train.num_boost_round",
+    # SQLFlow's Python runtime tests write it without its namespace
+    # (python/runtime/local/submitter_test.py)
+    "num_boost_round": "the number of rounds, as train.num_boost_round",
     "missing": "the value read as missing when the rows become XGBoost's DMatrix",
 }
 #: Keys SQLFlow accepts that mean nothing to ``xgboost.train``: accepted with a warning.

@@ -173,7 +173,8 @@ def test_validation_select_rows_are_the_validate_set(tmp_path: Path, line: Path)
 
 UNKNOWN = [
     ({"model": {"max_dept": 3}}, "has no parameter 'max_dept' (did you mean 'max_depth'?)"),
-    ({"model": {"n_estimators": 5}, "train": {"num_boost_round": 6}}, "both set the number"),
+    ({"model": {"n_estimators": 5}, "train": {"num_boost_round": 6}}, "all set the number"),
+    ({"model": {"num_boost_round": 5, "n_estimators": 6}}, "all set the number of rounds"),
     ({"train": {"num_boost_round": 0}}, "train.num_boost_round must be a whole number ≥ 1"),
     ({"validation": {"split": 1.5}}, "validation.split must be a fraction in (0, 1)"),
 ]
@@ -186,6 +187,13 @@ def test_mistakes_are_user_errors(
     with pytest.raises(StepError) as raised:
         flavor.train(spec(tmp_path, line, "xgboost.gbtree", "y", params=params), Recorder())
     assert message in str(raised.value)
+
+
+def test_a_bare_num_boost_round_is_the_number_of_rounds(tmp_path: Path, line: Path) -> None:
+    # python/runtime/local/submitter_test.py writes it without train.
+    params = {"model": {"objective": "reg:squarederror", "num_boost_round": 4}}
+    result, _ = trained(spec(tmp_path, line, "xgboost.gbtree", "y", params=params))
+    assert result.params["num_boost_round"] == 4 and len(result.history) == 4
 
 
 def test_not_an_estimator_is_refused(tmp_path: Path, line: Path) -> None:

@@ -183,14 +183,21 @@ def booster_params(
         if reporter is not None:
             reporter.log(f"warning: {key} is ignored here: {IGNORED_MODEL_PARAMS[key]}")
         del given[key]
-    rounds = spec.param("train", "num_boost_round")
-    estimators = given.pop("n_estimators", None)
-    if rounds is not None and estimators is not None and rounds != estimators:
-        raise StepError(
-            f"train.num_boost_round = {rounds} and n_estimators = {estimators} both set the "
-            "number of rounds; write one"
+    written = {
+        key: value
+        for key, value in (
+            ("train.num_boost_round", spec.param("train", "num_boost_round")),
+            ("num_boost_round", given.pop("num_boost_round", None)),
+            ("n_estimators", given.pop("n_estimators", None)),
         )
-    rounds = rounds if rounds is not None else estimators
+        if value is not None
+    }
+    if len(set(map(repr, written.values()))) > 1:
+        raise StepError(
+            " and ".join(f"{k} = {v!r}" for k, v in written.items())
+            + " all set the number of rounds; write one"
+        )
+    rounds = next(iter(written.values()), None)
     rounds = DEFAULT_ROUNDS if rounds is None else rounds
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise StepError(f"train.num_boost_round must be a whole number ≥ 1, found {rounds!r}")
