@@ -4,6 +4,7 @@ housing-explain.md), verbatim, materialized end to end on DuckDB with SQLFlow's 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,38 @@ def test_explanation_ranks_lstat_and_rm_first_as_the_tutorial_shows(state: Path)
 def test_evaluation_scores_the_test_rows(state: Path) -> None:
     ((mae, rows),) = query(state, "SELECT mae, rows FROM boston.evaluate_result")
     assert rows == 10 and mae < 6
+
+
+def booster_rounds(state: Path, model: str) -> list[int]:
+    """The boosted rounds of each version of ``model``, oldest first."""
+    import xgboost
+
+    rounds = []
+    for version in ModelStore(str(state / "models")).versions(model):
+        booster = xgboost.Booster()
+        booster.load_model(str(Path(version.uri) / "model.ubj"))
+        rounds.append(booster.num_boosted_rounds())
+    return rounds
+
+
+def test_training_continues_from_a_trained_model_with_using(tmp_path: Path) -> None:
+    # go/cmd/sqlflowserver/e2e_common_cases.go: TO TRAIN … LABEL class USING m INTO m
+    root = tmp_path / "sql"
+    root.mkdir()
+    shutil.copytree(PROJECT.parent / "data", tmp_path / "data")
+    (root / "p.sql").write_text(
+        "CREATE TABLE houses AS SELECT * FROM read_csv('../data/boston_train.csv');\n"
+        "SELECT * FROM houses TO TRAIN xgboost.gbtree WITH train.num_boost_round = 5 "
+        "LABEL medv INTO base;\n"
+        "SELECT * FROM houses TO TRAIN xgboost.gbtree WITH train.num_boost_round = 3 "
+        "LABEL medv USING base INTO tuned;\n"
+        "SELECT * FROM houses TO TRAIN xgboost.gbtree WITH train.num_boost_round = 2 "
+        "LABEL medv USING incremental INTO incremental;\n"
+    )
+    state = tmp_path / "state"
+    for _ in range(2):
+        result = materialize_all(root, state)
+        assert result.success, failure_reasons(result)
+    assert booster_rounds(state, "base") == [5]  # unchanged the second time: reused
+    assert booster_rounds(state, "tuned") == [8]  # 5 of base's rounds, then 3 more
+    assert booster_rounds(state, "incremental") == [2, 4]  # each run continues the last

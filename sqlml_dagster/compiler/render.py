@@ -31,6 +31,8 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
     for f in dataclasses.fields(statement):
         if f.name in _SOURCE_FIELDS or f.name.endswith("_span"):
             continue
+        if f.name in statement.JSON_WHEN_SET and getattr(statement, f.name) is None:
+            continue
         if f.name == "directives":
             if statement.directives:  # comments, so left out unless written
                 out[f.name] = [

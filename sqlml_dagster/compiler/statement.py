@@ -104,6 +104,10 @@ class Statement:
         """What the golden JSON adds to the statement's fields."""
         return {}
 
+    #: Fields the golden JSON leaves out while they are unset (clauses added to a kind
+    #: later, so statements without them read as they always did).
+    JSON_WHEN_SET: ClassVar[frozenset[str]] = frozenset()
+
     def _ignored(self, code: str, message: str, hint: str) -> Diagnostic:
         """A ``why_no_asset`` warning about the whole statement."""
         return Diagnostic(code, message, self.span, hint=hint, severity=Severity.WARNING)

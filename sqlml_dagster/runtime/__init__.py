@@ -18,7 +18,15 @@ from typing import Any, Protocol
 
 import fsspec
 
-from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
+from ..contract import (
+    AUTO,
+    FLAVORS,
+    KERAS,
+    SUCCESS_EXIT_CODE,
+    USER_ERROR_EXIT_CODE,
+    XGBOOST,
+    StepResult,
+)
 from ..contract.layout import STEP_MODEL_STORE_ENV, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
 
@@ -121,6 +129,11 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
     step = getattr(flavor, spec.kind, None)
     if step is None:
         raise StepError(f"flavor '{spec.flavor}' cannot {spec.kind}")
+    if spec.warm_start_uri and spec.flavor != XGBOOST:  # the compiler refuses the others
+        raise StepError(
+            f"{spec.model_reference} cannot continue training from a trained model: "
+            f"{spec.flavor} models always train from scratch (remove USING …)"
+        )
     reporter.log(f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor})")
     if spec.kind in ("predict", "evaluate", "explain"):
         # Checked here, where the artifact is loaded, so no orchestrator has to read the

@@ -22,7 +22,12 @@ from ..sql_writer import SqlWriter
 from ..statement import MLStatement, WritesInto
 from ..tables import tables_read
 
-USAGE = "TO TRAIN <model> [WITH …] [COLUMN … [FOR <arg>]] [LABEL <column>] INTO <name>"
+USAGE = (
+    "TO TRAIN <model> [WITH …] [COLUMN … [FOR <arg>]] [LABEL <column>] "
+    "[USING <trained model>] INTO <name>"
+)
+#: The flavors whose step can continue training from a trained model's version.
+WARM_START_FLAVORS = ("xgboost",)
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,19 @@ class TrainStatement(WritesInto, MLStatement):
     KIND: ClassVar[str] = "train"
     VERB: ClassVar[str] = "TRAIN"
     OBJECT_KIND: ClassVar[ObjectKind] = ObjectKind.MODEL
+    JSON_WHEN_SET: ClassVar[frozenset[str]] = frozenset({"warm_start", "warm_start_version"})
 
     model: ModelRef
     label: str | None
     into: QualifiedName
     into_span: Span
     columns: tuple[ColumnGroup, ...] = ()
+    #: SQLFlow's ``USING <trained model>``: training continues from that model's version
+    #: (``@latest`` unless pinned); the model itself (``USING m INTO m``) continues from its
+    #: own latest version, or starts fresh when it has none.
+    warm_start: QualifiedName | None = field(default=None, kw_only=True)
+    warm_start_span: Span | None = field(default=None, compare=False, kw_only=True)
+    warm_start_version: int | None = field(default=None, kw_only=True)
     #: ``WITH validation.select = "SELECT …"`` parsed; its tables are in ``read_tables``.
     validation_select: exp.Query | None = field(default=None, compare=False, kw_only=True)
 
@@ -47,6 +59,24 @@ class TrainStatement(WritesInto, MLStatement):
 
     def imported_references(self) -> tuple[tuple[str, Span], ...]:
         return ((self.model.reference, self.model.span or self.span),)
+
+    @property
+    def continues_itself(self) -> bool:
+        """``USING m INTO m``: incremental training of the model itself, which is no
+        dependency of its own (the previous version is read when the step starts)."""
+        return self.warm_start is not None and self.warm_start.key == self.into.key
+
+    def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
+        used = super().uses_models()
+        if self.warm_start is None or self.continues_itself:
+            return used
+        return ((self.warm_start, self.warm_start_span or self.span), *used)
+
+    def model_pins(self) -> tuple[tuple[QualifiedName, int | None], ...]:
+        pins = super().model_pins()
+        if self.warm_start is None or self.continues_itself:
+            return pins
+        return (*pins, (self.warm_start, self.warm_start_version))
 
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> TrainStatement:
@@ -69,6 +99,20 @@ class TrainStatement(WritesInto, MLStatement):
         if c.at_word("LABEL"):
             c.next()
             label = c.label()
+        warm_start = warm_start_span = warm_start_version = None
+        if c.at_word("USING"):  # SQLFlow's pre-trained model (go/parser: optional_using)
+            using = c.next()
+            warm_start, warm_start_span, warm_start_version = c.model_pin("a trained model")
+            if model_ref.flavor not in (*WARM_START_FLAVORS, "auto"):
+                c.p.error(
+                    codes.WARM_START_UNSUPPORTED,
+                    f"{model_ref.reference} cannot continue training from a trained model "
+                    f"here: {model_ref.flavor} models always train from scratch",
+                    using.start,
+                    warm_start_span.end,
+                    hint="remove USING …; XGBoost estimators (xgboost.gbtree …) continue "
+                    "boosting from a trained model's version",
+                )
         c.expect_word("INTO", USAGE)
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
@@ -88,6 +132,9 @@ class TrainStatement(WritesInto, MLStatement):
             into=into,
             into_span=into_span,
             columns=tuple(columns),
+            warm_start=warm_start,
+            warm_start_span=warm_start_span,
+            warm_start_version=warm_start_version,
         )
 
     def render_tail(self, w: SqlWriter) -> str:
@@ -96,7 +143,13 @@ class TrainStatement(WritesInto, MLStatement):
             w.model_ref(self.model)
             + w.params(self.params)
             + "".join(group.render_sql(w) for group in self.columns)
-            + f"{label} INTO {w.name(self.into)}"
+            + label
+            + (
+                f" USING {w.name(self.warm_start)}{w.pin(self.warm_start_version)}"
+                if self.warm_start is not None
+                else ""
+            )
+            + f" INTO {w.name(self.into)}"
         )
 
 

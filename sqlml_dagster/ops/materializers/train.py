@@ -9,6 +9,8 @@ from ...compiler.ir import TrainStatement
 from ...compiler.project import Node
 from ...compiler.render import to_sql
 from ...contract import StepSpec
+from ...store import ModelVersion
+from ...store.errors import ModelNotFound
 from .base import Materializer, StepInputs, StepResults
 from .versions import digest, publish_new_version, unchanged_version
 
@@ -35,6 +37,9 @@ def run(step: AssetStep) -> StepResults:
         data_fingerprint = digest(data_fingerprint, validated.fingerprint)
     params = statement.params_by_namespace()
     model = statement.model
+    base = warm_start(step, statement)
+    if base is not None:
+        step.context.log.info(f"training continues from {base.model} v{base.version}")
     fingerprint = digest(
         _normalized(statement),
         [s.fingerprint for s in node.session],
@@ -42,6 +47,7 @@ def run(step: AssetStep) -> StepResults:
         model.reference,
         model.image,
         *(code for code in [step.model_code_fingerprint(model.reference)] if code),
+        *([base.manifest.fingerprint] if base is not None else []),
     )
     unchanged = unchanged_version(step, fingerprint)
     if unchanged is not None:
@@ -49,7 +55,8 @@ def run(step: AssetStep) -> StepResults:
         return
 
     def spec_for(model_uri: str) -> StepSpec:
-        return step_spec(node, step.places(step_uri, model_uri=model_uri))
+        spec = step_spec(node, step.places(step_uri, model_uri=model_uri))
+        return spec if base is None else dataclasses.replace(spec, warm_start_uri=base.uri)
 
     yield publish_new_version(
         step,
@@ -92,6 +99,20 @@ def step_spec(node: Node, places: StepInputs) -> StepSpec:
         columns=feature_columns(statement),
         validation_uri=places.validation_uri if statement.validation_select is not None else None,
     )
+
+
+def warm_start(step: AssetStep, statement: TrainStatement) -> ModelVersion | None:
+    """The version SQLFlow's ``USING <trained model>`` continues from: that model's
+    (``@latest`` or its pin), or — for ``USING m INTO m`` — the model's own latest version,
+    None while it has none (the first version trains from scratch)."""
+    if statement.warm_start is None:
+        return None
+    if statement.continues_itself and statement.warm_start_version is None:
+        try:
+            return step.storage.models().get(statement.into.key)
+        except ModelNotFound:
+            return None
+    return step.model_version(statement.warm_start, statement.warm_start_version)
 
 
 def feature_columns(statement: TrainStatement) -> dict[str, list[dict[str, Any]]] | None:

@@ -102,6 +102,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         f"{len(features)} features"
         + (f", validating on {validation.num_rows} rows" if validation is not None else "")
     )
+    base = _warm_start(spec, features, reporter)
     evals_result: dict[str, dict[str, list[float]]] = {}
     began = time.perf_counter()
     try:
@@ -112,6 +113,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             evals=evals,
             evals_result=evals_result,
             verbose_eval=False,
+            xgb_model=base,
         )
     except xgb.core.XGBoostError as e:
         raise StepError(f"XGBoost refused the training: {_first_line(e)}") from None
@@ -168,6 +170,35 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             params={**params, "num_boost_round": rounds},
         ),
     )
+
+
+def _warm_start(spec: StepSpec, features: list[str], reporter: Reporter) -> Any:
+    """SQLFlow's ``TO TRAIN … USING <trained model>``: the booster boosting continues from
+    (checked against its manifest's checksums, read by XGBoost's loader), or None. It
+    must read the same features, in the same order."""
+    if not spec.warm_start_uri:
+        return None
+    from ...store.models import CorruptVersion, verify_artifacts
+
+    try:
+        verify_artifacts(spec.warm_start_uri)
+    except CorruptVersion as e:
+        raise StepError(str(e)) from None
+    signature = read_signature(spec.warm_start_uri)
+    if signature.get("format") != "ubj":
+        raise StepError(
+            f"USING names a model that is not an XGBoost model ({spec.warm_start_uri}); "
+            "training continues only from a version an XGBoost estimator trained"
+        )
+    before = [f["name"] for f in signature.get("features") or []]
+    if before != features:
+        raise StepError(
+            f"the trained model read the features {', '.join(before)}; this SELECT gives "
+            f"{', '.join(features)} — continuing training needs the same columns in order"
+        )
+    booster = load_booster(spec.warm_start_uri)
+    reporter.log(f"continuing from {booster.num_boosted_rounds()} rounds of {spec.warm_start_uri}")
+    return booster
 
 
 def booster_params(

@@ -994,6 +994,17 @@ SELECT sepal_width, sepal_length, petal_width, petal_length, class FROM tx
 	INTO tx;
 
 -- go/cmd/sqlflowserver/e2e_common_cases.go
+SELECT sepal_width, sepal_length, petal_width, petal_length, class FROM tx
+	TO TRAIN tx
+	WITH 
+		model.n_classes = 3,
+		model.hidden_units = [10],
+		validation.select = "SELECT * FROM tx"
+	LABEL class
+	USING tx
+	INTO tx;
+
+-- go/cmd/sqlflowserver/e2e_common_cases.go
 SELECT * FROM tx TO PREDICT tx.tf_inc_train_pred.class USING tx;
 
 -- go/cmd/sqlflowserver/e2e_common_cases.go
@@ -2268,7 +2279,7 @@ SELECT * FROM iris.train
 --   doc/design/logs.md: 'SELECT * FROM TO TRAIN .."`': unterminated string, quoted identifier or comment
 --   doc/design/model_zoo.md: 'SELECT * FROM employee WHERE onboard_year < 2019': unknown feature column 'scale'
 --   doc/design/model_zoo.md: 'SELECT * FROM employee WHERE onboard_year < 2019': expected '=' after the attribute name, found 'salary'
---   doc/design/model_zoo.md: 'SELECT * FROM employee WHERE onboard_year < 2019': expected INTO, found 'USING'
+--   doc/design/model_zoo.md: 'SELECT * FROM employee WHERE onboard_year < 2019': expected INTO, found '/'
 --   doc/design/model_zoo_pai.md: 'SELECT statement as described in [Model Zoo Background](model_zoo.md#B': syntax error: Invalid expression / Unexpected token near 'in'
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': SPARSE needs its shape argument
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': DENSE needs its shape argument
@@ -2308,7 +2319,6 @@ SELECT * FROM iris.train
 --   go/cmd/sqlflowserver/e2e_alps_test.go: 'SELECT dense, deep, item, test_sparse_with_fm.label': unknown attribute namespace 'eval'
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT tx FROM tx TO TRAIN xgboost.gbtree': expected INTO, found 'tx'
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT tx FROM tx TO EXPLAIN tx WITH summary.plot_type=bar tx': expected the end of the statement, found 'tx'
---   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT sepal_width, sepal_length, petal_width, petal_length, class FRO': expected INTO, found 'USING'
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT c1, label_col FROM tx.tx': SPARSE needs its shape argument
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT * FROM tx.weighted_key_value_train': unknown feature column 'WEIGHTED_CATEGORY'
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT ': expected USING, found 'tx'
