@@ -13,6 +13,7 @@
 #   --build-arg FRAMEWORKS="keras tf-keras tensorflow-cpu"           (Keras, SQLFlow zoo files)
 #   --build-arg FRAMEWORKS="matplotlib shap"                         (EXPLAIN's plot and SHAP)
 #   --build-arg FRAMEWORKS="pyomo highspy"                          (TO MAXIMIZE / TO MINIMIZE)
+#   --build-arg FRAMEWORKS="xgboost-cpu"                             (SQLFlow's XGBoost estimators)
 # and copy model packages into /models (on PYTHONPATH), e.g. in a derived image:
 #   FROM sqlml-dagster-runtime:0.1.0
 #   COPY models/ /models/

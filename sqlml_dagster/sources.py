@@ -94,9 +94,10 @@ def scheme_of(uri: str) -> str:
 
 
 def registry_path(uri: str) -> str:
-    """What follows the scheme of a registry URI, without leading slashes: Rikai writes
-    ``mlflow:///name/1`` and ``torchhub:///owner/repo/model``, others ``mlflow://name/1``."""
-    return uri.partition(":")[2].lstrip("/")
+    """What follows the scheme of a registry URI, without leading or trailing slashes:
+    Rikai writes ``mlflow:///name/1``, ``mlflow:///name/`` and ``torchhub:///owner/repo/model``,
+    others ``mlflow://name/1``."""
+    return uri.partition(":")[2].strip("/")
 
 
 def extension(uri: str) -> str:

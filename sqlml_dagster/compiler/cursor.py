@@ -50,6 +50,16 @@ COMPARISONS = {
     TokenType.EQ: "=",
 }
 
+#: Tokens that continue a bare value when nothing separates them from it, as SQLFlow's
+#: lexer reads an identifier (``lexIdentOrKeyword``: letters, digits, ``_ / : - .``).
+BARE_JOINERS = frozenset(
+    (TokenType.DOT, TokenType.COLON, TokenType.SLASH, TokenType.DASH, TokenType.NUMBER)
+)
+
+#: The words that open SQLFlow's clauses (its lexer's keywords, go/parser/lexer.go): a word
+#: one typo away from one (``LABLE``, ``COLUMM``, ``WTIH``) is reported as that typo.
+CLAUSE_KEYWORDS = ("WITH", "COLUMN", "LABEL", "INTO", "USING", "FOR", "CMD", "CONSTRAINT")
+
 #: How deep WITH lists, COLUMN expressions and RETURNS types may nest.
 MAX_NESTING = 32
 #: How a search space is written (SQLML130's hint).
@@ -85,7 +95,11 @@ class Cursor:
         token = self.peek()
         return token is not None and word_of(token) == word
 
-    def fail(self, token: Token | None, expected: str, hint: str | None = None) -> Abort:
+    def fail(
+        self, token: Token | None, expected: str, hint: str | None = None, clause: bool = False
+    ) -> Abort:
+        """A syntax error at ``token``; ``clause``: a clause keyword was due there, so a
+        word that misspells one (``LABLE``) is named as that typo."""
         if token is None:
             last = self.tokens[-1]
             self.p.error(
@@ -96,9 +110,14 @@ class Cursor:
                 hint,
             )
         else:
+            meant = near_keyword(token) if clause else None
+            if meant == expected:  # expect_word's hint says it: "expected INTO, … did you mean"
+                meant = None
             self.p.error(
                 codes.ML_SYNTAX,
-                f"expected {expected}, found '{token.text}'",
+                f"'{token.text}' is no SQLFlow clause; did you mean {meant}?"
+                if meant
+                else f"expected {expected}, found '{token.text}'",
                 token.start,
                 token.end + 1,
                 hint,
@@ -113,7 +132,7 @@ class Cursor:
                 close = difflib.get_close_matches(token.text.upper(), [word], n=1, cutoff=0.6)
                 if close:
                     hint = f"did you mean {close[0]}? The form is: {usage}"
-            raise self.fail(token, word, hint)
+            raise self.fail(token, word, hint, clause=True)
         return self.next()
 
     def at_words(self, *words: str) -> bool:
@@ -132,7 +151,7 @@ class Cursor:
             hint = "is a ';' missing before this?"
             if usage:
                 hint += f" The form is: {usage}"
-            raise self.fail(token, "the end of the statement", hint)
+            raise self.fail(token, "the end of the statement", hint, clause=True)
 
     def identifier(self, what: str) -> Token:
         token = self.peek()
@@ -151,6 +170,16 @@ class Cursor:
         ):
             raise self.fail(token, what)
         return self.next()
+
+    def label(self) -> str:
+        """The column after ``LABEL``: a name, a quoted name, or a string as SQLFlow's
+        grammar allows (``LABEL 'class'``, ``LABEL "label"`` for a column named like a
+        keyword); a table-qualified ``t.col`` names the SELECT's column ``col``."""
+        token = self.peek()
+        if token is not None and token.token_type is TokenType.STRING and token.text:
+            return self.next().text
+        tokens, _ = self.dotted("a label column")
+        return tokens[-1].text
 
     def dotted(self, what: str) -> tuple[list[Token], Span]:
         """``a.b.c``: the name tokens and the span covering them."""
@@ -552,10 +581,16 @@ class Cursor:
             TokenType.R_PAREN,
         ):
             raise self.fail(token, "a value (number, string, true/false, [list] or name)")
-        # A bare name, possibly dotted (e.g. an activation function `tf.nn.relu`).
+        # A bare word as SQLFlow's lexer reads one: letters, digits and `_ . : / -` with no
+        # space between (`tf.nn.relu`, `reg:squarederror`, `registry:5000/team/img:v1`).
         self.i -= 1
-        tokens, span = self.dotted("a name")
-        return ".".join(t.text for t in tokens), span.end
+        first = self.identifier("a name")
+        last = first
+        while (joined := self.peek()) is not None and joined.start == last.end + 1:
+            if joined.token_type not in BARE_JOINERS and not _is_word(joined):
+                break
+            last = self.next()
+        return self.p.source.text[first.start : last.end + 1], last.end + 1
 
     def search_value(self, name: Token) -> tuple[SearchValue, int]:
         """``HPARAM_RANGE(low, high[, log])`` or ``HPARAM_CANDIDATES([v, …])`` after its
@@ -597,3 +632,19 @@ class Cursor:
             raise Abort
         assert value is not None
         return value, end
+
+
+def _is_word(token: Token) -> bool:
+    """An unquoted word (a name or a keyword), not punctuation."""
+    text = token.text
+    return token.token_type not in QUOTED and bool(text) and text.replace("_", "a").isalnum()
+
+
+def near_keyword(token: Token) -> str | None:
+    """The clause keyword an unquoted word misspells (``LABLE`` → ``LABEL``), if any: close
+    by edit similarity but not the keyword itself."""
+    word = word_of(token)
+    if len(word) < 3 or word in CLAUSE_KEYWORDS or not word.isalpha():
+        return None
+    close = difflib.get_close_matches(word, CLAUSE_KEYWORDS, n=1, cutoff=0.75)
+    return close[0] if close else None

@@ -16,6 +16,7 @@ from .context import Abort, ParseContext
 from .cursor import Cursor
 from .diagnostics import Severity
 from .params import Directive
+from .tokens import tokenizer_for
 
 
 def directives_in(
@@ -48,7 +49,7 @@ def parse_directives(p: ParseContext, start: int, end: int, file_scope: bool) ->
     grammar plus calls (``day(event_ts)``); a mistake is a diagnostic at its place."""
     body = p.source.text[start:end]
     try:
-        raw = p.dialect.tokenizer().tokenize(body)
+        raw = tokenizer_for(p.dialect).tokenize(body)
     except TokenError:
         p.error(
             codes.BAD_DIRECTIVE,

@@ -15,7 +15,21 @@ ParamValue: TypeAlias = Any
 
 #: The namespaces a ``WITH`` key may use. A key without one is a model parameter,
 #: as SQLFlow's XGBoost examples write ``WITH objective = "reg:squarederror"``.
-PARAM_NAMESPACES = ("model", "train", "validation", "predict", "explain", "summary", "resources")
+#: ``optimizer`` (and SQLFlow's ``dnn_optimizer``/``linear_optimizer`` of its
+#: DNNLinearCombined estimators) hold the optimizer's arguments; what each flavor does with
+#: each key is ``contract.setting_verdict``'s, which ``sqlml check`` reports.
+PARAM_NAMESPACES = (
+    "model",
+    "train",
+    "validation",
+    "predict",
+    "explain",
+    "summary",
+    "resources",
+    "optimizer",
+    "dnn_optimizer",
+    "linear_optimizer",
+)
 
 #: ``WITH check.<metric> >= <threshold>`` on TO EVALUATE: a quality gate, not a parameter.
 CHECK_NAMESPACE = "check"

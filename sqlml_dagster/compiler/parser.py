@@ -18,6 +18,7 @@ dollar-quotes are respected), split at top-level semicolons, and each statement 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Sequence
 
 from sqlglot import exp
@@ -35,7 +36,7 @@ from .pins import ML_PREDICT, PIN_META
 from .statement import MLStatement, SqlFile, Statement
 from .statements import BY_LEADING, BY_VERB, LEADING_LENGTHS, SqlStatement
 from .tables import tables_read
-from .tokens import QUOTED, split_tokens, word_of
+from .tokens import QUOTED, split_tokens, tokenizer_for, word_of
 
 
 def parse_sql_file(
@@ -58,7 +59,7 @@ def parse_query(text: str, dialect: str = "duckdb", path: str = "<query>") -> ex
     source = SourceFile(path=path, text=text)
     p = ParseContext(source, Dialect.get_or_raise(dialect), dialect)
     try:
-        tokens = p.dialect.tokenizer().tokenize(text)
+        tokens = tokenizer_for(p.dialect).tokenize(text)
         groups = split_tokens(tokens)
         if len(groups) == 1:
             p.may_call_models = _scan_statement(groups[0])[1]
@@ -78,7 +79,7 @@ def parse_query(text: str, dialect: str = "duckdb", path: str = "<query>") -> ex
 def split_statements(text: str, dialect: str = "duckdb") -> list[str]:
     """The statements of a script as source text, without their terminating semicolons."""
     d = Dialect.get_or_raise(dialect)
-    tokens = d.tokenizer().tokenize(text)
+    tokens = tokenizer_for(d).tokenize(text)
     return [text[group[0].start : group[-1].end + 1] for group in split_tokens(tokens)]
 
 
@@ -86,12 +87,14 @@ _OPENING = frozenset((TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE)
 _CLOSING = frozenset((TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE))
 
 
-def _scan_statement(tokens: Sequence[Token]) -> tuple[int | None, bool]:
+def _scan_statement(tokens: Sequence[Token]) -> tuple[int | None, bool, int | None]:
     """One pass over a statement's tokens: the index of a top-level ``TO`` followed by an ML
-    verb (None for plain SQL), and whether a token before it spells ``ML_PREDICT`` (so the
-    tree walk for model calls can be skipped when none does)."""
+    verb (None for plain SQL), whether a token before it spells ``ML_PREDICT`` (so the
+    tree walk for model calls can be skipped when none does), and the index of the first
+    top-level ``TO`` followed by another word (for :func:`_misspelled_verb`)."""
     depth = 0
     may_call = False
+    stray: int | None = None
     last = len(tokens) - 1
     for i, token in enumerate(tokens):
         kind = token.token_type
@@ -102,17 +105,30 @@ def _scan_statement(tokens: Sequence[Token]) -> tuple[int | None, bool]:
         else:
             size = len(token.text)
             if size == 2:
-                if (
-                    depth == 0
-                    and i < last
-                    and kind not in QUOTED
-                    and token.text.upper() == "TO"
-                    and word_of(tokens[i + 1]) in BY_VERB
-                ):
-                    return i, may_call
+                if depth == 0 and i < last and kind not in QUOTED and token.text.upper() == "TO":
+                    if word_of(tokens[i + 1]) in BY_VERB:
+                        return i, may_call, stray
+                    if stray is None:
+                        stray = i
             elif size == len(ML_PREDICT) and token.text.upper() == ML_PREDICT:
                 may_call = True
-    return None, may_call
+    return None, may_call, stray
+
+
+#: What a statement that means to be SQLFlow's opens with: a query.
+_QUERY_OPENINGS = frozenset(("SELECT", "WITH", "FROM", "VALUES"))
+
+
+def _misspelled_verb(tokens: Sequence[Token], stray: int | None) -> tuple[Token, str] | None:
+    """A query followed by a top-level ``TO <word>`` (at ``stray``) whose word is close to
+    an ML verb (``TO TRIAN``): the word's token and the verb meant. Asked only of a
+    statement that has no verb and opens like a query, so valid SQL (``RENAME TO``,
+    ``GRANT … TO``) never reaches it."""
+    if stray is None or word_of(tokens[0]) not in _QUERY_OPENINGS:
+        return None
+    word = word_of(tokens[stray + 1])
+    close = difflib.get_close_matches(word, list(BY_VERB), n=1, cutoff=0.7) if word else []
+    return (tokens[stray + 1], close[0]) if close else None
 
 
 class _FileParser:
@@ -122,7 +138,7 @@ class _FileParser:
 
     def parse(self) -> list[Statement]:
         p = self.p
-        tokenizer = p.dialect.tokenizer()
+        tokenizer = tokenizer_for(p.dialect)
         try:
             tokens = tokenizer.tokenize(p.source.text)
         except TokenError as e:
@@ -165,7 +181,17 @@ class _FileParser:
         return statements
 
     def parse_statement(self, tokens: list[Token]) -> Statement | None:
-        to_index, self.p.may_call_models = _scan_statement(tokens)
+        to_index, self.p.may_call_models, stray = _scan_statement(tokens)
+        if to_index is None and (near := _misspelled_verb(tokens, stray)) is not None:
+            token, verb = near
+            self.p.error(
+                codes.ML_SYNTAX,
+                f"'TO {token.text}' is no SQLFlow statement; did you mean TO {verb}?",
+                token.start,
+                token.end + 1,
+                hint="the verbs after a query are " + ", ".join(f"TO {v}" for v in BY_VERB),
+            )
+            raise Abort
         if to_index is None:
             keyword_statement = self.parse_keyword_statement(tokens)
             if keyword_statement is not None:

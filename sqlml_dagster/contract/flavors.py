@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .settings import BUILTIN_ESTIMATORS
+from .xgboost_params import is_xgboost_reference
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Flavor:
 SKLEARN = "sklearn"
 PYTORCH = "pytorch"
 KERAS = "keras"
+XGBOOST = "xgboost"
 #: A user's own class: the runtime decides by importing it (``runtime/flavors/auto.py``).
 AUTO = "auto"
 
@@ -46,7 +48,7 @@ FLAVORS: Mapping[str, Flavor] = {
     for f in (
         Flavor(
             SKLEARN,
-            packages=("sklearn", "xgboost", "lightgbm"),
+            packages=("sklearn", "lightgbm"),
             file_suffixes=(".skops",),
             save_hint="save a scikit-learn model with skops.io.dump(model, 'model.skops')",
             ui_kind="scikitlearn",
@@ -68,6 +70,15 @@ FLAVORS: Mapping[str, Flavor] = {
             save_hint="save a Keras model with model.save('model.keras')",
             ui_kind="tensorflow",
         ),
+        Flavor(
+            XGBOOST,
+            # SQLFlow's XGBoost estimators (xgboost.gbtree…, XGBRegressor…): trained with
+            # xgboost.train and saved in XGBoost's own UBJSON format, never pickled
+            # (contract/xgboost_params.py, runtime/flavors/xgboost.py).
+            packages=("xgboost",),
+            ui_kind="xgboost",
+            in_process=True,
+        ),
         Flavor(AUTO),
     )
 }
@@ -82,11 +93,14 @@ _PACKAGE_FLAVORS = {package: f.name for f in FLAVORS.values() for package in f.p
 
 def flavor_of_reference(reference: str) -> str:
     """The flavor a model reference names: SQLFlow's built-in estimator names
-    (``DNNClassifier``) run on PyTorch, a package name (``sklearn.…``, ``torch.…``,
+    (``DNNClassifier``) run on PyTorch, its XGBoost ones (``xgboost.gbtree``,
+    ``XGBRegressor``) on XGBoost, a package name (``sklearn.…``, ``torch.…``,
     ``keras.…``) names its framework; ``auto`` lets the runtime decide by importing the
     class (a user's own ``my_models.MyModel``)."""
     if reference in BUILTIN_ESTIMATORS:
         return PYTORCH
+    if is_xgboost_reference(reference):
+        return XGBOOST
     return _PACKAGE_FLAVORS.get(reference.split(".", 1)[0].lower(), AUTO)
 
 

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from .constructors import is_estimator_class
 from .settings import BUILTIN_ESTIMATORS
+from .xgboost_params import xgboost_estimator
 
 #: The operator's setting, as deployments and CI set it (comma-separated packages).
 ALLOWED_MODEL_PACKAGES_ENV = "SQLML_ALLOWED_MODEL_PACKAGES"
@@ -43,7 +44,11 @@ ALLOWED_MODEL_PACKAGES_ENV = "SQLML_ALLOWED_MODEL_PACKAGES"
 #: (``sklearn.ensemble``) is allowed; a sibling (``torch.hub``, ``torch.utils``) is not —
 #: which is why PyTorch and TensorFlow are listed by their model modules, not whole.
 BUILTIN_MODEL_PACKAGES: Mapping[str, tuple[str, ...]] = {
-    "sklearn": ("sklearn", "xgboost", "lightgbm"),
+    "sklearn": ("sklearn", "lightgbm"),
+    # SQLFlow's XGBoost estimators: names the xgboost flavor knows, never imported
+    # (contract/xgboost_params.py); xgboost.XGBClassifier… registered from a skops file
+    # load as scikit-learn models (runtime/flavors/trusted_types.py).
+    "xgboost": ("xgboost",),
     "pytorch": ("torch.nn", "torchvision.models"),
     "keras": ("keras", "tensorflow.keras", "tf_keras"),
 }
@@ -160,7 +165,7 @@ class ModelPackages:
         """``built-in``, ``project`` or ``setting``: where the package of ``reference``
         (``pkg.mod.Model``: the module ``pkg.mod``) is allowed from; None when it is not.
         SQLFlow's built-in estimator names (``DNNClassifier``) are built-in."""
-        if reference in BUILTIN_ESTIMATORS:
+        if reference in BUILTIN_ESTIMATORS or xgboost_estimator(reference):
             return BUILTIN
         module = reference.rpartition(".")[0]
         if not module:

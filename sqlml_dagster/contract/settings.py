@@ -15,6 +15,25 @@ from collections.abc import Iterable, Mapping, Sequence
 #: SQLFlow's estimators that run without a model zoo (``TO TRAIN DNNClassifier``),
 #: implemented in ``runtime/flavors/_torch_builtins.py``.
 BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
+#: Every estimator name SQLFlow's documentation and code accept without a package
+#: (TensorFlow's premade estimators, ``go/attribute/model_parameters.go``; its XGBoost
+#: names, ``go/codegen/xgboost/codegen.go``): what a misspelled name is compared with, so
+#: ``DNNLinearCombinedRegresor`` is told about ``DNNLinearCombinedRegressor``.
+SQLFLOW_ESTIMATORS = (
+    "DNNClassifier",
+    "DNNRegressor",
+    "LinearClassifier",
+    "LinearRegressor",
+    "DNNLinearCombinedClassifier",
+    "DNNLinearCombinedRegressor",
+    "BoostedTreesClassifier",
+    "BoostedTreesRegressor",
+    "XGBRegressor",
+    "XGBClassifier",
+    "XGBRFRegressor",
+    "XGBRFClassifier",
+    "XGBRanker",
+)
 
 #: ``WITH`` keys the runtime and the launchers read, by namespace, with what each does.
 #: A key outside these is silently ignored at run time — usually a typo — so ``sqlml check``
@@ -42,6 +61,8 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "early_stop": "stop a network's training when its metric stops improving",
         "patience": "epochs without improvement before early stopping (default 3)",
         "early_stop_metric": "the metric early stopping watches (default val_loss)",
+        "max_steps": "stop after this many minibatches in all (SQLFlow's, TensorFlow's max_steps)",
+        "num_boost_round": "XGBoost's boosting rounds (default 10)",
     },
     "validation": {
         "select": "a second SELECT yielding validation rows",
@@ -56,6 +77,115 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "tolerations": "taints tolerated, kubectl syntax",
     },
 }
+
+#: The keys every flavor's step honours: the orchestrator and the launchers read them.
+_EVERY_FLAVOR = frozenset(
+    {
+        "train.seed",
+        "train.force",
+        "train.max_runtime",
+        "validation.select",
+        "validation.metrics",
+        *(f"resources.{key}" for key in SETTINGS_KEYS["resources"]),
+    }
+)
+_DEEP_LEARNING = frozenset(
+    {
+        *(f"train.{key}" for key in SETTINGS_KEYS["train"] if key != "num_boost_round"),
+        "validation.split",
+    }
+)
+#: The ``train.*``/``validation.*``/``resources.*`` keys each flavor honours; ``auto``
+#: (a user's class, whose flavor the runtime decides) may use any.
+FLAVOR_SETTINGS: Mapping[str, frozenset[str]] = {
+    "sklearn": _EVERY_FLAVOR | {"validation.split"},
+    "xgboost": _EVERY_FLAVOR
+    | {"train.num_boost_round", "train.verbose", "train.device", "validation.split"},
+    "pytorch": _EVERY_FLAVOR | _DEEP_LEARNING,
+    "keras": _EVERY_FLAVOR | _DEEP_LEARNING,
+}
+#: Namespaces whose every key is an argument of the optimizer the deep-learning flavors
+#: build (SQLFlow's ``optimizer.learning_rate``; ``model.optimizer`` names its class).
+OPTIMIZER_NAMESPACES = ("optimizer",)
+#: What the deep-learning flavors read from ``model.*`` themselves when the model's
+#: constructor does not take it: SQLFlow's ``model.optimizer = Adagrad``.
+RUNTIME_MODEL_KEYS = frozenset({"optimizer"})
+
+#: Keys SQLFlow defines (``go/codegen/tensorflow/codegen.go``'s and
+#: ``go/codegen/xgboost/codegen.go``'s attribute lists) that mean nothing to a flavor here:
+#: accepted, with a warning from ``sqlml check`` and the step that says why. By flavor,
+#: then ``*`` for every flavor that does not honour the key.
+IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
+    "*": {
+        "train.max_steps": "it bounds TensorFlow's training loop; this model trains to the end",
+        "train.save_checkpoints_steps": "no checkpoints are written: a version is saved once, "
+        "when training ends",
+        "train.log_every_n_iter": "progress is logged once an epoch (a round for XGBoost)",
+        "train.disk_cache": "the step reads its rows into memory from the exported Parquet "
+        "file; XGBoost's external-memory cache is never used",
+        "train.num_workers": "a step trains in one process (distributed training is not "
+        "supported); give it more CPUs or GPUs with resources.cpu / resources.gpu",
+        "train.num_ps": "distributed training is not supported; see resources.*",
+        "train.worker_cpu": "distributed training is not supported; see resources.cpu",
+        "train.worker_gpu": "distributed training is not supported; see resources.gpu",
+        "validation.steps": "validation scores every validation row",
+        "validation.start_delay_secs": "validation runs after every epoch, not on a timer",
+        "validation.throttle_secs": "validation runs after every epoch, not on a timer",
+        "dnn_optimizer": "only SQLFlow's DNNLinearCombined estimators have a DNN optimizer",
+        "linear_optimizer": "only SQLFlow's DNNLinearCombined estimators have a linear optimizer",
+    },
+    "xgboost": {
+        "train.batch_size": "XGBoost trains on all rows at once (SQLFlow's batches only "
+        "bound its memory)",
+        "train.epoch": "XGBoost's rounds are train.num_boost_round",
+        "train.epochs": "XGBoost's rounds are train.num_boost_round",
+    },
+}
+
+
+def setting_verdict(flavor: str, key: str) -> tuple[str, str]:
+    """How ``flavor``'s step treats the setting ``key`` (``train.epoch``,
+    ``optimizer.learning_rate``): ``("honoured", "")``, ``("ignored", why)`` — SQLFlow
+    defines it and it means nothing here — or ``("refused", why)``."""
+    namespace = key.split(".", 1)[0]
+    honoured = FLAVOR_SETTINGS.get(flavor)
+    if honoured is None:  # auto: any flavor's key may be meant
+        honoured = frozenset().union(*FLAVOR_SETTINGS.values())
+        deep_learning = True
+    else:
+        deep_learning = flavor in ("pytorch", "keras")
+    if namespace in OPTIMIZER_NAMESPACES:
+        if deep_learning:
+            return "honoured", ""
+        return "refused", f"a {flavor} model has no optimizer to pass {key} to"
+    if key in honoured:
+        return "honoured", ""
+    why = IGNORED_SETTINGS.get(flavor, {}).get(key) or IGNORED_SETTINGS["*"].get(key)
+    if why is None and namespace in IGNORED_SETTINGS["*"]:
+        why = IGNORED_SETTINGS["*"][namespace]
+    if why is not None:
+        return "ignored", why
+    readers = sorted(f for f, keys in FLAVOR_SETTINGS.items() if key in keys)
+    return "refused", (
+        f"a {flavor} model's step never reads it"
+        + (f" (only {', '.join(readers)} models do)" if readers else "")
+    )
+
+
+def ignored_settings(
+    flavor: str, params: Mapping[str, Mapping[str, object]]
+) -> list[tuple[str, str]]:
+    """The keys of ``params`` (by namespace) that ``flavor`` ignores, with why: what a step
+    logs as a warning when it starts."""
+    found = []
+    for namespace, values in params.items():
+        for key in values:
+            full = f"{namespace}.{key}"
+            verdict, why = setting_verdict(flavor, full)
+            if verdict == "ignored":
+                found.append((full, why))
+    return found
+
 
 #: Constructor arguments the deep-learning flavors fill in when the constructor takes them
 #: and the statement does not set them: the encoded feature width, the classes of a

@@ -51,7 +51,7 @@ def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict
     metadata.update(launch_metadata(m.launched_as, m.image_digest))
     if previous is not None:
         metadata["previous_version"] = previous.manifest.version
-    metadata.update({f"metric/{k}": v for k, v in m.metrics.items()})
+    metadata.update({f"metric/{k}": v for k, v in held_out_first(m.metrics).items()})
     metadata.update(
         {
             "training_rows": m.training_rows,
@@ -116,8 +116,17 @@ def history_table(history: list[dict[str, Any]]) -> dg.TableMetadataValue:
     )
 
 
+def held_out_first(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics with the held-out ones (``val_*``: ``validation.select`` or
+    ``validation.split`` rows the model never trained on) first — what judges a model —
+    and the fit to its own training rows after them."""
+    return dict(sorted(metrics.items(), key=lambda item: not item[0].startswith("val_")))
+
+
 def metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> dg.TableMetadataValue:
-    """Metrics as a table in the UI: this version's value beside the previous version's."""
+    """Metrics as a table in the UI: this version's value beside the previous version's,
+    held-out metrics first."""
+    metrics = held_out_first(metrics)
     return dg.MetadataValue.table(
         records=[
             dg.TableRecord(

@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from ..compiler.ir import QualifiedName
 from ..compiler.parser import ML_PREDICT, PIN_META
-from ..contract import FLAVORS
+from ..contract import FLAVORS, XGBOOST
 from ..contract.model_packages import ModelPackages
 from ..runtime import StepError
 from ..store import ModelVersion
@@ -123,7 +123,14 @@ def model_function(
 
     try:
         verify_artifacts(version.uri)
-        estimator = load_estimator(version.uri, packages)
+        if manifest.flavor == XGBOOST:  # XGBoost's own UBJSON, read by its C++ loader
+            from ..runtime.flavors.xgboost import XGBoostPredictor, load_booster
+
+            estimator = XGBoostPredictor(
+                load_booster(version.uri), signature, list(manifest.features)
+            )
+        else:
+            estimator = load_estimator(version.uri, packages)
         plan = saved_plan(signature)
     except (StepError, CorruptVersion) as e:
         raise dg.Failure(description=f"cannot load {label}: {e}") from None
@@ -137,6 +144,9 @@ def model_function(
     )
 
     def predict(*columns: pa.Array) -> pa.Array:
+        if manifest.flavor == XGBOOST:  # reads the named columns through its own plan
+            table = pa.table(list(columns), names=list(manifest.features))
+            return pa.array(np.asarray(estimator.predict(table)).tolist(), type=arrow_type)
         if plan is not None:
             x = plan.encode(pa.table(list(columns), names=manifest.features)).dense
         else:

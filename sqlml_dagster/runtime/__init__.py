@@ -18,7 +18,14 @@ from typing import Any, Protocol
 
 import fsspec
 
-from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
+from ..contract import (
+    AUTO,
+    FLAVORS,
+    KERAS,
+    SUCCESS_EXIT_CODE,
+    USER_ERROR_EXIT_CODE,
+    StepResult,
+)
 from ..contract.layout import STEP_MODEL_STORE_ENV, base_version_problem, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
 

@@ -314,3 +314,32 @@ def label_vector(data: pa.Table, label: str) -> np.ndarray:
             f"label column '{label}' has {column.null_count} NULL value(s); filter them out in the SELECT"
         )
     return column.to_numpy(zero_copy_only=False)
+
+
+def training_and_validation(spec: StepSpec, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """The training rows and the validation rows: ``validation.select``'s, else a seeded
+    ``validation.split`` fraction held out of the SELECT's (the scikit-learn and XGBoost
+    flavors; the deep-learning ones split while they stream, ``dl/preparation.py``)."""
+    if spec.validation_uri:
+        return table, DataFile(spec.validation_uri, spec.data_format).table()
+    return holdout(spec, table)
+
+
+def holdout(spec: StepSpec, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """``validation.split``: a seeded fraction of the rows held out (None without one)."""
+    fraction = spec.param("validation", "split")
+    if fraction is None:
+        return table, None
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise StepError(f"validation.split must be a fraction in (0, 1), found {fraction!r}")
+    if not 0 < fraction < 1:
+        raise StepError(f"validation.split must be a fraction in (0, 1), found {fraction}")
+    n = table.num_rows
+    held = round(n * fraction)
+    if held < 1 or held >= n:
+        raise StepError(
+            f"validation.split = {fraction} of {n} rows leaves no rows to "
+            + ("validate on" if held < 1 else "train on")
+        )
+    order = np.random.default_rng(spec.seed).permutation(n)
+    return table.take(np.sort(order[held:])), table.take(np.sort(order[:held]))

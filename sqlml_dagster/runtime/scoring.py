@@ -32,7 +32,7 @@ import difflib
 import io
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ from ..contract import (
     EVALUATION_METRICS,
     EvaluationResult,
     ExplanationResult,
+    PredictionResult,
 )
 from ..contract.spec import StepSpec
 from . import Reporter, StepError
@@ -226,6 +227,50 @@ def _compute_metric(
     return float(metrics.r2_score(y_float, predicted_float))
 
 
+# -- PREDICT ----------------------------------------------------------------------------
+
+
+def predict_into_table(
+    spec: StepSpec,
+    reporter: Reporter,
+    predict: Callable[[pa.RecordBatch, list[str]], Any],
+    empty_type: Callable[[], pa.DataType],
+) -> None:
+    """``TO PREDICT`` for the flavors that score a batch at once (scikit-learn, XGBoost):
+    the SELECT's columns plus ``spec.prediction_column`` (replacing a column of that name),
+    streamed batch by batch; ``predict(batch, kept column names)`` gives the values. No rows
+    still write a table with the right columns, the prediction typed ``empty_type()``."""
+    if not spec.output_uri or not spec.prediction_column:
+        raise StepError("a predict step needs output_uri and prediction_column")
+    column = spec.prediction_column
+    source, target = input_file(spec), output_file(spec)
+    kept = [f for f in source.schema() if f.name != column]
+    names = [f.name for f in kept]
+    rows = 0
+    with ExitStack() as stack:
+        writer = None
+        for batch in source.batches():
+            if batch.num_rows == 0:
+                continue
+            predictions = pa.array(predict(batch, names))
+            out = pa.RecordBatch.from_arrays(
+                [batch.column(name) for name in names] + [predictions],
+                schema=pa.schema([*kept, pa.field(column, predictions.type)]),
+            )
+            if writer is None:
+                writer = stack.enter_context(target.writer(out.schema))
+            writer.write_batch(out)
+            rows += batch.num_rows
+        if writer is None:
+            schema = pa.schema([*kept, pa.field(column, empty_type())])
+            with target.writer(schema) as empty:
+                empty.write_table(schema.empty_table())
+    reporter.log(f"predicted {rows} rows into column '{column}'")
+    reporter.result(
+        metadata={"predicted_rows": rows}, result=PredictionResult(kind="predict", rows=rows)
+    )
+
+
 # -- EXPLAIN ----------------------------------------------------------------------------
 
 #: ``USING …`` spellings (lower case) → method.
@@ -234,6 +279,9 @@ EXPLAINERS: dict[str, str] = {
     "permutation": "permutation",
     "shap": "shap",
     "treeexplainer": "tree",
+    # SQLFlow's explainer of XGBoost models (go/cmd/sqlflowserver e2e tests): SHAP's tree
+    # explainer over the booster, as SQLFlow's XGBoost runtime computes it.
+    "xgboostexplainer": "tree",
     "linearexplainer": "linear",
     "kernelexplainer": "kernel",
 }
@@ -366,6 +414,7 @@ def _explainer_kind(written: str | None) -> str:
 
 _SPELLINGS = {
     "treeexplainer": "TreeExplainer",
+    "xgboostexplainer": "XGBoostExplainer",
     "linearexplainer": "LinearExplainer",
     "kernelexplainer": "KernelExplainer",
 }

@@ -19,6 +19,7 @@ from sqlglot.tokens import Token, TokenType
 from ..compiler.diagnostics import SourceFile, Span
 from ..compiler.ir import MLStatement, Param, TrainStatement
 from ..compiler.project import Project
+from ..compiler.tokens import tokenizer_for
 
 
 class Sources:
@@ -48,7 +49,7 @@ def _dialect(name: str) -> Dialect:
 
 def _tokens(source: SourceFile, start: int, end: int, dialect: str) -> list[Token]:
     """Tokens of ``source.text[start:end]`` with offsets into the whole file."""
-    tokens = _dialect(dialect).tokenize(source.text[start:end])
+    tokens = tokenizer_for(_dialect(dialect)).tokenize(source.text[start:end])
     for token in tokens:
         token.start += start
         token.end += start

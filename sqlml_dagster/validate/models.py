@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import difflib
 import functools
 import hashlib
 import importlib.machinery
@@ -61,9 +62,10 @@ from sqlglot.errors import TokenError
 
 from ..compiler import codes
 from ..compiler.diagnostics import Diagnostic, Severity
-from ..compiler.ir import ModelRef, TrainStatement
+from ..compiler.ir import ModelRef, Param, TrainStatement
 from ..compiler.project import Project
-from ..contract import BUILTIN_ESTIMATORS, ConstructorSignature, did_you_mean
+from ..compiler.tokens import tokenizer_for
+from ..contract import BUILTIN_ESTIMATORS, XGBOOST, ConstructorSignature, did_you_mean
 from ..contract.model_packages import (
     FACTORY_DECORATOR,
     MODEL_KINDS,
@@ -71,6 +73,13 @@ from ..contract.model_packages import (
     MODELS_LIST,
     ModelPackages,
     find_models_dir,
+)
+from ..contract.settings import RUNTIME_MODEL_KEYS, SQLFLOW_ESTIMATORS
+from ..contract.xgboost_params import (
+    ACCEPTED_MODEL_PARAMS,
+    IGNORED_MODEL_PARAMS,
+    XGBOOST_ESTIMATORS,
+    xgboost_estimator,
 )
 from ._spans import Sources, key_span, reference_span
 
@@ -244,6 +253,8 @@ class ModelChecks:
     # -- answers without importing ------------------------------------------------------
 
     def _answer_at_once(self, reference: str) -> Answer | None:
+        if ModelRef(reference).flavor == XGBOOST:
+            return _xgboost_answer(reference)
         if "." not in reference:
             if reference in BUILTIN_ESTIMATORS:
                 builtin = _from_source(_BUILTINS_FILE, reference, reference, None)
@@ -253,12 +264,7 @@ class ModelChecks:
                         "(pip install 'sqlml-dagster[pytorch]')"
                     )
                 return builtin
-            close = did_you_mean(reference, BUILTIN_ESTIMATORS)
-            return Answer(
-                error=f"'{reference}' is neither a built-in estimator "
-                f"({', '.join(BUILTIN_ESTIMATORS)}) nor a dotted import path such as "
-                "my_models.MyNet" + (f"; did you mean {close}?" if close else "")
-            )
+            return Answer(error=_unknown_estimator(reference))
         local = self._local_file(reference)
         if local is not None:
             return _from_source(local, reference.rpartition(".")[2], reference, self.models_dir)
@@ -306,10 +312,16 @@ class ModelChecks:
     def _diagnose(self, statement: TrainStatement, answer: Answer) -> list[Diagnostic]:
         given = {p.path: p for p in statement.params if p.namespace == "model"}
         signature = answer.signature
+        ignored: list[Diagnostic] = []
+        if signature is not None and not signature.estimator:
+            for key in RUNTIME_MODEL_KEYS - set(signature.parameters):
+                given.pop(key, None)  # model.optimizer: the runtime builds the optimizer
+        if statement.model.flavor == XGBOOST:
+            ignored = self._ignored_xgboost(statement, given)
         if signature is not None and not (
             signature.unknown(given) or signature.missing(given, signature.offered())
         ):
-            return []  # the common case: the file is not read again
+            return ignored  # the common case: the file is not read again
         dialect = self.dialect
         source = self.sources.get(statement.span.file) if self.sources else None
         reference = statement.model.reference
@@ -355,8 +367,8 @@ class ModelChecks:
                 )
             ]
         if signature is None:
-            return []
-        found = []
+            return ignored
+        found = ignored
         for name in signature.unknown(given):
             param = given[name]
             close = did_you_mean(name, signature.parameters)
@@ -385,6 +397,62 @@ class ModelChecks:
             )
         return found
 
+    def _ignored_xgboost(
+        self, statement: TrainStatement, given: dict[str, Param]
+    ) -> list[Diagnostic]:
+        """SQLML414 for the model keys SQLFlow's XGBoost list accepts that ``xgboost.train``
+        never reads (``importance_type``)."""
+        source = self.sources.get(statement.span.file) if self.sources else None
+        return [
+            Diagnostic(
+                codes.SETTING_IGNORED,
+                f"'{param.key}' is accepted and ignored here: {IGNORED_MODEL_PARAMS[name]}",
+                key_span(param, source, self.dialect),
+                hint="SQLFlow's XGBoost attributes list it; remove it to silence this warning",
+                severity=Severity.WARNING,
+                source=source,
+            )
+            for name, param in given.items()
+            if name in IGNORED_MODEL_PARAMS
+        ]
+
+
+def _xgboost_answer(reference: str) -> Answer:
+    """SQLFlow's XGBoost estimators take XGBoost's booster parameters (nothing is
+    imported: the list is ``contract/xgboost_params.py``); another name in the package is
+    an error naming the estimators."""
+    if xgboost_estimator(reference) is None:
+        folded = {name.lower(): name for name in XGBOOST_ESTIMATORS}
+        close = difflib.get_close_matches(reference.lower(), list(folded), n=1)
+        return Answer(
+            error=f"'{reference}' is not one of SQLFlow's XGBoost estimators ("
+            + ", ".join(XGBOOST_ESTIMATORS)
+            + ")"
+            + (f"; did you mean {folded[close[0]]}?" if close else "")
+        )
+    return Answer(
+        signature=ConstructorSignature(tuple(sorted(ACCEPTED_MODEL_PARAMS)), estimator=True)
+    )
+
+
+def _unknown_estimator(reference: str) -> str:
+    """A bare name that is no built-in: the closest of SQLFlow's estimator names, and
+    whether this version runs it."""
+    close = difflib.get_close_matches(reference, SQLFLOW_ESTIMATORS, n=1, cutoff=0.75)
+    message = (
+        f"'{reference}' is neither a built-in estimator ({', '.join(BUILTIN_ESTIMATORS)}) "
+        "nor a dotted import path such as my_models.MyNet"
+    )
+    if not close:
+        return message
+    suggestion = close[0]
+    if suggestion in BUILTIN_ESTIMATORS or ModelRef(suggestion).flavor == XGBOOST:
+        return f"{message}; did you mean {suggestion}?"
+    return (
+        f"{message}; did you mean {suggestion}? (SQLFlow's {suggestion} is a TensorFlow "
+        "estimator this version does not run)"
+    )
+
 
 # -- a head start -------------------------------------------------------------------------
 
@@ -402,7 +470,7 @@ def prefetch_references(sql_path: Path, dialect: str, budget_bytes: int) -> list
     try:
         if sum(path.stat().st_size for path in paths) > budget_bytes:
             return []
-        tokenizer = Dialect.get_or_raise(dialect)
+        tokenizer = tokenizer_for(Dialect.get_or_raise(dialect))
     except (OSError, ValueError):
         return []
     found: list[str] = []

@@ -1,4 +1,5 @@
-"""``WITH train.* / validation.* / resources.*``: keys the runtime reads, values Kubernetes takes.
+"""``WITH train.* / validation.* / resources.* / optimizer.*``: keys the runtime reads, values
+Kubernetes takes.
 
 A misspelled setting is not an error at run time — the runtime reads the keys it knows and
 never looks at the rest — so ``train.epcoh = 100`` trains for the default 10 epochs. Here
@@ -7,6 +8,13 @@ runtime's readers are tested against. Resource amounts are parsed the way Kubern
 them (``contract.parse_quantity``): ``"2GB"`` would otherwise only fail when the Job is
 created, on the cluster; ``train.max_runtime`` the way the Kubernetes launcher reads it
 (``contract.parse_duration``), which would otherwise fail only when the step is launched.
+
+A known key is then judged for the flavor of the model a ``TO TRAIN`` names
+(``contract.setting_verdict``): one its step honours passes; one SQLFlow defines that means
+nothing here (``train.max_steps`` for XGBoost, ``validation.throttle_secs``) is a warning
+that says why it is ignored (SQLML414); one the flavor's step never reads
+(``train.epoch`` for a scikit-learn estimator) is an error (SQLML413) — no key is accepted
+and silently ignored.
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ import functools
 from collections.abc import Callable, Mapping
 
 from ..compiler import codes
-from ..compiler.diagnostics import Diagnostic
-from ..compiler.ir import MLStatement, Param
+from ..compiler.diagnostics import Diagnostic, Severity
+from ..compiler.ir import MLStatement, Param, TrainStatement
 from ..compiler.project import Project
 from ..contract import (
     DURATION_KEYS,
@@ -28,6 +36,7 @@ from ..contract import (
     did_you_mean,
     parse_duration,
     parse_quantity,
+    setting_verdict,
 )
 from ._spans import Sources, key_span, value_span
 
@@ -40,8 +49,16 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
         for statement in sql_file.statements:
             if not isinstance(statement, MLStatement):
                 continue
+            flavor = statement.model.flavor if isinstance(statement, TrainStatement) else None
             for param in statement.params:
                 known = SETTINGS_KEYS.get(param.namespace)
+                if flavor is not None and param.namespace != "model":
+                    verdict, _ = setting_verdict(flavor, param.key)
+                    if verdict == "ignored" or (
+                        verdict == "refused" and (known is None or param.path in known)
+                    ):  # a key nobody reads is the unknown-setting error below
+                        found.append(_verdict(param, flavor, sources, project.dialect))
+                        continue
                 if known is None:
                     continue
                 if param.path not in known:
@@ -64,6 +81,33 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
                     if problem is not None:
                         found.append(problem)
     return found
+
+
+def _verdict(param: Param, flavor: str, sources: Sources, dialect: str) -> Diagnostic:
+    """SQLML413 for a key ``flavor``'s step never reads, SQLML414 (a warning) for a key of
+    SQLFlow's it ignores."""
+    verdict, why = setting_verdict(flavor, param.key)
+    source = sources.get(param.span.file)
+    if verdict == "ignored":
+        return Diagnostic(
+            codes.SETTING_IGNORED,
+            f"'{param.key}' is accepted and ignored here: {why}",
+            key_span(param, source, dialect),
+            hint="SQLFlow defines it; docs/language.md (SQLFlow conformance) lists what "
+            "each key does here — remove it to silence this warning",
+            severity=Severity.WARNING,
+            source=source,
+        )
+    readers = [f for f in ("sklearn", "xgboost", "pytorch", "keras") if f != flavor]
+    honoured = [f for f in readers if setting_verdict(f, param.key)[0] == "honoured"]
+    return Diagnostic(
+        codes.SETTING_NOT_READ,
+        f"'{param.key}' means nothing to this model: {why}",
+        key_span(param, source, dialect),
+        hint=(f"{', '.join(honoured)} models read it; " if honoured else "")
+        + "remove it, or train a model whose step reads it",
+        source=source,
+    )
 
 
 def _unknown_key(

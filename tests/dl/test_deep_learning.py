@@ -283,6 +283,15 @@ def keras_project(
         SELECT id, {IRIS_FEATURES} FROM iris WHERE split = 'test'
         TO PREDICT iris_keras3_predictions.class USING iris_keras3;
 
+        -- SQLFlow's optimizer keys and train.max_steps (120 rows in batches of 16: 8 steps
+        -- an epoch, so 12 steps end in the 2nd epoch).
+        SELECT {IRIS_FEATURES}, class FROM iris WHERE split = 'train'
+        TO TRAIN keras3_models.classifier
+        WITH train.epoch = 60, train.batch_size = 16, train.max_steps = 12,
+             model.optimizer = SGD, optimizer.learning_rate = 0.05, optimizer.momentum = 0.9
+        LABEL class
+        INTO iris_keras3_sgd;
+
         SELECT {HOUSE_FEATURES}, price FROM houses WHERE split = 'train'
         TO TRAIN keras3_models.regressor
         WITH train.epoch = 80, train.batch_size = 32, train.learning_rate = 0.01
@@ -331,3 +340,11 @@ def test_keras3_factories_train_and_save_keras_files(
     version = ModelStore(str(state / "models")).get("house_keras3")
     assert "model.keras" in version.manifest.artifacts
     assert version.signature["format"] == "sqlml_keras"
+
+
+def test_sqlflow_optimizer_keys_and_max_steps_drive_keras_training(
+    keras_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    _, result = keras_project
+    epochs = metadata(result, "iris_keras3_sgd")["epochs"]
+    assert len(epochs.records) == 2  # type: ignore[attr-defined]

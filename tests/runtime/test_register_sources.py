@@ -92,6 +92,8 @@ def torchscript_file(path: Path, n_in: int = 3) -> Any:
         ("mlflow://iris/3", None, None),
         ("mlflow:/iris/3", "sklearn", None),
         ("mlflow:///iris/Production", None, None),
+        ("mlflow:///iris/", None, None),  # Rikai's docs write a trailing slash
+        ("mlflow:///iris/3/", None, None),
         ("mlflow://iris@champion", None, None),
         ("torchhub://pytorch/vision/resnet18", None, None),
         ("torchhub:///pytorch/vision:v0.19.0/resnet18", "pytorch", None),

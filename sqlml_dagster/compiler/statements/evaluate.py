@@ -52,7 +52,7 @@ class EvaluateStatement(WritesInto, ScoresModel):
         checks: list[MetricCheck] = []
         params = c.with_clause(checks) if c.at_word("WITH") else ()
         c.expect_word("LABEL", USAGE)
-        label = c.identifier("a label column").text
+        label = c.label()
         c.expect_word("INTO", USAGE)
         into, into_span = c.qualified_name("a result table")
         c.expect_end()

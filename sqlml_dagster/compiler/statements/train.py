@@ -124,7 +124,7 @@ class TrainStatement(WritesInto, MLStatement):
         label = None
         if c.at_word("LABEL"):
             c.next()
-            label = c.identifier("a label column").text
+            label = c.label()
         base = base_span = base_version = None
         if c.at_word("USING"):
             c.next()

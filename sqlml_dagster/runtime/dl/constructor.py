@@ -20,11 +20,17 @@ def model_kwargs(
     (``input_dim``, ``n_classes``, ``feature_columns``…) when the constructor takes it and
     the statement did not set it."""
     from ...contract import ConstructorSignature
+    from ...contract.settings import RUNTIME_MODEL_KEYS
     from ..flavors._register import unknown_parameters
 
     signature = ConstructorSignature.of(constructor)  # what `sqlml check` checks too
     if signature is None:
         return dict(params)
+    # SQLFlow's model.optimizer: the runtime builds the optimizer (TrainSettings), unless
+    # the constructor takes such an argument itself.
+    params = {
+        k: v for k, v in params.items() if k not in RUNTIME_MODEL_KEYS or k in signature.parameters
+    }
     unknown = signature.unknown(params)
     if unknown:
         raise unknown_parameters(reference, unknown, signature.parameters)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError
 from ..data import input_file, validation_file
@@ -43,6 +44,8 @@ def prepare(
     ``fitted``: a warm start's plan and target, used as they are — vocabularies and
     normalization are not refit, so the base's weights read the inputs they were trained on."""
     settings = TrainSettings.of(spec)
+    for key, why in ignored_settings(spec.flavor, spec.params):
+        reporter.log(f"warning: {key} is ignored here: {why}")
     source, held_out = input_file(spec), validation_file(spec)
     schema = source.schema()
     groups = spec.columns or {}

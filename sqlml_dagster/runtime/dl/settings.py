@@ -5,7 +5,7 @@ with the key that holds it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...contract.spec import StepSpec
@@ -32,6 +32,12 @@ class TrainSettings:
     early_stop: bool = False
     patience: int = 3
     early_stop_metric: str | None = None
+    #: ``train.max_steps``: stop after this many minibatches in all (None: every epoch).
+    max_steps: int | None = None
+    #: SQLFlow's ``model.optimizer = RMSprop`` (None: the module's hook, else Adam).
+    optimizer: str | None = None
+    #: SQLFlow's ``optimizer.*`` besides the learning rate: the optimizer's arguments.
+    optimizer_args: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, spec: StepSpec) -> TrainSettings:
@@ -52,7 +58,9 @@ class TrainSettings:
             batch_size=number("train", "batch_size", cls.batch_size, int),
             verbose=number("train", "verbose", cls.verbose, int),
             seed=spec.seed,
-            learning_rate=number("train", "learning_rate", None, float),
+            learning_rate=number("train", "learning_rate", None, float)
+            if spec.param("train", "learning_rate") is not None
+            else number("optimizer", "learning_rate", None, float),
             shuffle=bool(spec.param("train", "shuffle", True)),
             normalize=bool(spec.param("train", "normalize", True)),
             device=spec.param("train", "device"),
@@ -63,7 +71,14 @@ class TrainSettings:
             early_stop=bool(spec.param("train", "early_stop", False)),
             patience=number("train", "patience", cls.patience, int),
             early_stop_metric=spec.param("train", "early_stop_metric"),
+            max_steps=number("train", "max_steps", None, int),
+            optimizer=_optimizer_name(spec.param("model", "optimizer")),
+            optimizer_args={
+                k: v for k, v in spec.params.get("optimizer", {}).items() if k != "learning_rate"
+            },
         )
+        if settings.max_steps is not None and settings.max_steps < 1:
+            raise StepError(f"train.max_steps must be at least 1, found {settings.max_steps}")
         if settings.epochs < 1:
             raise StepError(f"train.epoch must be at least 1, found {settings.epochs}")
         if settings.batch_size < 1:
@@ -80,6 +95,18 @@ class TrainSettings:
                 f"train.task must be 'classification' or 'regression', found {settings.task!r}"
             )
         return settings
+
+
+def _optimizer_name(value: Any) -> str | None:
+    """SQLFlow's optimizer names as written (``RMSprop``, ``"Adagrad"``, PAI's TensorFlow 1
+    ``AdagradOptimizer``, ``GradientDescent``), as one spelling: ``rmsprop``, ``sgd``…"""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise StepError(f"model.optimizer names an optimizer such as Adam, found {value!r}")
+    name = value.strip().rpartition(".")[2].lower()
+    name = name.removesuffix("optimizer") or name
+    return {"gradientdescent": "sgd"}.get(name, name)
 
 
 def _quantity(value: Any) -> float:

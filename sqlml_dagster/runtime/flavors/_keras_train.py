@@ -221,7 +221,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             epochs=settings.epochs,
             verbose=settings.verbose,
             validation_data=validation,
-            callbacks=callbacks,
+            callbacks=[*callbacks, *_max_steps(k, settings)],
             shuffle=False,  # the dataset is shuffled (seeded) already
         )
     seconds = time.perf_counter() - started
@@ -316,6 +316,21 @@ def _compile(
     if callable(optimizer_factory):
         kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
         optimizer = call_hook(optimizer_factory, **kwargs)
+    elif settings.optimizer:  # SQLFlow's model.optimizer = RMSprop, optimizer.* its arguments
+        config = {"learning_rate": settings.learning_rate or 1e-3, **settings.optimizer_args}
+        names = {n.lower(): n for n in dir(k.optimizers) if n[:1].isupper()}
+        class_name = names.get(settings.optimizer)
+        if class_name is None or class_name == "Optimizer":
+            raise StepError(
+                f"model.optimizer = {settings.optimizer!r} is no Keras optimizer; write one of "
+                + ", ".join(sorted(n for n in names.values() if n not in ("Optimizer", "Loss")))
+            )
+        try:
+            optimizer = getattr(k.optimizers, class_name)(**config)
+        except (TypeError, ValueError) as e:
+            raise StepError(
+                f"cannot build the {class_name} optimizer from optimizer.*: {e}"
+            ) from None
     else:
         optimizer = k.optimizers.Adam(learning_rate=settings.learning_rate or 1e-3)
     loss = getattr(hooks, "loss", None) if hooks else None
@@ -338,6 +353,25 @@ def _compile(
         else:
             loss = k.losses.MeanSquaredError()
     network.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+
+
+def _max_steps(k: Any, settings: dl.TrainSettings) -> list[Any]:
+    """SQLFlow's ``train.max_steps``: training stops after that many minibatches in all."""
+    if settings.max_steps is None:
+        return []
+    limit = settings.max_steps
+
+    class MaxSteps(k.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps = 0
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.steps += 1
+            if self.steps >= limit:
+                self.model.stop_training = True
+
+    return [MaxSteps()]
 
 
 def _progress(k: Any, history: dl.History) -> Any:

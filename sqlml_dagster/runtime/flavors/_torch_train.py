@@ -291,16 +291,26 @@ def _fit(
             f"{reference}: training without LABEL needs a sqlml_train_loop in the model's module"
         )
     optimizer = _optimizer(network, hooks, settings, reference)
+    rate = optimizer.param_groups[0].get("lr") if getattr(optimizer, "param_groups", None) else None
+    history.reporter.log(
+        f"optimizer {type(optimizer).__name__}"
+        + (f", learning rate {rate:g}" if isinstance(rate, (int, float)) else "")
+        + (f", at most {settings.max_steps} steps" if settings.max_steps is not None else "")
+    )
     loss_fn = _loss(hooks, target)
     amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if amp else None
     stopper = dl.EarlyStopping.of(settings, prepared.validation is not None)
     best: dict[str, Any] | None = None
+    steps = 0
     for epoch in range(1, settings.epochs + 1):
         network.train()
         began = time.perf_counter()
         total, rows = 0.0, 0
         for inputs, labels in Loader(prepared.train, device, rng):
+            if settings.max_steps is not None and steps >= settings.max_steps:
+                break  # SQLFlow's train.max_steps: minibatches in all, across epochs
+            steps += 1
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
                 output = network(*inputs)
@@ -315,6 +325,8 @@ def _fit(
             minibatch = int(labels.shape[0])
             total += float(loss.detach()) * minibatch
             rows += minibatch
+        if not rows and settings.max_steps is not None:  # max_steps ran out before this epoch
+            break
         values: dict[str, float | None] = {"loss": total / max(rows, 1)}
         if prepared.validation is not None:
             network.eval()
@@ -347,7 +359,49 @@ def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: 
         kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
         return call_hook(factory, params, **kwargs)
     default = DEFAULT_LEARNING_RATE if reference in BUILTINS else 1e-3
-    return torch.optim.Adam(params, lr=settings.learning_rate or default)
+    name = settings.optimizer or "adam"
+    optimizer_class = TORCH_OPTIMIZERS.get(name)
+    if optimizer_class is None:
+        raise StepError(
+            f"model.optimizer = {settings.optimizer!r} has no PyTorch optimizer here; write "
+            "one of " + ", ".join(sorted(TORCH_OPTIMIZERS))
+        )
+    kwargs = _torch_optimizer_args(name, settings.optimizer_args)
+    try:
+        return getattr(torch.optim, optimizer_class)(
+            params, lr=settings.learning_rate or default, **kwargs
+        )
+    except (TypeError, ValueError) as e:
+        raise StepError(
+            f"cannot build the {optimizer_class} optimizer from optimizer.*: {e}"
+        ) from None
+
+
+#: SQLFlow's (Keras') optimizer names, folded (``dl.settings``) → ``torch.optim`` classes.
+#: Ftrl has no PyTorch implementation.
+TORCH_OPTIMIZERS = {
+    "adagrad": "Adagrad",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "adamax": "Adamax",
+    "adadelta": "Adadelta",
+    "nadam": "NAdam",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD",
+}
+
+
+def _torch_optimizer_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """SQLFlow's ``optimizer.*`` (Keras' argument names) as ``torch.optim`` takes them:
+    ``epsilon`` → ``eps``, ``beta_1``/``beta_2`` → ``betas``, RMSprop's ``rho`` → ``alpha``."""
+    kwargs = dict(args)
+    if "epsilon" in kwargs:
+        kwargs["eps"] = kwargs.pop("epsilon")
+    if "beta_1" in kwargs or "beta_2" in kwargs:
+        kwargs["betas"] = (kwargs.pop("beta_1", 0.9), kwargs.pop("beta_2", 0.999))
+    if name == "rmsprop" and "rho" in kwargs:
+        kwargs["alpha"] = kwargs.pop("rho")
+    return kwargs
 
 
 def _loss(hooks: Any, target: dl.Target) -> Callable[[Any, Any], Any]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import platform
-from contextlib import ExitStack
 from typing import Any
 
 import fsspec
@@ -26,11 +25,12 @@ import numpy as np
 import pyarrow as pa
 
 from ... import contract
-from ...contract import SIGNATURE_FILE, PredictionResult, TrainingResult
+from ...contract import SIGNATURE_FILE, TrainingResult
 from ...contract.model_packages import ModelPackages
+from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
-from ..data import DataFile, input_file, label_vector, numeric_matrix, output_file
+from ..data import input_file, label_vector, numeric_matrix, training_and_validation
 from ..features import FeaturePlan
 from ._register import import_model, model_packages, plain, read_signature, unknown_parameters
 from .trusted_types import load_skops
@@ -50,10 +50,9 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     params = dict(spec.params.get("model", {}))
     base = _warm_start(spec, estimator_class, params, reporter) if spec.warm_start_uri else None
     estimator = base if base is not None else _construct(estimator_class, params, spec)
-    table = input_file(spec).table()
-    validation = _validation_table(spec, table)
-    if validation is not None and not spec.validation_uri:  # validation.split: held out
-        table = table.filter(pa.array(~_held_out(table.num_rows, spec)))
+    for key, why in ignored_settings("sklearn", spec.params):
+        reporter.log(f"warning: {key} is ignored here: {why}")
+    table, validation = training_and_validation(spec, input_file(spec).table())
     plan = feature_plan(spec, table.schema)
     features = (
         list(plan.source_columns)
@@ -82,16 +81,21 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         estimator.fit(x, y) if y is not None else estimator.fit(x)
     except (ValueError, TypeError) as e:
         raise StepError(f"{spec.model_reference}.fit failed: {e}") from None
-    metrics = _training_metrics(estimator, x, y)
-    if validation is not None and spec.label and validation.num_rows:
-        vx = (
+    metrics = {}
+    if validation is not None and validation.num_rows and y is not None and spec.label:
+        # validation.select / validation.split: rows the estimator never saw, scored first
+        x_val = (
             plan.encode(validation).dense
             if plan is not None
             else numeric_matrix(validation, features)
         )
-        vy = label_vector(validation, spec.label)
-        metrics.update({f"val_{k}": v for k, v in _training_metrics(estimator, vx, vy).items()})
-    reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+        held_out = task_metrics(
+            _task(estimator, y), label_vector(validation, spec.label), estimator.predict(x_val)
+        )
+        metrics.update({f"val_{k}": v for k, v in held_out.items()})
+        reporter.log(f"validated on {validation.num_rows} held-out rows")
+    metrics.update(_training_metrics(estimator, x, y))
+    reporter.log("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     import sklearn
     import skops
@@ -139,40 +143,16 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
 
 
 def predict(spec: StepSpec, reporter: Reporter) -> None:
-    if not spec.output_uri or not spec.prediction_column:
-        raise StepError("a predict step needs output_uri and prediction_column")
     estimator = load_estimator(spec.model_uri)
     plan = saved_plan(read_signature(spec.model_uri))
-    column = spec.prediction_column
-    source, target = input_file(spec), output_file(spec)
-    input_schema = source.schema()
-    kept = [f for f in input_schema if f.name != column]
-    # A model registered without feature names reads every selected column, in order.
-    features = list(spec.features or [f.name for f in kept])
-    rows = 0
-    with ExitStack() as stack:
-        writer = None
-        for batch in source.batches():
-            if batch.num_rows == 0:
-                continue
-            x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
-            predictions = pa.array(_plain_array(estimator.predict(x)))
-            out = pa.RecordBatch.from_arrays(
-                [batch.column(f.name) for f in kept] + [predictions],
-                schema=pa.schema([*kept, pa.field(column, predictions.type)]),
-            )
-            if writer is None:
-                writer = stack.enter_context(target.writer(out.schema))
-            writer.write_batch(out)
-            rows += batch.num_rows
-        if writer is None:  # no rows: still produce a table with the right columns
-            schema = pa.schema([*kept, pa.field(column, _prediction_type(spec.model_uri))])
-            with target.writer(schema) as empty:
-                empty.write_table(schema.empty_table())
-    reporter.log(f"predicted {rows} rows into column '{column}'")
-    reporter.result(
-        metadata={"predicted_rows": rows}, result=PredictionResult(kind="predict", rows=rows)
-    )
+
+    def predicted(batch: pa.RecordBatch, kept: list[str]) -> Any:
+        # A model registered without feature names reads every selected column, in order.
+        features = list(spec.features or kept)
+        x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
+        return _plain_array(estimator.predict(x))
+
+    scoring.predict_into_table(spec, reporter, predicted, lambda: _prediction_type(spec.model_uri))
 
 
 def evaluate(spec: StepSpec, reporter: Reporter) -> None:
@@ -410,26 +390,6 @@ def _construct(estimator_class: type, params: dict[str, Any], spec: StepSpec) ->
         raise StepError(f"cannot construct {spec.model_reference} with {params}: {e}") from None
 
 
-def _validation_table(spec: StepSpec, table: pa.Table) -> pa.Table | None:
-    """The validation rows: ``validation.select``'s, or the ``validation.split`` fraction
-    of the training rows (seeded: the same rows on every run); ``None`` without either."""
-    if spec.validation_uri:
-        return DataFile(spec.validation_uri, spec.data_format).table()
-    split = spec.param("validation", "split", 0) or 0
-    if not isinstance(split, (int, float)) or isinstance(split, bool) or not 0 <= split < 1:
-        raise StepError(
-            f"validation.split is the fraction of rows held out, in [0, 1); found {split!r}"
-        )
-    if split == 0:
-        return None
-    return table.filter(pa.array(_held_out(table.num_rows, spec)))
-
-
-def _held_out(rows: int, spec: StepSpec) -> np.ndarray:
-    split = float(spec.param("validation", "split", 0) or 0)
-    return np.random.default_rng([spec.seed, 0]).random(rows) < split
-
-
 def _warm_start(
     spec: StepSpec, estimator_class: type, params: dict[str, Any], reporter: Reporter
 ) -> Any:
@@ -485,13 +445,18 @@ def _task(estimator: Any, y: np.ndarray | None) -> str:
 
 
 def _training_metrics(estimator: Any, x: np.ndarray, y: np.ndarray | None) -> dict[str, float]:
-    from sklearn import metrics
-
     task = _task(estimator, y)
     if y is None:
         inertia = getattr(estimator, "inertia_", None)
         return {"inertia": float(inertia)} if inertia is not None else {}
-    predicted = estimator.predict(x)
+    return task_metrics(task, y, estimator.predict(x))
+
+
+def task_metrics(task: str, y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """What a model page shows for a fit: accuracy and macro F1 for a classifier, R², RMSE
+    and MAE for a regressor (the XGBoost flavor reports the same names)."""
+    from sklearn import metrics
+
     if task == "classification":
         return {
             "accuracy": float(metrics.accuracy_score(y, predicted)),
