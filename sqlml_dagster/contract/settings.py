@@ -84,6 +84,11 @@ _EVERY_FLAVOR = frozenset(
         "train.seed",
         "train.force",
         "train.max_runtime",
+        # the search (the orchestrator's, ops/trials.py): every flavor's trials
+        "train.num_trials",
+        "train.max_parallel_trials",
+        "train.objective",
+        "train.trial_sampler",
         "validation.select",
         "validation.metrics",
         *(f"resources.{key}" for key in SETTINGS_KEYS["resources"]),
@@ -92,6 +97,7 @@ _EVERY_FLAVOR = frozenset(
 _DEEP_LEARNING = frozenset(
     {
         *(f"train.{key}" for key in SETTINGS_KEYS["train"] if key != "num_boost_round"),
+        # early stopping watches a network's epochs (runtime/dl/early_stop.py)
         "validation.split",
     }
 )

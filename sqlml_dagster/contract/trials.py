@@ -207,3 +207,9 @@ def better(metric: str, candidate: float, best: float) -> bool:
     if metric_direction(metric) == "minimize":
         return candidate < best
     return candidate > best
+
+
+def is_booster_objective(value: object) -> bool:
+    """``train.objective = "reg:linear"``: XGBoost's objective as SQLFlow's statements spell
+    it (``family:name``), not the metric that ranks trials (``val_accuracy``)."""
+    return isinstance(value, str) and ":" in value

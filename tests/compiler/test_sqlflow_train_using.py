@@ -45,14 +45,6 @@ def test_train_using_a_trained_model(
     assert to_json(again.statements[0]) == to_json(train)
 
 
-def test_other_flavors_cannot_continue_training() -> None:
-    sql = "SELECT * FROM t TO TRAIN DNNClassifier LABEL y USING m INTO m2;"
-    _, diagnostics = parse_sql_file("t.sql", sql)
-    (d,) = [d for d in diagnostics if d.is_error]
-    assert d.code == "SQLML119" and "pytorch models always train from scratch" in d.message
-    assert d.span is not None and sql[d.span.start : d.span.end] == "USING m"
-
-
 def test_statements_without_using_read_as_they_did() -> None:
     sql_file, _ = parse_sql_file("t.sql", "SELECT * FROM t TO TRAIN xgboost.gbtree INTO m;")
     assert "warm_start" not in to_json(sql_file.statements[0])

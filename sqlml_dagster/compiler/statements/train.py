@@ -25,6 +25,7 @@ from ...contract.trials import (
     TRIAL_SAMPLER,
     HparamRange,
     SearchValue,
+    is_booster_objective,
     is_search_value,
     objective_problem,
     search_space,
@@ -187,7 +188,12 @@ def check_trials(p: ParseContext, params: tuple[Param, ...], model: ModelRef) ->
     # A search space where none may be is SQLML130 already (the cursor's): not one more.
     searched = [p for p in params if is_search_value(p.value) and p.key not in _SETTING_KEYS]
     settings = [
-        by_key[key] for key in _SETTING_KEYS if key in by_key and key not in searched_keys(params)
+        by_key[key]
+        for key in _SETTING_KEYS
+        if key in by_key
+        and key not in searched_keys(params)
+        # SQLFlow's XGBoost statements say train.objective = "reg:linear": the booster's
+        and not (key == "train.objective" and is_booster_objective(by_key[key].value))
     ]
     if not searched:
         for param in settings:

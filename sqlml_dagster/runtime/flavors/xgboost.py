@@ -30,6 +30,7 @@ import pyarrow as pa
 from ...contract import TrainingResult
 from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
+from ...contract.trials import is_booster_objective
 from ...contract.xgboost_params import (
     ACCEPTED_MODEL_PARAMS,
     DEFAULT_ROUNDS,
@@ -202,6 +203,9 @@ def booster_params(
     """The estimator's defaults with ``WITH model.*`` over them, the number of rounds and
     the missing-value marker; a key XGBoost does not know is a :class:`StepError`."""
     given = dict(spec.params.get("model", {}))
+    objective = spec.param("train", "objective")
+    if is_booster_objective(objective) and "objective" not in given:
+        given["objective"] = objective  # SQLFlow's train.objective = "reg:linear"
     unknown = sorted(k for k in given if k not in ACCEPTED_MODEL_PARAMS)
     if unknown:
         raise unknown_parameters(spec.model_reference, unknown, sorted(ACCEPTED_MODEL_PARAMS))
