@@ -59,6 +59,8 @@ MISSING_MODEL_FEATURES = "SQLML409"
 BAD_SCHEMA_FILE = "SQLML410"
 BAD_DURATION = "SQLML411"
 NOT_A_MODEL = "SQLML412"
+UNKNOWN_METRIC = "SQLML435"
+UNKNOWN_CURVE = "SQLML436"
 
 # 5xx — a step that ran and failed (the one line `sqlml materialize` and Dagster show)
 STEP_FAILED = "SQLML501"

@@ -81,6 +81,14 @@ class EvaluationResult(StepResult):
 
     metrics: dict[str, float] = field(default_factory=dict)
     rows: int = 0
+    #: ``validation.curves``: curve name (``roc``, ``pr``, ``confusion``) → its Parquet,
+    #: which the orchestrator loads as ``<into>_<curve>``.
+    curves: dict[str, str] = field(default_factory=dict)
+    #: curve name → its PNG chart (none without matplotlib in the step image).
+    plots: dict[str, str] = field(default_factory=dict)
+    #: A regressor's residual summary (label - prediction): mean, std, min, p05, median,
+    #: p95, max; empty for other models.
+    residuals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

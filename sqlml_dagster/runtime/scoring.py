@@ -1,4 +1,5 @@
-"""Flavor-neutral scoring: EVALUATE's metrics and EXPLAIN's feature attributions.
+"""Flavor-neutral scoring: EVALUATE's metrics (``evaluation.py``) and EXPLAIN's feature
+attributions.
 
 Both only need a model that predicts from Arrow data, so they live here once instead of in
 every flavor: a flavor wraps its loaded model in a :class:`Predictor` (a few lines) and
@@ -29,9 +30,8 @@ EXPLAIN's methods (``StepSpec.explainer``, SQLFlow's ``USING …``):
 from __future__ import annotations
 
 import difflib
-import io
 import posixpath
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,12 +44,13 @@ import pyarrow.parquet as pq
 from ..contract import (
     DEFAULT_EVALUATION_METRICS,
     EVALUATION_METRICS,
-    EvaluationResult,
     ExplanationResult,
 )
 from ..contract.spec import StepSpec
 from . import Reporter, StepError
 from .data import iter_batches, label_vector, numeric_matrix, parquet_writer, read_schema
+from .evaluation import evaluate, metric_names
+from .plots import new_figure, save_png
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -99,132 +100,10 @@ class Predictor(Protocol):
 # -- EVALUATE ---------------------------------------------------------------------------
 
 #: ``validation.metrics`` names (case-insensitive, SQLFlow/Keras spellings too) → the
-#: canonical metric computed below; one table with the compiler's (``contract.py``).
+#: canonical metric; one table with the compiler's (``contract/metrics.py``). EVALUATE
+#: itself — metrics, curves, residuals — is ``runtime/evaluation.py``.
 METRICS = EVALUATION_METRICS
 DEFAULT_METRICS = DEFAULT_EVALUATION_METRICS
-
-
-def evaluate(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
-    """Score a model version on labelled rows; writes one row: model, version, rows, metrics.
-
-    Streams the input in record batches: only labels and predictions (and probabilities
-    when AUC is asked for) are kept, never the feature data.
-    """
-    if not spec.output_uri or not spec.label:
-        raise StepError("an evaluate step needs output_uri and label")
-    names = metric_names(spec, predictor.task)
-    labels: list[Any] = []
-    predicted: list[Any] = []
-    probabilities: list[np.ndarray] = []
-    needs_proba = "auc" in names
-    for batch in iter_batches(spec.input_uri):
-        if batch.num_rows == 0:
-            continue
-        if spec.label not in batch.schema.names:
-            raise StepError(f"the SELECT has no label column '{spec.label}'")
-        labels.extend(label_vector(batch, spec.label).tolist())
-        predicted.extend(np.asarray(predictor.predict(batch)).tolist())
-        if needs_proba:
-            proba = predictor.predict_proba(batch)
-            if proba is None:
-                raise StepError(
-                    f"AUC needs class probabilities; {spec.model_reference} has no predict_proba"
-                )
-            probabilities.append(np.asarray(proba))
-    if not labels:
-        raise StepError("the evaluation SELECT returned no rows")
-    proba_all = np.concatenate(probabilities) if probabilities else None
-    y, y_hat = np.asarray(labels), np.asarray(predicted)
-    values = {name: _metric(name, y, y_hat, proba_all, predictor.classes) for name in names}
-    reporter.log("evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
-    table = pa.table(
-        {
-            "model": [spec.model_name],
-            "model_version": pa.array([spec.model_version], pa.int64()),
-            "rows": [len(labels)],
-            **{name: [value] for name, value in values.items()},
-        }
-    )
-    with parquet_writer(spec.output_uri, table.schema) as writer:
-        writer.write_table(table)
-    reporter.result(
-        metadata={**{f"metric/{k}": v for k, v in values.items()}, "evaluated_rows": len(labels)},
-        result=EvaluationResult(kind="evaluate", metrics=values, rows=len(labels)),
-    )
-
-
-def metric_names(spec: StepSpec, task: str) -> list[str]:
-    """The canonical names of ``WITH validation.metrics = "…"`` (a list or a comma string),
-    or the task's defaults; an unknown name fails with the closest known one."""
-    written = spec.param("validation", "metrics")
-    if written is None:
-        return list(DEFAULT_METRICS.get(task, ("accuracy",)))
-    items = written if isinstance(written, list) else str(written).split(",")
-    names = []
-    for item in (str(i).strip() for i in items if str(i).strip()):
-        name = METRICS.get(item.lower().replace("_", ""))
-        if name is None:
-            close = difflib.get_close_matches(item.lower(), list(METRICS), n=1)
-            raise StepError(
-                f"unknown metric '{item}'"
-                + (f" (did you mean '{close[0]}'?)" if close else "")
-                + f"; known: {', '.join(sorted(set(METRICS.values())))}"
-            )
-        names.append(name)
-    return names
-
-
-def _metric(
-    name: str,
-    y: np.ndarray,
-    predicted: np.ndarray,
-    proba: np.ndarray | None,
-    classes: Sequence[Any] | None,
-) -> float:
-    """One metric; a scikit-learn complaint (e.g. text labels for MSE) is the user's to fix."""
-    try:
-        return _compute_metric(name, y, predicted, proba, classes)
-    except (ValueError, TypeError) as e:
-        raise StepError(f"cannot compute {name}: {e}") from None
-
-
-def _compute_metric(
-    name: str,
-    y: np.ndarray,
-    predicted: np.ndarray,
-    proba: np.ndarray | None,
-    classes: Sequence[Any] | None,
-) -> float:
-    from sklearn import metrics
-
-    # Without the model's classes, its order is scikit-learn's: sorted labels.
-    known = list(classes) if classes else sorted(np.unique(y).tolist())
-    average = "binary" if len(np.unique(y)) == 2 else "macro"
-    if name == "accuracy":
-        return float(metrics.accuracy_score(y, predicted))
-    if name in ("precision", "recall", "f1"):
-        scorer = {
-            "precision": metrics.precision_score,
-            "recall": metrics.recall_score,
-            "f1": metrics.f1_score,
-        }[name]
-        # The positive class is the one whose probability is predict_proba's 2nd column.
-        positive = known[1] if len(known) > 1 else np.unique(y)[-1]
-        pos = {"pos_label": positive} if average == "binary" else {}
-        return float(scorer(y, predicted, average=average, zero_division=0, **pos))
-    if name == "auc":
-        assert proba is not None
-        if proba.shape[1] == 2:
-            return float(metrics.roc_auc_score(y, proba[:, 1]))
-        return float(metrics.roc_auc_score(y, proba, multi_class="ovr", labels=known))
-    y_float, predicted_float = y.astype(float), predicted.astype(float)
-    if name == "mse":
-        return float(metrics.mean_squared_error(y_float, predicted_float))
-    if name == "rmse":
-        return float(np.sqrt(metrics.mean_squared_error(y_float, predicted_float)))
-    if name == "mae":
-        return float(metrics.mean_absolute_error(y_float, predicted_float))
-    return float(metrics.r2_score(y_float, predicted_float))
 
 
 # -- EXPLAIN ----------------------------------------------------------------------------
@@ -604,21 +483,13 @@ def _plot(
 ) -> str | None:
     """A horizontal bar chart, most important on top; None (and a log line) without
     matplotlib, which is optional so that a lean step image can still EXPLAIN."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        reporter.log(
-            "matplotlib is not installed in the step image: no explanation.png "
-            "(pip install 'sqlml-dagster[explain]')"
-        )
+    figure = new_figure(7.0, 2.5, reporter, PLOT_FILE)
+    if figure is None:
         return None
     shown = min(len(features), PLOT_FEATURES)
     if shown < len(features):
         title += f" (top {shown} of {len(features)})"
-    # An explicit Agg canvas on a bare Figure: no pyplot, no global backend switch.
-    figure = Figure(figsize=(7.0, max(2.5, 0.35 * shown + 1.3)), dpi=100)
-    FigureCanvasAgg(figure)
+    figure.set_figheight(max(2.5, 0.35 * shown + 1.3))
     axes = figure.add_subplot()
     rows = np.arange(shown)[::-1]
     errors = np.nan_to_num(std[:shown])
@@ -627,10 +498,4 @@ def _plot(
     axes.axvline(0.0, color="#999999", linewidth=0.8)
     axes.set_xlabel(xlabel)
     axes.set_title(title)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    with fsspec.open(uri, "wb") as f:
-        f.write(buffer.getvalue())
-    reporter.log(f"wrote {uri}")
-    return uri
+    return save_png(figure, uri, reporter)
