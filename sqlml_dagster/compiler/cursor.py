@@ -23,6 +23,7 @@ from .params import (
     PARAM_NAMESPACES,
     Directive,
     DirectiveCall,
+    DirectiveComparison,
     MetricCheck,
     Param,
     ParamValue,
@@ -378,6 +379,15 @@ class Cursor:
                     value_end = self.next().end + 1
                     break
                 arg, _ = self.value()
+                compared = self.peek()
+                if (
+                    isinstance(arg, str)
+                    and compared is not None
+                    and compared.token_type in COMPARISONS
+                ):  # drift = warn(psi > 0.2)
+                    self.next()
+                    bound, _ = self.value()
+                    arg = DirectiveComparison(arg, COMPARISONS[compared.token_type], bound)
                 args.append(arg)
                 closing = self.peek()
                 if closing is not None and closing.token_type is TokenType.COMMA:

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from .feature_columns import FeatureColumn
 from .names import QualifiedName
-from .params import DirectiveCall, Param
+from .params import DirectiveCall, DirectiveComparison, Param
 from .pins import tree_sql
 from .sql_writer import SqlWriter
 from .statement import Statement
@@ -43,7 +43,7 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
 
 
 def _directive_value(value: Any) -> Any:
-    return str(value) if isinstance(value, DirectiveCall) else value
+    return str(value) if isinstance(value, (DirectiveCall, DirectiveComparison)) else value
 
 
 def _json_value(value: Any, dialect: str) -> Any:

@@ -71,6 +71,11 @@ class PredictionResult(StepResult):
 
     rows: int = 0
     seconds: float | None = None
+    #: Asked for (``StepSpec.drift``): feature → how far the scored rows are from the
+    #: training rows (``psi``, ``kind``, ``rows``, null shares; ``runtime/drift.py``).
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Why no drift could be measured (a version trained before training statistics).
+    drift_problem: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,13 @@ from typing import Any, Literal
 
 from .versioned import check_version, known_fields
 
-SPEC_VERSION = 2
+SPEC_VERSION = 3
 #: The first spec version that carries each newer field; a spec that leaves them empty is
-#: written as version 1, so older step images keep running it.
+#: written as the oldest version that has what it uses, so older step images keep running it.
 VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
+#: A runtime that ignored ``drift`` would report no drift at all, so a spec asking for it
+#: is version 3, which an older runtime refuses with a message instead.
+VERSION_3_FIELDS = ("drift",)
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
 #: Where a runtime writes its typed StepResult: beside its spec, where the launcher reads it
@@ -70,12 +73,19 @@ class StepSpec:
     columns: dict[str, list[dict[str, Any]]] | None = None
     #: train: Parquet of ``validation.select``'s rows, when the statement has one.
     validation_uri: str | None = None
+    #: predict: also compare the scored rows with the version's training statistics
+    #: (``feature_stats.json``) and report each feature's drift (``-- sqlml: drift``).
+    drift: bool = False
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:
         raw = asdict(self)
         needs_2 = self.kind == "explain" or any(raw[name] for name in VERSION_2_FIELDS)
-        raw["spec_version"] = 2 if needs_2 else 1
+        needs_3 = any(raw[name] for name in VERSION_3_FIELDS)
+        raw["spec_version"] = 3 if needs_3 else 2 if needs_2 else 1
+        if not needs_3:
+            for name in VERSION_3_FIELDS:
+                raw.pop(name)
         return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod

@@ -58,6 +58,35 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     ]
 
 
+def row_count(uri: str) -> int:
+    with fsspec.open(uri, "rb") as f:
+        return int(pq.ParquetFile(f).metadata.num_rows)
+
+
+def sample_rows(uri: str, columns: list[str], max_rows: int, seed: int) -> pa.Table:
+    """At most ``max_rows`` rows, chosen uniformly with ``seed``, streaming the file once:
+    the row numbers are drawn first from the Parquet footer's count, then taken batch by
+    batch, so memory holds the sample and one batch, never the table."""
+    total = row_count(uri)
+    keep = None
+    if total > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
+    pieces: list[pa.RecordBatch] = []
+    offset = 0
+    for batch in iter_batches(uri):
+        part = batch.select(columns)
+        if keep is None:
+            pieces.append(part)
+        else:
+            lo, hi = np.searchsorted(keep, [offset, offset + part.num_rows])
+            if hi > lo:
+                pieces.append(part.take(pa.array(keep[lo:hi] - offset)))
+        offset += part.num_rows
+    schema = read_schema(uri)
+    schema = pa.schema([schema.field(c) for c in columns])
+    return pa.Table.from_batches(pieces, schema=schema).combine_chunks()
+
+
 def numeric_matrix(data: pa.Table | pa.RecordBatch, features: Sequence[str]) -> np.ndarray:
     """Feature columns as one float64 matrix; non-numeric columns are a user error."""
     missing = [c for c in features if c not in data.schema.names]

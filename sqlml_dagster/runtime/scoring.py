@@ -36,10 +36,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import fsspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..contract import (
     DEFAULT_EVALUATION_METRICS,
@@ -48,7 +46,7 @@ from ..contract import (
 )
 from ..contract.spec import StepSpec
 from . import Reporter, StepError
-from .data import iter_batches, label_vector, numeric_matrix, parquet_writer, read_schema
+from .data import label_vector, numeric_matrix, parquet_writer, read_schema, sample_rows
 from .evaluation import evaluate, metric_names
 from .plots import new_figure, save_png
 
@@ -168,7 +166,9 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
     label = (
         spec.label if spec.label and spec.label in names and spec.label not in features else None
     )
-    sample = _sample(spec.input_uri, [*features, *([label] if label else [])], max_rows, spec.seed)
+    sample = sample_rows(
+        spec.input_uri, [*features, *([label] if label else [])], max_rows, spec.seed
+    )
     if sample.num_rows == 0:
         raise StepError("the explain SELECT returned no rows")
     reporter.log(
@@ -255,35 +255,6 @@ def _positive_int(spec: StepSpec, key: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise StepError(f"explain.{key} must be a positive integer, not {value!r}")
     return value
-
-
-def _row_count(uri: str) -> int:
-    with fsspec.open(uri, "rb") as f:
-        return int(pq.ParquetFile(f).metadata.num_rows)
-
-
-def _sample(uri: str, columns: list[str], max_rows: int, seed: int) -> pa.Table:
-    """At most ``max_rows`` rows, chosen uniformly with ``seed``, streaming the file once:
-    the row numbers are drawn first from the Parquet footer's count, then taken batch by
-    batch, so memory holds the sample and one batch, never the table."""
-    total = _row_count(uri)
-    keep = None
-    if total > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
-    pieces: list[pa.RecordBatch] = []
-    offset = 0
-    for batch in iter_batches(uri):
-        part = batch.select(columns)
-        if keep is None:
-            pieces.append(part)
-        else:
-            lo, hi = np.searchsorted(keep, [offset, offset + part.num_rows])
-            if hi > lo:
-                pieces.append(part.take(pa.array(keep[lo:hi] - offset)))
-        offset += part.num_rows
-    schema = read_schema(uri)
-    schema = pa.schema([schema.field(c) for c in columns])
-    return pa.Table.from_batches(pieces, schema=schema).combine_chunks()
 
 
 # -- permutation importance -------------------------------------------------------------
