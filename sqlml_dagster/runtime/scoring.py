@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import difflib
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -55,9 +55,13 @@ __all__ = [
     "METRICS",
     "PLOT_FILE",
     "Predictor",
+    "RowError",
     "evaluate",
     "explain",
+    "load_predictor",
     "metric_names",
+    "plain_values",
+    "rows_table",
 ]
 
 
@@ -102,6 +106,100 @@ class Predictor(Protocol):
 #: itself — metrics, curves, residuals — is ``runtime/evaluation.py``.
 METRICS = EVALUATION_METRICS
 DEFAULT_METRICS = DEFAULT_EVALUATION_METRICS
+
+
+# -- scoring rows that arrive one request at a time (``sqlml serve``) ------------------------
+
+
+class RowError(StepError):
+    """A row of a request that cannot be scored: which row, which field, why."""
+
+    def __init__(self, row: int, field: str, problem: str) -> None:
+        super().__init__(f"row {row}: field '{field}' {problem}")
+        self.row, self.field, self.problem = row, field, problem
+
+
+def load_predictor(spec: StepSpec) -> Predictor:
+    """A version (``spec.model_uri``, checked against its sha256s first) loaded by its
+    flavor as the :class:`Predictor` that PREDICT, EVALUATE and EXPLAIN use."""
+    import importlib
+
+    from ..store.models import CorruptVersion, verify_artifacts
+
+    try:
+        verify_artifacts(spec.model_uri)
+    except CorruptVersion as e:
+        raise StepError(str(e)) from None
+    flavor = importlib.import_module(f"{__package__}.flavors.{spec.flavor}")
+    loader = getattr(flavor, "load_predictor", None)
+    if loader is None:
+        raise StepError(f"flavor '{spec.flavor}' cannot load a predictor")
+    predictor: Predictor = loader(spec)
+    return predictor
+
+
+def rows_table(rows: Sequence[Any], fields: Sequence[tuple[str, str]]) -> pa.Table:
+    """JSON rows (``{column: value}``) as the Arrow table a predictor reads: one column per
+    feature ``(name, Arrow type)`` of the version's signature, typed as in training, NULL
+    where a row says ``null``; other keys are ignored, as TO PREDICT keeps other columns.
+    A missing field or a value of the wrong type is a :class:`RowError` naming it."""
+    columns: dict[str, pa.Array] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise RowError(i, "", f"is a JSON {type(row).__name__}, not an object")
+    for name, type_name in fields:
+        values = []
+        for i, row in enumerate(rows):
+            if name not in row:
+                raise RowError(i, name, "is missing")
+            values.append(row[name])
+        arrow_type = _arrow_type(type_name)
+        for i, value in enumerate(values):
+            if value is not None and not _fits(value, arrow_type):
+                raise RowError(i, name, f"is {value!r}, not a {type_name}")
+        try:
+            columns[name] = pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            for i, value in enumerate(values):
+                try:
+                    pa.array([value], type=arrow_type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+                    raise RowError(i, name, f"is {value!r}, not a {type_name}") from None
+            raise
+    return pa.table(columns) if columns else pa.table({"_": pa.nulls(len(rows))}).drop(["_"])
+
+
+def _fits(value: Any, arrow_type: pa.DataType | None) -> bool:
+    """Whether a JSON value is one of ``arrow_type`` without losing anything: Arrow would
+    truncate ``2.5`` into an integer column and read ``true`` as the number 1."""
+    if arrow_type is None:
+        return True
+    if pa.types.is_integer(arrow_type):
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if pa.types.is_floating(arrow_type):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if pa.types.is_boolean(arrow_type):
+        return isinstance(value, bool)
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return isinstance(value, str)
+    return True
+
+
+def _arrow_type(name: str) -> pa.DataType | None:
+    """A signature's type name (``double``, ``int64``, ``string``…) as Arrow's type;
+    ``None`` (inferred from the values) for a type it cannot name in one word."""
+    try:
+        return pa.type_for_alias(name)
+    except ValueError:
+        return None
+
+
+def plain_values(values: np.ndarray) -> list[Any]:
+    """A predictor's output as JSON values (numpy scalars → Python numbers, NaN → null)."""
+    out = np.asarray(values).tolist()
+    return [None if isinstance(v, float) and v != v else v for v in out]
 
 
 # -- EXPLAIN ----------------------------------------------------------------------------
