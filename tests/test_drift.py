@@ -30,7 +30,7 @@ from sqlml_dagster.compiler.diagnostics import SqlMlCompileError
 from sqlml_dagster.runtime.drift import DriftAccumulator, feature_statistics, psi
 from sqlml_dagster.store import ModelStore
 
-from .conftest import failure_reasons
+from .conftest import failure_reasons, materialize_all
 
 # -- the numbers --------------------------------------------------------------------------
 
@@ -260,8 +260,8 @@ def _checks(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
 def test_drift_checks_end_to_end(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
-    state = tmp_path / "state"
-    defs = build_defs(write_project({"points.sql": PROJECT}), state_dir=state)
+    state, root = tmp_path / "state", write_project({"points.sql": PROJECT})
+    defs = build_defs(root, state_dir=state)
     specs = {
         (s.asset_key.to_user_string(), s.name): s
         for a in defs.assets or []
@@ -273,12 +273,7 @@ def test_drift_checks_end_to_end(
         ("shifted", "drift"): True,
         ("inline", "drift"): False,
     }
-    result = dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    result = materialize_all(root, state)
     # The version keeps its training statistics, checksummed like its other artifacts.
     version = ModelStore(str(state / "models")).get("m")
     assert "feature_stats.json" in version.manifest.artifacts

@@ -16,16 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import duckdb
 import pytest
 
-from sqlml_dagster import build_defs
 from sqlml_dagster.cli import main
 from sqlml_dagster.compiler import compile_project
 from sqlml_dagster.compiler.diagnostics import SqlMlCompileError
 
-from .conftest import failure_reasons
+from .conftest import failure_reasons, materialize_all
 
 POINTS = """
 CREATE TABLE points AS
@@ -91,14 +89,8 @@ def test_a_table_named_like_a_curve_table_is_a_second_producer(
 def test_curves_metrics_and_residuals_end_to_end(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
-    state = tmp_path / "state"
-    defs = build_defs(write_project({"points.sql": PROJECT}), state_dir=state)
-    result = dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    state, root = tmp_path / "state", write_project({"points.sql": PROJECT})
+    result = materialize_all(root, state)
     assert result.success, failure_reasons(result)
     metadata = {
         e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import duckdb
 import httpx
 import pyarrow as pa
@@ -40,7 +39,7 @@ from sqlml_dagster.store.references import (
     resolve_reference,
 )
 
-from .conftest import failure_reasons
+from .conftest import failure_reasons, materialize_all
 from .runtime.recorder import Recorder
 
 # -- references -----------------------------------------------------------------------------
@@ -312,16 +311,9 @@ def _free_port() -> int:
 def test_sqlml_serve_answers_as_to_predict_over_loopback(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
-    from sqlml_dagster import build_defs
 
-    state = tmp_path / "state"
-    defs = build_defs(write_project({"points.sql": PROJECT}), state_dir=state)
-    result = dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    state, root = tmp_path / "state", write_project({"points.sql": PROJECT})
+    result = materialize_all(root, state)
     assert result.success, failure_reasons(result)
     with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
         scored = con.execute("SELECT x, z, y FROM preds ORDER BY id").fetchall()

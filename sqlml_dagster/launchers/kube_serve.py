@@ -88,12 +88,7 @@ def serving_manifests(
         pod["nodeSelector"] = dict(launcher.node_selector)
     if launcher.tolerations:
         pod["tolerations"] = list(launcher.tolerations)
-    if launcher.affinity:
-        pod["affinity"] = launcher.affinity
-    if launcher.service_account_name:
-        pod["serviceAccountName"] = launcher.service_account_name
-    if launcher.image_pull_secrets:
-        pod["imagePullSecrets"] = [{"name": s} for s in launcher.image_pull_secrets]
+    pod.update(launcher.pod_identity())
     metadata = {
         "name": name,
         "namespace": launcher.namespace,

@@ -207,9 +207,8 @@ def read_feature_stats(model_uri: str) -> dict[str, Any] | None:
     return json_artifact(model_uri, FEATURE_STATS_FILE)
 
 
-class TrainingStats:
-    """Wraps a train step's reporter: before the result is reported, the statistics of
-    the features it names are written beside the model — one place for every flavor."""
+class _Wrapping:
+    """A reporter around a step's reporter that adds to the step's result."""
 
     def __init__(self, inner: Reporter, spec: StepSpec) -> None:
         self.inner = inner
@@ -217,6 +216,11 @@ class TrainingStats:
 
     def log(self, message: str) -> None:
         self.inner.log(message)
+
+
+class TrainingStats(_Wrapping):
+    """Wraps a train step's reporter: before the result is reported, the statistics of
+    the features it names are written beside the model — one place for every flavor."""
 
     def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
         if isinstance(result, TrainingResult) and result.kind == "train" and self.spec.model_uri:
@@ -327,16 +331,9 @@ def _trained_buckets(profile: Mapping[str, Any]) -> list[int]:
     return [int(n) for _, n in profile.get("top", [])] + [int(profile.get("other", 0))]
 
 
-class DriftReporter:
+class DriftReporter(_Wrapping):
     """Wraps a predict step's reporter when the spec asks for drift: the scored input is
     counted into the version's training buckets and the report rides on the result."""
-
-    def __init__(self, inner: Reporter, spec: StepSpec) -> None:
-        self.inner = inner
-        self.spec = spec
-
-    def log(self, message: str) -> None:
-        self.inner.log(message)
 
     def result(self, metadata: Mapping[str, Any], result: StepResult) -> None:
         if isinstance(result, PredictionResult):
