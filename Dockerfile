@@ -26,9 +26,11 @@ WORKDIR /opt/sqlml
 COPY pyproject.toml README.md constraints.txt ./
 COPY sqlml_dagster ./sqlml_dagster
 # The runtime subset only (no Dagster webserver, no compiler deps at run time) plus s3fs
-# for s3:// stores; constraints pin the same versions the test suite runs.
+# for s3:// stores and the `serve` extra (starlette, uvicorn), so the same image serves a
+# version (`python -m sqlml_dagster.serving`, `sqlml compile --k8s --serve`); constraints
+# pin the same versions the test suite runs.
 RUN pip install --no-deps . \
- && pip install -c constraints.txt "dagster-pipes" "pyarrow" "fsspec" "numpy" "scikit-learn" "skops" "s3fs" \
+ && pip install -c constraints.txt "dagster-pipes" "pyarrow" "fsspec" "numpy" "scikit-learn" "skops" "s3fs" "starlette" "uvicorn" \
  && if [ -n "$FRAMEWORKS" ]; then pip install -c constraints.txt $FRAMEWORKS; fi \
  && mkdir -p /models \
  && groupadd --gid 10001 sqlml \

@@ -26,7 +26,7 @@ from .compiler.manifest import ProjectManifest, project_manifest
 from .compiler.project import Node, Project, compile_project
 from .contract.model_packages import allowed_model_packages_from_env
 from .launchers import Launcher, launcher_from_env
-from .ops.checks import data_checks, gate_check_specs, project_gates
+from .ops.checks import data_checks, drift_check_specs, gate_check_specs, project_gates
 from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
 from .settings import SettingError
@@ -244,11 +244,13 @@ def _asset_for(
     # consumers in the run until it has (allow_arbitrary_check_specs: the option
     # dagster-dbt uses for source tests; can_subset: the gates may run without the table).
     statement = node.statement
-    check_specs = (
+    gate_specs = (
         gate_check_specs(node, translator.get_asset_key(statement.model))
         if isinstance(statement, EvaluateStatement)
         else []
     )
+    # `-- sqlml: drift = …`: a check on the asset itself, judged by the step that scores.
+    check_specs = gate_specs + drift_check_specs(node, spec.key)
 
     project_root = project.root if project.root.is_dir() else project.root.parent
     output_keys = {name.key: s.key for name, s in zip(node.outputs, specs, strict=True)}
@@ -263,8 +265,8 @@ def _asset_for(
         required_resource_keys={WAREHOUSE_KEY, STORAGE_KEY, LAUNCHER_KEY},
         config_schema=RUN_CONFIG_SCHEMA,
         check_specs=check_specs or None,
-        can_subset=bool(check_specs),
-        allow_arbitrary_check_specs=bool(check_specs),
+        can_subset=bool(gate_specs),
+        allow_arbitrary_check_specs=bool(gate_specs),
     )
     def _materialize(context: AssetExecutionContext) -> Iterator[Any]:
         yield from AssetStep(

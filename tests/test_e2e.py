@@ -130,7 +130,7 @@ def test_model_versions_have_manifests(demo: tuple[Path, subprocess.CompletedPro
     assert manifest["params"]["model"]["max_depth"] == 4
     assert manifest["metrics"]["accuracy"] > 0.9
     assert manifest["features"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-    assert set(manifest["artifacts"]) == {"model.skops", "signature.json"}
+    assert set(manifest["artifacts"]) == {"model.skops", "signature.json", "feature_stats.json"}
     assert manifest["training_rows"] == 120
     assert manifest["frameworks"]["scikit-learn"]
     assert manifest["dagster_run_id"]

@@ -45,6 +45,10 @@ GATE_CASES = [
     ("check.AUC > 0.8, check.f1 >= 0.7", [("auc", ">", 0.8), ("f1", ">=", 0.7)]),
     ("check.mean_squared_error <= 5, check.R2 < 1", [("mse", "<=", 5), ("r2", "<", 1)]),
     ("check.rmse = 0, check.mae == -1.5", [("rmse", "=", 0), ("mae", "=", -1.5)]),
+    (
+        "check.LogLoss <= 0.3, check.BalancedAccuracy >= 0.8",
+        [("logloss", "<=", 0.3), ("balanced_accuracy", ">=", 0.8)],
+    ),
     # gates sit beside ordinary parameters, in any order
     (
         'validation.metrics = "Precision", check.recall >= 0.5',
@@ -145,7 +149,7 @@ def test_unknown_metric_hint_suggests_the_closest_and_lists_them() -> None:
         "e.sql", "SELECT * FROM t TO EVALUATE m WITH check.acuracy >= 1 LABEL y INTO e;"
     )
     assert d.hint is not None and d.hint.startswith("did you mean 'accuracy'?")
-    assert "auc, f1, mae, mse, precision, r2, recall, rmse" in d.hint
+    assert "auc, balanced_accuracy, f1, logloss, mae, mse, precision, r2, recall, rmse" in d.hint
 
 
 # -- the store: what @latest means for a gated model --------------------------------------

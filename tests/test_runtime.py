@@ -122,9 +122,11 @@ def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
     assert result["metrics"]["accuracy"] > 0.95
     assert result["params"]["max_iter"] == 500
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+        "feature_stats.json",  # every flavor's training statistics (runtime/drift.py)
         "model.skops",
         "signature.json",
     ]
+    assert result["artifacts"] == ["model.skops", "signature.json", "feature_stats.json"]
     unpublished = run_spec(tmp_path, predict_spec(tmp_path, iris_parquet), "unpublished.json")
     assert unpublished.returncode == USER_ERROR_EXIT_CODE
     assert "has no manifest.json: it was never published" in unpublished.stderr

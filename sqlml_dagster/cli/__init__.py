@@ -11,6 +11,7 @@
     sqlml data gc --older-than-hours 24       # step folders of old runs
     sqlml run-sql -m example_repo.definitions "SHOW MODELS; SELECT count(*) FROM iris"
     sqlml sql -m example_repo.definitions     # the same, as a small shell
+    sqlml serve iris_rf@2 --port 8080         # POST /predict, GET /healthz, GET /model
 
 The catalog commands find the stores through ``-m MODULE`` (the Definitions' storage
 resource), ``--model-store URL``, or ``$SQLML_STATE_DIR``/``./.sqlml``, and the projects'
@@ -20,7 +21,8 @@ User errors print as diagnostics or one-line messages — never as Python traceb
 
 One module a role: ``check.py`` (``sqlml check`` and its report formats), ``compile.py``,
 ``materialize.py`` (the headless run and its summary), ``catalog.py`` (the model and data
-catalog commands, ``run-sql``, ``sql``, and the session they open on a project);
+catalog commands, ``run-sql``, ``sql``, and the session they open on a project),
+``serve.py`` (``sqlml serve``);
 ``code_location.py`` and ``errors.py`` are what several of them share. Each registers its
 own subcommands and options; :func:`main` only puts them together.
 """
@@ -34,6 +36,7 @@ from .catalog import add_catalog_commands
 from .check import add_check_command
 from .compile import add_compile_command
 from .materialize import add_materialize_command
+from .serve import add_serve_command
 
 __all__ = ["main"]
 
@@ -47,5 +50,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_compile_command(commands)
     add_materialize_command(commands)
     add_catalog_commands(commands)
+    add_serve_command(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -21,24 +21,27 @@ from .code_location import find_definitions
 from .errors import CliError
 
 
+def project_options(parser: argparse.ArgumentParser, formats: bool = True) -> None:
+    """The options that find a project's stores, pins and gates (``_session``)."""
+    parser.add_argument("-m", "--module", help="module holding the project's Definitions")
+    parser.add_argument("--attribute", default=None, help="name of the Definitions object")
+    parser.add_argument("--model-store", default=None, help="model store URL (without -m)")
+    parser.add_argument("--data-store", default=None, help="data store URL (without -m)")
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="a project manifest (sqlml compile --manifest) whose pins and gates apply "
+        "(repeatable; -m finds its projects' own)",
+    )
+    if formats:
+        parser.add_argument("--format", choices=["human", "json"], default="human")
+
+
 def add_catalog_commands(commands: Any) -> None:
     """``models``, ``data``, ``run-sql`` and ``sql``, which share the options that find a
     project's stores (``project_options``)."""
-
-    def project_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("-m", "--module", help="module holding the project's Definitions")
-        parser.add_argument("--attribute", default=None, help="name of the Definitions object")
-        parser.add_argument("--model-store", default=None, help="model store URL (without -m)")
-        parser.add_argument("--data-store", default=None, help="data store URL (without -m)")
-        parser.add_argument(
-            "--manifest",
-            type=Path,
-            action="append",
-            metavar="FILE",
-            help="a project manifest (sqlml compile --manifest) whose pins and gates apply "
-            "(repeatable; -m finds its projects' own)",
-        )
-        parser.add_argument("--format", choices=["human", "json"], default="human")
 
     models = commands.add_parser("models", help="model versions: list, show, diff, promote, gc")
     verbs = models.add_subparsers(dest="verb", required=True)

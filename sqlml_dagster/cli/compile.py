@@ -43,6 +43,16 @@ def add_compile_command(commands: Any) -> None:
     compile_.add_argument(
         "--model-store", default="s3://sqlml/models", help="model store URL (with --k8s)"
     )
+    compile_.add_argument(
+        "--serve",
+        metavar="MODEL[@VERSION]",
+        default=None,
+        help="with --k8s: print the Deployment and Service that serve this model over HTTP "
+        "(sqlml serve) instead of the Jobs",
+    )
+    compile_.add_argument(
+        "--port", type=int, default=8080, help="the server's container port (with --serve)"
+    )
     compile_.set_defaults(run=_compile)
 
 
@@ -79,18 +89,57 @@ def _compile(args: argparse.Namespace) -> int:
             print(f"sqlml: cannot write {args.manifest}: {e}", file=sys.stderr)
             return 1
         print(f"sqlml: wrote {args.manifest} ({len(project.nodes)} node(s))", file=sys.stderr)
+    if args.serve is not None and not args.k8s:
+        print("sqlml: --serve prints Kubernetes manifests: add --k8s", file=sys.stderr)
+        return 2
     if args.k8s:
         from ..launchers import StepFailed
         from ..ops.dry_run import job_manifests_yaml
 
         try:
-            print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
+            if args.serve is not None:
+                print(_serving_yaml(project, args.serve, args.model_store, args.port), end="")
+            else:
+                print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
         except StepFailed as e:  # e.g. SQLML_K8S_DEFAULT_IMAGE outside the allow-list
             print(f"sqlml: {e.description}", file=sys.stderr)
             return 1
         except SettingError as e:  # a SQLML_K8S_* variable that does not read
             print(f"sqlml: {e}", file=sys.stderr)
             return 1
+        except ValueError as e:  # a --serve reference that does not read or names no model
+            print(f"sqlml: --serve {args.serve}: {e}", file=sys.stderr)
+            return 1
     elif args.manifest is None:
         print(text, end="")
     return 0
+
+
+def _serving_yaml(project: Any, reference: str, model_store: str, port: int) -> str:
+    """The Deployment and Service serving ``reference``, a model the project trains or
+    registers, with its training statement's image (else the launcher's default)."""
+    import yaml
+
+    from ..compiler.names import ObjectKind
+    from ..launchers import launcher_from_env
+    from ..launchers.kube_serve import serving_manifests
+    from ..store.references import parse_reference
+
+    ref = parse_reference(reference)
+    models = {n.name.key: n for n in project.nodes if n.kind is ObjectKind.MODEL}
+    node = models.get(ref.model)
+    if node is None:
+        raise ValueError(
+            f"the project trains no model '{ref.model}' (models: {', '.join(sorted(models))})"
+        )
+    model_ref = node.statement.model_ref
+    launcher = launcher_from_env(os.environ, kind="kubernetes")
+    documents = serving_manifests(
+        launcher,  # type: ignore[arg-type]
+        str(ref) if ref.version is not None or ref.alias is not None else ref.model,
+        model_store=model_store,
+        image=model_ref.image if model_ref is not None else None,
+        port=port,
+    )
+    header = f"# serve {ref} ({node.file}:{node.statement.span.line})\n"
+    return header + "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in documents)

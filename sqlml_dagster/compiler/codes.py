@@ -80,6 +80,8 @@ SETTING_IGNORED = "SQLML414"
 # TO MAXIMIZE / TO MINIMIZE against the SELECT's columns
 UNKNOWN_PROGRAM_COLUMN = "SQLML417"
 VARIABLE_NAMED_AS_COLUMN = "SQLML418"
+UNKNOWN_METRIC = "SQLML435"
+UNKNOWN_CURVE = "SQLML436"
 
 # 5xx — a step that ran and failed (the one line `sqlml materialize` and Dagster show)
 STEP_FAILED = "SQLML501"

@@ -34,6 +34,7 @@ from .params import (
     PARAM_NAMESPACES,
     Directive,
     DirectiveCall,
+    DirectiveComparison,
     MetricCheck,
     Param,
     ParamValue,
@@ -483,7 +484,7 @@ class Cursor:
             and self.tokens[self.i - 1].token_type not in QUOTED
         ):
             self.next()
-            args, value_end = self.call_arguments("the call")
+            args, value_end = self.call_arguments("the call", comparisons=True)
             value = DirectiveCall(function=value, args=tuple(args))
         return Directive(
             key=key,
@@ -492,13 +493,27 @@ class Cursor:
             file_scope=file_scope,
         )
 
-    def call_arguments(self, what: str, hint: str | None = None) -> tuple[list[ParamValue], int]:
-        """The values of a call after its ``(``, up to its ``)``; and where ``)`` ends."""
+    def call_arguments(
+        self, what: str, hint: str | None = None, *, comparisons: bool = False
+    ) -> tuple[list[ParamValue], int]:
+        """The values of a call after its ``(``, up to its ``)``; and where ``)`` ends.
+        ``comparisons``: an argument may compare a name with a value (a directive's
+        ``drift = warn(psi > 0.2)``)."""
         args: list[ParamValue] = []
         while True:
             if (token := self.peek()) is not None and token.token_type is TokenType.R_PAREN:
                 return args, self.next().end + 1
             arg, _ = self.value()
+            compared = self.peek()
+            if (
+                comparisons
+                and isinstance(arg, str)
+                and compared is not None
+                and compared.token_type in COMPARISONS
+            ):
+                self.next()
+                bound, _ = self.value()
+                arg = DirectiveComparison(arg, COMPARISONS[compared.token_type], bound)
             args.append(arg)
             closing = self.peek()
             if closing is not None and closing.token_type is TokenType.COMMA:

@@ -27,7 +27,7 @@ from functools import cache
 from . import codes
 from .cron import is_valid_cron
 from .diagnostics import Span
-from .ir import Directive, DirectiveCall, ObjectKind
+from .ir import Directive, DirectiveCall, DirectiveComparison, ObjectKind
 
 #: A diagnostic sink: (code, message, span, hint).
 Report = Callable[[str, str, Span, str | None], None]
@@ -44,6 +44,8 @@ KEYS: dict[str, str] = {
     "owner": 'an e-mail address or "team:name" (a list for several)',
     "owners": 'an e-mail address or "team:name" (a list for several)',
     "group": "the Dagster asset group (default: the file's name)",
+    "drift": "warn(psi > 0.2) or block(psi > 0.2): an asset check comparing the scored "
+    "inputs with the model's training data (TO PREDICT, or a table calling ML_PREDICT)",
     "tags.<name>": "a tag shown and searchable in the Dagster UI",
 }
 
@@ -65,6 +67,42 @@ class Partitioning:
     span: Span
 
 
+#: ``drift = warn(…)`` / ``block(…)``: what a failed drift check does.
+DRIFT_ACTIONS = ("warn", "block")
+#: The drift measures a condition may compare (PSI: population stability index).
+DRIFT_MEASURES = ("psi",)
+#: ``drift = warn`` without a condition: PSI above 0.2, the usual "significant shift".
+DEFAULT_DRIFT = ("psi", ">", 0.2)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """``drift = block(psi > 0.25)``: the scored inputs drift when a feature's ``measure``
+    compares to ``threshold`` as ``op`` says; ``block`` makes the check blocking (severity
+    ERROR), ``warn`` a warning."""
+
+    action: str
+    measure: str
+    op: str
+    threshold: float
+    span: Span
+
+    @property
+    def condition(self) -> str:
+        """``psi > 0.2``: the drift condition as messages and the UI show it."""
+        return f"{self.measure} {self.op} {self.threshold:g}"
+
+    def drifted(self, value: float) -> bool:
+        """Whether one feature's measure meets the drift condition."""
+        return {
+            ">": value > self.threshold,
+            ">=": value >= self.threshold,
+            "<": value < self.threshold,
+            "<=": value <= self.threshold,
+            "=": value == self.threshold,
+        }[self.op]
+
+
 @dataclass(frozen=True)
 class Directives:
     """The checked directives of one asset (file-wide ones merged under its own)."""
@@ -78,6 +116,7 @@ class Directives:
     owners: tuple[str, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()
     group: str | None = None
+    drift: Drift | None = None
 
     @property
     def automated(self) -> bool:
@@ -160,6 +199,7 @@ def resolve(
         owners=tuple(owners) if isinstance(owners, tuple) else (),
         tags=tuple(sorted(tags.items())),
         group=_str_or_none(values.get("group")),
+        drift=values.get("drift") if isinstance(values.get("drift"), Drift) else None,  # type: ignore[arg-type]
     )
 
 
@@ -286,6 +326,49 @@ def _group(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) ->
     return d.value
 
 
+def _drift(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:
+    if kind is not ObjectKind.PREDICTION and not (kind is ObjectKind.TABLE and uses_models):
+        _bad(
+            report,
+            d,
+            "drift applies to TO PREDICT statements and tables that call ML_PREDICT",
+            "it compares the rows a model scores with the data the model was trained on",
+        )
+        return None
+    usage = "write warn(psi > 0.2) or block(psi > 0.25) (or warn/block: psi > 0.2)"
+    value = d.value
+    if isinstance(value, str) and value.lower() in DRIFT_ACTIONS:
+        measure, op, threshold = DEFAULT_DRIFT
+        return Drift(value.lower(), measure, op, threshold, d.span)
+    if (
+        not isinstance(value, DirectiveCall)
+        or value.function.lower() not in DRIFT_ACTIONS
+        or len(value.args) != 1
+        or not isinstance(value.args[0], DirectiveComparison)
+    ):
+        _bad(report, d, f"invalid drift check {value}", usage)
+        return None
+    (comparison,) = value.args
+    if comparison.name.lower() not in DRIFT_MEASURES:
+        close = difflib.get_close_matches(comparison.name.lower(), DRIFT_MEASURES, n=1)
+        _bad(
+            report,
+            d,
+            f"unknown drift measure '{comparison.name}'",
+            (f"did you mean '{close[0]}'? " if close else "")
+            + "measures: psi (population stability index: numeric features by the training "
+            "quantiles, categorical by category)",
+        )
+        return None
+    bound = comparison.value
+    if isinstance(bound, bool) or not isinstance(bound, (int, float)) or bound < 0:
+        _bad(report, d, f"the drift threshold must be a number ≥ 0, not {bound!r}", usage)
+        return None
+    return Drift(
+        value.function.lower(), comparison.name.lower(), comparison.op, float(bound), d.span
+    )
+
+
 def _tag(name: str, d: Directive, report: Report) -> str | None:
     value = d.value
     if not _TAG_KEY.match(name):
@@ -324,6 +407,7 @@ _CHECKERS: dict[str, Callable[[Directive, ObjectKind, bool, Report], object]] = 
     "owner": _owners,
     "owners": _owners,
     "group": _group,
+    "drift": _drift,
 }
 
 

@@ -251,6 +251,8 @@ def _directives(directives: Directives) -> dict[str, Any]:
             value = {"grain": value.grain, "column": value.column, "start": value.start}
         elif name == "tags":
             value = dict(value)
+        elif name == "drift":
+            value = {"action": value.action, "condition": value.condition}
         elif isinstance(value, tuple):
             value = list(value)
         out[name] = value

@@ -70,6 +70,19 @@ class MetricCheck:
 
 
 @dataclass(frozen=True)
+class DirectiveComparison:
+    """A comparison written as a directive call's argument: ``psi > 0.2`` in
+    ``drift = warn(psi > 0.2)``."""
+
+    name: str
+    op: str  # one of CHECK_OPERATORS
+    value: ParamValue
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.op} {self.value!r}"
+
+
+@dataclass(frozen=True)
 class DirectiveCall:
     """A call written as a directive value: ``day(event_ts)``."""
 

@@ -275,6 +275,8 @@ class _GraphBuilder:
         #: producer, a modification in the wrong place, ML_PREDICT in a view). What they
         #: read and use is still checked: their other mistakes are independent of that one.
         self.rejected: list[tuple[Statement, SqlFile]] = []
+        #: Side table key (an evaluation's ``<into>_roc``) → the asset whose step writes it.
+        self.side_owners: dict[str, QualifiedName] = {}
 
     def error(
         self,
@@ -364,6 +366,7 @@ class _GraphBuilder:
                     continue
                 for n, _ in named:
                     defining[n.key] = (statement, sql_file)
+        self._side_tables(defining)
         # 2. INSERT/UPDATE/DELETE attach to the same file's CREATE, or produce the table themselves.
         followups: dict[str, list[SqlStatement]] = {}
         for sql_file in self.files:
@@ -482,6 +485,25 @@ class _GraphBuilder:
                     f"'{node.name}' without USING",
                 )
 
+    def _side_tables(self, defining: dict[str, tuple[Statement, SqlFile]]) -> None:
+        """Tables a statement's step writes beside its asset (``<eval>_roc``): a reader
+        depends on that asset; another statement producing one is SQLML201."""
+        for statement, _ in list(defining.values()):
+            for side in statement.side_tables:
+                other = defining.get(side.key)
+                if other is not None:
+                    self.error(
+                        codes.DUPLICATE_PRODUCER,
+                        f"'{side}' is already written by the statement at "
+                        f"{statement.span.location()}",
+                        other[0].produces_span,
+                        hint="an evaluation's validation.curves write <into>_<curve>: "
+                        "rename this table or the evaluation",
+                    )
+                    continue
+                assert statement.produces is not None
+                self.side_owners[side.key] = statement.produces
+
     def _check_rejected(self, defining: dict[str, tuple[Statement, SqlFile]]) -> None:
         """The reads, model uses and directives of statements rejected for an error of
         their own: an unknown model there is a second mistake, not a consequence of the
@@ -560,6 +582,11 @@ class _GraphBuilder:
                         )
                     continue
                 producer = defining.get(table.key)
+                owner = self.side_owners.get(table.key)
+                if producer is None and owner is not None:
+                    if owner.key != name.key:
+                        deps.setdefault(owner.key, owner)
+                    continue
                 if producer is None:
                     project_sources.setdefault(table.key, Source(table, statement.span))
                     deps.setdefault(table.key, table)

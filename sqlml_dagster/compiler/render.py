@@ -17,7 +17,7 @@ from sqlglot import exp
 from ..contract.trials import json_value
 from .feature_columns import FeatureColumn
 from .names import QualifiedName
-from .params import DirectiveCall, Param
+from .params import DirectiveCall, DirectiveComparison, Param
 from .pins import tree_sql
 from .sql_writer import SqlWriter
 from .statement import OPTIONAL_CLAUSE, Statement
@@ -47,7 +47,7 @@ def to_json(statement: Statement, dialect: str = "duckdb") -> dict[str, Any]:
 
 
 def _directive_value(value: Any) -> Any:
-    return str(value) if isinstance(value, DirectiveCall) else value
+    return str(value) if isinstance(value, (DirectiveCall, DirectiveComparison)) else value
 
 
 def _json_value(value: Any, dialect: str) -> Any:

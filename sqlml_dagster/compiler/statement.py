@@ -71,6 +71,12 @@ class Statement:
         return ()
 
     @property
+    def side_tables(self) -> tuple[QualifiedName, ...]:
+        """Tables its step writes besides what it produces (an evaluation's curves): no
+        assets of their own, but a query reading one depends on this statement's asset."""
+        return ()
+
+    @property
     def object_kind(self) -> ObjectKind:
         """What the object it produces is."""
         return self.OBJECT_KIND

@@ -18,6 +18,10 @@ TRIALS_FOLDER = ".trials"
 #: What the model reads and returns (task, classes, feature plan, saved format), written
 #: by every flavor beside its model file — the one copy of a version's signature.
 SIGNATURE_FILE = "signature.json"
+#: Per-feature statistics of a version's training rows (counts, nulls, quantile bins, top
+#: categories), written by the train step beside the model and read — JSON, never code —
+#: by drift checks (``runtime/drift.py``, ``ModelVersion.feature_stats``).
+FEATURE_STATS_FILE = "feature_stats.json"
 
 
 def version_uri_problem(model_uri: str, model_name: str, store_root: str | None) -> str | None:

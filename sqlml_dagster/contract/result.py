@@ -73,6 +73,11 @@ class PredictionResult(StepResult):
 
     rows: int = 0
     seconds: float | None = None
+    #: Asked for (``StepSpec.drift``): feature → how far the scored rows are from the
+    #: training rows (``psi``, ``kind``, ``rows``, null shares; ``runtime/drift.py``).
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Why no drift could be measured (a version trained before training statistics).
+    drift_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,14 @@ class EvaluationResult(StepResult):
 
     metrics: dict[str, float] = field(default_factory=dict)
     rows: int = 0
+    #: ``validation.curves``: curve name (``roc``, ``pr``, ``confusion``) → its Parquet,
+    #: which the orchestrator loads as ``<into>_<curve>``.
+    curves: dict[str, str] = field(default_factory=dict)
+    #: curve name → its PNG chart (none without matplotlib in the step image).
+    plots: dict[str, str] = field(default_factory=dict)
+    #: A regressor's residual summary (label - prediction): mean, std, min, p05, median,
+    #: p95, max; empty for other models.
+    residuals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
     "validation": {
         "select": "a second SELECT yielding validation rows",
         "split": "fraction of training rows held out",
-        "metrics": "metrics to compute (EVALUATE)",
+        "metrics": "metrics to compute (EVALUATE): AUC, LogLoss, BalancedAccuracy, per_class…",
+        "curves": "tables and charts beside an evaluation (EVALUATE): roc, pr, confusion",
     },
     "resources": {
         "cpu": "CPU request and limit (Kubernetes quantity: 2, 500m)",

@@ -29,8 +29,8 @@ VERSION_2_FIELDS = ("columns", "validation_uri", "explainer")
 #: Parquet spec of another kind stays at 1 or 2, so an older image runs it.
 VERSION_3_KINDS = ("run", "optimize")
 #: Version 3 too: a warm start (``USING base@v``), which an older image would ignore and
-#: train from scratch.
-VERSION_3_FIELDS = ("warm_start_uri",)
+#: train from scratch, and a drift check (``drift``), which it would skip without a word.
+VERSION_3_FIELDS = ("warm_start_uri", "drift")
 #: Where a runtime writes a user-facing failure reason: beside its spec.
 ERROR_FILE = "error.json"
 #: Where a runtime writes its typed StepResult: beside its spec, where the launcher reads it
@@ -101,6 +101,9 @@ class StepSpec:
     #: train: ``USING base@v`` — the version folder whose weights and fitted feature plan
     #: the training starts from (warm start).
     warm_start_uri: str | None = None
+    #: predict: also compare the scored rows with the version's training statistics
+    #: (``feature_stats.json``) and report each feature's drift (``-- sqlml: drift``).
+    drift: bool = False
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:
@@ -112,6 +115,8 @@ class StepSpec:
             del raw["data_format"]  # what versions 1 and 2 read anyway
             needs_2 = self.kind == "explain" or any(raw[name] for name in VERSION_2_FIELDS)
             raw["spec_version"] = 2 if needs_2 else 1
+        if not raw["drift"]:
+            del raw["drift"]  # specs without a drift check read as they always did
         return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod

@@ -326,12 +326,7 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             pod_spec["nodeSelector"] = node_selector
         if tolerations:
             pod_spec["tolerations"] = tolerations
-        if self.affinity:
-            pod_spec["affinity"] = self.affinity
-        if self.service_account_name:
-            pod_spec["serviceAccountName"] = self.service_account_name
-        if self.image_pull_secrets:
-            pod_spec["imagePullSecrets"] = [{"name": s} for s in self.image_pull_secrets]
+        pod_spec.update(self.pod_identity())
         if self.shared_volume_claim:
             pod_spec["volumes"] = [
                 {
@@ -386,6 +381,18 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
     def step_env(self, spec: StepSpec, env: Mapping[str, str] | None) -> dict[str, str]:
         """The step's environment: the settings' ``env``, the orchestrator's, its id."""
         return {**self.env, **(env or {}), "SQLML_STEP_ID": spec.step_id}
+
+    def pod_identity(self) -> dict[str, Any]:
+        """The pod spec entries every pod of this launcher gets as configured — affinity,
+        service account, image pull secrets — for step Jobs and serving Deployments alike."""
+        out: dict[str, Any] = {}
+        if self.affinity:
+            out["affinity"] = self.affinity
+        if self.service_account_name:
+            out["serviceAccountName"] = self.service_account_name
+        if self.image_pull_secrets:
+            out["imagePullSecrets"] = [{"name": s} for s in self.image_pull_secrets]
+        return out
 
     def pod_security_context(self) -> dict[str, Any]:
         """What the Pod Security ``restricted`` profile asks of a pod, unless a setting

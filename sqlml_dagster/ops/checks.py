@@ -310,3 +310,107 @@ def run_data_checks(
             )
         )
     return results
+
+
+# -- drift ------------------------------------------------------------------------------
+
+#: The check name of ``-- sqlml: drift = …`` on the asset it is written above.
+DRIFT_CHECK = "drift"
+#: How many of the most drifted features a drift check names.
+WORST_SHOWN = 5
+
+
+def drift_check_specs(node: Node, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """``-- sqlml: drift = block(psi > 0.25)`` above a TO PREDICT (or a table calling
+    ML_PREDICT): a check on that asset, blocking for ``block``."""
+    drift = node.directives.drift
+    if drift is None:
+        return []
+    return [
+        dg.AssetCheckSpec(
+            name=DRIFT_CHECK,
+            asset=key,
+            blocking=drift.action == "block",
+            description=(
+                f"Drift of the scored rows from the model's training data: fails when a "
+                f"feature's {drift.condition} (population stability index over the training "
+                f"quantile bins or categories; {drift.span.location()}). "
+                + (
+                    "Blocking: assets downstream of this one do not run in the same run."
+                    if drift.action == "block"
+                    else "A warning: nothing downstream waits on it."
+                )
+            ),
+            metadata={"sqlml/drift": {"action": drift.action, "condition": drift.condition}},
+        )
+    ]
+
+
+def drift_check_result(
+    node: Node,
+    key: dg.AssetKey,
+    reports: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    problems: Sequence[str] = (),
+) -> dg.AssetCheckResult:
+    """The drift check's verdict on the reports of the models a step scored (model ref →
+    feature → ``psi``…): failed when any feature meets the condition, or when a model has
+    no training statistics to compare with (``problems``); the worst features named."""
+    drift = node.directives.drift
+    assert drift is not None
+    several = len(reports) > 1
+    features = [
+        (f"{ref}:{name}" if several else name, report)
+        for ref, found in reports.items()
+        for name, report in found.items()
+    ]
+    features.sort(key=lambda item: -float(item[1]["psi"]))
+    drifted = [name for name, report in features if drift.drifted(float(report["psi"]))]
+    worst = [
+        {"feature": name, "kind": report["kind"], "psi": round(float(report["psi"]), 6)}
+        for name, report in features[:WORST_SHOWN]
+    ]
+    shown = ", ".join(f"{w['feature']} psi={w['psi']:.3f}" for w in worst)
+    if problems:
+        description = "; ".join(problems)
+    elif drifted:
+        description = (
+            f"{len(drifted)} of {len(features)} feature(s) drifted ({drift.condition}): "
+            + ", ".join(
+                f"{w['feature']} psi={w['psi']:.3f}" for w in worst if w["feature"] in drifted
+            )
+        )
+    else:
+        description = f"no feature drifted ({drift.condition})" + (
+            f"; the most changed: {shown}" if shown else ""
+        )
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=DRIFT_CHECK,
+        passed=not drifted and not problems,
+        severity=dg.AssetCheckSeverity.ERROR
+        if drift.action == "block"
+        else dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={
+            "condition": drift.condition,
+            "action": drift.action,
+            "models": dg.MetadataValue.json(list(reports)),
+            "worst_features": dg.MetadataValue.json(worst),
+            "drifted": dg.MetadataValue.json(drifted),
+            "features_checked": len(features),
+        },
+    )
+
+
+def fail_on_blocking_drift(step: Any, checks: Sequence[dg.AssetCheckResult]) -> None:
+    """After the asset and its drift check are reported: a failed ``block`` check fails
+    the step in the user's words (Dagster would fail it for the blocking check anyway), so
+    nothing downstream runs."""
+    drift = step.node.directives.drift
+    for check in checks:
+        if drift is not None and drift.action == "block" and not check.passed:
+            raise dg.Failure(
+                description=f"drift check on {step.node.name} failed: {check.description}. "
+                f"Assets downstream of {step.node.name} do not run "
+                "(-- sqlml: drift = block(…); docs/quality-gates.md)"
+            )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
+import fsspec
 
 from ..compiler.ir import QualifiedName
 from ..compiler.project import Node
@@ -148,3 +151,15 @@ def metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> dg.T
             ]
         ),
     )
+
+
+def png_markdown(uri: str, alt: str, warn: Callable[[str], None]) -> dg.MetadataValue | None:
+    """A step's PNG chart embedded in the materialization (the step folder it was written
+    to is cleaned later), or ``None`` — and a warning — when it cannot be read."""
+    try:
+        with fsspec.open(uri, "rb") as f:
+            png = base64.b64encode(f.read()).decode()
+    except OSError as e:
+        warn(f"could not read the chart {uri}: {e}")
+        return None
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{png})")

@@ -25,6 +25,7 @@ from ..compiler.parser import ML_PREDICT, PIN_META
 from ..contract import FLAVORS, XGBOOST
 from ..contract.model_packages import ModelPackages
 from ..runtime import StepError
+from ..runtime.drift import DriftAccumulator
 from ..store import ModelVersion
 from ..store.models import CorruptVersion, verify_artifacts
 from ..warehouses import SqlFunction
@@ -48,6 +49,9 @@ class ModelFunctions:
     rewritten: list[exp.Expr]
     functions: list[SqlFunction] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
+    #: With ``drift``: each called version (``m@3``) → the accumulator its function feeds
+    #: with the rows it scores, or why it has none (no training statistics).
+    drift: dict[str, DriftAccumulator | str] = field(default_factory=dict)
 
     @classmethod
     def for_statements(
@@ -55,9 +59,13 @@ class ModelFunctions:
         step: ModelResolver,
         statements: Sequence[exp.Expr],
         packages: ModelPackages | None = None,
+        *,
+        drift: bool = False,
     ) -> ModelFunctions:
         """``packages``: whose classes a model file may hold besides the trusted types
-        (None: ``$SQLML_ALLOWED_MODEL_PACKAGES``; ``runtime/flavors/trusted_types.py``)."""
+        (None: ``$SQLML_ALLOWED_MODEL_PACKAGES``; ``runtime/flavors/trusted_types.py``).
+        ``drift``: count the scored inputs into each version's training statistics
+        (``-- sqlml: drift``), in the function, as the warehouse calls it."""
         out = cls(rewritten=[])
         by_model: dict[tuple[str, int, int], SqlFunction] = {}
         for tree in statements:
@@ -75,8 +83,24 @@ class ModelFunctions:
                 version = step.model_version(name, pinned)
                 key = (name.key, version.version, len(inputs))
                 if key not in by_model:
+                    accumulator = None
+                    if drift:
+                        stats = version.feature_stats
+                        if stats is None:
+                            out.drift[version.ref] = (
+                                f"{version.ref} has no training statistics: it was "
+                                "registered from a file or trained by an older release; "
+                                "retrain it to check drift"
+                            )
+                        else:
+                            accumulator = DriftAccumulator(stats)
+                            out.drift.setdefault(version.ref, accumulator)
                     by_model[key] = model_function(
-                        version, len(inputs), f"__sqlml_predict_{len(by_model)}", packages
+                        version,
+                        len(inputs),
+                        f"__sqlml_predict_{len(by_model)}",
+                        packages,
+                        accumulator,
                     )
                     out.functions.append(by_model[key])
                     out.versions[name.key if pinned is None else version.ref] = version.version
@@ -92,6 +116,7 @@ def model_function(
     inputs: int,
     function_name: str,
     packages: ModelPackages | None = None,
+    drift: DriftAccumulator | None = None,
 ) -> SqlFunction:
     """Load one model version and wrap its ``predict`` as an Arrow function of ``inputs``
     DOUBLE arguments (features in the order the model was trained on).
@@ -103,7 +128,8 @@ def model_function(
 
     The file is loaded as every step loads one (``runtime/flavors/trusted_types.py``):
     exact trusted types only, so a crafted file runs no code in the orchestrator, which
-    holds the warehouse's credentials."""
+    holds the warehouse's credentials. ``drift`` counts every call's arguments (the
+    model's features, in order) into the version's training buckets."""
     manifest, signature = version.manifest, version.signature
     label = f"{manifest.model} v{manifest.version}"
     if manifest.flavor not in IN_PROCESS_FLAVORS:
@@ -144,6 +170,9 @@ def model_function(
     )
 
     def predict(*columns: pa.Array) -> pa.Array:
+        if drift is not None:
+            for name, column in zip(manifest.features, columns, strict=False):
+                drift.add(name, column)
         if manifest.flavor == XGBOOST:  # reads the named columns through its own plan
             table = pa.table(list(columns), names=list(manifest.features))
             return pa.array(np.asarray(estimator.predict(table)).tolist(), type=arrow_type)

@@ -165,6 +165,14 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
         f"{spec.kind} {spec.model_name} ({spec.model_reference}, flavor {spec.flavor}); "
         f"CPU budget {budget} thread(s)"
     )
+    # What every flavor's train and predict get without writing it: the version's training
+    # statistics, and — asked for by `-- sqlml: drift` — the scored rows' drift from them.
+    if spec.kind == "train" or (spec.kind == "predict" and spec.drift):
+        from .drift import DriftReporter, TrainingStats
+
+        reporter = (
+            TrainingStats(reporter, spec) if spec.kind == "train" else DriftReporter(reporter, spec)
+        )
     if spec.kind in ("predict", "evaluate", "explain"):
         # Checked here, where the artifact is loaded, so no orchestrator has to read the
         # whole model first: a damaged or altered file is never unpickled.

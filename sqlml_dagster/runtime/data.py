@@ -163,6 +163,34 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     ]
 
 
+def sample_rows(source: DataFile, columns: list[str], max_rows: int, seed: int) -> pa.Table:
+    """At most ``max_rows`` rows, chosen uniformly with ``seed``, streaming the file once:
+    the row numbers are drawn first from the file's count (Parquet's footer, the IPC
+    file's batch headers), then taken batch by batch, so memory holds the sample and one
+    batch, never the table."""
+    total = source.num_rows()
+    keep = None
+    if total > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
+    pieces: list[pa.RecordBatch] = []
+    offset = 0
+    for batch in source.batches():
+        part = batch.select(columns)
+        if keep is None:
+            pieces.append(part)
+        else:
+            lo, hi = np.searchsorted(keep, [offset, offset + part.num_rows])
+            if hi > lo:
+                pieces.append(part.take(pa.array(keep[lo:hi] - offset)))
+        offset += part.num_rows
+    schema = source.schema()
+    schema = pa.schema([schema.field(c) for c in columns])
+    return pa.Table.from_batches(pieces, schema=schema).combine_chunks()
+
+
+# -- permutation importance -------------------------------------------------------------
+
+
 # -- the file formats' details -------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Flavor-neutral scoring: EVALUATE's metrics and EXPLAIN's feature attributions.
+"""Flavor-neutral scoring: EVALUATE's metrics (``evaluation.py``) and EXPLAIN's feature
+attributions.
 
 Both only need a model that predicts from Arrow data, so they live here once instead of in
 every flavor: a flavor wraps its loaded model in a :class:`Predictor` (a few lines) and
@@ -29,36 +30,39 @@ EXPLAIN's methods (``StepSpec.explainer``, SQLFlow's ``USING …``):
 from __future__ import annotations
 
 import difflib
-import io
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import fsspec
 import numpy as np
 import pyarrow as pa
 
 from ..contract import (
     DEFAULT_EVALUATION_METRICS,
     EVALUATION_METRICS,
-    EvaluationResult,
     ExplanationResult,
     PredictionResult,
 )
 from ..contract.spec import StepSpec
 from . import Reporter, StepError
-from .data import DataFile, input_file, label_vector, numeric_matrix, output_file
+from .data import input_file, label_vector, numeric_matrix, output_file, sample_rows
+from .evaluation import evaluate, metric_names
+from .plots import new_figure, save_png
 
 __all__ = [
     "DEFAULT_METRICS",
     "METRICS",
     "PLOT_FILE",
     "Predictor",
+    "RowError",
     "evaluate",
     "explain",
+    "load_predictor",
     "metric_names",
+    "plain_values",
+    "rows_table",
 ]
 
 
@@ -99,132 +103,104 @@ class Predictor(Protocol):
 # -- EVALUATE ---------------------------------------------------------------------------
 
 #: ``validation.metrics`` names (case-insensitive, SQLFlow/Keras spellings too) → the
-#: canonical metric computed below; one table with the compiler's (``contract.py``).
+#: canonical metric; one table with the compiler's (``contract/metrics.py``). EVALUATE
+#: itself — metrics, curves, residuals — is ``runtime/evaluation.py``.
 METRICS = EVALUATION_METRICS
 DEFAULT_METRICS = DEFAULT_EVALUATION_METRICS
 
 
-def evaluate(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
-    """Score a model version on labelled rows; writes one row: model, version, rows, metrics.
-
-    Streams the input in record batches: only labels and predictions (and probabilities
-    when AUC is asked for) are kept, never the feature data.
-    """
-    if not spec.output_uri or not spec.label:
-        raise StepError("an evaluate step needs output_uri and label")
-    names = metric_names(spec, predictor.task)
-    labels: list[Any] = []
-    predicted: list[Any] = []
-    probabilities: list[np.ndarray] = []
-    needs_proba = "auc" in names
-    for batch in input_file(spec).batches():
-        if batch.num_rows == 0:
-            continue
-        if spec.label not in batch.schema.names:
-            raise StepError(f"the SELECT has no label column '{spec.label}'")
-        labels.extend(label_vector(batch, spec.label).tolist())
-        predicted.extend(np.asarray(predictor.predict(batch)).tolist())
-        if needs_proba:
-            proba = predictor.predict_proba(batch)
-            if proba is None:
-                raise StepError(
-                    f"AUC needs class probabilities; {spec.model_reference} has no predict_proba"
-                )
-            probabilities.append(np.asarray(proba))
-    if not labels:
-        raise StepError("the evaluation SELECT returned no rows")
-    proba_all = np.concatenate(probabilities) if probabilities else None
-    y, y_hat = np.asarray(labels), np.asarray(predicted)
-    values = {name: _metric(name, y, y_hat, proba_all, predictor.classes) for name in names}
-    reporter.log("evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
-    table = pa.table(
-        {
-            "model": [spec.model_name],
-            "model_version": pa.array([spec.model_version], pa.int64()),
-            "rows": [len(labels)],
-            **{name: [value] for name, value in values.items()},
-        }
-    )
-    with output_file(spec).writer(table.schema) as writer:
-        writer.write_table(table)
-    reporter.result(
-        metadata={**{f"metric/{k}": v for k, v in values.items()}, "evaluated_rows": len(labels)},
-        result=EvaluationResult(kind="evaluate", metrics=values, rows=len(labels)),
-    )
+# -- scoring rows that arrive one request at a time (``sqlml serve``) ------------------------
 
 
-def metric_names(spec: StepSpec, task: str) -> list[str]:
-    """The canonical names of ``WITH validation.metrics = "…"`` (a list or a comma string),
-    or the task's defaults; an unknown name fails with the closest known one."""
-    written = spec.param("validation", "metrics")
-    if written is None:
-        return list(DEFAULT_METRICS.get(task, ("accuracy",)))
-    items = written if isinstance(written, list) else str(written).split(",")
-    names = []
-    for item in (str(i).strip() for i in items if str(i).strip()):
-        name = METRICS.get(item.lower().replace("_", ""))
-        if name is None:
-            close = difflib.get_close_matches(item.lower(), list(METRICS), n=1)
-            raise StepError(
-                f"unknown metric '{item}'"
-                + (f" (did you mean '{close[0]}'?)" if close else "")
-                + f"; known: {', '.join(sorted(set(METRICS.values())))}"
-            )
-        names.append(name)
-    return names
+class RowError(StepError):
+    """A row of a request that cannot be scored: which row, which field, why."""
+
+    def __init__(self, row: int, field: str, problem: str) -> None:
+        super().__init__(f"row {row}: field '{field}' {problem}")
+        self.row, self.field, self.problem = row, field, problem
 
 
-def _metric(
-    name: str,
-    y: np.ndarray,
-    predicted: np.ndarray,
-    proba: np.ndarray | None,
-    classes: Sequence[Any] | None,
-) -> float:
-    """One metric; a scikit-learn complaint (e.g. text labels for MSE) is the user's to fix."""
+def load_predictor(spec: StepSpec) -> Predictor:
+    """A version (``spec.model_uri``, checked against its sha256s first) loaded by its
+    flavor as the :class:`Predictor` that PREDICT, EVALUATE and EXPLAIN use."""
+    import importlib
+
+    from ..store.models import CorruptVersion, verify_artifacts
+
     try:
-        return _compute_metric(name, y, predicted, proba, classes)
-    except (ValueError, TypeError) as e:
-        raise StepError(f"cannot compute {name}: {e}") from None
+        verify_artifacts(spec.model_uri)
+    except CorruptVersion as e:
+        raise StepError(str(e)) from None
+    flavor = importlib.import_module(f"{__package__}.flavors.{spec.flavor}")
+    loader = getattr(flavor, "load_predictor", None)
+    if loader is None:
+        raise StepError(f"flavor '{spec.flavor}' cannot load a predictor")
+    predictor: Predictor = loader(spec)
+    return predictor
 
 
-def _compute_metric(
-    name: str,
-    y: np.ndarray,
-    predicted: np.ndarray,
-    proba: np.ndarray | None,
-    classes: Sequence[Any] | None,
-) -> float:
-    from sklearn import metrics
+def rows_table(rows: Sequence[Any], fields: Sequence[tuple[str, str]]) -> pa.Table:
+    """JSON rows (``{column: value}``) as the Arrow table a predictor reads: one column per
+    feature ``(name, Arrow type)`` of the version's signature, typed as in training, NULL
+    where a row says ``null``; other keys are ignored, as TO PREDICT keeps other columns.
+    A missing field or a value of the wrong type is a :class:`RowError` naming it."""
+    columns: dict[str, pa.Array] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise RowError(i, "", f"is a JSON {type(row).__name__}, not an object")
+    for name, type_name in fields:
+        values = []
+        for i, row in enumerate(rows):
+            if name not in row:
+                raise RowError(i, name, "is missing")
+            values.append(row[name])
+        arrow_type = _arrow_type(type_name)
+        for i, value in enumerate(values):
+            if value is not None and not _fits(value, arrow_type):
+                raise RowError(i, name, f"is {value!r}, not a {type_name}")
+        try:
+            columns[name] = pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            for i, value in enumerate(values):
+                try:
+                    pa.array([value], type=arrow_type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+                    raise RowError(i, name, f"is {value!r}, not a {type_name}") from None
+            raise
+    return pa.table(columns) if columns else pa.table({"_": pa.nulls(len(rows))}).drop(["_"])
 
-    # Without the model's classes, its order is scikit-learn's: sorted labels.
-    known = list(classes) if classes else sorted(np.unique(y).tolist())
-    average = "binary" if len(np.unique(y)) == 2 else "macro"
-    if name == "accuracy":
-        return float(metrics.accuracy_score(y, predicted))
-    if name in ("precision", "recall", "f1"):
-        scorer = {
-            "precision": metrics.precision_score,
-            "recall": metrics.recall_score,
-            "f1": metrics.f1_score,
-        }[name]
-        # The positive class is the one whose probability is predict_proba's 2nd column.
-        positive = known[1] if len(known) > 1 else np.unique(y)[-1]
-        pos = {"pos_label": positive} if average == "binary" else {}
-        return float(scorer(y, predicted, average=average, zero_division=0, **pos))
-    if name == "auc":
-        assert proba is not None
-        if proba.shape[1] == 2:
-            return float(metrics.roc_auc_score(y, proba[:, 1]))
-        return float(metrics.roc_auc_score(y, proba, multi_class="ovr", labels=known))
-    y_float, predicted_float = y.astype(float), predicted.astype(float)
-    if name == "mse":
-        return float(metrics.mean_squared_error(y_float, predicted_float))
-    if name == "rmse":
-        return float(np.sqrt(metrics.mean_squared_error(y_float, predicted_float)))
-    if name == "mae":
-        return float(metrics.mean_absolute_error(y_float, predicted_float))
-    return float(metrics.r2_score(y_float, predicted_float))
+
+def _fits(value: Any, arrow_type: pa.DataType | None) -> bool:
+    """Whether a JSON value is one of ``arrow_type`` without losing anything: Arrow would
+    truncate ``2.5`` into an integer column and read ``true`` as the number 1."""
+    if arrow_type is None:
+        return True
+    if pa.types.is_integer(arrow_type):
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if pa.types.is_floating(arrow_type):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if pa.types.is_boolean(arrow_type):
+        return isinstance(value, bool)
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return isinstance(value, str)
+    return True
+
+
+def _arrow_type(name: str) -> pa.DataType | None:
+    """A signature's type name (``double``, ``int64``, ``string``…) as Arrow's type;
+    ``None`` (inferred from the values) for a type it cannot name in one word."""
+    try:
+        return pa.type_for_alias(name)
+    except ValueError:
+        return None
+
+
+def plain_values(values: np.ndarray) -> list[Any]:
+    """A predictor's output as JSON values (numpy scalars → Python numbers, NaN → null)."""
+    out = np.asarray(values).tolist()
+    return [None if isinstance(v, float) and v != v else v for v in out]
 
 
 # -- PREDICT ----------------------------------------------------------------------------
@@ -337,7 +313,7 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
     label = (
         spec.label if spec.label and spec.label in names and spec.label not in features else None
     )
-    sample = _sample(source, [*features, *([label] if label else [])], max_rows, spec.seed)
+    sample = sample_rows(source, [*features, *([label] if label else [])], max_rows, spec.seed)
     if sample.num_rows == 0:
         raise StepError("the explain SELECT returned no rows")
     reporter.log(
@@ -425,34 +401,6 @@ def _positive_int(spec: StepSpec, key: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise StepError(f"explain.{key} must be a positive integer, not {value!r}")
     return value
-
-
-def _sample(source: DataFile, columns: list[str], max_rows: int, seed: int) -> pa.Table:
-    """At most ``max_rows`` rows, chosen uniformly with ``seed``, streaming the file once:
-    the row numbers are drawn first from the file's count (Parquet's footer, the IPC
-    file's batch headers), then taken batch by batch, so memory holds the sample and one
-    batch, never the table."""
-    total = source.num_rows()
-    keep = None
-    if total > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
-    pieces: list[pa.RecordBatch] = []
-    offset = 0
-    for batch in source.batches():
-        part = batch.select(columns)
-        if keep is None:
-            pieces.append(part)
-        else:
-            lo, hi = np.searchsorted(keep, [offset, offset + part.num_rows])
-            if hi > lo:
-                pieces.append(part.take(pa.array(keep[lo:hi] - offset)))
-        offset += part.num_rows
-    schema = source.schema()
-    schema = pa.schema([schema.field(c) for c in columns])
-    return pa.Table.from_batches(pieces, schema=schema).combine_chunks()
-
-
-# -- permutation importance -------------------------------------------------------------
 
 
 def _permutation(
@@ -649,21 +597,13 @@ def _plot(
 ) -> str | None:
     """A horizontal bar chart, most important on top; None (and a log line) without
     matplotlib, which is optional so that a lean step image can still EXPLAIN."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        reporter.log(
-            "matplotlib is not installed in the step image: no explanation.png "
-            "(pip install 'sqlml-dagster[explain]')"
-        )
+    figure = new_figure(7.0, 2.5, reporter, PLOT_FILE)
+    if figure is None:
         return None
     shown = min(len(features), PLOT_FEATURES)
     if shown < len(features):
         title += f" (top {shown} of {len(features)})"
-    # An explicit Agg canvas on a bare Figure: no pyplot, no global backend switch.
-    figure = Figure(figsize=(7.0, max(2.5, 0.35 * shown + 1.3)), dpi=100)
-    FigureCanvasAgg(figure)
+    figure.set_figheight(max(2.5, 0.35 * shown + 1.3))
     axes = figure.add_subplot()
     rows = np.arange(shown)[::-1]
     errors = np.nan_to_num(std[:shown])
@@ -672,10 +612,4 @@ def _plot(
     axes.axvline(0.0, color="#999999", linewidth=0.8)
     axes.set_xlabel(xlabel)
     axes.set_title(title)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    with fsspec.open(uri, "wb") as f:
-        f.write(buffer.getvalue())
-    reporter.log(f"wrote {uri}")
-    return uri
+    return save_png(figure, uri, reporter)

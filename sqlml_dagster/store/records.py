@@ -14,6 +14,7 @@ from typing import Any
 import fsspec
 
 from ..contract import SIGNATURE_FILE
+from ..contract.layout import FEATURE_STATS_FILE
 from ..contract.versioned import known_fields
 
 #: A version's manifest, written last: a numbered folder that has one is published.
@@ -86,6 +87,18 @@ _REQUIRED = {f.name for f in fields(ModelManifest) if f.default is MISSING}
 _REQUIRED -= {f.name for f in fields(ModelManifest) if f.default_factory is not MISSING}
 
 
+def json_artifact(version_uri: str, name: str) -> dict[str, Any] | None:
+    """A JSON artifact of a version folder as an object (``None``: no such file, or not an
+    object). JSON only: what a version says about itself is read, never run (the trust
+    rules of ``docs/security.md``)."""
+    try:
+        with fsspec.open(posixpath.join(version_uri, name), "r", encoding="utf-8") as f:
+            loaded = json.load(f)
+    except FileNotFoundError:
+        return None
+    return dict(loaded) if isinstance(loaded, dict) else None
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     """A published version: its manifest and where its files are."""
@@ -98,12 +111,14 @@ class ModelVersion:
         """What the model reads and returns (task, classes, feature plan, format): the
         version's ``signature.json`` artifact, the one copy the runtime loads too (older
         manifests also carried it inline; it is no longer duplicated there)."""
-        try:
-            with fsspec.open(posixpath.join(self.uri, SIGNATURE_FILE), "r", encoding="utf-8") as f:
-                loaded = json.load(f)
-        except FileNotFoundError:
-            return {}
-        return dict(loaded) if isinstance(loaded, dict) else {}
+        return json_artifact(self.uri, SIGNATURE_FILE) or {}
+
+    @property
+    def feature_stats(self) -> dict[str, Any] | None:
+        """Per-feature statistics of the training rows (``feature_stats.json``, written by
+        the train step; what drift checks compare scored rows with), or ``None`` for a
+        version without them (registered from a file, or trained by an older release)."""
+        return json_artifact(self.uri, FEATURE_STATS_FILE)
 
     @property
     def version(self) -> int:

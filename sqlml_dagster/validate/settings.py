@@ -38,6 +38,7 @@ from ..contract import (
     parse_quantity,
     setting_verdict,
 )
+from ..contract.metrics import split_names, unknown_names
 from ._spans import Sources, key_span, value_span
 
 
@@ -74,6 +75,8 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
                     )
                     if problem is not None:
                         found.append(problem)
+                elif param.key in NAMED_LIST_KEYS:
+                    found.extend(_unknown_names(param, sources, project.dialect))
                 elif param.key in DURATION_KEYS:
                     problem = _value_problem(
                         param, parse_duration, codes.BAD_DURATION, sources, project.dialect
@@ -108,6 +111,31 @@ def _verdict(param: Param, flavor: str, sources: Sources, dialect: str) -> Diagn
         + "remove it, or train a model whose step reads it",
         source=source,
     )
+
+
+#: ``WITH`` keys whose value names EVALUATE's metrics or curves (a list or a comma string).
+NAMED_LIST_KEYS = ("validation.metrics", "validation.curves")
+
+
+def _unknown_names(param: Param, sources: Sources, dialect: str) -> list[Diagnostic]:
+    """SQLML435/436: a ``validation.metrics``/``validation.curves`` entry the step would
+    refuse when it runs (``contract.metric_name``/``curve_name``: the runtime's own
+    reading), at the value, with the closest known name."""
+    curves = param.key == "validation.curves"
+    unknown = unknown_names(split_names(param.value), curves=curves)
+    source = sources.get(param.span.file)
+    what = "curve" if curves else "metric"
+    return [
+        Diagnostic(
+            codes.UNKNOWN_CURVE if curves else codes.UNKNOWN_METRIC,
+            f"{param.key}: unknown {what} '{u.written}'",
+            value_span(param, source, dialect),
+            hint=(f"did you mean '{u.suggestion}'? " if u.suggestion else "")
+            + f"known: {', '.join(u.known)}",
+            source=source,
+        )
+        for u in unknown
+    ]
 
 
 def _unknown_key(

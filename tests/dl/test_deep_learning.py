@@ -181,7 +181,11 @@ def test_training_reports_epochs_and_saves_weights_not_pickles(
     assert records[-1].data["loss"] < records[0].data["loss"]
     version = ModelStore(str(state / "models")).get("iris_dnn")
     assert version.manifest.flavor == "pytorch"
-    assert set(version.manifest.artifacts) == {"model.safetensors", "signature.json"}
+    assert set(version.manifest.artifacts) == {
+        "model.safetensors",
+        "signature.json",
+        "feature_stats.json",  # every flavor's training statistics (runtime/drift.py)
+    }
     assert version.signature["classes"] == ["setosa", "versicolor", "virginica"]
 
 

@@ -388,6 +388,8 @@ def _expected(name: str, model: Model, world: World) -> float:
         "rmse": lambda: np.sqrt(metrics.mean_squared_error(y, predicted)),
         "mae": lambda: metrics.mean_absolute_error(y, predicted),
         "r2": lambda: metrics.r2_score(y, predicted),
+        "logloss": lambda: metrics.log_loss(y, estimator.predict_proba(x)),
+        "balanced_accuracy": lambda: metrics.balanced_accuracy_score(y, predicted),
     }
     return float(compute[name]())
 
@@ -408,6 +410,11 @@ def _expected(name: str, model: Model, world: World) -> float:
         ("MAE", "mae", "regressor"),
         ("MeanAbsoluteError", "mae", "regressor"),
         ("R2", "r2", "regressor"),
+        ("LogLoss", "logloss", "linear"),
+        ("log_loss", "logloss", "three_class"),
+        ("CrossEntropy", "logloss", "forest"),
+        ("BalancedAccuracy", "balanced_accuracy", "forest"),
+        ("balanced_accuracy", "balanced_accuracy", "three_class"),
     ],
 )
 def test_evaluate_computes_each_metric_by_any_of_its_names(
@@ -423,9 +430,12 @@ def test_evaluate_computes_each_metric_by_any_of_its_names(
     assert out.to_pylist() == [
         {"model": chosen.name, "model_version": 1, "rows": 400, name: pytest.approx(expected)}
     ]
-    assert recorder.metadata == {f"metric/{name}": pytest.approx(expected), "evaluated_rows": 400}
-    assert recorder.reported == EvaluationResult(
-        kind="evaluate", metrics={name: pytest.approx(expected)}, rows=400
+    metadata = {k: v for k, v in recorder.metadata.items() if not k.startswith("residual/")}
+    assert metadata == {f"metric/{name}": pytest.approx(expected), "evaluated_rows": 400}
+    assert isinstance(recorder.reported, EvaluationResult)
+    assert (recorder.reported.metrics, recorder.reported.rows) == (
+        {name: pytest.approx(expected)},
+        400,
     )
 
 
@@ -477,6 +487,189 @@ def test_evaluate_refuses_what_it_cannot_compute(
 def test_evaluate_needs_the_label_in_the_select(world: World) -> None:
     with pytest.raises(StepError, match="the SELECT has no label column 'y'"):
         step(world, "evaluate", world.forest, input_uri=world.unlabelled)
+
+
+# -- per-class metrics, residuals, curves -------------------------------------------------
+
+
+def _xy(world: World, model: Model) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    table = pq.read_table(world.data)
+    x = np.column_stack([table.column(f).to_numpy() for f in FEATURES])
+    estimator = load_estimator(str(model.uri))
+    return estimator, x, table.column(model.label).to_numpy(), estimator.predict(x)
+
+
+def test_per_class_adds_precision_recall_and_f1_of_every_class(world: World) -> None:
+    recorder, output_uri = step(
+        world, "evaluate", world.three_class, params={"validation": {"metrics": "per_class"}}
+    )
+    _, _, y, predicted = _xy(world, world.three_class)
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        y, predicted, labels=[0, 1, 2], zero_division=0
+    )
+    expected = {}
+    for i in range(3):
+        expected |= {f"precision_{i}": precision[i], f"recall_{i}": recall[i], f"f1_{i}": f1[i]}
+    out = pq.read_table(output_uri)
+    assert out.schema.names == ["model", "model_version", "rows", *expected]
+    assert out.to_pylist()[0] == {
+        "model": "three",
+        "model_version": 1,
+        "rows": 400,
+        **{k: pytest.approx(v) for k, v in expected.items()},
+    }
+    assert recorder.payload["metrics"] == pytest.approx(expected)
+
+
+def test_a_regressor_reports_its_residuals_and_may_write_them_as_columns(world: World) -> None:
+    _, _, y, predicted = _xy(world, world.regressor)
+    residual = y - predicted
+    expected = {
+        "residual_mean": residual.mean(),
+        "residual_std": residual.std(),
+        "residual_min": residual.min(),
+        "residual_p05": np.percentile(residual, 5),
+        "residual_median": np.median(residual),
+        "residual_p95": np.percentile(residual, 95),
+        "residual_max": residual.max(),
+    }
+    # always: in the result and the metadata, beside the default metrics
+    recorder, output_uri = step(world, "evaluate", world.regressor)
+    assert isinstance(recorder.reported, EvaluationResult)
+    assert recorder.reported.residuals == pytest.approx(expected)
+    assert {
+        f"residual_{k.removeprefix('residual/')}": v
+        for k, v in recorder.metadata.items()
+        if k.startswith("residual/")
+    } == pytest.approx(expected)
+    assert pq.read_table(output_uri).schema.names == [
+        "model",
+        "model_version",
+        "rows",
+        "mse",
+        "mae",
+        "r2",
+    ]
+    # asked for: as columns too
+    _, output_uri = step(
+        world, "evaluate", world.regressor, params={"validation": {"metrics": "MAE,residuals"}}
+    )
+    row = pq.read_table(output_uri).to_pylist()[0]
+    assert list(row)[3:] == ["mae", *expected]
+    assert {k: row[k] for k in expected} == pytest.approx(expected)
+    # a classifier has no residuals
+    recorder, _ = step(world, "evaluate", world.forest)
+    assert recorder.payload["residuals"] == {}
+    assert not [k for k in recorder.metadata if k.startswith("residual")]
+
+
+def _curve_rows(uri: str) -> list[dict[str, Any]]:
+    return pq.read_table(uri).to_pylist()
+
+
+def test_curves_are_tables_beside_the_output_with_charts(world: World) -> None:
+    recorder, output_uri = step(
+        world,
+        "evaluate",
+        world.linear,
+        params={"validation": {"metrics": "AUC", "curves": "roc, PR, confusion_matrix"}},
+    )
+    folder = Path(output_uri).parent
+    result = recorder.reported
+    assert isinstance(result, EvaluationResult)
+    assert result.curves == {c: str(folder / f"{c}.parquet") for c in ("roc", "pr", "confusion")}
+    assert result.plots == {c: str(folder / f"{c}.png") for c in ("roc", "pr", "confusion")}
+    for plot in result.plots.values():
+        assert Path(plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    estimator, x, y, predicted = _xy(world, world.linear)
+    score = estimator.predict_proba(x)[:, 1]
+    fpr, tpr, thresholds = metrics.roc_curve(y, score)
+    roc = _curve_rows(result.curves["roc"])
+    assert list(roc[0]) == ["class", "threshold", "fpr", "tpr", "model", "model_version"]
+    assert [r["class"] for r in roc] == ["1"] * len(fpr)
+    assert [r["fpr"] for r in roc] == pytest.approx(fpr.tolist())
+    assert [r["tpr"] for r in roc] == pytest.approx(tpr.tolist())
+    # scikit-learn's first threshold is inf ("above every score"): NULL in a table
+    assert roc[0]["threshold"] is None
+    assert [r["threshold"] for r in roc[1:]] == pytest.approx(thresholds[1:].tolist())
+    assert {(r["model"], r["model_version"]) for r in roc} == {("logit", 1)}
+    # the area under the written curve is the AUC reported
+    assert metrics.auc(fpr, tpr) == pytest.approx(result.metrics["auc"])
+
+    precision, recall, cut = metrics.precision_recall_curve(y, score)
+    pr = _curve_rows(result.curves["pr"])
+    assert [r["precision"] for r in pr] == pytest.approx(precision.tolist())
+    assert [r["recall"] for r in pr] == pytest.approx(recall.tolist())
+    assert [r["threshold"] for r in pr[:-1]] == pytest.approx(cut.tolist())
+    assert pr[-1]["threshold"] is None
+
+    matrix = metrics.confusion_matrix(y, predicted, labels=[0, 1])
+    assert [
+        (r["actual"], r["predicted"], r["count"]) for r in _curve_rows(result.curves["confusion"])
+    ] == [
+        ("0", "0", matrix[0, 0]),
+        ("0", "1", matrix[0, 1]),
+        ("1", "0", matrix[1, 0]),
+        ("1", "1", matrix[1, 1]),
+    ]
+
+
+def test_beyond_two_classes_each_class_gets_a_curve_against_the_rest(world: World) -> None:
+    recorder, _ = step(
+        world, "evaluate", world.three_class, params={"validation": {"curves": "roc"}}
+    )
+    estimator, x, y, _ = _xy(world, world.three_class)
+    roc = _curve_rows(recorder.payload["curves"]["roc"])
+    for i in range(3):
+        fpr, tpr, _ = metrics.roc_curve(y == i, estimator.predict_proba(x)[:, i])
+        mine = [r for r in roc if r["class"] == str(i)]
+        assert [r["fpr"] for r in mine] == pytest.approx(fpr.tolist())
+        assert [r["tpr"] for r in mine] == pytest.approx(tpr.tolist())
+
+
+def test_without_matplotlib_curves_are_written_without_charts(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, module, None)
+    recorder, _ = step(
+        world, "evaluate", world.forest, params={"validation": {"curves": "confusion"}}
+    )
+    assert list(recorder.payload["curves"]) == ["confusion"] and recorder.payload["plots"] == {}
+    assert any("no confusion.png" in line for line in recorder.logs)
+
+
+@pytest.mark.parametrize(
+    ("model", "validation", "message"),
+    [
+        ("forest", {"curves": "roc,lift"}, "unknown curve 'lift'; known: roc, pr, confusion"),
+        (
+            "forest",
+            {"curves": "confusoin"},
+            "unknown curve 'confusoin' (did you mean 'confusion'?)",
+        ),
+        ("forest", {"metrics": "balanced_acc"}, "(did you mean 'balanced_accuracy'?)"),
+        (
+            "regressor",
+            {"curves": "roc"},
+            "validation.curves (roc) are drawn for classifiers; "
+            "sklearn.ensemble.RandomForestRegressor is a regression model",
+        ),
+        (
+            "ridge",
+            {"metrics": "LogLoss", "curves": "pr"},
+            "LogLoss, the PR curve need class "
+            "probabilities; sklearn.linear_model.RidgeClassifier has no predict_proba",
+        ),
+    ],
+)
+def test_evaluate_refuses_curves_and_metrics_it_cannot_compute(
+    world: World, model: str, validation: dict[str, str], message: str
+) -> None:
+    with pytest.raises(StepError) as raised:
+        step(world, "evaluate", getattr(world, model), params={"validation": validation})
+    assert message in str(raised.value)
 
 
 # -- a flavor is only a predictor -------------------------------------------------------

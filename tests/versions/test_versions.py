@@ -136,7 +136,8 @@ def test_two_trainings_at_once_get_versions_1_and_2_and_both_complete(
     assert versions == [1, 2]
     published = stores.models().versions("m")
     assert [v.version for v in published] == [1, 2]
-    assert all(set(v.manifest.artifacts) == {"model.skops", "signature.json"} for v in published)
+    trained = {"model.skops", "signature.json", "feature_stats.json"}
+    assert all(set(v.manifest.artifacts) == trained for v in published)
     assert len(list(barrier.iterdir())) == 2  # both were fitting at the same time
 
 

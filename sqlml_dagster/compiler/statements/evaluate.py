@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ...contract.metrics import curve_name, side_table, split_names
 from ..context import Common
 from ..cursor import Cursor
 from ..diagnostics import Span
@@ -16,8 +17,8 @@ from ..sql_writer import SqlWriter
 from ..statement import ScoresModel, WritesInto
 
 USAGE = (
-    'TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC", check.accuracy >= 0.9] '
-    "LABEL <column> INTO <table>"
+    'TO EVALUATE <model> [WITH validation.metrics = "Accuracy,AUC", validation.curves = "roc", '
+    "check.accuracy >= 0.9] LABEL <column> INTO <table>"
 )
 
 
@@ -40,11 +41,18 @@ class EvaluateStatement(WritesInto, ScoresModel):
     @property
     def metrics(self) -> tuple[str, ...]:
         """``validation.metrics`` split at commas; empty means the flavor's defaults."""
-        written = self.param("validation.metrics")
-        if written is None:
-            return ()
-        items = written if isinstance(written, list) else str(written).split(",")
-        return tuple(str(m).strip() for m in items if str(m).strip())
+        return tuple(split_names(self.param("validation.metrics")))
+
+    @property
+    def side_tables(self) -> tuple[QualifiedName, ...]:
+        """``validation.curves = "roc,confusion"``: ``<into>_roc``, ``<into>_confusion``
+        (unknown curve names are ``sqlml check``'s SQLML436, and the step's error)."""
+        curves = [curve_name(c) for c in split_names(self.param("validation.curves"))]
+        return tuple(
+            QualifiedName(side_table(self.into.parts, c))
+            for c in dict.fromkeys(curves)
+            if isinstance(c, str)
+        )
 
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> EvaluateStatement:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from ...compiler.ir import EvaluateStatement
+from ...compiler.ir import EvaluateStatement, QualifiedName
 from ...compiler.project import Node
-from ...contract import DEFAULT_EVALUATION_METRICS, EVALUATION_METRICS, EvaluationResult, StepSpec
+from ...contract import DEFAULT_EVALUATION_METRICS, EvaluationResult, StepSpec
+from ...contract.metrics import metric_name, side_table
 from ...store import GateResult
 from ...store.models import now_iso
 from ..checks import gate_check_results, node_gates
-from ..metadata import metrics_table
+from ..metadata import metrics_table, png_markdown
 from .base import Materializer, StepInputs, StepResults
 from .scoring import Scored, score_into_table, scoring_spec
 
@@ -41,8 +42,33 @@ def _evaluate(step: AssetStep) -> StepResults:
         metadata={
             **scored.metadata,
             "metrics": metrics_table(metrics, scored.manifest.metrics),
+            **_curves_and_residuals(step, scored),
         }
     )
+
+
+def _curves_and_residuals(step: AssetStep, scored: Scored) -> dict[str, Any]:
+    """``validation.curves``: each curve's table loaded beside the evaluation as
+    ``<into>_<curve>`` (``churn_eval_roc``) and its chart embedded; a regressor's residual
+    summary. Tables the evaluate step writes, not assets of their own: the compiler makes
+    a reader of ``churn_eval_roc`` depend on the evaluation (``Statement.side_tables``)."""
+    result = scored.result
+    assert isinstance(result, EvaluationResult)
+    metadata: dict[str, Any] = {}
+    tables: dict[str, str] = {}
+    for curve, uri in result.curves.items():
+        name = QualifiedName(side_table(step.node.name.parts, curve))
+        step.warehouse.load_file(name, uri, mode="replace")  # Parquet (runtime/evaluation.py)
+        tables[curve] = str(name)
+        chart = result.plots.get(curve)
+        plot = png_markdown(chart, f"{name} {curve}", step.context.log.warning) if chart else None
+        if plot is not None:
+            metadata[f"plot/{curve}"] = plot
+    if tables:
+        metadata["curves"] = dg.MetadataValue.json(tables)
+    if result.residuals:
+        metadata["residuals"] = dg.MetadataValue.json(result.residuals)
+    return metadata
 
 
 def _evaluate_with_gates(step: AssetStep) -> StepResults:
@@ -87,6 +113,7 @@ def _evaluate_with_gates(step: AssetStep) -> StepResults:
             metadata={
                 **scored.metadata,
                 "metrics": metrics_table(metrics, scored.manifest.metrics),
+                **_curves_and_residuals(step, scored),
                 "gates": dg.MetadataValue.json(
                     {r.name: "passed" if r.passed else f"failed: {r.text}" for r in results}
                 ),
@@ -129,7 +156,7 @@ def _with_gate_metrics(statement: EvaluateStatement, task: str) -> dict[str, dic
         return params
     written = statement.metrics
     names = list(written) if written else list(DEFAULT_EVALUATION_METRICS.get(task, ("accuracy",)))
-    known = {EVALUATION_METRICS.get(n.lower().replace("_", ""), n) for n in names}
+    known = {m if isinstance(m := metric_name(n), str) else n for n in names}
     names += [c.metric for c in statement.checks if c.metric not in known]
     return {**params, "validation": {**params.get("validation", {}), "metrics": names}}
 

@@ -3,15 +3,14 @@ summary plot on the asset."""
 
 from __future__ import annotations
 
-import base64
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import fsspec
 
 from ...compiler.ir import ExplainStatement
 from ...compiler.project import Node
 from ...contract import ExplanationResult, StepSpec
+from ..metadata import png_markdown
 from .base import Materializer, StepInputs, StepResults
 from .scoring import score_into_table, scoring_spec
 
@@ -30,15 +29,11 @@ def run(step: AssetStep) -> StepResults:
     metadata = {**scored.metadata, "explain_method": result.method}
     plot_uri = result.plot_uri
     if plot_uri:
-        try:
-            with fsspec.open(str(plot_uri), "rb") as f:
-                png = base64.b64encode(f.read()).decode()
-        except OSError as e:
-            step.context.log.warning(f"could not read the explanation plot {plot_uri}: {e}")
-        else:
-            metadata["plot"] = dg.MetadataValue.md(
-                f"![{step.node.name} explanation](data:image/png;base64,{png})"
-            )
+        plot = png_markdown(
+            str(plot_uri), f"{step.node.name} explanation", step.context.log.warning
+        )
+        if plot is not None:
+            metadata["plot"] = plot
             metadata["plot_uri"] = dg.MetadataValue.path(str(plot_uri))
     if result.importances:
         metadata["importances"] = dg.MetadataValue.json(result.importances)

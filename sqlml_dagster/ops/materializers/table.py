@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from ...compiler.ir import SqlStatement, Statement
 from ...warehouses import WarehouseFault
+from ..checks import drift_check_result, fail_on_blocking_drift
 from ..metadata import table_metadata
 from ..model_functions import ModelFunctions
 from .base import Materializer, StepResults
@@ -47,7 +48,8 @@ def run(step: AssetStep) -> StepResults:
     context.log.info(
         f"running {len(statements)} statement(s) for {node.name} in {warehouse.location}"
     )
-    calls = ModelFunctions.for_statements(step, statements, step.model_packages)
+    drift = node.directives.drift is not None
+    calls = ModelFunctions.for_statements(step, statements, step.model_packages, drift=drift)
     try:
         warehouse.run_statements(calls.rewritten, files=step.files, functions=calls.functions)
     except WarehouseFault as e:  # the statement's file:line:col in the one-line failure
@@ -57,7 +59,15 @@ def run(step: AssetStep) -> StepResults:
     metadata = table_metadata(node, warehouse.stats(node.name))
     if calls.versions:
         metadata["models"] = dg.MetadataValue.json(calls.versions)
-    yield dg.MaterializeResult(metadata=metadata)
+    checks = []
+    if drift:
+        reports = {
+            ref: found.report() for ref, found in calls.drift.items() if not isinstance(found, str)
+        }
+        problems = [found for found in calls.drift.values() if isinstance(found, str)]
+        checks.append(drift_check_result(node, context.assets_def.key, reports, problems))
+    yield dg.MaterializeResult(metadata=metadata, check_results=checks or None)
+    fail_on_blocking_drift(step, checks)
 
 
 def _as_create_or_replace(tree: exp.Expr) -> exp.Expr:

@@ -166,6 +166,12 @@ def explain(spec: StepSpec, reporter: Reporter) -> None:
     scoring.explain(spec, SklearnPredictor.load(spec), reporter)
 
 
+def load_predictor(spec: StepSpec) -> SklearnPredictor:
+    """The version at ``spec.model_uri`` as a predictor (what every flavor module offers
+    under this name; ``scoring.load_predictor`` dispatches to it)."""
+    return SklearnPredictor.load(spec)
+
+
 class SklearnPredictor:
     """A loaded estimator as ``scoring.Predictor``: Arrow in, numpy out.
 
