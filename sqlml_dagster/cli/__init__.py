@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ..quiet import quiet_frameworks
 from .catalog import add_catalog_commands
 from .check import add_check_command
 from .compile import add_compile_command
@@ -48,4 +49,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_materialize_command(commands)
     add_catalog_commands(commands)
     args = parser.parse_args(argv)
+    quiet_frameworks()  # for TensorFlow in whatever a command imports or starts
     return int(args.run(args))

@@ -8,7 +8,6 @@ Run by hand (no Dagster around it), it logs to stderr and prints its result as J
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -21,6 +20,7 @@ import fsspec
 from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
 from ..contract.layout import STEP_MODEL_STORE_ENV, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
+from .quiet import import_quietly, preload_tensorflow, quiet_framework_env
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
 
@@ -110,8 +110,10 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
         from .flavors._keras_train import use_tf_keras_for_tf_dot_keras
 
         use_tf_keras_for_tf_dot_keras()
+    if spec.flavor == KERAS:  # loaded now, without its banners (quiet.py)
+        preload_tensorflow()
     try:
-        flavor = importlib.import_module(f"{__name__}.flavors.{spec.flavor}")
+        flavor = import_quietly(f"{__name__}.flavors.{spec.flavor}")
     except ModuleNotFoundError:
         raise StepError(
             f"no runtime for flavor '{spec.flavor}' (model {spec.model_reference}); "
@@ -139,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print("usage: python -m sqlml_dagster.runtime SPEC_URI", file=sys.stderr)
         return 2
+    quiet_framework_env()  # before anything imports a framework
     from dagster_pipes import PipesEnvVarParamsLoader, open_dagster_pipes
 
     if not PipesEnvVarParamsLoader().is_dagster_pipes_process():
