@@ -17,6 +17,7 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.asset_selection import DagsterInvalidAssetSelectionError
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 from .compiler import codes
 from .quiet import dagster_internal_warnings_silenced
@@ -95,7 +96,13 @@ def select_assets(assets: Sequence[Any], select: str | None, exclude: str | None
     ``select`` leaves out."""
     if not select and not exclude:
         return list(assets)
-    graph = dg.Definitions(assets=assets).resolve_asset_graph()
+    sources = [a for a in assets if isinstance(a, dg.AssetSpec)]
+    graph = AssetGraph.from_assets(  # the graph Definitions would build over these assets
+        [
+            *[a for a in assets if not isinstance(a, dg.AssetSpec)],
+            *([dg.AssetsDefinition(specs=sources)] if sources else []),
+        ]
+    )
     produced = {
         key
         for asset in assets
