@@ -109,15 +109,15 @@ def _check(args: argparse.Namespace) -> int:
         print(f"sqlml: --dialect: {wrong[0]} ({wrong[1]})", file=sys.stderr)
         return 2
     if not args.paths:  # inside a dg project: every component of it
-        project = find_dg_project(Path.cwd())
-        if project is None or not project.is_project:
+        dg_project = find_dg_project(Path.cwd())
+        if dg_project is None or not dg_project.is_project:
             print(
                 "sqlml check: give a PATH (a folder of .sql files, a component, a dg "
                 "project), or run it inside a dg project",
                 file=sys.stderr,
             )
             return 2
-        args.paths = [shown_path(project.root) or "."]
+        args.paths = [shown_path(dg_project.root) or "."]
     projects: list[Project] = []
     located: list[tuple[str, Diagnostic]] = []  # (path from the current directory, …)
     imported: list[str] = []  # modules the deep check imported (model packages only)
