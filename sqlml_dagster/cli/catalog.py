@@ -2,8 +2,9 @@
 ``sqlml run-sql`` and the ``sqlml sql`` shell.
 
 Each opens a session on the project's stores and warehouse — from ``-m MODULE``'s
-Definitions, ``--model-store``/``--data-store``, or ``$SQLML_STATE_DIR``/``./.sqlml`` —
-with the pins and gates of its manifests, and prints results as tables or JSON.
+Definitions (or, with no ``-m`` inside a ``dg`` project, the project's), else
+``--model-store``/``--data-store``, or ``$SQLML_STATE_DIR``/``./.sqlml`` — with the pins
+and gates of its manifests, and prints results as tables or JSON.
 """
 
 from __future__ import annotations
