@@ -103,13 +103,7 @@ def select_assets(assets: Sequence[Any], select: str | None, exclude: str | None
             *([dg.AssetsDefinition(specs=sources)] if sources else []),
         ]
     )
-    produced = {
-        key
-        for asset in assets
-        if isinstance(asset, dg.AssetsDefinition)
-        and not isinstance(asset, dg.AssetChecksDefinition)
-        for key in asset.keys
-    }
+    produced = {key for asset in assets for key in _keys(asset)}
     keep = set(produced)
     if select and select.strip() != "*":
         keep &= selected_keys(parse_selection(select), graph, f"select '{select}'")
@@ -148,9 +142,10 @@ def select_assets(assets: Sequence[Any], select: str | None, exclude: str | None
 
 
 def _keys(asset: Any) -> set[dg.AssetKey]:
-    if isinstance(asset, dg.AssetChecksDefinition | dg.AssetSpec):
-        return set()
-    return set(asset.keys) if isinstance(asset, dg.AssetsDefinition) else set()
+    """The keys an asset of the project materializes (none for a source or a check)."""
+    if isinstance(asset, dg.AssetsDefinition) and not isinstance(asset, dg.AssetChecksDefinition):
+        return set(asset.keys)
+    return set()
 
 
 def _deps(asset: dg.AssetsDefinition, key: dg.AssetKey) -> Iterable[dg.AssetDep]:

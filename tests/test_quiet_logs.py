@@ -16,7 +16,9 @@ import dagster as dg
 import pytest
 
 from sqlml_dagster.contract.logs import is_framework_banner
+from sqlml_dagster.contract.spec import StepSpec
 from sqlml_dagster.quiet import dagster_internal_warnings_silenced, quiet_frameworks
+from sqlml_dagster.runtime.quiet import wants_gpu
 
 from .conftest import EXAMPLE, REPO
 
@@ -57,6 +59,51 @@ from .conftest import EXAMPLE, REPO
 )
 def test_framework_banners_are_told_from_other_lines(line: str, banner: bool) -> None:
     assert is_framework_banner(line.encode()) is banner
+
+
+CUINIT = (
+    "E0000 00:00:1796508895.956722   20173 cuda_platform.cc:52] failed call to cuInit: "
+    "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"
+)
+
+
+@pytest.mark.parametrize(
+    ("cpu_only", "banner"),
+    [
+        (True, True),  # a step that asked for no GPU: TensorFlow's CUDA probe is noise
+        (False, False),  # one that asked for a GPU: the hint why it runs on the CPU
+    ],
+)
+def test_the_failed_cuda_probe_is_noise_only_without_a_gpu_request(
+    cpu_only: bool, banner: bool
+) -> None:
+    assert is_framework_banner(CUINIT.encode(), cpu_only=cpu_only) is banner
+
+
+@pytest.mark.parametrize(
+    ("params", "wanted"),
+    [
+        ({}, False),
+        ({"resources": {"gpu": 0}}, False),
+        ({"resources": {"gpu": "0"}}, False),
+        ({"resources": {"gpu": 1}}, True),
+        ({"resources": {"gpu": "2"}}, True),
+        ({"train": {"device": "cuda:1"}}, True),
+        ({"train": {"device": "cpu"}}, False),
+    ],
+)
+def test_a_steps_gpu_request_is_read_from_its_settings(
+    params: dict[str, dict[str, object]], wanted: bool
+) -> None:
+    spec = StepSpec(
+        kind="train",
+        step_id="s",
+        model_name="m",
+        model_reference="x.Y",
+        flavor="auto",
+        params=params,
+    )
+    assert wants_gpu(spec) is wanted
 
 
 def test_a_step_drops_banners_written_while_a_framework_loads_and_keeps_the_rest() -> None:
@@ -155,7 +202,7 @@ def test_a_keras_run_prints_progress_and_no_banner_or_beta_warning(tmp_path: Pat
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     lines = output.splitlines()
-    assert [line for line in lines if is_framework_banner(line.encode())] == []
+    assert [line for line in lines if is_framework_banner(line.encode(), cpu_only=True)] == []
     assert [line for line in lines if "BetaWarning" in line or "PreviewWarning" in line] == []
     # kept: per-epoch progress, the step's own lines, the summary
     assert any("epoch 2/2:" in line for line in lines), output

@@ -86,7 +86,10 @@ def _load_project(project: DgProject | None) -> tuple[str, Any]:
     )
 
     _importable(project)
-    target = get_target_from_toml_data(dict(project.toml))
+    tool = project.toml.get("tool")
+    # [tool.dg] of a pyproject.toml, or a dg.toml's top level, where Dagster reads [tool.dg]
+    data = {"tool": {**(tool if isinstance(tool, dict) else {}), "dg": dict(project.dg)}}
+    target = get_target_from_toml_data(data)
     if isinstance(target, AutoloadDefsModuleTarget):
         name = target.autoload_defs_module_name
         return name, _load_defs_folder(importlib.import_module(name), project)

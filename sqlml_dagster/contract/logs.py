@@ -28,6 +28,18 @@ _BANNER = re.compile(
 )
 
 
-def is_framework_banner(line: bytes) -> bool:
-    """Whether one line of stderr is a framework's load-time banner (see module doc)."""
-    return _BANNER.match(line) is not None
+#: TensorFlow's one-time probe for CUDA failing (``E0000 … cuda_platform.cc:52] failed call
+#: to cuInit: …``): on a machine without a GPU, noise for a step that asked for none — and
+#: the one hint why a step that asked for one trains on the CPU, so dropped only for the
+#: former (``cpu_only``).
+_CUDA_PROBE_FAILURE = re.compile(
+    rb"^E\d{4} \d\d:\d\d:\d+(?:\.\d+)?\s+\d+ cuda_platform\.cc:\d+\] failed call to cuInit"
+)
+
+
+def is_framework_banner(line: bytes, *, cpu_only: bool = False) -> bool:
+    """Whether one line of stderr is a framework's load-time banner (see module doc); with
+    ``cpu_only`` (a step that asked for no GPU) also the failed CUDA probe."""
+    if _BANNER.match(line) is not None:
+        return True
+    return cpu_only and _CUDA_PROBE_FAILURE.match(line) is not None

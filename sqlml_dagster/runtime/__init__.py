@@ -20,7 +20,7 @@ import fsspec
 from ..contract import AUTO, FLAVORS, KERAS, SUCCESS_EXIT_CODE, USER_ERROR_EXIT_CODE, StepResult
 from ..contract.layout import STEP_MODEL_STORE_ENV, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
-from .quiet import import_quietly, preload_tensorflow, quiet_framework_env
+from .quiet import import_quietly, preload_tensorflow, quiet_framework_env, quiet_step
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
 
@@ -110,7 +110,8 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
         from .flavors._keras_train import use_tf_keras_for_tf_dot_keras
 
         use_tf_keras_for_tf_dot_keras()
-    if spec.flavor == KERAS:  # loaded now, without its banners (quiet.py)
+    quiet_step(spec)  # before anything is imported for the step (quiet.py)
+    if spec.flavor == KERAS:  # loaded now, without its banners
         preload_tensorflow()
     try:
         flavor = import_quietly(f"{__name__}.flavors.{spec.flavor}")

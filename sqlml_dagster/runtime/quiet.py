@@ -6,6 +6,12 @@ descriptor 2 points at a temporary file, and afterwards every line of it that is
 banner is written to the real stderr, in order. Only imports are wrapped: a step's own
 lines and its progress reach the log as they happen, and a crash while training still
 prints where it always did.
+
+TensorFlow also probes for CUDA once per process, the first time anything asks for
+devices; on a machine without a GPU that probe logs an error line. For a step that asked
+for no GPU (:func:`quiet_step`) the probe is made inside the quiet block, right after
+TensorFlow loads, and its failure dropped; a step that asked for a GPU keeps it — it is
+the one hint why it trains on the CPU.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..contract.logs import FRAMEWORK_LOG_ENV, is_framework_banner
+from ..contract.spec import StepSpec
+
+#: Whether this process's step asked for no GPU (one step per runtime process).
+_cpu_only = False
 
 
 def quiet_framework_env() -> None:
@@ -29,10 +39,24 @@ def quiet_framework_env() -> None:
         os.environ.setdefault(name, value)
 
 
+def quiet_step(spec: StepSpec) -> None:
+    """What this process's step asked for, before anything is imported for it."""
+    global _cpu_only
+    _cpu_only = not wants_gpu(spec)
+
+
+def wants_gpu(spec: StepSpec) -> bool:
+    """Whether a step asked for a GPU (``resources.gpu``, ``train.device = 'cuda…'``)."""
+    gpus = str(spec.param("resources", "gpu", 0) or 0).strip()
+    device = str(spec.param("train", "device", "") or "").lower()
+    return gpus not in ("0", "0.0", "") or device.startswith(("cuda", "gpu"))
+
+
 @contextlib.contextmanager
 def framework_banners_dropped() -> Iterator[None]:
     """Within the block, stderr (descriptor 2) is collected; when it ends, what was
-    collected is written to the real stderr less :func:`is_framework_banner` lines."""
+    collected is written to the real stderr less :func:`is_framework_banner` lines (and,
+    for a step that asked for no GPU, the failed CUDA probe)."""
     with contextlib.suppress(Exception):
         sys.stderr.flush()
     try:
@@ -45,17 +69,28 @@ def framework_banners_dropped() -> Iterator[None]:
         os.dup2(collected.fileno(), 2)
         try:
             yield
+            if _cpu_only:
+                _probe_devices()
         finally:
             with contextlib.suppress(Exception):
                 sys.stderr.flush()
             os.dup2(saved, 2)
             collected.seek(0)
             for line in collected:  # also when the import failed: its reason is here
-                if not is_framework_banner(line):
+                if not is_framework_banner(line, cpu_only=_cpu_only):
                     os.write(2, line)
     finally:
         os.close(saved)
         collected.close()
+
+
+def _probe_devices() -> None:
+    """TensorFlow's once-per-process CUDA probe, now, if TensorFlow is loaded."""
+    tensorflow = sys.modules.get("tensorflow")
+    config = getattr(tensorflow, "config", None)
+    if config is not None:
+        with contextlib.suppress(Exception):
+            config.list_physical_devices("GPU")
 
 
 def import_quietly(name: str) -> Any:
