@@ -43,11 +43,14 @@ from .compiler import codes
 from .compiler.diagnostics import Diagnostic, SourceFile, Span, SqlMlCompileError
 from .compiler.dialects import unknown_dialect
 from .component_settings import DEFAULT_SQL_DIR, shown_path
-from .definitions import STATE_DIR_ENV, project_definitions
+from .definitions import project_definitions
+from .dg_project import STATE_FOLDER, default_state_dir
 from .launchers import Launcher, launcher_from_env, launcher_from_settings
 from .launchers.kubernetes import KubernetesSettings
 from .launchers.local import LocalSettings
 from .ops.storage import SqlMlStorage, StorageSettings
+from .selection import SelectionError, parse_selection
+from .translation import ResolvedTranslation, TranslationError, TranslationFn, translated
 from .translator import SqlMlTranslator
 from .warehouses import WAREHOUSE_ENV, Warehouse, configured_warehouse
 from .warehouses.duckdb import DuckDBSettings, DuckDBWarehouse
@@ -144,6 +147,20 @@ class SqlMlProjectScaffolder(Scaffolder):
         if not sql.exists():
             sql.parent.mkdir(parents=True, exist_ok=True)
             sql.write_text(SCAFFOLD_SQL)
+        if request.project_root is not None:
+            ignore_state(request.project_root)
+
+
+def ignore_state(project_root: Path) -> None:
+    """``.sqlml/`` in the project's ``.gitignore`` (created if missing): the warehouse
+    file, model versions and step data the default state folder fills are not source."""
+    gitignore = project_root / ".gitignore"
+    text = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
+    ignored = {line.strip().strip("/") for line in text.splitlines()}
+    if STATE_FOLDER in ignored:
+        return
+    separator = "" if not text or text.endswith("\n") else "\n"
+    gitignore.write_text(f"{text}{separator}{GITIGNORE_BLOCK}", encoding="utf-8")
 
 
 @scaffold_with(SqlMlProjectScaffolder)
@@ -163,7 +180,8 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
     state_dir: str | None = Field(
         default=None,
         description="Folder of the default warehouse file, model store and step data; "
-        "default: $SQLML_STATE_DIR, else .sqlml beside sql_dir.",
+        "default: $SQLML_STATE_DIR, else .sqlml at the dg project root (the working "
+        "directory when the project runs from an installed package).",
     )
     warehouse: str | WarehouseAttributes | None = Field(
         default=None,
@@ -207,6 +225,18 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         "models/ folder, e.g. [acme_models]; default: $SQLML_ALLOWED_MODEL_PACKAGES "
         "(docs/security.md).",
     )
+    translation: ResolvedTranslation = None
+    select: str | None = Field(
+        default=None,
+        description="Which of the project's assets to define, in Dagster's asset selection "
+        "syntax: 'group:iris', '+iris_predictions', 'kind:scikitlearn', "
+        "'tag:sqlml/kind=model'; default: all.",
+    )
+    exclude: str | None = Field(
+        default=None,
+        description="Assets to leave out, in Dagster's asset selection syntax, e.g. "
+        "'tag:sqlml/kind=explanation'.",
+    )
 
     @field_validator(
         "sql_dir",
@@ -218,6 +248,8 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         "asset_key_prefix",
         "group_name",
         "allowed_model_packages",
+        "select",
+        "exclude",
         mode="before",
     )
     @classmethod
@@ -262,9 +294,16 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
         if dialect_problem is not None:
             diagnostics.append(where.diagnostic("dialect", codes.UNKNOWN_DIALECT, *dialect_problem))
         translator_cls = self._translator_class(where, diagnostics)
+        for attribute in ("select", "exclude"):
+            text = getattr(self, attribute)
+            try:
+                if text:
+                    parse_selection(text)
+            except SelectionError as e:
+                diagnostics.append(where.diagnostic(attribute, e.code, e.message, e.hint))
         if diagnostics:
             raise SqlMlCompileError(diagnostics)
-        state = self._state_dir(here, sql_dir)
+        state = self._state_dir(here, context.project_root)
         try:
             return project_definitions(
                 sql_dir,
@@ -275,19 +314,39 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
                 launcher=_shared(self._launcher(here)),
                 translator=self._translator(translator_cls),
                 allowed_model_packages=self.allowed_model_packages,
+                select=self.select,
+                exclude=self.exclude,
             )
         except SqlMlCompileError as e:
             raise SqlMlCompileError(e.diagnostics) from None  # the diagnostics, not our frames
+        except SelectionError as e:  # select/exclude parse, and select nothing
+            attribute = "select" if self.select else "exclude"
+            raise SqlMlCompileError(
+                [where.diagnostic(attribute, e.code, e.message, e.hint)]
+            ) from None
+        except TranslationError as e:
+            raise SqlMlCompileError(
+                [
+                    where.diagnostic(
+                        "translation",
+                        codes.BAD_TRANSLATION,
+                        str(e),
+                        "translation templates see 'node' (name, kind, statement, file, "
+                        "group, model, flavor, tags…) and 'spec' (docs/component.md)",
+                    )
+                ]
+            ) from None
 
     # -- attributes → what build_defs takes ------------------------------------------------
 
-    def _state_dir(self, here: Path, sql_dir: Path) -> Path:
-        """Explicit state_dir, else $SQLML_STATE_DIR, else ``.sqlml`` beside the SQL folder —
-        the project folder, where ``models/`` and the data its SQL reads also live."""
+    def _state_dir(self, here: Path, project_root: Path | None) -> Path:
+        """Explicit state_dir, else $SQLML_STATE_DIR, else ``.sqlml`` at the ``dg`` project
+        root — beside its pyproject.toml, where a user looks and ``dg scaffold defs`` put
+        it in ``.gitignore`` — never inside an installed package (then: the working
+        directory)."""
         if self.state_dir:
             return _resolve(here, self.state_dir)
-        env = os.environ.get(STATE_DIR_ENV)
-        return Path(env) if env else sql_dir.parent / ".sqlml"
+        return default_state_dir(project_root)
 
     def _warehouse(self, here: Path, state: Path) -> Warehouse:
         """A URL names the warehouse (a plain path: a DuckDB file, relative to this
@@ -364,14 +423,19 @@ class SqlMlProject(dg.Component, dg.Resolvable, dg.Model, StorageSettings):
 
     def _translator(self, cls: type[SqlMlTranslator]) -> SqlMlTranslator:
         """The user's translator class, with the YAML overrides layered on top of it so that
-        a prefix reaches every key *and* every dependency (both go through get_asset_key)."""
+        a prefix reaches every key *and* every dependency (both go through get_asset_key),
+        and the ``translation`` last of all (:mod:`~sqlml_dagster.translation`)."""
         prefix = self._key_prefix()
+        configured: SqlMlTranslator
         if not prefix and self.group_name is None:
-            return cls()
-        configured = type(f"{cls.__name__}FromYaml", (_YamlOverrides, cls), {})()
-        configured.key_prefix = prefix
-        configured.group_override = self.group_name
-        return configured
+            configured = cls()
+        else:
+            overrides = type(f"{cls.__name__}FromYaml", (_YamlOverrides, cls), {})()
+            overrides.key_prefix = prefix
+            overrides.group_override = self.group_name
+            configured = overrides
+        translation: TranslationFn | None = self.translation
+        return translated(configured, translation) if translation is not None else configured
 
     def _key_prefix(self) -> tuple[str, ...]:
         if self.asset_key_prefix is None:
@@ -480,7 +544,7 @@ attributes:
   sql_dir: sql
   # Everything below is optional (docs/component.md lists every attribute).
   # dialect: duckdb                 # the dialect the SQL is written in
-  # state_dir: .sqlml               # default: $SQLML_STATE_DIR, else .sqlml beside sql_dir
+  # state_dir: .sqlml               # default: $SQLML_STATE_DIR, else .sqlml at the project root
   # model_store: s3://bucket/models # default: <state_dir>/models
   # data_store: s3://bucket/data    # default: <state_dir>/data
   # warehouse: postgresql://ml@db:5432/analytics  # default: $SQLML_WAREHOUSE, else DuckDB
@@ -491,6 +555,16 @@ attributes:
   #   node_selector: {{nvidia.com/gpu.present: "true"}}
   # asset_key_prefix: [ml]
   # group_name: ml
+  # select: "group:example"          # Dagster's asset selection syntax; exclude: too
+  # translation:                     # templates over node (name, kind, file…) and spec
+  #   owners: [team:ml]
+  #   for_model:
+  #     tags: {{tier: gold}}
+"""
+
+GITIGNORE_BLOCK = f"""
+# sqlml_dagster: the default warehouse file, model versions and step data
+{STATE_FOLDER}/
 """
 
 SCAFFOLD_COMPONENT_PY = """\

@@ -41,6 +41,7 @@ from .compiler.dialects import unknown_dialect
 from .compiler.transpile import dialect_of_url
 from .contract import allowed_images_from_env
 from .contract.model_packages import allowed_model_packages_from_env
+from .dg_project import find_dg_project
 
 #: The warehouse URL a deployment sets (``warehouses.WAREHOUSE_ENV``; not imported from
 #: there, which would load pyarrow into ``sqlml check``).
@@ -181,10 +182,10 @@ def _target(
 def components_under(folder: Path, environ: Mapping[str, str]) -> list[ComponentSettings]:
     """The SqlMlProject components declared at or below ``folder`` (for a ``dg`` project
     root: in its defs folder), in path order."""
-    project = dg_project(folder)
+    project = find_dg_project(folder)
     search = folder
-    if project is not None and project[0] == folder.resolve() and project[1] is not None:
-        search = project[1]
+    if project is not None and project.root == folder.resolve() and project.defs_folder:
+        search = project.defs_folder
     found: list[ComponentSettings] = []
     for defs_yaml in sorted(_defs_files(search)):
         found += read_defs_yaml(defs_yaml, environ)
@@ -200,9 +201,9 @@ def owning_components(path: Path, environ: Mapping[str, str]) -> list[ComponentS
     for folder in target.parents:
         if (folder / DEFS_FILE).is_file():
             candidates.add(folder / DEFS_FILE)
-    project = dg_project(target)
-    if project is not None and project[1] is not None:
-        candidates.update(_defs_files(project[1]))
+    project = find_dg_project(target)
+    if project is not None and project.defs_folder is not None:
+        candidates.update(_defs_files(project.defs_folder))
     owners: list[ComponentSettings] = []
     for defs_yaml in sorted(candidates):
         for component in read_defs_yaml(defs_yaml, environ):
@@ -213,55 +214,6 @@ def owning_components(path: Path, environ: Mapping[str, str]) -> list[ComponentS
         return []
     innermost = max(len(c.sql_dir.parts) for c in owners if c.sql_dir is not None)
     return [c for c in owners if c.sql_dir is not None and len(c.sql_dir.parts) == innermost]
-
-
-def dg_project(path: Path) -> tuple[Path, Path | None] | None:
-    """The ``dg`` project ``path`` is in — its root (the folder of a ``dg.toml``, or of a
-    ``pyproject.toml`` with ``[tool.dg]``) and its defs folder (``defs_module``, else
-    ``<root_module>.defs``, under ``src/`` or the root; None if not there) — as ``dg``
-    finds it."""
-    start = path.resolve()
-    for folder in (start, *start.parents) if start.is_dir() else start.parents:
-        for name, section in (("dg.toml", ()), ("pyproject.toml", ("tool", "dg"))):
-            config = _toml(folder / name)
-            for key in section:
-                config = config.get(key) if isinstance(config, dict) else None
-            if isinstance(config, dict):
-                return folder, _defs_folder(folder, config.get("project"))
-    return None
-
-
-def _defs_folder(root: Path, project: Any) -> Path | None:
-    if not isinstance(project, dict):
-        return None
-    module = project.get("defs_module") or (
-        f"{project['root_module']}.defs" if project.get("root_module") else None
-    )
-    if not isinstance(module, str):
-        return None
-    for base in (root / "src", root):
-        folder = base.joinpath(*module.split("."))
-        if folder.is_dir():
-            return folder
-    return None
-
-
-def _toml(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10: tomlkit comes with Dagster
-        import tomlkit
-
-        try:
-            return tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
-        except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError):
-            return None
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
 
 
 def _defs_files(folder: Path) -> Iterator[Path]:
@@ -494,8 +446,8 @@ def render_template(text: str, environ: Mapping[str, str], defs_yaml: Path) -> A
     from jinja2.exceptions import TemplateError, UndefinedError
     from jinja2.nativetypes import NativeTemplate
 
-    project = dg_project(defs_yaml.parent)
-    scope = {"env": _Env(environ), "context": _Context(project[0] if project else None)}
+    project = find_dg_project(defs_yaml.parent)
+    scope = {"env": _Env(environ), "context": _Context(project.root if project else None)}
     only_dagster = (
         f"'{text}' names something only Dagster knows (sqlml check renders env and "
         "context.project_root)"

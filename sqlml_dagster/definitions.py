@@ -19,16 +19,18 @@ from dagster import (
 )  # by name, and no postponed annotations: Dagster inspects it
 
 from .compiler import gates as compiler_gates
-from .compiler.diagnostics import SqlMlCompileError
+from .compiler.diagnostics import Diagnostic, SqlMlCompileError
 from .compiler.gc_pause import paused_gc
 from .compiler.ir import EvaluateStatement
 from .compiler.manifest import ProjectManifest, project_manifest
 from .compiler.project import Node, Project, compile_project
 from .contract.model_packages import allowed_model_packages_from_env
+from .dg_project import default_state_dir, find_dg_project
 from .launchers import Launcher, launcher_from_env
 from .ops.checks import data_checks, drift_check_specs, gate_check_specs, project_gates
 from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
+from .selection import SelectionError, select_assets
 from .settings import SettingError
 from .store import Gate
 from .translator import SqlMlTranslator, source_path
@@ -37,7 +39,6 @@ from .warehouses import Warehouse, configured_warehouse
 WAREHOUSE_KEY = "sqlml_warehouse"
 STORAGE_KEY = "sqlml_storage"
 LAUNCHER_KEY = "sqlml_launcher"
-STATE_DIR_ENV = "SQLML_STATE_DIR"
 #: The embedded warehouse (DuckDB) in a project's state folder, when none is configured.
 DEFAULT_WAREHOUSE_FILE = "warehouse.duckdb"
 
@@ -52,13 +53,17 @@ def build_defs(
     launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
     allowed_model_packages: Sequence[str] | None = None,
+    select: str | None = None,
+    exclude: str | None = None,
 ) -> dg.Definitions:
     """Compile ``sql_dir`` and return its Dagster definitions.
 
     A relative ``sql_dir`` is resolved against the folder of the file that calls
     ``build_defs`` (so ``build_defs("sql/")`` in ``definitions.py`` works from any working
     directory). Project state — the DuckDB file, model store and step data — lives in
-    ``state_dir``: by default ``$SQLML_STATE_DIR`` or ``.sqlml/`` beside that file.
+    ``state_dir``: by default ``$SQLML_STATE_DIR``, else ``.sqlml/`` at the root of the
+    ``dg`` project that file is in, else beside that file — and in the working directory
+    when that file is part of an installed package (``dg_project.default_state_dir``).
 
     ``warehouse`` is a resource or a URL (``postgresql://user@host:5432/db``,
     docs/warehouses.md); without one, ``$SQLML_WAREHOUSE``, else the DuckDB file in
@@ -71,22 +76,36 @@ def build_defs(
     ``allowed_model_packages``: packages a ``TO TRAIN`` may name besides the built-ins and
     the project's ``models/`` folder (default: ``$SQLML_ALLOWED_MODEL_PACKAGES``);
     checked at compile time and again by every step (``docs/security.md``).
+
+    ``select``/``exclude``: which of the project's assets the Definitions hold, in
+    Dagster's asset selection syntax (``group:iris``, ``+iris_predictions``,
+    ``kind:pytorch``; :mod:`~sqlml_dagster.selection`).
     """
     caller_dir = _caller_dir(inspect.currentframe())
     path = Path(sql_dir)
     if not path.is_absolute():
         path = caller_dir / path
-    state = Path(state_dir or os.environ.get(STATE_DIR_ENV) or caller_dir / ".sqlml")
-    return project_definitions(
-        path,
-        dialect=dialect,
-        state_dir=state,
-        warehouse=warehouse,
-        storage=storage,
-        launcher=launcher,
-        translator=translator,
-        allowed_model_packages=allowed_model_packages,
+    project = find_dg_project(caller_dir)
+    state = (
+        Path(state_dir) if state_dir else default_state_dir(project.root if project else caller_dir)
     )
+    try:
+        return project_definitions(
+            path,
+            dialect=dialect,
+            state_dir=state,
+            warehouse=warehouse,
+            storage=storage,
+            launcher=launcher,
+            translator=translator,
+            allowed_model_packages=allowed_model_packages,
+            select=select,
+            exclude=exclude,
+        )
+    except SelectionError as e:
+        raise SqlMlCompileError(
+            [Diagnostic(code=e.code, message=e.message, span=None, hint=e.hint)]
+        ) from None
 
 
 # Compiled trees and Dagster definitions all stay alive in the result: no collection
@@ -102,9 +121,13 @@ def project_definitions(
     launcher: Launcher | None = None,
     translator: SqlMlTranslator | None = None,
     allowed_model_packages: Sequence[str] | None = None,
+    select: str | None = None,
+    exclude: str | None = None,
 ) -> dg.Definitions:
     """The one code path from resolved settings to Definitions, shared by :func:`build_defs`
-    (Python) and the ``SqlMlProject`` component (YAML): both only resolve paths first."""
+    (Python) and the ``SqlMlProject`` component (YAML): both only resolve paths first.
+    A selection that fails is a :class:`~sqlml_dagster.selection.SelectionError` for the
+    caller to place (the component points at its defs.yaml)."""
     launcher = launcher or launcher_from_env(os.environ)
     # A launcher with an image allow-list (Kubernetes) has it checked at compile time.
     allowed = list(getattr(launcher, "allowed_images", None) or [])
@@ -142,7 +165,7 @@ def project_definitions(
         LAUNCHER_KEY: launcher,
     }
     resources[manifest_key(sql_dir)] = project_manifest(project)
-    assets = build_assets(project, translator)
+    assets = select_assets(build_assets(project, translator), select, exclude)
     return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
 
 
@@ -217,7 +240,7 @@ def build_assets(
     project: Project, translator: SqlMlTranslator | None = None
 ) -> list[dg.AssetsDefinition | dg.AssetSpec]:
     """The assets of a compiled project (for users composing their own Definitions)."""
-    translator = translator or SqlMlTranslator()
+    translator = (translator or SqlMlTranslator()).for_project(project)
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
         translator.get_source_spec(s) for s in project.sources
     ]

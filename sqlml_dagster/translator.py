@@ -93,6 +93,12 @@ class SqlMlTranslator:
         translator.launcher_kind = launcher_kind
         return translator
 
+    def for_project(self, project: Project) -> SqlMlTranslator:
+        """The translator for one compiled project, asked before any of its assets: this
+        one, unless its answers depend on the whole project — a ``translation`` that renames
+        keys must know every node's new key before it can give any asset its deps."""
+        return self
+
     def get_kinds(self, node: Node) -> set[str]:
         """The UI's icons: what runs the asset (``sql``/``duckdb``; the model's framework),
         ``sqlml`` on everything that involves a model, ``kubernetes`` where it runs as a Job."""

@@ -200,3 +200,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.warehouse)
         if not any(item.get_closest_marker(m) for m in _COST_MARKERS):
             item.add_marker(pytest.mark.fast)
+
+
+# -- the CLIs a user runs, as subprocesses ----------------------------------------------
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A `dg`/`dagster`/`create-dagster`/`sqlml` command as a user runs it: this
+    environment's venv activated, no $SQLML_STATE_DIR."""
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(BIN.parent),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        "DAGSTER_DG_UPDATE_CHECK_ENABLED": "0",  # create-dagster asks PyPI otherwise
+    }
+    env.pop("SQLML_STATE_DIR", None)
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

@@ -67,10 +67,12 @@ def sqlml(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 
 @pytest.fixture
 def state(demo_state: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A private copy of the demo's state, found through $SQLML_STATE_DIR."""
+    """A private copy of the demo's state, found through $SQLML_STATE_DIR — from a working
+    directory outside any dg project (inside one, no -m means the project's definitions)."""
     copy = tmp_path / "state"
     shutil.copytree(demo_state, copy)
     monkeypatch.setenv("SQLML_STATE_DIR", str(copy))
+    monkeypatch.chdir(tmp_path)
     return copy
 
 

@@ -120,7 +120,7 @@ def test_check_several_paths(
 
 def test_usage_error_exits_2() -> None:
     with pytest.raises(SystemExit) as info:
-        main(["check"])
+        main(["check", "--format", "xml"])
     assert info.value.code == 2
 
 

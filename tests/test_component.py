@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -39,35 +36,7 @@ from sqlml_dagster.component import (
 )
 from sqlml_dagster.definitions import project_manifests
 
-from .conftest import EXAMPLE, REPO, write_component
-
-BIN = Path(sys.executable).parent
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A `dg`/`dagster` command as a user runs it: this environment's venv activated."""
-    env = {
-        **os.environ,
-        "VIRTUAL_ENV": str(BIN.parent),
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-    }
-    env.pop("SQLML_STATE_DIR", None)
-    return subprocess.run(
-        [str(BIN / args[0]), *args[1:]],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def ok(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
+from .conftest import EXAMPLE, REPO, ok, run_cli, write_component
 
 # -- dg finds the component ----------------------------------------------------------------
 
@@ -143,7 +112,9 @@ def test_the_scaffolded_project_materializes(
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
-    state = root / package / "defs" / "my_sql" / ".sqlml"  # beside the SQL folder
+    state = root / ".sqlml"  # at the project root, where .gitignore ignores it
+    assert ".sqlml/" in (root / ".gitignore").read_text().splitlines()
+    assert not (root / package / "defs" / "my_sql" / ".sqlml").exists()  # not in the package
     with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
         (accuracy,) = con.execute(
             "SELECT avg(CASE WHEN p.label = t.label THEN 1 ELSE 0 END) "

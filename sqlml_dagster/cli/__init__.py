@@ -1,10 +1,13 @@
 """``sqlml``: check and compile SQL projects, and materialize them headless.
 
     sqlml check sql/                         # diagnostics; exit 1 on errors (CI)
+    sqlml check                              # inside a dg project: its components
     sqlml check sql/ --format json           # or github (CI annotations), sarif (code scanning)
     sqlml check sql/ --warehouse w.duckdb    # deep checks: model params, settings, columns
     sqlml compile sql/ [--manifest [FILE]]   # the project manifest (JSON), printed or written
-    sqlml materialize -m example_repo.definitions [--select KEY …] [--force]
+    sqlml materialize -m example_repo.definitions [--select SELECTION …] [--force]
+    sqlml materialize --select 'kind:scikitlearn'   # inside a dg project: no -m; Dagster's
+                                                    # selection syntax (+iris_rf, group:iris)
     sqlml models list [MODEL] -m example_repo.definitions
     sqlml models show iris_rf@2 | diff iris_rf@1 iris_rf@2 | promote iris_rf@1
     sqlml models gc iris_rf --keep 3          # never removes pinned versions or @latest
@@ -13,9 +16,12 @@
     sqlml sql -m example_repo.definitions     # the same, as a small shell
     sqlml serve iris_rf@2 --port 8080         # POST /predict, GET /healthz, GET /model
 
-The catalog commands find the stores through ``-m MODULE`` (the Definitions' storage
-resource), ``--model-store URL``, or ``$SQLML_STATE_DIR``/``./.sqlml``, and the projects'
-pins and gates in their manifests: those ``-m``'s Definitions carry, or ``--manifest FILE``.
+``-m MODULE`` names a code location as Dagster does (a ``@dg.definitions`` function, a
+``Definitions`` object, a ``dg`` project's package or defs package); without it, inside a
+``dg`` project, the project's own (``code_location.py``). The catalog commands find the
+stores through that code location (the Definitions' storage resource), else
+``--model-store URL``, or ``$SQLML_STATE_DIR``/``./.sqlml``, and the projects' pins and
+gates in their manifests: those the Definitions carry, or ``--manifest FILE``.
 
 User errors print as diagnostics or one-line messages — never as Python tracebacks.
 
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ..quiet import quiet_frameworks
 from .catalog import add_catalog_commands
 from .check import add_check_command
 from .compile import add_compile_command
@@ -52,4 +59,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_catalog_commands(commands)
     add_serve_command(commands)
     args = parser.parse_args(argv)
+    quiet_frameworks()  # for TensorFlow in whatever a command imports or starts
     return int(args.run(args))

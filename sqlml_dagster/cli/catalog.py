@@ -2,28 +2,32 @@
 ``sqlml run-sql`` and the ``sqlml sql`` shell.
 
 Each opens a session on the project's stores and warehouse — from ``-m MODULE``'s
-Definitions, ``--model-store``/``--data-store``, or ``$SQLML_STATE_DIR``/``./.sqlml`` —
-with the pins and gates of its manifests, and prints results as tables or JSON.
+Definitions (or, with no ``-m`` inside a ``dg`` project, the project's), else
+``--model-store``/``--data-store``, or ``$SQLML_STATE_DIR``/``./.sqlml`` — with the pins
+and gates of its manifests, and prints results as tables or JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from ..settings import SettingError
-from .code_location import find_definitions
+from .code_location import load_definitions
 from .errors import CliError
 
 
 def project_options(parser: argparse.ArgumentParser, formats: bool = True) -> None:
     """The options that find a project's stores, pins and gates (``_session``)."""
-    parser.add_argument("-m", "--module", help="module holding the project's Definitions")
+    parser.add_argument(
+        "-m",
+        "--module",
+        help="module holding the project's Definitions (default: the dg project around "
+        "the working directory, unless --model-store/--data-store/--manifest say where)",
+    )
     parser.add_argument("--attribute", default=None, help="name of the Definitions object")
     parser.add_argument("--model-store", default=None, help="model store URL (without -m)")
     parser.add_argument("--data-store", default=None, help="data store URL (without -m)")
@@ -96,26 +100,19 @@ def _session(args: argparse.Namespace) -> Any:
     from ..warehouses import Warehouse, warehouse_from_url
 
     manifests = [_read_manifest(path) for path in args.manifest or ()]
-    if args.module:
+    explicit_stores = args.model_store or args.data_store or args.manifest
+    if args.module or (not explicit_stores and _in_dg_project()):
         from ..compiler.diagnostics import SqlMlCompileError
         from ..definitions import project_manifests
 
-        sys.path.insert(0, os.getcwd())
         try:
-            module = importlib.import_module(args.module)
-            defs = find_definitions(module, args.attribute)
+            name, defs = load_definitions(args.module, args.attribute)
         except SqlMlCompileError as e:  # the project's SQL does not compile: say where
             raise CliError(str(e)) from None
-        except ModuleNotFoundError as e:
-            raise CliError(f"cannot import {args.module}: {e}") from None
-        except SettingError as e:  # a SQLML_* variable the definitions could not read
-            raise CliError(str(e)) from None
-        if defs is None:
-            raise CliError(f"{args.module} has no dagster.Definitions")
         resources = dict(defs.resources or {})
         storage = resources.get("sqlml_storage")
         if not isinstance(storage, SqlMlStorage):
-            raise CliError(f"{args.module}'s Definitions have no sqlml_storage resource")
+            raise CliError(f"{name}'s Definitions have no sqlml_storage resource")
         warehouse = resources.get("sqlml_warehouse")
         return SqlSession.of_projects(
             storage,
@@ -135,6 +132,14 @@ def _session(args: argparse.Namespace) -> Any:
         warehouse_from_url(str(database)) if database.exists() else None,
         manifests,
     )
+
+
+def _in_dg_project() -> bool:
+    """Run inside a ``dg`` project: its definitions say where the stores are."""
+    from ..dg_project import find_dg_project
+
+    project = find_dg_project(Path.cwd())
+    return project is not None and project.is_project
 
 
 def _read_manifest(path: Path) -> Any:

@@ -21,6 +21,7 @@ from ..compiler.dialects import unknown_dialect
 from ..compiler.ir import ObjectKind
 from ..compiler.project import Project, check_project
 from ..component_settings import CheckTarget, check_targets, shown_path
+from ..dg_project import find_dg_project
 from .errors import CliError
 
 #: What checking one target found: the project, its diagnostics, the modules imported.
@@ -32,10 +33,10 @@ def add_check_command(commands: Any) -> None:
     check = commands.add_parser("check", help="compile a SQL folder and report every problem")
     check.add_argument(
         "paths",
-        nargs="+",
+        nargs="*",
         metavar="PATH",
         help="folders of .sql files (or single files), SqlMlProject component folders (their "
-        "defs.yaml), dg projects",
+        "defs.yaml), dg projects (default: the dg project around the working directory)",
     )
     check.add_argument(
         "--dialect",
@@ -107,6 +108,16 @@ def _check(args: argparse.Namespace) -> int:
     if args.dialect is not None and (wrong := unknown_dialect(args.dialect)) is not None:
         print(f"sqlml: --dialect: {wrong[0]} ({wrong[1]})", file=sys.stderr)
         return 2
+    if not args.paths:  # inside a dg project: every component of it
+        dg_project = find_dg_project(Path.cwd())
+        if dg_project is None or not dg_project.is_project:
+            print(
+                "sqlml check: give a PATH (a folder of .sql files, a component, a dg "
+                "project), or run it inside a dg project",
+                file=sys.stderr,
+            )
+            return 2
+        args.paths = [shown_path(dg_project.root) or "."]
     projects: list[Project] = []
     located: list[tuple[str, Diagnostic]] = []  # (path from the current directory, …)
     imported: list[str] = []  # modules the deep check imported (model packages only)

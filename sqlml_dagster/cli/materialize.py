@@ -5,17 +5,18 @@ assets, then one per partitions definition."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..settings import SettingError
-from .code_location import find_definitions
+from ..compiler import codes
+from ..quiet import dagster_internal_warnings_silenced
+from ..selection import SelectionError, parse_selection, selected_keys
+from .code_location import load_definitions
+from .errors import CliError
 
 
 def add_materialize_command(commands: Any) -> None:
@@ -24,13 +25,24 @@ def add_materialize_command(commands: Any) -> None:
         "materialize", help="materialize assets headless and print a summary"
     )
     materialize.add_argument(
-        "-m", "--module", required=True, help="module holding a dagster.Definitions"
+        "-m",
+        "--module",
+        default=None,
+        help="module holding the Definitions (a @dg.definitions function or a Definitions "
+        "object), or a dg project's package; default: the dg project around the working "
+        "directory",
     )
     materialize.add_argument(
         "--attribute", default=None, help="name of the Definitions object (default: found)"
     )
     materialize.add_argument(
-        "--select", nargs="*", default=None, help="asset keys (a/b or a.b); default: all"
+        "--select",
+        nargs="*",
+        default=None,
+        metavar="SELECTION",
+        help="Dagster's asset selection syntax, as dg launch --assets takes it: iris_rf, "
+        "+iris_rf, group:iris, kind:pytorch, tag:sqlml/kind=model (several, or "
+        "comma-separated: any of them); default: all",
     )
     materialize.add_argument(
         "--log-level",
@@ -64,33 +76,22 @@ def _materialize(args: argparse.Namespace) -> int:
     from ..compiler.diagnostics import SqlMlCompileError
     from ..ops.step import FORCE_TAG
 
-    sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(args.module)
-        defs = find_definitions(module, args.attribute)
+        _, defs = load_definitions(args.module, args.attribute)
     except SqlMlCompileError as e:
         print(e, file=sys.stderr)
         return 1
-    except ModuleNotFoundError as e:
-        print(f"sqlml: cannot import {args.module}: {e}", file=sys.stderr)
-        return 2
-    except SettingError as e:  # a SQLML_* variable the definitions could not read
+    except CliError as e:
         print(f"sqlml: {e}", file=sys.stderr)
-        return 1
-    if defs is None:
-        print(f"sqlml: {args.module} has no dagster.Definitions", file=sys.stderr)
         return 2
     specs = {spec.key: spec for spec in _asset_specs(defs)}
     assets = [a for a in (defs.assets or []) if isinstance(a, dg.AssetsDefinition)]
     selection = None
-    if args.select:
-        selection = [dg.AssetKey(s.replace(".", "/").split("/")) for s in args.select]
-        unknown = [k for k in selection if k not in specs]
-        if unknown:
-            print(
-                f"sqlml: unknown asset(s): {', '.join(k.to_user_string() for k in unknown)}",
-                file=sys.stderr,
-            )
+    if args.select is not None:
+        try:
+            selection = sorted(_selected(defs, args.select))
+        except SelectionError as e:
+            print(f"sqlml: {e} ({e.hint})", file=sys.stderr)
             return 2
     instance = (
         dg.DagsterInstance.get()
@@ -138,6 +139,22 @@ def _materialize(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _selected(defs: Any, select: Sequence[str]) -> set[Any]:
+    """The materializable keys ``--select`` picks (Dagster's selection syntax)."""
+    graph = defs.resolve_asset_graph()
+    spelled = f"--select {' '.join(select)}"
+    keys = selected_keys(parse_selection(select), graph, spelled) & set(
+        graph.materializable_asset_keys
+    )
+    if not keys:
+        raise SelectionError(
+            codes.EMPTY_SELECTION,
+            f"{spelled} selects no asset this project materializes",
+            "`dg list defs` lists the assets and their groups, kinds and tags",
+        )
+    return keys
+
+
 def _partitioned_runs(
     assets: Sequence[Any], selection: list[Any] | None, partition: str | None
 ) -> list[tuple[list[Any], str | None]]:
@@ -175,10 +192,7 @@ def _asset_specs(defs: Any) -> list[Any]:
     """Every asset spec of a user's Definitions. Resolving component-loaded Definitions,
     Dagster rebuilds their checks through a beta parameter of its own (``execution_type``):
     a warning nothing in the project can change, silenced for this call only."""
-    import dagster as dg
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)
+    with dagster_internal_warnings_silenced():
         return list(defs.resolve_all_asset_specs())
 
 

@@ -55,6 +55,11 @@ IMAGE_NOT_ALLOWED = "SQLML208"
 MODEL_NOT_ALLOWED = "SQLML209"
 NAME_COLLISION = "SQLML210"
 WARM_START_MISMATCH = "SQLML218"
+# which assets a project's Definitions hold, and under which keys (a SqlMlProject's
+# `select`/`exclude`/`translation`, `sqlml materialize --select`)
+BAD_SELECTION = "SQLML220"
+EMPTY_SELECTION = "SQLML221"
+BAD_TRANSLATION = "SQLML222"
 
 # 3xx — the project's configuration (a SqlMlProject component's defs.yaml)
 UNKNOWN_DIALECT = "SQLML301"

@@ -8,7 +8,6 @@ Run by hand (no Dagster around it), it logs to stderr and prints its result as J
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -28,6 +27,7 @@ from ..contract import (
 )
 from ..contract.layout import STEP_MODEL_STORE_ENV, base_version_problem, version_uri_problem
 from ..contract.spec import SpecError, StepSpec, error_uri, result_uri
+from .quiet import import_quietly, preload_tensorflow, quiet_framework_env, quiet_step
 
 __all__ = ["Reporter", "StepError", "StepSpec", "main", "run_step", "write_result"]
 
@@ -150,8 +150,11 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
         from .flavors._keras_train import use_tf_keras_for_tf_dot_keras
 
         use_tf_keras_for_tf_dot_keras()
+    quiet_step(spec)  # before anything is imported for the step (quiet.py)
+    if spec.flavor == KERAS:  # loaded now, without its banners
+        preload_tensorflow()
     try:
-        flavor = importlib.import_module(f"{__name__}.flavors.{spec.flavor}")
+        flavor = import_quietly(f"{__name__}.flavors.{spec.flavor}")
     except ModuleNotFoundError:
         raise StepError(
             f"no runtime for flavor '{spec.flavor}' (model {spec.model_reference}); "
@@ -190,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print("usage: python -m sqlml_dagster.runtime SPEC_URI", file=sys.stderr)
         return 2
+    quiet_framework_env()  # before anything imports a framework
     from dagster_pipes import PipesEnvVarParamsLoader, open_dagster_pipes
 
     if not PipesEnvVarParamsLoader().is_dagster_pipes_process():

@@ -5,7 +5,6 @@ folder, importing a model by name (only from an allowed model package, and only 
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 import json
 import os
@@ -18,6 +17,7 @@ import fsspec
 from ...contract import BUILTIN_ESTIMATORS, SIGNATURE_FILE, unknown_parameters_message
 from ...contract.model_packages import ModelPackages, model_kind, not_a_model
 from .. import StepError
+from ..quiet import import_quietly
 
 SIGNATURE = SIGNATURE_FILE
 
@@ -70,7 +70,7 @@ def import_model(reference: str, example: str = "sklearn.svm.SVC") -> Any:
     if not packages.permits(reference):
         raise StepError(packages.not_allowed(reference))
     try:
-        module = importlib.import_module(module_name)
+        module = import_quietly(module_name)  # a model module may load TensorFlow
     except ImportError as e:
         raise StepError(
             f"cannot import {module_name} for model {reference}: {e} (model packages are "
