@@ -8,6 +8,7 @@ Run by hand (no Dagster around it), it logs to stderr and prints its result as J
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
