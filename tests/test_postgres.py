@@ -259,8 +259,9 @@ def test_sqlml_warehouse_points_a_project_at_the_server(tmp_path: Path, postgres
 
 
 def test_an_unreadable_sqlml_warehouse_is_one_line(tmp_path: Path) -> None:
+    """A setting the CLI cannot use is a usage error (exit 2), one line, no password."""
     done = materialize(project(tmp_path, TABLE, "None"), SQLML_WAREHOUSE="oracle://me:pw@db/x")
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "SQLML_WAREHOUSE='oracle://me@db/x': warehouse URL oracle://…" in done.stderr
     assert "pw" not in done.stderr
 
