@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from ..store import DataStore, ModelStore
+from ..store.builds import BuildRecords
 
 
 class StorageSettings(BaseModel):
@@ -44,6 +45,11 @@ class SqlMlStorage(dg.ConfigurableResource, StorageSettings):
     def data(self) -> DataStore:
         self.configure_fsspec()
         return DataStore(self.data_store, **self._options(self.data_store))
+
+    def builds(self) -> BuildRecords:
+        """What each table-like asset was last built from (``store/builds.py``)."""
+        self.configure_fsspec()
+        return BuildRecords(self.data_store, **self._options(self.data_store))
 
     def _options(self, url: str) -> dict[str, Any]:
         return dict(self.storage_options) if _protocol(url) not in ("file", "local") else {}

@@ -79,6 +79,7 @@ from .checksums import (
 from .errors import BadName, CorruptVersion, GateNotPassed, ModelNotFound, ReservationLost
 from .gates import Gate, GateResult, GateStatus
 from .leases import DEFAULT_LEASE, GC_GRACE, LEGACY_LEASE, LeaseKeeper
+from .metrics import EVALUATIONS, EvaluationRecord
 from .paths import check_model_name, store_path
 from .records import (
     MANIFEST,
@@ -372,6 +373,35 @@ class ModelStore:
         self.fs.makedirs(self._path(*where), exist_ok=True)
         for target, result in targets:
             self._write_atomically(target, result.to_json())
+
+    def evaluations(self, model: str, version: int) -> dict[str, EvaluationRecord]:
+        """What each ``TO EVALUATE`` measured on ``model@version``, by evaluation name."""
+        folder = self._path(model, str(version), EVALUATIONS)
+        self._fresh(folder)
+        try:
+            paths = self.fs.ls(folder, detail=False)
+        except FileNotFoundError:
+            return {}
+        out: dict[str, EvaluationRecord] = {}
+        for path in sorted(paths):
+            if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
+                continue
+            try:
+                record = EvaluationRecord.from_json(self.fs.cat_file(path).decode("utf-8"))
+            except (OSError, ValueError, TypeError):
+                continue  # a damaged record is no measurement
+            out[record.evaluation] = record
+        return out
+
+    def record_evaluation(self, version: ModelVersion, record: EvaluationRecord) -> bool:
+        """Record what an evaluation measured on a published version (one file, written in
+        one step, beside the gate outcomes; the manifest and artifacts are untouched).
+        True when the metrics are new for this version (first evaluation, or changed)."""
+        before = self.evaluations(version.model, version.version).get(record.evaluation)
+        where = (version.model, str(version.version), EVALUATIONS)
+        self.fs.makedirs(self._path(*where), exist_ok=True)
+        self._write_atomically(self._path(*where, f"{record.evaluation}.json"), record.to_json())
+        return before is None or before.metrics != record.metrics
 
     def recorded_gates(self, model: str) -> tuple[Gate, ...]:
         """The gates as the newest evaluated version records them — what a reader without

@@ -9,8 +9,9 @@ from ...compiler.ir import TrainStatement
 from ...compiler.project import Node
 from ...compiler.render import to_sql
 from ...contract import StepSpec
+from ..changes import digest
 from .base import Materializer, StepInputs, StepResults
-from .versions import digest, publish_new_version, unchanged_version
+from .versions import ModelInputs, publish_new_version, unchanged_version
 
 if TYPE_CHECKING:
     from ..step import AssetStep
@@ -25,25 +26,19 @@ def run(step: AssetStep) -> StepResults:
     assert isinstance(statement, TrainStatement)
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     step.context.log.info(f"exported {exported.rows} training rows to {input_uri}")
-    data_fingerprint = exported.fingerprint
-    validation_uri = None
+    validated = None
     if statement.validation_select is not None:
         _, _, validation_uri, validated = step.export_input(
             statement.validation_select, "validation.parquet"
         )
         step.context.log.info(f"exported {validated.rows} validation rows to {validation_uri}")
-        data_fingerprint = digest(data_fingerprint, validated.fingerprint)
+    data_fingerprint = training_data_fingerprint(
+        exported.fingerprint, validated.fingerprint if validated else None
+    )
     params = statement.params_by_namespace()
     model = statement.model
-    fingerprint = digest(
-        _normalized(statement),
-        [s.fingerprint for s in node.session],
-        data_fingerprint,
-        model.reference,
-        model.image,
-        *(code for code in [step.model_code_fingerprint(model.reference)] if code),
-    )
-    unchanged = unchanged_version(step, fingerprint)
+    inputs = training_inputs(node, data_fingerprint, step.model_code_fingerprint(model.reference))
+    unchanged = unchanged_version(step, inputs)
     if unchanged is not None:
         yield unchanged
         return
@@ -56,7 +51,7 @@ def run(step: AssetStep) -> StepResults:
         data,
         step_uri,
         spec_for,
-        fingerprint=fingerprint,
+        inputs=inputs,
         data_fingerprint=data_fingerprint,
         manifest_fields=lambda result: {
             "model_reference": model.reference,
@@ -68,6 +63,42 @@ def run(step: AssetStep) -> StepResults:
             if result.training_rows is not None
             else exported.rows,
         },
+    )
+
+
+def training_data_fingerprint(rows: str, validation_rows: str | None) -> str:
+    """The training data's fingerprint: the SELECT's rows, with ``validation.select``'s."""
+    return rows if validation_rows is None else digest(rows, validation_rows)
+
+
+def training_inputs(node: Node, data_fingerprint: str, model_code: str | None) -> ModelInputs:
+    """What a version of ``node``'s model is made from — the training's fingerprint and
+    its parts: the normalized statement (params included, ``train.force`` not), the
+    file's session statements, the training data, the model reference and image, and the
+    model's code when it lives in the project's ``models/`` (``AssetStep.model_code_
+    fingerprint``). The step and ``sqlml plan`` both call this."""
+    statement = node.statement
+    assert isinstance(statement, TrainStatement)
+    normalized = _normalized(statement)
+    session = [s.fingerprint for s in node.session]
+    model = statement.model
+    return ModelInputs(
+        parts=(
+            ("statement", digest(normalized)),
+            ("session", digest(session)),
+            ("data", data_fingerprint),
+            ("model", model.reference),
+            ("image", model.image or ""),
+            ("model_code", model_code or ""),
+        ),
+        fingerprint=digest(
+            normalized,
+            session,
+            data_fingerprint,
+            model.reference,
+            model.image,
+            *(code for code in [model_code] if code),
+        ),
     )
 
 
