@@ -28,7 +28,7 @@ import glob
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -44,7 +44,11 @@ from ..compiler.ir import (
 )
 from ..compiler.project import Node, Project
 from ..compiler.transpile import statement_trees
+from ..store import Gate, ModelNotFound, ModelVersion
 from ..store.builds import BuildRecord
+from ..store.errors import BadName, CorruptVersion
+from ..warehouses import FileScope, Warehouse, WarehouseFault
+from .storage import SqlMlStorage
 
 #: sqlglot expressions whose value differs between runs over the same rows.
 VOLATILE_FUNCTIONS: tuple[type[exp.Expr], ...] = (
@@ -56,6 +60,9 @@ VOLATILE_FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.CurrentTimestamp,
     exp.Uuid,
 )
+#: What reading an input from the warehouse or a store may raise besides the engine's own
+#: errors (``Warehouse.ERRORS``).
+READ_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, WarehouseFault)
 #: The same written as functions sqlglot does not model (DuckDB's ``now()``).
 VOLATILE_NAMES = frozenset({"now", "today", "random", "uuid", "gen_random_uuid", "setseed"})
 
@@ -102,9 +109,17 @@ class AssetInputs:
             return None
         return digest(self.code_version, sorted(self.inputs))
 
-    def record(self, asset: str, run_id: str | None, at: str) -> BuildRecord | None:
+    def version_for_run(self, run_id: str) -> str | None:
+        """The data version a materialization in run ``run_id`` reports: the digest of
+        its inputs, or — for an asset without an account, which changes on every run — one
+        of the run's own; ``None`` while an input's version is not known."""
+        if self.always is not None:
+            return digest(self.code_version, "run", run_id)
+        return self.data_version
+
+    def record(self, asset: str, run_id: str, at: str) -> BuildRecord | None:
         """The build record of a materialization that read these inputs."""
-        version = self.data_version
+        version = self.version_for_run(run_id)
         if version is None:
             return None
         return BuildRecord(
@@ -263,3 +278,37 @@ def file_version(path: str) -> str | None:
             content.update(b"<missing>")
         content.update(b"\0" + match.encode() + b"\0")
     return content.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CurrentVersions:
+    """Each input's version as the stores and the warehouse hold it now: what a
+    materialization records it was built from (and what a plan compares with)."""
+
+    warehouse: Warehouse
+    storage: SqlMlStorage
+    #: The project's quality gates by model key: what ``@latest`` means to a consumer.
+    gates: Mapping[str, tuple[Gate, ...]]
+    #: The files a source table's read may open (the project's folder).
+    files: FileScope | None = None
+
+    def table(self, node: Node) -> str | None:
+        built = self.storage.builds().read(node.name.key)
+        return built.data_version if built is not None else None
+
+    def source(self, name: QualifiedName) -> str | None:
+        query = exp.select("*").from_(name.to_table())
+        return self.warehouse.export_query(query, None, files=self.files).fingerprint
+
+    def model(self, name: QualifiedName, pin: int | None, *, gated: bool) -> str | None:
+        gates = self.gates.get(name.key, ()) if gated else ()
+        try:
+            version = self.storage.models().get(name.key, pin, gates=gates)
+        except (ModelNotFound, CorruptVersion, BadName):
+            return None  # the step fails on it, saying why; a plan counts it as changed
+        return model_version_label(version)
+
+
+def model_version_label(version: ModelVersion) -> str:
+    """A model version as an input's version: its number and fingerprint."""
+    return f"{version.version}:{version.manifest.fingerprint}"

@@ -189,13 +189,14 @@ class Warehouse(Protocol):
     def export_query(
         self,
         query: exp.Expr,
-        uri: str,
+        uri: str | None,
         *,
         files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
     ) -> TableStats:
         """Stream a query's rows into Parquet at any fsspec URL, fingerprinting the content
-        (order-independent) on the way."""
+        (order-independent) on the way; ``uri=None`` only fingerprints them, writing
+        nothing (``sqlml plan``)."""
         ...
 
     def query(

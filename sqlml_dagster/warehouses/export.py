@@ -26,18 +26,23 @@ from .fingerprint import ContentFingerprint
 READ_AHEAD = 2
 
 
-def write_parquet(reader: pa.RecordBatchReader, uri: str) -> TableStats:
+def write_parquet(reader: pa.RecordBatchReader, uri: str | None) -> TableStats:
     """Stream ``reader`` into a Parquet file at any fsspec URL; the row count, the columns
-    and the content fingerprint (:class:`ContentFingerprint`) of what was written."""
+    and the content fingerprint (:class:`ContentFingerprint`) of what was written. With no
+    ``uri`` the rows are only fingerprinted: what ``sqlml plan`` asks, writing nothing."""
     rows = 0
     content = ContentFingerprint()
     schema = reader.schema
-    with (
-        fsspec.open(uri, "wb") as f,
-        pq.ParquetWriter(f, schema, use_dictionary=dictionary_columns(schema)) as writer,
-    ):
+    with contextlib.ExitStack() as files:
+        writer = None
+        if uri is not None:
+            f = files.enter_context(fsspec.open(uri, "wb"))
+            writer = files.enter_context(
+                pq.ParquetWriter(f, schema, use_dictionary=dictionary_columns(schema))
+            )
         for batch in read_ahead(reader):
-            writer.write_batch(batch)
+            if writer is not None:
+                writer.write_batch(batch)
             content.add(batch)
             rows += batch.num_rows
     columns = tuple((f.name, str(f.type)) for f in schema)
