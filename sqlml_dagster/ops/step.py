@@ -78,7 +78,7 @@ class AssetStep:
     #: observation on its model's page.
     model_keys: Mapping[str, dg.AssetKey] = dataclasses.field(default_factory=dict)
 
-    def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.AssetObservation]:
         """What the asset's op yields: its statement kind's materializer decides (an
         evaluation with thresholds also yields its quality gates, which Dagster may have
         selected without the table: then the gates run and the table stays as it is)."""

@@ -403,6 +403,17 @@ class ModelStore:
         self._write_atomically(self._path(*where, f"{record.evaluation}.json"), record.to_json())
         return before is None or before.metrics != record.metrics
 
+    def previous_evaluation(
+        self, model: str, version: int, evaluation: str
+    ) -> tuple[int, EvaluationRecord] | None:
+        """The newest version below ``version`` that ``evaluation`` measured, with what it
+        measured: the "previous version" an evaluation's metrics are compared with."""
+        for number in reversed([n for n in self.listing(model).numbers if n < version]):
+            found = self.evaluations(model, number).get(evaluation)
+            if found is not None:
+                return number, found
+        return None
+
     def recorded_gates(self, model: str) -> tuple[Gate, ...]:
         """The gates as the newest evaluated version records them — what a reader without
         the project (``sqlml models`` without ``-m``) takes a model's gates to be."""
