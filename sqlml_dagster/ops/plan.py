@@ -341,7 +341,7 @@ class _Planner:
         data = training_data_fingerprint(rows[0], validation[0] if validation else None)
         folder = find_models_dir(self.compiled.root)
         code = model_code_fingerprint(folder, statement.model.reference)
-        return training_inputs(node, data, code), _training_size(
+        return training_inputs(node, data, code), training_size(
             node, rows[1], validation[1] if validation else None
         )
 
@@ -413,7 +413,7 @@ class _Resolver:
             raise dg.Failure(description=str(e)) from None
 
 
-def _training_size(node: Node, rows: int, validation_rows: int | None) -> Training:
+def training_size(node: Node, rows: int, validation_rows: int | None) -> Training:
     """Rows, and epochs of minibatches for a flavor that trains in steps, read from the
     statement's ``WITH`` as the runtime reads it (``TrainSettings``)."""
     statement = node.statement
