@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dagster as dg
@@ -23,7 +23,11 @@ import pytest
 from sqlml_dagster import build_defs
 from sqlml_dagster.cli.plan import plan_of
 from sqlml_dagster.compiler import compile_project
+from sqlml_dagster.ops.changes import AssetInputs
+from sqlml_dagster.ops.materializers.versions import ModelInputs, differences
 from sqlml_dagster.ops.plan import Plan, training_size
+from sqlml_dagster.store import ModelManifest
+from sqlml_dagster.store.builds import BuildRecord
 
 from .conftest import REPO, failure_reasons
 
@@ -102,7 +106,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def comment(p: Project) -> None:
-    p.sql.write_text(SQL.replace("SELECT x, y FROM src", "-- trained nightly\nSELECT x, y FROM src"))
+    p.sql.write_text(
+        SQL.replace("SELECT x, y FROM src", "-- trained nightly\nSELECT x, y FROM src")
+    )
 
 
 def param(p: Project) -> None:
@@ -224,3 +230,74 @@ def test_training_size_counts_the_steps_of_the_rows_it_fits_and_the_gpus_it_asks
 
 def _files(folder: Path) -> set[tuple[str, int]]:
     return {(str(p), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+BUILT = BuildRecord(
+    asset="p",
+    data_version=AssetInputs("c1", (("file:data/d.csv", "f1"), ("model:m", "1:aa"))).data_version
+    or "",
+    code_version="c1",
+    inputs={"file:data/d.csv": "f1", "model:m": "1:aa"},
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "reasons"),
+    [
+        (AssetInputs("c1", (("file:data/d.csv", "f1"), ("model:m", "1:aa"))), []),
+        (
+            AssetInputs("c2", (("file:data/d.csv", "f1"), ("model:m", "1:aa"))),
+            [("statement", "statement changed")],
+        ),
+        (
+            AssetInputs("c1", (("file:data/d.csv", "f2"), ("model:m", "2:bb"))),
+            [("file", "file data/d.csv changed"), ("model_version", "model m changed")],
+        ),
+        (
+            AssetInputs("c1", (("file:data/d.csv", "f1"), ("model:m", None))),
+            [("unknown", "model m runs first: its new version is not known yet")],
+        ),
+        (
+            AssetInputs("c1", (("file:data/d.csv", "f1"),), always="TO RUN: …"),
+            [("always", "TO RUN: …")],
+        ),
+    ],
+)
+def test_what_changed_since_the_last_build(
+    now: AssetInputs, reasons: list[tuple[str, str]]
+) -> None:
+    assert [(r.code, r.text) for r in now.changes_since(BUILT)] == reasons
+    first = reasons[0][0] if reasons else "never"
+    never_built = first if first in ("unknown", "always") else "never"
+    assert [r.code for r in now.changes_since(None)] == [never_built]
+
+
+def test_a_retrain_names_what_changed_even_against_a_manifest_without_parts() -> None:
+    """Versions trained before the manifest kept its parts are compared by the fields
+    they have (statement fingerprint, training data, model reference, image)."""
+    older = ModelManifest(
+        model="m",
+        version=3,
+        created_at="",
+        flavor="sklearn",
+        model_reference="sklearn.svm.SVC",
+        fingerprint="old",
+        statement_fingerprint="s1",
+        training_data_fingerprint="d1",
+        image="ghcr.io/a:1",
+    )
+    inputs = ModelInputs(
+        parts=(
+            ("statement", "x"),
+            ("data", "d2"),
+            ("model", "sklearn.svm.SVC"),
+            ("image", "ghcr.io/a:2"),
+        ),
+        fingerprint="new",
+    )
+    assert [(r.code, r.text) for r in differences(older, inputs, "s1")] == [
+        ("data", "training data changed since version 3"),
+        ("image", "image changed: ghcr.io/a:1 → ghcr.io/a:2"),
+    ]
+    newer = replace(older, inputs=dict(inputs.parts))
+    assert differences(newer, replace(inputs, parts=(("data", "d3"),)), "s1")[0].code == "data"
