@@ -79,14 +79,15 @@ lint: install-dev
 ## deep-learning feed/predict/train throughput against the same work done directly, and
 ## `sqlml check` wall time on example_repo and 1,000 files, and Definitions load time of
 ## 1,000 files against the same assets in plain Dagster, and the server warehouses' export
-## and write of 1,000,000 rows against the raw driver, pandas and a bare COPY
-## (docs/benchmarks.md)
+## and write of 1,000,000 rows against the raw driver, pandas and a bare COPY, and a second
+## materialize of the unchanged example with --changed against a plain one (docs/benchmarks.md)
 bench: install-dev
 	$(PY) bench/bench_compiler.py
 	$(PY) bench/bench_dl.py $(BENCH_DL_ARGS)
 	$(PY) bench/bench_check.py $(BENCH_CHECK_ARGS)
 	$(PY) bench/bench_definitions.py $(BENCH_DEFINITIONS_ARGS)
 	$(PY) bench/bench_warehouses.py $(BENCH_WAREHOUSES_ARGS)
+	$(PY) bench/bench_changed.py $(BENCH_CHANGED_ARGS)
 
 clean:
 	rm -rf .sqlml example_repo/.sqlml .pytest_cache .mypy_cache .ruff_cache
