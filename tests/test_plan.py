@@ -23,7 +23,7 @@ import pytest
 from sqlml_dagster import build_defs
 from sqlml_dagster.cli.plan import plan_of
 from sqlml_dagster.compiler import compile_project
-from sqlml_dagster.ops.changes import AssetInputs
+from sqlml_dagster.ops.changes import AssetInputs, file_version
 from sqlml_dagster.ops.materializers.versions import ModelInputs, differences
 from sqlml_dagster.ops.plan import Plan, training_size
 from sqlml_dagster.store import ModelManifest
@@ -301,3 +301,21 @@ def test_a_retrain_names_what_changed_even_against_a_manifest_without_parts() ->
     ]
     newer = replace(older, inputs=dict(inputs.parts))
     assert differences(newer, replace(inputs, parts=(("data", "d3"),)), "s1")[0].code == "data"
+
+
+def test_a_file_s_version_is_its_content_wherever_the_project_lies(tmp_path: Path) -> None:
+    """The same project checked out in another folder reads the same versions; a glob's
+    version also changes when a file joins it or is renamed."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.csv").write_text("x\n1\n")
+    assert file_version(str(tmp_path / "a" / "x.csv")) == file_version(
+        str(tmp_path / "b" / "x.csv")
+    )
+    assert file_version(str(tmp_path / "a" / "*.csv")) == file_version(
+        str(tmp_path / "b" / "*.csv")
+    )
+    before = file_version(str(tmp_path / "a" / "*.csv"))
+    (tmp_path / "a" / "x.csv").rename(tmp_path / "a" / "y.csv")
+    assert file_version(str(tmp_path / "a" / "*.csv")) != before
+    assert file_version("s3://bucket/x.csv") is None  # only the warehouse reads it

@@ -263,20 +263,26 @@ def _files_base(project: Project) -> str:
 
 
 def file_version(path: str) -> str | None:
-    """A local file's (or glob's) content digest; ``None`` for a URL, whose content only
-    the warehouse reads — it counts as changed."""
+    """A local file's (or glob's) content digest — the content only, so the same project in
+    another folder reads the same version (a glob's matches count by their names under the
+    pattern's folder too); ``None`` for a URL, whose content only the warehouse reads: it
+    counts as changed."""
     if is_remote(path):
         return None
-    matches = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
+    magic = glob.has_magic(path)
+    matches = sorted(glob.glob(path)) if magic else [path]
+    base = os.path.dirname(path.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0])
     content = hashlib.sha256()
     for match in matches:
+        if magic:
+            content.update(os.path.relpath(match, base).encode() + b"\0")
         try:
             with open(match, "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     content.update(block)
         except OSError:
             content.update(b"<missing>")
-        content.update(b"\0" + match.encode() + b"\0")
+        content.update(b"\0")
     return content.hexdigest()[:16]
 
 
