@@ -61,10 +61,10 @@ import posixpath
 import secrets
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from fsspec.core import url_to_fs
 
@@ -95,6 +95,9 @@ from .records import (
     VersionFolder,
 )
 from .times import last_modified, now_iso
+
+#: A record kept in a version's folder (a gate outcome, an evaluation).
+_Record = TypeVar("_Record")
 
 # With what lived in this module before it was split by role (records, gates, errors,
 # checksums, now_iso), so that `from sqlml_dagster.store.models import …` keeps working.
@@ -345,22 +348,30 @@ class ModelStore:
     # -- quality gates ------------------------------------------------------------------
 
     def gate_results(self, model: str, version: int) -> dict[str, GateResult]:
-        """The gate outcomes recorded on ``model@version``, by gate name."""
-        folder = self._path(model, str(version), CHECKS)
+        """The gate outcomes recorded on ``model@version``, by gate name (a damaged outcome
+        counts as never evaluated: the gate is not met)."""
+        found = self._version_records(model, version, CHECKS, GateResult.from_json)
+        return {r.name: r for r in found}
+
+    def _version_records(
+        self, model: str, version: int, folder_name: str, parse: Callable[[str], _Record]
+    ) -> list[_Record]:
+        """The JSON records in one of a version's folders (``checks/``, ``evaluations/``),
+        skipping temporary files and those that do not read."""
+        folder = self._path(model, str(version), folder_name)
         self._fresh(folder)
         try:
             paths = self.fs.ls(folder, detail=False)
         except FileNotFoundError:
-            return {}
-        out: dict[str, GateResult] = {}
+            return []
+        out = []
         for path in sorted(paths):
             if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
                 continue
             try:
-                result = GateResult.from_json(self.fs.cat_file(path).decode("utf-8"))
+                out.append(parse(self.fs.cat_file(path).decode("utf-8")))
             except (OSError, ValueError, TypeError):
-                continue  # a damaged outcome counts as never evaluated: the gate is not met
-            out[result.name] = result
+                continue
         return out
 
     def record_gates(self, version: ModelVersion, results: Iterable[GateResult]) -> None:
@@ -376,22 +387,8 @@ class ModelStore:
 
     def evaluations(self, model: str, version: int) -> dict[str, EvaluationRecord]:
         """What each ``TO EVALUATE`` measured on ``model@version``, by evaluation name."""
-        folder = self._path(model, str(version), EVALUATIONS)
-        self._fresh(folder)
-        try:
-            paths = self.fs.ls(folder, detail=False)
-        except FileNotFoundError:
-            return {}
-        out: dict[str, EvaluationRecord] = {}
-        for path in sorted(paths):
-            if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
-                continue
-            try:
-                record = EvaluationRecord.from_json(self.fs.cat_file(path).decode("utf-8"))
-            except (OSError, ValueError, TypeError):
-                continue  # a damaged record is no measurement
-            out[record.evaluation] = record
-        return out
+        found = self._version_records(model, version, EVALUATIONS, EvaluationRecord.from_json)
+        return {r.evaluation: r for r in found}
 
     def record_evaluation(self, version: ModelVersion, record: EvaluationRecord) -> bool:
         """Record what an evaluation measured on a published version (one file, written in
