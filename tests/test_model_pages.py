@@ -14,7 +14,6 @@ import pytest
 
 from sqlml_dagster.catalog import Catalog
 from sqlml_dagster.store import ModelManifest, ModelStore
-from sqlml_dagster.store.metrics import EvaluationRecord, version_metrics
 
 from .conftest import failure_reasons, materialize_all
 
@@ -90,6 +89,8 @@ def test_versions_not_runs_with_held_out_metrics_first(
 
 
 def test_held_out_metrics_come_first_evaluations_then_validation() -> None:
+    from sqlml_dagster.store.metrics import EvaluationRecord, version_metrics
+
     manifest = ModelManifest(
         model="m",
         version=2,
