@@ -258,6 +258,17 @@ BUILT = BuildRecord(
             [("unknown", "model m runs first: its new version is not known yet")],
         ),
         (
+            AssetInputs("c1", (("file:data/d.csv", "f2"), ("model:m", None))),
+            [
+                ("file", "file data/d.csv changed"),
+                ("unknown", "model m runs first: its new version is not known yet"),
+            ],
+        ),
+        (
+            AssetInputs("c1", (("file:data/d.csv", "f1"),)),
+            [("model_version", "no longer reads model m")],
+        ),
+        (
             AssetInputs("c1", (("file:data/d.csv", "f1"),), always="TO RUN: …"),
             [("always", "TO RUN: …")],
         ),
@@ -267,9 +278,10 @@ def test_what_changed_since_the_last_build(
     now: AssetInputs, reasons: list[tuple[str, str]]
 ) -> None:
     assert [(r.code, r.text) for r in now.changes_since(BUILT)] == reasons
-    first = reasons[0][0] if reasons else "never"
-    never_built = first if first in ("unknown", "always") else "never"
-    assert [r.code for r in now.changes_since(None)] == [never_built]
+    # never built: that, and what is not known yet (an asset with no account: always)
+    unknown = ["unknown" for _, version in now.inputs if version is None]
+    expected = ["always"] if now.always else ["never", *unknown]
+    assert [r.code for r in now.changes_since(None)] == expected
 
 
 def test_a_retrain_names_what_changed_even_against_a_manifest_without_parts() -> None:

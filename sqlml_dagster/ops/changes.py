@@ -132,34 +132,36 @@ class AssetInputs:
         )
 
     def changes_since(self, built: BuildRecord | None) -> tuple[Reason, ...]:
-        """Why the asset differs from its last build (empty: it is unchanged)."""
+        """Why the asset differs from its last build (empty: it is unchanged): what
+        changed among the inputs known now, and the inputs not known until something
+        upstream runs."""
         if self.always is not None:
             return (Reason("always", self.always),)
-        unknown = [label for label, v in self.inputs if v is None]
-        if unknown:
-            return tuple(
-                Reason("unknown", f"{_shown(label)} runs first: its new version is not known yet")
-                for label in unknown
-            )
+        unknown = [
+            Reason("unknown", f"{_shown(label)} runs first: its new version is not known yet")
+            for label, v in self.inputs
+            if v is None
+        ]
         if built is None:
-            return (Reason("never", "no record of a build (never materialized)"),)
-        if built.data_version == self.data_version:
+            return (Reason("never", "no record of a build (never materialized)"), *unknown)
+        if not unknown and built.data_version == self.data_version:
             return ()
         reasons: list[Reason] = []
         if built.code_version != self.code_version:
             reasons.append(Reason("statement", "statement changed"))
         now = dict(self.inputs)
         for label in sorted(now.keys() | built.inputs.keys()):
-            before, after = built.inputs.get(label), now.get(label)
-            if before == after:
-                continue
-            code = label.split(":", 1)[0]
-            if after is None:
-                reasons.append(Reason(_CODES.get(code, code), f"no longer reads {_shown(label)}"))
+            before, after = built.inputs.get(label), now.get(label, "")
+            if after is None or before == after:
+                continue  # not known yet (above), or unchanged
+            code = _CODES.get(label.split(":", 1)[0], "upstream")
+            if not after:
+                reasons.append(Reason(code, f"no longer reads {_shown(label)}"))
             elif before is None:
-                reasons.append(Reason(_CODES.get(code, code), f"now reads {_shown(label)}"))
+                reasons.append(Reason(code, f"now reads {_shown(label)}"))
             else:
-                reasons.append(Reason(_CODES.get(code, code), f"{_shown(label)} changed"))
+                reasons.append(Reason(code, f"{_shown(label)} changed"))
+        reasons += unknown
         return tuple(reasons) or (Reason("statement", "what it was built from changed"),)
 
 
