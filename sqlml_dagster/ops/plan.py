@@ -168,9 +168,6 @@ class AssetPlan:
 class Plan:
     assets: tuple[AssetPlan, ...]
 
-    def verdict(self, name: str) -> str:
-        return next(a.verdict for a in self.assets if a.name == name)
-
     @property
     def changed(self) -> tuple[AssetPlan, ...]:
         return tuple(a for a in self.assets if a.changes)
@@ -242,9 +239,7 @@ class _Planner:
             storage,
             force,
         )
-        self.current = CurrentVersions(
-            warehouse, storage, compiled.gates, FileScope.of_sql_file(compiled.root, compiled.root)
-        )
+        self.current = CurrentVersions(warehouse, storage, compiled.gates)
         #: Planned data versions of the table-like nodes judged so far (None: unknown).
         self.tables: dict[str, str | None] = {}
         #: Models that change in this run: the new version's label, or None (not known).
@@ -280,9 +275,10 @@ class _Planner:
         ]
         key = node.name.key
         if reasons:
+            # Recomputed first: what reads it cannot be fingerprinted before it runs (a
+            # table never built since records were kept may hold anything, too).
             self.tables[key] = inputs.data_version if inputs.always is None else None
-            if self.tables[key] is None or any(r.code != "never" for r in reasons):
-                self.changing.add(key)
+            self.changing.add(key)
             return AssetPlan(key, node.kind.value, (), RECOMPUTE, (*reasons, *notes))
         self.tables[key] = inputs.data_version
         why = Reason("unchanged", _unchanged_text(inputs, built))
@@ -332,9 +328,9 @@ class _Planner:
 
     def _training(self, node: Node, statement: TrainStatement) -> tuple[ModelInputs, Training]:
         """The training's fingerprint from the rows it would read now, and its size."""
-        rows = self._fingerprint(statement.select)
+        rows = self._fingerprint(node, statement.select)
         validation = (
-            self._fingerprint(statement.validation_select)
+            self._fingerprint(node, statement.validation_select)
             if statement.validation_select is not None
             else None
         )
@@ -345,16 +341,17 @@ class _Planner:
             node, rows[1], validation[1] if validation else None
         )
 
-    def _fingerprint(self, select: Any) -> tuple[str, int]:
-        """A SELECT's content fingerprint and row count, read from the warehouse (its
-        ``ML_PREDICT`` calls scored as a step would), written nowhere."""
+    def _fingerprint(self, node: Node, select: Any) -> tuple[str, int]:
+        """A SELECT's content fingerprint and row count, read from the warehouse as the
+        node's step reads it (its files, its ``ML_PREDICT`` calls), written nowhere."""
         project = self.compiled.project
+        files = FileScope.of_sql_file(self.compiled.sql_file(node), self.compiled.root)
         try:
             calls = ModelFunctions.for_statements(
                 _Resolver(self.storage, self.compiled.gates), [select], project.model_packages
             )
             stats = self.warehouse.export_query(
-                calls.rewritten[0], None, files=self.current.files, functions=calls.functions
+                calls.rewritten[0], None, files=files, functions=calls.functions
             )
         except dg.Failure as e:
             raise _NotKnown(e.description or str(e)) from None
