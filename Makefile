@@ -80,8 +80,9 @@ lint: install-dev
 ## `sqlml check` wall time on example_repo and 1,000 files, and Definitions load time of
 ## 1,000 files against the same assets in plain Dagster, and the server warehouses' export
 ## and write of 1,000,000 rows against the raw driver, pandas and a bare COPY, a
-## hyper-parameter search with 2 trials at a time against the same trials one by one, and
-## `sqlml serve` p50/p99 latency under 3,000 requests against in-process scoring
+## hyper-parameter search with 2 trials at a time against the same trials one by one,
+## `sqlml serve` p50/p99 latency under 3,000 requests against in-process scoring, and a
+## second materialize of the unchanged example with --changed against a plain one
 ## (docs/benchmarks.md)
 bench: install-dev
 	$(PY) bench/bench_compiler.py
@@ -91,6 +92,7 @@ bench: install-dev
 	$(PY) bench/bench_warehouses.py $(BENCH_WAREHOUSES_ARGS)
 	$(PY) bench/bench_trials.py $(BENCH_TRIALS_ARGS)
 	$(PY) bench/bench_serve.py $(BENCH_SERVE_ARGS)
+	$(PY) bench/bench_changed.py $(BENCH_CHANGED_ARGS)
 
 clean:
 	rm -rf .sqlml example_repo/.sqlml .pytest_cache .mypy_cache .ruff_cache

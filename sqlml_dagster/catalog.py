@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .store import Gate, ModelNotFound, ModelStore, ModelVersion
+from .store.metrics import version_metrics
 from .store.models import CorruptVersion, DamagedVersion, GcResult, Listing
 
 
@@ -231,7 +232,10 @@ class Catalog:
             ("dagster run", m.dagster_run_id or ""),
         ]
         rows += [(f"param {k}", _value(val)) for k, val in _flat_params(m.params)]
-        rows += [(f"metric {k}", val) for k, val in m.metrics.items()]
+        rows += [
+            (f"{x.split} {x.name}", x.value)
+            for x in version_metrics(m, self.store.evaluations(model, m.version))
+        ]
         if m.warm_start_from:
             rows.append(("warm start from", m.warm_start_from))
         rows += [(f"early stopping {k}", val) for k, val in m.early_stopping.items()]
@@ -259,7 +263,10 @@ class Catalog:
         )
 
     def diff(self, a: str, b: str) -> ResultTable:
-        """Two versions side by side: what differs in params, metrics and provenance."""
+        """Two versions side by side — "is this version better?": held-out metrics first
+        (each evaluation that measured either version, then validation), then training
+        metrics, as the model page lists them (``store/metrics.py``), then what differs
+        in provenance and params."""
         (ma, va), (mb, vb) = parse_ref(a), parse_ref(b)
         left, right = self.store.get(ma, va), self.store.get(mb, vb)
         rows: list[tuple[str, Any, Any, str]] = []
@@ -280,6 +287,19 @@ class Catalog:
             )
 
         lm, rm = left.manifest, right.manifest
+        before = {m.name: m for m in version_metrics(lm, self.store.evaluations(ma, lm.version))}
+        after = {m.name: m for m in version_metrics(rm, self.store.evaluations(mb, rm.version))}
+        names = list(dict.fromkeys([*after, *before]))
+        names.sort(key=lambda n: (after.get(n) or before[n]).split == "training")
+        for name in names:
+            split = (after.get(name) or before[name]).split
+            x, y = before.get(name), after.get(name)
+            add(
+                f"{split} {name}",
+                x.value if x else None,
+                y.value if y else None,
+                numeric=True,
+            )
         for key in ("model_reference", "flavor", "image", "label", "training_rows"):
             add(key, getattr(lm, key), getattr(rm, key), numeric=key == "training_rows")
         add("training data", lm.training_data_fingerprint, rm.training_data_fingerprint)
@@ -287,8 +307,6 @@ class Catalog:
         lp, rp = dict(_flat_params(lm.params)), dict(_flat_params(rm.params))
         for key in sorted(lp.keys() | rp.keys()):
             add(f"param {key}", lp.get(key), rp.get(key))
-        for key in sorted(lm.metrics.keys() | rm.metrics.keys()):
-            add(f"metric {key}", lm.metrics.get(key), rm.metrics.get(key), numeric=True)
         return ResultTable(("", left.ref, right.ref, "change"), tuple(rows))
 
     # -- changes ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from .contract.model_packages import allowed_model_packages_from_env
 from .dg_project import default_state_dir, find_dg_project
 from .launchers import Launcher, launcher_from_env
 from .ops.checks import data_checks, drift_check_specs, gate_check_specs, project_gates
+from .ops.plan import CompiledProject
 from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
 from .selection import SelectionError, select_assets
@@ -165,6 +166,9 @@ def project_definitions(
         LAUNCHER_KEY: launcher,
     }
     resources[manifest_key(sql_dir)] = project_manifest(project)
+    resources[project_key(sql_dir)] = CompiledProject.of(
+        project, translator.get_asset_key, lambda node: source_path(project, node)
+    )
     assets = select_assets(build_assets(project, translator), select, exclude)
     return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
 
@@ -192,8 +196,33 @@ def manifest_key(sql_dir: Path) -> str:
     requires) under a key of its own, and :func:`project_manifests` collects every one of
     them from whatever Definitions the module exposes.
     """
-    digest = hashlib.sha256(str(sql_dir.resolve()).encode()).hexdigest()[:12]
-    return MANIFEST_KEY_PREFIX + digest
+    return MANIFEST_KEY_PREFIX + _folder_digest(sql_dir)
+
+
+def _folder_digest(sql_dir: Path) -> str:
+    return hashlib.sha256(str(sql_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def project_key(sql_dir: Path) -> str:
+    """The resource key of a project's :class:`CompiledProject`: ``sqlml_project__<digest>``,
+    beside its manifest and for the same reasons (:func:`manifest_key`)."""
+    return PROJECT_KEY_PREFIX + _folder_digest(sql_dir)
+
+
+#: Resource keys of compiled projects (``sqlml plan``, ``--changed``) start with this.
+PROJECT_KEY_PREFIX = "sqlml_project__"
+
+
+def compiled_projects(defs: dg.Definitions) -> list[CompiledProject]:
+    """The compiled projects in ``defs``, with their nodes' asset keys: what ``sqlml plan``
+    and ``sqlml materialize --changed`` judge. They travel as the manifests do (see
+    :func:`manifest_key`), beside them: the manifest is JSON for readers of the store;
+    a plan needs the statements themselves (the SELECT it fingerprints, the files read)."""
+    return [
+        value
+        for key, value in (defs.resources or {}).items()
+        if key.startswith(PROJECT_KEY_PREFIX) and isinstance(value, CompiledProject)
+    ]
 
 
 def project_manifests(defs: dg.Definitions) -> list[ProjectManifest]:
@@ -277,6 +306,11 @@ def _asset_for(
 
     project_root = project.root if project.root.is_dir() else project.root.parent
     output_keys = {name.key: s.key for name, s in zip(node.outputs, specs, strict=True)}
+    model_keys = {
+        name.key: translator.get_asset_key(name)
+        for s in node.statements
+        for name, _ in s.model_pins()
+    }
 
     # Dagster inspects this function's signature several times per asset: the run config
     # comes as a schema built once (not a `config: SqlMlRunConfig` parameter, whose schema
@@ -304,6 +338,8 @@ def _asset_for(
             gates=gates,
             model_packages=project.model_packages,
             output_keys=output_keys,
+            project=project,
+            model_keys=model_keys,
         ).run()
 
     return _materialize

@@ -131,7 +131,8 @@ class SqlMlTranslator:
         self, node: Node, project: Project
     ) -> dg.AutomationCondition | None:
         """``schedule`` → on a cron tick; ``on_new_model = eager`` → when a model the asset
-        uses gets a new version; ``automation = eager | on_missing`` → Dagster's own.
+        uses gets a new version; ``automation = on_change`` → :func:`on_change`;
+        ``automation = eager | on_missing`` → Dagster's own.
 
         A scheduled asset waits, on each tick, only for its inputs that share its schedule
         (a file-wide schedule refreshes tables before the model trained on them); inputs
@@ -164,6 +165,8 @@ class SqlMlTranslator:
             )
         if directives.automation == "eager":
             conditions.append(dg.AutomationCondition.eager())
+        elif directives.automation == "on_change":
+            conditions.append(on_change())
         elif directives.automation == "on_missing":
             conditions.append(dg.AutomationCondition.on_missing())
         if not conditions:
@@ -284,6 +287,27 @@ class SqlMlTranslator:
             metadata={"dagster/table_name": str(source.name)},
             group_name="sources",
         )
+
+
+def on_change() -> dg.AutomationCondition:
+    """``-- sqlml: automation = on_change``: run when the asset's statement changes (its
+    code version) or an input reports a new *data version* — not on every materialization
+    of an input, as ``eager`` does. sqlml's assets report what they are built from as their
+    data version (``ops/changes.py``; a model its fingerprint), so a scheduled refresh that
+    read the same files and tables, or a training that reused its version, leaves what
+    reads it alone. Dagster's own conditions, combined as dagster's ``eager()`` is."""
+    changed: dg.AutomationCondition = (
+        dg.AutomationCondition.missing()
+        | dg.AutomationCondition.code_version_changed()
+        | dg.AutomationCondition.any_deps_match(dg.AutomationCondition.data_version_changed())
+    )
+    return (
+        dg.AutomationCondition.in_latest_time_window()
+        & changed.since_last_handled()
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("on_change")
 
 
 def code_reference(path: Path, line: int) -> dg.CodeReferencesMetadataValue:

@@ -392,3 +392,41 @@ def test_one_running_sensor_evaluates_the_automated_assets(tmp_path: Path) -> No
     }
     plain = build_defs(_project(tmp_path, TABLE + TRAIN), state_dir=tmp_path / "plain")
     assert not plain.sensors  # nothing automated, no sensor
+
+
+CSV_TABLE = "CREATE TABLE a AS SELECT * FROM read_csv('../data/d.csv');\n"
+READER = "-- sqlml: automation = {automation}\nCREATE TABLE b AS SELECT x * 2 AS x FROM a;\n"
+
+
+@pytest.mark.parametrize(
+    ("automation", "after_same_data", "after_new_data"),
+    [
+        # eager: every materialization of an input, whatever it holds
+        ("eager", {"b": 1}, {"b": 1}),
+        # on_change: only a new data version (what a reads: the file's content)
+        ("on_change", {}, {"b": 1}),
+    ],
+)
+def test_on_change_runs_when_an_input_s_data_version_changes_not_on_every_refresh(
+    tmp_path: Path, automation: str, after_same_data: dict[str, int], after_new_data: dict[str, int]
+) -> None:
+    """A table reports what it is built from as its data version (its statement and the
+    file it reads): refreshing ``a`` from the same file is no change to ``b``."""
+    (tmp_path / "data").mkdir()
+    csv = tmp_path / "data" / "d.csv"
+    csv.write_text("x\n1\n2\n")
+    defs = build_defs(
+        _project(tmp_path, CSV_TABLE + READER.format(automation=automation)),
+        state_dir=tmp_path / "state",
+    )
+    with dg.instance_for_test() as instance:
+        ticks = _Ticks(defs, instance)
+        _materialize(defs, instance, "a", "b")
+        assert ticks.at(dt.datetime(2026, 11, 24, 1, 0, tzinfo=UTC)) == {}
+        _materialize(defs, instance, "a")  # the same file again
+        assert ticks.at(dt.datetime(2026, 11, 24, 1, 1, tzinfo=UTC)) == after_same_data
+        _materialize(defs, instance, "b")
+        assert ticks.at(dt.datetime(2026, 11, 24, 1, 2, tzinfo=UTC)) == {}
+        csv.write_text("x\n1\n2\n3\n")
+        _materialize(defs, instance, "a")  # new data
+        assert ticks.at(dt.datetime(2026, 11, 24, 1, 3, tzinfo=UTC)) == after_new_data

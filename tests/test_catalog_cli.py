@@ -184,10 +184,11 @@ def test_drop_model_and_the_shell(state: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_data_gc_removes_old_run_folders(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    runs = [p.name for p in (state / "data").iterdir()]
-    assert len(runs) == 3
+    # run folders, and what each table-like asset was built from (state, not a run's data)
+    runs = [p.name for p in (state / "data").iterdir() if p.name != "_built"]
+    assert len(runs) == 3 and (state / "data" / "_built").is_dir()
     code, out, _ = sqlml(capsys, "data", "gc", "--older-than-hours", "0", "--dry-run")
     assert code == 0 and sorted(line.split()[0] for line in out.splitlines()[3:-1]) == sorted(runs)
-    assert len(list((state / "data").iterdir())) == 3
+    assert len(list((state / "data").iterdir())) == 4
     code, out, _ = sqlml(capsys, "data", "gc", "--older-than-hours", "0")
-    assert code == 0 and list((state / "data").iterdir()) == []
+    assert code == 0 and [p.name for p in (state / "data").iterdir()] == ["_built"]

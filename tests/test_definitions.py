@@ -241,8 +241,9 @@ def test_run_config_force_retrains(
             run_config={"ops": {"sqlml__m": {"config": config}}} if config else None,
         )
         assert result.success
+        # trained or reused, a model's materialization is tagged with its version
         return int(
-            result.asset_materializations_for_node("sqlml__m")[0].metadata["model_version"].value
+            result.asset_materializations_for_node("sqlml__m")[0].tags["sqlml/model_version"]
         )
 
     assert [version(), version(), version(force=False), version(force=True)] == [1, 1, 1, 2]

@@ -157,7 +157,7 @@ def test_unchanged_inputs_reuse_the_version_and_force_publishes_the_next(
         return model, predictions.metadata
 
     model, predictions = run()  # nothing changed since the demo
-    assert model["model_version"].value == 1
+    assert model["reused_version"].value == "iris_rf@1"
     assert model["reused"].value is True
     assert predictions["model_version"].value == 1
 
@@ -286,7 +286,7 @@ def test_unchanged_data_on_a_server_reuses_the_version(
         return dict(result.asset_materializations_for_node("sqlml__iris_rf")[0].metadata)
 
     again = train()
-    assert again["model_version"].value == 1 and again["reused"].value is True
+    assert again["reused_version"].value == "iris_rf@1" and again["reused"].value is True
     server_rows(
         url,
         "UPDATE iris_train SET sepal_length = sepal_length + 0.1 "

@@ -35,10 +35,9 @@ class Classifier(LogisticRegression):
 def version_after(root: Path, state: Path) -> tuple[int, bool]:
     result = materialize_all(root, state)
     assert result.success
-    metadata = result.asset_materializations_for_node("sqlml__m")[0].metadata
-    return metadata["model_version"].value, bool(
-        metadata.get("reused") and metadata["reused"].value
-    )
+    materialization = result.asset_materializations_for_node("sqlml__m")[0]
+    reused = bool(materialization.tags.get("sqlml/reused"))
+    return int(materialization.tags["sqlml/model_version"]), reused
 
 
 CHANGES = [

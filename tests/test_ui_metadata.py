@@ -199,8 +199,8 @@ def test_a_model_materialization_shows_version_params_metrics_and_image(
     assert list(first)[:3] == ["model_version", "metrics", "params"]  # the UI's order
     assert first["metric/accuracy"] == 1.0
     assert [r.data for r in first["metrics"].records] == [
-        {"metric": "accuracy", "value": 1.0, "previous": None, "change": None},
-        {"metric": "f1_macro", "value": 1.0, "previous": None, "change": None},
+        {"metric": "accuracy", "split": "training", "value": 1.0, "previous": None, "change": None},
+        {"metric": "f1_macro", "split": "training", "value": 1.0, "previous": None, "change": None},
     ]
     assert "previous_version" not in first
     assert K8S_JOB_KEY not in first and "launched_as" not in first  # a local step
@@ -208,8 +208,8 @@ def test_a_model_materialization_shows_version_params_metrics_and_image(
     second = metadata_of(materialize(root, state, force=True), "parity")
     assert second["model_version"] == 2 and second["previous_version"] == 1
     assert [r.data for r in second["metrics"].records] == [
-        {"metric": "accuracy", "value": 1.0, "previous": 1.0, "change": 0.0},
-        {"metric": "f1_macro", "value": 1.0, "previous": 1.0, "change": 0.0},
+        {"metric": "accuracy", "split": "training", "value": 1.0, "previous": 1.0, "change": 0.0},
+        {"metric": "f1_macro", "split": "training", "value": 1.0, "previous": 1.0, "change": 0.0},
     ]
 
 

@@ -5,7 +5,8 @@
     sqlml check sql/ --format json           # or github (CI annotations), sarif (code scanning)
     sqlml check sql/ --warehouse w.duckdb    # deep checks: model params, settings, columns
     sqlml compile sql/ [--manifest [FILE]]   # the project manifest (JSON), printed or written
-    sqlml materialize -m example_repo.definitions [--select SELECTION …] [--force]
+    sqlml plan -m example_repo.definitions [--format json]  # reuse/retrain/recompute, why
+    sqlml materialize -m example_repo.definitions [--select SELECTION …] [--force] [--changed]
     sqlml materialize --select 'kind:scikitlearn'   # inside a dg project: no -m; Dagster's
                                                     # selection syntax (+iris_rf, group:iris)
     sqlml models list [MODEL] -m example_repo.definitions
@@ -26,9 +27,10 @@ gates in their manifests: those the Definitions carry, or ``--manifest FILE``.
 User errors print as diagnostics or one-line messages — never as Python tracebacks.
 
 One module a role: ``check.py`` (``sqlml check`` and its report formats), ``compile.py``,
-``materialize.py`` (the headless run and its summary), ``catalog.py`` (the model and data
-catalog commands, ``run-sql``, ``sql``, and the session they open on a project),
-``serve.py`` (``sqlml serve``);
+``materialize.py`` (the headless run and its summary), ``plan.py`` (``sqlml plan`` and
+the plan ``--changed`` follows), ``catalog.py`` (the model and data catalog commands,
+``run-sql``, ``sql``, and the session they open on a project), ``serve.py`` (``sqlml
+serve``);
 ``code_location.py`` and ``errors.py`` are what several of them share. Each registers its
 own subcommands and options; :func:`main` only puts them together.
 """
@@ -43,6 +45,7 @@ from .catalog import add_catalog_commands
 from .check import add_check_command
 from .compile import add_compile_command
 from .materialize import add_materialize_command
+from .plan import add_plan_command
 from .serve import add_serve_command
 
 __all__ = ["main"]
@@ -55,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     add_check_command(commands)
     add_compile_command(commands)
+    add_plan_command(commands)
     add_materialize_command(commands)
     add_catalog_commands(commands)
     add_serve_command(commands)

@@ -17,6 +17,7 @@ from ..quiet import dagster_internal_warnings_silenced
 from ..selection import SelectionError, parse_selection, selected_keys
 from .code_location import load_definitions
 from .errors import CliError
+from .plan import plan_of
 
 
 def add_materialize_command(commands: Any) -> None:
@@ -67,6 +68,12 @@ def add_materialize_command(commands: Any) -> None:
         action="store_true",
         help="retrain models even when nothing changed (default: reuse the unchanged version)",
     )
+    materialize.add_argument(
+        "--changed",
+        action="store_true",
+        help="run only what changed since it was last built (sqlml plan's verdicts); "
+        "skip and list the rest",
+    )
     materialize.set_defaults(run=_materialize)
 
 
@@ -84,6 +91,7 @@ def _materialize(args: argparse.Namespace) -> int:
     except CliError as e:
         print(f"sqlml: {e}", file=sys.stderr)
         return 2
+    started = time.monotonic()
     specs = {spec.key: spec for spec in _asset_specs(defs)}
     assets = [a for a in (defs.assets or []) if isinstance(a, dg.AssetsDefinition)]
     selection = None
@@ -93,13 +101,22 @@ def _materialize(args: argparse.Namespace) -> int:
         except SelectionError as e:
             print(f"sqlml: {e} ({e.hint})", file=sys.stderr)
             return 2
+    skipped: list[Any] = []
+    if args.changed:
+        try:
+            selection, skipped = _changed_only(defs, assets, selection, force=args.force)
+        except CliError as e:
+            print(f"sqlml: {e}", file=sys.stderr)
+            return 2
+        if not selection:
+            print(_skipped_summary(skipped, time.monotonic() - started))
+            return 0
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
     log_level = (args.log_level or ("INFO" if args.verbose else "CRITICAL")).upper()
-    started = time.monotonic()
     runs = _partitioned_runs(assets, selection, args.partition)
     events: list[Any] = []
     checks: list[Any] = []
@@ -126,6 +143,8 @@ def _materialize(args: argparse.Namespace) -> int:
             break  # later runs read what this one failed to write
     elapsed = time.monotonic() - started
     print(_summary(events, specs, elapsed, defs))
+    if skipped:
+        print("\n" + "\n".join(_skipped_lines(skipped)))
     if checks:
         failing = [c for c in checks if not c.passed]
         line = f"\nchecks: {len(checks) - len(failing)} passed, {len(failing)} failed"
@@ -153,6 +172,41 @@ def _selected(defs: Any, select: Sequence[str]) -> set[Any]:
             "`dg list defs` lists the assets and their groups, kinds and tags",
         )
     return keys
+
+
+def _changed_only(
+    defs: Any, assets: Sequence[Any], selection: list[Any] | None, *, force: bool
+) -> tuple[list[Any], list[Any]]:
+    """``--changed``: the selected assets that ``sqlml plan`` says change (a model that
+    retrains or may, a table whose inputs changed), and the plans of those it skips. An
+    asset no sqlml project plans (a user's own Python asset) runs as selected."""
+    plan = plan_of(defs, force=force)
+    unchanged = {key: a for a in plan.unchanged for key in a.asset_keys}
+    wanted = selection or [key for asset in assets for key in asset.keys]
+    skipped = list({id(unchanged[k]): unchanged[k] for k in wanted if k in unchanged}.values())
+    return [k for k in wanted if k not in unchanged], skipped
+
+
+def _skipped_summary(skipped: Sequence[Any], elapsed: float) -> str:
+    return "\n".join(
+        [
+            f"sqlml: nothing changed; skipped {len(skipped)} asset(s) in {elapsed:.1f}s",
+            "",
+            *_skipped_lines(skipped),
+        ]
+    )
+
+
+def _skipped_lines(skipped: Sequence[Any]) -> list[str]:
+    """The assets ``--changed`` skipped, and why each counts as unchanged."""
+    rows: list[tuple[str, ...]] = [
+        (
+            ", ".join(k.to_user_string() for k in a.asset_keys),
+            f"v{a.version} reused" if a.version is not None else str(a.verdict),
+        )
+        for a in skipped
+    ]
+    return ["skipped (unchanged since their last build; --changed)", *_columns(rows)]
 
 
 def _partitioned_runs(
@@ -197,6 +251,8 @@ def _asset_specs(defs: Any) -> list[Any]:
 
 
 def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs: Any) -> str:
+    from ..ops.materializers.versions import VERSION_TAG
+
     models: list[tuple[str, ...]] = []
     predictions: list[tuple[str, ...]] = []  # and evaluations, explanations: model outputs
     tables: list[tuple[str, ...]] = []
@@ -206,15 +262,12 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
         name = m.asset_key.to_user_string()
         kind = specs[m.asset_key].tags.get("sqlml/kind") if m.asset_key in specs else None
         if kind == "model":
-            metrics = " ".join(
-                f"{k.split('/', 1)[1]}={v:.4f}"
-                for k, v in metadata.items()
-                if k.startswith("metric/")
-            )
+            metrics = " ".join(f"{k}={v:.4f}" for k, v in _model_metrics(metadata))
+            version = m.tags.get(VERSION_TAG) or metadata.get("model_version")
             models.append(
                 (
                     name,
-                    f"v{metadata.get('model_version')}",
+                    f"v{version}",
                     "unchanged" if metadata.get("reused") else "trained",
                     str(metadata.get("model_reference", "")),
                     metrics,
@@ -245,6 +298,21 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
         where = str(getattr(warehouse, "location", ""))
         lines += ["", f"warehouse: {where if '://' in where else _short(where)}"]
     return "\n".join(lines)
+
+
+def _model_metrics(metadata: dict[str, Any]) -> list[tuple[str, float]]:
+    """A model materialization's metrics, held-out first: its plotted ``metric/*`` numbers,
+    or — a reused version reports none — its metrics table's rows."""
+    plotted = [(k.split("/", 1)[1], v) for k, v in metadata.items() if k.startswith("metric/")]
+    if plotted:
+        return plotted
+    table = metadata.get("metrics")
+    records = getattr(table, "records", None) or []
+    return [
+        (r.data["metric"], r.data["value"])
+        for r in records
+        if r.data.get("value") is not None and r.data.get("split") != "evaluation"
+    ]
 
 
 def _columns(rows: list[tuple[str, ...]]) -> list[str]:

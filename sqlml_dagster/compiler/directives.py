@@ -36,7 +36,8 @@ Report = Callable[[str, str, Span, str | None], None]
 KEYS: dict[str, str] = {
     "schedule": 'a cron string such as "0 3 * * *" (the asset materializes on each tick)',
     "timezone": 'an IANA time zone such as "Europe/Berlin" for schedule (default UTC)',
-    "automation": "eager (whenever an input changes) or on_missing (once, when never run)",
+    "automation": "eager (whenever an input updates), on_change (when its statement or an "
+    "input's data version changes) or on_missing (once, when never run)",
     "on_new_model": "eager: rerun when a model this statement uses gets a new version",
     "freshness": 'how old the asset may get before it counts as stale, e.g. "26h" or "7d"',
     "partition_by": "hour(col), day(col), week(col) or month(col): one partition per period",
@@ -240,7 +241,7 @@ def _timezone(d: Directive, kind: ObjectKind, uses_models: bool, report: Report)
 
 
 def _automation(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:
-    return _choice(d, ("eager", "on_missing"), report)
+    return _choice(d, ("eager", "on_change", "on_missing"), report)
 
 
 def _on_new_model(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:

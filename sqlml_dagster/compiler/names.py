@@ -50,6 +50,16 @@ class QualifiedName:
         parts = [table.catalog, table.db, table.name]
         return cls(tuple(p for p in parts if p))
 
+    def to_table(self) -> exp.Table:
+        """The name as a sqlglot table (``catalog.schema.table``), the inverse of
+        :meth:`of_table`."""
+        parts = self.parts
+        return exp.table_(
+            parts[-1],
+            db=parts[-2] if len(parts) > 1 else None,
+            catalog=parts[-3] if len(parts) > 2 else None,
+        )
+
     @property
     def key(self) -> str:
         """Identity used for graph lookups: lower-case, dot-joined."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
@@ -13,6 +13,7 @@ import fsspec
 from ..compiler.ir import QualifiedName
 from ..compiler.project import Node
 from ..store import ModelVersion
+from ..store.metrics import EvaluationRecord, Metric, split_of, version_metrics
 from ..warehouses import TableStats
 
 
@@ -30,19 +31,27 @@ def table_metadata(
     }
 
 
-def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict[str, Any]:
+def model_metadata(
+    version: ModelVersion,
+    previous: ModelVersion | None,
+    evaluations: Mapping[str, EvaluationRecord] | None = None,
+    previous_evaluations: Mapping[str, EvaluationRecord] | None = None,
+) -> dict[str, Any]:
     """What a model asset's materialization shows: the version and where it lives, what
-    was trained with which params, its metrics beside the previous version's, and where
-    it ran (image, Kubernetes Job) — all from the manifest, so a reused version shows
-    the run that trained it.
+    was trained with which params, its metrics beside the previous version's — held-out
+    ones (evaluations recorded on the version, then validation) first, since they answer
+    "is this version better?" — and where it ran (image, Kubernetes Job); all from the
+    manifest, so a reused version shows the run that trained it.
 
     The UI lists entries in this order: what people look for first (version, metrics,
     params) leads; the ``metric/*`` numbers, which Dagster plots across materializations,
     and the fingerprints follow."""
     m = version.manifest
+    before = version_metrics(previous.manifest, previous_evaluations) if previous else []
+    shown = version_metrics(m, evaluations)
     metadata: dict[str, Any] = {
         "model_version": m.version,
-        "metrics": metrics_table(m.metrics, previous.manifest.metrics if previous else {}),
+        "metrics": comparison_table(shown, before),
         "params": params_table(m.params),
         "model_uri": dg.MetadataValue.path(version.uri),
         "dagster/uri": version.uri,  # Dagster's standard "where the asset lives"
@@ -54,7 +63,7 @@ def model_metadata(version: ModelVersion, previous: ModelVersion | None) -> dict
     metadata.update(launch_metadata(m.launched_as, m.image_digest))
     if previous is not None:
         metadata["previous_version"] = previous.manifest.version
-    metadata.update({f"metric/{k}": v for k, v in held_out_first(m.metrics).items()})
+    metadata.update({f"metric/{x.name}": x.value for x in version_metrics(m)})
     metadata.update(
         {
             "training_rows": m.training_rows,
@@ -119,32 +128,64 @@ def history_table(history: list[dict[str, Any]]) -> dg.TableMetadataValue:
     )
 
 
-def held_out_first(metrics: dict[str, float]) -> dict[str, float]:
-    """The metrics with the held-out ones (``val_*``: ``validation.select`` or
-    ``validation.split`` rows the model never trained on) first — what judges a model —
-    and the fit to its own training rows after them."""
-    return dict(sorted(metrics.items(), key=lambda item: not item[0].startswith("val_")))
+def reused_metadata(
+    version: ModelVersion,
+    previous: ModelVersion | None,
+    evaluations: Mapping[str, EvaluationRecord] | None = None,
+    previous_evaluations: Mapping[str, EvaluationRecord] | None = None,
+) -> dict[str, Any]:
+    """A materialization that reused a version: what the version is, as
+    :func:`model_metadata` shows it, without a single number — Dagster plots every number
+    a materialization reports, and a reuse is no new point: the Plots tab shows versions,
+    not runs. ``reused_version`` names the version (``iris_rf@1``)."""
+    shown = model_metadata(version, previous, evaluations, previous_evaluations)
+    kept = {k: v for k, v in shown.items() if k != "model_version" and not _plotted(v)}
+    return {"reused": True, "reused_version": version.ref, **kept}
+
+
+def _plotted(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float, dg.FloatMetadataValue, dg.IntMetadataValue))
 
 
 def metrics_table(metrics: dict[str, float], previous: dict[str, float]) -> dg.TableMetadataValue:
-    """Metrics as a table in the UI: this version's value beside the previous version's,
-    held-out metrics first."""
-    metrics = held_out_first(metrics)
+    """Metrics as a table in the UI: this version's value beside the previous one's."""
+    return comparison_table(
+        [Metric(k, split_of(k), float(v)) for k, v in metrics.items()],
+        [Metric(k, split_of(k), float(v)) for k, v in previous.items()],
+    )
+
+
+def comparison_table(metrics: list[Metric], previous: list[Metric]) -> dg.TableMetadataValue:
+    """One row per metric — where it was measured (evaluation, validation, training),
+    this version's value, the previous version's and the change — held-out rows first;
+    a metric only the previous version has (its evaluation, not yet run on this one)
+    keeps its row with an empty value."""
+    before = {m.name: m.value for m in previous}
+    now = {m.name for m in metrics}
+    rows: list[tuple[str, str, float | None]] = [(m.name, m.split, m.value) for m in metrics]
+    rows += [(m.name, m.split, None) for m in previous if m.name not in now]
+    rows.sort(key=lambda row: row[1] == "training")  # stable: held-out first
     return dg.MetadataValue.table(
         records=[
             dg.TableRecord(
                 {
                     "metric": name,
-                    "value": float(value),
-                    "previous": float(previous[name]) if name in previous else None,
-                    "change": float(value) - float(previous[name]) if name in previous else None,
+                    "split": split,
+                    "value": value,
+                    "previous": before.get(name),
+                    "change": value - before[name]
+                    if value is not None and name in before
+                    else None,
                 }
             )
-            for name, value in metrics.items()
+            for name, split, value in rows
         ],
         schema=dg.TableSchema(
             columns=[
                 dg.TableColumn("metric", "string"),
+                dg.TableColumn("split", "string"),
                 dg.TableColumn("value", "float"),
                 dg.TableColumn("previous", "float"),
                 dg.TableColumn("change", "float"),

@@ -19,8 +19,8 @@ import fsspec
 from pydantic import Field
 from sqlglot import exp
 
-from ..compiler.ir import QualifiedName, TrainStatement
-from ..compiler.project import Node
+from ..compiler.ir import ObjectKind, QualifiedName, TrainStatement
+from ..compiler.project import Node, Project
 from ..contract import StepSpec
 from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..contract.model_packages import ModelPackages, find_models_dir
@@ -29,8 +29,9 @@ from ..contract.step_data import DataFormat
 from ..contract.threads import STEP_CPUS_ENV, visible_cores
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
-from ..store.models import BadName, CorruptVersion
+from ..store.models import BadName, CorruptVersion, now_iso
 from ..warehouses import FileScope, TableStats, Warehouse
+from .changes import READ_ERRORS, AssetInputs, CurrentVersions, asset_inputs
 from .faults import fault_of
 from .model_functions import ModelFunctions
 from .places import StepInputs
@@ -72,16 +73,29 @@ class AssetStep:
     #: The asset key of each name the node produces (by name key): a step writing several
     #: tables (``TO RUN … INTO a, b``) reports each under its own key.
     output_keys: Mapping[str, dg.AssetKey] = dataclasses.field(default_factory=dict)
+    #: The compiled project: which of the node's inputs are the project's own assets
+    #: (``ops/changes.py``); without it a table-like asset reports no data version.
+    project: Project | None = None
+    #: The asset key of each model the node uses (by model key), for the evaluation's
+    #: observation on its model's page.
+    model_keys: Mapping[str, dg.AssetKey] = dataclasses.field(default_factory=dict)
 
-    def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    def run(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.AssetObservation]:
         """What the asset's op yields: its statement kind's materializer decides (an
         evaluation with thresholds also yields its quality gates, which Dagster may have
         selected without the table: then the gates run and the table stays as it is)."""
         from .materializers import materializer_for
 
         materializer = materializer_for(self.node.statement)
+        account = self.built_from()
+        version = account.version_for_run(self.context.run_id) if account else None
+        built = False
         try:
-            yield from materializer.run(self)
+            for item in materializer.run(self):
+                if version is not None and isinstance(item, dg.MaterializeResult):
+                    built = True
+                    item = _with_data_version(item, version)
+                yield item
         except dg.Failure:
             raise  # already says why, in one line
         except Exception as e:
@@ -89,8 +103,35 @@ class AssetStep:
             if fault is None:
                 raise  # an internal error keeps its traceback
             raise dg.Failure(description=fault.line) from e
+        if built and account is not None:
+            self.record_build(account)
         if materializer.launches_steps:  # a step leaves its folder behind
             self.clean_old_step_data()
+
+    def built_from(self) -> AssetInputs | None:
+        """What this table-like asset is built from now, read before it runs (a model's
+        account is its fingerprint: ``materializers/versions.py``). None for a model, or
+        when an input cannot be read — the asset then reports no data version, and the
+        step itself says what is wrong with the input."""
+        if self.project is None or self.node.kind is ObjectKind.MODEL:
+            return None
+        current = CurrentVersions(self.warehouse, self.storage, self.gates, self.files)
+        try:
+            return asset_inputs(self.node, self.project, self.sql_file, current)
+        except (*READ_ERRORS, *self.warehouse.ERRORS) as e:
+            self.context.log.warning(f"{self.node.name}: cannot tell what it is built from: {e}")
+            return None
+
+    def record_build(self, account: AssetInputs) -> None:
+        """Record what the asset was built from (``store/builds.py``), for ``sqlml plan``
+        and ``--changed``; a failure to record only makes it count as changed next time."""
+        record = account.record(self.node.name.key, self.context.run_id, now_iso())
+        if record is None:
+            return
+        try:
+            self.storage.builds().write(record)
+        except OSError as e:
+            self.context.log.warning(f"could not record what {self.node.name} was built from: {e}")
 
     def model_version(
         self, name: QualifiedName, version: int | None = None, *, gated: bool = True
@@ -145,19 +186,7 @@ class AssetStep:
     def model_code_fingerprint(self, reference: str) -> str | None:
         """A digest of the model's Python package when it lives in the project's models/
         folder, so editing the model class retrains it (an image's digest covers the rest)."""
-        folder = self.models_dir
-        if folder is None:
-            return None
-        top = reference.split(".", 1)[0]
-        found = [folder / f"{top}.py"] if (folder / f"{top}.py").is_file() else []
-        if (folder / top).is_dir():
-            found = sorted((folder / top).rglob("*.py"))
-        if not found:
-            return None
-        digest = hashlib.sha256()
-        for path in found:
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-        return digest.hexdigest()[:16]
+        return model_code_fingerprint(self.models_dir, reference)
 
     def clean_old_step_data(self) -> None:
         """Remove step folders of runs older than the storage's retention (not this run's)."""
@@ -228,3 +257,31 @@ class AssetStep:
     def output_key(self, name: QualifiedName) -> dg.AssetKey:
         """The asset key of one of the names the node produces."""
         return self.output_keys.get(name.key) or dg.AssetKey(self.key_path)
+
+
+def model_code_fingerprint(folder: Path | None, reference: str) -> str | None:
+    """A digest of a model's Python package when it lives in the project's ``models/``
+    ``folder`` (``None``: a class from an installed package or an image)."""
+    if folder is None:
+        return None
+    top = reference.split(".", 1)[0]
+    found = [folder / f"{top}.py"] if (folder / f"{top}.py").is_file() else []
+    if (folder / top).is_dir():
+        found = sorted((folder / top).rglob("*.py"))
+    if not found:
+        return None
+    digest = hashlib.sha256()
+    for path in found:
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _with_data_version(result: dg.MaterializeResult, version: str) -> dg.MaterializeResult:
+    """``result`` reporting ``version`` as the asset's data version."""
+    return dg.MaterializeResult(
+        asset_key=result.asset_key,
+        metadata=result.metadata,
+        check_results=result.check_results,
+        data_version=dg.DataVersion(version),
+        tags=result.tags,
+    )

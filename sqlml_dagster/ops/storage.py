@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from ..contract.step_data import DataFormat, DataFormatSetting, data_format_for
 from ..store import DataStore, ModelStore
+from ..store.builds import BuildRecords
 
 
 class StorageSettings(BaseModel):
@@ -56,6 +57,11 @@ class SqlMlStorage(dg.ConfigurableResource, StorageSettings):
     def data_format(self) -> DataFormat:
         """The format of step data files in this data store (``step_data_format``)."""
         return data_format_for(self.data_store, self.step_data_format)
+
+    def builds(self) -> BuildRecords:
+        """What each table-like asset was last built from (``store/builds.py``)."""
+        self.configure_fsspec()
+        return BuildRecords(self.data_store, **self._options(self.data_store))
 
     def _options(self, url: str) -> dict[str, Any]:
         return dict(self.storage_options) if _protocol(url) not in ("file", "local") else {}

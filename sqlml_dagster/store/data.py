@@ -3,7 +3,8 @@
 Under the local launcher it is a folder; under Kubernetes it must be a URL the pod can
 reach (``s3://…``), because this is how data crosses from the warehouse to the step.
 Step folders are kept for debugging a run and removed by :meth:`DataStore.gc` once older
-than the storage's retention setting.
+than the storage's retention setting; the build records beside them (``_built/``,
+``builds.py``) are state, not a run's data, and stay.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
+from .builds import BUILDS_FOLDER
 from .times import last_modified
 
 
@@ -56,6 +58,8 @@ class DataStore:
         by_run: dict[str, list[dict[str, Any]]] = {}
         for path, info in listing.items():
             run_id = posixpath.relpath(path, self.root).split("/", 1)[0]
+            if run_id == BUILDS_FOLDER:  # what assets were built from: not a run's data
+                continue
             by_run.setdefault(run_id, []).append(info)
         return [
             RunFolder(

@@ -61,10 +61,10 @@ import posixpath
 import secrets
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from fsspec.core import url_to_fs
 
@@ -80,6 +80,7 @@ from .checksums import (
 from .errors import BadName, CorruptVersion, GateNotPassed, ModelNotFound, ReservationLost
 from .gates import Gate, GateResult, GateStatus
 from .leases import DEFAULT_LEASE, GC_GRACE, LEGACY_LEASE, LeaseKeeper
+from .metrics import EVALUATIONS, EvaluationRecord
 from .paths import check_model_name, store_path
 from .records import (
     MANIFEST,
@@ -95,6 +96,9 @@ from .records import (
     VersionFolder,
 )
 from .times import last_modified, now_iso
+
+#: A record kept in a version's folder (a gate outcome, an evaluation).
+_Record = TypeVar("_Record")
 
 # With what lived in this module before it was split by role (records, gates, errors,
 # checksums, now_iso), so that `from sqlml_dagster.store.models import …` keeps working.
@@ -349,22 +353,30 @@ class ModelStore:
     # -- quality gates ------------------------------------------------------------------
 
     def gate_results(self, model: str, version: int) -> dict[str, GateResult]:
-        """The gate outcomes recorded on ``model@version``, by gate name."""
-        folder = self._path(model, str(version), CHECKS)
+        """The gate outcomes recorded on ``model@version``, by gate name (a damaged outcome
+        counts as never evaluated: the gate is not met)."""
+        found = self._version_records(model, version, CHECKS, GateResult.from_json)
+        return {r.name: r for r in found}
+
+    def _version_records(
+        self, model: str, version: int, folder_name: str, parse: Callable[[str], _Record]
+    ) -> list[_Record]:
+        """The JSON records in one of a version's folders (``checks/``, ``evaluations/``),
+        skipping temporary files and those that do not read."""
+        folder = self._path(model, str(version), folder_name)
         self._fresh(folder)
         try:
             paths = self.fs.ls(folder, detail=False)
         except FileNotFoundError:
-            return {}
-        out: dict[str, GateResult] = {}
+            return []
+        out = []
         for path in sorted(paths):
             if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
                 continue
             try:
-                result = GateResult.from_json(self.fs.cat_file(path).decode("utf-8"))
+                out.append(parse(self.fs.cat_file(path).decode("utf-8")))
             except (OSError, ValueError, TypeError):
-                continue  # a damaged outcome counts as never evaluated: the gate is not met
-            out[result.name] = result
+                continue
         return out
 
     def record_gates(self, version: ModelVersion, results: Iterable[GateResult]) -> None:
@@ -377,6 +389,32 @@ class ModelStore:
         self.fs.makedirs(self._path(*where), exist_ok=True)
         for target, result in targets:
             self._write_atomically(target, result.to_json())
+
+    def evaluations(self, model: str, version: int) -> dict[str, EvaluationRecord]:
+        """What each ``TO EVALUATE`` measured on ``model@version``, by evaluation name."""
+        found = self._version_records(model, version, EVALUATIONS, EvaluationRecord.from_json)
+        return {r.evaluation: r for r in found}
+
+    def record_evaluation(self, version: ModelVersion, record: EvaluationRecord) -> bool:
+        """Record what an evaluation measured on a published version (one file, written in
+        one step, beside the gate outcomes; the manifest and artifacts are untouched).
+        True when the metrics are new for this version (first evaluation, or changed)."""
+        before = self.evaluations(version.model, version.version).get(record.evaluation)
+        where = (version.model, str(version.version), EVALUATIONS)
+        self.fs.makedirs(self._path(*where), exist_ok=True)
+        self._write_atomically(self._path(*where, f"{record.evaluation}.json"), record.to_json())
+        return before is None or before.metrics != record.metrics
+
+    def previous_evaluation(
+        self, model: str, version: int, evaluation: str
+    ) -> tuple[int, EvaluationRecord] | None:
+        """The newest version below ``version`` that ``evaluation`` measured, with what it
+        measured: the "previous version" an evaluation's metrics are compared with."""
+        for number in reversed([n for n in self.listing(model).numbers if n < version]):
+            found = self.evaluations(model, number).get(evaluation)
+            if found is not None:
+                return number, found
+        return None
 
     def recorded_gates(self, model: str) -> tuple[Gate, ...]:
         """The gates as the newest evaluated version records them — what a reader without

@@ -59,6 +59,9 @@ class ModelManifest:
     warm_start_from: str | None = None
     #: ``train.early_stop``: the metric watched, the best and the last epoch run.
     early_stopping: dict[str, Any] = field(default_factory=dict)
+    #: The fingerprint of each part the version was made from (``statement``, ``data``,
+    #: ``image``, …): what ``sqlml plan`` and a retrain's log name as changed.
+    inputs: dict[str, str] = field(default_factory=dict)
     manifest_version: int = MANIFEST_VERSION
 
     def to_json(self) -> str:
@@ -76,7 +79,7 @@ class ModelManifest:
             raise ValueError(f"lacks {', '.join(missing)}")
         if not isinstance(raw["version"], int) or isinstance(raw["version"], bool):
             raise ValueError(f"has version {raw['version']!r}, not a number")
-        for name in ("artifacts", "artifact_sizes", "params", "metrics"):
+        for name in ("artifacts", "artifact_sizes", "params", "metrics", "inputs"):
             if name in raw and not isinstance(raw[name], dict):
                 raise ValueError(f"has {name} that is not an object")
         # Fields a newer release added are ignored: listing a store never fails over them.

@@ -191,7 +191,7 @@ class Warehouse(Protocol):
     def export_query(
         self,
         query: exp.Expr,
-        uri: str,
+        uri: str | None,
         *,
         files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),
@@ -199,7 +199,8 @@ class Warehouse(Protocol):
     ) -> TableStats:
         """Stream a query's rows into a ``data_format`` file at any fsspec URL (whole or
         not at all), fingerprinting the content (order-independent, the same whatever the
-        format) on the way."""
+        format) on the way; ``uri=None`` only fingerprints them, writing nothing (``sqlml
+        plan``)."""
         ...
 
     def query(

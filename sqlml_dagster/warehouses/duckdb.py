@@ -236,7 +236,7 @@ class DuckDBWarehouse(dg.ConfigurableResource, DuckDBSettings):
     def export_query(
         self,
         query: exp.Expr,
-        uri: str,
+        uri: str | None,
         *,
         files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),

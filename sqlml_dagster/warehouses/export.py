@@ -12,6 +12,7 @@ own read (``make bench``, docs/benchmarks.md).
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import closing
 
 import pyarrow as pa
@@ -24,20 +25,25 @@ from .fingerprint import ContentFingerprint
 
 
 def write_step_data(
-    reader: pa.RecordBatchReader, uri: str, data_format: DataFormat = "parquet"
+    reader: pa.RecordBatchReader, uri: str | None, data_format: DataFormat = "parquet"
 ) -> TableStats:
     """Stream ``reader`` into a ``data_format`` file at any fsspec URL (whole or not at
     all); the row count, the columns and the content fingerprint
-    (:class:`ContentFingerprint`) of what was written."""
+    (:class:`ContentFingerprint`) of what was written. With no ``uri`` the rows are only
+    fingerprinted: what ``sqlml plan`` asks, writing nothing."""
     rows = 0
     content = ContentFingerprint()
     schema = reader.schema
-    with (
-        DataFile(uri, data_format).writer(schema) as writer,
-        closing(read_ahead(reader, name="export")) as batches,
-    ):
+    with contextlib.ExitStack() as files:
+        writer = (
+            files.enter_context(DataFile(uri, data_format).writer(schema))
+            if uri is not None
+            else None
+        )
+        batches = files.enter_context(closing(read_ahead(reader, name="export")))
         for batch in batches:
-            writer.write_batch(batch)
+            if writer is not None:
+                writer.write_batch(batch)
             content.add(batch)
             rows += batch.num_rows
     columns = tuple((f.name, str(f.type)) for f in schema)

@@ -259,7 +259,7 @@ class ServerWarehouse:
     def export_query(
         self,
         query: exp.Expr,
-        uri: str,
+        uri: str | None,
         *,
         files: FileScope | None = None,
         functions: Sequence[SqlFunction] = (),

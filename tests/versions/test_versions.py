@@ -197,7 +197,7 @@ def test_unchanged_inputs_reuse_the_version_changed_params_or_data_train_anew(
         (root / "m.sql").read_text().replace("LABEL y", "-- note\n LABEL y")
     )
     again = model_metadata(materialize(root, state, stores))
-    assert (again["model_version"], again["reused"]) == (1, True)
+    assert (again["reused_version"], again["reused"]) == ("m@1", True)
 
     changed_param = project(
         root,

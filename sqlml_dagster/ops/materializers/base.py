@@ -22,7 +22,7 @@ from ..places import StepInputs
 if TYPE_CHECKING:
     from ..step import AssetStep
 
-StepResults = Iterator[dg.MaterializeResult | dg.AssetCheckResult]
+StepResults = Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.AssetObservation]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ INTO t``: one row of metrics, and quality gates as blocking checks on the model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -12,11 +13,13 @@ from ...compiler.project import Node
 from ...contract import DEFAULT_EVALUATION_METRICS, EvaluationResult, StepSpec
 from ...contract.metrics import metric_name, side_table
 from ...store import GateResult
+from ...store.metrics import EvaluationRecord
 from ...store.models import now_iso
 from ..checks import gate_check_results, node_gates
 from ..metadata import metrics_table, png_markdown
 from .base import Materializer, StepInputs, StepResults
 from .scoring import Scored, score_into_table, scoring_spec
+from .versions import VERSION_TAG
 
 if TYPE_CHECKING:
     from ..step import AssetStep
@@ -38,13 +41,11 @@ def _evaluate(step: AssetStep) -> StepResults:
     assert isinstance(statement, EvaluateStatement)
     scored = score_into_table(step, step_spec, statement.model, statement.model_version)
     metrics = _metrics(scored)
+    compared = _record(step, scored, metrics)
     yield dg.MaterializeResult(
-        metadata={
-            **scored.metadata,
-            "metrics": metrics_table(metrics, scored.manifest.metrics),
-            **_curves_and_residuals(step, scored),
-        }
+        metadata={**scored.metadata, **compared.metadata, **_curves_and_residuals(step, scored)}
     )
+    yield from compared.observations
 
 
 def _curves_and_residuals(step: AssetStep, scored: Scored) -> dict[str, Any]:
@@ -85,6 +86,7 @@ def _evaluate_with_gates(step: AssetStep) -> StepResults:
         step, step_spec, statement.model, statement.model_version, gated=False, load=table_selected
     )
     metrics = _metrics(scored)
+    compared = _record(step, scored, metrics)
     results = [
         GateResult(
             name=gate.name,
@@ -112,7 +114,7 @@ def _evaluate_with_gates(step: AssetStep) -> StepResults:
         yield dg.MaterializeResult(
             metadata={
                 **scored.metadata,
-                "metrics": metrics_table(metrics, scored.manifest.metrics),
+                **compared.metadata,
                 **_curves_and_residuals(step, scored),
                 "gates": dg.MetadataValue.json(
                     {r.name: "passed" if r.passed else f"failed: {r.text}" for r in results}
@@ -122,6 +124,7 @@ def _evaluate_with_gates(step: AssetStep) -> StepResults:
         )
     else:
         yield from checks
+    yield from compared.observations
     failed = [r for r in results if not r.passed and r.name in selected]
     if failed:
         # Dagster would fail the step for a failed blocking check anyway; saying why in
@@ -133,6 +136,52 @@ def _evaluate_with_gates(step: AssetStep) -> StepResults:
             + f". Steps using {statement.model} in this run do not run; @latest keeps "
             "the newest version that passed (docs/quality-gates.md)"
         )
+
+
+@dataclass(frozen=True)
+class Compared:
+    """An evaluation's metrics beside the previous version's, for its own table, and the
+    observation that puts them on the model's page."""
+
+    metadata: dict[str, Any]
+    observations: list[dg.AssetObservation]
+
+
+def _record(step: AssetStep, scored: Scored, metrics: dict[str, float]) -> Compared:
+    """Record what this evaluation measured on the version it scored (``<version>/
+    evaluations/``), compare it with what it measured on the previous version, and — the
+    first time it measures this version, or when the numbers moved — observe them on the
+    model's asset, so the model's page says how this version fares on held-out rows
+    (an unchanged re-evaluation adds nothing: history shows versions, not runs)."""
+    models = step.storage.models()
+    name, version = step.node.name.key, scored.version
+    record = EvaluationRecord(
+        evaluation=name,
+        metrics=metrics,
+        evaluated_at=now_iso(),
+        dagster_run_id=step.context.run_id,
+    )
+    new = models.record_evaluation(version, record)
+    prior = models.previous_evaluation(version.model, version.version, name)
+    table = metrics_table(metrics, prior[1].metrics if prior else {})
+    metadata: dict[str, Any] = {"metrics": table}
+    if prior is not None:
+        metadata["previous_version"] = prior[0]
+    model_key = step.model_keys.get(version.model)
+    if not new or model_key is None:
+        return Compared(metadata, [])
+    observed: dict[str, Any] = {
+        "evaluation": name,
+        "model_version": version.version,
+        "metrics": table,
+        **{f"eval/{name}/{k}": v for k, v in metrics.items()},
+    }
+    if prior is not None:
+        observed["previous_version"] = prior[0]
+    tags = {VERSION_TAG: str(version.version)}
+    return Compared(
+        metadata, [dg.AssetObservation(asset_key=model_key, metadata=observed, tags=tags)]
+    )
 
 
 def step_spec(node: Node, places: StepInputs) -> StepSpec:

@@ -10,9 +10,10 @@ import dagster as dg
 from ...compiler.ir import CreateModelStatement
 from ...compiler.project import Node
 from ...contract import SKLEARN, StepSpec
-from ...sources import SourceError, resolve_source
+from ...sources import ResolvedSource, SourceError, resolve_source
+from ..changes import digest
 from .base import Materializer, StepInputs, StepResults
-from .versions import digest, publish_new_version, unchanged_version
+from .versions import ModelInputs, publish_new_version, unchanged_version
 
 if TYPE_CHECKING:
     from ..step import AssetStep
@@ -31,8 +32,8 @@ def run(step: AssetStep) -> StepResults:
     step_uri = data.step_uri(step.context.run_id, *step.context.asset_key.path)
     options = {p.path: p.value for p in statement.options}
     reference = statement.model_type or ""
-    fingerprint = digest(node.fingerprint, source.fingerprint, options)
-    unchanged = unchanged_version(step, fingerprint)
+    inputs = registration_inputs(node, source)
+    unchanged = unchanged_version(step, inputs)
     if unchanged is not None:
         yield unchanged
         return
@@ -48,7 +49,7 @@ def run(step: AssetStep) -> StepResults:
         data,
         step_uri,
         spec_for,
-        fingerprint=fingerprint,
+        inputs=inputs,
         data_fingerprint=source.fingerprint,
         manifest_fields=lambda result: {
             "model_reference": result.model_reference or reference,
@@ -59,6 +60,22 @@ def run(step: AssetStep) -> StepResults:
             "source_uri": dg.MetadataValue.path(source.uri),
             **{f"source/{k}": v for k, v in source.metadata.items()},
         },
+    )
+
+
+def registration_inputs(node: Node, source: ResolvedSource) -> ModelInputs:
+    """What a registered version is made from: the statement, the file's checksum, the
+    options (the step and ``sqlml plan`` both call this)."""
+    statement = node.statement
+    assert isinstance(statement, CreateModelStatement)
+    options = {p.path: p.value for p in statement.options}
+    return ModelInputs(
+        parts=(
+            ("statement", node.fingerprint),
+            ("source", source.fingerprint),
+            ("options", digest(options)),
+        ),
+        fingerprint=digest(node.fingerprint, source.fingerprint, options),
     )
 
 

@@ -99,27 +99,18 @@ def load_tables(
             warehouse.load_file(stage, uri)
         swaps: list[exp.Expr] = [
             exp.Create(
-                this=_table(name),
+                this=name.to_table(),
                 kind="TABLE",
                 replace=True,
-                expression=exp.select("*").from_(_table(stage)),
+                expression=exp.select("*").from_(stage.to_table()),
             )
             for stage, (name, _) in zip(stages, loads, strict=True)
         ]
         warehouse.run_statements(swaps)
     finally:
         warehouse.run_statements(
-            [exp.Drop(tables=[_table(stage)], kind="TABLE", exists=True) for stage in stages]
+            [exp.Drop(tables=[stage.to_table()], kind="TABLE", exists=True) for stage in stages]
         )
-
-
-def _table(name: QualifiedName) -> exp.Table:
-    parts = name.parts
-    return exp.table_(
-        parts[-1],
-        db=parts[-2] if len(parts) > 1 else None,
-        catalog=parts[-3] if len(parts) > 2 else None,
-    )
 
 
 MATERIALIZER = Materializer(kind=RunStatement.KIND, run=run, step_spec=step_spec)

@@ -15,9 +15,10 @@ from ...contract import StepSpec
 from ...contract.trials import json_value, with_values
 from ...launchers import LaunchResult
 from ...store import DataStore, ModelVersion, PendingVersion
+from ..changes import digest
 from ..trials import Outcome, Search, TrialsFailed, run_search
 from .base import Materializer, StepInputs, StepResults
-from .versions import digest, publish_new_version, unchanged_version
+from .versions import ModelInputs, publish_new_version, unchanged_version
 
 if TYPE_CHECKING:
     from ..step import AssetStep
@@ -32,29 +33,27 @@ def run(step: AssetStep) -> StepResults:
     assert isinstance(statement, TrainStatement)
     data, step_uri, input_uri, exported = step.export_input(statement.select)
     step.context.log.info(f"exported {exported.rows} training rows to {input_uri}")
-    data_fingerprint = exported.fingerprint
-    validation_uri = None
+    validated = None
     if statement.validation_select is not None:
         _, _, validation_uri, validated = step.export_input(
             statement.validation_select, "validation"
         )
         step.context.log.info(f"exported {validated.rows} validation rows to {validation_uri}")
-        data_fingerprint = digest(data_fingerprint, validated.fingerprint)
+    data_fingerprint = training_data_fingerprint(
+        exported.fingerprint, validated.fingerprint if validated else None
+    )
     params = spec_params(statement)
     model = statement.model
     base = warm_start_version(step, statement)
-    fingerprint = digest(
-        _normalized(statement),
-        [s.fingerprint for s in node.session],
+    # A new base version retrains the fine-tuned model; a model continuing itself
+    # (USING m INTO m) retrains when its statement or data change, not at every run.
+    inputs = training_inputs(
+        node,
         data_fingerprint,
-        model.reference,
-        model.image,
-        *(code for code in [step.model_code_fingerprint(model.reference)] if code),
-        # A new base version retrains the fine-tuned model; a model continuing itself
-        # (USING m INTO m) retrains when its statement or data change, not at every run.
-        *([base.ref, base.manifest.fingerprint] if base and not statement.continues_itself else []),
+        step.model_code_fingerprint(model.reference),
+        base if base is not None and not statement.continues_itself else None,
     )
-    unchanged = unchanged_version(step, fingerprint)
+    unchanged = unchanged_version(step, inputs)
     if unchanged is not None:
         yield unchanged
         return
@@ -103,7 +102,7 @@ def run(step: AssetStep) -> StepResults:
         data,
         step_uri,
         spec_for,
-        fingerprint=fingerprint,
+        inputs=inputs,
         data_fingerprint=data_fingerprint,
         manifest_fields=manifest_fields,
         fill=trials if search is not None else None,
@@ -154,6 +153,50 @@ def warm_start_version(step: AssetStep, statement: TrainStatement) -> ModelVersi
             )
         return latest
     return step.model_version(statement.warm_start, statement.warm_start_version)
+
+
+def training_data_fingerprint(rows: str, validation_rows: str | None) -> str:
+    """The training data's fingerprint: the SELECT's rows, with ``validation.select``'s."""
+    return rows if validation_rows is None else digest(rows, validation_rows)
+
+
+def training_inputs(
+    node: Node,
+    data_fingerprint: str,
+    model_code: str | None,
+    base: ModelVersion | None = None,
+) -> ModelInputs:
+    """What a version of ``node``'s model is made from — the training's fingerprint and
+    its parts: the normalized statement (params included, ``train.force`` not), the
+    file's session statements, the training data, the model reference and image, and the
+    model's code when it lives in the project's ``models/`` (``AssetStep.model_code_
+    fingerprint``), and the base version of a warm start (``USING base``: a new base
+    version retrains the fine-tuned model). The step and ``sqlml plan`` both call this."""
+    statement = node.statement
+    assert isinstance(statement, TrainStatement)
+    normalized = _normalized(statement)
+    session = [s.fingerprint for s in node.session]
+    model = statement.model
+    return ModelInputs(
+        parts=(
+            ("statement", digest(normalized)),
+            ("session", digest(session)),
+            ("data", data_fingerprint),
+            ("model", model.reference),
+            ("image", model.image or ""),
+            ("model_code", model_code or ""),
+            *((("base", base.ref),) if base is not None else ()),
+        ),
+        fingerprint=digest(
+            normalized,
+            session,
+            data_fingerprint,
+            model.reference,
+            model.image,
+            *(code for code in [model_code] if code),
+            *([base.ref, base.manifest.fingerprint] if base is not None else []),
+        ),
+    )
 
 
 def step_spec(node: Node, places: StepInputs, warm_start_uri: str | None = None) -> StepSpec:

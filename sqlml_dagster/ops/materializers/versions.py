@@ -3,64 +3,178 @@ and publish a new one atomically (discarded on any failure or cancellation)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from ...contract import StepSpec, TrainingResult
 from ...launchers import LaunchResult, StepFailed
-from ...store import DataStore, ModelManifest, ModelVersion, PendingVersion
+from ...store import DataStore, ModelManifest, ModelStore, ModelVersion, PendingVersion
 from ...store.models import CorruptVersion, ReservationLost, now_iso
-from ..metadata import history_table, model_metadata
+from ..changes import Reason
+from ..metadata import history_table, model_metadata, reused_metadata
 
 if TYPE_CHECKING:
     from ..step import AssetStep
 
 
-def unchanged_version(step: AssetStep, fingerprint: str) -> dg.MaterializeResult | None:
-    """The result that reuses an existing version when nothing changed, else ``None``.
+@dataclass(frozen=True)
+class ModelInputs:
+    """What a model version is made from: each part's fingerprint by name (the statement,
+    the training data, the image, …), and the model fingerprint.
+
+    The fingerprint is computed by each kind as releases before this one computed it, so
+    versions they trained are still recognized as unchanged; the parts are kept in the
+    manifest (``inputs``) so that a retrain can say which part changed."""
+
+    parts: tuple[tuple[str, str], ...]
+    fingerprint: str
+
+    def part(self, name: str) -> str | None:
+        return dict(self.parts).get(name)
+
+
+@dataclass(frozen=True)
+class VersionDecision:
+    """Reuse a version, or train a new one — and why. ``reuse`` is the version kept
+    (``None``: train); ``previous`` the version before it, for the UI's comparison."""
+
+    reuse: ModelVersion | None
+    reasons: tuple[Reason, ...]
+    previous: ModelVersion | None = None
+
+    @property
+    def trains(self) -> bool:
+        return self.reuse is None
+
+
+def decide_version(
+    models: ModelStore, name: str, inputs: ModelInputs, *, force: bool, statement: str
+) -> VersionDecision:
+    """The one place that decides "reuse or train" — for a materialization
+    (:func:`unchanged_version`) and for ``sqlml plan`` alike.
 
     Reused: the version ``@latest`` resolves to, when its fingerprint matches. After a
     rollback (``sqlml models promote m@2`` while v3 is newest), inputs equal to v3's keep
     the rollback rather than retraining v3's model again; new inputs train a new version.
-    """
-    if step.force:
-        step.context.log.info("train.force: training a new version even if nothing changed")
-        return None
-    context, name = step.context, step.node.name.key
-    models = step.storage.models()
+    ``statement`` is the node's token fingerprint, which older manifests compare by."""
+    if force:
+        return VersionDecision(None, (Reason("forced", FORCED),))
     listing = models.listing(name)
     versions = listing.versions
     if not versions:
-        return None
+        return VersionDecision(None, (Reason("never", "no version yet"),))
     try:
         latest = models.resolve_latest(name, listing)
     except CorruptVersion as e:  # never reuse around a damaged @latest: train a new one
-        context.log.warning(f"{e} — training a new version")
-        return None
-    if latest.manifest.fingerprint == fingerprint:
-        context.log.info(
-            f"{name}: statement, params, data and image are unchanged since version "
-            f"{latest.version} (fingerprint {fingerprint}); reusing it — set "
-            "train.force = true or run with config force: true to retrain"
-        )
-    elif latest.version != versions[-1].version and versions[-1].manifest.fingerprint == (
-        fingerprint
-    ):
-        context.log.info(
-            f"{name}: inputs equal those of version {versions[-1].version}, which was rolled "
-            f"back to version {latest.version} (sqlml models promote); keeping the rollback"
-        )
-    else:
-        return None
+        return VersionDecision(None, (Reason("damaged", f"{e} — training a new version"),))
+    fingerprint = inputs.fingerprint
     previous = next((v for v in reversed(versions) if v.version < latest.version), None)
-    return dg.MaterializeResult(
-        metadata={"reused": True, **model_metadata(latest, previous)},  # first in the UI
-        data_version=dg.DataVersion(latest.manifest.fingerprint),
+    if latest.manifest.fingerprint == fingerprint:
+        reason = Reason(
+            "unchanged",
+            f"statement, params, data and image are unchanged since version {latest.version} "
+            f"(fingerprint {fingerprint})",
+        )
+        return VersionDecision(latest, (reason,), previous)
+    newest = versions[-1]
+    if latest.version != newest.version and newest.manifest.fingerprint == fingerprint:
+        reason = Reason(
+            "rolled_back",
+            f"inputs equal those of version {newest.version}, which was rolled back to "
+            f"version {latest.version} (sqlml models promote); keeping the rollback",
+        )
+        return VersionDecision(latest, (reason,), previous)
+    return VersionDecision(None, differences(latest.manifest, inputs, statement))
+
+
+#: Why a forced training trains.
+FORCED = "forced (train.force, run config force: true, or --force): training even if unchanged"
+
+#: Model input parts → (reason code, what people call it).
+_PARTS = {
+    "statement": ("statement", "statement or params"),
+    "statement_node": ("statement", "statement or params"),
+    "session": ("session", "the file's session statements"),
+    "data": ("data", "training data"),
+    "model": ("model", "model"),
+    "model_code": ("model_code", "model code in models/"),
+    "image": ("image", "image"),
+    "source": ("source", "registered model file"),
+    "options": ("statement", "options"),
+}
+
+
+def differences(trained: ModelManifest, inputs: ModelInputs, statement: str) -> tuple[Reason, ...]:
+    """Which inputs differ from those ``trained`` was made from. A manifest written before
+    parts were kept is compared by the fields it has."""
+    recorded = dict(trained.inputs)
+    if not recorded:  # an older manifest: what it kept
+        recorded = {
+            "statement_node": trained.statement_fingerprint,
+            "data": trained.training_data_fingerprint,
+            "model": trained.model_reference,
+            "image": trained.image or "",
+        }
+        current = {**dict(inputs.parts), "statement_node": statement}
+        if "source" in current:  # CREATE MODEL: its data is the registered file
+            current["data"] = current.pop("source")
+            recorded.pop("model")
+    else:
+        current = dict(inputs.parts)
+    reasons = []
+    for part, now in current.items():
+        before = recorded.get(part)
+        if before is None or before == now:
+            continue
+        code, what = _PARTS.get(part, ("statement", "statement"))
+        if part in ("model", "image"):
+            text = f"{what} changed: {before or '(none)'} → {now or '(none)'}"
+        else:
+            text = f"{what} changed since version {trained.version}"
+        reasons.append(Reason(code, text))
+    if not reasons:
+        reasons.append(Reason("statement", f"inputs differ from version {trained.version}'s"))
+    return tuple(reasons)
+
+
+def unchanged_version(step: AssetStep, inputs: ModelInputs) -> dg.MaterializeResult | None:
+    """The result that reuses an existing version when nothing changed, else ``None``
+    (having logged why it trains). A reuse is tagged ``sqlml/reused`` and reports no
+    plotted numbers, so the asset's history and Plots tab show versions, not runs."""
+    context, name = step.context, step.node.name.key
+    decision = decide_version(
+        step.storage.models(), name, inputs, force=step.force, statement=step.node.fingerprint
     )
+    why = "; ".join(r.text for r in decision.reasons)
+    if decision.reuse is None:
+        warn = any(r.code == "damaged" for r in decision.reasons)
+        (context.log.warning if warn else context.log.info)(f"{name}: training — {why}")
+        return None
+    latest, previous = decision.reuse, decision.previous
+    context.log.info(
+        f"{name}: {why}; reusing it — set train.force = true or run with config force: true "
+        "to retrain"
+    )
+    models = step.storage.models()
+    return dg.MaterializeResult(
+        metadata=reused_metadata(
+            latest,
+            previous,
+            models.evaluations(name, latest.version),
+            models.evaluations(name, previous.version) if previous else None,
+        ),
+        data_version=dg.DataVersion(latest.manifest.fingerprint),
+        tags={REUSED_TAG: "true", VERSION_TAG: str(latest.version)},
+    )
+
+
+#: A materialization that reused a version rather than training one carries this tag.
+REUSED_TAG = "sqlml/reused"
+#: The model version a model's materialization stands for.
+VERSION_TAG = "sqlml/model_version"
 
 
 def publish_new_version(
@@ -69,7 +183,7 @@ def publish_new_version(
     step_uri: str,
     spec_for: Callable[[str], StepSpec],
     *,
-    fingerprint: str,
+    inputs: ModelInputs,
     data_fingerprint: str,
     manifest_fields: Callable[[TrainingResult], dict[str, Any]],
     metadata: dict[str, Any] | None = None,
@@ -100,8 +214,9 @@ def publish_new_version(
             version=pending.version,
             created_at=now_iso(),
             flavor=result.flavor or spec.flavor,
-            fingerprint=fingerprint,
+            fingerprint=inputs.fingerprint,
             statement_fingerprint=node.fingerprint,
+            inputs=dict(inputs.parts),
             training_data_fingerprint=data_fingerprint,
             features=list(result.features),
             frameworks=dict(result.frameworks),
@@ -124,10 +239,18 @@ def publish_new_version(
     context.log.info(f"published {node.name} version {published.version} at {published.uri}")
     if result.history:
         metadata = {**(metadata or {}), "epochs": history_table(result.history)}
-    shown = model_metadata(published, previous)  # first: the UI keeps this order
+    shown = model_metadata(  # first: the UI keeps this order
+        published,
+        previous,
+        previous_evaluations=models.evaluations(node.name.key, previous.version)
+        if previous
+        else None,
+    )
     shown.update({k: v for k, v in launched.metadata.items() if k not in shown})
     return dg.MaterializeResult(
-        metadata={**shown, **(metadata or {})}, data_version=dg.DataVersion(fingerprint)
+        metadata={**shown, **(metadata or {})},
+        data_version=dg.DataVersion(inputs.fingerprint),
+        tags={VERSION_TAG: str(published.version)},
     )
 
 
@@ -146,8 +269,3 @@ def failure_reason(error: BaseException) -> str:
     if isinstance(error, dg.Failure) and error.description:
         return error.description
     return f"{type(error).__name__}: {error}"
-
-
-def digest(*parts: Any) -> str:
-    """A short, stable digest of JSON-able parts (fingerprints)."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
