@@ -80,7 +80,7 @@ def run(root: Path, state: Path, launcher: KubernetesLauncher) -> tuple[Any, lis
 def assert_trained_once(result: Any, messages: list[str], state: Path) -> None:
     """The step succeeded, its Pipes messages arrived exactly once, its version is published."""
     assert result.success, failure_reasons(result)
-    for pipes_log in ("train parity (", "training metrics: accuracy=1.0000"):
+    for pipes_log in ("train parity (", "metrics: accuracy=1.0000"):
         assert sum(pipes_log in m for m in messages) == 1, [m for m in messages if pipes_log in m]
     (materialization,) = result.asset_materializations_for_node("sqlml__parity")
     assert materialization.metadata["metric/accuracy"].value == 1.0
