@@ -62,7 +62,8 @@ def test_a_search_publishes_its_best_trial_and_records_every_trial(
     assert m.best_trial == trials[3]["number"]
     assert m.metrics == trials[3]["metrics"]
     assert all(t["seconds"] > 0 for t in m.trials)
-    assert sorted(m.artifacts) == ["model.skops", "signature.json"]  # no trial folder kept
+    # no trial folder kept (feature_stats.json: the training statistics drift checks read)
+    assert sorted(m.artifacts) == ["feature_stats.json", "model.skops", "signature.json"]
     assert not (state / "models" / "m" / "1" / ".trials").exists()
 
     # `sqlml models show m@1`: every trial, as rows and as a JSON list
