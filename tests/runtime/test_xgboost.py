@@ -236,3 +236,31 @@ def test_predictor_matches_the_booster_and_explains_with_tree_shap(
     assert rows[0]["feature"] == "x" and rows[0]["method"] == "shap-tree"
     signature = json.loads((tmp_path / "model" / "signature.json").read_text())
     assert signature["format"] == "ubj" and signature["task"] == "regression"
+
+
+@pytest.mark.parametrize(
+    ("params", "objective"),
+    [
+        ({"train": {"objective": "reg:pseudohubererror"}}, "reg:pseudohubererror"),  # SQLFlow's
+        ({"train": {"objective": "val_rmse"}}, None),  # a trial objective: never the booster's
+        (
+            {
+                "train": {"objective": "reg:pseudohubererror"},
+                "model": {"objective": "reg:absoluteerror"},
+            },
+            "reg:absoluteerror",  # model.objective wins
+        ),
+    ],
+)
+def test_train_objective_in_sqlflow_s_spelling_is_the_boosters(
+    params: dict[str, dict[str, object]], objective: str | None
+) -> None:
+    from sqlml_dagster.contract import StepSpec
+    from sqlml_dagster.runtime.flavors.xgboost import booster_params
+
+    spec = StepSpec(
+        kind="train", step_id="s", model_name="m", model_reference="xgboost.gbtree",
+        flavor="xgboost", params=params,
+    )  # fmt: skip
+    written = booster_params(spec, "xgboost.gbtree")[0].get("objective")
+    assert written == objective if objective else written != "val_rmse"
