@@ -1,5 +1,5 @@
 """The model catalog: what ``sqlml models …`` and the SQL statements ``SHOW MODELS``,
-``DESCRIBE MODEL m[@v]``, ``SHOW TRAIN m[@v]`` and ``DROP MODEL m`` answer.
+``DESCRIBE MODEL m[@v|@alias]``, ``SHOW TRAIN m[@v|@alias]`` and ``DROP MODEL m`` answer.
 
 Every question returns a :class:`ResultTable` — columns and rows of plain values — so the
 CLI prints it, ``--format json`` dumps it and tests compare it, all from one place.
@@ -12,9 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .contract.lifecycle import Pin
 from .store import Gate, ModelNotFound, ModelStore, ModelVersion
+from .store.aliases import AliasMove
 from .store.metrics import version_metrics
 from .store.models import CorruptVersion, DamagedVersion, GcResult, Listing
+from .store.paths import check_model_name
+from .store.references import parse_reference
 
 
 @dataclass(frozen=True)
@@ -59,14 +63,12 @@ class ResultTable:
         }
 
 
-def parse_ref(text: str) -> tuple[str, int | None]:
-    """``iris_rf``, ``iris_rf@3`` or ``iris_rf@latest`` → (model, version or None)."""
-    model, at, version = text.partition("@")
-    if not at or version.lower() == "latest":
-        return model, None
-    if not version.isdigit() or int(version) < 1:
-        raise ValueError(f"'{text}': a version is a positive number or 'latest' (model@3)")
-    return model, int(version)
+def parse_ref(text: str) -> tuple[str, Pin]:
+    """``iris_rf``, ``iris_rf@3``, ``iris_rf@champion`` or ``iris_rf@latest`` → (model,
+    version, alias or None); :class:`BadReference` (a ``ValueError``) otherwise."""
+    check_model_name(text.partition("@")[0])  # the store's one line for a name that leaves it
+    ref = parse_reference(text)
+    return ref.model, ref.pin
 
 
 class Catalog:
@@ -117,6 +119,13 @@ class Catalog:
             found = None if number is None else listing.find(number)
             return None, found if isinstance(found, DamagedVersion) else None
 
+    def alias_marks(self, model: str) -> dict[int, list[str]]:
+        """``{3: ["@champion"], 1: ["@prod"]}``: which aliases name which version."""
+        marks: dict[int, list[str]] = {}
+        for alias, move in self.store.aliases(model).items():
+            marks.setdefault(move.version, []).append(f"@{alias}")
+        return marks
+
     def gate_text(self, model: str, version: int) -> str:
         """``passed``, ``failed: …``, ``not evaluated: …`` — or empty for an ungated model."""
         gates = self.gates_of(model)
@@ -139,11 +148,15 @@ class Catalog:
             else:
                 shown = "none passed its gates"
             m = (latest or versions[-1]).manifest if versions else None
+            aliases = " ".join(
+                f"{a}={move.version}" for a, move in self.store.aliases(model).items()
+            )
             rows.append(
                 (
                     model,
                     len(listing.numbers),
                     shown,
+                    aliases,
                     m.flavor if m else "",
                     m.model_reference if m else "",
                     m.created_at if m else "",
@@ -151,7 +164,16 @@ class Catalog:
                 )
             )
         return ResultTable(
-            ("model", "versions", "latest", "flavor", "reference", "created_at", "metrics"),
+            (
+                "model",
+                "versions",
+                "latest",
+                "aliases",
+                "flavor",
+                "reference",
+                "created_at",
+                "metrics",
+            ),
             tuple(rows),
         )
 
@@ -163,6 +185,7 @@ class Catalog:
             self.store.get(model)  # raises ModelNotFound with what exists
         latest, latest_damaged = self.latest_or_damage(model, listing)
         pinned = self.pinned.get(model, set())
+        aliased = self.alias_marks(model)
         rows: list[tuple[Any, ...]] = []
         for v in versions:
             m = v.manifest
@@ -173,7 +196,7 @@ class Catalog:
                     ("pinned", v.version in pinned),
                 )
                 if on
-            ]
+            ] + aliased.get(v.version, [])
             rows.append(
                 (
                     v.version,
@@ -195,7 +218,7 @@ class Catalog:
                     ("pinned", damaged.number in pinned),
                 )
                 if on
-            ]
+            ] + aliased.get(damaged.number, [])
             shown = " ".join([*marks, f"damaged: {damaged.text}"])
             rows.append((damaged.number, shown, "", "", "", "", "", "", ""))
         rows.sort(key=lambda r: int(r[0]))
@@ -205,8 +228,9 @@ class Catalog:
             title=f"model {model}",
         )
 
-    def describe(self, model: str, version: int | None = None) -> ResultTable:
-        """Rikai's ``DESCRIBE MODEL``: one version's manifest as property/value rows."""
+    def describe(self, model: str, version: Pin = None) -> ResultTable:
+        """Rikai's ``DESCRIBE MODEL``: one version's manifest as property/value rows (the
+        aliases that name it, with their last move, among them)."""
         v = self.store.get(model, version)
         m = v.manifest
         latest, _ = self.latest_or_damage(model, self.store.listing(model))
@@ -214,6 +238,11 @@ class Catalog:
             ("model", m.model),
             ("version", m.version),
             ("is @latest", latest is not None and latest.version == m.version),
+            *(
+                (f"alias @{alias}", move.text)
+                for alias, move in self.store.aliases(model).items()
+                if move.version == m.version
+            ),
             ("gates", self.gate_text(model, m.version)),
             ("created_at", m.created_at),
             ("flavor", m.flavor),
@@ -252,7 +281,7 @@ class Catalog:
         extra = {"trials": m.trials} if m.trials else {}
         return ResultTable(("property", "value"), tuple(rows), title=f"{v.ref}", extra=extra)
 
-    def show_train(self, model: str, version: int | None = None) -> ResultTable:
+    def show_train(self, model: str, version: Pin = None) -> ResultTable:
         """SQLFlow's ``SHOW TRAIN``: the statement that trained a version, and its params."""
         v = self.store.get(model, version)
         m = v.manifest
@@ -312,10 +341,49 @@ class Catalog:
     # -- changes ----------------------------------------------------------------------
 
     def promote(self, ref: str) -> ModelVersion:
-        model, version = parse_ref(ref)
+        model, pin = parse_ref(ref)
+        version = self.store.pin_number(model, pin)  # m@champion: the version it names
         if version is None:
             raise ValueError(f"'{ref}': name the version to promote, e.g. {model}@2")
         return self.store.promote(model, version)
+
+    def alias(self, ref: str, alias: str, note: str = "") -> AliasMove:
+        """``sqlml models alias m@7 champion``: move the alias (one exclusive create; a
+        concurrent move of the same alias wins or loses whole)."""
+        model, version = parse_ref(ref)
+        if isinstance(version, str):
+            version = self.store.alias(model, version).version  # m@staging champion
+        if version is None:
+            listing = self.store.listing(model)
+            if not listing.numbers:
+                self.store.get(model)  # raises ModelNotFound with what exists
+            resolved = self.latest(model, listing)
+            if resolved is None:
+                raise ModelNotFound(f"model '{model}' has no version that passed its gates")
+            version = resolved.version
+        return self.store.move_alias(model, alias, version, reason="sqlml models alias", note=note)
+
+    def alias_history(self, model: str) -> ResultTable:
+        """Every move of every alias of ``model``, oldest first per alias."""
+        rows = [
+            (
+                move.alias,
+                move.seq,
+                move.version,
+                "" if move.previous is None else move.previous,
+                move.at,
+                move.by,
+                move.reason,
+                move.note,
+            )
+            for alias in self.store.aliases(model)
+            for move in self.store.alias_history(model, alias)
+        ]
+        return ResultTable(
+            ("alias", "move", "version", "was", "at", "by", "reason", "note"),
+            tuple(rows),
+            title=f"aliases of {model}",
+        )
 
     def gc(
         self, model: str, keep: int, *, dry_run: bool = False, ignore_pins: bool = False

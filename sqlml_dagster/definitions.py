@@ -7,6 +7,7 @@ problem with file:line:col and a caret excerpt.
 
 import hashlib
 import inspect
+import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,7 +34,8 @@ from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
 from .selection import SelectionError, select_assets
 from .settings import SettingError
-from .store import Gate
+from .store import Gate, ModelNotFound
+from .store.models import AliasNotFound, BadName, CorruptVersion
 from .translator import SqlMlTranslator, source_path
 from .warehouses import Warehouse, configured_warehouse
 
@@ -170,7 +172,8 @@ def project_definitions(
         project, translator.get_asset_key, lambda node: source_path(project, node)
     )
     assets = select_assets(build_assets(project, translator), select, exclude)
-    return dg.Definitions(assets=assets, resources=resources, sensors=automation_sensors(assets))
+    sensors = [*automation_sensors(assets), *alias_sensors(project, translator, assets)]
+    return dg.Definitions(assets=assets, resources=resources, sensors=sensors)
 
 
 class SqlMlSecurityWarning(UserWarning):
@@ -265,6 +268,89 @@ def automation_sensors(assets: Sequence[Any]) -> list[dg.AutomationConditionSens
     ]
 
 
+#: The sensor that refreshes the consumers of ``m@<alias>`` when the alias moves.
+ALIAS_SENSOR = "sqlml_alias_moves"
+
+
+def alias_sensors(
+    project: Project, translator: SqlMlTranslator, assets: Sequence[Any] = ()
+) -> list[dg.SensorDefinition]:
+    """One sensor, *running* from the start, over the assets with ``on_new_model = eager``
+    that use a model through an alias (``USING m@champion``, ``ML_PREDICT(m@prod, …)``):
+    such an asset changes when the alias moves — a promotion, ``sqlml models alias`` — and
+    not when a version lands that nothing points at, so the model's data version (what
+    ``on_new_model`` watches otherwise) is the wrong signal.
+
+    Each tick reads each watched alias from the model store; an alias that names another
+    version than at the last tick requests its consumers (the latest partition of a
+    partitioned one). The first tick only notes where the aliases stand. ``assets``: the
+    Definitions' assets (a component's ``select``/``exclude`` may leave consumers out)."""
+    held = {key for a in assets if isinstance(a, dg.AssetsDefinition) for key in a.keys} or None
+    watched: dict[str, set[str]] = {}  # "model@alias" → consumer node keys
+    nodes: dict[str, Node] = {}
+    for node in project.nodes:
+        if node.directives.on_new_model is None:
+            continue
+        if held is not None and translator.get_asset_key(node.name) not in held:
+            continue
+        for statement in node.statements:
+            for model, pin in statement.model_pins():
+                if isinstance(pin, str):
+                    watched.setdefault(f"{model.key}@{pin}", set()).add(node.name.key)
+                    nodes[node.name.key] = node
+    if not watched:
+        return []
+    keys = {key: translator.get_asset_key(node.name) for key, node in nodes.items()}
+
+    @dg.sensor(
+        name=ALIAS_SENSOR,
+        asset_selection=dg.AssetSelection.assets(*sorted(keys.values(), key=str)),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        required_resource_keys={STORAGE_KEY},
+        description="Refreshes the on_new_model consumers of m@<alias> when the alias moves.",
+    )
+    def _alias_moves(context: dg.SensorEvaluationContext) -> Iterator[Any]:
+        store = getattr(context.resources, STORAGE_KEY).models()
+        before = json.loads(context.cursor) if context.cursor else None
+        now: dict[str, int] = {}
+        for watch in sorted(watched):
+            model, alias = watch.split("@", 1)
+            try:
+                now[watch] = store.alias(model, alias).version
+            except AliasNotFound:
+                continue  # not moved yet: its consumers fail saying so (SQLML430)
+            except (ModelNotFound, CorruptVersion, BadName) as e:
+                context.log.warning(f"{watch}: {e}")
+                if before is not None and watch in before:
+                    now[watch] = before[watch]  # unknown: neither a move nor a reset
+        context.update_cursor(json.dumps(now, sort_keys=True))
+        if before is None:
+            yield dg.SkipReason(f"noted where {len(now)} alias(es) stand")
+            return
+        moved = sorted(w for w, version in now.items() if before.get(w) != version)
+        if not moved:
+            yield dg.SkipReason("no watched alias moved")
+            return
+        stale = sorted({key for w in moved for key in watched[w]})
+        run_key = ",".join(f"{w}={now[w]}" for w in moved)
+        tags = {"sqlml/alias_moved": run_key[:63]}
+        plain = [keys[k] for k in stale if nodes[k].directives.partition is None]
+        if plain:
+            yield dg.RunRequest(run_key=run_key, asset_selection=plain, tags=tags)
+        for key in stale:
+            partitions = translator.get_partitions_def(nodes[key])
+            if partitions is not None and (last := partitions.get_last_partition_key()):
+                yield dg.RunRequest(
+                    run_key=f"{run_key}:{key}",
+                    asset_selection=[keys[key]],
+                    partition_key=last,
+                    tags=tags,
+                )
+
+    return [_alias_moves]
+
+
 def build_assets(
     project: Project, translator: SqlMlTranslator | None = None
 ) -> list[dg.AssetsDefinition | dg.AssetSpec]:
@@ -305,6 +391,7 @@ def _asset_for(
     check_specs = gate_specs + drift_check_specs(node, spec.key)
 
     project_root = project.root if project.root.is_dir() else project.root.parent
+    policies = project.policies()
     output_keys = {name.key: s.key for name, s in zip(node.outputs, specs, strict=True)}
     model_keys = {
         name.key: translator.get_asset_key(name)
@@ -337,6 +424,7 @@ def _asset_for(
             project_root=project_root,
             gates=gates,
             model_packages=project.model_packages,
+            policies=policies,
             output_keys=output_keys,
             project=project,
             model_keys=model_keys,

@@ -20,6 +20,7 @@ from typing import TextIO
 import dagster as dg
 
 from .catalog import Catalog, ResultTable
+from .compiler import codes
 from .compiler.diagnostics import SqlMlCompileError
 from .compiler.ir import (
     CatalogStatement,
@@ -33,11 +34,12 @@ from .compiler.ir import (
 )
 from .compiler.manifest import ProjectManifest
 from .compiler.parser import parse_query, parse_sql_file, split_statements
+from .contract.lifecycle import Pin
 from .ops.checks import project_gates
 from .ops.model_functions import ModelFunctions
 from .ops.storage import SqlMlStorage
 from .store import Gate, ModelNotFound, ModelVersion
-from .store.models import BadName, CorruptVersion
+from .store.models import AliasNotFound, BadName, CorruptVersion
 from .warehouses import FileScope, Warehouse
 
 #: At most this many rows of a query are printed (the count says how many there were).
@@ -114,6 +116,8 @@ class SqlSession:
         try:
             if isinstance(statement, CatalogStatement):
                 return self.catalog_statement(statement)
+        except AliasNotFound as e:
+            raise ShellError(f"{codes.ALIAS_NOT_FOUND}: {e}") from None
         except (ModelNotFound, CorruptVersion, ValueError) as e:
             raise ShellError(str(e)) from None
         if isinstance(statement, (MLStatement, CreateModelStatement)):
@@ -167,11 +171,13 @@ class _Models:
 
     catalog: Catalog
 
-    def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion:
+    def model_version(self, name: QualifiedName, version: Pin = None) -> ModelVersion:
         """``@latest`` of a gated model is the newest version that passed, as in a run."""
         try:
             gates = self.catalog.gates_of(name.key) if version is None else ()
             return self.catalog.store.get(name.key, version, gates=gates)
+        except AliasNotFound as e:
+            raise dg.Failure(description=f"{codes.ALIAS_NOT_FOUND}: {e}") from None
         except (ModelNotFound, CorruptVersion, BadName) as e:
             raise dg.Failure(description=str(e)) from None
 

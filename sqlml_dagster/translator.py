@@ -134,6 +134,10 @@ class SqlMlTranslator:
         uses gets a new version; ``automation = on_change`` → :func:`on_change`;
         ``automation = eager | on_missing`` → Dagster's own.
 
+        A model used only through an alias (``USING m@champion``) is left out of
+        ``on_new_model``: a new version changes nothing for it. The alias sensor
+        (``definitions.alias_sensors``) requests it when the alias moves instead.
+
         A scheduled asset waits, on each tick, only for its inputs that share its schedule
         (a file-wide schedule refreshes tables before the model trained on them); inputs
         that are not on that schedule do not hold it back, so a model scheduled alone
@@ -143,12 +147,13 @@ class SqlMlTranslator:
         conditions: list[dg.AutomationCondition] = []
         if directives.schedule:
             conditions.append(self._on_schedule(node, project))
-        if directives.on_new_model:
-            models = [
-                self.get_asset_key(name)
-                for name in node.deps
-                if _kind_of_name(project, name) is ObjectKind.MODEL
-            ]
+        aliased = aliased_only(node)
+        models = [
+            self.get_asset_key(name)
+            for name in node.deps
+            if _kind_of_name(project, name) is ObjectKind.MODEL and name.key not in aliased
+        ]
+        if directives.on_new_model and models:
             conditions.append(
                 (
                     dg.AutomationCondition.in_latest_time_window()
@@ -331,6 +336,15 @@ def registered_model_kind(statement: CreateModelStatement) -> str:
         if flavor is None and scheme_of(statement.uri) in REGISTRY_KINDS:
             return REGISTRY_KINDS[scheme_of(statement.uri)]
     return ui_kind(flavor)
+
+
+def aliased_only(node: Node) -> frozenset[str]:
+    """The models ``node`` uses only through aliases (``m@champion``), by key."""
+    pins: dict[str, set[bool]] = {}
+    for statement in node.statements:
+        for model, pin in statement.model_pins():
+            pins.setdefault(model.key, set()).add(isinstance(pin, str))
+    return frozenset(key for key, by_alias in pins.items() if by_alias == {True})
 
 
 def _node_of(project: Project, name: QualifiedName) -> Node | None:

@@ -49,9 +49,12 @@ def write_component(folder: Path, attributes: str, files: dict[str, str]) -> Pat
     return folder
 
 
-def materialize_all(root: Path, state: Path, **build_options: Any) -> dg.ExecuteInProcessResult:
-    """Materialize every asset of the SQL folder ``root`` with state in ``state``; failures
-    come back in the result (see :func:`failure_reasons`), not as exceptions."""
+def materialize_all(
+    root: Path, state: Path, selection: list[str] | None = None, **build_options: Any
+) -> dg.ExecuteInProcessResult:
+    """Materialize every asset of the SQL folder ``root`` (or the ``selection``) with state
+    in ``state``; failures come back in the result (see :func:`failure_reasons`), not as
+    exceptions."""
     from sqlml_dagster import build_defs
 
     defs = build_defs(root, state_dir=state, **build_options)
@@ -59,6 +62,7 @@ def materialize_all(root: Path, state: Path, **build_options: Any) -> dg.Execute
         [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
         resources=defs.resources,
         instance=dg.DagsterInstance.ephemeral(),
+        selection=selection,
         raise_on_error=False,
     )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sqlml_dagster.store import Gate
+from sqlml_dagster.store import Gate, GateResult
 
 from .conftest import failure_reasons, materialize_all
 
@@ -32,6 +32,63 @@ def test_a_gate_at_below_and_above_its_threshold(
     op: str, threshold: float, value: float | None, passes: bool
 ) -> None:
     assert Gate("g", "accuracy", op, threshold).passes(value) is passes
+
+
+# (op, margin, candidate, champion, passes): below, at and above the champion's value plus
+# the margin (binary-exact numbers, so "at" is exact), and a missing or NaN value on either side.
+CHAMPION_CASES = [
+    *[(">=", 0.125, v, 0.75, p) for v, p in [(0.8749, False), (0.875, True), (0.8751, True)]],
+    *[(">", 0.125, v, 0.75, p) for v, p in [(0.8749, False), (0.875, False), (0.8751, True)]],
+    *[("<=", -0.5, v, 2.0, p) for v, p in [(1.4999, True), (1.5, True), (1.5001, False)]],
+    *[("<", 0.0, v, 2.0, p) for v, p in [(1.9999, True), (2.0, False), (2.0001, False)]],
+    *[(">=", 0.125, 0.9, c, False) for c in (None, NAN)],
+    *[(">=", 0.125, v, 0.5, False) for v in (None, NAN)],
+]
+
+
+@pytest.mark.parametrize(("op", "margin", "value", "champion", "passes"), CHAMPION_CASES)
+def test_a_champion_gate_at_below_and_above_the_champion_plus_its_margin(
+    op: str, margin: float, value: float | None, champion: float | None, passes: bool
+) -> None:
+    gate = Gate("g", "auc", op, margin, baseline="champion")
+    assert gate.passes(value, champion) is passes
+    recorded = GateResult(
+        "g",
+        "auc",
+        op,
+        margin,
+        value,
+        passes,
+        "t",
+        baseline="champion",
+        champion_version=1,
+        champion_value=champion,
+    )
+    assert gate.judge(recorded) is passes  # a recorded outcome is judged the same way
+
+
+@pytest.mark.parametrize(
+    ("recorded_passed", "value", "judged"),
+    [(True, 0.6, True), (True, None, False), (False, 0.6, False)],
+)
+def test_a_champion_gate_without_a_champion_stays_as_it_was_recorded(
+    recorded_passed: bool, value: float | None, judged: bool
+) -> None:
+    """No champion (or the candidate was it): the outcome passed by rule, whatever the
+    margin is now; an absolute gate of the same name never reads it as its own."""
+    recorded = GateResult(
+        "g",
+        "auc",
+        ">=",
+        0.125,
+        value,
+        recorded_passed,
+        "t",
+        baseline="champion",
+        note="no champion yet",
+    )
+    assert Gate("g", "auc", ">=", 0.5, baseline="champion").judge(recorded) is judged
+    assert Gate("g", "auc", ">=", 0.5).judge(recorded) is False
 
 
 @pytest.mark.slow

@@ -158,8 +158,11 @@ def test_run_sql_refuses_what_it_cannot_run_with_a_reason(
         capsys, "run-sql", "SELECT * FROM raw_iris TO TRAIN sklearn.svm.SVC LABEL class INTO s"
     )
     assert code == 1 and "Train statements define assets" in err
-    code, _, err = sqlml(capsys, "run-sql", "SELECT ML_PREDICT(iris_rf@x, 1)")
+    code, _, err = sqlml(capsys, "run-sql", "SELECT ML_PREDICT(iris_rf@0, 1)")
     assert code == 1 and "error[SQLML102]" in err and "<sql>:1:27" in err
+    code, _, err = sqlml(capsys, "run-sql", "SELECT ML_PREDICT(iris_rf@x, 1)")  # an alias
+    assert code == 1 and "SQLML430: model 'iris_rf' has no alias 'x'; it has no aliases" in err
+    assert len(err.strip().splitlines()) == 1
     code, _, err = sqlml(capsys, "run-sql", "SELECT * FROM no_such_table")
     assert code == 1 and "no_such_table" in err and "Traceback" not in err
 

@@ -296,16 +296,7 @@ def gated_project(model: str, extra: str = "") -> dict[str, str]:
 def materialize(
     root: Path, state: Path, selection: list[str] | None = None
 ) -> dg.ExecuteInProcessResult:
-    if selection is None:
-        return materialize_all(root, state)
-    defs = build_defs(root, state_dir=state)
-    return dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        selection=selection,
-        raise_on_error=False,
-    )
+    return materialize_all(root, state, selection)
 
 
 def materialized(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The catalog commands: ``sqlml models list/show/diff/promote/gc``, ``sqlml data gc``,
+"""The catalog commands: ``sqlml models list/show/diff/promote/alias/aliases/gc``, ``sqlml data gc``,
 ``sqlml run-sql`` and the ``sqlml sql`` shell.
 
 Each opens a session on the project's stores and warehouse — from ``-m MODULE``'s
@@ -47,17 +47,27 @@ def add_catalog_commands(commands: Any) -> None:
     """``models``, ``data``, ``run-sql`` and ``sql``, which share the options that find a
     project's stores (``project_options``)."""
 
-    models = commands.add_parser("models", help="model versions: list, show, diff, promote, gc")
+    models = commands.add_parser(
+        "models", help="model versions: list, show, diff, promote, alias, aliases, gc"
+    )
     verbs = models.add_subparsers(dest="verb", required=True)
     listing = verbs.add_parser("list", help="every model, or the versions of one")
     listing.add_argument("model", nargs="?")
-    show = verbs.add_parser("show", help="a version's manifest: MODEL or MODEL@V")
+    show = verbs.add_parser("show", help="a version's manifest: MODEL, MODEL@V or MODEL@ALIAS")
     show.add_argument("ref")
     diff = verbs.add_parser("diff", help="two versions side by side: MODEL@A MODEL@B")
     diff.add_argument("a")
     diff.add_argument("b")
     promote = verbs.add_parser("promote", help="make MODEL@V what @latest resolves to")
     promote.add_argument("ref")
+    alias = verbs.add_parser(
+        "alias", help="point an alias at a version: MODEL@V NAME (atomic; every move is kept)"
+    )
+    alias.add_argument("ref", help="MODEL@V (or MODEL@OTHER_ALIAS, MODEL for @latest)")
+    alias.add_argument("name", help="the alias, e.g. champion")
+    alias.add_argument("--note", default="", help="why, kept with the move")
+    aliases = verbs.add_parser("aliases", help="every move of a model's aliases: MODEL")
+    aliases.add_argument("model")
     gc = verbs.add_parser("gc", help="remove old versions, keeping the newest N and pinned ones")
     gc.add_argument("model", nargs="?", help="a model (default: every model)")
     gc.add_argument("--keep", type=int, required=True, help="newest versions to keep (≥ 1)")
@@ -67,7 +77,7 @@ def add_catalog_commands(commands: Any) -> None:
         action="store_true",
         help="without the project (-m/--manifest), remove versions its SQL may pin too",
     )
-    for parser in (listing, show, diff, promote, gc):
+    for parser in (listing, show, diff, promote, alias, aliases, gc):
         project_options(parser)
         parser.set_defaults(run=_models)
 
@@ -166,8 +176,9 @@ def _show(args: argparse.Namespace) -> Any:
 
 def _models(args: argparse.Namespace) -> int:
     from ..catalog import ResultTable, parse_ref
+    from ..compiler import codes
     from ..store import ModelNotFound
-    from ..store.models import CorruptVersion
+    from ..store.models import AliasConflict, AliasNotFound, CorruptVersion
 
     show = _show(args)
     try:
@@ -182,6 +193,13 @@ def _models(args: argparse.Namespace) -> int:
         elif args.verb == "promote":
             promoted = catalog.promote(args.ref)
             show(f"{promoted.model}@latest is now version {promoted.version}")
+        elif args.verb == "alias":
+            move = catalog.alias(args.ref, args.name, note=args.note)
+            model = parse_ref(args.ref)[0]
+            was = "" if move.previous is None else f" (was {move.previous})"
+            show(f"{model}@{move.alias} is now version {move.version}{was}")
+        elif args.verb == "aliases":
+            show(catalog.alias_history(args.model))
         elif args.verb == "gc":
             rows = []
             for model in [args.model] if args.model else catalog.store.models():
@@ -202,6 +220,10 @@ def _models(args: argparse.Namespace) -> int:
                 title = ", ".join(x for x in (title, "the project's pins not known") if x)
             columns = ("model", "removed", "kept", "cleaned", "training")
             show(ResultTable(columns, tuple(rows), title=title))
+    except (AliasNotFound, AliasConflict) as e:  # a step's code for the same fault
+        code = codes.ALIAS_NOT_FOUND if isinstance(e, AliasNotFound) else codes.ALIAS_CONFLICT
+        print(f"sqlml: {code}: {e}", file=sys.stderr)
+        return 1
     except (ModelNotFound, CorruptVersion, ValueError, CliError) as e:
         print(f"sqlml: {e}", file=sys.stderr)
         return 1

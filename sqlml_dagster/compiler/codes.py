@@ -42,6 +42,11 @@ NO_SEARCH_SPACE = "SQLML131"
 BAD_TRIAL_SETTING = "SQLML132"
 BAD_OBJECTIVE = "SQLML133"
 BAD_WARM_START = "SQLML134"
+# 15x — a model's lifecycle: aliases, promotion policies, champion-relative gates
+BAD_ALIAS = "SQLML150"
+BAD_PROMOTION = "SQLML151"
+UNKNOWN_PROMOTION_METRIC = "SQLML152"
+BAD_CHAMPION_GATE = "SQLML153"
 
 # 2xx — the project graph
 DUPLICATE_PRODUCER = "SQLML201"
@@ -60,6 +65,9 @@ WARM_START_MISMATCH = "SQLML218"
 BAD_SELECTION = "SQLML220"
 EMPTY_SELECTION = "SQLML221"
 BAD_TRANSLATION = "SQLML222"
+# 226-229 — a model's lifecycle across statements
+METRIC_NOT_RECORDED = "SQLML226"
+CHAMPION_NEVER_MOVES = "SQLML227"
 
 # 3xx — the project's configuration (a SqlMlProject component's defs.yaml)
 UNKNOWN_DIALECT = "SQLML301"
@@ -87,6 +95,10 @@ UNKNOWN_PROGRAM_COLUMN = "SQLML417"
 VARIABLE_NAMED_AS_COLUMN = "SQLML418"
 UNKNOWN_METRIC = "SQLML435"
 UNKNOWN_CURVE = "SQLML436"
+
+# 43x — a model's aliases when a step runs or the CLI moves one
+ALIAS_NOT_FOUND = "SQLML430"
+ALIAS_CONFLICT = "SQLML431"
 
 # 5xx — a step that ran and failed (the one line `sqlml materialize` and Dagster show)
 STEP_FAILED = "SQLML501"

@@ -13,11 +13,12 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
+from ..contract.lifecycle import ALIAS_HINT, Pin, alias_problem
 from . import codes
 from .diagnostics import Diagnostic, Severity, SourceFile, Span
 from .names import NAME_HINT, ModelCall, QualifiedName
 from .pins import ML_PREDICT, PIN_META
-from .tokens import token_fingerprint, word_of
+from .tokens import QUOTED, token_fingerprint, word_of
 
 #: What every statement's constructor takes first: ``span``, ``text`` and ``fingerprint``
 #: (and for ``<query> TO …`` the query's tree, span, tables read and model calls).
@@ -38,7 +39,7 @@ class ParseContext:
         self.diagnostics: list[Diagnostic] = []
         #: Whether the statement being parsed has an ``ML_PREDICT`` token at all.
         self.may_call_models = True
-        self._pins: dict[int, int | None] = {}  # ML_PREDICT(m@3): offset of m → 3
+        self._pins: dict[int, Pin] = {}  # ML_PREDICT(m@3): offset of m → 3 (or an alias)
         self.sql_parser = dialect.parser()  # parse() resets it; one per file
 
     # -- diagnostics ------------------------------------------------------------------
@@ -76,8 +77,10 @@ class ParseContext:
 
     # -- pins -------------------------------------------------------------------------
 
-    def pin_version(self, token: Token | None, last: Token) -> int | None:
-        """The version after ``@``: a positive number, or ``latest`` (→ None)."""
+    def pin_version(self, token: Token | None, last: Token) -> Pin:
+        """What follows ``@``: a positive version number, ``latest`` (→ None) or an alias
+        (``champion``, lower-cased like an unquoted name; SQLML150 when it breaks the alias
+        rule)."""
         if token is not None and word_of(token) == "LATEST":
             return None
         if (
@@ -87,13 +90,33 @@ class ParseContext:
             and int(token.text) > 0
         ):
             return int(token.text)
+        if (
+            token is not None
+            and token.text
+            and token.token_type not in (TokenType.NUMBER, TokenType.SEMICOLON)
+            and (token.text[0].isalpha() or token.text[0] == "_" or token.token_type in QUOTED)
+        ):
+            problem = alias_problem(token.text)
+            if problem is None and token.token_type not in QUOTED:
+                return token.text.lower()
+            self.error(
+                codes.BAD_ALIAS,
+                f"'{token.text}' is not an alias: it "
+                + (problem or "is quoted; an alias is written as a plain word"),
+                token.start,
+                token.end + 1,
+                hint=ALIAS_HINT,
+            )
+            raise Abort
         at = token or last
         self.error(
             codes.ML_SYNTAX,
-            f"expected a version number or 'latest' after '@', found '{token.text if token else 'the end'}'",
+            "expected a version number, an alias or 'latest' after '@', found "
+            f"'{token.text if token else 'the end'}'",
             at.start,
             at.end + 1,
-            hint="pin a version with model@3, or follow the model with model@latest (the default)",
+            hint="pin a version with model@3, name an alias with model@champion, or follow "
+            "the model with model@latest (the default)",
         )
         raise Abort
 

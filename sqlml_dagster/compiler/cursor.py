@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlglot.tokens import Token, TokenType
 
 from ..contract import EVALUATION_METRICS
+from ..contract.lifecycle import CHAMPION, Pin
 from ..contract.trials import (
     CANDIDATES_FUNCTION,
     LOG_WORD,
@@ -213,9 +214,9 @@ class Cursor:
         self.next()
         return self.qualified_name("a result table")
 
-    def model_pin(self, what: str) -> tuple[QualifiedName, Span, int | None]:
-        """``model``, ``model@3`` or ``model@latest``: the name, its span and the pinned
-        version (``None`` for latest)."""
+    def model_pin(self, what: str) -> tuple[QualifiedName, Span, Pin]:
+        """``model``, ``model@3``, ``model@champion`` or ``model@latest``: the name, its span
+        and the pinned version or alias (``None`` for latest)."""
         name, span = self.qualified_name(what)
         token = self.peek()
         if token is None or token.text != "@":
@@ -339,11 +340,11 @@ class Cursor:
             else:
                 self.p.error(
                     codes.MISPLACED_CHECK,
-                    f"quality gate '{key} {item.op} {item.threshold!r}' outside TO EVALUATE",
+                    f"quality gate '{CHECK_NAMESPACE}.{item.condition}' outside TO EVALUATE",
                     item.span.start,
                     item.span.end,
                     hint="a gate judges an evaluation: SELECT … TO EVALUATE <model> "
-                    f"WITH {key} {item.op} {item.threshold!r} LABEL <column> INTO <table>",
+                    f"WITH {CHECK_NAMESPACE}.{item.condition} LABEL <column> INTO <table>",
                 )
             if (token := self.peek()) is not None and token.token_type is TokenType.COMMA:
                 self.next()
@@ -420,20 +421,7 @@ class Cursor:
         """``check.<metric> <op> <number>``: the metric is one EVALUATE computes (any
         spelling ``validation.metrics`` accepts), the threshold a number."""
         written = ".".join(t.text for t in tokens[1:])
-        name_start, name_end = tokens[1].start, tokens[-1].end + 1
-        metric = EVALUATION_METRICS.get(written.lower().replace("_", ""))
-        if metric is None:
-            known = sorted(set(EVALUATION_METRICS.values()))
-            close = difflib.get_close_matches(written.lower(), list(EVALUATION_METRICS), n=1)
-            hint = f"did you mean '{EVALUATION_METRICS[close[0]]}'? " if close else ""
-            self.p.error(
-                codes.BAD_CHECK,
-                f"unknown metric '{written}' in a quality gate",
-                name_start,
-                name_end,
-                hint=f"{hint}gates compare a metric EVALUATE computes: {', '.join(known)}",
-            )
-            raise Abort
+        metric = self.gate_metric(written, tokens[1].start, tokens[-1].end + 1)
         usage = (
             f"write {CHECK_NAMESPACE}.{metric} >= 0.9 (comparisons: {', '.join(CHECK_OPERATORS)})"
         )
@@ -442,6 +430,14 @@ class Cursor:
             raise self.fail(token, f"a comparison after '{CHECK_NAMESPACE}.{written}'", usage)
         self.next()
         value_token = self.peek()
+        following = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+        if (
+            value_token is not None
+            and value_token.token_type not in (*QUOTED, TokenType.NUMBER)
+            and following is not None
+            and following.token_type is TokenType.DOT
+        ):
+            return self.champion_check(tokens, metric, COMPARISONS[token.token_type])
         value, value_end = self.value()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             at = value_token or token
@@ -458,6 +454,80 @@ class Cursor:
             op=COMPARISONS[token.token_type],
             threshold=value,
             span=Span.of(self.p.source, tokens[0].start, value_end),
+        )
+
+    def gate_metric(self, written: str, start: int, end: int) -> str:
+        """The canonical metric a gate names (either side of it), SQLML113 otherwise."""
+        metric = EVALUATION_METRICS.get(written.lower().replace("_", ""))
+        if metric is None:
+            known = sorted(set(EVALUATION_METRICS.values()))
+            close = difflib.get_close_matches(written.lower(), list(EVALUATION_METRICS), n=1)
+            hint = f"did you mean '{EVALUATION_METRICS[close[0]]}'? " if close else ""
+            self.p.error(
+                codes.BAD_CHECK,
+                f"unknown metric '{written}' in a quality gate",
+                start,
+                end,
+                hint=f"{hint}gates compare a metric EVALUATE computes: {', '.join(known)}",
+            )
+            raise Abort
+        return metric
+
+    def champion_check(self, tokens: list[Token], metric: str, op: str) -> MetricCheck:
+        """``check.<metric> <op> champion.<metric> [+|- <margin>]``: the candidate against
+        the version ``@champion`` names, on the same rows (SQLML153 for another form,
+        SQLML113 for an unknown metric, as on the gate's own side)."""
+        usage = (
+            f"write {CHECK_NAMESPACE}.{metric} {op} {CHAMPION}.{metric} + 0.01 (the candidate "
+            f"against the version @{CHAMPION} names, scored on the same rows)"
+        )
+        (base, *rest), span = self.dotted(f"{CHAMPION}.<metric>")
+        if base.text.lower() != CHAMPION or len(rest) != 1:
+            self.p.error(
+                codes.BAD_CHAMPION_GATE,
+                "a gate compares with "
+                f"{CHAMPION}.<metric> or a number, not '{self.p.source.text[span.start : span.end]}'",
+                span.start,
+                span.end,
+                hint=usage,
+            )
+            raise Abort
+        other = self.gate_metric(rest[0].text, rest[0].start, rest[0].end + 1)
+        if other != metric:
+            self.p.error(
+                codes.BAD_CHAMPION_GATE,
+                f"'{CHECK_NAMESPACE}.{metric}' is compared with the champion's {other}: "
+                "a champion-relative gate compares one metric",
+                span.start,
+                span.end,
+                hint=usage,
+            )
+            raise Abort
+        margin: int | float = 0
+        end = span.end
+        sign = self.peek()
+        if sign is not None and sign.token_type in (TokenType.PLUS, TokenType.DASH):
+            self.next()
+            number = self.peek()
+            if number is None or number.token_type is not TokenType.NUMBER:
+                self.p.error(
+                    codes.BAD_CHAMPION_GATE,
+                    f"the margin after '{CHAMPION}.{metric} {sign.text}' must be a number",
+                    (number or sign).start,
+                    (number or sign).end + 1,
+                    hint=usage,
+                )
+                raise Abort
+            self.next()
+            margin = self.number(number)
+            margin = -margin if sign.token_type is TokenType.DASH else margin
+            end = number.end + 1
+        return MetricCheck(
+            metric=metric,
+            op=op,
+            threshold=margin,
+            span=Span.of(self.p.source, tokens[0].start, end),
+            baseline=CHAMPION,
         )
 
     def directive(self, file_scope: bool) -> Directive:

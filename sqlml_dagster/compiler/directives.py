@@ -13,6 +13,9 @@ building any Dagster object.
 
     -- sqlml: on_new_model = eager, partition_by = day(observed_at), partition_start = "2026-01-01"
     SELECT … TO PREDICT scored.class USING iris_rf;
+
+    -- sqlml: promote = best_score(accuracy)
+    SELECT … TO TRAIN … INTO churn_model;
 """
 
 from __future__ import annotations
@@ -20,10 +23,18 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
+from ..contract.lifecycle import (
+    BEST_SCORE,
+    CHAMPION,
+    POLICIES,
+    PromotionPolicy,
+    known_metrics,
+    metric_direction,
+)
 from . import codes
 from .cron import is_valid_cron
 from .diagnostics import Span
@@ -38,7 +49,10 @@ KEYS: dict[str, str] = {
     "timezone": 'an IANA time zone such as "Europe/Berlin" for schedule (default UTC)',
     "automation": "eager (whenever an input updates), on_change (when its statement or an "
     "input's data version changes) or on_missing (once, when never run)",
-    "on_new_model": "eager: rerun when a model this statement uses gets a new version",
+    "on_new_model": "eager: rerun when a model this statement uses gets a new version "
+    "(for m@alias: when the alias moves)",
+    "promote": "best_score(metric), most_recent or manual: which version becomes "
+    f"@{CHAMPION} (on a TO TRAIN or CREATE MODEL)",
     "freshness": 'how old the asset may get before it counts as stale, e.g. "26h" or "7d"',
     "partition_by": "hour(col), day(col), week(col) or month(col): one partition per period",
     "partition_start": 'the first partition\'s date, e.g. "2026-01-01"',
@@ -117,6 +131,11 @@ class Directives:
     owners: tuple[str, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()
     group: str | None = None
+    #: ``promote = best_score(metric) | most_recent | manual`` on a model: who moves
+    #: ``@champion`` (``contract/lifecycle.py``).
+    promote: PromotionPolicy | None = None
+    #: Where ``promote`` is written (``sqlml check``'s project-wide lifecycle warnings).
+    promote_span: Span | None = field(default=None, compare=False)
     drift: Drift | None = None
 
     @property
@@ -188,6 +207,7 @@ def resolve(
     if "timezone" in values and "schedule" not in values and "partition_by" not in values:
         _bad(report, by_key["timezone"], "timezone applies to schedule and partition_by")
     owners = values.get("owners", values.get("owner", ()))
+    promote = values.get("promote")
     return Directives(
         schedule=_str_or_none(values.get("schedule")),
         timezone=str(values.get("timezone", "UTC")),
@@ -200,6 +220,8 @@ def resolve(
         owners=tuple(owners) if isinstance(owners, tuple) else (),
         tags=tuple(sorted(tags.items())),
         group=_str_or_none(values.get("group")),
+        promote=promote if isinstance(promote, PromotionPolicy) else None,
+        promote_span=by_key["promote"].span if isinstance(promote, PromotionPolicy) else None,
         drift=values.get("drift") if isinstance(values.get("drift"), Drift) else None,  # type: ignore[arg-type]
     )
 
@@ -255,6 +277,57 @@ def _on_new_model(d: Directive, kind: ObjectKind, uses_models: bool, report: Rep
         )
         return None
     return _choice(d, ("eager",), report)
+
+
+def _promote(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:
+    """``best_score(metric)``, ``most_recent`` or ``manual`` on a statement that makes a
+    model: SQLML151 for anything else, SQLML152 for a metric nothing records."""
+    usage = "write promote = best_score(<metric>), most_recent or manual"
+    if kind is not ObjectKind.MODEL:
+        report(
+            codes.BAD_PROMOTION,
+            "promote applies to statements that make a model",
+            d.span,
+            f"put it above the model's TO TRAIN (or CREATE MODEL); {usage}",
+        )
+        return None
+    value = d.value
+    if isinstance(value, str) and value.lower() in POLICIES and value.lower() != BEST_SCORE:
+        return PromotionPolicy(value.lower())
+    if isinstance(value, DirectiveCall) and value.function.lower() == BEST_SCORE:
+        if len(value.args) != 1 or not isinstance(value.args[0], str):
+            report(
+                codes.BAD_PROMOTION,
+                f"best_score takes one metric name, found {value}",
+                d.span,
+                "write promote = best_score(accuracy) (or auc, r2, rmse, val_loss, …)",
+            )
+            return None
+        metric = value.args[0].lower()
+        if metric_direction(metric) is None:
+            close = difflib.get_close_matches(metric, known_metrics(), n=1)
+            report(
+                codes.UNKNOWN_PROMOTION_METRIC,
+                f"unknown metric '{value.args[0]}' in best_score",
+                d.span,
+                (f"did you mean '{close[0]}'? " if close else "")
+                + "best_score compares a metric a training or an evaluation records: "
+                + ", ".join(known_metrics())
+                + " (a val_ prefix for a validation split's)",
+            )
+            return None
+        return PromotionPolicy(BEST_SCORE, metric)
+    shown = str(value)
+    close = difflib.get_close_matches(shown.split("(")[0].lower(), POLICIES, n=1, cutoff=0.5)
+    report(
+        codes.BAD_PROMOTION,
+        f"unknown promotion policy {shown!r}"
+        if not (isinstance(value, str) and value.lower() == BEST_SCORE)
+        else "best_score needs the metric it compares",
+        d.span,
+        (f"did you mean '{close[0]}'? " if close and close[0] != shown.lower() else "") + usage,
+    )
+    return None
 
 
 def _freshness(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:
@@ -408,6 +481,7 @@ _CHECKERS: dict[str, Callable[[Directive, ObjectKind, bool, Report], object]] = 
     "owner": _owners,
     "owners": _owners,
     "group": _group,
+    "promote": _promote,
     "drift": _drift,
 }
 

@@ -38,6 +38,8 @@ class GateSpec:
     threshold: float
     evaluation: str
     location: str
+    #: ``champion`` for ``check.auc >= champion.auc + δ`` (``threshold`` is then δ).
+    baseline: str = ""
 
 
 def node_gates(node: Node) -> tuple[GateSpec, ...]:
@@ -58,6 +60,7 @@ def node_gates(node: Node) -> tuple[GateSpec, ...]:
             threshold=check.threshold,
             evaluation=node.name.key,
             location=check.span.location() if check.span is not None else "",
+            baseline=check.baseline or "",
         )
         for check in statement.checks
     )

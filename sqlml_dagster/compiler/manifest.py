@@ -30,7 +30,9 @@ project fact and does not appear. Format, ``manifest_version`` 1::
       "pins": {"zoo.churn_model": [1]},          # versions the SQL pins: gc keeps them
       "gates": {"zoo.churn_model": [             # TO EVALUATE … WITH check.<metric> …
         {"name": "zoo_churn_eval_accuracy", "metric": "accuracy", "op": ">=",
-         "threshold": 0.8, "evaluation": "zoo.churn_eval", "location": "sql/churn.sql:9:40"}]}
+         "threshold": 0.8, "evaluation": "zoo.churn_eval", "location": "sql/churn.sql:9:40"},
+        {"name": "zoo_churn_eval_auc", "metric": "auc", "op": ">=", "threshold": 0.01,
+         "baseline": "champion", …}]}     # check.auc >= champion.auc + 0.01
     }
 
 Every node has every field: ``model`` is null unless it is a model, ``params`` empty unless
@@ -148,7 +150,12 @@ class ProjectManifest:
 
     def to_json(self) -> str:
         """The document: keys sorted, two-space indent (stable for goldens and diffs)."""
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        raw = asdict(self)
+        for specs in raw["gates"].values():
+            for spec in specs:  # an absolute gate, as manifests wrote it before baselines
+                if not spec["baseline"]:
+                    del spec["baseline"]
+        return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> ProjectManifest:
@@ -243,12 +250,16 @@ def _directives(directives: Directives) -> dict[str, Any]:
         return out
     for f in fields(directives):
         name, value = f.name, getattr(directives, f.name)
+        if name.endswith("_span"):
+            continue
         if value == f.default or (name == "timezone" and not directives.automated):
             continue
         if name == "freshness":
             value = value.total_seconds()
         elif name == "partition":
             value = {"grain": value.grain, "column": value.column, "start": value.start}
+        elif name == "promote":
+            value = value.text
         elif name == "tags":
             value = dict(value)
         elif name == "drift":

@@ -10,6 +10,7 @@ from enum import Enum
 from sqlglot import exp
 
 from ..contract import flavor_of_reference
+from ..contract.lifecycle import Pin
 from ..contract.names import NAME_MAX, name_problem, normalized, printable
 from .diagnostics import Span
 
@@ -124,8 +125,9 @@ class ModelRef:
 @dataclass(frozen=True)
 class ModelCall:
     """``ML_PREDICT(<model>[@<version>], …)`` inside a query: which model, and where it is
-    named. ``version`` is a pinned version number; ``None`` means ``@latest``."""
+    named. ``version`` is a pinned version number or an alias (``m@champion``); ``None``
+    means ``@latest``."""
 
     model: QualifiedName
     span: Span
-    version: int | None = None
+    version: Pin = None

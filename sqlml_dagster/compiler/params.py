@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from ..contract.lifecycle import gate_condition
 from .diagnostics import Span
 
 # A WITH value, typed from its SQL literal: 100 -> int, 0.1 -> float, "x" -> str,
@@ -37,6 +38,10 @@ CHECK_NAMESPACE = "check"
 CHECK_OPERATORS = (">=", "<=", ">", "<", "=")
 #: EVALUATE's metric names and defaults live in ``contract.py``, which the runtime shares.
 
+#: Field metadata of a clause added after the golden files were written: the JSON
+#: (``render.to_json``) leaves it out when the statement does not write it (``None``).
+OPTIONAL_CLAUSE = "optional_clause"
+
 
 @dataclass(frozen=True)
 class Param:
@@ -60,13 +65,19 @@ class MetricCheck:
 
     metric: str  # canonical (EVALUATION_METRICS' values)
     op: str  # one of CHECK_OPERATORS
+    #: The number compared with; for a champion-relative gate, the margin δ added to the
+    #: champion's value (``check.auc >= champion.auc + 0.01``: 0.01).
     threshold: int | float
     span: Span | None = field(default=None, compare=False, repr=False)
+    #: ``champion`` for ``check.auc >= champion.auc + δ``: the candidate is compared with
+    #: the version ``@champion`` names, scored on the same rows in the same step.
+    baseline: str | None = field(default=None, kw_only=True, metadata={OPTIONAL_CLAUSE: True})
 
     @property
     def condition(self) -> str:
-        """``accuracy >= 0.9``: how the gate reads in the UI, the catalog and messages."""
-        return f"{self.metric} {self.op} {self.threshold!r}"
+        """``accuracy >= 0.9`` or ``auc >= champion.auc + 0.01``: how the gate reads in the
+        UI, the catalog and messages."""
+        return gate_condition(self.metric, self.op, self.threshold, self.baseline)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from ..contract import image_allowed
+from ..contract.lifecycle import Pin, PromotionPolicy
 from ..contract.model_packages import ModelPackages
 from . import codes
 from .diagnostics import (
@@ -42,6 +43,7 @@ from .ir import (
     SqlStatement,
     Statement,
 )
+from .lifecycle import check_lifecycle
 from .parser import parse_sql_file
 from .transpile import checks_dialect, transpile_diagnostics
 
@@ -135,9 +137,24 @@ class Project:
         for node in self.nodes:
             for statement in node.statements:  # an INSERT's ML_PREDICT(m@2, …) pins too
                 for model, version in _pins(statement):
-                    if version is not None:
+                    if isinstance(version, int):  # an alias pins whatever it names
                         pins.setdefault(model.key, set()).add(version)
         return {key: frozenset(versions) for key, versions in pins.items()}
+
+    def alias_uses(self) -> Mapping[str, frozenset[str]]:
+        """The aliases the SQL uses (``USING m@champion``, ``ML_PREDICT(m@prod, …)``), by
+        model key: what the alias sensor watches."""
+        uses: dict[str, set[str]] = {}
+        for node in self.nodes:
+            for statement in node.statements:
+                for model, pin in _pins(statement):
+                    if isinstance(pin, str):
+                        uses.setdefault(model.key, set()).add(pin)
+        return {key: frozenset(aliases) for key, aliases in uses.items()}
+
+    def policies(self) -> Mapping[str, PromotionPolicy]:
+        """Each model's ``promote`` directive, by model key."""
+        return {n.name.key: n.directives.promote for n in self.models if n.directives.promote}
 
 
 def compile_project(
@@ -459,6 +476,7 @@ class _GraphBuilder:
         self._warn_unattached_directives(nodes)
         ordered = self._order(nodes)
         check_gate_order(ordered, self.error)  # SQLML113: a gate that waits for itself
+        check_lifecycle(ordered, self.error)  # SQLML226/227: a champion that never moves
         with_fingerprints = _fingerprint_all(ordered)
         return with_fingerprints, tuple(project_sources.values())
 
@@ -652,7 +670,7 @@ class _GraphBuilder:
             return list(nodes.values()) if cyclic else [nodes[k] for k in order]
 
 
-def _pins(statement: Statement) -> list[tuple[QualifiedName, int | None]]:
+def _pins(statement: Statement) -> list[tuple[QualifiedName, Pin]]:
     return list(statement.model_pins())
 
 

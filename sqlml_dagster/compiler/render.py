@@ -17,10 +17,10 @@ from sqlglot import exp
 from ..contract.trials import json_value
 from .feature_columns import FeatureColumn
 from .names import QualifiedName
-from .params import DirectiveCall, DirectiveComparison, Param
+from .params import OPTIONAL_CLAUSE, DirectiveCall, DirectiveComparison, Param
 from .pins import tree_sql
 from .sql_writer import SqlWriter
-from .statement import OPTIONAL_CLAUSE, Statement
+from .statement import Statement
 
 #: Fields that say where a statement came from, not what it means.
 _SOURCE_FIELDS = frozenset({"span", "text", "fingerprint", "select_span", "tree"})
@@ -63,7 +63,9 @@ def _json_value(value: Any, dialect: str) -> Any:
         return {
             f.name: _json_value(getattr(value, f.name), dialect)
             for f in dataclasses.fields(value)
-            if f.name != "span" and not f.name.endswith("_span")
+            if f.name != "span"
+            and not f.name.endswith("_span")
+            and not (f.metadata.get(OPTIONAL_CLAUSE) and getattr(value, f.name) is None)
         }
     if isinstance(value, Enum):
         return value.value

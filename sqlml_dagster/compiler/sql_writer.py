@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ..contract.lifecycle import Pin, margin_text, pin_text
 from ..contract.trials import (
     CANDIDATES_FUNCTION,
     LOG_WORD,
@@ -34,8 +35,8 @@ class SqlWriter:
     def name(self, name: QualifiedName) -> str:
         return ".".join(self.identifier(p) for p in name.parts)
 
-    def pin(self, version: int | None) -> str:
-        return "" if version is None else f"@{version}"
+    def pin(self, version: Pin) -> str:
+        return pin_text(version)
 
     def string(self, text: str) -> str:
         return exp.Literal.string(text).sql(dialect=self.dialect)
@@ -60,8 +61,14 @@ class SqlWriter:
         self, params: tuple[Param, ...], keyword: str = "WITH", checks: tuple[MetricCheck, ...] = ()
     ) -> str:
         items = [f"{p.namespace}.{p.path} = {self.value(p.value)}" for p in params]
-        items += [f"{CHECK_NAMESPACE}.{c.metric} {c.op} {self.value(c.threshold)}" for c in checks]
+        items += [f"{CHECK_NAMESPACE}.{c.metric} {c.op} {self.gate_value(c)}" for c in checks]
         return f" {keyword} {', '.join(items)}" if items else ""
+
+    def gate_value(self, check: MetricCheck) -> str:
+        """What a gate compares with: ``0.9``, or ``champion.auc + 0.01``."""
+        if check.baseline:
+            return f"{check.baseline}.{check.metric}{margin_text(check.threshold)}"
+        return self.value(check.threshold)
 
     def model_ref(self, model: ModelRef) -> str:
         return f"{model.image}/{model.reference}" if model.image else model.reference

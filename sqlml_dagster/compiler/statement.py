@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
+from ..contract.lifecycle import Pin
 from .diagnostics import Diagnostic, Severity, Span
 from .names import ModelCall, ModelRef, ObjectKind, QualifiedName
 from .params import Directive, Param, ParamValue
@@ -23,10 +24,6 @@ if TYPE_CHECKING:
     from .context import Common
     from .cursor import Cursor
     from .sql_writer import SqlWriter
-
-#: Field metadata of a clause added after the golden files were written: the JSON
-#: (``render.to_json``) leaves it out when the statement does not write it.
-OPTIONAL_CLAUSE = "optional_clause"
 
 
 @dataclass(frozen=True)
@@ -104,12 +101,12 @@ class Statement:
         return ()
 
     @property
-    def scored_model(self) -> tuple[QualifiedName, int | None] | None:
+    def scored_model(self) -> tuple[QualifiedName, Pin] | None:
         """The model a scoring statement (PREDICT, EVALUATE, EXPLAIN) loads, and its pin."""
         return None
 
-    def model_pins(self) -> tuple[tuple[QualifiedName, int | None], ...]:
-        """Each model it uses with the version it pins (``None``: ``@latest``)."""
+    def model_pins(self) -> tuple[tuple[QualifiedName, Pin], ...]:
+        """Each model it uses with the version or alias it pins (``None``: ``@latest``)."""
         return ()
 
     def why_no_asset(self) -> Diagnostic | None:
@@ -142,13 +139,13 @@ class ReadsQuery:
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         return tuple((call.model, call.span) for call in self.model_calls)
 
-    def model_pins(self) -> tuple[tuple[QualifiedName, int | None], ...]:
+    def model_pins(self) -> tuple[tuple[QualifiedName, Pin], ...]:
         pins = tuple((call.model, call.version) for call in self.model_calls)
         scored = self.scored_model
         return pins if scored is None else (*pins, scored)
 
     @property
-    def scored_model(self) -> tuple[QualifiedName, int | None] | None:
+    def scored_model(self) -> tuple[QualifiedName, Pin] | None:
         return None
 
 
@@ -218,13 +215,13 @@ class ScoresModel(MLStatement):
 
     model: QualifiedName
     model_span: Span
-    model_version: int | None = field(default=None, kw_only=True)
+    model_version: Pin = field(default=None, kw_only=True)
 
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         return ((self.model, self.model_span), *super().uses_models())
 
     @property
-    def scored_model(self) -> tuple[QualifiedName, int | None]:
+    def scored_model(self) -> tuple[QualifiedName, Pin]:
         return (self.model, self.model_version)
 
 

@@ -53,8 +53,10 @@ TRAINING_METRICS: Mapping[str, str | None] = {
     "loss": None,
 }
 #: Metrics where more is better; everything else known here is better smaller.
-MAXIMIZED = frozenset({"accuracy", "f1_macro", "f1", "auc", "precision", "recall", "r2"})
-MINIMIZED = frozenset({"loss", "rmse", "mse", "mae"})
+MAXIMIZED = frozenset(
+    {"accuracy", "balanced_accuracy", "f1_macro", "f1", "auc", "precision", "recall", "r2"}
+)
+MINIMIZED = frozenset({"loss", "logloss", "rmse", "mse", "mae"})
 #: The objective when ``train.objective`` is not written: the first metric the trials
 #: report, in this order (the validation loss of a network, else the validation score).
 DEFAULT_OBJECTIVES = ("val_loss", "val_accuracy", "val_r2", "loss", "accuracy", "r2")

@@ -44,6 +44,7 @@ from ..compiler.ir import (
 )
 from ..compiler.project import Node, Project
 from ..compiler.transpile import statement_trees
+from ..contract.lifecycle import Pin
 from ..store import Gate, ModelNotFound, ModelVersion
 from ..store.builds import BuildRecord
 from ..store.errors import BadName, CorruptVersion
@@ -188,7 +189,7 @@ class InputVersions(Protocol):
         """A table the project reads but does not produce: its content fingerprint."""
         ...
 
-    def model(self, name: QualifiedName, pin: int | None, *, gated: bool) -> str | None:
+    def model(self, name: QualifiedName, pin: Pin, *, gated: bool) -> str | None:
         """The model version a step would load (``pin``, or ``@latest`` — gated unless an
         evaluation runs the gates) as ``<number>:<fingerprint>``."""
         ...
@@ -308,7 +309,7 @@ class CurrentVersions:
         query = exp.select("*").from_(name.to_table())
         return self.warehouse.export_query(query, None, files=self.files).fingerprint
 
-    def model(self, name: QualifiedName, pin: int | None, *, gated: bool) -> str | None:
+    def model(self, name: QualifiedName, pin: Pin, *, gated: bool) -> str | None:
         gates = self.gates.get(name.key, ()) if gated else ()
         try:
             version = self.storage.models().get(name.key, pin, gates=gates)

@@ -79,6 +79,7 @@ def gate_check_specs(node: Node, model_key: dg.AssetKey) -> list[dg.AssetCheckSp
                     "threshold": gate.threshold,
                     "evaluation": gate.evaluation,
                     "location": gate.location,
+                    **({"baseline": gate.baseline} if gate.baseline else {}),
                 }
             },
         )
@@ -103,12 +104,19 @@ def gate_check_results(
             "metric": gate.metric,
             "condition": gate.condition,
             "threshold": float(gate.threshold),
+            **({"baseline": gate.baseline} if gate.baseline else {}),
             "model": version.model,
             "model_version": version.version,
             "evaluation": gate.evaluation,
         }
         if result.value is not None:
             metadata["value"] = float(result.value)
+        if result.baseline:  # champion-relative: both values, or why it passed without one
+            if result.champion_value is not None:
+                metadata["champion_version"] = result.champion_version
+                metadata["champion_value"] = float(result.champion_value)
+            if result.note:
+                metadata["note"] = result.note
         verdict = "meets" if result.passed else "does not meet"
         out.append(
             dg.AssetCheckResult(

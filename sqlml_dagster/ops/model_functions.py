@@ -23,6 +23,7 @@ from sqlglot import exp
 from ..compiler.ir import QualifiedName
 from ..compiler.parser import ML_PREDICT, PIN_META
 from ..contract import FLAVORS, XGBOOST
+from ..contract.lifecycle import Pin, pin_text
 from ..contract.model_packages import ModelPackages
 from ..runtime import StepError
 from ..runtime.drift import DriftAccumulator
@@ -32,10 +33,10 @@ from ..warehouses import SqlFunction
 
 
 class ModelResolver(Protocol):
-    """Finds ``name@version`` (``None``: @latest) or raises ``dg.Failure`` saying why: an
-    asset step, or the ``sqlml run-sql`` session."""
+    """Finds ``name@version`` (``None``: @latest; a string: an alias) or raises
+    ``dg.Failure`` saying why: an asset step, or the ``sqlml run-sql`` session."""
 
-    def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion: ...
+    def model_version(self, name: QualifiedName, version: Pin = None) -> ModelVersion: ...
 
 
 #: Flavors whose models can be called in-process; others run with TO PREDICT.
@@ -79,7 +80,7 @@ class ModelFunctions:
             ]:
                 model_arg, *inputs = call.expressions
                 name = QualifiedName(tuple(part.name for part in model_arg.parts))
-                pinned: int | None = model_arg.meta.get(PIN_META)
+                pinned: Pin = model_arg.meta.get(PIN_META)
                 version = step.model_version(name, pinned)
                 key = (name.key, version.version, len(inputs))
                 if key not in by_model:
@@ -103,7 +104,8 @@ class ModelFunctions:
                         accumulator,
                     )
                     out.functions.append(by_model[key])
-                    out.versions[name.key if pinned is None else version.ref] = version.version
+                    shown = name.key if pinned is None else f"{name.key}{pin_text(pinned)}"
+                    out.versions[shown] = version.version
                 call.replace(
                     exp.Anonymous(this=by_model[key].name, expressions=[i.copy() for i in inputs])
                 )

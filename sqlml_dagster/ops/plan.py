@@ -34,6 +34,7 @@ from ..compiler import gates as compiler_gates
 from ..compiler.ir import CreateModelStatement, ObjectKind, QualifiedName, TrainStatement
 from ..compiler.project import Node, Project
 from ..contract import StepSpec
+from ..contract.lifecycle import Pin
 from ..contract.model_packages import find_models_dir
 from ..runtime import StepError
 from ..runtime.dl.settings import TrainSettings
@@ -389,7 +390,7 @@ class _Planned:
     def source(self, name: QualifiedName) -> str | None:
         return self.planner.current.source(name)
 
-    def model(self, name: QualifiedName, pin: int | None, *, gated: bool) -> str | None:
+    def model(self, name: QualifiedName, pin: Pin, *, gated: bool) -> str | None:
         if pin is None and name.key in self.planner.models:
             return self.planner.models[name.key]
         return self.planner.current.model(name, pin, gated=gated)
@@ -401,7 +402,7 @@ class _Resolver:
     def __init__(self, storage: SqlMlStorage, gates: Mapping[str, tuple[Gate, ...]]) -> None:
         self.storage, self.gates = storage, gates
 
-    def model_version(self, name: QualifiedName, version: int | None = None) -> ModelVersion:
+    def model_version(self, name: QualifiedName, version: Pin = None) -> ModelVersion:
         from ..store.errors import BadName, CorruptVersion, ModelNotFound
 
         try:

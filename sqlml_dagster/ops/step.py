@@ -19,17 +19,19 @@ import fsspec
 from pydantic import Field
 from sqlglot import exp
 
+from ..compiler import codes
 from ..compiler.ir import ObjectKind, QualifiedName, TrainStatement
 from ..compiler.project import Node, Project
 from ..contract import StepSpec
 from ..contract.layout import STEP_MODEL_STORE_ENV
+from ..contract.lifecycle import Pin, PromotionPolicy
 from ..contract.model_packages import ModelPackages, find_models_dir
 from ..contract.programs import PROGRAM_DIR_ENV, PROGRAM_ROOT_ENV
 from ..contract.step_data import DataFormat
 from ..contract.threads import STEP_CPUS_ENV, visible_cores
 from ..launchers import Launcher, LaunchResult
 from ..store import DataStore, Gate, ModelNotFound, ModelVersion
-from ..store.models import BadName, CorruptVersion, now_iso
+from ..store.models import AliasNotFound, BadName, CorruptVersion, now_iso
 from ..warehouses import FileScope, TableStats, Warehouse
 from .changes import READ_ERRORS, AssetInputs, CurrentVersions, asset_inputs
 from .faults import fault_of
@@ -70,6 +72,8 @@ class AssetStep:
     #: The packages the project's model references were allowed from at compile time; a
     #: step is told them (``$SQLML_ALLOWED_MODEL_PACKAGES``) and imports nothing else.
     model_packages: ModelPackages = dataclasses.field(default_factory=ModelPackages)
+    #: Promotion policies by model key (``-- sqlml: promote = …``): who moves ``@champion``.
+    policies: Mapping[str, PromotionPolicy] = dataclasses.field(default_factory=dict)
     #: The asset key of each name the node produces (by name key): a step writing several
     #: tables (``TO RUN … INTO a, b``) reports each under its own key.
     output_keys: Mapping[str, dg.AssetKey] = dataclasses.field(default_factory=dict)
@@ -134,14 +138,17 @@ class AssetStep:
             self.context.log.warning(f"could not record what {self.node.name} was built from: {e}")
 
     def model_version(
-        self, name: QualifiedName, version: int | None = None, *, gated: bool = True
+        self, name: QualifiedName, version: Pin = None, *, gated: bool = True
     ) -> ModelVersion:
         """``name@version`` (``None``: what ``@latest`` resolves to — for a gated model, the
-        newest version that passed its gates), or a failure naming the versions that exist.
-        ``gated=False`` is the evaluation that runs the gates: it scores the candidate."""
+        newest version that passed its gates; a string: the version that alias names now),
+        or a failure naming the versions (or aliases, SQLML430) that exist. ``gated=False``
+        is the evaluation that runs the gates: it scores the candidate."""
         gates = self.gates.get(name.key, ()) if gated else ()
         try:
             return self.storage.models().get(name.key, version, gates=gates)
+        except AliasNotFound as e:
+            raise dg.Failure(description=f"{codes.ALIAS_NOT_FOUND}: {e}") from None
         except (ModelNotFound, CorruptVersion, BadName) as e:
             raise dg.Failure(description=str(e)) from None
 

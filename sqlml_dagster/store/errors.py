@@ -29,3 +29,13 @@ class BadName(ValueError):
 class ReservationLost(RuntimeError):
     """A training's reserved version is no longer its own (its lease expired and ``gc``
     removed it, or the model was dropped): nothing is published into it."""
+
+
+class AliasNotFound(ModelNotFound):
+    """``m@champion`` names an alias the model does not have; the message names the
+    aliases it has (SQLML430 when a step fails over it)."""
+
+
+class AliasConflict(RuntimeError):
+    """Another move of the same alias landed first: this one wrote nothing (the history
+    keeps every move that won). Read the alias again and decide again (SQLML431)."""

@@ -1,13 +1,20 @@
 """Quality gates: a threshold on an evaluated metric (``TO EVALUATE m WITH
 check.accuracy >= 0.9``), the outcome an evaluation records on a version, and how a
 version fares against a model's gates. An outcome keeps the metric's value, so a
-threshold changed since is judged again without evaluating the version again."""
+threshold changed since is judged again without evaluating the version again.
+
+A *champion-relative* gate (``check.auc >= champion.auc + 0.01``) compares the candidate
+with the version ``@champion`` names, both scored on the same rows in the same step; its
+outcome keeps both values (and which version the champion was), so it too is re-judged
+from the record. With no champion — or when the candidate *is* the champion — it passes,
+and the outcome says why (``note``)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 
+from ..contract.lifecycle import gate_condition, margin_text
 from ..contract.versioned import known_fields
 
 
@@ -23,27 +30,42 @@ class Gate:
     #: The evaluation (table) that runs the gate, and where it is written (file:line:col).
     evaluation: str = ""
     location: str = ""
+    #: ``champion``: ``threshold`` is a margin over the champion's value of the metric.
+    baseline: str = ""
 
     @property
     def condition(self) -> str:
-        return f"{self.metric} {self.op} {self.threshold!r}"
+        """``accuracy >= 0.9`` or ``auc >= champion.auc + 0.01``."""
+        return gate_condition(self.metric, self.op, self.threshold, self.baseline)
 
-    def passes(self, value: float | None) -> bool:
-        """``value <op> threshold``; a missing or NaN metric never passes."""
+    def passes(self, value: float | None, baseline_value: float | None = None) -> bool:
+        """``value <op> threshold`` — for a champion-relative gate ``value <op> champion's
+        value + margin``; a missing or NaN metric (either) never passes."""
         if value is None or value != value:
             return False
+        bound = self.threshold
+        if self.baseline:
+            if baseline_value is None or baseline_value != baseline_value:
+                return False
+            bound = baseline_value + self.threshold
         return {
-            ">=": value >= self.threshold,
-            ">": value > self.threshold,
-            "<=": value <= self.threshold,
-            "<": value < self.threshold,
-            "=": value == self.threshold,
+            ">=": value >= bound,
+            ">": value > bound,
+            "<=": value <= bound,
+            "<": value < bound,
+            "=": value == bound,
         }[self.op]
 
     def judge(self, result: GateResult | None) -> bool:
         """Whether a recorded outcome meets this gate *as it is written now*: the recorded
-        metric value is compared again, so a changed threshold re-judges old versions."""
-        return result is not None and result.metric == self.metric and self.passes(result.value)
+        metric value is compared again, so a changed threshold re-judges old versions. A
+        champion-relative outcome recorded without a champion (or against itself) passed
+        by rule and still does."""
+        if result is None or result.metric != self.metric or result.baseline != self.baseline:
+            return False
+        if self.baseline and result.champion_value is None:
+            return result.passed and result.value is not None
+        return self.passes(result.value, result.champion_value)
 
 
 @dataclass(frozen=True)
@@ -59,12 +81,28 @@ class GateResult:
     evaluated_at: str
     evaluation: str = ""
     dagster_run_id: str | None = None
+    #: A champion-relative gate: ``champion``, the version it named when the candidate was
+    #: scored, that version's value on the same rows (``None``: no champion, or the
+    #: candidate is the champion), and why it passed without one.
+    baseline: str = ""
+    champion_version: int | None = None
+    champion_value: float | None = None
+    note: str = ""
 
     @property
     def text(self) -> str:
-        """``accuracy = 0.83 (needs >= 0.9)``."""
+        """``accuracy = 0.83 (needs >= 0.9)``, ``auc = 0.91 (needs >= champion.auc + 0.01:
+        champion v2 = 0.93)`` or ``auc = 0.91 (passes: no champion yet)``."""
         shown = "missing" if self.value is None else f"{self.value:.4g}"
-        return f"{self.metric} = {shown} (needs {self.op} {self.threshold!r})"
+        if not self.baseline:
+            return f"{self.metric} = {shown} (needs {self.op} {self.threshold!r})"
+        if self.champion_value is None:
+            return f"{self.metric} = {shown} ({self.note or 'no champion'})"
+        offset = margin_text(self.threshold)
+        return (
+            f"{self.metric} = {shown} (needs {self.op} {self.baseline}.{self.metric}{offset}: "
+            f"champion v{self.champion_version} = {self.champion_value:.4g})"
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

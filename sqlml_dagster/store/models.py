@@ -9,6 +9,7 @@ Layout of one model::
         3/  .discarded                                      failed or cancelled (invisible)
         _promoted.json                                      a rollback: @latest → an older version
         _high_water/3                                       the highest number ever handed out
+        _aliases/champion/000001.json                       a named alias's moves (aliases.py)
 
 **Names.** Every path is joined by :func:`.paths.store_path`, which refuses a model name
 that breaks the naming rule (``../x``, ``/etc``, NUL, non-ASCII, 300 characters) with
@@ -46,6 +47,11 @@ reason (:meth:`ModelStore.listing`), never used. Resolution does not skip it: wh
 version other than the one it reports. A damaged version that resolution would not pick
 anyway (older, or failing its gates) is only listed.
 
+**Aliases.** ``m@champion`` names whatever version the alias's newest move names; each
+move is a new record claimed by exclusive create, so two racing moves cannot both land and
+the history stays whole (:mod:`.aliases`). A pinned alias bypasses gates, like a pinned
+number: someone (or a promotion policy) chose that version.
+
 **Quality gates.** An evaluation with thresholds (``TO EVALUATE m WITH check.accuracy >=
 0.9``) records each gate's outcome on the version it scored, one file per gate under
 ``<version>/checks/`` (one writer per file). Consumers of a gated model ask
@@ -55,6 +61,7 @@ anyway (older, or failing its gates) is only listed.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import posixpath
@@ -67,9 +74,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 from ..contract.layout import TRIALS_FOLDER
+from ..contract.lifecycle import ALIAS_HINT, Pin, alias_problem
 from ..contract.names import key_problem
+from .aliases import ALIASES, AliasMove, record_name, record_seq
 from .checksums import (
     file_sha256,
     read_manifest,
@@ -77,7 +87,15 @@ from .checksums import (
     size_problem,
     verify_artifacts,
 )
-from .errors import BadName, CorruptVersion, GateNotPassed, ModelNotFound, ReservationLost
+from .errors import (
+    AliasConflict,
+    AliasNotFound,
+    BadName,
+    CorruptVersion,
+    GateNotPassed,
+    ModelNotFound,
+    ReservationLost,
+)
 from .gates import Gate, GateResult, GateStatus
 from .leases import DEFAULT_LEASE, GC_GRACE, LEGACY_LEASE, LeaseKeeper
 from .metrics import EVALUATIONS, EvaluationRecord
@@ -105,6 +123,9 @@ _Record = TypeVar("_Record")
 __all__ = [
     "MANIFEST",
     "MANIFEST_VERSION",
+    "AliasConflict",
+    "AliasMove",
+    "AliasNotFound",
     "BadName",
     "CorruptVersion",
     "DamagedVersion",
@@ -181,6 +202,14 @@ class ModelStore:
     def _fresh(self, path: str) -> None:
         """Other processes write here too: never answer from a cached listing (s3fs)."""
         self.fs.invalidate_cache(path)
+
+    def _entries(self, folder: str) -> list[dict[str, Any]]:
+        """A folder's entries as written now (none when it does not exist)."""
+        self._fresh(folder)
+        try:
+            return list(self.fs.ls(folder, detail=True))
+        except FileNotFoundError:
+            return []
 
     # -- reading ------------------------------------------------------------------------
 
@@ -322,14 +351,17 @@ class ModelStore:
             raise CorruptVersion(damaged_message(model, found))
         raise ModelNotFound(f"model '{model}' has no version {number}")
 
-    def get(
-        self, model: str, version: int | None = None, *, gates: Sequence[Gate] = ()
-    ) -> ModelVersion:
-        """A version (``None``: ``@latest``); raises :class:`ModelNotFound` naming what exists,
-        :class:`CorruptVersion` when the version asked for (or resolved to) is damaged.
+    def get(self, model: str, version: Pin = None, *, gates: Sequence[Gate] = ()) -> ModelVersion:
+        """A version (``None``: ``@latest``; a string: the version that alias names); raises
+        :class:`ModelNotFound` naming what exists (:class:`AliasNotFound` naming the
+        aliases), :class:`CorruptVersion` when the version asked for (or resolved to) is
+        damaged.
 
         With ``gates`` (the model's quality gates, for a consumer such as a prediction),
-        ``@latest`` is :meth:`resolve_gated`'s answer; a pinned version bypasses them."""
+        ``@latest`` is :meth:`resolve_gated`'s answer; a pinned version or alias bypasses
+        them."""
+        if isinstance(version, str):
+            return self._aliased(model, self.alias(model, version))
         listing = self.listing(model)
         if not listing.numbers:
             raise ModelNotFound(
@@ -350,6 +382,153 @@ class ModelStore:
             f"versions: {', '.join(str(n) for n in listing.numbers)}"
         )
 
+    # -- aliases ------------------------------------------------------------------------
+
+    def _alias_folder(self, model: str, alias: str) -> str:
+        problem = alias_problem(alias)
+        if problem is not None or alias != alias.lower():
+            raise BadName(f"'{alias}' is not an alias: it {problem or 'is not lower-case'}")
+        return self._path(model, ALIASES, alias)
+
+    def alias_history(self, model: str, alias: str) -> list[AliasMove]:
+        """Every move of ``model@alias``, oldest first (empty: it never existed). The newest
+        record must read — it is where the alias points, and an older one never stands in
+        for it (:class:`CorruptVersion`); an older one that does not read is left out."""
+        folder = self._alias_folder(model, alias)
+        names = [posixpath.basename(str(e["name"])) for e in self._entries(folder)]
+        numbered = sorted((seq, n) for n in names if (seq := record_seq(n)) is not None)
+        moves: list[AliasMove] = []
+        for position, (seq, name) in enumerate(numbered):
+            try:
+                move = AliasMove.from_json(self.fs.cat_file(posixpath.join(folder, name)).decode())
+            except (OSError, ValueError, TypeError) as e:
+                if position == len(numbered) - 1:
+                    raise CorruptVersion(
+                        f"model '{model}': the newest move of @{alias} ({ALIASES}/{alias}/{name}) "
+                        f"does not read ({type(e).__name__}); move the alias again "
+                        f"(sqlml models alias {model}@N {alias}) to replace it"
+                    ) from None
+                continue
+            moves.append(replace(move, seq=seq, alias=alias))  # the file, not its text, counts
+        return moves
+
+    def aliases(self, model: str) -> dict[str, AliasMove]:
+        """Where each of the model's aliases points now: its newest move, by name."""
+        out: dict[str, AliasMove] = {}
+        for entry in self._entries(self._path(model, ALIASES)):
+            name = posixpath.basename(str(entry["name"]).rstrip("/"))
+            if entry["type"] != "directory" or alias_problem(name) is not None:
+                continue
+            history = self.alias_history(model, name)
+            if history:
+                out[name] = history[-1]
+        return dict(sorted(out.items()))
+
+    def alias(self, model: str, alias: str) -> AliasMove:
+        """Where ``model@alias`` points; :class:`AliasNotFound` naming the aliases there are."""
+        alias = alias.lower()
+        history = self.alias_history(model, alias)
+        if history:
+            return history[-1]
+        raise AliasNotFound(self._no_alias(model, alias))
+
+    def _no_alias(self, model: str, alias: str) -> str:
+        existing = self.aliases(model)
+        there = (
+            "its aliases: " + ", ".join(f"@{a} (version {m.version})" for a, m in existing.items())
+            if existing
+            else "it has no aliases yet"
+        )
+        return (
+            f"model '{model}' has no alias '{alias}'; {there}. Move one with "
+            f"`sqlml models alias {model}@N {alias}`, or let a promote directive on the model's "
+            "TO TRAIN move @champion"
+        )
+
+    def _aliased(self, model: str, move: AliasMove) -> ModelVersion:
+        """The version a move names — never another in its place."""
+        listing = self.listing(model)
+        if listing.find(move.version) is None:
+            raise ModelNotFound(
+                f"model '{model}': @{move.alias} names version {move.version}, which no longer "
+                f"exists (versions: {', '.join(map(str, listing.numbers)) or 'none'}); move it "
+                f"with `sqlml models alias {model}@N {move.alias}`"
+            )
+        return self._usable(model, listing, move.version)
+
+    def move_alias(
+        self,
+        model: str,
+        alias: str,
+        version: int,
+        *,
+        reason: str = "",
+        note: str = "",
+        run_id: str | None = None,
+        expected: int | None = None,
+    ) -> AliasMove:
+        """Point ``model@alias`` at ``version`` (which must be usable) by exclusively
+        creating the record that follows move ``expected`` — the move this decision was
+        based on (default: the newest now; 0: the alias did not exist). When another move
+        holds that number already (it landed since, or lands first), nothing is written
+        and :class:`AliasConflict` says who won. A move to the version the alias already
+        names writes nothing and returns that move."""
+        problem = alias_problem(alias)
+        if problem is not None:
+            raise BadName(f"'{alias}' is not an alias: it {problem}; {ALIAS_HINT}")
+        alias = alias.lower()
+        self.get(model, version)  # exists and is usable: ModelNotFound / CorruptVersion
+        history = self.alias_history(model, alias)
+        newest = history[-1].seq if history else 0
+        base = newest if expected is None else expected
+        if base > newest:
+            raise ValueError(f"{model}@{alias} has no move {base} (its newest is {newest})")
+        # the move this one follows; a later one, if any, already holds `base + 1` and the
+        # exclusive create below refuses — the same rule whoever lost the race
+        current = next((m for m in reversed(history) if m.seq <= base), None) if base else None
+        if current is not None and current.version == version and base == newest:
+            return current
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+            user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "?"
+        move = AliasMove(
+            alias=alias,
+            version=version,
+            seq=base + 1,
+            at=now_iso(),
+            previous=current.version if current is not None else None,
+            by=f"{user}@{socket.gethostname()}",
+            reason=reason,
+            note=note,
+            dagster_run_id=run_id,
+        )
+        folder = self._alias_folder(model, alias)
+        self.fs.makedirs(folder, exist_ok=True)
+        try:
+            self._create_exclusively(posixpath.join(folder, record_name(move.seq)), move.to_json())
+        except FileExistsError:
+            history = self.alias_history(model, alias)
+            raise AliasConflict(
+                self._lost(model, alias, version, history[-1] if history else None)
+            ) from None
+        return move
+
+    def _lost(self, model: str, alias: str, version: int, winner: AliasMove | None) -> str:
+        won = (
+            f" to version {winner.version} ({winner.reason or 'moved'} by {winner.by})"
+            if winner
+            else ""
+        )
+        return (
+            f"{model}@{alias} was moved{won} while this move to version {version} was being "
+            f"decided; nothing was written. Run it again to move @{alias} from there"
+        )
+
+    def pin_number(self, model: str, pin: Pin) -> int | None:
+        """The number a pin names now (``None`` for ``@latest``): an alias read once."""
+        return self.alias(model, pin).version if isinstance(pin, str) else pin
+
     # -- quality gates ------------------------------------------------------------------
 
     def gate_results(self, model: str, version: int) -> dict[str, GateResult]:
@@ -364,11 +543,7 @@ class ModelStore:
         """The JSON records in one of a version's folders (``checks/``, ``evaluations/``),
         skipping temporary files and those that do not read."""
         folder = self._path(model, str(version), folder_name)
-        self._fresh(folder)
-        try:
-            paths = self.fs.ls(folder, detail=False)
-        except FileNotFoundError:
-            return []
+        paths = [str(e["name"]) for e in self._entries(folder)]
         out = []
         for path in sorted(paths):
             if not str(path).endswith(".json") or posixpath.basename(path).startswith("."):
@@ -423,7 +598,14 @@ class ModelStore:
             results = self.gate_results(model, number)
             if results:
                 return tuple(
-                    Gate(r.name, r.metric, r.op, r.threshold, evaluation=r.evaluation)
+                    Gate(
+                        r.name,
+                        r.metric,
+                        r.op,
+                        r.threshold,
+                        evaluation=r.evaluation,
+                        baseline=r.baseline,
+                    )
                     for r in results.values()
                 )
         return ()
@@ -442,7 +624,7 @@ class ModelStore:
         missing: list[str] = []
         for gate in gates:
             result = results.get(gate.name)
-            if result is None or result.metric != gate.metric:
+            if result is None or (result.metric, result.baseline) != (gate.metric, gate.baseline):
                 missing.append(gate.name)
             elif not gate.judge(result):
                 failed_list.append(replace(result, op=gate.op, threshold=gate.threshold))
@@ -505,6 +687,25 @@ class ModelStore:
         with self.fs.open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
         self.fs.mv(tmp, target)
+
+    def _create_exclusively(self, target: str, text: str) -> None:
+        """Create ``target`` holding ``text`` unless it exists (:class:`FileExistsError`),
+        appearing whole: a conditional PUT on S3 (``If-None-Match: *``: one request); on a
+        disk a hard link of a finished temporary file (``link`` refuses an existing name,
+        and a reader never sees the empty file an ``O_EXCL`` open leaves until it is
+        written)."""
+        if not isinstance(self.fs, LocalFileSystem):
+            with self.fs.open(target, "xb") as f:
+                f.write(text.encode())
+            return
+        folder, name = posixpath.split(target)
+        tmp = posixpath.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            os.link(tmp, target)
+        finally:
+            os.remove(tmp)
 
     def reserve(
         self,
@@ -711,7 +912,7 @@ class ModelStore:
         dry_run: bool = False,
     ) -> GcResult:
         """Remove all but the newest ``keep`` published versions, never removing ``pinned``
-        ones nor the version ``@latest`` resolves to; also remove tombstones and the
+        ones, the version ``@latest`` resolves to, nor one an alias names; also remove tombstones and the
         reservations whose lease expired (no write in their folder for a lease plus
         ``grace``). A running training's reservation stays; no number is handed out
         again (the high-water mark is raised before anything goes)."""
@@ -723,6 +924,8 @@ class ModelStore:
         protected = set(pinned)
         if numbers:
             protected.add(self.latest_number(model, listing))
+        # what an alias names stays: m@champion must keep resolving
+        protected.update(move.version for move in self.aliases(model).values())
         newest = set(numbers[-keep:])
         removed = [n for n in numbers if n not in newest and n not in protected]
         kept = [n for n in numbers if n not in removed]

@@ -4,25 +4,23 @@
 ``sqlml serve`` resolves what it serves here, and again each time it polls the store, so
 a reference that moves (``@latest``, an alias) is followed by everything that resolves it
 through :func:`resolve_reference`. A name after ``@`` that is neither a number nor
-``latest`` is an *alias*; this store resolves none yet, so naming one fails with a
-message saying so — the seam where aliases plug in.
+``latest`` is an *alias* (the rule is ``contract/lifecycle.py``'s, as in SQL), resolved
+to the version its newest move names (``ModelStore.alias``; a missing one fails naming the
+aliases there are).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..contract.lifecycle import Pin, alias_problem
 from ..contract.names import key_problem
-from .errors import ModelNotFound
 from .gates import Gate
 from .models import ModelStore
 from .records import ModelVersion
 
 __all__ = ["BadReference", "ModelReference", "parse_reference", "resolve_reference"]
-
-_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,62}$")
 
 
 class BadReference(ValueError):
@@ -41,6 +39,11 @@ class ModelReference:
         if self.version is not None:
             return f"{self.model}@{self.version}"
         return f"{self.model}@{self.alias or 'latest'}"
+
+    @property
+    def pin(self) -> Pin:
+        """The version or alias as every layer writes a pin (``None``: ``@latest``)."""
+        return self.version if self.version is not None else self.alias
 
     @property
     def moves(self) -> bool:
@@ -63,10 +66,10 @@ def parse_reference(text: str) -> ModelReference:
         if int(after) < 1:
             raise BadReference(f"'{text}': versions count from 1")
         return ModelReference(model.lower(), version=int(after))
-    if not _ALIAS.match(after):
+    if alias_problem(after) is not None:
         raise BadReference(
             f"'{text}': after '@' comes a version number, 'latest' or an alias "
-            "(a letter, then letters, digits, '_' or '-')"
+            "(a letter, then letters, digits or '_')"
         )
     return ModelReference(model.lower(), alias=after.lower())
 
@@ -77,16 +80,7 @@ def resolve_reference(
     """The version ``reference`` names in ``store`` now: a number as it is, ``@latest`` as
     every consumer resolves it (with the model's ``gates``: the newest version that passed,
     a promotion winning). Raises :class:`ModelNotFound` (naming what exists),
-    ``CorruptVersion`` or ``GateNotPassed`` like :meth:`ModelStore.get`."""
+    ``CorruptVersion`` or ``GateNotPassed`` like :meth:`ModelStore.get` (an alias:
+    ``AliasNotFound`` naming the aliases there are)."""
     ref = parse_reference(reference) if isinstance(reference, str) else reference
-    if ref.alias is not None:
-        return _resolve_alias(store, ref)
-    return store.get(ref.model, ref.version, gates=gates)
-
-
-def _resolve_alias(store: ModelStore, ref: ModelReference) -> ModelVersion:
-    numbers = store.listing(ref.model).numbers
-    raise ModelNotFound(
-        f"model '{ref.model}' has no alias '{ref.alias}': this store resolves no aliases; "
-        f"name a version ({ref.model}@{numbers[-1] if numbers else 1}) or @latest"
-    )
+    return store.get(ref.model, ref.pin, gates=gates)

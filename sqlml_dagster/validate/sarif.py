@@ -38,6 +38,8 @@ def rules() -> list[dict[str, Any]]:
 
 def _anchor(code: str) -> str:
     """The section of docs/diagnostics.md that lists the code."""
+    if code.startswith("SQLML43"):  # an alias when a step runs, not a deep check
+        return "errors-when-a-step-runs"
     return "deep-checks-sqlml-check" if code.startswith("SQLML4") else "diagnostics"
 
 

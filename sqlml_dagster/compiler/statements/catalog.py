@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ...contract.lifecycle import Pin
 from .. import codes
 from ..context import Common
 from ..cursor import Cursor
@@ -60,7 +61,7 @@ class _ModelVersionQuestion(CatalogStatement):
 
     model: QualifiedName
     model_span: Span
-    version: int | None = None
+    version: Pin = None
 
     @classmethod
     def parse(cls, c: Cursor, common: Common) -> _ModelVersionQuestion:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ...contract.lifecycle import Pin
 from ..context import Common
 from ..cursor import Cursor
 from ..diagnostics import Span
@@ -34,14 +35,15 @@ class PredictStatement(WritesInto, MLStatement):
     column: str
     using: QualifiedName
     using_span: Span
-    #: ``USING m@3`` pins version 3; ``None`` (or ``@latest``) follows the model.
-    using_version: int | None = field(default=None, kw_only=True)
+    #: ``USING m@3`` pins version 3, ``USING m@champion`` follows the alias; ``None`` (or
+    #: ``@latest``) follows the model.
+    using_version: Pin = field(default=None, kw_only=True)
 
     def uses_models(self) -> tuple[tuple[QualifiedName, Span], ...]:
         return ((self.using, self.using_span), *super().uses_models())
 
     @property
-    def scored_model(self) -> tuple[QualifiedName, int | None]:
+    def scored_model(self) -> tuple[QualifiedName, Pin]:
         return (self.using, self.using_version)
 
     @classmethod

@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from ...contract import AUTO, KERAS, SKLEARN
+from ...contract.lifecycle import Pin
 from ...contract.trials import (
     MAX_PARALLEL_TRIALS,
     NUM_TRIALS,
@@ -36,9 +37,9 @@ from ..cursor import Cursor
 from ..diagnostics import Span
 from ..feature_columns import ColumnGroup, column_clause
 from ..names import NAME_HINT, ModelRef, ObjectKind, QualifiedName
-from ..params import Param
+from ..params import OPTIONAL_CLAUSE, Param
 from ..sql_writer import SqlWriter
-from ..statement import OPTIONAL_CLAUSE, MLStatement, WritesInto
+from ..statement import MLStatement, WritesInto
 from ..tables import tables_read
 
 USAGE = (
@@ -67,9 +68,7 @@ class TrainStatement(WritesInto, MLStatement):
     warm_start: QualifiedName | None = field(
         default=None, kw_only=True, metadata={OPTIONAL_CLAUSE: True}
     )
-    warm_start_version: int | None = field(
-        default=None, kw_only=True, metadata={OPTIONAL_CLAUSE: True}
-    )
+    warm_start_version: Pin = field(default=None, kw_only=True, metadata={OPTIONAL_CLAUSE: True})
     warm_start_span: Span | None = field(default=None, compare=False, kw_only=True)
 
     @property
@@ -92,7 +91,7 @@ class TrainStatement(WritesInto, MLStatement):
         base = self.warm_start_base()
         return used if base is None else (base, *used)
 
-    def model_pins(self) -> tuple[tuple[QualifiedName, int | None], ...]:
+    def model_pins(self) -> tuple[tuple[QualifiedName, Pin], ...]:
         pins = super().model_pins()
         if self.warm_start is None:
             return pins

@@ -1,8 +1,15 @@
 """``SELECT … TO EVALUATE model[@N] WITH validation.metrics = "…" [, check.m >= x] LABEL y
-INTO t``: one row of metrics, and quality gates as blocking checks on the model."""
+INTO t``: one row of metrics, and quality gates as blocking checks on the model.
+
+A champion-relative gate (``check.auc >= champion.auc + 0.01``) scores the version
+``@champion`` names on the same exported rows in the same step, and records both values
+on the candidate; with no champion (or when the candidate is the champion) it passes and
+says why. After the outcomes are recorded the model's promotion policy runs
+(``ops/promotion.py``): a version that now passes may become ``@champion``."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,14 +18,16 @@ import dagster as dg
 from ...compiler.ir import EvaluateStatement, QualifiedName
 from ...compiler.project import Node
 from ...contract import DEFAULT_EVALUATION_METRICS, EvaluationResult, StepSpec
+from ...contract.lifecycle import CHAMPION
 from ...contract.metrics import metric_name, side_table
-from ...store import GateResult
+from ...store import Gate, GateResult, ModelNotFound
 from ...store.metrics import EvaluationRecord
-from ...store.models import now_iso
+from ...store.models import CorruptVersion, now_iso
 from ..checks import gate_check_results, node_gates
 from ..metadata import metrics_table, png_markdown
+from ..promotion import promote
 from .base import Materializer, StepInputs, StepResults
-from .scoring import Scored, score_into_table, scoring_spec
+from .scoring import Scored, score_again, score_into_table, scoring_spec
 from .versions import VERSION_TAG
 
 if TYPE_CHECKING:
@@ -87,21 +96,10 @@ def _evaluate_with_gates(step: AssetStep) -> StepResults:
     )
     metrics = _metrics(scored)
     compared = _record(step, scored, metrics)
-    results = [
-        GateResult(
-            name=gate.name,
-            metric=gate.metric,
-            op=gate.op,
-            threshold=gate.threshold,
-            value=metrics.get(gate.metric),
-            passed=gate.passes(metrics.get(gate.metric)),
-            evaluated_at=now_iso(),
-            evaluation=gate.evaluation,
-            dagster_run_id=context.run_id,
-        )
-        for gate in gates
-    ]
+    champion = _champion(step, scored) if any(g.baseline for g in gates) else None
+    results = [_outcome(gate, metrics, champion, context.run_id) for gate in gates]
     step.storage.models().record_gates(scored.version, results)
+    promotion = promote(step, statement.model.key)
     for r in results:
         log = context.log.info if r.passed else context.log.error
         log(
@@ -119,6 +117,8 @@ def _evaluate_with_gates(step: AssetStep) -> StepResults:
                 "gates": dg.MetadataValue.json(
                     {r.name: "passed" if r.passed else f"failed: {r.text}" for r in results}
                 ),
+                **(champion.metadata if champion is not None else {}),
+                **promotion,
             },
             check_results=checks,
         )
@@ -181,6 +181,95 @@ def _record(step: AssetStep, scored: Scored, metrics: dict[str, float]) -> Compa
     tags = {VERSION_TAG: str(version.version)}
     return Compared(
         metadata, [dg.AssetObservation(asset_key=model_key, metadata=observed, tags=tags)]
+    )
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The version ``@champion`` named when the candidate was scored, and its metrics on
+    the same rows; no version (or the candidate itself) leaves ``metrics`` empty and
+    ``note`` says why the relative gates pass."""
+
+    version: int | None
+    metrics: dict[str, float]
+    note: str = ""
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        if self.version is None or not self.metrics:
+            return {"compared_with": self.note}
+        return {
+            "compared_with": f"@{CHAMPION} = v{self.version}",
+            "champion_metrics": dg.MetadataValue.json(self.metrics),
+        }
+
+
+def _champion(step: AssetStep, scored: Scored) -> Champion:
+    """Score ``@champion`` on the candidate's rows, unless there is none or it is the
+    candidate; a champion that cannot be loaded fails the step (never another version in
+    its place)."""
+    model = scored.version.model
+    store = step.storage.models()
+    try:
+        move = store.aliases(model).get(CHAMPION)
+        version = None if move is None else store.get(model, CHAMPION)
+    except (ModelNotFound, CorruptVersion) as e:
+        raise dg.Failure(description=f"the champion-relative gates cannot run: {e}") from None
+    if version is None:
+        return Champion(None, {}, f"no champion yet: {model} has no @{CHAMPION}, so it passes")
+    if version.version == scored.version.version:
+        return Champion(
+            version.version, {}, f"v{version.version} is the champion itself, so it passes"
+        )
+    result = score_again(step, _champion_spec, scored, version, CHAMPION)
+    assert isinstance(result, EvaluationResult)
+    metrics = {str(k): float(v) for k, v in result.metrics.items()}
+    step.context.log.info(
+        f"{model}@{CHAMPION} (v{version.version}) on the same rows: "
+        + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+    )
+    return Champion(version.version, metrics)
+
+
+def _champion_spec(node: Node, places: StepInputs) -> StepSpec:
+    """The champion's evaluate step: the candidate's metrics, no curves (they would be
+    computed and thrown away: only the candidate's side tables are loaded)."""
+    spec = step_spec(node, places)
+    validation = {k: v for k, v in spec.params.get("validation", {}).items() if k != "curves"}
+    return dataclasses.replace(spec, params={**spec.params, "validation": validation})
+
+
+def _outcome(
+    gate: Gate, metrics: dict[str, float], champion: Champion | None, run_id: str
+) -> GateResult:
+    """One gate's outcome on the candidate; a relative gate records the champion's value."""
+    value = metrics.get(gate.metric)
+    baseline: dict[str, Any] = {}
+    if gate.baseline and champion is not None:
+        theirs = champion.metrics.get(gate.metric)
+        baseline = {
+            "baseline": gate.baseline,
+            "champion_version": champion.version,
+            "champion_value": theirs,
+            "note": champion.note,
+        }
+        if not champion.metrics:  # no champion, or the candidate is it: passes, says why
+            passed = value is not None and value == value
+        else:
+            passed = gate.passes(value, theirs)
+    else:
+        passed = gate.passes(value)
+    return GateResult(
+        name=gate.name,
+        metric=gate.metric,
+        op=gate.op,
+        threshold=gate.threshold,
+        value=value,
+        passed=passed,
+        evaluated_at=now_iso(),
+        evaluation=gate.evaluation,
+        dagster_run_id=run_id,
+        **baseline,
     )
 
 

@@ -4,6 +4,7 @@ output file (Arrow IPC or Parquet) as the asset's table."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlglot import exp
 from ...compiler.ir import MLStatement, QualifiedName
 from ...compiler.project import Node
 from ...contract import StepKind, StepResult, StepSpec
+from ...contract.lifecycle import Pin
 from ...store import ModelManifest, ModelVersion
 from ...warehouses import LoadMode
 from ..metadata import launch_metadata, table_metadata
@@ -30,6 +32,9 @@ class Scored:
     version: ModelVersion
     result: StepResult
     metadata: dict[str, Any]
+    #: The spec it ran (its exported rows are ``spec.input_uri``) and the step's folder.
+    spec: StepSpec
+    step_uri: str
 
     @property
     def manifest(self) -> ModelManifest:
@@ -40,7 +45,7 @@ def score_into_table(
     step: AssetStep,
     step_spec: Callable[[Node, StepInputs], StepSpec],
     model: QualifiedName,
-    pinned: int | None,
+    pinned: Pin,
     rows: exp.Expr | None = None,
     *,
     gated: bool = True,
@@ -70,10 +75,33 @@ def score_into_table(
         "model": manifest.model,
         "model_version": manifest.version,
         "model_pinned": pinned is not None,
+        **({"model_alias": pinned} if isinstance(pinned, str) else {}),
         **({"partition_rows": exported.rows} if rows is not None else {}),
         **launch_metadata(launched.launched_as, launched.image_digest),
     }
-    return Scored(version, launched.result, metadata)
+    return Scored(version, launched.result, metadata, spec, step_uri)
+
+
+def score_again(
+    step: AssetStep,
+    step_spec: Callable[[Node, StepInputs], StepSpec],
+    first: Scored,
+    version: ModelVersion,
+    name: str,
+) -> StepResult:
+    """Score another ``version`` on exactly the rows ``first`` scored (its exported
+    Parquet, not the SELECT run again), in the same Dagster step: the champion of a
+    champion-relative gate. Its spec and output go to ``<step folder>/<name>/``."""
+    data = step.storage.data()
+    folder = data.uri(first.step_uri, name)
+    spec = dataclasses.replace(
+        step_spec(step.node, step.places(folder, model=ScoredModel.of(version))),
+        input_uri=first.spec.input_uri,
+        step_id=f"{first.spec.step_id}/{name}",
+    )
+    manifest = version.manifest
+    step.context.log.info(f"{spec.kind}: the same rows with {manifest.model} v{manifest.version}")
+    return step.launch(spec, data, folder).result
 
 
 def scoring_spec(

@@ -1,5 +1,6 @@
 """What the model-producing kinds share: reuse an unchanged version, or reserve, fill
-and publish a new one atomically (discarded on any failure or cancellation)."""
+and publish a new one atomically (discarded on any failure or cancellation) — and then
+apply the model's promotion policy (``ops/promotion.py``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ...store import DataStore, ModelManifest, ModelStore, ModelVersion, Pending
 from ...store.models import CorruptVersion, ReservationLost, now_iso
 from ..changes import Reason
 from ..metadata import history_table, model_metadata, reused_metadata
+from ..promotion import promote
 
 if TYPE_CHECKING:
     from ..step import AssetStep
@@ -160,12 +162,15 @@ def unchanged_version(step: AssetStep, inputs: ModelInputs) -> dg.MaterializeRes
     )
     models = step.storage.models()
     return dg.MaterializeResult(
-        metadata=reused_metadata(
-            latest,
-            previous,
-            models.evaluations(name, latest.version),
-            models.evaluations(name, previous.version) if previous else None,
-        ),
+        metadata={
+            **reused_metadata(
+                latest,
+                previous,
+                models.evaluations(name, latest.version),
+                models.evaluations(name, previous.version) if previous else None,
+            ),
+            **promote(step, name),  # the policy may pick it now (gates recorded since)
+        },
         data_version=dg.DataVersion(latest.manifest.fingerprint),
         tags={REUSED_TAG: "true", VERSION_TAG: str(latest.version)},
     )
@@ -248,7 +253,7 @@ def publish_new_version(
     )
     shown.update({k: v for k, v in launched.metadata.items() if k not in shown})
     return dg.MaterializeResult(
-        metadata={**shown, **(metadata or {})},
+        metadata={**shown, **(metadata or {}), **promote(step, node.name.key)},
         data_version=dg.DataVersion(inputs.fingerprint),
         tags={VERSION_TAG: str(published.version)},
     )
