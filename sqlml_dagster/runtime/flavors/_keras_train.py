@@ -525,7 +525,7 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
             plan,
             target,
         )
-        empty = dl.Arrays(plan.encode(_empty_like(spec, plan)), None)
+        empty = dl.Arrays(plan.encode(_empty_like(spec, signature)), None)
         network(inputs_of(empty.encoded), training=False)  # builds the variables
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / KERAS2_WEIGHTS
@@ -556,10 +556,20 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
     return _predictor(network, plan, target, hooks)
 
 
-def _empty_like(spec: StepSpec, plan: FeaturePlan) -> Any:
-    """One row of the input, enough to build a subclassed model's variables."""
+def _empty_like(spec: StepSpec, signature: Mapping[str, Any]) -> Any:
+    """One row of the input, enough to build a subclassed model's variables: the step's
+    first row, or — with no input (``sqlml serve``) — a row of zeros and empty strings
+    typed as the signature's features, which only builds the variables."""
     from ..data import input_file
+    from ..scoring import rows_table
 
+    if not spec.input_uri:
+        fields = [
+            (str(f["name"]), str(f.get("type", "double")))
+            for f in signature.get("features") or []
+            if isinstance(f, dict)
+        ]
+        return rows_table([{name: "" if "string" in kind else 0 for name, kind in fields}], fields)
     for batch in input_file(spec).batches(1):
         return batch.slice(0, 1)
     raise StepError("the SELECT returned no rows to predict")
