@@ -147,7 +147,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             verbose=settings.verbose,
         )
     else:
-        stopper = _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
+        checkpoints = dl.Checkpoints.of(spec, settings, reporter, dl.checkpoints.TORCH_FILE)
+        stopper = _fit(
+            network, prepared, hooks, device, rng, history, spec.model_reference, checkpoints
+        )
     seconds = time.perf_counter() - started
     network.eval()
     metrics = _metrics(network, prepared.train, target, device)
@@ -280,9 +283,12 @@ def _fit(
     rng: np.random.Generator,
     history: dl.History,
     reference: str,
+    checkpoints: dl.Checkpoints | None = None,
 ) -> dl.EarlyStopping | None:
     """The epochs of training; with ``train.early_stop``, until the watched metric has not
-    improved for ``train.patience`` epochs, then the best epoch's weights are put back."""
+    improved for ``train.patience`` epochs, then the best epoch's weights are put back.
+    With ``train.checkpoint_every``, from the checkpoint a killed try of this training
+    left, and leaving one every N epochs (``dl/checkpoints.py``)."""
     import torch
 
     settings, target = prepared.settings, prepared.target
@@ -302,8 +308,12 @@ def _fit(
     scaler = torch.amp.GradScaler("cuda") if amp else None
     stopper = dl.EarlyStopping.of(settings, prepared.validation is not None)
     best: dict[str, Any] | None = None
-    steps = 0
-    for epoch in range(1, settings.epochs + 1):
+    steps, start = 0, 1
+    if checkpoints is not None:
+        resumed = dl.checkpoints.resume_torch(checkpoints, network, optimizer, scaler, rng, stopper)
+        steps, start, best = resumed.steps, resumed.epoch + 1, resumed.best
+        history.rows.extend(resumed.history or [])
+    for epoch in range(start, settings.epochs + 1):
         network.train()
         began = time.perf_counter()
         total, rows = 0.0, 0
@@ -332,12 +342,24 @@ def _fit(
             network.eval()
             values.update(_validation(network, prepared.validation, target, device, loss_fn))
         history.record(epoch, time.perf_counter() - began, **values)
-        if stopper is None:
-            continue
-        improved, stop = stopper.update(epoch, values)
+        improved, stop = stopper.update(epoch, values) if stopper else (False, False)
         if improved:  # a copy: the optimizer goes on changing the live tensors
             best = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        if checkpoints is not None and not stop and checkpoints.due(epoch, settings.epochs):
+            dl.checkpoints.save_torch(
+                checkpoints,
+                epoch,
+                network,
+                optimizer,
+                scaler,
+                rng,
+                steps=steps,
+                history=history.rows,
+                stopper=stopper,
+                best=best,
+            )
         if stop:
+            assert stopper is not None
             history.reporter.log(
                 f"early stopping after epoch {epoch}: {stopper.metric} has not improved for "
                 f"{stopper.patience} epoch(s); keeping epoch {stopper.best_epoch}'s weights"

@@ -1,0 +1,138 @@
+"""``train.checkpoint_every``: a training step killed after a checkpoint and run again
+with the same spec (the same reserved version — a Job's pod restarted by its
+``backoffLimit``) resumes where the checkpoint left it, runs the statement's epochs in
+total, and publishes byte for byte the weights of a training nobody interrupted.
+
+The step is a real process, killed with SIGKILL once the checkpoint of epoch 3 is on
+disk; the network pauses in every forward pass so that there is time to."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sqlml_dagster.contract.spec import StepSpec
+from sqlml_dagster.runtime.dl.checkpoints import CHECKPOINT_DIR, TORCH_FILE
+
+# step processes (PyTorch), one of them killed: seconds
+pytestmark = pytest.mark.slow
+
+MODELS = Path(__file__).resolve().parent.parent / "dl" / "models"
+EPOCHS = 10
+
+
+def spec_file(tmp_path: Path, name: str, key: str = "fingerprint-1", **train: Any) -> Path:
+    """A 10-epoch training of a network with dropout, checkpointed every 3 epochs."""
+    data = tmp_path / "train.parquet"
+    if not data.exists():
+        rows = 24
+        pq.write_table(
+            pa.table(
+                {
+                    "x": [float(i % 7) for i in range(rows)],
+                    "y": ["a" if i % 3 else "b" for i in range(rows)],
+                }
+            ),
+            data,
+        )
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    spec = StepSpec(
+        kind="train",
+        step_id=name,
+        model_name="m",
+        model_reference="slow_nets.SlowNet",
+        flavor="pytorch",
+        params={"train": {"epoch": EPOCHS, "batch_size": 8, "checkpoint_every": 3, **train}},
+        input_uri=str(data),
+        label="y",
+        model_uri=str(folder / "model"),
+        seed=7,
+        checkpoint_key=key,
+    )
+    path = folder / "spec.json"
+    path.write_text(spec.to_json())
+    return path
+
+
+def command(spec: Path) -> list[str]:
+    return [sys.executable, "-m", "sqlml_dagster.runtime", str(spec)]
+
+
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join([str(MODELS), os.environ.get("PYTHONPATH", "")]),
+    "SQLML_ALLOWED_MODEL_PACKAGES": "slow_nets",
+}
+
+
+def train(spec: Path) -> dict[str, Any]:
+    done = subprocess.run(command(spec), capture_output=True, text=True, timeout=300, env=ENV)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)["result"]
+    result["log"] = done.stderr
+    return dict(result)
+
+
+def kill_after_first_checkpoint(spec: Path) -> None:
+    """Start the step and SIGKILL it as soon as its first checkpoint (epoch 3) exists."""
+    checkpoint = spec.parent / "model" / CHECKPOINT_DIR / TORCH_FILE
+    process = subprocess.Popen(
+        command(spec), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not checkpoint.exists():
+            assert process.poll() is None, "the step ended before writing a checkpoint"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
+def weights(spec: Path) -> bytes:
+    return (spec.parent / "model" / "model.safetensors").read_bytes()
+
+
+def test_a_killed_step_run_again_resumes_and_ends_with_an_uninterrupted_runs_weights(
+    tmp_path: Path,
+) -> None:
+    whole = train(spec_file(tmp_path, "whole"))
+    killed = spec_file(tmp_path, "killed")
+    kill_after_first_checkpoint(killed)
+    assert not (killed.parent / "model" / "model.safetensors").exists()
+
+    resumed = train(killed)  # the same spec: the same reserved version folder
+
+    assert "resuming from epoch 3" in resumed["log"]
+    assert "epoch 4/10" in resumed["log"] and "epoch 3/10" not in resumed["log"]
+    assert [row["epoch"] for row in resumed["history"]] == list(range(1, EPOCHS + 1))
+    assert weights(killed) == weights(tmp_path / "whole" / "spec.json")
+    assert resumed["metrics"] == whole["metrics"]
+    assert "checkpoint of epoch 3 saved" in whole["log"]
+    assert "checkpoint of epoch 9 saved" in whole["log"]
+
+
+def test_a_checkpoint_of_another_training_is_not_resumed(tmp_path: Path) -> None:
+    killed = spec_file(tmp_path, "killed")
+    kill_after_first_checkpoint(killed)
+    other = spec_file(tmp_path, "killed", key="fingerprint-2")  # other statement or data
+
+    result = train(other)
+
+    assert "resuming" not in result["log"]
+    assert "ignoring a checkpoint written by another training" in result["log"]
+    assert [row["epoch"] for row in result["history"]] == list(range(1, EPOCHS + 1))
