@@ -43,6 +43,7 @@ from ..contract.layout import TRIALS_FOLDER
 from ..settings import settings_from_env
 from . import kube_pods
 from .base import RUNTIME_MODULE, LaunchResult, StepFailed, code_prefix, result_of, step_error
+from .cancel import StepCancelled, cancelled
 from .kube_api import Contact, NameTaken, RetryingApi, create_job
 from .kube_events import read_events
 from .kube_logs import LogFollower
@@ -607,6 +608,8 @@ class _JobRun:
         try:
             for job in states:
                 self.drain_logs()
+                if cancelled():  # a cancelled search's trial: run() deletes the Job
+                    raise StepCancelled(description="the run was cancelled: the Job was deleted")
                 if job is None:
                     self.inspect_pods(first_seen)
                     self.drain_logs()
