@@ -17,10 +17,17 @@ from dagster._core.errors import DagsterPipesExecutionError  # not re-exported b
 from pydantic import BaseModel, Field
 
 from ..contract import StepSpec
-from ..contract.durations import STEP_TIMED_OUT, DurationError, parse_duration
+from ..contract.durations import STEP_TIMED_OUT
 from ..contract.threads import STEP_CPUS_ENV
 from ..settings import settings_from_env
-from .base import RUNTIME_MODULE, LaunchResult, StepFailed, failure_reason, result_of
+from .base import (
+    RUNTIME_MODULE,
+    LaunchResult,
+    StepFailed,
+    failure_reason,
+    max_runtime,
+    result_of,
+)
 from .local_process import StepTimedOut, WatchedSubprocessClient
 from .local_steps import LocalSteps
 from .pipes import CompleteLinesMessageReader
@@ -92,21 +99,6 @@ class LocalLauncher(dg.ConfigurableResource, LocalSettings):
                     "every process it started; raise train.max_runtime or make it faster"
                 ) from None
         return result_of(invocation, spec_uri)
-
-
-def max_runtime(spec: StepSpec) -> int | None:
-    """``train.max_runtime`` in seconds (the Kubernetes launcher's ``activeDeadlineSeconds``),
-    the local step's timeout; ``None``: no limit."""
-    written = (spec.params.get("train") or {}).get("max_runtime")
-    if written is None:
-        return None
-    try:
-        return parse_duration(written)
-    except DurationError as e:
-        raise StepFailed(
-            description=f"{spec.kind} step for '{spec.model_name}': train.max_runtime: "
-            f"{e} ({e.hint}; `sqlml check` reports it as SQLML411)"
-        ) from None
 
 
 def from_settings(settings: Mapping[str, Any]) -> LocalLauncher:

@@ -8,10 +8,7 @@ what our launcher sends; these schemas are what a real cluster accepts."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +20,12 @@ import pytest
 import yaml
 from kubernetes_validate.utils import schema_contents
 
-from sqlml_dagster.cli import main
 from sqlml_dagster.contract import StepSpec
 from sqlml_dagster.launchers.kube_secrets import secret_manifest
 from sqlml_dagster.launchers.kubernetes import from_env
 from tests.k8s.test_manifests import GPU_PROJECT, K8S_ENV, compile_k8s
 from tests.test_serving import PROJECT as SERVED_PROJECT
+from tests.test_serving import _cli as cli
 
 #: The Kubernetes minor versions sqlml supports (docs/kubernetes.md): 1.31 brought the Job
 #: controller's ``FailureTarget`` condition and ``podFailurePolicy`` as the launcher uses it.
@@ -143,16 +140,9 @@ def test_the_serving_deployment_and_service_are_valid(
     version: str, write_project: Callable[[dict[str, str]], Path]
 ) -> None:
     root = write_project({"points.sql": SERVED_PROJECT})
-    out = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [k for k in os.environ if k.startswith("SQLML_K8S")]:
-            patch.delenv(name)
-        with contextlib.redirect_stdout(out):
-            code = main(
-                ["compile", str(root), "--k8s", "--serve", "m@1", "--model-store", "s3://b/m"]
-            )
+    code, out, _ = cli("compile", str(root), "--k8s", "--serve", "m@1", "--model-store", "s3://b")
     assert code == 0
-    documents = list(yaml.safe_load_all(out.getvalue()))
+    documents = list(yaml.safe_load_all(out))
     assert [d["kind"] for d in documents] == ["Deployment", "Service"]
     assert [problems(d, version) for d in documents] == [None, None]
 

@@ -33,32 +33,45 @@ EPOCHS = 10
 
 def spec_file(tmp_path: Path, name: str, key: str = "fingerprint-1", **train: Any) -> Path:
     """A 10-epoch training of a network with dropout, checkpointed every 3 epochs."""
-    data = tmp_path / "train.parquet"
-    if not data.exists():
-        rows = 24
+    return write_spec(
+        tmp_path,
+        name,
+        rows(tmp_path / "train.parquet", 24),
+        model_reference="slow_nets.SlowNet",
+        flavor="pytorch",
+        params={"train": {"epoch": EPOCHS, "batch_size": 8, "checkpoint_every": 3, **train}},
+        seed=7,
+        checkpoint_key=key,
+    )
+
+
+def rows(path: Path, count: int) -> Path:
+    """``count`` rows of a feature ``x`` and a label ``y`` (written once)."""
+    if not path.exists():
         pq.write_table(
             pa.table(
                 {
-                    "x": [float(i % 7) for i in range(rows)],
-                    "y": ["a" if i % 3 else "b" for i in range(rows)],
+                    "x": [float(i % 7) for i in range(count)],
+                    "y": ["a" if i % 3 else "b" for i in range(count)],
                 }
             ),
-            data,
+            path,
         )
+    return path
+
+
+def write_spec(tmp_path: Path, name: str, data: Path, **fields: Any) -> Path:
+    """A training step's spec in its own folder, its version folder beside it."""
     folder = tmp_path / name
     folder.mkdir(exist_ok=True)
     spec = StepSpec(
         kind="train",
         step_id=name,
         model_name="m",
-        model_reference="slow_nets.SlowNet",
-        flavor="pytorch",
-        params={"train": {"epoch": EPOCHS, "batch_size": 8, "checkpoint_every": 3, **train}},
         input_uri=str(data),
         label="y",
         model_uri=str(folder / "model"),
-        seed=7,
-        checkpoint_key=key,
+        **fields,
     )
     path = folder / "spec.json"
     path.write_text(spec.to_json())
@@ -142,38 +155,18 @@ def test_a_checkpoint_of_another_training_is_not_resumed(tmp_path: Path) -> None
 def keras_spec(tmp_path: Path, name: str) -> Path:
     """A Keras 3 training of 6 epochs over enough rows for an epoch to take a moment,
     checkpointed every 3, in a fixed order (``train.shuffle = false``)."""
-    data = tmp_path / "keras.parquet"
-    if not data.exists():
-        rows = 3000
-        pq.write_table(
-            pa.table(
-                {
-                    "x": [float(i % 7) for i in range(rows)],
-                    "y": ["a" if i % 3 else "b" for i in range(rows)],
-                }
-            ),
-            data,
-        )
-    folder = tmp_path / name
-    folder.mkdir(exist_ok=True)
-    spec = StepSpec(
-        kind="train",
-        step_id=name,
-        model_name="m",
+    return write_spec(
+        tmp_path,
+        name,
+        rows(tmp_path / "keras.parquet", 3000),
         model_reference="keras3_models.classifier",
         flavor="auto",
         params={
             "model": {"hidden": 4},
             "train": {"epoch": 6, "batch_size": 8, "checkpoint_every": 3, "shuffle": False},
         },
-        input_uri=str(data),
-        label="y",
-        model_uri=str(folder / "model"),
         checkpoint_key="fingerprint-1",
     )
-    path = folder / "spec.json"
-    path.write_text(spec.to_json())
-    return path
 
 
 def test_a_killed_keras_step_resumes_from_its_checkpoint(
