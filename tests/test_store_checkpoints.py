@@ -62,3 +62,21 @@ def test_publishing_removes_the_checkpoint(tmp_path: Path) -> None:
     assert sorted(published.manifest.artifacts) == ["model.skops"]
     assert not (tmp_path / "m" / "1" / ".checkpoint").exists()
     assert [v.version for v in store.versions("m")] == [1]
+
+
+def test_gc_removes_a_parked_checkpoint_no_retry_came_for(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = ModelStore(str(tmp_path))
+    for fingerprint in ("old", "recent"):
+        pending = with_checkpoint(store, tmp_path)
+        store.park_checkpoint(pending, fingerprint)
+        store.discard(pending)
+    week_ago = time.time() - 8 * 86400
+    os.utime(tmp_path / "m" / ".checkpoints" / "old" / "state.pt", (week_ago, week_ago))
+
+    assert store.gc("m", keep=1, dry_run=True).checkpoints == ["old"]
+    assert (tmp_path / "m" / ".checkpoints" / "old").exists()  # a dry run removes nothing
+    assert store.gc("m", keep=1).checkpoints == ["old"]
+    assert sorted(p.name for p in (tmp_path / "m" / ".checkpoints").iterdir()) == ["recent"]

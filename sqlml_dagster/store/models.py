@@ -157,6 +157,8 @@ CHECKPOINT = ".checkpoint"
 #: Where a failed training's checkpoint waits for the next try of the same training:
 #: ``<model>/.checkpoints/<model fingerprint>/``.
 PARKED_CHECKPOINTS = ".checkpoints"
+#: How long a parked checkpoint waits for a retry before ``gc`` removes it.
+PARKED_CHECKPOINT_AGE = timedelta(days=7)
 PROMOTED = "_promoted.json"
 #: ``_high_water/<n>``: the highest version number ever handed out (never removed).
 HIGH_WATER = "_high_water"
@@ -982,7 +984,37 @@ class ModelStore:
             self._raise_high_water(model, highest)
             for number in sorted([*removed, *cleaned]):
                 self._remove(self._path(model, str(number)), recursive=True)
-        return GcResult(removed=removed, kept=kept, cleaned=sorted(cleaned), running=running)
+        stale = self._stale_checkpoints(model, now)
+        if not dry_run:
+            for fingerprint in stale:
+                self._remove(self._path(model, PARKED_CHECKPOINTS, fingerprint), recursive=True)
+        return GcResult(
+            removed=removed,
+            kept=kept,
+            cleaned=sorted(cleaned),
+            running=running,
+            checkpoints=stale,
+        )
+
+    def _stale_checkpoints(self, model: str, now: datetime) -> list[str]:
+        """The parked checkpoints (by fingerprint) no file of which was written for
+        ``PARKED_CHECKPOINT_AGE``: their training was not tried again."""
+        folder = self._path(model, PARKED_CHECKPOINTS)
+        try:
+            found = self.fs.find(folder, detail=True)
+        except FileNotFoundError:
+            return []
+        by_fingerprint: dict[str, list[dict[str, Any]]] = {}
+        for path, info in found.items():
+            by_fingerprint.setdefault(posixpath.relpath(path, folder).split("/")[0], []).append(
+                info
+            )
+        return sorted(
+            fingerprint
+            for fingerprint, files in by_fingerprint.items()
+            if (modified := last_modified(files)) is not None
+            and now - modified > PARKED_CHECKPOINT_AGE
+        )
 
     def _lease_expired(
         self, model: str, entry: VersionFolder, now: datetime, grace: timedelta
