@@ -13,7 +13,12 @@ from sqlml_dagster.cli import main
 from sqlml_dagster.store import ModelStore
 from tests.conftest import failure_reasons, materialize_all
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
-from tests.k8s.test_launcher import RUN_WORKER, SLOW_MODEL, launcher_for
+from tests.k8s.test_launcher import (
+    SLOW_MODEL,
+    assert_nothing_left,
+    launcher_for,
+    start_run_worker,
+)
 
 __all__ = ["k8s_cluster"]
 
@@ -89,22 +94,13 @@ def test_cancelling_a_search_deletes_the_jobs_of_its_running_trials(
     """The run worker (a real process) gets SIGTERM, as a terminated run's pod does, while
     both trials train: no trial Job, pod or process is left, and no version."""
     import signal
-    import subprocess
-    import sys
 
     models = tmp_path / "models"
     models.mkdir()
     (models / "slow_models.py").write_text(SLOW_MODEL)
     root = write_project({"m.sql": CANCELLED_SEARCH_SQL})
     state = tmp_path / "state"
-    script = tmp_path / "run_worker.py"
-    script.write_text(RUN_WORKER)
-    worker = subprocess.Popen(
-        [sys.executable, str(script), k8s_cluster.host, str(root), str(state), str(models)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = start_run_worker(k8s_cluster, root, state, models)
     try:
         k8s_cluster.wait_for(
             lambda: (
@@ -121,10 +117,4 @@ def test_cancelling_a_search_deletes_the_jobs_of_its_running_trials(
     finally:
         worker.kill()
     assert "success" not in output.splitlines()
-    k8s_cluster.wait_for(
-        lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
-    )
-    assert not k8s_cluster.running_processes()
-    store = ModelStore(str(state / "models"))
-    assert store.versions("parity") == []
-    assert [f.state for f in store.folders("parity")] == ["discarded"]
+    assert_nothing_left(k8s_cluster, state)
