@@ -19,6 +19,14 @@ NUM_WORKERS = "num_workers"
 #: ``auto`` when its class turns out to be a ``torch.nn.Module`` (the runtime refuses the rest).
 DISTRIBUTED_FLAVORS = ("pytorch", "auto")
 
+#: What a distributed training's step writes into its error.json (docs/diagnostics.md):
+#: a process of the group failed or never joined; a model module's ``sqlml_train_loop``
+#: cannot be split over processes; ``train.num_workers > 1`` for a model that is not a
+#: ``torch.nn.Module`` (the compiler refuses the flavors it knows: SQLML135).
+RANK_FAILED = "SQLML530"
+CUSTOM_LOOP = "SQLML531"
+NOT_DISTRIBUTABLE = "SQLML532"
+
 #: torchrun's environment: where rank 0's rendezvous store listens, how many processes
 #: train in all and on this pod. The rank of a pod is its Indexed Job completion index.
 MASTER_ADDR = "MASTER_ADDR"

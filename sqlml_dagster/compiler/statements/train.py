@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from ...contract import AUTO, KERAS, SKLEARN
+from ...contract.distributed import NUM_WORKERS, workers_problem
 from ...contract.lifecycle import Pin
 from ...contract.trials import (
     MAX_PARALLEL_TRIALS,
@@ -133,6 +134,7 @@ class TrainStatement(WritesInto, MLStatement):
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
         check_trials(c.p, params, model_ref)
+        check_workers(c.p, params, model_ref)
         if base_span is not None and model_ref.flavor == KERAS:
             c.p.error(
                 codes.BAD_WARM_START,
@@ -236,6 +238,24 @@ def check_trials(p: ParseContext, params: tuple[Param, ...], model: ModelRef) ->
             hint="rank trials by a metric the training reports: val_accuracy or val_f1_macro "
             "(classification), val_r2, val_rmse or val_mae (regression), val_loss (networks)",
         )
+
+
+def check_workers(p: ParseContext, params: tuple[Param, ...], model: ModelRef) -> None:
+    """``train.num_workers``: a whole number, above 1 only for a model that trains in
+    several processes — PyTorch's, or a class whose flavor the step decides (SQLML135)."""
+    for param in params:
+        if param.key != f"train.{NUM_WORKERS}":
+            continue
+        problem = workers_problem(model.flavor, param.value)
+        if problem is not None:
+            p.error(
+                codes.BAD_WORKERS,
+                f"train.num_workers: {problem}",
+                param.span.start,
+                param.span.end,
+                hint="drop train.num_workers, or train a PyTorch model (torch.nn.Module, "
+                "DNNClassifier…) in several processes: train.num_workers = 2",
+            )
 
 
 #: The search's own settings as written: ``train.num_trials``…

@@ -33,12 +33,9 @@ from ...contract.spec import StepSpec
 from ...contract.threads import STEP_CPUS_ENV
 from .. import Reporter, StepError
 
-#: A process of the group failed or never joined (the step's one line names which).
-RANK_FAILED = "SQLML530"
-#: A model module's ``sqlml_train_loop`` owns its loop: it cannot be sharded for it.
-CUSTOM_LOOP = "SQLML531"
-#: ``train.num_workers > 1`` for a model that is not a ``torch.nn.Module``.
-NOT_DISTRIBUTABLE = "SQLML532"
+RANK_FAILED = contract.RANK_FAILED
+CUSTOM_LOOP = contract.CUSTOM_LOOP
+NOT_DISTRIBUTABLE = contract.NOT_DISTRIBUTABLE
 
 
 @dataclass(frozen=True)
