@@ -195,9 +195,10 @@ def refuse_custom_loop(world: World | None, reference: str) -> None:
 def refuse(spec: StepSpec, flavor: str) -> None:
     """A flavor that trains in one process, asked for several (an ``auto`` model that is
     not a ``torch.nn.Module``; the compiler refuses the flavors it knows, SQLML135)."""
+    workers = spec.param("train", "num_workers", 1)
     if contract.num_workers(spec.params) > 1:
         raise StepError(
-            f"train.num_workers = {contract.num_workers(spec.params)}: {spec.model_reference} "
+            f"train.num_workers = {workers}: {spec.model_reference} "
             f"is a {flavor} model, which trains in one process; only PyTorch models train in "
             "several",
             NOT_DISTRIBUTABLE,
