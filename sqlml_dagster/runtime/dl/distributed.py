@@ -78,12 +78,16 @@ def joined(spec: StepSpec, reporter: Reporter, cuda: bool) -> Iterator[World | N
         local_rank = int(env.get(contract.LOCAL_RANK, "0"))
         per_pod = int(env.get(contract.LOCAL_WORLD_SIZE, "1"))
     else:
-        per_pod = int(env.get(contract.LOCAL_WORLD_SIZE) or 0) or _local_processes(spec)
+        per_pod = int(env.get(contract.LOCAL_WORLD_SIZE) or 0) or _local_processes(spec, cuda)
         if contract.WORLD_SIZE in env:  # a pod: the launcher said where rank 0 listens
             size = int(env[contract.WORLD_SIZE])
             pod = int(env.get(contract.NODE_RANK) or env.get(contract.JOB_COMPLETION_INDEX) or 0)
         else:  # the local launcher: every process on this machine, on loopback
             size, pod = per_pod, 0
+        if size == 1:  # resources.gpu > 1 on a machine without them
+            yield None
+            return
+        if contract.WORLD_SIZE not in env:
             env.setdefault(contract.MASTER_ADDR, "127.0.0.1")
             env.setdefault(contract.MASTER_PORT, str(_free_port()))
         rank, local_rank = pod * per_pod, 0
@@ -95,9 +99,6 @@ def joined(spec: StepSpec, reporter: Reporter, cuda: bool) -> Iterator[World | N
                 contract.LOCAL_RANK: "0",
             }
         )
-        if size == 1:
-            yield None
-            return
         if per_pod > 1:
             children = _start(spec, rank, per_pod)
     _share_cores(per_pod)
@@ -208,11 +209,12 @@ def refuse(spec: StepSpec, flavor: str) -> None:
 # -- the local processes ------------------------------------------------------------------
 
 
-def _local_processes(spec: StepSpec) -> int:
-    """Processes on this machine when no launcher said: one per requested GPU when there
-    are several (``resources.gpu``), times ``train.num_workers`` (the pods a local step
-    stands in for)."""
-    return contract.world_size(spec.params)
+def _local_processes(spec: StepSpec, cuda: bool) -> int:
+    """Processes on this machine when no launcher said: ``train.num_workers`` (the pods a
+    local step stands in for) times one per requested GPU when there are several
+    (``resources.gpu``) and CUDA is there to give them."""
+    gpus = contract.processes_per_pod(spec.params) if cuda else 1
+    return contract.num_workers(spec.params) * gpus
 
 
 def _share_cores(per_pod: int) -> None:
