@@ -603,11 +603,14 @@ class _JobRun:
         except NameTaken as e:
             self.may_exist = False  # somebody else's Job: never delete it
             raise StepFailed(description=f"{e}; run the step again for a new name") from None
-        if self.credentials:  # garbage-collected with the Job from now on
+        if self.credentials or self.service is not None:
             job = self.batch.read_namespaced_job(self.name, self.namespace)
+        if self.credentials:  # garbage-collected with the Job from now on
             self.core.patch_namespaced_secret(
                 secret_name(self.name), self.namespace, owned_by_job(job)
             )
+        if self.service is not None:  # so is the Service of a run killed outright
+            self.core.patch_namespaced_service(self.name, self.namespace, owned_by_job(job))
         self.context.log.info(
             f"created Job {self.namespace}/{self.name} with image "
             f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
