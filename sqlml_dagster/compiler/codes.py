@@ -97,6 +97,8 @@ SETTING_IGNORED = "SQLML414"
 UNKNOWN_PROGRAM_COLUMN = "SQLML417"
 VARIABLE_NAMED_AS_COLUMN = "SQLML418"
 UNKNOWN_METRIC = "SQLML435"
+# 440-442 — data-parallel training against the model's flavor
+WORKERS_NOT_DISTRIBUTED = "SQLML440"
 UNKNOWN_CURVE = "SQLML436"
 
 # 43x — a model's aliases when a step runs or the CLI moves one

@@ -22,7 +22,7 @@ DISTRIBUTED_FLAVORS = ("pytorch", "auto")
 #: What a distributed training's step writes into its error.json (docs/diagnostics.md):
 #: a process of the group failed or never joined; a model module's ``sqlml_train_loop``
 #: cannot be split over processes; ``train.num_workers > 1`` for a model that is not a
-#: ``torch.nn.Module`` (the compiler refuses the flavors it knows: SQLML135).
+#: ``torch.nn.Module`` (``sqlml check`` refuses the flavors it knows: SQLML440).
 RANK_FAILED = "SQLML530"
 CUSTOM_LOOP = "SQLML531"
 NOT_DISTRIBUTABLE = "SQLML532"
@@ -65,10 +65,20 @@ def world_size(params: Mapping[str, Mapping[str, Any]]) -> int:
     return num_workers(params) * processes_per_pod(params)
 
 
-def workers_problem(flavor: str, value: object) -> str | None:
-    """Why ``train.num_workers = value`` cannot be (``None``: it can)."""
+def workers_value_problem(value: object) -> str | None:
+    """Why ``train.num_workers = value`` is no number of workers (``None``: it is one)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         return f"a whole number of at least 1, found {value!r}"
+    return None
+
+
+def workers_problem(flavor: str, value: object) -> str | None:
+    """Why a ``flavor`` model cannot train with ``train.num_workers = value`` (``None``: it
+    can)."""
+    problem = workers_value_problem(value)
+    if problem is not None:
+        return problem
+    assert isinstance(value, int)
     if value > 1 and flavor not in DISTRIBUTED_FLAVORS:
         return (
             f"a {flavor} model trains in one process; only PyTorch models train in several "

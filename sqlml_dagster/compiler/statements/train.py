@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from ...contract import AUTO, KERAS, SKLEARN
-from ...contract.distributed import NUM_WORKERS, workers_problem
+from ...contract.distributed import NUM_WORKERS, workers_value_problem
 from ...contract.lifecycle import Pin
 from ...contract.trials import (
     MAX_PARALLEL_TRIALS,
@@ -241,20 +241,22 @@ def check_trials(p: ParseContext, params: tuple[Param, ...], model: ModelRef) ->
 
 
 def check_workers(p: ParseContext, params: tuple[Param, ...], model: ModelRef) -> None:
-    """``train.num_workers``: a whole number, above 1 only for a model that trains in
-    several processes — PyTorch's, or a class whose flavor the step decides (SQLML135)."""
+    """``train.num_workers``: a whole number of at least 1 (SQLML135). Above 1 on a model
+    that trains in one process is ``sqlml check``'s error (SQLML440), not the compiler's:
+    SQLFlow's own statements ask XGBoost for workers, and they compile (its step trains in
+    one process and says so)."""
     for param in params:
         if param.key != f"train.{NUM_WORKERS}":
             continue
-        problem = workers_problem(model.flavor, param.value)
+        problem = workers_value_problem(param.value)
         if problem is not None:
             p.error(
                 codes.BAD_WORKERS,
                 f"train.num_workers: {problem}",
                 param.span.start,
                 param.span.end,
-                hint="drop train.num_workers, or train a PyTorch model (torch.nn.Module, "
-                "DNNClassifier…) in several processes: train.num_workers = 2",
+                hint="train.num_workers = 2: the processes (pods on Kubernetes) training a "
+                "PyTorch model together",
             )
 
 

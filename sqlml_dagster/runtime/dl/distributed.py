@@ -195,7 +195,7 @@ def refuse_custom_loop(world: World | None, reference: str) -> None:
 
 def refuse(spec: StepSpec, flavor: str) -> None:
     """A flavor that trains in one process, asked for several (an ``auto`` model that is
-    not a ``torch.nn.Module``; the compiler refuses the flavors it knows, SQLML135)."""
+    not a ``torch.nn.Module``; ``sqlml check`` refuses the flavors it knows, SQLML440)."""
     workers = spec.param("train", "num_workers", 1)
     if contract.num_workers(spec.params) > 1:
         raise StepError(

@@ -251,7 +251,7 @@ def mirrored_scope(
     """Where the network and its optimizer are built: ``tf.distribute.MirroredStrategy``'s
     scope over the visible GPUs when the statement asks for several (``resources.gpu > 1``)
     and the pod has them — each minibatch split among them, gradients all-reduced — else
-    no scope at all. (Several pods, ``train.num_workers``, are PyTorch's: SQLML135.)"""
+    no scope at all. (Several pods, ``train.num_workers``, are PyTorch's: SQLML440.)"""
     import tensorflow as tf
 
     gpus = tf.config.list_logical_devices("GPU")
