@@ -102,14 +102,16 @@ def joined(spec: StepSpec, reporter: Reporter, cuda: bool) -> Iterator[World | N
         if per_pod > 1:
             children = _start(spec, rank, per_pod)
     _share_cores(per_pod)
-    backend = "nccl" if cuda else "gloo"
-    world = World(rank=rank, size=size, local_rank=local_rank, backend=backend)
+    import torch
     import torch.distributed as dist
 
+    # nccl wants a GPU of its own per process; more processes than GPUs on one machine
+    # (train.num_workers locally beside one GPU) share them through gloo instead
+    gpus = torch.cuda.device_count() if cuda else 0
+    backend = "nccl" if cuda and per_pod <= gpus else "gloo"
+    world = World(rank=rank, size=size, local_rank=local_rank, backend=backend)
     if cuda:
-        import torch
-
-        torch.cuda.set_device(local_rank % max(1, torch.cuda.device_count()))
+        torch.cuda.set_device(local_rank % max(1, gpus))
     reporter.log(
         f"distributed training: rank {rank} of {size} ({backend}, rendezvous at "
         f"{env[contract.MASTER_ADDR]}:{env[contract.MASTER_PORT]}, pid {os.getpid()})"
