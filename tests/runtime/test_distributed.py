@@ -110,3 +110,25 @@ def test_a_failed_process_fails_the_step_and_publishes_nothing(tmp_path: Path) -
     assert not (tmp_path / "broken" / "result.json").exists()
     model = tmp_path / "broken" / "model"
     assert not (model / "model.safetensors").exists()
+
+
+def test_the_local_launcher_trains_in_two_processes_and_publishes_one_version(
+    tmp_path: Path,
+) -> None:
+    """Through Dagster and the local launcher (a Pipes session, the step's entrypoint as a
+    subprocess): rank 0 reports and publishes, rank 1 only trains."""
+    from sqlml_dagster.store import ModelStore
+    from tests.conftest import failure_reasons, materialize_all
+
+    root = tmp_path / "sql"
+    root.mkdir()
+    (root / "m.sql").write_text(
+        "CREATE TABLE d AS SELECT range * 1.0 AS x, (range % 7 > 3) AS y FROM range(30);\n"
+        "SELECT x, y FROM d TO TRAIN DNNClassifier WITH model.hidden_units = [4], "
+        "train.num_workers = 2, train.epoch = 1, train.batch_size = 8 LABEL y INTO ranked;\n"
+    )
+    state = tmp_path / "state"
+    result = materialize_all(root, state)
+    assert result.success, failure_reasons(result)
+    (version,) = ModelStore(str(state / "models")).versions("ranked")
+    assert version.signature["distributed"] == {"world_size": 2, "backend": "gloo"}
