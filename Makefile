@@ -94,6 +94,7 @@ lint: install-dev
 ## 1,000 files against the same assets in plain Dagster, and the server warehouses' export
 ## and write of 1,000,000 rows against the raw driver, pandas and a bare COPY, a
 ## hyper-parameter search with 2 trials at a time against the same trials one by one,
+## a PyTorch training in 2 gloo processes (train.num_workers) against 1 process,
 ## `sqlml serve` p50/p99 latency under 3,000 requests against in-process scoring, and a
 ## second materialize of the unchanged example with --changed against a plain one
 ## (docs/benchmarks.md)
@@ -104,6 +105,7 @@ bench: install-dev
 	$(PY) bench/bench_definitions.py $(BENCH_DEFINITIONS_ARGS)
 	$(PY) bench/bench_warehouses.py $(BENCH_WAREHOUSES_ARGS)
 	$(PY) bench/bench_trials.py $(BENCH_TRIALS_ARGS)
+	$(PY) bench/bench_distributed.py $(BENCH_DISTRIBUTED_ARGS)
 	$(PY) bench/bench_serve.py $(BENCH_SERVE_ARGS)
 	$(PY) bench/bench_changed.py $(BENCH_CHANGED_ARGS)
 

@@ -61,6 +61,8 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "early_stop": "stop a network's training when its metric stops improving",
         "patience": "epochs without improvement before early stopping (default 3)",
         "early_stop_metric": "the metric early stopping watches (default val_loss)",
+        "num_workers": "processes training a PyTorch model together (pods on Kubernetes; "
+        "DistributedDataParallel)",
         "max_steps": "stop after this many minibatches in all (SQLFlow's, TensorFlow's max_steps)",
         "checkpoint_every": "save a resumable checkpoint every N epochs (a retried step resumes)",
         "num_boost_round": "XGBoost's boosting rounds (default 10)",
@@ -98,7 +100,11 @@ _EVERY_FLAVOR = frozenset(
 )
 _DEEP_LEARNING = frozenset(
     {
-        *(f"train.{key}" for key in SETTINGS_KEYS["train"] if key != "num_boost_round"),
+        *(
+            f"train.{key}"
+            for key in SETTINGS_KEYS["train"]
+            if key not in ("num_boost_round", "num_workers")
+        ),
         # early stopping watches a network's epochs (runtime/dl/early_stop.py)
         "validation.split",
     }
@@ -109,7 +115,8 @@ FLAVOR_SETTINGS: Mapping[str, frozenset[str]] = {
     "sklearn": _EVERY_FLAVOR | {"validation.split"},
     "xgboost": _EVERY_FLAVOR
     | {"train.num_boost_round", "train.verbose", "train.device", "validation.split"},
-    "pytorch": _EVERY_FLAVOR | _DEEP_LEARNING,
+    # data-parallel training in several processes (runtime/dl/distributed.py)
+    "pytorch": _EVERY_FLAVOR | _DEEP_LEARNING | {"train.num_workers"},
     "keras": _EVERY_FLAVOR | _DEEP_LEARNING,
 }
 #: Namespaces whose every key is an argument of the optimizer the deep-learning flavors
@@ -131,8 +138,8 @@ IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
         "train.log_every_n_iter": "progress is logged once an epoch (a round for XGBoost)",
         "train.disk_cache": "the step reads its rows into memory from the exported Parquet "
         "file; XGBoost's external-memory cache is never used",
-        "train.num_workers": "a step trains in one process (distributed training is not "
-        "supported); give it more CPUs or GPUs with resources.cpu / resources.gpu",
+        "train.num_workers": "only PyTorch models train in several processes; this one "
+        "trains in one (give it more CPUs with resources.cpu)",
         "train.num_ps": "distributed training is not supported; see resources.*",
         "train.worker_cpu": "distributed training is not supported; see resources.cpu",
         "train.worker_gpu": "distributed training is not supported; see resources.gpu",

@@ -38,6 +38,7 @@ from ..contract import (
     parse_quantity,
     setting_verdict,
 )
+from ..contract.distributed import NUM_WORKERS, workers_problem, workers_value_problem
 from ..contract.metrics import split_names, unknown_names
 from ._spans import Sources, key_span, value_span
 
@@ -53,6 +54,11 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
             flavor = statement.model.flavor if isinstance(statement, TrainStatement) else None
             for param in statement.params:
                 known = SETTINGS_KEYS.get(param.namespace)
+                if flavor is not None and param.key == f"train.{NUM_WORKERS}":
+                    workers = _workers_problem(param, flavor, sources, project.dialect)
+                    if workers is not None:
+                        found.append(workers)
+                        continue
                 if flavor is not None and param.namespace != "model":
                     verdict, _ = setting_verdict(flavor, param.key)
                     if verdict == "ignored" or (
@@ -84,6 +90,28 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
                     if problem is not None:
                         found.append(problem)
     return found
+
+
+def _workers_problem(
+    param: Param, flavor: str, sources: Sources, dialect: str
+) -> Diagnostic | None:
+    """SQLML440: ``train.num_workers > 1`` for a model that trains in one process
+    (scikit-learn, XGBoost, Keras), which the step would run in one process anyway. A value
+    that is no number of workers is the compiler's SQLML135."""
+    if workers_value_problem(param.value) is not None:
+        return None
+    problem = workers_problem(flavor, param.value)
+    if problem is None:
+        return None
+    source = sources.get(param.span.file)
+    return Diagnostic(
+        codes.WORKERS_NOT_DISTRIBUTED,
+        f"train.num_workers: {problem}",
+        value_span(param, source, dialect),
+        hint="drop train.num_workers (give the step more CPUs with resources.cpu), or train "
+        "a PyTorch model (torch.nn.Module, DNNClassifier…) in several processes",
+        source=source,
+    )
 
 
 def _verdict(param: Param, flavor: str, sources: Sources, dialect: str) -> Diagnostic:

@@ -21,6 +21,7 @@ Two Keras APIs meet here, decided by the model's own base class:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import tempfile
 import time
@@ -183,9 +184,15 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     reporter.log(f"TensorFlow uses {cap_tensorflow()} CPU thread(s) per op")
     _configure_devices(settings, reporter)
     _seed(settings.seed)
-    network, model, kwargs, api = build(
-        constructor, spec.model_reference, dict(spec.params.get("model", {})), prepared.plan, target
-    )
+    scope = mirrored_scope(settings, reporter)
+    with scope():
+        network, model, kwargs, api = build(
+            constructor,
+            spec.model_reference,
+            dict(spec.params.get("model", {})),
+            prepared.plan,
+            target,
+        )
     if base is not None:  # USING base@v: its weights, strictly
         check_base_constructor(spec, base, kwargs)
         _load_base_weights(spec, base, network, constructor, prepared)
@@ -212,7 +219,8 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             raise StepError(
                 f"{spec.model_reference}: training without LABEL needs a sqlflow_train_loop method"
             )
-        _compile(network, hooks, settings, target, k, prepared)
+        with scope():  # the optimizer's variables mirrored like the network's
+            _compile(network, hooks, settings, target, k, prepared)
         validation = (
             _dataset(prepared.validation, settings, shuffle=False) if prepared.validation else None
         )
@@ -297,6 +305,26 @@ def _keras3_network(path: Path, constructor: Any) -> Any:
     if isinstance(constructor, type):
         custom[constructor.__name__] = constructor
     return keras.saving.load_model(str(path), safe_mode=True, compile=False, custom_objects=custom)
+
+
+def mirrored_scope(
+    settings: dl.TrainSettings, reporter: Reporter
+) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """Where the network and its optimizer are built: ``tf.distribute.MirroredStrategy``'s
+    scope over the visible GPUs when the statement asks for several (``resources.gpu > 1``)
+    and the pod has them — each minibatch split among them, gradients all-reduced — else
+    no scope at all. (Several pods, ``train.num_workers``, are PyTorch's: SQLML440.)"""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if settings.gpus <= 1 or len(gpus) < 2:
+        return contextlib.nullcontext
+    strategy = tf.distribute.MirroredStrategy()
+    reporter.log(
+        f"MirroredStrategy over {strategy.num_replicas_in_sync} GPUs: each minibatch of "
+        f"{settings.batch_size} split among them"
+    )
+    return strategy.scope
 
 
 def _configure_devices(settings: dl.TrainSettings, reporter: Reporter) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
+from ..dl import distributed
 from ..dl.warm_start import base_fitted, base_signature, check_base_constructor, version_ref
 from ..features import Encoded, FeaturePlan
 from ..threads import cap_torch
@@ -100,6 +101,14 @@ def build(
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
+    """Train in this process, or in several under ``torch.distributed`` when the statement
+    asks for them (``train.num_workers``, ``resources.gpu > 1``: ``dl/distributed.py``)."""
+    cuda = pick_device(dl.TrainSettings.of(spec)).type == "cuda"
+    with distributed.joined(spec, reporter, cuda=cuda) as world:
+        _train(spec, reporter, world)
+
+
+def _train(spec: StepSpec, reporter: Reporter, world: distributed.World | None) -> None:
     import torch
 
     constructor = resolve(spec.model_reference)
@@ -138,6 +147,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     custom_loop = getattr(hooks, "sqlml_train_loop", None) if hooks else None
     stopper = None
     if callable(custom_loop):
+        distributed.refuse_custom_loop(world, spec.model_reference)
         if settings.early_stop:
             reporter.log("train.early_stop ignored: the model's sqlml_train_loop owns training")
         loader = Loader(prepared.train, device, rng)
@@ -152,9 +162,19 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     else:
         checkpoints = dl.Checkpoints.of(spec, settings, reporter, dl.checkpoints.TORCH_FILE)
         stopper = _fit(
-            network, prepared, hooks, device, rng, history, spec.model_reference, checkpoints
+            network,
+            prepared,
+            hooks,
+            device,
+            rng,
+            history,
+            spec.model_reference,
+            checkpoints,
+            world,
         )
     seconds = time.perf_counter() - started
+    if world is not None and not world.leader:
+        return  # rank 0 holds the same weights and publishes them
     network.eval()
     metrics = _metrics(network, prepared.train, target, device)
     if prepared.validation is not None:
@@ -167,7 +187,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     metrics.update(history.losses(stopper.best_epoch if stopper else None))
     reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     early = stopper.summary() if stopper else {}
-    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds, early)
+    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds, early, world)
 
 
 def pick_device(settings: dl.TrainSettings) -> Any:
@@ -243,6 +263,7 @@ def _fit(
     history: dl.History,
     reference: str,
     checkpoints: dl.Checkpoints | None = None,
+    world: distributed.World | None = None,
 ) -> dl.EarlyStopping | None:
     """The epochs of training; with ``train.early_stop``, until the watched metric has not
     improved for ``train.patience`` epochs, then the best epoch's weights are put back.
@@ -272,18 +293,21 @@ def _fit(
         resumed = dl.checkpoints.resume_torch(checkpoints, network, optimizer, scaler, rng, stopper)
         steps, start, best = resumed.steps, resumed.epoch + 1, resumed.best
         history.rows.extend(resumed.history or [])
+    trained = distributed.wrap(network, world)
     for epoch in range(start, settings.epochs + 1):
         network.train()
         began = time.perf_counter()
         total, rows = 0.0, 0
-        for inputs, labels in Loader(prepared.train, device, rng):
+        for inputs, labels, share in distributed.shards(Loader(prepared.train, device, rng), world):
             if settings.max_steps is not None and steps >= settings.max_steps:
                 break  # SQLFlow's train.max_steps: minibatches in all, across epochs
             steps += 1
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
-                output = network(*inputs)
-                loss = loss_fn(output, labels)
+                output = trained(*inputs)
+                loss = loss_fn(output, labels) if len(labels) else output.sum() * 0.0
+                if share != 1.0:  # this rank's part of the minibatch's mean
+                    loss = loss * share
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
@@ -292,8 +316,9 @@ def _fit(
                 loss.backward()
                 optimizer.step()
             minibatch = int(labels.shape[0])
-            total += float(loss.detach()) * minibatch
+            total += float(loss.detach()) / share * minibatch if minibatch else 0.0
             rows += minibatch
+        total, rows = distributed.summed(world, total, rows)
         if not rows and settings.max_steps is not None:  # max_steps ran out before this epoch
             break
         values: dict[str, float | None] = {"loss": total / max(rows, 1)}
@@ -443,6 +468,7 @@ def _save(
     history: dl.History,
     seconds: float,
     early_stopping: dict[str, Any],
+    world: distributed.World | None = None,
 ) -> None:
     import safetensors
     import torch
@@ -465,6 +491,7 @@ def _save(
             history=history,
             seconds=seconds,
             early_stopping=early_stopping,
+            extra_signature={"distributed": world.summary()} if world is not None else {},
         ),
     )
 
