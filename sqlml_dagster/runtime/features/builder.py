@@ -121,6 +121,8 @@ class Builder:
             )
         if function == "INDICATOR":
             return Indicator(self.categorical(spec["category"], spec))
+        if function == "NUMERIC" and _function(spec["key"]) == "SPARSE":
+            return Indicator(self.categorical(spec["key"], None))  # NUMERIC(SPARSE(c, n))
         if function in _NUMERIC_FUNCTIONS:
             return self.numeric(spec)
         if function in _CATEGORICAL_FUNCTIONS:
@@ -133,6 +135,11 @@ class Builder:
             raise StepError(f"{_sql(spec)} is not a number column; NUMERIC or DENSE needed here")
         if function == "COLUMN":
             return bare_numeric(self.column(spec, spec), self.schema)
+        if function == "NUMERIC" and _function(spec["key"]) == "DENSE":
+            inner = dict(spec["key"])  # NUMERIC(DENSE(c, 10)): the DENSE, NUMERIC's shape
+            if inner.get("shape") is None and spec.get("shape") not in (None, 1):
+                inner["shape"] = spec["shape"]
+            return self.numeric(inner)
         column = self.column(spec["key"], spec)
         kind = kind_of(self.schema.field(column).type)
         type_ = self.schema.field(column).type
