@@ -70,9 +70,3 @@ def test_every_bad_feature_column_of_a_clause_is_reported_in_one_pass() -> None:
         "SQLML110 CROSS's keys must be a list of columns such as [a, b], found 'e'",
     ]
 
-
-def test_a_clause_after_a_bad_feature_column_is_still_read() -> None:
-    _, diagnostics = parse_sql_file(
-        "f.sql", "SELECT * FROM t TO TRAIN DNNClassifier COLUMN FOO(a) FOR wide LABEL y INTO m;"
-    )
-    assert [d.code for d in diagnostics] == ["SQLML109"]
