@@ -14,7 +14,20 @@ from collections.abc import Iterable, Mapping, Sequence
 
 #: SQLFlow's estimators that run without a model zoo (``TO TRAIN DNNClassifier``),
 #: implemented in ``runtime/flavors/_torch_builtins.py``.
-BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
+BUILTIN_ESTIMATORS = (
+    "DNNClassifier",
+    "DNNRegressor",
+    "LinearClassifier",
+    "LinearRegressor",
+    "DNNLinearCombinedClassifier",
+    "DNNLinearCombinedRegressor",
+)
+#: The built-ins with a linear and a network part, each with its own optimizer namespace
+#: (``linear_optimizer.learning_rate``, ``dnn_optimizer.learning_rate``).
+WIDE_AND_DEEP = ("DNNLinearCombinedClassifier", "DNNLinearCombinedRegressor")
+#: What those namespaces may set here: one optimizer class trains both parts, each part
+#: with its own learning rate.
+PART_OPTIMIZER_KEYS = frozenset({"learning_rate"})
 #: Every estimator name SQLFlow's documentation and code accept without a package
 #: (TensorFlow's premade estimators, ``go/attribute/model_parameters.go``; its XGBoost
 #: names, ``go/codegen/xgboost/codegen.go``): what a misspelled name is compared with, so
@@ -117,6 +130,17 @@ OPTIMIZER_NAMESPACES = ("optimizer",)
 #: What the deep-learning flavors read from ``model.*`` themselves when the model's
 #: constructor does not take it: SQLFlow's ``model.optimizer = Adagrad``.
 RUNTIME_MODEL_KEYS = frozenset({"optimizer"})
+#: SQLFlow's ``model.dnn_optimizer``/``model.linear_optimizer`` of the wide & deep models:
+#: the one optimizer class both parts train with (``model.optimizer`` wins).
+PART_OPTIMIZERS = ("dnn_optimizer", "linear_optimizer")
+
+
+def runtime_model_keys(reference: str | None) -> frozenset[str]:
+    """The ``model.*`` keys the deep-learning flavors read themselves for ``reference``."""
+    if reference in WIDE_AND_DEEP:
+        return RUNTIME_MODEL_KEYS | set(PART_OPTIMIZERS)
+    return RUNTIME_MODEL_KEYS
+
 
 #: Keys SQLFlow defines (``go/codegen/tensorflow/codegen.go``'s and
 #: ``go/codegen/xgboost/codegen.go``'s attribute lists) that mean nothing to a flavor here:
@@ -150,11 +174,19 @@ IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def setting_verdict(flavor: str, key: str) -> tuple[str, str]:
+def setting_verdict(flavor: str, key: str, reference: str | None = None) -> tuple[str, str]:
     """How ``flavor``'s step treats the setting ``key`` (``train.epoch``,
     ``optimizer.learning_rate``): ``("honoured", "")``, ``("ignored", why)`` — SQLFlow
-    defines it and it means nothing here — or ``("refused", why)``."""
+    defines it and it means nothing here — or ``("refused", why)``. ``reference``: the
+    model, for the keys only some estimators read (``dnn_optimizer.learning_rate``)."""
     namespace = key.split(".", 1)[0]
+    if reference in WIDE_AND_DEEP and namespace in ("dnn_optimizer", "linear_optimizer"):
+        if key.split(".", 1)[1] in PART_OPTIMIZER_KEYS:
+            return "honoured", ""
+        return "ignored", (
+            "one optimizer class (model.optimizer, optimizer.*) trains both parts here; "
+            f"only {namespace}.learning_rate is the part's own"
+        )
     honoured = FLAVOR_SETTINGS.get(flavor)
     if honoured is None:  # auto: any flavor's key may be meant
         honoured = frozenset().union(*FLAVOR_SETTINGS.values())
@@ -180,7 +212,7 @@ def setting_verdict(flavor: str, key: str) -> tuple[str, str]:
 
 
 def ignored_settings(
-    flavor: str, params: Mapping[str, Mapping[str, object]]
+    flavor: str, params: Mapping[str, Mapping[str, object]], reference: str | None = None
 ) -> list[tuple[str, str]]:
     """The keys of ``params`` (by namespace) that ``flavor`` ignores, with why: what a step
     logs as a warning when it starts."""
@@ -188,7 +220,7 @@ def ignored_settings(
     for namespace, values in params.items():
         for key in values:
             full = f"{namespace}.{key}"
-            verdict, why = setting_verdict(flavor, full)
+            verdict, why = setting_verdict(flavor, full, reference)
             if verdict == "ignored":
                 found.append((full, why))
     return found

@@ -74,7 +74,7 @@ from ..contract.model_packages import (
     ModelPackages,
     find_models_dir,
 )
-from ..contract.settings import RUNTIME_MODEL_KEYS, SQLFLOW_ESTIMATORS
+from ..contract.settings import SQLFLOW_ESTIMATORS, runtime_model_keys
 from ..contract.xgboost_params import (
     XGBOOST_ESTIMATORS,
     accepted_model_params,
@@ -314,7 +314,8 @@ class ModelChecks:
         signature = answer.signature
         ignored: list[Diagnostic] = []
         if signature is not None and not signature.estimator:
-            for key in RUNTIME_MODEL_KEYS - set(signature.parameters):
+            runtime_keys = runtime_model_keys(statement.model.reference)
+            for key in runtime_keys - set(signature.parameters):
                 given.pop(key, None)  # model.optimizer: the runtime builds the optimizer
         if statement.model.flavor == XGBOOST:
             ignored = self._ignored_xgboost(statement, given)

@@ -51,14 +51,15 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
             if not isinstance(statement, MLStatement):
                 continue
             flavor = statement.model.flavor if isinstance(statement, TrainStatement) else None
+            reference = statement.model.reference if isinstance(statement, TrainStatement) else None
             for param in statement.params:
                 known = SETTINGS_KEYS.get(param.namespace)
                 if flavor is not None and param.namespace != "model":
-                    verdict, _ = setting_verdict(flavor, param.key)
+                    verdict, _ = setting_verdict(flavor, param.key, reference)
                     if verdict == "ignored" or (
                         verdict == "refused" and (known is None or param.path in known)
                     ):  # a key nobody reads is the unknown-setting error below
-                        found.append(_verdict(param, flavor, sources, project.dialect))
+                        found.append(_verdict(param, flavor, sources, project.dialect, reference))
                         continue
                 if known is None:
                     continue
@@ -86,10 +87,12 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
     return found
 
 
-def _verdict(param: Param, flavor: str, sources: Sources, dialect: str) -> Diagnostic:
+def _verdict(
+    param: Param, flavor: str, sources: Sources, dialect: str, reference: str | None = None
+) -> Diagnostic:
     """SQLML413 for a key ``flavor``'s step never reads, SQLML414 (a warning) for a key of
     SQLFlow's it ignores."""
-    verdict, why = setting_verdict(flavor, param.key)
+    verdict, why = setting_verdict(flavor, param.key, reference)
     source = sources.get(param.span.file)
     if verdict == "ignored":
         return Diagnostic(
