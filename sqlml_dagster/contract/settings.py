@@ -285,3 +285,51 @@ def _is_registry_host(prefix: str) -> bool:
 def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:
     """``SQLML_K8S_ALLOWED_IMAGES``: the registry/repository prefixes an image must start with."""
     return [v.strip() for v in environ.get(ALLOWED_IMAGES_ENV, "").split(",") if v.strip()]
+
+
+#: The ``WITH`` keys of ``TO PREDICT`` and ``TO EXPLAIN`` the step reads, by namespace,
+#: with what each does (``sqlml check`` refuses another key of these namespaces, with the
+#: closest as a hint, as it refuses a ``train.*`` key nobody reads).
+SCORING_KEYS: Mapping[str, Mapping[str, str]] = {
+    "predict": {
+        "probabilities": "one probability column per class beside the prediction",
+    },
+    "explain": {
+        "max_rows": "rows sampled for the attribution",
+        "repeats": "shuffles per feature of permutation importance",
+    },
+    "summary": {},
+}
+#: Keys SQLFlow's TO PREDICT / TO EXPLAIN accept that mean nothing here: warned, with why.
+SCORING_IGNORED: Mapping[str, str] = {
+    "predict.batch_size": "the step scores its rows in batches it picks by memory",
+    "predict.num_workers": "a step predicts in one process (PAI's workers are not used)",
+    "predict.extra_outputs": "every selected column is already written beside the prediction",
+    "explain.plot_type": "the PNG is one bar chart of mean absolute attributions",
+    "explain.per_row": "the INTO table holds one row per feature (mean attributions), not "
+    "one per row",
+    "summary": "the PNG is one bar chart of mean absolute attributions; SHAP's "
+    "summary_plot options (plot_type, alpha, sort, …) are not drawn",
+}
+
+
+def scoring_verdict(key: str) -> tuple[str, str]:
+    """How a ``TO PREDICT``/``TO EXPLAIN`` step treats ``key`` (``predict.probabilities``):
+    ``("honoured", "")``, ``("ignored", why)``, ``("unknown", hint)`` — the hint names the
+    closest known key — or ``("other", "")`` for a namespace these steps do not own."""
+    namespace, _, path = key.partition(".")
+    known = SCORING_KEYS.get(namespace)
+    if known is None:
+        return "other", ""
+    if path in known:
+        return "honoured", ""
+    why = SCORING_IGNORED.get(key) or SCORING_IGNORED.get(namespace)
+    if why is not None:
+        return "ignored", why
+    names = [f"{namespace}.{k}" for k in known] + [
+        k for k in SCORING_IGNORED if k.startswith(f"{namespace}.")
+    ]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    return "unknown", (f"did you mean '{close[0]}'? " if close else "") + (
+        f"known: {', '.join(names)}" if names else f"{namespace}.* keys mean nothing here"
+    )

@@ -39,6 +39,7 @@ from ..contract import (
     setting_verdict,
 )
 from ..contract.metrics import split_names, unknown_names
+from ..contract.settings import SCORING_KEYS, scoring_verdict
 from ._spans import Sources, key_span, value_span
 
 
@@ -52,7 +53,13 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
                 continue
             flavor = statement.model.flavor if isinstance(statement, TrainStatement) else None
             reference = statement.model.reference if isinstance(statement, TrainStatement) else None
+            owned = _SCORING_NAMESPACES.get(statement.KIND, ())
             for param in statement.params:
+                if owned and param.namespace in SCORING_KEYS:
+                    problem = _scoring_key(param, owned, sources, project.dialect)
+                    if problem is not None:
+                        found.append(problem)
+                    continue
                 known = SETTINGS_KEYS.get(param.namespace)
                 if flavor is not None and param.namespace != "model":
                     verdict, _ = setting_verdict(flavor, param.key, reference)
@@ -85,6 +92,51 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
                     if problem is not None:
                         found.append(problem)
     return found
+
+
+#: The namespaces each scoring statement's step reads (``contract.SCORING_KEYS``).
+_SCORING_NAMESPACES = {"predict": ("predict",), "explain": ("explain", "summary")}
+
+
+def _scoring_key(
+    param: Param, owned: tuple[str, ...], sources: Sources, dialect: str
+) -> Diagnostic | None:
+    """A ``TO PREDICT``/``TO EXPLAIN`` key checked like a ``TO TRAIN`` one: honoured,
+    ignored with a warning that says why (SQLML414), or unknown (SQLML405 with the
+    closest key)."""
+    source = sources.get(param.span.file)
+    verdict, why = scoring_verdict(param.key)
+    if param.namespace not in owned:
+        verdict, why = (
+            "unknown",
+            (
+                f"{param.namespace}.* keys belong to "
+                + " / ".join(
+                    f"TO {k.upper()}"
+                    for k, v in _SCORING_NAMESPACES.items()
+                    if param.namespace in v
+                )
+            ),
+        )
+    if verdict == "honoured":
+        return None
+    if verdict == "ignored":
+        return Diagnostic(
+            codes.SETTING_IGNORED,
+            f"'{param.key}' is accepted and ignored here: {why}",
+            key_span(param, source, dialect),
+            hint="SQLFlow defines it; docs/language.md (SQLFlow conformance) lists what "
+            "each key does here — remove it to silence this warning",
+            severity=Severity.WARNING,
+            source=source,
+        )
+    return Diagnostic(
+        codes.UNKNOWN_SETTING,
+        f"unknown setting '{param.key}': the step never reads it",
+        key_span(param, source, dialect),
+        hint=why,
+        source=source,
+    )
 
 
 def _verdict(

@@ -34,6 +34,7 @@ def _mlp(
     dropout: float,
     batch_norm: bool,
 ) -> nn.Sequential:
+    activation = str(activation).rpartition(".")[2].lower()  # SQLFlow's tf.nn.relu
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
     layers: list[nn.Module] = []
