@@ -33,12 +33,7 @@ PART_OPTIMIZER_KEYS = frozenset({"learning_rate"})
 #: names, ``go/codegen/xgboost/codegen.go``): what a misspelled name is compared with, so
 #: ``DNNLinearCombinedRegresor`` is told about ``DNNLinearCombinedRegressor``.
 SQLFLOW_ESTIMATORS = (
-    "DNNClassifier",
-    "DNNRegressor",
-    "LinearClassifier",
-    "LinearRegressor",
-    "DNNLinearCombinedClassifier",
-    "DNNLinearCombinedRegressor",
+    *BUILTIN_ESTIMATORS,
     "BoostedTreesClassifier",
     "BoostedTreesRegressor",
     "XGBRegressor",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..compiler import codes
 from ..compiler.diagnostics import Diagnostic, Severity
@@ -94,6 +95,19 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
     return found
 
 
+def _ignored(param: Param, why: str, source: Any, dialect: str) -> Diagnostic:
+    """SQLML414: a key of SQLFlow's that the step accepts and ignores, with why."""
+    return Diagnostic(
+        codes.SETTING_IGNORED,
+        f"'{param.key}' is accepted and ignored here: {why}",
+        key_span(param, source, dialect),
+        hint="SQLFlow defines it; docs/language.md (SQLFlow conformance) lists what "
+        "each key does here — remove it to silence this warning",
+        severity=Severity.WARNING,
+        source=source,
+    )
+
+
 #: The namespaces each scoring statement's step reads (``contract.SCORING_KEYS``).
 _SCORING_NAMESPACES = {"predict": ("predict",), "explain": ("explain", "summary")}
 
@@ -121,15 +135,7 @@ def _scoring_key(
     if verdict == "honoured":
         return None
     if verdict == "ignored":
-        return Diagnostic(
-            codes.SETTING_IGNORED,
-            f"'{param.key}' is accepted and ignored here: {why}",
-            key_span(param, source, dialect),
-            hint="SQLFlow defines it; docs/language.md (SQLFlow conformance) lists what "
-            "each key does here — remove it to silence this warning",
-            severity=Severity.WARNING,
-            source=source,
-        )
+        return _ignored(param, why, source, dialect)
     return Diagnostic(
         codes.UNKNOWN_SETTING,
         f"unknown setting '{param.key}': the step never reads it",
@@ -147,15 +153,7 @@ def _verdict(
     verdict, why = setting_verdict(flavor, param.key, reference)
     source = sources.get(param.span.file)
     if verdict == "ignored":
-        return Diagnostic(
-            codes.SETTING_IGNORED,
-            f"'{param.key}' is accepted and ignored here: {why}",
-            key_span(param, source, dialect),
-            hint="SQLFlow defines it; docs/language.md (SQLFlow conformance) lists what "
-            "each key does here — remove it to silence this warning",
-            severity=Severity.WARNING,
-            source=source,
-        )
+        return _ignored(param, why, source, dialect)
     readers = [f for f in ("sklearn", "xgboost", "pytorch", "keras") if f != flavor]
     honoured = [f for f in readers if setting_verdict(f, param.key)[0] == "honoured"]
     return Diagnostic(

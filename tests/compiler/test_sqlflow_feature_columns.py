@@ -69,4 +69,3 @@ def test_every_bad_feature_column_of_a_clause_is_reported_in_one_pass() -> None:
         "SQLML110 BUCKET's boundaries must be in ascending order, found '[3, 1]'",
         "SQLML110 CROSS's keys must be a list of columns such as [a, b], found 'e'",
     ]
-

@@ -7,13 +7,11 @@ change nothing for XGBoost are warned about, and ``sqlml check`` says the same."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sklearn.datasets import load_iris
 
 from sqlml_dagster.compiler import parse_sql_file
 from sqlml_dagster.compiler.ir import TrainStatement
@@ -23,20 +21,12 @@ from sqlml_dagster.runtime import StepError
 from sqlml_dagster.runtime.flavors import xgboost as flavor
 from sqlml_dagster.validate import DeepCheckOptions, check_path
 
+from . import test_xgboost
 from .recorder import Recorder
 
 pytest.importorskip("xgboost")
 
-
-@pytest.fixture
-def iris(tmp_path: Path) -> Path:
-    data = load_iris(as_frame=False)
-    names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-    columns: dict[str, Any] = {n: data.data[:, i] for i, n in enumerate(names)}
-    columns["class"] = [str(data.target_names[t]) for t in data.target]
-    path = tmp_path / "iris.parquet"
-    pq.write_table(pa.table(columns), path)
-    return path
+iris = test_xgboost.iris  # the same 150 rows, as a fixture here too
 
 
 @pytest.fixture

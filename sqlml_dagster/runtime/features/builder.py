@@ -233,8 +233,8 @@ class Builder:
         if function == "SPARSE" or _function(field) == "SPARSE":
             if delimiter_kv is None and dtype not in _ID_DTYPES:
                 raise StepError(
-                    f"{_sql(spec)}: {_function(field)} here reads integer ids; dtype "
-                    f"{field.get('dtype')!r} is not one — hash strings with "
+                    f"{_sql(spec)}: {_function(field)} reads integer ids; dtype "
+                    f"{field.get('dtype')!r} is not supported — hash strings with "
                     f"CATEGORY_HASH({_sql(field)}, n)"
                 )
             if kind == "string":

@@ -171,15 +171,8 @@ class DNNLinearCombinedClassifier(_WideAndDeep):
         dnn_dropout: float = 0.0,
         batch_norm: bool = False,
     ):
-        super().__init__(
-            input_dim,
-            n_classes,
-            linear_input_dim,
-            dnn_hidden_units,
-            dnn_activation_fn,
-            dnn_dropout,
-            batch_norm,
-        )
+        super().__init__(input_dim, n_classes, linear_input_dim, dnn_hidden_units,
+                         dnn_activation_fn, dnn_dropout, batch_norm)  # fmt: skip
 
 
 class DNNLinearCombinedRegressor(_WideAndDeep):
@@ -195,15 +188,8 @@ class DNNLinearCombinedRegressor(_WideAndDeep):
         dnn_dropout: float = 0.0,
         batch_norm: bool = False,
     ):
-        super().__init__(
-            input_dim,
-            label_dimension,
-            linear_input_dim,
-            dnn_hidden_units,
-            dnn_activation_fn,
-            dnn_dropout,
-            batch_norm,
-        )
+        super().__init__(input_dim, label_dimension, linear_input_dim, dnn_hidden_units,
+                         dnn_activation_fn, dnn_dropout, batch_norm)  # fmt: skip
 
 
 BUILTINS: dict[str, type[nn.Module]] = {
