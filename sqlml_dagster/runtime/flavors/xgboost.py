@@ -435,6 +435,15 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
         reporter,
         lambda batch, _: predictor.predict(batch).tolist(),
         lambda: pa.float64() if predictor.task != "classification" else pa.string(),
+        lambda: (
+            scoring.ClassProbabilities(
+                list(predictor.classes or ()), lambda batch, _: predictor.predict_proba(batch)
+            )
+            if predictor.task == "classification"
+            and predictor.classes
+            and predictor.objective not in ("multi:softmax", "binary:hinge")
+            else None
+        ),
     )
 
 
