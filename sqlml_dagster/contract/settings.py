@@ -14,18 +14,26 @@ from collections.abc import Iterable, Mapping, Sequence
 
 #: SQLFlow's estimators that run without a model zoo (``TO TRAIN DNNClassifier``),
 #: implemented in ``runtime/flavors/_torch_builtins.py``.
-BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
-#: Every estimator name SQLFlow's documentation and code accept without a package
-#: (TensorFlow's premade estimators, ``go/attribute/model_parameters.go``; its XGBoost
-#: names, ``go/codegen/xgboost/codegen.go``): what a misspelled name is compared with, so
-#: ``DNNLinearCombinedRegresor`` is told about ``DNNLinearCombinedRegressor``.
-SQLFLOW_ESTIMATORS = (
+BUILTIN_ESTIMATORS = (
     "DNNClassifier",
     "DNNRegressor",
     "LinearClassifier",
     "LinearRegressor",
     "DNNLinearCombinedClassifier",
     "DNNLinearCombinedRegressor",
+)
+#: The built-ins with a linear and a network part, each with its own optimizer namespace
+#: (``linear_optimizer.learning_rate``, ``dnn_optimizer.learning_rate``).
+WIDE_AND_DEEP = ("DNNLinearCombinedClassifier", "DNNLinearCombinedRegressor")
+#: What those namespaces may set here: one optimizer class trains both parts, each part
+#: with its own learning rate.
+PART_OPTIMIZER_KEYS = frozenset({"learning_rate"})
+#: Every estimator name SQLFlow's documentation and code accept without a package
+#: (TensorFlow's premade estimators, ``go/attribute/model_parameters.go``; its XGBoost
+#: names, ``go/codegen/xgboost/codegen.go``): what a misspelled name is compared with, so
+#: ``DNNLinearCombinedRegresor`` is told about ``DNNLinearCombinedRegressor``.
+SQLFLOW_ESTIMATORS = (
+    *BUILTIN_ESTIMATORS,
     "BoostedTreesClassifier",
     "BoostedTreesRegressor",
     "XGBRegressor",
@@ -125,6 +133,17 @@ OPTIMIZER_NAMESPACES = ("optimizer",)
 #: What the deep-learning flavors read from ``model.*`` themselves when the model's
 #: constructor does not take it: SQLFlow's ``model.optimizer = Adagrad``.
 RUNTIME_MODEL_KEYS = frozenset({"optimizer"})
+#: SQLFlow's ``model.dnn_optimizer``/``model.linear_optimizer`` of the wide & deep models:
+#: the one optimizer class both parts train with (``model.optimizer`` wins).
+PART_OPTIMIZERS = ("dnn_optimizer", "linear_optimizer")
+
+
+def runtime_model_keys(reference: str | None) -> frozenset[str]:
+    """The ``model.*`` keys the deep-learning flavors read themselves for ``reference``."""
+    if reference in WIDE_AND_DEEP:
+        return RUNTIME_MODEL_KEYS | set(PART_OPTIMIZERS)
+    return RUNTIME_MODEL_KEYS
+
 
 #: Keys SQLFlow defines (``go/codegen/tensorflow/codegen.go``'s and
 #: ``go/codegen/xgboost/codegen.go``'s attribute lists) that mean nothing to a flavor here:
@@ -158,11 +177,19 @@ IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def setting_verdict(flavor: str, key: str) -> tuple[str, str]:
+def setting_verdict(flavor: str, key: str, reference: str | None = None) -> tuple[str, str]:
     """How ``flavor``'s step treats the setting ``key`` (``train.epoch``,
     ``optimizer.learning_rate``): ``("honoured", "")``, ``("ignored", why)`` — SQLFlow
-    defines it and it means nothing here — or ``("refused", why)``."""
+    defines it and it means nothing here — or ``("refused", why)``. ``reference``: the
+    model, for the keys only some estimators read (``dnn_optimizer.learning_rate``)."""
     namespace = key.split(".", 1)[0]
+    if reference in WIDE_AND_DEEP and namespace in ("dnn_optimizer", "linear_optimizer"):
+        if key.split(".", 1)[1] in PART_OPTIMIZER_KEYS:
+            return "honoured", ""
+        return "ignored", (
+            "one optimizer class (model.optimizer, optimizer.*) trains both parts here; "
+            f"only {namespace}.learning_rate is the part's own"
+        )
     honoured = FLAVOR_SETTINGS.get(flavor)
     if honoured is None:  # auto: any flavor's key may be meant
         honoured = frozenset().union(*FLAVOR_SETTINGS.values())
@@ -188,7 +215,7 @@ def setting_verdict(flavor: str, key: str) -> tuple[str, str]:
 
 
 def ignored_settings(
-    flavor: str, params: Mapping[str, Mapping[str, object]]
+    flavor: str, params: Mapping[str, Mapping[str, object]], reference: str | None = None
 ) -> list[tuple[str, str]]:
     """The keys of ``params`` (by namespace) that ``flavor`` ignores, with why: what a step
     logs as a warning when it starts."""
@@ -196,7 +223,7 @@ def ignored_settings(
     for namespace, values in params.items():
         for key in values:
             full = f"{namespace}.{key}"
-            verdict, why = setting_verdict(flavor, full)
+            verdict, why = setting_verdict(flavor, full, reference)
             if verdict == "ignored":
                 found.append((full, why))
     return found
@@ -261,3 +288,51 @@ def _is_registry_host(prefix: str) -> bool:
 def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:
     """``SQLML_K8S_ALLOWED_IMAGES``: the registry/repository prefixes an image must start with."""
     return [v.strip() for v in environ.get(ALLOWED_IMAGES_ENV, "").split(",") if v.strip()]
+
+
+#: The ``WITH`` keys of ``TO PREDICT`` and ``TO EXPLAIN`` the step reads, by namespace,
+#: with what each does (``sqlml check`` refuses another key of these namespaces, with the
+#: closest as a hint, as it refuses a ``train.*`` key nobody reads).
+SCORING_KEYS: Mapping[str, Mapping[str, str]] = {
+    "predict": {
+        "probabilities": "one probability column per class beside the prediction",
+    },
+    "explain": {
+        "max_rows": "rows sampled for the attribution",
+        "repeats": "shuffles per feature of permutation importance",
+    },
+    "summary": {},
+}
+#: Keys SQLFlow's TO PREDICT / TO EXPLAIN accept that mean nothing here: warned, with why.
+SCORING_IGNORED: Mapping[str, str] = {
+    "predict.batch_size": "the step scores its rows in batches it picks by memory",
+    "predict.num_workers": "a step predicts in one process (PAI's workers are not used)",
+    "predict.extra_outputs": "every selected column is already written beside the prediction",
+    "explain.plot_type": "the PNG is one bar chart of mean absolute attributions",
+    "explain.per_row": "the INTO table holds one row per feature (mean attributions), not "
+    "one per row",
+    "summary": "the PNG is one bar chart of mean absolute attributions; SHAP's "
+    "summary_plot options (plot_type, alpha, sort, …) are not drawn",
+}
+
+
+def scoring_verdict(key: str) -> tuple[str, str]:
+    """How a ``TO PREDICT``/``TO EXPLAIN`` step treats ``key`` (``predict.probabilities``):
+    ``("honoured", "")``, ``("ignored", why)``, ``("unknown", hint)`` — the hint names the
+    closest known key — or ``("other", "")`` for a namespace these steps do not own."""
+    namespace, _, path = key.partition(".")
+    known = SCORING_KEYS.get(namespace)
+    if known is None:
+        return "other", ""
+    if path in known:
+        return "honoured", ""
+    why = SCORING_IGNORED.get(key) or SCORING_IGNORED.get(namespace)
+    if why is not None:
+        return "ignored", why
+    names = [f"{namespace}.{k}" for k in known] + [
+        k for k in SCORING_IGNORED if k.startswith(f"{namespace}.")
+    ]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    return "unknown", (f"did you mean '{close[0]}'? " if close else "") + (
+        f"known: {', '.join(names)}" if names else f"{namespace}.* keys mean nothing here"
+    )

@@ -40,6 +40,9 @@ class TrainSettings:
     optimizer: str | None = None
     #: SQLFlow's ``optimizer.*`` besides the learning rate: the optimizer's arguments.
     optimizer_args: dict[str, Any] = field(default_factory=dict)
+    #: ``dnn_optimizer.learning_rate``/``linear_optimizer.learning_rate`` (wide & deep
+    #: models): a learning rate per part, by namespace.
+    part_learning_rates: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, spec: StepSpec) -> TrainSettings:
@@ -75,9 +78,14 @@ class TrainSettings:
             early_stop_metric=spec.param("train", "early_stop_metric"),
             max_steps=number("train", "max_steps", None, int),
             checkpoint_every=number("train", "checkpoint_every", 0, int),
-            optimizer=_optimizer_name(spec.param("model", "optimizer")),
+            optimizer=_optimizer_name(_optimizer_written(spec)),
             optimizer_args={
                 k: v for k, v in spec.params.get("optimizer", {}).items() if k != "learning_rate"
+            },
+            part_learning_rates={
+                part: number(part, "learning_rate", None, float)
+                for part in ("linear_optimizer", "dnn_optimizer")
+                if spec.param(part, "learning_rate") is not None
             },
         )
         if settings.max_steps is not None and settings.max_steps < 1:
@@ -103,6 +111,40 @@ class TrainSettings:
                 f"train.task must be 'classification' or 'regression', found {settings.task!r}"
             )
         return settings
+
+
+def _optimizer_written(spec: StepSpec) -> Any:
+    """``model.optimizer``; for a wide & deep model without it, its ``model.dnn_optimizer``
+    or ``model.linear_optimizer`` (one class trains both parts: the step warns when the
+    two name different ones)."""
+    from ...contract.settings import PART_OPTIMIZERS, WIDE_AND_DEEP
+
+    written = spec.param("model", "optimizer")
+    if written is None and spec.model_reference in WIDE_AND_DEEP:
+        for part in PART_OPTIMIZERS:
+            if spec.param("model", part) is not None:
+                return spec.param("model", part)
+    return written
+
+
+def part_optimizer_warning(spec: StepSpec) -> str | None:
+    """Why a wide & deep statement's optimizer classes are not both used, if they are not."""
+    from ...contract.settings import PART_OPTIMIZERS, WIDE_AND_DEEP
+
+    if spec.model_reference not in WIDE_AND_DEEP:
+        return None
+    named = {p: spec.param("model", p) for p in (*PART_OPTIMIZERS, "optimizer")}
+    written = {p: v for p, v in named.items() if v is not None}
+    classes = {_optimizer_name(v) for v in written.values()}
+    if len(classes) < 2:
+        return None
+    used = _optimizer_name(_optimizer_written(spec))
+    return (
+        "warning: "
+        + ", ".join(f"model.{p} = {v!r}" for p, v in written.items())
+        + f": one optimizer class trains both parts here, {used}; each part keeps its "
+        "own <part>.learning_rate"
+    )
 
 
 def _optimizer_name(value: Any) -> str | None:

@@ -73,6 +73,7 @@ def build(
     plan: FeaturePlan,
     target: dl.Target | None,
     columns: Any,
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     import torch
 
@@ -84,6 +85,7 @@ def build(
         "in_features": features.output_width,
         "n_features": features.output_width,
         "feature_columns": columns,
+        **(extra or {}),
     }
     if target is not None and target.task == "classification":
         offered.update({"n_classes": target.n_outputs, "num_classes": target.n_outputs})
@@ -114,7 +116,10 @@ def _train(spec: StepSpec, reporter: Reporter, world: distributed.World | None) 
     constructor = resolve(spec.model_reference)
     base = base_signature(spec, (FORMAT,)) if spec.warm_start_uri else None
     fitted = base_fitted(base) if base is not None else None
-    prepared = dl.prepare(spec, reporter, fitted=fitted)
+    from ._torch_builtins import COLUMN_GROUPS
+
+    parts = COLUMN_GROUPS.get(spec.model_reference, ())
+    prepared = dl.prepare(spec, reporter, fitted=fitted, parts=parts)
     settings, target = prepared.settings, prepared.target
     reporter.log(f"torch uses {cap_torch()} CPU thread(s)")
     torch.manual_seed(settings.seed)
@@ -127,6 +132,7 @@ def _train(spec: StepSpec, reporter: Reporter, world: distributed.World | None) 
         prepared.plan,
         target,
         columns,
+        {"linear_input_dim": prepared.leading_width} if parts else {},
     )
     if base is not None:  # USING base@v: its weights, strictly
         check_base_constructor(spec, base, kwargs)
@@ -360,7 +366,7 @@ def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: 
     from ._torch_builtins import BUILTINS, DEFAULT_LEARNING_RATE
 
     factory = getattr(hooks, "optimizer", None) if hooks else None
-    params = list(network.parameters())
+    params: list[Any] = _parameter_groups(network, settings)
     if callable(factory):
         kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
         return call_hook(factory, params, **kwargs)
@@ -381,6 +387,26 @@ def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: 
         raise StepError(
             f"cannot build the {optimizer_class} optimizer from optimizer.*: {e}"
         ) from None
+
+
+def _parameter_groups(network: Any, settings: dl.TrainSettings) -> list[Any]:
+    """The network's parameters; for a wide & deep model (``parameter_groups``) one group a
+    part, each with its ``<part>.learning_rate`` when the statement sets it — the feature
+    layer's embeddings train with the network's part."""
+    split = getattr(getattr(network, "model", None), "parameter_groups", None)
+    if not callable(split):
+        return list(network.parameters())
+    parts: dict[str, list[Any]] = split()
+    taken = {id(p) for group in parts.values() for p in group}
+    parts["dnn_optimizer"] = parts.get("dnn_optimizer", []) + [
+        p for p in network.parameters() if id(p) not in taken
+    ]
+    rates = settings.part_learning_rates
+    return [
+        {"params": group, **({"lr": rates[part]} if part in rates else {})}
+        for part, group in parts.items()
+        if group
+    ]
 
 
 #: SQLFlow's (Keras') optimizer names, folded (``dl.settings``) → ``torch.optim`` classes.
