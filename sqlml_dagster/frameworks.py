@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,16 @@ def installed(framework: Framework) -> bool:
         return importlib.util.find_spec(framework.probe) is not None
     except (ImportError, ValueError):  # a finder that refuses it: not importable
         return False
+
+
+def framework_not_installed(
+    import_error: str, is_installed: Callable[[Framework], bool] = installed
+) -> Framework | None:
+    """The framework an import failure says is missing (``No module named 'tensorflow'``,
+    as Python and ``sqlml check`` word it), if it is one of the extras and not installed."""
+    match = re.search(r"No module named '([\w.]+)'", import_error)
+    framework = _BY_MODULE.get(match.group(1).split(".")[0]) if match else None
+    return framework if framework is not None and not is_installed(framework) else None
 
 
 def frameworks_of_reference(reference: str, models_dir: Path | None) -> tuple[Framework, ...]:

@@ -27,6 +27,7 @@ from sqlml_dagster.frameworks import (
     TORCH,
     XGBOOST_FRAMEWORK,
     Framework,
+    framework_not_installed,
     frameworks_of_reference,
     imported_modules,
     skipped_line,
@@ -66,6 +67,27 @@ def test_the_frameworks_a_model_needs(reference: str, needs: tuple[Framework, ..
 )
 def test_imports_are_read_from_source(source: str, modules: set[str]) -> None:
     assert imported_modules(source) == modules
+
+
+@pytest.mark.parametrize(
+    ("error", "installed", "lacking"),
+    [
+        ("No module named 'tensorflow'", False, TENSORFLOW),
+        (
+            "cannot import nets for model nets.Net: No module named 'torch' (imported by nets.py)",
+            False,
+            TORCH,
+        ),
+        ("No module named 'tf_keras.layers'", False, TENSORFLOW),
+        ("No module named 'tensorflow'", True, None),  # installed: a different problem
+        ("No module named 'pandas'", False, None),  # not one of the extras: SQLML403
+        ("the model package nets does not compile", False, None),
+    ],
+)
+def test_an_import_error_names_a_missing_framework(
+    error: str, installed: bool, lacking: Framework | None
+) -> None:
+    assert framework_not_installed(error, lambda _: installed) == lacking
 
 
 def test_the_skipped_line_names_assets_and_what_to_install() -> None:
