@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_compiler import record
+
 REPO = Path(__file__).resolve().parent.parent
 CONSTRAINTS = REPO / "constraints.txt"
 PROFILES = ("sklearn", "pytorch", "demo")
@@ -89,17 +91,25 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, default=None, help="keep the venvs in this folder")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="sqlml-bench-install-"))
-    results = {}
+    figures: list[dict[str, object]] = []
     for profile in args.profile or PROFILES:
         result = measure(profile, folder / f"venv-{profile}")
         print(json.dumps(result), flush=True)
-        results[f"install_{profile}"] = result
+        frameworks = ",".join(result["frameworks"]) or "none"  # type: ignore[arg-type]
+        for figure, unit in (("wall_s", "s"), ("size_mib", "MiB"), ("packages", "packages")):
+            figures.append(
+                {
+                    "name": f"install_{profile}_{figure}",
+                    "value": result[figure],
+                    "unit": unit,
+                    "baseline": None,
+                    "ratio": None,
+                    "frameworks": frameworks,
+                }
+            )
         if args.keep is None:
             shutil.rmtree(folder / f"venv-{profile}", ignore_errors=True)
-    path = REPO / "bench-results.json"
-    merged = json.loads(path.read_text()) if path.exists() else {}
-    merged.update(results)
-    path.write_text(json.dumps(merged, indent=2) + "\n")
+    record(REPO / "bench-results.json", figures)
     return 0
 
 
