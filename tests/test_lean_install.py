@@ -103,7 +103,10 @@ def test_the_skipped_line_names_assets_and_what_to_install() -> None:
 SITECUSTOMIZE = """
 import os, sys
 
-BLOCKED = ("torch", "tensorflow", "keras", "tf_keras")
+BLOCKED = (
+    "torch", "tensorflow", "keras", "tf_keras",  # the pytorch and keras extras
+    "connectorx", "pymysql", "adbc_driver_manager", "adbc_driver_postgresql",  # mysql, postgres
+)
 
 
 class NotInstalled:
@@ -120,13 +123,49 @@ open(os.path.join(os.environ["LEAN_MARKS"], str(os.getpid())), "w").close()
 FEATURES = "sepal_length, sepal_width, petal_length, petal_width"
 
 
-@pytest.mark.slow  # two steps (a scikit-learn training and its prediction) in processes
-def test_a_scikit_learn_project_runs_without_torch_or_tensorflow(tmp_path: Path) -> None:
+def blocked_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose Python processes cannot import the extras' packages, and the
+    folder where each such process leaves its mark."""
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(SITECUSTOMIZE)
     marks = tmp_path / "marks"
     marks.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO)]),
+        "LEAN_MARKS": str(marks),
+        "SQLML_STATE_DIR": str(tmp_path / "state"),
+    }
+    return env, marks
+
+
+@pytest.mark.slow  # imports Dagster in a process of its own
+def test_every_public_name_loads_without_the_extras(tmp_path: Path) -> None:
+    """``dg`` lists component types by reading every public name of the package: one whose
+    module imports a driver at the top (connectorx for MySQL) broke every ``dg`` command —
+    and ``make demo`` — of an install without that extra. A driver is needed when used."""
+    env, _ = blocked_env(tmp_path)
+    script = textwrap.dedent("""
+        import sqlml_dagster
+        names = [n for n in dir(sqlml_dagster) if not n.startswith("_")]
+        [getattr(sqlml_dagster, n) for n in names]
+        from sqlml_dagster.warehouses import mysql
+        try:
+            mysql.pymysql.connect
+        except ImportError as e:
+            print(e)
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "pymysql is not installed: pip install 'sqlml-dagster[mysql]'\n"
+
+
+@pytest.mark.slow  # two steps (a scikit-learn training and its prediction) in processes
+def test_a_scikit_learn_project_runs_without_torch_or_tensorflow(tmp_path: Path) -> None:
+    env, marks = blocked_env(tmp_path)
     project = tmp_path / "project"
     (project / "sql").mkdir(parents=True)
     (project / "data").mkdir()
@@ -156,12 +195,6 @@ def test_a_scikit_learn_project_runs_without_torch_or_tensorflow(tmp_path: Path)
     (project / "definitions.py").write_text(
         'from sqlml_dagster import build_defs\n\ndefs = build_defs("sql")\n'
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO)]),
-        "LEAN_MARKS": str(marks),
-        "SQLML_STATE_DIR": str(tmp_path / "state"),
-    }
 
     def sqlml(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

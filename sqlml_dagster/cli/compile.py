@@ -105,13 +105,14 @@ def _compile(args: argparse.Namespace) -> int:
         if args.module is not None:
             print("sqlml: compile takes PATH or -m MODULE, not both", file=sys.stderr)
             return 2
-        project, diagnostics = check_project(
+        checked, diagnostics = check_project(
             args.path, dialect=args.dialect, allowed_images=allowed, allowed_model_packages=packages
         )
-        if project is None or any(d.is_error for d in diagnostics):
+        if checked is None or any(d.is_error for d in diagnostics):
             for d in diagnostics:
                 print(d.render(), end="\n\n", file=sys.stderr)
             return 1
+        project = checked
     text = project_manifest(project).to_json() + "\n"
     if args.manifest is not None:
         try:
