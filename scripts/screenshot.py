@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page()
                 shoot_asset_graph(page, server, args.out / "asset-graph.png")
                 shoot_model_page(page, server, args.out / "model-asset.png")
-                shoot_model_versions(page, server, args.out / "model-versions.png")
+                shoot_model_page(page, server, args.out / "model-versions.png", "events")
                 shoot_text(page, plan, "$ sqlml plan -m " + MODULE, args.out / "plan.png")
             finally:
                 browser.close()
@@ -134,29 +134,26 @@ def materialize(env: dict[str, str], *options: str) -> None:
     recorded in ``DAGSTER_HOME``."""
     print(f"materializing {MODULE} (sqlml materialize {' '.join(options)}) …", flush=True)
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "sqlml_dagster.cli", "materialize", "-m", MODULE, *options],
-        cwd=REPO,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"sqlml materialize failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    sqlml(env, "materialize", *options)
     print(f"materialized in {time.monotonic() - started:.0f}s", flush=True)
 
 
 def sqlml_plan(env: dict[str, str]) -> str:
     """What ``sqlml plan`` prints for the example in that state: its real output."""
+    return sqlml(env, "plan")
+
+
+def sqlml(env: dict[str, str], command: str, *options: str) -> str:
+    """``sqlml COMMAND -m example_repo.definitions OPTIONS``' output; its tail if it fails."""
     done = subprocess.run(
-        [sys.executable, "-m", "sqlml_dagster.cli", "plan", "-m", MODULE],
+        [sys.executable, "-m", "sqlml_dagster.cli", command, "-m", MODULE, *options],
         cwd=REPO,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
-        raise SystemExit(f"sqlml plan failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        raise SystemExit(f"sqlml {command} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     return done.stdout
 
 
@@ -192,21 +189,12 @@ def shoot_asset_graph(page: Page, server: Webserver, path: Path) -> None:
     report(path)
 
 
-def shoot_model_page(page: Page, server: Webserver, path: Path) -> None:
+def shoot_model_page(page: Page, server: Webserver, path: Path, view: str = "") -> None:
     """One model asset's page: description with the SQL, kinds, owners, tags and the
-    latest materialization's metadata (version, params, metrics table)."""
+    latest materialization's metadata (version, params, metrics table) — or, with
+    ``view="events"``, its history of materializations: one per version, newest first."""
     page.set_viewport_size(MODEL_VIEWPORT)
-    page.goto(f"{server.url}/assets/{MODEL}")
-    page.get_by_text("metric/accuracy").first.wait_for()
-    wait_until_loaded(page)
-    page.screenshot(path=str(path))
-    report(path)
-
-
-def shoot_model_versions(page: Page, server: Webserver, path: Path) -> None:
-    """The model's history of materializations: one per version, the newest first."""
-    page.set_viewport_size(MODEL_VIEWPORT)
-    page.goto(f"{server.url}/assets/{MODEL}?view=events")
+    page.goto(f"{server.url}/assets/{MODEL}" + (f"?view={view}" if view else ""))
     page.get_by_text("metric/accuracy").first.wait_for()
     wait_until_loaded(page)
     page.screenshot(path=str(path))
