@@ -195,7 +195,7 @@ def shoot_model_page(page: Page, server: Webserver, path: Path, view: str = "") 
     ``view="events"``, its history of materializations: one per version, newest first."""
     page.set_viewport_size(MODEL_VIEWPORT)
     page.goto(f"{server.url}/assets/{MODEL}" + (f"?view={view}" if view else ""))
-    page.get_by_text("metric/accuracy").first.wait_for()
+    page.get_by_text("model_version").first.wait_for()
     wait_until_loaded(page)
     page.screenshot(path=str(path))
     report(path)
