@@ -492,7 +492,9 @@ _DENIED_CODES = frozenset({1044, 1142, 1143, 1227, 1370})
 
 
 def fault(
-    error: pymysql.MySQLError, address: ServerAddress, database: str = ""
+    error: Exception,  # pymysql.MySQLError (the driver is optional: optional.py)
+    address: ServerAddress,
+    database: str = "",
 ) -> WarehouseFault | WarehouseBusy:
     """PyMySQL's error in the user's terms, by the server's (or client's) error code."""
     code = int(error.args[0]) if error.args and isinstance(error.args[0], int) else 0

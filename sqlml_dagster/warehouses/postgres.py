@@ -354,7 +354,8 @@ _UNREACHABLE = re.compile(
 
 
 def fault(
-    error: adbc_driver_manager.Error, address: ServerAddress
+    error: Exception,  # adbc_driver_manager.Error (the driver is optional: optional.py)
+    address: ServerAddress,
 ) -> WarehouseFault | WarehouseBusy:
     """The driver's error in the user's terms, by SQLSTATE where the server sent one and by
     libpq's words where it could not (a connection that never opened or broke)."""
