@@ -131,7 +131,16 @@ def _compile(args: argparse.Namespace) -> int:
 
         try:
             if args.serve is not None:
-                print(_serving_yaml(project, args.serve, args.model_store, args.port), end="")
+                print(
+                    _serving_yaml(
+                        project,
+                        args.path if args.path is not None else project.root,
+                        args.serve,
+                        args.model_store,
+                        args.port,
+                    ),
+                    end="",
+                )
             else:
                 print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
         except StepFailed as e:  # e.g. SQLML_K8S_DEFAULT_IMAGE outside the allow-list
@@ -164,12 +173,15 @@ def _located_project(module: str | None, attribute: str | None) -> Project:
     return projects[0].project
 
 
-def _serving_yaml(project: Any, reference: str, model_store: str, port: int) -> str:
+def _serving_yaml(
+    project: Any, path: str | Path, reference: str, model_store: str, port: int
+) -> str:
     """The Deployment and Service serving ``reference``, a model the project trains or
     registers, with its training statement's image (else the launcher's default)."""
     import yaml
 
     from ..compiler.names import ObjectKind
+    from ..contract.model_packages import ModelPackages, allowed_model_packages_from_env
     from ..launchers import launcher_from_env
     from ..launchers.kube_serve import serving_manifests
     from ..store.references import parse_reference
@@ -183,12 +195,16 @@ def _serving_yaml(project: Any, reference: str, model_store: str, port: int) -> 
         )
     model_ref = node.statement.model_ref
     launcher = launcher_from_env(os.environ, kind="kubernetes")
+    packages = ModelPackages.of_project(
+        Path(path), allowed_model_packages_from_env(os.environ) or ()
+    )
     documents = serving_manifests(
         launcher,  # type: ignore[arg-type]
         str(ref) if ref.version is not None or ref.alias is not None else ref.model,
         model_store=model_store,
         image=model_ref.image if model_ref is not None else None,
         port=port,
+        model_packages=packages,
     )
     header = f"# serve {ref} ({node.file}:{node.statement.span.line})\n"
     return header + "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in documents)

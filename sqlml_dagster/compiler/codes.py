@@ -3,6 +3,7 @@
 Documented for users in ``docs/diagnostics.md``.
 """
 
+from ..contract import durations as _durations
 from ..contract import optimization as _optimization
 from ..contract import programs as _programs
 
@@ -118,3 +119,4 @@ WAREHOUSE_DENIED = "SQLML510"
 PROGRAM_FAILED = _programs.PROGRAM_FAILED  # SQLML525
 NO_SOLUTION = _optimization.NO_SOLUTION  # SQLML526
 OPTIMIZATION_DATA = _optimization.OPTIMIZATION_DATA  # SQLML527
+STEP_TIMED_OUT = _durations.STEP_TIMED_OUT  # SQLML534

@@ -53,7 +53,7 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "device": "cpu, cuda, cuda:1",
         "amp": "mixed precision on a GPU",
         "force": "retrain even when nothing changed",
-        "max_runtime": "longest the step may run on Kubernetes (6h, 90m, 3600s): the Job's deadline",
+        "max_runtime": "longest the step may run (6h, 90m, 3600s): the Job's deadline, a local timeout",
         "num_trials": "trials of a hyper-parameter search (HPARAM_RANGE, HPARAM_CANDIDATES)",
         "max_parallel_trials": "trials running at once (default 1)",
         "objective": "the metric that ranks trials (val_accuracy, val_loss, val_rmse…)",
@@ -62,6 +62,7 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "patience": "epochs without improvement before early stopping (default 3)",
         "early_stop_metric": "the metric early stopping watches (default val_loss)",
         "max_steps": "stop after this many minibatches in all (SQLFlow's, TensorFlow's max_steps)",
+        "checkpoint_every": "save a resumable checkpoint every N epochs (a retried step resumes)",
         "num_boost_round": "XGBoost's boosting rounds (default 10)",
     },
     "validation": {
@@ -125,8 +126,8 @@ RUNTIME_MODEL_KEYS = frozenset({"optimizer"})
 IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
     "*": {
         "train.max_steps": "it bounds TensorFlow's training loop; this model trains to the end",
-        "train.save_checkpoints_steps": "no checkpoints are written: a version is saved once, "
-        "when training ends",
+        "train.save_checkpoints_steps": "checkpoints are written per epoch, not per step: "
+        "write train.checkpoint_every = N (epochs) for a network",
         "train.log_every_n_iter": "progress is logged once an epoch (a round for XGBoost)",
         "train.disk_cache": "the step reads its rows into memory from the exported Parquet "
         "file; XGBoost's external-memory cache is never used",

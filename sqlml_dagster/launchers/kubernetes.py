@@ -33,16 +33,23 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from ..contract import (
-    DurationError,
     StepSpec,
     allowed_images_from_env,
     image_allowed,
-    parse_duration,
 )
 from ..contract.layout import TRIALS_FOLDER
 from ..settings import settings_from_env
 from . import kube_pods
-from .base import RUNTIME_MODULE, LaunchResult, StepFailed, code_prefix, result_of, step_error
+from .base import (
+    RUNTIME_MODULE,
+    LaunchResult,
+    StepFailed,
+    code_prefix,
+    max_runtime,
+    result_of,
+    step_error,
+)
+from .cancel import StepCancelled, cancelled
 from .kube_api import Contact, NameTaken, RetryingApi, create_job
 from .kube_events import read_events
 from .kube_logs import LogFollower
@@ -363,16 +370,8 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
     def deadline_for(self, spec: StepSpec) -> int | None:
         """The Job's ``activeDeadlineSeconds``: the statement's ``train.max_runtime``
         (``"6h"``, ``"90m"``, ``3600``), else the setting (null or 0: none)."""
-        written = (spec.params.get("train") or {}).get("max_runtime")
-        if written is None:
-            return self.active_deadline_seconds or None
-        try:
-            return parse_duration(written)
-        except DurationError as e:
-            raise StepFailed(
-                description=f"{spec.kind} step for '{spec.model_name}': train.max_runtime: "
-                f"{e} ({e.hint}; `sqlml check` reports it as SQLML411)"
-            ) from None
+        seconds = max_runtime(spec)
+        return seconds if seconds is not None else (self.active_deadline_seconds or None)
 
     def patience(self) -> Patience:
         """How long each wait before the container runs may last (``kube_waits``)."""
@@ -607,6 +606,8 @@ class _JobRun:
         try:
             for job in states:
                 self.drain_logs()
+                if cancelled():  # a cancelled search's trial: run() deletes the Job
+                    raise StepCancelled(description="the run was cancelled: the Job was deleted")
                 if job is None:
                     self.inspect_pods(first_seen)
                     self.drain_logs()

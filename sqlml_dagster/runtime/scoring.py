@@ -131,6 +131,12 @@ def load_predictor(spec: StepSpec) -> Predictor:
         verify_artifacts(spec.model_uri)
     except CorruptVersion as e:
         raise StepError(str(e)) from None
+    if spec.flavor in ("keras", "auto"):
+        # as a step does before TensorFlow loads: tf.keras is the Keras 2 API that SQLFlow's
+        # model-zoo files (and their saved weights) are written against
+        from ..contract.constructors import prefer_tf_keras
+
+        prefer_tf_keras()
     flavor = importlib.import_module(f"{__package__}.flavors.{spec.flavor}")
     loader = getattr(flavor, "load_predictor", None)
     if loader is None:

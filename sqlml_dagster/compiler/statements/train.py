@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from ...contract import AUTO, KERAS, SKLEARN
+from ...contract import AUTO, SKLEARN
 from ...contract.lifecycle import Pin
 from ...contract.trials import (
     MAX_PARALLEL_TRIALS,
@@ -133,15 +133,6 @@ class TrainStatement(WritesInto, MLStatement):
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
         check_trials(c.p, params, model_ref)
-        if base_span is not None and model_ref.flavor == KERAS:
-            c.p.error(
-                codes.BAD_WARM_START,
-                f"{model_ref.reference} is a Keras model: warm start continues scikit-learn "
-                "and PyTorch models",
-                base_span.start,
-                base_span.end,
-                hint="train it without USING, or continue a PyTorch or scikit-learn model",
-            )
         validation = _validation_select(c.p, params)
         if validation is not None:  # its tables are inputs of the model like the SELECT's
             read = common["read_tables"]

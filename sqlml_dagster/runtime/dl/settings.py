@@ -34,6 +34,8 @@ class TrainSettings:
     early_stop_metric: str | None = None
     #: ``train.max_steps``: stop after this many minibatches in all (None: every epoch).
     max_steps: int | None = None
+    #: ``train.checkpoint_every``: save a resumable checkpoint every N epochs (0: never).
+    checkpoint_every: int = 0
     #: SQLFlow's ``model.optimizer = RMSprop`` (None: the module's hook, else Adam).
     optimizer: str | None = None
     #: SQLFlow's ``optimizer.*`` besides the learning rate: the optimizer's arguments.
@@ -72,6 +74,7 @@ class TrainSettings:
             patience=number("train", "patience", cls.patience, int),
             early_stop_metric=spec.param("train", "early_stop_metric"),
             max_steps=number("train", "max_steps", None, int),
+            checkpoint_every=number("train", "checkpoint_every", 0, int),
             optimizer=_optimizer_name(spec.param("model", "optimizer")),
             optimizer_args={
                 k: v for k, v in spec.params.get("optimizer", {}).items() if k != "learning_rate"
@@ -79,6 +82,11 @@ class TrainSettings:
         )
         if settings.max_steps is not None and settings.max_steps < 1:
             raise StepError(f"train.max_steps must be at least 1, found {settings.max_steps}")
+        if settings.checkpoint_every < 0:
+            raise StepError(
+                f"train.checkpoint_every is a number of epochs, at least 0 (never), found "
+                f"{settings.checkpoint_every}"
+            )
         if settings.epochs < 1:
             raise StepError(f"train.epoch must be at least 1, found {settings.epochs}")
         if settings.batch_size < 1:

@@ -29,9 +29,10 @@ import numpy as np
 
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
+from ..dl.warm_start import base_fitted, base_signature, check_base_constructor, version_ref
 from ..features import Encoded, FeaturePlan
 from ..threads import cap_torch
-from ._register import call_hook, plain, read_signature, resolve
+from ._register import call_hook, read_signature, resolve
 
 WEIGHTS = "model.safetensors"
 FORMAT = "sqlml_torch"
@@ -102,8 +103,8 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     import torch
 
     constructor = resolve(spec.model_reference)
-    base = _base_signature(spec) if spec.warm_start_uri else None
-    fitted = _base_fitted(base) if base is not None else None
+    base = base_signature(spec, (FORMAT,)) if spec.warm_start_uri else None
+    fitted = base_fitted(base) if base is not None else None
     prepared = dl.prepare(spec, reporter, fitted=fitted)
     settings, target = prepared.settings, prepared.target
     reporter.log(f"torch uses {cap_torch()} CPU thread(s)")
@@ -119,9 +120,11 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         columns,
     )
     if base is not None:  # USING base@v: its weights, strictly
-        _check_base_constructor(spec, base, kwargs)
+        check_base_constructor(spec, base, kwargs)
         _load_weights_into(network, str(spec.warm_start_uri), WEIGHTS, warm_start=True)
-        reporter.log(f"warm start: continuing from {_ref(str(spec.warm_start_uri))}'s weights")
+        reporter.log(
+            f"warm start: continuing from {version_ref(str(spec.warm_start_uri))}'s weights"
+        )
     device = pick_device(settings)
     network.to(device)
     hooks = module_hooks(constructor)
@@ -147,7 +150,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             verbose=settings.verbose,
         )
     else:
-        stopper = _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
+        checkpoints = dl.Checkpoints.of(spec, settings, reporter, dl.checkpoints.TORCH_FILE)
+        stopper = _fit(
+            network, prepared, hooks, device, rng, history, spec.model_reference, checkpoints
+        )
     seconds = time.perf_counter() - started
     network.eval()
     metrics = _metrics(network, prepared.train, target, device)
@@ -162,50 +168,6 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     early = stopper.summary() if stopper else {}
     _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds, early)
-
-
-def _base_signature(spec: StepSpec) -> dict[str, Any]:
-    """A warm start's base version's signature, which must be a PyTorch training of the
-    same class as the statement's."""
-    base = read_signature(str(spec.warm_start_uri))
-    reference = base.get("model_class")
-    if base.get("format") != FORMAT or reference != spec.model_reference:
-        what = reference or f"a {base.get('format') or 'registered'} model"
-        raise StepError(
-            f"cannot warm-start {spec.model_reference} from {_ref(str(spec.warm_start_uri))}, "
-            f"which is {what}"
-        )
-    return base
-
-
-def _base_fitted(base: Mapping[str, Any]) -> tuple[FeaturePlan, dl.Target | None]:
-    """The base's fitted feature plan and target: reused, not refit."""
-    target = base.get("target")
-    return FeaturePlan.from_json(base["feature_plan"]), (
-        dl.Target.from_json(target) if target else None
-    )
-
-
-def _check_base_constructor(
-    spec: StepSpec, base: Mapping[str, Any], kwargs: Mapping[str, Any]
-) -> None:
-    """The statement must build the base's network: the same constructor arguments."""
-    built = {k: v for k, v in plain(dict(kwargs)).items() if k != "feature_columns"}
-    was = dict(base.get("constructor") or {})
-    if built != was:
-        differs = sorted(k for k in built.keys() | was.keys() if built.get(k) != was.get(k))
-        shown = "; ".join(f"{k} = {built.get(k)!r} here, {was.get(k)!r} there" for k in differs)
-        raise StepError(
-            f"cannot warm-start {spec.model_reference}({_show(built)}) from "
-            f"{_ref(str(spec.warm_start_uri))}, built as {spec.model_reference}({_show(was)}): "
-            f"{shown}"
-        )
-
-
-def _ref(uri: str) -> str:
-    """``model@3`` of a version folder URI."""
-    parts = uri.rstrip("/").rsplit("/", 2)
-    return f"{parts[-2]}@{parts[-1]}" if len(parts) == 3 else uri
 
 
 def pick_device(settings: dl.TrainSettings) -> Any:
@@ -280,9 +242,12 @@ def _fit(
     rng: np.random.Generator,
     history: dl.History,
     reference: str,
+    checkpoints: dl.Checkpoints | None = None,
 ) -> dl.EarlyStopping | None:
     """The epochs of training; with ``train.early_stop``, until the watched metric has not
-    improved for ``train.patience`` epochs, then the best epoch's weights are put back."""
+    improved for ``train.patience`` epochs, then the best epoch's weights are put back.
+    With ``train.checkpoint_every``, from the checkpoint a killed try of this training
+    left, and leaving one every N epochs (``dl/checkpoints.py``)."""
     import torch
 
     settings, target = prepared.settings, prepared.target
@@ -302,8 +267,12 @@ def _fit(
     scaler = torch.amp.GradScaler("cuda") if amp else None
     stopper = dl.EarlyStopping.of(settings, prepared.validation is not None)
     best: dict[str, Any] | None = None
-    steps = 0
-    for epoch in range(1, settings.epochs + 1):
+    steps, start = 0, 1
+    if checkpoints is not None:
+        resumed = dl.checkpoints.resume_torch(checkpoints, network, optimizer, scaler, rng, stopper)
+        steps, start, best = resumed.steps, resumed.epoch + 1, resumed.best
+        history.rows.extend(resumed.history or [])
+    for epoch in range(start, settings.epochs + 1):
         network.train()
         began = time.perf_counter()
         total, rows = 0.0, 0
@@ -332,12 +301,24 @@ def _fit(
             network.eval()
             values.update(_validation(network, prepared.validation, target, device, loss_fn))
         history.record(epoch, time.perf_counter() - began, **values)
-        if stopper is None:
-            continue
-        improved, stop = stopper.update(epoch, values)
+        improved, stop = stopper.update(epoch, values) if stopper else (False, False)
         if improved:  # a copy: the optimizer goes on changing the live tensors
             best = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        if checkpoints is not None and not stop and checkpoints.due(epoch, settings.epochs):
+            dl.checkpoints.save_torch(
+                checkpoints,
+                epoch,
+                network,
+                optimizer,
+                scaler,
+                rng,
+                steps=steps,
+                history=history.rows,
+                stopper=stopper,
+                best=best,
+            )
         if stop:
+            assert stopper is not None
             history.reporter.log(
                 f"early stopping after epoch {epoch}: {stopper.metric} has not improved for "
                 f"{stopper.patience} epoch(s); keeping epoch {stopper.best_epoch}'s weights"
@@ -549,7 +530,7 @@ def _load_weights_into(network: Any, model_uri: str, name: str, warm_start: bool
         except RuntimeError as e:
             if warm_start:
                 raise StepError(
-                    f"{_ref(model_uri)}'s weights do not fit the network this statement "
+                    f"{version_ref(model_uri)}'s weights do not fit the network this statement "
                     f"builds: {str(e).splitlines()[0]}"
                 ) from None
             raise StepError(
