@@ -81,6 +81,7 @@ from ..contract.xgboost_params import (
     ignored_model_params,
     xgboost_estimator,
 )
+from ..frameworks import framework_not_installed
 from ._spans import Sources, key_span, reference_span
 
 #: Bump when the meaning of a cached answer changes (2: only models are cached).
@@ -345,6 +346,20 @@ class ModelChecks:
                     "its WITH model.* attributes were not checked",
                     reference_span(statement, source, dialect),
                     hint="raise --import-timeout, or skip this check with --no-import",
+                    severity=Severity.WARNING,
+                    source=source,
+                )
+            ]
+        lacking = framework_not_installed(answer.error) if answer.error else None
+        if lacking is not None:  # an extra left out of this install: not the SQL's fault
+            return [
+                Diagnostic(
+                    codes.FRAMEWORK_NOT_INSTALLED,
+                    f"{reference} needs {lacking.name}, which is not installed here: its "
+                    "WITH model.* attributes were not checked",
+                    reference_span(statement, source, dialect),
+                    hint=f"pip install 'sqlml-dagster[{lacking.extra}]' to check and train it "
+                    "here; sqlml materialize --skip-unavailable leaves it out",
                     severity=Severity.WARNING,
                     source=source,
                 )
