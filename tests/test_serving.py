@@ -409,3 +409,23 @@ def test_compile_k8s_serve_prints_a_restricted_deployment_and_a_service(
         1,
         "sqlml: --serve nope@1: the project trains no model 'nope' (models: m)",
     )
+
+
+def test_a_server_of_an_alias_follows_the_alias_not_new_versions(
+    store: ModelStore, data: Path, tmp_path: Path
+) -> None:
+    """``sqlml serve m@champion``: a new version changes nothing until the alias moves."""
+    train_version(store, data)
+    store.move_alias("m", "champion", 1)
+    served = ServedModel(store, "m@champion")
+    with running(create_app(served, poll_seconds=0.05)) as url:
+        train_version(store, _points(tmp_path / "more.parquet", shift=1.0))
+        time.sleep(0.3)  # several polls: version 2 is not the champion
+        assert httpx.get(f"{url}/model").json()["version"] == 1
+        store.move_alias("m", "champion", 2)
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{url}/model").json()["version"] != 2:
+            assert time.monotonic() < deadline, "the server did not follow @champion"
+            time.sleep(0.05)
+        answer = httpx.post(f"{url}/predict", json={"rows": [{"x": 1.0, "z": 1}]}).json()
+    assert answer["version"] == 2 and answer["model"] == "m"
