@@ -141,6 +141,10 @@ IMAGES = [
     ("registry.example.com:50001/team/m:1", ["registry.example.com:5000"], False),
     ("localhost:5000/m:1", ["localhost"], False),
     ("localhost/m:1", ["localhost"], True),
+    # a host:port without a dot is still a host: 'registry:5000@sha256:…' is Docker Hub's
+    # library/registry at tag 5000, not an image on the registry at registry:5000
+    ("registry:5000/m:1", ["registry:5000"], True),
+    ("registry:5000@sha256:" + "c" * 64, ["registry:5000"], False),
     ("ghcr.io/acme/models:1", ["ghcr.io/acme"], True),
     ("ghcr.io/acme:1", ["ghcr.io/acme"], True),
     ("ghcr.io/acme@sha256:" + "a" * 64, ["ghcr.io/acme"], True),

@@ -720,6 +720,7 @@ def test_torch_features(mixed: tuple[FeaturePlan, Encoded]) -> None:
     assert torch.all(first.weight[first.num_embeddings - 1] == 0)
 
 
+@pytest.mark.slow  # imports TensorFlow: ~15 s before the first assert
 def test_keras_features(mixed: tuple[FeaturePlan, Encoded], tmp_path: Path) -> None:
     keras = pytest.importorskip("keras")
     tf = pytest.importorskip("tensorflow")
