@@ -591,6 +591,7 @@ MODEL_CASES = [
 
 
 @pytest.mark.parametrize(("sql", "models", "expected", "words"), MODEL_CASES)
+@pytest.mark.slow
 def test_model_classes(
     project: Callable[..., Path],
     sql: str,
@@ -604,6 +605,7 @@ def test_model_classes(
         assert words in f"{found[0]['message']} {found[0]['hint']}"
 
 
+@pytest.mark.slow
 def test_reading_an_installed_package_agrees_with_importing_it() -> None:
     """For every scikit-learn estimator whose constructor source reading settles, the
     accepted and required parameters are what the runtime's check (after importing) says."""
@@ -631,6 +633,7 @@ def test_reading_an_installed_package_agrees_with_importing_it() -> None:
     assert read > 0.8 * len(estimators)
 
 
+@pytest.mark.slow
 def test_an_import_that_hangs_is_a_timeout_warning(project: Callable[..., Path]) -> None:
     root = project(
         "SELECT a, y FROM t TO TRAIN slow.Net WITH model.k = 1 LABEL y INTO m;",

@@ -593,6 +593,7 @@ def test_data_checks_against_the_warehouse(
         assert results["m_label_not_null"].description == says
 
 
+@pytest.mark.slow
 def test_a_null_label_blocks_the_training(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

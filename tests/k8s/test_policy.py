@@ -17,6 +17,7 @@ import pytest
 from sqlml_dagster.contract import StepSpec, image_allowed
 from sqlml_dagster.contract.settings import ALLOWED_IMAGES_ENV, allowed_images_from_env
 from sqlml_dagster.launchers.base import StepFailed
+from sqlml_dagster.launchers.kube_policy import PolicyViolation, checked_tolerations
 from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
 
 
@@ -121,6 +122,23 @@ def test_sql_tolerates_only_the_taints_the_operator_lists(
     tolerations = pod(launcher, tolerations=written)["tolerations"]
     assert tolerations[0] == {"key": "spot", "operator": "Exists"}  # the operator's, first
     assert tolerations[1]["key"] == "nvidia.com/gpu"
+
+
+def test_a_toleration_missing_its_key_or_effect_entry_is_refused_as_an_empty_one() -> None:
+    """``checked_tolerations`` takes mappings as a hand-written StepSpec holds them: an
+    absent ``key`` or ``effect`` is refused exactly like an empty one, and shown empty."""
+    with pytest.raises(PolicyViolation) as no_key:
+        checked_tolerations([{"effect": "NoSchedule"}], ["nvidia.com/gpu"])
+    assert str(no_key.value) == (
+        "resources.tolerations ':NoSchedule': a toleration without a key tolerates every "
+        "taint; name the taint"
+    )
+    with pytest.raises(PolicyViolation) as no_effect:
+        checked_tolerations([{"key": "nvidia.com/gpu"}], ["nvidia.com/gpu"])
+    assert str(no_effect.value) == (
+        "resources.tolerations 'nvidia.com/gpu': name the effect (NoSchedule or "
+        "PreferNoSchedule); without one it would tolerate NoExecute too"
+    )
 
 
 def test_the_operator_widens_what_sql_may_tolerate() -> None:
