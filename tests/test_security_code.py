@@ -668,6 +668,7 @@ FORGED_SPECS = [
 
 
 @pytest.mark.parametrize(("reference", "flavor", "params", "words"), FORGED_SPECS)
+@pytest.mark.slow
 def test_the_runtime_refuses_a_reference_that_is_not_a_model(
     tmp_path: Path,
     marker: Path,

@@ -236,6 +236,7 @@ BAD_REQUESTS = [
 ]
 
 
+@pytest.mark.slow
 def test_bad_requests_are_refused_naming_the_field(store: ModelStore, data: Path) -> None:
     train_version(store, data)
     with running(create_app(ServedModel(store, "m"))) as url:
