@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 GOLDEN_TEST = "tests/compiler/test_project.py::test_example_project_matches_golden_file"

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test materializes a project and breaks it: 15-35 s
+
 Mount = Callable[[str, str], Path]
 TABLE = "CREATE TABLE d AS SELECT range AS x, range % 2 AS y FROM range(200);\n"
 TRAIN = "SELECT x, y FROM d TO TRAIN sklearn.linear_model.LogisticRegression LABEL y INTO m;\n"
@@ -90,7 +92,6 @@ def mounted(tmp_path: Path) -> Iterator[Mount]:
         subprocess.run(["umount", "-l", str(point)], check=False)
 
 
-@pytest.mark.slow
 def test_the_step_s_own_error_is_one_line(tmp_path: Path) -> None:
     sql = TABLE + TRAIN.replace("LABEL", "WITH model.max_iterz = 10 LABEL")
     lines = failed_lines(materialize(project(tmp_path, sql)))
@@ -102,7 +103,6 @@ def test_the_step_s_own_error_is_one_line(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.slow
 def test_a_warehouse_held_by_another_process(tmp_path: Path) -> None:
     folder = project(tmp_path, TABLE)
     (folder / "state").mkdir()
@@ -130,7 +130,6 @@ def test_a_warehouse_held_by_another_process(tmp_path: Path) -> None:
     ), lines
 
 
-@pytest.mark.slow
 def test_a_read_only_state_folder(tmp_path: Path, mounted: Mount) -> None:
     state = mounted("ro", "ro,size=64k")
     lines = failed_lines(materialize(project(tmp_path, TABLE, state=str(state))))

@@ -197,6 +197,7 @@ def start_training(
     return child, events, replies
 
 
+@pytest.mark.slow
 def test_gc_keeps_a_training_whose_lease_is_renewed_and_removes_it_once_it_expires(
     store: ModelStore, store_url: tuple[str, dict[str, Any]]
 ) -> None:
