@@ -52,6 +52,7 @@ from .runtime.recorder import Recorder
         ("churn@latest", ModelReference("churn"), True),
         ("Churn@LATEST", ModelReference("churn"), True),
         ("churn@7", ModelReference("churn", version=7), False),
+        ("churn@1", ModelReference("churn", version=1), False),  # versions count from 1
         ("zoo.churn@2", ModelReference("zoo.churn", version=2), False),
         ("churn@champion", ModelReference("churn", alias="champion"), True),
     ],
@@ -68,6 +69,7 @@ def test_references(written: str, reference: ModelReference, moves: bool) -> Non
         ("churn@0", "'churn@0': versions count from 1"),
         ("churn@", "after '@' comes a version number, 'latest' or an alias"),
         ("churn@-1", "after '@' comes a version number, 'latest' or an alias"),
+        ("churn@7@8", "after '@' comes a version number, 'latest' or an alias"),  # the first '@'
         ("../etc@1", "'../etc@1': the model name"),
         ("@3", "'@3': the model name is empty"),
     ],
