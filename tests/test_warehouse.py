@@ -36,6 +36,7 @@ def hold_lock(database: Path, seconds: float) -> subprocess.Popen[str]:
     return holder
 
 
+@pytest.mark.slow
 def test_waits_for_another_process_lock(tmp_path: Path) -> None:
     """Dagster runs steps in parallel processes; DuckDB allows one writer per file."""
     database = tmp_path / "w.duckdb"

@@ -177,6 +177,8 @@ TABLE = [
         clause,
         flavor,
         id=f"{name}-{flavor}",
+        # a network trains for seconds (and Keras imports TensorFlow); a forest in ~0.2 s
+        marks=() if flavor == SKLEARN else pytest.mark.slow,
     )
     for name, clause in CLAUSES.items()
     for flavor in clause.flavors
