@@ -110,3 +110,24 @@ def test_training_continues_from_a_trained_model_with_using(tmp_path: Path) -> N
     # USING m INTO m continues the model's own last version when it retrains; an unchanged
     # statement on unchanged data reuses it, as any training does (docs/deep-learning.md)
     assert booster_rounds(state, "incremental") == [2]
+
+
+def test_a_served_booster_answers_what_to_predict_wrote(state: Path) -> None:
+    """`sqlml serve` scores with the booster's own model.ubj: the tutorial's PREDICT values."""
+    import httpx
+
+    from sqlml_dagster.serving import ServedModel, create_app
+
+    from .test_serving import running
+
+    features = "crim, zn, indus, chas, nox, rm, age, dis, rad, tax, ptratio, b, lstat"
+    scored = query(state, f"SELECT {features}, medv FROM boston.predict")
+    names = [name.strip() for name in features.split(",")]
+    served = ServedModel(
+        ModelStore(str(state / "models")), "sqlflow_models.my_xgb_regression_model"
+    )
+    with running(create_app(served)) as url:
+        answer = httpx.post(
+            f"{url}/predict", json={"rows": [dict(zip(names, row[:-1])) for row in scored]}
+        ).json()
+    assert answer["predictions"] == pytest.approx([row[-1] for row in scored], abs=1e-5)

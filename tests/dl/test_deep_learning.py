@@ -352,3 +352,46 @@ def test_sqlflow_optimizer_keys_and_max_steps_drive_keras_training(
     _, result = keras_project
     epochs = metadata(result, "iris_keras3_sgd")["epochs"]
     assert len(epochs.records) == 2  # type: ignore[attr-defined]
+
+
+# -- online serving: `sqlml serve` answers what TO PREDICT wrote, for every DL flavor ------------
+
+SERVED = [
+    # (project fixture, model, its TO PREDICT table, predicted column, features)
+    ("torch_project", "iris_net", "iris_net_predictions", "class", IRIS_FEATURES),
+    ("torch_project", "house_dnn", "house_dnn_predictions", "predicted", HOUSE_FEATURES),
+    ("keras_project", "iris_keras", "iris_keras_predictions", "class", IRIS_FEATURES),
+    ("keras_project", "iris_keras3", "iris_keras3_predictions", "class", IRIS_FEATURES),
+    ("keras_project", "house_keras3", "house_keras3_predictions", "predicted", HOUSE_FEATURES),
+]
+
+
+@pytest.mark.parametrize(("project", "model", "table", "column", "features"), SERVED)
+def test_a_served_version_answers_what_to_predict_wrote(
+    project: str, model: str, table: str, column: str, features: str, request: pytest.FixtureRequest
+) -> None:
+    """The HTTP server scores JSON rows with the version's own weights and fitted feature
+    plan (vocabularies, buckets): the same values the PREDICT step wrote for those rows."""
+    import httpx
+
+    from sqlml_dagster.serving import ServedModel, create_app
+
+    from ..test_serving import running
+
+    state, _ = request.getfixturevalue(project)
+    names = [name.strip() for name in features.split(",")]
+    scored = rows(state, f"SELECT {features}, {column} FROM {table}")
+    assert len(scored) == 30
+    served = ServedModel(ModelStore(str(state / "models")), model)
+    with running(create_app(served)) as url:
+        described = httpx.get(f"{url}/model").json()
+        answer = httpx.post(
+            f"{url}/predict", json={"rows": [dict(zip(names, row[:-1])) for row in scored]}
+        ).json()
+    assert [feature["name"] for feature in described["features"]] == names
+    assert (answer["model"], answer["version"]) == (model, 1)
+    expected = [row[-1] for row in scored]
+    if isinstance(expected[0], str):
+        assert answer["predictions"] == expected
+    else:  # float32 networks, stored as DOUBLE: equal to the stored value's precision
+        assert answer["predictions"] == pytest.approx(expected, rel=1e-6, abs=1e-6)

@@ -412,6 +412,12 @@ class XGBoostPredictor:
         return np.column_stack([1.0 - out, out])
 
 
+def load_predictor(spec: StepSpec) -> XGBoostPredictor:
+    """The version at ``spec.model_uri`` as a predictor: what ``scoring.load_predictor``
+    (``sqlml serve``, ML_PREDICT in process) finds on every flavor module."""
+    return XGBoostPredictor.load(spec)
+
+
 def predict(spec: StepSpec, reporter: Reporter) -> None:
     predictor = XGBoostPredictor.load(spec)
     scoring.predict_into_table(
