@@ -576,6 +576,7 @@ def test_python_scaffold_builds_the_same_project() -> None:
             ]
 
 
+@pytest.mark.slow
 def test_projects_sharing_their_state_live_in_one_code_location(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -416,6 +416,7 @@ def _settings_read_by(folder: Path) -> set[str]:
     return {key for key in read if key.split(".", 1)[0] in SETTINGS_KEYS}
 
 
+@pytest.mark.slow
 def test_every_setting_the_runtime_reads_is_known() -> None:
     package = REPO / "sqlml_dagster"
     read = _settings_read_by(package / "runtime") | _settings_read_by(package / "ops")
@@ -681,6 +682,7 @@ def test_no_import_checks_only_what_source_tells(project: Callable[..., Path]) -
     assert [d["line"] for d in diagnostics_of(root, "--no-import", "--no-cache")] == [2, 3]
 
 
+@pytest.mark.slow
 def test_signatures_come_from_the_cache_the_second_time(
     project: Callable[..., Path], tmp_path: Path
 ) -> None:

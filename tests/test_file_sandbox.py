@@ -145,6 +145,7 @@ def test_copy_inside_the_project_writes(project: Path) -> None:
     assert (project / "data" / "out.csv").read_text().splitlines() == ["a", "1"]
 
 
+@pytest.mark.slow
 def test_settings_widen_the_sandbox_explicitly(project: Path) -> None:
     outside = project.parent / "outside"
     sql = f"SELECT content FROM read_text('{outside}/secret.txt')"

@@ -567,6 +567,7 @@ DATA_CASES = [
 
 
 @pytest.mark.parametrize(("sql", "features_exist", "label_not_null", "says"), DATA_CASES)
+@pytest.mark.slow
 def test_data_checks_against_the_warehouse(
     tmp_path: Path, sql: str, features_exist: bool, label_not_null: bool | None, says: str | None
 ) -> None:

@@ -237,6 +237,7 @@ def test_user_errors_are_one_clear_line(
     assert message in json.loads((tmp_path / "error.json").read_text())["message"]
 
 
+@pytest.mark.slow
 def test_a_model_package_that_does_not_compile_is_a_user_error(
     tmp_path: Path, iris_parquet: Path
 ) -> None:

@@ -260,6 +260,7 @@ def test_rows_table_types_rows_as_the_signature_says() -> None:
     assert (raised.value.row, raised.value.field) == (0, "x")
 
 
+@pytest.mark.slow
 def test_a_moving_reference_follows_new_versions_and_a_number_stays(
     store: ModelStore, data: Path, tmp_path: Path
 ) -> None:

@@ -209,6 +209,7 @@ def test_dictionaries_that_change_between_batches_are_written_as_their_values(
 
 
 @pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.slow
 def test_a_training_feed_is_the_same_whatever_the_format(
     warehouse: DuckDBWarehouse, tmp_path: Path, data_format: DataFormat
 ) -> None:

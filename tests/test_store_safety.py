@@ -645,6 +645,7 @@ FORGED_SPECS = [
 
 
 @pytest.mark.parametrize(("model_name", "model_uri", "line"), FORGED_SPECS)
+@pytest.mark.slow
 def test_a_forged_step_spec_cannot_make_a_step_write_outside_the_store(
     tmp_path: Path, victim: Path, model_name: str, model_uri: str, line: str
 ) -> None:

@@ -49,6 +49,7 @@ def test_waits_for_another_process_lock(tmp_path: Path) -> None:
     assert warehouse.stats(QualifiedName(("t",))).rows == 1
 
 
+@pytest.mark.slow
 def test_gives_up_after_the_lock_timeout(tmp_path: Path) -> None:
     database = tmp_path / "w.duckdb"
     holder = hold_lock(database, 5)

@@ -144,6 +144,7 @@ def test_a_steps_output_loads_from_either_format(
     assert there == back and there.rows == 3
 
 
+@pytest.mark.slow
 def test_a_failing_statement_leaves_the_old_table(warehouse: Warehouse) -> None:
     """One transaction per asset: the rebuilt table and the statement after it go together."""
     warehouse.run_statements([sql("CREATE OR REPLACE TABLE t AS SELECT 1 AS a")])
@@ -167,6 +168,7 @@ def test_a_failing_statement_leaves_the_old_table(warehouse: Warehouse) -> None:
         ("SELECT count(*) FROM range(0)", [(0,)]),
     ],
 )
+@pytest.mark.slow
 def test_duckdb_s_range_gives_the_same_rows(
     warehouse: Warehouse, query: str, expected: list[tuple[int]]
 ) -> None:
@@ -265,6 +267,7 @@ def _scored(warehouse: Warehouse, query: str) -> list[tuple[object, ...]]:
     return [tuple(r) for r in answer[1]]
 
 
+@pytest.mark.slow
 def test_ml_predict_rows_append_with_insert(warehouse: Warehouse) -> None:
     warehouse.run_statements(
         [sql(POINTS), sql("CREATE OR REPLACE TABLE out (id BIGINT, p VARCHAR)")]
@@ -280,6 +283,7 @@ def test_ml_predict_rows_append_with_insert(warehouse: Warehouse) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_files_the_sql_reads_have_duckdb_s_types(warehouse: Warehouse, tmp_path: Path) -> None:
     """``read_csv('../data/x.csv')`` reads the project's file, relative to the SQL file, with
     DuckDB's type detection — on a server too (the example runs unchanged)."""

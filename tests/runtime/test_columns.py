@@ -389,6 +389,7 @@ def city_forest(tmp_path: Path) -> tuple[ModelVersion, Columns]:
     return train(tmp_path, *FOREST, "CATEGORY_ID(city, 10), x", data), rows(FRESH_ROWS, True)
 
 
+@pytest.mark.slow
 def test_evaluate_and_explain_encode_rows_as_training_did(
     city_forest: tuple[ModelVersion, Columns], tmp_path: Path
 ) -> None:

@@ -474,6 +474,7 @@ STREAM_COLUMNS = [
 
 
 @pytest.mark.parametrize("batch_rows", [1, 7, 333])
+@pytest.mark.slow
 def test_streaming_fit_equals_fit_over_one_table(batch_rows: int, monkeypatch) -> None:
     monkeypatch.setattr(fitting, "_COMPACT_ROWS", 50)  # exercise merging partial counts
     table = random_table(1000)
