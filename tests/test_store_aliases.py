@@ -18,6 +18,7 @@ import pytest
 
 from sqlml_dagster.contract.lifecycle import PromotionPolicy
 from sqlml_dagster.store import ModelStore
+from sqlml_dagster.store.aliases import AliasMove, record_seq
 from sqlml_dagster.store.gates import Gate, GateResult
 from sqlml_dagster.store.models import (
     AliasConflict,
@@ -210,6 +211,53 @@ def test_a_move_decided_before_another_landed_is_refused(store: ModelStore) -> N
     with pytest.raises(AliasConflict, match=r"m@champion was moved to version 1 .*nothing"):
         store.move_alias("m", "champion", 2, expected=seen)
     assert [m.version for m in store.alias_history("m", "champion")] == [1]
+
+
+def test_a_move_s_record_is_this_json() -> None:
+    """``_aliases/<alias>/<seq>.json`` as ``sqlml models aliases`` and a reviewer read it:
+    these key names, sorted, indented by two; it reads back as the same move."""
+    move = AliasMove(
+        "champion", 5, 2, "2026-11-24T03:01:02Z", previous=2, by="ana@ml1", reason="manual"
+    )
+    assert move.to_json() == (
+        "{\n"
+        '  "alias": "champion",\n'
+        '  "at": "2026-11-24T03:01:02Z",\n'
+        '  "by": "ana@ml1",\n'
+        '  "dagster_run_id": null,\n'
+        '  "note": "",\n'
+        '  "previous": 2,\n'
+        '  "reason": "manual",\n'
+        '  "seq": 2,\n'
+        '  "version": 5\n'
+        "}"
+    )
+    assert AliasMove.from_json(move.to_json()) == move
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("[1, 2]", "not an object"),
+        ('{"alias": "c", "version": "5", "seq": 1, "at": "t"}', "names version '5', not a number"),
+        (
+            '{"alias": "c", "version": true, "seq": 1, "at": "t"}',
+            "names version True, not a number",
+        ),
+    ],
+)
+def test_a_record_that_names_no_version_is_refused(text: str, refusal: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        AliasMove.from_json(text)
+    assert str(raised.value) == refusal
+
+
+@pytest.mark.parametrize(
+    ("name", "seq"),
+    [("000001.json", 1), ("1234567.json", 1234567), ("000001.json.tmp", None), ("1.json", None)],
+)
+def test_only_a_move_s_file_name_has_a_sequence_number(name: str, seq: int | None) -> None:
+    assert record_seq(name) == seq
 
 
 # -- promotion policies -----------------------------------------------------------------
