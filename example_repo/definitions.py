@@ -12,8 +12,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from sqlml_dagster.quiet import silence_later_dagster_warnings
+
 from . import defs as defs_folder
 
+# Dagster reads the checks below again after this module returns (dg dev's code server, the
+# run workers), through a beta parameter of its own: that one warning is dropped for the
+# process, here outside the block below, which would undo any filter set inside it.
+silence_later_dagster_warnings()
 with warnings.catch_warnings():
     # Dagster's component loader calls its own beta and preview APIs (code references,
     # module loaders) on every component it loads: warnings about Dagster's internals, not

@@ -6,11 +6,14 @@ What it does, end to end and with nothing faked:
 
 1. materializes ``example_repo`` headless with ``sqlml materialize`` (what ``make demo``
    runs) into a fresh ``DAGSTER_HOME`` and project state, so the UI shows every asset
-   materialized, with its metadata;
-2. starts ``dagster-webserver -m example_repo.definitions`` on loopback with that state;
-3. opens the global asset lineage and one model's page in headless Chromium (Debian's
-   ``chromium``, driven by Playwright) and saves ``docs/images/asset-graph.png`` and
-   ``docs/images/model-asset.png``.
+   materialized, with its metadata; then retrains ``iris_rf`` once more (``--force``), so
+   its page shows a second version beside the first;
+2. saves what ``sqlml plan`` says about the project then, as text
+   (``docs/images/plan.txt``, shown in docs/ui.md) and as a picture (``plan.png``);
+3. starts ``dagster-webserver -m example_repo.definitions`` on loopback with that state;
+4. opens the global asset lineage, one model's page and its history of versions in
+   headless Chromium (Debian's ``chromium``, driven by Playwright) and saves
+   ``docs/images/asset-graph.png``, ``model-asset.png`` and ``model-versions.png``.
 
 Needs ``apt-get install chromium`` and ``pip install playwright`` (no Playwright browser
 download: it drives the system Chromium). Neither is a dependency of the package or its
@@ -94,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_materialize:
             materialize(env)
+            materialize(env, "--select", MODEL, "--force")  # a second version of MODEL
+        plan = sqlml_plan(env)
+        (args.out / "plan.txt").write_text(plan, encoding="utf-8")
         with (
             dagster_webserver(MODULE, cwd=REPO, dagster_home=home, env=env) as server,
             sync_playwright() as playwright,
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page()
                 shoot_asset_graph(page, server, args.out / "asset-graph.png")
                 shoot_model_page(page, server, args.out / "model-asset.png")
+                shoot_model_page(page, server, args.out / "model-versions.png", "events")
+                shoot_text(page, plan, "$ sqlml plan -m " + MODULE, args.out / "plan.png")
             finally:
                 browser.close()
     finally:
@@ -121,20 +129,32 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def materialize(env: dict[str, str]) -> None:
-    """Every asset of the example, as ``make demo`` does, recorded in ``DAGSTER_HOME``."""
-    print(f"materializing {MODULE} (sqlml materialize) …", flush=True)
+def materialize(env: dict[str, str], *options: str) -> None:
+    """Every asset of the example, as ``make demo`` does (or what ``options`` select),
+    recorded in ``DAGSTER_HOME``."""
+    print(f"materializing {MODULE} (sqlml materialize {' '.join(options)}) …", flush=True)
     started = time.monotonic()
+    sqlml(env, "materialize", *options)
+    print(f"materialized in {time.monotonic() - started:.0f}s", flush=True)
+
+
+def sqlml_plan(env: dict[str, str]) -> str:
+    """What ``sqlml plan`` prints for the example in that state: its real output."""
+    return sqlml(env, "plan")
+
+
+def sqlml(env: dict[str, str], command: str, *options: str) -> str:
+    """``sqlml COMMAND -m example_repo.definitions OPTIONS``' output; its tail if it fails."""
     done = subprocess.run(
-        [sys.executable, "-m", "sqlml_dagster.cli", "materialize", "-m", MODULE],
+        [sys.executable, "-m", "sqlml_dagster.cli", command, "-m", MODULE, *options],
         cwd=REPO,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
-        raise SystemExit(f"sqlml materialize failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    print(f"materialized in {time.monotonic() - started:.0f}s", flush=True)
+        raise SystemExit(f"sqlml {command} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done.stdout
 
 
 def shoot_asset_graph(page: Page, server: Webserver, path: Path) -> None:
@@ -169,14 +189,29 @@ def shoot_asset_graph(page: Page, server: Webserver, path: Path) -> None:
     report(path)
 
 
-def shoot_model_page(page: Page, server: Webserver, path: Path) -> None:
+def shoot_model_page(page: Page, server: Webserver, path: Path, view: str = "") -> None:
     """One model asset's page: description with the SQL, kinds, owners, tags and the
-    latest materialization's metadata (version, params, metrics table)."""
+    latest materialization's metadata (version, params, metrics table) — or, with
+    ``view="events"``, its history of materializations: one per version, newest first."""
     page.set_viewport_size(MODEL_VIEWPORT)
-    page.goto(f"{server.url}/assets/{MODEL}")
-    page.get_by_text("metric/accuracy").first.wait_for()
+    page.goto(f"{server.url}/assets/{MODEL}" + (f"?view={view}" if view else ""))
+    page.get_by_text("model_version").first.wait_for()
     wait_until_loaded(page)
     page.screenshot(path=str(path))
+    report(path)
+
+
+def shoot_text(page: Page, text: str, command: str, path: Path) -> None:
+    """A command's output as a terminal shows it (a page of preformatted text)."""
+    from html import escape
+
+    page.set_viewport_size({"width": 1100, "height": 200})
+    page.set_content(
+        "<body style='margin:0;background:#1e1e1e'><pre style='margin:0;padding:16px;"
+        "color:#e6e6e6;font:14px/1.4 monospace;display:inline-block'>"
+        f"<span style='color:#8ae234'>{escape(command)}</span>\n{escape(text)}</pre></body>"
+    )
+    page.locator("pre").screenshot(path=str(path))
     report(path)
 
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .quiet import silence_later_dagster_warnings
+
 __version__ = "0.1.0"
+
+# One warning Dagster raises about its own internals long after our code ran (quiet.py).
+silence_later_dagster_warnings()
 
 _EXPORTS = {
     "SqlMlCompileError": ".compiler",

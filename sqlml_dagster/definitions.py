@@ -32,6 +32,7 @@ from .ops.checks import data_checks, drift_check_specs, gate_check_specs, projec
 from .ops.plan import CompiledProject
 from .ops.step import AssetStep, SqlMlRunConfig
 from .ops.storage import SqlMlStorage
+from .quiet import silence_later_dagster_warnings
 from .selection import SelectionError, select_assets
 from .settings import SettingError
 from .store import Gate, ModelNotFound
@@ -131,6 +132,9 @@ def project_definitions(
     (Python) and the ``SqlMlProject`` component (YAML): both only resolve paths first.
     A selection that fails is a :class:`~sqlml_dagster.selection.SelectionError` for the
     caller to place (the component points at its defs.yaml)."""
+    # Dagster's own beta warning when it later reads these checks (quiet.py): in dg dev's
+    # code server and run workers, no call of ours is on the stack to silence it around.
+    silence_later_dagster_warnings()
     launcher = launcher or launcher_from_env(os.environ)
     # A launcher with an image allow-list (Kubernetes) has it checked at compile time.
     allowed = list(getattr(launcher, "allowed_images", None) or [])

@@ -34,6 +34,33 @@ def dagster_internal_warnings_silenced() -> Iterator[None]:
         yield
 
 
+#: Dagster's warnings about its own internals that come *after* our code returns, so no
+#: block of ours can hold them: (start of the message, module raising it). Loading a
+#: component, Dagster rebuilds our asset checks as plain assets definitions
+#: (``Definitions.with_definition_metadata_update``); whenever the asset graph is read
+#: later — in the code server ``dg dev`` starts, in every run worker — it turns them back
+#: through a beta parameter of its own (``execution_type``) and warns (a BetaWarning).
+LATER_DAGSTER_WARNINGS = (
+    (
+        r"Parameter `execution_type` of function `AssetsDefinition.__init__` is currently in beta",
+        r"dagster\._core\.definitions\.repository_definition\.",
+    ),
+)
+
+
+def silence_later_dagster_warnings() -> None:
+    """Drop, for the whole process, exactly the warnings of :data:`LATER_DAGSTER_WARNINGS`:
+    that message raised from that Dagster module — a user's own use of the same beta API,
+    or any other warning, still shows. Matched by message and module, not by class, so
+    that ``import sqlml_dagster`` sets it without importing Dagster (a step's runtime has
+    none). A ``warnings.catch_warnings`` block undoes filters set inside it, and Dagster
+    loads components inside one: so ``import sqlml_dagster``, the CLI and the example's
+    definitions set it outside, and building definitions sets it again; adding the same
+    filter twice keeps one."""
+    for message, module in LATER_DAGSTER_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, module=module)
+
+
 def quiet_frameworks(environ: MutableMapping[str, str] = os.environ) -> None:
     """The frameworks' log-level defaults in ``environ`` (a user's own setting stays), so
     that TensorFlow, when a step or a check imports it, keeps its INFO chatter to itself."""

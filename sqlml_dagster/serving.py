@@ -36,8 +36,10 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from .contract.model_packages import ModelPackages
 from .contract.spec import StepSpec
 from .runtime import StepError
 from .runtime.scoring import Predictor, RowError, load_predictor, plain_values, rows_table
@@ -45,7 +47,14 @@ from .store import Gate, ModelStore, ModelVersion
 from .store.models import now_iso
 from .store.references import ModelReference, parse_reference, resolve_reference
 
-__all__ = ["DEFAULT_POLL_SECONDS", "Loaded", "ServedModel", "create_app", "serve"]
+__all__ = [
+    "DEFAULT_POLL_SECONDS",
+    "Loaded",
+    "ServedModel",
+    "allow_project_models",
+    "create_app",
+    "serve",
+]
 
 #: How often a moving reference is resolved again.
 DEFAULT_POLL_SECONDS = 10.0
@@ -115,6 +124,24 @@ def load_version(version: ModelVersion) -> Loaded:
     except StepError as e:
         raise ServeError(f"cannot load {version.ref}: {e}") from None
     return Loaded(version, predictor, fields, signature, now_iso())
+
+
+def allow_project_models(models_dir: Path | None, allowed: Sequence[str] = ()) -> ModelPackages:
+    """Let this process load versions of the project's own model classes, as a local step
+    may: the ``models/`` folder's packages (and the operator's ``allowed``) become
+    ``$SQLML_ALLOWED_MODEL_PACKAGES`` and the folder goes first on ``sys.path``. Only the
+    operator who starts the server decides this (its ``-m``/``--models``), never a version:
+    a manifest naming another package is still refused when it loads."""
+    from .contract.model_packages import allowed_model_packages_from_env, project_packages
+
+    packages = ModelPackages(
+        project_packages(models_dir),
+        tuple(dict.fromkeys([*allowed, *allowed_model_packages_from_env(os.environ)])),
+    )
+    os.environ.update(packages.step_env())
+    if models_dir is not None and str(models_dir) not in sys.path:
+        sys.path.insert(0, str(models_dir))
+    return packages
 
 
 class ServedModel:

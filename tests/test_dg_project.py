@@ -5,6 +5,7 @@ Dagster user starts (docs/component.md). Real CLIs throughout: create-dagster, d
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import uuid
@@ -159,3 +160,26 @@ def test_check_materialize_by_selection_and_list_models_with_no_module(
     assert (root / ".sqlml" / "models" / "example_model" / "1" / "manifest.json").is_file()
     assert ".sqlml/" in (root / ".gitignore").read_text().splitlines()
     assert not list((root / "src").rglob(".sqlml"))
+
+
+def test_compile_with_no_path_compiles_the_dg_project_it_runs_in(
+    inside: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, package = inside
+    assert main(["compile"]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert {node["name"] for node in manifest["nodes"]} == SCAFFOLDED_KEYS
+    # the same project by -m, and a PATH and -m together refused
+    assert main(["compile", "-m", f"{package}.definitions"]) == 0
+    assert json.loads(capsys.readouterr().out) == manifest
+    assert main(["compile", "sql", "-m", package]) == 2
+    assert capsys.readouterr().err == "sqlml: compile takes PATH or -m MODULE, not both\n"
+
+
+def test_compile_with_no_path_outside_a_dg_project_says_how_to_name_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["compile"]) == 2
+    err = capsys.readouterr().err
+    assert "in no dg project" in err and err.count("\n") == 1

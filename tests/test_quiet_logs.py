@@ -209,3 +209,29 @@ def test_a_keras_run_prints_progress_and_no_banner_or_beta_warning(tmp_path: Pat
     assert any("epoch 2/2:" in line for line in lines), output
     assert any("train iris_dnn (sqlflow_dnn.DNNClassifier" in line for line in lines), output
     assert "iris_dnn_predictions  30 rows  (model iris_dnn v1)" in done.stdout
+
+
+def test_reading_the_example_as_dg_dev_does_warns_only_of_a_users_own_beta_use(
+    tmp_path: Path,
+) -> None:
+    """``dg dev``'s code server and run workers read the asset graph after the definitions
+    module returned: Dagster's beta warning about rebuilding our checks must not show
+    there, while a user's own beta call still does."""
+    script = textwrap.dedent("""
+        import dagster as dg
+        import example_repo.definitions as example
+
+        example.defs.get_repository_def().asset_graph  # what the code server reads
+        dg.LocalFileCodeReference(file_path="x.sql", line_number=1)  # the user's own
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO), "SQLML_STATE_DIR": str(tmp_path / "state")},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    beta = [line for line in done.stderr.splitlines() if "BetaWarning" in line]
+    assert len(beta) == 1 and beta[0].startswith("<string>:6: BetaWarning: Class `LocalFile")

@@ -128,6 +128,7 @@ def test_a_served_booster_answers_what_to_predict_wrote(state: Path) -> None:
     )
     with running(create_app(served)) as url:
         answer = httpx.post(
-            f"{url}/predict", json={"rows": [dict(zip(names, row[:-1])) for row in scored]}
+            f"{url}/predict",
+            json={"rows": [dict(zip(names, row[:-1], strict=True)) for row in scored]},
         ).json()
     assert answer["predictions"] == pytest.approx([row[-1] for row in scored], abs=1e-5)

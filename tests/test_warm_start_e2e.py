@@ -1,7 +1,7 @@
 """Warm start end to end: ``… LABEL y USING base[@v] INTO m`` continues a version of the
 base — scikit-learn estimators with ``warm_start`` keep fitting (a forest keeps its trees
-and grows more), PyTorch networks start from the base's weights and its fitted feature
-plan — records ``warm_start_from``, and retrains when the base gets a new version."""
+and grows more), PyTorch and Keras networks start from the base's weights and its fitted
+feature plan — records ``warm_start_from``, and retrains when the base gets a new version."""
 
 from __future__ import annotations
 
@@ -217,3 +217,80 @@ def test_a_base_of_another_network_fails_in_one_line_naming_both(tmp_path: Path)
         done = run(tmp_path, f"tuned{number}", data, warm_start_uri=base, **fields)
         assert done.returncode == 65
         assert done.stderr.strip().splitlines()[-1] == f"sqlml step failed: {message}"
+
+
+# -- Keras, at the step --------------------------------------------------------------------
+
+KERAS_MODELS = Path(__file__).resolve().parent / "dl" / "models"
+
+
+def keras_weights(tmp_path: Path, name: str) -> dict[str, np.ndarray]:
+    """The layers' arrays inside a version's ``model.keras``."""
+    import io
+    import zipfile
+
+    import h5py
+
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(tmp_path / "models" / name / "1" / "model.keras") as archive:
+        data = io.BytesIO(archive.read("model.weights.h5"))
+    with h5py.File(data, "r") as h5:
+        h5["layers"].visititems(
+            lambda key, item: (
+                arrays.update({key: np.array(item[()])}) if isinstance(item, h5py.Dataset) else None
+            )
+        )
+    assert arrays
+    return arrays
+
+
+@pytest.fixture
+def keras_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test's Keras 3 model package, importable and allowed for the steps."""
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(KERAS_MODELS), os.environ.get("PYTHONPATH", "")])
+    )
+    monkeypatch.setenv("SQLML_ALLOWED_MODEL_PACKAGES", "keras3_models")
+
+
+KERAS = {"model_reference": "keras3_models.classifier", "flavor": "auto"}
+
+
+@pytest.mark.usefixtures("keras_models")
+def test_a_keras_network_starts_from_the_base_weights_and_its_fitted_plan(tmp_path: Path) -> None:
+    first = table(tmp_path / "first.parquet", ["red", "blue"])
+    later = table(tmp_path / "later.parquet", ["green", "blue", "pink", "grey"])
+    base = run(tmp_path, "base", first, **KERAS, params={"model": {"hidden": 4}})
+    assert base.returncode == 0, base.stderr
+    tuned = run(
+        tmp_path,
+        "tuned",
+        later,
+        **KERAS,
+        warm_start_uri=str(tmp_path / "models" / "base" / "1"),
+        params={"model": {"hidden": 4}, "train": {"epoch": 1, "learning_rate": 1e-9}},
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    assert "warm start: continuing from base@1's weights" in tuned.stderr
+    assert (
+        signature(tmp_path, "tuned")["feature_plan"] == signature(tmp_path, "base")["feature_plan"]
+    )
+    before, after = keras_weights(tmp_path, "base"), keras_weights(tmp_path, "tuned")
+    assert before.keys() == after.keys()
+    # a step of 1e-9 from the base's trained weights (from scratch: the seeded initial ones)
+    assert all(np.allclose(before[k], after[k], atol=1e-5) for k in before)
+
+    other = run(
+        tmp_path,
+        "other",
+        first,
+        **KERAS,
+        warm_start_uri=str(tmp_path / "models" / "base" / "1"),
+        params={"model": {"hidden": 8}},
+    )
+    assert other.returncode == 65
+    assert other.stderr.strip().splitlines()[-1] == (
+        "sqlml step failed: cannot warm-start keras3_models.classifier(hidden=8, input_dim=5, "
+        "n_classes=2) from base@1, built as keras3_models.classifier(hidden=4, input_dim=5, "
+        "n_classes=2): hidden = 8 here, 4 there"
+    )

@@ -5,8 +5,10 @@
     sqlml check sql/ --format json           # or github (CI annotations), sarif (code scanning)
     sqlml check sql/ --warehouse w.duckdb    # deep checks: model params, settings, columns
     sqlml compile sql/ [--manifest [FILE]]   # the project manifest (JSON), printed or written
+    sqlml compile                            # inside a dg project (or -m MODULE): its project's
     sqlml plan -m example_repo.definitions [--format json]  # reuse/retrain/recompute, why
     sqlml materialize -m example_repo.definitions [--select SELECTION …] [--force] [--changed]
+    sqlml materialize --skip-unavailable     # leave out models whose framework is not installed
     sqlml materialize --select 'kind:scikitlearn'   # inside a dg project: no -m; Dagster's
                                                     # selection syntax (+iris_rf, group:iris)
     sqlml models list [MODEL] -m example_repo.definitions

@@ -34,7 +34,7 @@ from types import ModuleType
 from typing import Any
 
 from ..dg_project import DgProject, find_dg_project
-from ..quiet import dagster_internal_warnings_silenced
+from ..quiet import dagster_internal_warnings_silenced, silence_later_dagster_warnings
 from ..settings import SettingError
 from .errors import CliError
 
@@ -46,6 +46,7 @@ def load_definitions(module_name: str | None, attribute: str | None = None) -> t
 
     _on_path(os.getcwd())
     here = find_dg_project(Path.cwd())
+    silence_later_dagster_warnings()  # outside the block below, which would undo it
     try:
         with dagster_internal_warnings_silenced():
             if module_name is None:

@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..compiler.project import check_project
+from ..compiler.diagnostics import SqlMlCompileError
+from ..compiler.project import Project, check_project
+from ..component_settings import shown_path
 from ..settings import SettingError
+from .code_location import load_definitions
+from .errors import CliError
 
 
 def add_compile_command(commands: Any) -> None:
@@ -18,7 +22,22 @@ def add_compile_command(commands: Any) -> None:
     compile_ = commands.add_parser(
         "compile", help="print the project manifest (the compiled project as JSON)"
     )
-    compile_.add_argument("path")
+    compile_.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="a folder of .sql files (default: the project of -m MODULE's Definitions, or of "
+        "the dg project around the working directory, as sqlml plan finds it)",
+    )
+    compile_.add_argument(
+        "-m",
+        "--module",
+        default=None,
+        help="module holding the Definitions whose project to compile (instead of PATH)",
+    )
+    compile_.add_argument(
+        "--attribute", default=None, help="name of the Definitions object (default: found)"
+    )
     compile_.add_argument("--dialect", default="duckdb")
     compile_.add_argument(
         "--manifest",
@@ -73,13 +92,27 @@ def _compile(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"sqlml: {e}", file=sys.stderr)
         return 1
-    project, diagnostics = check_project(
-        args.path, dialect=args.dialect, allowed_images=allowed, allowed_model_packages=packages
-    )
-    if project is None or any(d.is_error for d in diagnostics):
-        for d in diagnostics:
-            print(d.render(), end="\n\n", file=sys.stderr)
-        return 1
+    if args.path is None:  # the code location's project, as sqlml plan and materialize find it
+        try:
+            project = _located_project(args.module, args.attribute)
+        except CliError as e:
+            print(f"sqlml: {e}", file=sys.stderr)
+            return 2
+        except SqlMlCompileError as e:
+            print(e, file=sys.stderr)
+            return 1
+    else:
+        if args.module is not None:
+            print("sqlml: compile takes PATH or -m MODULE, not both", file=sys.stderr)
+            return 2
+        checked, diagnostics = check_project(
+            args.path, dialect=args.dialect, allowed_images=allowed, allowed_model_packages=packages
+        )
+        if checked is None or any(d.is_error for d in diagnostics):
+            for d in diagnostics:
+                print(d.render(), end="\n\n", file=sys.stderr)
+            return 1
+        project = checked
     text = project_manifest(project).to_json() + "\n"
     if args.manifest is not None:
         try:
@@ -98,7 +131,16 @@ def _compile(args: argparse.Namespace) -> int:
 
         try:
             if args.serve is not None:
-                print(_serving_yaml(project, args.serve, args.model_store, args.port), end="")
+                print(
+                    _serving_yaml(
+                        project,
+                        args.path if args.path is not None else project.root,
+                        args.serve,
+                        args.model_store,
+                        args.port,
+                    ),
+                    end="",
+                )
             else:
                 print(job_manifests_yaml(project, args.data_store, args.model_store), end="")
         except StepFailed as e:  # e.g. SQLML_K8S_DEFAULT_IMAGE outside the allow-list
@@ -115,12 +157,31 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serving_yaml(project: Any, reference: str, model_store: str, port: int) -> str:
+def _located_project(module: str | None, attribute: str | None) -> Project:
+    """The one sqlml project in the Definitions of ``-m module`` (or of the ``dg`` project
+    around the working directory), compiled as that code location compiles it — its
+    component's dialect, images and model packages."""
+    from ..definitions import compiled_projects
+
+    where, defs = load_definitions(module, attribute)
+    projects = compiled_projects(defs)
+    if not projects:
+        raise CliError(f"{where} holds no sqlml project (build_defs or a SqlMlProject component)")
+    if len(projects) > 1:
+        roots = ", ".join(shown_path(p.project.root) or "." for p in projects)
+        raise CliError(f"{where} holds {len(projects)} sqlml projects ({roots}): give a PATH")
+    return projects[0].project
+
+
+def _serving_yaml(
+    project: Any, path: str | Path, reference: str, model_store: str, port: int
+) -> str:
     """The Deployment and Service serving ``reference``, a model the project trains or
     registers, with its training statement's image (else the launcher's default)."""
     import yaml
 
     from ..compiler.names import ObjectKind
+    from ..contract.model_packages import ModelPackages, allowed_model_packages_from_env
     from ..launchers import launcher_from_env
     from ..launchers.kube_serve import serving_manifests
     from ..store.references import parse_reference
@@ -134,12 +195,16 @@ def _serving_yaml(project: Any, reference: str, model_store: str, port: int) -> 
         )
     model_ref = node.statement.model_ref
     launcher = launcher_from_env(os.environ, kind="kubernetes")
+    packages = ModelPackages.of_project(
+        Path(path), allowed_model_packages_from_env(os.environ) or ()
+    )
     documents = serving_manifests(
         launcher,  # type: ignore[arg-type]
         str(ref) if ref.version is not None or ref.alias is not None else ref.model,
         model_store=model_store,
         image=model_ref.image if model_ref is not None else None,
         port=port,
+        model_packages=packages,
     )
     header = f"# serve {ref} ({node.file}:{node.statement.span.line})\n"
     return header + "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in documents)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..compiler import codes
+from ..frameworks import Framework, missing_frameworks, skipped_line
 from ..quiet import dagster_internal_warnings_silenced
 from ..selection import SelectionError, parse_selection, selected_keys
 from .code_location import load_definitions
@@ -74,6 +75,13 @@ def add_materialize_command(commands: Any) -> None:
         help="run only what changed since it was last built (sqlml plan's verdicts); "
         "skip and list the rest",
     )
+    materialize.add_argument(
+        "--skip-unavailable",
+        action="store_true",
+        help="leave out the models whose framework (torch, tensorflow, xgboost) is not "
+        "installed here, and what is downstream of them, and say so in one line "
+        "(make demo on a lean install)",
+    )
     materialize.set_defaults(run=_materialize)
 
 
@@ -101,6 +109,12 @@ def _materialize(args: argparse.Namespace) -> int:
         except SelectionError as e:
             print(f"sqlml: {e} ({e.hint})", file=sys.stderr)
             return 2
+    if args.skip_unavailable:
+        selection, unavailable = _available_only(defs, assets, selection)
+        if unavailable:
+            print(f"sqlml: {skipped_line(unavailable)}", flush=True)
+            if not selection:
+                return 0
     skipped: list[Any] = []
     if args.changed:
         try:
@@ -185,6 +199,36 @@ def _changed_only(
     wanted = selection or [key for asset in assets for key in asset.keys]
     skipped = list({id(unchanged[k]): unchanged[k] for k in wanted if k in unchanged}.values())
     return [k for k in wanted if k not in unchanged], skipped
+
+
+def _available_only(
+    defs: Any, assets: Sequence[Any], selection: list[Any] | None
+) -> tuple[list[Any] | None, list[tuple[str, Any]]]:
+    """``--skip-unavailable``: the selected assets less those whose model needs a framework
+    this environment lacks (``frameworks.py``) and everything downstream of them; and the
+    names left out, each with the framework it lacks. ``selection`` stays None (all) when
+    nothing is missing."""
+    import dagster as dg
+
+    from ..contract.model_packages import find_models_dir
+    from ..definitions import compiled_projects
+
+    lacking: dict[Any, Framework] = {}
+    for compiled in compiled_projects(defs):
+        models_dir = find_models_dir(compiled.root)
+        for node, framework in missing_frameworks(compiled.project.nodes, models_dir).items():
+            for key in compiled.asset_keys.get(node, ()):
+                lacking[key] = framework
+    if not lacking:
+        return selection, []
+    graph = defs.resolve_asset_graph()
+    left_out: dict[Any, Framework] = {}
+    for key, framework in lacking.items():
+        for below in dg.AssetSelection.assets(key).downstream().resolve(graph):
+            left_out.setdefault(below, framework)
+    wanted = selection or [key for asset in assets for key in asset.keys]
+    skipped = [(k.to_user_string(), left_out[k]) for k in wanted if k in left_out]
+    return [k for k in wanted if k not in left_out], skipped
 
 
 def _skipped_summary(skipped: Sequence[Any], elapsed: float) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from .catalog import _session, project_options
@@ -32,12 +33,45 @@ def add_serve_command(commands: Any) -> None:
         help="how often a moving reference (MODEL, MODEL@latest) is resolved again "
         "(default 10; 0: never)",
     )
+    serve.add_argument(
+        "--models",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the project's model packages, for versions of its own model classes "
+        "(default: the models/ folder beside -m's module, or in the working directory)",
+    )
     project_options(serve, formats=False)
     serve.set_defaults(run=_serve)
 
 
+def models_folder(args: argparse.Namespace) -> Path | None:
+    """The folder of the project's own model packages a served version may come from:
+    ``--models``, else ``models/`` beside (or above) ``-m``'s module, else in the working
+    directory — where the project's steps found them."""
+    import importlib.util
+
+    if args.models is not None:
+        if not args.models.is_dir():
+            raise CliError(f"--models {args.models}: no such folder")
+        return Path(args.models).resolve()
+    candidates = [Path.cwd() / "models"]
+    if args.module:
+        spec = importlib.util.find_spec(args.module.split(":")[0])
+        if spec is not None and spec.origin:
+            here = Path(spec.origin).parent
+            candidates = [here / "models", here.parent / "models", *candidates]
+    return next((c.resolve() for c in candidates if c.is_dir()), None)
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from ..serving import DEFAULT_POLL_SECONDS, ServedModel, ServeError, serve
+    from ..serving import (
+        DEFAULT_POLL_SECONDS,
+        ServedModel,
+        ServeError,
+        allow_project_models,
+        serve,
+    )
     from ..store import GateNotPassed, ModelNotFound
     from ..store.models import CorruptVersion
     from ..store.references import BadReference, parse_reference
@@ -45,6 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         reference = parse_reference(args.ref)
         session = _session(args)
+        allow_project_models(models_folder(args))
         store = session.storage.models()
         # the project's gates; without a project, those the store has outcomes of
         gates = (

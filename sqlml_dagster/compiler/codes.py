@@ -3,6 +3,8 @@
 Documented for users in ``docs/diagnostics.md``.
 """
 
+from ..contract import distributed as _distributed
+from ..contract import durations as _durations
 from ..contract import optimization as _optimization
 from ..contract import programs as _programs
 
@@ -42,6 +44,8 @@ NO_SEARCH_SPACE = "SQLML131"
 BAD_TRIAL_SETTING = "SQLML132"
 BAD_OBJECTIVE = "SQLML133"
 BAD_WARM_START = "SQLML134"
+# 135-139 — data-parallel training (train.num_workers, docs/deep-learning.md)
+BAD_WORKERS = "SQLML135"
 # 15x — a model's lifecycle: aliases, promotion policies, champion-relative gates
 BAD_ALIAS = "SQLML150"
 BAD_PROMOTION = "SQLML151"
@@ -65,6 +69,8 @@ WARM_START_MISMATCH = "SQLML218"
 BAD_SELECTION = "SQLML220"
 EMPTY_SELECTION = "SQLML221"
 BAD_TRANSLATION = "SQLML222"
+# 240-242 — what a project needs installed (sqlml_dagster/frameworks.py)
+FRAMEWORK_NOT_INSTALLED = "SQLML240"
 # 226-229 — a model's lifecycle across statements
 METRIC_NOT_RECORDED = "SQLML226"
 CHAMPION_NEVER_MOVES = "SQLML227"
@@ -94,6 +100,8 @@ SETTING_IGNORED = "SQLML414"
 UNKNOWN_PROGRAM_COLUMN = "SQLML417"
 VARIABLE_NAMED_AS_COLUMN = "SQLML418"
 UNKNOWN_METRIC = "SQLML435"
+# 440-442 — data-parallel training against the model's flavor
+WORKERS_NOT_DISTRIBUTED = "SQLML440"
 UNKNOWN_CURVE = "SQLML436"
 
 # 43x — a model's aliases when a step runs or the CLI moves one
@@ -111,8 +119,13 @@ WAREHOUSE_UNREACHABLE = "SQLML507"
 WAREHOUSE_AUTH = "SQLML508"
 WAREHOUSE_MISSING = "SQLML509"
 WAREHOUSE_DENIED = "SQLML510"
+# 530-533 — a distributed training's processes (written by the step: runtime/dl/distributed.py)
+RANK_FAILED = _distributed.RANK_FAILED  # SQLML530
+CUSTOM_LOOP_NOT_DISTRIBUTED = _distributed.CUSTOM_LOOP  # SQLML531
+NOT_DISTRIBUTABLE = _distributed.NOT_DISTRIBUTABLE  # SQLML532
 # Written by the step itself into its error.json: the runtime imports no compiler, so the
 # contract defines these three and this list of every code names them.
 PROGRAM_FAILED = _programs.PROGRAM_FAILED  # SQLML525
 NO_SOLUTION = _optimization.NO_SOLUTION  # SQLML526
 OPTIMIZATION_DATA = _optimization.OPTIMIZATION_DATA  # SQLML527
+STEP_TIMED_OUT = _durations.STEP_TIMED_OUT  # SQLML534

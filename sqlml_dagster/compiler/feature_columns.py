@@ -98,6 +98,11 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+#: ``COLUMN *`` (SQLFlow's "all columns as raw features"): every column the query selects,
+#: but the label and those another feature column of the clause reads.
+ALL_COLUMNS = "*"
+
+
 @dataclass(frozen=True)
 class ColumnName(FeatureColumn):
     """A bare column: a numeric feature unless the model decides otherwise."""
@@ -109,11 +114,11 @@ class ColumnName(FeatureColumn):
         return {"function": self.FUNCTION, "name": self.name}
 
     def render_sql(self, w: SqlWriter) -> str:
-        return w.identifier(self.name)
+        return ALL_COLUMNS if self.name == ALL_COLUMNS else w.identifier(self.name)
 
     @property
     def source_columns(self) -> tuple[str, ...]:
-        return (self.name,)
+        return () if self.name == ALL_COLUMNS else (self.name,)
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ class Embedding(FeatureColumn):
     SIGNATURE = FEATURE_SIGNATURES["EMBEDDING"]
     category: FeatureColumn
     dimension: int
-    combiner: str = "mean"
+    combiner: str = "sum"
     initializer: str | None = None
 
 
@@ -166,7 +171,7 @@ class Bucket(FeatureColumn):
     FUNCTION = "BUCKET"
     SIGNATURE = FEATURE_SIGNATURES["BUCKET"]
     source: FeatureColumn
-    boundaries: tuple[int | float, ...]
+    boundaries: tuple[int | float, ...]  # ``BUCKET(x, 100)``: one boundary, ``(100,)``
 
 
 @dataclass(frozen=True)
@@ -189,8 +194,11 @@ class Dense(FeatureColumn):
     FUNCTION = "DENSE"
     SIGNATURE = FEATURE_SIGNATURES["DENSE"]
     key: FeatureColumn
-    shape: int | tuple[int, ...]
+    shape: int | tuple[int, ...] | None = None
     delimiter: str | None = None
+    dtype: str | None = None
+    delimiter_kv: str | None = None
+    dtype_weight: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,9 +206,21 @@ class Sparse(FeatureColumn):
     FUNCTION = "SPARSE"
     SIGNATURE = FEATURE_SIGNATURES["SPARSE"]
     key: FeatureColumn
-    shape: int | tuple[int, ...]
+    shape: int | tuple[int, ...] | None = None
     delimiter: str | None = None
     dtype: str | None = None
+    delimiter_kv: str | None = None
+    dtype_weight: str | None = None
+
+
+@dataclass(frozen=True)
+class WeightedCategory(FeatureColumn):
+    """``WEIGHTED_CATEGORY(CATEGORY_ID(SPARSE(c, n, ",", int, ":", float), n))``: the ids of
+    key-value text weighted by their values (TensorFlow's ``weighted_categorical_column``)."""
+
+    FUNCTION = "WEIGHTED_CATEGORY"
+    SIGNATURE = FEATURE_SIGNATURES["WEIGHTED_CATEGORY"]
+    category: FeatureColumn
 
 
 #: Function name → class, for the parser.
@@ -217,6 +237,7 @@ FEATURE_FUNCTIONS: dict[str, type[FeatureColumn]] = {
         Indicator,
         Dense,
         Sparse,
+        WeightedCategory,
     )
 }
 
@@ -260,12 +281,22 @@ def _is_positive_int(value: object) -> bool:
 
 
 def column_clause(c: Cursor) -> ColumnGroup:
-    """``COLUMN <feature>, … [FOR <argument>]``."""
+    """``COLUMN <feature>, … [FOR <argument>]``. A bad feature column is reported and the
+    clause read on past it, so every bad one of a clause is reported in one pass."""
     first = c.next()  # COLUMN
-    columns = [feature_column(c)]
-    while (token := c.peek()) is not None and token.token_type is TokenType.COMMA:
+    columns: list[FeatureColumn] = []
+    failed = False
+    while True:
+        try:
+            columns.append(feature_column(c))
+        except Abort:
+            failed = True
+            _skip_feature(c)
+        if (token := c.peek()) is None or token.token_type is not TokenType.COMMA:
+            break
         c.next()
-        columns.append(feature_column(c))
+    if failed:
+        raise Abort
     target = None
     last = c.tokens[c.i - 1]
     if c.at_word("FOR"):
@@ -273,6 +304,23 @@ def column_clause(c: Cursor) -> ColumnGroup:
         last = c.identifier("the model argument the columns are for")
         target = last.text
     return ColumnGroup(tuple(columns), target, c.p.span(first, last))
+
+
+def _skip_feature(c: Cursor) -> None:
+    """Past the rest of a feature column that failed: to the next ``,`` outside brackets,
+    a clause keyword, or the end."""
+    depth = 0
+    while (token := c.peek()) is not None:
+        if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            depth = max(0, depth - 1)
+        elif depth == 0 and (
+            token.token_type is TokenType.COMMA
+            or any(c.at_word(w) for w in ("FOR", "LABEL", "INTO", "USING", "COLUMN"))
+        ):
+            return
+        c.next()
 
 
 def feature_column(c: Cursor) -> FeatureColumn:
@@ -325,7 +373,13 @@ def _feature_argument(c: Cursor) -> _RawArg:
     if token.token_type is TokenType.STRING:
         c.next()
         return _RawArg("string", token.text, c.p.span(token, token), token.text)
+    if token.token_type is TokenType.STAR:  # COLUMN *: every selected column
+        c.next()
+        return _RawArg("name", ALL_COLUMNS, c.p.span(token, token), token.text)
     name_token = c.identifier("a column or a feature column such as NUMERIC(x, 1)")
+    while (dot := c.peek()) is not None and dot.token_type is TokenType.DOT:
+        c.next()  # t.col: the query's column col, as LABEL t.col is
+        name_token = c.identifier("a column name after '.'")
     nxt = c.peek()
     if (
         nxt is not None
@@ -420,6 +474,11 @@ def convert_argument(
         if raw.kind == "number" and _is_positive_int(raw.value):
             value = raw.value
     elif kind is ArgKind.SHAPE:
+        if raw.kind in ("name", "quoted", "string") and raw.text.strip("'\"").upper() in (
+            "NONE",
+            "NULL",
+        ):
+            return None  # learned from the data, as SQLFlow's "none"
         if raw.kind == "number" and _is_positive_int(raw.value):
             value = raw.value
         elif (
@@ -429,7 +488,9 @@ def convert_argument(
         ):
             value = tuple(i.value for i in raw.items)
     elif kind is ArgKind.NUMBERS:
-        if raw.kind == "list" and raw.items and all(i.kind == "number" for i in raw.items):
+        if raw.kind == "number":  # BUCKET(x, 100): one boundary, as SQLFlow's parseShape
+            value = (raw.value,)
+        elif raw.kind == "list" and raw.items and all(i.kind == "number" for i in raw.items):
             numbers: list[Any] = [i.value for i in raw.items]
             if all(a < b for a, b in itertools.pairwise(numbers)):
                 value = tuple(numbers)

@@ -13,6 +13,9 @@ import re
 #: and the Kubernetes docs write durations, plus days).
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(d|h|m|s)")
+#: A step stopped for running longer than its ``train.max_runtime`` (the local launcher's
+#: timeout; on Kubernetes the Job's ``DeadlineExceeded``).
+STEP_TIMED_OUT = "SQLML534"
 _EXAMPLES = 'a number of seconds or a duration such as "6h", "90m", "1h30m", "3600s"'
 
 

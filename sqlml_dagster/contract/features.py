@@ -20,8 +20,8 @@ class ArgKind(str, Enum):
     COLUMN = "column"  # a column name or a nested feature column
     COLUMNS = "columns"  # [a, b, …] of columns (CROSS)
     INT = "int"  # a positive integer
-    SHAPE = "shape"  # an integer or a list of integers
-    NUMBERS = "numbers"  # an ascending list of numbers (BUCKET boundaries)
+    SHAPE = "shape"  # an integer or a list of integers (``none``: learned from the data)
+    NUMBERS = "numbers"  # an ascending list of numbers, or one number (BUCKET boundaries)
     WORD = "word"  # a string or a bare word (delimiter COMMA, combiner mean)
 
 
@@ -41,6 +41,19 @@ _CATEGORY = (
     Arg("delimiter", ArgKind.WORD, False),
 )
 
+#: ``DENSE``/``SPARSE`` describe how a column's text is read, as SQLFlow's ``FieldDesc``
+#: (``go/ir/ir_generator.go``: ``parseFieldDesc``): the shape (left out or ``none``: learned
+#: from the data), the delimiter between values, the values' type, and for key-value text
+#: (``"3:0.5,7:1.2"``) the delimiter between a key and its weight and the weights' type.
+_FIELD = (
+    Arg("key", ArgKind.COLUMN),
+    Arg("shape", ArgKind.SHAPE, False),
+    Arg("delimiter", ArgKind.WORD, False),
+    Arg("dtype", ArgKind.WORD, False),
+    Arg("delimiter_kv", ArgKind.WORD, False),
+    Arg("dtype_weight", ArgKind.WORD, False),
+)
+
 #: Function name → its arguments in the order SQL writes them. A bare column is
 #: ``{"function": "COLUMN", "name": …}`` in JSON and has no entry here.
 FEATURE_SIGNATURES: Mapping[str, tuple[Arg, ...]] = {
@@ -51,23 +64,15 @@ FEATURE_SIGNATURES: Mapping[str, tuple[Arg, ...]] = {
     "EMBEDDING": (
         Arg("category", ArgKind.COLUMN),
         Arg("dimension", ArgKind.INT),
-        Arg("combiner", ArgKind.WORD, False, "mean"),
+        Arg("combiner", ArgKind.WORD, False, "sum"),  # SQLFlow's default
         Arg("initializer", ArgKind.WORD, False),
     ),
     "BUCKET": (Arg("source", ArgKind.COLUMN), Arg("boundaries", ArgKind.NUMBERS)),
     "CROSS": (Arg("keys", ArgKind.COLUMNS), Arg("hash_bucket_size", ArgKind.INT)),
     "INDICATOR": (Arg("category", ArgKind.COLUMN),),
-    "DENSE": (
-        Arg("key", ArgKind.COLUMN),
-        Arg("shape", ArgKind.SHAPE),
-        Arg("delimiter", ArgKind.WORD, False),
-    ),
-    "SPARSE": (
-        Arg("key", ArgKind.COLUMN),
-        Arg("shape", ArgKind.SHAPE),
-        Arg("delimiter", ArgKind.WORD, False),
-        Arg("dtype", ArgKind.WORD, False),
-    ),
+    "DENSE": _FIELD,
+    "SPARSE": _FIELD,
+    "WEIGHTED_CATEGORY": (Arg("category", ArgKind.COLUMN),),
 }
 
 

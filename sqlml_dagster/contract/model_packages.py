@@ -120,6 +120,18 @@ def find_models_dir(sql_path: Path) -> Path | None:
     return None
 
 
+def model_source_files(models_dir: Path | None, reference: str) -> list[Path]:
+    """The Python files of the ``models/`` module a reference names (``nets.Net`` →
+    ``nets.py``, or every file of the package ``nets/``), sorted; empty when the class
+    comes from an installed package or an image."""
+    if models_dir is None:
+        return []
+    top = reference.split(".", 1)[0]
+    if (models_dir / top).is_dir():
+        return sorted((models_dir / top).rglob("*.py"))
+    return [models_dir / f"{top}.py"] if (models_dir / f"{top}.py").is_file() else []
+
+
 def project_packages(models_dir: Path | None) -> tuple[str, ...]:
     """The top-level modules of a ``models/`` folder (``nets.py`` → ``nets``, a package
     folder → its name), sorted. A name of the standard library is left out: it is imported

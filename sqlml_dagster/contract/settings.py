@@ -14,18 +14,26 @@ from collections.abc import Iterable, Mapping, Sequence
 
 #: SQLFlow's estimators that run without a model zoo (``TO TRAIN DNNClassifier``),
 #: implemented in ``runtime/flavors/_torch_builtins.py``.
-BUILTIN_ESTIMATORS = ("DNNClassifier", "DNNRegressor", "LinearClassifier", "LinearRegressor")
-#: Every estimator name SQLFlow's documentation and code accept without a package
-#: (TensorFlow's premade estimators, ``go/attribute/model_parameters.go``; its XGBoost
-#: names, ``go/codegen/xgboost/codegen.go``): what a misspelled name is compared with, so
-#: ``DNNLinearCombinedRegresor`` is told about ``DNNLinearCombinedRegressor``.
-SQLFLOW_ESTIMATORS = (
+BUILTIN_ESTIMATORS = (
     "DNNClassifier",
     "DNNRegressor",
     "LinearClassifier",
     "LinearRegressor",
     "DNNLinearCombinedClassifier",
     "DNNLinearCombinedRegressor",
+)
+#: The built-ins with a linear and a network part, each with its own optimizer namespace
+#: (``linear_optimizer.learning_rate``, ``dnn_optimizer.learning_rate``).
+WIDE_AND_DEEP = ("DNNLinearCombinedClassifier", "DNNLinearCombinedRegressor")
+#: What those namespaces may set here: one optimizer class trains both parts, each part
+#: with its own learning rate.
+PART_OPTIMIZER_KEYS = frozenset({"learning_rate"})
+#: Every estimator name SQLFlow's documentation and code accept without a package
+#: (TensorFlow's premade estimators, ``go/attribute/model_parameters.go``; its XGBoost
+#: names, ``go/codegen/xgboost/codegen.go``): what a misspelled name is compared with, so
+#: ``DNNLinearCombinedRegresor`` is told about ``DNNLinearCombinedRegressor``.
+SQLFLOW_ESTIMATORS = (
+    *BUILTIN_ESTIMATORS,
     "BoostedTreesClassifier",
     "BoostedTreesRegressor",
     "XGBRegressor",
@@ -53,7 +61,7 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "device": "cpu, cuda, cuda:1",
         "amp": "mixed precision on a GPU",
         "force": "retrain even when nothing changed",
-        "max_runtime": "longest the step may run on Kubernetes (6h, 90m, 3600s): the Job's deadline",
+        "max_runtime": "longest the step may run (6h, 90m, 3600s): the Job's deadline, a local timeout",
         "num_trials": "trials of a hyper-parameter search (HPARAM_RANGE, HPARAM_CANDIDATES)",
         "max_parallel_trials": "trials running at once (default 1)",
         "objective": "the metric that ranks trials (val_accuracy, val_loss, val_rmse…)",
@@ -61,7 +69,10 @@ SETTINGS_KEYS: Mapping[str, Mapping[str, str]] = {
         "early_stop": "stop a network's training when its metric stops improving",
         "patience": "epochs without improvement before early stopping (default 3)",
         "early_stop_metric": "the metric early stopping watches (default val_loss)",
+        "num_workers": "processes training a PyTorch model together (pods on Kubernetes; "
+        "DistributedDataParallel)",
         "max_steps": "stop after this many minibatches in all (SQLFlow's, TensorFlow's max_steps)",
+        "checkpoint_every": "save a resumable checkpoint every N epochs (a retried step resumes)",
         "num_boost_round": "XGBoost's boosting rounds (default 10)",
     },
     "validation": {
@@ -97,7 +108,11 @@ _EVERY_FLAVOR = frozenset(
 )
 _DEEP_LEARNING = frozenset(
     {
-        *(f"train.{key}" for key in SETTINGS_KEYS["train"] if key != "num_boost_round"),
+        *(
+            f"train.{key}"
+            for key in SETTINGS_KEYS["train"]
+            if key not in ("num_boost_round", "num_workers")
+        ),
         # early stopping watches a network's epochs (runtime/dl/early_stop.py)
         "validation.split",
     }
@@ -108,7 +123,8 @@ FLAVOR_SETTINGS: Mapping[str, frozenset[str]] = {
     "sklearn": _EVERY_FLAVOR | {"validation.split"},
     "xgboost": _EVERY_FLAVOR
     | {"train.num_boost_round", "train.verbose", "train.device", "validation.split"},
-    "pytorch": _EVERY_FLAVOR | _DEEP_LEARNING,
+    # data-parallel training in several processes (runtime/dl/distributed.py)
+    "pytorch": _EVERY_FLAVOR | _DEEP_LEARNING | {"train.num_workers"},
     "keras": _EVERY_FLAVOR | _DEEP_LEARNING,
 }
 #: Namespaces whose every key is an argument of the optimizer the deep-learning flavors
@@ -117,6 +133,17 @@ OPTIMIZER_NAMESPACES = ("optimizer",)
 #: What the deep-learning flavors read from ``model.*`` themselves when the model's
 #: constructor does not take it: SQLFlow's ``model.optimizer = Adagrad``.
 RUNTIME_MODEL_KEYS = frozenset({"optimizer"})
+#: SQLFlow's ``model.dnn_optimizer``/``model.linear_optimizer`` of the wide & deep models:
+#: the one optimizer class both parts train with (``model.optimizer`` wins).
+PART_OPTIMIZERS = ("dnn_optimizer", "linear_optimizer")
+
+
+def runtime_model_keys(reference: str | None) -> frozenset[str]:
+    """The ``model.*`` keys the deep-learning flavors read themselves for ``reference``."""
+    if reference in WIDE_AND_DEEP:
+        return RUNTIME_MODEL_KEYS | set(PART_OPTIMIZERS)
+    return RUNTIME_MODEL_KEYS
+
 
 #: Keys SQLFlow defines (``go/codegen/tensorflow/codegen.go``'s and
 #: ``go/codegen/xgboost/codegen.go``'s attribute lists) that mean nothing to a flavor here:
@@ -125,13 +152,13 @@ RUNTIME_MODEL_KEYS = frozenset({"optimizer"})
 IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
     "*": {
         "train.max_steps": "it bounds TensorFlow's training loop; this model trains to the end",
-        "train.save_checkpoints_steps": "no checkpoints are written: a version is saved once, "
-        "when training ends",
+        "train.save_checkpoints_steps": "checkpoints are written per epoch, not per step: "
+        "write train.checkpoint_every = N (epochs) for a network",
         "train.log_every_n_iter": "progress is logged once an epoch (a round for XGBoost)",
         "train.disk_cache": "the step reads its rows into memory from the exported Parquet "
         "file; XGBoost's external-memory cache is never used",
-        "train.num_workers": "a step trains in one process (distributed training is not "
-        "supported); give it more CPUs or GPUs with resources.cpu / resources.gpu",
+        "train.num_workers": "only PyTorch models train in several processes; this one "
+        "trains in one (give it more CPUs with resources.cpu)",
         "train.num_ps": "distributed training is not supported; see resources.*",
         "train.worker_cpu": "distributed training is not supported; see resources.cpu",
         "train.worker_gpu": "distributed training is not supported; see resources.gpu",
@@ -150,11 +177,19 @@ IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def setting_verdict(flavor: str, key: str) -> tuple[str, str]:
+def setting_verdict(flavor: str, key: str, reference: str | None = None) -> tuple[str, str]:
     """How ``flavor``'s step treats the setting ``key`` (``train.epoch``,
     ``optimizer.learning_rate``): ``("honoured", "")``, ``("ignored", why)`` — SQLFlow
-    defines it and it means nothing here — or ``("refused", why)``."""
+    defines it and it means nothing here — or ``("refused", why)``. ``reference``: the
+    model, for the keys only some estimators read (``dnn_optimizer.learning_rate``)."""
     namespace = key.split(".", 1)[0]
+    if reference in WIDE_AND_DEEP and namespace in ("dnn_optimizer", "linear_optimizer"):
+        if key.split(".", 1)[1] in PART_OPTIMIZER_KEYS:
+            return "honoured", ""
+        return "ignored", (
+            "one optimizer class (model.optimizer, optimizer.*) trains both parts here; "
+            f"only {namespace}.learning_rate is the part's own"
+        )
     honoured = FLAVOR_SETTINGS.get(flavor)
     if honoured is None:  # auto: any flavor's key may be meant
         honoured = frozenset().union(*FLAVOR_SETTINGS.values())
@@ -180,7 +215,7 @@ def setting_verdict(flavor: str, key: str) -> tuple[str, str]:
 
 
 def ignored_settings(
-    flavor: str, params: Mapping[str, Mapping[str, object]]
+    flavor: str, params: Mapping[str, Mapping[str, object]], reference: str | None = None
 ) -> list[tuple[str, str]]:
     """The keys of ``params`` (by namespace) that ``flavor`` ignores, with why: what a step
     logs as a warning when it starts."""
@@ -188,7 +223,7 @@ def ignored_settings(
     for namespace, values in params.items():
         for key in values:
             full = f"{namespace}.{key}"
-            verdict, why = setting_verdict(flavor, full)
+            verdict, why = setting_verdict(flavor, full, reference)
             if verdict == "ignored":
                 found.append((full, why))
     return found
@@ -253,3 +288,51 @@ def _is_registry_host(prefix: str) -> bool:
 def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:
     """``SQLML_K8S_ALLOWED_IMAGES``: the registry/repository prefixes an image must start with."""
     return [v.strip() for v in environ.get(ALLOWED_IMAGES_ENV, "").split(",") if v.strip()]
+
+
+#: The ``WITH`` keys of ``TO PREDICT`` and ``TO EXPLAIN`` the step reads, by namespace,
+#: with what each does (``sqlml check`` refuses another key of these namespaces, with the
+#: closest as a hint, as it refuses a ``train.*`` key nobody reads).
+SCORING_KEYS: Mapping[str, Mapping[str, str]] = {
+    "predict": {
+        "probabilities": "one probability column per class beside the prediction",
+    },
+    "explain": {
+        "max_rows": "rows sampled for the attribution",
+        "repeats": "shuffles per feature of permutation importance",
+    },
+    "summary": {},
+}
+#: Keys SQLFlow's TO PREDICT / TO EXPLAIN accept that mean nothing here: warned, with why.
+SCORING_IGNORED: Mapping[str, str] = {
+    "predict.batch_size": "the step scores its rows in batches it picks by memory",
+    "predict.num_workers": "a step predicts in one process (PAI's workers are not used)",
+    "predict.extra_outputs": "every selected column is already written beside the prediction",
+    "explain.plot_type": "the PNG is one bar chart of mean absolute attributions",
+    "explain.per_row": "the INTO table holds one row per feature (mean attributions), not "
+    "one per row",
+    "summary": "the PNG is one bar chart of mean absolute attributions; SHAP's "
+    "summary_plot options (plot_type, alpha, sort, …) are not drawn",
+}
+
+
+def scoring_verdict(key: str) -> tuple[str, str]:
+    """How a ``TO PREDICT``/``TO EXPLAIN`` step treats ``key`` (``predict.probabilities``):
+    ``("honoured", "")``, ``("ignored", why)``, ``("unknown", hint)`` — the hint names the
+    closest known key — or ``("other", "")`` for a namespace these steps do not own."""
+    namespace, _, path = key.partition(".")
+    known = SCORING_KEYS.get(namespace)
+    if known is None:
+        return "other", ""
+    if path in known:
+        return "honoured", ""
+    why = SCORING_IGNORED.get(key) or SCORING_IGNORED.get(namespace)
+    if why is not None:
+        return "ignored", why
+    names = [f"{namespace}.{k}" for k in known] + [
+        k for k in SCORING_IGNORED if k.startswith(f"{namespace}.")
+    ]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    return "unknown", (f"did you mean '{close[0]}'? " if close else "") + (
+        f"known: {', '.join(names)}" if names else f"{namespace}.* keys mean nothing here"
+    )

@@ -104,6 +104,10 @@ class StepSpec:
     #: predict: also compare the scored rows with the version's training statistics
     #: (``feature_stats.json``) and report each feature's drift (``-- sqlml: drift``).
     drift: bool = False
+    #: train: the orchestrator's fingerprint of the training (statement, data, image,
+    #: code), which a ``train.checkpoint_every`` checkpoint records so that only a retry of
+    #: the same training resumes it (``runtime/dl/checkpoints.py``). Older images ignore it.
+    checkpoint_key: str | None = None
     spec_version: int = SPEC_VERSION
 
     def to_json(self) -> str:
@@ -117,6 +121,8 @@ class StepSpec:
             raw["spec_version"] = 2 if needs_2 else 1
         if not raw["drift"]:
             del raw["drift"]  # specs without a drift check read as they always did
+        if raw["checkpoint_key"] is None:
+            del raw["checkpoint_key"]  # nor do specs without a training's key
         return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod

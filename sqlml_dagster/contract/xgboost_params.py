@@ -45,9 +45,59 @@ XGBOOST_ESTIMATORS: Mapping[str, Mapping[str, Any]] = {
         "num_parallel_tree": 100,
     },
     "xgboost.XGBRanker": {"objective": "rank:pairwise"},
+    # TensorFlow's gradient-boosted trees (tf.estimator.BoostedTrees*), which SQLFlow
+    # accepts as premade estimators: trained here by XGBoost, their parameters translated
+    # (BOOSTED_TREES_PARAMS).
+    # TensorFlow's defaults: learning_rate 0.1, max_depth 6, no L2, no minimum node weight.
+    "BoostedTreesClassifier": {
+        "objective": "binary:logistic",
+        "eta": 0.1,
+        "max_depth": 6,
+        "lambda": 0.0,
+        "min_child_weight": 0.0,
+    },
+    "BoostedTreesRegressor": {
+        "objective": "reg:squarederror",
+        "eta": 0.1,
+        "max_depth": 6,
+        "lambda": 0.0,
+        "min_child_weight": 0.0,
+    },
 }
+#: TensorFlow's ``BoostedTrees*`` estimators, which take ``BOOSTED_TREES_PARAMS``.
+BOOSTED_TREES = ("BoostedTreesClassifier", "BoostedTreesRegressor")
 _BY_FOLDED = {name.lower(): name for name in XGBOOST_ESTIMATORS}
-_BARE = {name.split(".", 1)[1].lower(): name for name in XGBOOST_ESTIMATORS if "XGB" in name}
+_BARE = {
+    name.split(".", 1)[-1].lower(): name
+    for name in XGBOOST_ESTIMATORS
+    if "XGB" in name or name in BOOSTED_TREES
+}
+
+#: ``tf.estimator.BoostedTreesClassifier/Regressor``'s arguments → the XGBoost booster
+#: parameter each one is (``n_trees`` is the number of rounds, ``n_classes`` picks the
+#: objective). The same trees: depth-wise growth, a shrinkage, L1/L2 on the leaf weights, a
+#: minimum gain to split and a minimum hessian a leaf.
+BOOSTED_TREES_PARAMS: Mapping[str, str] = {
+    "n_trees": "num_boost_round",
+    "max_depth": "max_depth",
+    "learning_rate": "eta",
+    "l1_regularization": "alpha",
+    "l2_regularization": "lambda",
+    "tree_complexity": "gamma",
+    "min_node_weight": "min_child_weight",
+    "n_classes": "num_class",
+    "label_dimension": "label_dimension",
+}
+#: Their arguments that change nothing when XGBoost grows the trees: accepted, warned.
+BOOSTED_TREES_IGNORED: Mapping[str, str] = {
+    "n_batches_per_layer": "XGBoost grows each tree from all training rows at once",
+    "center_bias": "XGBoost starts every model from base_score, which it estimates from the "
+    "labels as center_bias does",
+    "pruning_mode": "XGBoost prunes splits whose gain is below tree_complexity (gamma) "
+    "after growing each tree",
+    "quantile_sketch_epsilon": "XGBoost's hist method bins features into max_bin buckets instead",
+    "train_in_memory": "rows are always read into memory",
+}
 
 #: XGBoost's booster parameters and their aliases (doc/parameter.rst).
 XGBOOST_PARAMS: frozenset[str] = frozenset(
@@ -97,8 +147,51 @@ IGNORED_MODEL_PARAMS: Mapping[str, str] = {
 ACCEPTED_MODEL_PARAMS: frozenset[str] = frozenset(
     XGBOOST_PARAMS | set(WRAPPER_PARAMS) | set(IGNORED_MODEL_PARAMS)
 )
+
+
+def accepted_model_params(estimator: str | None) -> frozenset[str]:
+    """The ``model.*`` keys an estimator takes: XGBoost's, and for ``BoostedTrees*`` also
+    TensorFlow's names."""
+    if estimator in BOOSTED_TREES:
+        return ACCEPTED_MODEL_PARAMS | set(BOOSTED_TREES_PARAMS) | set(BOOSTED_TREES_IGNORED)
+    return ACCEPTED_MODEL_PARAMS
+
+
+def ignored_model_params(estimator: str | None) -> Mapping[str, str]:
+    """The keys an estimator accepts and ignores, with why (SQLML414)."""
+    if estimator in BOOSTED_TREES:
+        return {**IGNORED_MODEL_PARAMS, **BOOSTED_TREES_IGNORED}
+    return IGNORED_MODEL_PARAMS
+
+
+def translate_boosted_trees(estimator: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """``BoostedTrees*``'s arguments as XGBoost's (``n_trees`` → ``num_boost_round``,
+    ``l2_regularization`` → ``lambda``…); ``n_classes`` > 2 makes the classifier
+    ``multi:softprob`` over that many classes. Raises ``ValueError`` for what XGBoost cannot
+    do here (``label_dimension`` > 1)."""
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        target = BOOSTED_TREES_PARAMS.get(key, key)
+        if target in out and out[target] != value:
+            raise ValueError(f"{key} and {target} both set {target}; write one")
+        out[target] = value
+    dimension = out.pop("label_dimension", 1)
+    if dimension != 1:
+        raise ValueError(f"label_dimension = {dimension!r}: one label column is trained here")
+    classes = out.pop("num_class", None) if estimator == "BoostedTreesClassifier" else None
+    if classes is not None:
+        if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
+            raise ValueError(f"n_classes must be a whole number ≥ 2, found {classes!r}")
+        if classes > 2:
+            out.setdefault("objective", "multi:softprob")
+            out["num_class"] = classes
+    return out
+
+
 #: ``train.num_boost_round`` when a statement does not write it (SQLFlow's default).
 DEFAULT_ROUNDS = 10
+#: ``n_trees``' default for ``BoostedTrees*`` (TensorFlow's).
+BOOSTED_TREES_ROUNDS = 100
 
 
 def xgboost_estimator(reference: str) -> str | None:

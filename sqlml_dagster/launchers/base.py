@@ -18,6 +18,7 @@ import fsspec
 
 from ..contract import ResultError, StepResult, StepSpec, error_uri, is_step_result, result_uri
 from ..contract import result_from_json as _result_from_json
+from ..contract.durations import DurationError, parse_duration
 
 #: The step entrypoint every launcher runs.
 RUNTIME_MODULE = "sqlml_dagster.runtime"
@@ -38,6 +39,21 @@ class LaunchResult:
 
 class StepFailed(dg.Failure):
     """A step ended without a result; the description says why in the user's terms."""
+
+
+def max_runtime(spec: StepSpec) -> int | None:
+    """``train.max_runtime`` in seconds — a Job's ``activeDeadlineSeconds``, a local step's
+    timeout — or ``None`` when the statement does not write it."""
+    written = (spec.params.get("train") or {}).get("max_runtime")
+    if written is None:
+        return None
+    try:
+        return parse_duration(written)
+    except DurationError as e:
+        raise StepFailed(
+            description=f"{spec.kind} step for '{spec.model_name}': train.max_runtime: "
+            f"{e} ({e.hint}; `sqlml check` reports it as SQLML411)"
+        ) from None
 
 
 @runtime_checkable

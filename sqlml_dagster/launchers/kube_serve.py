@@ -13,6 +13,7 @@ from .base import StepFailed
 from .kubernetes import MANAGED_BY, dns_label
 
 if TYPE_CHECKING:
+    from ..contract.model_packages import ModelPackages
     from .kubernetes import KubernetesLauncher
 
 #: The serving module a pod runs (no Dagster in the image).
@@ -28,9 +29,12 @@ def serving_manifests(
     image: str | None = None,
     port: int = 8080,
     replicas: int = 1,
+    model_packages: ModelPackages | None = None,
 ) -> list[dict[str, Any]]:
     """The Deployment and Service serving ``reference`` (``churn@7``) from ``model_store``
-    with ``image`` (the training statement's, else the launcher's default)."""
+    with ``image`` (the training statement's, else the launcher's default).
+    ``model_packages``: the project's, which the server may load model classes from (the
+    image holds their code), as its steps may."""
     from ..contract import image_allowed
 
     chosen = image or launcher.default_image
@@ -76,8 +80,11 @@ def serving_manifests(
             "capabilities": {"drop": ["ALL"]},
         },
     }
-    if launcher.env:  # the operator's non-secret settings (a store's endpoint…)
-        container["env"] = [{"name": k, "value": v} for k, v in launcher.env.items()]
+    env = {**launcher.env}  # the operator's non-secret settings (a store's endpoint…)
+    if model_packages is not None and (model_packages.project or model_packages.allowed):
+        env.update(model_packages.step_env())
+    if env:
+        container["env"] = [{"name": k, "value": v} for k, v in env.items()]
     if launcher.env_from_secrets:  # storage credentials, by reference only
         container["envFrom"] = [{"secretRef": {"name": s}} for s in launcher.env_from_secrets]
     pod: dict[str, Any] = {

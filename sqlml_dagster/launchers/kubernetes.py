@@ -33,17 +33,26 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from ..contract import (
-    DurationError,
     StepSpec,
     allowed_images_from_env,
     image_allowed,
-    parse_duration,
 )
+from ..contract.distributed import DEFAULT_PORT
 from ..contract.layout import TRIALS_FOLDER
 from ..settings import settings_from_env
 from . import kube_pods
-from .base import RUNTIME_MODULE, LaunchResult, StepFailed, code_prefix, result_of, step_error
+from .base import (
+    RUNTIME_MODULE,
+    LaunchResult,
+    StepFailed,
+    code_prefix,
+    max_runtime,
+    result_of,
+    step_error,
+)
+from .cancel import StepCancelled, cancelled
 from .kube_api import Contact, NameTaken, RetryingApi, create_job
+from .kube_distributed import indexed_job, rank_zero, service_manifest
 from .kube_events import read_events
 from .kube_logs import LogFollower
 from .kube_policy import PolicyViolation, checked_tolerations, merged_node_selector
@@ -63,6 +72,7 @@ if TYPE_CHECKING:
 MANAGED_BY = "sqlml-dagster"
 #: The runtime base image built from this repository's Dockerfile (docs/kubernetes.md).
 DEFAULT_IMAGE = "sqlml-dagster-runtime:0.1.0"
+DEFAULT_RENDEZVOUS_PORT = DEFAULT_PORT
 #: The non-root user (and group) that Dockerfile creates; steps run as it by default.
 RUNTIME_UID = 10001
 #: A step's Job may run a day unless its statement (``train.max_runtime``) or the
@@ -171,6 +181,11 @@ class KubernetesSettings(BaseModel):
         default=DEFAULT_DEADLINE_SECONDS,
         description="Longest a step's Job may run (its activeDeadlineSeconds), unless the "
         "statement sets train.max_runtime; null or 0: no deadline.",
+    )
+    rendezvous_port: int = Field(
+        default=DEFAULT_RENDEZVOUS_PORT,
+        description="Port rank 0 of a training of several pods (`train.num_workers`) listens "
+        "on for the others (torchrun's MASTER_PORT).",
     )
     ttl_seconds_after_finished: int | None = Field(
         default=3600, description="How long a finished Job is kept."
@@ -348,7 +363,7 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             job_spec["activeDeadlineSeconds"] = deadline
         if self.ttl_seconds_after_finished is not None:
             job_spec["ttlSecondsAfterFinished"] = self.ttl_seconds_after_finished
-        return {
+        job = {
             "apiVersion": "batch/v1",
             "kind": "Job",
             "metadata": {
@@ -359,20 +374,14 @@ class KubernetesLauncher(dg.ConfigurableResource, KubernetesSettings):
             },
             "spec": job_spec,
         }
+        # several pods (train.num_workers): an Indexed Job beside a Service (kube_distributed)
+        return indexed_job(job, spec, self.rendezvous_port)
 
     def deadline_for(self, spec: StepSpec) -> int | None:
         """The Job's ``activeDeadlineSeconds``: the statement's ``train.max_runtime``
         (``"6h"``, ``"90m"``, ``3600``), else the setting (null or 0: none)."""
-        written = (spec.params.get("train") or {}).get("max_runtime")
-        if written is None:
-            return self.active_deadline_seconds or None
-        try:
-            return parse_duration(written)
-        except DurationError as e:
-            raise StepFailed(
-                description=f"{spec.kind} step for '{spec.model_name}': train.max_runtime: "
-                f"{e} ({e.hint}; `sqlml check` reports it as SQLML411)"
-            ) from None
+        seconds = max_runtime(spec)
+        return seconds if seconds is not None else (self.active_deadline_seconds or None)
 
     def patience(self) -> Patience:
         """How long each wait before the container runs may last (``kube_waits``)."""
@@ -553,6 +562,9 @@ class _JobRun:
         #: Variables the container reads from the step's Secret (kube_secrets.py).
         self.credentials: dict[str, str] = {}
         self.secret_may_exist = False
+        #: The headless Service a Job of several pods rendezvouses through (kube_distributed).
+        self.service = service_manifest(manifest)
+        self.service_may_exist = False
 
     def run(self) -> None:
         succeeded = False
@@ -568,6 +580,8 @@ class _JobRun:
                 self.delete()
             if not succeeded and self.secret_may_exist:
                 self.delete_secret()
+            if self.service_may_exist:  # only the pods needed it: gone with them, or now
+                self.delete_service()
 
     def create(self) -> None:
         """Create the Job; from the moment the request leaves, it may exist (its answer can
@@ -575,6 +589,8 @@ class _JobRun:
         step's credentials go first, into a Secret the Job then owns."""
         if self.credentials:
             self.create_secret()
+        if self.service is not None:  # before the pods, which look pod 0 up through it
+            self.create_service()
         self.may_exist = True
         try:
             create_job(
@@ -586,11 +602,14 @@ class _JobRun:
         except NameTaken as e:
             self.may_exist = False  # somebody else's Job: never delete it
             raise StepFailed(description=f"{e}; run the step again for a new name") from None
-        if self.credentials:  # garbage-collected with the Job from now on
+        if self.credentials or self.service is not None:
             job = self.batch.read_namespaced_job(self.name, self.namespace)
+        if self.credentials:  # garbage-collected with the Job from now on
             self.core.patch_namespaced_secret(
                 secret_name(self.name), self.namespace, owned_by_job(job)
             )
+        if self.service is not None:  # so is the Service of a run killed outright
+            self.core.patch_namespaced_service(self.name, self.namespace, owned_by_job(job))
         self.context.log.info(
             f"created Job {self.namespace}/{self.name} with image "
             f"{self.manifest['spec']['template']['spec']['containers'][0]['image']}"
@@ -607,6 +626,8 @@ class _JobRun:
         try:
             for job in states:
                 self.drain_logs()
+                if cancelled():  # a cancelled search's trial: run() deletes the Job
+                    raise StepCancelled(description="the run was cancelled: the Job was deleted")
                 if job is None:
                     self.inspect_pods(first_seen)
                     self.drain_logs()
@@ -673,8 +694,9 @@ class _JobRun:
             self.fail(found.reason, found.message, pod=found.pod)
 
     def follow_newest(self, pods: list[Any]) -> Any | None:
-        """The pod to follow from now on (:func:`kube_pods.current`)."""
-        newest = kube_pods.current(pods)
+        """The pod to follow from now on (:func:`kube_pods.current`; of several pods
+        training together, rank 0's: :func:`kube_distributed.rank_zero`)."""
+        newest = kube_pods.current(rank_zero(pods))
         if newest is not None:
             self.pod_name = newest.metadata.name
         return newest
@@ -841,6 +863,41 @@ class _JobRun:
                 f"could not delete Secret {self.namespace}/{secret_name(self.name)} "
                 f"({e.description}); delete it with: kubectl delete secret -n "
                 f"{self.namespace} {secret_name(self.name)}"
+            )
+
+    def create_service(self) -> None:
+        import kubernetes
+
+        assert self.service is not None
+        self.service_may_exist = True
+        try:
+            self.core.create_namespaced_service(self.namespace, self.service)
+        except kubernetes.client.ApiException as e:
+            if e.status != 409:  # 409: a retried create the server had accepted
+                raise
+        self.context.log.info(
+            f"created Service {self.namespace}/{self.name} for the rendezvous of "
+            f"{self.manifest['spec']['completions']} pods"
+        )
+
+    def delete_service(self) -> None:
+        """The rendezvous Service goes when the training ends, whatever its outcome: the
+        Job may outlive it (``ttlSecondsAfterFinished``) but nothing looks pod 0 up then."""
+        import kubernetes
+
+        self.contact.ok()  # cleanup gets a budget of its own, even after losing contact
+        try:
+            self.core.delete_namespaced_service(self.name, self.namespace)
+            self.service_may_exist = False
+        except kubernetes.client.ApiException as e:
+            if e.status == 404:
+                self.service_may_exist = False
+            else:
+                self.context.log.warning(f"could not delete Service {self.name}: {e.reason}")
+        except StepFailed as e:
+            self.context.log.warning(
+                f"could not delete Service {self.namespace}/{self.name} ({e.description}); "
+                f"delete it with: kubectl delete service -n {self.namespace} {self.name}"
             )
 
     def delete(self) -> None:

@@ -17,9 +17,18 @@ from dagster._core.errors import DagsterPipesExecutionError  # not re-exported b
 from pydantic import BaseModel, Field
 
 from ..contract import StepSpec
+from ..contract.durations import STEP_TIMED_OUT
 from ..contract.threads import STEP_CPUS_ENV
 from ..settings import settings_from_env
-from .base import RUNTIME_MODULE, LaunchResult, StepFailed, failure_reason, result_of
+from .base import (
+    RUNTIME_MODULE,
+    LaunchResult,
+    StepFailed,
+    failure_reason,
+    max_runtime,
+    result_of,
+)
+from .local_process import StepTimedOut, WatchedSubprocessClient
 from .local_steps import LocalSteps
 from .pipes import CompleteLinesMessageReader
 
@@ -71,13 +80,24 @@ class LocalLauncher(dg.ConfigurableResource, LocalSettings):
             # budget — a search's, for its trials — stands); the step caps its threads.
             handed = env.get(STEP_CPUS_ENV, "")
             env[STEP_CPUS_ENV] = str(min(share, int(handed)) if handed.isdigit() else share)
-            client = dg.PipesSubprocessClient(
-                env=env, forward_stdio=True, message_reader=CompleteLinesMessageReader()
+            deadline = max_runtime(spec)
+            client = WatchedSubprocessClient(
+                env=env,
+                forward_stdio=True,
+                message_reader=CompleteLinesMessageReader(),
+                deadline_seconds=deadline,
             )
             try:
                 invocation = client.run(context=context, command=command)
             except DagsterPipesExecutionError as e:  # the step's process exited non-zero
                 raise StepFailed(description=failure_reason(spec, spec_uri, e)) from None
+            except StepTimedOut:
+                raise StepFailed(
+                    description=f"{STEP_TIMED_OUT}: {spec.kind} step for '{spec.model_name}' "
+                    f"ran longer than train.max_runtime = "
+                    f"{spec.params['train']['max_runtime']!r} ({deadline} s): stopped, with "
+                    "every process it started; raise train.max_runtime or make it faster"
+                ) from None
         return result_of(invocation, spec_uri)
 
 

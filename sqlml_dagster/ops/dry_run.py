@@ -1,4 +1,5 @@
-"""``sqlml compile PATH --k8s``: the Job manifest every ML step would create, without a
+"""``sqlml compile PATH --k8s``: the Job manifest every ML step would create (and the
+headless Service beside a Job of several pods), without a
 cluster — for review, for ``kubectl apply --dry-run``, and as golden files in tests.
 
 The specs come from each statement kind's materializer (``step_spec``, the same function a
@@ -27,6 +28,7 @@ DRY_RUN_ID = "dry-run"
 
 
 def job_manifests_yaml(project: Project, data_store: str, model_store: str) -> str:
+    from ..launchers.kube_distributed import service_manifest
     from ..launchers.kubernetes import KubernetesLauncher
 
     launcher = launcher_from_env(os.environ, kind="kubernetes")
@@ -52,6 +54,13 @@ def job_manifests_yaml(project: Project, data_store: str, model_store: str) -> s
                 f"trials, at most {search.max_parallel} at once, each with its sampled values\n"
             )
         documents.append(header + yaml.safe_dump(manifest, sort_keys=False))
+        service = service_manifest(manifest)
+        if service is not None:  # train.num_workers: the pods' rendezvous (kube_distributed)
+            documents.append(
+                f"# the headless Service the {manifest['spec']['completions']} pods of "
+                f"{node.name}'s Job find rank 0 through\n"
+                + yaml.safe_dump(service, sort_keys=False)
+            )
     return "---\n".join(documents)
 
 

@@ -25,7 +25,7 @@ from ..compiler.project import Node, Project
 from ..contract import StepSpec
 from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..contract.lifecycle import Pin, PromotionPolicy
-from ..contract.model_packages import ModelPackages, find_models_dir
+from ..contract.model_packages import ModelPackages, find_models_dir, model_source_files
 from ..contract.programs import PROGRAM_DIR_ENV, PROGRAM_ROOT_ENV
 from ..contract.step_data import DataFormat
 from ..contract.threads import STEP_CPUS_ENV, visible_cores
@@ -269,13 +269,8 @@ class AssetStep:
 def model_code_fingerprint(folder: Path | None, reference: str) -> str | None:
     """A digest of a model's Python package when it lives in the project's ``models/``
     ``folder`` (``None``: a class from an installed package or an image)."""
-    if folder is None:
-        return None
-    top = reference.split(".", 1)[0]
-    found = [folder / f"{top}.py"] if (folder / f"{top}.py").is_file() else []
-    if (folder / top).is_dir():
-        found = sorted((folder / top).rglob("*.py"))
-    if not found:
+    found = model_source_files(folder, reference)
+    if folder is None or not found:
         return None
     digest = hashlib.sha256()
     for path in found:

@@ -15,6 +15,7 @@ and sample every trial up front).
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,7 @@ from ..contract.trials import (
     search_space,
 )
 from ..launchers import LaunchResult
+from ..launchers.cancel import cancellable
 
 #: Trial states as the manifest records them.
 SUCCEEDED = "succeeded"
@@ -179,10 +181,13 @@ def run_search(
         )
         log(f"trial {number} ({_shown(values)}): {shown} in {seconds:.1f}s")
 
+    stopping = threading.Event()  # set when the search is cancelled: running trials stop
+
     def timed(number: int, values: dict[str, Any]) -> tuple[LaunchResult | None, str | None, float]:
         began = time.perf_counter()
         try:
-            return run_trial(number, values), None, time.perf_counter() - began
+            with cancellable(stopping):
+                return run_trial(number, values), None, time.perf_counter() - began
         except Exception as e:  # a failed trial is recorded; the others go on
             return None, _reason(e), time.perf_counter() - began
 
@@ -197,8 +202,9 @@ def run_search(
             futures.append(pool.submit(timed, number, values))
         while len(trials) < search.num_trials:
             tell(len(trials))
-    except BaseException:  # cancelled: start no further trial and do not wait for any
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # cancelled: start no further trial, stop the running ones
+        stopping.set()  # each launcher kills its trial's processes or deletes its Job
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
     if not results or objective is None:

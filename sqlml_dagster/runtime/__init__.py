@@ -177,6 +177,17 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
         reporter = (
             TrainingStats(reporter, spec) if spec.kind == "train" else DriftReporter(reporter, spec)
         )
+    if spec.kind in ("predict", "explain"):
+        from ..contract.settings import scoring_verdict
+
+        for namespace, values in spec.params.items():
+            for key in values:
+                verdict, why = scoring_verdict(f"{namespace}.{key}")
+                if verdict in ("ignored", "unknown"):
+                    reporter.log(
+                        f"warning: {namespace}.{key} is ignored here: "
+                        + (why if verdict == "ignored" else f"the step never reads it; {why}")
+                    )
     if spec.kind in ("predict", "evaluate", "explain"):
         # Checked here, where the artifact is loaded, so no orchestrator has to read the
         # whole model first: a damaged or altered file is never unpickled.

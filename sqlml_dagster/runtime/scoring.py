@@ -131,6 +131,12 @@ def load_predictor(spec: StepSpec) -> Predictor:
         verify_artifacts(spec.model_uri)
     except CorruptVersion as e:
         raise StepError(str(e)) from None
+    if spec.flavor in ("keras", "auto"):
+        # as a step does before TensorFlow loads: tf.keras is the Keras 2 API that SQLFlow's
+        # model-zoo files (and their saved weights) are written against
+        from ..contract.constructors import prefer_tf_keras
+
+        prefer_tf_keras()
     flavor = importlib.import_module(f"{__package__}.flavors.{spec.flavor}")
     loader = getattr(flavor, "load_predictor", None)
     if loader is None:
@@ -206,22 +212,44 @@ def plain_values(values: np.ndarray) -> list[Any]:
 # -- PREDICT ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClassProbabilities:
+    """What ``predict.probabilities = true`` needs from a classifier: its classes and a
+    ``[rows, classes]`` probability matrix for a batch (``proba(batch, kept names)``)."""
+
+    classes: Sequence[Any]
+    proba: Callable[[pa.RecordBatch, list[str]], Any]
+
+
 def predict_into_table(
     spec: StepSpec,
     reporter: Reporter,
     predict: Callable[[pa.RecordBatch, list[str]], Any],
     empty_type: Callable[[], pa.DataType],
+    probabilities: Callable[[], ClassProbabilities | None] | None = None,
 ) -> None:
     """``TO PREDICT`` for the flavors that score a batch at once (scikit-learn, XGBoost):
     the SELECT's columns plus ``spec.prediction_column`` (replacing a column of that name),
     streamed batch by batch; ``predict(batch, kept column names)`` gives the values. No rows
-    still write a table with the right columns, the prediction typed ``empty_type()``."""
+    still write a table with the right columns, the prediction typed ``empty_type()``.
+    With ``predict.probabilities = true``, one ``<column>_probability_<class>`` column per
+    class follows, as the deep-learning flavors write them (``probabilities()``: None for a
+    model that gives none — a regressor —, which is then an error)."""
     if not spec.output_uri or not spec.prediction_column:
         raise StepError("a predict step needs output_uri and prediction_column")
     column = spec.prediction_column
+    with_proba = None
+    if bool(spec.param("predict", "probabilities", False)):
+        with_proba = probabilities() if probabilities is not None else None
+        if with_proba is None:
+            raise StepError(
+                "predict.probabilities needs a classifier that gives probabilities; "
+                f"{spec.model_reference} does not"
+            )
     source, target = input_file(spec), output_file(spec)
     kept = [f for f in source.schema() if f.name != column]
     names = [f.name for f in kept]
+    extra_names = [f"{column}_probability_{c}" for c in with_proba.classes] if with_proba else []
     rows = 0
     with ExitStack() as stack:
         writer = None
@@ -229,16 +257,26 @@ def predict_into_table(
             if batch.num_rows == 0:
                 continue
             predictions = pa.array(predict(batch, names))
+            extra: list[pa.Array] = []
+            if with_proba is not None:
+                proba = np.asarray(with_proba.proba(batch, names), dtype=np.float64)
+                extra = [pa.array(proba[:, i]) for i in range(len(extra_names))]
             out = pa.RecordBatch.from_arrays(
-                [batch.column(name) for name in names] + [predictions],
-                schema=pa.schema([*kept, pa.field(column, predictions.type)]),
+                [batch.column(name) for name in names] + [predictions, *extra],
+                schema=pa.schema(
+                    [*kept, pa.field(column, predictions.type)]
+                    + [pa.field(n, pa.float64()) for n in extra_names]
+                ),
             )
             if writer is None:
                 writer = stack.enter_context(target.writer(out.schema))
             writer.write_batch(out)
             rows += batch.num_rows
         if writer is None:
-            schema = pa.schema([*kept, pa.field(column, empty_type())])
+            schema = pa.schema(
+                [*kept, pa.field(column, empty_type())]
+                + [pa.field(n, pa.float64()) for n in extra_names]
+            )
             with target.writer(schema) as empty:
                 empty.write_table(schema.empty_table())
     reporter.log(f"predicted {rows} rows into column '{column}'")

@@ -152,6 +152,13 @@ __all__ = [
 PENDING = ".pending"
 LEASE = ".lease"
 DISCARDED = ".discarded"
+#: A training's resumable state inside its reserved version (``runtime/dl/checkpoints.py``).
+CHECKPOINT = ".checkpoint"
+#: Where a failed training's checkpoint waits for the next try of the same training:
+#: ``<model>/.checkpoints/<model fingerprint>/``.
+PARKED_CHECKPOINTS = ".checkpoints"
+#: How long a parked checkpoint waits for a retry before ``gc`` removes it.
+PARKED_CHECKPOINT_AGE = timedelta(days=7)
 PROMOTED = "_promoted.json"
 #: ``_high_water/<n>``: the highest version number ever handed out (never removed).
 HIGH_WATER = "_high_water"
@@ -814,6 +821,7 @@ class ModelStore:
         self._write_atomically(posixpath.join(folder, MANIFEST), final.to_json())
         # `.pending` stays: the claim on the number outlives the reservation (below).
         self._remove(posixpath.join(folder, LEASE))
+        self._remove(posixpath.join(folder, CHECKPOINT), recursive=True)  # not the version's
         return ModelVersion(final, pending.uri)
 
     def trial_uri(self, pending: PendingVersion, number: int) -> str:
@@ -836,6 +844,39 @@ class ModelStore:
             self.fs.makedirs(posixpath.dirname(target), exist_ok=True)
             self.fs.mv(path, target)
         self._remove(self._path(pending.model, str(pending.version), TRIALS), recursive=True)
+
+    def park_checkpoint(self, pending: PendingVersion, fingerprint: str) -> bool:
+        """Move a failed training's checkpoint out of its reservation, which is about to be
+        discarded, to wait for the next try of the same training (a Dagster retry reserves
+        a new number): ``<model>/.checkpoints/<fingerprint>/``. ``False``: none to park."""
+        folder = self._path(pending.model, str(pending.version), CHECKPOINT)
+        if self._why_not_mine(pending) is not None or not self.fs.exists(folder):
+            return False
+        parked = self._path(pending.model, PARKED_CHECKPOINTS, fingerprint)
+        self._remove(parked, recursive=True)
+        moved = False
+        for path in sorted(self.fs.find(folder)):
+            name = posixpath.relpath(path, folder)
+            if name.startswith("."):  # a half-written temporary file
+                continue
+            self.fs.makedirs(parked, exist_ok=True)
+            self.fs.mv(path, posixpath.join(parked, name))
+            moved = True
+        return moved
+
+    def adopt_checkpoint(self, pending: PendingVersion, fingerprint: str) -> bool:
+        """Move the checkpoint a failed try of the same training parked (same model
+        fingerprint: statement, data, image, code) into the new reservation, where the step
+        resumes from it. A training with another fingerprint never finds it."""
+        parked = self._path(pending.model, PARKED_CHECKPOINTS, fingerprint)
+        if not self.fs.exists(parked):
+            return False
+        folder = self._path(pending.model, str(pending.version), CHECKPOINT)
+        self.fs.makedirs(folder, exist_ok=True)
+        for path in sorted(self.fs.find(parked)):
+            self.fs.mv(path, posixpath.join(folder, posixpath.relpath(path, parked)))
+        self._remove(parked, recursive=True)
+        return True
 
     def discard(self, pending: PendingVersion, reason: str = "") -> bool:
         """A reserved version that will never be published (failed or cancelled step): its
@@ -943,7 +984,37 @@ class ModelStore:
             self._raise_high_water(model, highest)
             for number in sorted([*removed, *cleaned]):
                 self._remove(self._path(model, str(number)), recursive=True)
-        return GcResult(removed=removed, kept=kept, cleaned=sorted(cleaned), running=running)
+        stale = self._stale_checkpoints(model, now)
+        if not dry_run:
+            for fingerprint in stale:
+                self._remove(self._path(model, PARKED_CHECKPOINTS, fingerprint), recursive=True)
+        return GcResult(
+            removed=removed,
+            kept=kept,
+            cleaned=sorted(cleaned),
+            running=running,
+            checkpoints=stale,
+        )
+
+    def _stale_checkpoints(self, model: str, now: datetime) -> list[str]:
+        """The parked checkpoints (by fingerprint) no file of which was written for
+        ``PARKED_CHECKPOINT_AGE``: their training was not tried again."""
+        folder = self._path(model, PARKED_CHECKPOINTS)
+        try:
+            found = self.fs.find(folder, detail=True)
+        except FileNotFoundError:
+            return []
+        by_fingerprint: dict[str, list[dict[str, Any]]] = {}
+        for path, info in found.items():
+            by_fingerprint.setdefault(posixpath.relpath(path, folder).split("/")[0], []).append(
+                info
+            )
+        return sorted(
+            fingerprint
+            for fingerprint, files in by_fingerprint.items()
+            if (modified := last_modified(files)) is not None
+            and now - modified > PARKED_CHECKPOINT_AGE
+        )
 
     def _lease_expired(
         self, model: str, entry: VersionFolder, now: datetime, grace: timedelta

@@ -242,3 +242,6 @@ class GcResult:
     cleaned: list[int]
     #: Reservations of trainings still running (their lease is being renewed): kept.
     running: list[int] = field(default_factory=list)
+    #: Checkpoints of failed trainings parked longer than ``PARKED_CHECKPOINT_AGE``, by
+    #: fingerprint: removed (no retry of theirs came).
+    checkpoints: list[str] = field(default_factory=list)

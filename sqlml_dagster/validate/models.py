@@ -74,13 +74,14 @@ from ..contract.model_packages import (
     ModelPackages,
     find_models_dir,
 )
-from ..contract.settings import RUNTIME_MODEL_KEYS, SQLFLOW_ESTIMATORS
+from ..contract.settings import SQLFLOW_ESTIMATORS, runtime_model_keys
 from ..contract.xgboost_params import (
-    ACCEPTED_MODEL_PARAMS,
-    IGNORED_MODEL_PARAMS,
     XGBOOST_ESTIMATORS,
+    accepted_model_params,
+    ignored_model_params,
     xgboost_estimator,
 )
+from ..frameworks import framework_not_installed
 from ._spans import Sources, key_span, reference_span
 
 #: Bump when the meaning of a cached answer changes (2: only models are cached).
@@ -314,7 +315,8 @@ class ModelChecks:
         signature = answer.signature
         ignored: list[Diagnostic] = []
         if signature is not None and not signature.estimator:
-            for key in RUNTIME_MODEL_KEYS - set(signature.parameters):
+            runtime_keys = runtime_model_keys(statement.model.reference)
+            for key in runtime_keys - set(signature.parameters):
                 given.pop(key, None)  # model.optimizer: the runtime builds the optimizer
         if statement.model.flavor == XGBOOST:
             ignored = self._ignored_xgboost(statement, given)
@@ -344,6 +346,20 @@ class ModelChecks:
                     "its WITH model.* attributes were not checked",
                     reference_span(statement, source, dialect),
                     hint="raise --import-timeout, or skip this check with --no-import",
+                    severity=Severity.WARNING,
+                    source=source,
+                )
+            ]
+        lacking = framework_not_installed(answer.error) if answer.error else None
+        if lacking is not None:  # an extra left out of this install: not the SQL's fault
+            return [
+                Diagnostic(
+                    codes.FRAMEWORK_NOT_INSTALLED,
+                    f"{reference} needs {lacking.name}, which is not installed here: its "
+                    "WITH model.* attributes were not checked",
+                    reference_span(statement, source, dialect),
+                    hint=f"pip install 'sqlml-dagster[{lacking.extra}]' to check and train it "
+                    "here; sqlml materialize --skip-unavailable leaves it out",
                     severity=Severity.WARNING,
                     source=source,
                 )
@@ -403,17 +419,18 @@ class ModelChecks:
         """SQLML414 for the model keys SQLFlow's XGBoost list accepts that ``xgboost.train``
         never reads (``importance_type``)."""
         source = self.sources.get(statement.span.file) if self.sources else None
+        ignored = ignored_model_params(xgboost_estimator(statement.model.reference))
         return [
             Diagnostic(
                 codes.SETTING_IGNORED,
-                f"'{param.key}' is accepted and ignored here: {IGNORED_MODEL_PARAMS[name]}",
+                f"'{param.key}' is accepted and ignored here: {ignored[name]}",
                 key_span(param, source, self.dialect),
-                hint="SQLFlow's XGBoost attributes list it; remove it to silence this warning",
+                hint="SQLFlow's attributes list it; remove it to silence this warning",
                 severity=Severity.WARNING,
                 source=source,
             )
             for name, param in given.items()
-            if name in IGNORED_MODEL_PARAMS
+            if name in ignored
         ]
 
 
@@ -430,9 +447,8 @@ def _xgboost_answer(reference: str) -> Answer:
             + ")"
             + (f"; did you mean {folded[close[0]]}?" if close else "")
         )
-    return Answer(
-        signature=ConstructorSignature(tuple(sorted(ACCEPTED_MODEL_PARAMS)), estimator=True)
-    )
+    accepted = accepted_model_params(xgboost_estimator(reference))
+    return Answer(signature=ConstructorSignature(tuple(sorted(accepted)), estimator=True))
 
 
 def _unknown_estimator(reference: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..compiler import codes
 from ..compiler.diagnostics import Diagnostic, Severity
@@ -38,7 +39,9 @@ from ..contract import (
     parse_quantity,
     setting_verdict,
 )
+from ..contract.distributed import NUM_WORKERS, workers_problem, workers_value_problem
 from ..contract.metrics import split_names, unknown_names
+from ..contract.settings import SCORING_KEYS, scoring_verdict
 from ._spans import Sources, key_span, value_span
 
 
@@ -51,14 +54,26 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
             if not isinstance(statement, MLStatement):
                 continue
             flavor = statement.model.flavor if isinstance(statement, TrainStatement) else None
+            reference = statement.model.reference if isinstance(statement, TrainStatement) else None
+            owned = _SCORING_NAMESPACES.get(statement.KIND, ())
             for param in statement.params:
+                if owned and param.namespace in SCORING_KEYS:
+                    problem = _scoring_key(param, owned, sources, project.dialect)
+                    if problem is not None:
+                        found.append(problem)
+                    continue
                 known = SETTINGS_KEYS.get(param.namespace)
+                if flavor is not None and param.key == f"train.{NUM_WORKERS}":
+                    workers = _workers_problem(param, flavor, sources, project.dialect)
+                    if workers is not None:
+                        found.append(workers)
+                        continue
                 if flavor is not None and param.namespace != "model":
-                    verdict, _ = setting_verdict(flavor, param.key)
+                    verdict, _ = setting_verdict(flavor, param.key, reference)
                     if verdict == "ignored" or (
                         verdict == "refused" and (known is None or param.path in known)
                     ):  # a key nobody reads is the unknown-setting error below
-                        found.append(_verdict(param, flavor, sources, project.dialect))
+                        found.append(_verdict(param, flavor, sources, project.dialect, reference))
                         continue
                 if known is None:
                     continue
@@ -86,21 +101,87 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
     return found
 
 
-def _verdict(param: Param, flavor: str, sources: Sources, dialect: str) -> Diagnostic:
+def _workers_problem(
+    param: Param, flavor: str, sources: Sources, dialect: str
+) -> Diagnostic | None:
+    """SQLML440: ``train.num_workers > 1`` for a model that trains in one process
+    (scikit-learn, XGBoost, Keras), which the step would run in one process anyway. A value
+    that is no number of workers is the compiler's SQLML135."""
+    if workers_value_problem(param.value) is not None:
+        return None
+    problem = workers_problem(flavor, param.value)
+    if problem is None:
+        return None
+    source = sources.get(param.span.file)
+    return Diagnostic(
+        codes.WORKERS_NOT_DISTRIBUTED,
+        f"train.num_workers: {problem}",
+        value_span(param, source, dialect),
+        hint="drop train.num_workers (give the step more CPUs with resources.cpu), or train "
+        "a PyTorch model (torch.nn.Module, DNNClassifier…) in several processes",
+        source=source,
+    )
+
+
+def _ignored(param: Param, why: str, source: Any, dialect: str) -> Diagnostic:
+    """SQLML414: a key of SQLFlow's that the step accepts and ignores, with why."""
+    return Diagnostic(
+        codes.SETTING_IGNORED,
+        f"'{param.key}' is accepted and ignored here: {why}",
+        key_span(param, source, dialect),
+        hint="SQLFlow defines it; docs/language.md (SQLFlow conformance) lists what "
+        "each key does here — remove it to silence this warning",
+        severity=Severity.WARNING,
+        source=source,
+    )
+
+
+#: The namespaces each scoring statement's step reads (``contract.SCORING_KEYS``).
+_SCORING_NAMESPACES = {"predict": ("predict",), "explain": ("explain", "summary")}
+
+
+def _scoring_key(
+    param: Param, owned: tuple[str, ...], sources: Sources, dialect: str
+) -> Diagnostic | None:
+    """A ``TO PREDICT``/``TO EXPLAIN`` key checked like a ``TO TRAIN`` one: honoured,
+    ignored with a warning that says why (SQLML414), or unknown (SQLML405 with the
+    closest key)."""
+    source = sources.get(param.span.file)
+    verdict, why = scoring_verdict(param.key)
+    if param.namespace not in owned:
+        verdict, why = (
+            "unknown",
+            (
+                f"{param.namespace}.* keys belong to "
+                + " / ".join(
+                    f"TO {k.upper()}"
+                    for k, v in _SCORING_NAMESPACES.items()
+                    if param.namespace in v
+                )
+            ),
+        )
+    if verdict == "honoured":
+        return None
+    if verdict == "ignored":
+        return _ignored(param, why, source, dialect)
+    return Diagnostic(
+        codes.UNKNOWN_SETTING,
+        f"unknown setting '{param.key}': the step never reads it",
+        key_span(param, source, dialect),
+        hint=why,
+        source=source,
+    )
+
+
+def _verdict(
+    param: Param, flavor: str, sources: Sources, dialect: str, reference: str | None = None
+) -> Diagnostic:
     """SQLML413 for a key ``flavor``'s step never reads, SQLML414 (a warning) for a key of
     SQLFlow's it ignores."""
-    verdict, why = setting_verdict(flavor, param.key)
+    verdict, why = setting_verdict(flavor, param.key, reference)
     source = sources.get(param.span.file)
     if verdict == "ignored":
-        return Diagnostic(
-            codes.SETTING_IGNORED,
-            f"'{param.key}' is accepted and ignored here: {why}",
-            key_span(param, source, dialect),
-            hint="SQLFlow defines it; docs/language.md (SQLFlow conformance) lists what "
-            "each key does here — remove it to silence this warning",
-            severity=Severity.WARNING,
-            source=source,
-        )
+        return _ignored(param, why, source, dialect)
     readers = [f for f in ("sklearn", "xgboost", "pytorch", "keras") if f != flavor]
     honoured = [f for f in readers if setting_verdict(f, param.key)[0] == "honoured"]
     return Diagnostic(

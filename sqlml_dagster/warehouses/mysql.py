@@ -34,14 +34,13 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-import connectorx
 import dagster as dg
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pymysql
 from sqlglot import exp
 
+from ..optional import optional_module
 from .base import (
     SqlRefused,
     StatementRejected,
@@ -54,6 +53,10 @@ from .base import (
 )
 from .duckdb import EXPORT_BATCH_ROWS
 from .server import ServerAddress, ServerSession, ServerSettings, ServerWarehouse
+
+# The drivers of the `mysql` extra: bound when installed, else a stand-in (optional.py).
+connectorx = optional_module("connectorx", "mysql")
+pymysql = optional_module("pymysql", "mysql")
 
 DEFAULT_PORT = 3306
 #: The client's environment variable for the password (as the ``mysql`` client reads it).
@@ -489,7 +492,9 @@ _DENIED_CODES = frozenset({1044, 1142, 1143, 1227, 1370})
 
 
 def fault(
-    error: pymysql.MySQLError, address: ServerAddress, database: str = ""
+    error: Exception,  # pymysql.MySQLError (the driver is optional: optional.py)
+    address: ServerAddress,
+    database: str = "",
 ) -> WarehouseFault | WarehouseBusy:
     """PyMySQL's error in the user's terms, by the server's (or client's) error code."""
     code = int(error.args[0]) if error.args and isinstance(error.args[0], int) else 0

@@ -17,13 +17,12 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import adbc_driver_manager
-import adbc_driver_postgresql.dbapi as pg
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from ..optional import optional_module
 from .base import (
     StatementRejected,
     WarehouseAuthFailed,
@@ -34,6 +33,10 @@ from .base import (
     WarehouseUnreachable,
 )
 from .server import ServerAddress, ServerSession, ServerSettings, ServerWarehouse
+
+# The driver of the `postgres` extra: bound when installed, else a stand-in (optional.py).
+adbc_driver_manager = optional_module("adbc_driver_manager", "postgres")
+pg = optional_module("adbc_driver_postgresql.dbapi", "postgres")
 
 DEFAULT_PORT = 5432
 #: Identifies the warehouse's sessions in ``pg_stat_activity``.
@@ -351,7 +354,8 @@ _UNREACHABLE = re.compile(
 
 
 def fault(
-    error: adbc_driver_manager.Error, address: ServerAddress
+    error: Exception,  # adbc_driver_manager.Error (the driver is optional: optional.py)
+    address: ServerAddress,
 ) -> WarehouseFault | WarehouseBusy:
     """The driver's error in the user's terms, by SQLSTATE where the server sent one and by
     libpq's words where it could not (a connection that never opened or broke)."""

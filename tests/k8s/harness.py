@@ -206,6 +206,7 @@ RESOURCES: dict[tuple[str, str], Resource] = {
     for r in (
         Resource("", "v1", "ConfigMap", "configmaps"),
         Resource("", "v1", "Secret", "secrets"),
+        Resource("", "v1", "Service", "services", has_status=True),
         Resource("", "v1", "Pod", "pods", has_status=True),
         Resource("", "v1", "Event", "events"),
         Resource("", "v1", "Namespace", "namespaces", namespaced=False, has_status=True),
@@ -223,6 +224,11 @@ SECRETS = RESOURCES[("", "secrets")]
 CONFIGMAPS = RESOURCES[("", "configmaps")]
 LEASES = RESOURCES[("coordination.k8s.io", "leases")]
 SERVICE_ACCOUNTS = RESOURCES[("", "serviceaccounts")]
+SERVICES = RESOURCES[("", "services")]
+#: The annotation and label the Job controller gives each pod of an Indexed Job, and the
+#: variable it adds to each container (from that annotation).
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
+COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
 RESOURCE_QUOTAS = RESOURCES[("", "resourcequotas")]
 
 
@@ -447,8 +453,48 @@ def _validate(res: Resource, obj: Obj) -> None:
         errors += _validate_failure_handling(obj.get("spec") or {})
     if res is PODS:
         errors += _validate_pod_spec(obj.get("spec") or {}, "spec")
+    if res is SERVICES:
+        errors += _validate_service(obj)
     if errors:
         raise _invalid(res, name, errors)
+
+
+def _validate_service(obj: Obj) -> list[tuple[str, str]]:
+    """``ValidateService``'s essentials: a DNS-1035 label of a name, ports with numbers in
+    range and distinct names, ``clusterIP`` ``None`` (headless) or left to the server."""
+    errors: list[tuple[str, str]] = []
+    name = obj["metadata"]["name"]
+    if len(name) > 63 or not re.match(r"^[a-z]([-a-z0-9]*[a-z0-9])?$", name):
+        errors.append(
+            (
+                "metadata.name",
+                f'Invalid value: "{name}": a DNS-1035 label must consist of '
+                "lower case alphanumeric characters or '-', start with an alphabetic character, "
+                "and end with an alphanumeric character",
+            )
+        )
+    spec = obj.get("spec") or {}
+    ports = spec.get("ports") or []
+    if not ports and spec.get("clusterIP") != "None":
+        errors.append(("spec.ports", "Required value"))
+    names: set[str] = set()
+    for i, port in enumerate(ports):
+        number = port.get("port")
+        if not isinstance(number, int) or not 0 < number < 65536:
+            errors.append(
+                (
+                    f"spec.ports[{i}].port",
+                    f"Invalid value: {number}: must be between 1 and 65535, inclusive",
+                )
+            )
+        if len(ports) > 1 and not port.get("name"):
+            errors.append((f"spec.ports[{i}].name", "Required value"))
+        if port.get("name") in names:
+            errors.append((f"spec.ports[{i}].name", f'Duplicate value: "{port.get("name")}"'))
+        names.add(port.get("name") or "")
+    if spec.get("clusterIP") not in (None, "", "None"):
+        errors.append(("spec.clusterIP", "Invalid value: the test cluster allocates no IPs"))
+    return errors
 
 
 # --------------------------------------------------------------------------------------------
@@ -1520,7 +1566,24 @@ class Kubelet:
             KUBERNETES_SERVICE_PORT_HTTPS=str(self.cluster.port),
         )
         env.update(defined)
-        return argv, env
+        return argv, {k: self._resolved(namespace, v) for k, v in env.items()}
+
+    def _resolved(self, namespace: str, value: str) -> str:
+        """The cluster DNS's answer for a pod's name under a headless Service, which every
+        pod here shares: loopback. A variable whose whole value is such a name
+        (``<job>-0.<service>``, optionally ``.<namespace>.svc.cluster.local``) is given
+        127.0.0.1, since the processes run on this machine without a cluster resolver."""
+        m = re.match(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.(?P<service>[a-z]([-a-z0-9]*[a-z0-9])?)"
+            r"(\.(?P<namespace>[a-z0-9-]+)(\.svc(\.cluster\.local)?)?)?$",
+            value,
+        )
+        if m is None:
+            return value
+        where = m.group("namespace") or namespace
+        if self.store.get(SERVICES, where, m.group("service")) is None:
+            return value
+        return "127.0.0.1"
 
     def _env_value(self, pod: Obj, var: Obj, defined: Mapping[str, str]) -> str | None:
         if "value" in var:
@@ -1890,6 +1953,23 @@ class _JobTrack:
     #: sync's rate-limited requeue after a FailedCreate).
     create_failures: int = 0
     next_create: float = 0.0
+    #: An Indexed Job's pods by uid: their completion index; and the indexes that succeeded.
+    indexes: dict[str, int] = field(default_factory=dict)
+    succeeded_indexes: set[int] = field(default_factory=set)
+
+
+def _index_ranges(indexes: set[int]) -> str:
+    """``.status.completedIndexes``: ``1,3-5,7``."""
+    ordered, parts = sorted(indexes), []
+    start = previous = ordered[0]
+    for i in [*ordered[1:], None]:
+        if i is not None and i == previous + 1:
+            previous = i
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if i is not None:
+            start = previous = i
+    return ",".join(parts)
 
 
 def _condition_true(obj: Obj, kind: str) -> bool:
@@ -2077,15 +2157,28 @@ class JobController:
             busy = len(active)
             if _replaces_only_failed(spec):  # a replacement waits for the old pod to end
                 busy += sum(1 for p in pods if _pod_terminating(p))
-            want = min(parallelism, completions - len(track.succeeded)) - busy
+            indexed = spec.get("completionMode") == "Indexed"
+            done = len(track.succeeded_indexes if indexed else track.succeeded)
+            want = min(parallelism, completions - done) - busy
+            # an Indexed Job's pods: one for each index neither succeeded nor running
+            # (job/indexed_job_utils.go firstPendingIndexes)
+            running = {track.indexes.get(p["metadata"]["uid"]) for p in active}
+            pending = [
+                i
+                for i in range(completions)
+                if i not in track.succeeded_indexes and i not in running
+            ]
             # after a failed pod: the pod failure backoff; after a refused create: the
             # sync's rate-limited requeue
             if want > 0 and self._backoff_left(track, now) <= 0 and now >= track.next_create:
-                for _ in range(want):
-                    if not self._create_pod(job, track, now):
+                for n in range(want):
+                    index = pending[n] if indexed and n < len(pending) else None
+                    if indexed and index is None:
+                        break
+                    if not self._create_pod(job, track, now, index):
                         break
                     created += 1
-            if not active and not created and len(track.succeeded) >= completions:
+            if not active and not created and done >= completions:
                 finish = (
                     "Complete",
                     "CompletionsReached",
@@ -2152,6 +2245,8 @@ class JobController:
                 status["conditions"] = conditions
             if complete:
                 status["completionTime"] = _now()
+            if track.succeeded_indexes:
+                status["completedIndexes"] = _index_ranges(track.succeeded_indexes)
 
         with contextlib.suppress(ApiError):
             self.store.mutate(JOBS, namespace, name, update)
@@ -2192,6 +2287,8 @@ class JobController:
             phase = (pod.get("status") or {}).get("phase")
             if phase == "Succeeded":
                 track.succeeded.add(uid)
+                if uid in track.indexes:
+                    track.succeeded_indexes.add(track.indexes[uid])
                 track.failures_since_success = 0
                 continue
             failed = (
@@ -2230,8 +2327,11 @@ class JobController:
             job, "Normal", "SuccessfulDelete", f"Deleted pod: {name}", "job-controller"
         )
 
-    def _create_pod(self, job: Obj, track: _JobTrack, now: float) -> bool:
-        """Create one pod from the template; False when the API server refuses it.
+    def _create_pod(self, job: Obj, track: _JobTrack, now: float, index: int | None = None) -> bool:
+        """Create one pod from the template; False when the API server refuses it. A pod
+        of an Indexed Job (``index``) is named ``<job>-<index>-…``, carries its index as an
+        annotation and a label, in ``JOB_COMPLETION_INDEX`` (from the annotation) and in its
+        hostname ``<job>-<index>`` (job/indexed_job_utils.go ``addCompletionIndex…``).
 
         A refusal (admission: a missing ServiceAccount, Pod Security, a quota) leaves no pod,
         only the Warning ``FailedCreate`` event "Error creating: <the API error>" on the Job
@@ -2266,6 +2366,18 @@ class JobController:
             },
             "spec": copy.deepcopy(template.get("spec") or {}),
         }
+        if index is not None:
+            stem = f"{meta['name']}-{index}"
+            pod["metadata"].update(generateName=f"{stem}-", name=f"{stem}-{_short_suffix()}")
+            annotations[COMPLETION_INDEX] = str(index)
+            pod["metadata"]["labels"] = {**pod["metadata"]["labels"], COMPLETION_INDEX: str(index)}
+            pod["spec"].setdefault("hostname", stem)
+            path = f"metadata.annotations['{COMPLETION_INDEX}']"
+            for container in pod["spec"].get("containers") or []:
+                container["env"] = [
+                    {"name": COMPLETION_INDEX_ENV, "valueFrom": {"fieldRef": {"fieldPath": path}}},
+                    *(container.get("env") or []),
+                ]
         if not annotations:
             del pod["metadata"]["annotations"]
         try:
@@ -2283,6 +2395,8 @@ class JobController:
             return False
         track.create_failures = 0
         track.created += 1
+        if index is not None:
+            track.indexes[created["metadata"]["uid"]] = index
         self.cluster.emit_event(
             job,
             "Normal",
@@ -2331,7 +2445,7 @@ class JobController:
         """Background propagation: delete what the removed owner owned — its pods, and any
         other namespaced dependent (a step's Secret), as the garbage collector does for
         every object whose ``ownerReferences`` name the owner (garbagecollector.go)."""
-        for res in (PODS, SECRETS, CONFIGMAPS):
+        for res in (PODS, SECRETS, CONFIGMAPS, SERVICES):
             for obj in self.store.select(res, namespace):
                 if any(
                     r.get("uid") == owner_uid for r in obj["metadata"].get("ownerReferences") or []
@@ -3258,6 +3372,16 @@ class KubernetesTestCluster:
             pod_spec.setdefault("dnsPolicy", "ClusterFirst")
             pod_spec.setdefault("schedulerName", "default-scheduler")
             obj["status"] = {}
+        elif res is SERVICES:
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("type", "ClusterIP")
+            spec.setdefault("sessionAffinity", "None")
+            spec.setdefault("clusterIP", "None")  # no IPs here: every Service is headless
+            spec["clusterIPs"] = [spec["clusterIP"]]
+            for port in spec.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
+            obj["status"] = {"loadBalancer": {}}
         elif res is NAMESPACES:
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}

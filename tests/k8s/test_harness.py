@@ -1348,3 +1348,49 @@ def test_create_container_config_error_is_retried_until_the_secret_exists(
     assert terminal_condition(wait_for_job(batch, "late")).type == "Complete"
     (pod,) = job_pods(core, "late")
     assert pod_log(core, pod.metadata.name, NS) == "t\n"
+
+
+def test_an_indexed_job_runs_a_pod_per_index_and_counts_completed_indexes(
+    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+) -> None:
+    """``completionMode: Indexed``: one pod per index, named ``<job>-<index>-…`` with the
+    hostname ``<job>-<index>``, its index in the annotation, the label and
+    ``JOB_COMPLETION_INDEX``; a variable naming a pod under a headless Service of the
+    namespace resolves to loopback (the cluster DNS's answer here); the Job completes when
+    every index has succeeded and says which in ``completedIndexes``."""
+    batch, core = api
+    service = core.create_namespaced_service(
+        NS,
+        {
+            "metadata": {"name": "ranks"},
+            "spec": {
+                "clusterIP": "None",
+                "selector": {"job-name": "ranks"},
+                "ports": [{"port": 29500}],
+            },
+        },
+    )
+    assert (service.spec.cluster_ip, service.spec.ports[0].protocol) == ("None", "TCP")
+    code = "import os; print(os.environ['JOB_COMPLETION_INDEX'], os.environ['PEER'], os.environ['OTHER'])"
+    env = [
+        {"name": "PEER", "value": "ranks-0.ranks"},
+        {"name": "OTHER", "value": "ranks-0.nothing"},
+    ]
+    manifest = job_manifest(
+        "ranks", code, env=env, completionMode="Indexed", completions=3, parallelism=3
+    )
+    manifest["spec"]["template"]["spec"]["subdomain"] = "ranks"
+    batch.create_namespaced_job(NS, manifest)
+    job = wait_for_job(batch, "ranks", timeout=20)
+    assert terminal_condition(job).reason == "CompletionsReached"
+    assert job.status.succeeded == 3 and job.status.completed_indexes == "0-2"
+    pods = sorted(job_pods(core, "ranks"), key=lambda p: p.metadata.name)
+    index = "batch.kubernetes.io/job-completion-index"
+    assert [p.metadata.annotations[index] for p in pods] == ["0", "1", "2"]
+    assert [p.metadata.labels[index] for p in pods] == ["0", "1", "2"]
+    assert [p.spec.hostname for p in pods] == ["ranks-0", "ranks-1", "ranks-2"]
+    assert all(p.metadata.name.startswith(f"ranks-{i}-") for i, p in enumerate(pods))
+    logs = [pod_log(core, p.metadata.name, NS) for p in pods]
+    assert logs == [f"{i} 127.0.0.1 ranks-0.nothing\n" for i in range(3)]
+    core.delete_namespaced_service("ranks", NS)
+    assert core.list_namespaced_service(NS).items == []

@@ -9,6 +9,7 @@ models really train and publish; failures are simulated where a laptop cannot pr
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -406,20 +407,12 @@ def test_cancelling_the_run_deletes_the_job_and_kills_its_pod(
     the launcher must then delete the Job (Background propagation) so nothing keeps
     running on the cluster. The run worker here is a real separate process."""
     import signal
-    import subprocess
 
     root, models = project_training_a_model_of_its_own(
         write_project, tmp_path, "slow_models", SLOW_MODEL, "SlowClassifier"
     )
     state = tmp_path / "state"
-    script = tmp_path / "run_worker.py"
-    script.write_text(RUN_WORKER)
-    worker = subprocess.Popen(
-        [sys.executable, str(script), k8s_cluster.host, str(root), str(state), str(models)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = start_run_worker(k8s_cluster, root, state, models)
     try:
         k8s_cluster.wait_for(
             lambda: any(
@@ -434,9 +427,27 @@ def test_cancelling_the_run_deletes_the_job_and_kills_its_pod(
     finally:
         worker.kill()
     assert "success" not in output.splitlines()
-    k8s_cluster.wait_for(
-        lambda: not k8s_cluster.jobs("default") and not k8s_cluster.pods("default")
+    assert_nothing_left(k8s_cluster, state)
+
+
+def start_run_worker(
+    cluster: KubernetesTestCluster, root: Path, state: Path, models: Path
+) -> subprocess.Popen[str]:
+    """A run worker of its own (:data:`RUN_WORKER`) materializing ``root`` on ``cluster``."""
+    script = state.parent / "run_worker.py"
+    script.write_text(RUN_WORKER)
+    return subprocess.Popen(
+        [sys.executable, str(script), cluster.host, str(root), str(state), str(models)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    assert not k8s_cluster.running_processes()
+
+
+def assert_nothing_left(cluster: KubernetesTestCluster, state: Path) -> None:
+    """After a cancelled run: no Job, pod or step process, no version, the reservation
+    discarded."""
+    cluster.wait_for(lambda: not cluster.jobs("default") and not cluster.pods("default"))
+    assert not cluster.running_processes()
     assert ModelStore(str(state / "models")).versions("parity") == []  # nothing visible
     assert all(f.state == "discarded" for f in ModelStore(str(state / "models")).folders("parity"))

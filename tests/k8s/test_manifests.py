@@ -40,6 +40,17 @@ GPU_PROJECT = {
     """
 }
 
+#: A training of two pods with two GPUs each: an Indexed Job and its headless Service.
+DISTRIBUTED_PROJECT = {
+    "ranks.sql": """
+        CREATE TABLE r AS SELECT range * 1.0 AS x, range % 2 AS y FROM range(40);
+        SELECT x, y FROM r
+        TO TRAIN DNNClassifier
+        WITH model.hidden_units = [16], train.num_workers = 2, resources.gpu = 2
+        LABEL y INTO ranked;
+    """
+}
+
 #: The package GPU_PROJECT's image provides: the operator allows it (docs/security.md).
 IMAGE_PACKAGES = ["my_models"]
 
@@ -66,7 +77,7 @@ def compile_k8s(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["example_repo", "gpu_project"])
+@pytest.mark.parametrize("name", ["example_repo", "gpu_project", "distributed_project"])
 def test_manifests_match_golden_yaml(
     name: str,
     write_project: Callable[[dict[str, str]], Path],
@@ -82,6 +93,8 @@ def test_manifests_match_golden_yaml(
         for key, value in K8S_ENV.items():
             monkeypatch.setenv(key, value)
         path = write_project(GPU_PROJECT)
+    elif name == "distributed_project":
+        path = write_project(DISTRIBUTED_PROJECT)
     else:
         path = EXAMPLE / "sql"
     actual = compile_k8s(path, capsys)
@@ -102,6 +115,7 @@ def test_manifests_are_accepted_by_an_api_server(
     write_project: Callable[[dict[str, str]], Path],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     import kubernetes
 
@@ -109,6 +123,17 @@ def test_manifests_are_accepted_by_an_api_server(
         monkeypatch.setenv(key, value)
     documents = list(yaml.safe_load_all(compile_k8s(write_project(GPU_PROJECT), capsys)))
     documents += list(yaml.safe_load_all(compile_k8s(EXAMPLE / "sql", capsys)))
+    folder = tmp_path / "ranks"  # a project of its own beside GPU_PROJECT's
+    folder.mkdir()
+    (folder / "ranks.sql").write_text(DISTRIBUTED_PROJECT["ranks.sql"])
+    ranks = list(yaml.safe_load_all(compile_k8s(folder, capsys)))
+    services = [d for d in ranks if d["kind"] == "Service"]
+    assert len(services) == 1
+    core = kubernetes.client.CoreV1Api(k8s_cluster.api_client())
+    for service in services:
+        created_service = core.create_namespaced_service("ml", service, dry_run="All")
+        assert created_service.spec.cluster_ip == "None"
+    documents += [d for d in ranks if d["kind"] == "Job"]
     batch = kubernetes.client.BatchV1Api(k8s_cluster.api_client())
     for manifest in documents:
         created = batch.create_namespaced_job("ml", manifest, dry_run="All")
@@ -118,9 +143,9 @@ def test_manifests_are_accepted_by_an_api_server(
             "-m",
             "sqlml_dagster.runtime",
         ]
-    assert (
-        len(documents) == 12
-    )  # 2 here; the example: 4 models, 4 predictions, 1 evaluation, 1 explanation
+    # 2 of GPU_PROJECT, the Indexed Job of DISTRIBUTED_PROJECT; the example: 4 models,
+    # 4 predictions, 1 evaluation, 1 explanation
+    assert len(documents) == 13
 
 
 def test_image_outside_the_allow_list_is_a_compile_time_diagnostic(

@@ -13,7 +13,12 @@ from sqlml_dagster.cli import main
 from sqlml_dagster.store import ModelStore
 from tests.conftest import failure_reasons, materialize_all
 from tests.k8s.harness import KubernetesTestCluster, k8s_cluster
-from tests.k8s.test_launcher import launcher_for
+from tests.k8s.test_launcher import (
+    SLOW_MODEL,
+    assert_nothing_left,
+    launcher_for,
+    start_run_worker,
+)
 
 __all__ = ["k8s_cluster"]
 
@@ -68,3 +73,48 @@ def test_the_dry_run_shows_a_trials_job_and_the_search(
         d for d in yaml.safe_load_all(out) if d["metadata"]["labels"]["sqlml/step"] == "train"
     ]
     assert train["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "1"}
+
+
+CANCELLED_SEARCH_SQL = """
+CREATE TABLE d AS SELECT range * 1.0 AS x, range % 2 AS y FROM range(40);
+SELECT x, y FROM d
+TO TRAIN registry.example.com/team/models:1.2/slow_models.SlowClassifier
+WITH model.max_depth = HPARAM_CANDIDATES([1, 2]), train.trial_sampler = "grid",
+     train.max_parallel_trials = 2, train.objective = "accuracy", resources.cpu = "1"
+LABEL y INTO parity;
+"""
+
+
+@pytest.mark.slow  # a run worker and two trial pods that train for two minutes
+def test_cancelling_a_search_deletes_the_jobs_of_its_running_trials(
+    k8s_cluster: KubernetesTestCluster,
+    write_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+) -> None:
+    """The run worker (a real process) gets SIGTERM, as a terminated run's pod does, while
+    both trials train: no trial Job, pod or process is left, and no version."""
+    import signal
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "slow_models.py").write_text(SLOW_MODEL)
+    root = write_project({"m.sql": CANCELLED_SEARCH_SQL})
+    state = tmp_path / "state"
+    worker = start_run_worker(k8s_cluster, root, state, models)
+    try:
+        k8s_cluster.wait_for(
+            lambda: (
+                sum(
+                    "training slowly" in k8s_cluster.pod_log(p["metadata"]["name"])
+                    for p in k8s_cluster.pods()
+                )
+                == 2
+            ),
+            timeout=120,
+        )
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert "success" not in output.splitlines()
+    assert_nothing_left(k8s_cluster, state)

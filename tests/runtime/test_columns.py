@@ -118,6 +118,19 @@ def pairs(rng: np.random.Generator, n: int, fresh: bool) -> Columns:
     return _with_note({"a": a, "b": b, "y": ((a == "p") ^ (b == "r")).astype(np.int64)}, n)
 
 
+def weighted_tags(rng: np.random.Generator, n: int, fresh: bool) -> Columns:
+    """SQLFlow's key-value text, one to three distinct ids 0..9 a row with a weight each
+    (``"3:0.25,7:0.9"``); ``y`` = the weights of ids 1 and 7 sum to more than 0.5, so only a
+    model that sees the weights — not just which ids are there — gets it right."""
+    texts, y = [], []
+    for _ in range(n):
+        ids = rng.choice(10, size=rng.integers(1, 4), replace=False)
+        weights = rng.choice([0.1, 0.2, 0.8, 0.9], size=len(ids))
+        texts.append(",".join(f"{i}:{w:g}" for i, w in zip(ids, weights, strict=True)))
+        y.append(int(sum(w for i, w in zip(ids, weights, strict=True) if i in (1, 7)) > 0.5))
+    return _with_note({"kv": np.array(texts), "y": np.array(y, dtype=np.int64)}, n)
+
+
 # -- the table: COLUMN functions by flavor ----------------------------------------------
 
 PYTORCH, KERAS, SKLEARN = "pytorch", "keras", "sklearn"
@@ -146,6 +159,33 @@ CLAUSES = {
     "BUCKET": Clause("BUCKET(x, [-1, 0, 1])", numbers, ("x",)),
     "CROSS": Clause("CROSS([a, b], 20)", pairs, ("a", "b")),
     "INDICATOR": Clause("INDICATOR(CATEGORY_ID(city, 10))", cities, ("city",)),
+    # SQLFlow's forms beyond the basic ones (issue 17): a qualified column, DENSE without a
+    # shape, one BUCKET boundary, SPARSE learning its size, a categorical over SPARSE,
+    # key-value text as a dense vector and as WEIGHTED_CATEGORY.
+    "qualified column": Clause("data.x", numbers, ("x",)),
+    "DENSE without shape": Clause("DENSE(v)", vectors(","), ("v",)),
+    "DENSE shape none": Clause("DENSE(v, none, SEMICOLON)", vectors(";"), ("v",)),
+    "BUCKET one boundary": Clause("BUCKET(x, 0)", numbers, ("x",)),
+    "SPARSE without shape": Clause("SPARSE(tags)", tag_lists, ("tags",)),
+    "CATEGORY_ID of SPARSE": Clause(
+        'CATEGORY_ID(SPARSE(tags, 10, ",", "int"), 10)', tag_lists, ("tags",)
+    ),
+    "DENSE key-value": Clause('DENSE(kv, 10, ",", "int", ":", "float")', weighted_tags, ("kv",)),
+    "WEIGHTED_CATEGORY": Clause(
+        'INDICATOR(WEIGHTED_CATEGORY(CATEGORY_ID(SPARSE(kv, 10, ",", "int", ":", "float"), 10)))',
+        weighted_tags,
+        ("kv",),
+    ),
+    "EMBEDDING of WEIGHTED_CATEGORY": Clause(  # go/cmd/sqlflowserver/e2e_common_cases.go
+        'EMBEDDING(WEIGHTED_CATEGORY(CATEGORY_HASH(SPARSE(kv, 10, ",", "int", ":", "float"), '
+        "1000)), 8)",
+        weighted_tags,
+        ("kv",),
+        flavors=(PYTORCH, KERAS),
+    ),
+    "EMBEDDING default combiner": Clause(
+        "EMBEDDING(CATEGORY_ID(city, 10), 4)", cities, ("city",), flavors=(PYTORCH, KERAS)
+    ),
     **{
         f"EMBEDDING {combiner}": Clause(
             f"EMBEDDING(CATEGORY_ID(city, 10), 4, {combiner})",
@@ -177,8 +217,9 @@ TABLE = [
         clause,
         flavor,
         id=f"{name}-{flavor}",
-        # a network trains for seconds (and Keras imports TensorFlow); a forest in ~0.2 s
-        marks=() if flavor == SKLEARN else pytest.mark.slow,
+        # a network trains for seconds (and Keras imports TensorFlow: its start and graph
+        # building cost seconds a test); a forest in ~0.2 s
+        marks=[] if flavor == SKLEARN else [pytest.mark.slow],
     )
     for name, clause in CLAUSES.items()
     for flavor in clause.flavors

@@ -15,7 +15,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from ...contract import AUTO, KERAS, SKLEARN
+from ...contract import AUTO, SKLEARN
+from ...contract.distributed import NUM_WORKERS, workers_value_problem
 from ...contract.lifecycle import Pin
 from ...contract.trials import (
     MAX_PARALLEL_TRIALS,
@@ -133,15 +134,7 @@ class TrainStatement(WritesInto, MLStatement):
         into, into_span = c.qualified_name("a model name")
         c.expect_end()
         check_trials(c.p, params, model_ref)
-        if base_span is not None and model_ref.flavor == KERAS:
-            c.p.error(
-                codes.BAD_WARM_START,
-                f"{model_ref.reference} is a Keras model: warm start continues scikit-learn "
-                "and PyTorch models",
-                base_span.start,
-                base_span.end,
-                hint="train it without USING, or continue a PyTorch or scikit-learn model",
-            )
+        check_workers(c.p, params, model_ref)
         validation = _validation_select(c.p, params)
         if validation is not None:  # its tables are inputs of the model like the SELECT's
             read = common["read_tables"]
@@ -236,6 +229,26 @@ def check_trials(p: ParseContext, params: tuple[Param, ...], model: ModelRef) ->
             hint="rank trials by a metric the training reports: val_accuracy or val_f1_macro "
             "(classification), val_r2, val_rmse or val_mae (regression), val_loss (networks)",
         )
+
+
+def check_workers(p: ParseContext, params: tuple[Param, ...], model: ModelRef) -> None:
+    """``train.num_workers``: a whole number of at least 1 (SQLML135). Above 1 on a model
+    that trains in one process is ``sqlml check``'s error (SQLML440), not the compiler's:
+    SQLFlow's own statements ask XGBoost for workers, and they compile (its step trains in
+    one process and says so)."""
+    for param in params:
+        if param.key != f"train.{NUM_WORKERS}":
+            continue
+        problem = workers_value_problem(param.value)
+        if problem is not None:
+            p.error(
+                codes.BAD_WORKERS,
+                f"train.num_workers: {problem}",
+                param.span.start,
+                param.span.end,
+                hint="train.num_workers = 2: the processes (pods on Kubernetes) training a "
+                "PyTorch model together",
+            )
 
 
 #: The search's own settings as written: ``train.num_trials``…

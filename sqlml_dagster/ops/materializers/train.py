@@ -60,7 +60,9 @@ def run(step: AssetStep) -> StepResults:
 
     def spec_for(model_uri: str) -> StepSpec:
         places = step.places(step_uri, model_uri=model_uri)
-        return step_spec(node, places, warm_start_uri=base.uri if base else None)
+        spec = step_spec(node, places, warm_start_uri=base.uri if base else None)
+        # a checkpoint records it: only a retry of this very training resumes one
+        return dataclasses.replace(spec, checkpoint_key=inputs.fingerprint)
 
     search = Search.of(statement.params_by_namespace())
     searched: list[Outcome] = []

@@ -203,6 +203,8 @@ def publish_new_version(
     previous = _previous(step)
     pending = models.reserve(node.name.key, run_id=context.run_id, step=str(node.name))
     context.log.info(f"reserved {node.name} version {pending.version} at {pending.uri}")
+    if models.adopt_checkpoint(pending, inputs.fingerprint):
+        context.log.info(f"{node.name}: a failed try of this training left a checkpoint: resuming")
     try:
         spec = spec_for(pending.uri)
         # The lease tells `sqlml models gc` this training is alive, however long it runs.
@@ -235,6 +237,8 @@ def publish_new_version(
     except ReservationLost as e:  # gc or a DROP MODEL took the folder: it is not ours
         raise dg.Failure(description=str(e)) from None
     except BaseException as e:
+        if models.park_checkpoint(pending, inputs.fingerprint):
+            context.log.info(f"{node.name}: its checkpoint is kept for a retry of this training")
         if not models.discard(pending, reason=failure_reason(e)):
             context.log.warning(
                 f"{node.name} version {pending.version} is no longer this run's reservation: "

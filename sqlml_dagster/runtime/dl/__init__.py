@@ -16,6 +16,7 @@ The package, one idea a module, each importing only modules listed below it:
 * :mod:`.predict` — :func:`predict_step`, scoring a SELECT batch by batch into Parquet;
 * :mod:`.predictor` — :class:`DLPredictor`, raw outputs to labels and probabilities;
 * :mod:`.constructor` — :func:`model_kwargs`, ``WITH model.*`` checked against a constructor;
+* :mod:`.checkpoints` — :class:`Checkpoints`, ``train.checkpoint_every``'s resumable state;
 * :mod:`.early_stop` — :class:`EarlyStopping`, ``train.early_stop``'s rule;
 * :mod:`.history` — :class:`History`, per-epoch progress;
 * :mod:`.feed` — :class:`Feed` and :class:`Arrays`, Parquet to encoded minibatches;
@@ -24,6 +25,8 @@ The package, one idea a module, each importing only modules listed below it:
 * :mod:`.settings` — :class:`TrainSettings`, ``train.*``, ``validation.*``, ``resources.gpu``.
 """
 
+from . import checkpoints
+from .checkpoints import Checkpoints
 from .constructor import model_kwargs
 from .early_stop import EarlyStopping
 from .feed import Arrays, Feed, take, trimmed_bag
@@ -38,6 +41,7 @@ from .target import Target
 
 __all__ = [
     "Arrays",
+    "Checkpoints",
     "DLPredictor",
     "EarlyStopping",
     "Feed",
@@ -47,6 +51,7 @@ __all__ = [
     "TrainSettings",
     "Trained",
     "are_probabilities",
+    "checkpoints",
     "model_kwargs",
     "predict_step",
     "prepare",

@@ -20,7 +20,7 @@ def model_kwargs(
     (``input_dim``, ``n_classes``, ``feature_columns``…) when the constructor takes it and
     the statement did not set it."""
     from ...contract import ConstructorSignature
-    from ...contract.settings import RUNTIME_MODEL_KEYS
+    from ...contract.settings import runtime_model_keys
     from ..flavors._register import unknown_parameters
 
     signature = ConstructorSignature.of(constructor)  # what `sqlml check` checks too
@@ -28,9 +28,8 @@ def model_kwargs(
         return dict(params)
     # SQLFlow's model.optimizer: the runtime builds the optimizer (TrainSettings), unless
     # the constructor takes such an argument itself.
-    params = {
-        k: v for k, v in params.items() if k not in RUNTIME_MODEL_KEYS or k in signature.parameters
-    }
+    runtime_keys = runtime_model_keys(reference)
+    params = {k: v for k, v in params.items() if k not in runtime_keys or k in signature.parameters}
     unknown = signature.unknown(params)
     if unknown:
         raise unknown_parameters(reference, unknown, signature.parameters)

@@ -34,10 +34,15 @@ class TrainSettings:
     early_stop_metric: str | None = None
     #: ``train.max_steps``: stop after this many minibatches in all (None: every epoch).
     max_steps: int | None = None
+    #: ``train.checkpoint_every``: save a resumable checkpoint every N epochs (0: never).
+    checkpoint_every: int = 0
     #: SQLFlow's ``model.optimizer = RMSprop`` (None: the module's hook, else Adam).
     optimizer: str | None = None
     #: SQLFlow's ``optimizer.*`` besides the learning rate: the optimizer's arguments.
     optimizer_args: dict[str, Any] = field(default_factory=dict)
+    #: ``dnn_optimizer.learning_rate``/``linear_optimizer.learning_rate`` (wide & deep
+    #: models): a learning rate per part, by namespace.
+    part_learning_rates: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, spec: StepSpec) -> TrainSettings:
@@ -72,13 +77,24 @@ class TrainSettings:
             patience=number("train", "patience", cls.patience, int),
             early_stop_metric=spec.param("train", "early_stop_metric"),
             max_steps=number("train", "max_steps", None, int),
-            optimizer=_optimizer_name(spec.param("model", "optimizer")),
+            checkpoint_every=number("train", "checkpoint_every", 0, int),
+            optimizer=_optimizer_name(_optimizer_written(spec)),
             optimizer_args={
                 k: v for k, v in spec.params.get("optimizer", {}).items() if k != "learning_rate"
+            },
+            part_learning_rates={
+                part: number(part, "learning_rate", None, float)
+                for part in ("linear_optimizer", "dnn_optimizer")
+                if spec.param(part, "learning_rate") is not None
             },
         )
         if settings.max_steps is not None and settings.max_steps < 1:
             raise StepError(f"train.max_steps must be at least 1, found {settings.max_steps}")
+        if settings.checkpoint_every < 0:
+            raise StepError(
+                f"train.checkpoint_every is a number of epochs, at least 0 (never), found "
+                f"{settings.checkpoint_every}"
+            )
         if settings.epochs < 1:
             raise StepError(f"train.epoch must be at least 1, found {settings.epochs}")
         if settings.batch_size < 1:
@@ -95,6 +111,40 @@ class TrainSettings:
                 f"train.task must be 'classification' or 'regression', found {settings.task!r}"
             )
         return settings
+
+
+def _optimizer_written(spec: StepSpec) -> Any:
+    """``model.optimizer``; for a wide & deep model without it, its ``model.dnn_optimizer``
+    or ``model.linear_optimizer`` (one class trains both parts: the step warns when the
+    two name different ones)."""
+    from ...contract.settings import PART_OPTIMIZERS, WIDE_AND_DEEP
+
+    written = spec.param("model", "optimizer")
+    if written is None and spec.model_reference in WIDE_AND_DEEP:
+        for part in PART_OPTIMIZERS:
+            if spec.param("model", part) is not None:
+                return spec.param("model", part)
+    return written
+
+
+def part_optimizer_warning(spec: StepSpec) -> str | None:
+    """Why a wide & deep statement's optimizer classes are not both used, if they are not."""
+    from ...contract.settings import PART_OPTIMIZERS, WIDE_AND_DEEP
+
+    if spec.model_reference not in WIDE_AND_DEEP:
+        return None
+    named = {p: spec.param("model", p) for p in (*PART_OPTIMIZERS, "optimizer")}
+    written = {p: v for p, v in named.items() if v is not None}
+    classes = {_optimizer_name(v) for v in written.values()}
+    if len(classes) < 2:
+        return None
+    used = _optimizer_name(_optimizer_written(spec))
+    return (
+        "warning: "
+        + ", ".join(f"model.{p} = {v!r}" for p, v in written.items())
+        + f": one optimizer class trains both parts here, {used}; each part keeps its "
+        "own <part>.learning_rate"
+    )
 
 
 def _optimizer_name(value: Any) -> str | None:

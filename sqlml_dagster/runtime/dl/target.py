@@ -23,8 +23,8 @@ from .settings import TrainSettings
 MAX_CLASSES = 10_000
 #: An integer label with at most this many distinct values is taken as classes.
 MAX_GUESSED_CLASSES = 100
-CLASSIFIERS = ("DNNClassifier", "LinearClassifier")
-REGRESSORS = ("DNNRegressor", "LinearRegressor")
+CLASSIFIERS = ("DNNClassifier", "LinearClassifier", "DNNLinearCombinedClassifier")
+REGRESSORS = ("DNNRegressor", "LinearRegressor", "DNNLinearCombinedRegressor")
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,15 @@ class Ragged:
     values: np.ndarray
     rows: np.ndarray
     n: int
+    #: ``WEIGHTED_CATEGORY``'s weight of each value (float64), ``None``: every value 1.
+    weights: np.ndarray | None = None
 
     def keep(self, mask: np.ndarray) -> Ragged:
-        return Ragged(self.values[mask], self.rows[mask], self.n)
+        weights = None if self.weights is None else self.weights[mask]
+        return Ragged(self.values[mask], self.rows[mask], self.n, weights)
+
+    def unweighted(self) -> Ragged:
+        return self if self.weights is None else Ragged(self.values, self.rows, self.n)
 
     def _counts(self) -> np.ndarray:
         return np.bincount(self.rows, minlength=self.n)
@@ -49,8 +55,13 @@ class Ragged:
         return out
 
     def multi_hot(self, width: int) -> np.ndarray:
+        """1 where a row holds an id; weighted: the sum of the id's weights in the row (as
+        TensorFlow's indicator over a ``weighted_categorical_column``)."""
         out = np.zeros((self.n, width), dtype=np.float32)
-        out[self.rows, self.values] = 1.0
+        if self.weights is None:
+            out[self.rows, self.values] = 1.0
+        else:
+            np.add.at(out, (self.rows, self.values), self.weights.astype(np.float32))
         return out
 
     def cross(self, other: Ragged) -> Ragged:
@@ -146,6 +157,29 @@ def tokens_of(array: pa.Array, delimiter: str | None) -> tuple[pa.Array, np.ndar
         keep = to_mask(pc.is_valid(values))
         return values.filter(pa.array(keep)), rows[keep].astype(np.int64)
     return values, rows.astype(np.int64)
+
+
+def key_values(values: pa.Array, delimiter_kv: str, what: str) -> tuple[pa.Array, np.ndarray]:
+    """``"3:0.5"`` tokens (SQLFlow's key-value text, ``SPARSE(c, n, ",", int, ":", float)``)
+    as their keys (text) and their weights (float64); a token without ``delimiter_kv`` or
+    with a weight that is no number is an error naming the column's function."""
+    text = values if is_string(values.type) else pc.cast(values, pa.large_string())
+    parts = pc.split_pattern(text, delimiter_kv, max_splits=1)
+    lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    if len(lengths) and (lengths != 2).any():
+        bad = text[int(np.argmax(lengths != 2))].as_py()
+        raise StepError(
+            f"{what}: {bad!r} is not a key{delimiter_kv}weight pair (written like "
+            f"'3{delimiter_kv}0.5')"
+        )
+    keys = pc.utf8_trim_whitespace(pc.list_element(parts, 0))
+    raw = pc.utf8_trim_whitespace(pc.list_element(parts, 1))
+    try:
+        weights = pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad = next(_not_numbers(raw), None)
+        raise StepError(f"{what}: the weight {bad!r} is not a number") from None
+    return keys, np.asarray(weights, dtype=np.float64)
 
 
 def _split(array: pa.Array, delimiter: str) -> pa.Array:

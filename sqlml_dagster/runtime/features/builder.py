@@ -28,6 +28,7 @@ from .encoders import (
     Indicator,
     Numeric,
     RawKey,
+    Weighted,
 )
 
 #: ``EMBEDDING``'s combiners and initializers (see the framework layers for their meaning).
@@ -53,6 +54,7 @@ DELIMITER_WORDS = {
 
 _NUMERIC_FUNCTIONS = ("COLUMN", "NUMERIC", "DENSE")
 _CATEGORICAL_FUNCTIONS = (
+    "WEIGHTED_CATEGORY",
     "CATEGORY_ID",
     "SEQ_CATEGORY_ID",
     "CATEGORY_HASH",
@@ -60,7 +62,12 @@ _CATEGORICAL_FUNCTIONS = (
     "BUCKET",
     "CROSS",
 )
-_CATEGORICAL_HINT = "CATEGORY_ID, SEQ_CATEGORY_ID, CATEGORY_HASH, SPARSE, BUCKET or CROSS"
+_CATEGORICAL_HINT = (
+    "CATEGORY_ID, SEQ_CATEGORY_ID, CATEGORY_HASH, SPARSE, BUCKET, CROSS or WEIGHTED_CATEGORY"
+)
+#: The value types ``DENSE``/``SPARSE``'s dtype may name (SQLFlow: float, int, string).
+_NUMBER_DTYPES = ("float", "float32", "float64", "double", "int", "int32", "int64", "integer")
+_ID_DTYPES = ("int", "int32", "int64", "integer", "bigint")
 
 
 def bare_numeric(column: str, schema: pa.Schema) -> Numeric:
@@ -86,7 +93,7 @@ class Builder:
     def top_level(self, spec: Mapping[str, Any]) -> Feature:
         function = _function(spec)
         if function == "EMBEDDING":
-            combiner = str(spec.get("combiner") or "mean").lower()
+            combiner = str(spec.get("combiner") or "sum").lower()
             if combiner not in COMBINERS:
                 raise StepError(
                     f"{_sql(spec)}: combiner {spec.get('combiner')!r} is not one of "
@@ -100,14 +107,22 @@ class Builder:
                         f"{_sql(spec)}: initializer {spec.get('initializer')!r} is not one of "
                         f"{', '.join(INITIALIZERS)}"
                     )
+            category = self.categorical(spec["category"], spec)
+            if isinstance(category, Weighted):
+                # Weights scale each id's vector; the bags the frameworks look up carry ids
+                # only, so the weighted multi-hot goes to the network, whose first layer is
+                # then the (linear) weighted-sum embedding (docs/language.md).
+                return Indicator(category)
             return Embedding(
-                self.categorical(spec["category"], spec),
+                category,
                 _positive(spec, "dimension"),
                 combiner,
                 initializer,
             )
         if function == "INDICATOR":
             return Indicator(self.categorical(spec["category"], spec))
+        if function == "NUMERIC" and _function(spec["key"]) == "SPARSE":
+            return Indicator(self.categorical(spec["key"], None))  # NUMERIC(SPARSE(c, n))
         if function in _NUMERIC_FUNCTIONS:
             return self.numeric(spec)
         if function in _CATEGORICAL_FUNCTIONS:
@@ -120,24 +135,39 @@ class Builder:
             raise StepError(f"{_sql(spec)} is not a number column; NUMERIC or DENSE needed here")
         if function == "COLUMN":
             return bare_numeric(self.column(spec, spec), self.schema)
+        if function == "NUMERIC" and _function(spec["key"]) == "DENSE":
+            inner = dict(spec["key"])  # NUMERIC(DENSE(c, 10)): the DENSE, NUMERIC's shape
+            if inner.get("shape") is None and spec.get("shape") not in (None, 1):
+                inner["shape"] = spec["shape"]
+            return self.numeric(inner)
         column = self.column(spec["key"], spec)
-        shape = _shape(spec)
-        width = math.prod(shape)
         kind = kind_of(self.schema.field(column).type)
         type_ = self.schema.field(column).type
+        dtype = spec.get("dtype")
+        if dtype is not None and str(dtype).lower() not in _NUMBER_DTYPES:
+            raise StepError(
+                f"{_sql(spec)}: {function} reads numbers; dtype {dtype!r} is not one of "
+                f"{', '.join(_NUMBER_DTYPES)} — for strings write CATEGORY_HASH({column}, n)"
+            )
+        delimiter_kv = _delimiter(spec.get("delimiter_kv"), spec)
+        if spec.get("shape") is None and function == "DENSE":
+            shape = _known_width(type_) if delimiter_kv is None else ()
+        else:
+            shape = _shape(spec)
+        width = math.prod(shape) if shape else 0
         if kind not in ("integer", "float", "null", "string", "list_integer", "list_float"):
             raise StepError(
                 f"{_sql(spec)}: column '{column}' has type {type_}; {function} reads numbers, "
                 "lists of numbers or delimited strings of numbers — for categories write "
                 f"CATEGORY_ID({column}, n)"
             )
-        if width > 1 and kind in ("integer", "float"):
+        if shape and width > 1 and kind in ("integer", "float"):
             raise StepError(
                 f"{_sql(spec)}: column '{column}' holds one number a row ({type_}); shape "
                 f"{width} needs a list of numbers or a delimited string of {width} numbers"
             )
         delimiter = _delimiter(spec.get("delimiter"), spec) or DEFAULT_DELIMITER
-        return Numeric(function, column, shape, delimiter)
+        return Numeric(function, column, shape, delimiter, delimiter_kv=delimiter_kv)
 
     def categorical(self, spec: Any, parent: Mapping[str, Any] | None) -> Categorical:
         function = _function(spec)
@@ -153,6 +183,15 @@ class Builder:
             raise StepError(
                 f"{where} a categorical column ({_CATEGORICAL_HINT}), not {_sql(spec)}{hint}"
             )
+        if function == "WEIGHTED_CATEGORY":
+            inner = self.categorical(spec["category"], spec)
+            if not getattr(inner, "delimiter_kv", None):
+                raise StepError(
+                    f"{_sql(spec)}: the weights come from key-value text — write the column "
+                    'as SPARSE(col, n, ",", int, ":", float) inside '
+                    "CATEGORY_ID or CATEGORY_HASH"
+                )
+            return Weighted(inner)
         if function == "BUCKET":
             source = self.numeric(_as_column_spec(spec["source"]))
             if source.width != 1:
@@ -169,9 +208,18 @@ class Builder:
                 tuple(self.cross_key(key, spec) for key in keys),
                 _positive(spec, "hash_bucket_size"),
             )
-        column = self.column(spec["key"], spec)
-        bucket_size = _positive(spec, "shape" if function == "SPARSE" else "bucket_size")
-        delimiter = _delimiter(spec.get("delimiter"), spec)
+        field = spec
+        if function != "SPARSE" and _function(spec["key"]) in ("DENSE", "SPARSE"):
+            field = spec["key"]  # CATEGORY_ID(SPARSE(c, n, ",", int, ":", float), n)
+        column = self.column(field["key"], spec)
+        if function == "SPARSE" and spec.get("shape") is None:
+            bucket_size = 0  # learned: the largest id + 1
+        else:
+            bucket_size = _positive(spec, "shape" if function == "SPARSE" else "bucket_size")
+        delimiter = _delimiter(field.get("delimiter"), spec)
+        delimiter_kv = _delimiter(field.get("delimiter_kv"), spec)
+        if field is not spec and delimiter is None and delimiter_kv is not None:
+            delimiter = DEFAULT_DELIMITER
         kind = kind_of(self.schema.field(column).type)
         if kind not in ("integer", "string", "null", "list_integer", "list_string"):
             raise StepError(
@@ -180,19 +228,30 @@ class Builder:
                 f"or use BUCKET({column}, [...]) for ranges of a number"
             )
         if function == "CATEGORY_HASH":
-            return CategoryHash(column, bucket_size, delimiter)
-        if function == "SPARSE":
-            dtype = str(spec.get("dtype") or "int64").lower()
-            if dtype not in ("int", "int32", "int64", "integer", "bigint"):
+            return CategoryHash(column, bucket_size, delimiter, delimiter_kv)
+        dtype = str(field.get("dtype") or "int64").lower()
+        if function == "SPARSE" or _function(field) == "SPARSE":
+            if delimiter_kv is None and dtype not in _ID_DTYPES:
                 raise StepError(
-                    f"{_sql(spec)}: SPARSE reads integer ids; dtype {spec.get('dtype')!r} is "
-                    "not supported"
+                    f"{_sql(spec)}: {_function(field)} reads integer ids; dtype "
+                    f"{field.get('dtype')!r} is not supported — hash strings with "
+                    f"CATEGORY_HASH({_sql(field)}, n)"
                 )
             if kind == "string":
                 delimiter = delimiter or DEFAULT_DELIMITER
-            return CategoryIds(function, column, bucket_size, delimiter)
-        learns = kind in ("string", "list_string")
-        return CategoryIds(function, column, bucket_size, delimiter, learns_vocabulary=learns)
+        if function == "SPARSE":
+            return CategoryIds(function, column, bucket_size, delimiter, delimiter_kv=delimiter_kv)
+        learns = kind in ("string", "list_string") and dtype not in _ID_DTYPES
+        if field is spec:
+            learns = kind in ("string", "list_string")
+        return CategoryIds(
+            function,
+            column,
+            bucket_size,
+            delimiter,
+            learns_vocabulary=learns,
+            delimiter_kv=delimiter_kv,
+        )
 
     def cross_key(self, spec: Any, parent: Mapping[str, Any]) -> Categorical | RawKey:
         if _function(spec) != "COLUMN":
@@ -226,6 +285,16 @@ class Builder:
                 f"COLUMN {_sql(parent)}: '{resolved}' is the label, so it cannot also be a feature"
             )
         return resolved
+
+
+def _known_width(type_: pa.DataType) -> tuple[int, ...]:
+    """``DENSE(x)`` without a shape: 1 for a number column, a fixed-size list's size;
+    ``()`` — learned from the data — for text and lists of any length."""
+    if pa.types.is_fixed_size_list(type_):
+        return (type_.list_size,)
+    if kind_of(type_) in ("integer", "float", "null"):
+        return (1,)
+    return ()
 
 
 def _function(spec: Any) -> str:

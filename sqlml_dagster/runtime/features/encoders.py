@@ -21,9 +21,26 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrow import Data, Ragged, integer_ids, read_column, read_numbers, to_mask, tokens_of
+from .arrow import (
+    Data,
+    Ragged,
+    integer_ids,
+    key_values,
+    read_column,
+    read_numbers,
+    to_mask,
+    tokens_of,
+)
 from .encoded import Bag
-from .fitting import Done, Fitter, MomentsFitter, Nested, VocabularyFitter
+from .fitting import (
+    Done,
+    Fitter,
+    MaxIdFitter,
+    MomentsFitter,
+    Nested,
+    ShapeFitter,
+    VocabularyFitter,
+)
 from .hashing import hash_integers, hash_values, mix
 
 #: What a string of several numbers (or ``SPARSE`` ids) is split at when SQL names none.
@@ -39,10 +56,13 @@ class Numeric:
 
     function: str  # COLUMN | NUMERIC | DENSE
     column: str
+    #: ``()`` until fitted for ``DENSE(x)`` without a shape: the values a row holds.
     shape: tuple[int, ...] = (1,)
     delimiter: str = DEFAULT_DELIMITER
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    #: ``DENSE(x, n, ",", int, ":", float)``: ``"3:0.5,7:1"`` puts 0.5 at 3 and 1 at 7.
+    delimiter_kv: str | None = None
 
     @property
     def width(self) -> int:
@@ -59,11 +79,20 @@ class Numeric:
     def describe(self) -> str:
         if self.function == "COLUMN":
             return self.column
+        if not self.shape:
+            return f"{self.function}({self.column})"
         shape = self.shape[0] if len(self.shape) == 1 else list(self.shape)
         return f"{self.function}({self.column}, {shape})"
 
     def raw(self, data: Data) -> np.ndarray:
         """float64 ``[n, width]``; NaN where a value is missing."""
+        if self.delimiter_kv is not None:
+            pairs = _pairs(data, self.column, self.delimiter, self.delimiter_kv, self.describe())
+            pairs = pairs.keep((pairs.values >= 0) & (pairs.values < self.width))
+            out = np.zeros((pairs.n, self.width))
+            assert pairs.weights is not None
+            np.add.at(out, (pairs.rows, pairs.values), pairs.weights)
+            return out
         return read_numbers(
             read_column(data, self.column), self.width, self.delimiter, self.describe()
         )
@@ -89,6 +118,8 @@ class Numeric:
         return [f"{self.column}_{i}" for i in range(self.width)]
 
     def fitter(self, normalize: bool) -> Fitter[Numeric]:
+        if not self.shape:
+            return ShapeFitter(self, normalize)
         return MomentsFitter(self) if normalize else Done(replace(self, mean=None, std=None))
 
     def to_json(self) -> dict[str, Any]:
@@ -99,6 +130,7 @@ class Numeric:
             "delimiter": self.delimiter,
             "mean": None if self.mean is None else list(self.mean),
             "std": None if self.std is None else list(self.std),
+            "delimiter_kv": self.delimiter_kv,
         }
 
     @classmethod
@@ -110,6 +142,7 @@ class Numeric:
             delimiter=d["delimiter"],
             mean=None if d.get("mean") is None else tuple(d["mean"]),
             std=None if d.get("std") is None else tuple(d["std"]),
+            delimiter_kv=d.get("delimiter_kv"),
         )
 
 
@@ -146,7 +179,7 @@ class Embedding:
 
     category: Categorical
     dimension: int
-    combiner: str = "mean"
+    combiner: str = "sum"
     initializer: str | None = None
 
     @property
@@ -211,6 +244,11 @@ class Categorical(ABC):
     @abstractmethod
     def ids(self, data: Data) -> Ragged: ...
 
+    def weighted_ids(self, data: Data) -> Ragged:
+        """The ids with the weights of key-value text (``WEIGHTED_CATEGORY``'s input);
+        without weights where the data has none."""
+        return self.ids(data)
+
     @abstractmethod
     def id_names(self) -> list[str]: ...
 
@@ -237,10 +275,12 @@ class CategoryIds(Categorical):
 
     function: str  # CATEGORY_ID | SEQ_CATEGORY_ID | SPARSE
     column: str
-    bucket_size: int
+    bucket_size: int  # 0 until fitted for SPARSE(x) without a shape: the largest id + 1
     delimiter: str | None = None
     learns_vocabulary: bool = False
     vocabulary: tuple[str, ...] | None = None
+    #: Key-value text (``SPARSE(x, n, ",", int, ":", float)``): the keys are the ids.
+    delimiter_kv: str | None = None
 
     @property
     def num_ids(self) -> int:
@@ -262,16 +302,22 @@ class CategoryIds(Categorical):
         return pa.array(self.vocabulary or (), pa.large_string())
 
     def ids(self, data: Data) -> Ragged:
+        return self.weighted_ids(data).unweighted()
+
+    def weighted_ids(self, data: Data) -> Ragged:
         column = read_column(data, self.column)
         values, rows = tokens_of(column, self.delimiter)
         n = len(column)
+        weights = None
+        if self.delimiter_kv is not None:
+            values, weights = key_values(values, self.delimiter_kv, self.describe())
         if self.learns_vocabulary:
             index = pc.index_in(pc.cast(values, pa.large_string()), value_set=self._value_set)
             found = to_mask(pc.is_valid(index))
             ids = index.filter(pa.array(found)).to_numpy(zero_copy_only=False).astype(np.int64)
-            return Ragged(ids, rows[found], n)
+            return Ragged(ids, rows[found], n, None if weights is None else weights[found])
         ids, ok = integer_ids(values, strict=self.function == "SPARSE", what=self.describe())
-        ragged = Ragged(ids, rows[ok], n)
+        ragged = Ragged(ids, rows[ok], n, None if weights is None else weights[ok])
         return ragged.keep((ids >= 0) & (ids < self.bucket_size))
 
     def id_names(self) -> list[str]:
@@ -284,6 +330,8 @@ class CategoryIds(Categorical):
         ]
 
     def fitter(self) -> Fitter[Categorical]:
+        if not self.bucket_size:
+            return MaxIdFitter(self)
         return VocabularyFitter(self) if self.learns_vocabulary else Done(self)
 
     def to_json(self) -> dict[str, Any]:
@@ -294,6 +342,7 @@ class CategoryIds(Categorical):
             "delimiter": self.delimiter,
             "learns_vocabulary": self.learns_vocabulary,
             "vocabulary": None if self.vocabulary is None else list(self.vocabulary),
+            "delimiter_kv": self.delimiter_kv,
         }
 
 
@@ -304,6 +353,8 @@ class CategoryHash(Categorical):
     column: str
     bucket_size: int
     delimiter: str | None = None
+    #: Key-value text: the keys are hashed, their weights kept for ``WEIGHTED_CATEGORY``.
+    delimiter_kv: str | None = None
 
     @property
     def num_ids(self) -> int:
@@ -318,9 +369,15 @@ class CategoryHash(Categorical):
         return (self.column,)
 
     def ids(self, data: Data) -> Ragged:
-        hashed = RawKey(self.column, self.delimiter).hashes(data)
+        return self.weighted_ids(data).unweighted()
+
+    def weighted_ids(self, data: Data) -> Ragged:
+        hashed = RawKey(self.column, self.delimiter, self.delimiter_kv).hashes(data)
         return Ragged(
-            (hashed.values % np.uint64(self.bucket_size)).astype(np.int64), hashed.rows, hashed.n
+            (hashed.values % np.uint64(self.bucket_size)).astype(np.int64),
+            hashed.rows,
+            hashed.n,
+            hashed.weights,
         )
 
     def id_names(self) -> list[str]:
@@ -332,6 +389,7 @@ class CategoryHash(Categorical):
             "column": self.column,
             "bucket_size": self.bucket_size,
             "delimiter": self.delimiter,
+            "delimiter_kv": self.delimiter_kv,
         }
 
 
@@ -372,12 +430,49 @@ class Bucket(Categorical):
 
 
 @dataclass(frozen=True)
+class Weighted(Categorical):
+    """``WEIGHTED_CATEGORY(categorical)``: its ids, each with the weight written beside it
+    in key-value text — an ``INDICATOR`` sums a row's weights per id instead of marking
+    it 1 (TensorFlow's ``weighted_categorical_column``)."""
+
+    category: Categorical
+
+    @property
+    def num_ids(self) -> int:
+        return self.category.num_ids
+
+    @property
+    def label(self) -> str:
+        return f"{self.category.label}_weighted"
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        return self.category.source_columns
+
+    def ids(self, data: Data) -> Ragged:
+        return self.category.weighted_ids(data)
+
+    def weighted_ids(self, data: Data) -> Ragged:
+        return self.ids(data)
+
+    def id_names(self) -> list[str]:
+        return self.category.id_names()
+
+    def fitter(self) -> Fitter[Categorical]:
+        return Nested([self.category.fitter()], lambda c: replace(self, category=c[0]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"function": "WEIGHTED_CATEGORY", "category": self.category.to_json()}
+
+
+@dataclass(frozen=True)
 class RawKey:
     """A plain string or integer column as one key of ``CROSS`` (and the values that
     ``CATEGORY_HASH`` hashes): a stable 64-bit hash per value."""
 
     column: str
     delimiter: str | None = None
+    delimiter_kv: str | None = None
 
     @property
     def label(self) -> str:
@@ -390,13 +485,22 @@ class RawKey:
     def hashes(self, data: Data) -> Ragged:
         column = read_column(data, self.column)
         values, rows = tokens_of(column, self.delimiter)
-        return Ragged(hash_values(values, f"the values of {self.column}"), rows, len(column))
+        weights = None
+        if self.delimiter_kv is not None:
+            values, weights = key_values(values, self.delimiter_kv, f"the values of {self.column}")
+        hashed = hash_values(values, f"the values of {self.column}")
+        return Ragged(hashed, rows, len(column), weights)
 
     def fitter(self) -> Fitter[RawKey]:
         return Done(self)
 
     def to_json(self) -> dict[str, Any]:
-        return {"function": "COLUMN", "column": self.column}
+        return {
+            "function": "COLUMN",
+            "column": self.column,
+            "delimiter": self.delimiter,
+            "delimiter_kv": self.delimiter_kv,
+        }
 
 
 @dataclass(frozen=True)
@@ -452,18 +556,32 @@ def _decode_categorical(d: Mapping[str, Any]) -> Categorical:
             delimiter=d["delimiter"],
             learns_vocabulary=d["learns_vocabulary"],
             vocabulary=None if vocabulary is None else tuple(vocabulary),
+            delimiter_kv=d.get("delimiter_kv"),
         )
     if function == "CATEGORY_HASH":
-        return CategoryHash(d["column"], d["bucket_size"], d["delimiter"])
+        return CategoryHash(d["column"], d["bucket_size"], d["delimiter"], d.get("delimiter_kv"))
+    if function == "WEIGHTED_CATEGORY":
+        return Weighted(_decode_categorical(d["category"]))
     if function == "BUCKET":
         return Bucket(Numeric.from_json(d["source"]), tuple(d["boundaries"]))
     if function == "CROSS":
         keys = tuple(
-            RawKey(k["column"]) if k["function"] == "COLUMN" else _decode_categorical(k)
+            RawKey(k["column"], k.get("delimiter"), k.get("delimiter_kv"))
+            if k["function"] == "COLUMN"
+            else _decode_categorical(k)
             for k in d["keys"]
         )
         return Cross(keys, d["bucket_size"])
     raise ValueError(f"unknown categorical {function!r} in a feature plan")
+
+
+def _pairs(data: Data, column: str, delimiter: str, delimiter_kv: str, what: str) -> Ragged:
+    """Key-value text as integer keys with their weights (``DENSE``'s key-value form)."""
+    array = read_column(data, column)
+    values, rows = tokens_of(array, delimiter)
+    keys, weights = key_values(values, delimiter_kv, what)
+    ids, ok = integer_ids(keys, strict=True, what=what)
+    return Ragged(ids, rows[ok], len(array), weights[ok])
 
 
 def unique(items: Iterable[str]) -> tuple[str, ...]:

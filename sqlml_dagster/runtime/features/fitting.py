@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrow import Data, read_column, tokens_of
+from .arrow import Data, integer_ids, key_values, read_column, tokens_of
 
 if TYPE_CHECKING:  # the nodes pick their fitters: encoders imports this module
     from .encoders import Categorical, CategoryIds, Numeric
@@ -100,6 +100,82 @@ class MomentsFitter(Fitter["Numeric"]):
             mean=tuple(float(v) for v in self.mean),
             std=tuple(float(v) for v in std),
         )
+
+
+class ShapeFitter(Fitter["Numeric"]):
+    """``DENSE(x)`` without a shape (SQLFlow's feature derivation): the width is the
+    number of values in the column's first non-empty row — one number a row for a number
+    column, the largest key + 1 for key-value text — and the moments, when normalizing,
+    are fitted over the same batches once it is known. A row of another length still fails
+    when it is read, naming the row."""
+
+    def __init__(self, node: Numeric, normalize: bool):
+        self.node = node
+        self.normalize = normalize
+        self.width = 0
+        self.moments: MomentsFitter | None = None
+        self.seen: list[Data] = []
+
+    def update(self, data: Data) -> None:
+        if not self.width:
+            self.width = _width(self.node, data)
+            if not self.width:
+                self.seen.append(data)
+                return
+        if self.node.delimiter_kv is not None:  # the largest key of every row counts
+            self.width = max(self.width, _width(self.node, data))
+            self.seen.append(data)
+            return
+        if self.normalize:
+            if self.moments is None:
+                self.moments = MomentsFitter(replace(self.node, shape=(self.width,)))
+                for earlier in self.seen:
+                    self.moments.update(earlier)
+                self.seen = []
+            self.moments.update(data)
+
+    def finish(self) -> Numeric:
+        sized = replace(self.node, shape=(max(self.width, 1),))
+        if not self.normalize:
+            return sized
+        if self.moments is None or self.node.delimiter_kv is not None:
+            moments = MomentsFitter(sized)
+            for earlier in self.seen:
+                moments.update(earlier)
+            return moments.finish()
+        return self.moments.finish()
+
+
+def _width(node: Numeric, data: Data) -> int:
+    column = read_column(data, node.column)
+    values, rows = tokens_of(column, node.delimiter)
+    if node.delimiter_kv is not None:
+        keys, _ = key_values(values, node.delimiter_kv, node.describe())
+        ids, _ = integer_ids(keys, strict=True, what=node.describe())
+        return int(ids.max()) + 1 if len(ids) else 0
+    if not len(rows):
+        return 0
+    return int(np.count_nonzero(rows == rows[0]))
+
+
+class MaxIdFitter(Fitter["Categorical"]):
+    """``SPARSE(x)`` without a shape: the number of ids is the largest id in the training
+    data + 1, as SQLFlow derives a sparse column's shape."""
+
+    def __init__(self, node: CategoryIds):
+        self.node = node
+        self.largest = -1
+
+    def update(self, data: Data) -> None:
+        values, _ = tokens_of(read_column(data, self.node.column), self.node.delimiter)
+        if self.node.delimiter_kv is not None:
+            values, _ = key_values(values, self.node.delimiter_kv, self.node.describe())
+        ids, _ = integer_ids(values, strict=True, what=self.node.describe())
+        if len(ids):
+            self.largest = max(self.largest, int(ids.max()))
+
+    def finish(self) -> Categorical:
+        return replace(self.node, bucket_size=max(self.largest + 1, 1))
 
 
 #: Partial value counts are merged once they hold this many rows (and the merged table

@@ -56,8 +56,7 @@ class FeaturePlan:
         else:
             if not columns:
                 raise StepError("the COLUMN clause names no feature column")
-            builder = Builder(schema, excluded)
-            features = [builder.top_level(spec) for spec in columns]
+            features = _build(Builder(schema, excluded), columns, schema, excluded)
         return cls(tuple(features))
 
     def fit(self, batches: Iterable[pa.RecordBatch | pa.Table], normalize: bool) -> FeaturePlan:
@@ -136,3 +135,50 @@ class FeaturePlan:
             normalize=bool(data["normalize"]),
             fitted=bool(data["fitted"]),
         )
+
+
+def _build(
+    builder: Builder,
+    columns: Sequence[Mapping[str, Any]],
+    schema: pa.Schema,
+    excluded: set[str],
+) -> list[Feature]:
+    """Every expression's feature, ``COLUMN *`` (SQLFlow's "all columns as raw features")
+    expanded in its place to each selected column that is neither the label nor read by
+    another expression. Every wrong expression is reported, in one error, not only the
+    first."""
+    built: list[Feature | None] = []
+    problems: list[str] = []
+    for spec in columns:
+        if _is_star(spec):
+            built.append(None)
+            continue
+        try:
+            built.append(builder.top_level(spec))
+        except StepError as e:
+            problems.append(str(e))
+    if len(problems) == 1:
+        raise StepError(problems[0])
+    if problems:
+        raise StepError(
+            f"{len(problems)} feature columns are wrong: "
+            + "; ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+        )
+    used = {c.casefold() for f in built if f is not None for c in f.source_columns}
+    features: list[Feature] = []
+    for feature in built:
+        if feature is not None:
+            features.append(feature)
+            continue
+        rest = [n for n in schema.names if n.casefold() not in excluded | used]
+        used |= {n.casefold() for n in rest}
+        features.extend(bare_numeric(name, schema) for name in rest)
+    if not features:
+        raise StepError("COLUMN *: the SELECT yields no column besides the label")
+    return features
+
+
+def _is_star(spec: Any) -> bool:
+    return (
+        isinstance(spec, Mapping) and spec.get("function") == "COLUMN" and spec.get("name") == "*"
+    )

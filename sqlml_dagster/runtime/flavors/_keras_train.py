@@ -21,6 +21,7 @@ Two Keras APIs meet here, decided by the model's own base class:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import tempfile
 import time
@@ -33,6 +34,7 @@ import numpy as np
 
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
+from ..dl.warm_start import base_fitted, base_signature, check_base_constructor, version_ref
 from ..features import Encoded, FeaturePlan
 from ..threads import cap_tensorflow
 from ._register import call_hook, read_signature, resolve
@@ -173,21 +175,30 @@ def _quiet() -> None:
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
-    if spec.warm_start_uri:
-        raise StepError(
-            f"{spec.model_reference} is a Keras model: warm start (USING base) continues "
-            "scikit-learn and PyTorch models in this version; train it without USING"
-        )
     _quiet()
     constructor = resolve(spec.model_reference)
-    prepared = dl.prepare(spec, reporter)
+    formats = (KERAS2_FORMAT, KERAS3_FORMAT)
+    base = base_signature(spec, formats) if spec.warm_start_uri else None
+    prepared = dl.prepare(spec, reporter, fitted=base_fitted(base) if base else None)
     settings, target = prepared.settings, prepared.target
     reporter.log(f"TensorFlow uses {cap_tensorflow()} CPU thread(s) per op")
     _configure_devices(settings, reporter)
     _seed(settings.seed)
-    network, model, kwargs, api = build(
-        constructor, spec.model_reference, dict(spec.params.get("model", {})), prepared.plan, target
-    )
+    scope = mirrored_scope(settings, reporter)
+    with scope():
+        network, model, kwargs, api = build(
+            constructor,
+            spec.model_reference,
+            dict(spec.params.get("model", {})),
+            prepared.plan,
+            target,
+        )
+    if base is not None:  # USING base@v: its weights, strictly
+        check_base_constructor(spec, base, kwargs)
+        _load_base_weights(spec, base, network, constructor, prepared)
+        reporter.log(
+            f"warm start: continuing from {version_ref(str(spec.warm_start_uri))}'s weights"
+        )
     k = _library(api)
     hooks = inspect.getmodule(constructor)
     history = dl.History(reporter, settings.epochs)
@@ -208,16 +219,28 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             raise StepError(
                 f"{spec.model_reference}: training without LABEL needs a sqlflow_train_loop method"
             )
-        _compile(network, hooks, settings, target, k, prepared)
+        with scope():  # the optimizer's variables mirrored like the network's
+            _compile(network, hooks, settings, target, k, prepared)
         validation = (
             _dataset(prepared.validation, settings, shuffle=False) if prepared.validation else None
         )
         stopper = dl.EarlyStopping.of(settings, validation is not None)
         callbacks = [_progress(k, history)]
-        if stopper is not None:
-            callbacks.append(_early_stopping(k, stopper, reporter))
+        early = _early_stopping(k, stopper, reporter) if stopper is not None else None
+        if early is not None:
+            callbacks.append(early)
+        initial = 0
+        checkpoints = dl.Checkpoints.of(spec, settings, reporter, dl.checkpoints.KERAS_FILE)
+        if checkpoints is not None:  # a killed try's checkpoint first, then new ones
+            resumed = dl.checkpoints.resume_keras(checkpoints, network, stopper)
+            initial = resumed.epoch
+            history.rows.extend(resumed.history or [])
+            if early is not None and resumed.best is not None:
+                early.best_weights = resumed.best
+            callbacks.append(_checkpointing(k, checkpoints, history, stopper, early, settings))
         network.fit(
             train_data,
+            initial_epoch=initial,
             epochs=settings.epochs,
             verbose=settings.verbose,
             validation_data=validation,
@@ -235,6 +258,73 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     reporter.log("training metrics: " + ", ".join(f"{n}={v:.4f}" for n, v in metrics.items()))
     early = stopper.summary() if stopper else {}
     _save(spec, reporter, network, model, kwargs, api, prepared, metrics, history, seconds, early)
+
+
+def _load_base_weights(
+    spec: StepSpec, base: Mapping[str, Any], network: Any, constructor: Any, prepared: dl.Prepared
+) -> None:
+    """The base version's weights into ``network``, every one of them and in its shape:
+    a Keras 2 (tf-keras) version's ``model.weights.h5`` loaded into the built network, a
+    Keras 3 version's ``model.keras`` loaded (``safe_mode``) and its weights copied."""
+    uri = str(spec.warm_start_uri).rstrip("/")
+    probe = next(iter(prepared.train.chunks()))
+    network(inputs_of(dl.take(probe, np.arange(min(probe.rows, 1))).encoded), training=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        name = KERAS2_WEIGHTS if base.get("format") == KERAS2_FORMAT else KERAS3_ARTIFACT
+        path = Path(tmp) / name
+        with fsspec.open(f"{uri}/{name}", "rb") as f:
+            path.write_bytes(f.read())
+        try:
+            if name == KERAS2_WEIGHTS:
+                network.load_weights(str(path))
+                return
+            weights = _keras3_network(path, constructor).get_weights()
+            mine = network.get_weights()
+            if len(weights) != len(mine) or any(
+                a.shape != b.shape for a, b in zip(weights, mine, strict=True)
+            ):
+                raise ValueError(
+                    f"{len(weights)} arrays of shapes {[a.shape for a in weights]} there, "
+                    f"{len(mine)} of shapes {[b.shape for b in mine]} here"
+                )
+            network.set_weights(weights)
+        except (ValueError, KeyError) as e:
+            raise StepError(
+                f"{version_ref(uri)}'s weights do not fit the network this statement builds: "
+                f"{str(e).splitlines()[0]}"
+            ) from None
+
+
+def _keras3_network(path: Path, constructor: Any) -> Any:
+    """A saved ``model.keras`` network (``safe_mode``: no code runs from the file)."""
+    import keras
+
+    from ._keras_features import KerasFeatures
+
+    custom: dict[str, type] = {"KerasFeatures": KerasFeatures}
+    if isinstance(constructor, type):
+        custom[constructor.__name__] = constructor
+    return keras.saving.load_model(str(path), safe_mode=True, compile=False, custom_objects=custom)
+
+
+def mirrored_scope(
+    settings: dl.TrainSettings, reporter: Reporter
+) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """Where the network and its optimizer are built: ``tf.distribute.MirroredStrategy``'s
+    scope over the visible GPUs when the statement asks for several (``resources.gpu > 1``)
+    and the pod has them — each minibatch split among them, gradients all-reduced — else
+    no scope at all. (Several pods, ``train.num_workers``, are PyTorch's: SQLML440.)"""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if settings.gpus <= 1 or len(gpus) < 2:
+        return contextlib.nullcontext
+    strategy = tf.distribute.MirroredStrategy()
+    reporter.log(
+        f"MirroredStrategy over {strategy.num_replicas_in_sync} GPUs: each minibatch of "
+        f"{settings.batch_size} split among them"
+    )
+    return strategy.scope
 
 
 def _configure_devices(settings: dl.TrainSettings, reporter: Reporter) -> None:
@@ -372,6 +462,33 @@ def _max_steps(k: Any, settings: dl.TrainSettings) -> list[Any]:
                 self.model.stop_training = True
 
     return [MaxSteps()]
+
+
+def _checkpointing(
+    k: Any,
+    checkpoints: dl.Checkpoints,
+    history: dl.History,
+    stopper: dl.EarlyStopping | None,
+    early: Any,
+    settings: dl.TrainSettings,
+) -> Any:
+    """``train.checkpoint_every``: the training's state after every N epochs (after early
+    stopping's own ``on_epoch_end``: its best epoch goes with it)."""
+
+    class Checkpointing(k.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if self.model.stop_training or not checkpoints.due(epoch + 1, settings.epochs):
+                return
+            dl.checkpoints.save_keras(
+                checkpoints,
+                epoch + 1,
+                self.model,
+                history=history.rows,
+                stopper=stopper,
+                best=early.best_weights if early is not None else None,
+            )
+
+    return Checkpointing()
 
 
 def _progress(k: Any, history: dl.History) -> Any:
@@ -525,7 +642,7 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
             plan,
             target,
         )
-        empty = dl.Arrays(plan.encode(_empty_like(spec, plan)), None)
+        empty = dl.Arrays(plan.encode(_empty_like(spec, signature)), None)
         network(inputs_of(empty.encoded), training=False)  # builds the variables
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / KERAS2_WEIGHTS
@@ -539,27 +656,28 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
                     f"(was its code changed since training?): {str(e).splitlines()[0]}"
                 ) from None
     else:
-        import keras
-
-        from ._keras_features import KerasFeatures
-
-        custom: dict[str, type] = {"KerasFeatures": KerasFeatures}
-        if isinstance(constructor, type):
-            custom[constructor.__name__] = constructor
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / KERAS3_ARTIFACT
             with fsspec.open(f"{base}/{KERAS3_ARTIFACT}", "rb") as f:
                 path.write_bytes(f.read())
-            network = keras.saving.load_model(
-                str(path), safe_mode=True, compile=False, custom_objects=custom
-            )
+            network = _keras3_network(path, constructor)
     return _predictor(network, plan, target, hooks)
 
 
-def _empty_like(spec: StepSpec, plan: FeaturePlan) -> Any:
-    """One row of the input, enough to build a subclassed model's variables."""
+def _empty_like(spec: StepSpec, signature: Mapping[str, Any]) -> Any:
+    """One row of the input, enough to build a subclassed model's variables: the step's
+    first row, or — with no input (``sqlml serve``) — a row of zeros and empty strings
+    typed as the signature's features, which only builds the variables."""
     from ..data import input_file
+    from ..scoring import rows_table
 
+    if not spec.input_uri:
+        fields = [
+            (str(f["name"]), str(f.get("type", "double")))
+            for f in signature.get("features") or []
+            if isinstance(f, dict)
+        ]
+        return rows_table([{name: "" if "string" in kind else 0 for name, kind in fields}], fields)
     for batch in input_file(spec).batches(1):
         return batch.slice(0, 1)
     raise StepError("the SELECT returned no rows to predict")

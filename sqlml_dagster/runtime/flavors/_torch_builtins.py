@@ -34,6 +34,7 @@ def _mlp(
     dropout: float,
     batch_norm: bool,
 ) -> nn.Sequential:
+    activation = str(activation).rpartition(".")[2].lower()  # SQLFlow's tf.nn.relu
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
     layers: list[nn.Module] = []
@@ -110,6 +111,100 @@ class LinearRegressor(nn.Module):
         return self.linear(x)
 
 
+class _WideAndDeep(nn.Module):
+    """A linear model over ``COLUMN … FOR linear_feature_columns`` plus a feed-forward
+    network over ``COLUMN … FOR dnn_feature_columns``, their outputs summed (TensorFlow's
+    ``DNNLinearCombined*``, Cheng et al.'s wide & deep). The features arrive as one row:
+    the linear group's ``linear_input_dim`` numbers first (the runtime encodes that group
+    first), then the network's numbers and embeddings."""
+
+    def __init__(
+        self,
+        input_dim: int,
+        outputs: int,
+        linear_input_dim: int,
+        dnn_hidden_units: Sequence[int] | None,
+        dnn_activation_fn: str,
+        dnn_dropout: float,
+        batch_norm: bool,
+    ):
+        super().__init__()
+        self.split = int(linear_input_dim)
+        deep = input_dim - self.split
+        if self.split <= 0 and deep <= 0:
+            raise ValueError("linear_feature_columns and dnn_feature_columns are both empty")
+        self.linear = nn.Linear(self.split, outputs) if self.split > 0 else None
+        self.dnn = None
+        if deep > 0:
+            if not dnn_hidden_units:
+                raise ValueError("dnn_hidden_units must be given with dnn_feature_columns")
+            self.dnn = _mlp(
+                deep, dnn_hidden_units, outputs, dnn_activation_fn, dnn_dropout, batch_norm
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear(x[:, : self.split]) if self.linear is not None else 0
+        if self.dnn is not None:
+            out = out + self.dnn(x[:, self.split :])
+        assert isinstance(out, torch.Tensor)
+        return out
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """The parameters each of SQLFlow's two optimizer namespaces trains (the feature
+        layer's embeddings belong to the network: only its group uses them)."""
+        return {
+            "linear_optimizer": list(self.linear.parameters()) if self.linear else [],
+            "dnn_optimizer": list(self.dnn.parameters()) if self.dnn else [],
+        }
+
+
+class DNNLinearCombinedClassifier(_WideAndDeep):
+    """Wide & deep classifier: ``n_classes`` logits, the linear and the network's summed."""
+
+    def __init__(
+        self,
+        input_dim: int,
+        linear_input_dim: int = 0,
+        n_classes: int = 2,
+        dnn_hidden_units: Sequence[int] | None = None,
+        dnn_activation_fn: str = "relu",
+        dnn_dropout: float = 0.0,
+        batch_norm: bool = False,
+    ):
+        super().__init__(input_dim, n_classes, linear_input_dim, dnn_hidden_units,
+                         dnn_activation_fn, dnn_dropout, batch_norm)  # fmt: skip
+
+
+class DNNLinearCombinedRegressor(_WideAndDeep):
+    """Wide & deep regressor with ``label_dimension`` outputs (1 by default)."""
+
+    def __init__(
+        self,
+        input_dim: int,
+        linear_input_dim: int = 0,
+        label_dimension: int = 1,
+        dnn_hidden_units: Sequence[int] | None = None,
+        dnn_activation_fn: str = "relu",
+        dnn_dropout: float = 0.0,
+        batch_norm: bool = False,
+    ):
+        super().__init__(input_dim, label_dimension, linear_input_dim, dnn_hidden_units,
+                         dnn_activation_fn, dnn_dropout, batch_norm)  # fmt: skip
+
+
 BUILTINS: dict[str, type[nn.Module]] = {
-    cls.__name__: cls for cls in (DNNClassifier, DNNRegressor, LinearClassifier, LinearRegressor)
+    cls.__name__: cls
+    for cls in (
+        DNNClassifier,
+        DNNRegressor,
+        LinearClassifier,
+        LinearRegressor,
+        DNNLinearCombinedClassifier,
+        DNNLinearCombinedRegressor,
+    )
+}
+#: The built-ins taking two groups of feature columns, in the order they are encoded.
+COLUMN_GROUPS: dict[str, tuple[str, ...]] = {
+    "DNNLinearCombinedClassifier": ("linear_feature_columns", "dnn_feature_columns"),
+    "DNNLinearCombinedRegressor": ("linear_feature_columns", "dnn_feature_columns"),
 }

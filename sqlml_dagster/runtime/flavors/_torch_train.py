@@ -29,9 +29,11 @@ import numpy as np
 
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
+from ..dl import distributed
+from ..dl.warm_start import base_fitted, base_signature, check_base_constructor, version_ref
 from ..features import Encoded, FeaturePlan
 from ..threads import cap_torch
-from ._register import call_hook, plain, read_signature, resolve
+from ._register import call_hook, read_signature, resolve
 
 WEIGHTS = "model.safetensors"
 FORMAT = "sqlml_torch"
@@ -71,6 +73,7 @@ def build(
     plan: FeaturePlan,
     target: dl.Target | None,
     columns: Any,
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     import torch
 
@@ -82,6 +85,7 @@ def build(
         "in_features": features.output_width,
         "n_features": features.output_width,
         "feature_columns": columns,
+        **(extra or {}),
     }
     if target is not None and target.task == "classification":
         offered.update({"n_classes": target.n_outputs, "num_classes": target.n_outputs})
@@ -99,12 +103,23 @@ def build(
 
 
 def train(spec: StepSpec, reporter: Reporter) -> None:
+    """Train in this process, or in several under ``torch.distributed`` when the statement
+    asks for them (``train.num_workers``, ``resources.gpu > 1``: ``dl/distributed.py``)."""
+    cuda = pick_device(dl.TrainSettings.of(spec)).type == "cuda"
+    with distributed.joined(spec, reporter, cuda=cuda) as world:
+        _train(spec, reporter, world)
+
+
+def _train(spec: StepSpec, reporter: Reporter, world: distributed.World | None) -> None:
     import torch
 
     constructor = resolve(spec.model_reference)
-    base = _base_signature(spec) if spec.warm_start_uri else None
-    fitted = _base_fitted(base) if base is not None else None
-    prepared = dl.prepare(spec, reporter, fitted=fitted)
+    base = base_signature(spec, (FORMAT,)) if spec.warm_start_uri else None
+    fitted = base_fitted(base) if base is not None else None
+    from ._torch_builtins import COLUMN_GROUPS
+
+    parts = COLUMN_GROUPS.get(spec.model_reference, ())
+    prepared = dl.prepare(spec, reporter, fitted=fitted, parts=parts)
     settings, target = prepared.settings, prepared.target
     reporter.log(f"torch uses {cap_torch()} CPU thread(s)")
     torch.manual_seed(settings.seed)
@@ -117,11 +132,14 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         prepared.plan,
         target,
         columns,
+        {"linear_input_dim": prepared.leading_width} if parts else {},
     )
     if base is not None:  # USING base@v: its weights, strictly
-        _check_base_constructor(spec, base, kwargs)
+        check_base_constructor(spec, base, kwargs)
         _load_weights_into(network, str(spec.warm_start_uri), WEIGHTS, warm_start=True)
-        reporter.log(f"warm start: continuing from {_ref(str(spec.warm_start_uri))}'s weights")
+        reporter.log(
+            f"warm start: continuing from {version_ref(str(spec.warm_start_uri))}'s weights"
+        )
     device = pick_device(settings)
     network.to(device)
     hooks = module_hooks(constructor)
@@ -135,6 +153,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     custom_loop = getattr(hooks, "sqlml_train_loop", None) if hooks else None
     stopper = None
     if callable(custom_loop):
+        distributed.refuse_custom_loop(world, spec.model_reference)
         if settings.early_stop:
             reporter.log("train.early_stop ignored: the model's sqlml_train_loop owns training")
         loader = Loader(prepared.train, device, rng)
@@ -147,8 +166,21 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             verbose=settings.verbose,
         )
     else:
-        stopper = _fit(network, prepared, hooks, device, rng, history, spec.model_reference)
+        checkpoints = dl.Checkpoints.of(spec, settings, reporter, dl.checkpoints.TORCH_FILE)
+        stopper = _fit(
+            network,
+            prepared,
+            hooks,
+            device,
+            rng,
+            history,
+            spec.model_reference,
+            checkpoints,
+            world,
+        )
     seconds = time.perf_counter() - started
+    if world is not None and not world.leader:
+        return  # rank 0 holds the same weights and publishes them
     network.eval()
     metrics = _metrics(network, prepared.train, target, device)
     if prepared.validation is not None:
@@ -161,51 +193,7 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     metrics.update(history.losses(stopper.best_epoch if stopper else None))
     reporter.log("training metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     early = stopper.summary() if stopper else {}
-    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds, early)
-
-
-def _base_signature(spec: StepSpec) -> dict[str, Any]:
-    """A warm start's base version's signature, which must be a PyTorch training of the
-    same class as the statement's."""
-    base = read_signature(str(spec.warm_start_uri))
-    reference = base.get("model_class")
-    if base.get("format") != FORMAT or reference != spec.model_reference:
-        what = reference or f"a {base.get('format') or 'registered'} model"
-        raise StepError(
-            f"cannot warm-start {spec.model_reference} from {_ref(str(spec.warm_start_uri))}, "
-            f"which is {what}"
-        )
-    return base
-
-
-def _base_fitted(base: Mapping[str, Any]) -> tuple[FeaturePlan, dl.Target | None]:
-    """The base's fitted feature plan and target: reused, not refit."""
-    target = base.get("target")
-    return FeaturePlan.from_json(base["feature_plan"]), (
-        dl.Target.from_json(target) if target else None
-    )
-
-
-def _check_base_constructor(
-    spec: StepSpec, base: Mapping[str, Any], kwargs: Mapping[str, Any]
-) -> None:
-    """The statement must build the base's network: the same constructor arguments."""
-    built = {k: v for k, v in plain(dict(kwargs)).items() if k != "feature_columns"}
-    was = dict(base.get("constructor") or {})
-    if built != was:
-        differs = sorted(k for k in built.keys() | was.keys() if built.get(k) != was.get(k))
-        shown = "; ".join(f"{k} = {built.get(k)!r} here, {was.get(k)!r} there" for k in differs)
-        raise StepError(
-            f"cannot warm-start {spec.model_reference}({_show(built)}) from "
-            f"{_ref(str(spec.warm_start_uri))}, built as {spec.model_reference}({_show(was)}): "
-            f"{shown}"
-        )
-
-
-def _ref(uri: str) -> str:
-    """``model@3`` of a version folder URI."""
-    parts = uri.rstrip("/").rsplit("/", 2)
-    return f"{parts[-2]}@{parts[-1]}" if len(parts) == 3 else uri
+    _save(spec, reporter, network, kwargs, prepared, metrics, history, seconds, early, world)
 
 
 def pick_device(settings: dl.TrainSettings) -> Any:
@@ -280,9 +268,13 @@ def _fit(
     rng: np.random.Generator,
     history: dl.History,
     reference: str,
+    checkpoints: dl.Checkpoints | None = None,
+    world: distributed.World | None = None,
 ) -> dl.EarlyStopping | None:
     """The epochs of training; with ``train.early_stop``, until the watched metric has not
-    improved for ``train.patience`` epochs, then the best epoch's weights are put back."""
+    improved for ``train.patience`` epochs, then the best epoch's weights are put back.
+    With ``train.checkpoint_every``, from the checkpoint a killed try of this training
+    left, and leaving one every N epochs (``dl/checkpoints.py``)."""
     import torch
 
     settings, target = prepared.settings, prepared.target
@@ -302,19 +294,26 @@ def _fit(
     scaler = torch.amp.GradScaler("cuda") if amp else None
     stopper = dl.EarlyStopping.of(settings, prepared.validation is not None)
     best: dict[str, Any] | None = None
-    steps = 0
-    for epoch in range(1, settings.epochs + 1):
+    steps, start = 0, 1
+    if checkpoints is not None:
+        resumed = dl.checkpoints.resume_torch(checkpoints, network, optimizer, scaler, rng, stopper)
+        steps, start, best = resumed.steps, resumed.epoch + 1, resumed.best
+        history.rows.extend(resumed.history or [])
+    trained = distributed.wrap(network, world)
+    for epoch in range(start, settings.epochs + 1):
         network.train()
         began = time.perf_counter()
         total, rows = 0.0, 0
-        for inputs, labels in Loader(prepared.train, device, rng):
+        for inputs, labels, share in distributed.shards(Loader(prepared.train, device, rng), world):
             if settings.max_steps is not None and steps >= settings.max_steps:
                 break  # SQLFlow's train.max_steps: minibatches in all, across epochs
             steps += 1
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
-                output = network(*inputs)
-                loss = loss_fn(output, labels)
+                output = trained(*inputs)
+                loss = loss_fn(output, labels) if len(labels) else output.sum() * 0.0
+                if share != 1.0:  # this rank's part of the minibatch's mean
+                    loss = loss * share
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
@@ -323,8 +322,9 @@ def _fit(
                 loss.backward()
                 optimizer.step()
             minibatch = int(labels.shape[0])
-            total += float(loss.detach()) * minibatch
+            total += float(loss.detach()) / share * minibatch if minibatch else 0.0
             rows += minibatch
+        total, rows = distributed.summed(world, total, rows)
         if not rows and settings.max_steps is not None:  # max_steps ran out before this epoch
             break
         values: dict[str, float | None] = {"loss": total / max(rows, 1)}
@@ -332,12 +332,24 @@ def _fit(
             network.eval()
             values.update(_validation(network, prepared.validation, target, device, loss_fn))
         history.record(epoch, time.perf_counter() - began, **values)
-        if stopper is None:
-            continue
-        improved, stop = stopper.update(epoch, values)
+        improved, stop = stopper.update(epoch, values) if stopper else (False, False)
         if improved:  # a copy: the optimizer goes on changing the live tensors
             best = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        if checkpoints is not None and not stop and checkpoints.due(epoch, settings.epochs):
+            dl.checkpoints.save_torch(
+                checkpoints,
+                epoch,
+                network,
+                optimizer,
+                scaler,
+                rng,
+                steps=steps,
+                history=history.rows,
+                stopper=stopper,
+                best=best,
+            )
         if stop:
+            assert stopper is not None
             history.reporter.log(
                 f"early stopping after epoch {epoch}: {stopper.metric} has not improved for "
                 f"{stopper.patience} epoch(s); keeping epoch {stopper.best_epoch}'s weights"
@@ -354,7 +366,7 @@ def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: 
     from ._torch_builtins import BUILTINS, DEFAULT_LEARNING_RATE
 
     factory = getattr(hooks, "optimizer", None) if hooks else None
-    params = list(network.parameters())
+    params: list[Any] = _parameter_groups(network, settings)
     if callable(factory):
         kwargs = {"learning_rate": settings.learning_rate} if settings.learning_rate else {}
         return call_hook(factory, params, **kwargs)
@@ -375,6 +387,26 @@ def _optimizer(network: Any, hooks: Any, settings: dl.TrainSettings, reference: 
         raise StepError(
             f"cannot build the {optimizer_class} optimizer from optimizer.*: {e}"
         ) from None
+
+
+def _parameter_groups(network: Any, settings: dl.TrainSettings) -> list[Any]:
+    """The network's parameters; for a wide & deep model (``parameter_groups``) one group a
+    part, each with its ``<part>.learning_rate`` when the statement sets it — the feature
+    layer's embeddings train with the network's part."""
+    split = getattr(getattr(network, "model", None), "parameter_groups", None)
+    if not callable(split):
+        return list(network.parameters())
+    parts: dict[str, list[Any]] = split()
+    taken = {id(p) for group in parts.values() for p in group}
+    parts["dnn_optimizer"] = parts.get("dnn_optimizer", []) + [
+        p for p in network.parameters() if id(p) not in taken
+    ]
+    rates = settings.part_learning_rates
+    return [
+        {"params": group, **({"lr": rates[part]} if part in rates else {})}
+        for part, group in parts.items()
+        if group
+    ]
 
 
 #: SQLFlow's (Keras') optimizer names, folded (``dl.settings``) → ``torch.optim`` classes.
@@ -462,6 +494,7 @@ def _save(
     history: dl.History,
     seconds: float,
     early_stopping: dict[str, Any],
+    world: distributed.World | None = None,
 ) -> None:
     import safetensors
     import torch
@@ -484,6 +517,7 @@ def _save(
             history=history,
             seconds=seconds,
             early_stopping=early_stopping,
+            extra_signature={"distributed": world.summary()} if world is not None else {},
         ),
     )
 
@@ -549,7 +583,7 @@ def _load_weights_into(network: Any, model_uri: str, name: str, warm_start: bool
         except RuntimeError as e:
             if warm_start:
                 raise StepError(
-                    f"{_ref(model_uri)}'s weights do not fit the network this statement "
+                    f"{version_ref(model_uri)}'s weights do not fit the network this statement "
                     f"builds: {str(e).splitlines()[0]}"
                 ) from None
             raise StepError(

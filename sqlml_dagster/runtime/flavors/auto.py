@@ -24,6 +24,10 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
 
     found = resolve(spec.model_reference)
     flavor = flavor_of(found)
+    if flavor in ("sklearn", "keras"):  # the compiler cannot tell before the class is seen
+        from ..dl.distributed import refuse
+
+        refuse(spec, flavor)
     if flavor == "sklearn":
         sklearn.train(spec, reporter)
     elif flavor == "pytorch":

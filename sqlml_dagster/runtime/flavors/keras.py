@@ -131,6 +131,12 @@ def _first(e: BaseException) -> str:
     return text[0] if text else type(e).__name__
 
 
-from ._keras_train import evaluate, explain, predict, train  # noqa: E402  (one flavor module)
+from ._keras_train import (  # noqa: E402  (one flavor module)
+    evaluate,
+    explain,
+    load_predictor,
+    predict,
+    train,
+)
 
-__all__ = ["evaluate", "explain", "predict", "register", "train"]
+__all__ = ["evaluate", "explain", "load_predictor", "predict", "register", "train"]

@@ -394,6 +394,12 @@ def load_registered(spec: StepSpec, signature: Mapping[str, Any]) -> tuple[Any, 
     return Registered(model), plan
 
 
-from ._torch_train import evaluate, explain, predict, train  # noqa: E402  (one flavor module)
+from ._torch_train import (  # noqa: E402  (one flavor module)
+    evaluate,
+    explain,
+    load_predictor,
+    predict,
+    train,
+)
 
-__all__ = ["evaluate", "explain", "predict", "register", "train"]
+__all__ = ["evaluate", "explain", "load_predictor", "predict", "register", "train"]

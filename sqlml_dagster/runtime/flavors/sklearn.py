@@ -152,7 +152,21 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
         x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
         return _plain_array(estimator.predict(x))
 
-    scoring.predict_into_table(spec, reporter, predicted, lambda: _prediction_type(spec.model_uri))
+    def probabilities() -> scoring.ClassProbabilities | None:
+        classes = getattr(estimator, "classes_", None)
+        if classes is None or not callable(getattr(estimator, "predict_proba", None)):
+            return None
+
+        def proba(batch: pa.RecordBatch, kept: list[str]) -> Any:
+            features = list(spec.features or kept)
+            x = plan.encode(batch).dense if plan is not None else numeric_matrix(batch, features)
+            return estimator.predict_proba(x)
+
+        return scoring.ClassProbabilities([_plain(c) for c in classes], proba)
+
+    scoring.predict_into_table(
+        spec, reporter, predicted, lambda: _prediction_type(spec.model_uri), probabilities
+    )
 
 
 def evaluate(spec: StepSpec, reporter: Reporter) -> None:

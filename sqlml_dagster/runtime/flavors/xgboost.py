@@ -32,10 +32,13 @@ from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from ...contract.trials import is_booster_objective
 from ...contract.xgboost_params import (
-    ACCEPTED_MODEL_PARAMS,
+    BOOSTED_TREES,
+    BOOSTED_TREES_ROUNDS,
     DEFAULT_ROUNDS,
-    IGNORED_MODEL_PARAMS,
     XGBOOST_ESTIMATORS,
+    accepted_model_params,
+    ignored_model_params,
+    translate_boosted_trees,
     xgboost_estimator,
 )
 from .. import Reporter, StepError, scoring
@@ -206,13 +209,19 @@ def booster_params(
     objective = spec.param("train", "objective")
     if is_booster_objective(objective) and "objective" not in given:
         given["objective"] = objective  # SQLFlow's train.objective = "reg:linear"
-    unknown = sorted(k for k in given if k not in ACCEPTED_MODEL_PARAMS)
+    accepted, ignored = accepted_model_params(estimator), ignored_model_params(estimator)
+    unknown = sorted(k for k in given if k not in accepted)
     if unknown:
-        raise unknown_parameters(spec.model_reference, unknown, sorted(ACCEPTED_MODEL_PARAMS))
-    for key in [k for k in given if k in IGNORED_MODEL_PARAMS]:
+        raise unknown_parameters(spec.model_reference, unknown, sorted(accepted))
+    for key in [k for k in given if k in ignored]:
         if reporter is not None:
-            reporter.log(f"warning: {key} is ignored here: {IGNORED_MODEL_PARAMS[key]}")
+            reporter.log(f"warning: {key} is ignored here: {ignored[key]}")
         del given[key]
+    if estimator in BOOSTED_TREES:
+        try:
+            given = translate_boosted_trees(estimator, given)
+        except ValueError as e:
+            raise StepError(f"{spec.model_reference}: {e}") from None
     written = {
         key: value
         for key, value in (
@@ -228,7 +237,8 @@ def booster_params(
             + " all set the number of rounds; write one"
         )
     rounds = next(iter(written.values()), None)
-    rounds = DEFAULT_ROUNDS if rounds is None else rounds
+    if rounds is None:
+        rounds = BOOSTED_TREES_ROUNDS if estimator in BOOSTED_TREES else DEFAULT_ROUNDS
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise StepError(f"train.num_boost_round must be a whole number ≥ 1, found {rounds!r}")
     missing = given.pop("missing", None)
@@ -425,6 +435,15 @@ def predict(spec: StepSpec, reporter: Reporter) -> None:
         reporter,
         lambda batch, _: predictor.predict(batch).tolist(),
         lambda: pa.float64() if predictor.task != "classification" else pa.string(),
+        lambda: (
+            scoring.ClassProbabilities(
+                list(predictor.classes or ()), lambda batch, _: predictor.predict_proba(batch)
+            )
+            if predictor.task == "classification"
+            and predictor.classes
+            and predictor.objective not in ("multi:softmax", "binary:hinge")
+            else None
+        ),
     )
 
 

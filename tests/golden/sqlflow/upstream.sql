@@ -147,6 +147,13 @@ USING my_first_model;
 
 -- doc/design/numeric_column_clause.md
 SELECT c1, c2, label FROM train_table
+TO TRAIN DNNRegressor
+COLUMN NUMERIC(c1), NUMERIC(SPARSE(c2)) -- This line is the numeric column clause
+LABEL label
+INTO result_table;
+
+-- doc/design/numeric_column_clause.md
+SELECT c1, c2, label FROM train_table
         TO TRAIN DNNRegressor
         LABEL label
         INTO result_table;
@@ -160,6 +167,13 @@ SELECT c1, c2, label FROM train_table
 
 -- doc/design/numeric_column_clause.md
 SELECT c1, c2, label FROM train_table
+        TO TRAIN DNNRegressor
+        COLUMN NUMERIC(c1), NUMERIC(DENSE(c2))
+        LABEL label
+        INTO result_table;
+
+-- doc/design/numeric_column_clause.md
+SELECT c1, c2, label FROM train_table
 TO TRAIN DNNRegressor
 LABEL label
 INTO result_table;
@@ -168,6 +182,13 @@ INTO result_table;
 SELECT c1, c2, label FROM train_table
 TO TRAIN DNNRegressor
 COLUMN c1, c2
+LABEL label
+INTO result_table;
+
+-- doc/design/numeric_column_clause.md
+SELECT c1, c2, label FROM train_table
+TO TRAIN DNNRegressor
+COLUMN DENSE(c1), DENSE(c2)
 LABEL label
 INTO result_table;
 
@@ -568,6 +589,18 @@ SELECT *
 FROM titanic.test
 TO PREDICT titanic.predict.survived
 USING sqlflow_models.my_dnn_model;
+
+-- doc/tutorial/cora-gcn.md
+SELECT cora.node.id, features, label as class, cora.edge.from_node_id, cora.edge.to_node_id FROM cora.node
+LEFT JOIN cora.edge ON (cora.node.id = cora.edge.from_node_id OR cora.node.id = cora.edge.to_node_id)
+ORDER BY cora.node.id
+TO TRAIN sqlflow_models.GCN
+WITH model.nhid=16, model.nclass=7, 
+     model.epochs=200, model.train_ratio=0.15, 
+     model.eval_ratio=0.2, validation.metrics="CategoricalAccuracy"
+COLUMN DENSE(features)
+LABEL class
+INTO sqlflow_models.gcn_model;
 
 -- doc/tutorial/cora-gcn.md
 SELECT id FROM cora.node TO PREDICT cora.predict.class USING sqlflow_models.gcn_model;
@@ -1008,6 +1041,17 @@ SELECT sepal_width, sepal_length, petal_width, petal_length, class FROM tx
 SELECT * FROM tx TO PREDICT tx.tf_inc_train_pred.class USING tx;
 
 -- go/cmd/sqlflowserver/e2e_common_cases.go
+SELECT c1, label_col FROM tx.tx
+	TO TRAIN xgboost.gbtree
+	WITH
+		num_class = 3,
+		objective = "multi:softprob",
+		train.num_boost_round = 20
+	COLUMN SPARSE(c1tx)
+	LABEL label_col
+	INTO tx;
+
+-- go/cmd/sqlflowserver/e2e_common_cases.go
 SELECT c1, label_col FROM t1.t2 TO PREDICT t1.t3.t4 USING t5;
 
 -- go/cmd/sqlflowserver/e2e_common_cases.go
@@ -1043,6 +1087,17 @@ WITH
 	validation.metrics="accuracy_score,f1_score"
 LABEL class
 INTO t4;
+
+-- go/cmd/sqlflowserver/e2e_common_cases.go
+SELECT * FROM tx.weighted_key_value_train
+TO TRAIN DNNClassifier
+WITH model.hidden_units=[64,32], train.batch_size=2
+COLUMN EMBEDDING(
+	WEIGHTED_CATEGORY(CATEGORY_HASH(SPARSE(feature, 10, ",", "int", ":", "float"), 10)),
+	32
+)
+LABEL label_col
+INTO tx;
 
 -- go/cmd/sqlflowserver/e2e_common_cases.go
 SELECT * FROM t1.weighted_key_value_train
@@ -1624,6 +1679,14 @@ LABEL class
 INTO e2etest_dense_input;
 
 -- go/cmd/sqlflowserver/e2e_pai_maxcompute_test.go
+SELECT class, sepal_length, sepal_width, petal_length, petal_width
+FROM tx
+TO TRAIN DNNClassifier WITH model.hidden_units=[64,32], model.n_classes=3, train.batch_size=32
+COLUMN DENSE(sepal_length)
+LABEL class
+INTO e2etest_dense_input_without_indicating_shape;
+
+-- go/cmd/sqlflowserver/e2e_pai_maxcompute_test.go
 SELECT * FROM tx
 TO TRAIN xgboost.gbtree
 WITH
@@ -1686,6 +1749,14 @@ INTO e2etest_keras_dnn;
 SELECT * FROM tx
 TO PREDICT tx.keras_predict.class
 USING e2etest_keras_dnn;
+
+-- go/cmd/sqlflowserver/e2e_pai_maxcompute_test.go
+SELECT * FROM alifin_jtest_dev.weighted_key_value_train
+TO TRAIN DNNClassifier
+WITH model.n_classes = 2, model.hidden_units = [64,32],train.batch_size=128,train.epoch=2
+COLUMN EMBEDDING(WEIGHTED_CATEGORY(CATEGORY_HASH(SPARSE(feature, 128, ",", "int", ":", "float"), 128)), 32)
+LABEL label_col
+INTO e2etest_weighted_emb;
 
 -- go/cmd/sqlflowserver/e2e_pai_maxcompute_test.go
 SELECT * FROM alifin_jtest_dev.weighted_key_value_train
@@ -1754,6 +1825,14 @@ SELECT * FROM tx TO PREDICT tx.class USING tx;
 SELECT * FROM t1
 TO TRAIN xgboost.gbtree
 WITH objective="multi:softmax",num_class=3
+LABEL class
+INTO t2;
+
+-- go/cmd/sqlflowserver/e2e_workflow_test.go
+SELECT * FROM t1
+TO TRAIN xgboost.gbtree
+WITH objective="multi:softmax",num_class=3
+COLUMN sepal_length, DENSE(sepal_width)
 LABEL class
 INTO t2;
 
@@ -1839,6 +1918,32 @@ select * from iris.train
 TO TRAIN DNNClassifier
 WITH model.n_classes=3, model.hidden_units=[10,10]
 LABEL class INTO model_table;
+
+-- go/ir/ir_generator_test.go
+SELECT c1, c2, c3, c4 FROM my_table
+	TO TRAIN DNNClassifier
+	WITH
+		model.n_classes=2,
+		train.optimizer="adam",
+		model.hidden_units=[128,64],
+		validation.select="SELECT c1, c2, c3, c4 FROM my_table LIMIT 10"
+	COLUMN c1,DENSE(c2, [128, 32]),CATEGORY_ID(c3, 512),
+		SEQ_CATEGORY_ID(c3, 512),
+		CROSS([c1,c2], 64),
+		BUCKET(DENSE(c1, [100]), 100),
+		EMBEDDING(CATEGORY_ID(c3, 512), 128, mean),
+		DENSE(c1, 64, COMMA),
+		CATEGORY_ID(SPARSE(c2, 10000, COMMA), 128),
+		SEQ_CATEGORY_ID(SPARSE(c2, 10000, COMMA), 128),
+		EMBEDDING(c1, 128, sum),
+		EMBEDDING(SPARSE(c2, 10000, COMMA, "int"), 128, sum),
+		INDICATOR(CATEGORY_ID(c3, 512)),
+		INDICATOR(c1),
+		INDICATOR(SPARSE(c2, 10000, COMMA, "int")),
+		WEIGHTED_CATEGORY(CATEGORY_ID(SPARSE(c2, 10000, "-", "int", ":", "float"), 128)),
+		EMBEDDING(SPARSE(c2, 10000, "-", "int", ":", "float"), 128, sum)
+	LABEL c4
+	INTO mymodel;
 
 -- go/ir/ir_generator_test.go
 SELECT c1, c2, c3, c4
@@ -2281,12 +2386,9 @@ SELECT * FROM iris.train
 --   doc/design/model_zoo.md: 'SELECT * FROM employee WHERE onboard_year < 2019': expected '=' after the attribute name, found 'salary'
 --   doc/design/model_zoo.md: 'SELECT * FROM employee WHERE onboard_year < 2019': expected INTO, found '/'
 --   doc/design/model_zoo_pai.md: 'SELECT statement as described in [Model Zoo Background](model_zoo.md#B': syntax error: Invalid expression / Unexpected token near 'in'
---   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': SPARSE needs its shape argument
---   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': DENSE needs its shape argument
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': expected INTO, found 'COLUMN'
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': expected INTO, found 'COLUMN'
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': expected INTO, found 'COLUMN'
---   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': DENSE needs its shape argument
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': expected INTO, found 'COLUMN'
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': expected INTO, found 'COLUMN'
 --   doc/design/numeric_column_clause.md: 'SELECT c1, c2, label FROM train_table': expected INTO, found 'COLUMN'
@@ -2309,7 +2411,6 @@ SELECT * FROM iris.train
 --   doc/talk/201906/train_cross.sql: 'SELECT * FROM survey ': CROSS's keys must be a list of columns such as [a, b], found 'gender'
 --   doc/talk/201906/train_detailed.sql: 'SELECT * FROM survey ': unknown feature column 'bucketize'
 --   doc/tutorial/cora-gcn.md: 'select all the possible bidirectional edges from the dataset. Without ': syntax error: Invalid expression / Unexpected token near 'bidirectional'
---   doc/tutorial/cora-gcn.md: 'SELECT cora.node.id, features, label as class, cora.edge.from_node_id,': DENSE needs its shape argument
 --   doc/tutorial/cora-gcn.md: 'SELECT cora.node.id, features, label as class, cora.edge.from_node_id,': syntax error: Invalid expression / Unexpected token near 'WITH'
 --   doc/walkthrough.md: 'SELECT part in the extended-syntax statement to MySQL via ODBC, and': syntax error: Invalid expression / Unexpected token near '-'
 --   doc/walkthrough.md: 'SELECT part in the extended-syntax statement to MySQL via ODBC, and': syntax error: Invalid expression / Unexpected token near '-'
@@ -2319,14 +2420,8 @@ SELECT * FROM iris.train
 --   go/cmd/sqlflowserver/e2e_alps_test.go: 'SELECT dense, deep, item, test_sparse_with_fm.label': unknown attribute namespace 'eval'
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT tx FROM tx TO TRAIN xgboost.gbtree': expected INTO, found 'tx'
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT tx FROM tx TO EXPLAIN tx WITH summary.plot_type=bar tx': expected the end of the statement, found 'tx'
---   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT c1, label_col FROM tx.tx': SPARSE needs its shape argument
---   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT * FROM tx.weighted_key_value_train': unknown feature column 'WEIGHTED_CATEGORY'
 --   go/cmd/sqlflowserver/e2e_common_cases.go: 'SELECT ': expected USING, found 'tx'
---   go/cmd/sqlflowserver/e2e_pai_maxcompute_test.go: 'SELECT class, sepal_length, sepal_width, petal_length, petal_width': DENSE needs its shape argument
---   go/cmd/sqlflowserver/e2e_pai_maxcompute_test.go: 'SELECT * FROM alifin_jtest_dev.weighted_key_value_train': unknown feature column 'WEIGHTED_CATEGORY'
---   go/cmd/sqlflowserver/e2e_workflow_test.go: 'SELECT * FROM t1': DENSE needs its shape argument
 --   go/executor/pai.go: 'select * from xx to train"': unterminated string, quoted identifier or comment
---   go/ir/ir_generator_test.go: 'SELECT c1, c2, c3, c4 FROM my_table': BUCKET's boundaries must be an ascending list of numbers such as [0, 10, 100], found '100'
 --   go/ir/ir_generator_test.go: 'SELECT petal_length, class': BUCKET needs its boundaries argument
 --   go/modelzooserver/using_model_test.go: 'SELECT * FROM iris.train': expected the end of the statement, found ':'
 --   go/parser/external/README.md: 'SELECT statement for data cleaning and augmentation, (s)he could add a': syntax error: Invalid expression / Unexpected token near 'for'
