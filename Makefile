@@ -62,10 +62,12 @@ test: install-dev
 
 ## mutate: mutation testing of the modules in pyproject's [tool.mutmut] against the tests
 ## that cover them; prints the surviving mutants (docs/testing.md). Not part of `make test`.
+## One module: make mutate MUTANTS='sqlml_dagster.store.gates.*'
+MUTANTS ?=
 mutate: install-dev
 	$(PIP) install --quiet -c $(CONSTRAINTS) "mutmut>=3.8"
 	rm -rf mutants
-	$(VENV)/bin/mutmut run || true
+	$(VENV)/bin/mutmut run $(if $(MUTANTS),"$(MUTANTS)") || true
 	$(VENV)/bin/mutmut results
 
 ## test-fast: the quick loop — tests marked fast (no slow, k8s, warehouse or gpu test)

@@ -171,11 +171,12 @@ def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
     return s3_server
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
 def store_url(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """A model store URL and its storage options: a local folder, then a fresh S3 bucket."""
+    """A model store URL and its storage options: a local folder, then a fresh S3 bucket
+    (``slow``: moto's server answers in-process, seconds per test beside the local case)."""
     if request.param == "local":
         yield str(tmp_path / "models"), {}
         return

@@ -10,9 +10,11 @@ tables. A server that does not answer fails the test: never a silent skip.
 from __future__ import annotations
 
 import os
+import textwrap
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 #: Where the machine's PostgreSQL is (``SQLML_TEST_POSTGRES`` points elsewhere).
 POSTGRES = os.environ.get("SQLML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -90,3 +92,22 @@ def mysql_database(prefix: str = "sqlml_test") -> Iterator[str]:
         )
         if found:
             mysql_admin("; ".join(f"DROP DATABASE IF EXISTS `{row[0]}`" for row in found))
+
+
+def warehouse_project(folder: Path, sql: str, warehouse: str) -> Path:
+    """A project in ``folder``: ``sql/m.sql`` holding ``sql`` and a ``defs.py`` that builds its
+    definitions with ``warehouse=<expression>`` (``repr(url)``, ``None`` or a constructor
+    call such as ``PostgresWarehouse(...)`` or ``MySqlWarehouse(...)``); what
+    ``sqlml materialize -m defs`` runs from ``folder``."""
+    (folder / "sql").mkdir(exist_ok=True)
+    (folder / "sql" / "m.sql").write_text(sql)
+    (folder / "defs.py").write_text(
+        textwrap.dedent(
+            f"""
+            from sqlml_dagster import build_defs
+            from sqlml_dagster import MySqlWarehouse, PostgresWarehouse
+            defs = build_defs("sql", state_dir="state", warehouse={warehouse})
+            """
+        )
+    )
+    return folder

@@ -34,6 +34,10 @@ def test_a_gate_at_below_and_above_its_threshold(
     assert Gate("g", "accuracy", op, threshold).passes(value) is passes
 
 
+def test_a_version_never_evaluated_does_not_pass_a_gate() -> None:
+    assert Gate("g", "accuracy", ">=", 0.0).judge(None) is False
+
+
 # (op, margin, candidate, champion, passes): below, at and above the champion's value plus
 # the margin (binary-exact numbers, so "at" is exact), and a missing or NaN value on either side.
 CHAMPION_CASES = [

@@ -21,6 +21,7 @@ def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_check_reports_errors_with_carets(
     write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -263,6 +264,7 @@ def defs() -> dg.Definitions:
         ("SELECT * FROM t TO PREDICT o.y USING nowhere;", ["models", "list"], 1, "SQLML203"),
     ],
 )
+@pytest.mark.slow
 def test_a_definitions_function_is_a_code_location(
     write_project: Callable[[dict[str, str]], Path],
     tmp_path: Path,

@@ -41,6 +41,7 @@ from .conftest import EXAMPLE, REPO, ok, run_cli, write_component
 # -- dg finds the component ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dg_list_components_shows_the_component(tmp_path: Path) -> None:
     listed = json.loads(ok(run_cli("dg", "list", "components", "--json", cwd=tmp_path)))
     found = {item["key"]: item for item in listed["items"]}
@@ -81,6 +82,7 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return root, package
 
 
+@pytest.mark.slow
 def test_scaffold_writes_defs_yaml_and_an_example_sql(scaffolded: tuple[Path, str]) -> None:
     root, package = scaffolded
     folder = root / package / "defs" / "my_sql"
@@ -88,6 +90,7 @@ def test_scaffold_writes_defs_yaml_and_an_example_sql(scaffolded: tuple[Path, st
     assert (folder / "sql" / "example.sql").read_text() == SCAFFOLD_SQL
 
 
+@pytest.mark.slow
 def test_dg_check_defs_and_list_defs_on_the_scaffold(scaffolded: tuple[Path, str]) -> None:
     root, _ = scaffolded
     assert "All definitions loaded successfully." in ok(run_cli("dg", "check", "defs", cwd=root))
@@ -99,6 +102,7 @@ def test_dg_check_defs_and_list_defs_on_the_scaffold(scaffolded: tuple[Path, str
     }
 
 
+@pytest.mark.slow
 def test_the_scaffolded_project_materializes(
     scaffolded: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,12 +131,14 @@ def test_the_scaffolded_project_materializes(
 # -- example_repo is a dg project ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dg_check_defs_on_example_repo() -> None:
     out = ok(run_cli("dg", "check", "defs", cwd=REPO))
     assert "All component YAML validated successfully." in out
     assert "All definitions loaded successfully." in out
 
 
+@pytest.mark.slow
 def test_dg_list_defs_on_example_repo_equals_build_defs(tmp_path: Path) -> None:
     """The component and build_defs share one code path: the same assets, the same deps."""
     listed = json.loads(ok(run_cli("dg", "list", "defs", "--json", cwd=REPO)))
@@ -145,6 +151,7 @@ def test_dg_list_defs_on_example_repo_equals_build_defs(tmp_path: Path) -> None:
     assert from_dg == from_python
 
 
+@pytest.mark.slow
 def test_dagster_definitions_validate_on_example_repo() -> None:
     """No -m: pyproject's [tool.dagster] points at example_repo.definitions, which loads the
     defs folder."""
@@ -152,6 +159,7 @@ def test_dagster_definitions_validate_on_example_repo() -> None:
 
 
 @pytest.mark.parametrize("state_env", ["elsewhere", None])  # the default last: it stays loaded
+@pytest.mark.slow
 def test_example_state_stays_in_example_repo(
     state_env: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -568,6 +576,7 @@ def test_python_scaffold_builds_the_same_project() -> None:
             ]
 
 
+@pytest.mark.slow
 def test_projects_sharing_their_state_live_in_one_code_location(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -237,6 +237,7 @@ def test_project_root_outside_a_dg_project_is_a_diagnostic(tmp_path: Path) -> No
     assert "this defs.yaml is in no dg project" in problem.message
 
 
+@pytest.mark.slow
 def test_reading_components_imports_no_dagster() -> None:
     """`sqlml check` stays fast: the example's component is read without Dagster."""
     code = (

@@ -24,6 +24,7 @@ from sqlml_dagster.contract import (
     TrainingResult,
     result_from_json,
 )
+from sqlml_dagster.contract.settings import did_you_mean
 from sqlml_dagster.launchers import Launcher, launcher_from_env
 from sqlml_dagster.launchers.kubernetes import KubernetesLauncher, KubernetesSettings
 from sqlml_dagster.launchers.local import LocalLauncher, LocalSettings
@@ -275,3 +276,21 @@ def test_the_dry_run_builds_the_spec_a_materialization_launches(
         assert (spec.data_format, dry[kind].data_format) == ("arrow", "parquet"), kind
         assert spec.input_uri.endswith("/input.arrow"), spec.input_uri
         assert dry[kind].input_uri.endswith("/input.parquet"), dry[kind].input_uri
+
+
+@pytest.mark.parametrize(
+    ("written", "candidates", "hint"),
+    [
+        ("max_iter", ["max_iter", "tol"], "max_iter"),
+        ("max_itr", ["tol", "max_iter", "max_depth"], "max_iter"),
+        ("lerning_rate", ("learning_rate", "n_estimators"), "learning_rate"),
+        ("accurcy", {"auc", "accuracy"}, "accuracy"),  # any iterable, a set too
+        ("colour", ["max_iter", "tol"], None),  # nothing close: no hint
+        ("x", [], None),
+    ],
+)
+def test_did_you_mean_names_the_closest_candidate_or_none(
+    written: str, candidates: Any, hint: str | None
+) -> None:
+    """The hint every "unknown key" diagnostic ends with (``did you mean 'max_iter'?``)."""
+    assert did_you_mean(written, candidates) == hint

@@ -416,6 +416,7 @@ def _settings_read_by(folder: Path) -> set[str]:
     return {key for key in read if key.split(".", 1)[0] in SETTINGS_KEYS}
 
 
+@pytest.mark.slow
 def test_every_setting_the_runtime_reads_is_known() -> None:
     package = REPO / "sqlml_dagster"
     read = _settings_read_by(package / "runtime") | _settings_read_by(package / "ops")
@@ -591,6 +592,7 @@ MODEL_CASES = [
 
 
 @pytest.mark.parametrize(("sql", "models", "expected", "words"), MODEL_CASES)
+@pytest.mark.slow
 def test_model_classes(
     project: Callable[..., Path],
     sql: str,
@@ -604,6 +606,7 @@ def test_model_classes(
         assert words in f"{found[0]['message']} {found[0]['hint']}"
 
 
+@pytest.mark.slow
 def test_reading_an_installed_package_agrees_with_importing_it() -> None:
     """For every scikit-learn estimator whose constructor source reading settles, the
     accepted and required parameters are what the runtime's check (after importing) says."""
@@ -631,6 +634,7 @@ def test_reading_an_installed_package_agrees_with_importing_it() -> None:
     assert read > 0.8 * len(estimators)
 
 
+@pytest.mark.slow
 def test_an_import_that_hangs_is_a_timeout_warning(project: Callable[..., Path]) -> None:
     root = project(
         "SELECT a, y FROM t TO TRAIN slow.Net WITH model.k = 1 LABEL y INTO m;",
@@ -678,6 +682,7 @@ def test_no_import_checks_only_what_source_tells(project: Callable[..., Path]) -
     assert [d["line"] for d in diagnostics_of(root, "--no-import", "--no-cache")] == [2, 3]
 
 
+@pytest.mark.slow
 def test_signatures_come_from_the_cache_the_second_time(
     project: Callable[..., Path], tmp_path: Path
 ) -> None:

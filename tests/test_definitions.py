@@ -137,6 +137,7 @@ def test_syntax_error_is_one_readable_error(
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+@pytest.mark.slow
 def test_dagster_definitions_validate_passes_from_any_directory(tmp_path: Path) -> None:
     """`build_defs("sql/")` resolves against definitions.py, not the working directory."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "SQLML_STATE_DIR": str(tmp_path / "state")}
@@ -249,6 +250,7 @@ def test_run_config_force_retrains(
     assert [version(), version(), version(force=False), version(force=True)] == [1, 1, 1, 2]
 
 
+@pytest.mark.slow
 def test_sqlml_materialize_prints_no_dagster_beta_or_preview_warning(tmp_path: Path) -> None:
     """Without a process-wide filter: loading the example's components, resolving them and
     running a launched step (a training) print none, even with every warning shown."""

@@ -63,6 +63,7 @@ def asset_keys(defs: object) -> set[str]:
         "{package}.defs.my_sql",  # one component's folder
     ],
 )
+@pytest.mark.slow
 def test_every_way_to_name_a_dg_project_loads_its_definitions(
     inside: tuple[Path, str], module: str | None
 ) -> None:
@@ -115,6 +116,7 @@ def test_no_module_outside_a_dg_project_says_how_to_name_one(
         ("no_such_asset", "SQLML221"),  # a key that is no asset
     ],
 )
+@pytest.mark.slow
 def test_a_bad_selection_is_one_line_before_anything_runs(
     inside: tuple[Path, str],
     selection: str,

@@ -145,6 +145,7 @@ def test_copy_inside_the_project_writes(project: Path) -> None:
     assert (project / "data" / "out.csv").read_text().splitlines() == ["a", "1"]
 
 
+@pytest.mark.slow
 def test_settings_widen_the_sandbox_explicitly(project: Path) -> None:
     outside = project.parent / "outside"
     sql = f"SELECT content FROM read_text('{outside}/secret.txt')"
@@ -173,6 +174,7 @@ def test_a_statement_without_a_scope_opens_no_file(project: Path) -> None:
 # -- end to end: a table asset and sqlml check ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_table_asset_cannot_copy_the_environment_into_a_table(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
@@ -207,6 +209,7 @@ CHECK_WARNINGS = [
 
 
 @pytest.mark.parametrize(("sql", "code", "message"), CHECK_WARNINGS)
+@pytest.mark.slow
 def test_check_warns_about_access_beyond_the_project(
     tmp_path: Path, sql: str, code: str, message: str
 ) -> None:
@@ -223,6 +226,7 @@ def test_check_warns_about_access_beyond_the_project(
     assert any(c == code and message in m for c, m in found), found
 
 
+@pytest.mark.slow
 def test_check_is_quiet_about_the_project_s_own_files(tmp_path: Path) -> None:
     sql_dir = tmp_path / "project" / "sql"
     sql_dir.mkdir(parents=True)

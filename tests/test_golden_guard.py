@@ -7,11 +7,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 GOLDEN_TEST = "tests/compiler/test_project.py::test_example_project_matches_golden_file"
 
 
+@pytest.mark.slow
 def test_update_golden_is_refused_under_ci() -> None:
     golden = REPO / "tests" / "golden" / "example_repo.json"
     before = golden.read_bytes()

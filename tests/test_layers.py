@@ -100,6 +100,7 @@ def _sql(folder: Path, text: str) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_the_compiler_checks_schedules_where_dagster_is_not_installed(tmp_path: Path) -> None:
     good = _sql(tmp_path / "good", TRAIN.format(cron="0 3 * * *"))
     bad = _sql(tmp_path / "bad", TRAIN.format(cron="0 25 * * *"))
@@ -146,6 +147,7 @@ ORCHESTRATOR = [
 FRAMEWORKS = ["torch", "safetensors", "keras", "tensorflow", "tf_keras"]
 
 
+@pytest.mark.slow
 def test_the_runtime_imports_with_the_runtime_extra_alone() -> None:
     """Every runtime module imports without the orchestrator's packages, and the framework
     glue fails only for want of its own framework."""

@@ -10,7 +10,6 @@ does not know, a user without privileges, a connection killed in the middle of a
 from __future__ import annotations
 
 import subprocess
-import textwrap
 import threading
 import time
 import uuid
@@ -34,24 +33,8 @@ from sqlml_dagster.warehouses import (
 )
 from sqlml_dagster.warehouses.mysql import MySqlWarehouse
 
-from .servers import MYSQL, mysql_admin
+from .servers import MYSQL, mysql_admin, warehouse_project
 from .test_postgres import TABLE, TRAIN, failed_line, materialize
-
-
-def project(folder: Path, sql: str, warehouse: str) -> Path:
-    """A project whose defs.py builds its definitions with ``warehouse=<expression>``."""
-    (folder / "sql").mkdir(exist_ok=True)
-    (folder / "sql" / "m.sql").write_text(sql)
-    (folder / "defs.py").write_text(
-        textwrap.dedent(
-            f"""
-            from sqlml_dagster import build_defs
-            from sqlml_dagster import MySqlWarehouse
-            defs = build_defs("sql", state_dir="state", warehouse={warehouse})
-            """
-        )
-    )
-    return folder
 
 
 def database_of(url: str) -> str:
@@ -85,7 +68,7 @@ def with_user(url: str, name: str, password: str = "") -> str:
 
 def test_an_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
     url = "mysql://root@127.0.0.1:1/sqlml"  # nothing listens on port 1
-    line = failed_line(materialize(project(tmp_path, TABLE, repr(url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, TABLE, repr(url))))
     assert line == (
         "FAILED sqlml__d SQLML507: cannot reach MySQL/MariaDB at 127.0.0.1:1: connection "
         "refused (is the server running there and accepting TCP connections? check the host "
@@ -95,7 +78,7 @@ def test_an_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
 
 def test_a_user_the_server_does_not_know(tmp_path: Path, mysql_url: str) -> None:
     url = with_user(mysql_url, "nobody_here")
-    line = failed_line(materialize(project(tmp_path, TABLE, repr(url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, TABLE, repr(url))))
     assert line.startswith(
         "FAILED sqlml__d SQLML508: MySQL/MariaDB at 127.0.0.1:3306 refused user 'nobody_here': "
         "Access denied for user 'nobody_here'@"
@@ -107,7 +90,7 @@ def test_a_user_the_server_does_not_know(tmp_path: Path, mysql_url: str) -> None
 
 def test_a_database_that_does_not_exist(tmp_path: Path) -> None:
     url = f"{MYSQL}/sqlml_no_such_database"
-    line = failed_line(materialize(project(tmp_path, TABLE, repr(url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, TABLE, repr(url))))
     assert line == (
         "FAILED sqlml__d SQLML509: database 'sqlml_no_such_database' does not exist on "
         "MySQL/MariaDB at 127.0.0.1:3306 (create it (CREATE DATABASE …) or fix the database "
@@ -117,7 +100,9 @@ def test_a_database_that_does_not_exist(tmp_path: Path) -> None:
 
 def test_permission_denied_on_create(tmp_path: Path, mysql_url: str, user: tuple[str, str]) -> None:
     url = with_user(mysql_url, *user)
-    line = failed_line(materialize(project(tmp_path, "-- the table\n" + TABLE, repr(url))))
+    line = failed_line(
+        materialize(warehouse_project(tmp_path, "-- the table\n" + TABLE, repr(url)))
+    )
     assert line.startswith(
         f"FAILED sqlml__d SQLML510: sql/m.sql:2:1: INSERT, CREATE command denied to user "
         f"'{user[0]}'@'127.0.0.1' for table `{database_of(mysql_url)}`.`d` "
@@ -130,7 +115,7 @@ def test_permission_denied_on_create(tmp_path: Path, mysql_url: str, user: tuple
 
 def test_a_statement_the_server_rejects(tmp_path: Path, mysql_url: str) -> None:
     sql = TABLE + "\nCREATE TABLE e AS\nSELECT x FROM d WHERE no_such_column > 1;\n"
-    line = failed_line(materialize(project(tmp_path, sql, repr(mysql_url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, sql, repr(mysql_url))))
     assert line == (
         "FAILED sqlml__e SQLML506: sql/m.sql:3:1: Unknown column 'no_such_column' in 'WHERE'"
     ) or line == (
@@ -256,7 +241,7 @@ def test_load_data_local_never_sends_a_file_the_sql_names(tmp_path: Path, mysql_
 
 
 def test_sqlml_warehouse_points_a_project_at_the_server(tmp_path: Path, mysql_url: str) -> None:
-    folder = project(tmp_path, TABLE + TRAIN, "None")
+    folder = warehouse_project(tmp_path, TABLE + TRAIN, "None")
     done = materialize(folder, SQLML_WAREHOUSE=mysql_url)
     assert done.returncode == 0, done.stderr
     assert f"warehouse: {mysql_url}" in done.stdout
@@ -272,7 +257,7 @@ def test_credentials_never_reach_logs_metadata_or_manifests(
     name, password = user
     mysql_admin(f"GRANT ALL ON `{database_of(mysql_url)}`.* TO '{name}'@'%', '{name}'@'localhost'")
     url = with_user(mysql_url, name, password)
-    folder = project(tmp_path, TABLE + TRAIN, repr(url))
+    folder = warehouse_project(tmp_path, TABLE + TRAIN, repr(url))
     done = materialize(folder)
     assert done.returncode == 0, done.stderr
     assert password not in done.stdout + done.stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -31,26 +30,10 @@ from sqlml_dagster.warehouses import WarehouseUnreachable, warehouse_from_url
 from sqlml_dagster.warehouses.postgres import APPLICATION_NAME, PostgresWarehouse
 
 from .conftest import materialize_all, write_component
-from .servers import postgres_admin
+from .servers import postgres_admin, warehouse_project
 
 TABLE = "CREATE TABLE d AS SELECT i AS x, i % 2 AS y FROM range(200) AS t(i);\n"
 TRAIN = "SELECT x, y FROM d TO TRAIN sklearn.linear_model.LogisticRegression LABEL y INTO m;\n"
-
-
-def project(folder: Path, sql: str, warehouse: str) -> Path:
-    """A project whose defs.py builds its definitions with ``warehouse=<expression>``."""
-    (folder / "sql").mkdir(exist_ok=True)
-    (folder / "sql" / "m.sql").write_text(sql)
-    (folder / "defs.py").write_text(
-        textwrap.dedent(
-            f"""
-            from sqlml_dagster import build_defs
-            from sqlml_dagster import PostgresWarehouse
-            defs = build_defs("sql", state_dir="state", warehouse={warehouse})
-            """
-        )
-    )
-    return folder
 
 
 def materialize(folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -100,7 +83,7 @@ def reader_role(postgres_url: str) -> Iterator[str]:
 
 def test_an_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
     url = "postgresql://postgres@127.0.0.1:1/sqlml"  # nothing listens on port 1
-    line = failed_line(materialize(project(tmp_path, TABLE, repr(url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, TABLE, repr(url))))
     assert line == (
         "FAILED sqlml__d SQLML507: cannot reach PostgreSQL at 127.0.0.1:1: connection refused "
         "(is the server running there and accepting TCP connections? check the host and port "
@@ -110,7 +93,7 @@ def test_an_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
 
 def test_a_role_the_server_does_not_know(tmp_path: Path, postgres_url: str) -> None:
     url = postgres_url.replace("postgres@", "nobody_here@", 1)
-    line = failed_line(materialize(project(tmp_path, TABLE, repr(url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, TABLE, repr(url))))
     assert line.startswith(
         "FAILED sqlml__d SQLML508: PostgreSQL at 127.0.0.1:5432 refused user 'nobody_here': "
         'role "nobody_here" does not exist (check the user and password'
@@ -119,7 +102,7 @@ def test_a_role_the_server_does_not_know(tmp_path: Path, postgres_url: str) -> N
 
 def test_a_database_that_does_not_exist(tmp_path: Path, postgres_url: str) -> None:
     url = other_database(postgres_url, "sqlml_no_such_database")
-    line = failed_line(materialize(project(tmp_path, TABLE, repr(url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, TABLE, repr(url))))
     assert line == (
         "FAILED sqlml__d SQLML509: database 'sqlml_no_such_database' does not exist on "
         "PostgreSQL at 127.0.0.1:5432 (create it (CREATE DATABASE …) or fix the database in "
@@ -129,7 +112,7 @@ def test_a_database_that_does_not_exist(tmp_path: Path, postgres_url: str) -> No
 
 def test_a_default_schema_that_does_not_exist(tmp_path: Path, postgres_url: str) -> None:
     resource = f"PostgresWarehouse(url={postgres_url!r}, default_schema='analytics')"
-    line = failed_line(materialize(project(tmp_path, TABLE, resource)))
+    line = failed_line(materialize(warehouse_project(tmp_path, TABLE, resource)))
     database = urlsplit(postgres_url).path.lstrip("/")
     assert line == (
         f"FAILED sqlml__d SQLML509: schema 'analytics' does not exist in database '{database}' "
@@ -139,7 +122,9 @@ def test_a_default_schema_that_does_not_exist(tmp_path: Path, postgres_url: str)
 
 def test_permission_denied_on_create(tmp_path: Path, postgres_url: str, reader_role: str) -> None:
     url = postgres_url.replace("postgres@", f"{reader_role}@", 1)
-    line = failed_line(materialize(project(tmp_path, "-- the table\n" + TABLE, repr(url))))
+    line = failed_line(
+        materialize(warehouse_project(tmp_path, "-- the table\n" + TABLE, repr(url)))
+    )
     assert line == (
         "FAILED sqlml__d SQLML510: sql/m.sql:2:1: permission denied for schema public "
         f"(grant user '{reader_role}' the privilege, or write to a schema it may create in)"
@@ -148,7 +133,7 @@ def test_permission_denied_on_create(tmp_path: Path, postgres_url: str, reader_r
 
 def test_a_statement_the_server_rejects(tmp_path: Path, postgres_url: str) -> None:
     sql = TABLE + "\nCREATE TABLE e AS\nSELECT x FROM d WHERE no_such_column > 1;\n"
-    line = failed_line(materialize(project(tmp_path, sql, repr(postgres_url))))
+    line = failed_line(materialize(warehouse_project(tmp_path, sql, repr(postgres_url))))
     assert line == (
         'FAILED sqlml__e SQLML506: sql/m.sql:3:1: column "no_such_column" does not exist'
     )
@@ -247,7 +232,7 @@ def test_build_defs_takes_a_url_and_the_tables_land_on_the_server(
 
 
 def test_sqlml_warehouse_points_a_project_at_the_server(tmp_path: Path, postgres_url: str) -> None:
-    folder = project(tmp_path, TABLE, "None")
+    folder = warehouse_project(tmp_path, TABLE, "None")
     done = materialize(folder, SQLML_WAREHOUSE=postgres_url)
     assert done.returncode == 0, done.stderr
     shown = urlsplit(postgres_url)
@@ -260,7 +245,9 @@ def test_sqlml_warehouse_points_a_project_at_the_server(tmp_path: Path, postgres
 
 def test_an_unreadable_sqlml_warehouse_is_one_line(tmp_path: Path) -> None:
     """A setting the CLI cannot use is a usage error (exit 2), one line, no password."""
-    done = materialize(project(tmp_path, TABLE, "None"), SQLML_WAREHOUSE="oracle://me:pw@db/x")
+    done = materialize(
+        warehouse_project(tmp_path, TABLE, "None"), SQLML_WAREHOUSE="oracle://me:pw@db/x"
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "SQLML_WAREHOUSE='oracle://me@db/x': warehouse URL oracle://…" in done.stderr
     assert "pw" not in done.stderr
@@ -287,7 +274,7 @@ def test_credentials_never_reach_logs_metadata_or_manifests(
     """A password in the URL (the server trusts this machine, so any password logs in)."""
     secret = "s3cret-Pa55word"
     url = postgres_url.replace("postgres@", f"postgres:{secret}@", 1)
-    folder = project(tmp_path, TABLE + TRAIN, repr(url))
+    folder = warehouse_project(tmp_path, TABLE + TRAIN, repr(url))
     done = materialize(folder)
     assert done.returncode == 0, done.stderr
     assert secret not in done.stdout + done.stderr

@@ -260,6 +260,45 @@ def test_outcomes_live_beside_the_manifest_without_touching_it(gated_store: Mode
     )
 
 
+def test_an_outcome_s_record_is_this_json() -> None:
+    """``<version>/checks/<name>.json`` as other tools read it (``sqlml models``, a
+    reviewer's diff): these key names, sorted, indented by two — a renamed key would still
+    round-trip through ``from_json`` but orphan every record already written."""
+    result = GateResult(
+        "e_auc",
+        "auc",
+        ">=",
+        0.01,
+        0.91,
+        True,
+        "2026-11-24T00:00:00+00:00",
+        evaluation="e",
+        dagster_run_id="r1",
+        baseline="champion",
+        champion_version=2,
+        champion_value=0.89,
+        note="",
+    )
+    assert result.to_json() == (
+        "{\n"
+        '  "baseline": "champion",\n'
+        '  "champion_value": 0.89,\n'
+        '  "champion_version": 2,\n'
+        '  "dagster_run_id": "r1",\n'
+        '  "evaluated_at": "2026-11-24T00:00:00+00:00",\n'
+        '  "evaluation": "e",\n'
+        '  "metric": "auc",\n'
+        '  "name": "e_auc",\n'
+        '  "note": "",\n'
+        '  "op": ">=",\n'
+        '  "passed": true,\n'
+        '  "threshold": 0.01,\n'
+        '  "value": 0.91\n'
+        "}"
+    )
+    assert GateResult.from_json(result.to_json()) == result
+
+
 # -- end to end: a failing gate blocks the prediction -------------------------------------
 
 WEAK = "sklearn.dummy.DummyClassifier"
@@ -528,6 +567,7 @@ DATA_CASES = [
 
 
 @pytest.mark.parametrize(("sql", "features_exist", "label_not_null", "says"), DATA_CASES)
+@pytest.mark.slow
 def test_data_checks_against_the_warehouse(
     tmp_path: Path, sql: str, features_exist: bool, label_not_null: bool | None, says: str | None
 ) -> None:
@@ -554,6 +594,7 @@ def test_data_checks_against_the_warehouse(
         assert results["m_label_not_null"].description == says
 
 
+@pytest.mark.slow
 def test_a_null_label_blocks_the_training(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

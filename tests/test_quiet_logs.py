@@ -106,6 +106,7 @@ def test_a_steps_gpu_request_is_read_from_its_settings(
     assert wants_gpu(spec) is wanted
 
 
+@pytest.mark.slow
 def test_a_step_drops_banners_written_while_a_framework_loads_and_keeps_the_rest() -> None:
     """Descriptor 2 as C++ writes it: banners go, other lines stay in order — also the
     reason an import failed."""

@@ -101,6 +101,7 @@ SELECT x FROM d TO PREDICT scored.y USING parity;
 """
 
 
+@pytest.mark.slow
 def test_the_local_launcher_publishes_the_result_its_step_wrote(
     write_project: Any, tmp_path: Path
 ) -> None:

@@ -114,6 +114,7 @@ def _publish_in_place(folder: Path) -> None:
     (folder / "manifest.json").write_text(manifest.to_json())
 
 
+@pytest.mark.slow
 def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
     trained = run_spec(tmp_path, train_spec(tmp_path, iris_parquet))
     assert trained.returncode == 0, trained.stderr
@@ -152,6 +153,7 @@ def test_train_then_predict(tmp_path: Path, iris_parquet: Path) -> None:
     assert accuracy > 0.95
 
 
+@pytest.mark.slow
 def test_seed_makes_training_deterministic(tmp_path: Path, iris_parquet: Path) -> None:
     spec = train_spec(
         tmp_path,
@@ -224,6 +226,7 @@ def _model_contents(folder: Path) -> list[bytes]:
         ),
     ],
 )
+@pytest.mark.slow
 def test_user_errors_are_one_clear_line(
     tmp_path: Path, iris_parquet: Path, overrides: dict[str, object], message: str
 ) -> None:
@@ -234,6 +237,7 @@ def test_user_errors_are_one_clear_line(
     assert message in json.loads((tmp_path / "error.json").read_text())["message"]
 
 
+@pytest.mark.slow
 def test_a_model_package_that_does_not_compile_is_a_user_error(
     tmp_path: Path, iris_parquet: Path
 ) -> None:
@@ -245,6 +249,7 @@ def test_a_model_package_that_does_not_compile_is_a_user_error(
     assert "broken_model.py:1:" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_crash_is_not_a_user_error(tmp_path: Path, iris_parquet: Path) -> None:
     """A bug in model code exits 1 with its traceback, not the user-error status: a Job's
     podFailurePolicy fails at once only on the latter, so a crash stays retryable."""

@@ -399,6 +399,7 @@ def _models() -> list[Any]:
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("make", _models())
+@pytest.mark.slow
 def test_real_scikit_learn_models_register_predict_and_ml_predict(
     tmp_path: Path, make: Callable[[], Any]
 ) -> None:
@@ -416,6 +417,7 @@ def test_real_scikit_learn_models_register_predict_and_ml_predict(
     assert function.function(pa.array([0.0, 1.0]), pa.array([1.0, 0.0])).to_pylist() == expected
 
 
+@pytest.mark.slow
 def test_an_xgboost_model_registers_and_predicts(tmp_path: Path) -> None:
     xgboost = pytest.importorskip("xgboost")
     x = np.random.default_rng(0).normal(size=(40, 2))
@@ -668,6 +670,7 @@ FORGED_SPECS = [
 
 
 @pytest.mark.parametrize(("reference", "flavor", "params", "words"), FORGED_SPECS)
+@pytest.mark.slow
 def test_the_runtime_refuses_a_reference_that_is_not_a_model(
     tmp_path: Path,
     marker: Path,

@@ -52,6 +52,7 @@ from .runtime.recorder import Recorder
         ("churn@latest", ModelReference("churn"), True),
         ("Churn@LATEST", ModelReference("churn"), True),
         ("churn@7", ModelReference("churn", version=7), False),
+        ("churn@1", ModelReference("churn", version=1), False),  # versions count from 1
         ("zoo.churn@2", ModelReference("zoo.churn", version=2), False),
         ("churn@champion", ModelReference("churn", alias="champion"), True),
     ],
@@ -68,6 +69,7 @@ def test_references(written: str, reference: ModelReference, moves: bool) -> Non
         ("churn@0", "'churn@0': versions count from 1"),
         ("churn@", "after '@' comes a version number, 'latest' or an alias"),
         ("churn@-1", "after '@' comes a version number, 'latest' or an alias"),
+        ("churn@7@8", "after '@' comes a version number, 'latest' or an alias"),  # the first '@'
         ("../etc@1", "'../etc@1': the model name"),
         ("@3", "'@3': the model name is empty"),
     ],
@@ -236,6 +238,7 @@ BAD_REQUESTS = [
 ]
 
 
+@pytest.mark.slow
 def test_bad_requests_are_refused_naming_the_field(store: ModelStore, data: Path) -> None:
     train_version(store, data)
     with running(create_app(ServedModel(store, "m"))) as url:
@@ -257,6 +260,7 @@ def test_rows_table_types_rows_as_the_signature_says() -> None:
     assert (raised.value.row, raised.value.field) == (0, "x")
 
 
+@pytest.mark.slow
 def test_a_moving_reference_follows_new_versions_and_a_number_stays(
     store: ModelStore, data: Path, tmp_path: Path
 ) -> None:

@@ -157,6 +157,7 @@ def test_a_spec_without_a_format_is_parquet_and_a_strange_one_is_refused() -> No
 # -- either format: the same rows, batches and fingerprint ---------------------------------
 
 
+@pytest.mark.slow
 def test_both_formats_hold_the_same_rows_and_fingerprint(
     warehouse: DuckDBWarehouse, tmp_path: Path
 ) -> None:
@@ -208,6 +209,7 @@ def test_dictionaries_that_change_between_batches_are_written_as_their_values(
 
 
 @pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.slow
 def test_a_training_feed_is_the_same_whatever_the_format(
     warehouse: DuckDBWarehouse, tmp_path: Path, data_format: DataFormat
 ) -> None:
@@ -259,6 +261,7 @@ def test_an_interrupted_export_leaves_no_file(
 
 
 @pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.slow
 def test_an_interrupted_write_to_s3_leaves_no_object(s3: S3Server, data_format: DataFormat) -> None:
     """An unfinished upload is aborted, never completed — for a small file (one PUT at
     the end) and for a large one (a multipart upload already under way)."""

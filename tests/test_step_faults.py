@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test materializes a project and breaks it: 15-35 s
+
 Mount = Callable[[str, str], Path]
 TABLE = "CREATE TABLE d AS SELECT range AS x, range % 2 AS y FROM range(200);\n"
 TRAIN = "SELECT x, y FROM d TO TRAIN sklearn.linear_model.LogisticRegression LABEL y INTO m;\n"

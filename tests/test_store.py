@@ -232,6 +232,7 @@ print("published")
 """
 
 
+@pytest.mark.slow
 def test_a_publisher_killed_while_writing_the_manifest_leaves_no_version(tmp_path: Path) -> None:
     """The manifest is the moment a version exists: written to a temporary name and renamed,
     so a kill in the middle of writing it leaves a pending folder — never an empty or half

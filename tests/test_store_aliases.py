@@ -18,6 +18,7 @@ import pytest
 
 from sqlml_dagster.contract.lifecycle import PromotionPolicy
 from sqlml_dagster.store import ModelStore
+from sqlml_dagster.store.aliases import AliasMove, record_seq
 from sqlml_dagster.store.gates import Gate, GateResult
 from sqlml_dagster.store.models import (
     AliasConflict,
@@ -26,7 +27,7 @@ from sqlml_dagster.store.models import (
     CorruptVersion,
     ModelNotFound,
 )
-from sqlml_dagster.store.promotion import apply_policy, decide
+from sqlml_dagster.store.promotion import Decision, apply_policy, decide
 from sqlml_dagster.store.references import resolve_reference
 
 from .test_store import manifest, write
@@ -212,6 +213,53 @@ def test_a_move_decided_before_another_landed_is_refused(store: ModelStore) -> N
     assert [m.version for m in store.alias_history("m", "champion")] == [1]
 
 
+def test_a_move_s_record_is_this_json() -> None:
+    """``_aliases/<alias>/<seq>.json`` as ``sqlml models aliases`` and a reviewer read it:
+    these key names, sorted, indented by two; it reads back as the same move."""
+    move = AliasMove(
+        "champion", 5, 2, "2026-11-24T03:01:02Z", previous=2, by="ana@ml1", reason="manual"
+    )
+    assert move.to_json() == (
+        "{\n"
+        '  "alias": "champion",\n'
+        '  "at": "2026-11-24T03:01:02Z",\n'
+        '  "by": "ana@ml1",\n'
+        '  "dagster_run_id": null,\n'
+        '  "note": "",\n'
+        '  "previous": 2,\n'
+        '  "reason": "manual",\n'
+        '  "seq": 2,\n'
+        '  "version": 5\n'
+        "}"
+    )
+    assert AliasMove.from_json(move.to_json()) == move
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("[1, 2]", "not an object"),
+        ('{"alias": "c", "version": "5", "seq": 1, "at": "t"}', "names version '5', not a number"),
+        (
+            '{"alias": "c", "version": true, "seq": 1, "at": "t"}',
+            "names version True, not a number",
+        ),
+    ],
+)
+def test_a_record_that_names_no_version_is_refused(text: str, refusal: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        AliasMove.from_json(text)
+    assert str(raised.value) == refusal
+
+
+@pytest.mark.parametrize(
+    ("name", "seq"),
+    [("000001.json", 1), ("1234567.json", 1234567), ("000001.json.tmp", None), ("1.json", None)],
+)
+def test_only_a_move_s_file_name_has_a_sequence_number(name: str, seq: int | None) -> None:
+    assert record_seq(name) == seq
+
+
 # -- promotion policies -----------------------------------------------------------------
 
 GATE = Gate("m_eval_accuracy", "accuracy", ">=", 0.8, evaluation="m_eval")
@@ -229,17 +277,31 @@ def gate(store: ModelStore, version: int, value: float) -> None:
     )
 
 
-# (policy, training metrics of versions 1…4, gated: accuracy each evaluation recorded, champion)
+# (policy, training metrics of versions 1…4, gated: accuracy each evaluation recorded, champion,
+# why: what the decision says — the alias move's note, `sqlml models aliases`)
 POLICIES: list[Any] = [
-    pytest.param("most_recent", [{}, {}, {}, {}], None, 4, id="most-recent"),
     pytest.param(
-        "most_recent", [{}, {}, {}, {}], [0.9, 0.95, 0.7, None], 2, id="most-recent-passing"
+        "most_recent",
+        [{}, {}, {}, {}],
+        None,
+        4,
+        "the newest passing version (most_recent)",
+        id="most-recent",
+    ),
+    pytest.param(
+        "most_recent",
+        [{}, {}, {}, {}],
+        [0.9, 0.95, 0.7, None],
+        2,
+        "the newest passing version (most_recent)",
+        id="most-recent-passing",
     ),
     pytest.param(
         "best_score(accuracy)",
         [{"accuracy": 0.7}, {"accuracy": 0.9}, {"accuracy": 0.8}, {}],
         None,
         2,
+        "best accuracy = 0.9 among passing versions (best_score(accuracy))",
         id="best-higher-is-better",
     ),
     pytest.param(
@@ -247,6 +309,7 @@ POLICIES: list[Any] = [
         [{"rmse": 3.0}, {"rmse": 1.5}, {"rmse": 2.0}, {"r2": 0.9}],
         None,
         2,
+        "best rmse = 1.5 among passing versions (best_score(rmse))",
         id="best-lower-is-better",
     ),
     pytest.param(
@@ -254,6 +317,7 @@ POLICIES: list[Any] = [
         [{"val_loss": 0.5}, {"val_loss": 0.2}, {"val_loss": 0.2}, {"val_loss": 0.9}],
         None,
         3,
+        "best val_loss = 0.2 among passing versions (best_score(val_loss))",
         id="best-tie-goes-to-the-newer",
     ),
     pytest.param(
@@ -261,21 +325,44 @@ POLICIES: list[Any] = [
         [{"accuracy": 0.99}, {"accuracy": 0.5}, {"accuracy": 0.99}, {"accuracy": 0.99}],
         [0.85, 0.95, 0.75, None],
         2,
+        "best accuracy = 0.95 among passing versions (best_score(accuracy))",
         id="best-evaluated-value-wins-over-training-and-gates-decide-passing",
     ),
-    pytest.param("best_score(auc)", [{"accuracy": 1.0}] * 4, None, None, id="best-unrecorded"),
-    pytest.param("most_recent", [{}] * 4, [0.1, 0.2, 0.3, 0.4], None, id="none-passes"),
-    pytest.param("manual", [{}] * 4, None, None, id="manual"),
+    pytest.param(
+        "best_score(auc)",
+        [{"accuracy": 1.0}] * 4,
+        None,
+        None,
+        "no passing version records auc",
+        id="best-unrecorded",
+    ),
+    pytest.param(
+        "most_recent",
+        [{}] * 4,
+        [0.1, 0.2, 0.3, 0.4],
+        None,
+        "no version passes its quality gates",
+        id="none-passes",
+    ),
+    pytest.param(
+        "manual",
+        [{}] * 4,
+        None,
+        None,
+        "promote = manual: only `sqlml models alias` moves it",
+        id="manual",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("policy", "metrics", "gated", "champion"), POLICIES)
+@pytest.mark.parametrize(("policy", "metrics", "gated", "champion", "why"), POLICIES)
 def test_a_policy_moves_champion_to_the_version_it_picks(
     store: ModelStore,
     policy: str,
     metrics: list[dict[str, float]],
     gated: list[float | None] | None,
     champion: int | None,
+    why: str,
 ) -> None:
     for values in metrics:
         publish(store, values)
@@ -284,13 +371,15 @@ def test_a_policy_moves_champion_to_the_version_it_picks(
             gate(store, version, value)
     gates = (GATE,) if gated is not None else ()
     parsed = PromotionPolicy.parse(policy)
-    assert decide(store, "m", parsed, gates).version == champion
-    move, why = apply_policy(store, "m", parsed, gates, run_id="run-1")
+    assert decide(store, "m", parsed, gates) == Decision(champion, why)
+    move, said = apply_policy(store, "m", parsed, gates, run_id="run-1")
     if champion is None:
-        assert move is None and "champion" not in store.aliases("m"), why
+        assert move is None and "champion" not in store.aliases("m"), said
+        assert said == (f"@champion stays: {why}" if parsed.automatic else policy)
         return
     assert move is not None and (move.version, move.reason) == (champion, f"promote = {policy}")
+    assert (move.note, move.previous) == (why, None)
     assert move.dagster_run_id == "run-1"
     assert store.get("m", "champion").version == champion
-    again, why = apply_policy(store, "m", parsed, gates)
-    assert again is None and f"stays at version {champion}" in why  # nothing new: no move
+    again, said = apply_policy(store, "m", parsed, gates)
+    assert again is None and f"stays at version {champion}" in said  # nothing new: no move

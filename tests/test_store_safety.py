@@ -197,6 +197,7 @@ def start_training(
     return child, events, replies
 
 
+@pytest.mark.slow
 def test_gc_keeps_a_training_whose_lease_is_renewed_and_removes_it_once_it_expires(
     store: ModelStore, store_url: tuple[str, dict[str, Any]]
 ) -> None:
@@ -226,6 +227,7 @@ def test_gc_keeps_a_training_whose_lease_is_renewed_and_removes_it_once_it_expir
         child.join(timeout=60)
 
 
+@pytest.mark.slow
 def test_a_live_training_older_than_a_day_is_not_taken_for_abandoned(tmp_path: Path) -> None:
     """The old rule removed any reservation older than 24 hours, so a long training lost
     its version. Here the reservation and its artifact are a day old, but the lease is
@@ -335,6 +337,7 @@ def _older_release_publishes(url: str, options: dict[str, Any], number: int, rep
     replies.put(("published", store.publish(pending, manifest()).version))
 
 
+@pytest.mark.slow
 def test_a_failing_training_never_deletes_another_runs_version(
     store: ModelStore, store_url: tuple[str, dict[str, Any]]
 ) -> None:
@@ -642,6 +645,7 @@ FORGED_SPECS = [
 
 
 @pytest.mark.parametrize(("model_name", "model_uri", "line"), FORGED_SPECS)
+@pytest.mark.slow
 def test_a_forged_step_spec_cannot_make_a_step_write_outside_the_store(
     tmp_path: Path, victim: Path, model_name: str, model_uri: str, line: str
 ) -> None:

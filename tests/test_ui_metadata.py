@@ -213,6 +213,7 @@ def test_a_model_materialization_shows_version_params_metrics_and_image(
     ]
 
 
+@pytest.mark.slow
 def test_a_job_run_model_and_prediction_name_their_kubernetes_job(
     k8s_cluster: KubernetesTestCluster,
     write_project: Callable[[dict[str, str]], Path],

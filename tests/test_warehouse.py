@@ -14,6 +14,7 @@ import sqlglot
 
 from sqlml_dagster import DuckDBWarehouse
 from sqlml_dagster.compiler import QualifiedName
+from sqlml_dagster.warehouses.fingerprint import ContentFingerprint
 
 HOLD_LOCK = """
 import duckdb, sys, time
@@ -35,6 +36,7 @@ def hold_lock(database: Path, seconds: float) -> subprocess.Popen[str]:
     return holder
 
 
+@pytest.mark.slow
 def test_waits_for_another_process_lock(tmp_path: Path) -> None:
     """Dagster runs steps in parallel processes; DuckDB allows one writer per file."""
     database = tmp_path / "w.duckdb"
@@ -47,6 +49,7 @@ def test_waits_for_another_process_lock(tmp_path: Path) -> None:
     assert warehouse.stats(QualifiedName(("t",))).rows == 1
 
 
+@pytest.mark.slow
 def test_gives_up_after_the_lock_timeout(tmp_path: Path) -> None:
     database = tmp_path / "w.duckdb"
     holder = hold_lock(database, 5)
@@ -84,3 +87,30 @@ def test_a_partition_load_without_its_window_is_refused(tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(database=str(tmp_path / "w.duckdb"))
     with pytest.raises(ValueError, match="row predicate"):
         warehouse.load_file(QualifiedName(("t",)), str(tmp_path / "x.parquet"), mode="partition")
+
+
+@pytest.mark.parametrize(
+    ("batch_rows", "digest"),
+    [
+        (2, "2fb035ece9232612"),  # in two batches
+        (3, "2fb035ece9232612"),  # in one: the same
+        (0, "987670e22779c1a0"),  # no rows, the same columns
+    ],
+)
+def test_the_content_fingerprint_is_pinned(batch_rows: int, digest: str) -> None:
+    """The digest itself, not only its verdicts: a change to how rows are hashed or summed
+    (a seed, the modulus, the JSON around it) changes every published version's
+    fingerprint, so every model retrains once after an upgrade — it must be deliberate."""
+    table = pa.table(
+        {
+            "id": pa.array([1, 2, 3], pa.int64()),
+            "x": pa.array([0.5, None, 2.25]),
+            "v": pa.array(["a", "b", None]),
+        }
+    )
+    content = ContentFingerprint()
+    if batch_rows:
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            content.add(batch)
+    columns = tuple((field.name, str(field.type)) for field in table.schema)
+    assert content.hexdigest(columns) == digest

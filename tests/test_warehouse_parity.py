@@ -62,6 +62,7 @@ def rows(warehouse: Warehouse, query: str) -> list[tuple[object, ...]]:
     return [tuple(r) for r in answer[1]]
 
 
+@pytest.mark.slow
 def test_a_table_in_a_new_schema_round_trips(warehouse: Warehouse, tmp_path: Path) -> None:
     """``scored.out``: the schema is created on first write; export streams the rows."""
     source = tmp_path / "in.parquet"
@@ -92,6 +93,7 @@ def test_a_table_in_a_new_schema_round_trips(warehouse: Warehouse, tmp_path: Pat
         ("partition", "id >= 2", [(1, "old"), (3, "new"), (4, "new")]),
     ],
 )
+@pytest.mark.slow
 def test_a_steps_output_loads_by_mode(
     warehouse: Warehouse,
     tmp_path: Path,
@@ -110,6 +112,7 @@ def test_a_steps_output_loads_by_mode(
 
 
 @pytest.mark.parametrize("data_format", ["arrow", "parquet"])
+@pytest.mark.slow
 def test_a_steps_output_loads_from_either_format(
     warehouse: Warehouse, tmp_path: Path, data_format: DataFormat
 ) -> None:
@@ -141,6 +144,7 @@ def test_a_steps_output_loads_from_either_format(
     assert there == back and there.rows == 3
 
 
+@pytest.mark.slow
 def test_a_failing_statement_leaves_the_old_table(warehouse: Warehouse) -> None:
     """One transaction per asset: the rebuilt table and the statement after it go together."""
     warehouse.run_statements([sql("CREATE OR REPLACE TABLE t AS SELECT 1 AS a")])
@@ -164,6 +168,7 @@ def test_a_failing_statement_leaves_the_old_table(warehouse: Warehouse) -> None:
         ("SELECT count(*) FROM range(0)", [(0,)]),
     ],
 )
+@pytest.mark.slow
 def test_duckdb_s_range_gives_the_same_rows(
     warehouse: Warehouse, query: str, expected: list[tuple[int]]
 ) -> None:
@@ -171,6 +176,7 @@ def test_duckdb_s_range_gives_the_same_rows(
     assert rows(warehouse, query) == expected
 
 
+@pytest.mark.slow
 def test_views_over_a_rebuilt_table_keep_working(warehouse: Warehouse, tmp_path: Path) -> None:
     """The example's house_features is a view over raw_houses, which every run rebuilds."""
     warehouse.run_statements([sql("CREATE OR REPLACE TABLE base AS SELECT 1 AS a")])
@@ -193,6 +199,7 @@ def test_views_over_a_rebuilt_table_keep_working(warehouse: Warehouse, tmp_path:
         ("SELECT id, v AS w, x FROM d", False),  # a column renamed
     ],
 )
+@pytest.mark.slow
 def test_the_fingerprint_judges_content_not_order(
     warehouse: Warehouse, tmp_path: Path, change: str, same: bool
 ) -> None:
@@ -242,6 +249,7 @@ POINTS = (
         "JOIN points AS y ON y.id = x.id + 1 ORDER BY x.id",
     ],
 )
+@pytest.mark.slow
 def test_ml_predict_gives_duckdb_s_rows(warehouse: Warehouse, query: str, tmp_path: Path) -> None:
     """The same query on every engine: DuckDB calls the model as a function; a server runs
     the query without it and the model scores the rows' stream (docs/warehouses.md)."""
@@ -259,6 +267,7 @@ def _scored(warehouse: Warehouse, query: str) -> list[tuple[object, ...]]:
     return [tuple(r) for r in answer[1]]
 
 
+@pytest.mark.slow
 def test_ml_predict_rows_append_with_insert(warehouse: Warehouse) -> None:
     warehouse.run_statements(
         [sql(POINTS), sql("CREATE OR REPLACE TABLE out (id BIGINT, p VARCHAR)")]
@@ -274,6 +283,7 @@ def test_ml_predict_rows_append_with_insert(warehouse: Warehouse) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_files_the_sql_reads_have_duckdb_s_types(warehouse: Warehouse, tmp_path: Path) -> None:
     """``read_csv('../data/x.csv')`` reads the project's file, relative to the SQL file, with
     DuckDB's type detection — on a server too (the example runs unchanged)."""

@@ -96,6 +96,7 @@ def sourced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.mark.parametrize("project", ["example", "sourced"])
+@pytest.mark.slow
 def test_every_compiled_asset_and_source_is_in_the_ui(
     request: pytest.FixtureRequest, project: str
 ) -> None:
@@ -143,6 +144,7 @@ def test_kinds_in_the_ui_are_the_icon_names(example: Served, key: str, kinds: se
     assert set(example.shown[(key,)]["kinds"]) == kinds
 
 
+@pytest.mark.slow
 def test_model_descriptions_carry_the_statement_as_sql(example: Served) -> None:
     description = example.shown[("iris_rf",)]["description"]
     assert description.startswith("Model `iris_rf` from `sql/iris.sql`:\n\n```sql\n")

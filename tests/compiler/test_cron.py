@@ -188,6 +188,7 @@ def _cron(rng: random.Random) -> str:
     return cron.upper() if rng.random() < 0.5 else cron
 
 
+@pytest.mark.slow
 def test_dagster_agrees_on_generated_strings() -> None:
     from dagster._utils.schedules import is_valid_cron_string
 

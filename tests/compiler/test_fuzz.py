@@ -653,6 +653,7 @@ def warm_up() -> None:
 
 @budget(1.0)
 @given(text=token_stream, dialect=st.sampled_from(DIALECTS))
+@pytest.mark.slow
 def test_token_streams_only_produce_diagnostics(text: str, dialect: str) -> None:
     check_parse(text, dialect)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sqlml_dagster.compiler import SqlMlCompileError, check_project, compile_project, parse_sql_file
-from sqlml_dagster.contract.names import NAME_MAX, name_problem
+from sqlml_dagster.contract.names import NAME_MAX, key_problem, name_problem, normalized
 
 TRAIN = "SELECT * FROM src TO TRAIN sklearn.svm.SVC LABEL y INTO"
 LONG = "x" * 300
@@ -245,3 +245,24 @@ def test_the_rule_names_the_offending_part() -> None:
     )
     assert name_problem(["a\x00"]) is not None and "NUL" in str(name_problem(["a\x00"]))
     assert name_problem(["ok", "fine"]) is None
+
+
+def test_a_name_s_asset_key_form_is_lower_case_with_underscores() -> None:
+    assert normalized(("Sales", "Churn-Model")) == ("sales", "churn_model")
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("zoo.churn", None),  # a dotted store key: '.' separates parts
+        (
+            "../x",
+            "contains '/' (a path separator); a name holds ASCII letters, digits, '_' and '-' only",
+        ),
+        ("a..b", "has a part '' that is empty"),
+    ],
+)
+def test_a_store_key_names_a_wrong_character_before_its_parts(
+    key: str, problem: str | None
+) -> None:
+    assert key_problem(key) == problem

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kubernetes.client import (
     V1ContainerState,
+    V1ContainerStateRunning,
     V1ContainerStateTerminated,
     V1ContainerStateWaiting,
     V1ContainerStatus,
@@ -96,6 +97,8 @@ def pod(
         ([pod("bb", created=3), pod("aa", created=3, phase="Failed")], "bb", "aa"),
         # all ended: the newest, and the newest failure
         ([pod("aa", created=1, phase="Failed"), pod("bb", created=2, phase="Succeeded")], "bb", "aa"),
+        # a pod that succeeded has ended too: the running one is followed, even listed after it
+        ([pod("aa", created=3, phase="Succeeded"), pod("bb", created=3)], "bb", "bb"),
         ([], None, None),
     ],
 )  # fmt: skip
@@ -109,6 +112,21 @@ def test_the_newest_pod_is_followed_and_the_newest_failure_explained(
         current,
         to_explain,
     )
+
+
+def without_spec(p: V1Pod) -> V1Pod:
+    p.spec = None
+    return p
+
+
+def with_states(p: V1Pod, state: V1ContainerState | None) -> V1Pod:
+    """``p`` with one container in ``state`` (``None``: the API has not reported one)."""
+    p.status.container_statuses = [
+        V1ContainerStatus(
+            name="step", image="i", image_id="", ready=False, restart_count=0, state=state
+        )
+    ]
+    return p
 
 
 @pytest.mark.parametrize(
@@ -150,9 +168,30 @@ def test_the_newest_pod_is_followed_and_the_newest_failure_explained(
             pod(phase="Failed", terminated=("StartError", 128, 'exec: "python": executable file not found in $PATH')),
             'container StartError with exit code 128: exec: "python": executable file not found in $PATH',
         ),
+        (pod(phase="Failed", terminated=(None, 1, None)), "container terminated with exit code 1"),
         (pod(phase="Pending", waiting="ImagePullBackOff"), "container waiting: ImagePullBackOff"),
         (pod(deleting=True), "pod being deleted"),
         (pod(phase="Pending"), "pod phase Pending"),
+        # what is missing is said as missing, never a crash on a None
+        (V1Pod(metadata=V1ObjectMeta(name="p")), "pod has no status yet"),
+        (pod(phase="Failed", reason="Evicted"), "pod evicted by the kubelet"),
+        (pod(disruption=("SomeFutureReason", None)), "pod disrupted (SomeFutureReason)"),
+        (
+            without_spec(pod(phase="Failed", reason="OutOfcpu")),
+            "pod rejected by the kubelet on node ? (OutOfcpu): no message",
+        ),
+        # a pod-level end without a DisruptionTarget (a node shutdown on an older kubelet):
+        # the pod's reason first, then its container's
+        (
+            pod(phase="Failed", reason="Terminated", message="Pod was terminated in response to imminent node shutdown.",
+                terminated=("Error", 143, None)),
+            "pod Terminated: Pod was terminated in response to imminent node shutdown.; container Error with exit code 143",
+        ),
+        (pod(phase="Failed", reason="Shutdown", terminated=("Error", 143, None)), "pod Shutdown; container Error with exit code 143"),
+        (with_states(pod(phase="Failed", reason="Shutdown", message="gone"), V1ContainerState()), "pod Shutdown: gone"),
+        # a container that runs, or whose state the API has not filled in yet
+        (with_states(pod(), V1ContainerState(running=V1ContainerStateRunning())), "pod phase Running"),
+        (with_states(pod(phase="Pending"), None), "pod phase Pending"),
     ],
 )  # fmt: skip
 def test_a_failed_pod_is_explained_in_its_own_terms(failed: V1Pod, explained: str) -> None:
@@ -162,3 +201,4 @@ def test_a_failed_pod_is_explained_in_its_own_terms(failed: V1Pod, explained: st
 def test_only_a_true_disruption_target_is_a_disruption() -> None:
     assert kube_pods.disruption(pod(disruption=("PreemptionByScheduler", "x"))) is not None
     assert kube_pods.disruption(pod(phase="Failed", terminated=("Error", 1, None))) is None
+    assert kube_pods.disruption(V1Pod(metadata=V1ObjectMeta(name="p"))) is None  # no status yet

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from sqlml_dagster.contract import StepSpec, image_allowed
+from sqlml_dagster.contract.settings import ALLOWED_IMAGES_ENV, allowed_images_from_env
 from sqlml_dagster.launchers.base import StepFailed
+from sqlml_dagster.launchers.kube_policy import PolicyViolation, checked_tolerations
 from sqlml_dagster.launchers.kubernetes import KubernetesLauncher
 
 
@@ -47,7 +49,12 @@ NODE_SELECTORS = [
     ({}, "gpu-type=a100", {"gpu-type": "a100"}),
     ({"pool": "ml"}, "gpu-type=a100", {"pool": "ml", "gpu-type": "a100"}),
     ({"pool": "ml"}, "pool=ml", {"pool": "ml"}),
-    ({"pool": "ml"}, "pool=system", "contradicts the launcher's node_selector pool=ml"),
+    (
+        {"pool": "ml"},
+        "pool=system",
+        "resources.node_selector pool=system contradicts the launcher's node_selector "
+        "pool=ml; SQL can add node labels, not change them",
+    ),
 ]
 
 
@@ -57,22 +64,47 @@ def test_sql_adds_node_labels_but_cannot_change_the_operator_s(
 ) -> None:
     launcher = KubernetesLauncher(node_selector=operator)
     if isinstance(expected, str):
-        with pytest.raises(StepFailed, match=expected):
+        with pytest.raises(StepFailed) as failure:
             pod(launcher, node_selector=written)
+        assert str(failure.value) == f"train step for 'm': {expected}"
     else:
         assert pod(launcher, node_selector=written)["nodeSelector"] == expected
 
 
 TOLERATIONS = [
-    # (statement's tolerations, the refusal or None)
+    # (statement's tolerations, the whole refusal or None)
     (["nvidia.com/gpu=present:NoSchedule"], None),
     (["nvidia.com/gpu:PreferNoSchedule"], None),
-    (["nvidia.com/gpu:NoExecute"], "NoExecute cannot be tolerated from SQL"),
-    (["nvidia.com/gpu"], "name the effect"),
-    (["node-role.kubernetes.io/control-plane:NoSchedule"], "the cluster's own taint"),
-    (["node.kubernetes.io/unreachable:NoSchedule"], "the cluster's own taint"),
-    ([":NoSchedule"], "without a key tolerates every taint"),
-    (["dedicated=finance:NoSchedule"], r"not in the launcher's sql_tolerations \(nvidia.com/gpu\)"),
+    (
+        ["nvidia.com/gpu:NoExecute"],
+        "resources.tolerations 'nvidia.com/gpu:NoExecute': NoExecute cannot be tolerated "
+        "from SQL; write the effect NoSchedule or PreferNoSchedule",
+    ),
+    (
+        ["nvidia.com/gpu"],
+        "resources.tolerations 'nvidia.com/gpu': name the effect (NoSchedule or "
+        "PreferNoSchedule); without one it would tolerate NoExecute too",
+    ),
+    (
+        ["node-role.kubernetes.io/control-plane:NoSchedule"],
+        "resources.tolerations 'node-role.kubernetes.io/control-plane:NoSchedule': the "
+        "cluster's own taint node-role.kubernetes.io/control-plane cannot be tolerated from SQL",
+    ),
+    (
+        ["node.kubernetes.io/unreachable:NoSchedule"],
+        "resources.tolerations 'node.kubernetes.io/unreachable:NoSchedule': the cluster's "
+        "own taint node.kubernetes.io/unreachable cannot be tolerated from SQL",
+    ),
+    (
+        [":NoSchedule"],
+        "resources.tolerations ':NoSchedule': a toleration without a key tolerates every "
+        "taint; name the taint",
+    ),
+    (
+        ["dedicated=finance:NoSchedule"],
+        "resources.tolerations 'dedicated=finance:NoSchedule': taint dedicated is not in the "
+        "launcher's sql_tolerations (nvidia.com/gpu)",
+    ),
 ]
 
 
@@ -80,14 +112,33 @@ TOLERATIONS = [
 def test_sql_tolerates_only_the_taints_the_operator_lists(
     written: list[str], refusal: str | None
 ) -> None:
+    """A refusal is one line naming the toleration as written and what to write instead."""
     launcher = KubernetesLauncher(tolerations=[{"key": "spot", "operator": "Exists"}])
     if refusal is not None:
-        with pytest.raises(StepFailed, match=refusal):
+        with pytest.raises(StepFailed) as failure:
             pod(launcher, tolerations=written)
+        assert str(failure.value) == f"train step for 'm': {refusal}"
         return
     tolerations = pod(launcher, tolerations=written)["tolerations"]
     assert tolerations[0] == {"key": "spot", "operator": "Exists"}  # the operator's, first
     assert tolerations[1]["key"] == "nvidia.com/gpu"
+
+
+def test_a_toleration_missing_its_key_or_effect_entry_is_refused_as_an_empty_one() -> None:
+    """``checked_tolerations`` takes mappings as a hand-written StepSpec holds them: an
+    absent ``key`` or ``effect`` is refused exactly like an empty one, and shown empty."""
+    with pytest.raises(PolicyViolation) as no_key:
+        checked_tolerations([{"effect": "NoSchedule"}], ["nvidia.com/gpu"])
+    assert str(no_key.value) == (
+        "resources.tolerations ':NoSchedule': a toleration without a key tolerates every "
+        "taint; name the taint"
+    )
+    with pytest.raises(PolicyViolation) as no_effect:
+        checked_tolerations([{"key": "nvidia.com/gpu"}], ["nvidia.com/gpu"])
+    assert str(no_effect.value) == (
+        "resources.tolerations 'nvidia.com/gpu': name the effect (NoSchedule or "
+        "PreferNoSchedule); without one it would tolerate NoExecute too"
+    )
 
 
 def test_the_operator_widens_what_sql_may_tolerate() -> None:
@@ -108,6 +159,10 @@ IMAGES = [
     ("registry.example.com:50001/team/m:1", ["registry.example.com:5000"], False),
     ("localhost:5000/m:1", ["localhost"], False),
     ("localhost/m:1", ["localhost"], True),
+    # a host:port without a dot is still a host: 'registry:5000@sha256:…' is Docker Hub's
+    # library/registry at tag 5000, not an image on the registry at registry:5000
+    ("registry:5000/m:1", ["registry:5000"], True),
+    ("registry:5000@sha256:" + "c" * 64, ["registry:5000"], False),
     ("ghcr.io/acme/models:1", ["ghcr.io/acme"], True),
     ("ghcr.io/acme:1", ["ghcr.io/acme"], True),
     ("ghcr.io/acme@sha256:" + "a" * 64, ["ghcr.io/acme"], True),
@@ -132,6 +187,26 @@ IMAGES = [
 @pytest.mark.parametrize(("image", "prefixes", "allowed"), IMAGES)
 def test_image_allow_list_boundaries(image: str, prefixes: list[str], allowed: bool) -> None:
     assert image_allowed(image, prefixes) is allowed
+
+
+@pytest.mark.parametrize(
+    ("written", "prefixes"),
+    [
+        (None, []),  # not set: no allow-list
+        ("", []),
+        ("ghcr.io/acme", ["ghcr.io/acme"]),
+        (
+            " ghcr.io/acme , registry.example.com:5000 ,",
+            ["ghcr.io/acme", "registry.example.com:5000"],
+        ),
+        (" , ,", []),  # only separators and spaces: no allow-list, not an empty prefix
+    ],
+)
+def test_the_allow_list_as_deployments_set_it(written: str | None, prefixes: list[str]) -> None:
+    """``SQLML_K8S_ALLOWED_IMAGES``: comma-separated prefixes, spaces around each ignored; an
+    empty prefix would allow every image, so none is ever read."""
+    environ = {} if written is None else {ALLOWED_IMAGES_ENV: written}
+    assert allowed_images_from_env(environ) == prefixes
 
 
 def test_an_empty_allow_list_warns_when_the_definitions_load(tmp_path: Path) -> None:

@@ -474,6 +474,7 @@ STREAM_COLUMNS = [
 
 
 @pytest.mark.parametrize("batch_rows", [1, 7, 333])
+@pytest.mark.slow
 def test_streaming_fit_equals_fit_over_one_table(batch_rows: int, monkeypatch) -> None:
     monkeypatch.setattr(fitting, "_COMPACT_ROWS", 50)  # exercise merging partial counts
     table = random_table(1000)
@@ -720,6 +721,7 @@ def test_torch_features(mixed: tuple[FeaturePlan, Encoded]) -> None:
     assert torch.all(first.weight[first.num_embeddings - 1] == 0)
 
 
+@pytest.mark.slow  # imports TensorFlow: ~15 s before the first assert
 def test_keras_features(mixed: tuple[FeaturePlan, Encoded], tmp_path: Path) -> None:
     keras = pytest.importorskip("keras")
     tf = pytest.importorskip("tensorflow")

@@ -106,6 +106,7 @@ SOLVED = [
 
 
 @pytest.mark.parametrize(("sql", "data", "rows", "objective"), SOLVED)
+@pytest.mark.slow
 def test_sqlflows_programs_solve_to_sqlflows_answers(
     tmp_path: Path,
     sql: str,

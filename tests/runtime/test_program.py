@@ -66,6 +66,7 @@ def spec_for(tmp_path: Path, command: list[str], tables: list[str]) -> StepSpec:
     )
 
 
+@pytest.mark.slow
 def test_the_program_gets_sqlflows_context_and_each_table_it_writes_is_checked(
     project: Path, tmp_path: Path
 ) -> None:
@@ -132,6 +133,7 @@ FAILURES = [
 
 
 @pytest.mark.parametrize(("source", "name", "reason"), FAILURES)
+@pytest.mark.slow
 def test_a_failed_program_is_one_line_with_its_code_and_no_table(
     project: Path, tmp_path: Path, source: str | None, name: str, reason: str
 ) -> None:

@@ -268,6 +268,7 @@ def test_model_type_mistakes_are_step_errors(
         register(tmp_path, str(source), "pytorch", model_type, options)
 
 
+@pytest.mark.slow
 def test_torchscript_registers_through_the_step_entrypoint(tmp_path: Path) -> None:
     """Exactly as a launcher runs it: a subprocess reading the spec, result as JSON."""
     source = tmp_path / "net.pt"
@@ -298,6 +299,7 @@ def test_torchscript_registers_through_the_step_entrypoint(tmp_path: Path) -> No
     assert (version / "model.pt").is_file()
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_a_model_fails_in_one_line_through_the_entrypoint(
     tmp_path: Path,
 ) -> None:
@@ -505,6 +507,7 @@ def log_sklearn(mlflow: Any, name: str, coef: float, fmt: str = "skops") -> Any:
     return model
 
 
+@pytest.mark.slow
 def test_mlflow_versions_aliases_and_stages_resolve(tmp_path: Path, mlflow_store: Any) -> None:
     log_sklearn(mlflow_store, "lin", 1.0)
     second = log_sklearn(mlflow_store, "lin", 2.0)
@@ -542,6 +545,7 @@ def test_mlflow_versions_aliases_and_stages_resolve(tmp_path: Path, mlflow_store
     assert stored.predict([[3.0]]) == pytest.approx(second.predict([[3.0]]))
 
 
+@pytest.mark.slow
 def test_mlflow_pickled_models_are_refused(tmp_path: Path, mlflow_store: Any) -> None:
     log_sklearn(mlflow_store, "pickled", 1.0, fmt="cloudpickle")
     with pytest.raises(SourceError) as info:
@@ -552,6 +556,7 @@ def test_mlflow_pickled_models_are_refused(tmp_path: Path, mlflow_store: Any) ->
     assert "serialization_format='skops'" in str(info.value)
 
 
+@pytest.mark.slow
 def test_mlflow_keras_models_register_with_the_keras_flavor(
     tmp_path: Path, mlflow_store: Any, keras: Any
 ) -> None:
@@ -578,6 +583,7 @@ def test_mlflow_keras_models_register_with_the_keras_flavor(
         ("mlflow://lin/Staging", "no version of MLflow model 'lin' is in stage Staging"),
     ],
 )
+@pytest.mark.slow
 def test_mlflow_lookups_that_find_nothing(
     tmp_path: Path, mlflow_store: Any, uri: str, message: str
 ) -> None:
@@ -598,6 +604,7 @@ def test_mlflow_needs_a_registry_in_the_environment(
 # -- end to end through Dagster --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_create_model_registers_a_torchscript_file_as_a_model_asset(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
@@ -630,6 +637,7 @@ def test_create_model_registers_a_torchscript_file_as_a_model_asset(
     assert loaded(torch.rand(1, 2)).shape == (1, 1)
 
 
+@pytest.mark.slow
 def test_create_model_from_an_mlflow_registry_predicts_like_a_trained_model(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path, mlflow_store: Any
 ) -> None:
