@@ -44,20 +44,21 @@ demo: install
 
 ## test: install dev extras and run the whole suite, every cost marker (PostgreSQL and
 ## MariaDB must answer on 127.0.0.1:5432 and :3306: .ci/services)
-# Two pytest processes side by side on the machine's CPUs: the Kubernetes and warehouse-server
-# tests (mostly waiting on the test API server's pods and on PostgreSQL/MariaDB) beside
-# everything else, each in a temporary folder of its own; the first's log follows the
-# other's, and either failing fails the target.
+# Two pytest processes side by side on the machine's CPUs: the tests marked second_process —
+# the Kubernetes and warehouse-server tests (mostly waiting on the test API server's pods and
+# on PostgreSQL/MariaDB) and the heaviest trainings (tests/conftest.py) — beside everything
+# else, each in a temporary folder of its own; the first's log follows the other's, and
+# either failing fails the target.
 TEST_TMP ?= $(or $(TMPDIR),/tmp)/sqlml-make-test
 test: install-dev
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
-	@$(PY) -m pytest -q -m "k8s or warehouse" -p no:cacheprovider --basetemp=$(TEST_TMP)/k8s $(PYTEST_ARGS) \
+	@$(PY) -m pytest -q -m second_process --durations=15 -p no:cacheprovider --basetemp=$(TEST_TMP)/k8s $(PYTEST_ARGS) \
 		> $(TEST_TMP)/k8s.log 2>&1 & k8s=$$!; \
-	$(PY) -m pytest -q -m "not k8s and not warehouse" -p no:cacheprovider --basetemp=$(TEST_TMP)/rest $(PYTEST_ARGS); \
+	$(PY) -m pytest -q -m "not second_process" --durations=15 -p no:cacheprovider --basetemp=$(TEST_TMP)/rest $(PYTEST_ARGS); \
 	rest=$$?; wait $$k8s; k8s_rc=$$?; \
-	echo "== the Kubernetes and warehouse-server tests (pytest -m 'k8s or warehouse') =="; \
+	echo "== the second process: Kubernetes, warehouse-server and the heaviest training tests (pytest -m second_process) =="; \
 	cat $(TEST_TMP)/k8s.log; \
-	echo "make test: the rest exit $$rest, k8s and warehouse exit $$k8s_rc"; \
+	echo "make test: the rest exit $$rest, the second process exit $$k8s_rc"; \
 	test $$rest -eq 0 -a $$k8s_rc -eq 0
 
 ## mutate: mutation testing of the modules in pyproject's [tool.mutmut] against the tests

@@ -190,6 +190,15 @@ def store_url(
 #: Test modules whose every test talks to a warehouse server (PostgreSQL, MariaDB).
 _WAREHOUSE_MODULES = ("postgres", "mysql", "mariadb", "server_warehouse", "deploy")
 _COST_MARKERS = ("slow", "k8s", "warehouse", "gpu")
+#: Besides the ``k8s`` and ``warehouse`` tests, what ``make test``'s second pytest process
+#: runs, so that its two processes take about as long (docs/testing.md): the deep-learning
+#: end-to-end projects and the multi-process trainings. (``make test`` prints each process's
+#: slowest tests: the figures to rebalance by.)
+_SECOND_PROCESS = (
+    "tests/dl/",
+    "tests/runtime/test_checkpoints.py",
+    "tests/runtime/test_distributed.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -205,6 +214,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.warehouse)
         if not any(item.get_closest_marker(m) for m in _COST_MARKERS):
             item.add_marker(pytest.mark.fast)
+        where = path.as_posix()
+        if item.get_closest_marker("k8s") or item.get_closest_marker("warehouse") or any(
+            f"/{part}" in where for part in _SECOND_PROCESS
+        ):
+            item.add_marker(pytest.mark.second_process)
 
 
 # -- the CLIs a user runs, as subprocesses ----------------------------------------------

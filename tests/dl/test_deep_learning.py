@@ -8,9 +8,14 @@ regressors R2 ≥ 0.8 on the held-out rows.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -375,34 +380,24 @@ def test_a_served_version_answers_what_to_predict_wrote(
     column: str,
     features: str,
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The HTTP server scores JSON rows with the version's own weights and fitted feature
-    plan (vocabularies, buckets): the same values the PREDICT step wrote for those rows.
-    The project's own model classes load because its ``models/`` folder is allowed, as
-    ``sqlml serve`` allows it."""
-    import sys
-
+    """``sqlml serve`` in the project's folder scores JSON rows with the version's own
+    weights and fitted feature plan (vocabularies, buckets): the same values the PREDICT
+    step wrote for those rows. The project's own model classes load because its
+    ``models/`` folder is allowed there. A process of its own, as a server is: TensorFlow
+    decides what ``tf.keras`` means at its first import."""
     import httpx
 
-    from sqlml_dagster.serving import ServedModel, allow_project_models, create_app
-
-    from ..test_serving import running
-
     state, _ = request.getfixturevalue(project)
-    # this process's environment and sys.path come back as they were after the test
-    monkeypatch.delenv("SQLML_ALLOWED_MODEL_PACKAGES", raising=False)
-    monkeypatch.setattr(sys, "path", [*sys.path])
-    allow_project_models(state.parent / "models")
     names = [name.strip() for name in features.split(",")]
     scored = rows(state, f"SELECT {features}, {column} FROM {table}")
     assert scored
-    served = ServedModel(ModelStore(str(state / "models")), model)
-    with running(create_app(served)) as url:
+    with serving(state, model) as url:
         described = httpx.get(f"{url}/model").json()
         answer = httpx.post(
             f"{url}/predict",
             json={"rows": [dict(zip(names, row[:-1], strict=True)) for row in scored]},
+            timeout=60,
         ).json()
     assert sorted(feature["name"] for feature in described["features"]) == sorted(names)
     assert (answer["model"], answer["version"]) == (model, 1)
@@ -413,64 +408,65 @@ def test_a_served_version_answers_what_to_predict_wrote(
         assert answer["predictions"] == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
-def test_sqlml_serve_loads_the_projects_own_model_class_and_only_when_allowed(
-    torch_project: tuple[Path, dg.ExecuteInProcessResult],
-) -> None:
-    """``sqlml serve`` run in the project's folder finds its ``models/`` (the class
-    ``torch_nets.IrisNet``); from elsewhere, without it, the version is refused in one line
-    naming the allowed packages — a version never widens what the server imports."""
-    import os
-    import subprocess
-    import sys
-
-    state, _ = torch_project
-    env = {**os.environ, "SQLML_STATE_DIR": str(state)}
-    env.pop("SQLML_ALLOWED_MODEL_PACKAGES", None)
-    refused = subprocess.run(
-        [sys.executable, "-m", "sqlml_dagster.cli", "serve", "iris_net", "--port", "1"],
-        env=env,
-        cwd=state,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert refused.returncode == 1
-    assert refused.stderr.startswith(
-        "sqlml: cannot load iris_net@1: 'torch_nets.IrisNet' is not in an allowed model package"
-    )
-    assert len(refused.stderr.strip().splitlines()) == 1
-    missing = subprocess.run(
-        [sys.executable, "-m", "sqlml_dagster.cli", "serve", "iris_net", "--models", "nowhere"],
-        env=env,
-        cwd=state,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert (missing.returncode, missing.stderr) == (1, "sqlml: --models nowhere: no such folder\n")
-
+@contextlib.contextmanager
+def serving(state: Path, model: str) -> Iterator[str]:
+    """``sqlml serve MODEL`` run in the project's folder (``state``'s parent); its URL."""
     import httpx
 
     from ..test_serving import _free_port
 
     port = _free_port()
-    server = subprocess.Popen(  # in the project's folder: its models/ are allowed
-        [sys.executable, "-m", "sqlml_dagster.cli", "serve", "iris_net", "--port", str(port)],
+    env = {**os.environ, "SQLML_STATE_DIR": str(state)}
+    env.pop("SQLML_ALLOWED_MODEL_PACKAGES", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sqlml_dagster.cli", "serve", model, "--port", str(port)],
         env=env,
         cwd=state.parent,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + 120
+        while True:
             try:
-                described = httpx.get(f"http://127.0.0.1:{port}/model").json()
+                httpx.get(f"http://127.0.0.1:{port}/healthz")
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "sqlml serve did not start"
                 time.sleep(0.2)
-        assert described["reference"] == "iris_net@latest" or described["version"] == 1
-        assert described["classes"] == ["setosa", "versicolor", "virginica"]
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.communicate(timeout=20)
+
+
+def test_sqlml_serve_loads_the_projects_own_model_class_and_only_when_allowed(
+    torch_project: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    """``sqlml serve`` run outside the project's folder, without ``--models``, refuses a
+    version of the project's own class (``torch_nets.IrisNet``) in one line naming the
+    allowed packages — a version never widens what the server imports — and a ``--models``
+    folder that is not there is one line too. (In the folder it serves: above.)"""
+    state, _ = torch_project
+    env = {**os.environ, "SQLML_STATE_DIR": str(state)}
+    env.pop("SQLML_ALLOWED_MODEL_PACKAGES", None)
+
+    def sqlml(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sqlml_dagster.cli", *args],
+            env=env,
+            cwd=state,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = sqlml("serve", "iris_net", "--port", "1")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        "sqlml: cannot load iris_net@1: 'torch_nets.IrisNet' is not in an allowed model package"
+    )
+    assert len(refused.stderr.strip().splitlines()) == 1
+    missing = sqlml("serve", "iris_net", "--models", "nowhere")
+    assert (missing.returncode, missing.stderr) == (1, "sqlml: --models nowhere: no such folder\n")
