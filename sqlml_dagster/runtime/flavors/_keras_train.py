@@ -26,6 +26,7 @@ import inspect
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,89 @@ def tf_feature_columns(plan: FeaturePlan) -> list[Any]:
     return columns
 
 
+#: ``signature.json``: how a SQLFlow zoo model (tf-keras, taking ``feature_columns``) gets
+#: its features. ``columns``: as SQLFlow hands them, a dict keyed by column name over which
+#: its ``feature_columns`` are built. A version without it was fed ``{"dense": …}`` and is
+#: rebuilt that way (its first layer's weights follow that order).
+ZOO_INPUTS = "zoo_inputs"
+PER_COLUMN = "columns"
+
+
+@dataclass(frozen=True)
+class ZooKeys:
+    """The name each COLUMN feature has in a zoo model's input dict: its column's name (a
+    ``CROSS`` joins its columns'), made unique in clause order; a dense feature's slice of
+    the encoded ``dense`` matrix, an embedding's bag."""
+
+    dense: tuple[tuple[str, int, int], ...]
+    bags: tuple[str, ...]
+
+    @classmethod
+    def of(cls, plan: FeaturePlan) -> ZooKeys:
+        from ..features.encoders import Embedding
+
+        used: set[str] = set()
+        dense: list[tuple[str, int, int]] = []
+        bags: list[str] = []
+        start = 0
+        for feature in plan.features:
+            base = "_".join(feature.source_columns) or "feature"
+            key, n = base, 1
+            while key in used:
+                key, n = f"{base}_{n}", n + 1
+            used.add(key)
+            if isinstance(feature, Embedding):
+                bags.append(key)
+            else:
+                dense.append((key, start, start + feature.width))
+                start += feature.width
+        return cls(tuple(dense), tuple(bags))
+
+    def split(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``{"dense": …, "bag_0": …}`` → ``{column: …}``: what the zoo model reads."""
+        out = {key: inputs["dense"][:, a:b] for key, a, b in self.dense}
+        out.update({key: inputs[f"bag_{i}"] for i, key in enumerate(self.bags)})
+        return out
+
+
+def zoo_feature_columns(plan: FeaturePlan, keys: ZooKeys) -> list[Any]:
+    """``tf.feature_column``s over the per-column dict: a numeric column per dense feature
+    (its encoded width), an embedding over the ids of each ``EMBEDDING``."""
+    import tensorflow as tf
+
+    columns: list[Any] = [
+        tf.feature_column.numeric_column(key, shape=(b - a,)) for key, a, b in keys.dense
+    ]
+    for key, bag in zip(keys.bags, plan.bags, strict=True):
+        ids = tf.feature_column.categorical_column_with_identity(key, num_buckets=bag.num_ids)
+        columns.append(
+            tf.feature_column.embedding_column(ids, dimension=bag.dimension, combiner=bag.combiner)
+        )
+    return columns
+
+
+def _zoo_adapter(model: Any, keys: ZooKeys) -> Any:
+    """A zoo model behind a layer that turns the encoded inputs into its per-column dict.
+    The zoo model's own weights are what is saved and loaded (:func:`weights_of`)."""
+    import tf_keras
+
+    class ZooInputs(tf_keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.zoo = model
+
+        def call(self, inputs: Any, training: Any = None) -> Any:
+            return self.zoo(keys.split(inputs), training=training)
+
+    return ZooInputs()
+
+
+def weights_of(network: Any) -> Any:
+    """The model whose weights a Keras 2 version saves: the zoo model itself when an
+    adapter feeds it, so its file has the same layout either way."""
+    return getattr(network, "zoo", network)
+
+
 def inputs_of(encoded: Encoded) -> dict[str, np.ndarray]:
     from ._keras_features import keras_inputs
 
@@ -115,12 +199,18 @@ def build(
     params: Mapping[str, Any],
     plan: FeaturePlan,
     target: dl.Target | None,
+    per_column: bool = True,
 ) -> tuple[Any, Any, dict[str, Any], str]:
-    """(network to train, the user's model, constructor kwargs, api)."""
+    """(network to train, the user's model, constructor kwargs, api). ``per_column``: a
+    zoo model gets SQLFlow's dict keyed by column name (False: a version trained before
+    that, fed ``{"dense": …}``)."""
     api = api_of(constructor) if isinstance(constructor, type) else ""
     offered = _offered(plan, target)
+    keys = ZooKeys.of(plan) if per_column else None
     if api == "tf_keras":
-        offered["feature_columns"] = tf_feature_columns(plan)
+        offered["feature_columns"] = (
+            zoo_feature_columns(plan, keys) if keys is not None else tf_feature_columns(plan)
+        )
     kwargs = dl.model_kwargs(constructor, params, offered, reference)
     try:
         model = constructor(**kwargs)
@@ -136,15 +226,18 @@ def build(
     api = api_of(model)
     if not api:
         raise StepError(f"{reference} returned a {type(model).__name__}, not a Keras model")
-    network = _wrap(model, plan, api, takes_columns="feature_columns" in kwargs)
+    network = _wrap(model, plan, api, takes_columns="feature_columns" in kwargs, keys=keys)
     return network, model, kwargs, api
 
 
-def _wrap(model: Any, plan: FeaturePlan, api: str, takes_columns: bool) -> Any:
+def _wrap(
+    model: Any, plan: FeaturePlan, api: str, takes_columns: bool, keys: ZooKeys | None = None
+) -> Any:
     """The model as it is trained and saved: SQLFlow models take the feature dict
-    themselves; others get the features layer in front, in a functional model."""
+    themselves (keyed by column name through :func:`_zoo_adapter`); others get the
+    features layer in front, in a functional model."""
     if api == "tf_keras" and takes_columns:
-        return model
+        return _zoo_adapter(model, keys) if keys is not None else model
     k = _library(api)
     inputs: dict[str, Any] = {
         "dense": k.Input(shape=(plan.dense_width,), name="dense", dtype="float32")
@@ -192,6 +285,8 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             dict(spec.params.get("model", {})),
             prepared.plan,
             target,
+            # a zoo base trained before per-column inputs keeps its inputs' order
+            per_column=base is None or base.get(ZOO_INPUTS) == PER_COLUMN,
         )
     if base is not None:  # USING base@v: its weights, strictly
         check_base_constructor(spec, base, kwargs)
@@ -213,6 +308,9 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     if callable(custom_loop):  # SQLFlow: the model trains itself
         if settings.early_stop:
             reporter.log("train.early_stop ignored: the model's sqlflow_train_loop owns training")
+        if weights_of(network) is not network:  # SQLFlow's dict keyed by column name
+            keys = ZooKeys.of(prepared.plan)
+            train_data = train_data.map(lambda x, y: (keys.split(x), y))
         call_hook(custom_loop, train_data, epochs=settings.epochs, verbose=settings.verbose)
     else:
         if target is None:
@@ -276,7 +374,7 @@ def _load_base_weights(
             path.write_bytes(f.read())
         try:
             if name == KERAS2_WEIGHTS:
-                network.load_weights(str(path))
+                weights_of(network).load_weights(str(path))
                 return
             weights = _keras3_network(path, constructor).get_weights()
             mine = network.get_weights()
@@ -583,7 +681,7 @@ def _save(
     with tempfile.TemporaryDirectory() as tmp:
         if api == "tf_keras":
             path = Path(tmp) / KERAS2_WEIGHTS
-            network.save_weights(str(path))
+            weights_of(network).save_weights(str(path))
             files = {KERAS2_WEIGHTS: path.read_bytes()}
             fmt = KERAS2_FORMAT
         else:
@@ -616,6 +714,7 @@ def _save(
             history=history,
             seconds=seconds,
             early_stopping=early_stopping,
+            extra_signature={ZOO_INPUTS: PER_COLUMN} if weights_of(network) is not network else {},
         ),
     )
 
@@ -641,6 +740,7 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
             dict(signature.get("constructor") or {}),
             plan,
             target,
+            per_column=signature.get(ZOO_INPUTS) == PER_COLUMN,
         )
         empty = dl.Arrays(plan.encode(_empty_like(spec, signature)), None)
         network(inputs_of(empty.encoded), training=False)  # builds the variables
@@ -649,7 +749,7 @@ def load_predictor(spec: StepSpec) -> dl.DLPredictor:
             with fsspec.open(f"{base}/{KERAS2_WEIGHTS}", "rb") as f:
                 path.write_bytes(f.read())
             try:
-                network.load_weights(str(path))
+                weights_of(network).load_weights(str(path))
             except (ValueError, KeyError) as e:
                 raise StepError(
                     f"the saved weights do not fit {signature['model_class']} as it is now "
