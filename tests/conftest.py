@@ -215,8 +215,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not any(item.get_closest_marker(m) for m in _COST_MARKERS):
             item.add_marker(pytest.mark.fast)
         where = path.as_posix()
-        if item.get_closest_marker("k8s") or item.get_closest_marker("warehouse") or any(
-            f"/{part}" in where for part in _SECOND_PROCESS
+        if (
+            item.get_closest_marker("k8s")
+            or item.get_closest_marker("warehouse")
+            or any(f"/{part}" in where for part in _SECOND_PROCESS)
         ):
             item.add_marker(pytest.mark.second_process)
 
