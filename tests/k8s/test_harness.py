@@ -975,6 +975,9 @@ def test_a_preempted_pod_is_deleted_gracefully_and_replaced_once_terminal(
     Failed), and Ignore keeps it out of ``failed``. The annotation limits the simulation to
     the first attempt."""
     batch, _ = api
+    # A real kubelet waits the pod's whole grace period (30 s here); the 1 s cap of the other
+    # tests let a busy machine SIGKILL a process before it was scheduled to die of SIGTERM.
+    k8s_cluster.grace_period_cap = 30.0
     observed: list[tuple[str, str, str | None, bool]] = []
 
     def record(event: Any) -> None:
