@@ -967,7 +967,9 @@ def test_an_evicted_pod_reads_as_the_kubelet_writes_it(
 
 
 def test_a_preempted_pod_is_deleted_gracefully_and_replaced_once_terminal(
-    k8s_cluster: KubernetesTestCluster, api: tuple[client.BatchV1Api, client.CoreV1Api]
+    k8s_cluster: KubernetesTestCluster,
+    api: tuple[client.BatchV1Api, client.CoreV1Api],
+    tmp_path: Path,
 ) -> None:
     """Scheduler preemption (preemption.go prepareCandidate): DisruptionTarget
     PreemptionByScheduler, a Preempted event, a graceful delete (SIGTERM: exit 143). With a
@@ -988,9 +990,13 @@ def test_a_preempted_pod_is_deleted_gracefully_and_replaced_once_terminal(
             )
 
     k8s_cluster.store.add_listener(record)
+    # The first pod runs until it is preempted, however slowly a busy machine gets there; the
+    # replacement finds the first one's mark and ends soon.
+    mark = tmp_path / "first-pod-ran"
     manifest = job_manifest(
         "victim",
-        "import time; print('up', flush=True); time.sleep(3)",
+        f"import os, time; print('up', flush=True); first = not os.path.exists({str(mark)!r}); "
+        f"open({str(mark)!r}, 'w').close(); time.sleep(60 if first else 1)",
         podFailurePolicy=DISRUPTIONS_IGNORED,
     )
     manifest["metadata"]["annotations"] = {SIMULATE_KEY: "Preempted", SIMULATE_ATTEMPTS_KEY: "1"}
