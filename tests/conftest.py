@@ -193,14 +193,13 @@ _COST_MARKERS = ("slow", "k8s", "warehouse", "gpu")
 #: Besides the ``k8s`` and ``warehouse`` tests, what ``make test``'s second pytest process
 #: runs, so that its two processes take about as long (docs/testing.md): the deep-learning
 #: end-to-end projects, the multi-process trainings, the example end to end (on DuckDB and
-#: the servers), the catalog commands and the versioning tests. (``make test`` prints each process's
+#: the servers) and the versioning tests. (``make test`` prints each process's
 #: slowest tests: the figures to rebalance by.)
 _SECOND_PROCESS = (
     "tests/dl/",
     "tests/runtime/test_checkpoints.py",
     "tests/runtime/test_distributed.py",
     "tests/test_e2e.py",
-    "tests/test_catalog_cli.py",
     "tests/versions/",
 )
 
