@@ -433,3 +433,25 @@ def test_a_server_of_an_alias_follows_the_alias_not_new_versions(
             time.sleep(0.05)
         answer = httpx.post(f"{url}/predict", json={"rows": [{"x": 1.0, "z": 1}]}).json()
     assert answer["version"] == 2 and answer["model"] == "m"
+
+
+@pytest.mark.parametrize("flavor", ["_register", "trusted_types", "sklearn.os", "os"])
+def test_a_manifest_flavor_is_a_known_word_never_a_module_to_import(
+    flavor: str, store: ModelStore, data: Path
+) -> None:
+    """A version's flavor names one of the flavors; a damaged or foreign manifest cannot
+    make the loader import another module of the runtime (or anything else)."""
+    from sqlml_dagster.runtime import StepError
+    from sqlml_dagster.runtime.scoring import load_predictor
+
+    version = train_version(store, data)
+    spec = StepSpec(
+        kind="predict",
+        step_id="p",
+        model_name="m",
+        model_reference="r",
+        flavor=flavor,
+        model_uri=version.uri,
+    )
+    with pytest.raises(StepError, match=rf"^flavor '{flavor}' is not one of auto, keras, "):
+        load_predictor(spec)

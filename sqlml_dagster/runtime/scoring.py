@@ -131,6 +131,13 @@ def load_predictor(spec: StepSpec) -> Predictor:
         verify_artifacts(spec.model_uri)
     except CorruptVersion as e:
         raise StepError(str(e)) from None
+    from ..contract.flavors import FLAVORS
+
+    if spec.flavor not in FLAVORS:  # a manifest's word, never a module path to import
+        raise StepError(
+            f"flavor '{spec.flavor}' is not one of {', '.join(sorted(FLAVORS))}: the version's "
+            "manifest is damaged or from another tool"
+        )
     if spec.flavor in ("keras", "auto"):
         # as a step does before TensorFlow loads: tf.keras is the Keras 2 API that SQLFlow's
         # model-zoo files (and their saved weights) are written against

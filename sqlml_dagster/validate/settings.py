@@ -164,13 +164,7 @@ def _scoring_key(
         return None
     if verdict == "ignored":
         return _ignored(param, why, source, dialect)
-    return Diagnostic(
-        codes.UNKNOWN_SETTING,
-        f"unknown setting '{param.key}': the step never reads it",
-        key_span(param, source, dialect),
-        hint=why,
-        source=source,
-    )
+    return _unknown(param, source, dialect, why)
 
 
 def _verdict(
@@ -227,9 +221,16 @@ def _unknown_key(
     close = did_you_mean(param.path, names)
     listing = ", ".join(f"{param.namespace}.{k}" for k in names)
     hint = (f"did you mean '{param.namespace}.{close}'? " if close else "") + f"known: {listing}"
+    return _unknown(param, source, dialect, hint, reader="runtime")
+
+
+def _unknown(
+    param: Param, source: Any, dialect: str, hint: str, reader: str = "step"
+) -> Diagnostic:
+    """SQLML405: a key nothing reads, at the key."""
     return Diagnostic(
         codes.UNKNOWN_SETTING,
-        f"unknown setting '{param.key}': the runtime never reads it",
+        f"unknown setting '{param.key}': the {reader} never reads it",
         key_span(param, source, dialect),
         hint=hint,
         source=source,
