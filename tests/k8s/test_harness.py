@@ -1001,7 +1001,7 @@ def test_a_preempted_pod_is_deleted_gracefully_and_replaced_once_terminal(
     )
     manifest["metadata"]["annotations"] = {SIMULATE_KEY: "Preempted", SIMULATE_ATTEMPTS_KEY: "1"}
     batch.create_namespaced_job(NS, manifest)
-    job = wait_for_job(batch, "victim", timeout=15)
+    job = wait_for_job(batch, "victim", timeout=60)  # a busy machine starts pods slowly
     assert (terminal_condition(job).type, job.status.failed, job.status.succeeded) == (
         "Complete",
         None,
