@@ -1019,11 +1019,25 @@ class PodRun:
     thread: threading.Thread | None = None
     #: The kubelet evicted the pod, with this message (its container was killed).
     evicted: str | None = None
+    #: The container process's blocked and ignored signals when it started (``SigBlk``
+    #: and ``SigIgn`` of ``/proc/<pid>/status``): what a test of a graceful stop shows.
+    signal_masks: str = ""
 
     @property
     def alive(self) -> bool:
         """Whether deleting the pod must wait for the kubelet to stop something."""
         return self.thread is not None and self.thread.is_alive() and not self.finished.is_set()
+
+
+def _signal_masks(pid: int) -> str:
+    """``SigBlk: … SigIgn: …`` of a process (Linux), or ``""`` where ``/proc`` lacks it."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return ""
+    return " ".join(
+        line.replace("\t", " ") for line in lines if line.startswith(("SigBlk", "SigIgn"))
+    )
 
 
 def _simulation(*metas: Obj | None) -> str | None:
@@ -1137,6 +1151,11 @@ class Kubelet:
             run.thread.start()
 
     def _guarded(self, run: PodRun, pod: Obj) -> None:
+        # A container starts with no blocked signals, as runc starts it; a process inherits
+        # the mask of the thread that forks it, and this thread's comes from whichever thread
+        # started it (a library may have blocked SIGTERM there: then a graceful delete could
+        # not stop the container before its grace period ran out).
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
         try:
             self._run(run, pod)
         except Exception:
@@ -1263,6 +1282,7 @@ class Kubelet:
                 cwd=cwd,
                 start_new_session=True,
             )
+            run.signal_masks = _signal_masks(run.process.pid)
         except OSError as exc:
             run.waiting_reason = None
             run.started = True
@@ -3701,6 +3721,17 @@ class KubernetesTestCluster:
             for r in list(self.kubelet.runs.values())
             if r.process is not None
         }
+
+    def signal_masks(self, pod: str, namespace: str = "default") -> str:
+        """The blocked and ignored signals a pod's container process started with."""
+        return next(
+            (
+                r.signal_masks
+                for r in list(self.kubelet.runs.values())
+                if (r.namespace, r.name) == (namespace, pod)
+            ),
+            "",
+        )
 
     def running_processes(self) -> dict[str, subprocess.Popen[bytes]]:
         """Container processes still alive: what a test checks to prove a kill."""

@@ -1015,7 +1015,7 @@ def test_a_preempted_pod_is_deleted_gracefully_and_replaced_once_terminal(
     assert first_failed < second_added  # never two pods at once
     assert any(o[1] == first and o[3] and o[2] == "Running" for o in observed)  # terminating
     (process,) = [p for name, p in k8s_cluster.processes().items() if name == f"default/{first}"]
-    assert process.returncode == -signal.SIGTERM
+    assert process.returncode == -signal.SIGTERM, k8s_cluster.signal_masks(first)
 
 
 def test_a_pod_the_kubelet_rejects_has_no_container_statuses(
