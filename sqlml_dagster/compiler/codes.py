@@ -46,6 +46,9 @@ BAD_OBJECTIVE = "SQLML133"
 BAD_WARM_START = "SQLML134"
 # 135-139 — data-parallel training (train.num_workers, docs/deep-learning.md)
 BAD_WORKERS = "SQLML135"
+# 140-141 — TO RUN without INTO: the program run as an asset of its own
+BAD_RUN_NAME = "SQLML140"
+MISPLACED_ASSET_DIRECTIVE = "SQLML141"
 # 15x — a model's lifecycle: aliases, promotion policies, champion-relative gates
 BAD_ALIAS = "SQLML150"
 BAD_PROMOTION = "SQLML151"

@@ -61,6 +61,8 @@ KEYS: dict[str, str] = {
     "group": "the Dagster asset group (default: the file's name)",
     "drift": "warn(psi > 0.2) or block(psi > 0.2): an asset check comparing the scored "
     "inputs with the model's training data (TO PREDICT, or a table calling ML_PREDICT)",
+    "asset": "the name of the asset of a TO RUN without INTO (default: its program's "
+    "file name without the suffix)",
     "tags.<name>": "a tag shown and searchable in the Dagster UI",
 }
 
@@ -393,6 +395,22 @@ def _owners(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -
     return tuple(owners)
 
 
+def _asset(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:
+    """``asset = <name>``: read by the TO RUN statement itself (``statements/run.py``), which
+    it names; anywhere else it would name nothing (SQLML141)."""
+    if kind is not ObjectKind.PROGRAM_RUN or d.file_scope:
+        report(
+            codes.MISPLACED_ASSET_DIRECTIVE,
+            "asset names the asset of one TO RUN without INTO"
+            + (", not every statement of a file" if d.file_scope else "; this statement's "
+               "asset is named in its SQL"),
+            d.span,
+            "put '-- sqlml: asset = <name>' right above a SELECT … TO RUN … CMD … without "
+            "INTO; other statements are named by INTO, CREATE TABLE or CREATE MODEL",
+        )
+    return None
+
+
 def _group(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:
     if not isinstance(d.value, str) or not re.fullmatch(r"[A-Za-z0-9_]+", d.value):
         _bad(report, d, f"invalid group name {d.value!r}", "letters, digits and underscores")
@@ -483,6 +501,7 @@ _CHECKERS: dict[str, Callable[[Directive, ObjectKind, bool, Report], object]] = 
     "group": _group,
     "promote": _promote,
     "drift": _drift,
+    "asset": _asset,
 }
 
 

@@ -32,6 +32,9 @@ class ObjectKind(str, Enum):
     EXPLANATION = "explanation"
     #: A table a user's program wrote (``TO RUN … INTO``).
     PROGRAM_OUTPUT = "program_output"
+    #: A user's program run for what it does, writing no table (``TO RUN`` without
+    #: ``INTO``): its asset is the run itself, its output shown in the materialization.
+    PROGRAM_RUN = "program_run"
     #: The solved values of a mathematical program (``TO MAXIMIZE``/``TO MINIMIZE … INTO``).
     SOLUTION = "solution"
 

@@ -376,7 +376,8 @@ class _GraphBuilder:
                         codes.DUPLICATE_PRODUCER,
                         f"'{clash}' is already produced by another statement",
                         span,
-                        hint=f"first produced at {first.span.location()}; each table or model has one producer — rename one of them",
+                        hint=f"first produced at {first.span.location()}; each table or model has one producer — rename one of them"
+                        + _also(statement.rename_hint),
                     )
                 if clashes:
                     self.rejected.append((statement, sql_file))
@@ -544,12 +545,14 @@ class _GraphBuilder:
     def _check_collisions(self, nodes: dict[str, Node], sources: dict[str, Source]) -> None:
         """SQLML210: two different names that become one asset key (``"a-b"`` and ``a_b``:
         lower-case, ``-`` as ``_``), reported at the later one, naming the first."""
-        named = [(n.name, n.statement.produces_span) for n in nodes.values()]
-        named += [more for n in nodes.values() for more in n.statement.produces_more]
-        named += [(s.name, s.first_read) for s in sources.values()]
-        first: dict[tuple[str, ...], tuple[QualifiedName, Span]] = {}
-        for name, span in sorted(named, key=lambda x: (x[1].file, x[1].start)):
-            seen = first.setdefault(name.normal_form, (name, span))
+        named = [
+            (n.name, n.statement.produces_span, n.statement.rename_hint) for n in nodes.values()
+        ]
+        named += [(*more, None) for n in nodes.values() for more in n.statement.produces_more]
+        named += [(s.name, s.first_read, None) for s in sources.values()]
+        first: dict[tuple[str, ...], tuple[QualifiedName, Span, str | None]] = {}
+        for name, span, rename in sorted(named, key=lambda x: (x[1].file, x[1].start)):
+            seen = first.setdefault(name.normal_form, (name, span, rename))
             if seen[0].key != name.key:
                 self.error(
                     codes.NAME_COLLISION,
@@ -557,7 +560,7 @@ class _GraphBuilder:
                     f"({'/'.join(name.normal_form)}) once normalized",
                     span,
                     hint=f"'{seen[0]}' is named at {seen[1].location()}; rename one of them "
-                    "(an asset key is lower-case, with '-' as '_')",
+                    "(an asset key is lower-case, with '-' as '_')" + _also(rename or seen[2]),
                 )
 
     def _warn_unattached_directives(self, nodes: dict[str, Node]) -> None:
@@ -596,7 +599,8 @@ class _GraphBuilder:
                             codes.OVERWRITES_INPUT,
                             f"'{table}' would overwrite the table its own query reads",
                             next(more, statement.produces_span),
-                            hint="write the result to a different table name",
+                            hint="write the result to a different table name"
+                            + _also(statement.rename_hint),
                         )
                     continue
                 producer = defining.get(table.key)
@@ -615,6 +619,15 @@ class _GraphBuilder:
                         f"'{table}' is a model, not a table",
                         statement.span,
                         hint=f"use it in TO PREDICT … USING {table}, or ML_PREDICT({table}, …)",
+                    )
+                    continue
+                if producer[0].object_kind is ObjectKind.PROGRAM_RUN:
+                    self.error(
+                        codes.NOT_A_TABLE,
+                        f"'{table}' is a program's run (TO RUN without INTO), not a table",
+                        statement.span,
+                        hint=f"a run writes no table: add INTO to the TO RUN at "
+                        f"{producer[0].span.location()} for the tables its program writes",
                     )
                     continue
                 deps.setdefault(table.key, _produced_name(producer[0], table))
@@ -679,6 +692,11 @@ def _produced_name(producer: Statement, read: QualifiedName) -> QualifiedName:
     producer's outputs, matched case-insensitively as SQL matches names)."""
     named = (producer.produces, *(n for n, _ in producer.produces_more))
     return next((n for n in named if n is not None and n.key == read.key), read)
+
+
+def _also(hint: str | None) -> str:
+    """A statement's own way to rename what it produces, added to a clash's hint."""
+    return f"; {hint}" if hint else ""
 
 
 def _is_model(statement: Statement) -> bool:

@@ -68,6 +68,12 @@ class Statement:
         return ()
 
     @property
+    def rename_hint(self) -> str | None:
+        """How to rename what it produces when the name clashes, if renaming it is not just
+        editing the name in the SQL (a TO RUN without INTO is named after its program)."""
+        return None
+
+    @property
     def side_tables(self) -> tuple[QualifiedName, ...]:
         """Tables its step writes besides what it produces (an evaluation's curves): no
         assets of their own, but a query reading one depends on this statement's asset."""

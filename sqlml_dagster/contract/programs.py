@@ -41,7 +41,7 @@ PROGRAM_DIR_ENV = "SQLML_PROGRAM_DIR"
 #: or wrote a table's file missing or unreadable (docs/diagnostics.md).
 PROGRAM_FAILED = "SQLML525"
 
-PROGRAM_FORM = 'TO RUN <image> CMD "program.py", "--arg=value", … INTO <table>[, <table> …]'
+PROGRAM_FORM = 'TO RUN <image> CMD "program.py", "--arg=value", … [INTO <table>[, <table> …]]'
 
 
 def output_file(table: str) -> str:

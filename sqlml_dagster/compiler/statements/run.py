@@ -4,11 +4,17 @@ to run a program over a query's rows (``doc/design/to_run.md``, ``doc/language_g
 The image holds the program in a cluster; on the orchestrator's machine the program comes
 from the project folder (``runtime/program.py``). ``CMD``'s strings are the program and
 its arguments, as SQLFlow passes them; each ``INTO`` table becomes an asset, all of them
-written by one step (``Statement.produces_more``)."""
+written by one step (``Statement.produces_more``).
+
+Without ``INTO`` the program runs for what it does (SQLFlow shows its output): the run is
+the asset, of kind ``program_run``, named by an ``-- sqlml: asset = <name>`` directive
+above the statement or else after the program's file (``CMD "reports/nightly.py"`` →
+``nightly``) — a name both a user and the graph can predict from the SQL alone."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import ClassVar
 
 from sqlglot.tokens import TokenType
@@ -19,6 +25,7 @@ from ..context import Abort, Common
 from ..cursor import Cursor
 from ..diagnostics import Diagnostic, Span
 from ..names import ModelRef, ObjectKind, QualifiedName
+from ..params import Directive
 from ..sql_writer import SqlWriter
 from ..statement import MLStatement
 from ..tokens import QUOTED
@@ -52,12 +59,46 @@ class RunStatement(MLStatement):
         return self.command[1:]
 
     @property
+    def run_name(self) -> tuple[QualifiedName, Span] | None:
+        """The asset of a run without ``INTO`` and where it is named: the ``asset``
+        directive above the statement, else the program's file name without its suffix
+        (``CMD "reports/nightly.py"`` → ``nightly``); None with ``INTO`` or without
+        ``CMD`` (SQLML125). The name may break the naming rule: ``why_no_asset`` says so."""
+        if self.outputs or self.program is None:
+            return None
+        named = asset_directive(self.directives)
+        if named is not None:
+            return QualifiedName.parse(str(named.value)), named.span
+        assert self.command_span is not None
+        return QualifiedName((PurePosixPath(self.program).stem,)), self.command_span
+
+    @property
     def produces(self) -> QualifiedName | None:
-        return self.outputs[0] if self.outputs else None
+        if self.outputs:
+            return self.outputs[0]
+        run = self.run_name
+        return run[0] if run is not None else None
 
     @property
     def produces_span(self) -> Span:
-        return self.output_spans[0] if self.output_spans else self.span
+        if self.output_spans:
+            return self.output_spans[0]
+        run = self.run_name
+        return run[1] if run is not None else self.span
+
+    @property
+    def object_kind(self) -> ObjectKind:
+        """A table the program writes, or — without ``INTO`` — the program's run."""
+        return ObjectKind.PROGRAM_OUTPUT if self.outputs else ObjectKind.PROGRAM_RUN
+
+    @property
+    def rename_hint(self) -> str | None:
+        if self.outputs:
+            return None
+        return (
+            "a TO RUN without INTO is named after its program; name it with "
+            "'-- sqlml: asset = <name>' above the statement"
+        )
 
     @property
     def produces_more(self) -> tuple[tuple[QualifiedName, Span], ...]:
@@ -69,18 +110,26 @@ class RunStatement(MLStatement):
         return ModelRef(reference=self.program or "", image=self.image, image_span=self.image_span)
 
     def why_no_asset(self) -> Diagnostic | None:
-        if not self.outputs:
-            return self._ignored(
-                codes.NOT_EXECUTED,
-                "TO RUN without INTO writes no table; it creates no asset and does not run",
-                hint=f"name the tables the program writes: {PROGRAM_FORM}",
-            )
         if self.program is None:
             return Diagnostic(
                 codes.RUN_WITHOUT_PROGRAM,
                 "TO RUN names no program to run: CMD is missing",
                 self.image_span,
                 hint=f"write the program and its arguments after CMD: {PROGRAM_FORM}",
+            )
+        run = self.run_name
+        named = asset_directive(self.directives)
+        not_text = named is not None and not isinstance(named.value, str)
+        if run is not None and (run[0].problem is not None or not_text):
+            name, span = run
+            whence = "the asset directive's value" if named else "named after its program"
+            return Diagnostic(
+                codes.BAD_RUN_NAME,
+                f"TO RUN without INTO needs an asset name, and '{name}' ({whence}) "
+                + ("is no name" if not_text else f"is not a valid one: it {run[0].problem}"),
+                span,
+                hint="name the run's asset with '-- sqlml: asset = <name>' above the "
+                "statement (letters, digits, '_' and '-'), or write its tables: " + PROGRAM_FORM,
             )
         return None
 
@@ -158,3 +207,15 @@ class RunStatement(MLStatement):
         if self.outputs:
             text += " INTO " + ", ".join(w.name(o) for o in self.outputs)
         return text
+
+
+#: The directive naming a ``TO RUN`` without ``INTO``'s asset (``directives.py`` checks
+#: where it stands; this statement reads its value).
+ASSET_DIRECTIVE = "asset"
+
+
+def asset_directive(directives: tuple[Directive, ...]) -> Directive | None:
+    """The statement's own ``-- sqlml: asset = <name>``, the last one written (a file-wide
+    one names no single statement: SQLML141)."""
+    own = [d for d in directives if not d.file_scope and d.key.lower() == ASSET_DIRECTIVE]
+    return own[-1] if own else None
