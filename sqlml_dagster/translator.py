@@ -53,6 +53,7 @@ LAUNCHED_KINDS = (
     ObjectKind.EVALUATION,
     ObjectKind.EXPLANATION,
     ObjectKind.PROGRAM_OUTPUT,
+    ObjectKind.PROGRAM_RUN,
     ObjectKind.SOLUTION,
 )
 
@@ -78,6 +79,7 @@ class SqlMlTranslator:
             ObjectKind.EVALUATION: "Evaluation",
             ObjectKind.EXPLANATION: "Explanation",
             ObjectKind.PROGRAM_OUTPUT: "Program output",
+            ObjectKind.PROGRAM_RUN: "Program run",
             ObjectKind.SOLUTION: "Solution",
         }[node.kind]
         return f"{header} `{node.name}` from `{node.file}`:\n\n```sql\n{node.text}\n```"
@@ -107,6 +109,8 @@ class SqlMlTranslator:
             kinds = {"sqlml", FLAVOR_KINDS.get(statement.model.flavor, "python")}
         elif isinstance(statement, CreateModelStatement):
             kinds = {"sqlml", registered_model_kind(statement)}
+        elif node.kind is ObjectKind.PROGRAM_RUN:  # TO RUN without INTO: writes no table
+            kinds = {"sqlml", "python"}
         elif isinstance(statement, (RunStatement, OptimizeStatement)):
             kinds = {"sqlml", "python", WAREHOUSE_KIND}
         elif node.kind in LAUNCHED_KINDS:
@@ -225,7 +229,7 @@ class SqlMlTranslator:
                 source_path(project, node), node.statement.span.line
             ),
         }
-        if node.kind is not ObjectKind.MODEL:
+        if node.kind not in (ObjectKind.MODEL, ObjectKind.PROGRAM_RUN):  # no table
             metadata["dagster/table_name"] = str(node.name)
         statement = node.statement
         if isinstance(statement, TrainStatement):

@@ -300,6 +300,7 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
     models: list[tuple[str, ...]] = []
     predictions: list[tuple[str, ...]] = []  # and evaluations, explanations: model outputs
     tables: list[tuple[str, ...]] = []
+    programs: list[tuple[str, ...]] = []  # TO RUN without INTO: the run is the asset
     for event in events:
         m = event.materialization
         metadata = {k: v.value for k, v in m.metadata.items()}
@@ -331,10 +332,23 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
                     + (", pinned)" if metadata.get("model_pinned") else ")"),
                 )
             )
+        elif kind == "program_run":
+            programs.append(
+                (
+                    name,
+                    f"exit {metadata.get('exit_code')} in {metadata.get('seconds')} s",
+                    str(metadata.get("command", "")),
+                )
+            )
         else:
             tables.append((name, f"{metadata.get('dagster/row_count')} rows"))
     lines = [f"sqlml: materialized {len(events)} asset(s) in {elapsed:.1f}s"]
-    for title, rows in (("models", models), ("predictions", predictions), ("tables", tables)):
+    for title, rows in (
+        ("models", models),
+        ("predictions", predictions),
+        ("tables", tables),
+        ("programs", programs),
+    ):
         if rows:
             lines += ["", title, *_columns(rows)]
     warehouse = (defs.resources or {}).get("sqlml_warehouse")

@@ -113,7 +113,8 @@ class ExplanationResult(StepResult):
 
 @dataclass(frozen=True)
 class ProgramResult(StepResult):
-    """``run``: a user's program ran and wrote each ``INTO`` table's Parquet, checked."""
+    """``run``: a user's program ran and wrote each ``INTO`` table's Parquet, checked (none
+    without ``INTO``: it ran for what it does, and its output is what a user reads)."""
 
     KINDS = ("run",)
 
@@ -122,6 +123,12 @@ class ProgramResult(StepResult):
     #: Columns of each table, ``[[name, Arrow type], …]``.
     columns: dict[str, list[list[str]]] = field(default_factory=dict)
     seconds: float | None = None
+    #: The program's exit status (0: a failed program reports no result).
+    exit_code: int = 0
+    #: The last lines of what it printed (stdout and stderr together), for the UI the way
+    #: SQLFlow shows a program's output; ``output_lines`` counts every line it printed.
+    output_tail: str = ""
+    output_lines: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,19 @@ def table_metadata(
             columns=[dg.TableColumn(name=name, type=kind) for name, kind in stats.columns]
         ),
     }
+
+
+def program_output_metadata(output_tail: str, output_lines: int) -> dg.MarkdownMetadataValue:
+    """The last lines a program printed as a Markdown code block, so the UI shows them as
+    SQLFlow shows a program's output; a fence longer than any run of backticks in the text
+    keeps the output from closing it."""
+    longest = max((len(run) for run in re.findall(r"`+", output_tail)), default=0)
+    fence = "`" * max(3, longest + 1)
+    kept = len(output_tail.splitlines())
+    head = (
+        f"*last {kept} of {output_lines} lines*\n\n" if output_lines > kept else ""
+    )
+    return dg.MetadataValue.md(f"{head}{fence}text\n{output_tail}\n{fence}")
 
 
 def model_metadata(

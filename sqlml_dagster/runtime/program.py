@@ -12,7 +12,9 @@ goes). Where the program comes from is a matter of trust (docs/security.md, TO R
 
 A ``.py`` file runs with this interpreter, anything else must be executable. The program
 runs in a scratch folder; a non-zero exit, or a table's file missing, unreadable or
-without columns, fails the step (SQLML525) before any table changes.
+without columns, fails the step (SQLML525) before any table changes. Without ``INTO`` it
+writes no table: it runs for what it does, and the last lines of its output travel in the
+result (``ProgramResult.output_tail``), which the orchestrator shows on the asset.
 """
 
 from __future__ import annotations
@@ -47,8 +49,11 @@ from ..contract.programs import (
 )
 from . import Reporter, StepError
 
-#: Lines of the program's output kept for the failure's one line (its last words).
+#: Lines of the program's output kept: its last words, shown with a failure and on the
+#: asset of a successful run.
 TAIL_LINES = 20
+#: Characters kept of one line of that tail (a progress bar redrawn with ``\r`` is one line).
+TAIL_LINE_CHARS = 500
 #: Variables of this step's own Dagster Pipes session: the program is not part of it.
 _PIPES_PREFIX = "DAGSTER_PIPES_"
 
@@ -78,15 +83,10 @@ def run(spec: StepSpec, reporter: Reporter) -> None:
             }
         )
         reporter.log(f"running {' '.join(argv)}")
-        status, tail = _execute(argv, env, cwd=work)
+        status, tail, lines = _execute(argv, env, cwd=work)
         program = spec.command[0]
         if status != 0:
-            last = next((line for line in reversed(tail) if line.strip()), "")
-            raise StepError(
-                f"program {program} exited with status {status}"
-                + (f": {last.strip()}" if last else ""),
-                PROGRAM_FAILED,
-            )
+            raise StepError(failure_message(program, status, tail), PROGRAM_FAILED)
         rows: dict[str, int] = {}
         columns: dict[str, list[list[str]]] = {}
         for table, path in paths.items():
@@ -99,11 +99,33 @@ def run(spec: StepSpec, reporter: Reporter) -> None:
     seconds = round(time.monotonic() - started, 3)
     reporter.log(
         f"program {program} wrote " + ", ".join(f"{t} ({n} rows)" for t, n in rows.items())
+        if rows
+        else f"program {program} finished in {seconds:g} s ({lines} lines of output)"
     )
     reporter.result(
         {"program": program, "seconds": seconds, **{f"rows/{t}": n for t, n in rows.items()}},
-        ProgramResult(kind="run", rows=rows, columns=columns, seconds=seconds),
+        ProgramResult(
+            kind="run",
+            rows=rows,
+            columns=columns,
+            seconds=seconds,
+            exit_code=status,
+            output_tail="\n".join(tail),
+            output_lines=lines,
+        ),
     )
+
+
+def failure_message(program: str, status: int, tail: list[str]) -> str:
+    """One line naming the program and its exit status (ending with its last line of
+    output), then — when it said more — the last lines it printed, as a user reads them."""
+    said = [line for line in tail if line.strip()]
+    line = f"program {program} exited with status {status}" + (
+        f": {said[-1].strip()}" if said else ""
+    )
+    if len(said) < 2:
+        return line
+    return line + "\nits last output:\n" + "\n".join("  " + t for t in tail)
 
 
 def program_argv(command: list[str], environ: Mapping[str, str]) -> list[str]:
@@ -164,10 +186,11 @@ def _image_program(program: str, environ: Mapping[str, str]) -> Path:
     )
 
 
-def _execute(argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, list[str]]:
+def _execute(argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, list[str], int]:
     """Run the program, its output handed on to the step's log as it comes; its exit
-    status and last lines."""
+    status, its last lines and how many it printed."""
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+    lines = 0
     try:
         process = subprocess.Popen(
             argv,
@@ -185,9 +208,10 @@ def _execute(argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, list[
     with process.stdout:
         for line in process.stdout:
             sys.stderr.write(line)
-            tail.append(line.rstrip("\n"))
+            tail.append(line.rstrip("\n")[:TAIL_LINE_CHARS])
+            lines += 1
     sys.stderr.flush()
-    return process.wait(), list(tail)
+    return process.wait(), list(tail), lines
 
 
 def _checked_table(program: str, table: str, path: str) -> tuple[int, list[list[str]]]:

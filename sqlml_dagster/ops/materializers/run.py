@@ -1,5 +1,7 @@
 """``SELECT … TO RUN <image> CMD "program", … INTO a, b``: a user's program over the
-SELECT's rows; each ``INTO`` table it writes becomes its asset, all of them at once."""
+SELECT's rows; each ``INTO`` table it writes becomes its asset, all of them at once.
+Without ``INTO`` the run itself is the asset: nothing is loaded, and its materialization
+records the exit status, the duration and the last lines the program printed."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from ...compiler.project import Node
 from ...contract import ProgramResult, StepSpec
 from ...launchers import StepFailed
 from ...warehouses import Warehouse
-from ..metadata import launch_metadata, table_metadata
+from ..metadata import launch_metadata, program_output_metadata, table_metadata
 from .base import Materializer, StepInputs, StepResults
 
 if TYPE_CHECKING:
@@ -37,16 +39,29 @@ def run(step: AssetStep) -> StepResults:
     result = launched.result
     if not isinstance(result, ProgramResult):
         raise StepFailed(description=f"a run step reported a {result.kind} result")
-    outputs = dict(spec.outputs or [])
-    load_tables(
-        step.warehouse, [(name, outputs[str(name)]) for name in node.outputs], node.fingerprint
-    )
     common = {
         "program": statement.program,
         "image": statement.image,
         **launched.metadata,
         **launch_metadata(launched.launched_as, launched.image_digest),
     }
+    if not statement.outputs:  # a run for what it does: the run is the asset
+        yield dg.MaterializeResult(
+            asset_key=step.output_key(node.name),
+            metadata={
+                **common,
+                "command": " ".join(statement.command),
+                "input_rows": exported.rows,
+                "exit_code": result.exit_code,
+                "seconds": result.seconds,
+                "output": program_output_metadata(result.output_tail, result.output_lines),
+            },
+        )
+        return
+    outputs = dict(spec.outputs or [])
+    load_tables(
+        step.warehouse, [(name, outputs[str(name)]) for name in node.outputs], node.fingerprint
+    )
     for name in node.outputs:
         yield dg.MaterializeResult(
             asset_key=step.output_key(name),
@@ -56,7 +71,7 @@ def run(step: AssetStep) -> StepResults:
 
 def step_spec(node: Node, places: StepInputs) -> StepSpec:
     """The run step of ``node``: the SELECT's rows in ``input.parquet``, each ``INTO``
-    table's Parquet in ``output-<n>.parquet`` of the step folder."""
+    table's Parquet in ``output-<n>.parquet`` of the step folder (none without ``INTO``)."""
     statement = node.statement
     assert isinstance(statement, RunStatement) and statement.program is not None
     offset = statement.span.start  # the SELECT as written, for SQLFLOW_TO_RUN_SELECT
@@ -73,7 +88,8 @@ def step_spec(node: Node, places: StepInputs) -> StepSpec:
         image=statement.image,
         command=list(statement.command),
         outputs=[
-            [str(name), places.file(f"output-{i}.parquet")] for i, name in enumerate(node.outputs)
+            [str(name), places.file(f"output-{i}.parquet")]
+            for i, name in enumerate(statement.outputs)
         ],
         select=select,
     )
