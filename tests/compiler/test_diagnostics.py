@@ -598,7 +598,6 @@ TRAINED = "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\n"
         ("DROP MODEL m;", "SQLML106", "DROP MODEL asks the model catalog"),
         ("SHOW TRAIN m;", "SQLML106", "SHOW TRAIN asks the model catalog"),
         (TRAINED + "SELECT * FROM t TO EXPLAIN m;", "SQLML108", "TO EXPLAIN without INTO"),
-        ('SELECT * FROM t TO RUN img:1 CMD "p.py";', "SQLML108", "TO RUN without INTO"),
     ],
 )
 def test_warnings_do_not_fail(

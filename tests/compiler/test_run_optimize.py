@@ -10,7 +10,7 @@ import pytest
 
 from sqlml_dagster.cli.check import check_report
 from sqlml_dagster.compiler import check_project, compile_project
-from sqlml_dagster.compiler.ir import ObjectKind
+from sqlml_dagster.compiler.ir import ObjectKind, QualifiedName
 
 W = "SELECT * FROM w TO MAXIMIZE "
 WITH = ' WITH variables = "x(k)", var_type = "Integers" INTO r;'
@@ -26,6 +26,18 @@ ERRORS = [
     pytest.param(RUN + 'CMD "p.py" INTO o, O;', "SQLML201", "O", "named twice in INTO", "named once", id="run-into-twice"),
     pytest.param('SELECT * FROM b TO RUN img:1 CMD "p.py" INTO a, b;', "SQLML206", "b", "'b' would overwrite", "different table", id="run-reads-its-output"),
     pytest.param('CREATE TABLE b AS SELECT 1 AS x;\n' + RUN + 'CMD "p.py" INTO a, b;', "SQLML201", "b", "already produced", "first produced at sql/a.sql:1:1", id="run-output-produced-twice"),
+    pytest.param(RUN + ";", "SQLML125", "img:1", "names no program", 'CMD "program.py"', id="run-without-cmd-or-into"),
+    pytest.param('CREATE TABLE p AS SELECT 1 AS x;\n' + RUN + 'CMD "tools/p.py";', "SQLML201", '"tools/p.py"', "'p' is already produced", "-- sqlml: asset = <name>", id="run-named-like-a-table"),
+    pytest.param(RUN + 'CMD "p.py";\n' + RUN + 'CMD "other/p.sh", "-v";', "SQLML201", '"other/p.sh", "-v"', "'p' is already produced", "named after its program", id="two-runs-of-one-program"),
+    pytest.param('CREATE TABLE "a-b" AS SELECT 1 AS x;\n' + RUN + 'CMD "a_b.py";', "SQLML210", '"a_b.py"', "one asset key", "-- sqlml: asset = <name>", id="run-key-collides-once-normalized"),
+    pytest.param(RUN + 'CMD "t.py";', "SQLML206", '"t.py"', "'t' would overwrite", "-- sqlml: asset = <name>", id="run-named-like-its-input"),
+    pytest.param(RUN + 'CMD "my.report.py";', "SQLML140", '"my.report.py"', "'my.report' (named after its program) is not a valid one", "-- sqlml: asset = <name>", id="run-stem-no-name"),
+    pytest.param('-- sqlml: asset = "a b"\n' + RUN + 'CMD "p.py";', "SQLML140", 'asset = "a b"', "'a b' (the asset directive's value) is not a valid one", "-- sqlml: asset = <name>", id="run-asset-directive-no-name"),
+    pytest.param("-- sqlml: asset = [1, 2]\n" + RUN + 'CMD "p.py";', "SQLML140", "asset = [1, 2]", "is no name", "-- sqlml: asset = <name>", id="run-asset-directive-a-list"),
+    pytest.param("-- sqlml: asset = r\n" + RUN + 'CMD "p.py" INTO o;', "SQLML141", "asset = r", "named in its SQL", "without INTO", id="asset-directive-with-into"),
+    pytest.param("-- sqlml: asset = r\nCREATE TABLE o AS SELECT 1 AS x;", "SQLML141", "asset = r", "named in its SQL", "without INTO", id="asset-directive-on-a-table"),
+    pytest.param("-- sqlml-file: asset = r\n" + RUN + 'CMD "p.py";', "SQLML141", "asset = r", "not every statement of a file", "right above", id="asset-directive-file-wide"),
+    pytest.param(RUN + 'CMD "p.py";\nCREATE TABLE o AS SELECT * FROM p;', "SQLML204", "CREATE TABLE o AS SELECT * FROM p", "'p' is a program's run", "add INTO to the TO RUN at sql/a.sql:1:1", id="reading-a-run"),
     pytest.param(W + "x * price" + WITH, "SQLML127", "x * price", "must sum over the rows", "SUM(", id="objective-without-sum"),
     pytest.param(W + "SUM(x) <= 3" + WITH, "SQLML127", "SUM(x) <= 3", "not a comparison", "CONSTRAINT", id="objective-comparison"),
     pytest.param(W + "SUM(x * x)" + WITH, "SQLML127", "SUM(x * x)", "not linear", "never by itself", id="objective-quadratic"),
@@ -73,7 +85,6 @@ def test_each_mistake_is_one_located_diagnostic(
 WARNINGS = [
     pytest.param(W + "SUM(x)" + WITH.replace(" INTO", " USING glpk INTO"), "SQLML129", "USING glpk: solved with HiGHS", id="glpk"),
     pytest.param(W + 'SUM(x) WITH variables = "x(k)", var_type = "Reals", worker.num = 4 INTO r;', "SQLML129", "'worker.num' is a setting of SQLFlow's cluster solver", id="cluster-setting"),
-    pytest.param(RUN + 'CMD "p.py";', "SQLML108", "TO RUN without INTO writes no table", id="run-without-into"),
 ]  # fmt: skip
 
 
@@ -109,6 +120,37 @@ def test_run_into_several_tables_is_one_node_with_an_asset_for_each(
         (["high"], "program_output", [["raw"]]),
         (["low"], "program_output", [["raw"]]),
         (["report"], "table", [["low"], ["high"]]),
+    ]
+
+
+def test_a_run_without_into_is_an_asset_named_after_its_program_or_its_directive(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    root = write_project(
+        {
+            "a.sql": """
+            CREATE TABLE raw AS SELECT 1 AS x;
+            SELECT x FROM raw TO RUN img:1 CMD "reports/nightly.py", "--to=ops";
+
+            -- sqlml: asset = reports.weekly_run, schedule = "0 6 * * 1"
+            SELECT x FROM raw TO RUN img:1 CMD "reports/nightly.py", "--weekly";
+            """
+        }
+    )
+    project = compile_project(root)
+    assert project.warnings == ()
+    nightly, weekly = project.node("nightly"), project.node("reports.weekly_run")
+    assert (nightly.kind, nightly.outputs, nightly.deps) == (
+        ObjectKind.PROGRAM_RUN,
+        (QualifiedName(("nightly",)),),
+        (QualifiedName(("raw",)),),
+    )
+    assert (weekly.kind, weekly.directives.schedule) == (ObjectKind.PROGRAM_RUN, "0 6 * * 1")
+    assets = check_report([project], [], ok=True)["assets"]
+    assert [(a["key"], a["kind"]) for a in assets] == [
+        (["raw"], "table"),
+        (["nightly"], "program_run"),
+        (["reports", "weekly_run"], "program_run"),
     ]
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -86,6 +87,8 @@ def test_the_program_gets_sqlflows_context_and_each_table_it_writes_is_checked(
             "info": [["key", "string"], ["value", "string"]],
         },
         seconds=recorder.reported.seconds,  # type: ignore[union-attr]
+        output_tail="split 3 rows",
+        output_lines=1,
     )
     outputs = dict(spec.outputs or [])
     assert pq.read_table(outputs["high"]).column("id").to_pylist() == [2, 3]
@@ -147,6 +150,56 @@ def test_a_failed_program_is_one_line_with_its_code_and_no_table(
     assert written["code"] == "SQLML525"
     assert written["message"].startswith(reason), written["message"]
     assert not any(Path(p).exists() for _, p in spec.outputs or [])
+
+
+#: Prints more lines than the tail keeps; it has no table to write.
+CHATTY = """
+import os
+assert os.environ["SQLFLOW_TO_RUN_INTO"] == "" and os.environ["SQLML_RUN_OUTPUTS"] == "{}"
+print("no tables")
+for i in range(30):
+    print("line", i)
+"""
+
+
+@pytest.mark.slow
+def test_a_program_without_into_tables_reports_the_tail_of_its_output(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "sql" / "chatty.py").write_text(CHATTY)
+    spec = replace(spec_for(tmp_path, ["chatty.py"], ["chatty"]), outputs=[])
+    spec = StepSpec.from_json(spec.to_json())
+    recorder = Recorder()
+    run_step(spec, recorder)
+    result = recorder.reported
+    assert isinstance(result, ProgramResult)
+    assert (result.rows, result.exit_code, result.output_lines) == ({}, 0, 31)
+    assert result.output_tail == "\n".join(f"line {i}" for i in range(10, 30))
+
+
+LAST_WORDS = """
+import sys
+for i in range(25):
+    print("step", i)
+print("out of memory", file=sys.stderr)
+sys.exit(2)
+"""
+
+
+@pytest.mark.slow
+def test_a_failed_program_that_said_more_ends_its_line_with_its_last_output(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "sql" / "p.py").write_text(LAST_WORDS)
+    spec_uri = tmp_path / "step" / "spec.json"
+    spec_uri.parent.mkdir()
+    spec_uri.write_text(spec_for(tmp_path, ["p.py"], ["p"]).to_json())
+    assert _run(str(spec_uri), Recorder()) == 65
+    message = json.loads(Path(error_uri(str(spec_uri))).read_text())["message"]
+    first, said, *tail = message.splitlines()
+    assert first == "program p.py exited with status 2: out of memory"
+    assert said == "its last output:"
+    assert tail == [f"  step {i}" for i in range(6, 25)] + ["  out of memory"]
 
 
 def test_a_local_program_comes_from_the_project_folder_and_nowhere_else(
