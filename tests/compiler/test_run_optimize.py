@@ -26,7 +26,6 @@ ERRORS = [
     pytest.param(RUN + 'CMD "p.py" INTO o, O;', "SQLML201", "O", "named twice in INTO", "named once", id="run-into-twice"),
     pytest.param('SELECT * FROM b TO RUN img:1 CMD "p.py" INTO a, b;', "SQLML206", "b", "'b' would overwrite", "different table", id="run-reads-its-output"),
     pytest.param('CREATE TABLE b AS SELECT 1 AS x;\n' + RUN + 'CMD "p.py" INTO a, b;', "SQLML201", "b", "already produced", "first produced at sql/a.sql:1:1", id="run-output-produced-twice"),
-    pytest.param(RUN + ";", "SQLML125", "img:1", "names no program", 'CMD "program.py"', id="run-without-cmd-or-into"),
     pytest.param('CREATE TABLE p AS SELECT 1 AS x;\n' + RUN + 'CMD "tools/p.py";', "SQLML201", '"tools/p.py"', "'p' is already produced", "-- sqlml: asset = <name>", id="run-named-like-a-table"),
     pytest.param(RUN + 'CMD "p.py";\n' + RUN + 'CMD "other/p.sh", "-v";', "SQLML201", '"other/p.sh", "-v"', "'p' is already produced", "named after its program", id="two-runs-of-one-program"),
     pytest.param('CREATE TABLE "a-b" AS SELECT 1 AS x;\n' + RUN + 'CMD "a_b.py";', "SQLML210", '"a_b.py"', "one asset key", "-- sqlml: asset = <name>", id="run-key-collides-once-normalized"),
@@ -85,6 +84,7 @@ def test_each_mistake_is_one_located_diagnostic(
 WARNINGS = [
     pytest.param(W + "SUM(x)" + WITH.replace(" INTO", " USING glpk INTO"), "SQLML129", "USING glpk: solved with HiGHS", id="glpk"),
     pytest.param(W + 'SUM(x) WITH variables = "x(k)", var_type = "Reals", worker.num = 4 INTO r;', "SQLML129", "'worker.num' is a setting of SQLFlow's cluster solver", id="cluster-setting"),
+    pytest.param(RUN + ";", "SQLML125", "CMD is missing; it creates no asset and does not run", id="run-without-cmd-or-into"),
 ]  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from ...contract.programs import PROGRAM_FORM, program_path_problem
 from .. import codes
 from ..context import Abort, Common
 from ..cursor import Cursor
-from ..diagnostics import Diagnostic, Span
+from ..diagnostics import Diagnostic, Severity, Span
 from ..names import ModelRef, ObjectKind, QualifiedName
 from ..params import Directive
 from ..sql_writer import SqlWriter
@@ -111,11 +111,16 @@ class RunStatement(MLStatement):
 
     def why_no_asset(self) -> Diagnostic | None:
         if self.program is None:
+            # With INTO, tables are promised that nothing would write: an error. Without,
+            # nothing is promised (SQLFlow's own tests parse such a statement): a warning
+            # that it does not run.
             return Diagnostic(
                 codes.RUN_WITHOUT_PROGRAM,
-                "TO RUN names no program to run: CMD is missing",
+                "TO RUN names no program to run: CMD is missing"
+                + ("" if self.outputs else "; it creates no asset and does not run"),
                 self.image_span,
                 hint=f"write the program and its arguments after CMD: {PROGRAM_FORM}",
+                severity=Severity.ERROR if self.outputs else Severity.WARNING,
             )
         run = self.run_name
         named = asset_directive(self.directives)

@@ -70,7 +70,7 @@ CMD
   "--window_width=120"
 INTO output_table_1, output_table_2;
 
--- doc/design/to_run.md, "The INTO Suffix" (no output table: no asset, SQLML108)
+-- doc/design/to_run.md, "The INTO Suffix" (no output table: the run is an asset, program_run)
 SELECT * FROM source_table ORDER BY creation_date
 TO RUN a_data_scientist/ts_data_processor:1.0
 CMD
