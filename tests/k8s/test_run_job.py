@@ -59,3 +59,45 @@ def test_a_program_runs_from_the_statements_image_as_a_job(
     with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM small").fetchall() == [(2,)]
         assert con.execute("SELECT count(*) FROM big").fetchall() == [(3,)]
+
+
+# Without INTO: the run is the asset; the image's program prints what the user reads.
+SAY = """
+import os, sys
+import pyarrow.parquet as pq
+rows = pq.read_table(os.environ["SQLML_RUN_INPUT"])
+print(f"{sys.argv[1]} from the image: {rows.num_rows} rows")
+"""
+
+
+@pytest.mark.slow  # a Job and a materialization: ~7 s
+def test_a_program_without_into_runs_as_a_job_and_shows_its_output(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    image_code = tmp_path / "image" / "opt" / "runnable"
+    image_code.mkdir(parents=True)
+    (image_code / "say.py").write_text(SAY)
+    env = image_env_for(checkout=True)
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(image_code)])
+    root = write_project(
+        {
+            "run.sql": "CREATE TABLE raw AS SELECT range AS id FROM range(5);\n"
+            'SELECT id FROM raw TO RUN registry.example.com/team/runnable:1.0 CMD "say.py", "hello";\n'
+        }
+    )
+    state = tmp_path / "state"
+    with KubernetesTestCluster(image_env=env) as cluster:
+        launcher = launcher_for(cluster, state, allowed_images=["registry.example.com/team"])
+        result = materialize_all(root, state, launcher=launcher)
+        assert result.success, failure_reasons(result)
+        (job,) = cluster.jobs("default")
+    assert job["metadata"]["annotations"]["sqlml/asset-key"] == "say"
+    (materialization,) = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key.to_user_string() == "say"
+    ]
+    metadata = materialization.metadata
+    assert metadata["exit_code"].value == 0
+    assert metadata["output"].value == "```text\nhello from the image: 5 rows\n```"
+    assert metadata["kubernetes/job"].value == job["metadata"]["name"]
