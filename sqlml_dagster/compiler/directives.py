@@ -402,8 +402,11 @@ def _asset(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) ->
         report(
             codes.MISPLACED_ASSET_DIRECTIVE,
             "asset names the asset of one TO RUN without INTO"
-            + (", not every statement of a file" if d.file_scope else "; this statement's "
-               "asset is named in its SQL"),
+            + (
+                ", not every statement of a file"
+                if d.file_scope
+                else "; this statement's asset is named in its SQL"
+            ),
             d.span,
             "put '-- sqlml: asset = <name>' right above a SELECT … TO RUN … CMD … without "
             "INTO; other statements are named by INTO, CREATE TABLE or CREATE MODEL",

@@ -39,9 +39,7 @@ def program_output_metadata(output_tail: str, output_lines: int) -> dg.MarkdownM
     longest = max((len(run) for run in re.findall(r"`+", output_tail)), default=0)
     fence = "`" * max(3, longest + 1)
     kept = len(output_tail.splitlines())
-    head = (
-        f"*last {kept} of {output_lines} lines*\n\n" if output_lines > kept else ""
-    )
+    head = f"*last {kept} of {output_lines} lines*\n\n" if output_lines > kept else ""
     return dg.MetadataValue.md(f"{head}{fence}text\n{output_tail}\n{fence}")
 
 
