@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -35,22 +37,33 @@ pq.write_table(rows.filter(pc.greater_equal(rows["id"], at)), big)
 """
 
 
-@pytest.mark.slow  # a Job and a materialization: ~7 s
-def test_a_program_runs_from_the_statements_image_as_a_job(
-    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
-) -> None:
+def run_as_job(
+    root: Path, programs: dict[str, str], tmp_path: Path
+) -> tuple[dg.ExecuteInProcessResult, dict[str, Any]]:
+    """Materialize the SQL folder ``root`` with its steps as Jobs of a test cluster whose
+    image holds ``programs`` on its ``PYTHONPATH`` (a Dockerfile's COPY); state in
+    ``tmp_path/state``. The run's result and its one Job."""
     image_code = tmp_path / "image" / "opt" / "runnable"
     image_code.mkdir(parents=True)
-    (image_code / "halves.py").write_text(HALVES)
+    for name, source in programs.items():
+        (image_code / name).write_text(source)
     env = image_env_for(checkout=True)
     env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(image_code)])
-    root = write_project({"run.sql": SQL})
     state = tmp_path / "state"
     with KubernetesTestCluster(image_env=env) as cluster:
         launcher = launcher_for(cluster, state, allowed_images=["registry.example.com/team"])
         result = materialize_all(root, state, launcher=launcher)
         assert result.success, failure_reasons(result)
         (job,) = cluster.jobs("default")
+    return result, job
+
+
+@pytest.mark.slow  # a Job and a materialization: ~7 s
+def test_a_program_runs_from_the_statements_image_as_a_job(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    _, job = run_as_job(write_project({"run.sql": SQL}), {"halves.py": HALVES}, tmp_path)
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "registry.example.com/team/runnable:1.0"
     assert container["command"][1:3] == ["-m", "sqlml_dagster.runtime"]
@@ -74,23 +87,13 @@ print(f"{sys.argv[1]} from the image: {rows.num_rows} rows")
 def test_a_program_without_into_runs_as_a_job_and_shows_its_output(
     write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
-    image_code = tmp_path / "image" / "opt" / "runnable"
-    image_code.mkdir(parents=True)
-    (image_code / "say.py").write_text(SAY)
-    env = image_env_for(checkout=True)
-    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(image_code)])
     root = write_project(
         {
             "run.sql": "CREATE TABLE raw AS SELECT range AS id FROM range(5);\n"
             'SELECT id FROM raw TO RUN registry.example.com/team/runnable:1.0 CMD "say.py", "hello";\n'
         }
     )
-    state = tmp_path / "state"
-    with KubernetesTestCluster(image_env=env) as cluster:
-        launcher = launcher_for(cluster, state, allowed_images=["registry.example.com/team"])
-        result = materialize_all(root, state, launcher=launcher)
-        assert result.success, failure_reasons(result)
-        (job,) = cluster.jobs("default")
+    result, job = run_as_job(root, {"say.py": SAY}, tmp_path)
     assert job["metadata"]["annotations"]["sqlml/asset-key"] == "say"
     (materialization,) = [
         e.materialization
