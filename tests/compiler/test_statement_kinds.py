@@ -46,6 +46,7 @@ STATEMENTS = [
     ("SELECT * FROM s TO EVALUATE m LABEL y INTO e", "evaluate", "e", "evaluation", "e", [("m", None)]),
     ("SELECT * FROM s TO EXPLAIN m@1 INTO x", "explain", "x", "explanation", "x", [("m", 1)]),
     ('SELECT * FROM s TO RUN img:1 CMD "p.py" INTO o, o2', "run", "o", "program_output", "o", []),
+    ('SELECT * FROM s TO RUN img:1 CMD "tools/p.py", "-v"', "run", "p", "program_run", '"tools/p.py", "-v"', []),
     ('SELECT * FROM s TO MINIMIZE SUM(c * x) CONSTRAINT SUM(x) >= 1 WITH variables = "x(k)", var_type = "Reals" INTO o', "optimize", "o", "solution", "o", []),
     ("CREATE MODEL r USING 'r.skops'", "create_model", "r", "model", "r", []),
     ("SHOW MODELS", "show_models", None, "table", "SHOW MODELS", []),
