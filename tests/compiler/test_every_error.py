@@ -107,6 +107,14 @@ CASES = [
         {"SQLML111 sql/a.sql:1:16"},
         id="a-file-directive-mistake-is-reported-once",
     ),
+    pytest.param(
+        {
+            "a.sql": '-- sqlml: asset = "x y", schedule = "bad"\n'
+            'SELECT ML_PREDICT(nope, x) AS p FROM src TO RUN img:1 CMD "r.py";\n'
+        },
+        {"SQLML140 sql/a.sql:1:11", "SQLML111 sql/a.sql:1:26", "SQLML203 sql/a.sql:2:19"},
+        id="a-run-without-a-valid-name-still-has-its-directives-and-models-checked",
+    ),
 ]
 
 
