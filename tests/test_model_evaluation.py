@@ -168,8 +168,10 @@ def test_sqlml_check_knows_every_metric_and_curve(
         "  |\n"
         '9 | WITH validation.metrics = "AUC,LogLos,per_class", validation.curves = "roc,lift"\n'
         "  |                           ^^^^^^^^^^^^^^^^^^^^^^\n"
-        "  = hint: did you mean 'logloss'? known: accuracy, auc, balanced_accuracy, f1, "
-        "logloss, mae, mse, per_class, precision, r2, recall, residuals, rmse",
+        "  = hint: did you mean 'logloss'? known: accuracy, auc, average_precision, "
+        "balanced_accuracy, brier, cohen_kappa, explained_variance, f1, hamming_loss, logloss, "
+        "mae, mape, median_ae, mse, msle, per_class, precision, r2, recall, residuals, rmse, "
+        "zero_one_loss",
         "error[SQLML436]: validation.curves: unknown curve 'lift'\n"
         " --> sql/points.sql:9:71\n"
         "  |\n"
@@ -177,3 +179,163 @@ def test_sqlml_check_knows_every_metric_and_curve(
         "  |                                                                       ^^^^^^^^^^\n"
         "  = hint: known: roc, pr, confusion",
     ]
+
+
+# -- SQLFlow's metric spellings ---------------------------------------------------------------
+
+#: (what a SQLFlow statement writes, what it means here): its TensorFlow steps take
+#: tf.keras.metrics class names, its XGBoost EVALUATE scikit-learn function names.
+SPELLINGS = [
+    ("CategoricalAccuracy", "accuracy"),
+    ("SparseCategoricalAccuracy", "accuracy"),
+    ("BinaryAccuracy", "accuracy"),
+    ("accuracy_score", "accuracy"),
+    ("f1_score", "f1"),
+    ("precision_score", "precision"),
+    ("recall_score", "recall"),
+    ("roc_auc_score", "auc"),
+    ("balanced_accuracy_score", "balanced_accuracy"),
+    ("log_loss", "logloss"),
+    ("BinaryCrossentropy", "logloss"),
+    ("average_precision_score", "average_precision"),
+    ("brier_score_loss", "brier"),
+    ("cohen_kappa_score", "cohen_kappa"),
+    ("hamming_loss", "hamming_loss"),
+    ("zero_one_loss", "zero_one_loss"),
+    ("MeanAbsolutePercentageError", "mape"),
+    ("MeanSquaredLogarithmicError", "msle"),
+    ("mean_squared_log_error", "msle"),
+    ("RootMeanSquaredError", "rmse"),
+    ("mean_squared_error", "mse"),
+    ("median_absolute_error", "median_ae"),
+    ("explained_variance_score", "explained_variance"),
+    ("r2_score", "r2"),
+]
+
+
+@pytest.mark.parametrize(("written", "meant"), SPELLINGS)
+def test_sqlflows_metric_spellings_name_metrics_computed_here(written: str, meant: str) -> None:
+    from sqlml_dagster.contract.metrics import metric_name
+    from sqlml_dagster.contract.trials import MAXIMIZED, MINIMIZED
+
+    assert metric_name(written) == meant
+    assert meant in MAXIMIZED | MINIMIZED  # a gate or a sweep knows which way is better
+
+
+SPELLED = """
+CREATE TABLE points AS
+SELECT i AS id, (i % 7) * 1.0 AS x, ((i * 3) % 5) * 1.0 AS z,
+       CASE WHEN (i % 7) + ((i * 3) % 5) * 0.5 + ((i * 5) % 11) * 0.4 > 5 THEN 'yes' ELSE 'no' END AS y,
+       (i % 7) * 2.0 + ((i * 3) % 5) + ((i * 37) % 11) * 0.3 + 1 AS v
+FROM range(60) t(i);
+SELECT x, z, y FROM points TO TRAIN sklearn.linear_model.LogisticRegression LABEL y INTO m;
+SELECT x, z, y FROM points TO EVALUATE m
+WITH validation.metrics = "accuracy_score,CategoricalAccuracy,f1_score,roc_auc_score,
+     average_precision_score,brier_score_loss,cohen_kappa_score,hamming_loss,zero_one_loss"
+LABEL y INTO m_eval;
+SELECT x, z, v FROM points TO TRAIN sklearn.linear_model.LinearRegression LABEL v INTO r;
+SELECT x, z, v FROM points TO EVALUATE r
+WITH validation.metrics = "MeanAbsolutePercentageError,mean_squared_log_error,
+     median_absolute_error,explained_variance_score,RootMeanSquaredError"
+LABEL v INTO r_eval;
+"""
+
+
+@pytest.mark.slow
+def test_sqlflows_metric_spellings_evaluate_to_scikit_learns_values(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """The same numbers scikit-learn gives on the same predictions (Keras' MAPE: a
+    percentage); a metric written twice in two spellings is one column."""
+    import numpy as np
+    from sklearn import metrics
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    state, root = tmp_path / "state", write_project({"points.sql": SPELLED})
+    result = materialize_all(root, state)
+    assert result.success, failure_reasons(result)
+    rows = query(state, "SELECT x, z, y, v::DOUBLE FROM points ORDER BY id")
+    x = np.array([[r[0], r[1]] for r in rows])
+    y, v = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+    classifier = LogisticRegression().fit(x, y)
+    predicted, proba = classifier.predict(x), classifier.predict_proba(x)[:, 1]
+    positive = (y == "yes").astype(int)
+    expected = {
+        "accuracy": metrics.accuracy_score(y, predicted),
+        "f1": metrics.f1_score(y, predicted, pos_label="yes"),
+        "auc": metrics.roc_auc_score(positive, proba),
+        "average_precision": metrics.average_precision_score(positive, proba),
+        "brier": metrics.brier_score_loss(positive, proba),
+        "cohen_kappa": metrics.cohen_kappa_score(y, predicted),
+        "hamming_loss": metrics.hamming_loss(y, predicted),
+        "zero_one_loss": metrics.zero_one_loss(y, predicted),
+    }
+    columns = [c for (c,) in query(state, "SELECT column_name FROM (DESCRIBE m_eval)")]
+    (row,) = query(state, "SELECT * FROM m_eval")
+    assert columns == ["model", "model_version", "rows", *expected]
+    assert dict(zip(columns[3:], row[3:], strict=True)) == pytest.approx(expected)
+    assert 0.5 < expected["accuracy"] < 1 and expected["brier"] > 0.05  # not separable
+
+    fitted = LinearRegression().fit(x, v).predict(x)
+    expected = {
+        "mape": 100 * float(np.mean(np.abs(v - fitted) / np.maximum(np.abs(v), 1e-7))),
+        "msle": metrics.mean_squared_log_error(v, fitted) if (fitted >= 0).all() else None,
+        "median_ae": metrics.median_absolute_error(v, fitted),
+        "explained_variance": metrics.explained_variance_score(v, fitted),
+        "rmse": float(np.sqrt(metrics.mean_squared_error(v, fitted))),
+    }
+    columns = [c for (c,) in query(state, "SELECT column_name FROM (DESCRIBE r_eval)")]
+    (row,) = query(state, "SELECT * FROM r_eval")
+    assert columns == ["model", "model_version", "rows", *expected]
+    got = dict(zip(columns[3:], row[3:], strict=True))
+    assert expected["msle"] is not None  # v and its fit are non-negative here
+    assert got == pytest.approx(expected)
+    assert got["mape"] > 1 and got["explained_variance"] < 1  # the fit is not exact
+
+
+# -- validation.metrics on TO TRAIN -----------------------------------------------------------
+
+TRAINED = """
+CREATE TABLE points AS
+SELECT i AS id, (i % 7) * 1.0 AS x, ((i * 3) % 5) * 1.0 AS z,
+       CASE WHEN (i % 7) + ((i * 3) % 5) * 0.5 + ((i * 5) % 11) * 0.4 > 5 THEN 1 ELSE 0 END AS y
+FROM range(90) t(i);
+SELECT x, z, y FROM points
+TO TRAIN {model}
+WITH {extra}validation.select = "SELECT x, z, y FROM points WHERE id % 3 = 0",
+     validation.metrics = "roc_auc_score,log_loss,CategoricalAccuracy"
+LABEL y INTO m;
+SELECT x, z, y FROM points WHERE id % 3 = 0
+TO EVALUATE m WITH validation.metrics = "AUC,LogLoss,Accuracy" LABEL y INTO m_eval;
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("model", "extra"),
+    [
+        ("sklearn.linear_model.LogisticRegression", ""),
+        ("xgboost.gbtree", "objective = 'binary:logistic', train.num_boost_round = 5, "),
+        ("DNNClassifier", "model.hidden_units = [4], model.n_classes = 2, train.epoch = 2, "),
+    ],
+)
+def test_a_trainings_validation_metrics_are_what_evaluate_computes_on_its_held_out_rows(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path, model: str, extra: str
+) -> None:
+    """SQLFlow's ``validation.metrics`` on TO TRAIN is honoured, not ignored: the version
+    records ``val_<metric>`` on the ``validation.select`` rows, the very numbers TO EVALUATE
+    computes on the same rows."""
+    from sqlml_dagster.store import ModelStore
+
+    state = tmp_path / "state"
+    root = write_project({"t.sql": TRAINED.format(model=model, extra=extra)})
+    result = materialize_all(root, state)
+    assert result.success, failure_reasons(result)
+    (version,) = ModelStore(str(state / "models")).versions("m")
+    recorded = version.manifest.metrics
+    (row,) = query(state, "SELECT auc, logloss, accuracy FROM m_eval")
+    assert (recorded["val_auc"], recorded["val_logloss"], recorded["val_accuracy"]) == (
+        pytest.approx(row[0], rel=1e-5),
+        pytest.approx(row[1], rel=1e-4),
+        pytest.approx(row[2]),
+    )

@@ -72,6 +72,12 @@ def workers_value_problem(value: object) -> str | None:
     return None
 
 
+#: Flavors whose SQLFlow statements ask for workers (distributed XGBoost on PAI) and that
+#: train the same model in one process: ``train.num_workers > 1`` is ignored with a warning
+#: (SQLML414, ``contract.settings.IGNORED_SETTINGS``), not refused.
+ONE_PROCESS_TOLERATED = ("xgboost",)
+
+
 def workers_problem(flavor: str, value: object) -> str | None:
     """Why a ``flavor`` model cannot train with ``train.num_workers = value`` (``None``: it
     can)."""
@@ -79,7 +85,7 @@ def workers_problem(flavor: str, value: object) -> str | None:
     if problem is not None:
         return problem
     assert isinstance(value, int)
-    if value > 1 and flavor not in DISTRIBUTED_FLAVORS:
+    if value > 1 and flavor not in (*DISTRIBUTED_FLAVORS, *ONE_PROCESS_TOLERATED):
         return (
             f"a {flavor} model trains in one process; only PyTorch models train in several "
             "(DistributedDataParallel)"

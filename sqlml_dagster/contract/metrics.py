@@ -26,6 +26,38 @@ EVALUATION_METRICS: dict[str, str] = {
     "logloss": "logloss",
     "crossentropy": "logloss",
     "balancedaccuracy": "balanced_accuracy",
+    # Keras metric classes (SQLFlow's TensorFlow steps look them up in tf.keras.metrics)
+    "categoricalaccuracy": "accuracy",
+    "sparsecategoricalaccuracy": "accuracy",
+    "binaryaccuracy": "accuracy",
+    "rootmeansquarederror": "rmse",
+    "binarycrossentropy": "logloss",
+    "categoricalcrossentropy": "logloss",
+    "sparsecategoricalcrossentropy": "logloss",
+    "mape": "mape",
+    "meanabsolutepercentageerror": "mape",
+    "msle": "msle",
+    "meansquaredlogarithmicerror": "msle",
+    # scikit-learn's function names (SQLFlow's XGBoost EVALUATE calls sklearn.metrics.<name>)
+    "accuracyscore": "accuracy",
+    "balancedaccuracyscore": "balanced_accuracy",
+    "precisionscore": "precision",
+    "recallscore": "recall",
+    "f1score": "f1",
+    "rocaucscore": "auc",
+    "r2score": "r2",
+    "meansquaredlogerror": "msle",
+    "medianabsoluteerror": "median_ae",
+    "explainedvariance": "explained_variance",
+    "explainedvariancescore": "explained_variance",
+    "averageprecision": "average_precision",
+    "averageprecisionscore": "average_precision",
+    "brierscore": "brier",
+    "brierscoreloss": "brier",
+    "cohenkappa": "cohen_kappa",
+    "cohenkappascore": "cohen_kappa",
+    "hammingloss": "hamming_loss",
+    "zerooneloss": "zero_one_loss",
 }
 #: Names that ``validation.metrics`` accepts and that expand into several columns, so no
 #: gate compares them: ``per_class`` → ``precision_<class>``, ``recall_<class>``,
@@ -47,7 +79,9 @@ RESIDUAL_SUMMARY = (
     "residual_max",
 )
 #: Metrics that need class probabilities (``predict_proba``).
-PROBABILITY_METRICS = frozenset({"auc", "logloss"})
+PROBABILITY_METRICS = frozenset({"auc", "logloss", "average_precision", "brier"})
+#: Metrics of a classifier's binary problem only (scikit-learn refuses more classes).
+BINARY_METRICS = frozenset({"average_precision", "brier"})
 #: What EVALUATE computes when ``validation.metrics`` is not written, by the model's task
 #: (unknown task: accuracy).
 DEFAULT_EVALUATION_METRICS: dict[str, tuple[str, ...]] = {

@@ -173,6 +173,8 @@ IGNORED_SETTINGS: Mapping[str, Mapping[str, str]] = {
         "bound its memory)",
         "train.epoch": "XGBoost's rounds are train.num_boost_round",
         "train.epochs": "XGBoost's rounds are train.num_boost_round",
+        "train.num_workers": "XGBoost trains in one process here, on every CPU thread the "
+        "step has (SQLFlow's distributed XGBoost ran on PAI); the model is the same",
     },
 }
 

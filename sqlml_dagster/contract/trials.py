@@ -54,9 +54,17 @@ TRAINING_METRICS: Mapping[str, str | None] = {
 }
 #: Metrics where more is better; everything else known here is better smaller.
 MAXIMIZED = frozenset(
-    {"accuracy", "balanced_accuracy", "f1_macro", "f1", "auc", "precision", "recall", "r2"}
+    {
+        *("accuracy", "balanced_accuracy", "f1_macro", "f1", "auc", "precision", "recall"),
+        *("r2", "explained_variance", "average_precision", "cohen_kappa"),
+    }
 )
-MINIMIZED = frozenset({"loss", "logloss", "rmse", "mse", "mae"})
+MINIMIZED = frozenset(
+    {
+        *("loss", "logloss", "rmse", "mse", "mae", "mape", "msle", "median_ae", "brier"),
+        *("hamming_loss", "zero_one_loss"),
+    }
+)
 #: The objective when ``train.objective`` is not written: the first metric the trials
 #: report, in this order (the validation loss of a network, else the validation score).
 DEFAULT_OBJECTIVES = ("val_loss", "val_accuracy", "val_r2", "loss", "accuracy", "r2")

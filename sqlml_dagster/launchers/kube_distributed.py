@@ -26,8 +26,12 @@ INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 
 
 def pods_of(spec: StepSpec) -> int:
-    """How many pods the step's Job runs: ``train.num_workers`` for a training."""
-    return contract.num_workers(spec.params) if spec.kind == "train" else 1
+    """How many pods the step's Job runs: ``train.num_workers`` for a training of a flavor
+    that trains in several processes (an XGBoost statement of SQLFlow's may ask for workers:
+    it trains in one pod, with a warning from ``sqlml check``)."""
+    if spec.kind != "train" or spec.flavor not in contract.DISTRIBUTED_FLAVORS:
+        return 1
+    return contract.num_workers(spec.params)
 
 
 def indexed_job(job: dict[str, Any], spec: StepSpec, port: int) -> dict[str, Any]:

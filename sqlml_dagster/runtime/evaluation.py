@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from ..contract import DEFAULT_EVALUATION_METRICS, EvaluationResult
 from ..contract.metrics import (
+    BINARY_METRICS,
     PROBABILITY_METRICS,
     RESIDUAL_SUMMARY,
     UnknownName,
@@ -40,7 +41,7 @@ from .plots import new_figure, save_png
 if TYPE_CHECKING:
     from .scoring import Predictor
 
-__all__ = ["curve_names", "evaluate", "metric_names"]
+__all__ = ["curve_names", "evaluate", "metric_names", "requested_metrics", "requested_names"]
 
 #: Curves that plot probabilities against a threshold.
 _PROBABILITY_CURVES = ("roc", "pr")
@@ -176,6 +177,36 @@ def _classes(classes: Sequence[Any] | None, y: np.ndarray) -> list[Any]:
 # -- metrics ----------------------------------------------------------------------------
 
 
+def requested_names(spec: StepSpec) -> tuple[str, ...]:
+    """TO TRAIN's ``validation.metrics``: the canonical names of the metrics a training
+    reports beside its own (SQLFlow passes them to Keras' ``compile``), in the order
+    written; empty when not written."""
+    return tuple(_resolved(split_names(spec.param("validation", "metrics")), metric_name, "metric"))
+
+
+def requested_metrics(
+    names: Sequence[str],
+    y: np.ndarray,
+    predicted: np.ndarray,
+    proba: np.ndarray | None,
+    classes: Sequence[Any] | None,
+) -> dict[str, float]:
+    """The metrics ``names`` of a fit, computed as TO EVALUATE computes them, so a
+    training's ``val_auc`` and an evaluation's ``auc`` of the same rows agree. ``proba``:
+    class probabilities in ``classes``' order (``None``: the model has none)."""
+    wanted = [n for n in names if n in PROBABILITY_METRICS]
+    if wanted and proba is None:
+        raise StepError(
+            f"validation.metrics: {', '.join(_shown(w) for w in wanted)} need"
+            f"{'s' if len(wanted) == 1 else ''} class probabilities; the model has none"
+        )
+    known = _classes(list(classes) if classes is not None else None, y)
+    values: dict[str, float] = {}
+    for name in names:
+        values.update(_metric(name, y, predicted, proba, known))
+    return values
+
+
 def _metric(
     name: str,
     y: np.ndarray,
@@ -227,14 +258,36 @@ def _scalar(
     if name == "logloss":
         assert proba is not None
         return float(metrics.log_loss(y, proba, labels=classes))
+    if name in BINARY_METRICS:
+        assert proba is not None
+        if proba.shape[1] != 2:
+            raise ValueError(f"{name} scores a two-class model; this one has {proba.shape[1]}")
+        positive = _is(y, classes[1])
+        if name == "brier":
+            return float(metrics.brier_score_loss(positive, proba[:, 1]))
+        return float(metrics.average_precision_score(positive, proba[:, 1]))
+    on_labels = {  # scikit-learn's function of labels and predicted labels, by name
+        "cohen_kappa": metrics.cohen_kappa_score,
+        "hamming_loss": metrics.hamming_loss,
+        "zero_one_loss": metrics.zero_one_loss,
+    }
+    if name in on_labels:
+        return float(on_labels[name](y, predicted))
     y_float, predicted_float = y.astype(float), predicted.astype(float)
-    if name == "mse":
-        return float(metrics.mean_squared_error(y_float, predicted_float))
+    if name == "mape":  # Keras' MeanAbsolutePercentageError: a percentage, |y| at least 1e-7
+        scale = np.maximum(np.abs(y_float), 1e-7)
+        return float(100.0 * np.mean(np.abs(y_float - predicted_float) / scale))
     if name == "rmse":
         return float(np.sqrt(metrics.mean_squared_error(y_float, predicted_float)))
-    if name == "mae":
-        return float(metrics.mean_absolute_error(y_float, predicted_float))
-    return float(metrics.r2_score(y_float, predicted_float))
+    on_values = {  # … and of values and predicted values
+        "msle": metrics.mean_squared_log_error,
+        "median_ae": metrics.median_absolute_error,
+        "explained_variance": metrics.explained_variance_score,
+        "mse": metrics.mean_squared_error,
+        "mae": metrics.mean_absolute_error,
+        "r2": metrics.r2_score,
+    }
+    return float(on_values[name](y_float, predicted_float))
 
 
 def _per_class(y: np.ndarray, predicted: np.ndarray, classes: list[Any]) -> dict[str, float]:

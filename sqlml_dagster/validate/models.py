@@ -74,7 +74,7 @@ from ..contract.model_packages import (
     ModelPackages,
     find_models_dir,
 )
-from ..contract.settings import SQLFLOW_ESTIMATORS, runtime_model_keys
+from ..contract.settings import SETTINGS_KEYS, SQLFLOW_ESTIMATORS, runtime_model_keys
 from ..contract.xgboost_params import (
     XGBOOST_ESTIMATORS,
     accepted_model_params,
@@ -395,7 +395,8 @@ class ModelChecks:
                     codes.UNKNOWN_MODEL_PARAM,
                     f"{reference} has no parameter '{name}'",
                     key_span(param, source, dialect),
-                    hint=(f"did you mean 'model.{close}'? " if close else "")
+                    hint=_training_setting_hint(name)
+                    + (f"did you mean 'model.{close}'? " if close else "")
                     + f"it accepts: {listing or 'no parameters'}",
                     source=source,
                 )
@@ -1015,3 +1016,13 @@ class _Cache:
             os.replace(tmp, self.path)
         except OSError:
             pass
+
+
+def _training_setting_hint(name: str) -> str:
+    """A model key that is a training setting's name (``WITH learning_rate = 0.01`` on a
+    DNNClassifier): the namespaced spelling SQLFlow's own docs use."""
+    if name == "learning_rate":
+        return "the learning rate is train.learning_rate (or optimizer.learning_rate); "
+    if name in SETTINGS_KEYS["train"]:
+        return f"a training setting is written train.{name}; "
+    return ""

@@ -1,8 +1,9 @@
 """``train.num_workers``: the processes (pods on Kubernetes) that train one model. The
 compiler wants a whole number of at least 1 (SQLML135, at the value); ``sqlml check``
-refuses more than one for a model that trains in one process — scikit-learn, XGBoost,
-Keras — (SQLML440, at the value), while SQLFlow's own statements, which ask its XGBoost
-for workers, still compile."""
+refuses more than one for a model that trains in one process — scikit-learn, Keras —
+(SQLML440, at the value). SQLFlow's own statements ask its XGBoost for workers (PAI's
+distributed XGBoost): they compile, and a warning says the model trains in one process
+(SQLML414); on Kubernetes such a training is one pod, not an Indexed Job."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ CASES = [
     # one worker is what scikit-learn does anyway: a warning that the key means nothing
     ("sklearn.tree.DecisionTreeClassifier", "train.num_workers = 1", ("SQLML414", "ignored")),
     ("sklearn.tree.DecisionTreeClassifier", "train.num_workers = 2", ("SQLML440", "sklearn")),
-    ("xgboost.XGBClassifier", "train.num_workers = 3", ("SQLML440", "a xgboost model trains")),
+    ("xgboost.XGBClassifier", "train.num_workers = 3", ("SQLML414", "XGBoost trains in one")),
+    ("xgboost.gbtree", "train.num_workers = 2", ("SQLML414", "XGBoost trains in one")),
     ("keras.applications.MobileNet", "train.num_workers = 2", ("SQLML440", "a keras model")),
     ("DNNClassifier", "train.num_workers = 0", ("SQLML135", "a whole number of at least 1")),
     ("DNNClassifier", "train.num_workers = 1.5", ("SQLML135", "a whole number of at least 1")),

@@ -120,3 +120,21 @@ def test_the_dry_run_shows_the_indexed_job_and_its_service(
     assert job["spec"]["template"]["spec"]["subdomain"] == name == service["metadata"]["name"]
     assert service["spec"]["clusterIP"] == "None"
     assert service["spec"]["selector"] == {"job-name": name}
+
+
+def test_an_xgboost_training_that_asks_for_workers_is_one_pod(
+    write_project: Callable[[dict[str, str]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLFlow's statements ask its XGBoost for workers (PAI's distributed XGBoost); here
+    the model trains in one process (a warning from ``sqlml check``), so the dry run shows a
+    plain Job — never two pods each training and publishing the same model."""
+    root = write_project(
+        {"m.sql": TWO_PODS.format(model="xgboost.gbtree", hidden="objective = 'binary:logistic', ")}
+    )
+    assert main(["compile", str(root), "--k8s"]) == 0
+    documents = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    (job,) = [d for d in documents if d["kind"] == "Job"]
+    assert "completionMode" not in job["spec"] and job["spec"].get("completions", 1) == 1
+    assert [d for d in documents if d["kind"] == "Service"] == []
+    env = {e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "WORLD_SIZE" not in env

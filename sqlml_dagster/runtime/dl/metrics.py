@@ -5,31 +5,45 @@ validation metrics."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
+from ..evaluation import requested_metrics
 from .target import Target
 
 
-def scores(target: Target | None, labels: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
-    """Accuracy/F1 or R2/RMSE/MAE of raw model outputs (logits or probabilities; values)."""
+def scores(
+    target: Target | None, labels: np.ndarray, outputs: np.ndarray, names: Sequence[str] = ()
+) -> dict[str, float]:
+    """Accuracy/F1 or R2/RMSE/MAE of raw model outputs (logits or probabilities; values),
+    and the ``validation.metrics`` ``names`` as TO EVALUATE computes them (classes are the
+    label's codes here)."""
     if target is None or labels.size == 0:
         return {}
     from sklearn import metrics
 
     if target.task == "classification":
         predicted = class_indices(outputs, target)
-        return {
+        found = {
             "accuracy": float(metrics.accuracy_score(labels, predicted)),
             "f1_macro": float(metrics.f1_score(labels, predicted, average="macro")),
         }
+        if names:
+            proba = probabilities(outputs, target)
+            codes = range(proba.shape[1])
+            found.update(requested_metrics(names, labels, predicted, proba, codes))
+        return found
     values = target.values(outputs)
     labels = labels.astype(np.float64) * target.std + target.mean
-    return {
+    found = {
         "r2": float(metrics.r2_score(labels, values)),
         "rmse": float(math.sqrt(metrics.mean_squared_error(labels, values))),
         "mae": float(metrics.mean_absolute_error(labels, values)),
     }
+    if names:
+        found.update(requested_metrics(names, labels, np.asarray(values), None, None))
+    return found
 
 
 def class_indices(outputs: np.ndarray, target: Target) -> np.ndarray:

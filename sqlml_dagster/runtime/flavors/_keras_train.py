@@ -25,7 +25,7 @@ import contextlib
 import inspect
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import numpy as np
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
 from ..dl.warm_start import base_fitted, base_signature, check_base_constructor, version_ref
+from ..evaluation import requested_names
 from ..features import Encoded, FeaturePlan
 from ..threads import cap_tensorflow
 from ._register import call_hook, read_signature, resolve
@@ -347,10 +348,15 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
         )
     seconds = time.perf_counter() - started
     predictor = _predictor(network, prepared.plan, target, hooks)
-    metrics = _metrics(predictor, prepared.train, target)
+    names = requested_names(spec)  # validation.metrics: on held-out rows when there are
+    held_out = prepared.validation is not None
+    metrics = _metrics(predictor, prepared.train, target, () if held_out else names)
     if prepared.validation is not None:
         metrics.update(
-            {f"val_{k_}": v for k_, v in _metrics(predictor, prepared.validation, target).items()}
+            {
+                f"val_{k_}": v
+                for k_, v in _metrics(predictor, prepared.validation, target, names).items()
+            }
         )
     metrics.update(history.losses(stopper.best_epoch if stopper else None))
     reporter.log("training metrics: " + ", ".join(f"{n}={v:.4f}" for n, v in metrics.items()))
@@ -650,7 +656,7 @@ def _predictor(
 
 
 def _metrics(
-    predictor: dl.DLPredictor, feed: dl.Feed, target: dl.Target | None
+    predictor: dl.DLPredictor, feed: dl.Feed, target: dl.Target | None, names: Sequence[str] = ()
 ) -> dict[str, float]:
     outs, labels = [], []
     for arrays in feed.chunks():
@@ -659,7 +665,7 @@ def _metrics(
             labels.append(arrays.labels)
     if not outs or not labels:
         return {}
-    return dl.scores(target, np.concatenate(labels), np.concatenate(outs))
+    return dl.scores(target, np.concatenate(labels), np.concatenate(outs), names)
 
 
 def _save(

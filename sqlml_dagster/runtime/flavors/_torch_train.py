@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from ...contract.spec import StepSpec
 from .. import Reporter, StepError, dl, scoring
 from ..dl import distributed
 from ..dl.warm_start import base_fitted, base_signature, check_base_constructor, version_ref
+from ..evaluation import requested_names
 from ..features import Encoded, FeaturePlan
 from ..threads import cap_torch
 from ._register import call_hook, read_signature, resolve
@@ -182,12 +183,14 @@ def _train(spec: StepSpec, reporter: Reporter, world: distributed.World | None) 
     if world is not None and not world.leader:
         return  # rank 0 holds the same weights and publishes them
     network.eval()
-    metrics = _metrics(network, prepared.train, target, device)
+    names = requested_names(spec)  # validation.metrics: on held-out rows when there are
+    held_out = prepared.validation is not None
+    metrics = _metrics(network, prepared.train, target, device, () if held_out else names)
     if prepared.validation is not None:
         metrics.update(
             {
                 f"val_{k}": v
-                for k, v in _metrics(network, prepared.validation, target, device).items()
+                for k, v in _metrics(network, prepared.validation, target, device, names).items()
             }
         )
     metrics.update(history.losses(stopper.best_epoch if stopper else None))
@@ -478,10 +481,14 @@ def _outputs(network: Any, feed: dl.Feed, device: Any) -> tuple[np.ndarray, np.n
 
 
 def _metrics(
-    network: Any, feed: dl.Feed, target: dl.Target | None, device: Any
+    network: Any,
+    feed: dl.Feed,
+    target: dl.Target | None,
+    device: Any,
+    names: Sequence[str] = (),
 ) -> dict[str, float]:
     outputs, labels = _outputs(network, feed, device)
-    return dl.scores(target, labels, outputs) if labels is not None else {}
+    return dl.scores(target, labels, outputs, names) if labels is not None else {}
 
 
 def _save(

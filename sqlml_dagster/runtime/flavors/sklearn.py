@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import platform
+import warnings
 from typing import Any
 
 import fsspec
@@ -31,6 +32,7 @@ from ...contract.settings import ignored_settings
 from ...contract.spec import StepSpec
 from .. import Reporter, StepError, scoring
 from ..data import input_file, label_vector, numeric_matrix, training_and_validation
+from ..evaluation import requested_metrics, requested_names
 from ..features import FeaturePlan
 from ._register import import_model, model_packages, plain, read_signature, unknown_parameters
 from .trusted_types import load_skops
@@ -82,19 +84,22 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
     except (ValueError, TypeError) as e:
         raise StepError(f"{spec.model_reference}.fit failed: {e}") from None
     metrics = {}
-    if validation is not None and validation.num_rows and y is not None and spec.label:
+    held_out_rows = bool(validation is not None and validation.num_rows and spec.label)
+    if validation is not None and held_out_rows and y is not None and spec.label:
         # validation.select / validation.split: rows the estimator never saw, scored first
         x_val = (
             plan.encode(validation).dense
             if plan is not None
             else numeric_matrix(validation, features)
         )
-        held_out = task_metrics(
-            _task(estimator, y), label_vector(validation, spec.label), estimator.predict(x_val)
-        )
+        y_val = label_vector(validation, spec.label)
+        held_out = task_metrics(_task(estimator, y), y_val, estimator.predict(x_val))
+        held_out.update(_requested(spec, estimator, x_val, y_val))
         metrics.update({f"val_{k}": v for k, v in held_out.items()})
         reporter.log(f"validated on {validation.num_rows} held-out rows")
     metrics.update(_training_metrics(estimator, x, y))
+    if y is not None and not held_out_rows:  # no held-out rows: on the fit's own
+        metrics.update(_requested(spec, estimator, x, y))
     reporter.log("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     import sklearn
@@ -470,6 +475,19 @@ def _training_metrics(estimator: Any, x: np.ndarray, y: np.ndarray | None) -> di
         inertia = getattr(estimator, "inertia_", None)
         return {"inertia": float(inertia)} if inertia is not None else {}
     return task_metrics(task, y, estimator.predict(x))
+
+
+def _requested(spec: StepSpec, estimator: Any, x: Any, y: np.ndarray) -> dict[str, float]:
+    """``validation.metrics`` of the estimator on ``x``/``y`` (probabilities when it has
+    ``predict_proba``)."""
+    names = requested_names(spec)
+    if not names:
+        return {}
+    proba = estimator.predict_proba(x) if hasattr(estimator, "predict_proba") else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        predicted = estimator.predict(x)
+    return requested_metrics(names, y, predicted, proba, getattr(estimator, "classes_", None))
 
 
 def task_metrics(task: str, y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

@@ -19,8 +19,10 @@ trained with ``xgboost.train``, as SQLFlow's own runtime does
 
 from __future__ import annotations
 
+import json
 import platform
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import fsspec
@@ -43,6 +45,7 @@ from ...contract.xgboost_params import (
 )
 from .. import Reporter, StepError, scoring
 from ..data import input_file, label_vector, numeric_matrix, training_and_validation
+from ..evaluation import requested_metrics, requested_names
 from ..features import FeaturePlan
 from ._register import read_signature, unknown_parameters, write_version
 from .sklearn import feature_plan, saved_plan, task_metrics
@@ -124,11 +127,11 @@ def train(spec: StepSpec, reporter: Reporter) -> None:
             + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch")
         )
     metrics = {}
+    names = requested_names(spec)
     if x_val is not None and y_val is not None:
-        metrics.update(
-            {f"val_{k}": v for k, v in _scores(booster, x_val, y_val, task, missing).items()}
-        )
-    metrics.update(_scores(booster, x, y, task, missing))
+        scored = _scores(booster, x_val, y_val, task, missing, names)
+        metrics.update({f"val_{k}": v for k, v in scored.items()})
+    metrics.update(_scores(booster, x, y, task, missing, () if x_val is not None else names))
     reporter.log("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     signature: dict[str, Any] = {
@@ -318,16 +321,45 @@ def _history(evals_result: dict[str, dict[str, list[float]]], rounds: int) -> li
 
 
 def _scores(
-    booster: Any, x: np.ndarray, y: np.ndarray, task: str, missing: float
+    booster: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    task: str,
+    missing: float,
+    names: Sequence[str] = (),
 ) -> dict[str, float]:
+    """The model page's metrics, and ``validation.metrics``' (``names``) as TO EVALUATE
+    computes them; classes are the label's codes here, probabilities the booster's."""
     import xgboost as xgb
 
     out = booster.predict(xgb.DMatrix(x, missing=missing, feature_names=booster.feature_names))
     if task == "classification":
-        return task_metrics(task, y.astype(np.int64), _indices(out))
+        indices = _indices(out)
+        scores = task_metrics(task, y.astype(np.int64), indices)
+        if names:
+            proba = _probabilities(booster, np.asarray(out))
+            classes = range(proba.shape[1]) if proba is not None else None
+            scores.update(requested_metrics(names, y.astype(np.int64), indices, proba, classes))
+        return scores
     if task == "regression":
-        return task_metrics(task, y, np.asarray(out, dtype=np.float64).reshape(len(y), -1)[:, 0])
+        values = np.asarray(out, dtype=np.float64).reshape(len(y), -1)[:, 0]
+        scores = task_metrics(task, y, values)
+        if names:
+            scores.update(requested_metrics(names, y, values, None, None))
+        return scores
     return {}
+
+
+def _probabilities(booster: Any, output: np.ndarray) -> np.ndarray | None:
+    """Class probabilities of a booster's output, by its objective: ``multi:softprob``'s
+    rows, ``binary:logistic``'s positive-class probability; ``None`` for the objectives
+    that give margins (``binary:logitraw``) or class indices (``multi:softmax``)."""
+    objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
+    if objective == "multi:softprob" and output.ndim == 2:
+        return output
+    if objective == "binary:logistic" and output.ndim == 1:
+        return np.column_stack([1.0 - output, output])
+    return None
 
 
 def _indices(output: np.ndarray) -> np.ndarray:
