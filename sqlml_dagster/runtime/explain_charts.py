@@ -225,6 +225,9 @@ def shap_chart(
             if size != "auto":
                 figure.set_size_inches(*_size(size, *figure.get_size_inches()))
         else:
+            # SHAP's summary_plot takes a title and draws none (its "unused title argument"
+            # TODO): set on the chart's axes after it has drawn
+            title = str(options.pop("title"))
             shap.summary_plot(
                 rows.chart_values,
                 x,
@@ -236,6 +239,7 @@ def shap_chart(
                 **options,
             )
             figure = pyplot.gcf()
+            figure.axes[0].set_title(title)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", bbox_inches="tight", dpi=100)
     finally:

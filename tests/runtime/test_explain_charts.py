@@ -33,9 +33,7 @@ PER_ROW = {"explain": {"max_rows": ROWS, "per_row": True}}
 
 def chart(world: World, plot_type: str, **summary: Any) -> tuple[bytes, dict[str, Any]]:
     params = {"explain": {"max_rows": ROWS}, "summary": {"plot_type": plot_type, **summary}}
-    recorder, _, output_uri = explain(
-        world, world.forest, explainer="TreeExplainer", params=params
-    )
+    recorder, _, output_uri = explain(world, world.forest, explainer="TreeExplainer", params=params)
     return (Path(output_uri).parent / scoring.PLOT_FILE).read_bytes(), recorder.payload
 
 
@@ -193,4 +191,3 @@ def test_a_multi_class_row_is_explained_towards_the_class_predicted_for_it(world
     np.testing.assert_allclose(
         rows.column("model_output").to_numpy(), tree.predict_proba(x).max(axis=1), atol=1e-6
     )
-
