@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 
 from sqlml_dagster.compiler import compile_project
 from sqlml_dagster.compiler.diagnostics import SqlMlCompileError
 
 from .conftest import failure_reasons, materialize_all
+from .test_model_evaluation import query
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::PendingDeprecationWarning:shap.plots.colors._colors"),
@@ -45,11 +44,6 @@ CREATE TABLE most_moved AS
 SELECT row_number FROM m_explained_rows ORDER BY abs(x) DESC LIMIT 1;
 """
 )
-
-
-def query(state: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_a_reader_of_the_per_row_table_depends_on_the_explanation(

@@ -10,10 +10,7 @@ its first import, which must not happen in pytest's process."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,8 @@ import pytest
 
 from sqlml_dagster.contract.spec import StepSpec
 from sqlml_dagster.store import ModelManifest
+
+from .test_zoo_inputs import run as zoo_run
 
 # a training and three scoring processes each
 pytestmark = pytest.mark.slow
@@ -46,17 +45,7 @@ MODELS = {
 
 
 def run(spec: StepSpec, folder: Path) -> dict[str, Any]:
-    path = folder / f"{spec.step_id}.json"
-    path.write_text(spec.to_json())
-    done = subprocess.run(
-        [sys.executable, "-m", "sqlml_dagster.runtime", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return dict(json.loads(done.stdout)["result"])
+    return zoo_run(spec, folder, ENV)
 
 
 def trained(tmp_path: Path, which: str) -> tuple[Path, dict[str, Any]]:
