@@ -191,3 +191,28 @@ def test_a_multi_class_row_is_explained_towards_the_class_predicted_for_it(world
     np.testing.assert_allclose(
         rows.column("model_output").to_numpy(), tree.predict_proba(x).max(axis=1), atol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "explainer", "method"),
+    [("linear", "KernelExplainer", "shap-kernel"), ("linear", "LinearExplainer", "shap-linear")],
+)
+def test_every_shap_explainer_gives_rows_that_add_up_to_what_it_explains(
+    world: World, model: str, explainer: str, method: str
+) -> None:
+    """The kernel explainer explains the positive class's probability, the linear one its
+    log-odds: either way base value + attributions is that output, row by row."""
+    pytest.importorskip("shap")
+    params = {"explain": {"max_rows": 20, "per_row": True}, "summary": {"plot_type": "violin"}}
+    recorder, _, _ = explain(world, getattr(world, model), explainer=explainer, params=params)
+    rows = pq.read_table(recorder.payload["rows_uri"])
+    assert rows.num_rows == 20 and set(rows.column("method").to_pylist()) == {method}
+    assert set(rows.column("explained_class").to_pylist()) == {"1"}
+    kept = sample_row_numbers(pq.read_table(world.data).num_rows, 20, 3)
+    table = pq.read_table(world.data)
+    x = np.column_stack([table.column(f).to_numpy()[kept] for f in FEATURES])
+    logit = model_of(world, model)
+    output = logit.predict_proba(x)[:, 1] if method == "shap-kernel" else logit.decision_function(x)
+    total = rows.column("base_value").to_numpy() + sum(rows.column(f).to_numpy() for f in FEATURES)
+    np.testing.assert_allclose(total, output, atol=1e-4)
+    np.testing.assert_allclose(rows.column("model_output").to_numpy(), output, atol=1e-4)
