@@ -49,11 +49,46 @@ CASES = [
     ),
     ("SELECT * FROM t TO EXPLAIN m WITH explain.max_rows = 50, explain.repeats = 2 INTO e", []),
     (
-        "SELECT * FROM t TO EXPLAIN m WITH summary.plot_type = bar, explain.per_row = true INTO e",
+        "SELECT * FROM t TO EXPLAIN m WITH summary.plot_type = dot, summary.alpha = 0.5, "
+        "summary.sort = True, summary.max_display = 5, summary.plot_size = [8, 6], "
+        "explain.per_row = true INTO e",
+        [],
+    ),
+    (
+        "SELECT * FROM t TO EXPLAIN m WITH summary.plot_type = dots INTO e",
+        [("SQLML415", "unknown plot type 'dots' (did you mean 'dot'?)", "bar, dot, violin")],
+    ),
+    (
+        "SELECT * FROM t TO EXPLAIN m WITH summary.plot_type = bar, summary.color_bar = false "
+        "INTO e",
+        [("SQLML414", "'summary.color_bar' is accepted and ignored here: a bar chart", "")],
+    ),
+    (
+        "SELECT * FROM t TO EXPLAIN m WITH summary.plot_type = violin, summary.show = true INTO e",
+        [("SQLML416", "'summary.show' cannot be set here: the step saves the chart", "")],
+    ),
+    (
+        "SELECT * FROM t TO EXPLAIN m WITH summary.alpha = 3, summary.max_display = 0 INTO e",
         [
-            ("SQLML414", "'summary.plot_type' is accepted and ignored", ""),
-            ("SQLML414", "'explain.per_row' is accepted and ignored", ""),
+            ("SQLML416", "summary.alpha must be a number from 0 to 1", ""),
+            ("SQLML416", "summary.max_display must be a positive integer", ""),
         ],
+    ),
+    (
+        "SELECT * FROM t TO EXPLAIN m WITH summary.plot_type = decision, explain.per_row = true "
+        "USING permutation INTO e",
+        [
+            ("SQLML416", "summary.plot_type = decision needs every row's attributions", ""),
+            ("SQLML416", "explain.per_row = true needs every row's attributions", "USING shap"),
+        ],
+    ),
+    (
+        "SELECT * FROM t TO EXPLAIN m WITH summary.plot_typ = dot INTO e",
+        [("SQLML405", "'summary.plot_typ'", "did you mean 'summary.plot_type'?")],
+    ),
+    (
+        "SELECT * FROM t TO EXPLAIN m WITH explain.plot_type = dot INTO e",
+        [("SQLML414", "'explain.plot_type' is accepted and ignored", "")],
     ),
     (
         "SELECT * FROM t TO EXPLAIN m WITH explain.max_row = 5 INTO e",

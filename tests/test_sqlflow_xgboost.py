@@ -70,6 +70,36 @@ def test_explanation_ranks_lstat_and_rm_first_as_the_tutorial_shows(state: Path)
     assert len(rows) == 13
 
 
+def test_the_dot_chart_statement_keeps_every_rows_shap_values(state: Path) -> None:
+    """housing-explain.md's ``summary.plot_type="dot"``: one row of SHAP values per
+    training row (SQLFlow's INTO table) in ``boston.explain_dot_rows``, each adding up with
+    the base value to the booster's prediction of that row."""
+    ((rows, features),) = query(
+        state,
+        "SELECT count(*), (SELECT count(*) FROM (DESCRIBE boston.explain_dot_rows)) - 7 "
+        "FROM boston.explain_dot_rows",
+    )
+    assert (rows, features) == (496, 13)
+    ((worst,),) = query(
+        state,
+        "SELECT max(abs(base_value + crim + zn + indus + chas + nox + rm + age + dis + rad "
+        "+ tax + ptratio + b + lstat - model_output)) FROM boston.explain_dot_rows",
+    )
+    assert worst < 1e-3
+    import xgboost
+
+    version = ModelStore(str(state / "models")).latest("sqlflow_models.my_xgb_regression_model")
+    assert version is not None
+    booster = xgboost.Booster()
+    booster.load_model(str(Path(version.uri) / "model.ubj"))
+    names = ["crim", "zn", "indus", "chas", "nox", "rm", "age", "dis", "rad", "tax"]
+    names += ["ptratio", "b", "lstat"]
+    train = query(state, f"SELECT {', '.join(names)} FROM boston.train")
+    explained = query(state, "SELECT model_output FROM boston.explain_dot_rows ORDER BY row_number")
+    predicted = booster.predict(xgboost.DMatrix([list(r) for r in train], feature_names=names))
+    assert max(abs(e - p) for (e,), p in zip(explained, predicted, strict=True)) < 1e-3
+
+
 def test_evaluation_scores_the_test_rows(state: Path) -> None:
     ((mae, rows),) = query(state, "SELECT mae, rows FROM boston.evaluate_result")
     assert rows == 10 and mae < 6

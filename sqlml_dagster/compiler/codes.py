@@ -5,6 +5,7 @@ Documented for users in ``docs/diagnostics.md``.
 
 from ..contract import distributed as _distributed
 from ..contract import durations as _durations
+from ..contract import explain as _explain
 from ..contract import optimization as _optimization
 from ..contract import programs as _programs
 
@@ -99,6 +100,9 @@ BAD_DURATION = "SQLML411"
 NOT_A_MODEL = "SQLML412"
 SETTING_NOT_READ = "SQLML413"
 SETTING_IGNORED = "SQLML414"
+# TO EXPLAIN's chart and per-row options (contract/explain.py)
+UNKNOWN_PLOT_TYPE = "SQLML415"
+BAD_EXPLAIN_OPTION = "SQLML416"
 # TO MAXIMIZE / TO MINIMIZE against the SELECT's columns
 UNKNOWN_PROGRAM_COLUMN = "SQLML417"
 VARIABLE_NAMED_AS_COLUMN = "SQLML418"
@@ -132,3 +136,5 @@ PROGRAM_FAILED = _programs.PROGRAM_FAILED  # SQLML525
 NO_SOLUTION = _optimization.NO_SOLUTION  # SQLML526
 OPTIMIZATION_DATA = _optimization.OPTIMIZATION_DATA  # SQLML527
 STEP_TIMED_OUT = _durations.STEP_TIMED_OUT  # SQLML534
+NO_PER_ROW_ATTRIBUTIONS = _explain.NO_PER_ROW  # SQLML538
+EXPLAIN_OPTION_REFUSED = _explain.BAD_EXPLAIN_OPTION  # SQLML539

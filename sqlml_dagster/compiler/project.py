@@ -516,8 +516,9 @@ class _GraphBuilder:
                         f"'{side}' is already written by the statement at "
                         f"{statement.span.location()}",
                         other[0].produces_span,
-                        hint="an evaluation's validation.curves write <into>_<curve>: "
-                        "rename this table or the evaluation",
+                        hint="an evaluation's validation.curves write <into>_<curve>, an "
+                        "explanation's explain.per_row <into>_rows: rename this table or "
+                        "that statement's INTO",
                     )
                     continue
                 assert statement.produces is not None

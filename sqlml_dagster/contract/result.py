@@ -109,6 +109,11 @@ class ExplanationResult(StepResult):
     rows: int = 0
     importances: dict[str, float] = field(default_factory=dict)
     plot_uri: str | None = None
+    #: ``summary.plot_type``: the chart at ``plot_uri`` (bar, dot, violin, decision).
+    plot_type: str = "bar"
+    #: ``explain.per_row = true``: every explained row's attributions (Parquet), which the
+    #: orchestrator loads as ``<into>_rows``; None when not asked for.
+    rows_uri: str | None = None
 
 
 @dataclass(frozen=True)

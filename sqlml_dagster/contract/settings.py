@@ -12,6 +12,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
+from .explain import DEFAULT_PLOT_TYPE, PER_ROW_KEY, SUMMARY_HELP, summary_verdict
+
 #: SQLFlow's estimators that run without a model zoo (``TO TRAIN DNNClassifier``),
 #: implemented in ``runtime/flavors/_torch_builtins.py``.
 BUILTIN_ESTIMATORS = (
@@ -294,7 +296,8 @@ def allowed_images_from_env(environ: Mapping[str, str]) -> list[str]:
 
 #: The ``WITH`` keys of ``TO PREDICT`` and ``TO EXPLAIN`` the step reads, by namespace,
 #: with what each does (``sqlml check`` refuses another key of these namespaces, with the
-#: closest as a hint, as it refuses a ``train.*`` key nobody reads).
+#: closest as a hint, as it refuses a ``train.*`` key nobody reads). ``summary.*`` is
+#: judged per chart by ``contract/explain.py``'s ``summary_verdict``.
 SCORING_KEYS: Mapping[str, Mapping[str, str]] = {
     "predict": {
         "probabilities": "one probability column per class beside the prediction",
@@ -302,27 +305,29 @@ SCORING_KEYS: Mapping[str, Mapping[str, str]] = {
     "explain": {
         "max_rows": "rows sampled for the attribution",
         "repeats": "shuffles per feature of permutation importance",
+        PER_ROW_KEY: "every explained row's attributions in a second table, <into>_rows",
     },
-    "summary": {},
+    "summary": SUMMARY_HELP,
 }
 #: Keys SQLFlow's TO PREDICT / TO EXPLAIN accept that mean nothing here: warned, with why.
 SCORING_IGNORED: Mapping[str, str] = {
     "predict.batch_size": "the step scores its rows in batches it picks by memory",
     "predict.num_workers": "a step predicts in one process (PAI's workers are not used)",
     "predict.extra_outputs": "every selected column is already written beside the prediction",
-    "explain.plot_type": "the PNG is one bar chart of mean absolute attributions",
-    "explain.per_row": "the INTO table holds one row per feature (mean attributions), not "
-    "one per row",
-    "summary": "the PNG is one bar chart of mean absolute attributions; SHAP's "
-    "summary_plot options (plot_type, alpha, sort, …) are not drawn",
+    "explain.plot_type": "SQLFlow's explain steps read summary.plot_type: write that",
 }
 
 
-def scoring_verdict(key: str) -> tuple[str, str]:
+def scoring_verdict(key: str, chart: str = DEFAULT_PLOT_TYPE) -> tuple[str, str]:
     """How a ``TO PREDICT``/``TO EXPLAIN`` step treats ``key`` (``predict.probabilities``):
-    ``("honoured", "")``, ``("ignored", why)``, ``("unknown", hint)`` — the hint names the
-    closest known key — or ``("other", "")`` for a namespace these steps do not own."""
+    ``("honoured", "")``, ``("ignored", why)``, ``("refused", why)`` — a ``summary.*``
+    argument of SHAP's that cannot be set here —, ``("unknown", hint)`` — the hint names
+    the closest known key — or ``("other", "")`` for a namespace these steps do not own.
+    ``chart``: the ``summary.plot_type`` the statement draws (some keys are for some
+    charts only)."""
     namespace, _, path = key.partition(".")
+    if namespace == "summary":
+        return summary_verdict(path, chart)
     known = SCORING_KEYS.get(namespace)
     if known is None:
         return "other", ""

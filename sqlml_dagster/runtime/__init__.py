@@ -178,11 +178,16 @@ def run_step(spec: StepSpec, reporter: Reporter) -> None:
             TrainingStats(reporter, spec) if spec.kind == "train" else DriftReporter(reporter, spec)
         )
     if spec.kind in ("predict", "explain"):
+        from ..contract.explain import DEFAULT_PLOT_TYPE, PLOT_TYPES
         from ..contract.settings import scoring_verdict
 
+        # a chart's own keys are judged for the chart drawn (an unknown plot type is the
+        # explain step's SQLML539)
+        chart = str(spec.params.get("summary", {}).get("plot_type", DEFAULT_PLOT_TYPE)).lower()
+        chart = chart if chart in PLOT_TYPES else DEFAULT_PLOT_TYPE
         for namespace, values in spec.params.items():
             for key in values:
-                verdict, why = scoring_verdict(f"{namespace}.{key}")
+                verdict, why = scoring_verdict(f"{namespace}.{key}", chart)
                 if verdict in ("ignored", "unknown"):
                     reporter.log(
                         f"warning: {namespace}.{key} is ignored here: "

@@ -163,15 +163,20 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     ]
 
 
+def sample_row_numbers(total: int, max_rows: int, seed: int) -> np.ndarray | None:
+    """The (sorted, 0-based) numbers of the rows :func:`sample_rows` keeps of ``total``;
+    None when it keeps them all. EXPLAIN's per-row table names its rows by them."""
+    if total <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
+
+
 def sample_rows(source: DataFile, columns: list[str], max_rows: int, seed: int) -> pa.Table:
     """At most ``max_rows`` rows, chosen uniformly with ``seed``, streaming the file once:
     the row numbers are drawn first from the file's count (Parquet's footer, the IPC
     file's batch headers), then taken batch by batch, so memory holds the sample and one
     batch, never the table."""
-    total = source.num_rows()
-    keep = None
-    if total > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(total, size=max_rows, replace=False))
+    keep = sample_row_numbers(source.num_rows(), max_rows, seed)
     pieces: list[pa.RecordBatch] = []
     offset = 0
     for batch in source.batches():

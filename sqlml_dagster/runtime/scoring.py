@@ -45,16 +45,35 @@ from ..contract import (
     ExplanationResult,
     PredictionResult,
 )
+from ..contract.explain import (
+    BAD_EXPLAIN_OPTION,
+    BASE_VALUE,
+    EXPLAINED_CLASS,
+    MODEL_OUTPUT,
+    NO_PER_ROW,
+    PER_ROW_KEY,
+    PER_ROW_RESERVED,
+    ROW_NUMBER,
+)
 from ..contract.spec import StepSpec
 from . import Reporter, StepError
-from .data import input_file, label_vector, numeric_matrix, output_file, sample_rows
+from .data import (
+    DataFile,
+    input_file,
+    label_vector,
+    numeric_matrix,
+    output_file,
+    sample_row_numbers,
+    sample_rows,
+)
 from .evaluation import evaluate, metric_names
-from .plots import new_figure, save_png
+from .explain_charts import Chart, RowAttributions, bar_chart, shap_chart
 
 __all__ = [
     "DEFAULT_METRICS",
     "METRICS",
     "PLOT_FILE",
+    "ROWS_FILE",
     "Predictor",
     "RowError",
     "evaluate",
@@ -312,10 +331,9 @@ KERNEL_DEFAULT_MAX_ROWS = 100
 DEFAULT_REPEATS = 5
 #: SHAP's background sample (what "a feature is absent" means) is at most this many rows.
 BACKGROUND_ROWS = 100
-#: The bar chart shows at most this many features (the table has them all).
-PLOT_FEATURES = 30
-#: Written beside the output table.
+#: Written beside the output table: the chart, and with ``explain.per_row`` the rows.
 PLOT_FILE = "explanation.png"
+ROWS_FILE = "rows.parquet"
 
 
 @dataclass(frozen=True)
@@ -328,6 +346,9 @@ class _Attribution:
     method: str
     #: What the importance measures, in words (the chart's axis label).
     measure: str
+    #: SHAP's per-row values and the matrix they explain; None for permutation importance.
+    rows: RowAttributions | None = None
+    x: np.ndarray | None = None
 
 
 def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
@@ -335,19 +356,44 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
 
     Writes a table (feature, importance, importance_std, rank, method, model,
     model_version; rank 1 = most important) to ``output_uri`` and, when matplotlib is
-    installed, a bar chart ``explanation.png`` in the same folder. Attributions are
+    installed, the ``summary.plot_type`` chart ``explanation.png`` in the same folder;
+    with ``explain.per_row = true`` also ``rows.parquet`` there (every explained row's
+    attributions, which the orchestrator loads as ``<into>_rows``). Attributions are
     computed on a seeded sample of at most ``explain.max_rows`` rows, so their cost does
-    not grow with the table.
+    not grow with the table. A per-row chart or table needs SHAP's per-row values:
+    permutation importance has none, which is SQLML538 rather than a different chart.
     """
     if not spec.output_uri:
         raise StepError("an explain step needs output_uri")
     kind = _explainer_kind(spec.explainer)
+    chart = Chart.of(spec)
+    per_row = spec.param("explain", PER_ROW_KEY, False)
+    if not isinstance(per_row, bool):
+        raise StepError(
+            f"explain.per_row must be true or false, not {per_row!r}", BAD_EXPLAIN_OPTION
+        )
+    wanted = _per_row_wanted(chart, per_row)
+    if wanted and kind == "permutation":
+        raise StepError(
+            f"{wanted} needs every row's attributions; USING permutation measures one "
+            "importance per feature — write USING shap (or TreeExplainer…), or "
+            "summary.plot_type = bar without explain.per_row",
+            NO_PER_ROW,
+        )
     default_rows = KERNEL_DEFAULT_MAX_ROWS if kind == "kernel" else DEFAULT_MAX_ROWS
     max_rows = _positive_int(spec, "max_rows", default_rows)
     repeats = _positive_int(spec, "repeats", DEFAULT_REPEATS)
     features = list(predictor.features)
     if not features:
         raise StepError("no feature columns: the model reads no column of the SELECT")
+    clash = sorted(set(features) & set(PER_ROW_RESERVED)) if per_row else []
+    if clash:
+        raise StepError(
+            f"explain.per_row: feature column(s) {', '.join(clash)} would clash with the "
+            f"per-row table's own columns ({', '.join(PER_ROW_RESERVED)}); rename them in "
+            "the SELECT the model was trained on",
+            BAD_EXPLAIN_OPTION,
+        )
     source = input_file(spec)
     names = source.schema().names
     missing = [c for c in features if c not in names]
@@ -358,9 +404,12 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
     label = (
         spec.label if spec.label and spec.label in names and spec.label not in features else None
     )
+    total = source.num_rows()
     sample = sample_rows(source, [*features, *([label] if label else [])], max_rows, spec.seed)
     if sample.num_rows == 0:
         raise StepError("the explain SELECT returned no rows")
+    kept = sample_row_numbers(total, max_rows, spec.seed)
+    row_numbers = np.arange(sample.num_rows) if kept is None else kept
     reporter.log(
         f"explaining {spec.model_name} on {sample.num_rows} rows"
         + (f" with label '{label}'" if label else " without a label column")
@@ -368,7 +417,7 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
 
     attribution = None
     if kind != "permutation":
-        attribution = _shap(kind, spec, predictor, sample)
+        attribution = _shap(kind, spec, predictor, sample, wanted)
     if attribution is None:
         attribution = _permutation(predictor, sample, label, repeats, spec.seed)
 
@@ -386,6 +435,15 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
             "model_version": pa.array([spec.model_version] * n, pa.int64()),
         }
     )
+    folder = posixpath.dirname(spec.output_uri)
+    rows_uri = None
+    if per_row:
+        assert attribution.rows is not None  # _shap gives rows when they are wanted
+        rows_uri = posixpath.join(folder, ROWS_FILE)
+        per_row_table = _rows_table(spec, features, row_numbers, attribution)
+        with DataFile(rows_uri).writer(per_row_table.schema) as writer:  # Parquet
+            writer.write_table(per_row_table)
+        reporter.log(f"wrote {per_row_table.num_rows} rows of attributions to {rows_uri}")
     with output_file(spec).writer(table.schema) as writer:
         writer.write_table(table)
     importances = {f: float(v) for f, v in zip(ranked, attribution.importance[order], strict=True)}
@@ -393,17 +451,35 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
         f"{attribution.method} ({attribution.measure}): "
         + ", ".join(f"{f}={v:.4f}" for f, v in importances.items())
     )
-    plot_uri = _plot(
-        posixpath.join(posixpath.dirname(spec.output_uri), PLOT_FILE),
-        ranked,
-        attribution.importance[order],
-        attribution.std[order],
-        title=f"{spec.model_name}"
+    title = (
+        f"{spec.model_name}"
         + (f"@{spec.model_version}" if spec.model_version is not None else "")
-        + f" — {attribution.method}",
-        xlabel=attribution.measure,
-        reporter=reporter,
+        + f" — {attribution.method}"
     )
+    plot_path = posixpath.join(folder, PLOT_FILE)
+    if chart.per_row:
+        assert attribution.rows is not None and attribution.x is not None
+        plot_uri = shap_chart(
+            plot_path,
+            chart,
+            attribution.rows,
+            attribution.x,
+            features,
+            title=title,
+            seed=spec.seed,
+            reporter=reporter,
+        )
+    else:
+        plot_uri = bar_chart(
+            plot_path,
+            chart,
+            features,
+            attribution.importance,
+            attribution.std,
+            title=title,
+            xlabel=attribution.measure,
+            reporter=reporter,
+        )
     reporter.result(
         metadata={"explain_method": attribution.method, "explained_rows": sample.num_rows},
         result=ExplanationResult(
@@ -413,8 +489,42 @@ def explain(spec: StepSpec, predictor: Predictor, reporter: Reporter) -> None:
             rows=sample.num_rows,
             importances=importances,
             plot_uri=plot_uri,
+            plot_type=chart.plot_type,
+            rows_uri=rows_uri,
         ),
     )
+
+
+def _per_row_wanted(chart: Chart, per_row: bool) -> str:
+    """What asks for per-row attributions, in the statement's words ('' for nothing)."""
+    asked = ([f"summary.plot_type = {chart.plot_type}"] if chart.per_row else []) + (
+        ["explain.per_row = true"] if per_row else []
+    )
+    return " and ".join(asked)
+
+
+def _rows_table(
+    spec: StepSpec, features: list[str], row_numbers: np.ndarray, attribution: _Attribution
+) -> pa.Table:
+    """``explain.per_row``: one row per explained row — its number in the SELECT's
+    output (0-based), one attribution column per feature (SQLFlow's layout), the base
+    value and the output they sum to, the class explained (None for one output)."""
+    rows = attribution.rows
+    assert rows is not None
+    n = len(row_numbers)
+    columns: dict[str, pa.Array] = {ROW_NUMBER: pa.array(row_numbers, pa.int64())}
+    for i, name in enumerate(features):
+        columns[name] = pa.array(rows.values[:, i], pa.float64())
+    columns[BASE_VALUE] = pa.array(rows.base, pa.float64())
+    columns[MODEL_OUTPUT] = pa.array(rows.output, pa.float64())
+    classes: list[str | None] = (
+        [None] * n if rows.classes is None else [str(c) for c in rows.classes]
+    )
+    columns[EXPLAINED_CLASS] = pa.array(classes, pa.string())
+    columns["method"] = pa.array([attribution.method] * n, pa.string())
+    columns["model"] = pa.array([spec.model_name] * n, pa.string())
+    columns["model_version"] = pa.array([spec.model_version] * n, pa.int64())
+    return pa.table(columns)
 
 
 def _explainer_kind(written: str | None) -> str:
@@ -523,9 +633,15 @@ def _permutation_loss(
 # -- SHAP -------------------------------------------------------------------------------
 
 
-def _shap(kind: str, spec: StepSpec, predictor: Predictor, sample: pa.Table) -> _Attribution | None:
-    """Mean |SHAP value| per feature, or None where ``auto`` should use permutation."""
+def _shap(
+    kind: str, spec: StepSpec, predictor: Predictor, sample: pa.Table, wanted: str = ""
+) -> _Attribution | None:
+    """Mean |SHAP value| per feature (and every row's values), or None where ``auto``
+    should use permutation. ``wanted``: what asks for per-row values, if anything — then
+    ``auto`` explains a model without an exact explainer as a black box (SHAP's
+    permutation explainer) and a missing ``shap`` is SQLML538, never a quiet fallback."""
     explicit = kind != "auto"
+    strict = explicit or bool(wanted)
     try:
         import shap
     except ImportError:
@@ -534,12 +650,21 @@ def _shap(kind: str, spec: StepSpec, predictor: Predictor, sample: pa.Table) -> 
                 f"{spec.explainer} needs shap, which is not installed in the step image "
                 "(pip install shap); or write USING permutation"
             ) from None
+        if wanted:
+            raise StepError(
+                f"{wanted} needs SHAP's per-row attributions, and shap is not installed in "
+                "the step image (pip install shap); permutation importance has one value per "
+                "feature: write summary.plot_type = bar without explain.per_row",
+                NO_PER_ROW,
+            ) from None
         return None
     try:
         x = numeric_matrix(sample, predictor.features)
-    except StepError:
+    except StepError as e:
         if explicit:
             raise
+        if wanted:
+            raise StepError(f"{wanted}: SHAP cannot read these features: {e}", NO_PER_ROW) from None
         return None
     with _seeded(spec.seed):
         rng = np.random.default_rng(spec.seed)
@@ -555,12 +680,12 @@ def _shap(kind: str, spec: StepSpec, predictor: Predictor, sample: pa.Table) -> 
             shap.explainers.Linear, native, masker
         ):
             explainer, method = shap.LinearExplainer(native, masker), "shap-linear"
-        elif kind == "auto":
+        elif kind == "auto" and not wanted:
             return None
         elif kind == "kernel":
             explainer = shap.KernelExplainer(_black_box(spec, predictor), background)
             method = "shap-kernel"
-        elif kind == "shap":
+        elif kind in ("shap", "auto"):
             explainer = shap.explainers.Permutation(
                 _black_box(spec, predictor), masker, seed=spec.seed
             )
@@ -580,13 +705,19 @@ def _shap(kind: str, spec: StepSpec, predictor: Predictor, sample: pa.Table) -> 
             else:
                 explanation = explainer(x)
         except (ValueError, TypeError) as e:
-            if explicit:
+            if strict:
                 raise StepError(f"SHAP cannot explain {spec.model_reference}: {e}") from None
             return None
-    values = np.abs(np.asarray(explanation.values, dtype=float))
+    signed = np.asarray(explanation.values, dtype=float)
+    values = np.abs(signed)
     if values.ndim == 3:  # one attribution per output (class): average their magnitudes
         values = values.mean(axis=2)
-    return _Attribution(values.mean(axis=0), values.std(axis=0), method, "mean |SHAP value|")
+    rows = RowAttributions.of(
+        signed, np.asarray(explanation.base_values, dtype=float), predictor.classes
+    )
+    return _Attribution(
+        values.mean(axis=0), values.std(axis=0), method, "mean |SHAP value|", rows, x
+    )
 
 
 def _supports(explainer_class: Any, native: Any, masker: Any) -> bool:
@@ -625,36 +756,3 @@ def _seeded(seed: int) -> Iterator[None]:
         yield
     finally:
         np.random.set_state(state)
-
-
-# -- the chart --------------------------------------------------------------------------
-
-
-def _plot(
-    uri: str,
-    features: list[str],
-    importance: np.ndarray,
-    std: np.ndarray,
-    *,
-    title: str,
-    xlabel: str,
-    reporter: Reporter,
-) -> str | None:
-    """A horizontal bar chart, most important on top; None (and a log line) without
-    matplotlib, which is optional so that a lean step image can still EXPLAIN."""
-    figure = new_figure(7.0, 2.5, reporter, PLOT_FILE)
-    if figure is None:
-        return None
-    shown = min(len(features), PLOT_FEATURES)
-    if shown < len(features):
-        title += f" (top {shown} of {len(features)})"
-    figure.set_figheight(max(2.5, 0.35 * shown + 1.3))
-    axes = figure.add_subplot()
-    rows = np.arange(shown)[::-1]
-    errors = np.nan_to_num(std[:shown])
-    axes.barh(rows, importance[:shown], xerr=errors, color="#4C72B0", ecolor="#444444", capsize=3)
-    axes.set_yticks(rows, labels=features[:shown])
-    axes.axvline(0.0, color="#999999", linewidth=0.8)
-    axes.set_xlabel(xlabel)
-    axes.set_title(title)
-    return save_png(figure, uri, reporter)

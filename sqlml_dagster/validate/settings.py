@@ -40,6 +40,14 @@ from ..contract import (
     setting_verdict,
 )
 from ..contract.distributed import NUM_WORKERS, workers_problem, workers_value_problem
+from ..contract.explain import (
+    DEFAULT_PLOT_TYPE,
+    PER_ROW_KEY,
+    PER_ROW_PLOTS,
+    PLOT_TYPES,
+    option_problem,
+    plot_type,
+)
 from ..contract.metrics import split_names, unknown_names
 from ..contract.settings import SCORING_KEYS, scoring_verdict
 from ._spans import Sources, key_span, value_span
@@ -58,7 +66,7 @@ def check_settings(project: Project, sources: Sources) -> list[Diagnostic]:
             owned = _SCORING_NAMESPACES.get(statement.KIND, ())
             for param in statement.params:
                 if owned and param.namespace in SCORING_KEYS:
-                    problem = _scoring_key(param, owned, sources, project.dialect)
+                    problem = _scoring_key(param, owned, sources, project.dialect, statement)
                     if problem is not None:
                         found.append(problem)
                     continue
@@ -141,13 +149,18 @@ _SCORING_NAMESPACES = {"predict": ("predict",), "explain": ("explain", "summary"
 
 
 def _scoring_key(
-    param: Param, owned: tuple[str, ...], sources: Sources, dialect: str
+    param: Param, owned: tuple[str, ...], sources: Sources, dialect: str, statement: MLStatement
 ) -> Diagnostic | None:
     """A ``TO PREDICT``/``TO EXPLAIN`` key checked like a ``TO TRAIN`` one: honoured,
     ignored with a warning that says why (SQLML414), or unknown (SQLML405 with the
-    closest key)."""
+    closest key); ``summary.*`` for the chart ``summary.plot_type`` draws — an unknown plot
+    type is SQLML415, a value or a key of SHAP's the step cannot use SQLML416."""
     source = sources.get(param.span.file)
-    verdict, why = scoring_verdict(param.key)
+    try:
+        chart = plot_type(statement.param("summary.plot_type"))
+    except ValueError:
+        chart = DEFAULT_PLOT_TYPE
+    verdict, why = scoring_verdict(param.key, chart)
     if param.namespace not in owned:
         verdict, why = (
             "unknown",
@@ -161,10 +174,56 @@ def _scoring_key(
             ),
         )
     if verdict == "honoured":
-        return None
+        return _explain_option(param, source, dialect, statement)
     if verdict == "ignored":
         return _ignored(param, why, source, dialect)
+    if verdict == "refused":
+        return Diagnostic(
+            codes.BAD_EXPLAIN_OPTION,
+            f"'{param.key}' cannot be set here: {why}",
+            key_span(param, source, dialect),
+            hint="remove it; docs/language.md (TO EXPLAIN's charts) lists the summary.* keys "
+            "each chart takes",
+            source=source,
+        )
     return _unknown(param, source, dialect, why)
+
+
+def _explain_option(
+    param: Param, source: Any, dialect: str, statement: MLStatement
+) -> Diagnostic | None:
+    """SQLML415 for a plot type that is none, SQLML416 for a ``summary.*``/
+    ``explain.per_row`` value the step refuses, or a per-row chart or table asked of
+    ``USING permutation`` (one importance per feature, no row's): the step's SQLML539 and
+    SQLML538, found before anything runs."""
+    problem = option_problem(param.key, param.value)
+    if problem is not None:
+        plot = param.key == "summary.plot_type"
+        return Diagnostic(
+            codes.UNKNOWN_PLOT_TYPE if plot else codes.BAD_EXPLAIN_OPTION,
+            problem,
+            value_span(param, source, dialect),
+            hint=f"one of {', '.join(PLOT_TYPES)}"
+            if plot
+            else "docs/language.md (TO EXPLAIN's charts) lists each summary.* key's values",
+            source=source,
+        )
+    asks_rows = (param.key == "summary.plot_type" and plot_type(param.value) in PER_ROW_PLOTS) or (
+        param.key == f"explain.{PER_ROW_KEY}" and param.value is True
+    )
+    explainer = getattr(statement, "explainer", None)
+    if asks_rows and explainer is not None and explainer.lower() == "permutation":
+        return Diagnostic(
+            codes.BAD_EXPLAIN_OPTION,
+            f"{param.key} = {str(param.value).lower()} needs every row's attributions; "
+            "USING permutation "
+            "measures one importance per feature",
+            value_span(param, source, dialect),
+            hint="write USING shap (or TreeExplainer, KernelExplainer…), or drop it for the "
+            "bar chart of mean attributions",
+            source=source,
+        )
+    return None
 
 
 def _verdict(

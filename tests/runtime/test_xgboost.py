@@ -264,3 +264,48 @@ def test_train_objective_in_sqlflow_s_spelling_is_the_boosters(
     )  # fmt: skip
     written = booster_params(spec, "xgboost.gbtree")[0].get("objective")
     assert written == objective if objective else written != "val_rmse"
+
+
+@pytest.mark.slow  # a decision chart of 300 rows
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning:shap.plots.colors._colors")
+@pytest.mark.parametrize(("label", "objective"), [("y", None), ("above", "binary:logistic")])
+def test_per_row_tree_shap_adds_up_to_the_boosters_margin(
+    tmp_path: Path, line: Path, label: str, objective: str | None
+) -> None:
+    """``explain.per_row``: SHAP's tree explainer over the booster explains its margin
+    (the value for a regression, the log-odds for ``binary:logistic``), and every row's
+    attributions with the base value add up to exactly that."""
+    pytest.importorskip("shap")
+    table = pq.read_table(line)
+    data = tmp_path / "labelled.parquet"
+    above = (table.column("x").to_numpy() > 5).astype(np.int64)
+    pq.write_table(table.append_column("above", pa.array(above)), data)
+    params = {"model": {"objective": objective}} if objective else {}
+    trained(spec(tmp_path, data, "xgboost.gbtree", label, features=["x", "noise"], params=params))
+    recorder = Recorder()
+    flavor.explain(
+        StepSpec(
+            kind="explain",
+            step_id="e",
+            model_name="m",
+            model_reference="xgboost.gbtree",
+            flavor="xgboost",
+            input_uri=str(data),
+            label=label,
+            model_uri=str(tmp_path / "model"),
+            output_uri=str(tmp_path / "explain" / "output.parquet"),
+            params={"summary": {"plot_type": "decision"}, "explain": {"per_row": True}},
+        ),
+        recorder,
+    )
+    rows = pq.read_table(recorder.payload["rows_uri"])
+    assert rows.num_rows == 300 and rows.column("row_number").to_pylist() == list(range(300))
+    booster = xgb.Booster()
+    booster.load_model(str(tmp_path / "model" / "model.ubj"))
+    x = np.column_stack([table.column("x").to_numpy(), table.column("noise").to_numpy()])
+    margin = booster.predict(xgb.DMatrix(x, feature_names=["x", "noise"]), output_margin=True)
+    total = rows.column("base_value").to_numpy() + rows.column("x").to_numpy()
+    total += rows.column("noise").to_numpy()
+    np.testing.assert_allclose(total, margin, rtol=1e-4, atol=1e-4)
+    assert recorder.payload["plot_type"] == "decision"
+    assert Path(recorder.payload["plot_uri"]).read_bytes().startswith(b"\x89PNG")

@@ -69,7 +69,8 @@ def test_each_feature_column_is_keyed_by_its_columns_name(
     assert list(keys.bags) == bags
 
 
-def run(spec: StepSpec, folder: Path) -> dict[str, Any]:
+def run(spec: StepSpec, folder: Path, env: dict[str, str] = ENV) -> dict[str, Any]:
+    """The step in its own ``python -m sqlml_dagster.runtime`` process; its result."""
     path = folder / f"{spec.step_id}.json"
     path.write_text(spec.to_json())
     done = subprocess.run(
@@ -77,7 +78,7 @@ def run(spec: StepSpec, folder: Path) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=300,
-        env=ENV,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(json.loads(done.stdout)["result"])

@@ -1,11 +1,13 @@
 """``<select> TO EXPLAIN <model>[@<version>] [WITH …] [USING <explainer>] [INTO <table>]``:
-feature attributions of a trained model on the SELECT's rows, one row per feature."""
+feature attributions of a trained model on the SELECT's rows, one row per feature; with
+``explain.per_row = true`` every explained row's attributions in ``<into>_rows``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ...contract.explain import PER_ROW_KEY, rows_table
 from .. import codes
 from ..context import Common
 from ..cursor import Cursor
@@ -26,6 +28,14 @@ class ExplainStatement(WritesInto, ScoresModel):
     explainer: str | None
     into: QualifiedName | None
     into_span: Span | None
+
+    @property
+    def side_tables(self) -> tuple[QualifiedName, ...]:
+        """``explain.per_row = true``: ``<into>_rows``, one row per explained row, which
+        the step writes beside the INTO table (as an evaluation's ``<into>_roc``)."""
+        if self.into is None or self.param(f"explain.{PER_ROW_KEY}") is not True:
+            return ()
+        return (QualifiedName(rows_table(self.into.parts)),)
 
     def why_no_asset(self) -> Diagnostic | None:
         if self.into is not None:

@@ -1,5 +1,6 @@
 """``SELECT … TO EXPLAIN model[@N] [USING explainer] INTO t``: one row per feature and a
-summary plot on the asset."""
+summary plot (``summary.plot_type``) on the asset; with ``explain.per_row = true`` every
+explained row's attributions loaded beside it as ``t_rows``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ...compiler.ir import ExplainStatement
+from ...compiler.ir import ExplainStatement, QualifiedName
 from ...compiler.project import Node
 from ...contract import ExplanationResult, StepSpec
+from ...contract.explain import rows_table
 from ..metadata import png_markdown
 from .base import Materializer, StepInputs, StepResults
 from .scoring import score_into_table, scoring_spec
@@ -26,7 +28,17 @@ def run(step: AssetStep) -> StepResults:
     scored = score_into_table(step, step_spec, statement.model, statement.model_version)
     result = scored.result
     assert isinstance(result, ExplanationResult)
-    metadata = {**scored.metadata, "explain_method": result.method}
+    metadata = {
+        **scored.metadata,
+        "explain_method": result.method,
+        "plot_type": result.plot_type,
+    }
+    if result.rows_uri:
+        # a table the explain step writes, not an asset of its own: the compiler makes a
+        # reader of it depend on this explanation (``ExplainStatement.side_tables``)
+        name = QualifiedName(rows_table(step.node.name.parts))
+        step.warehouse.load_file(name, result.rows_uri, mode="replace")  # Parquet
+        metadata["per_row_table"] = str(name)
     plot_uri = result.plot_uri
     if plot_uri:
         plot = png_markdown(
