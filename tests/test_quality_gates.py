@@ -149,7 +149,10 @@ def test_unknown_metric_hint_suggests_the_closest_and_lists_them() -> None:
         "e.sql", "SELECT * FROM t TO EVALUATE m WITH check.acuracy >= 1 LABEL y INTO e;"
     )
     assert d.hint is not None and d.hint.startswith("did you mean 'accuracy'?")
-    assert "auc, average_precision, balanced_accuracy, brier, cohen_kappa, explained_variance" in d.hint
+    assert (
+        "auc, average_precision, balanced_accuracy, brier, cohen_kappa, explained_variance"
+        in d.hint
+    )
 
 
 # -- the store: what @latest means for a gated model --------------------------------------
