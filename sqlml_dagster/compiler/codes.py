@@ -44,8 +44,10 @@ NO_SEARCH_SPACE = "SQLML131"
 BAD_TRIAL_SETTING = "SQLML132"
 BAD_OBJECTIVE = "SQLML133"
 BAD_WARM_START = "SQLML134"
-# 135-139 — data-parallel training (train.num_workers, docs/deep-learning.md)
+# 135 — data-parallel training (train.num_workers, docs/deep-learning.md)
 BAD_WORKERS = "SQLML135"
+# 136-139 — Rikai's CREATE MODEL … RETURNS (contract/returns.py)
+BAD_RETURNS = "SQLML136"
 # 15x — a model's lifecycle: aliases, promotion policies, champion-relative gates
 BAD_ALIAS = "SQLML150"
 BAD_PROMOTION = "SQLML151"
@@ -129,3 +131,6 @@ PROGRAM_FAILED = _programs.PROGRAM_FAILED  # SQLML525
 NO_SOLUTION = _optimization.NO_SOLUTION  # SQLML526
 OPTIMIZATION_DATA = _optimization.OPTIMIZATION_DATA  # SQLML527
 STEP_TIMED_OUT = _durations.STEP_TIMED_OUT  # SQLML534
+# 535-537 — ML_PREDICT while a table's query runs (ops/model_functions.py)
+SCORING_WORKER_FAILED = "SQLML535"
+RETURNS_NOT_FILLED = "SQLML536"

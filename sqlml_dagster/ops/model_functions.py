@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
+from ..compiler import codes
 from ..compiler.ir import QualifiedName
 from ..compiler.parser import ML_PREDICT, PIN_META
 from ..contract import FLAVORS, XGBOOST
@@ -36,10 +37,12 @@ from ..contract.lifecycle import Pin, pin_text
 from ..contract.model_packages import ModelPackages
 from ..runtime import StepError
 from ..runtime.drift import DriftAccumulator
-from ..runtime.score_worker import PREDICTION
+from ..runtime.score_worker import PREDICTION, PROBABILITIES
 from ..store import ModelVersion
 from ..store.models import CorruptVersion, verify_artifacts
 from ..warehouses import SqlFunction
+from .returns import Filler, ReturnsNotFilled, declared_returns
+from .returns import arrow_type as returns_arrow_type
 from .scoring_worker import ScoringFailed, ScoringWorker, WorkerSetup
 
 
@@ -67,6 +70,9 @@ class ModelFunctions:
     #: The scoring workers of the versions that are not scored in this process (each
     #: started at its function's first call).
     workers: list[ScoringWorker] = field(default_factory=list)
+    #: Why a function failed while the warehouse called it (one line each): a declared
+    #: ``RETURNS`` type the model's values do not fill.
+    failures: list[str] = field(default_factory=list)
 
     def __enter__(self) -> ModelFunctions:
         return self
@@ -81,11 +87,18 @@ class ModelFunctions:
         worker's own line (the warehouse wraps a function's exception in its own words)."""
         self.close()
         if isinstance(error, Exception) and not isinstance(error, dg.Failure):
-            failed = next((w.failure for w in self.workers if w.failure), None)
+            failed = next(
+                (
+                    f"{codes.SCORING_WORKER_FAILED}: ML_PREDICT: {w.failure}"
+                    for w in self.workers
+                    if w.failure
+                ),
+                self.failures[0] if self.failures else None,
+            )
             if failed is not None:
                 where = getattr(error, "location", "")
                 where = f"{where}: " if isinstance(where, str) and where else ""
-                raise dg.Failure(description=f"{where}ML_PREDICT: {failed}") from None
+                raise dg.Failure(description=f"{where}{failed}") from None
 
     def close(self) -> None:
         """End the workers (killed where they do not leave in time); idempotent."""
@@ -136,9 +149,18 @@ class ModelFunctions:
                         else:
                             accumulator = DriftAccumulator(stats)
                             out.drift.setdefault(version.ref, accumulator)
+                    try:
+                        returned = declared_returns(version)
+                    except ReturnsNotFilled as e:
+                        raise dg.Failure(description=str(e)) from None
+                    filler = Filler(returned, version.ref) if returned else None
                     worker = None
                     if version.manifest.flavor not in IN_PROCESS_FLAVORS:
-                        worker = ScoringWorker(version, workers or WorkerSetup())
+                        worker = ScoringWorker(
+                            version,
+                            workers or WorkerSetup(),
+                            probabilities=filler is not None and filler.needs_probabilities,
+                        )
                         out.workers.append(worker)
                     by_model[key] = model_function(
                         version,
@@ -147,6 +169,8 @@ class ModelFunctions:
                         packages,
                         accumulator,
                         worker,
+                        filler,
+                        out.failures,
                     )
                     out.functions.append(by_model[key])
                     shown = name.key if pinned is None else f"{name.key}{pin_text(pinned)}"
@@ -165,6 +189,8 @@ def model_function(
     packages: ModelPackages | None = None,
     drift: DriftAccumulator | None = None,
     worker: ScoringWorker | None = None,
+    returns: Filler | None = None,
+    failures: list[str] | None = None,
 ) -> SqlFunction:
     """Load one model version and wrap its ``predict`` as an Arrow function of ``inputs``
     DOUBLE arguments (features in the order the model was trained on); with ``worker``
@@ -179,7 +205,9 @@ def model_function(
     The file is loaded as every step loads one (``runtime/flavors/trusted_types.py``):
     exact trusted types only, so a crafted file runs no code in the orchestrator, which
     holds the warehouse's credentials. ``drift`` counts every call's arguments (the
-    model's features, in order) into the version's training buckets."""
+    model's features, in order) into the version's training buckets. ``returns``: the
+    version's declared ``RETURNS`` type, which the function returns (a value that does not
+    fit it fails, its reason kept in ``failures``)."""
     manifest, signature = version.manifest, version.signature
     label = f"{manifest.model} v{manifest.version}"
     expected = len(manifest.features) or signature.get("n_features")
@@ -191,7 +219,13 @@ def model_function(
         )
     if worker is not None or manifest.flavor not in IN_PROCESS_FLAVORS:
         return _worker_function(
-            version, inputs, function_name, drift, worker or ScoringWorker(version, WorkerSetup())
+            version,
+            inputs,
+            function_name,
+            drift,
+            worker or ScoringWorker(version, WorkerSetup()),
+            returns,
+            failures if failures is not None else [],
         )
     from ..runtime.flavors.sklearn import load_estimator, saved_plan
 
@@ -212,8 +246,21 @@ def model_function(
     if plan is not None:
         types = {f["name"]: str(f.get("type")) for f in signature.get("features", [])}
         parameters = tuple(_sql_parameter(types.get(name, "double")) for name in manifest.features)
-    return_type = _sql_type(signature)
+    return_type = _sql_type(signature) if returns is None else returns.returned.sql()
     arrow_type = _ARROW_TYPES.get(return_type, pa.float64())
+    classes = signature.get("classes") or _plain(getattr(estimator, "classes_", None))
+    if returns is not None and returns.needs_probabilities and not _has_proba(estimator):
+        raise dg.Failure(description=str(returns.fill_problem_without_probabilities()))
+
+    def declared(predicted: Any, proba: Callable[[], Any]) -> pa.Array:
+        assert returns is not None
+        matrix = np.asarray(proba(), dtype=np.float64) if returns.needs_probabilities else None
+        try:
+            return returns.fill(pa.array(np.asarray(predicted).tolist()), matrix, classes)
+        except ReturnsNotFilled as e:
+            if failures is not None:
+                failures.append(str(e))
+            raise
 
     def predict(*columns: pa.Array) -> pa.Array:
         if drift is not None:
@@ -221,6 +268,8 @@ def model_function(
                 drift.add(name, column)
         if manifest.flavor == XGBOOST:  # reads the named columns through its own plan
             table = pa.table(list(columns), names=list(manifest.features))
+            if returns is not None:
+                return declared(estimator.predict(table), lambda: estimator.predict_proba(table))
             return pa.array(np.asarray(estimator.predict(table)).tolist(), type=arrow_type)
         if plan is not None:
             x = plan.encode(pa.table(list(columns), names=manifest.features)).dense
@@ -231,6 +280,8 @@ def model_function(
         with warnings.catch_warnings():  # models fitted on named columns get positions here
             warnings.simplefilter("ignore", UserWarning)
             predicted: Any = estimator.predict(x)
+            if returns is not None:
+                return declared(predicted, lambda: estimator.predict_proba(x))
         return pa.array(np.asarray(predicted).tolist(), type=arrow_type)
 
     # DuckDB counts a function's parameters from its signature: give it exactly `inputs`.
@@ -247,6 +298,8 @@ def _worker_function(
     function_name: str,
     drift: DriftAccumulator | None,
     worker: ScoringWorker,
+    returns: Filler | None,
+    failures: list[str],
 ) -> SqlFunction:
     """The Arrow function of a version scored by ``worker``: the arguments as a batch of
     the version's features, the worker's prediction cast to the declared return type.
@@ -271,8 +324,12 @@ def _worker_function(
         else ("VARCHAR" if (stats.get(name) or {}).get("kind") == "categorical" else "DOUBLE")
         for name in features
     )
-    return_type = _sql_type(signature)
-    arrow_type = _ARROW_TYPES.get(return_type, pa.float64())
+    return_type = _sql_type(signature) if returns is None else returns.returned.sql()
+    arrow_type = (
+        _ARROW_TYPES.get(return_type, pa.float64())
+        if returns is None
+        else returns_arrow_type(returns.returned)
+    )
 
     def predict(*columns: pa.Array) -> pa.Array:
         if drift is not None:
@@ -281,7 +338,19 @@ def _worker_function(
         table = pa.table(list(columns), names=features).combine_chunks()
         if table.num_rows == 0:
             return pa.array([], type=arrow_type)
-        answer = worker.score(table.to_batches()[0]).column(PREDICTION)
+        scored = worker.score(table.to_batches()[0])
+        answer = scored.column(PREDICTION)
+        if returns is not None:
+            matrix = None
+            if returns.needs_probabilities:
+                listed = scored.column(PROBABILITIES)
+                if listed.null_count == 0:
+                    matrix = np.asarray(listed.to_pylist(), dtype=np.float64)
+            try:
+                return returns.fill(answer, matrix, worker.classes)
+            except ReturnsNotFilled as e:
+                failures.append(str(e))
+                raise
         try:
             return answer.cast(arrow_type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
@@ -298,6 +367,18 @@ def _worker_function(
 
 
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+
+
+def _has_proba(estimator: Any) -> bool:
+    """Whether the estimator gives class probabilities (an ``SVC`` without
+    ``probability=True`` has the method but raises ``AttributeError`` on reading it)."""
+    return hasattr(estimator, "predict_proba") and (
+        getattr(estimator, "task", "classification") == "classification"
+    )
+
+
+def _plain(values: Any) -> list[Any] | None:
+    return None if values is None else np.asarray(values).tolist()
 
 
 def _sql_parameter(arrow_type: str) -> str:

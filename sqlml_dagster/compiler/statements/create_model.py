@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from sqlglot.tokens import Token, TokenType
 
+from ...contract.returns import parse_return_type, return_type_problems
 from ...sources import check_source
 from .. import codes
 from ..context import Common
@@ -120,7 +121,10 @@ class CreateModelStatement(Statement):
             options = _options(c)
         if c.at_word("RETURNS"):
             c.next()
+            first = c.peek()
             returns = _data_type(c)
+            if first is not None:
+                _check_returns(c, returns, first.start, c.tokens[c.i - 1].end + 1)
         if c.at_word("USING"):
             c.next()
             uri_token = c.next()
@@ -206,6 +210,25 @@ def _options(c: Cursor) -> tuple[Param, ...]:
             return tuple(params)
         if closing.token_type is not TokenType.COMMA:
             raise c.fail(closing, "',' or ')' in OPTIONS")
+
+
+def _check_returns(c: Cursor, returns: str, start: int, end: int) -> None:
+    """SQLML136: a ``RETURNS`` type that ``ML_PREDICT`` cannot fill, whatever the model
+    (contract/returns.py says what fills which field)."""
+    try:
+        problems = return_type_problems(parse_return_type(returns))
+    except ValueError as e:
+        problems = [str(e)]
+    for problem in problems:
+        c.p.error(
+            codes.BAD_RETURNS,
+            f"RETURNS {returns}: {problem}",
+            start,
+            end,
+            hint="ML_PREDICT returns the prediction as a scalar type, the class probabilities "
+            "as array<float>, or a struct of label/prediction, score/probability and "
+            "probabilities fields (docs/language.md, RETURNS)",
+        )
 
 
 def _data_type(c: Cursor) -> str:
