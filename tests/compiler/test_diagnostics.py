@@ -446,7 +446,8 @@ LANGUAGE_CASES = [
         id="returns-missing-colon",
     ),
     pytest.param(
-        "CREATE MODEL m RETURNS STRUCT<label:string, confidence:float> USING 'm.skops';",
+        "CREATE MODEL m RETURNS STRUCT<label:string, confidence:float> USING 'm.skops';\n"
+        "CREATE TABLE t AS SELECT ML_PREDICT(m, 1.0) AS v;",
         "SQLML136",
         "sql/a.sql:1:24",
         "RETURNS struct<label:string, confidence:float>: field 'confidence' is not one "
@@ -455,7 +456,8 @@ LANGUAGE_CASES = [
         id="returns-unknown-field",
     ),
     pytest.param(
-        "CREATE MODEL m RETURNS STRUCT<label:int, score:string> USING 'm.skops';",
+        "CREATE MODEL m RETURNS STRUCT<label:int, score:string> USING 'm.skops';\n"
+        "CREATE TABLE t AS SELECT ML_PREDICT(m, 1.0) AS v;",
         "SQLML136",
         "sql/a.sql:1:24",
         "field 'score' is string: a probability is float or double",
@@ -463,7 +465,8 @@ LANGUAGE_CASES = [
         id="returns-score-not-a-float",
     ),
     pytest.param(
-        "CREATE MODEL m RETURNS ARRAY<STRUCT<box:box2d, score:float>> USING 'm.skops';",
+        "CREATE MODEL m RETURNS ARRAY<STRUCT<box:box2d, score:float>> USING 'm.skops';\n"
+        "CREATE TABLE t AS SELECT ML_PREDICT(m, 1.0) AS v;",
         "SQLML136",
         "sql/a.sql:1:24",
         "the value is array<struct<box:box2d, score:float>>: class probabilities are "
