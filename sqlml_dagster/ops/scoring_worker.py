@@ -29,7 +29,6 @@ import pyarrow as pa
 
 from ..contract.layout import STEP_MODEL_STORE_ENV
 from ..contract.model_packages import ModelPackages
-from ..contract.spec import StepSpec
 from ..runtime.score_worker import (
     BATCH,
     ERROR,
@@ -42,6 +41,7 @@ from ..runtime.score_worker import (
     read_frame,
     write_frame,
 )
+from ..runtime.scoring import version_spec
 from ..store import ModelVersion
 
 #: How long a worker asked to leave (end of input) gets before it is killed.
@@ -132,16 +132,8 @@ class ScoringWorker:
             raise ScoringFailed(self.failure or "")
 
     def _start(self) -> None:
-        m = self.version.manifest
-        spec = StepSpec(
-            kind="predict",
-            step_id=f"ml_predict/{self.version.ref}",
-            model_name=m.model,
-            model_reference=m.model_reference,
-            flavor=m.flavor,
-            features=list(m.features),
-            model_uri=self.version.uri,
-            model_version=m.version,
+        spec = version_spec(
+            self.version, f"ml_predict/{self.version.ref}", self.version.manifest.features
         )
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._process = subprocess.Popen(
