@@ -90,3 +90,17 @@ def test_a_version_outside_the_model_store_the_worker_was_given_is_refused(
             worker.score(pa.record_batch({"x": [1.0], "z": pa.array([2], pa.int64())}))
     finally:
         worker.close()
+
+
+def test_a_failed_or_cancelled_step_kills_its_worker_at_once(
+    version: ModelVersion, tmp_path: Path
+) -> None:
+    """``ModelFunctions``' ``with`` block leaves with an exception (the statement failed,
+    the run was cancelled): the worker is killed, not asked to finish."""
+    worker = ScoringWorker(version, _setup(version))
+    rows = pq.read_table(tmp_path / "p.parquet").select(FEATURES)
+    worker.score(rows.to_batches()[0])
+    pid = worker.pid
+    assert pid is not None and not _gone(pid)
+    worker.close(kill=True)
+    assert _gone(pid)

@@ -85,7 +85,7 @@ class ModelFunctions:
     ) -> None:
         """End every worker; a statement that failed because a worker did fails with the
         worker's own line (the warehouse wraps a function's exception in its own words)."""
-        self.close()
+        self.close(kill=error is not None)
         if isinstance(error, Exception) and not isinstance(error, dg.Failure):
             failed = next(
                 (
@@ -100,10 +100,11 @@ class ModelFunctions:
                 where = f"{where}: " if isinstance(where, str) and where else ""
                 raise dg.Failure(description=f"{where}{failed}") from None
 
-    def close(self) -> None:
-        """End the workers (killed where they do not leave in time); idempotent."""
+    def close(self, *, kill: bool = False) -> None:
+        """End the workers (killed where they do not leave in time, or at once with
+        ``kill``: the statements failed or the run was cancelled); idempotent."""
         for worker in self.workers:
-            worker.close()
+            worker.close(kill=kill)
 
     @classmethod
     def for_statements(

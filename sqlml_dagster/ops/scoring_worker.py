@@ -181,10 +181,11 @@ class ScoringWorker:
             last = next((ln for ln in reversed(lines) if ln), "")
         return f"the scoring worker exited with status {status}" + (f": {last}" if last else "")
 
-    def close(self) -> None:
-        """End the worker: end of input asks it to leave; killed if it does not in time."""
+    def close(self, *, kill: bool = False) -> None:
+        """End the worker: end of input asks it to leave; killed if it does not in time,
+        or at once with ``kill`` (the step failed or was cancelled)."""
         process = self._process
-        if process is not None and process.poll() is None:
+        if process is not None and process.poll() is None and not kill:
             with contextlib.suppress(OSError):
                 assert process.stdin is not None
                 process.stdin.close()
