@@ -40,9 +40,15 @@ from pathlib import Path
 from typing import Any
 
 from .contract.model_packages import ModelPackages
-from .contract.spec import StepSpec
 from .runtime import StepError
-from .runtime.scoring import Predictor, RowError, load_predictor, plain_values, rows_table
+from .runtime.scoring import (
+    Predictor,
+    RowError,
+    load_predictor,
+    plain_values,
+    rows_table,
+    version_spec,
+)
 from .store import Gate, ModelStore, ModelVersion
 from .store.models import now_iso
 from .store.references import ModelReference, parse_reference, resolve_reference
@@ -109,16 +115,7 @@ def load_version(version: ModelVersion) -> Loaded:
             f"{version.ref} names no features (a model registered without feature names): "
             "a request's rows could not be matched to its inputs"
         )
-    spec = StepSpec(
-        kind="predict",
-        step_id=f"serve/{version.ref}",
-        model_name=m.model,
-        model_reference=m.model_reference,
-        flavor=m.flavor,
-        features=[name for name, _ in fields],
-        model_uri=version.uri,
-        model_version=m.version,
-    )
+    spec = version_spec(version, f"serve/{version.ref}", [name for name, _ in fields])
     try:
         predictor = load_predictor(spec)
     except StepError as e:

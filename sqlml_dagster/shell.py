@@ -37,6 +37,7 @@ from .compiler.parser import parse_query, parse_sql_file, split_statements
 from .contract.lifecycle import Pin
 from .ops.checks import project_gates
 from .ops.model_functions import ModelFunctions
+from .ops.scoring_worker import WorkerSetup
 from .ops.storage import SqlMlStorage
 from .store import Gate, ModelNotFound, ModelVersion
 from .store.models import AliasNotFound, BadName, CorruptVersion
@@ -150,11 +151,21 @@ class SqlSession:
         if self.warehouse is None:
             raise ShellError("no warehouse: name the project with -m MODULE to run SQL")
         tree = parse_query(text, self.dialect, path="<sql>")
-        calls = ModelFunctions.for_statements(_Models(self.catalog), [tree])
+        calls = ModelFunctions.for_statements(
+            _Models(self.catalog),
+            [tree],
+            workers=WorkerSetup.local_step(
+                store_env=self.storage.step_env(), model_store=self.storage.models().root_uri
+            ),
+        )
         try:
-            answer = self.warehouse.query(
-                calls.rewritten[0], functions=calls.functions, limit=MAX_ROWS + 1, files=self.files
-            )
+            with calls:
+                answer = self.warehouse.query(
+                    calls.rewritten[0],
+                    functions=calls.functions,
+                    limit=MAX_ROWS + 1,
+                    files=self.files,
+                )
         except self.warehouse.ERRORS as e:  # the engine's own message is the user's answer
             raise ShellError(str(e).strip()) from None
         if answer is None:

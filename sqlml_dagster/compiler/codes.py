@@ -45,8 +45,10 @@ NO_SEARCH_SPACE = "SQLML131"
 BAD_TRIAL_SETTING = "SQLML132"
 BAD_OBJECTIVE = "SQLML133"
 BAD_WARM_START = "SQLML134"
-# 135-139 — data-parallel training (train.num_workers, docs/deep-learning.md)
+# 135 — data-parallel training (train.num_workers, docs/deep-learning.md)
 BAD_WORKERS = "SQLML135"
+# 136-139 — Rikai's CREATE MODEL … RETURNS (contract/returns.py)
+BAD_RETURNS = "SQLML136"
 # 140-141 — TO RUN without INTO: the program run as an asset of its own
 BAD_RUN_NAME = "SQLML140"
 MISPLACED_ASSET_DIRECTIVE = "SQLML141"
@@ -136,5 +138,8 @@ PROGRAM_FAILED = _programs.PROGRAM_FAILED  # SQLML525
 NO_SOLUTION = _optimization.NO_SOLUTION  # SQLML526
 OPTIMIZATION_DATA = _optimization.OPTIMIZATION_DATA  # SQLML527
 STEP_TIMED_OUT = _durations.STEP_TIMED_OUT  # SQLML534
+# 535-537 — ML_PREDICT while a table's query runs (ops/model_functions.py)
+SCORING_WORKER_FAILED = "SQLML535"
+RETURNS_NOT_FILLED = "SQLML536"
 NO_PER_ROW_ATTRIBUTIONS = _explain.NO_PER_ROW  # SQLML538
 EXPLAIN_OPTION_REFUSED = _explain.BAD_EXPLAIN_OPTION  # SQLML539

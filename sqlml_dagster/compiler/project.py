@@ -45,6 +45,7 @@ from .ir import (
 )
 from .lifecycle import check_lifecycle
 from .parser import parse_sql_file
+from .statements.create_model import returns_diagnostics
 from .transpile import checks_dialect, transpile_diagnostics
 
 
@@ -240,6 +241,7 @@ def _check_project(
         files.append(sql_file)
         diagnostics.extend(file_diagnostics)
     diagnostics.extend(file_access_diagnostics(files, sources, base))
+    diagnostics.extend(returns_diagnostics([s for f in files for s in f.statements]))
     if target_dialect is not None and checks_dialect(target_dialect):
         diagnostics.extend(transpile_diagnostics(files, sources, target_dialect, dialect))
     packages = ModelPackages.of_project(root, allowed_model_packages)

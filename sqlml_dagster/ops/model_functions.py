@@ -1,10 +1,18 @@
 """``ML_PREDICT(model, input, …)`` inside a table's query (Rikai's form).
 
-The model runs where the query runs: each model version a statement names is loaded once
-in the warehouse process and registered on the DuckDB connection as a vectorized
-(Arrow) function; the call is rewritten to that function for this materialization only.
+The model runs where the query runs: each model version a statement names becomes a
+vectorized (Arrow) function registered on the DuckDB connection, and the call is rewritten
+to that function for this materialization only. A scikit-learn or XGBoost version is
+loaded in the warehouse process (trusted types only); a PyTorch or Keras version is scored
+by a worker process of its own (``ops/scoring_worker.py``, ``runtime/score_worker.py``),
+because loading it would import its framework and the project's model code into the
+process that holds the warehouse's credentials. Either way the values are ``TO PREDICT``'s.
 ``TO PREDICT`` is the form that runs as a step (a local process or a Kubernetes Job);
-``ML_PREDICT`` suits small models scored inline with other SQL.
+``ML_PREDICT`` suits models scored inline with other SQL.
+
+Use :class:`ModelFunctions` as a context manager around the statements that call its
+functions: leaving the block ends the workers, and a worker's failure becomes the step's
+``dg.Failure`` (its one line, not the warehouse's wrapping of it).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, Protocol
 
 import dagster as dg
@@ -20,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
+from ..compiler import codes
 from ..compiler.ir import QualifiedName
 from ..compiler.parser import ML_PREDICT, PIN_META
 from ..contract import FLAVORS, XGBOOST
@@ -27,9 +37,13 @@ from ..contract.lifecycle import Pin, pin_text
 from ..contract.model_packages import ModelPackages
 from ..runtime import StepError
 from ..runtime.drift import DriftAccumulator
+from ..runtime.score_worker import PREDICTION, PROBABILITIES
 from ..store import ModelVersion
 from ..store.models import CorruptVersion, verify_artifacts
 from ..warehouses import SqlFunction
+from .returns import Filler, ReturnsNotFilled, declared_returns
+from .returns import arrow_type as returns_arrow_type
+from .scoring_worker import ScoringFailed, ScoringWorker, WorkerSetup
 
 
 class ModelResolver(Protocol):
@@ -39,7 +53,7 @@ class ModelResolver(Protocol):
     def model_version(self, name: QualifiedName, version: Pin = None) -> ModelVersion: ...
 
 
-#: Flavors whose models can be called in-process; others run with TO PREDICT.
+#: Flavors whose models are called in the warehouse process; others in a scoring worker.
 IN_PROCESS_FLAVORS = tuple(name for name, f in FLAVORS.items() if f.in_process)
 
 
@@ -53,6 +67,44 @@ class ModelFunctions:
     #: With ``drift``: each called version (``m@3``) → the accumulator its function feeds
     #: with the rows it scores, or why it has none (no training statistics).
     drift: dict[str, DriftAccumulator | str] = field(default_factory=dict)
+    #: The scoring workers of the versions that are not scored in this process (each
+    #: started at its function's first call).
+    workers: list[ScoringWorker] = field(default_factory=list)
+    #: Why a function failed while the warehouse called it (one line each): a declared
+    #: ``RETURNS`` type the model's values do not fill.
+    failures: list[str] = field(default_factory=list)
+
+    def __enter__(self) -> ModelFunctions:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """End every worker; a statement that failed because a worker did fails with the
+        worker's own line (the warehouse wraps a function's exception in its own words)."""
+        self.close(kill=error is not None)
+        if isinstance(error, Exception) and not isinstance(error, dg.Failure):
+            failed = next(
+                (
+                    f"{codes.SCORING_WORKER_FAILED}: ML_PREDICT: {w.failure}"
+                    for w in self.workers
+                    if w.failure
+                ),
+                self.failures[0] if self.failures else None,
+            )
+            if failed is not None:
+                where = getattr(error, "location", "")
+                where = f"{where}: " if isinstance(where, str) and where else ""
+                raise dg.Failure(description=f"{where}{failed}") from None
+
+    def close(self, *, kill: bool = False) -> None:
+        """End the workers (killed where they do not leave in time, or at once with
+        ``kill``: the statements failed or the run was cancelled); idempotent."""
+        for worker in self.workers:
+            worker.close(kill=kill)
 
     @classmethod
     def for_statements(
@@ -62,11 +114,13 @@ class ModelFunctions:
         packages: ModelPackages | None = None,
         *,
         drift: bool = False,
+        workers: WorkerSetup | None = None,
     ) -> ModelFunctions:
         """``packages``: whose classes a model file may hold besides the trusted types
         (None: ``$SQLML_ALLOWED_MODEL_PACKAGES``; ``runtime/flavors/trusted_types.py``).
         ``drift``: count the scored inputs into each version's training statistics
-        (``-- sqlml: drift``), in the function, as the warehouse calls it."""
+        (``-- sqlml: drift``), in the function, as the warehouse calls it. ``workers``:
+        how a scoring worker starts (None: this interpreter, this process's environment)."""
         out = cls(rewritten=[])
         by_model: dict[tuple[str, int, int], SqlFunction] = {}
         for tree in statements:
@@ -96,12 +150,28 @@ class ModelFunctions:
                         else:
                             accumulator = DriftAccumulator(stats)
                             out.drift.setdefault(version.ref, accumulator)
+                    try:
+                        returned = declared_returns(version)
+                    except ReturnsNotFilled as e:
+                        raise dg.Failure(description=str(e)) from None
+                    filler = Filler(returned, version.ref) if returned else None
+                    worker = None
+                    if version.manifest.flavor not in IN_PROCESS_FLAVORS:
+                        worker = ScoringWorker(
+                            version,
+                            workers or WorkerSetup(),
+                            probabilities=filler is not None and filler.needs_probabilities,
+                        )
+                        out.workers.append(worker)
                     by_model[key] = model_function(
                         version,
                         len(inputs),
                         f"__sqlml_predict_{len(by_model)}",
                         packages,
                         accumulator,
+                        worker,
+                        filler,
+                        out.failures,
                     )
                     out.functions.append(by_model[key])
                     shown = name.key if pinned is None else f"{name.key}{pin_text(pinned)}"
@@ -119,9 +189,14 @@ def model_function(
     function_name: str,
     packages: ModelPackages | None = None,
     drift: DriftAccumulator | None = None,
+    worker: ScoringWorker | None = None,
+    returns: Filler | None = None,
+    failures: list[str] | None = None,
 ) -> SqlFunction:
     """Load one model version and wrap its ``predict`` as an Arrow function of ``inputs``
-    DOUBLE arguments (features in the order the model was trained on).
+    DOUBLE arguments (features in the order the model was trained on); with ``worker``
+    (a version of a flavor not loaded in this process), an Arrow function that sends each
+    batch to the worker and returns its answer.
 
     A model trained with a ``COLUMN`` clause reads its source columns through the saved
     feature plan (vocabularies, buckets, hashes): its arguments take the types of those
@@ -131,21 +206,27 @@ def model_function(
     The file is loaded as every step loads one (``runtime/flavors/trusted_types.py``):
     exact trusted types only, so a crafted file runs no code in the orchestrator, which
     holds the warehouse's credentials. ``drift`` counts every call's arguments (the
-    model's features, in order) into the version's training buckets."""
+    model's features, in order) into the version's training buckets. ``returns``: the
+    version's declared ``RETURNS`` type, which the function returns (a value that does not
+    fit it fails, its reason kept in ``failures``)."""
     manifest, signature = version.manifest, version.signature
     label = f"{manifest.model} v{manifest.version}"
-    if manifest.flavor not in IN_PROCESS_FLAVORS:
-        raise dg.Failure(
-            description=f"ML_PREDICT({manifest.model}, …): {label} is a {manifest.flavor} model; "
-            f"ML_PREDICT runs {', '.join(IN_PROCESS_FLAVORS)} models in the warehouse process — "
-            "use SELECT … TO PREDICT … USING for other models"
-        )
     expected = len(manifest.features) or signature.get("n_features")
     if expected and inputs != expected:
         named = f": {', '.join(manifest.features)}" if manifest.features else ""
         raise dg.Failure(
             description=f"ML_PREDICT({manifest.model}, …) passes {inputs} input(s) but {label} "
             f"was trained on {expected} feature(s){named}"
+        )
+    if worker is not None or manifest.flavor not in IN_PROCESS_FLAVORS:
+        return _worker_function(
+            version,
+            inputs,
+            function_name,
+            drift,
+            worker or ScoringWorker(version, WorkerSetup()),
+            returns,
+            failures if failures is not None else [],
         )
     from ..runtime.flavors.sklearn import load_estimator, saved_plan
 
@@ -166,10 +247,21 @@ def model_function(
     if plan is not None:
         types = {f["name"]: str(f.get("type")) for f in signature.get("features", [])}
         parameters = tuple(_sql_parameter(types.get(name, "double")) for name in manifest.features)
-    return_type = _sql_type(signature)
-    arrow_type = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}.get(
-        return_type, pa.float64()
-    )
+    return_type = _sql_type(signature) if returns is None else returns.returned.sql()
+    arrow_type = _ARROW_TYPES.get(return_type, pa.float64())
+    classes = signature.get("classes") or _plain(getattr(estimator, "classes_", None))
+    if returns is not None and returns.needs_probabilities and not _has_proba(estimator):
+        raise dg.Failure(description=str(returns.fill_problem_without_probabilities()))
+
+    def declared(predicted: Any, proba: Callable[[], Any]) -> pa.Array:
+        assert returns is not None
+        matrix = np.asarray(proba(), dtype=np.float64) if returns.needs_probabilities else None
+        try:
+            return returns.fill(pa.array(np.asarray(predicted).tolist()), matrix, classes)
+        except ReturnsNotFilled as e:
+            if failures is not None:
+                failures.append(str(e))
+            raise
 
     def predict(*columns: pa.Array) -> pa.Array:
         if drift is not None:
@@ -177,6 +269,8 @@ def model_function(
                 drift.add(name, column)
         if manifest.flavor == XGBOOST:  # reads the named columns through its own plan
             table = pa.table(list(columns), names=list(manifest.features))
+            if returns is not None:
+                return declared(estimator.predict(table), lambda: estimator.predict_proba(table))
             return pa.array(np.asarray(estimator.predict(table)).tolist(), type=arrow_type)
         if plan is not None:
             x = plan.encode(pa.table(list(columns), names=manifest.features)).dense
@@ -187,6 +281,8 @@ def model_function(
         with warnings.catch_warnings():  # models fitted on named columns get positions here
             warnings.simplefilter("ignore", UserWarning)
             predicted: Any = estimator.predict(x)
+            if returns is not None:
+                return declared(predicted, lambda: estimator.predict_proba(x))
         return pa.array(np.asarray(predicted).tolist(), type=arrow_type)
 
     # DuckDB counts a function's parameters from its signature: give it exactly `inputs`.
@@ -195,6 +291,95 @@ def model_function(
     )
     function: Callable[..., pa.Array] = predict
     return SqlFunction(function_name, function, parameters, return_type)
+
+
+def _worker_function(
+    version: ModelVersion,
+    inputs: int,
+    function_name: str,
+    drift: DriftAccumulator | None,
+    worker: ScoringWorker,
+    returns: Filler | None,
+    failures: list[str],
+) -> SqlFunction:
+    """The Arrow function of a version scored by ``worker``: the arguments as a batch of
+    the version's features, the worker's prediction cast to the declared return type.
+    Nothing of the model is loaded here; the worker starts at the first call."""
+    manifest, signature = version.manifest, version.signature
+    if not manifest.features:
+        raise dg.Failure(
+            description=f"ML_PREDICT({manifest.model}, …): {version.ref} names no features "
+            "(a model registered without feature names): its arguments could not be matched "
+            "to its inputs — use SELECT … TO PREDICT … USING"
+        )
+    features = list(manifest.features)
+    types = {
+        str(f["name"]): str(f["type"])
+        for f in signature.get("features") or []
+        if isinstance(f, dict) and f.get("type")
+    }
+    stats = (version.feature_stats or {}).get("features") or {}
+    parameters = tuple(
+        _sql_parameter(types[name])
+        if name in types
+        else ("VARCHAR" if (stats.get(name) or {}).get("kind") == "categorical" else "DOUBLE")
+        for name in features
+    )
+    return_type = _sql_type(signature) if returns is None else returns.returned.sql()
+    arrow_type = (
+        _ARROW_TYPES.get(return_type, pa.float64())
+        if returns is None
+        else returns_arrow_type(returns.returned)
+    )
+
+    def predict(*columns: pa.Array) -> pa.Array:
+        if drift is not None:
+            for name, column in zip(features, columns, strict=False):
+                drift.add(name, column)
+        table = pa.table(list(columns), names=features).combine_chunks()
+        if table.num_rows == 0:
+            return pa.array([], type=arrow_type)
+        scored = worker.score(table.to_batches()[0])
+        answer = scored.column(PREDICTION)
+        if returns is not None:
+            matrix = None
+            if returns.needs_probabilities:
+                listed = scored.column(PROBABILITIES)
+                if listed.null_count == 0:
+                    matrix = np.asarray(listed.to_pylist(), dtype=np.float64)
+            try:
+                return returns.fill(answer, matrix, worker.classes)
+            except ReturnsNotFilled as e:
+                failures.append(str(e))
+                raise
+        try:
+            return answer.cast(arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            worker.failure = worker.failure or (
+                f"{version.ref} predicted {answer.type} values, which are not {return_type}: {e}"
+            )
+            raise ScoringFailed(worker.failure) from None
+
+    predict.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(inputs)]
+    )
+    function: Callable[..., pa.Array] = predict
+    return SqlFunction(function_name, function, parameters, return_type)
+
+
+_ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+
+
+def _has_proba(estimator: Any) -> bool:
+    """Whether the estimator gives class probabilities (an ``SVC`` without
+    ``probability=True`` has the method but raises ``AttributeError`` on reading it)."""
+    return hasattr(estimator, "predict_proba") and (
+        getattr(estimator, "task", "classification") == "classification"
+    )
+
+
+def _plain(values: Any) -> list[Any] | None:
+    return None if values is None else np.asarray(values).tolist()
 
 
 def _sql_parameter(arrow_type: str) -> str:

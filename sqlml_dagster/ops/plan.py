@@ -49,6 +49,7 @@ from .materializers.train import step_spec, training_data_fingerprint, training_
 from .materializers.versions import ModelInputs, decide_version
 from .model_functions import ModelFunctions
 from .places import PENDING_VERSION, StepInputs
+from .scoring_worker import WorkerSetup
 from .step import model_code_fingerprint
 from .storage import SqlMlStorage
 
@@ -349,11 +350,20 @@ class _Planner:
         files = FileScope.of_sql_file(self.compiled.sql_file(node), self.compiled.root)
         try:
             calls = ModelFunctions.for_statements(
-                _Resolver(self.storage, self.compiled.gates), [select], project.model_packages
+                _Resolver(self.storage, self.compiled.gates),
+                [select],
+                project.model_packages,
+                workers=WorkerSetup.local_step(
+                    packages=project.model_packages,
+                    store_env=self.storage.step_env(),
+                    model_store=self.storage.models().root_uri,
+                    models_dir=find_models_dir(self.compiled.root),
+                ),
             )
-            stats = self.warehouse.export_query(
-                calls.rewritten[0], None, files=files, functions=calls.functions
-            )
+            with calls:
+                stats = self.warehouse.export_query(
+                    calls.rewritten[0], None, files=files, functions=calls.functions
+                )
         except dg.Failure as e:
             raise _NotKnown(e.description or str(e)) from None
         except (*READ_ERRORS, *self.warehouse.ERRORS) as e:

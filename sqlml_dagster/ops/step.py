@@ -37,6 +37,7 @@ from .changes import READ_ERRORS, AssetInputs, CurrentVersions, asset_inputs
 from .faults import fault_of
 from .model_functions import ModelFunctions
 from .places import StepInputs
+from .scoring_worker import WorkerSetup
 from .storage import SqlMlStorage
 
 
@@ -226,15 +227,35 @@ class AssetStep:
         data_format = data_format or self.storage.data_format()
         input_uri = self.places(step_uri, data_format=data_format).data_file(stem)
         # ML_PREDICT in the SELECT
-        calls = ModelFunctions.for_statements(self, [select], self.model_packages)
-        stats = self.warehouse.export_query(
-            calls.rewritten[0],
-            input_uri,
-            files=self.files,
-            functions=calls.functions,
-            data_format=data_format,
-        )
+        with self.model_functions([select]) as calls:
+            stats = self.warehouse.export_query(
+                calls.rewritten[0],
+                input_uri,
+                files=self.files,
+                functions=calls.functions,
+                data_format=data_format,
+            )
         return data, step_uri, input_uri, stats
+
+    def model_functions(self, statements: list[exp.Expr], *, drift: bool = False) -> ModelFunctions:
+        """The ``ML_PREDICT`` calls of ``statements`` as functions of this step; use it as
+        a ``with`` block around the statements (it ends their scoring workers)."""
+        return ModelFunctions.for_statements(
+            self, statements, self.model_packages, drift=drift, workers=self.worker_setup()
+        )
+
+    def worker_setup(self) -> WorkerSetup:
+        """How this step's ``ML_PREDICT`` scoring workers start: with what a local predict
+        step gets (the local launcher's interpreter and settings where it is one)."""
+        return WorkerSetup.local_step(
+            packages=self.model_packages,
+            store_env=self.storage.step_env(),
+            model_store=self.storage.models().root_uri,
+            models_dir=self.models_dir,
+            python=str(getattr(self.launcher, "python", "") or ""),
+            extra_env=dict(getattr(self.launcher, "env", None) or {}),
+            pythonpath=tuple(getattr(self.launcher, "pythonpath", None) or ()),
+        )
 
     def places(
         self, step_uri: str, data_format: DataFormat | None = None, **fields: Any

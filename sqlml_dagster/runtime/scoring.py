@@ -34,7 +34,7 @@ import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -68,6 +68,9 @@ from .data import (
 )
 from .evaluation import evaluate, metric_names
 from .explain_charts import Chart, RowAttributions, bar_chart, shap_chart
+
+if TYPE_CHECKING:
+    from ..store.records import ModelVersion
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -169,6 +172,22 @@ def load_predictor(spec: StepSpec) -> Predictor:
         raise StepError(f"flavor '{spec.flavor}' cannot load a predictor")
     predictor: Predictor = loader(spec)
     return predictor
+
+
+def version_spec(version: ModelVersion, step_id: str, features: Sequence[str]) -> StepSpec:
+    """The predict spec that loads ``version`` with :func:`load_predictor` outside a step
+    (``sqlml serve``, ``ML_PREDICT``'s scoring worker): no data files, only the version."""
+    m = version.manifest
+    return StepSpec(
+        kind="predict",
+        step_id=step_id,
+        model_name=m.model,
+        model_reference=m.model_reference,
+        flavor=m.flavor,
+        features=list(features),
+        model_uri=version.uri,
+        model_version=m.version,
+    )
 
 
 def rows_table(rows: Sequence[Any], fields: Sequence[tuple[str, str]]) -> pa.Table:

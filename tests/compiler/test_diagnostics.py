@@ -446,6 +446,35 @@ LANGUAGE_CASES = [
         id="returns-missing-colon",
     ),
     pytest.param(
+        "CREATE MODEL m RETURNS STRUCT<label:string, confidence:float> USING 'm.skops';\n"
+        "CREATE TABLE t AS SELECT ML_PREDICT(m, 1.0) AS v;",
+        "SQLML136",
+        "sql/a.sql:1:24",
+        "RETURNS struct<label:string, confidence:float>: field 'confidence' is not one "
+        "ML_PREDICT fills (it fills label, prediction, score, probability, probabilities)",
+        "ML_PREDICT returns the prediction as a scalar type",
+        id="returns-unknown-field",
+    ),
+    pytest.param(
+        "CREATE MODEL m RETURNS STRUCT<label:int, score:string> USING 'm.skops';\n"
+        "CREATE TABLE t AS SELECT ML_PREDICT(m, 1.0) AS v;",
+        "SQLML136",
+        "sql/a.sql:1:24",
+        "field 'score' is string: a probability is float or double",
+        "a struct of label/prediction, score/probability and probabilities fields",
+        id="returns-score-not-a-float",
+    ),
+    pytest.param(
+        "CREATE MODEL m RETURNS ARRAY<STRUCT<box:box2d, score:float>> USING 'm.skops';\n"
+        "CREATE TABLE t AS SELECT ML_PREDICT(m, 1.0) AS v;",
+        "SQLML136",
+        "sql/a.sql:1:24",
+        "the value is array<struct<box:box2d, score:float>>: class probabilities are "
+        "array<float> or array<double>",
+        "the class probabilities as array<float>",
+        id="returns-a-type-ml-predict-cannot-fill",
+    ),
+    pytest.param(
         "CREATE MODEL m OPTIONS (a 1) USING 'm.skops';",
         "SQLML102",
         "sql/a.sql:1:27",

@@ -4,11 +4,13 @@ model trained elsewhere; it is a model asset like one from TO TRAIN."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from sqlglot.tokens import Token, TokenType
 
+from ...contract.returns import parse_return_type, return_type_problems
 from ...sources import check_source
 from .. import codes
 from ..context import Common
@@ -51,6 +53,8 @@ class CreateModelStatement(Statement):
     uri_span: Span | None
     #: Where ``MODEL_TYPE`` names its class (None: no MODEL_TYPE).
     model_type_span: Span | None = None
+    #: Where ``RETURNS`` names its type (None: no RETURNS).
+    returns_span: Span | None = None
 
     @property
     def produces(self) -> QualifiedName:
@@ -105,7 +109,7 @@ class CreateModelStatement(Statement):
             )
         name, name_span = c.qualified_name("a model name")
         flavor = model_type = returns = uri = None
-        uri_span = model_type_span = None
+        uri_span = model_type_span = returns_span = None
         options: tuple[Param, ...] = ()
         if c.at_word("FLAVOR"):
             c.next()
@@ -120,7 +124,10 @@ class CreateModelStatement(Statement):
             options = _options(c)
         if c.at_word("RETURNS"):
             c.next()
+            first = c.peek()
             returns = _data_type(c)
+            if first is not None:
+                returns_span = c.p.span(first, c.tokens[c.i - 1])
         if c.at_word("USING"):
             c.next()
             uri_token = c.next()
@@ -150,6 +157,7 @@ class CreateModelStatement(Statement):
             uri=uri,
             uri_span=uri_span,
             model_type_span=model_type_span,
+            returns_span=returns_span,
         )
 
     def render_sql(self, w: SqlWriter) -> str:
@@ -206,6 +214,34 @@ def _options(c: Cursor) -> tuple[Param, ...]:
             return tuple(params)
         if closing.token_type is not TokenType.COMMA:
             raise c.fail(closing, "',' or ')' in OPTIONS")
+
+
+def returns_diagnostics(statements: Iterable[Statement]) -> list[Diagnostic]:
+    """SQLML136: a ``RETURNS`` type that ``ML_PREDICT`` cannot fill whatever the model
+    (contract/returns.py says what fills which field), for a model the project calls with
+    ``ML_PREDICT`` — Rikai's own types for models no flavor here produces (boxes of an
+    object detector) still register, and only a call would fail."""
+    called = {call.model.key for s in statements for call in getattr(s, "model_calls", ()) or ()}
+    found: list[Diagnostic] = []
+    for s in statements:
+        if not isinstance(s, CreateModelStatement) or not s.returns or s.name.key not in called:
+            continue
+        try:
+            problems = return_type_problems(parse_return_type(s.returns))
+        except ValueError as e:
+            problems = [str(e)]
+        found.extend(
+            Diagnostic(
+                codes.BAD_RETURNS,
+                f"RETURNS {s.returns}: {problem}",
+                s.returns_span or s.span,
+                hint="ML_PREDICT returns the prediction as a scalar type, the class "
+                "probabilities as array<float>, or a struct of label/prediction, "
+                "score/probability and probabilities fields (docs/language.md, RETURNS)",
+            )
+            for problem in problems
+        )
+    return found
 
 
 def _data_type(c: Cursor) -> str:

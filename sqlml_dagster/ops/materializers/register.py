@@ -53,7 +53,12 @@ def run(step: AssetStep) -> StepResults:
         data_fingerprint=source.fingerprint,
         manifest_fields=lambda result: {
             "model_reference": result.model_reference or reference,
-            "params": {"options": options, "model": result.params},
+            "params": {
+                "options": options,
+                "model": result.params,
+                # RETURNS: the type ML_PREDICT of this version returns (ops/returns.py)
+                **({"returns": {"type": statement.returns}} if statement.returns else {}),
+            },
             "source_uri": source.uri,
         },
         metadata={

@@ -11,7 +11,6 @@ from ...compiler.ir import SqlStatement, Statement
 from ...warehouses import WarehouseFault
 from ..checks import drift_check_result, fail_on_blocking_drift
 from ..metadata import table_metadata
-from ..model_functions import ModelFunctions
 from .base import Materializer, StepResults
 
 if TYPE_CHECKING:
@@ -49,13 +48,13 @@ def run(step: AssetStep) -> StepResults:
         f"running {len(statements)} statement(s) for {node.name} in {warehouse.location}"
     )
     drift = node.directives.drift is not None
-    calls = ModelFunctions.for_statements(step, statements, step.model_packages, drift=drift)
-    try:
-        warehouse.run_statements(calls.rewritten, files=step.files, functions=calls.functions)
-    except WarehouseFault as e:  # the statement's file:line:col in the one-line failure
-        if e.statement is not None and e.statement < len(written):
-            e.at(written[e.statement].span.location())
-        raise
+    with step.model_functions(statements, drift=drift) as calls:
+        try:
+            warehouse.run_statements(calls.rewritten, files=step.files, functions=calls.functions)
+        except WarehouseFault as e:  # the statement's file:line:col in the one-line failure
+            if e.statement is not None and e.statement < len(written):
+                e.at(written[e.statement].span.location())
+            raise
     metadata = table_metadata(node, warehouse.stats(node.name))
     if calls.versions:
         metadata["models"] = dg.MetadataValue.json(calls.versions)

@@ -4,7 +4,7 @@ into the reserved version folder with ``signature.json``, and reported as one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,23 @@ class Trained:
     early_stopping: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _typed_features(spec: StepSpec, columns: Sequence[str]) -> list[dict[str, str]]:
+    """Each source column with the Arrow type it had in training: what ``ML_PREDICT``
+    declares its arguments as, and how ``sqlml serve`` types a request's fields."""
+    from ..data import input_file
+
+    try:
+        schema = input_file(spec).schema() if spec.input_uri else None
+    except (OSError, ValueError):
+        schema = None
+    return [
+        {"name": c, "type": str(schema.field(c).type)}
+        if schema is not None and c in schema.names
+        else {"name": c}
+        for c in columns
+    ]
+
+
 def publish_training(
     spec: StepSpec, reporter: Reporter, prepared: Prepared, trained: Trained
 ) -> None:
@@ -50,7 +67,7 @@ def publish_training(
         **trained.extra_signature,
         "feature_plan": prepared.plan.to_json(),
         "target": target.to_json() if target else None,
-        "features": [{"name": c} for c in prepared.plan.source_columns],
+        "features": _typed_features(spec, prepared.plan.source_columns),
         "label": {"name": spec.label, "type": target.arrow_type} if target and spec.label else None,
         "classes": list(target.classes) if target and target.classes else None,
         "task": target.task if target else "unsupervised",
