@@ -231,6 +231,19 @@ class ScoresModel(MLStatement):
         return (self.model, self.model_version)
 
 
+#: The directive naming the asset of a statement that writes no table — a ``TO RUN`` or
+#: ``TO EXPLAIN`` without ``INTO`` (``directives.py`` checks where it stands; the
+#: statement reads its value).
+ASSET_DIRECTIVE = "asset"
+
+
+def asset_directive(directives: tuple[Directive, ...]) -> Directive | None:
+    """The statement's own ``-- sqlml: asset = <name>``, the last one written (a file-wide
+    one names no single statement: SQLML141)."""
+    own = [d for d in directives if not d.file_scope and d.key.lower() == ASSET_DIRECTIVE]
+    return own[-1] if own else None
+
+
 @dataclass(frozen=True)
 class SqlFile:
     """One parsed ``.sql`` file: its statements in order."""

@@ -25,9 +25,8 @@ from ..context import Abort, Common
 from ..cursor import Cursor
 from ..diagnostics import Diagnostic, Severity, Span
 from ..names import ModelRef, ObjectKind, QualifiedName
-from ..params import Directive
 from ..sql_writer import SqlWriter
-from ..statement import MLStatement
+from ..statement import MLStatement, asset_directive
 from ..tokens import QUOTED
 
 
@@ -212,15 +211,3 @@ class RunStatement(MLStatement):
         if self.outputs:
             text += " INTO " + ", ".join(w.name(o) for o in self.outputs)
         return text
-
-
-#: The directive naming a ``TO RUN`` without ``INTO``'s asset (``directives.py`` checks
-#: where it stands; this statement reads its value).
-ASSET_DIRECTIVE = "asset"
-
-
-def asset_directive(directives: tuple[Directive, ...]) -> Directive | None:
-    """The statement's own ``-- sqlml: asset = <name>``, the last one written (a file-wide
-    one names no single statement: SQLML141)."""
-    own = [d for d in directives if not d.file_scope and d.key.lower() == ASSET_DIRECTIVE]
-    return own[-1] if own else None

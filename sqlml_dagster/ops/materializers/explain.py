@@ -1,5 +1,7 @@
 """``SELECT … TO EXPLAIN model[@N] [USING explainer] INTO t``: one row per feature and a
-summary plot on the asset."""
+summary plot on the asset. Without ``INTO`` the same step runs and the chart and the
+per-feature importances are the asset (``explanation_plot``): its table, written to the
+step's scratch folder, is never loaded into the warehouse."""
 
 from __future__ import annotations
 
@@ -20,13 +22,17 @@ if TYPE_CHECKING:
 
 def run(step: AssetStep) -> StepResults:
     """``TO EXPLAIN m … [USING explainer] INTO t``: one row per feature, and the summary
-    plot embedded in the materialization (the step folder it was written to is cleaned)."""
+    plot embedded in the materialization (the step folder it was written to is cleaned).
+    Without ``INTO``: the plot and the importances only, no table."""
     statement = step.node.statement
     assert isinstance(statement, ExplainStatement)
-    scored = score_into_table(step, step_spec, statement.model, statement.model_version)
+    into = statement.into is not None
+    scored = score_into_table(step, step_spec, statement.model, statement.model_version, load=into)
     result = scored.result
     assert isinstance(result, ExplanationResult)
     metadata = {**scored.metadata, "explain_method": result.method}
+    if not into:
+        metadata["explainer"] = statement.explainer or "default"
     plot_uri = result.plot_uri
     if plot_uri:
         plot = png_markdown(
