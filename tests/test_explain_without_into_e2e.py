@@ -19,8 +19,6 @@ from sqlml_dagster.cli import main
 
 from .conftest import failure_reasons, materialize_all
 
-pytestmark = pytest.mark.slow  # a model trained and explained: ~10 s
-
 #: Twelve rows in which ``signal`` decides the class and ``noise`` does not.
 SQL = """
 CREATE TABLE iris.train AS
@@ -44,6 +42,25 @@ def project(write_project: Callable[[dict[str, str]], Path]) -> Path:
     return write_project({"iris.sql": SQL})
 
 
+def test_its_asset_has_no_table_name_and_the_explanation_plot_kind(
+    project: Path, tmp_path: Path
+) -> None:
+    from sqlml_dagster import build_defs
+
+    defs = build_defs(project, state_dir=tmp_path / "state")
+    spec = defs.resolve_all_asset_specs()
+    (chart,) = [s for s in spec if s.key == KEY]
+    assert chart.tags["sqlml/kind"] == "explanation_plot"
+    assert chart.kinds == {"sqlml", "python"}
+    assert "dagster/table_name" not in chart.metadata
+    assert sorted(d.asset_key.path for d in chart.deps) == [
+        ["iris", "train"],
+        ["sqlflow_models", "my_model"],
+    ]
+    assert chart.description is not None
+    assert chart.description.startswith("Explanation chart `sqlflow_models.my_model_explanation`")
+
+
 def tables(state: Path) -> list[str]:
     with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as con:
         found = con.execute(
@@ -52,6 +69,7 @@ def tables(state: Path) -> list[str]:
     return sorted(t for (t,) in found)
 
 
+@pytest.mark.slow  # a model trained and explained
 def test_an_explain_without_into_shows_its_chart_and_importances_and_writes_no_table(
     project: Path, tmp_path: Path
 ) -> None:
@@ -88,6 +106,7 @@ def test_an_explain_without_into_shows_its_chart_and_importances_and_writes_no_t
     assert tables(state) == ["iris.train"]
 
 
+@pytest.mark.slow
 def test_check_compile_plan_and_materialize_agree_on_the_explanation(
     project: Path,
     tmp_path: Path,
