@@ -53,7 +53,7 @@ def test_its_asset_has_no_table_name_and_the_explanation_plot_kind(
     assert chart.tags["sqlml/kind"] == "explanation_plot"
     assert chart.kinds == {"sqlml", "python"}
     assert "dagster/table_name" not in chart.metadata
-    assert sorted(d.asset_key.path for d in chart.deps) == [
+    assert sorted(list(d.asset_key.path) for d in chart.deps) == [
         ["iris", "train"],
         ["sqlflow_models", "my_model"],
     ]

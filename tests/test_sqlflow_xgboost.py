@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -22,11 +23,18 @@ PROJECT = Path(__file__).parent / "fixtures" / "sqlflow_boston" / "sql"
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def materialized(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dg.ExecuteInProcessResult]:
     state = tmp_path_factory.mktemp("boston")
     result = materialize_all(PROJECT, state)
     assert result.success, failure_reasons(result)
-    return state
+    return state, result
+
+
+@pytest.fixture(scope="module")
+def state(materialized: tuple[Path, dg.ExecuteInProcessResult]) -> Path:
+    return materialized[0]
 
 
 def query(state: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -68,6 +76,25 @@ def test_explanation_ranks_lstat_and_rm_first_as_the_tutorial_shows(state: Path)
     assert {rows[0][0], rows[1][0]} == {"lstat", "rm"}
     assert rows[0][1] == "shap-tree"
     assert len(rows) == 13
+
+
+def test_the_explanation_as_written_shows_its_chart_and_ranks_lstat_and_rm_first(
+    materialized: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, result = materialized
+    (chart,) = [
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key.path
+        == ["sqlflow_models", "my_xgb_regression_model_explanation"]
+    ]
+    assert chart["explain_method"].value == "shap-tree"
+    importances = chart["importances"].value
+    assert isinstance(importances, dict)
+    assert set(list(importances)[:2]) == {"lstat", "rm"}
+    assert "data:image/png;base64," in str(chart["plot"].value)
+    tables = query(state, "SELECT table_name FROM information_schema.tables")
+    assert ("my_xgb_regression_model_explanation",) not in tables
 
 
 def test_evaluation_scores_the_test_rows(state: Path) -> None:
