@@ -17,7 +17,7 @@ import pytest
 
 from sqlml_dagster.cli import main
 
-from .conftest import failure_reasons, materialize_all
+from .conftest import defs_module, failure_reasons, materialize_all
 
 #: Twelve rows in which ``signal`` decides the class and ``noise`` does not.
 SQL = """
@@ -133,12 +133,7 @@ def test_check_compile_plan_and_materialize_agree_on_the_explanation(
     jobs = capsys.readouterr().out
     assert "# explanation_plot sqlflow_models.my_model_explanation (sql/iris.sql:" in jobs
 
-    (tmp_path / "iris_defs.py").write_text(
-        "from sqlml_dagster import build_defs\n"
-        f"defs = build_defs({str(project)!r}, state_dir={str(tmp_path / 'state')!r})\n"
-    )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    defs_module(project, tmp_path, monkeypatch, "iris_defs")
     assert main(["plan", "-m", "iris_defs", "--format", "json"]) == 0
     planned = {a["name"]: a for a in json.loads(capsys.readouterr().out)["assets"]}
     explained = planned["sqlflow_models.my_model_explanation"]

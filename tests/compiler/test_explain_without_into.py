@@ -14,6 +14,8 @@ from sqlml_dagster.cli.check import check_report
 from sqlml_dagster.compiler import check_project, compile_project
 from sqlml_dagster.compiler.ir import ObjectKind, QualifiedName
 
+from .test_run_optimize import assert_one_located_error
+
 TRAIN = "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\n"
 EXPLAIN = "SELECT * FROM t TO EXPLAIN m USING TreeExplainer;"
 LONG = "m" * 60  # a valid model name whose explanation's name is over 63 characters
@@ -43,13 +45,7 @@ def test_each_mistake_is_one_located_diagnostic(
     hint: str,
 ) -> None:
     _, diagnostics = check_project(write_project({"a.sql": sql}))
-    errors = [d for d in diagnostics if d.is_error]
-    assert [d.code for d in errors] == [code], [d.render() for d in errors]
-    (d,) = errors
-    assert d.span is not None
-    assert sql[d.span.start : d.span.end] == culprit, d.render()
-    assert message in d.message
-    assert d.hint is not None and hint in d.hint
+    assert_one_located_error(diagnostics, sql, code, culprit, message, hint)
 
 
 def test_an_explanation_without_into_is_an_asset_named_after_its_model_or_its_directive(

@@ -19,7 +19,7 @@ from ..cursor import Cursor
 from ..diagnostics import Diagnostic, Span
 from ..names import ObjectKind, QualifiedName
 from ..sql_writer import SqlWriter
-from ..statement import ScoresModel, WritesInto, asset_directive
+from ..statement import ScoresModel, WritesInto, asset_directive, bad_asset_name
 
 #: What a ``TO EXPLAIN`` without ``INTO`` and without an ``asset`` directive is named:
 #: its model's name with this suffix, in the model's schema.
@@ -85,20 +85,16 @@ class ExplainStatement(WritesInto, ScoresModel):
         if plot is None:
             return None
         named = asset_directive(self.directives)
-        not_text = named is not None and not isinstance(named.value, str)
-        name, span = plot
-        if name.problem is None and not not_text:
-            return None
         if named is None and self.model.problem is not None:
             return None  # the model's own name is the error (SQLML117), said where written
-        whence = "the asset directive's value" if named else "named after its model"
-        return Diagnostic(
+        return bad_asset_name(
             codes.BAD_EXPLANATION_NAME,
-            f"TO EXPLAIN without INTO needs an asset name, and '{name}' ({whence}) "
-            + ("is no name" if not_text else f"is not a valid one: it {name.problem}"),
-            span,
-            hint="name the explanation's asset with '-- sqlml: asset = <name>' above the "
-            "statement (letters, digits, '_' and '-'), or write its table: INTO <table>",
+            "TO EXPLAIN",
+            plot,
+            named,
+            "named after its model",
+            "explanation",
+            "its table: INTO <table>",
         )
 
     @classmethod

@@ -26,7 +26,7 @@ from ..cursor import Cursor
 from ..diagnostics import Diagnostic, Severity, Span
 from ..names import ModelRef, ObjectKind, QualifiedName
 from ..sql_writer import SqlWriter
-from ..statement import MLStatement, asset_directive
+from ..statement import MLStatement, asset_directive, bad_asset_name
 from ..tokens import QUOTED
 
 
@@ -122,20 +122,17 @@ class RunStatement(MLStatement):
                 severity=Severity.ERROR if self.outputs else Severity.WARNING,
             )
         run = self.run_name
-        named = asset_directive(self.directives)
-        not_text = named is not None and not isinstance(named.value, str)
-        if run is not None and (run[0].problem is not None or not_text):
-            name, span = run
-            whence = "the asset directive's value" if named else "named after its program"
-            return Diagnostic(
-                codes.BAD_RUN_NAME,
-                f"TO RUN without INTO needs an asset name, and '{name}' ({whence}) "
-                + ("is no name" if not_text else f"is not a valid one: it {run[0].problem}"),
-                span,
-                hint="name the run's asset with '-- sqlml: asset = <name>' above the "
-                "statement (letters, digits, '_' and '-'), or write its tables: " + PROGRAM_FORM,
-            )
-        return None
+        if run is None:
+            return None
+        return bad_asset_name(
+            codes.BAD_RUN_NAME,
+            "TO RUN",
+            run,
+            asset_directive(self.directives),
+            "named after its program",
+            "run",
+            "its tables: " + PROGRAM_FORM,
+        )
 
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> RunStatement:
