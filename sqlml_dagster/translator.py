@@ -52,10 +52,14 @@ LAUNCHED_KINDS = (
     ObjectKind.PREDICTION,
     ObjectKind.EVALUATION,
     ObjectKind.EXPLANATION,
+    ObjectKind.EXPLANATION_PLOT,
     ObjectKind.PROGRAM_OUTPUT,
     ObjectKind.PROGRAM_RUN,
     ObjectKind.SOLUTION,
 )
+#: Nodes whose asset writes no table (``TO RUN``/``TO EXPLAIN`` without ``INTO``): no
+#: ``dagster/table_name``, no warehouse kind; what they did is in their materialization.
+TABLELESS_KINDS = (ObjectKind.PROGRAM_RUN, ObjectKind.EXPLANATION_PLOT)
 
 #: A launcher's ``KIND`` (``local``, ``kubernetes``, …).
 LauncherKind = str
@@ -78,6 +82,7 @@ class SqlMlTranslator:
             ObjectKind.PREDICTION: "Predictions",
             ObjectKind.EVALUATION: "Evaluation",
             ObjectKind.EXPLANATION: "Explanation",
+            ObjectKind.EXPLANATION_PLOT: "Explanation chart",
             ObjectKind.PROGRAM_OUTPUT: "Program output",
             ObjectKind.PROGRAM_RUN: "Program run",
             ObjectKind.SOLUTION: "Solution",
@@ -109,7 +114,7 @@ class SqlMlTranslator:
             kinds = {"sqlml", FLAVOR_KINDS.get(statement.model.flavor, "python")}
         elif isinstance(statement, CreateModelStatement):
             kinds = {"sqlml", registered_model_kind(statement)}
-        elif node.kind is ObjectKind.PROGRAM_RUN:  # TO RUN without INTO: writes no table
+        elif node.kind in TABLELESS_KINDS:  # TO RUN / TO EXPLAIN without INTO: no table
             kinds = {"sqlml", "python"}
         elif isinstance(statement, (RunStatement, OptimizeStatement)):
             kinds = {"sqlml", "python", WAREHOUSE_KIND}
@@ -229,7 +234,7 @@ class SqlMlTranslator:
                 source_path(project, node), node.statement.span.line
             ),
         }
-        if node.kind not in (ObjectKind.MODEL, ObjectKind.PROGRAM_RUN):  # no table
+        if node.kind is not ObjectKind.MODEL and node.kind not in TABLELESS_KINDS:
             metadata["dagster/table_name"] = str(node.name)
         statement = node.statement
         if isinstance(statement, TrainStatement):

@@ -98,6 +98,21 @@ def failure_reasons(result: dg.ExecuteInProcessResult) -> str:
     return "\n".join(str(r) for r in reasons)
 
 
+def defs_module(
+    project: Path, folder: Path, monkeypatch: pytest.MonkeyPatch, module: str = "defs"
+) -> str:
+    """A module ``module`` in ``folder`` whose ``defs`` are the SQL folder ``project``'s
+    (state in ``folder/state``), importable as ``sqlml plan -m module`` finds it: the
+    working folder is ``folder``."""
+    (folder / f"{module}.py").write_text(
+        "from sqlml_dagster import build_defs\n"
+        f"defs = build_defs({str(project)!r}, state_dir={str(folder / 'state')!r})\n"
+    )
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))
+    return module
+
+
 # -- S3 on loopback -----------------------------------------------------------------------
 
 

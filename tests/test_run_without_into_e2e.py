@@ -17,7 +17,7 @@ import pytest
 
 from sqlml_dagster.cli import main
 
-from .conftest import failure_reasons, materialize_all
+from .conftest import defs_module, failure_reasons, materialize_all
 
 SQL = """
 CREATE TABLE raw AS SELECT * FROM (VALUES (1, 0.5), (2, 2.5), (3, 7.0)) t(id, x);
@@ -138,12 +138,7 @@ def test_check_compile_plan_and_materialize_agree_on_the_run(
     assert "# program_run report (sql/runs.sql:3)\n" in jobs
     assert "image: sqlflow/runnable:v0.0.1" in jobs and "sqlml/step: run" in jobs
 
-    (tmp_path / "runs_defs.py").write_text(
-        "from sqlml_dagster import build_defs\n"
-        f"defs = build_defs({str(project)!r}, state_dir={str(tmp_path / 'state')!r})\n"
-    )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    defs_module(project, tmp_path, monkeypatch, "runs_defs")
     assert main(["plan", "-m", "runs_defs", "--format", "json"]) == 0
     planned = {a["name"]: a for a in json.loads(capsys.readouterr().out)["assets"]}
     assert (planned["report"]["kind"], planned["report"]["verdict"]) == (

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -22,11 +23,18 @@ PROJECT = Path(__file__).parent / "fixtures" / "sqlflow_boston" / "sql"
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def materialized(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dg.ExecuteInProcessResult]:
     state = tmp_path_factory.mktemp("boston")
     result = materialize_all(PROJECT, state)
     assert result.success, failure_reasons(result)
-    return state
+    return state, result
+
+
+@pytest.fixture(scope="module")
+def state(materialized: tuple[Path, dg.ExecuteInProcessResult]) -> Path:
+    return materialized[0]
 
 
 def query(state: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -98,6 +106,25 @@ def test_the_dot_chart_statement_keeps_every_rows_shap_values(state: Path) -> No
     explained = query(state, "SELECT model_output FROM boston.explain_dot_rows ORDER BY row_number")
     predicted = booster.predict(xgboost.DMatrix([list(r) for r in train], feature_names=names))
     assert max(abs(e - p) for (e,), p in zip(explained, predicted, strict=True)) < 1e-3
+
+
+def test_the_explanation_as_written_shows_its_chart_and_ranks_lstat_and_rm_first(
+    materialized: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    state, result = materialized
+    (chart,) = [
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key.path
+        == ["sqlflow_models", "my_xgb_regression_model_explanation"]
+    ]
+    assert chart["explain_method"].value == "shap-tree"
+    importances = chart["importances"].value
+    assert isinstance(importances, dict)
+    assert set(list(importances)[:2]) == {"lstat", "rm"}
+    assert "data:image/png;base64," in str(chart["plot"].value)
+    tables = query(state, "SELECT table_name FROM information_schema.tables")
+    assert ("my_xgb_regression_model_explanation",) not in tables
 
 
 def test_evaluation_scores_the_test_rows(state: Path) -> None:

@@ -318,9 +318,12 @@ def _summary(events: Sequence[Any], specs: dict[Any, Any], elapsed: float, defs:
                     metrics,
                 )
             )
-        elif kind in ("prediction", "evaluation", "explanation"):
+        elif kind in ("prediction", "evaluation", "explanation", "explanation_plot"):
             count = f"{metadata.get('dagster/row_count')} rows"
-            if event.partition:
+            if kind == "explanation_plot":  # no table: its features, most important first
+                ranked = list(metadata.get("importances") or {})
+                count = f"{len(ranked)} features" + (f", top {ranked[0]}" if ranked else "")
+            elif event.partition:
                 count = (
                     f"{metadata.get('partition_rows')} rows in {event.partition}, {count} in all"
                 )

@@ -22,6 +22,8 @@ DUPLICATE_PARAM = "SQLML104"
 UNSUPPORTED_STATEMENT = "SQLML105"
 IGNORED_STATEMENT = "SQLML106"
 BAD_IMAGE = "SQLML107"
+# SQLML108 — retired: TO EXPLAIN without INTO was parsed and not executed; it is an asset
+# of its own now (SQLML142). Kept so the number is never given another meaning.
 NOT_EXECUTED = "SQLML108"
 UNKNOWN_FUNCTION = "SQLML109"
 BAD_ARGUMENT = "SQLML110"
@@ -52,6 +54,8 @@ BAD_RETURNS = "SQLML136"
 # 140-141 — TO RUN without INTO: the program run as an asset of its own
 BAD_RUN_NAME = "SQLML140"
 MISPLACED_ASSET_DIRECTIVE = "SQLML141"
+# 142-143 — TO EXPLAIN without INTO: the explanation as an asset of its own (143 unused)
+BAD_EXPLANATION_NAME = "SQLML142"
 # 15x — a model's lifecycle: aliases, promotion policies, champion-relative gates
 BAD_ALIAS = "SQLML150"
 BAD_PROMOTION = "SQLML151"

@@ -62,7 +62,8 @@ KEYS: dict[str, str] = {
     "drift": "warn(psi > 0.2) or block(psi > 0.2): an asset check comparing the scored "
     "inputs with the model's training data (TO PREDICT, or a table calling ML_PREDICT)",
     "asset": "the name of the asset of a TO RUN without INTO (default: its program's "
-    "file name without the suffix)",
+    "file name without the suffix) or a TO EXPLAIN without INTO (default: "
+    "<model>_explanation)",
     "tags.<name>": "a tag shown and searchable in the Dagster UI",
 }
 
@@ -71,7 +72,14 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE
 _DURATION_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,63}$")
-_MODEL_USERS = (ObjectKind.PREDICTION, ObjectKind.EVALUATION, ObjectKind.EXPLANATION)
+_MODEL_USERS = (
+    ObjectKind.PREDICTION,
+    ObjectKind.EVALUATION,
+    ObjectKind.EXPLANATION,
+    ObjectKind.EXPLANATION_PLOT,
+)
+#: The kinds whose asset writes no table, named by the ``asset`` directive.
+_NAMED_BY_DIRECTIVE = (ObjectKind.PROGRAM_RUN, ObjectKind.EXPLANATION_PLOT)
 
 
 @dataclass(frozen=True)
@@ -396,20 +404,22 @@ def _owners(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -
 
 
 def _asset(d: Directive, kind: ObjectKind, uses_models: bool, report: Report) -> object:
-    """``asset = <name>``: read by the TO RUN statement itself (``statements/run.py``), which
-    it names; anywhere else it would name nothing (SQLML141)."""
-    if kind is not ObjectKind.PROGRAM_RUN or d.file_scope:
+    """``asset = <name>``: read by the TO RUN or TO EXPLAIN statement itself
+    (``statements/run.py``, ``statements/explain.py``), which it names; anywhere else it
+    would name nothing (SQLML141)."""
+    if kind not in _NAMED_BY_DIRECTIVE or d.file_scope:
         report(
             codes.MISPLACED_ASSET_DIRECTIVE,
-            "asset names the asset of one TO RUN without INTO"
+            "asset names the asset of one TO RUN or TO EXPLAIN without INTO"
             + (
                 ", not every statement of a file"
                 if d.file_scope
                 else "; this statement's asset is named in its SQL"
             ),
             d.span,
-            "put '-- sqlml: asset = <name>' right above a SELECT … TO RUN … CMD … without "
-            "INTO; other statements are named by INTO, CREATE TABLE or CREATE MODEL",
+            "put '-- sqlml: asset = <name>' right above a SELECT … TO RUN … CMD … or a "
+            "SELECT … TO EXPLAIN … without INTO; other statements are named by INTO, "
+            "CREATE TABLE or CREATE MODEL",
         )
     return None
 

@@ -30,6 +30,9 @@ class ObjectKind(str, Enum):
     PREDICTION = "prediction"
     EVALUATION = "evaluation"
     EXPLANATION = "explanation"
+    #: A model's explanation without a table (``TO EXPLAIN`` without ``INTO``): its summary
+    #: chart and per-feature importances, shown in the materialization.
+    EXPLANATION_PLOT = "explanation_plot"
     #: A table a user's program wrote (``TO RUN … INTO``).
     PROGRAM_OUTPUT = "program_output"
     #: A user's program run for what it does, writing no table (``TO RUN`` without

@@ -624,13 +624,15 @@ class _GraphBuilder:
                         hint=f"use it in TO PREDICT … USING {table}, or ML_PREDICT({table}, …)",
                     )
                     continue
-                if producer[0].object_kind is ObjectKind.PROGRAM_RUN:
+                tableless = _TABLELESS.get(producer[0].object_kind)
+                if tableless is not None:
+                    what, noun, verb, fix = tableless
                     self.error(
                         codes.NOT_A_TABLE,
-                        f"'{table}' is a program's run (TO RUN without INTO), not a table",
+                        f"'{table}' is {what}, not a table",
                         statement.span,
-                        hint=f"a run writes no table: add INTO to the TO RUN at "
-                        f"{producer[0].span.location()} for the tables its program writes",
+                        hint=f"{noun} writes no table: add INTO to the {verb} at "
+                        f"{producer[0].span.location()} {fix}",
                     )
                     continue
                 deps.setdefault(table.key, _produced_name(producer[0], table))
@@ -695,6 +697,24 @@ def _produced_name(producer: Statement, read: QualifiedName) -> QualifiedName:
     producer's outputs, matched case-insensitively as SQL matches names)."""
     named = (producer.produces, *(n for n, _ in producer.produces_more))
     return next((n for n in named if n is not None and n.key == read.key), read)
+
+
+#: The kinds of asset that write no table: what one is, and how to give it a table
+#: (SQLML204 when a query reads one).
+_TABLELESS: dict[ObjectKind, tuple[str, str, str, str]] = {
+    ObjectKind.PROGRAM_RUN: (
+        "a program's run (TO RUN without INTO)",
+        "a run",
+        "TO RUN",
+        "for the tables its program writes",
+    ),
+    ObjectKind.EXPLANATION_PLOT: (
+        "a model's explanation chart (TO EXPLAIN without INTO)",
+        "an explanation chart",
+        "TO EXPLAIN",
+        "for the table of its per-feature importances",
+    ),
+}
 
 
 def _also(hint: str | None) -> str:

@@ -231,6 +231,46 @@ class ScoresModel(MLStatement):
         return (self.model, self.model_version)
 
 
+#: The directive naming the asset of a statement that writes no table — a ``TO RUN`` or
+#: ``TO EXPLAIN`` without ``INTO`` (``directives.py`` checks where it stands; the
+#: statement reads its value).
+ASSET_DIRECTIVE = "asset"
+
+
+def asset_directive(directives: tuple[Directive, ...]) -> Directive | None:
+    """The statement's own ``-- sqlml: asset = <name>``, the last one written (a file-wide
+    one names no single statement: SQLML141)."""
+    own = [d for d in directives if not d.file_scope and d.key.lower() == ASSET_DIRECTIVE]
+    return own[-1] if own else None
+
+
+def bad_asset_name(
+    code: str,
+    verb: str,
+    asset: tuple[QualifiedName, Span],
+    directive: Directive | None,
+    default: str,
+    what: str,
+    instead: str,
+) -> Diagnostic | None:
+    """Why the asset of a ``verb`` without ``INTO`` has no valid name (SQLML140 for TO RUN,
+    SQLML142 for TO EXPLAIN), or None: the ``asset`` directive's value — or, without
+    one, the name derived as ``default`` says — breaks the naming rule or is no text."""
+    name, span = asset
+    not_text = directive is not None and not isinstance(directive.value, str)
+    if name.problem is None and not not_text:
+        return None
+    whence = "the asset directive's value" if directive is not None else default
+    return Diagnostic(
+        code,
+        f"{verb} without INTO needs an asset name, and '{name}' ({whence}) "
+        + ("is no name" if not_text else f"is not a valid one: it {name.problem}"),
+        span,
+        hint=f"name the {what}'s asset with '-- sqlml: asset = <name>' above the statement "
+        f"(letters, digits, '_' and '-'), or write {instead}",
+    )
+
+
 @dataclass(frozen=True)
 class SqlFile:
     """One parsed ``.sql`` file: its statements in order."""

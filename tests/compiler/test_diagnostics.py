@@ -614,9 +614,6 @@ def test_all_errors_are_reported_together(write_project: Callable[[dict[str, str
     assert str(info.value).startswith("sqlml: 3 errors in SQL project")
 
 
-TRAINED = "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\n"
-
-
 @pytest.mark.parametrize(
     ("sql", "code", "message"),
     [
@@ -626,7 +623,6 @@ TRAINED = "SELECT * FROM t TO TRAIN sklearn.svm.SVC LABEL y INTO m;\n"
         ("DESC MODEL m;", "SQLML106", "DESCRIBE MODEL asks the model catalog"),
         ("DROP MODEL m;", "SQLML106", "DROP MODEL asks the model catalog"),
         ("SHOW TRAIN m;", "SQLML106", "SHOW TRAIN asks the model catalog"),
-        (TRAINED + "SELECT * FROM t TO EXPLAIN m;", "SQLML108", "TO EXPLAIN without INTO"),
     ],
 )
 def test_warnings_do_not_fail(

@@ -115,6 +115,19 @@ CASES = [
         {"SQLML140 sql/a.sql:1:11", "SQLML111 sql/a.sql:1:26", "SQLML203 sql/a.sql:2:19"},
         id="a-run-without-a-valid-name-still-has-its-directives-and-models-checked",
     ),
+    pytest.param(
+        {
+            "a.sql": '-- sqlml: asset = "x y", schedule = "bad"\n'
+            "SELECT ML_PREDICT(nope, x) AS p FROM src TO EXPLAIN gone;\n"
+        },
+        {
+            "SQLML142 sql/a.sql:1:11",
+            "SQLML111 sql/a.sql:1:26",
+            "SQLML203 sql/a.sql:2:19",
+            "SQLML203 sql/a.sql:2:53",
+        },
+        id="an-explanation-without-a-valid-name-still-has-its-directives-and-models-checked",
+    ),
 ]
 
 

@@ -3,13 +3,14 @@ its code, a caret under the culprit and a hint; several INTO tables are one node
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from sqlml_dagster.cli.check import check_report
 from sqlml_dagster.compiler import check_project, compile_project
+from sqlml_dagster.compiler.diagnostics import Diagnostic
 from sqlml_dagster.compiler.ir import ObjectKind, QualifiedName
 
 W = "SELECT * FROM w TO MAXIMIZE "
@@ -71,6 +72,14 @@ def test_each_mistake_is_one_located_diagnostic(
 ) -> None:
     root = write_project({"a.sql": sql})
     _, diagnostics = check_project(root, dialect="mysql")
+    assert_one_located_error(diagnostics, sql, code, culprit, message, hint)
+
+
+def assert_one_located_error(
+    diagnostics: Sequence[Diagnostic], sql: str, code: str, culprit: str, message: str, hint: str
+) -> None:
+    """The one error of ``sql`` is ``code``, its caret under ``culprit``, its message and
+    hint holding these fragments."""
     errors = [d for d in diagnostics if d.is_error]
     assert [d.code for d in errors] == [code], [d.render() for d in errors]
     (d,) = errors

@@ -45,6 +45,7 @@ STATEMENTS = [
     ("SELECT * FROM s TO PREDICT p.y USING m@3", "predict", "p", "prediction", "p.y", [("m", 3)]),
     ("SELECT * FROM s TO EVALUATE m LABEL y INTO e", "evaluate", "e", "evaluation", "e", [("m", None)]),
     ("SELECT * FROM s TO EXPLAIN m@1 INTO x", "explain", "x", "explanation", "x", [("m", 1)]),
+    ("SELECT * FROM s TO EXPLAIN ml.m@1 USING TreeExplainer", "explain", "ml.m_explanation", "explanation_plot", "ml.m", [("ml.m", 1)]),
     ('SELECT * FROM s TO RUN img:1 CMD "p.py" INTO o, o2', "run", "o", "program_output", "o", []),
     ('SELECT * FROM s TO RUN img:1 CMD "tools/p.py", "-v"', "run", "p", "program_run", '"tools/p.py", "-v"', []),
     ('SELECT * FROM s TO MINIMIZE SUM(c * x) CONSTRAINT SUM(x) >= 1 WITH variables = "x(k)", var_type = "Reals" INTO o', "optimize", "o", "solution", "o", []),

@@ -1,6 +1,13 @@
 """``<select> TO EXPLAIN <model>[@<version>] [WITH …] [USING <explainer>] [INTO <table>]``:
 feature attributions of a trained model on the SELECT's rows, one row per feature; with
-``explain.per_row = true`` every explained row's attributions in ``<into>_rows``."""
+``explain.per_row = true`` every explained row's attributions in ``<into>_rows``.
+
+Without ``INTO`` — SQLFlow's most common form, which draws the summary plot for the user —
+the explanation is an asset without a table, of kind ``explanation_plot``: the same step
+runs, and its chart and per-feature importances are the materialization's metadata. It is
+named by an ``-- sqlml: asset = <name>`` directive above the statement, else after the
+model (``TO EXPLAIN sqlflow_models.my_model`` → ``sqlflow_models.my_model_explanation``),
+a name a user and the graph both predict from the SQL alone."""
 
 from __future__ import annotations
 
@@ -14,7 +21,11 @@ from ..cursor import Cursor
 from ..diagnostics import Diagnostic, Span
 from ..names import ObjectKind, QualifiedName
 from ..sql_writer import SqlWriter
-from ..statement import ScoresModel, WritesInto
+from ..statement import ScoresModel, WritesInto, asset_directive, bad_asset_name
+
+#: What a ``TO EXPLAIN`` without ``INTO`` and without an ``asset`` directive is named:
+#: its model's name with this suffix, in the model's schema.
+EXPLANATION_SUFFIX = "_explanation"
 
 
 @dataclass(frozen=True)
@@ -37,13 +48,63 @@ class ExplainStatement(WritesInto, ScoresModel):
             return ()
         return (QualifiedName(rows_table(self.into.parts)),)
 
-    def why_no_asset(self) -> Diagnostic | None:
+    @property
+    def plot_name(self) -> tuple[QualifiedName, Span] | None:
+        """The asset of an explanation without ``INTO`` and where it is named: the
+        ``asset`` directive above the statement, else the model's name with
+        ``_explanation`` (``sqlflow_models.my_model`` → ``sqlflow_models.my_model_explanation``);
+        None with ``INTO``. The name may break the naming rule: ``why_no_asset`` says so."""
         if self.into is not None:
             return None
-        return self._ignored(
-            codes.NOT_EXECUTED,
-            "TO EXPLAIN without INTO has nowhere to put its attributions; it creates no asset",
-            hint="add INTO <table>: the table gets one row per feature and the asset a summary plot",
+        named = asset_directive(self.directives)
+        if named is not None:
+            return QualifiedName.parse(str(named.value)), named.span
+        *schema, model = self.model.parts
+        return QualifiedName((*schema, model + EXPLANATION_SUFFIX)), self.model_span
+
+    @property
+    def produces(self) -> QualifiedName | None:
+        if self.into is not None:
+            return self.into
+        plot = self.plot_name
+        return plot[0] if plot is not None else None
+
+    @property
+    def produces_span(self) -> Span:
+        if self.into_span is not None:
+            return self.into_span
+        plot = self.plot_name
+        return plot[1] if plot is not None else self.span
+
+    @property
+    def object_kind(self) -> ObjectKind:
+        """A table of attributions, or — without ``INTO`` — the chart and importances only."""
+        return ObjectKind.EXPLANATION if self.into is not None else ObjectKind.EXPLANATION_PLOT
+
+    @property
+    def rename_hint(self) -> str | None:
+        if self.into is not None:
+            return None
+        return (
+            "a TO EXPLAIN without INTO is named after its model; name it with "
+            "'-- sqlml: asset = <name>' above the statement"
+        )
+
+    def why_no_asset(self) -> Diagnostic | None:
+        plot = self.plot_name
+        if plot is None:
+            return None
+        named = asset_directive(self.directives)
+        if named is None and self.model.problem is not None:
+            return None  # the model's own name is the error (SQLML117), said where written
+        return bad_asset_name(
+            codes.BAD_EXPLANATION_NAME,
+            "TO EXPLAIN",
+            plot,
+            named,
+            "named after its model",
+            "explanation",
+            "its table: INTO <table>",
         )
 
     @classmethod

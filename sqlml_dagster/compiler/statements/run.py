@@ -25,9 +25,8 @@ from ..context import Abort, Common
 from ..cursor import Cursor
 from ..diagnostics import Diagnostic, Severity, Span
 from ..names import ModelRef, ObjectKind, QualifiedName
-from ..params import Directive
 from ..sql_writer import SqlWriter
-from ..statement import MLStatement
+from ..statement import MLStatement, asset_directive, bad_asset_name
 from ..tokens import QUOTED
 
 
@@ -123,20 +122,17 @@ class RunStatement(MLStatement):
                 severity=Severity.ERROR if self.outputs else Severity.WARNING,
             )
         run = self.run_name
-        named = asset_directive(self.directives)
-        not_text = named is not None and not isinstance(named.value, str)
-        if run is not None and (run[0].problem is not None or not_text):
-            name, span = run
-            whence = "the asset directive's value" if named else "named after its program"
-            return Diagnostic(
-                codes.BAD_RUN_NAME,
-                f"TO RUN without INTO needs an asset name, and '{name}' ({whence}) "
-                + ("is no name" if not_text else f"is not a valid one: it {run[0].problem}"),
-                span,
-                hint="name the run's asset with '-- sqlml: asset = <name>' above the "
-                "statement (letters, digits, '_' and '-'), or write its tables: " + PROGRAM_FORM,
-            )
-        return None
+        if run is None:
+            return None
+        return bad_asset_name(
+            codes.BAD_RUN_NAME,
+            "TO RUN",
+            run,
+            asset_directive(self.directives),
+            "named after its program",
+            "run",
+            "its tables: " + PROGRAM_FORM,
+        )
 
     @classmethod
     def parse_tail(cls, c: Cursor, common: Common) -> RunStatement:
@@ -212,15 +208,3 @@ class RunStatement(MLStatement):
         if self.outputs:
             text += " INTO " + ", ".join(w.name(o) for o in self.outputs)
         return text
-
-
-#: The directive naming a ``TO RUN`` without ``INTO``'s asset (``directives.py`` checks
-#: where it stands; this statement reads its value).
-ASSET_DIRECTIVE = "asset"
-
-
-def asset_directive(directives: tuple[Directive, ...]) -> Directive | None:
-    """The statement's own ``-- sqlml: asset = <name>``, the last one written (a file-wide
-    one names no single statement: SQLML141)."""
-    own = [d for d in directives if not d.file_scope and d.key.lower() == ASSET_DIRECTIVE]
-    return own[-1] if own else None

@@ -1,6 +1,8 @@
 """``SELECT … TO EXPLAIN model[@N] [USING explainer] INTO t``: one row per feature and a
 summary plot (``summary.plot_type``) on the asset; with ``explain.per_row = true`` every
-explained row's attributions loaded beside it as ``t_rows``."""
+explained row's attributions loaded beside it as ``t_rows``. Without ``INTO`` the same step
+runs and the chart and the per-feature importances are the asset (``explanation_plot``):
+its tables, written to the step's scratch folder, are never loaded into the warehouse."""
 
 from __future__ import annotations
 
@@ -22,10 +24,12 @@ if TYPE_CHECKING:
 
 def run(step: AssetStep) -> StepResults:
     """``TO EXPLAIN m … [USING explainer] INTO t``: one row per feature, and the summary
-    plot embedded in the materialization (the step folder it was written to is cleaned)."""
+    plot embedded in the materialization (the step folder it was written to is cleaned).
+    Without ``INTO``: the plot and the importances only, no table."""
     statement = step.node.statement
     assert isinstance(statement, ExplainStatement)
-    scored = score_into_table(step, step_spec, statement.model, statement.model_version)
+    into = statement.into is not None
+    scored = score_into_table(step, step_spec, statement.model, statement.model_version, load=into)
     result = scored.result
     assert isinstance(result, ExplanationResult)
     metadata = {
@@ -33,7 +37,9 @@ def run(step: AssetStep) -> StepResults:
         "explain_method": result.method,
         "plot_type": result.plot_type,
     }
-    if result.rows_uri:
+    if not into:
+        metadata["explainer"] = statement.explainer or "default"
+    if result.rows_uri and into:
         # a table the explain step writes, not an asset of its own: the compiler makes a
         # reader of it depend on this explanation (``ExplainStatement.side_tables``)
         name = QualifiedName(rows_table(step.node.name.parts))

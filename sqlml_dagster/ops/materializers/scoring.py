@@ -53,7 +53,8 @@ def score_into_table(
 ) -> Scored:
     """The common path of PREDICT and EVALUATE: resolve the model's current version, export
     the SELECT, run the step, load its output file as the asset's table (unless
-    ``load`` is false: gates that ran without their evaluation table selected)."""
+    ``load`` is false: gates that ran without their evaluation table selected, or an
+    explanation without ``INTO``, whose output stays in the step's scratch folder)."""
     context, node, warehouse = step.context, step.node, step.warehouse
     statement = node.statement
     assert isinstance(statement, MLStatement)
