@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "example_repo"
+
+
+# `make test` starts one pytest process in the background (`&`), which a shell starts with
+# SIGINT ignored; every in-process Dagster run then leaves SIGTERM ignored too (its
+# capture_interrupts restores SIGINT and maps SIGTERM to SIGINT's disposition,
+# dagster._utils.interrupts), and every process a test starts inherits that: a test
+# kubelet's pod or a step would outlive a graceful delete. A test process takes Ctrl-C
+# as Python's default; the runtime resets its own SIGTERM (runtime/__main__.py).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -1,9 +1,18 @@
 """``python -m sqlml_dagster.runtime SPEC_URI`` — see :mod:`sqlml_dagster.runtime`."""
 
 import os
+import signal
 import sys
 
-from . import main
+# A step stops on SIGTERM, as a container's process does. A local step inherits its
+# launcher's signal dispositions, and a Dagster process whose SIGINT is ignored (started
+# in the background by a shell, or by nohup) maps SIGTERM to that same SIG_IGN
+# (dagster._utils.interrupts): a cancelled or timed-out step would then run on until the
+# launcher's SIGKILL, and nothing it does on SIGTERM would happen.
+if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+from . import main  # noqa: E402 — after the disposition, which importing frameworks may take long
 
 if __name__ == "__main__":
     code = main()
