@@ -130,3 +130,27 @@ def test_form_errors_name_what_to_write(columns: str, message: str | None) -> No
         return
     with pytest.raises(StepError, match=message):
         encoded(columns)
+
+
+ROUND_TRIP = [
+    *(f for f, _ in FORMS),
+    'EMBEDDING(WEIGHTED_CATEGORY(CATEGORY_HASH(SPARSE(kv, 10, ",", "int", ":", "float"), 10)), 3)',
+    "EMBEDDING(CATEGORY_ID(city, 3), 2, mean)",
+    'EMBEDDING(SEQ_CATEGORY_ID(ids, 5, ","), 2)',
+    "INDICATOR(CATEGORY_HASH(city, 4))",
+    "INDICATOR(CROSS([city, BUCKET(b, [10, 100])], 6))",
+    'INDICATOR(CROSS([city, SPARSE(kv, 5, ",", int, ":", float)], 7))',
+]
+
+
+@pytest.mark.parametrize("columns", ROUND_TRIP)
+def test_a_fitted_plan_reads_back_from_its_json_as_the_same_plan(columns: str) -> None:
+    """The plan a training step saves is what the scoring step reads back: the same
+    features, the same numbers — for every form, its delimiters, weights and vocabulary."""
+    plan, dense = encoded(columns)
+    loaded = FeaturePlan.from_json(plan.to_json())
+    assert loaded == plan
+    again = loaded.encode(ROWS)
+    np.testing.assert_array_equal(again.dense, dense)
+    for a, b in zip(plan.encode(ROWS).bags, again.bags, strict=True):
+        np.testing.assert_array_equal(a, b)
