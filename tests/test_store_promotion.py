@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from sqlml_dagster.contract.lifecycle import PromotionPolicy
 from sqlml_dagster.store import ModelStore
 from sqlml_dagster.store.metrics import EvaluationRecord
@@ -17,12 +15,6 @@ from sqlml_dagster.store.promotion import Decision, apply_policy, decide, record
 from sqlml_dagster.store.records import Listing
 
 from .test_store_aliases import gate, publish
-
-
-@pytest.fixture
-def store(store_url: tuple[str, dict[str, Any]]) -> ModelStore:
-    url, options = store_url
-    return ModelStore(url, **options)
 
 
 def evaluate(store: ModelStore, version: int, metrics: dict[str, float], at: str) -> None:

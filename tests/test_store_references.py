@@ -8,8 +8,6 @@ The parsing table itself is ``tests/test_serving.py::test_references``; these pi
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from sqlml_dagster.store import ModelStore
@@ -21,12 +19,6 @@ from sqlml_dagster.store.references import (
 )
 
 from .test_store_aliases import GATE, gate, publish
-
-
-@pytest.fixture
-def store(store_url: tuple[str, dict[str, Any]]) -> ModelStore:
-    url, options = store_url
-    return ModelStore(url, **options)
 
 
 @pytest.mark.parametrize(
