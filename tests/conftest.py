@@ -12,10 +12,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pytest
+
+if TYPE_CHECKING:
+    from sqlml_dagster.store import ModelStore
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "example_repo"
@@ -209,6 +212,15 @@ def store_url(
     server: S3Server = request.getfixturevalue("s3")
     bucket = server.bucket(f"models-{uuid.uuid4().hex[:12]}")
     yield f"{bucket}/store", {"endpoint_url": server.endpoint_url}
+
+
+@pytest.fixture
+def store(store_url: tuple[str, dict[str, Any]]) -> ModelStore:
+    """A model store on each of ``store_url``'s (a module may keep its own)."""
+    from sqlml_dagster.store import ModelStore
+
+    url, options = store_url
+    return ModelStore(url, **options)
 
 
 # -- cost markers (docs/testing.md) -------------------------------------------------------

@@ -93,6 +93,8 @@ def pod(
         ([pod("zz", created=1, phase="Failed"), pod("aa", created=9)], "aa", "zz"),
         # a pod being deleted (preempted, its grace period running) is not followed
         ([pod("aa", created=1, deleting=True), pod("bb", created=2, phase="Pending")], "bb", "bb"),
+        # … even when it is the newest: the older pod that still runs is
+        ([pod("bb", created=1, phase="Pending"), pod("aa", created=2, deleting=True)], "bb", "aa"),
         # one-second timestamps: a running replacement wins a tie with the pod it replaced
         ([pod("bb", created=3), pod("aa", created=3, phase="Failed")], "bb", "aa"),
         # all ended: the newest, and the newest failure
@@ -188,6 +190,12 @@ def with_states(p: V1Pod, state: V1ContainerState | None) -> V1Pod:
             "pod Terminated: Pod was terminated in response to imminent node shutdown.; container Error with exit code 143",
         ),
         (pod(phase="Failed", reason="Shutdown", terminated=("Error", 143, None)), "pod Shutdown; container Error with exit code 143"),
+        # the pod's message is shown to its last character
+        (
+            pod(phase="Failed", reason="Preempting", message="Preempted by a pod of priority class GPU-MAX",
+                terminated=("Error", 143, None)),
+            "pod Preempting: Preempted by a pod of priority class GPU-MAX; container Error with exit code 143",
+        ),
         (with_states(pod(phase="Failed", reason="Shutdown", message="gone"), V1ContainerState()), "pod Shutdown: gone"),
         # a container that runs, or whose state the API has not filled in yet
         (with_states(pod(), V1ContainerState(running=V1ContainerStateRunning())), "pod phase Running"),

@@ -148,3 +148,35 @@ def test_a_gap_between_pods_is_a_wait_of_its_own() -> None:
         assert stuck([], first_seen, now, DEFAULTS, source) is None
     found = stuck([], first_seen, 7210.0 + 1800, DEFAULTS, source)
     assert found is not None and found.reason == "StartTimeout"
+
+
+def test_a_refusal_that_first_appears_after_a_pod_went_fails_the_step_after_a_minute() -> None:
+    """A pod ran and went with no refusal on record; the controller's next pod is then
+    refused (a quota another team filled meanwhile): that refusal is this gap's own, so the
+    step fails on it after ``failed_create_timeout_seconds``, not at the start timeout."""
+    first_seen: dict[str, float] = {}
+    job_events: list[ClusterEvent] = []
+    source = EventSource(job=lambda: list(job_events), pod=lambda name: [])
+    assert stuck([pod("Running")], first_seen, 0.0, DEFAULTS, source) is None
+    assert stuck([], first_seen, 100.0, DEFAULTS, source) is None  # gone, nothing refused
+    job_events.append(REFUSED)  # its first refusal: count 1
+    assert stuck([], first_seen, 110.0, DEFAULTS, source) is None
+    assert stuck([], first_seen, 170.0, DEFAULTS, source) == Stuck("FailedCreate", REFUSED.message)
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ([], "no pod was created within 1800s"),
+        (
+            [event("PolicyWarning", "admission webhook warned: image has no digest", "Warning")],
+            "no pod was created within 1800s; "
+            "PolicyWarning: admission webhook warned: image has no digest",
+        ),
+    ],
+)
+def test_a_job_that_never_gets_a_pod_times_out_quoting_its_latest_warning(
+    events: list[ClusterEvent], message: str
+) -> None:
+    found = first_failure([], events)
+    assert found == (1800.0, Stuck("StartTimeout", message))

@@ -228,3 +228,18 @@ def test_an_empty_allow_list_warns_when_the_definitions_load(tmp_path: Path) -> 
             launcher=KubernetesLauncher(allowed_images=["ghcr.io/acme/"]),
         )
     assert not [w for w in caught if "allowed_images" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    ("allowed", "listed"),
+    [(["nvidia.com/gpu", "spot"], "nvidia.com/gpu, spot"), ([], "none")],
+)
+def test_a_taint_outside_sql_tolerations_is_refused_naming_every_allowed_one(
+    allowed: list[str], listed: str
+) -> None:
+    with pytest.raises(PolicyViolation) as refused:
+        checked_tolerations([{"key": "dedicated", "effect": "NoSchedule"}], allowed)
+    assert str(refused.value) == (
+        "resources.tolerations 'dedicated:NoSchedule': taint dedicated is not in the "
+        f"launcher's sql_tolerations ({listed})"
+    )

@@ -71,6 +71,11 @@ FORMS = [
         'WEIGHTED_CATEGORY(CATEGORY_ID(SPARSE(kv, 5, ",", "int", ":", "float"), 5))',
         [[0.5, 0, 0, 2, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 1.5]],
     ),
+    # no size: fitted to the largest id + 1, through the weights' wrapper
+    (
+        'INDICATOR(WEIGHTED_CATEGORY(SPARSE(kv, none, ",", "int", ":", "float")))',
+        [[0.5, 0, 0, 2, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 1.5]],
+    ),
 ]
 
 
@@ -130,3 +135,46 @@ def test_form_errors_name_what_to_write(columns: str, message: str | None) -> No
         return
     with pytest.raises(StepError, match=message):
         encoded(columns)
+
+
+ROUND_TRIP = [
+    *(f for f, _ in FORMS),
+    'EMBEDDING(WEIGHTED_CATEGORY(CATEGORY_HASH(SPARSE(kv, 10, ",", "int", ":", "float"), 10)), 3)',
+    "EMBEDDING(CATEGORY_ID(city, 3), 2, mean)",
+    'EMBEDDING(SEQ_CATEGORY_ID(ids, 5, ","), 2)',
+    "INDICATOR(CATEGORY_HASH(city, 4))",
+    "INDICATOR(CROSS([city, BUCKET(b, [10, 100])], 6))",
+    'INDICATOR(CROSS([city, SPARSE(kv, 5, ",", int, ":", float)], 7))',
+]
+
+
+@pytest.mark.parametrize("columns", ROUND_TRIP)
+def test_a_fitted_plan_reads_back_from_its_json_as_the_same_plan(columns: str) -> None:
+    """The plan a training step saves is what the scoring step reads back: the same
+    features, the same numbers — for every form, its delimiters, weights and vocabulary."""
+    plan, dense = encoded(columns)
+    loaded = FeaturePlan.from_json(plan.to_json())
+    assert loaded == plan
+    again = loaded.encode(ROWS)
+    np.testing.assert_array_equal(again.dense, dense)
+    for a, b in zip(plan.encode(ROWS).bags, again.bags, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [
+        ("a:0.5", "DENSE(kv, 5): 'a' is not an integer id"),
+        ("3:x", "DENSE(kv, 5): the weight 'x' is not a number"),
+        ("3", "DENSE(kv, 5): '3' is not a key:weight pair (written like '3:0.5')"),
+    ],
+)
+def test_key_value_text_that_does_not_read_is_refused_naming_the_feature(
+    value: str, refusal: str
+) -> None:
+    """A dense key-value row never drops a pair silently: the step fails saying which
+    feature and which piece of text."""
+    table = pa.table({"kv": ["0:1", value], "y": [0, 1]})
+    with pytest.raises(StepError) as refused:
+        encoded('DENSE(kv, 5, ",", "int", ":", "float")', table)
+    assert str(refused.value) == refusal
