@@ -12,7 +12,7 @@ import sys
 if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
-from . import main  # noqa: E402 — after the disposition, which importing frameworks may take long
+from . import main  # after the disposition: importing the runtime may take a while
 
 if __name__ == "__main__":
     code = main()
