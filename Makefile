@@ -44,22 +44,27 @@ demo: install
 
 ## test: install dev extras and run the whole suite, every cost marker (PostgreSQL and
 ## MariaDB must answer on 127.0.0.1:5432 and :3306: .ci/services)
-# Two pytest processes side by side on the machine's CPUs: the tests marked second_process —
+# Three pytest processes side by side on the machine's CPUs: the tests marked second_process —
 # the Kubernetes and warehouse-server tests (mostly waiting on the test API server's pods and
-# on PostgreSQL/MariaDB) and the heaviest trainings (tests/conftest.py) — beside everything
-# else, each in a temporary folder of its own; the first's log follows the other's, and
-# either failing fails the target.
+# on PostgreSQL/MariaDB) and the heaviest trainings —, those marked third_process — the
+# end-to-end projects of the scoring, explanation and catalog tests — (tests/conftest.py),
+# and everything else, each in a temporary folder of its own; the first's log follows the
+# others', and any failing fails the target.
 TEST_TMP ?= $(or $(TMPDIR),/tmp)/sqlml-make-test
 test: install-dev
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
 	@$(PY) -m pytest -q -m second_process --durations=15 -p no:cacheprovider --basetemp=$(TEST_TMP)/k8s $(PYTEST_ARGS) \
 		> $(TEST_TMP)/k8s.log 2>&1 & k8s=$$!; \
-	$(PY) -m pytest -q -m "not second_process" --durations=15 -p no:cacheprovider --basetemp=$(TEST_TMP)/rest $(PYTEST_ARGS); \
-	rest=$$?; wait $$k8s; k8s_rc=$$?; \
+	$(PY) -m pytest -q -m third_process --durations=15 -p no:cacheprovider --basetemp=$(TEST_TMP)/e2e $(PYTEST_ARGS) \
+		> $(TEST_TMP)/e2e.log 2>&1 & e2e=$$!; \
+	$(PY) -m pytest -q -m "not second_process and not third_process" --durations=15 -p no:cacheprovider --basetemp=$(TEST_TMP)/rest $(PYTEST_ARGS); \
+	rest=$$?; wait $$k8s; k8s_rc=$$?; wait $$e2e; e2e_rc=$$?; \
 	echo "== the second process: Kubernetes, warehouse-server and the heaviest training tests (pytest -m second_process) =="; \
 	cat $(TEST_TMP)/k8s.log; \
-	echo "make test: the rest exit $$rest, the second process exit $$k8s_rc"; \
-	test $$rest -eq 0 -a $$k8s_rc -eq 0
+	echo "== the third process: end-to-end projects (pytest -m third_process) =="; \
+	cat $(TEST_TMP)/e2e.log; \
+	echo "make test: the rest exit $$rest, the second process exit $$k8s_rc, the third exit $$e2e_rc"; \
+	test $$rest -eq 0 -a $$k8s_rc -eq 0 -a $$e2e_rc -eq 0
 
 ## mutate: mutation testing of the modules in pyproject's [tool.mutmut] against the tests
 ## that cover them; prints the surviving mutants (docs/testing.md). Not part of `make test`.

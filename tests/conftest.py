@@ -240,6 +240,22 @@ _SECOND_PROCESS = (
     "tests/test_e2e.py",
     "tests/versions/",
 )
+#: What `make test` runs in a third process: end-to-end projects of their own (a Dagster run
+#: of several steps each), about a third of what the first would run otherwise.
+_THIRD_PROCESS = (
+    "tests/test_catalog_cli.py",
+    "tests/test_ml_predict_returns.py",
+    "tests/test_scoring_worker.py",
+    "tests/runtime/test_explain_deep.py",
+    "tests/test_explain_rows.py",
+    "tests/test_explain_without_into_e2e.py",
+    "tests/test_run_without_into_e2e.py",
+    "tests/test_model_evaluation.py",
+    "tests/test_sqlflow_xgboost.py",
+    "tests/test_model_keys.py",
+    "tests/test_step_data.py",
+    "tests/test_models_lifecycle.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -262,6 +278,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             or any(f"/{part}" in where for part in _SECOND_PROCESS)
         ):
             item.add_marker(pytest.mark.second_process)
+        elif any(f"/{part}" in where for part in _THIRD_PROCESS):
+            item.add_marker(pytest.mark.third_process)
 
 
 # -- the CLIs a user runs, as subprocesses ----------------------------------------------

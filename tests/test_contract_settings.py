@@ -186,17 +186,11 @@ PREDICT_KEYS = (
             ("ignored", "the step scores its rows in batches it picks by memory"),
         ),
         (
-            "explain.plot_type",
-            ("ignored", "the PNG is one bar chart of mean absolute attributions"),
+            "explain.plot_type",  # SQLFlow's spelling is summary.plot_type
+            ("ignored", "SQLFlow's explain steps read summary.plot_type: write that"),
         ),
-        (
-            "summary.alpha",  # every summary.* key: one reason for the namespace
-            (
-                "ignored",
-                "the PNG is one bar chart of mean absolute attributions; SHAP's summary_plot "
-                "options (plot_type, alpha, sort, …) are not drawn",
-            ),
-        ),
+        ("summary.alpha", ("honoured", "")),  # SHAP's summary_plot options are drawn
+        ("explain.per_row", ("honoured", "")),
         (
             "predict.probabilties",
             ("unknown", f"did you mean 'predict.probabilities'? {PREDICT_KEYS}"),
@@ -206,7 +200,7 @@ PREDICT_KEYS = (
             (
                 "unknown",
                 "did you mean 'explain.per_row'? known: explain.max_rows, explain.repeats, "
-                "explain.plot_type, explain.per_row",
+                "explain.per_row, explain.plot_type",
             ),
         ),
         ("predict.zzzzzz", ("unknown", PREDICT_KEYS)),

@@ -300,42 +300,47 @@ CREATE TABLE points AS
 SELECT i AS id, (i % 7) * 1.0 AS x, ((i * 3) % 5) * 1.0 AS z,
        CASE WHEN (i % 7) + ((i * 3) % 5) * 0.5 + ((i * 5) % 11) * 0.4 > 5 THEN 1 ELSE 0 END AS y
 FROM range(90) t(i);
+"""
+#: One training of each flavor family, each with SQLFlow's validation.metrics, and TO
+#: EVALUATE of it on the same held-out rows.
+TRAINED_MODELS = {
+    "sk": ("sklearn.linear_model.LogisticRegression", ""),
+    "xgb": ("xgboost.gbtree", "objective = 'binary:logistic', train.num_boost_round = 5, "),
+    "dnn": ("DNNClassifier", "model.hidden_units = [4], model.n_classes = 2, train.epoch = 2, "),
+}
+TRAINED_STATEMENT = """
 SELECT x, z, y FROM points
 TO TRAIN {model}
 WITH {extra}validation.select = "SELECT x, z, y FROM points WHERE id % 3 = 0",
      validation.metrics = "roc_auc_score,log_loss,CategoricalAccuracy"
-LABEL y INTO m;
+LABEL y INTO {name};
 SELECT x, z, y FROM points WHERE id % 3 = 0
-TO EVALUATE m WITH validation.metrics = "AUC,LogLoss,Accuracy" LABEL y INTO m_eval;
+TO EVALUATE {name} WITH validation.metrics = "AUC,LogLoss,Accuracy" LABEL y INTO {name}_eval;
 """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("model", "extra"),
-    [
-        ("sklearn.linear_model.LogisticRegression", ""),
-        ("xgboost.gbtree", "objective = 'binary:logistic', train.num_boost_round = 5, "),
-        ("DNNClassifier", "model.hidden_units = [4], model.n_classes = 2, train.epoch = 2, "),
-    ],
-)
 def test_a_trainings_validation_metrics_are_what_evaluate_computes_on_its_held_out_rows(
-    write_project: Callable[[dict[str, str]], Path], tmp_path: Path, model: str, extra: str
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
     """SQLFlow's ``validation.metrics`` on TO TRAIN is honoured, not ignored: the version
     records ``val_<metric>`` on the ``validation.select`` rows, the very numbers TO EVALUATE
-    computes on the same rows."""
+    computes on the same rows — for scikit-learn, XGBoost and a network alike."""
     from sqlml_dagster.store import ModelStore
 
     state = tmp_path / "state"
-    root = write_project({"t.sql": TRAINED.format(model=model, extra=extra)})
-    result = materialize_all(root, state)
-    assert result.success, failure_reasons(result)
-    (version,) = ModelStore(str(state / "models")).versions("m")
-    recorded = version.manifest.metrics
-    (row,) = query(state, "SELECT auc, logloss, accuracy FROM m_eval")
-    assert (recorded["val_auc"], recorded["val_logloss"], recorded["val_accuracy"]) == (
-        pytest.approx(row[0], rel=1e-5),
-        pytest.approx(row[1], rel=1e-4),
-        pytest.approx(row[2]),
+    sql = TRAINED + "".join(
+        TRAINED_STATEMENT.format(name=name, model=model, extra=extra)
+        for name, (model, extra) in TRAINED_MODELS.items()
     )
+    result = materialize_all(write_project({"t.sql": sql}), state)
+    assert result.success, failure_reasons(result)
+    for name in TRAINED_MODELS:
+        (version,) = ModelStore(str(state / "models")).versions(name)
+        recorded = version.manifest.metrics
+        (row,) = query(state, f"SELECT auc, logloss, accuracy FROM {name}_eval")
+        assert (recorded["val_auc"], recorded["val_logloss"], recorded["val_accuracy"]) == (
+            pytest.approx(row[0], rel=1e-5),
+            pytest.approx(row[1], rel=1e-4),
+            pytest.approx(row[2]),
+        ), name

@@ -1,5 +1,5 @@
 """``summary.plot_type`` and ``explain.per_row`` for the deep-learning flavors: SQLFlow's
-``DNNClassifier`` (PyTorch here) and a Keras 3 factory, neither of which SHAP explains
+``DNNClassifier`` (PyTorch here), which SHAP does not explain
 exactly, so ``auto`` explains them as a black box (SHAP's permutation explainer) when
 per-row values are asked for. Each row's base value plus its attributions is the
 probability the model gives the row's predicted class, which a predict step with
@@ -40,7 +40,9 @@ MODELS = {
         "pytorch",
         {"model": {"hidden_units": [8], "n_classes": 2}, "train": {"epoch": 20}},
     ),
-    "keras": ("column_models.classifier", "auto", {"train": {"epoch": 20, "batch_size": 8}}),
+    # A Keras model takes the same path (a Predictor, SHAP's permutation explainer); its
+    # explanation is tested end to end in tests/dl/test_deep_learning.py, and a third
+    # TensorFlow start-up here cost `make test` a minute.
 }
 
 
