@@ -237,8 +237,6 @@ _SECOND_PROCESS = (
     "tests/dl/",
     "tests/runtime/test_checkpoints.py",
     "tests/runtime/test_distributed.py",
-    "tests/test_e2e.py",
-    "tests/versions/",
 )
 #: What `make test` runs in a third process: end-to-end projects of their own (a Dagster run
 #: of several steps each), about a third of what the first would run otherwise.
@@ -255,6 +253,11 @@ _THIRD_PROCESS = (
     "tests/test_model_keys.py",
     "tests/test_step_data.py",
     "tests/test_models_lifecycle.py",
+    "tests/versions/",
+    "tests/test_e2e.py",
+    "tests/test_automation.py",
+    "tests/test_quality_gates.py",
+    "tests/test_warm_start_e2e.py",
 )
 
 
